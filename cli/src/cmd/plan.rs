@@ -1,0 +1,59 @@
+//! `volley plan FILE [--runners N] [--segment K] [--json]`: what each runner of a fleet
+//! would do, in words or as JSON (`volley_plan::view`), without running anything.
+
+use super::compile_or_report;
+use crate::exit;
+use std::path::Path;
+use volley_plan::segment::Segment;
+use volley_plan::view::{segment_view, SegmentView};
+
+pub fn run(file: &Path, runners: u32, segment: Option<u32>, json: bool, params: &[String]) -> u8 {
+    let plan = match compile_or_report(file, params) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let segments: Vec<Segment> = match segment {
+        Some(k) => match Segment::new(k, runners) {
+            Ok(s) => vec![s],
+            Err(e) => {
+                eprintln!("error: --segment: {e}");
+                return exit::USAGE;
+            }
+        },
+        None if runners == 0 => {
+            eprintln!("error: --runners must be at least 1");
+            return exit::USAGE;
+        }
+        None => (0..runners)
+            .filter_map(|k| Segment::new(k, runners).ok())
+            .collect(),
+    };
+    let views: Vec<SegmentView> = segments.iter().map(|s| segment_view(&plan, *s)).collect();
+    if json {
+        let value = match (segment, views.as_slice()) {
+            (Some(_), [one]) => serde_json::to_value(one),
+            _ => serde_json::to_value(serde_json::json!({
+                "name": plan.name,
+                "content_hash": volley_plan::content_hash(&plan),
+                "runners": runners,
+                "segments": views,
+            })),
+        }
+        .expect("a plan view always serialises");
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).expect("JSON value")
+        );
+    } else {
+        println!(
+            "plan {} ({}) on {runners} runner{}",
+            plan.name,
+            volley_plan::content_hash(&plan),
+            if runners == 1 { "" } else { "s" }
+        );
+        for v in &views {
+            print!("{}", v.to_words());
+        }
+    }
+    exit::OK
+}

@@ -1,0 +1,87 @@
+//! `volley run FILE [--demo]`: compile, run on this machine, print the summary, exit with
+//! the verdict (0, 99, 104, 105, 108).
+
+use super::compile_or_report;
+use crate::exit;
+use std::io::IsTerminal;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use volley_engine::run::{run_plan, ProgressMode, RunOptions};
+use volley_engine::summary;
+
+pub struct Args {
+    pub file: PathBuf,
+    pub demo: bool,
+    pub params: Vec<String>,
+    pub summary_json: Option<PathBuf>,
+    pub workers: Option<usize>,
+    pub quiet: bool,
+}
+
+pub fn run(args: Args) -> u8 {
+    let mut plan = match compile_or_report(&args.file, &args.params) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    // The demo shop runs on its own small runtime so the engine's workers stay its own.
+    let demo = if args.demo {
+        match start_demo() {
+            Ok(d) => {
+                for target in &mut plan.targets {
+                    target.url = d.1.clone();
+                }
+                eprintln!("demo shop on {} (every target points at it)", d.1);
+                Some(d)
+            }
+            Err(e) => {
+                eprintln!("error: cannot start the demo shop: {e}");
+                return exit::USAGE;
+            }
+        }
+    } else {
+        None
+    };
+    let progress = if args.quiet {
+        ProgressMode::Quiet
+    } else if std::io::stderr().is_terminal() {
+        ProgressMode::Tty
+    } else {
+        ProgressMode::Plain
+    };
+    let mut opts = RunOptions {
+        progress,
+        ..RunOptions::default()
+    };
+    if let Some(w) = args.workers {
+        opts.workers = w.max(1);
+    }
+    let outcome = run_plan(&plan, opts);
+    drop(demo);
+    let color = std::io::stdout().is_terminal();
+    print!("{}", summary::render_text(&outcome.summary, color));
+    if let Some(path) = &args.summary_json {
+        if let Err(e) = summary::write_json(&outcome.summary, path) {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+        }
+    }
+    u8::try_from(outcome.exit_code).unwrap_or(1)
+}
+
+/// Starts the demo shop on an ephemeral loopback port; the runtime lives as long as the
+/// returned value.
+fn start_demo() -> std::io::Result<(tokio::runtime::Runtime, String)> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("volley-demo")
+        .enable_all()
+        .build()?;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let server = runtime.block_on(volley_demo::DemoServer::start(
+        addr,
+        volley_demo::DemoConfig::default(),
+    ))?;
+    let url = server.url();
+    // The server task lives on the runtime; keep the handle alive with it.
+    std::mem::forget(server);
+    Ok((runtime, url))
+}

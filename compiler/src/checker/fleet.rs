@@ -1,0 +1,448 @@
+//! The `fleet { .. }` block: runner count (`auto` → none), namespace, image, resources
+//! (`cpu: 2` cores or `"500m"`, `memory: 512Mi`), placement, node selector, tolerations,
+//! Kubernetes secret references (only for declared secrets), egress CIDRs, cleanup,
+//! start timeout, grace and zone spread. Unknown fields get a "did you mean".
+
+use super::{Checker, Resolved};
+use crate::codes::{self, Sink};
+use crate::ir::{Const, Loc};
+use crate::params;
+use crate::suggest::did_you_mean;
+use crate::types::Type;
+use volley_plan::{Cleanup, Fleet, K8sSecretRef, Placement};
+use volley_syntax::ast::{self, ExprKind as A, ItemKind, Span};
+
+const FLEET_FIELDS: &[&str] = &[
+    "runners",
+    "namespace",
+    "image",
+    "resources",
+    "placement",
+    "node_selector",
+    "tolerations",
+    "secrets",
+    "egress",
+    "cleanup",
+    "start_timeout",
+    "grace",
+    "zone_spread",
+];
+const PLACEMENTS: &[&str] = &["spread", "separate", "pack"];
+const CLEANUPS: &[&str] = &["after(DURATION)", "on_success", "never"];
+
+/// A bare name or a plain string (`spread` or `"spread"`).
+fn word(e: &ast::Expr) -> Option<String> {
+    match &e.kind {
+        A::Name(n) => Some(n.name.clone()),
+        _ => super::items::literal_string(e),
+    }
+}
+
+fn valid_namespace(ns: &str) -> bool {
+    !ns.is_empty()
+        && ns.len() <= 63
+        && ns
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !ns.starts_with('-')
+        && !ns.ends_with('-')
+}
+
+impl<'a> Checker<'a> {
+    pub(crate) fn check_fleet(&mut self) {
+        let m = self.module(0);
+        let Some(i) = m.fleet else { return };
+        let Some(ItemKind::Fleet(fields)) = m.item(i).map(|it| &it.kind) else {
+            return;
+        };
+        let mut fleet = Fleet::default();
+        let mut seen: Vec<(&str, Span)> = Vec::new();
+        for f in fields {
+            let name = f.name.name.as_str();
+            if !FLEET_FIELDS.contains(&name) {
+                let s = did_you_mean(name, FLEET_FIELDS.iter().copied());
+                self.emit(
+                    0,
+                    codes::unknown_field(f.name.span, "fleet", name, &s, FLEET_FIELDS),
+                );
+                continue;
+            }
+            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+                self.emit(0, codes::duplicate_field(f.name.span, name, *first));
+                continue;
+            }
+            seen.push((name, f.name.span));
+            self.fleet_field(&mut fleet, name, &f.value);
+        }
+        self.prog.fleet = fleet;
+        self.prog.fleet_loc = Some(Loc::new(0, m.items()[i].span));
+    }
+
+    fn const_str(&mut self, e: &ast::Expr, what: &str) -> Option<String> {
+        match self.const_of(0, e, &Type::Str, what, &format!("{what} is a string"))? {
+            Const::Str(s) | Const::Url(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn const_str_list(&mut self, e: &ast::Expr, what: &str) -> Option<Vec<(String, Span)>> {
+        let items: Vec<&ast::Expr> = match &e.kind {
+            A::List(items) => items.iter().collect(),
+            _ => {
+                return match self.const_of(
+                    0,
+                    e,
+                    &Type::list(Type::Str),
+                    what,
+                    &format!("{what} is a list of strings"),
+                )? {
+                    Const::List(xs) => Some(
+                        xs.into_iter()
+                            .map(|x| (crate::konst::to_text(&x), e.span))
+                            .collect(),
+                    ),
+                    _ => None,
+                };
+            }
+        };
+        let mut out = Vec::new();
+        for it in items {
+            out.push((self.const_str(it, what)?, it.span));
+        }
+        Some(out)
+    }
+
+    fn fleet_field(&mut self, fleet: &mut Fleet, name: &str, v: &ast::Expr) {
+        match name {
+            "runners" => {
+                if word(v).as_deref() == Some("auto") {
+                    fleet.runners = None;
+                    return;
+                }
+                if let A::Name(n) = &v.kind {
+                    if matches!(self.resolve_global(0, &n.name), Resolved::Unknown) {
+                        let s = did_you_mean(&n.name, ["auto"]);
+                        self.emit(
+                            0,
+                            codes::bad_choice(
+                                v.span,
+                                "runners",
+                                &n.name,
+                                &s,
+                                &["a number", "auto"],
+                            ),
+                        );
+                        return;
+                    }
+                }
+                match self.const_of(
+                    0,
+                    v,
+                    &Type::Int,
+                    "`runners`",
+                    "write a number of runners or `auto`",
+                ) {
+                    Some(Const::Int(n)) if (1..=10_000).contains(&n) => {
+                        fleet.runners = Some(n as u32)
+                    }
+                    Some(_) => self.emit(
+                        0,
+                        codes::out_of_range(
+                            v.span,
+                            "runners",
+                            "between 1 and 10000 runners, or `auto`",
+                        ),
+                    ),
+                    None => {}
+                }
+            }
+            "namespace" => {
+                if let Some(ns) = self.const_str(v, "the namespace") {
+                    if valid_namespace(&ns) {
+                        fleet.namespace = ns;
+                    } else {
+                        let why = "a namespace is lowercase letters, digits and `-`, at most 63 characters";
+                        self.emit(
+                            0,
+                            codes::malformed(
+                                v.span,
+                                "Kubernetes namespace",
+                                &ns,
+                                why,
+                                "\"loadtest\"",
+                            ),
+                        );
+                    }
+                }
+            }
+            "image" => {
+                if let Some(img) = self.const_str(v, "the image") {
+                    if img.trim().is_empty() || img.contains(char::is_whitespace) {
+                        self.emit(
+                            0,
+                            codes::malformed(
+                                v.span,
+                                "image reference",
+                                &img,
+                                "it is empty or has spaces",
+                                "\"ghcr.io/acme/volley:0.1.0\"",
+                            ),
+                        );
+                    } else {
+                        fleet.image = img;
+                    }
+                }
+            }
+            "resources" => self.resources(fleet, v),
+            "placement" => match word(v).as_deref() {
+                Some("spread") => fleet.placement = Placement::Spread,
+                Some("separate") => fleet.placement = Placement::Separate,
+                Some("pack") => fleet.placement = Placement::Pack,
+                other => {
+                    let g = other
+                        .map(String::from)
+                        .unwrap_or_else(|| self.source_text(0, v.span));
+                    let s = did_you_mean(&g, PLACEMENTS.iter().copied());
+                    self.emit(
+                        0,
+                        codes::bad_choice(v.span, "placement", &g, &s, PLACEMENTS),
+                    );
+                }
+            },
+            "node_selector" => {
+                if let Some(m) = self.const_string_map(0, v, "node selectors", Sink::Tag) {
+                    fleet.node_selector = m;
+                }
+            }
+            "tolerations" => {
+                if let Some(xs) = self.const_str_list(v, "a toleration") {
+                    fleet.tolerations = xs.into_iter().map(|(s, _)| s).collect();
+                }
+            }
+            "secrets" => self.fleet_secrets(fleet, v),
+            "egress" => {
+                if let Some(xs) = self.const_str_list(v, "an egress CIDR") {
+                    let mut out = Vec::new();
+                    for (cidr, span) in xs {
+                        match params::check_cidr(&cidr) {
+                            Ok(()) => out.push(cidr),
+                            Err(why) => self.emit(
+                                0,
+                                codes::malformed(span, "CIDR", &cidr, &why, "\"10.20.0.0/16\""),
+                            ),
+                        }
+                    }
+                    fleet.egress = out;
+                }
+            }
+            "cleanup" => match &v.kind {
+                A::Call { callee, args } if matches!(&callee.kind, A::Name(n) if n.name == "after") => {
+                    match args.as_slice() {
+                        [a] if a.name.is_none() => {
+                            if let Some(ms) =
+                                self.const_duration_ms(0, &a.value, "the cleanup delay")
+                            {
+                                fleet.cleanup = Cleanup::After { ms };
+                            }
+                        }
+                        _ => self.emit(
+                            0,
+                            codes::arg_count(
+                                v.span,
+                                "after",
+                                "1 argument (a duration)",
+                                args.len(),
+                            ),
+                        ),
+                    }
+                }
+                _ => match word(v).as_deref() {
+                    Some("on_success") => fleet.cleanup = Cleanup::OnSuccess,
+                    Some("never") => fleet.cleanup = Cleanup::Never,
+                    other => {
+                        let g = other
+                            .map(String::from)
+                            .unwrap_or_else(|| self.source_text(0, v.span));
+                        let s = did_you_mean(&g, ["on_success", "never", "after"]);
+                        self.emit(0, codes::bad_choice(v.span, "cleanup", &g, &s, CLEANUPS));
+                    }
+                },
+            },
+            "start_timeout" => {
+                if let Some(ms) = self.const_duration_ms(0, v, "start_timeout") {
+                    fleet.start_timeout_ms = ms;
+                }
+            }
+            "grace" => {
+                if let Some(ms) = self.const_duration_ms(0, v, "grace") {
+                    fleet.grace_ms = ms;
+                }
+            }
+            _ => {
+                if let Some(Const::Bool(b)) =
+                    self.const_of(0, v, &Type::Bool, "`zone_spread`", "write true or false")
+                {
+                    fleet.zone_spread = b;
+                }
+            }
+        }
+    }
+
+    fn resources(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
+        let Some(fields) = self.record_literal(0, v, "{cpu: 2, memory: 512Mi}") else {
+            return;
+        };
+        for f in fields {
+            match f.key.as_str() {
+                "cpu" => {
+                    let text = super::items::literal_string(&f.value);
+                    let millis = match text {
+                        Some(t) => match t.strip_suffix('m') {
+                            Some(n) => n.parse::<f64>().ok(),
+                            None => t.parse::<f64>().ok().map(|c| c * 1000.0),
+                        },
+                        None => match self.const_of(
+                            0,
+                            &f.value,
+                            &Type::Float,
+                            "`cpu`",
+                            "write cores (2, 0.5) or millicores (\"500m\")",
+                        ) {
+                            Some(Const::Int(i)) => Some(i as f64 * 1000.0),
+                            Some(Const::Float(c)) => Some(c * 1000.0),
+                            _ => continue,
+                        },
+                    };
+                    match millis {
+                        Some(m) if m >= 1.0 && m.is_finite() => {
+                            fleet.resources.cpu_millis = m.round() as u64
+                        }
+                        _ => self.emit(
+                            0,
+                            codes::out_of_range(
+                                f.value.span,
+                                "cpu",
+                                "write cores (2, 0.5) or millicores (\"500m\"), above zero",
+                            ),
+                        ),
+                    }
+                }
+                "memory" => {
+                    let bytes = match super::items::literal_string(&f.value) {
+                        Some(t) => params::parse_size(&t),
+                        None => match self.const_of(
+                            0,
+                            &f.value,
+                            &Type::Size,
+                            "`memory`",
+                            "write a size such as 512Mi",
+                        ) {
+                            Some(Const::Size(b)) => Some(b),
+                            _ => continue,
+                        },
+                    };
+                    match bytes {
+                        Some(b) if b >= 1.0 && b.is_finite() => {
+                            fleet.resources.memory_bytes = b.round() as u64
+                        }
+                        _ => self.emit(
+                            0,
+                            codes::out_of_range(
+                                f.value.span,
+                                "memory",
+                                "write a size above zero such as 512Mi",
+                            ),
+                        ),
+                    }
+                }
+                other => {
+                    let s = did_you_mean(other, ["cpu", "memory"]);
+                    self.emit(
+                        0,
+                        codes::unknown_field(
+                            f.key_span,
+                            "fleet resources",
+                            other,
+                            &s,
+                            &["cpu", "memory"],
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn fleet_secrets(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
+        let Some(fields) = self.record_literal(0, v, "{token: k8s_secret(\"name\", \"key\")}")
+        else {
+            return;
+        };
+        let m = self.module(0);
+        let declared: Vec<String> = m
+            .values
+            .iter()
+            .filter(|(_, i)| {
+                matches!(
+                    m.item(**i).map(|it| &it.kind),
+                    Some(ItemKind::Secret { .. })
+                )
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for f in fields {
+            let secret_name = match m.values.get(&f.key) {
+                Some(i)
+                    if matches!(m.item(*i).map(|it| &it.kind), Some(ItemKind::Secret { .. })) =>
+                {
+                    match self.ensure_secret(0, *i) {
+                        super::ItemState::Secret(id) => {
+                            Some(self.prog.secrets[id as usize].name.clone())
+                        }
+                        _ => None,
+                    }
+                }
+                _ => {
+                    let s = did_you_mean(&f.key, declared.iter().map(String::as_str));
+                    self.emit(0, codes::undeclared_fleet_secret(f.key_span, &f.key, &s));
+                    None
+                }
+            };
+            let reference = match &f.value.kind {
+                A::Call { callee, args } if matches!(&callee.kind, A::Name(n) if n.name == "k8s_secret") => {
+                    match args.as_slice() {
+                        [a, b] if a.name.is_none() && b.name.is_none() => {
+                            match (
+                                super::items::literal_string(&a.value),
+                                super::items::literal_string(&b.value),
+                            ) {
+                                (Some(secret), Some(key))
+                                    if !secret.is_empty() && !key.is_empty() =>
+                                {
+                                    Some(K8sSecretRef { secret, key })
+                                }
+                                _ => None,
+                            }
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            match (secret_name, reference) {
+                (Some(n), Some(r)) => {
+                    fleet.secrets.insert(n, r);
+                }
+                (_, None) => {
+                    let d = codes::mismatch(
+                        f.value.span,
+                        "`k8s_secret(\"SECRET\", \"KEY\")`",
+                        "something else",
+                        "name the Kubernetes secret and its key: `k8s_secret(\"payments\", \"card-token\")`".into(),
+                    );
+                    self.emit(0, d);
+                }
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,642 @@
+//! Statements and bodies of code: `let` (frame slots), bare calls, `log`, `METRIC.add`,
+//! `check`/`require`, `sleep`, `think`, `group`, `if`, `repeat`, `return`; flow
+//! instances (one per set of constant `target` arguments) with their taint summaries;
+//! and the setup block, whose top-level `let`s are the setup values.
+
+use super::{Binding, Checker, Ctx, FlowCx, InstState, Mode, Resolved, SetupState, Summary};
+use crate::codes::{self, Sink};
+use crate::ir::{self, Const, Expr, ExprKind, Loc, Origin, StmtKind};
+use crate::types::Type;
+use std::rc::Rc;
+use volley_plan::MetricKind;
+use volley_syntax::ast::{self, ExprKind as A, ItemKind};
+
+use super::items::{FlowSig, ItemState};
+
+/// Whether a block always ends in `return` (for flows declared `-> T`).
+fn always_returns(stmts: &[ast::Stmt]) -> bool {
+    match stmts.last().map(|s| &s.kind) {
+        Some(ast::StmtKind::Return(_)) => true,
+        Some(ast::StmtKind::If {
+            then,
+            otherwise: Some(o),
+            ..
+        }) => always_returns(&then.stmts) && always_returns(&o.stmts),
+        Some(ast::StmtKind::Group { body, .. }) => always_returns(&body.stmts),
+        _ => false,
+    }
+}
+
+impl<'a> Checker<'a> {
+    pub(crate) fn block(&mut self, cx: &mut Ctx, stmts: &[ast::Stmt]) -> Vec<ir::Stmt> {
+        cx.push_scope();
+        let out = self.stmts(cx, stmts);
+        cx.pop_scope();
+        out
+    }
+
+    /// Statements in the current scope (scenario-level lets stay visible afterwards).
+    pub(crate) fn stmts(&mut self, cx: &mut Ctx, stmts: &[ast::Stmt]) -> Vec<ir::Stmt> {
+        stmts.iter().filter_map(|s| self.stmt(cx, s)).collect()
+    }
+
+    pub(crate) fn stmt(&mut self, cx: &mut Ctx, s: &ast::Stmt) -> Option<ir::Stmt> {
+        let loc = cx.loc(s.span);
+        let kind = match &s.kind {
+            ast::StmtKind::Let { name, value } => {
+                let mut v = self.expr(cx, value);
+                if v.ty == Type::Unit {
+                    let text = self.source_text(cx.module, value.span);
+                    let d = codes::no_value(
+                        value.span,
+                        &format!("`{text}`"),
+                        "it returns nothing; declare the flow with `-> T` and `return` a value",
+                    );
+                    self.emit(cx.module, d);
+                    v = self.error_expr(v.loc);
+                }
+                if v.ty == Type::Target || v.ty == Type::Workload {
+                    cx.bind(&name.name, Binding::Value(v));
+                    return None;
+                }
+                let slot = cx.alloc_slot();
+                cx.bind(
+                    &name.name,
+                    Binding::Local {
+                        slot,
+                        ty: v.ty.clone(),
+                        origins: v.origins.clone(),
+                        konst: v.konst.clone(),
+                    },
+                );
+                StmtKind::Let {
+                    slot,
+                    name: name.name.clone(),
+                    value: v,
+                }
+            }
+            ast::StmtKind::Expr(e) => self.expr_stmt(cx, e)?,
+            ast::StmtKind::Check { name, cond } => {
+                let (n, c) = self.check_parts(cx, name.as_ref(), cond, Sink::CheckName);
+                StmtKind::Check { name: n?, cond: c? }
+            }
+            ast::StmtKind::Require { name, cond } => {
+                let (n, c) = self.check_parts(cx, name.as_ref(), cond, Sink::CheckName);
+                StmtKind::Require { name: n?, cond: c? }
+            }
+            ast::StmtKind::Sleep(e) => {
+                let x = self.expr(cx, e);
+                if x.ty.is_error()
+                    || !self.expect(
+                        cx,
+                        &x,
+                        &Type::Duration,
+                        "`sleep` takes a duration such as 1s",
+                    )
+                {
+                    return None;
+                }
+                StmtKind::Sleep(x)
+            }
+            ast::StmtKind::Think(e) => self.think(cx, e)?,
+            ast::StmtKind::Group { name, body } => {
+                let n = self.const_name(cx, name, "a group name", Sink::GroupName);
+                let b = self.block(cx, &body.stmts);
+                StmtKind::Group { name: n?, body: b }
+            }
+            ast::StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let c = self.expr(cx, cond);
+                let ok = !c.ty.is_error()
+                    && self.expect(
+                        cx,
+                        &c,
+                        &Type::Bool,
+                        "an `if` needs a bool, e.g. `r.status == 200`",
+                    );
+                let t = self.block(cx, &then.stmts);
+                let o = otherwise
+                    .as_ref()
+                    .map(|b| self.block(cx, &b.stmts))
+                    .unwrap_or_default();
+                if !ok {
+                    return None;
+                }
+                StmtKind::If {
+                    cond: c,
+                    then: t,
+                    otherwise: o,
+                }
+            }
+            ast::StmtKind::Repeat { count, body } => {
+                let c = self.expr(cx, count);
+                let ok = !c.ty.is_error()
+                    && self.expect(cx, &c, &Type::Int, "`repeat` takes a whole number");
+                let b = self.block(cx, &body.stmts);
+                if !ok {
+                    return None;
+                }
+                if let Some(Const::Int(n)) = c.konst {
+                    if n < 0 {
+                        self.emit(
+                            cx.module,
+                            codes::out_of_range(
+                                count.span,
+                                "the repeat count",
+                                "repeat a number of times ≥ 0",
+                            ),
+                        );
+                        return None;
+                    }
+                }
+                StmtKind::Repeat { count: c, body: b }
+            }
+            ast::StmtKind::Return(value) => self.return_stmt(cx, s, value.as_ref())?,
+        };
+        Some(ir::Stmt { kind, loc })
+    }
+
+    fn return_stmt(
+        &mut self,
+        cx: &mut Ctx,
+        s: &ast::Stmt,
+        value: Option<&ast::Expr>,
+    ) -> Option<StmtKind> {
+        let Some(flow) = cx.flow.clone() else {
+            let d = codes::misplaced_return(
+                s.span,
+                "outside a flow",
+                "only flows return; use `require COND` to end an iteration early",
+            );
+            self.emit(cx.module, d);
+            if let Some(v) = value {
+                self.expr(cx, v);
+            }
+            return None;
+        };
+        match value {
+            Some(v) => {
+                let x = self.expr(cx, v);
+                if x.ty.is_error() {
+                    return None;
+                }
+                if flow.ret == Type::Unit {
+                    let d = codes::misplaced_return(
+                        s.span,
+                        &format!(
+                            "of a value from flow `{}`, which declares no result",
+                            flow.name
+                        ),
+                        &format!(
+                            "declare the result type: `flow {}(..) -> {} {{ .. }}`",
+                            flow.name, x.ty
+                        ),
+                    );
+                    self.emit(cx.module, d);
+                    return None;
+                }
+                if !self.expect(
+                    cx,
+                    &x,
+                    &flow.ret,
+                    &format!("flow `{}` returns {}", flow.name, flow.ret),
+                ) {
+                    return None;
+                }
+                if let Some(f) = cx.flow.as_mut() {
+                    crate::ir::merge_origins(&mut f.return_origins, &x.origins);
+                }
+                Some(StmtKind::Return(Some(x)))
+            }
+            None => {
+                if flow.ret != Type::Unit {
+                    let d = codes::misplaced_return(
+                        s.span,
+                        &format!(
+                            "without a value in flow `{}`, which returns {}",
+                            flow.name, flow.ret
+                        ),
+                        &format!("return a {}: `return …`", flow.ret),
+                    );
+                    self.emit(cx.module, d);
+                    return None;
+                }
+                Some(StmtKind::Return(None))
+            }
+        }
+    }
+
+    fn think(&mut self, cx: &mut Ctx, e: &ast::Expr) -> Option<StmtKind> {
+        if let A::Call { callee, args } = &e.kind {
+            if let A::Name(id) = &callee.kind {
+                if id.name == "exponential"
+                    && matches!(self.resolve(cx, "exponential"), Resolved::Unknown)
+                {
+                    let (bound, ok) =
+                        self.bind_args(cx, "exponential", &["mean"], &[true], args, e.span);
+                    let mean = bound[0].map(|i| self.expr(cx, &args[i].value))?;
+                    if !ok
+                        || mean.ty.is_error()
+                        || !self.expect(
+                            cx,
+                            &mean,
+                            &Type::Duration,
+                            "the mean is a duration such as 2s",
+                        )
+                    {
+                        return None;
+                    }
+                    return Some(StmtKind::ThinkExponential { mean });
+                }
+            }
+        }
+        let x = self.expr(cx, e);
+        match (&x.ty, &x.kind, &x.konst) {
+            (Type::Error, ..) => None,
+            (Type::Range(t), ExprKind::Range(lo, hi), _) if **t == Type::Duration => {
+                Some(StmtKind::ThinkUniform {
+                    low: (**lo).clone(),
+                    high: (**hi).clone(),
+                })
+            }
+            (Type::Range(t), _, Some(Const::Range(lo, hi))) if **t == Type::Duration => {
+                let lo = self.const_expr((**lo).clone(), Type::Duration, x.origins.clone(), x.loc);
+                let hi = self.const_expr((**hi).clone(), Type::Duration, x.origins.clone(), x.loc);
+                Some(StmtKind::ThinkUniform { low: lo, high: hi })
+            }
+            (other, ..) => {
+                let help = if *other == Type::Duration {
+                    "for a fixed pause write `sleep 1s`; `think` takes a range such as 500ms..1500ms".to_string()
+                } else {
+                    "write a range such as `think 500ms..1500ms` or `think exponential(mean: 2s)`"
+                        .to_string()
+                };
+                let d = codes::mismatch(
+                    e.span,
+                    "a range of durations or exponential(mean: ..)",
+                    &other.to_string(),
+                    help,
+                );
+                self.emit(cx.module, d);
+                None
+            }
+        }
+    }
+
+    fn expr_stmt(&mut self, cx: &mut Ctx, e: &ast::Expr) -> Option<StmtKind> {
+        if let A::Call { callee, args } = &e.kind {
+            if let A::Name(id) = &callee.kind {
+                if id.name == "log" && matches!(self.resolve(cx, "log"), Resolved::Unknown) {
+                    return self.log(cx, e, args);
+                }
+            }
+            if let A::Field { base, field } = &callee.kind {
+                if let Some((m, i, _)) = self.item_path(cx, base) {
+                    let is_metric = matches!(
+                        self.module(m).item(i).map(|it| &it.kind),
+                        Some(ItemKind::Metric { .. })
+                    );
+                    if is_metric && field.name == "add" {
+                        return self.metric_add(cx, e, m, i, args);
+                    }
+                }
+            }
+        }
+        let x = self.expr(cx, e);
+        if x.ty.is_error() {
+            return None;
+        }
+        Some(StmtKind::Expr(x))
+    }
+
+    fn log(&mut self, cx: &mut Ctx, e: &ast::Expr, args: &[ast::Arg]) -> Option<StmtKind> {
+        if args.is_empty() {
+            self.emit(
+                cx.module,
+                codes::arg_count(e.span, "log", "at least one argument", 0),
+            );
+            return None;
+        }
+        let mut xs = Vec::new();
+        let mut ok = true;
+        for a in args {
+            if let Some(n) = &a.name {
+                self.emit(
+                    cx.module,
+                    codes::unknown_arg(n.span, "log", &n.name, &None, &[]),
+                );
+                ok = false;
+            }
+            let x = self.expr(cx, &a.value);
+            if x.ty.is_error() {
+                ok = false;
+                continue;
+            }
+            if self.sink(cx, &x, Sink::Log) {
+                ok = false;
+                continue;
+            }
+            if !x.ty.is_scalar() {
+                let d = codes::mismatch(
+                    a.value.span,
+                    "a value that can be logged",
+                    &x.ty.to_string(),
+                    "log a field, e.g. `log(\"status {r.status}\")`".into(),
+                );
+                self.emit(cx.module, d);
+                ok = false;
+                continue;
+            }
+            xs.push(x);
+        }
+        if !ok {
+            return None;
+        }
+        let value = if xs.len() == 1 {
+            xs.pop()?
+        } else {
+            let loc = cx.loc(e.span);
+            let mut parts = Vec::new();
+            for (i, x) in xs.into_iter().enumerate() {
+                if i > 0 {
+                    parts.push(self.const_expr(
+                        Const::Str(" ".into()),
+                        Type::Str,
+                        vec![Origin::Literal],
+                        loc,
+                    ));
+                }
+                parts.push(x);
+            }
+            let origins = super::expr::union_origins(&parts);
+            Expr {
+                kind: ExprKind::Concat(parts),
+                ty: Type::Str,
+                konst: None,
+                comptime: false,
+                origins,
+                loc,
+            }
+        };
+        Some(StmtKind::Log(value))
+    }
+
+    fn metric_add(
+        &mut self,
+        cx: &mut Ctx,
+        e: &ast::Expr,
+        m: crate::ir::ModuleId,
+        i: usize,
+        args: &[ast::Arg],
+    ) -> Option<StmtKind> {
+        let state = self.ensure_metric(m, i);
+        let xs: Vec<Expr> = args.iter().map(|a| self.expr(cx, &a.value)).collect();
+        let ItemState::Metric(id) = state else {
+            return None;
+        };
+        if args.len() != 1 || args[0].name.is_some() {
+            self.emit(
+                cx.module,
+                codes::arg_count(e.span, "add", "one value", args.len()),
+            );
+            return None;
+        }
+        let x = xs.into_iter().next()?;
+        if x.ty.is_error() {
+            return None;
+        }
+        let metric = self.prog.metrics[id as usize].clone();
+        let (want, help) = match (metric.kind, metric.is_time) {
+            (MetricKind::Trend, true) => (
+                Type::Duration,
+                format!(
+                    "`{}` is a trend of durations: add e.g. `res.duration`",
+                    metric.name
+                ),
+            ),
+            (MetricKind::Rate, _) => (
+                Type::Bool,
+                format!(
+                    "`{}` is a rate: add a bool, e.g. `res.status == 200`",
+                    metric.name
+                ),
+            ),
+            (kind, _) => (
+                Type::Float,
+                format!(
+                    "`{}` is a {} of numbers",
+                    metric.name,
+                    format!("{kind:?}").to_lowercase()
+                ),
+            ),
+        };
+        if !self.expect(cx, &x, &want, &help) {
+            return None;
+        }
+        if self.sink(cx, &x, Sink::MetricValue) {
+            return None;
+        }
+        Some(StmtKind::MetricAdd {
+            metric: id,
+            value: x,
+        })
+    }
+
+    // ---- flows ----
+
+    /// The instance of a flow for these constant targets, checked on first use.
+    /// `None` when the flow is being checked already (recursion).
+    pub(crate) fn flow_instance(
+        &mut self,
+        sig: &FlowSig,
+        targets: Vec<Option<u32>>,
+    ) -> Option<(u32, Rc<Summary>)> {
+        let key = (sig.module, sig.index, targets.clone());
+        match self.instances.get(&key) {
+            Some(InstState::InProgress) => return None,
+            Some(InstState::Done { index, summary }) => return Some((*index, summary.clone())),
+            None => {}
+        }
+        self.instances.insert(key.clone(), InstState::InProgress);
+        let first = self.flows_reported.insert((sig.module, sig.index));
+        let (flow, summary) = if first {
+            self.loud(|c| c.check_flow_body(sig, &targets)).0
+        } else {
+            self.silently(|c| c.check_flow_body(sig, &targets)).0
+        };
+        let index = self.prog.flows.len() as u32;
+        self.prog.flows.push(flow);
+        let summary = Rc::new(summary);
+        self.instances.insert(
+            key,
+            InstState::Done {
+                index,
+                summary: summary.clone(),
+            },
+        );
+        Some((index, summary))
+    }
+
+    fn check_flow_body(&mut self, sig: &FlowSig, targets: &[Option<u32>]) -> (ir::Flow, Summary) {
+        let m = self.module(sig.module);
+        let decl = match m.item(sig.index).map(|it| &it.kind) {
+            Some(ItemKind::Flow(d)) => Some(d),
+            _ => None,
+        };
+        let mut cx = Ctx::new(sig.module, Mode::Flow);
+        cx.flow = Some(FlowCx {
+            name: sig.name.clone(),
+            ret: sig.ret.clone(),
+            param_names: sig.params.iter().map(|p| p.name.clone()).collect(),
+            param_sinks: vec![None; sig.params.len()],
+            return_origins: Vec::new(),
+        });
+        let mut runtime_params = Vec::new();
+        let mut target_names = Vec::new();
+        let mut ti = 0;
+        for (i, p) in sig.params.iter().enumerate() {
+            if p.ty == Type::Target {
+                let t = targets.get(ti).copied().flatten();
+                ti += 1;
+                let loc = Loc::new(sig.module, p.span);
+                let value = match t {
+                    Some(t) => {
+                        target_names.push(
+                            self.prog
+                                .targets
+                                .get(t as usize)
+                                .map(|x| x.name.clone())
+                                .unwrap_or_default(),
+                        );
+                        self.const_expr(Const::Target(t), Type::Target, vec![Origin::Literal], loc)
+                    }
+                    None => Expr {
+                        kind: ExprKind::Item(p.name.clone()),
+                        ty: Type::Target,
+                        konst: None,
+                        comptime: true,
+                        origins: Vec::new(),
+                        loc,
+                    },
+                };
+                cx.bind(&p.name, Binding::Value(value));
+            } else {
+                let slot = cx.alloc_slot();
+                cx.bind(
+                    &p.name,
+                    Binding::Local {
+                        slot,
+                        ty: p.ty.clone(),
+                        origins: vec![Origin::FlowParam(i as u32)],
+                        konst: None,
+                    },
+                );
+                runtime_params.push((p.name.clone(), p.ty.clone()));
+            }
+        }
+        let body = match decl {
+            Some(d) => {
+                let b = self.block(&mut cx, &d.body.stmts);
+                if sig.ret != Type::Unit && !sig.ret.is_error() && !always_returns(&d.body.stmts) {
+                    self.emit(
+                        sig.module,
+                        codes::missing_return(d.name.span, &sig.name, &sig.ret.to_string()),
+                    );
+                }
+                b
+            }
+            None => Vec::new(),
+        };
+        let mut name = if sig.module == 0 {
+            sig.name.clone()
+        } else {
+            format!("{}.{}", m.name, sig.name)
+        };
+        if !target_names.is_empty() {
+            name = format!("{name}[{}]", target_names.join(", "));
+        }
+        let fcx = cx.flow.take();
+        let summary = Summary {
+            param_sinks: fcx
+                .as_ref()
+                .map(|f| f.param_sinks.clone())
+                .unwrap_or_default(),
+            return_origins: fcx.map(|f| f.return_origins).unwrap_or_default(),
+        };
+        let loc = Loc::new(sig.module, decl.map(|d| d.name.span).unwrap_or_default());
+        let flow = ir::Flow {
+            name,
+            params: runtime_params,
+            ret: sig.ret.clone(),
+            frame_size: cx.max_slot,
+            body,
+            loc,
+            in_plan: false,
+        };
+        (flow, summary)
+    }
+
+    // ---- setup ----
+
+    /// Checks the entry file's setup block once; returns its values.
+    pub(crate) fn ensure_setup(&mut self) -> Vec<(String, Type, Vec<Origin>)> {
+        match self.setup_state {
+            SetupState::Done | SetupState::InProgress => return self.setup_values.clone(),
+            SetupState::NotChecked => {}
+        }
+        self.setup_state = SetupState::InProgress;
+        let m = self.module(0);
+        let block = m.setup.and_then(|i| match m.item(i).map(|it| &it.kind) {
+            Some(ItemKind::Setup(b)) => Some((b.clone(), m.items()[i].span)),
+            _ => None,
+        });
+        if let Some((b, span)) = block {
+            let ((body, values, frame), had_errors) = self.loud(|c| {
+                let mut cx = Ctx::new(0, Mode::Setup);
+                let body = c.stmts(&mut cx, &b.stmts);
+                let mut values: Vec<(String, u32, Type, Vec<Origin>)> = Vec::new();
+                // Every top-level `let`, in order, is a setup value (the i-th `Let` of
+                // setup's body is `setup_values[i]`); a name bound twice reads the last.
+                for s in &body {
+                    if let StmtKind::Let { slot, name, value } = &s.kind {
+                        values.push((name.clone(), *slot, value.ty.clone(), value.origins.clone()));
+                    }
+                }
+                (body, values, cx.max_slot)
+            });
+            self.setup_failed = had_errors;
+            self.setup_values = values
+                .iter()
+                .map(|(n, _, t, o)| (n.clone(), t.clone(), o.clone()))
+                .collect();
+            self.prog.setup_values = values.iter().map(|(n, ..)| n.clone()).collect();
+            self.prog.setup = Some(ir::Block {
+                frame_size: frame,
+                body,
+                values: values.iter().map(|(n, s, ..)| (n.clone(), *s)).collect(),
+                loc: Loc::new(0, span),
+            });
+        }
+        self.setup_state = SetupState::Done;
+        self.setup_values.clone()
+    }
+
+    pub(crate) fn check_teardown(&mut self) {
+        let m = self.module(0);
+        let Some(i) = m.teardown else { return };
+        let Some(ItemKind::Teardown(b)) = m.item(i).map(|it| &it.kind) else {
+            return;
+        };
+        let mut cx = Ctx::new(0, Mode::Teardown);
+        let body = self.stmts(&mut cx, &b.stmts);
+        self.prog.teardown = Some(ir::Block {
+            frame_size: cx.max_slot,
+            body,
+            values: Vec::new(),
+            loc: Loc::new(0, m.items()[i].span),
+        });
+    }
+}

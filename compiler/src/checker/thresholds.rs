@@ -1,0 +1,413 @@
+//! Thresholds: the metric (k6's built-in metrics or the file's own), the tag filter,
+//! each condition's aggregation checked against the metric type (`p(95)` only on trends)
+//! and its value normalised (durations in ms, percentages as fractions, sizes in bytes),
+//! and the `abort_on_fail` / `delay_abort_eval: 10s` options.
+
+use super::{Checker, Ctx, Mode, Resolved};
+use crate::codes::{self, Sink};
+use crate::ir::{Const, ThresholdIr};
+use crate::konst;
+use crate::suggest::did_you_mean;
+use crate::types::Type;
+use std::collections::BTreeMap;
+use volley_plan::{Aggregation, CmpOp, Condition, MetricKind, Threshold};
+use volley_syntax::ast::{self, BinaryOp, ExprKind as A, ItemKind, ThresholdItem};
+
+/// k6's built-in metrics: name, kind, whether values are durations.
+pub(crate) const BUILTIN_METRICS: &[(&str, MetricKind, bool)] = &[
+    ("http_reqs", MetricKind::Counter, false),
+    ("http_req_duration", MetricKind::Trend, true),
+    ("http_req_blocked", MetricKind::Trend, true),
+    ("http_req_connecting", MetricKind::Trend, true),
+    ("http_req_tls_handshaking", MetricKind::Trend, true),
+    ("http_req_sending", MetricKind::Trend, true),
+    ("http_req_waiting", MetricKind::Trend, true),
+    ("http_req_receiving", MetricKind::Trend, true),
+    ("http_req_failed", MetricKind::Rate, false),
+    ("iterations", MetricKind::Counter, false),
+    ("iteration_duration", MetricKind::Trend, true),
+    ("dropped_iterations", MetricKind::Counter, false),
+    ("vus", MetricKind::Gauge, false),
+    ("vus_max", MetricKind::Gauge, false),
+    ("checks", MetricKind::Rate, false),
+    ("data_sent", MetricKind::Counter, false),
+    ("data_received", MetricKind::Counter, false),
+    ("group_duration", MetricKind::Trend, true),
+];
+
+pub(crate) fn builtin_metric(name: &str) -> Option<(MetricKind, bool)> {
+    BUILTIN_METRICS
+        .iter()
+        .find(|(n, ..)| *n == name)
+        .map(|(_, k, t)| (*k, *t))
+}
+
+fn aggregations(kind: MetricKind) -> &'static [&'static str] {
+    match kind {
+        MetricKind::Trend => &["avg", "min", "max", "med", "p(N)"],
+        MetricKind::Counter => &["count", "rate"],
+        MetricKind::Rate => &["rate"],
+        MetricKind::Gauge => &["value", "min", "max"],
+    }
+}
+
+fn kind_name(kind: MetricKind) -> &'static str {
+    match kind {
+        MetricKind::Trend => "trend",
+        MetricKind::Counter => "counter",
+        MetricKind::Rate => "rate",
+        MetricKind::Gauge => "gauge",
+    }
+}
+
+struct MetricInfo {
+    name: String,
+    kind: MetricKind,
+    is_time: bool,
+}
+
+impl<'a> Checker<'a> {
+    pub(crate) fn check_thresholds(&mut self) {
+        let m = self.module(0);
+        for &i in &m.thresholds {
+            let Some(ItemKind::Thresholds(entries)) = m.item(i).map(|it| &it.kind) else {
+                continue;
+            };
+            for t in entries {
+                if let Some(th) = self.threshold(t) {
+                    self.prog.thresholds.push(ThresholdIr {
+                        threshold: th,
+                        loc: crate::ir::Loc::new(0, t.span),
+                    });
+                }
+            }
+        }
+    }
+
+    fn threshold_metric(&mut self, id: &ast::Ident) -> Option<MetricInfo> {
+        if let Some((kind, is_time)) = builtin_metric(&id.name) {
+            return Some(MetricInfo {
+                name: id.name.clone(),
+                kind,
+                is_time,
+            });
+        }
+        if let Resolved::Item(m, i) = self.resolve_global(0, &id.name) {
+            if matches!(
+                self.module(m).item(i).map(|it| &it.kind),
+                Some(ItemKind::Metric { .. })
+            ) {
+                return match self.ensure_metric(m, i) {
+                    super::ItemState::Metric(mid) => {
+                        let md = &self.prog.metrics[mid as usize];
+                        Some(MetricInfo {
+                            name: md.name.clone(),
+                            kind: md.kind,
+                            is_time: md.is_time,
+                        })
+                    }
+                    _ => None,
+                };
+            }
+        }
+        let mut names: Vec<String> = BUILTIN_METRICS
+            .iter()
+            .map(|(n, ..)| n.to_string())
+            .collect();
+        let m = self.module(0);
+        names.extend(
+            m.values
+                .iter()
+                .filter(|(_, i)| {
+                    matches!(
+                        m.item(**i).map(|it| &it.kind),
+                        Some(ItemKind::Metric { .. })
+                    )
+                })
+                .map(|(n, _)| n.clone()),
+        );
+        let s = did_you_mean(&id.name, names.iter().map(String::as_str));
+        self.emit(0, codes::unknown_metric(id.span, &id.name, &s));
+        None
+    }
+
+    fn threshold(&mut self, t: &ast::ThresholdEntry) -> Option<Threshold> {
+        let metric = self.threshold_metric(&t.metric);
+        let mut ok = true;
+        let mut tags = BTreeMap::new();
+        for f in &t.filter {
+            let mut cx = Ctx::new(0, Mode::Const);
+            let x = self.expr(&mut cx, &f.value);
+            if x.ty.is_error() || self.sink(&mut cx, &x, Sink::Tag) {
+                ok = false;
+                continue;
+            }
+            if !x.ty.is_scalar() {
+                ok &= self.expect(&cx, &x, &Type::Str, "a tag value is a string");
+                continue;
+            }
+            if !self.require_const(
+                &cx,
+                &x,
+                "a tag filter",
+                "write a literal such as \"browse\"",
+            ) {
+                ok = false;
+                continue;
+            }
+            if let Some(c) = &x.konst {
+                tags.insert(f.key.clone(), konst::to_text(c));
+            }
+        }
+        let mut conditions = Vec::new();
+        let mut abort_on_fail = false;
+        let mut delay_abort_eval_ms = 0;
+        for item in &t.conditions {
+            match item {
+                ThresholdItem::Condition(e) => match &metric {
+                    Some(info) => match self.condition(info, e) {
+                        Some(c) => conditions.push(c),
+                        None => ok = false,
+                    },
+                    None => ok = false,
+                },
+                ThresholdItem::Flag { name, value } => match (name.name.as_str(), value) {
+                    ("abort_on_fail", None) => abort_on_fail = true,
+                    ("abort_on_fail", Some(v)) => match self.const_of(
+                        0,
+                        v,
+                        &Type::Bool,
+                        "`abort_on_fail`",
+                        "write `abort_on_fail` alone",
+                    ) {
+                        Some(Const::Bool(b)) => abort_on_fail = b,
+                        _ => ok = false,
+                    },
+                    ("delay_abort_eval", Some(v)) => {
+                        match self.const_duration_ms(0, v, "delay_abort_eval") {
+                            Some(ms) => delay_abort_eval_ms = ms,
+                            None => ok = false,
+                        }
+                    }
+                    ("delay_abort_eval", None) => {
+                        self.emit(
+                            0,
+                            codes::missing(
+                                name.span,
+                                "`delay_abort_eval`",
+                                "value",
+                                "delay_abort_eval",
+                                "delay_abort_eval: 10s",
+                            ),
+                        );
+                        ok = false;
+                    }
+                    (other, _) => {
+                        let s = did_you_mean(other, ["abort_on_fail", "delay_abort_eval"]);
+                        self.emit(0, codes::unknown_threshold_option(name.span, other, &s));
+                        ok = false;
+                    }
+                },
+            }
+        }
+        let metric = metric?;
+        ok.then_some(Threshold {
+            metric: metric.name,
+            tags,
+            conditions,
+            abort_on_fail,
+            delay_abort_eval_ms,
+        })
+    }
+
+    fn condition(&mut self, info: &MetricInfo, e: &ast::Expr) -> Option<Condition> {
+        let e_inner = match &e.kind {
+            A::Paren(inner) => inner,
+            _ => e,
+        };
+        let (op, lhs, rhs) = match &e_inner.kind {
+            A::Binary { op, lhs, rhs } => {
+                let op = match op {
+                    BinaryOp::Lt => CmpOp::Lt,
+                    BinaryOp::Le => CmpOp::Le,
+                    BinaryOp::Gt => CmpOp::Gt,
+                    BinaryOp::Ge => CmpOp::Ge,
+                    BinaryOp::Eq => CmpOp::Eq,
+                    BinaryOp::Ne => CmpOp::Ne,
+                    _ => return self.bad_condition(e),
+                };
+                (op, lhs, rhs)
+            }
+            _ => return self.bad_condition(e),
+        };
+        let valid = aggregations(info.kind);
+        let (agg, agg_name, percentile) = match &lhs.kind {
+            A::Name(n) => {
+                let agg = match n.name.as_str() {
+                    "avg" => Aggregation::Avg,
+                    "min" => Aggregation::Min,
+                    "max" => Aggregation::Max,
+                    "med" => Aggregation::Med,
+                    "count" => Aggregation::Count,
+                    "rate" => Aggregation::Rate,
+                    "value" => Aggregation::Value,
+                    other => {
+                        let s = did_you_mean(other, valid.iter().copied());
+                        let mut d = codes::bad_aggregation(
+                            n.span,
+                            other,
+                            &info.name,
+                            kind_name(info.kind),
+                            valid,
+                        );
+                        if let Some(s) = s {
+                            d = d.with_help(format!("did you mean `{s}`?"));
+                        }
+                        self.emit(0, d);
+                        return None;
+                    }
+                };
+                (agg, n.name.clone(), None)
+            }
+            A::Call { callee, args } if matches!(&callee.kind, A::Name(n) if n.name == "p") => {
+                let [a] = args.as_slice() else {
+                    self.emit(
+                        0,
+                        codes::arg_count(lhs.span, "p", "1 argument (the percentile)", args.len()),
+                    );
+                    return None;
+                };
+                let pct = match self.const_of(
+                    0,
+                    &a.value,
+                    &Type::Float,
+                    "a percentile",
+                    "write e.g. p(95)",
+                )? {
+                    Const::Int(i) => i as f64,
+                    Const::Float(f) => f,
+                    _ => return None,
+                };
+                if !(pct > 0.0 && pct <= 100.0) {
+                    self.emit(
+                        0,
+                        codes::out_of_range(
+                            a.value.span,
+                            "the percentile",
+                            "a percentile is above 0 and at most 100, e.g. p(99.9)",
+                        ),
+                    );
+                    return None;
+                }
+                (Aggregation::P, "p(N)".to_string(), Some(pct))
+            }
+            _ => return self.bad_condition(e),
+        };
+        let allowed = match info.kind {
+            MetricKind::Trend => matches!(
+                agg,
+                Aggregation::Avg
+                    | Aggregation::Min
+                    | Aggregation::Max
+                    | Aggregation::Med
+                    | Aggregation::P
+            ),
+            MetricKind::Counter => matches!(agg, Aggregation::Count | Aggregation::Rate),
+            MetricKind::Rate => agg == Aggregation::Rate,
+            MetricKind::Gauge => matches!(
+                agg,
+                Aggregation::Value | Aggregation::Min | Aggregation::Max
+            ),
+        };
+        if !allowed {
+            let shown = if agg == Aggregation::P {
+                self.source_text(0, lhs.span)
+            } else {
+                agg_name
+            };
+            self.emit(
+                0,
+                codes::bad_aggregation(lhs.span, &shown, &info.name, kind_name(info.kind), valid),
+            );
+            return None;
+        }
+        let value = self.threshold_value(info, agg, rhs)?;
+        Some(Condition {
+            aggregation: agg,
+            percentile,
+            op,
+            value,
+            source: self.source_text(0, e.span),
+        })
+    }
+
+    fn bad_condition(&mut self, e: &ast::Expr) -> Option<Condition> {
+        let d = codes::mismatch(
+            e.span,
+            "a condition such as `p(95) < 400ms`",
+            "something else",
+            "write AGGREGATION OP VALUE, e.g. `rate < 1%` or `p(95) < 400ms`".into(),
+        );
+        self.emit(0, d);
+        None
+    }
+
+    /// The threshold's value, normalised: ms for durations, fractions for rates.
+    fn threshold_value(
+        &mut self,
+        info: &MetricInfo,
+        agg: Aggregation,
+        rhs: &ast::Expr,
+    ) -> Option<f64> {
+        let mut cx = Ctx::new(0, Mode::Const);
+        let x = self.expr(&mut cx, rhs);
+        if x.ty.is_error() {
+            return None;
+        }
+        let text = self.source_text(0, rhs.span);
+        let want = match (info.kind, agg) {
+            (MetricKind::Trend, _) if info.is_time => Type::Duration,
+            (MetricKind::Rate, _) => Type::Percent,
+            (MetricKind::Counter, Aggregation::Rate) => Type::Rate,
+            _ => Type::Float,
+        };
+        let bytes = info.name.starts_with("data_") && x.ty == Type::Size;
+        let per_second_number = want == Type::Rate && x.ty.is_number();
+        if !bytes && !per_second_number {
+            let ok = if want == Type::Percent
+                && !matches!(x.ty, Type::Percent | Type::Int | Type::Float)
+            {
+                let d = codes::mismatch(
+                    rhs.span,
+                    "a percentage",
+                    &format!("a {}", x.ty.unit_name().unwrap_or("value")),
+                    format!("write {}%", crate::checker::expr::strip_unit(&text)),
+                );
+                self.emit(0, d);
+                false
+            } else {
+                self.expect(&cx, &x, &want, "")
+            };
+            if !ok {
+                return None;
+            }
+        }
+        if !self.require_const(
+            &cx,
+            &x,
+            "a threshold value",
+            "write a literal such as 400ms, or use a param",
+        ) {
+            return None;
+        }
+        match x.konst? {
+            Const::Int(i) => Some(i as f64),
+            Const::Float(f)
+            | Const::Duration(f)
+            | Const::Size(f)
+            | Const::Percent(f)
+            | Const::Rate(f) => Some(f),
+            _ => None,
+        }
+    }
+}

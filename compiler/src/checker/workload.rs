@@ -1,0 +1,456 @@
+//! Workloads: k6's executors with the same names, parameters and defaults, evaluated at
+//! compile time into `volley_plan::Workload`. Stage kinds are checked (a rate stage in
+//! `ramping_vus` is E0204, a VU stage in `ramping_arrival_rate` E0205) and values are
+//! range-checked (E0207).
+
+use super::{Checker, Ctx};
+use crate::codes;
+use crate::ir::{Const, Expr, ExprKind, Origin};
+use crate::types::Type;
+use volley_plan::{Stage, Workload};
+use volley_syntax::ast::{self, Span};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum P {
+    /// A VU or iteration count.
+    Count,
+    Dur,
+    Rate,
+    VuStages,
+    RateStages,
+}
+
+pub(crate) struct Spec {
+    pub name: &'static str,
+    params: &'static [(&'static str, P, Option<Const>)],
+}
+
+const fn d(ms: f64) -> Option<Const> {
+    Some(Const::Duration(ms))
+}
+
+pub(crate) const WORKLOADS: &[Spec] = &[
+    Spec {
+        name: "constant_vus",
+        params: &[
+            ("vus", P::Count, Some(Const::Int(1))),
+            ("duration", P::Dur, None),
+        ],
+    },
+    Spec {
+        name: "ramping_vus",
+        params: &[
+            ("stages", P::VuStages, None),
+            ("start_vus", P::Count, Some(Const::Int(0))),
+            ("graceful_ramp_down", P::Dur, d(30_000.0)),
+        ],
+    },
+    Spec {
+        name: "constant_arrival_rate",
+        params: &[
+            ("rate", P::Rate, None),
+            ("duration", P::Dur, None),
+            ("pre_allocated_vus", P::Count, None),
+            ("max_vus", P::Count, Some(Const::Null)),
+        ],
+    },
+    Spec {
+        name: "ramping_arrival_rate",
+        params: &[
+            ("start_rate", P::Rate, Some(Const::Rate(0.0))),
+            ("stages", P::RateStages, None),
+            ("pre_allocated_vus", P::Count, None),
+            ("max_vus", P::Count, Some(Const::Null)),
+        ],
+    },
+    Spec {
+        name: "shared_iterations",
+        params: &[
+            ("vus", P::Count, Some(Const::Int(1))),
+            ("iterations", P::Count, Some(Const::Int(1))),
+            ("max_duration", P::Dur, d(600_000.0)),
+        ],
+    },
+    Spec {
+        name: "per_vu_iterations",
+        params: &[
+            ("vus", P::Count, Some(Const::Int(1))),
+            ("iterations", P::Count, Some(Const::Int(1))),
+            ("max_duration", P::Dur, d(600_000.0)),
+        ],
+    },
+];
+
+pub(crate) fn workload_names() -> Vec<&'static str> {
+    WORKLOADS.iter().map(|w| w.name).collect()
+}
+
+/// One checked argument: its value and where to point at it.
+struct Arg {
+    value: Const,
+    span: Span,
+}
+
+impl<'a> Checker<'a> {
+    pub(crate) fn workload(
+        &mut self,
+        cx: &mut Ctx,
+        e: &ast::Expr,
+        name: &str,
+        args: &[ast::Arg],
+    ) -> Expr {
+        let loc = cx.loc(e.span);
+        let Some(spec) = WORKLOADS.iter().find(|w| w.name == name) else {
+            return self.error_expr(loc);
+        };
+        let names: Vec<&str> = spec.params.iter().map(|(n, ..)| *n).collect();
+        let required: Vec<bool> = spec.params.iter().map(|(_, _, d)| d.is_none()).collect();
+        let (bound, mut ok) = self.bind_args(cx, name, &names, &required, args, e.span);
+        let mut values: Vec<Option<Arg>> = Vec::new();
+        let mut unknown = false;
+        let mut origins = vec![Origin::Literal];
+        for ((pname, kind, default), b) in spec.params.iter().zip(&bound) {
+            let Some(ai) = b else {
+                values.push(default.clone().map(|value| Arg {
+                    value,
+                    span: e.span,
+                }));
+                continue;
+            };
+            let a = &args[*ai];
+            let x = self.expr(cx, &a.value);
+            if x.ty.is_error() || !self.workload_arg_type(cx, &x, *kind, pname) {
+                ok = false;
+                values.push(None);
+                continue;
+            }
+            if !self.require_const(
+                cx,
+                &x,
+                "a workload argument",
+                "workloads are fixed when the test compiles: use literals, params or fns",
+            ) {
+                ok = false;
+                values.push(None);
+                continue;
+            }
+            crate::ir::merge_origins(&mut origins, &x.origins);
+            match x.konst {
+                Some(value) => values.push(Some(Arg {
+                    value,
+                    span: a.value.span,
+                })),
+                None => {
+                    unknown = true;
+                    values.push(None);
+                }
+            }
+        }
+        if !ok {
+            return self.error_expr(loc);
+        }
+        if unknown {
+            return Expr {
+                kind: ExprKind::Const,
+                ty: Type::Workload,
+                konst: None,
+                comptime: true,
+                origins,
+                loc,
+            };
+        }
+        match self.build_workload(cx, name, &values, e.span) {
+            Some(w) => self.const_expr(Const::Workload(Box::new(w)), Type::Workload, origins, loc),
+            None => self.error_expr(loc),
+        }
+    }
+
+    /// Type of one workload argument, with the stage-kind diagnostics.
+    fn workload_arg_type(&mut self, cx: &mut Ctx, x: &Expr, kind: P, pname: &str) -> bool {
+        match kind {
+            P::Count => self.expect(cx, x, &Type::Int, &format!("`{pname}` is a whole number")),
+            P::Dur => self.expect(
+                cx,
+                x,
+                &Type::Duration,
+                &format!("`{pname}` is a duration such as 30s"),
+            ),
+            P::Rate => self.expect(
+                cx,
+                x,
+                &Type::Rate,
+                &format!("`{pname}` is a rate such as 200/s"),
+            ),
+            P::VuStages | P::RateStages => {
+                let want_rate = kind == P::RateStages;
+                let elem_ok = |t: &Type| match t {
+                    Type::Stage(inner) => match &**inner {
+                        Type::Int => !want_rate,
+                        Type::Rate => want_rate,
+                        _ => true,
+                    },
+                    _ => false,
+                };
+                let Type::List(elem) = &x.ty else {
+                    let want = if want_rate {
+                        "a list of stages such as [1m -> 100/s]"
+                    } else {
+                        "a list of stages such as [1m -> 100]"
+                    };
+                    let d = codes::mismatch(
+                        x.loc.span,
+                        want,
+                        &x.ty.to_string(),
+                        "write the stages as a list `[DURATION -> TARGET, ..]`".into(),
+                    );
+                    self.emit(x.loc.module, d);
+                    return false;
+                };
+                if matches!(**elem, Type::Any) || elem_ok(elem) {
+                    return true;
+                }
+                // Point at the first stage of the wrong kind.
+                let stages: Vec<&Expr> = match &x.kind {
+                    ExprKind::List(items) => items.iter().collect(),
+                    _ => vec![x],
+                };
+                for s in stages {
+                    let (dur_text, target) = match &s.kind {
+                        ExprKind::Stage(dd, t) => (
+                            self.modules[dd.loc.module as usize]
+                                .text(dd.loc.span)
+                                .to_string(),
+                            &**t,
+                        ),
+                        _ => ("1m".to_string(), s),
+                    };
+                    let ttext = self.modules[target.loc.module as usize]
+                        .text(target.loc.span)
+                        .to_string();
+                    let d = match (&target.ty, want_rate) {
+                        (Type::Rate, false) => {
+                            let n = ttext.split('/').next().unwrap_or("100").trim().to_string();
+                            codes::rate_stage_in_vus(target.loc.span, &format!("{dur_text} -> {n}"))
+                        }
+                        (Type::Int, true) => codes::vus_stage_in_rate(
+                            target.loc.span,
+                            &format!("{dur_text} -> {ttext}/s"),
+                        ),
+                        (Type::Stage(_), _) | (Type::Int, false) | (Type::Rate, true) => continue,
+                        (other, _) => codes::mismatch(
+                            target.loc.span,
+                            "a stage",
+                            &other.to_string(),
+                            "a stage is `DURATION -> TARGET`".into(),
+                        ),
+                    };
+                    self.emit(target.loc.module, d);
+                    return false;
+                }
+                true
+            }
+        }
+    }
+
+    fn build_workload(
+        &mut self,
+        cx: &Ctx,
+        name: &str,
+        v: &[Option<Arg>],
+        call: Span,
+    ) -> Option<Workload> {
+        let bad = |c: &mut Self, span: Span, what: &str, help: &str| {
+            c.emit(cx.module, codes::out_of_range(span, what, help));
+        };
+        let count = |c: &mut Self, a: &Option<Arg>, what: &str, min: i64| -> Option<u64> {
+            let a = a.as_ref()?;
+            match a.value {
+                Const::Int(i) if i >= min => Some(i as u64),
+                _ => {
+                    bad(c, a.span, what, &format!("`{what}` must be at least {min}"));
+                    None
+                }
+            }
+        };
+        let dur = |c: &mut Self, a: &Option<Arg>, what: &str, positive: bool| -> Option<u64> {
+            let a = a.as_ref()?;
+            match a.value {
+                Const::Duration(ms) if ms > 0.0 || (!positive && ms >= 0.0) => {
+                    Some(ms.round() as u64)
+                }
+                _ => {
+                    let help = if positive {
+                        format!("`{what}` must be a positive duration")
+                    } else {
+                        format!("`{what}` cannot be negative")
+                    };
+                    c.emit(cx.module, codes::out_of_range(a.span, what, &help));
+                    None
+                }
+            }
+        };
+        let rate = |c: &mut Self, a: &Option<Arg>, what: &str, positive: bool| -> Option<f64> {
+            let a = a.as_ref()?;
+            match a.value {
+                Const::Rate(r) if r.is_finite() && (r > 0.0 || (!positive && r >= 0.0)) => Some(r),
+                _ => {
+                    c.emit(
+                        cx.module,
+                        codes::out_of_range(
+                            a.span,
+                            what,
+                            &format!("`{what}` must be a positive rate such as 100/s"),
+                        ),
+                    );
+                    None
+                }
+            }
+        };
+        let stages = |c: &mut Self, a: &Option<Arg>| -> Option<Vec<Stage>> {
+            let a = a.as_ref()?;
+            let Const::List(items) = &a.value else {
+                return None;
+            };
+            let mut out = Vec::new();
+            for s in items {
+                let Const::Stage {
+                    duration_ms,
+                    target,
+                } = s
+                else {
+                    return None;
+                };
+                let t = match &**target {
+                    Const::Int(i) => *i as f64,
+                    Const::Rate(r) => *r,
+                    _ => return None,
+                };
+                if *duration_ms < 0.0 || t < 0.0 || !t.is_finite() {
+                    c.emit(
+                        cx.module,
+                        codes::out_of_range(
+                            a.span,
+                            "a stage",
+                            "stage durations and targets cannot be negative",
+                        ),
+                    );
+                    return None;
+                }
+                out.push(Stage {
+                    duration_ms: duration_ms.round() as u64,
+                    target: t,
+                });
+            }
+            if out.is_empty() {
+                c.emit(
+                    cx.module,
+                    codes::out_of_range(
+                        a.span,
+                        "the stage list",
+                        "give at least one stage, e.g. `[1m -> 10]`",
+                    ),
+                );
+                return None;
+            }
+            Some(out)
+        };
+        let max_vus = |c: &mut Self, a: &Option<Arg>, pre: u64| -> Option<u64> {
+            match a {
+                Some(Arg {
+                    value: Const::Null, ..
+                })
+                | None => Some(pre),
+                Some(arg) => {
+                    let m = count(c, a, "max_vus", 0)?;
+                    if m < pre {
+                        c.emit(
+                            cx.module,
+                            codes::out_of_range(
+                                arg.span,
+                                "max_vus",
+                                "`max_vus` cannot be below `pre_allocated_vus`",
+                            ),
+                        );
+                        return None;
+                    }
+                    Some(m)
+                }
+            }
+        };
+        let w = match name {
+            "constant_vus" => {
+                let vus = count(self, &v[0], "vus", 1);
+                let duration_ms = dur(self, &v[1], "duration", true);
+                Workload::ConstantVus {
+                    vus: vus?,
+                    duration_ms: duration_ms?,
+                }
+            }
+            "ramping_vus" => {
+                let stages = stages(self, &v[0]);
+                let start_vus = count(self, &v[1], "start_vus", 0);
+                let grd = dur(self, &v[2], "graceful_ramp_down", false);
+                Workload::RampingVus {
+                    start_vus: start_vus?,
+                    stages: stages?,
+                    graceful_ramp_down_ms: grd?,
+                }
+            }
+            "constant_arrival_rate" => {
+                let r = rate(self, &v[0], "rate", true);
+                let duration_ms = dur(self, &v[1], "duration", true);
+                let pre = count(self, &v[2], "pre_allocated_vus", 1);
+                let max = pre.and_then(|p| max_vus(self, &v[3], p));
+                Workload::ConstantArrivalRate {
+                    rate: r?,
+                    duration_ms: duration_ms?,
+                    pre_allocated_vus: pre?,
+                    max_vus: max?,
+                }
+            }
+            "ramping_arrival_rate" => {
+                let start = rate(self, &v[0], "start_rate", false);
+                let stages = stages(self, &v[1]);
+                let pre = count(self, &v[2], "pre_allocated_vus", 1);
+                let max = pre.and_then(|p| max_vus(self, &v[3], p));
+                Workload::RampingArrivalRate {
+                    start_rate: start?,
+                    stages: stages?,
+                    pre_allocated_vus: pre?,
+                    max_vus: max?,
+                }
+            }
+            "shared_iterations" | "per_vu_iterations" => {
+                let vus = count(self, &v[0], "vus", 1);
+                let iterations = count(self, &v[1], "iterations", 1);
+                let max = dur(self, &v[2], "max_duration", true);
+                let (vus, iterations, max_duration_ms) = (vus?, iterations?, max?);
+                if name == "shared_iterations" {
+                    if iterations < vus {
+                        let span = v[1].as_ref().map(|a| a.span).unwrap_or(call);
+                        bad(
+                            self,
+                            span,
+                            "iterations",
+                            "`shared_iterations` needs at least as many iterations as VUs",
+                        );
+                        return None;
+                    }
+                    Workload::SharedIterations {
+                        vus,
+                        iterations,
+                        max_duration_ms,
+                    }
+                } else {
+                    Workload::PerVuIterations {
+                        vus,
+                        iterations,
+                        max_duration_ms,
+                    }
+                }
+            }
+            _ => return None,
+        };
+        Some(w)
+    }
+}

@@ -1,0 +1,161 @@
+//! volley-compiler: from a `.load` file (and its imports and the embedded standard
+//! library) to a typed IR and the runner plan.
+//!
+//! The pipeline: `modules` loads and parses every file through a `SourceLoader` (no other
+//! IO), `checker` resolves names, checks types and units, evaluates constants and `fn`s,
+//! reads data files and tracks secrets, producing the typed IR (`ir`) and every error it
+//! finds; `lower` turns the IR into a `volley_plan::Plan`. Diagnostics are data (codes in
+//! `codes`); this crate never renders them and never runs anything.
+
+pub mod codes;
+pub mod data;
+pub mod ir;
+pub mod konst;
+pub mod params;
+pub mod suggest;
+pub mod types;
+
+mod checker;
+mod lower;
+mod modules;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use volley_syntax::Diagnostic;
+
+/// Reads source and data files; paths are relative to the entry file's directory.
+pub trait SourceLoader {
+    fn load_source(&self, path: &str) -> Result<String, String>;
+    fn load_data(&self, path: &str) -> Result<Vec<u8>, String>;
+}
+
+/// Reads files from disk under `base_dir` (the entry file's directory).
+pub struct FsLoader {
+    pub base_dir: PathBuf,
+}
+
+impl SourceLoader for FsLoader {
+    fn load_source(&self, path: &str) -> Result<String, String> {
+        let bytes = self.load_data(path)?;
+        String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())
+    }
+    fn load_data(&self, path: &str) -> Result<Vec<u8>, String> {
+        let full = self.base_dir.join(path);
+        std::fs::read(&full).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => e.to_string(),
+        })
+    }
+}
+
+/// Files in memory, keyed by path (for tests).
+#[derive(Default)]
+pub struct MemLoader {
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl MemLoader {
+    pub fn new() -> Self {
+        MemLoader::default()
+    }
+    /// Adds a file (builder style).
+    pub fn with(mut self, path: &str, contents: impl Into<Vec<u8>>) -> Self {
+        self.files.insert(path.to_string(), contents.into());
+        self
+    }
+}
+
+impl SourceLoader for MemLoader {
+    fn load_source(&self, path: &str) -> Result<String, String> {
+        let bytes = self.load_data(path)?;
+        String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())
+    }
+    fn load_data(&self, path: &str) -> Result<Vec<u8>, String> {
+        self.files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| "no such file".to_string())
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CompileOptions {
+    /// Raw `--param k=v` pairs.
+    pub params: Vec<(String, String)>,
+}
+
+/// The outcome of a compilation.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The plan, when there was no error.
+    pub plan: Option<volley_plan::Plan>,
+    /// Every diagnostic, sorted by file (entry first) and position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// File name → text of every file loaded (standard library modules included, as
+    /// `std/NAME`), for rendering diagnostics.
+    pub sources: BTreeMap<String, String>,
+    /// The typed IR, when there was no error (lint rules read it).
+    pub ir: Option<ir::Program>,
+}
+
+/// Compiles `entry` (a file name the loader understands, e.g. `checkout.load`); the
+/// plan's name is its stem.
+pub fn compile(entry: &str, loader: &dyn SourceLoader, opts: &CompileOptions) -> Compiled {
+    let loaded = match modules::load(entry, loader) {
+        Ok(l) => l,
+        Err(why) => {
+            let d = Diagnostic::error("E0103", format!("cannot read `{entry}`: {why}"))
+                .in_file(entry)
+                .with_label(volley_syntax::ast::Span::default(), "cannot read this file")
+                .with_help("check the path of the .load file");
+            return Compiled {
+                plan: None,
+                diagnostics: vec![d],
+                sources: BTreeMap::new(),
+                ir: None,
+            };
+        }
+    };
+    let sources: BTreeMap<String, String> = loaded
+        .modules
+        .iter()
+        .map(|m| (m.file.clone(), m.source.clone()))
+        .collect();
+    let files: Vec<String> = loaded.modules.iter().map(|m| m.file.clone()).collect();
+    let mut checker =
+        checker::Checker::new(loaded.modules.clone(), loader, opts, modules::stem(entry));
+    checker.diags = loaded.diagnostics;
+    let parsed = loaded.modules.first().is_some_and(|m| m.ast.is_some());
+    if parsed {
+        checker.run();
+    }
+    let mut diags: Vec<(ir::ModuleId, Diagnostic)> = std::mem::take(&mut checker.diags);
+    diags.sort_by_key(|(m, d)| (*m, d.span().map(|s| s.start).unwrap_or(0)));
+    let diagnostics: Vec<Diagnostic> = diags
+        .into_iter()
+        .map(|(m, mut d)| {
+            if d.file.is_empty() {
+                d.file = files.get(m as usize).cloned().unwrap_or_default();
+            }
+            d
+        })
+        .collect();
+    let ok = parsed && !diagnostics.iter().any(Diagnostic::is_error);
+    let program = checker.prog;
+    let plan = ok.then(|| lower::lower(&program));
+    Compiled {
+        plan,
+        diagnostics,
+        sources,
+        ir: ok.then_some(program),
+    }
+}
+
+/// Parses and type-checks; the same as `compile` (the plan may be ignored).
+pub fn check(entry: &str, loader: &dyn SourceLoader, opts: &CompileOptions) -> Compiled {
+    compile(entry, loader, opts)
+}

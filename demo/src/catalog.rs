@@ -1,0 +1,132 @@
+//! The shop's product catalogue: ids `1..=1000`, each with a deterministic name and price,
+//! rendered to JSON once per process so that the hot path only copies bytes.
+//! Pure data: no IO, no clock, no randomness (the same id always gives the same product).
+
+use std::sync::OnceLock;
+
+/// The largest product id; ids `1..=MAX_ID` exist.
+pub(crate) const MAX_ID: u64 = 1000;
+
+const ADJECTIVES: [&str; 10] = [
+    "Ergonomic",
+    "Rustic",
+    "Sleek",
+    "Handmade",
+    "Refined",
+    "Compact",
+    "Vintage",
+    "Modern",
+    "Sturdy",
+    "Elegant",
+];
+const MATERIALS: [&str; 10] = [
+    "Steel", "Wooden", "Cotton", "Granite", "Bamboo", "Leather", "Copper", "Glass", "Wool",
+    "Ceramic",
+];
+const NOUNS: [&str; 10] = [
+    "Chair", "Lamp", "Kettle", "Backpack", "Table", "Mug", "Clock", "Shelf", "Blanket", "Vase",
+];
+
+/// The product's JSON object, e.g. `{"id":42,"name":"Sleek Cotton Chair","price":23.99}`,
+/// or `None` for an unknown id.
+pub(crate) fn product_json(id: u64) -> Option<&'static str> {
+    let idx = usize::try_from(id.checked_sub(1)?).ok()?;
+    rendered().get(idx).map(|s| &**s)
+}
+
+/// Renders a page of the product list into a JSON body. `page` counts from 1; a page
+/// past the end has no items.
+pub(crate) fn page_json(page: u64, limit: u64) -> Vec<u8> {
+    let first = page.saturating_sub(1).saturating_mul(limit);
+    let all = rendered();
+    let start = usize::try_from(first).unwrap_or(usize::MAX).min(all.len());
+    let end = start
+        .saturating_add(usize::try_from(limit).unwrap_or(usize::MAX))
+        .min(all.len());
+    let items = &all[start..end];
+    let mut out = Vec::with_capacity(64 + items.iter().map(|s| s.len() + 1).sum::<usize>());
+    out.extend_from_slice(
+        format!("{{\"page\":{page},\"limit\":{limit},\"total\":{MAX_ID},\"items\":[").as_bytes(),
+    );
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(item.as_bytes());
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+fn rendered() -> &'static [Box<str>] {
+    static RENDERED: OnceLock<Vec<Box<str>>> = OnceLock::new();
+    RENDERED.get_or_init(|| (1..=MAX_ID).map(render).collect())
+}
+
+fn render(id: u64) -> Box<str> {
+    let n = (id - 1) as usize;
+    let name = format!(
+        "{} {} {}",
+        ADJECTIVES[n % 10],
+        MATERIALS[(n / 10) % 10],
+        NOUNS[(n / 100) % 10]
+    );
+    serde_json::json!({"id": id, "name": name, "price": price_cents(id) as f64 / 100.0})
+        .to_string()
+        .into_boxed_str()
+}
+
+/// A price between 1.99 and 499.99 that always ends in .99 or .49, mixed from the id.
+fn price_cents(id: u64) -> u64 {
+    let mut x = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 29;
+    let dollars = 1 + x % 499;
+    dollars * 100 + if x & 1 == 0 { 99 } else { 49 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_one_to_max_exist_and_others_do_not() {
+        assert!(product_json(0).is_none());
+        assert!(product_json(MAX_ID + 1).is_none());
+        assert!(product_json(u64::MAX).is_none());
+        let p: serde_json::Value = serde_json::from_str(product_json(42).unwrap()).unwrap();
+        assert_eq!(p["id"], 42);
+        assert!(
+            p["name"]
+                .as_str()
+                .is_some_and(|n| n.split(' ').count() == 3),
+            "{p}"
+        );
+        let price = p["price"].as_f64().unwrap();
+        assert!((1.0..500.0).contains(&price), "{p}");
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let names: std::collections::HashSet<String> = (1..=MAX_ID)
+            .map(|id| {
+                let p: serde_json::Value = serde_json::from_str(product_json(id).unwrap()).unwrap();
+                p["name"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert_eq!(names.len() as u64, MAX_ID);
+    }
+
+    #[test]
+    fn pages_slice_the_catalogue() {
+        let v: serde_json::Value = serde_json::from_slice(&page_json(2, 20)).unwrap();
+        assert_eq!(v["page"], 2);
+        let items = v["items"].as_array().unwrap();
+        assert_eq!(items.len(), 20);
+        assert_eq!(items[0]["id"], 21);
+        assert_eq!(items[19]["id"], 40);
+        let last: serde_json::Value = serde_json::from_slice(&page_json(10, 100)).unwrap();
+        assert_eq!(last["items"].as_array().unwrap().len(), 100);
+        let past: serde_json::Value = serde_json::from_slice(&page_json(u64::MAX, 100)).unwrap();
+        assert_eq!(past["items"].as_array().unwrap().len(), 0);
+    }
+}

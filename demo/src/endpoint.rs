@@ -1,0 +1,202 @@
+//! The shop's fixed table of endpoints: routing of a method and path to an [`Endpoint`],
+//! the per-endpoint request counters (one padded atomic each, no lock) and the realistic
+//! latency range of each endpoint. Pure data and arithmetic: no IO, no sleeping here.
+
+use hyper::Method;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Every route the shop serves. The discriminant indexes the counter table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    Login,
+    ProductList,
+    Product,
+    Cart,
+    Checkout,
+    OrderCreate,
+    OrderCount,
+    AdminReset,
+    AdminReport,
+    AdminStats,
+    Health,
+}
+
+impl Endpoint {
+    pub(crate) const ALL: [Endpoint; 11] = [
+        Endpoint::Login,
+        Endpoint::ProductList,
+        Endpoint::Product,
+        Endpoint::Cart,
+        Endpoint::Checkout,
+        Endpoint::OrderCreate,
+        Endpoint::OrderCount,
+        Endpoint::AdminReset,
+        Endpoint::AdminReport,
+        Endpoint::AdminStats,
+        Endpoint::Health,
+    ];
+
+    /// The key of this endpoint in [`crate::Stats`]: `"METHOD /path"`, with `{id}` for the
+    /// product id so that the table stays bounded.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Endpoint::Login => "POST /api/login",
+            Endpoint::ProductList => "GET /api/products",
+            Endpoint::Product => "GET /api/products/{id}",
+            Endpoint::Cart => "POST /api/cart",
+            Endpoint::Checkout => "POST /api/checkout",
+            Endpoint::OrderCreate => "POST /api/orders",
+            Endpoint::OrderCount => "GET /api/orders",
+            Endpoint::AdminReset => "POST /api/admin/reset",
+            Endpoint::AdminReport => "POST /api/admin/report",
+            Endpoint::AdminStats => "GET /api/admin/stats",
+            Endpoint::Health => "GET /health",
+        }
+    }
+
+    /// The simulated service time, in microseconds (inclusive range), when latency is on.
+    pub(crate) fn latency_us(self) -> Option<(u64, u64)> {
+        match self {
+            Endpoint::ProductList => Some((2_000, 6_000)),
+            Endpoint::Product => Some((1_000, 3_000)),
+            Endpoint::Login => Some((5_000, 12_000)),
+            Endpoint::Cart => Some((3_000, 8_000)),
+            Endpoint::Checkout => Some((8_000, 20_000)),
+            Endpoint::OrderCreate | Endpoint::OrderCount => Some((3_000, 8_000)),
+            Endpoint::AdminReset | Endpoint::AdminReport => Some((1_000, 2_000)),
+            Endpoint::AdminStats | Endpoint::Health => None,
+        }
+    }
+}
+
+/// Why a request matched no endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Miss {
+    /// No such path.
+    NotFound,
+    /// The path exists with other methods; the value is the `allow` header.
+    MethodNotAllowed(&'static str),
+}
+
+/// Maps a method and a path (without the query) to its endpoint.
+pub(crate) fn route(method: &Method, path: &str) -> Result<Endpoint, Miss> {
+    let (endpoint, allow) = match path {
+        "/api/login" => (post(method, Endpoint::Login), "POST"),
+        "/api/products" => (get(method, Endpoint::ProductList), "GET"),
+        "/api/cart" => (post(method, Endpoint::Cart), "POST"),
+        "/api/checkout" => (post(method, Endpoint::Checkout), "POST"),
+        "/api/orders" => {
+            let e = match *method {
+                Method::POST => Some(Endpoint::OrderCreate),
+                Method::GET => Some(Endpoint::OrderCount),
+                _ => None,
+            };
+            (e, "GET, POST")
+        }
+        "/api/admin/reset" => (post(method, Endpoint::AdminReset), "POST"),
+        "/api/admin/report" => (post(method, Endpoint::AdminReport), "POST"),
+        "/api/admin/stats" => (get(method, Endpoint::AdminStats), "GET"),
+        "/health" => (get(method, Endpoint::Health), "GET"),
+        p if p.starts_with("/api/products/") => (get(method, Endpoint::Product), "GET"),
+        _ => return Err(Miss::NotFound),
+    };
+    endpoint.ok_or(Miss::MethodNotAllowed(allow))
+}
+
+fn get(method: &Method, e: Endpoint) -> Option<Endpoint> {
+    (*method == Method::GET).then_some(e)
+}
+
+fn post(method: &Method, e: Endpoint) -> Option<Endpoint> {
+    (*method == Method::POST).then_some(e)
+}
+
+/// One counter per cache line, so that cores counting different endpoints do not contend.
+#[derive(Default)]
+#[repr(align(64))]
+struct Padded(AtomicU64);
+
+/// The per-endpoint request counters: lock-free, relaxed (counts, not synchronisation).
+#[derive(Default)]
+pub(crate) struct Counters([Padded; Endpoint::ALL.len()]);
+
+impl Counters {
+    pub(crate) fn hit(&self, e: Endpoint) {
+        self.0[e as usize].0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A snapshot of every endpoint's count, zeros included, keyed by [`Endpoint::key`].
+    pub(crate) fn snapshot(&self) -> BTreeMap<String, u64> {
+        Endpoint::ALL
+            .iter()
+            .map(|&e| {
+                (
+                    e.key().to_string(),
+                    self.0[e as usize].0.load(Ordering::Relaxed),
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_endpoint_at_its_index() {
+        for (i, e) in Endpoint::ALL.iter().enumerate() {
+            assert_eq!(*e as usize, i, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn routes_by_method_and_path() {
+        assert_eq!(route(&Method::POST, "/api/login"), Ok(Endpoint::Login));
+        assert_eq!(
+            route(&Method::GET, "/api/products/7"),
+            Ok(Endpoint::Product)
+        );
+        assert_eq!(
+            route(&Method::GET, "/api/products/x"),
+            Ok(Endpoint::Product)
+        );
+        assert_eq!(route(&Method::GET, "/api/orders"), Ok(Endpoint::OrderCount));
+        assert_eq!(
+            route(&Method::POST, "/api/orders"),
+            Ok(Endpoint::OrderCreate)
+        );
+        assert_eq!(route(&Method::GET, "/api/nope"), Err(Miss::NotFound));
+        assert_eq!(
+            route(&Method::GET, "/api/login"),
+            Err(Miss::MethodNotAllowed("POST"))
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/api/orders"),
+            Err(Miss::MethodNotAllowed("GET, POST"))
+        );
+    }
+
+    #[test]
+    fn counters_count_per_endpoint_and_keep_zeros() {
+        let c = Counters::default();
+        c.hit(Endpoint::Health);
+        c.hit(Endpoint::Health);
+        c.hit(Endpoint::Cart);
+        let s = c.snapshot();
+        assert_eq!(s.len(), Endpoint::ALL.len());
+        assert_eq!(s["GET /health"], 2);
+        assert_eq!(s["POST /api/cart"], 1);
+        assert_eq!(s["POST /api/login"], 0);
+    }
+
+    #[test]
+    fn latency_ranges_are_ordered() {
+        for e in Endpoint::ALL {
+            if let Some((lo, hi)) = e.latency_us() {
+                assert!(lo <= hi, "{e:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! The shop's request handling: one hyper service function that routes a request, counts
+//! it, reads and validates its body, waits the endpoint's simulated service time and
+//! answers with JSON. It never panics on input and never blocks a thread: latency is a
+//! `tokio::time::sleep`, state is atomics (no lock on the hot path). It knows nothing of
+//! sockets or connections (see `server`).
+
+use crate::catalog;
+use crate::endpoint::{self, Counters, Endpoint, Miss};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Value};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The largest request body the shop reads; larger ones get 413.
+const MAX_BODY: usize = 64 * 1024;
+/// The product list's default and largest page size.
+const DEFAULT_LIMIT: u64 = 20;
+const MAX_LIMIT: u64 = 100;
+
+/// The response body type of every answer.
+pub(crate) type Body = Full<Bytes>;
+
+/// The state shared by every connection of one server.
+#[derive(Default)]
+pub(crate) struct Shop {
+    pub(crate) latency: bool,
+    pub(crate) counters: Counters,
+    /// Orders created with `POST /api/orders` since the last reset.
+    orders: AtomicU64,
+    carts: AtomicU64,
+    checkouts: AtomicU64,
+}
+
+impl Shop {
+    pub(crate) fn new(latency: bool) -> Shop {
+        Shop {
+            latency,
+            ..Shop::default()
+        }
+    }
+}
+
+/// The service function: every request, any protocol version.
+pub(crate) async fn handle(
+    shop: Arc<Shop>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let endpoint = match endpoint::route(req.method(), req.uri().path()) {
+        Ok(e) => e,
+        Err(Miss::NotFound) => return Ok(error(StatusCode::NOT_FOUND, "not found")),
+        Err(Miss::MethodNotAllowed(allow)) => {
+            let mut res = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+            res.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allow));
+            return Ok(res);
+        }
+    };
+    shop.counters.hit(endpoint);
+    let (parts, body) = req.into_parts();
+    let body = if parts.method == Method::POST {
+        match Limited::new(body, MAX_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                return Ok(error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"));
+            }
+            Err(_) => return Ok(error(StatusCode::BAD_REQUEST, "could not read the body")),
+        }
+    } else {
+        Bytes::new()
+    };
+    if shop.latency {
+        if let Some((lo, hi)) = endpoint.latency_us() {
+            tokio::time::sleep(Duration::from_micros(between(lo, hi))).await;
+        }
+    }
+    Ok(answer(
+        &shop,
+        endpoint,
+        parts.uri.path(),
+        parts.uri.query(),
+        &body,
+    ))
+}
+
+fn answer(
+    shop: &Shop,
+    endpoint: Endpoint,
+    path: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> Response<Body> {
+    let result = match endpoint {
+        Endpoint::Login => login(body),
+        Endpoint::ProductList => product_list(query),
+        Endpoint::Product => product(path),
+        Endpoint::Cart => cart(shop, body),
+        Endpoint::Checkout => any_json(body).map(|()| {
+            let id = shop.checkouts.fetch_add(1, Ordering::Relaxed) + 1;
+            ok_json(StatusCode::OK, json!({"order_id": id, "status": "paid"}))
+        }),
+        Endpoint::OrderCreate => any_json(body).map(|()| {
+            let id = shop.orders.fetch_add(1, Ordering::Relaxed) + 1;
+            ok_json(StatusCode::CREATED, json!({"id": id}))
+        }),
+        Endpoint::OrderCount => Ok(ok_json(
+            StatusCode::OK,
+            json!({"count": shop.orders.load(Ordering::Relaxed)}),
+        )),
+        Endpoint::AdminReset => Ok(reset(shop)),
+        Endpoint::AdminReport => Ok(ok_json(
+            StatusCode::OK,
+            json!({"orders": shop.orders.load(Ordering::Relaxed)}),
+        )),
+        Endpoint::AdminStats => {
+            let stats = crate::Stats {
+                requests: shop.counters.snapshot(),
+            };
+            match serde_json::to_vec(&stats) {
+                Ok(bytes) => Ok(respond(StatusCode::OK, "application/json", bytes.into())),
+                Err(_) => reject(StatusCode::INTERNAL_SERVER_ERROR, "could not render stats"),
+            }
+        }
+        Endpoint::Health => Ok(respond(
+            StatusCode::OK,
+            "text/plain",
+            Bytes::from_static(b"ok"),
+        )),
+    };
+    result.unwrap_or_else(|Reject(status, msg)| error(status, &msg))
+}
+
+/// A handler's outcome: the success response, or why the request is refused.
+type Outcome = Result<Response<Body>, Reject>;
+
+/// A refusal: its status and the `{"error": …}` message (rendered by [`error`]).
+#[derive(Debug)]
+struct Reject(StatusCode, String);
+
+fn reject<T>(status: StatusCode, msg: impl Into<String>) -> Result<T, Reject> {
+    Err(Reject(status, msg.into()))
+}
+
+fn login(body: &[u8]) -> Outcome {
+    let v = parse(body)?;
+    let email = string_field(&v, "email")?;
+    let password = string_field(&v, "password")?;
+    if email.is_empty() {
+        return reject(StatusCode::BAD_REQUEST, "`email` must not be empty");
+    }
+    if password.is_empty() {
+        return reject(StatusCode::UNAUTHORIZED, "invalid credentials");
+    }
+    let token = format!("tok-{:016x}", next_random());
+    Ok(ok_json(
+        StatusCode::OK,
+        json!({"token": token, "user": email}),
+    ))
+}
+
+fn product_list(query: Option<&str>) -> Outcome {
+    let (mut page, mut limit) = (1, DEFAULT_LIMIT);
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let slot = match key {
+            "page" => &mut page,
+            "limit" => &mut limit,
+            _ => continue,
+        };
+        *slot = match number(value) {
+            Some(n) if n >= 1 => n,
+            _ => {
+                let msg = format!("`{key}` must be a whole number of at least 1");
+                return reject(StatusCode::BAD_REQUEST, msg);
+            }
+        };
+    }
+    let body = catalog::page_json(page, limit.min(MAX_LIMIT));
+    Ok(respond(StatusCode::OK, "application/json", body.into()))
+}
+
+fn product(path: &str) -> Outcome {
+    let raw = path.strip_prefix("/api/products/").unwrap_or("");
+    match number(raw).and_then(catalog::product_json) {
+        Some(p) => Ok(respond(
+            StatusCode::OK,
+            "application/json",
+            Bytes::from_static(p.as_bytes()),
+        )),
+        None => reject(StatusCode::NOT_FOUND, "product not found"),
+    }
+}
+
+fn cart(shop: &Shop, body: &[u8]) -> Outcome {
+    let v = parse(body)?;
+    let product_id = positive_field(&v, "product_id")?;
+    let qty = positive_field(&v, "qty")?;
+    if catalog::product_json(product_id).is_none() {
+        return reject(StatusCode::NOT_FOUND, "product not found");
+    }
+    let cart_id = shop.carts.fetch_add(1, Ordering::Relaxed) + 1;
+    Ok(ok_json(
+        StatusCode::CREATED,
+        json!({"cart_id": cart_id, "items": qty}),
+    ))
+}
+
+fn reset(shop: &Shop) -> Response<Body> {
+    shop.orders.store(0, Ordering::Relaxed);
+    let mut res = respond(StatusCode::NO_CONTENT, "application/json", Bytes::new());
+    res.headers_mut().remove(CONTENT_TYPE);
+    if let Ok(token) = HeaderValue::from_str(&format!("admin-{:016x}", next_random())) {
+        res.headers_mut().insert("x-token", token);
+    }
+    res
+}
+
+/// Accepts an empty body or any JSON document.
+fn any_json(body: &[u8]) -> Result<(), Reject> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    parse(body).map(|_| ())
+}
+
+fn parse(body: &[u8]) -> Result<Value, Reject> {
+    serde_json::from_slice(body)
+        .map_err(|e| Reject(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+}
+
+fn string_field<'a>(v: &'a Value, name: &str) -> Result<&'a str, Reject> {
+    match v.get(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => reject(
+            StatusCode::BAD_REQUEST,
+            format!("`{name}` must be a string"),
+        ),
+        None => reject(StatusCode::BAD_REQUEST, format!("missing field `{name}`")),
+    }
+}
+
+fn positive_field(v: &Value, name: &str) -> Result<u64, Reject> {
+    match v.get(name) {
+        Some(n) => match n.as_u64() {
+            Some(n) if n >= 1 => Ok(n),
+            _ => {
+                let msg = format!("`{name}` must be a whole number of at least 1");
+                reject(StatusCode::BAD_REQUEST, msg)
+            }
+        },
+        None => reject(StatusCode::BAD_REQUEST, format!("missing field `{name}`")),
+    }
+}
+
+/// Digits only (no sign, no spaces), fitting a u64.
+fn number(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn ok_json(status: StatusCode, v: Value) -> Response<Body> {
+    respond(status, "application/json", v.to_string().into())
+}
+
+fn error(status: StatusCode, msg: &str) -> Response<Body> {
+    ok_json(status, json!({"error": msg}))
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
+    let mut res = Response::new(Full::new(body));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
+thread_local! {
+    /// Per-thread xorshift state: no shared cache line, no lock.
+    static RNG: Cell<u64> = Cell::new(seed());
+}
+
+fn seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let local = 0u8;
+    let addr = std::ptr::addr_of!(local) as u64;
+    (nanos ^ addr.rotate_left(32)) | 1
+}
+
+/// xorshift64*: cheap and good enough for jitter and tokens (not for secrets).
+fn next_random() -> u64 {
+    RNG.with(|s| {
+        let mut x = s.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        s.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    })
+}
+
+/// A pseudo-random value in `lo..=hi`.
+fn between(lo: u64, hi: u64) -> u64 {
+    lo + next_random() % (hi - lo + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_of(o: Outcome) -> StatusCode {
+        match o {
+            Ok(r) => r.status(),
+            Err(Reject(status, _)) => status,
+        }
+    }
+
+    #[test]
+    fn numbers_are_digits_only() {
+        assert_eq!(number("42"), Some(42));
+        for bad in ["", "+4", "-1", " 4", "4x", "99999999999999999999999"] {
+            assert_eq!(number(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn product_list_validates_the_query() {
+        assert_eq!(status_of(product_list(None)), StatusCode::OK);
+        assert_eq!(
+            status_of(product_list(Some("page=2&limit=500&q=x"))),
+            StatusCode::OK
+        );
+        for bad in ["page=0", "limit=0", "page=abc", "limit=", "page"] {
+            assert_eq!(
+                status_of(product_list(Some(bad))),
+                StatusCode::BAD_REQUEST,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn login_rejects_bad_bodies() {
+        assert_eq!(status_of(login(b"{")), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status_of(login(br#"{"email":"a"}"#)),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status_of(login(br#"{"email":1,"password":"p"}"#)),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status_of(login(br#"{"email":"a","password":""}"#)),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            status_of(login(br#"{"email":"a","password":"p"}"#)),
+            StatusCode::OK
+        );
+    }
+
+    #[test]
+    fn between_stays_in_range() {
+        for _ in 0..1000 {
+            let v = between(3, 8);
+            assert!((3..=8).contains(&v), "{v}");
+        }
+        assert_eq!(between(5, 5), 5);
+    }
+}

@@ -1,0 +1,646 @@
+//! [`VuClient`]: one VU's HTTP client: its connection pool, the request/response exchange,
+//! the retry on a stale pooled connection, redirects, timeouts and timings.
+//!
+//! The semantics are documented on the parent module. Hot-path notes: HTTP/1.1 goes
+//! through `h1` on the VU's own task with buffers reused across requests; the pool is a
+//! small `Vec` scanned linearly (a VU talks to few hosts); the `Host` and `User-Agent`
+//! values are built once (per connection and per client); the request URL is moved into
+//! the response; the dial path is boxed so the per-request future stays small. This module
+//! must not record metrics or interpret scripts.
+
+use std::net::IpAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Method, StatusCode, Uri, Version};
+use http_body_util::{BodyExt, Full};
+use rustls::pki_types::ServerName;
+use url::{Position, Url};
+
+use super::conn::{self, DialTimes, H2Conn, IoStats, ReqBody, Stream, TlsParams};
+use super::error::{codes, HttpError};
+use super::h1::{self, H1Conn};
+use super::{ClientOptions, Request, Resolver, Response, Timings, TlsConfig};
+
+/// One VU's HTTP client; see the module docs of [`crate::http`]. `!Send`: it lives on its
+/// VU's worker thread and must be used inside a `tokio::task::LocalSet`.
+pub struct VuClient {
+    opts: Arc<ClientOptions>,
+    resolver: Arc<Resolver>,
+    tls: Arc<rustls::ClientConfig>,
+    user_agent: Option<HeaderValue>,
+    pool: Vec<Pooled>,
+    bufs: h1::Buffers,
+}
+
+/// A connection of either protocol.
+enum Conn {
+    H1(H1Conn<Stream>),
+    H2(H2Conn),
+}
+
+impl Conn {
+    fn stats(&self) -> &Rc<IoStats> {
+        match self {
+            Conn::H1(c) => &c.stats,
+            Conn::H2(c) => &c.stats,
+        }
+    }
+
+    /// HTTP/1.1 connections are not polled while idle: a stale one fails on use (and the
+    /// request is retried); HTTP/2 knows whether it is still open.
+    async fn ready(&mut self) -> bool {
+        match self {
+            Conn::H1(_) => true,
+            Conn::H2(c) => c.ready().await,
+        }
+    }
+}
+
+/// An idle (or, while checked out, busy) connection and what identifies its origin.
+struct Pooled {
+    https: bool,
+    host: Box<str>,
+    port: u16,
+    host_header: HeaderValue,
+    conn: Conn,
+}
+
+/// The origin of a URL.
+struct Target<'a> {
+    https: bool,
+    host: &'a str,
+    port: u16,
+}
+
+/// The parts of a finished response.
+struct Done {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// What a request has cost so far, kept outside the timed future so a timeout keeps it.
+#[derive(Default)]
+struct Acc {
+    sent: u64,
+    received: u64,
+    timings: Timings,
+    proto: &'static str,
+    live: Option<Live>,
+}
+
+/// The attempt in flight: its connection's counters and when it started.
+struct Live {
+    stats: Rc<IoStats>,
+    read0: u64,
+    written0: u64,
+    t0: Instant,
+}
+
+impl Acc {
+    /// Start an attempt on `conn` at `t0`; a fresh connection's setup bytes count too.
+    fn begin(&mut self, conn: &Conn, fresh: bool, t0: Instant) {
+        let stats = Rc::clone(conn.stats());
+        let (read0, written0) = if fresh {
+            (0, 0)
+        } else {
+            (stats.read.get(), stats.written.get())
+        };
+        self.proto = match conn {
+            Conn::H1(_) => "HTTP/1.1",
+            Conn::H2(_) => "HTTP/2",
+        };
+        self.live = Some(Live {
+            stats,
+            read0,
+            written0,
+            t0,
+        });
+    }
+
+    /// Whether the attempt in flight has received nothing yet.
+    fn nothing_received(&self) -> bool {
+        self.live
+            .as_ref()
+            .is_none_or(|l| l.stats.read.get() == l.read0)
+    }
+
+    /// End the attempt: add its bytes; when it failed midway, time what there was.
+    fn settle(&mut self, finished: bool) {
+        let Some(live) = self.live.take() else {
+            return;
+        };
+        self.sent += live.stats.written.get().saturating_sub(live.written0);
+        self.received += live.stats.read.get().saturating_sub(live.read0);
+        if !finished {
+            let now = Instant::now();
+            let written = last_write_between(&live.stats, live.t0, now);
+            self.set_phases(live.t0, written, now, now);
+        }
+    }
+
+    fn set_phases(&mut self, t0: Instant, written: Instant, head: Instant, end: Instant) {
+        let t = &mut self.timings;
+        t.sending = written.saturating_duration_since(t0);
+        t.waiting = head.saturating_duration_since(written);
+        t.receiving = end.saturating_duration_since(head);
+        t.duration = t.sending + t.waiting + t.receiving;
+    }
+}
+
+/// The last socket write in `[t0, limit]`, or `t0` when there was none.
+fn last_write_between(stats: &IoStats, t0: Instant, limit: Instant) -> Instant {
+    stats
+        .last_write
+        .get()
+        .filter(|w| *w >= t0 && *w <= limit)
+        .unwrap_or(t0)
+}
+
+impl VuClient {
+    /// A client with no connections yet.
+    pub fn new(opts: Arc<ClientOptions>, resolver: Arc<Resolver>, tls: Arc<TlsConfig>) -> Self {
+        let tls = Arc::clone(tls.client_config(opts.insecure_tls, opts.http2));
+        let user_agent = if opts.user_agent.is_empty() {
+            None
+        } else {
+            HeaderValue::from_str(&opts.user_agent).ok()
+        };
+        VuClient {
+            opts,
+            resolver,
+            tls,
+            user_agent,
+            pool: Vec::new(),
+            bufs: h1::Buffers::default(),
+        }
+    }
+
+    /// Send `req`, following redirects; never panics, never outlives the timeout. A
+    /// transport failure is a response with `status == 0` and `error` set.
+    pub async fn send(&mut self, mut req: Request) -> Response {
+        let limit = req.timeout.unwrap_or(self.opts.timeout);
+        let mut acc = Acc::default();
+        let result = match tokio::time::timeout(limit, self.follow(&mut req, &mut acc)).await {
+            Ok(result) => result,
+            Err(_) => Err(HttpError::timeout(limit)),
+        };
+        acc.settle(false);
+        let (status, headers, body, error) = match result {
+            Ok(done) => (done.status, done.headers, done.body, None),
+            Err(e) => (0, HeaderMap::new(), Bytes::new(), Some(e)),
+        };
+        Response {
+            status,
+            headers,
+            body,
+            timings: acc.timings,
+            error,
+            bytes_sent: acc.sent,
+            bytes_received: acc.received,
+            proto: acc.proto,
+            url: req.url,
+        }
+    }
+
+    /// Drop every connection (their sockets close now).
+    pub fn close(&mut self) {
+        self.pool.clear();
+    }
+
+    /// How many idle connections the client holds (for tests and diagnostics).
+    pub fn idle_connections(&self) -> usize {
+        self.pool.len()
+    }
+
+    async fn follow(&mut self, req: &mut Request, acc: &mut Acc) -> Result<Done, HttpError> {
+        let mut hops = 0;
+        loop {
+            let done = self.exchange(req, acc).await?;
+            if hops >= self.opts.max_redirects || !is_redirect(done.status) {
+                return Ok(done);
+            }
+            let Some(location) = done.headers.get(header::LOCATION) else {
+                return Ok(done);
+            };
+            let location = location
+                .to_str()
+                .map_err(|_| HttpError::new(codes::GENERIC, "redirect: Location is not text"))?;
+            let next = req.url.join(location).map_err(|e| {
+                HttpError::new(codes::GENERIC, format!("redirect to {location:?}: {e}"))
+            })?;
+            redirect(req, done.status, next);
+            hops += 1;
+        }
+    }
+
+    /// One hop: a connection, the request, the whole response; retried once on a fresh
+    /// connection when a reused one fails before any response byte.
+    async fn exchange(&mut self, req: &Request, acc: &mut Acc) -> Result<Done, HttpError> {
+        let target = target(&req.url)?;
+        let hop_start = Instant::now();
+        acc.timings = Timings::default();
+        let mut retried = false;
+        loop {
+            let mut pooled = None;
+            if !retried {
+                if let Some(mut p) = self.take(&target) {
+                    if p.conn.ready().await {
+                        pooled = Some(p);
+                    }
+                }
+            }
+            let fresh = pooled.is_none();
+            let mut entry = match pooled {
+                Some(p) => p,
+                // Boxed: the dial future (TLS state included) is large and cold; inline
+                // it would make every request's future large and costly to move.
+                None => Box::pin(self.dial(&req.url, &target, acc)).await?,
+            };
+            // A pooled HTTP/1.1 connection is used at once: no clock read needed.
+            let t0 = match entry.conn {
+                Conn::H1(_) if !fresh => hop_start,
+                _ => Instant::now(),
+            };
+            let t = &mut acc.timings;
+            t.blocked = t0
+                .saturating_duration_since(hop_start)
+                .saturating_sub(t.connecting + t.tls_handshaking);
+            acc.begin(&entry.conn, fresh, t0);
+            let result = match &mut entry.conn {
+                Conn::H1(c) => self.send_h1(c, &entry.host_header, req, acc, t0).await,
+                Conn::H2(c) => self.send_h2(c, req, acc, t0).await,
+            };
+            match result {
+                Ok((done, reusable)) => {
+                    acc.settle(true);
+                    if reusable && self.opts.reuse_connections {
+                        self.pool.push(entry);
+                    }
+                    return Ok(done);
+                }
+                Err(e) => {
+                    let retry = !fresh && !retried && acc.nothing_received();
+                    acc.settle(false);
+                    drop(entry);
+                    if retry {
+                        retried = true;
+                        continue;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    async fn send_h1(
+        &mut self,
+        conn: &mut H1Conn<Stream>,
+        host_header: &HeaderValue,
+        req: &Request,
+        acc: &mut Acc,
+        t0: Instant,
+    ) -> Result<(Done, bool), HttpError> {
+        let present = Present::scan(req);
+        let authorization = match present.auth || !has_userinfo(&req.url) {
+            true => None,
+            false => Some(basic_auth(&req.url)?),
+        };
+        let added = h1::Added {
+            host: (!present.host).then(|| host_header.as_bytes()),
+            user_agent: match present.agent {
+                true => None,
+                false => self.user_agent.as_ref().map(HeaderValue::as_bytes),
+            },
+            authorization: authorization.as_ref().map(HeaderValue::as_bytes),
+            content_length: !present.length
+                && (!req.body.is_empty() || needs_zero_length(&req.method)),
+            close: !self.opts.reuse_connections,
+        };
+        let reply = conn.exchange(&mut self.bufs, req, &added).await?;
+        acc.set_phases(t0, reply.written, reply.first_byte, Instant::now());
+        acc.proto = proto(reply.version);
+        let done = Done {
+            status: reply.status,
+            headers: reply.headers,
+            body: reply.body,
+        };
+        Ok((done, reply.reusable))
+    }
+
+    async fn send_h2(
+        &mut self,
+        conn: &mut H2Conn,
+        req: &Request,
+        acc: &mut Acc,
+        t0: Instant,
+    ) -> Result<(Done, bool), HttpError> {
+        let request = self.build_h2(req)?;
+        let response = conn.send(request).await.map_err(|e| HttpError::h2(&e))?;
+        let head = Instant::now();
+        let written = last_write_between(&conn.stats, t0, head);
+        let (parts, incoming) = response.into_parts();
+        let body = read_body(incoming, req.discard_body)
+            .await
+            .map_err(|e| HttpError::h2(&e))?;
+        acc.set_phases(t0, written, head, Instant::now());
+        acc.proto = proto(parts.version);
+        let done = Done {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        };
+        Ok((done, true))
+    }
+
+    fn take(&mut self, t: &Target<'_>) -> Option<Pooled> {
+        let i = self
+            .pool
+            .iter()
+            .position(|p| p.port == t.port && p.https == t.https && *p.host == *t.host)?;
+        Some(self.pool.swap_remove(i))
+    }
+
+    async fn dial(&self, url: &Url, t: &Target<'_>, acc: &mut Acc) -> Result<Pooled, HttpError> {
+        let addr = self.resolver.resolve(t.host, t.port).await?;
+        let tls = if t.https {
+            Some(TlsParams {
+                config: &self.tls,
+                server_name: server_name(url)?,
+            })
+        } else {
+            None
+        };
+        let h2c = !t.https && self.opts.http2;
+        let mut times = DialTimes::default();
+        let opened = conn::open(addr, tls, self.opts.http2, &mut times).await;
+        acc.timings.connecting = times.connecting;
+        acc.timings.tls_handshaking = times.tls_handshaking;
+        let opened = opened?;
+        let conn = if h2c || opened.alpn_h2 {
+            Conn::H2(H2Conn::handshake(opened.stream, opened.stats).await?)
+        } else {
+            Conn::H1(H1Conn {
+                io: opened.stream,
+                stats: opened.stats,
+            })
+        };
+        let authority = &url[Position::BeforeHost..Position::AfterPort];
+        let host_header = HeaderValue::from_str(authority).map_err(HttpError::invalid_url)?;
+        Ok(Pooled {
+            https: t.https,
+            host: t.host.into(),
+            port: t.port,
+            host_header,
+            conn,
+        })
+    }
+
+    /// The hyper request for HTTP/2 (hyper adds `content-length` from the body).
+    fn build_h2(&self, req: &Request) -> Result<http::Request<ReqBody>, HttpError> {
+        let mut out = http::Request::new(Full::new(req.body.clone()));
+        *out.method_mut() = req.method.clone();
+        *out.uri_mut() = h2_uri(&req.url)?;
+        *out.version_mut() = Version::HTTP_2;
+        let present = Present::scan(req);
+        let headers = out.headers_mut();
+        headers.reserve(req.headers.len() + 2);
+        for (name, value) in &req.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        if !present.agent {
+            if let Some(ua) = &self.user_agent {
+                headers.insert(header::USER_AGENT, ua.clone());
+            }
+        }
+        if !present.auth && has_userinfo(&req.url) {
+            headers.insert(header::AUTHORIZATION, basic_auth(&req.url)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Which headers the request sets itself.
+#[derive(Default)]
+struct Present {
+    host: bool,
+    agent: bool,
+    length: bool,
+    auth: bool,
+}
+
+impl Present {
+    fn scan(req: &Request) -> Self {
+        let mut p = Present::default();
+        for (name, _) in &req.headers {
+            p.host |= name == header::HOST;
+            p.agent |= name == header::USER_AGENT;
+            p.length |= name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING;
+            p.auth |= name == header::AUTHORIZATION;
+        }
+        p
+    }
+}
+
+fn has_userinfo(url: &Url) -> bool {
+    !url.username().is_empty() || url.password().is_some()
+}
+
+/// Read the whole body; a body in one frame is kept as is.
+async fn read_body(mut body: hyper::body::Incoming, discard: bool) -> Result<Bytes, hyper::Error> {
+    let mut first = Bytes::new();
+    let mut rest: Option<BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue; // trailers
+        };
+        if discard || data.is_empty() {
+            continue;
+        }
+        if let Some(buf) = &mut rest {
+            buf.extend_from_slice(&data);
+        } else if first.is_empty() {
+            first = data;
+        } else {
+            let mut buf = BytesMut::with_capacity((first.len() + data.len()) * 2);
+            buf.extend_from_slice(&first);
+            buf.extend_from_slice(&data);
+            rest = Some(buf);
+        }
+    }
+    Ok(match rest {
+        Some(buf) => buf.freeze(),
+        None => first,
+    })
+}
+
+fn target(url: &Url) -> Result<Target<'_>, HttpError> {
+    let https = match url.scheme() {
+        "http" => false,
+        "https" => true,
+        other => {
+            return Err(HttpError::invalid_url(format_args!(
+                "unsupported scheme {other:?}"
+            )))
+        }
+    };
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| HttpError::invalid_url(format_args!("no host in {url}")))?;
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| HttpError::invalid_url(format_args!("no port in {url}")))?;
+    Ok(Target { https, host, port })
+}
+
+fn server_name(url: &Url) -> Result<ServerName<'static>, HttpError> {
+    match url.host() {
+        Some(url::Host::Domain(d)) => ServerName::try_from(d.to_owned())
+            .map_err(|e| HttpError::invalid_url(format_args!("bad TLS server name {d:?}: {e}"))),
+        Some(url::Host::Ipv4(ip)) => Ok(ServerName::from(IpAddr::V4(ip))),
+        Some(url::Host::Ipv6(ip)) => Ok(ServerName::from(IpAddr::V6(ip))),
+        None => Err(HttpError::invalid_url(format_args!("no host in {url}"))),
+    }
+}
+
+/// The absolute URI (without user info) that HTTP/2's pseudo-headers are made of.
+fn h2_uri(url: &Url) -> Result<Uri, HttpError> {
+    let uri = if has_userinfo(url) {
+        let authority = &url[Position::BeforeHost..Position::AfterPort];
+        let path = &url[Position::BeforePath..Position::AfterQuery];
+        Uri::try_from(format!("{}://{authority}{path}", url.scheme()))
+    } else {
+        Uri::try_from(&url[..Position::AfterQuery])
+    };
+    uri.map_err(HttpError::invalid_url)
+}
+
+fn basic_auth(url: &Url) -> Result<HeaderValue, HttpError> {
+    use base64::Engine as _;
+    let credentials = format!(
+        "{}:{}",
+        percent_decode(url.username()),
+        percent_decode(url.password().unwrap_or(""))
+    );
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+    HeaderValue::try_from(format!("Basic {encoded}")).map_err(HttpError::invalid_url)
+}
+
+/// Decode `%XX` escapes of URL user info; malformed escapes are kept as they are.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                let v = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
+                out.push(v as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// Point `req` at the redirect target, with Go's method and header rules.
+fn redirect(req: &mut Request, status: u16, next: Url) {
+    let to_get = status != StatusCode::TEMPORARY_REDIRECT.as_u16()
+        && status != StatusCode::PERMANENT_REDIRECT.as_u16()
+        && req.method != Method::GET
+        && req.method != Method::HEAD;
+    if to_get {
+        req.method = Method::GET;
+        req.body = Bytes::new();
+        req.headers.retain(|(n, _)| {
+            n != header::CONTENT_TYPE
+                && n != header::CONTENT_LENGTH
+                && n != header::TRANSFER_ENCODING
+        });
+    }
+    let same_origin = next.host_str() == req.url.host_str()
+        && next.port_or_known_default() == req.url.port_or_known_default();
+    if !same_origin {
+        req.headers.retain(|(n, _)| {
+            n != header::AUTHORIZATION
+                && n != header::COOKIE
+                && n != header::PROXY_AUTHORIZATION
+                && n != header::WWW_AUTHENTICATE
+        });
+    }
+    req.url = next;
+}
+
+fn needs_zero_length(method: &Method) -> bool {
+    *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
+}
+
+fn proto(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_2 => "HTTP/2",
+        Version::HTTP_10 => "HTTP/1.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b"), "a b");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    #[test]
+    fn uris() -> Result<(), Box<dyn std::error::Error>> {
+        let url = Url::parse("http://u:p@h:81/a/b?q=1#frag")?;
+        assert_eq!(h2_uri(&url)?.to_string(), "http://h:81/a/b?q=1");
+        let auth = basic_auth(&url)?;
+        assert_eq!(auth.to_str()?, "Basic dTpw");
+        Ok(())
+    }
+
+    #[test]
+    fn redirect_rules() -> Result<(), Box<dyn std::error::Error>> {
+        let base = Url::parse("http://a/x")?;
+        let mut req = Request::new(Method::POST, base.clone())
+            .body("data")
+            .header(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))
+            .header(header::AUTHORIZATION, HeaderValue::from_static("secret"));
+        redirect(&mut req, 307, base.join("/y")?);
+        assert_eq!(req.method, Method::POST);
+        assert_eq!(req.body, Bytes::from("data"));
+        assert_eq!(req.headers.len(), 2);
+        redirect(&mut req, 302, Url::parse("http://b/z")?);
+        assert_eq!(req.method, Method::GET);
+        assert!(req.body.is_empty());
+        assert!(req.headers.is_empty());
+        assert_eq!(req.url.as_str(), "http://b/z");
+        Ok(())
+    }
+
+    #[test]
+    fn bad_targets() {
+        for bad in ["ftp://h/", "file:///etc/passwd", "data:text/plain,x"] {
+            let Ok(url) = Url::parse(bad) else { continue };
+            assert!(matches!(target(&url), Err(e) if e.code == codes::INVALID_URL));
+        }
+    }
+}

@@ -1,0 +1,462 @@
+//! The engine's own HTTP/1.1 exchange: write one request, read one response, on the VU's
+//! own task.
+//!
+//! Why not hyper here: hyper's HTTP/1.1 client drives each connection from a separate task
+//! and talks to it through channels, which costs several times wrk's user CPU per request.
+//! A VU sends one request at a time, so nothing needs a background task: the request head
+//! is encoded into a reused buffer and written with (usually) one syscall, the response is
+//! read into a reused buffer, its head parsed by `httparse`, header values and a body that
+//! arrived whole are sliced out of that buffer without copying. An idle connection is not
+//! polled; a server that closed it is noticed at the next request (which the client then
+//! retries on a fresh connection). Supported: `Content-Length`, chunked (trailers skipped)
+//! and read-until-close bodies, HEAD/204/304 without body, 1xx responses skipped, HTTP/1.0
+//! keep-alive rules. Not supported: pipelining, `101 Switching Protocols` (an error).
+//! This module must not pool, retry, follow redirects or know about TLS.
+
+use std::io;
+use std::rc::Rc;
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Version};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use url::{Position, Url};
+
+use super::conn::IoStats;
+use super::error::{codes, HttpError};
+use super::Request;
+
+/// Bodies up to this size are copied behind the head and written with it in one syscall.
+const INLINE_BODY: usize = 16 * 1024;
+/// Read at least this much room at a time.
+const READ_CHUNK: usize = 8 * 1024;
+/// Never reserve more than this ahead of a declared `Content-Length`.
+const MAX_RESERVE: u64 = 1 << 20;
+/// A response head larger than this is refused.
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_HEADERS: usize = 128;
+
+/// An HTTP/1.1 connection: the socket and its byte counters.
+pub(crate) struct H1Conn<IO> {
+    pub(crate) io: IO,
+    pub(crate) stats: Rc<IoStats>,
+}
+
+/// Buffers reused by all of a VU's HTTP/1.1 requests (a VU sends one at a time).
+#[derive(Default)]
+pub(crate) struct Buffers {
+    write: Vec<u8>,
+    read: BytesMut,
+}
+
+/// Headers the client adds to the request's own, `None` when not wanted.
+pub(crate) struct Added<'a> {
+    pub(crate) host: Option<&'a [u8]>,
+    pub(crate) user_agent: Option<&'a [u8]>,
+    pub(crate) authorization: Option<&'a [u8]>,
+    pub(crate) content_length: bool,
+    pub(crate) close: bool,
+}
+
+/// A complete response and when its phases ended.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) version: Version,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) written: Instant,
+    pub(crate) first_byte: Instant,
+    /// The connection may carry another request.
+    pub(crate) reusable: bool,
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
+    /// Send `req` (with the `added` headers), then read the whole response.
+    pub(crate) async fn exchange(
+        &mut self,
+        bufs: &mut Buffers,
+        req: &Request,
+        added: &Added<'_>,
+    ) -> Result<Reply, HttpError> {
+        let body = &req.body;
+        let w = &mut bufs.write;
+        encode_head(w, &req.method, &req.url, &req.headers, body.len(), added);
+        let inline = body.len() <= INLINE_BODY;
+        if inline {
+            w.extend_from_slice(body);
+        }
+        self.io.write_all(w).await.map_err(|e| io_error(&e))?;
+        if !inline {
+            self.io.write_all(body).await.map_err(|e| io_error(&e))?;
+        }
+        self.io.flush().await.map_err(|e| io_error(&e))?;
+        if w.capacity() > 4 * INLINE_BODY {
+            *w = Vec::new(); // do not keep a rare huge head around
+        }
+        let written = Instant::now();
+        let head_request = req.method == Method::HEAD;
+        self.read_response(&mut bufs.read, head_request, req.discard_body, written)
+            .await
+    }
+
+    async fn read_response(
+        &mut self,
+        buf: &mut BytesMut,
+        head_request: bool,
+        discard: bool,
+        written: Instant,
+    ) -> Result<Reply, HttpError> {
+        buf.clear();
+        let mut first_byte = None;
+        let head = loop {
+            if !buf.is_empty() {
+                match parse_head(buf, head_request)? {
+                    Parsed::Final(head) => break head,
+                    Parsed::Informational(len) => {
+                        buf.advance(len);
+                        continue;
+                    }
+                    Parsed::Partial if buf.len() > MAX_HEAD => {
+                        return Err(protocol("response head too large"));
+                    }
+                    Parsed::Partial => {}
+                }
+            }
+            if self.fill(buf, READ_CHUNK).await? == 0 {
+                return Err(closed());
+            }
+            first_byte.get_or_insert_with(Instant::now);
+        };
+        let first_byte = first_byte.unwrap_or(written);
+        let (body, clean_end) = match head.framing {
+            Framing::Empty => (Bytes::new(), true),
+            Framing::Length(n) => (self.read_length(buf, n, discard).await?, true),
+            Framing::Chunked => (self.read_chunked(buf, discard).await?, true),
+            Framing::UntilClose => (self.read_to_close(buf, discard).await?, false),
+        };
+        let reusable = head.keep_alive && clean_end && buf.is_empty();
+        buf.clear();
+        Ok(Reply {
+            status: head.status,
+            version: head.version,
+            headers: head.headers,
+            body,
+            written,
+            first_byte,
+            reusable,
+        })
+    }
+
+    /// Read more into `buf` with at least `room` spare capacity; `Ok(0)` at end of stream.
+    async fn fill(&mut self, buf: &mut BytesMut, room: usize) -> Result<usize, HttpError> {
+        if buf.capacity() - buf.len() < room.min(READ_CHUNK) {
+            buf.reserve(room);
+        }
+        self.io.read_buf(buf).await.map_err(|e| io_error(&e))
+    }
+
+    async fn fill_or_fail(&mut self, buf: &mut BytesMut, room: usize) -> Result<(), HttpError> {
+        match self.fill(buf, room).await? {
+            0 => Err(closed()),
+            _ => Ok(()),
+        }
+    }
+
+    async fn read_length(
+        &mut self,
+        buf: &mut BytesMut,
+        len: u64,
+        discard: bool,
+    ) -> Result<Bytes, HttpError> {
+        if discard {
+            let mut left = len;
+            loop {
+                let take = left.min(buf.len() as u64);
+                buf.advance(take as usize);
+                left -= take;
+                if left == 0 {
+                    return Ok(Bytes::new());
+                }
+                self.fill_or_fail(buf, READ_CHUNK).await?;
+            }
+        }
+        while (buf.len() as u64) < len {
+            let missing = len - buf.len() as u64;
+            self.fill_or_fail(buf, missing.min(MAX_RESERVE) as usize)
+                .await?;
+        }
+        Ok(buf.split_to(len as usize).freeze())
+    }
+
+    async fn read_chunked(
+        &mut self,
+        buf: &mut BytesMut,
+        discard: bool,
+    ) -> Result<Bytes, HttpError> {
+        let mut out = BytesMut::new();
+        loop {
+            let size = loop {
+                match httparse::parse_chunk_size(buf) {
+                    Ok(httparse::Status::Complete((used, size))) => {
+                        buf.advance(used);
+                        break size;
+                    }
+                    Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+                        return Err(protocol("chunk size line too long"))
+                    }
+                    Ok(httparse::Status::Partial) => self.fill_or_fail(buf, READ_CHUNK).await?,
+                    Err(_) => return Err(protocol("invalid chunk size")),
+                }
+            };
+            if size == 0 {
+                return self.skip_trailers(buf).await.map(|()| out.freeze());
+            }
+            let mut left = size;
+            while left > 0 {
+                if buf.is_empty() {
+                    self.fill_or_fail(buf, left.min(MAX_RESERVE) as usize)
+                        .await?;
+                }
+                let take = left.min(buf.len() as u64) as usize;
+                if !discard {
+                    out.extend_from_slice(&buf[..take]);
+                }
+                buf.advance(take);
+                left -= take as u64;
+            }
+            while buf.len() < 2 {
+                self.fill_or_fail(buf, READ_CHUNK).await?;
+            }
+            if &buf[..2] != b"\r\n" {
+                return Err(protocol("chunk not followed by CRLF"));
+            }
+            buf.advance(2);
+        }
+    }
+
+    /// Skip trailer lines up to and including the empty line that ends a chunked body.
+    async fn skip_trailers(&mut self, buf: &mut BytesMut) -> Result<(), HttpError> {
+        loop {
+            match buf.windows(2).position(|w| w == b"\r\n") {
+                Some(0) => {
+                    buf.advance(2);
+                    return Ok(());
+                }
+                Some(end) => buf.advance(end + 2),
+                None if buf.len() > MAX_HEAD => return Err(protocol("trailers too large")),
+                None => self.fill_or_fail(buf, READ_CHUNK).await?,
+            }
+        }
+    }
+
+    async fn read_to_close(
+        &mut self,
+        buf: &mut BytesMut,
+        discard: bool,
+    ) -> Result<Bytes, HttpError> {
+        loop {
+            if discard {
+                buf.clear();
+            }
+            if self.fill(buf, 4 * READ_CHUNK).await? == 0 {
+                return Ok(buf.split().freeze());
+            }
+        }
+    }
+}
+
+/// Request line and headers, ending with the blank line.
+fn encode_head(
+    w: &mut Vec<u8>,
+    method: &Method,
+    url: &Url,
+    headers: &[(HeaderName, HeaderValue)],
+    body_len: usize,
+    added: &Added<'_>,
+) {
+    w.clear();
+    w.extend_from_slice(method.as_str().as_bytes());
+    w.push(b' ');
+    w.extend_from_slice(url[Position::BeforePath..Position::AfterQuery].as_bytes());
+    w.extend_from_slice(b" HTTP/1.1\r\n");
+    if let Some(host) = added.host {
+        line(w, b"Host", host);
+    }
+    for (name, value) in headers {
+        line(w, name.as_str().as_bytes(), value.as_bytes());
+    }
+    if let Some(agent) = added.user_agent {
+        line(w, b"User-Agent", agent);
+    }
+    if let Some(auth) = added.authorization {
+        line(w, b"Authorization", auth);
+    }
+    if added.content_length {
+        w.extend_from_slice(b"Content-Length: ");
+        push_decimal(w, body_len);
+        w.extend_from_slice(b"\r\n");
+    }
+    if added.close {
+        line(w, b"Connection", b"close");
+    }
+    w.extend_from_slice(b"\r\n");
+}
+
+fn line(w: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    w.extend_from_slice(name);
+    w.extend_from_slice(b": ");
+    w.extend_from_slice(value);
+    w.extend_from_slice(b"\r\n");
+}
+
+fn push_decimal(w: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    w.extend_from_slice(&digits[i..]);
+}
+
+/// How the response body is delimited.
+#[derive(Debug, PartialEq, Eq)]
+enum Framing {
+    Empty,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+struct Head {
+    status: u16,
+    version: Version,
+    headers: HeaderMap,
+    framing: Framing,
+    keep_alive: bool,
+}
+
+enum Parsed {
+    Partial,
+    /// A 1xx response of this many bytes, to skip.
+    Informational(usize),
+    /// The final head, already removed from the buffer.
+    Final(Head),
+}
+
+/// Parse a response head at the start of `buf`; on success split it off the buffer.
+fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Parsed, HttpError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut slots);
+    let len = match resp.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
+        Err(e) => return Err(protocol(format_args!("malformed response head: {e}"))),
+    };
+    let status = resp.code.unwrap_or(0);
+    if status == 101 {
+        return Err(protocol("protocol upgrades are not supported"));
+    }
+    if (100..200).contains(&status) {
+        return Ok(Parsed::Informational(len));
+    }
+    let version = if resp.version == Some(0) {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
+    // Remember where names and values sit, then slice them out of the frozen head.
+    let base = buf.as_ptr() as usize;
+    let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
+    let count = resp.headers.len();
+    for (span, h) in spans.iter_mut().zip(resp.headers.iter()) {
+        let name = h.name.as_ptr() as usize - base;
+        let value = h.value.as_ptr() as usize - base;
+        *span = (name, name + h.name.len(), value, value + h.value.len());
+    }
+    let head = buf.split_to(len).freeze();
+    let mut headers = HeaderMap::with_capacity(count);
+    for &(n0, n1, v0, v1) in &spans[..count] {
+        let name = HeaderName::from_bytes(&head[n0..n1])
+            .map_err(|_| protocol("invalid header name in response"))?;
+        let value = HeaderValue::from_maybe_shared(head.slice(v0..v1))
+            .map_err(|_| protocol("invalid header value in response"))?;
+        headers.append(name, value);
+    }
+    let framing = framing(&headers, status, head_request)?;
+    let keep_alive = match version {
+        Version::HTTP_10 => has_token(&headers, header::CONNECTION, b"keep-alive"),
+        _ => !has_token(&headers, header::CONNECTION, b"close"),
+    };
+    Ok(Parsed::Final(Head {
+        status,
+        version,
+        headers,
+        framing,
+        keep_alive,
+    }))
+}
+
+fn framing(headers: &HeaderMap, status: u16, head_request: bool) -> Result<Framing, HttpError> {
+    if head_request || status == 204 || status == 304 {
+        return Ok(Framing::Empty);
+    }
+    if let Some(te) = headers
+        .get_all(header::TRANSFER_ENCODING)
+        .iter()
+        .next_back()
+    {
+        let last = te.as_bytes().rsplit(|b| *b == b',').next().unwrap_or(b"");
+        return Ok(if last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
+            Framing::Chunked
+        } else {
+            Framing::UntilClose
+        });
+    }
+    let mut length = None;
+    for value in headers.get_all(header::CONTENT_LENGTH) {
+        for part in value.as_bytes().split(|b| *b == b',') {
+            let n = std::str::from_utf8(part.trim_ascii())
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| protocol("invalid Content-Length"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(protocol("conflicting Content-Length values"));
+            }
+            length = Some(n);
+        }
+    }
+    Ok(match length {
+        Some(0) => Framing::Empty,
+        Some(n) => Framing::Length(n),
+        None => Framing::UntilClose,
+    })
+}
+
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &[u8]) -> bool {
+    headers.get_all(name).iter().any(|v| {
+        v.as_bytes()
+            .split(|b| *b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+    })
+}
+
+fn protocol(what: impl std::fmt::Display) -> HttpError {
+    HttpError::new(codes::GENERIC, what.to_string())
+}
+
+fn closed() -> HttpError {
+    HttpError::new(
+        codes::GENERIC,
+        "connection closed before the response was complete (EOF)",
+    )
+}
+
+fn io_error(e: &io::Error) -> HttpError {
+    HttpError::io(e)
+}

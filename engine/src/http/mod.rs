@@ -1,0 +1,249 @@
+//! The HTTP client of the engine: one [`VuClient`] per VU, k6 semantics, built for the hot
+//! path.
+//!
+//! # Shape
+//!
+//! ```text
+//! once per run (shared by all threads):  Arc<ClientOptions>, Resolver::new(), TlsConfig::new()?
+//! once per VU (on its worker thread):    VuClient::new(opts, resolver, tls)
+//! per request:                           client.send(Request::new(Method::GET, url)).await -> Response
+//! ```
+//!
+//! * [`VuClient::send`] never panics and never returns an `Err`: a transport failure is a
+//!   [`Response`] with `status == 0` and `error: Some(HttpError { code, .. })` carrying k6's
+//!   error code (see [`codes`]). It never outlives the request's timeout (default
+//!   [`ClientOptions::timeout`]), which covers DNS, connect, TLS, every redirect hop and the
+//!   whole response body; a timeout gives code 1050.
+//! * **Threading.** The engine is thread-per-core: each worker is a tokio `current_thread`
+//!   runtime (IO and time drivers enabled) running a `tokio::task::LocalSet`, and VUs are
+//!   local tasks. A `VuClient` is `!Send`. HTTP/1.1 runs on the VU's own task (no
+//!   background task, see `h1`); an HTTP/2 connection's hyper driver is spawned with
+//!   `tokio::task::spawn_local`, so **`send` must be called from inside a `LocalSet`**
+//!   (tokio panics otherwise). The [`Resolver`] and [`TlsConfig`] are `Send + Sync` and
+//!   shared by every thread.
+//! * **Connections.** A VU keeps at most one idle connection per (scheme, host, port) and
+//!   reuses it across iterations (k6's behaviour) when `reuse_connections` is on; when off,
+//!   HTTP/1.1 requests carry `Connection: close` and every request dials anew. A pooled
+//!   HTTP/2 connection found closed is replaced silently; an idle HTTP/1.1 connection is not
+//!   watched, so one the server closed fails on its next use. A request that fails on a
+//!   *reused* connection before a single response byte arrived is retried once on a fresh
+//!   connection, whatever its method (as browsers do: the usual cause is the server closing
+//!   an idle keep-alive connection just as the request left). A connection that failed,
+//!   timed out, or whose response said `Connection: close` (or was delimited by the close)
+//!   is never reused.
+//! * **Protocols.** `http2: false` speaks HTTP/1.1 only. `http2: true` speaks HTTP/2 with
+//!   prior knowledge (h2c) on `http://`, and offers `h2, http/1.1` by ALPN on `https://`
+//!   (using whichever the server picks).
+//! * **Redirects.** 301/302/303/307/308 with a `Location` are followed up to `max_redirects`
+//!   hops; 301/302/303 turn any method but GET/HEAD into a body-less GET (as Go and k6 do);
+//!   307/308 keep method and body. `Authorization`, `Proxy-Authorization`, `Cookie` and
+//!   `WWW-Authenticate` are dropped when the host or port changes. Past the limit (or with `max_redirects == 0`) the last
+//!   3xx response is returned, without error. The [`Response`] has the final URL and the
+//!   final hop's timings; its byte counts cover every hop and retry.
+//! * **Headers added** unless the request sets them: `Host` (HTTP/1.1; HTTP/2 sends
+//!   `:authority`), `User-Agent` (from the options; none when empty), `Content-Length` (when
+//!   there is a body, and `0` for an empty POST/PUT/PATCH), `Authorization: Basic` when the
+//!   URL has user info, and `Connection: close` on HTTP/1.1 without connection reuse.
+//!   Request headers are written as given (names lower-case), after `Host`.
+//!
+//! # Measurements (what exactly is measured)
+//!
+//! * `blocked`: from the start of the hop until a connection is ready to send, minus
+//!   `connecting` and `tls_handshaking`: pool checkout, DNS (cached after the first lookup,
+//!   k6 also counts DNS here), waiting for a pooled HTTP/2 connection to be ready, and a
+//!   replaced or retried connection. A pooled HTTP/1.1 connection is used at once: 0.
+//! * `connecting`: the TCP connect of a new connection (0 when reused).
+//! * `tls_handshaking`: the TLS handshake of a new connection (0 when reused or plain).
+//! * `sending`: HTTP/1.1: from the start of the write until the whole request (head and
+//!   body) has been written to the socket. HTTP/2: from handing the request to hyper to the
+//!   last socket write before the response head was parsed (the socket wrapper timestamps
+//!   writes; hyper writes from its connection task, so this includes one task switch).
+//! * `waiting`: HTTP/1.1: from the request written to the first response byte read (TTFB).
+//!   HTTP/2: from that last write to the parsed response head.
+//! * `receiving`: from the end of `waiting` to the last body byte.
+//! * `duration` = `sending + waiting + receiving` (k6's `http_req_duration`).
+//! * On an error the phases measured so far are reported; an attempt cut short (by the
+//!   timeout, say) counts the time since its start as `sending` + `waiting`.
+//! * `bytes_sent` / `bytes_received`: exact wire bytes on the socket during the request,
+//!   counted below TLS (TLS records, HTTP/2 frames; a new connection's TCP-level handshake
+//!   bytes such as the TLS handshake and the HTTP/2 preface are included). On HTTP/2 a
+//!   connection-level frame (PING, SETTINGS) arriving during a request is counted with it.
+//!
+//! This module must not know about scripts, metrics or tags: the interpreter turns a
+//! [`Response`] into samples.
+
+mod client;
+mod conn;
+mod error;
+mod h1;
+mod resolver;
+mod tls;
+
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use url::Url;
+
+pub use client::VuClient;
+pub use error::{codes, HttpError};
+pub use resolver::Resolver;
+pub use tls::TlsConfig;
+
+/// Per-scenario client options (the `http = {..}` scenario field), shared by its VUs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// Default per-request timeout (connect, TLS, redirects and the whole response).
+    pub timeout: Duration,
+    /// Keep connections alive and reuse them across requests and iterations.
+    pub reuse_connections: bool,
+    /// HTTP/2: prior knowledge on `http://`, ALPN `h2` on `https://`.
+    pub http2: bool,
+    /// Accept any server certificate.
+    pub insecure_tls: bool,
+    /// Redirect hops followed before the 3xx is returned as is.
+    pub max_redirects: u32,
+    /// `User-Agent` sent unless the request sets one; empty sends none.
+    pub user_agent: String,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            timeout: Duration::from_secs(60),
+            reuse_connections: true,
+            http2: false,
+            insecure_tls: false,
+            max_redirects: 10,
+            user_agent: "volley/0.1".to_owned(),
+        }
+    }
+}
+
+/// One request. Build with [`Request::new`] and the builder methods, or fill the fields.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// An absolute `http://` or `https://` URL; a fragment is ignored.
+    pub url: Url,
+    /// Headers in order; repeated names are all sent.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The body; empty sends none.
+    pub body: Bytes,
+    /// Overrides [`ClientOptions::timeout`].
+    pub timeout: Option<Duration>,
+    /// Read and count the body but do not keep it (`Response::body` stays empty).
+    pub discard_body: bool,
+}
+
+impl Request {
+    /// A request without headers or body.
+    pub fn new(method: Method, url: Url) -> Self {
+        Request {
+            method,
+            url,
+            headers: Vec::new(),
+            body: Bytes::new(),
+            timeout: None,
+            discard_body: false,
+        }
+    }
+
+    /// Add a header.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// Add a header given as text; an invalid name or value is an error with code 1020.
+    pub fn try_header(&mut self, name: &str, value: &str) -> Result<(), HttpError> {
+        let n = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| HttpError::invalid_url(format_args!("bad header name {name:?}")))?;
+        let v = HeaderValue::from_str(value)
+            .map_err(|_| HttpError::invalid_url(format_args!("bad value for header {name}")))?;
+        self.headers.push((n, v));
+        Ok(())
+    }
+
+    /// Set the body.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Set this request's timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+/// The phases of a request (k6's `http_req_*` trend metrics); see the module docs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Waiting for a usable connection (pool, DNS, replaced connections).
+    pub blocked: Duration,
+    /// TCP connect.
+    pub connecting: Duration,
+    /// TLS handshake.
+    pub tls_handshaking: Duration,
+    /// Writing the request.
+    pub sending: Duration,
+    /// From the request written to the response head.
+    pub waiting: Duration,
+    /// Reading the body.
+    pub receiving: Duration,
+    /// `sending + waiting + receiving`.
+    pub duration: Duration,
+}
+
+/// The outcome of [`VuClient::send`]: a response, or a transport error with `status == 0`.
+#[derive(Clone, Debug)]
+pub struct Response {
+    /// The status code; 0 on a transport error.
+    pub status: u16,
+    /// Response headers (empty on error).
+    pub headers: HeaderMap,
+    /// The whole body (empty on error or with `discard_body`).
+    pub body: Bytes,
+    /// Timings of the final hop.
+    pub timings: Timings,
+    /// The transport error, if any.
+    pub error: Option<HttpError>,
+    /// Wire bytes written, every hop and retry included.
+    pub bytes_sent: u64,
+    /// Wire bytes read, every hop and retry included.
+    pub bytes_received: u64,
+    /// `"HTTP/1.1"`, `"HTTP/2"` or `"HTTP/1.0"` (the protocol of the connection tried,
+    /// or `""` when none was opened, on error).
+    pub proto: &'static str,
+    /// The final URL, after redirects.
+    pub url: Url,
+}
+
+impl Response {
+    /// A failed response (status 0) for `url`, for callers that fail before sending, e.g.
+    /// on a header that [`Request::try_header`] rejected.
+    pub fn failed(url: Url, error: HttpError) -> Self {
+        Response {
+            status: 0,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            timings: Timings::default(),
+            error: Some(error),
+            bytes_sent: 0,
+            bytes_received: 0,
+            proto: "",
+            url,
+        }
+    }
+
+    /// The first value of a header, if present and valid text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}

@@ -1,0 +1,147 @@
+//! TLS client configurations, built once per run and shared (`Arc`) by every VU.
+//!
+//! A [`TlsConfig`] holds four `rustls::ClientConfig`s: {verifying, insecure} × {ALPN
+//! `http/1.1`, ALPN `h2,http/1.1`}; a client picks one from its options. Verifying
+//! configurations trust the webpki (Mozilla) roots plus any extra roots given (tests use
+//! this for self-signed certificates). Insecure ones accept any certificate for any name
+//! but still check the handshake signatures. Only the `ring` provider is used (no aws-lc).
+//! This module must not do IO.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use super::error::{codes, HttpError};
+
+/// Shared TLS client configurations; see the module docs.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    verifying_h1: Arc<ClientConfig>,
+    verifying_h2: Arc<ClientConfig>,
+    insecure_h1: Arc<ClientConfig>,
+    insecure_h2: Arc<ClientConfig>,
+}
+
+impl TlsConfig {
+    /// Trust the webpki roots only. Fails (code 1300) only if the crypto provider cannot
+    /// offer the default protocol versions, which does not happen with `ring`.
+    pub fn new() -> Result<Arc<Self>, HttpError> {
+        Self::with_extra_roots(&[])
+    }
+
+    /// Trust the webpki roots plus these DER certificates. Errors (code 1300) on a
+    /// certificate rustls cannot use as a trust anchor.
+    pub fn with_extra_roots(extra: &[CertificateDer<'static>]) -> Result<Arc<Self>, HttpError> {
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        for cert in extra {
+            roots
+                .add(cert.clone())
+                .map_err(|e| HttpError::new(codes::TLS, format!("bad root certificate: {e}")))?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifying = builder(&provider)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let insecure = builder(&provider)?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
+            .with_no_client_auth();
+        Ok(Arc::new(TlsConfig {
+            verifying_h1: alpn(&verifying, false),
+            verifying_h2: alpn(&verifying, true),
+            insecure_h1: alpn(&insecure, false),
+            insecure_h2: alpn(&insecure, true),
+        }))
+    }
+
+    /// Trust the webpki roots plus every certificate in this PEM text.
+    pub fn with_extra_roots_pem(pem: &[u8]) -> Result<Arc<Self>, HttpError> {
+        let certs = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| HttpError::new(codes::TLS, format!("bad PEM root certificate: {e}")))?;
+        Self::with_extra_roots(&certs)
+    }
+
+    /// The configuration for a connection: `insecure` accepts any certificate, `http2`
+    /// offers `h2` before `http/1.1` in ALPN.
+    pub fn client_config(&self, insecure: bool, http2: bool) -> &Arc<ClientConfig> {
+        match (insecure, http2) {
+            (false, false) => &self.verifying_h1,
+            (false, true) => &self.verifying_h2,
+            (true, false) => &self.insecure_h1,
+            (true, true) => &self.insecure_h2,
+        }
+    }
+}
+
+fn builder(
+    provider: &Arc<CryptoProvider>,
+) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, HttpError> {
+    ClientConfig::builder_with_provider(Arc::clone(provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| HttpError::new(codes::TLS, format!("tls setup: {e}")))
+}
+
+fn alpn(base: &ClientConfig, http2: bool) -> Arc<ClientConfig> {
+    let mut config = base.clone();
+    config.alpn_protocols = if http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
+    Arc::new(config)
+}
+
+/// `insecure_tls`: any certificate for any name, signatures still checked.
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

@@ -1,0 +1,487 @@
+//! The plan's instruction form, prepared once per run for fast interpretation.
+//!
+//! Mirrors `volley_plan::program` node for node, with what would otherwise be redone on
+//! every evaluation done once: constants converted to runtime values, names and check
+//! names shared (`Arc<str>`), methods parsed, URLs of constant paths parsed, and every
+//! expression marked `sync` when it contains no request or flow call (so the interpreter
+//! evaluates it without allocating futures). Every index (flow, target, data source,
+//! metric, secret, setup value) is checked here, so the interpreter never meets a
+//! dangling one. This module must not execute anything.
+
+use crate::value::Value;
+use http::Method;
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+use volley_plan::program::{self as p, BinOp, UnOp};
+use volley_plan::{Builtin, Intrinsic, Plan};
+
+pub type Block = Box<[Stmt]>;
+
+pub enum Stmt {
+    Let {
+        slot: u32,
+        value: Expr,
+    },
+    Expr(Expr),
+    /// `check` (`require == false`) or `require`.
+    Check {
+        name: Arc<str>,
+        cond: Expr,
+        require: bool,
+    },
+    Sleep(Expr),
+    ThinkUniform {
+        low: Expr,
+        high: Expr,
+    },
+    ThinkExponential {
+        mean: Expr,
+    },
+    Group {
+        name: Arc<str>,
+        body: Block,
+    },
+    If {
+        cond: Expr,
+        then: Block,
+        otherwise: Block,
+    },
+    Repeat {
+        count: Expr,
+        body: Block,
+    },
+    Return(Option<Expr>),
+    MetricAdd {
+        metric: u32,
+        value: Expr,
+    },
+    Log(Expr),
+}
+
+pub struct Expr {
+    pub kind: ExprKind,
+    /// No request or flow call anywhere inside: evaluated synchronously.
+    pub sync: bool,
+}
+
+pub enum ExprKind {
+    Const(Value),
+    Local(u32),
+    Setup(u32),
+    Secret(u32),
+    Builtin(Builtin),
+    Field(Box<Expr>, Arc<str>),
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    Concat(Box<[Expr]>),
+    List(Box<[Expr]>),
+    Record(Box<[(Arc<str>, Expr)]>),
+    Request(Box<Request>),
+    CallFlow {
+        flow: u32,
+        args: Box<[Expr]>,
+    },
+    Call {
+        intrinsic: Intrinsic,
+        args: Box<[Expr]>,
+        /// What a conversion converts, for its error (`json: token`), when known.
+        label: Option<Arc<str>>,
+    },
+    DataNext(u32),
+    Check {
+        name: Arc<str>,
+        cond: Box<Expr>,
+    },
+}
+
+pub struct Request {
+    pub method: Method,
+    /// The `method` tag.
+    pub method_tag: Arc<str>,
+    pub target: u32,
+    pub path: Expr,
+    pub query: Option<Expr>,
+    pub headers: Option<Expr>,
+    pub body: Body,
+    /// The `name` tag.
+    pub name: Arc<str>,
+    pub timeout: Option<Duration>,
+    pub expect: (u16, u16),
+    /// The whole URL when the path is a constant and there is no query record.
+    pub static_url: Option<Url>,
+}
+
+pub enum Body {
+    None,
+    Json(Expr),
+    Form(Expr),
+    Raw(Expr),
+}
+
+pub struct Function {
+    pub name: Arc<str>,
+    pub params: u32,
+    pub frame_size: u32,
+    pub body: Block,
+}
+
+pub struct ScenarioCode {
+    pub frame_size: u32,
+    pub init: Block,
+    pub iteration: Block,
+}
+
+/// The whole plan's code, ready to run; shared read-only by every worker.
+pub struct Program {
+    pub flows: Vec<Function>,
+    pub setup: Option<Function>,
+    pub teardown: Option<Function>,
+    pub scenarios: Vec<ScenarioCode>,
+    /// Target base URLs without a trailing `/`.
+    pub targets: Vec<String>,
+    /// For each setup value (`Expr::Setup(i)`), the setup frame slot holding it.
+    pub setup_slots: Vec<Option<u32>>,
+}
+
+struct Lower<'a> {
+    plan: &'a Plan,
+    targets: &'a [String],
+}
+
+impl Program {
+    /// The setup values from what setup left: the list it returned when it has one value
+    /// per `Plan::setup_values` (the compiler ends setup with `return [v0, v1, ..]`), else
+    /// the slots of setup's top-level `let`s, in order.
+    pub fn setup_values(&self, frame: &[Value], returned: Option<Value>) -> Vec<Value> {
+        if let Some(Value::List(items)) = returned {
+            if items.len() == self.setup_slots.len() {
+                return items.to_vec();
+            }
+        }
+        self.setup_slots
+            .iter()
+            .map(|slot| {
+                slot.and_then(|s| frame.get(s as usize).cloned())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Prepares the plan's code; an error names what is wrong with the plan.
+    pub fn new(plan: &Plan) -> Result<Program, String> {
+        let mut targets = Vec::with_capacity(plan.targets.len());
+        for t in &plan.targets {
+            let url = Url::parse(&t.url)
+                .map_err(|e| format!("target {}: invalid url {:?}: {e}", t.name, t.url))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(format!(
+                    "target {}: only http:// and https:// urls are supported",
+                    t.name
+                ));
+            }
+            targets.push(t.url.trim_end_matches('/').to_string());
+        }
+        check_starts(plan)?;
+        let l = Lower {
+            plan,
+            targets: &targets,
+        };
+        let function = |f: &p::Function| -> Result<Function, String> {
+            Ok(Function {
+                name: Arc::from(f.name.as_str()),
+                params: f.params,
+                frame_size: f.frame_size.max(f.params),
+                body: l.block(&f.body)?,
+            })
+        };
+        let flows = plan.flows.iter().map(function).collect::<Result<_, _>>()?;
+        let setup = plan.setup.as_ref().map(function).transpose()?;
+        let teardown = plan.teardown.as_ref().map(function).transpose()?;
+        let scenarios = plan
+            .scenarios
+            .iter()
+            .map(|s| {
+                Ok(ScenarioCode {
+                    frame_size: s.frame_size,
+                    init: l.block(&s.init)?,
+                    iteration: l.block(&s.iteration)?,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        // Setup values are setup's top-level `let`s, in order.
+        let lets: Vec<u32> = plan
+            .setup
+            .iter()
+            .flat_map(|f| f.body.iter())
+            .filter_map(|s| match s {
+                p::Stmt::Let { slot, .. } => Some(*slot),
+                _ => None,
+            })
+            .collect();
+        let setup_slots = (0..plan.setup_values.len())
+            .map(|i| lets.get(i).copied())
+            .collect();
+        Ok(Program {
+            flows,
+            setup,
+            teardown,
+            scenarios,
+            setup_slots,
+            targets,
+        })
+    }
+}
+
+impl Lower<'_> {
+    fn block(&self, stmts: &[p::Stmt]) -> Result<Block, String> {
+        stmts.iter().map(|s| self.stmt(s)).collect()
+    }
+
+    fn stmt(&self, s: &p::Stmt) -> Result<Stmt, String> {
+        Ok(match s {
+            p::Stmt::Let { slot, value } => Stmt::Let {
+                slot: *slot,
+                value: self.expr(value)?,
+            },
+            p::Stmt::Expr(e) => Stmt::Expr(self.expr(e)?),
+            p::Stmt::Check { name, cond } => Stmt::Check {
+                name: Arc::from(name.as_str()),
+                cond: self.expr(cond)?,
+                require: false,
+            },
+            p::Stmt::Require { name, cond } => Stmt::Check {
+                name: Arc::from(name.as_str()),
+                cond: self.expr(cond)?,
+                require: true,
+            },
+            p::Stmt::Sleep(e) => Stmt::Sleep(self.expr(e)?),
+            p::Stmt::ThinkUniform { low, high } => Stmt::ThinkUniform {
+                low: self.expr(low)?,
+                high: self.expr(high)?,
+            },
+            p::Stmt::ThinkExponential { mean } => Stmt::ThinkExponential {
+                mean: self.expr(mean)?,
+            },
+            p::Stmt::Group { name, body } => Stmt::Group {
+                name: Arc::from(name.as_str()),
+                body: self.block(body)?,
+            },
+            p::Stmt::If {
+                cond,
+                then,
+                otherwise,
+            } => Stmt::If {
+                cond: self.expr(cond)?,
+                then: self.block(then)?,
+                otherwise: self.block(otherwise)?,
+            },
+            p::Stmt::Repeat { count, body } => Stmt::Repeat {
+                count: self.expr(count)?,
+                body: self.block(body)?,
+            },
+            p::Stmt::Return(e) => Stmt::Return(e.as_ref().map(|e| self.expr(e)).transpose()?),
+            p::Stmt::MetricAdd { metric, value } => {
+                check_index("metric", *metric, self.plan.metrics.len())?;
+                Stmt::MetricAdd {
+                    metric: *metric,
+                    value: self.expr(value)?,
+                }
+            }
+            p::Stmt::Log(e) => Stmt::Log(self.expr(e)?),
+        })
+    }
+
+    fn exprs(&self, es: &[p::Expr]) -> Result<Box<[Expr]>, String> {
+        es.iter().map(|e| self.expr(e)).collect()
+    }
+
+    fn expr(&self, e: &p::Expr) -> Result<Expr, String> {
+        let kind = match e {
+            p::Expr::Const(v) => ExprKind::Const(Value::from(v)),
+            p::Expr::Local(i) => ExprKind::Local(*i),
+            p::Expr::Setup(i) => {
+                check_index("setup value", *i, self.plan.setup_values.len())?;
+                ExprKind::Setup(*i)
+            }
+            p::Expr::Secret(i) => {
+                check_index("secret", *i, self.plan.secrets.len())?;
+                ExprKind::Secret(*i)
+            }
+            p::Expr::Builtin(b) => ExprKind::Builtin(*b),
+            p::Expr::Field(inner, name) => {
+                ExprKind::Field(Box::new(self.expr(inner)?), Arc::from(name.as_str()))
+            }
+            p::Expr::Unary(op, inner) => ExprKind::Unary(*op, Box::new(self.expr(inner)?)),
+            p::Expr::Binary(op, a, b) => {
+                ExprKind::Binary(*op, Box::new(self.expr(a)?), Box::new(self.expr(b)?))
+            }
+            p::Expr::Concat(parts) => ExprKind::Concat(self.exprs(parts)?),
+            p::Expr::List(items) => ExprKind::List(self.exprs(items)?),
+            p::Expr::Record(fields) => ExprKind::Record(
+                fields
+                    .iter()
+                    .map(|(k, v)| Ok((Arc::from(k.as_str()), self.expr(v)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            p::Expr::Request(r) => ExprKind::Request(Box::new(self.request(r)?)),
+            p::Expr::CallFlow { flow, args } => {
+                check_index("flow", *flow, self.plan.flows.len())?;
+                ExprKind::CallFlow {
+                    flow: *flow,
+                    args: self.exprs(args)?,
+                }
+            }
+            p::Expr::Call { intrinsic, args } => ExprKind::Call {
+                intrinsic: *intrinsic,
+                args: self.exprs(args)?,
+                label: conversion_label(*intrinsic, args),
+            },
+            p::Expr::DataNext(i) => {
+                check_index("data source", *i, self.plan.data.len())?;
+                ExprKind::DataNext(*i)
+            }
+            p::Expr::Check { name, cond } => ExprKind::Check {
+                name: Arc::from(name.as_str()),
+                cond: Box::new(self.expr(cond)?),
+            },
+        };
+        let sync = match &kind {
+            ExprKind::Request(_) | ExprKind::CallFlow { .. } => false,
+            ExprKind::Const(_)
+            | ExprKind::Local(_)
+            | ExprKind::Setup(_)
+            | ExprKind::Secret(_)
+            | ExprKind::Builtin(_)
+            | ExprKind::DataNext(_) => true,
+            ExprKind::Field(e, _) | ExprKind::Unary(_, e) | ExprKind::Check { cond: e, .. } => {
+                e.sync
+            }
+            ExprKind::Binary(_, a, b) => a.sync && b.sync,
+            ExprKind::Concat(es) | ExprKind::List(es) | ExprKind::Call { args: es, .. } => {
+                es.iter().all(|e| e.sync)
+            }
+            ExprKind::Record(fields) => fields.iter().all(|(_, e)| e.sync),
+        };
+        Ok(Expr { kind, sync })
+    }
+
+    fn request(&self, r: &p::Request) -> Result<Request, String> {
+        check_index("target", r.target, self.targets.len())?;
+        let method = Method::from_bytes(r.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| format!("invalid HTTP method {:?}", r.method))?;
+        let path = self.expr(&r.path)?;
+        let static_url = match (&path.kind, &r.query) {
+            (ExprKind::Const(Value::Str(s)), None) => {
+                Url::parse(&join_url(&self.targets[r.target as usize], s)).ok()
+            }
+            _ => None,
+        };
+        Ok(Request {
+            method_tag: Arc::from(method.as_str()),
+            method,
+            target: r.target,
+            path,
+            query: r.query.as_ref().map(|q| self.expr(q)).transpose()?,
+            headers: r.headers.as_ref().map(|h| self.expr(h)).transpose()?,
+            body: match &r.body {
+                p::Body::None => Body::None,
+                p::Body::Json(e) => Body::Json(self.expr(e)?),
+                p::Body::Form(e) => Body::Form(self.expr(e)?),
+                p::Body::Raw(e) => Body::Raw(self.expr(e)?),
+            },
+            name: Arc::from(r.name.as_str()),
+            timeout: r.timeout_ms.map(Duration::from_millis),
+            expect: r.expect,
+            static_url,
+        })
+    }
+}
+
+/// `base` (no trailing `/`) joined with a path: exactly one `/` between them.
+pub fn join_url(base: &str, path: &str) -> String {
+    if path.is_empty() {
+        return base.to_string();
+    }
+    if path.starts_with('/') || path.starts_with('?') {
+        format!("{base}{path}")
+    } else {
+        format!("{base}/{path}")
+    }
+}
+
+/// `start = after(X)` must name another scenario and never loop back (a loop would wait
+/// forever).
+fn check_starts(plan: &Plan) -> Result<(), String> {
+    let n = plan.scenarios.len();
+    for (i, s) in plan.scenarios.iter().enumerate() {
+        let mut at = i;
+        for _ in 0..=n {
+            match plan.scenarios.get(at).map(|s| &s.start) {
+                Some(volley_plan::Start::After { scenario }) => {
+                    let next = *scenario as usize;
+                    if next >= n {
+                        return Err(format!(
+                            "invalid plan: scenario {} starts after scenario {next}, which does not exist",
+                            s.name
+                        ));
+                    }
+                    if next == i {
+                        return Err(format!(
+                            "invalid plan: scenario {} waits for itself through `after`",
+                            s.name
+                        ));
+                    }
+                    at = next;
+                }
+                _ => break,
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_index(what: &str, i: u32, len: usize) -> Result<(), String> {
+    if (i as usize) < len {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid plan: {what} {i} does not exist ({len} declared)"
+        ))
+    }
+}
+
+/// For `x.json("a.b").string()`: `json: a.b`, so a failed conversion names the path.
+fn conversion_label(intrinsic: Intrinsic, args: &[p::Expr]) -> Option<Arc<str>> {
+    if !matches!(
+        intrinsic,
+        Intrinsic::AsString | Intrinsic::AsInt | Intrinsic::AsFloat | Intrinsic::AsBool
+    ) {
+        return None;
+    }
+    match args.first() {
+        Some(p::Expr::Call {
+            intrinsic: Intrinsic::Json,
+            args,
+        }) => match args.get(1) {
+            Some(p::Expr::Const(volley_plan::Value::Str(path))) if !path.is_empty() => {
+                Some(Arc::from(format!("json: {path}").as_str()))
+            }
+            _ => Some(Arc::from("json")),
+        },
+        Some(p::Expr::Field(_, name)) => Some(Arc::from(name.as_str())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_join_with_one_slash() {
+        assert_eq!(join_url("http://h", "/a"), "http://h/a");
+        assert_eq!(join_url("http://h/base", "a?x=1"), "http://h/base/a?x=1");
+        assert_eq!(join_url("http://h", ""), "http://h");
+    }
+}

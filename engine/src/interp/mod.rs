@@ -1,0 +1,345 @@
+//! The VU interpreter: runs a scenario's `init` and `iteration` code, flows, setup and
+//! teardown for one virtual user, recording every sample into its worker's metrics shard.
+//!
+//! A [`Vu`] lives on one worker thread (it owns a `!Send` HTTP client) and runs one
+//! iteration at a time. Locals live on one flat stack: a scenario's frame (whose `init`
+//! slots keep their values for the VU's life) at the bottom, a frame per flow call above
+//! it. The executor may drop an iteration's future at any await point (graceful stop,
+//! ramp-down, abort): the next iteration resets the stack and the group path, so an
+//! interrupted iteration leaves nothing behind.
+//!
+//! How iterations end (see [`Outcome`]):
+//! * normally: `iterations` +1 and `iteration_duration` recorded;
+//! * a false `require`: its `checks` sample is recorded (false) and the rest of the
+//!   iteration is skipped; a failed iteration is not counted in `iterations` and records
+//!   no `iteration_duration` (its failed check is what shows it; k6's `fail()` stops the
+//!   iteration the same way);
+//! * a runtime error (a `.string()` on a missing JSON value, a division by zero, a unique
+//!   data source out of rows): the same, plus a failed `checks` sample whose `check` tag
+//!   names the error without any data in it (`json: token is not a string`), and the
+//!   detail on stderr (rate-limited, secrets redacted);
+//! * `unique_per_iteration` data out of rows, or `unique` data with no row for this VU:
+//!   as a runtime error, and the VU stops (later iterations could not get a row either).
+//!
+//! A scenario's `init` runs once per VU just before its first iteration, inside that
+//! iteration's slot (its time is not part of `iteration_duration`), with no
+//! `test.iteration` (see [`crate::data`]). If `init` fails, that iteration fails (its
+//! body does not run) and `init` runs again before the VU's next iteration.
+//!
+//! This module must not decide when iterations happen (the executor's job) or know how
+//! samples are aggregated (the metrics module's).
+
+pub mod code;
+mod eval;
+mod exec;
+mod intrinsic;
+mod log;
+mod ops;
+pub mod record;
+mod request;
+
+pub use code::Program;
+pub use log::LogLimiter;
+pub use record::Recorder;
+
+use crate::data::{DataError, Feeder};
+use crate::http::{ClientOptions, Resolver, TlsConfig, VuClient};
+use crate::metrics::Registry;
+use crate::value::Value;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use volley_plan::segment::Segment;
+use volley_plan::Plan;
+
+/// Everything VUs share read-only for a run, on every worker thread.
+pub struct Shared {
+    pub plan: Arc<Plan>,
+    pub program: Program,
+    /// Secret values by index (each a `Value::Secret`).
+    pub secrets: Vec<Value>,
+    /// Setup's values (`Expr::Setup(i)`), set once setup has run (empty without setup).
+    pub setup_values: OnceLock<Arc<[Value]>>,
+    pub feeders: Arc<[Feeder]>,
+    pub log: LogLimiter,
+    pub resolver: Arc<Resolver>,
+    pub tls: Arc<TlsConfig>,
+    pub segment: Segment,
+    /// HTTP options per scenario, then one for setup and teardown.
+    pub client_options: Vec<Arc<ClientOptions>>,
+    /// The run's metrics (built-ins and the plan's own).
+    pub registry: Arc<Registry>,
+}
+
+impl Shared {
+    /// Prepares the plan's code and shared state. `secrets` are the secret values in
+    /// `plan.secrets` order (read from the environment by the caller).
+    pub fn new(plan: Arc<Plan>, secrets: Vec<String>, segment: Segment) -> Result<Shared, String> {
+        let program = Program::new(&plan)?;
+        let tls = TlsConfig::new().map_err(|e| format!("TLS setup: {}", e.message))?;
+        let mut client_options: Vec<Arc<ClientOptions>> = plan
+            .scenarios
+            .iter()
+            .map(|s| {
+                Arc::new(ClientOptions {
+                    timeout: Duration::from_millis(s.http.timeout_ms.max(1)),
+                    reuse_connections: s.http.reuse_connections,
+                    http2: s.http.http2,
+                    insecure_tls: s.http.insecure_tls,
+                    max_redirects: s.http.max_redirects,
+                    ..ClientOptions::default()
+                })
+            })
+            .collect();
+        client_options.push(Arc::new(ClientOptions::default()));
+        Ok(Shared {
+            feeders: crate::data::feeders(&plan.data),
+            program,
+            secrets: secrets
+                .into_iter()
+                .map(|s| Value::Secret(Arc::from(s)))
+                .collect(),
+            setup_values: OnceLock::new(),
+            log: LogLimiter::new(),
+            resolver: Resolver::new(),
+            tls,
+            segment,
+            client_options,
+            registry: Registry::new(&plan.metrics),
+            plan,
+        })
+    }
+
+    fn setup_value(&self, i: u32) -> Value {
+        self.setup_values
+            .get()
+            .and_then(|v| v.get(i as usize).cloned())
+            .unwrap_or(Value::Null)
+    }
+}
+
+/// Which code a VU runs: a scenario's, or setup/teardown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Scenario(usize),
+    Setup,
+    Teardown,
+}
+
+/// Who a VU is (see the executor for how ids are assigned).
+#[derive(Clone, Copy, Debug)]
+pub struct Identity {
+    /// `vu.id`: fleet-wide, 1-based (0 for setup/teardown).
+    pub id: u64,
+    /// `vu.local_id`: 1-based on this runner.
+    pub local_id: u64,
+}
+
+/// One iteration's permission to run.
+#[derive(Clone, Copy, Debug)]
+pub struct Ticket {
+    /// `test.iteration`.
+    pub test_iteration: u64,
+    /// When the iteration was due (open models): the first request's latency counts from
+    /// here, so queueing behind busy VUs is not hidden (coordinated omission).
+    pub due: Option<Instant>,
+}
+
+/// How an iteration ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    /// Ended by a false `require` or a runtime error (not counted in `iterations`).
+    Failed,
+    /// Failed, and the VU cannot run any further iteration (out of data).
+    StopVu,
+}
+
+/// Why code stopped before its end.
+#[derive(Debug)]
+pub(crate) enum Halt {
+    /// A false `require` (its check is already recorded).
+    Require,
+    /// A runtime error: the failed check to record (bounded text) and the detail to log.
+    Error { check: String, detail: String },
+    /// A data source could not give a row.
+    Data(DataError),
+}
+
+impl Halt {
+    pub(crate) fn error(check: impl Into<String>, detail: impl Into<String>) -> Halt {
+        Halt::Error {
+            check: check.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+pub(crate) type R<T> = Result<T, Halt>;
+
+/// One virtual user.
+pub struct Vu {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) rec: Recorder,
+    pub(crate) client: VuClient,
+    pub(crate) role: Role,
+    pub(crate) ident: Identity,
+    pub(crate) scenario_name: Arc<str>,
+    /// `vu.iteration` of the iteration running (or next).
+    pub(crate) iteration: u64,
+    pub(crate) test_iteration: Option<u64>,
+    pub(crate) stack: Vec<Value>,
+    pub(crate) base: usize,
+    pub(crate) rng: SmallRng,
+    pub(crate) cursors: Vec<u64>,
+    /// The group path (`a::b`), `None` outside groups.
+    pub(crate) group: Option<Arc<str>>,
+    /// The due instant, until the first request takes it.
+    pub(crate) due: Option<Instant>,
+    initialized: bool,
+}
+
+impl Vu {
+    pub fn new(shared: Arc<Shared>, rec: Recorder, role: Role, ident: Identity) -> Vu {
+        let (opts, name, frame) = match role {
+            Role::Scenario(i) => (
+                shared.client_options.get(i),
+                shared.plan.scenarios.get(i).map(|s| s.name.as_str()),
+                shared.program.scenarios.get(i).map_or(0, |s| s.frame_size),
+            ),
+            Role::Setup => (None, Some("setup"), 0),
+            Role::Teardown => (None, Some("teardown"), 0),
+        };
+        let opts = opts
+            .or(shared.client_options.last())
+            .cloned()
+            .unwrap_or_default();
+        let client = VuClient::new(opts, Arc::clone(&shared.resolver), Arc::clone(&shared.tls));
+        Vu {
+            scenario_name: Arc::from(name.unwrap_or("")),
+            cursors: vec![0; shared.feeders.len()],
+            stack: vec![Value::Null; frame as usize],
+            shared,
+            rec,
+            client,
+            role,
+            ident,
+            iteration: 0,
+            test_iteration: None,
+            base: 0,
+            rng: SmallRng::from_entropy(),
+            group: None,
+            due: None,
+            initialized: false,
+        }
+    }
+
+    pub fn recorder(&mut self) -> &mut Recorder {
+        &mut self.rec
+    }
+
+    /// Runs one iteration of the VU's scenario (and its `init` first, if not done yet),
+    /// recording its samples. Safe to drop at any await point.
+    pub async fn run_iteration(&mut self, ticket: Ticket) -> Outcome {
+        let Role::Scenario(index) = self.role else {
+            return Outcome::StopVu;
+        };
+        let shared = Arc::clone(&self.shared);
+        let Some(code) = shared.program.scenarios.get(index) else {
+            return Outcome::StopVu;
+        };
+        self.reset(code.frame_size as usize);
+        self.due = ticket.due;
+        let outcome = if !self.initialized {
+            // `init` runs outside any iteration: no `test.iteration` (see `data`).
+            self.test_iteration = None;
+            match self.exec(&code.init).await {
+                Ok(_) => {
+                    self.initialized = true;
+                    None
+                }
+                Err(h) => Some(self.halted(h)),
+            }
+        } else {
+            None
+        };
+        let outcome = match outcome {
+            Some(o) => o,
+            None => {
+                self.test_iteration = Some(ticket.test_iteration);
+                let started = Instant::now();
+                match self.exec(&code.iteration).await {
+                    Ok(_) => {
+                        self.rec.iteration(ms(started.elapsed()));
+                        Outcome::Completed
+                    }
+                    Err(h) => self.halted(h),
+                }
+            }
+        };
+        self.iteration += 1;
+        outcome
+    }
+
+    /// Runs setup or teardown code once; returns the setup values it produced (see
+    /// [`Program::setup_values`]) or why it stopped (its samples are recorded).
+    pub async fn run_function(&mut self, f: &code::Function) -> Result<Vec<Value>, String> {
+        self.reset(0);
+        self.stack.resize(f.frame_size as usize, Value::Null);
+        match self.exec(&f.body).await {
+            Ok(flow) => {
+                let returned = match flow {
+                    exec::Flow::Return(v) => Some(v),
+                    exec::Flow::Next => None,
+                };
+                let frame = std::mem::take(&mut self.stack);
+                Ok(self.shared.program.setup_values(&frame, returned))
+            }
+            Err(Halt::Require) => Err(format!("{}: a require failed", f.name)),
+            Err(Halt::Error { detail, .. }) => Err(format!("{}: {detail}", f.name)),
+            Err(Halt::Data(e)) => Err(format!("{}: {}", f.name, e.message)),
+        }
+    }
+
+    /// Clears what an interrupted run may have left: flow frames, the group path.
+    fn reset(&mut self, frame: usize) {
+        self.stack.truncate(frame);
+        self.stack.resize(frame, Value::Null);
+        self.base = 0;
+        self.group = None;
+        self.due = None;
+    }
+
+    /// Records how an iteration stopped early and what it means for the VU.
+    fn halted(&mut self, h: Halt) -> Outcome {
+        let stop = match h {
+            Halt::Require => false,
+            Halt::Error { check, detail } => {
+                self.rec.check(&self.group, &Arc::from(check), false);
+                self.shared.log.write(self.ident.id, &detail);
+                false
+            }
+            Halt::Data(e) => {
+                self.rec.check(&self.group, &Arc::from(e.check), false);
+                self.shared.log.write(self.ident.id, &e.message);
+                e.stop_vu
+            }
+        };
+        if stop {
+            Outcome::StopVu
+        } else {
+            Outcome::Failed
+        }
+    }
+
+    /// The VU's id, for logs.
+    pub fn id(&self) -> u64 {
+        self.ident.id
+    }
+}
+
+/// A duration in (fractional) milliseconds.
+pub(crate) fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,207 @@
+//! Requests: builds the HTTP request of a `get(..)`/`post(..)`/… call (URL from the
+//! target's base, the path and the query record, percent-encoded; headers; JSON, form or
+//! raw bodies), sends it with the VU's client and records k6's `http_req_*` samples.
+//!
+//! Open models: the first request of an iteration takes the iteration's due instant, and
+//! its `http_req_duration` (and the `duration` the script sees) grows by the time between
+//! that instant and the moment the request was sent (coordinated-omission correction).
+//! This module must not retry, follow redirects or pool connections (the client does).
+
+use super::code::{join_url, Body, Request};
+use super::record::HttpSample;
+use super::{ms, Halt, Vu, R};
+use crate::http;
+use crate::value::{ResponseData, Value};
+use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Instant;
+use url::Url;
+
+impl Vu {
+    pub(crate) async fn request(&mut self, r: &Request) -> R<Value> {
+        let url = match &r.static_url {
+            Some(u) => u.clone(),
+            None => self.build_url(r).await?,
+        };
+        let mut req = http::Request::new(r.method.clone(), url);
+        req.timeout = r.timeout;
+        let mut has_content_type = false;
+        if let Some(h) = &r.headers {
+            let headers = self.eval(h).await?;
+            match &headers {
+                Value::Record(fields) => {
+                    for (k, v) in fields.iter() {
+                        let text = match v.as_text() {
+                            Some(t) => t.to_string(),
+                            None => v.to_text(),
+                        };
+                        has_content_type |= k.eq_ignore_ascii_case("content-type");
+                        if req.try_header(k, &text).is_err() {
+                            return Err(Halt::error(
+                                format!("request {}: invalid header {k}", r.name),
+                                format!(
+                                    "request {}: header {k:?} has an invalid name or value",
+                                    r.name
+                                ),
+                            ));
+                        }
+                    }
+                }
+                Value::Null => {}
+                other => {
+                    return Err(Halt::error(
+                        format!("request {}: headers are not a record", r.name),
+                        format!(
+                            "request {}: headers must be a record, got {}",
+                            r.name,
+                            other.kind()
+                        ),
+                    ))
+                }
+            }
+        }
+        let (body, content_type) = match &r.body {
+            Body::None => (Bytes::new(), None),
+            Body::Json(e) => {
+                let v = self.eval(e).await?;
+                let bytes = serde_json::to_vec(&v.to_json()).unwrap_or_default();
+                (Bytes::from(bytes), Some("application/json"))
+            }
+            Body::Form(e) => {
+                let v = self.eval(e).await?;
+                (
+                    Bytes::from(form_encode(&v, &r.name)?),
+                    Some("application/x-www-form-urlencoded"),
+                )
+            }
+            Body::Raw(e) => {
+                let v = self.eval(e).await?;
+                let text = match v.as_text() {
+                    Some(t) => t.to_string(),
+                    None => v.to_text(),
+                };
+                (Bytes::from(text), None)
+            }
+        };
+        if let (Some(ct), false) = (content_type, has_content_type) {
+            req = req.header(
+                ::http::header::CONTENT_TYPE,
+                ::http::HeaderValue::from_static(ct),
+            );
+        }
+        req.body = body;
+
+        let due = self.due.take();
+        let sent = Instant::now();
+        let resp = self.client.send(req).await;
+        let queued = due.map_or(0.0, |d| ms(sent.saturating_duration_since(d)));
+        let t = &resp.timings;
+        let duration_ms = ms(t.duration) + queued;
+        let expected = resp.status != 0 && (r.expect.0..=r.expect.1).contains(&resp.status);
+        self.rec.http(&HttpSample {
+            group: &self.group,
+            name: &r.name,
+            method: &r.method_tag,
+            status: resp.status,
+            expected,
+            duration_ms,
+            blocked_ms: ms(t.blocked),
+            connecting_ms: ms(t.connecting),
+            tls_handshaking_ms: ms(t.tls_handshaking),
+            sending_ms: ms(t.sending),
+            waiting_ms: ms(t.waiting),
+            receiving_ms: ms(t.receiving),
+            bytes_sent: resp.bytes_sent,
+            bytes_received: resp.bytes_received,
+            error_code: resp.error.as_ref().map(|e| e.code),
+        });
+        Ok(Value::Response(Arc::new(ResponseData::new(
+            resp.status,
+            duration_ms,
+            resp.headers,
+            resp.body,
+            resp.error.map(|e| e.message),
+        ))))
+    }
+
+    async fn build_url(&mut self, r: &Request) -> R<Url> {
+        let path = self.eval(&r.path).await?;
+        let path = match path.as_text() {
+            Some(p) => p.to_string(),
+            None => path.to_text(),
+        };
+        let base = self
+            .shared
+            .program
+            .targets
+            .get(r.target as usize)
+            .map_or("", String::as_str);
+        let mut url = Url::parse(&join_url(base, &path)).map_err(|e| {
+            Halt::error(
+                format!("request {}: invalid url", r.name),
+                format!("request {}: the url is invalid: {e}", r.name),
+            )
+        })?;
+        if let Some(q) = &r.query {
+            let q = self.eval(q).await?;
+            match &q {
+                Value::Record(fields) => {
+                    if !fields.is_empty() {
+                        let mut pairs = url.query_pairs_mut();
+                        for (k, v) in fields.iter() {
+                            for item in list_items(v) {
+                                pairs.append_pair(k, &item);
+                            }
+                        }
+                    }
+                }
+                Value::Null => {}
+                other => {
+                    return Err(Halt::error(
+                        format!("request {}: query is not a record", r.name),
+                        format!(
+                            "request {}: query must be a record, got {}",
+                            r.name,
+                            other.kind()
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(url)
+    }
+}
+
+/// A query or form value: each item of a list (repeated key), else the value's text.
+fn list_items(v: &Value) -> Vec<String> {
+    match v {
+        Value::List(items) => items.iter().map(text_of).collect(),
+        other => vec![text_of(other)],
+    }
+}
+
+fn text_of(v: &Value) -> String {
+    match v.as_text() {
+        Some(t) => t.to_string(),
+        None => v.to_text(),
+    }
+}
+
+fn form_encode(v: &Value, name: &str) -> R<Vec<u8>> {
+    let Value::Record(fields) = v else {
+        return Err(Halt::error(
+            format!("request {name}: form is not a record"),
+            format!(
+                "request {name}: a form body must be a record, got {}",
+                v.kind()
+            ),
+        ));
+    };
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields.iter() {
+        for item in list_items(v) {
+            ser.append_pair(k, &item);
+        }
+    }
+    Ok(ser.finish().into_bytes())
+}

@@ -1,0 +1,21 @@
+//! volley-engine: executes a compiled plan (or one segment of it).
+//!
+//! The entry point is [`run::run_plan`]. Inside: [`schedule`] (pure arithmetic of what
+//! each executor wants when) drives the [`executor`]s on worker threads; each VU runs
+//! the [`interp`]reter over runtime [`value`]s, fed rows by [`data`] and sending requests
+//! with its [`http`] client; samples go to per-worker [`metrics`] shards whose snapshots
+//! the driver merges, judges with [`thresholds`], shows with [`progress`] and ends with a
+//! [`summary`].
+//!
+//! It must not depend on the compiler: the runner image carries no compiler.
+pub mod data;
+pub mod executor;
+pub mod http;
+pub mod interp;
+pub mod metrics;
+pub mod progress;
+pub mod run;
+pub use volley_plan::schedule;
+pub mod summary;
+pub mod thresholds;
+pub mod value;

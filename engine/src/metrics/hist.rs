@@ -1,0 +1,130 @@
+//! The HDR histograms behind trends: how values become histogram units, and how a
+//! histogram travels in JSON (an HDR V2 base64 string). Whole histograms travel;
+//! percentiles are computed only from merged histograms, never averaged.
+//! This module must not know about tags or series.
+
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// Significant figures of every histogram.
+pub const SIGFIG: u8 = 3;
+/// Histogram units per value unit: time trends record microseconds (ms × 1000), other
+/// trends value × 1000.
+pub const SCALE: f64 = 1000.0;
+/// Largest recorded time value in units: one hour in µs. Longer samples saturate here
+/// (their exact value still counts in min/max/avg).
+pub const MAX_TIME_UNITS: u64 = 3_600_000_000;
+/// Largest recorded plain value in units (values up to 10^12).
+pub const MAX_NUMBER_UNITS: u64 = 1_000_000_000_000_000;
+
+/// A fresh auto-resizing histogram (starts small, grows to the largest value recorded).
+pub fn new_hist() -> Histogram<u64> {
+    let mut h = Histogram::new_with_bounds(1, 2, SIGFIG)
+        .expect("1..2 with 3 significant figures is a valid histogram configuration");
+    h.auto(true);
+    h
+}
+
+/// A fresh auto-resizing histogram already sized like `like`, so recording the same
+/// range again does not reallocate.
+pub fn new_like(like: &Histogram<u64>) -> Histogram<u64> {
+    match Histogram::new_with_bounds(1, like.high().max(2), SIGFIG) {
+        Ok(mut h) => {
+            h.auto(true);
+            h
+        }
+        Err(_) => new_hist(),
+    }
+}
+
+/// A value (ms for time trends) in histogram units, saturating into the recordable range
+/// (negative values record as 0).
+pub fn to_units(value: f64, is_time: bool) -> u64 {
+    let max = if is_time {
+        MAX_TIME_UNITS
+    } else {
+        MAX_NUMBER_UNITS
+    };
+    let u = (value * SCALE).round();
+    if u.is_nan() || u <= 0.0 {
+        0
+    } else if u >= max as f64 {
+        max
+    } else {
+        u as u64
+    }
+}
+
+/// Histogram units back to value units (ms for time trends).
+pub fn from_units(units: u64) -> f64 {
+    units as f64 / SCALE
+}
+
+/// Records one value.
+pub fn record(h: &mut Histogram<u64>, value: f64, is_time: bool) {
+    let u = to_units(value, is_time);
+    // `record` auto-resizes (`saturating_record` would clamp to the current size).
+    if h.record(u).is_err() {
+        h.saturating_record(u);
+    }
+}
+
+/// Adds `src` into `dst` exactly (counts per bucket). `dst` auto-resizes; should a bucket
+/// not fit anyway, the samples are re-recorded saturating, so nothing is lost.
+pub fn add(dst: &mut Histogram<u64>, src: &Histogram<u64>) {
+    if dst.add(src).is_err() {
+        for v in src.iter_recorded() {
+            let (value, n) = (v.value_iterated_to(), v.count_at_value());
+            if dst.record_n(value, n).is_err() {
+                dst.saturating_record_n(value, n);
+            }
+        }
+    }
+}
+
+/// Serialises as HDR V2, base64 (standard alphabet, padded).
+pub fn encode(h: &Histogram<u64>) -> Result<String, String> {
+    let mut buf = Vec::new();
+    V2Serializer::new()
+        .serialize(h, &mut buf)
+        .map_err(|e| format!("cannot serialise a histogram: {e:?}"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(buf))
+}
+
+/// Parses [`encode`]'s output (V2 or V2+DEFLATE); the result auto-resizes.
+pub fn decode(s: &str) -> Result<Histogram<u64>, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|e| format!("histogram is not base64: {e}"))?;
+    let mut h: Histogram<u64> = Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("histogram is not HDR V2: {e:?}"))?;
+    h.auto(true);
+    Ok(h)
+}
+
+/// A histogram that (de)serialises with serde as an HDR V2 base64 string.
+#[derive(Clone, Debug)]
+pub struct Hist(pub Histogram<u64>);
+
+impl PartialEq for Hist {
+    fn eq(&self, other: &Hist) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Serialize for Hist {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = encode(&self.0).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Hist {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Hist, D::Error> {
+        let text = String::deserialize(d)?;
+        decode(&text).map(Hist).map_err(serde::de::Error::custom)
+    }
+}

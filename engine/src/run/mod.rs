@@ -1,0 +1,436 @@
+//! Local run orchestration: the entry point the CLI calls to run a plan (or one segment of
+//! it) on this machine, and the exit code it ends with.
+//!
+//! Order of events: secrets are read from the environment (a missing one stops the run
+//! before anything starts, exit 104); setup runs once on its own VU and its values are
+//! frozen; `workers` threads start (thread-per-core, see `worker`) and, once all are
+//! up, get one start instant; the driver (this thread) merges their snapshots every
+//! second, evaluates thresholds every 2 s (a failed `abort_on_fail` threshold stops
+//! everything: exit 108), prints progress and listens for Ctrl-C (a graceful stop that
+//! still builds the summary: exit 105); when every worker is done, teardown runs once, the
+//! thresholds are evaluated a last time (a failure: exit 99) and the summary is built.
+//!
+//! Exit codes: 0 passed, 99 a threshold failed, 104 the plan cannot run (invalid plan,
+//! missing secret), 105 stopped by a signal, 107 setup failed (k6's script-error code),
+//! 108 aborted by `abort_on_fail`.
+//!
+//! This module must not interpret code or schedule VUs (the executors do); it never
+//! prints a secret.
+
+mod report;
+mod worker;
+
+/// How progress is shown on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// One line rewritten every second (a terminal).
+    Tty,
+    /// A plain line every 10 s (logs, CI).
+    Plain,
+    /// Nothing.
+    Quiet,
+}
+
+impl ProgressMode {
+    fn interval(self) -> Duration {
+        match self {
+            ProgressMode::Tty => Duration::from_secs(1),
+            ProgressMode::Plain | ProgressMode::Quiet => Duration::from_secs(10),
+        }
+    }
+}
+
+use crate::executor::{ScenarioState, VuCounts};
+use crate::interp::{Identity, Recorder, Role, Shared, Vu};
+use crate::metrics::{Aggregate, Registry, Shard, Snapshot};
+use crate::summary::{Summary, Verdict};
+use crate::value::Value;
+use report::Report;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch, Notify};
+use volley_plan::segment::Segment;
+use volley_plan::Plan;
+use worker::Msg;
+
+/// Exit codes (k6's where they exist).
+pub mod exit {
+    pub const PASSED: i32 = 0;
+    pub const THRESHOLDS_FAILED: i32 = 99;
+    pub const INVALID: i32 = 104;
+    pub const SIGNAL: i32 = 105;
+    pub const SETUP_FAILED: i32 = 107;
+    pub const ABORTED: i32 = 108;
+}
+
+/// How to run.
+pub struct RunOptions {
+    /// The part of the plan this process runs (`Segment::whole()` for `volley run`).
+    pub segment: Segment,
+    /// Worker threads (default: the available cores).
+    pub workers: usize,
+    pub progress: ProgressMode,
+    /// Where secrets are read (default: the process environment).
+    pub env: BTreeMap<String, String>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            segment: Segment::whole(),
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
+            progress: ProgressMode::Quiet,
+            env: std::env::vars().collect(),
+        }
+    }
+}
+
+/// How a run ended.
+pub struct RunOutcome {
+    pub exit_code: i32,
+    pub summary: Summary,
+}
+
+/// Receives a copy of every snapshot (see [`RunHooks::on_snapshot`]).
+pub type SnapshotSink = Box<dyn FnMut(&Snapshot) + Send>;
+
+/// Hooks for callers that drive runs themselves (the fleet runner): a start instant fixed
+/// elsewhere, a copy of every snapshot.
+#[derive(Default)]
+pub struct RunHooks {
+    /// Start the scenarios at this instant instead of as soon as the workers are up.
+    pub start: Option<Instant>,
+    /// Called with every snapshot the workers send, before it is merged.
+    pub on_snapshot: Option<SnapshotSink>,
+    /// Stops the run like Ctrl-C does (exit 105), from any thread (`volley abort`).
+    pub stop: Option<StopHandle>,
+}
+
+/// A handle that stops a run gracefully, as Ctrl-C does; cheap to clone, usable from any
+/// thread.
+#[derive(Clone, Debug, Default)]
+pub struct StopHandle(Arc<StopInner>);
+
+#[derive(Debug, Default)]
+struct StopInner {
+    stopped: AtomicBool,
+    notify: Notify,
+}
+
+impl StopHandle {
+    pub fn stop(&self) {
+        self.0.stopped.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0.stopped.load(Ordering::SeqCst)
+    }
+
+    async fn wait(&self) {
+        loop {
+            let n = self.0.notify.notified();
+            if self.is_stopped() {
+                return;
+            }
+            n.await;
+        }
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or when `handle` is stopped; never when neither happens
+/// (nor when signals cannot be listened to).
+async fn interrupted(handle: Option<StopHandle>) {
+    let signal = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    match handle {
+        Some(h) => {
+            tokio::select! {
+                _ = signal => {}
+                _ = h.wait() => {}
+            }
+        }
+        None => signal.await,
+    }
+}
+
+/// Runs `plan` on this machine and returns the exit code and the summary. Blocking: it
+/// builds its own runtimes and prints progress to stderr as `opts.progress` says.
+pub fn run_plan(plan: &Plan, opts: RunOptions) -> RunOutcome {
+    run_with(plan, opts, RunHooks::default())
+}
+
+/// [`run_plan`] with hooks.
+pub fn run_with(plan: &Plan, opts: RunOptions, hooks: RunHooks) -> RunOutcome {
+    let plan = Arc::new(plan.clone());
+    let fail = |code: i32, msg: String| {
+        eprintln!("error: {msg}");
+        let mut agg = Aggregate::new(Registry::new(&plan.metrics));
+        RunOutcome {
+            exit_code: code,
+            summary: Report::new(&plan).finish(&mut agg, Duration::ZERO, None, Some(code)),
+        }
+    };
+    let secrets = match resolve_secrets(&plan, &opts.env) {
+        Ok(s) => s,
+        Err(msg) => return fail(exit::INVALID, msg),
+    };
+    let shared = match Shared::new(Arc::clone(&plan), secrets, opts.segment) {
+        Ok(s) => Arc::new(s),
+        Err(msg) => return fail(exit::INVALID, msg),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(1, format!("cannot start a runtime: {e}")),
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, drive(shared, opts, hooks))
+}
+
+/// Reads every secret of the plan from `env`, in `plan.secrets` order.
+fn resolve_secrets(plan: &Plan, env: &BTreeMap<String, String>) -> Result<Vec<String>, String> {
+    plan.secrets
+        .iter()
+        .map(|s| {
+            env.get(&s.env).cloned().ok_or_else(|| {
+                format!(
+                    "secret {}: environment variable {} is not set",
+                    s.name, s.env
+                )
+            })
+        })
+        .collect()
+}
+
+/// How long after a snapshot second the progress line is printed.
+const PROGRESS_LAG: Duration = Duration::from_millis(200);
+
+/// Why the run stopped early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    Aborted,
+    Signal,
+}
+
+async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> RunOutcome {
+    let plan = Arc::clone(&shared.plan);
+    let mut report = Report::new(&plan);
+    let mut agg = Aggregate::new(Arc::clone(&shared.registry));
+    let run_start = Instant::now();
+
+    // Setup, once, before any scenario.
+    let stop_handle = hooks.stop.clone();
+    let setup = tokio::select! {
+        r = run_hook_code(&shared, Role::Setup, &mut agg, &mut hooks) => Some(r),
+        _ = interrupted(stop_handle.clone()) => None,
+    };
+    let values = match setup {
+        Some(Ok(frame)) => frame,
+        None => {
+            eprintln!("interrupted during setup");
+            return RunOutcome {
+                exit_code: exit::SIGNAL,
+                summary: report.finish(&mut agg, run_start.elapsed(), Some(Verdict::Aborted), None),
+            };
+        }
+        Some(Err(msg)) => {
+            eprintln!("error: setup failed: {msg}");
+            return RunOutcome {
+                exit_code: exit::SETUP_FAILED,
+                summary: report.finish(
+                    &mut agg,
+                    run_start.elapsed(),
+                    None,
+                    Some(exit::SETUP_FAILED),
+                ),
+            };
+        }
+    };
+    let _ = shared.setup_values.set(values.into());
+
+    // Workers.
+    let workers = opts.workers.max(1);
+    let scenarios: Arc<[Arc<ScenarioState>]> =
+        ScenarioState::for_plan(&plan, opts.segment, workers).into();
+    let vus = Arc::new(VuCounts::default());
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (start_tx, start_rx) = watch::channel(None);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut threads = Vec::with_capacity(workers);
+    for index in 0..workers {
+        let args = worker::WorkerArgs {
+            index,
+            count: workers,
+            shared: Arc::clone(&shared),
+            scenarios: Arc::clone(&scenarios),
+            vus: Arc::clone(&vus),
+            tx: tx.clone(),
+            start: start_rx.clone(),
+            stop: stop_rx.clone(),
+        };
+        match std::thread::Builder::new()
+            .name(format!("volley-worker-{index}"))
+            .spawn(move || worker::main(args))
+        {
+            Ok(h) => threads.push(h),
+            Err(e) => {
+                eprintln!("error: cannot start worker thread {index}: {e}");
+                let _ = stop_tx.send(true);
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let started = threads.len();
+    let mut ready = 0;
+    while ready < started {
+        match rx.recv().await {
+            Some(Msg::Ready) => ready += 1,
+            Some(Msg::Snapshot(s)) => merge(&mut agg, &mut hooks, &s),
+            Some(Msg::Done) | None => break,
+        }
+    }
+    let t0 = hooks.start.unwrap_or_else(Instant::now);
+    let _ = start_tx.send(Some(t0));
+
+    // The driver loop: snapshots, thresholds, progress, signals.
+    let total = Duration::from_millis(plan.max_duration_ms());
+    let mut stop: Option<Stop> = None;
+    let mut done = 0;
+    let mut eval_tick =
+        tokio::time::interval_at((t0 + report::EVALUATE_EVERY).into(), report::EVALUATE_EVERY);
+    let progress_every = opts.progress.interval();
+    // A little after the workers' snapshots of the same second, so the line is current.
+    let mut progress_tick =
+        tokio::time::interval_at((t0 + progress_every + PROGRESS_LAG).into(), progress_every);
+    let ctrl_c = interrupted(stop_handle);
+    tokio::pin!(ctrl_c);
+    let mut ctrl_c_armed = true;
+    while done < started {
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(Msg::Snapshot(s)) => merge(&mut agg, &mut hooks, &s),
+                Some(Msg::Done) => done += 1,
+                Some(Msg::Ready) => {}
+                None => break,
+            },
+            _ = eval_tick.tick() => {
+                if stop.is_none() && report.should_abort(&mut agg, t0.elapsed()) {
+                    eprintln!("a threshold with abort_on_fail failed: stopping the test");
+                    stop = Some(Stop::Aborted);
+                    let _ = stop_tx.send(true);
+                }
+            }
+            _ = progress_tick.tick() => {
+                let live = report::Live {
+                    agg: &agg,
+                    vus: &vus,
+                    scenarios: &scenarios,
+                    elapsed: t0.elapsed(),
+                    total,
+                };
+                report.progress(opts.progress, &live);
+            }
+            _ = &mut ctrl_c, if ctrl_c_armed => {
+                ctrl_c_armed = false;
+                if stop.is_none() {
+                    eprintln!("interrupted: stopping gracefully (the summary follows)");
+                    stop = Some(Stop::Signal);
+                    let _ = stop_tx.send(true);
+                }
+            }
+        }
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    while let Ok(msg) = rx.try_recv() {
+        if let Msg::Snapshot(s) = msg {
+            merge(&mut agg, &mut hooks, &s);
+        }
+    }
+    let live = report::Live {
+        agg: &agg,
+        vus: &vus,
+        scenarios: &scenarios,
+        elapsed: t0.elapsed(),
+        total,
+    };
+    report.progress_done(opts.progress, &live);
+
+    // Teardown, once, even after an abort (k6 does the same).
+    tokio::select! {
+        r = run_hook_code(&shared, Role::Teardown, &mut agg, &mut hooks) => {
+            if let Err(msg) = r {
+                eprintln!("error: teardown failed: {msg}");
+            }
+        }
+        _ = interrupted(None) => {
+            eprintln!("interrupted during teardown");
+            stop = stop.or(Some(Stop::Signal));
+        }
+    }
+
+    let elapsed = t0.elapsed();
+    let verdict = match stop {
+        Some(Stop::Aborted) => Some(Verdict::AbortedByThreshold),
+        Some(Stop::Signal) => Some(Verdict::Aborted),
+        None => None,
+    };
+    let summary = report.finish(&mut agg, elapsed, verdict, None);
+    RunOutcome {
+        exit_code: summary.exit_code(),
+        summary,
+    }
+}
+
+fn merge(agg: &mut Aggregate, hooks: &mut RunHooks, s: &Snapshot) {
+    if let Some(f) = hooks.on_snapshot.as_mut() {
+        f(s);
+    }
+    agg.merge(s);
+}
+
+/// Runs setup or teardown (if the plan has it) on its own VU, merging its samples.
+/// Returns setup's frame (empty when there is no such code).
+async fn run_hook_code(
+    shared: &Arc<Shared>,
+    role: Role,
+    agg: &mut Aggregate,
+    hooks: &mut RunHooks,
+) -> Result<Vec<Value>, String> {
+    let f = match role {
+        Role::Setup => shared.program.setup.as_ref(),
+        Role::Teardown => shared.program.teardown.as_ref(),
+        Role::Scenario(_) => None,
+    };
+    let Some(f) = f else {
+        return Ok(Vec::new());
+    };
+    let shard = Rc::new(RefCell::new(Shard::new(Arc::clone(&shared.registry))));
+    let name = if role == Role::Setup {
+        "setup"
+    } else {
+        "teardown"
+    };
+    let mut vu = Vu::new(
+        Arc::clone(shared),
+        Recorder::new(Rc::clone(&shard), name, &BTreeMap::new()),
+        role,
+        Identity { id: 0, local_id: 0 },
+    );
+    let result = vu.run_function(f).await;
+    let snap = shard.borrow_mut().take();
+    merge(agg, hooks, &snap);
+    result
+}

@@ -1,0 +1,374 @@
+//! The end-of-test summary: built once from the final aggregate and threshold verdicts,
+//! written as JSON (`--summary-json FILE`) and rendered as k6-like text.
+//!
+//! JSON shape (close to k6's `handleSummary` data; keys in `metrics` sorted):
+//! ```json
+//! { "metrics": {
+//!     "http_req_duration": { "type": "trend", "contains": "time",
+//!       "values": { "avg": 12.1, "min": 1.0, "med": 10.0, "max": 120.0,
+//!                   "p(90)": 20.0, "p(95)": 25.0, "p(99)": 40.0 },
+//!       "thresholds": { "p(95) < 400ms": { "ok": true } } },
+//!     "http_req_duration{group:browse}": { "type": "trend", … },
+//!     "http_reqs": { "type": "counter", "contains": "default", "values": { "count": 2000, "rate": 66.6 } },
+//!     "checks": { "type": "rate", "contains": "default", "values": { "rate": 0.97, "passes": 1950, "fails": 50 } },
+//!     "vus": { "type": "gauge", "contains": "default", "values": { "value": 0, "min": 0, "max": 50 } } },
+//!   "root_group": { "name": "", "path": "", "checks": [ { "name": "ok", "path": "::ok", "passes": 10, "fails": 0 } ],
+//!                   "groups": [ { "name": "browse", "path": "::browse", "checks": [..], "groups": [] } ] },
+//!   "state": { "testRunDurationMs": 30012.5, "isStdOutTTY": false },
+//!   "volley": { "test": "checkout", "exit_code": 0, "verdict": "passed", "runners": [],
+//!               "start_skew_ms": null, "runners_lost": 0 } }
+//! ```
+//! Units: trend values in ms for `"contains": "time"` (plain values otherwise), rates as
+//! fractions, counter `rate` per second of the test's duration, data in bytes. A metric
+//! appears when it has samples or a threshold; a threshold's submetric appears as
+//! `metric{k:v,…}`; a trend also lists any other `p(N)` its thresholds use. Group and
+//! check paths follow k6 (`::browse::ok`). `verdict` is one of `passed`,
+//! `thresholds_failed`, `aborted` (signal or `volley abort`), `aborted_by_threshold`,
+//! `runners_lost`; `exit_code` is its exit code (0, 99, 105, 108, 110).
+//!
+//! This module must not evaluate thresholds or merge metrics; it does no IO but
+//! [`write_json`].
+
+use crate::metrics::{Aggregate, Contains, MetricView};
+use crate::thresholds::{submetric_key, ThresholdResult};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+use volley_plan::plan::{Aggregation, MetricKind, Plan};
+
+/// The percentiles every trend reports.
+pub const TREND_PERCENTILES: &[f64] = &[90.0, 95.0, 99.0];
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Summary {
+    pub metrics: BTreeMap<String, MetricSummary>,
+    pub root_group: GroupSummary,
+    pub state: State,
+    pub volley: VolleyInfo,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct MetricSummary {
+    #[serde(rename = "type")]
+    pub kind: MetricKind,
+    pub contains: Contains,
+    pub values: BTreeMap<String, f64>,
+    /// Condition source → verdict, for thresholds on exactly this (sub)metric.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub thresholds: BTreeMap<String, ThresholdOk>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThresholdOk {
+    pub ok: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct GroupSummary {
+    pub name: String,
+    /// k6's path: `""` for the root, `::a::b` below it.
+    pub path: String,
+    pub checks: Vec<CheckSummary>,
+    pub groups: Vec<GroupSummary>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CheckSummary {
+    pub name: String,
+    /// The group's path then the check's name: `::browse::ok`.
+    pub path: String,
+    pub passes: u64,
+    pub fails: u64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct State {
+    #[serde(rename = "testRunDurationMs")]
+    pub test_run_duration_ms: f64,
+    #[serde(rename = "isStdOutTTY")]
+    pub is_std_out_tty: bool,
+}
+
+/// Volley's own part: the verdict and the fleet.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct VolleyInfo {
+    /// The test's name (`Plan::name`).
+    pub test: String,
+    pub exit_code: i32,
+    pub verdict: Verdict,
+    /// One entry per runner of a fleet (empty for a single-machine run).
+    pub runners: Vec<RunnerSummary>,
+    /// Skew between the first and the last runner's first request.
+    pub start_skew_ms: Option<f64>,
+    pub runners_lost: u32,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct RunnerSummary {
+    pub index: u32,
+    pub lost: bool,
+    pub http_reqs: f64,
+    pub iterations: f64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Passed,
+    ThresholdsFailed,
+    /// Stopped by a signal or `volley abort`.
+    Aborted,
+    /// Stopped by a failing `abort_on_fail` threshold.
+    AbortedByThreshold,
+    /// The fleet lost a runner.
+    RunnersLost,
+}
+
+impl Verdict {
+    /// The process exit code (k6's where they exist).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Passed => 0,
+            Verdict::ThresholdsFailed => 99,
+            Verdict::Aborted => 105,
+            Verdict::AbortedByThreshold => 108,
+            Verdict::RunnersLost => 110,
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::ThresholdsFailed => "thresholds failed",
+            Verdict::Aborted => "aborted",
+            Verdict::AbortedByThreshold => "aborted by a failing threshold (abort_on_fail)",
+            Verdict::RunnersLost => "the fleet lost a runner",
+        }
+    }
+}
+
+impl Summary {
+    /// Sets the verdict and its exit code (the driver does, for aborts and lost runners).
+    pub fn set_verdict(&mut self, v: Verdict) {
+        self.volley.verdict = v;
+        self.volley.exit_code = v.exit_code();
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        self.volley.exit_code
+    }
+
+    /// One value of a (sub)metric: `value("http_reqs", "count")`.
+    pub fn value(&self, metric: &str, key: &str) -> Option<f64> {
+        self.metrics.get(metric)?.values.get(key).copied()
+    }
+
+    /// A check's (passes, fails) over every group it appears in.
+    pub fn check(&self, name: &str) -> (u64, u64) {
+        fn walk(g: &GroupSummary, name: &str, acc: &mut (u64, u64)) {
+            for c in g.checks.iter().filter(|c| c.name == name) {
+                acc.0 += c.passes;
+                acc.1 += c.fails;
+            }
+            for sub in &g.groups {
+                walk(sub, name, acc);
+            }
+        }
+        let mut acc = (0, 0);
+        walk(&self.root_group, name, &mut acc);
+        acc
+    }
+
+    /// (passed, total) thresholds conditions over every metric.
+    pub fn threshold_counts(&self) -> (usize, usize) {
+        let all = self.metrics.values().flat_map(|m| m.thresholds.values());
+        let (mut ok, mut n) = (0, 0);
+        for t in all {
+            n += 1;
+            ok += usize::from(t.ok);
+        }
+        (ok, n)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// Writes the summary as pretty JSON.
+pub fn write_json(s: &Summary, path: &Path) -> std::io::Result<()> {
+    let mut text = serde_json::to_string_pretty(s).map_err(std::io::Error::other)?;
+    text.push('\n');
+    std::fs::write(path, text)
+}
+
+/// Builds the summary from the final aggregate and the final threshold verdicts. The
+/// verdict is `passed` or `thresholds_failed`; the driver overrides it for aborts.
+pub fn build(
+    agg: &Aggregate,
+    plan: &Plan,
+    results: &[ThresholdResult],
+    duration: Duration,
+) -> Summary {
+    // Thresholds by (sub)metric key: condition source → ok; and extra percentiles.
+    let mut marks: BTreeMap<String, BTreeMap<String, ThresholdOk>> = BTreeMap::new();
+    for r in results {
+        let entry = marks.entry(r.key()).or_default();
+        for c in &r.conditions {
+            let ok = entry.get(&c.source).is_none_or(|t| t.ok) && c.passed;
+            entry.insert(c.source.clone(), ThresholdOk { ok });
+        }
+    }
+    let mut extra_p: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut filters: BTreeMap<String, (String, BTreeMap<String, String>)> = BTreeMap::new();
+    for t in &plan.thresholds {
+        let key = submetric_key(&t.metric, &t.tags);
+        for c in &t.conditions {
+            if let (Aggregation::P, Some(p)) = (c.aggregation, c.percentile) {
+                extra_p.entry(key.clone()).or_default().push(p);
+            }
+        }
+        filters.insert(key, (t.metric.clone(), t.tags.clone()));
+    }
+    let mut names: BTreeSet<String> = agg.registry().iter().map(|(_, d)| d.name.clone()).collect();
+    names.extend(agg.metric_names().map(str::to_string));
+    for name in names {
+        filters
+            .entry(name.clone())
+            .or_insert_with(|| (name, BTreeMap::new()));
+    }
+
+    let secs = duration.as_secs_f64();
+    let mut metrics = BTreeMap::new();
+    for (key, (metric, filter)) in filters {
+        let Some(view) = agg.view(&metric, &filter) else {
+            continue;
+        };
+        let thresholds = marks.remove(&key).unwrap_or_default();
+        if !view.has_samples() && thresholds.is_empty() {
+            continue;
+        }
+        let extra = extra_p.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+        metrics.insert(
+            key,
+            MetricSummary {
+                kind: view.kind,
+                contains: view.contains,
+                values: values(&view, extra, secs),
+                thresholds,
+            },
+        );
+    }
+    let verdict = if results.iter().all(|r| r.passed) {
+        Verdict::Passed
+    } else {
+        Verdict::ThresholdsFailed
+    };
+    Summary {
+        metrics,
+        root_group: root_group(agg),
+        state: State {
+            test_run_duration_ms: secs * 1000.0,
+            is_std_out_tty: false,
+        },
+        volley: VolleyInfo {
+            test: plan.name.clone(),
+            exit_code: verdict.exit_code(),
+            verdict,
+            runners: Vec::new(),
+            start_skew_ms: None,
+            runners_lost: 0,
+        },
+    }
+}
+
+/// `p(95)`, `p(99.9)`: k6's names of percentiles.
+pub fn percentile_key(p: f64) -> String {
+    format!("p({})", text::trim(format!("{p:.4}")))
+}
+
+fn values(v: &MetricView, extra_p: &[f64], secs: f64) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    let mut put = |k: &str, x: f64| {
+        out.insert(k.to_string(), if x.is_finite() { x } else { 0.0 });
+    };
+    match v.kind {
+        MetricKind::Trend => {
+            put("avg", v.avg);
+            put("min", v.min);
+            put("med", v.med());
+            put("max", v.max);
+            for p in TREND_PERCENTILES.iter().chain(extra_p) {
+                put(&percentile_key(*p), v.percentile(*p));
+            }
+        }
+        MetricKind::Counter => {
+            put("count", v.sum);
+            put("rate", if secs > 0.0 { v.sum / secs } else { v.rate });
+        }
+        MetricKind::Rate => {
+            put("rate", v.rate);
+            put("passes", v.hits as f64);
+            put("fails", v.misses() as f64);
+        }
+        MetricKind::Gauge => {
+            put("value", v.value);
+            put("min", v.min);
+            put("max", v.max);
+        }
+    }
+    out
+}
+
+fn root_group(agg: &Aggregate) -> GroupSummary {
+    let checks = agg.checks();
+    let mut paths = agg.groups();
+    for c in &checks {
+        let mut path = String::new();
+        for part in c.group.split("::").filter(|p| !p.is_empty()) {
+            if !path.is_empty() {
+                path.push_str("::");
+            }
+            path.push_str(part);
+            paths.insert(path.clone());
+        }
+    }
+    fn node(
+        path: &str,
+        paths: &BTreeSet<String>,
+        checks: &[crate::metrics::CheckStat],
+    ) -> GroupSummary {
+        let k6_path = if path.is_empty() {
+            String::new()
+        } else {
+            format!("::{path}")
+        };
+        let children = paths.iter().filter(|p| match p.rsplit_once("::") {
+            Some((parent, _)) => parent == path,
+            None => path.is_empty(),
+        });
+        GroupSummary {
+            name: path.rsplit("::").next().unwrap_or_default().to_string(),
+            checks: checks
+                .iter()
+                .filter(|c| c.group == path)
+                .map(|c| CheckSummary {
+                    name: c.name.clone(),
+                    path: format!("{k6_path}::{}", c.name),
+                    passes: c.passes,
+                    fails: c.fails,
+                })
+                .collect(),
+            groups: children.map(|c| node(c, paths, checks)).collect(),
+            path: k6_path,
+        }
+    }
+    node("", &paths, &checks)
+}
+
+mod text;
+pub use text::{fmt_bytes, fmt_duration, fmt_num, render_text};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,289 @@
+//! The k6-like text rendering of a [`Summary`]: checks by group, metrics with dotted
+//! padding and human units, threshold marks, the fleet lines and the verdict. Reads only
+//! the summary (never the aggregate), so a summary read back from JSON renders the same.
+
+use super::{GroupSummary, MetricSummary, Summary, Verdict};
+use crate::metrics::Contains;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use volley_plan::plan::MetricKind;
+
+/// Marks and colours of the text rendering.
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn mark(&self, ok: bool) -> String {
+        match (ok, self.color) {
+            (true, true) => "\x1b[32m✓\x1b[0m".into(),
+            (false, true) => "\x1b[31m✗\x1b[0m".into(),
+            (true, false) => "✓".into(),
+            (false, false) => "✗".into(),
+        }
+    }
+
+    fn value(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[36m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// The k6-like end-of-test text: checks by group, every metric with dotted padding
+/// (threshold marks beside their metrics, conditions under them), the fleet lines and
+/// the verdict. `color` adds ANSI colours.
+pub fn render_text(s: &Summary, color: bool) -> String {
+    let st = Style { color };
+    let mut out = String::new();
+    render_group(&mut out, &st, &s.root_group, "     ");
+    if !out.is_empty() {
+        out.truncate(out.trim_end().len());
+        out.push_str("\n\n");
+    }
+    // Parents sorted by name, each followed by its submetrics.
+    let roots: BTreeSet<&str> = s
+        .metrics
+        .keys()
+        .map(|k| k.split_once('{').map_or(k.as_str(), |(base, _)| base))
+        .collect();
+    let mut rows: Vec<(String, &MetricSummary)> = Vec::new();
+    for root in roots {
+        if let Some(m) = s.metrics.get(root) {
+            rows.push((root.to_string(), m));
+        }
+        for (k, m) in s.metrics.range(format!("{root}{{")..) {
+            let Some(tags) = k.strip_prefix(root).and_then(|t| t.strip_prefix('{')) else {
+                break;
+            };
+            let tags = tags.trim_end_matches('}');
+            let label = if s.metrics.contains_key(root) {
+                format!("  {{ {tags} }}")
+            } else {
+                k.clone()
+            };
+            rows.push((label, m));
+        }
+    }
+    let width = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 3;
+    let duration_s = s.state.test_run_duration_ms / 1000.0;
+    for (label, m) in &rows {
+        let mark = if m.thresholds.is_empty() {
+            " ".to_string()
+        } else {
+            st.mark(m.thresholds.values().all(|t| t.ok))
+        };
+        let dots = width.saturating_sub(label.chars().count());
+        let _ = writeln!(
+            out,
+            "   {mark} {label}{}: {}",
+            ".".repeat(dots),
+            metric_text(m, &st, duration_s)
+        );
+        for (src, t) in &m.thresholds {
+            let _ = writeln!(out, "       {} {src}", st.mark(t.ok));
+        }
+    }
+    render_footer(&mut out, &st, s);
+    out
+}
+
+fn render_group(out: &mut String, st: &Style, g: &GroupSummary, indent: &str) {
+    for c in &g.checks {
+        let _ = writeln!(out, "{indent}{} {}", st.mark(c.fails == 0), c.name);
+        if c.fails > 0 {
+            let total = (c.passes + c.fails) as f64;
+            let _ = writeln!(
+                out,
+                "{indent} ↳  {}% — {} {} / {} {}",
+                trim(format!("{:.2}", 100.0 * c.passes as f64 / total)),
+                st.mark(true),
+                c.passes,
+                st.mark(false),
+                c.fails
+            );
+        }
+    }
+    for sub in &g.groups {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{indent}█ {}\n", sub.name);
+        render_group(out, st, sub, &format!("{indent}  "));
+    }
+}
+
+fn metric_text(m: &MetricSummary, st: &Style, duration_s: f64) -> String {
+    let v = |k: &str| m.values.get(k).copied().unwrap_or(0.0);
+    let fmt = |x: f64| match m.contains {
+        Contains::Time => fmt_duration(x),
+        Contains::Data => fmt_bytes(x),
+        Contains::Default => fmt_num(x),
+    };
+    match m.kind {
+        MetricKind::Trend => {
+            let mut parts = vec![
+                format!("avg={}", st.value(&fmt(v("avg")))),
+                format!("min={}", st.value(&fmt(v("min")))),
+                format!("med={}", st.value(&fmt(v("med")))),
+                format!("max={}", st.value(&fmt(v("max")))),
+            ];
+            let mut ps: Vec<(f64, &String)> = m
+                .values
+                .keys()
+                .filter_map(|k| {
+                    let p = k
+                        .strip_prefix("p(")?
+                        .strip_suffix(')')?
+                        .parse::<f64>()
+                        .ok()?;
+                    Some((p, k))
+                })
+                .collect();
+            ps.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (_, k) in ps {
+                parts.push(format!("{k}={}", st.value(&fmt(v(k)))));
+            }
+            parts.join(" ")
+        }
+        MetricKind::Counter => {
+            let rate = m.values.get("rate").copied().unwrap_or_else(|| {
+                if duration_s > 0.0 {
+                    v("count") / duration_s
+                } else {
+                    0.0
+                }
+            });
+            let rate = match m.contains {
+                Contains::Data => format!("{}/s", fmt_bytes(rate)),
+                _ => format!("{}/s", trim(format!("{rate:.2}"))),
+            };
+            format!(
+                "{} {}",
+                st.value(&format!("{:<10}", fmt(v("count")))),
+                st.value(&rate)
+            )
+        }
+        MetricKind::Rate => format!(
+            "{} {} {:<8} {} {}",
+            st.value(&format!("{:<8}", format!("{:.2}%", 100.0 * v("rate")))),
+            st.mark(true),
+            fmt_num(v("passes")),
+            st.mark(false),
+            fmt_num(v("fails"))
+        ),
+        MetricKind::Gauge => format!(
+            "{} min={} max={}",
+            st.value(&format!("{:<10}", fmt(v("value")))),
+            st.value(&fmt(v("min"))),
+            st.value(&fmt(v("max")))
+        ),
+    }
+}
+
+fn render_footer(out: &mut String, st: &Style, s: &Summary) {
+    let vo = &s.volley;
+    if vo.start_skew_ms.is_some() || !vo.runners.is_empty() || vo.runners_lost > 0 {
+        out.push('\n');
+        if let Some(skew) = vo.start_skew_ms {
+            let _ = writeln!(out, "     fleet start skew: {}", fmt_duration(skew));
+        }
+        let _ = writeln!(
+            out,
+            "     runners: {} ({} lost)",
+            vo.runners.len(),
+            vo.runners_lost
+        );
+    }
+    let (ok, n) = s.threshold_counts();
+    let thresholds = if n == 0 {
+        "no thresholds".to_string()
+    } else if ok == n {
+        format!("all {n} thresholds passed")
+    } else {
+        format!("{} of {n} thresholds failed", n - ok)
+    };
+    let passed = vo.verdict == Verdict::Passed;
+    let _ = writeln!(
+        out,
+        "\n  {} {}: {thresholds} (exit code {})",
+        st.mark(passed),
+        vo.verdict.text(),
+        vo.exit_code
+    );
+}
+
+/// Trailing zeros (and a trailing dot) off a fixed-point number.
+pub(crate) fn trim(s: String) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A duration in ms in human units: `850µs`, `12.34ms`, `1.5s`, `2m3.4s`, `1h2m3s`.
+pub fn fmt_duration(ms: f64) -> String {
+    if !ms.is_finite() {
+        return "-".into();
+    }
+    if ms == 0.0 {
+        return "0s".into();
+    }
+    let (sign, ms) = if ms < 0.0 { ("-", -ms) } else { ("", ms) };
+    let body = if ms < 1.0 {
+        format!("{}µs", trim(format!("{:.2}", ms * 1000.0)))
+    } else if ms < 1000.0 {
+        format!("{}ms", trim(format!("{ms:.2}")))
+    } else if ms < 60_000.0 {
+        format!("{}s", trim(format!("{:.2}", ms / 1000.0)))
+    } else if ms < 3_600_000.0 {
+        let m = (ms / 60_000.0).floor();
+        format!(
+            "{m}m{}s",
+            trim(format!("{:.1}", (ms - m * 60_000.0) / 1000.0))
+        )
+    } else {
+        let h = (ms / 3_600_000.0).floor();
+        let m = ((ms - h * 3_600_000.0) / 60_000.0).floor();
+        let sec = ((ms - h * 3_600_000.0 - m * 60_000.0) / 1000.0).floor();
+        format!("{h}h{m}m{sec}s")
+    };
+    format!("{sign}{body}")
+}
+
+/// A byte count in decimal units: `512 B`, `1.2 kB`, `3.4 MB`, `1.1 GB`.
+pub fn fmt_bytes(b: f64) -> String {
+    if !b.is_finite() {
+        return "-".into();
+    }
+    let a = b.abs();
+    if a < 1000.0 {
+        format!("{} B", trim(format!("{b:.0}")))
+    } else if a < 1e6 {
+        format!("{} kB", trim(format!("{:.1}", b / 1e3)))
+    } else if a < 1e9 {
+        format!("{} MB", trim(format!("{:.1}", b / 1e6)))
+    } else {
+        format!("{} GB", trim(format!("{:.1}", b / 1e9)))
+    }
+}
+
+/// A plain number: integral values without decimals, others with up to 2.
+pub fn fmt_num(x: f64) -> String {
+    if !x.is_finite() {
+        return "-".into();
+    }
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        trim(format!("{x:.2}"))
+    }
+}

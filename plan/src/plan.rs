@@ -1,0 +1,405 @@
+//! The runner plan: everything the engine needs to run a test, and nothing about the
+//! source text (no spans). Produced by the compiler, serialised to `plan.json`,
+//! consumed by the engine. Deterministic: maps are `BTreeMap`, lists keep source order.
+//!
+//! Units are normalised here: durations in milliseconds (`f64` in values, `u64` in
+//! workloads), rates in iterations per second, sizes in bytes, percentages as fractions
+//! (`1%` is `0.01`).
+
+use crate::program::{Function, Stmt};
+use crate::value::Value;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The version of the plan format; the engine refuses other versions.
+pub const PLAN_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub version: u32,
+    /// The test's name: the file stem (`checkout` for `checkout.load`).
+    pub name: String,
+    /// Parameters after `--param` overrides, for the record (already folded into code).
+    pub params: BTreeMap<String, Value>,
+    pub targets: Vec<Target>,
+    pub secrets: Vec<SecretRef>,
+    pub data: Vec<DataSource>,
+    /// The file's own metrics (built-in ones are implied).
+    pub metrics: Vec<MetricDef>,
+    /// Flows, referenced by index from `Expr::CallFlow`.
+    pub flows: Vec<Function>,
+    /// Runs once for the whole fleet before any scenario; its top-level `let`s are the
+    /// setup values (`setup.NAME`), in `setup_values` order: the i-th top-level
+    /// `Stmt::Let` of the body is value i. The compiler also ends the body with
+    /// `Return(Some(List([..])))` of those values in that order.
+    pub setup: Option<Function>,
+    pub setup_values: Vec<String>,
+    pub teardown: Option<Function>,
+    pub scenarios: Vec<Scenario>,
+    pub thresholds: Vec<Threshold>,
+    pub fleet: Fleet,
+}
+
+/// A declared host. Requests name targets by index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    pub name: String,
+    /// Absolute base URL, e.g. `http://127.0.0.1:8088` (may carry a base path).
+    pub url: String,
+}
+
+/// A secret by name and where the runner reads it; never its value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecretRef {
+    pub name: String,
+    /// The environment variable holding the value at run time.
+    pub env: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataFormat {
+    Csv,
+    Json,
+    Lines,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pick {
+    /// Each VU its own row for its whole life, unique fleet-wide.
+    Unique,
+    /// Each iteration a fresh row, unique fleet-wide.
+    UniquePerIteration,
+    /// Rows in order, cycling.
+    Sequential,
+    /// A random row each time.
+    Random,
+    /// Everyone reads everything (explicit opt-in).
+    Shared,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataSource {
+    pub name: String,
+    pub format: DataFormat,
+    /// The path as written, relative to the `.load` file.
+    pub path: String,
+    pub pick: Pick,
+    /// CSV headers or JSON object keys (empty for `lines`, whose rows are strings).
+    pub columns: Vec<String>,
+    /// The rows, read at compile time: `Value::Record` for csv/json objects (cells typed
+    /// per column: `Int` for an all-integer CSV column, `Json` for mixed JSON values),
+    /// `Value::Str` for lines.
+    pub rows: Vec<Value>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKind {
+    Trend,
+    Counter,
+    Rate,
+    Gauge,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricDef {
+    pub name: String,
+    pub kind: MetricKind,
+    /// For trends: values are durations in ms (`trend(duration)`) rather than plain numbers.
+    pub is_time: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub name: String,
+    pub workload: Workload,
+    pub start: Start,
+    pub graceful_stop_ms: u64,
+    pub tags: BTreeMap<String, String>,
+    pub http: HttpOptions,
+    /// Slots 0..frame_size of each VU's frame. Scenario-level lets (run once per VU by
+    /// `init`) keep their slots for the VU's life; the iteration's locals follow them.
+    pub frame_size: u32,
+    pub init: Vec<Stmt>,
+    pub iteration: Vec<Stmt>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Start {
+    Immediately,
+    /// `at(30s)`: offset from the test start.
+    At {
+        offset_ms: u64,
+    },
+    /// `after(warmup)`: a fleet-wide barrier on another scenario (by index).
+    After {
+        scenario: u32,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HttpOptions {
+    pub timeout_ms: u64,
+    pub reuse_connections: bool,
+    pub http2: bool,
+    pub insecure_tls: bool,
+    pub max_redirects: u32,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            timeout_ms: 60_000,
+            reuse_connections: true,
+            http2: false,
+            insecure_tls: false,
+            max_redirects: 10,
+        }
+    }
+}
+
+/// A ramp stage: reach `target` linearly over `duration_ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stage {
+    pub duration_ms: u64,
+    /// VUs for `ramping_vus`, iterations per second for `ramping_arrival_rate`.
+    pub target: f64,
+}
+
+/// k6's executors, same names, parameters and defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "executor")]
+pub enum Workload {
+    ConstantVus {
+        vus: u64,
+        duration_ms: u64,
+    },
+    RampingVus {
+        start_vus: u64,
+        stages: Vec<Stage>,
+        graceful_ramp_down_ms: u64,
+    },
+    ConstantArrivalRate {
+        /// Iterations per second.
+        rate: f64,
+        duration_ms: u64,
+        pre_allocated_vus: u64,
+        max_vus: u64,
+    },
+    RampingArrivalRate {
+        /// Iterations per second at the start.
+        start_rate: f64,
+        stages: Vec<Stage>,
+        pre_allocated_vus: u64,
+        max_vus: u64,
+    },
+    SharedIterations {
+        vus: u64,
+        iterations: u64,
+        max_duration_ms: u64,
+    },
+    PerVuIterations {
+        vus: u64,
+        iterations: u64,
+        max_duration_ms: u64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    Avg,
+    Min,
+    Max,
+    Med,
+    /// `p(95)`: the percentile, 0..=100.
+    P,
+    Count,
+    Rate,
+    Value,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CmpOp {
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = "==")]
+    Eq,
+    #[serde(rename = "!=")]
+    Ne,
+}
+
+impl CmpOp {
+    pub fn holds(self, lhs: f64, rhs: f64) -> bool {
+        match self {
+            CmpOp::Lt => lhs < rhs,
+            CmpOp::Le => lhs <= rhs,
+            CmpOp::Gt => lhs > rhs,
+            CmpOp::Ge => lhs >= rhs,
+            CmpOp::Eq => lhs == rhs,
+            CmpOp::Ne => lhs != rhs,
+        }
+    }
+}
+
+/// One `p(95) < 400ms` condition, normalised (ms, fractions).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    pub aggregation: Aggregation,
+    /// The percentile for `Aggregation::P`.
+    pub percentile: Option<f64>,
+    pub op: CmpOp,
+    pub value: f64,
+    /// The condition as written, for the summary (`p(95) < 400ms`).
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    pub metric: String,
+    /// Tag filter of a submetric (`{group: "browse"}`); empty for the whole metric.
+    pub tags: BTreeMap<String, String>,
+    pub conditions: Vec<Condition>,
+    pub abort_on_fail: bool,
+    /// Do not abort before this much of the test has run (k6's `delayAbortEval`).
+    pub delay_abort_eval_ms: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Placement {
+    Spread,
+    Separate,
+    Pack,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "when")]
+pub enum Cleanup {
+    After { ms: u64 },
+    OnSuccess,
+    Never,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    /// CPU in millicores.
+    pub cpu_millis: u64,
+    pub memory_bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct K8sSecretRef {
+    pub secret: String,
+    pub key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fleet {
+    /// Number of runners; `None` means `auto` (sized from peak VUs and rate).
+    pub runners: Option<u32>,
+    pub namespace: String,
+    pub image: String,
+    pub resources: Resources,
+    pub placement: Placement,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<String>,
+    /// Secret name in the file → Kubernetes secret key reference.
+    pub secrets: BTreeMap<String, K8sSecretRef>,
+    /// CIDRs the runners may reach besides the targets.
+    pub egress: Vec<String>,
+    pub cleanup: Cleanup,
+    /// How long the coordinator waits for all runners to be ready.
+    pub start_timeout_ms: u64,
+    /// How long a runner keeps load going without hearing from the coordinator.
+    pub grace_ms: u64,
+    /// Spread runners across zones (topology spread constraint).
+    pub zone_spread: bool,
+}
+
+impl Default for Fleet {
+    fn default() -> Self {
+        Fleet {
+            runners: Some(1),
+            namespace: "default".into(),
+            image: crate::DEFAULT_IMAGE.into(),
+            resources: Resources {
+                cpu_millis: 1000,
+                memory_bytes: 512 * 1024 * 1024,
+            },
+            placement: Placement::Spread,
+            node_selector: BTreeMap::new(),
+            tolerations: Vec::new(),
+            secrets: BTreeMap::new(),
+            egress: Vec::new(),
+            cleanup: Cleanup::After { ms: 24 * 3_600_000 },
+            start_timeout_ms: 120_000,
+            grace_ms: 30_000,
+            zone_spread: false,
+        }
+    }
+}
+
+impl Plan {
+    /// The longest a scenario can run, including graceful stop, in ms (used for deadlines).
+    pub fn scenario_max_duration_ms(s: &Scenario) -> u64 {
+        let body = match &s.workload {
+            Workload::ConstantVus { duration_ms, .. }
+            | Workload::ConstantArrivalRate { duration_ms, .. } => *duration_ms,
+            Workload::RampingVus {
+                stages,
+                graceful_ramp_down_ms,
+                ..
+            } => stages.iter().map(|st| st.duration_ms).sum::<u64>() + graceful_ramp_down_ms,
+            Workload::RampingArrivalRate { stages, .. } => {
+                stages.iter().map(|st| st.duration_ms).sum()
+            }
+            Workload::SharedIterations {
+                max_duration_ms, ..
+            }
+            | Workload::PerVuIterations {
+                max_duration_ms, ..
+            } => *max_duration_ms,
+        };
+        body + s.graceful_stop_ms
+    }
+
+    /// Upper bound of the whole test's duration in ms (scenarios chained by `after` add up).
+    pub fn max_duration_ms(&self) -> u64 {
+        let mut end = vec![0u64; self.scenarios.len()];
+        // Scenarios may only wait on earlier-resolved ones; iterate to a fixed point.
+        for _ in 0..self.scenarios.len().max(1) {
+            for (i, s) in self.scenarios.iter().enumerate() {
+                let start = match s.start {
+                    Start::Immediately => 0,
+                    Start::At { offset_ms } => offset_ms,
+                    Start::After { scenario } => end.get(scenario as usize).copied().unwrap_or(0),
+                };
+                end[i] = start + Plan::scenario_max_duration_ms(s);
+            }
+        }
+        end.into_iter().max().unwrap_or(0)
+    }
+
+    /// Statements of every function in the plan (flows, setup, teardown, scenarios), for
+    /// analyses that walk code.
+    pub fn all_code(&self) -> Vec<&[Stmt]> {
+        let mut out: Vec<&[Stmt]> = self.flows.iter().map(|f| f.body.as_slice()).collect();
+        out.extend(self.setup.iter().map(|f| f.body.as_slice()));
+        out.extend(self.teardown.iter().map(|f| f.body.as_slice()));
+        for s in &self.scenarios {
+            out.push(&s.init);
+            out.push(&s.iteration);
+        }
+        out
+    }
+}

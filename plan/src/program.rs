@@ -1,0 +1,203 @@
+//! The compact instruction form of flows, setup, teardown and scenario code: a small
+//! tree of statements and expressions over numbered local slots, with every name already
+//! resolved (targets, flows, data sources, secrets and setup values by index). The
+//! engine interprets it directly; nothing here refers to source text.
+
+use crate::value::Value;
+use serde::{Deserialize, Serialize};
+
+/// A flow (or setup/teardown body): parameters occupy slots `0..params`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Function {
+    pub name: String,
+    pub params: u32,
+    pub frame_size: u32,
+    pub body: Vec<Stmt>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stmt {
+    Let {
+        slot: u32,
+        value: Expr,
+    },
+    Expr(Expr),
+    /// Records a `checks` sample tagged `check: name`; never ends the iteration.
+    Check {
+        name: String,
+        cond: Expr,
+    },
+    /// Like `Check`, and a false condition ends the iteration (counted as failed).
+    Require {
+        name: String,
+        cond: Expr,
+    },
+    /// Pause for a duration in ms.
+    Sleep(Expr),
+    /// Uniform random pause between two durations (ms).
+    ThinkUniform {
+        low: Expr,
+        high: Expr,
+    },
+    /// Exponentially distributed pause with the given mean (ms).
+    ThinkExponential {
+        mean: Expr,
+    },
+    Group {
+        name: String,
+        body: Vec<Stmt>,
+    },
+    If {
+        cond: Expr,
+        then: Vec<Stmt>,
+        otherwise: Vec<Stmt>,
+    },
+    Repeat {
+        count: Expr,
+        body: Vec<Stmt>,
+    },
+    Return(Option<Expr>),
+    /// `metric.add(v)`: by index into `Plan::metrics`.
+    MetricAdd {
+        metric: u32,
+        value: Expr,
+    },
+    /// `log(..)`: rate-limited, secrets redacted by the engine.
+    Log(Expr),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Builtin {
+    /// Unique across the fleet, 1-based.
+    VuId,
+    /// Restarts at 1 on every runner.
+    VuLocalId,
+    /// This VU's iteration count in the scenario, 0-based.
+    VuIteration,
+    /// Unique across the fleet within a scenario, 0-based.
+    TestIteration,
+    RunnerIndex,
+    RunnerCount,
+    ScenarioName,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnOp {
+    Not,
+    Neg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BinOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+/// Operations the engine implements natively (response helpers, conversions, std/data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intrinsic {
+    /// `res.header(name)` → string ("" when absent).
+    Header,
+    /// `res.json(path)` → json value (missing → json null; conversions then fail).
+    Json,
+    /// `.string() .int() .float() .bool()` on a json value: fail the iteration when
+    /// the value is missing or of another type.
+    AsString,
+    AsInt,
+    AsFloat,
+    AsBool,
+    /// Any value to its string form (interpolation).
+    ToStr,
+    /// Length of a string or list.
+    Len,
+    /// `text.contains(part)` → bool (substring test).
+    Contains,
+    /// `std/data` (`RandomInt(low, high)` includes both ends; `RandomString(n)` gives n
+    /// letters and digits; `RandomPick(list)` one element).
+    Uuid,
+    RandomInt,
+    RandomEmail,
+    RandomString,
+    RandomPick,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expr {
+    Const(Value),
+    Local(u32),
+    /// `setup.NAME` by index into `Plan::setup_values`.
+    Setup(u32),
+    /// A secret by index into `Plan::secrets` (its value is tainted at run time too).
+    Secret(u32),
+    Builtin(Builtin),
+    /// Record field or response property (`status`, `duration`, `body`, `size`).
+    Field(Box<Expr>, String),
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// String interpolation: each part turned into a string and joined.
+    Concat(Vec<Expr>),
+    List(Vec<Expr>),
+    Record(Vec<(String, Expr)>),
+    Request(Box<Request>),
+    CallFlow {
+        flow: u32,
+        args: Vec<Expr>,
+    },
+    Call {
+        intrinsic: Intrinsic,
+        args: Vec<Expr>,
+    },
+    /// `data.next()` by index into `Plan::data`: the row the pick strategy gives.
+    DataNext(u32),
+    /// `check("name": cond)` as a boolean expression.
+    Check {
+        name: String,
+        cond: Box<Expr>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Index into `Plan::targets`.
+    pub target: u32,
+    /// The path (and optional query string) after the target's base URL: a string expr.
+    pub path: Expr,
+    /// Extra query parameters (a record), appended URL-encoded.
+    pub query: Option<Expr>,
+    /// Headers (a record of strings).
+    pub headers: Option<Expr>,
+    pub body: Body,
+    /// The `name` tag: the path template (`/api/users/{id}`) unless given.
+    pub name: String,
+    pub timeout_ms: Option<u64>,
+    /// Statuses counted as expected (`expected_response`), inclusive; default 200..=399.
+    pub expect: (u16, u16),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Body {
+    None,
+    Json(Expr),
+    Form(Expr),
+    Raw(Expr),
+}

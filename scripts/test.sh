@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The one command that runs every test (the README's second command; .ci/run calls it).
+# Installs what the tests need if it is missing (idempotent), then: formatting, clippy
+# with warnings denied, every Rust test, and the docs checks. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# --- system packages the end-to-end tests use ---------------------------------------
+need_apt=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "installing ${need_apt[*]} (apt)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  timeout 600 $SUDO apt-get update -qq
+  timeout 900 $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+export PATH="$PATH:/usr/sbin"
+
+# --- Rust ---------------------------------------------------------------------------
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy (warnings denied)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "cargo test"
+# Release-built engine tests keep load tests short and realistic; every test bounds its own time.
+timeout 2400 cargo test --workspace --locked -- --test-threads 2
+
+log "docs are up to date"
+bash scripts/check-docs.sh
+
+log "all tests passed"

@@ -1,0 +1,285 @@
+//! `volley run` end to end against the demo shop (in-process with `--demo`, or the
+//! `volley demo-server` process) and a real nginx on loopback. Every run is bounded.
+
+use crate::support::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn case(name: &str) -> String {
+    repo()
+        .join("tests/cases/run")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn summary(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).expect("summary written")).expect("summary is JSON")
+}
+
+fn metric(s: &serde_json::Value, name: &str, value: &str) -> f64 {
+    s["metrics"][name]["values"][value]
+        .as_f64()
+        .unwrap_or_else(|| panic!("summary has no {name}.{value}: {s:#}"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `volley demo-server` child process, killed on drop.
+struct DemoProcess(Child, u16);
+
+impl DemoProcess {
+    fn start() -> Self {
+        let port = free_port();
+        let child = Command::new(volley_bin())
+            .args(["demo-server", "--port", &port.to_string(), "--no-latency"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("demo server starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "demo server did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        DemoProcess(child, port)
+    }
+    fn url(&self) -> String {
+        format!("base_url=http://127.0.0.1:{}", self.1)
+    }
+    fn stats(&self) -> serde_json::Value {
+        let body = http_get(self.1, "/api/admin/stats");
+        serde_json::from_str(&body).expect("stats JSON")
+    }
+}
+
+impl Drop for DemoProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
+fn run(args: &[&str], limit: Duration) -> std::process::Output {
+    volley_in(&repo(), args, limit)
+}
+
+#[test]
+fn iterations_example_runs_against_the_embedded_demo() {
+    let dir = temp_dir("run-iterations");
+    let sj = dir.join("summary.json");
+    let out = run(
+        &[
+            "run",
+            "examples/iterations.load",
+            "--demo",
+            "-q",
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        Duration::from_secs(90),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = summary(&sj);
+    // shared_iterations 200, then per_vu_iterations 4 × 10.
+    assert_eq!(metric(&s, "iterations", "count"), 240.0);
+    assert_eq!(metric(&s, "http_reqs", "count"), 240.0);
+    let t = text(&out);
+    assert!(t.contains("✓"), "the summary marks passing checks:\n{t}");
+}
+
+#[test]
+fn failing_threshold_exits_99() {
+    let demo = DemoProcess::start();
+    let out = run(
+        &[
+            "run",
+            &case("fail_threshold.load"),
+            "-q",
+            "--param",
+            &demo.url(),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out));
+    assert!(text(&out).contains("✗"), "{}", text(&out));
+}
+
+#[test]
+fn abort_on_fail_stops_early_with_108() {
+    let demo = DemoProcess::start();
+    let start = Instant::now();
+    let out = run(
+        &[
+            "run",
+            &case("abort_on_fail.load"),
+            "-q",
+            "--param",
+            &demo.url(),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(108), "{}", text(&out));
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "a 20 s test aborted at the first evaluation"
+    );
+}
+
+#[test]
+fn require_ends_the_iteration() {
+    let demo = DemoProcess::start();
+    let dir = temp_dir("run-require");
+    let sj = dir.join("summary.json");
+    let out = run(
+        &[
+            "run",
+            &case("require.load"),
+            "-q",
+            "--param",
+            &demo.url(),
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(metric(&summary(&sj), "http_reqs", "count"), 10.0);
+    let stats = demo.stats();
+    assert_eq!(
+        stats["requests"]["GET /api/products"].as_u64().unwrap_or(0),
+        0,
+        "{stats}"
+    );
+}
+
+#[test]
+fn setup_and_teardown_run_once() {
+    let demo = DemoProcess::start();
+    let out = run(
+        &[
+            "run",
+            &case("setup_once.load"),
+            "-q",
+            "--param",
+            &demo.url(),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stats = demo.stats();
+    assert_eq!(stats["requests"]["POST /api/admin/reset"], 1, "{stats}");
+    assert_eq!(stats["requests"]["POST /api/admin/report"], 1, "{stats}");
+    assert_eq!(stats["requests"]["POST /api/orders"], 40, "{stats}");
+}
+
+#[test]
+fn compile_error_exits_104_before_any_load() {
+    let dir = temp_dir("run-104");
+    std::fs::write(dir.join("bad.load"), "scenario s { workload = constant_vus(vus: 1, duration: 1s) iteration { get(nope, \"/\") } }\n").unwrap();
+    let out = volley_in(&dir, &["run", "bad.load"], Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(104), "{}", text(&out));
+}
+
+/// A real nginx on loopback with a temporary configuration, stopped on drop.
+struct Nginx(Child, u16, std::path::PathBuf);
+
+impl Nginx {
+    fn start() -> Option<Self> {
+        let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())?;
+        let dir = temp_dir("nginx");
+        let port = free_port();
+        std::fs::create_dir_all(dir.join("html")).unwrap();
+        std::fs::write(dir.join("html/index.html"), "hello from nginx\n").unwrap();
+        let conf = format!(
+            "daemon off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d};\n\
+               server {{ listen 127.0.0.1:{port}; root {d}/html; location / {{ index index.html; }} }} }}\n",
+            d = dir.display()
+        );
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        let child = Command::new(bin)
+            .args([
+                "-p",
+                dir.to_str().unwrap(),
+                "-c",
+                dir.join("nginx.conf").to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(Nginx(child, port, dir))
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = &self.2;
+    }
+}
+
+#[test]
+fn runs_against_a_real_nginx() {
+    let Some(nginx) = Nginx::start() else {
+        // The test command installs nginx; in CI this branch is not taken.
+        assert!(std::env::var("CI").is_err(), "nginx is missing in CI");
+        eprintln!("skipping: nginx not installed");
+        return;
+    };
+    let dir = temp_dir("run-nginx");
+    let sj = dir.join("summary.json");
+    let param = format!("base_url=http://127.0.0.1:{}", nginx.1);
+    let out = run(
+        &[
+            "run",
+            &case("nginx.load"),
+            "-q",
+            "--param",
+            &param,
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = summary(&sj);
+    assert_eq!(metric(&s, "http_reqs", "count"), 500.0);
+    assert_eq!(metric(&s, "checks", "passes"), 500.0);
+}
