@@ -49,6 +49,7 @@ pub fn lower(p: &Program) -> Plan {
                 pick: d.pick,
                 columns: d.columns.iter().map(|(n, _)| n.clone()).collect(),
                 rows: d.rows.clone(),
+                slice: None,
             })
             .collect(),
         metrics: p

@@ -31,6 +31,9 @@ pub struct Feeder {
     pub name: String,
     pub pick: Pick,
     rows: Arc<[Value]>,
+    /// For a runner's slice of a unique source: the global index of each row (ascending)
+    /// and the whole source's row count.
+    slice: Option<(Arc<[u64]>, u64)>,
 }
 
 /// Who is asking for a row.
@@ -59,6 +62,10 @@ impl Feeder {
             name: source.name.clone(),
             pick: source.pick,
             rows: source.rows.iter().map(Value::from).collect(),
+            slice: source
+                .slice
+                .as_ref()
+                .map(|s| (s.indices.iter().copied().collect(), s.total_rows)),
         }
     }
 
@@ -78,7 +85,7 @@ impl Feeder {
         cursor: &mut u64,
         rng: &mut SmallRng,
     ) -> Result<Value, DataError> {
-        let len = self.rows.len() as u64;
+        let len = self.slice.as_ref().map_or(self.rows.len() as u64, |s| s.1);
         if len == 0 {
             return Err(DataError {
                 check: format!("data {}: no rows", self.name),
@@ -132,13 +139,20 @@ impl Feeder {
                 }
             }
         };
+        let position = match &self.slice {
+            None => Some(index as usize),
+            Some((indices, _)) => indices.binary_search(&index).ok(),
+        };
         // `index < len` always holds here; fall back to an error rather than panic.
-        self.rows
-            .get(index as usize)
+        position
+            .and_then(|p| self.rows.get(p))
             .cloned()
             .ok_or_else(|| DataError {
                 check: format!("data {}: out of rows", self.name),
-                message: format!("data {}: row {index} is out of range", self.name),
+                message: format!(
+                    "data {}: row {index} is out of range or in another runner's slice",
+                    self.name
+                ),
                 stop_vu: true,
             })
     }
@@ -163,6 +177,7 @@ mod tests {
             pick,
             columns: vec![],
             rows: (0..n).map(|i| PV::Str(format!("row{i}"))).collect(),
+            slice: None,
         })
     }
 
@@ -229,5 +244,38 @@ mod tests {
         }
         let e = source(Pick::Random, 0);
         assert!(e.next(ctx(1, Some(0)), &mut c, &mut rng).is_err());
+    }
+
+    #[test]
+    fn a_slice_maps_global_rows_to_its_own() {
+        let mut d = DataSource {
+            name: "users".into(),
+            format: DataFormat::Lines,
+            path: "users.txt".into(),
+            pick: Pick::Unique,
+            columns: vec![],
+            rows: vec![PV::Str("row1".into()), PV::Str("row3".into())],
+            slice: Some(volley_plan::SliceInfo {
+                total_rows: 4,
+                indices: vec![1, 3],
+            }),
+        };
+        let f = Feeder::new(&d);
+        let mut rng = SmallRng::seed_from_u64(1);
+        let ask = |vu_id| PickContext {
+            vu_id,
+            test_iteration: None,
+        };
+        assert_eq!(text(f.next(ask(2), &mut 0, &mut rng)), "row1");
+        assert_eq!(text(f.next(ask(4), &mut 0, &mut rng)), "row3");
+        assert!(text(f.next(ask(1), &mut 0, &mut rng)).contains("another runner's slice"));
+        assert!(text(f.next(ask(5), &mut 0, &mut rng)).contains("only 4 rows"));
+        d.pick = Pick::UniquePerIteration;
+        let f = Feeder::new(&d);
+        let it = PickContext {
+            vu_id: 9,
+            test_iteration: Some(3),
+        };
+        assert_eq!(text(f.next(it, &mut 0, &mut rng)), "row3");
     }
 }

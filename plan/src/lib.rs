@@ -6,6 +6,7 @@ pub mod plan;
 pub mod program;
 pub mod schedule;
 pub mod segment;
+pub mod slice;
 pub mod value;
 pub mod view;
 

@@ -92,6 +92,19 @@ pub struct DataSource {
     /// per column: `Int` for an all-integer CSV column, `Json` for mixed JSON values),
     /// `Value::Str` for lines.
     pub rows: Vec<Value>,
+    /// Set when the rows are one runner's slice of a unique source (see
+    /// [`crate::slice`]): `rows[i]` is global row `indices[i]` of `total_rows`. In a fleet
+    /// plan before its slice is applied, `rows` and `indices` are empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slice: Option<SliceInfo>,
+}
+
+/// Which global rows a sliced data source holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SliceInfo {
+    pub total_rows: u64,
+    /// Ascending global row indices of `rows`.
+    pub indices: Vec<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

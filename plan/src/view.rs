@@ -142,11 +142,11 @@ pub fn segment_view(plan: &Plan, seg: Segment) -> SegmentView {
         .data
         .iter()
         .map(|d| {
-            let rows = d.rows.len() as u64;
-            let slice_rows = match d.pick {
-                Pick::Unique | Pick::UniquePerIteration => seg.share(rows),
-                Pick::Sequential | Pick::Random | Pick::Shared => rows,
-            };
+            let rows = d
+                .slice
+                .as_ref()
+                .map_or(d.rows.len() as u64, |s| s.total_rows);
+            let slice_rows = crate::slice::owned_rows(plan, d.pick, rows, seg).len() as u64;
             DataView {
                 name: d.name.clone(),
                 pick: d.pick,

@@ -85,14 +85,15 @@ pub struct ScenarioState {
 impl ScenarioState {
     /// The state of every scenario of `plan`, for `workers` parts each.
     pub fn for_plan(plan: &Plan, seg: Segment, workers: usize) -> Vec<Arc<ScenarioState>> {
-        let mut offset = 0u64;
+        let offsets = volley_plan::slice::vu_id_offsets(plan);
         plan.scenarios
             .iter()
+            .zip(offsets)
             .enumerate()
-            .map(|(index, s)| {
-                let st = Arc::new(ScenarioState {
+            .map(|(index, (s, id_offset))| {
+                Arc::new(ScenarioState {
                     index,
-                    id_offset: offset,
+                    id_offset,
                     started: AtomicU64::new(0),
                     next_vu: AtomicU64::new(crate::schedule::initial_vus(&s.workload, seg)),
                     max_vus: crate::schedule::max_vus(&s.workload, seg),
@@ -100,10 +101,7 @@ impl ScenarioState {
                     finished_at: OnceLock::new(),
                     started_at: OnceLock::new(),
                     finished: Notify::new(),
-                });
-                offset =
-                    offset.saturating_add(crate::schedule::max_vus(&s.workload, Segment::whole()));
-                st
+                })
             })
             .collect()
     }

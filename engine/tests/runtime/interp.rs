@@ -97,6 +97,7 @@ fn users(pick: Pick, n: usize) -> DataSource {
         pick,
         columns: vec![],
         rows: (0..n).map(|i| Value::Str(format!("u{i}"))).collect(),
+        slice: None,
     }
 }
 
