@@ -2,6 +2,7 @@
 //! arithmetic that splits it across runners, and (later) the runner⇄coordinator
 //! messages. Types and pure arithmetic only: no IO, no async, few dependencies.
 
+pub mod capacity;
 pub mod plan;
 pub mod program;
 pub mod schedule;
