@@ -2,8 +2,7 @@
 //! `volley demo-server` process) and a real nginx on loopback. Every run is bounded.
 
 use crate::support::*;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,74 +13,6 @@ fn case(name: &str) -> String {
         .join(name)
         .to_string_lossy()
         .into_owned()
-}
-
-fn summary(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).expect("summary written")).expect("summary is JSON")
-}
-
-fn metric(s: &serde_json::Value, name: &str, value: &str) -> f64 {
-    s["metrics"][name]["values"][value]
-        .as_f64()
-        .unwrap_or_else(|| panic!("summary has no {name}.{value}: {s:#}"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `volley demo-server` child process, killed on drop.
-struct DemoProcess(Child, u16);
-
-impl DemoProcess {
-    fn start() -> Self {
-        let port = free_port();
-        let child = Command::new(volley_bin())
-            .args(["demo-server", "--port", &port.to_string(), "--no-latency"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("demo server starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "demo server did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        DemoProcess(child, port)
-    }
-    fn url(&self) -> String {
-        format!("base_url=http://127.0.0.1:{}", self.1)
-    }
-    fn stats(&self) -> serde_json::Value {
-        let body = http_get(self.1, "/api/admin/stats");
-        serde_json::from_str(&body).expect("stats JSON")
-    }
-}
-
-impl Drop for DemoProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn http_get(port: u16, path: &str) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default()
 }
 
 fn run(args: &[&str], limit: Duration) -> std::process::Output {

@@ -1,7 +1,9 @@
 //! Shared helpers: run the built `volley` binary with a time bound, find repo files.
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn repo() -> PathBuf {
@@ -11,8 +13,13 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// The binary under test: `VOLLEY_BIN` when set (scripts/test.sh points it at the release
+/// build, so load and timing tests measure the real engine), else cargo's build of it.
 pub fn volley_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_volley"))
+    match std::env::var_os("VOLLEY_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_volley")),
+    }
 }
 
 /// Runs `volley ARGS` in `dir`, killing it after `limit`; panics on a hang.
@@ -98,4 +105,207 @@ pub fn with_example_data(dir: &Path) {
     for f in ["users.csv", "orders.json"] {
         std::fs::copy(repo().join("examples/data").join(f), data.join(f)).expect("copy data");
     }
+}
+
+pub fn summary(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).expect("summary written")).expect("summary is JSON")
+}
+
+pub fn metric(s: &serde_json::Value, name: &str, value: &str) -> f64 {
+    s["metrics"][name]["values"][value]
+        .as_f64()
+        .unwrap_or_else(|| panic!("summary has no {name}.{value}: {s:#}"))
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `volley demo-server` child process, killed on drop.
+pub struct DemoProcess(Child, pub u16);
+
+impl DemoProcess {
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new(volley_bin())
+            .args(["demo-server", "--port", &port.to_string(), "--no-latency"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("demo server starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "demo server did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        DemoProcess(child, port)
+    }
+    pub fn url(&self) -> String {
+        format!("base_url=http://127.0.0.1:{}", self.1)
+    }
+    pub fn stats(&self) -> serde_json::Value {
+        let body = http_get(self.1, "/api/admin/stats");
+        serde_json::from_str(&body).expect("stats JSON")
+    }
+}
+
+impl Drop for DemoProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn http_get(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
+/// A loopback HTTP/1.1 server that answers every request `200 ok` (keep-alive) and
+/// records when each path was asked for. Threads end with the test process.
+pub struct Recorder {
+    pub port: u16,
+    log: std::sync::Arc<std::sync::Mutex<Vec<(String, Instant)>>>,
+}
+
+impl Recorder {
+    pub fn start() -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind recorder");
+        let port = listener.local_addr().unwrap().port();
+        let log: std::sync::Arc<std::sync::Mutex<Vec<(String, Instant)>>> = Default::default();
+        let shared = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let log = std::sync::Arc::clone(&shared);
+                std::thread::spawn(move || serve_recorded(stream, &log));
+            }
+        });
+        Recorder { port, log }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// (path, when) of every request so far.
+    pub fn requests(&self) -> Vec<(String, Instant)> {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn count(&self, path: &str) -> usize {
+        self.requests().iter().filter(|(p, _)| p == path).count()
+    }
+}
+
+fn serve_recorded(mut stream: TcpStream, log: &std::sync::Mutex<Vec<(String, Instant)>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        // One request head (bodies are not expected from these tests' GETs).
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+        buf.drain(..end);
+        let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+        log.lock().unwrap().push((path, Instant::now()));
+        if stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Starts `volley ARGS` in the repo without waiting (for tests that signal it).
+pub fn spawn_volley(args: &[&str], env: &[(&str, &str)]) -> Child {
+    Command::new(volley_bin())
+        .args(args)
+        .current_dir(repo())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("volley starts")
+}
+
+/// Waits for `child` up to `limit`; kills it and panics on a hang.
+pub fn wait_output(child: Child, limit: Duration) -> Output {
+    let mut child = child;
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("volley did not finish within {limit:?}:\n{}", text(&out));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Pids of the processes whose parent is `parent` (from /proc).
+pub fn children_of(parent: u32) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid …`: comm may hold spaces, so split after the last ')'.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(parent) {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+                .unwrap_or_default();
+            out.push((pid, cmd));
+        }
+    }
+    out
+}
+
+/// Whether process `pid` still exists (and is not a zombie).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+/// SIGKILL, through the `kill` command (no libc crate in the tests).
+pub fn sigkill(pid: u32) {
+    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
 }

@@ -75,6 +75,9 @@ enum Command {
     /// Run a test on this machine and exit with its verdict.
     Run {
         file: PathBuf,
+        /// Run as a fleet: a coordinator and this many runner processes on this machine.
+        #[arg(long)]
+        runners: Option<u32>,
         /// Start the embedded demo shop on loopback and point every target at it.
         #[arg(long)]
         demo: bool,
@@ -83,10 +86,54 @@ enum Command {
         /// Write the end-of-test summary as JSON (k6 `--summary-export` shape, see docs/outputs.md).
         #[arg(long, value_name = "FILE")]
         summary_json: Option<PathBuf>,
-        /// Worker threads (default: the number of CPUs).
+        /// Worker threads (default: the number of CPUs; 1 per runner with --runners).
         #[arg(long)]
         workers: Option<usize>,
         /// No live progress line.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// A fleet runner: runs one segment of a plan for a coordinator (a pod's command).
+    Runner {
+        /// The fleet plan (`plan.json`), the same file the coordinator holds.
+        #[arg(long)]
+        plan: PathBuf,
+        /// The coordinator's URL, e.g. `http://volley-coordinator:6565`.
+        #[arg(long)]
+        coordinator: String,
+        /// This runner's segment (0-based); default `JOB_COMPLETION_INDEX`.
+        #[arg(long)]
+        segment: Option<u32>,
+        /// How many runners the fleet has; default the plan's `fleet.runners`.
+        #[arg(long)]
+        runners: Option<u32>,
+        /// Worker threads (default: the number of CPUs).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Read this runner's data slice from a file instead of the coordinator.
+        #[arg(long, value_name = "FILE")]
+        data: Option<PathBuf>,
+    },
+    /// A fleet coordinator: waits for the runners, starts them together, merges their
+    /// metrics, judges the thresholds and exits with the fleet's verdict.
+    Coordinator {
+        /// The fleet plan (`plan.json`).
+        #[arg(long)]
+        plan: PathBuf,
+        /// Directory of `slice-K.json` data slices (plans with unique data).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        #[arg(long, default_value = "0.0.0.0:6565")]
+        listen: std::net::SocketAddr,
+        /// How many runners; default the plan's `fleet.runners`.
+        #[arg(long)]
+        runners: Option<u32>,
+        /// Keep serving `/status` and `/summary` this long after the end (e.g. `5m`).
+        #[arg(long, default_value = "0s", value_parser = cmd::fleet::parse_duration)]
+        linger: std::time::Duration,
+        #[arg(long, value_name = "FILE")]
+        summary_json: Option<PathBuf>,
+        /// No progress lines.
         #[arg(long, short)]
         quiet: bool,
     },
@@ -115,6 +162,7 @@ fn main() -> ExitCode {
         Command::Fmt { files, check } => cmd::fmt::run(&files, check),
         Command::Run {
             file,
+            runners,
             demo,
             params,
             summary_json,
@@ -122,10 +170,43 @@ fn main() -> ExitCode {
             quiet,
         } => cmd::run::run(cmd::run::Args {
             file,
+            runners,
             demo,
             params,
             summary_json,
             workers,
+            quiet,
+        }),
+        Command::Runner {
+            plan,
+            coordinator,
+            segment,
+            runners,
+            workers,
+            data,
+        } => cmd::fleet::runner(cmd::fleet::RunnerArgs {
+            plan,
+            coordinator,
+            segment,
+            runners,
+            workers,
+            data,
+        }),
+        Command::Coordinator {
+            plan,
+            data_dir,
+            listen,
+            runners,
+            linger,
+            summary_json,
+            quiet,
+        } => cmd::fleet::coordinator(cmd::fleet::CoordinatorArgs {
+            plan,
+            data_dir,
+            listen,
+            runners,
+            linger,
+            summary_json,
             quiet,
         }),
         Command::DemoServer { port, no_latency } => cmd::demo::run(port, !no_latency),

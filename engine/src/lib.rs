@@ -10,6 +10,7 @@
 //! It must not depend on the compiler: the runner image carries no compiler.
 pub mod data;
 pub mod executor;
+pub mod fleet;
 pub mod http;
 pub mod interp;
 pub mod metrics;

@@ -201,3 +201,74 @@ pub enum Body {
     Form(Expr),
     Raw(Expr),
 }
+
+/// Calls `f` on every expression of `body`, outermost first, descending into nested
+/// blocks and sub-expressions (not into called flows: walk `Plan::flows` for those).
+pub fn walk_exprs(body: &[Stmt], f: &mut dyn FnMut(&Expr)) {
+    for s in body {
+        match s {
+            Stmt::Let { value: e, .. }
+            | Stmt::Expr(e)
+            | Stmt::Check { cond: e, .. }
+            | Stmt::Require { cond: e, .. }
+            | Stmt::Sleep(e)
+            | Stmt::ThinkExponential { mean: e }
+            | Stmt::MetricAdd { value: e, .. }
+            | Stmt::Log(e)
+            | Stmt::Return(Some(e)) => walk_expr(e, f),
+            Stmt::ThinkUniform { low, high } => {
+                walk_expr(low, f);
+                walk_expr(high, f);
+            }
+            Stmt::Group { body, .. } => walk_exprs(body, f),
+            Stmt::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                walk_expr(cond, f);
+                walk_exprs(then, f);
+                walk_exprs(otherwise, f);
+            }
+            Stmt::Repeat { count, body } => {
+                walk_expr(count, f);
+                walk_exprs(body, f);
+            }
+            Stmt::Return(None) => {}
+        }
+    }
+}
+
+/// Calls `f` on `e` and every sub-expression of it.
+pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
+    f(e);
+    match e {
+        Expr::Field(x, _) | Expr::Unary(_, x) => walk_expr(x, f),
+        Expr::Check { cond, .. } => walk_expr(cond, f),
+        Expr::Binary(_, a, b) => {
+            walk_expr(a, f);
+            walk_expr(b, f);
+        }
+        Expr::Concat(xs) | Expr::List(xs) => xs.iter().for_each(|x| walk_expr(x, f)),
+        Expr::Call { args, .. } | Expr::CallFlow { args, .. } => {
+            args.iter().for_each(|x| walk_expr(x, f))
+        }
+        Expr::Record(fields) => fields.iter().for_each(|(_, x)| walk_expr(x, f)),
+        Expr::Request(r) => {
+            walk_expr(&r.path, f);
+            for x in [&r.query, &r.headers].into_iter().flatten() {
+                walk_expr(x, f);
+            }
+            match &r.body {
+                Body::None => {}
+                Body::Json(x) | Body::Form(x) | Body::Raw(x) => walk_expr(x, f),
+            }
+        }
+        Expr::Const(_)
+        | Expr::Local(_)
+        | Expr::Setup(_)
+        | Expr::Secret(_)
+        | Expr::Builtin(_)
+        | Expr::DataNext(_) => {}
+    }
+}

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod compile;
 pub mod demo;
+pub mod fleet;
 pub mod fmt;
 pub mod plan;
 pub mod run;

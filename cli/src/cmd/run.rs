@@ -5,12 +5,15 @@ use super::compile_or_report;
 use crate::exit;
 use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use volley_engine::fleet::local::LocalFleet;
 use volley_engine::run::{run_plan, ProgressMode, RunOptions};
-use volley_engine::summary;
+use volley_engine::summary::{self, Summary};
 
 pub struct Args {
     pub file: PathBuf,
+    /// Run as a local fleet of this many runner processes.
+    pub runners: Option<u32>,
     pub demo: bool,
     pub params: Vec<String>,
     pub summary_json: Option<PathBuf>,
@@ -48,23 +51,64 @@ pub fn run(args: Args) -> u8 {
     } else {
         ProgressMode::Plain
     };
-    let mut opts = RunOptions {
-        progress,
-        ..RunOptions::default()
+    let outcome = match args.runners {
+        Some(n) if n >= 1 => {
+            let work_dir =
+                std::env::temp_dir().join(format!("volley-fleet-{}", std::process::id()));
+            let fleet = LocalFleet {
+                exe: match std::env::current_exe() {
+                    Ok(p) => p,
+                    Err(e) => {
+                        eprintln!("error: cannot find the volley binary: {e}");
+                        return exit::USAGE;
+                    }
+                },
+                plan,
+                runners: n,
+                workers: args.workers.unwrap_or(1).max(1),
+                progress,
+                work_dir: work_dir.clone(),
+                env: std::env::vars().collect(),
+            };
+            let result = fleet.run();
+            let _ = std::fs::remove_dir_all(&work_dir);
+            match result {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::USAGE;
+                }
+            }
+        }
+        Some(_) => {
+            eprintln!("error: --runners must be at least 1");
+            return exit::USAGE;
+        }
+        None => {
+            let mut opts = RunOptions {
+                progress,
+                ..RunOptions::default()
+            };
+            if let Some(w) = args.workers {
+                opts.workers = w.max(1);
+            }
+            run_plan(&plan, opts)
+        }
     };
-    if let Some(w) = args.workers {
-        opts.workers = w.max(1);
-    }
-    let outcome = run_plan(&plan, opts);
     drop(demo);
+    finish(&outcome.summary, args.summary_json.as_deref());
+    u8::try_from(outcome.exit_code).unwrap_or(1)
+}
+
+/// Prints the summary and writes it as JSON when asked.
+pub fn finish(summary: &Summary, summary_json: Option<&Path>) {
     let color = std::io::stdout().is_terminal();
-    print!("{}", summary::render_text(&outcome.summary, color));
-    if let Some(path) = &args.summary_json {
-        if let Err(e) = summary::write_json(&outcome.summary, path) {
+    print!("{}", summary::render_text(summary, color));
+    if let Some(path) = summary_json {
+        if let Err(e) = summary::write_json(summary, path) {
             eprintln!("error: cannot write `{}`: {e}", path.display());
         }
     }
-    u8::try_from(outcome.exit_code).unwrap_or(1)
 }
 
 /// Starts the demo shop on an ephemeral loopback port; the runtime lives as long as the

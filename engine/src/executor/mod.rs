@@ -44,9 +44,10 @@ mod part;
 
 use part::Part;
 
-use crate::interp::Shared;
+use crate::interp::{Identity, Recorder, Role, Shared, Vu};
 use crate::metrics::Shard;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -197,20 +198,71 @@ pub struct Worker {
     /// The test's start instant.
     pub t0: Instant,
     pub vus: Arc<VuCounts>,
+    /// VUs created before the start ([`preallocate`]), by (scenario, segment-local
+    /// index); a part takes its VU from here before creating one.
+    pub pool: RefCell<HashMap<(usize, u64), Vu>>,
 }
 
 impl Worker {
     /// This worker's sub-segment of the run's segment (see the module docs).
     fn sub_segment(&self) -> Segment {
-        let seg = self.shared.segment;
-        let w = u32::try_from(self.count.max(1)).unwrap_or(u32::MAX);
-        let i = u32::try_from(self.index).unwrap_or(0);
-        Segment::new(
-            seg.index.saturating_add(seg.count.saturating_mul(i)),
-            seg.count.saturating_mul(w),
-        )
-        .unwrap_or(seg)
+        sub_segment(self.shared.segment, self.index, self.count)
     }
+}
+
+/// Worker `index` of `count`'s sub-segment of `seg`: `Segment(k + N·w, N·W)`.
+fn sub_segment(seg: Segment, index: usize, count: usize) -> Segment {
+    let w = u32::try_from(count.max(1)).unwrap_or(u32::MAX);
+    let i = u32::try_from(index).unwrap_or(0);
+    Segment::new(
+        seg.index.saturating_add(seg.count.saturating_mul(i)),
+        seg.count.saturating_mul(w),
+    )
+    .unwrap_or(seg)
+}
+
+/// `vu.id` and `vu.local_id` of segment-local VU `j` of a scenario.
+fn identity(st: &ScenarioState, seg: Segment, j: u64) -> Identity {
+    Identity {
+        id: st
+            .id_offset
+            .saturating_add(seg.to_global(j))
+            .saturating_add(1),
+        local_id: j + 1,
+    }
+}
+
+/// Creates, before the start, the VUs worker `index` of `count` needs at its scenarios'
+/// start: the VUs of a closed model's first step, an open model's pre-allocated VUs
+/// (k6 initialises VUs before the test starts, too). Nothing runs yet.
+pub fn preallocate(
+    shared: &Arc<Shared>,
+    shard: &Rc<RefCell<Shard>>,
+    scenarios: &[Arc<ScenarioState>],
+    index: usize,
+    count: usize,
+) -> HashMap<(usize, u64), Vu> {
+    let seg = shared.segment;
+    let sub = sub_segment(seg, index, count);
+    let (me, workers) = (index as u64, count.max(1) as u64);
+    let mut pool = HashMap::new();
+    for st in scenarios {
+        let Some(s) = shared.plan.scenarios.get(st.index) else {
+            continue;
+        };
+        let n = crate::schedule::initial_vus(&s.workload, sub);
+        for m in 0..n {
+            let j = me + m * workers;
+            let vu = Vu::new(
+                Arc::clone(shared),
+                Recorder::new(Rc::clone(shard), &s.name, &s.tags),
+                Role::Scenario(st.index),
+                identity(st, seg, j),
+            );
+            pool.insert((st.index, j), vu);
+        }
+    }
+    pool
 }
 
 /// Runs this worker's part of scenario `st`: waits for its start, runs its executor,
@@ -244,9 +296,24 @@ async fn wait_start(
         Start::At { offset_ms } => worker.t0 + Duration::from_millis(offset_ms),
         Start::After { scenario } => {
             let other = all.get(scenario as usize).filter(|o| o.index != st.index)?;
-            tokio::select! {
+            let local = tokio::select! {
                 t = other.wait_finished() => t,
                 _ = worker.stop.wait() => return None,
+            };
+            match worker.shared.barrier.clone() {
+                None => local,
+                // In a fleet the coordinator releases the scenario once every runner has
+                // finished `scenario`, with one start instant for all.
+                Some(mut released) => {
+                    let index = u32::try_from(st.index).unwrap_or(u32::MAX);
+                    tokio::select! {
+                        r = released.wait_for(|m| m.contains_key(&index)) => match r {
+                            Ok(m) => m[&index],
+                            Err(_) => return None,
+                        },
+                        _ = worker.stop.wait() => return None,
+                    }
+                }
             }
         }
     };

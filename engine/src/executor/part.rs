@@ -3,7 +3,7 @@
 //! This module must not decide when VUs are wanted or arrivals due (the controllers do).
 
 use super::{ScenarioState, VuCounts, Worker};
-use crate::interp::{Identity, Outcome, Recorder, Role, Ticket, Vu};
+use crate::interp::{Outcome, Recorder, Role, Ticket, Vu};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -155,21 +155,15 @@ impl Part {
     pub(super) fn spawn_vu(&mut self, j: u64, feed: Feed) -> usize {
         let w = &self.worker;
         let seg = w.shared.segment;
-        let ident = Identity {
-            id: self
-                .st
-                .id_offset
-                .saturating_add(seg.to_global(j))
-                .saturating_add(1),
-            local_id: j + 1,
-        };
-        let rec = recorder(w, self.st.index);
-        let vu = Vu::new(
-            Arc::clone(&w.shared),
-            rec,
-            Role::Scenario(self.st.index),
-            ident,
-        );
+        let pooled = w.pool.borrow_mut().remove(&(self.st.index, j));
+        let vu = pooled.unwrap_or_else(|| {
+            Vu::new(
+                Arc::clone(&w.shared),
+                recorder(w, self.st.index),
+                Role::Scenario(self.st.index),
+                super::identity(&self.st, seg, j),
+            )
+        });
         w.vus.created.fetch_add(1, Ordering::Relaxed);
         let slot = Rc::new(Slot::default());
         let index = self.slots.len();

@@ -48,8 +48,9 @@ use crate::metrics::Registry;
 use crate::value::Value;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use volley_plan::segment::Segment;
 use volley_plan::Plan;
 
@@ -70,6 +71,12 @@ pub struct Shared {
     pub client_options: Vec<Arc<ClientOptions>>,
     /// The run's metrics (built-ins and the plan's own).
     pub registry: Arc<Registry>,
+    /// When this process sent its first scenario request (a fleet's start skew is
+    /// measured from it).
+    pub first_request: Arc<OnceLock<SystemTime>>,
+    /// In a fleet: the instant each `start = after(..)` scenario is released fleet-wide
+    /// (by scenario index), set by the coordinator. `None` runs barriers locally.
+    pub barrier: Option<tokio::sync::watch::Receiver<BTreeMap<u32, Instant>>>,
 }
 
 impl Shared {
@@ -107,6 +114,8 @@ impl Shared {
             segment,
             client_options,
             registry: Registry::new(&plan.metrics),
+            first_request: Arc::default(),
+            barrier: None,
             plan,
         })
     }

@@ -92,6 +92,11 @@ impl Vu {
         req.body = body;
 
         let due = self.due.take();
+        if matches!(self.role, super::Role::Scenario(_))
+            && self.shared.first_request.get().is_none()
+        {
+            let _ = self.shared.first_request.set(std::time::SystemTime::now());
+        }
         let sent = Instant::now();
         let resp = self.client.send(req).await;
         let queued = due.map_or(0.0, |d| ms(sent.saturating_duration_since(d)));

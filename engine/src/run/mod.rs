@@ -17,7 +17,7 @@
 //! This module must not interpret code or schedule VUs (the executors do); it never
 //! prints a secret.
 
-mod report;
+pub(crate) mod report;
 mod worker;
 
 /// How progress is shown on stderr.
@@ -108,6 +108,26 @@ pub struct RunHooks {
     pub on_snapshot: Option<SnapshotSink>,
     /// Stops the run like Ctrl-C does (exit 105), from any thread (`volley abort`).
     pub stop: Option<StopHandle>,
+    /// Run as one runner of a fleet (see [`FleetLink`]).
+    pub fleet: Option<FleetLink>,
+}
+
+/// What a fleet runner's driver exchanges with the coordinator link (`crate::fleet`).
+/// With a link the driver runs neither setup nor teardown (the coordinator does, once),
+/// does not judge `abort_on_fail` itself (the coordinator judges the merged metrics), and
+/// starts only when told.
+pub struct FleetLink {
+    /// Called once every worker is up with its VUs pre-allocated.
+    pub ready: Box<dyn FnOnce() + Send>,
+    /// The fleet's start instant and setup's values; a dropped sender means the run never
+    /// starts (the coordinator stopped it or was lost).
+    pub start: tokio::sync::oneshot::Receiver<(Instant, Vec<Value>)>,
+    /// The fleet-wide release instant of each `start = after(..)` scenario.
+    pub released: watch::Receiver<BTreeMap<u32, Instant>>,
+    /// Told the index of every scenario as it finishes on this runner.
+    pub finished: mpsc::UnboundedSender<u32>,
+    /// Set when this runner sends its first scenario request.
+    pub first_request: Arc<std::sync::OnceLock<std::time::SystemTime>>,
 }
 
 /// A handle that stops a run gracefully, as Ctrl-C does; cheap to clone, usable from any
@@ -183,7 +203,13 @@ pub fn run_with(plan: &Plan, opts: RunOptions, hooks: RunHooks) -> RunOutcome {
         Err(msg) => return fail(exit::INVALID, msg),
     };
     let shared = match Shared::new(Arc::clone(&plan), secrets, opts.segment) {
-        Ok(s) => Arc::new(s),
+        Ok(mut s) => {
+            if let Some(f) = hooks.fleet.as_ref() {
+                s.barrier = Some(f.released.clone());
+                s.first_request = Arc::clone(&f.first_request);
+            }
+            Arc::new(s)
+        }
         Err(msg) => return fail(exit::INVALID, msg),
     };
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -198,7 +224,7 @@ pub fn run_with(plan: &Plan, opts: RunOptions, hooks: RunHooks) -> RunOutcome {
 }
 
 /// Reads every secret of the plan from `env`, in `plan.secrets` order.
-fn resolve_secrets(plan: &Plan, env: &BTreeMap<String, String>) -> Result<Vec<String>, String> {
+pub fn resolve_secrets(plan: &Plan, env: &BTreeMap<String, String>) -> Result<Vec<String>, String> {
     plan.secrets
         .iter()
         .map(|s| {
@@ -228,11 +254,16 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
     let mut agg = Aggregate::new(Arc::clone(&shared.registry));
     let run_start = Instant::now();
 
-    // Setup, once, before any scenario.
+    // Setup, once, before any scenario (a fleet's coordinator runs it instead).
     let stop_handle = hooks.stop.clone();
-    let setup = tokio::select! {
-        r = run_hook_code(&shared, Role::Setup, &mut agg, &mut hooks) => Some(r),
-        _ = interrupted(stop_handle.clone()) => None,
+    let mut fleet = hooks.fleet.take();
+    let setup = if fleet.is_some() {
+        Some(Ok(Vec::new()))
+    } else {
+        tokio::select! {
+            r = run_hook_code(&shared, Role::Setup, &mut agg, &mut hooks) => Some(r),
+            _ = interrupted(stop_handle.clone()) => None,
+        }
     };
     let values = match setup {
         Some(Ok(frame)) => frame,
@@ -256,7 +287,9 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
             };
         }
     };
-    let _ = shared.setup_values.set(values.into());
+    if fleet.is_none() {
+        let _ = shared.setup_values.set(values.into());
+    }
 
     // Workers.
     let workers = opts.workers.max(1);
@@ -300,7 +333,45 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
             Some(Msg::Done) | None => break,
         }
     }
-    let t0 = hooks.start.unwrap_or_else(Instant::now);
+    let t0 = match fleet.as_mut() {
+        None => hooks.start.unwrap_or_else(Instant::now),
+        Some(link) => {
+            (std::mem::replace(&mut link.ready, Box::new(|| {})))();
+            let start = tokio::select! {
+                s = &mut link.start => s.ok(),
+                _ = interrupted(stop_handle.clone()) => None,
+            };
+            match start {
+                Some((t0, values)) => {
+                    let _ = shared.setup_values.set(values.into());
+                    report_finished(&scenarios, link.finished.clone());
+                    t0
+                }
+                None => {
+                    // Never started: wind the workers down without a single request.
+                    let _ = stop_tx.send(true);
+                    let _ = start_tx.send(Some(Instant::now()));
+                    for t in threads {
+                        let _ = t.join();
+                    }
+                    while let Ok(msg) = rx.try_recv() {
+                        if let Msg::Snapshot(s) = msg {
+                            merge(&mut agg, &mut hooks, &s);
+                        }
+                    }
+                    return RunOutcome {
+                        exit_code: exit::SIGNAL,
+                        summary: report.finish(
+                            &mut agg,
+                            run_start.elapsed(),
+                            Some(Verdict::Aborted),
+                            None,
+                        ),
+                    };
+                }
+            }
+        }
+    };
     let _ = start_tx.send(Some(t0));
 
     // The driver loop: snapshots, thresholds, progress, signals.
@@ -325,7 +396,7 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
                 None => break,
             },
             _ = eval_tick.tick() => {
-                if stop.is_none() && report.should_abort(&mut agg, t0.elapsed()) {
+                if fleet.is_none() && stop.is_none() && report.should_abort(&mut agg, t0.elapsed()) {
                     eprintln!("a threshold with abort_on_fail failed: stopping the test");
                     stop = Some(Stop::Aborted);
                     let _ = stop_tx.send(true);
@@ -368,16 +439,18 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
     };
     report.progress_done(opts.progress, &live);
 
-    // Teardown, once, even after an abort (k6 does the same).
-    tokio::select! {
-        r = run_hook_code(&shared, Role::Teardown, &mut agg, &mut hooks) => {
-            if let Err(msg) = r {
-                eprintln!("error: teardown failed: {msg}");
+    // Teardown, once, even after an abort (k6 does the same); a fleet's coordinator runs it.
+    if fleet.is_none() {
+        tokio::select! {
+            r = run_hook_code(&shared, Role::Teardown, &mut agg, &mut hooks) => {
+                if let Err(msg) = r {
+                    eprintln!("error: teardown failed: {msg}");
+                }
             }
-        }
-        _ = interrupted(None) => {
-            eprintln!("interrupted during teardown");
-            stop = stop.or(Some(Stop::Signal));
+            _ = interrupted(None) => {
+                eprintln!("interrupted during teardown");
+                stop = stop.or(Some(Stop::Signal));
+            }
         }
     }
 
@@ -391,6 +464,17 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
     RunOutcome {
         exit_code: summary.exit_code(),
         summary,
+    }
+}
+
+/// Tells the fleet link each scenario's index as it finishes on this runner.
+fn report_finished(scenarios: &Arc<[Arc<ScenarioState>]>, tx: mpsc::UnboundedSender<u32>) {
+    for st in scenarios.iter() {
+        let (st, tx) = (Arc::clone(st), tx.clone());
+        tokio::task::spawn_local(async move {
+            st.wait_finished().await;
+            let _ = tx.send(u32::try_from(st.index).unwrap_or(u32::MAX));
+        });
     }
 }
 
@@ -409,13 +493,20 @@ async fn run_hook_code(
     agg: &mut Aggregate,
     hooks: &mut RunHooks,
 ) -> Result<Vec<Value>, String> {
+    let (result, snap) = hook_vu(shared, role).await;
+    merge(agg, hooks, &snap);
+    result
+}
+
+/// Runs setup or teardown on its own VU: its result and the snapshot of its samples.
+async fn hook_vu(shared: &Arc<Shared>, role: Role) -> (Result<Vec<Value>, String>, Snapshot) {
     let f = match role {
         Role::Setup => shared.program.setup.as_ref(),
         Role::Teardown => shared.program.teardown.as_ref(),
         Role::Scenario(_) => None,
     };
     let Some(f) = f else {
-        return Ok(Vec::new());
+        return (Ok(Vec::new()), Snapshot::default());
     };
     let shard = Rc::new(RefCell::new(Shard::new(Arc::clone(&shared.registry))));
     let name = if role == Role::Setup {
@@ -431,6 +522,39 @@ async fn run_hook_code(
     );
     let result = vu.run_function(f).await;
     let snap = shard.borrow_mut().take();
-    merge(agg, hooks, &snap);
-    result
+    (result, snap)
+}
+
+/// Setup or teardown of `plan` alone, as a fleet's coordinator runs it: blocking, on
+/// this thread, with secrets from `env`; setup's values (`setup_values` for teardown) are
+/// what its code sees as `setup.NAME`. Returns the values (setup) and the samples.
+pub fn run_hook(
+    plan: &Arc<Plan>,
+    env: &BTreeMap<String, String>,
+    role: Role,
+    setup_values: Vec<Value>,
+) -> (Result<Vec<Value>, String>, Snapshot) {
+    let secrets = match resolve_secrets(plan, env) {
+        Ok(s) => s,
+        Err(e) => return (Err(e), Snapshot::default()),
+    };
+    let shared = match Shared::new(Arc::clone(plan), secrets, Segment::whole()) {
+        Ok(s) => Arc::new(s),
+        Err(e) => return (Err(e), Snapshot::default()),
+    };
+    let _ = shared.setup_values.set(setup_values.into());
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return (
+                Err(format!("cannot start a runtime: {e}")),
+                Snapshot::default(),
+            )
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, hook_vu(&shared, role))
 }

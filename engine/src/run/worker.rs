@@ -3,7 +3,7 @@
 //! aggregator every second (and a last one at the end).
 //! This module must not aggregate, evaluate thresholds or print.
 
-use crate::executor::{run_part, ScenarioState, Signal, VuCounts, Worker};
+use crate::executor::{preallocate, run_part, ScenarioState, Signal, VuCounts, Worker};
 use crate::interp::Shared;
 use crate::metrics::{ids, Shard, Snapshot, Tags};
 use std::cell::RefCell;
@@ -67,6 +67,14 @@ impl Drop for DoneGuard {
 }
 
 async fn run(mut args: WorkerArgs) {
+    let shard = Rc::new(RefCell::new(Shard::new(Arc::clone(&args.shared.registry))));
+    let pool = preallocate(
+        &args.shared,
+        &shard,
+        &args.scenarios,
+        args.index,
+        args.count,
+    );
     let _ = args.tx.send(Msg::Ready);
     let t0 = match args.start.wait_for(Option::is_some).await {
         Ok(t) => t.unwrap_or_else(Instant::now),
@@ -82,7 +90,6 @@ async fn run(mut args: WorkerArgs) {
             stop.fire();
         });
     }
-    let shard = Rc::new(RefCell::new(Shard::new(Arc::clone(&args.shared.registry))));
     let worker = Rc::new(Worker {
         index: args.index,
         count: args.count,
@@ -91,6 +98,7 @@ async fn run(mut args: WorkerArgs) {
         stop,
         t0,
         vus: Arc::clone(&args.vus),
+        pool: RefCell::new(pool),
     });
     let all: Rc<[Arc<ScenarioState>]> = args.scenarios.iter().cloned().collect();
     let parts: Vec<_> = all

@@ -1,0 +1,223 @@
+//! `volley runner` and `volley coordinator`: the fleet's two entry points (the pods'
+//! commands, and what `volley run --runners N` starts locally). The protocol is in
+//! docs/protocol.md; the work is in `volley_engine::fleet`.
+
+use crate::exit;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use volley_engine::fleet::coordinator::{Coordinator, CoordinatorOptions};
+use volley_engine::fleet::protocol::TOKEN_ENV;
+use volley_engine::fleet::runner::{self, RunnerOptions};
+use volley_engine::run::ProgressMode;
+use volley_plan::slice::{self, DataSlice};
+use volley_plan::Plan;
+
+pub struct RunnerArgs {
+    pub plan: PathBuf,
+    pub coordinator: String,
+    pub segment: Option<u32>,
+    pub runners: Option<u32>,
+    pub workers: Option<usize>,
+    pub data: Option<PathBuf>,
+}
+
+pub struct CoordinatorArgs {
+    pub plan: PathBuf,
+    pub data_dir: Option<PathBuf>,
+    pub listen: SocketAddr,
+    pub runners: Option<u32>,
+    pub linger: Duration,
+    pub summary_json: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+fn read_plan(path: &Path) -> Result<Plan, u8> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("error: cannot read plan `{}`: {e}", path.display());
+        exit::USAGE
+    })?;
+    volley_plan::from_json(&text).map_err(|e| {
+        eprintln!("error: `{}`: {e}", path.display());
+        exit::INVALID_INPUT
+    })
+}
+
+fn token(env: &BTreeMap<String, String>) -> Result<String, u8> {
+    match env.get(TOKEN_ENV).filter(|t| !t.is_empty()) {
+        Some(t) => Ok(t.clone()),
+        None => {
+            eprintln!("error: the run token is missing: set {TOKEN_ENV} (the same value on the coordinator and every runner)");
+            Err(exit::USAGE)
+        }
+    }
+}
+
+fn workers_or_cores(workers: Option<usize>) -> usize {
+    workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+pub fn runner(args: RunnerArgs) -> u8 {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let plan = match read_plan(&args.plan) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let token = match token(&env) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let segment = match runner::segment_from(args.segment, args.runners, &env, &plan) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let slice = match &args.data {
+        None => None,
+        Some(p) => match read_slice(p) {
+            Ok(s) => Some(s),
+            Err(c) => return c,
+        },
+    };
+    let stop = volley_engine::run::StopHandle::default();
+    let signals = stop.clone();
+    let _ = std::thread::Builder::new()
+        .name("volley-signal".into())
+        .spawn(move || wait_for_signal(signals));
+    let code = runner::run_runner(RunnerOptions {
+        plan,
+        segment,
+        coordinator: args.coordinator,
+        token,
+        instance: runner::instance_name(&env),
+        workers: workers_or_cores(args.workers),
+        env,
+        slice,
+        stop,
+    });
+    u8::try_from(code).unwrap_or(1)
+}
+
+fn read_slice(path: &Path) -> Result<DataSlice, u8> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("error: cannot read data slice `{}`: {e}", path.display());
+        exit::USAGE
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        eprintln!("error: data slice `{}`: {e}", path.display());
+        exit::INVALID_INPUT
+    })
+}
+
+pub fn coordinator(args: CoordinatorArgs) -> u8 {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let plan = match read_plan(&args.plan) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let token = match token(&env) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let Some(runners) = args.runners.or(plan.fleet.runners) else {
+        eprintln!("error: no --runners and the plan's fleet.runners is auto");
+        return exit::USAGE;
+    };
+    let slices = if slice::needs_slice(&plan) {
+        let Some(dir) = &args.data_dir else {
+            eprintln!("error: the plan has sliced data: pass --data-dir DIR holding slice-K.json for every runner");
+            return exit::USAGE;
+        };
+        let mut out = Vec::new();
+        for k in 0..runners {
+            match read_slice(&dir.join(format!("slice-{k}.json"))) {
+                Ok(s) => out.push(s),
+                Err(c) => return c,
+            }
+        }
+        out
+    } else {
+        Vec::new()
+    };
+    let progress = if args.quiet {
+        ProgressMode::Quiet
+    } else if std::io::stderr().is_terminal() {
+        ProgressMode::Tty
+    } else {
+        ProgressMode::Plain
+    };
+    let coordinator = match Coordinator::bind(
+        args.listen,
+        CoordinatorOptions {
+            plan,
+            slices,
+            runners,
+            token,
+            env,
+            progress,
+            linger: args.linger,
+            start_margin: Duration::from_millis(1000),
+        },
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", args.listen);
+            return exit::USAGE;
+        }
+    };
+    if let Ok(addr) = coordinator.local_addr() {
+        eprintln!("coordinator listening on http://{addr} for {runners} runners");
+    }
+    let stop = coordinator.stop_handle();
+    let _ = std::thread::Builder::new()
+        .name("volley-signal".into())
+        .spawn(move || wait_for_signal(stop));
+    let outcome = coordinator.run();
+    super::run::finish(&outcome.summary, args.summary_json.as_deref());
+    u8::try_from(outcome.exit_code).unwrap_or(1)
+}
+
+/// Stops on Ctrl-C or SIGTERM (a pod being deleted).
+fn wait_for_signal(stop: volley_engine::run::StopHandle) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    rt.block_on(async {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => return,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        stop.stop();
+    });
+}
+
+/// `30s`, `5m`, `1h`, `250ms` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((s, ""), |i| s.split_at(i));
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 5m)"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("`{s}` is not a duration (e.g. 30s, 5m)")),
+    };
+    Ok(Duration::from_secs_f64(secs.max(0.0)))
+}

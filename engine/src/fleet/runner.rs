@@ -1,0 +1,579 @@
+//! The runner process: one segment of a plan, driven by the coordinator.
+//!
+//! Join (presenting segment and plan hash; retried while the coordinator comes up),
+//! fetch the data slice when the plan has sliced data, run the engine's driver with a
+//! [`FleetLink`] (it pre-allocates VUs, reports ready and waits for the start instant),
+//! push every second's snapshot with a sequence number (every unacknowledged one is
+//! resent until acknowledged), obey stop, push a last snapshot and exit.
+//!
+//! No zombie load: when no call to the coordinator has succeeded for `fleet.grace`, the
+//! runner stops all load by itself and exits with [`EXIT_COORDINATOR_LOST`].
+//! The network side runs on its own thread and runtime, so a slow coordinator never
+//! stalls the load. This module must not merge metrics or judge thresholds.
+
+use super::http::{self, Reply};
+use super::protocol::{
+    Control, ErrorBody, Join, Joined, Push, PushAck, Ready, Sequenced, PROTOCOL,
+};
+use crate::metrics::Snapshot;
+use crate::run::{self, exit, FleetLink, ProgressMode, RunHooks, RunOptions, StopHandle};
+use crate::value::Value;
+use hyper::Method;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot, watch};
+use volley_plan::segment::Segment;
+use volley_plan::slice::{self, DataSlice};
+use volley_plan::Plan;
+
+/// The runner's exit code when it lost the coordinator and stopped its load.
+pub const EXIT_COORDINATOR_LOST: i32 = 111;
+/// Snapshots sent in one push at most (the rest follow with the next).
+const MAX_BATCH: usize = 64;
+/// The timeout of one call to the coordinator (the control long poll adds its 5 s).
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct RunnerOptions {
+    /// The fleet plan as deployed (its hash must match the coordinator's).
+    pub plan: Plan,
+    pub segment: Segment,
+    /// The coordinator's base URL, `http://host:6565`.
+    pub coordinator: String,
+    pub token: String,
+    /// Who this runner is (pod name, `pid N`).
+    pub instance: String,
+    pub workers: usize,
+    pub env: BTreeMap<String, String>,
+    /// A data slice read from a file instead of fetched from the coordinator.
+    pub slice: Option<DataSlice>,
+    /// Stops the load from outside (a signal to the process).
+    pub stop: StopHandle,
+}
+
+/// The coordinator link's state shared by the network tasks.
+struct Link {
+    base: String,
+    token: String,
+    index: u32,
+    instance: String,
+    /// When a call to the coordinator last succeeded (ms since `epoch`).
+    last_ok_ms: AtomicU64,
+    epoch: Instant,
+    lost: AtomicBool,
+}
+
+impl Link {
+    fn ok(&self) {
+        let ms = self.epoch.elapsed().as_millis() as u64;
+        self.last_ok_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn silent_for(&self) -> Duration {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(self.last_ok_ms.load(Ordering::Relaxed)))
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, http::CallError> {
+        let r = http::call(
+            &self.base,
+            method,
+            path,
+            Some(&self.token),
+            body,
+            CALL_TIMEOUT + Duration::from_secs(5),
+        )
+        .await;
+        if r.is_ok() {
+            self.ok();
+        }
+        r
+    }
+}
+
+/// Why the coordinator refused: its message, or the status.
+fn refusal(r: &Reply) -> String {
+    serde_json::from_slice::<ErrorBody>(&r.body)
+        .map(|e| e.error)
+        .unwrap_or_else(|_| format!("HTTP {}", r.status))
+}
+
+/// Runs one segment; returns the process exit code (0 when its load ran to the end or was
+/// stopped by the coordinator, 104 when refused, 111 when the coordinator was lost).
+pub fn run_runner(opts: RunnerOptions) -> i32 {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start a runtime: {e}");
+            return 1;
+        }
+    };
+    let mut plan = opts.plan.clone();
+    let grace = Duration::from_millis(plan.fleet.grace_ms.max(1000));
+    let link = Arc::new(Link {
+        base: opts.coordinator.trim_end_matches('/').to_string(),
+        token: opts.token.clone(),
+        index: opts.segment.index,
+        instance: opts.instance.clone(),
+        last_ok_ms: AtomicU64::new(0),
+        epoch: Instant::now(),
+        lost: AtomicBool::new(false),
+    });
+    let joined = match rt.block_on(join(&link, &plan, opts.segment, grace)) {
+        Ok(j) => j,
+        Err((code, msg)) => {
+            eprintln!("error: runner {}: {msg}", opts.segment.index);
+            return code;
+        }
+    };
+    eprintln!(
+        "runner {} of {} joined run {} at {}",
+        opts.segment.index, opts.segment.count, joined.run, link.base
+    );
+    if slice::needs_slice(&plan) {
+        let s = match opts.slice.clone() {
+            Some(s) => Ok(s),
+            None => rt.block_on(fetch_slice(&link)),
+        };
+        if let Err(msg) = s.and_then(|s| slice::apply(&mut plan, &s, opts.segment)) {
+            eprintln!("error: runner {}: data slice: {msg}", opts.segment.index);
+            return exit::INVALID;
+        }
+    }
+    let grace = Duration::from_millis(joined.grace_ms.max(1000));
+    drop(rt);
+
+    let stop = opts.stop.clone();
+    let (ready_tx, ready_rx) = oneshot::channel::<()>();
+    let (start_tx, start_rx) = oneshot::channel();
+    let (released_tx, released_rx) = watch::channel(BTreeMap::new());
+    let (finished_tx, finished_rx) = mpsc::unbounded_channel();
+    let (snap_tx, snap_rx) = mpsc::unbounded_channel::<Snapshot>();
+    let (done_tx, done_rx) = oneshot::channel::<()>();
+    let first_request = Arc::new(OnceLock::new());
+    let net = {
+        let tasks = NetTasks {
+            link: Arc::clone(&link),
+            stop: stop.clone(),
+            grace,
+            ready_rx,
+            start_tx,
+            released_tx,
+            finished_rx,
+            snap_rx,
+            done_rx,
+            first_request: Arc::clone(&first_request),
+        };
+        std::thread::Builder::new()
+            .name("volley-runner-net".into())
+            .spawn(move || tasks.run())
+    };
+    let net = match net {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("error: cannot start the network thread: {e}");
+            return 1;
+        }
+    };
+    let hooks = RunHooks {
+        start: None,
+        on_snapshot: Some(Box::new(move |s: &Snapshot| {
+            let _ = snap_tx.send(s.clone());
+        })),
+        stop: Some(stop.clone()),
+        fleet: Some(FleetLink {
+            ready: Box::new(move || {
+                let _ = ready_tx.send(());
+            }),
+            start: start_rx,
+            released: released_rx,
+            finished: finished_tx,
+            first_request,
+        }),
+    };
+    let run_opts = RunOptions {
+        segment: opts.segment,
+        workers: opts.workers.max(1),
+        progress: ProgressMode::Quiet,
+        env: opts.env.clone(),
+    };
+    let outcome = run::run_with(&plan, run_opts, hooks);
+    let _ = done_tx.send(());
+    let _ = net.join();
+    if link.lost.load(Ordering::SeqCst) {
+        return EXIT_COORDINATOR_LOST;
+    }
+    match outcome.exit_code {
+        exit::INVALID => exit::INVALID,
+        _ => 0,
+    }
+}
+
+async fn join(
+    link: &Link,
+    plan: &Plan,
+    seg: Segment,
+    grace: Duration,
+) -> Result<Joined, (i32, String)> {
+    let body = serde_json::to_vec(&Join {
+        protocol: PROTOCOL,
+        segment: seg,
+        plan_hash: volley_plan::content_hash(plan),
+        instance: link.instance.clone(),
+    })
+    .unwrap_or_default();
+    // The coordinator may still be starting (a pod scheduled later): retry for the
+    // start timeout.
+    let deadline = Instant::now() + Duration::from_millis(plan.fleet.start_timeout_ms).max(grace);
+    loop {
+        match link
+            .call(Method::POST, "/v1/join", Some(body.clone()))
+            .await
+        {
+            Ok(r) if r.status == 200 => {
+                return serde_json::from_slice(&r.body)
+                    .map_err(|e| (exit::INVALID, format!("bad join answer: {e}")))
+            }
+            Ok(r) => {
+                return Err((
+                    exit::INVALID,
+                    format!("the coordinator refused this runner: {}", refusal(&r)),
+                ))
+            }
+            Err(e) if Instant::now() >= deadline => {
+                return Err((
+                    EXIT_COORDINATOR_LOST,
+                    format!("cannot reach the coordinator: {e}"),
+                ))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+async fn fetch_slice(link: &Link) -> Result<DataSlice, String> {
+    let path = format!("/v1/slice?index={}", link.index);
+    let r = link
+        .call(Method::GET, &path, None)
+        .await
+        .map_err(|e| e.message)?;
+    if r.status != 200 {
+        return Err(refusal(&r));
+    }
+    serde_json::from_slice(&r.body).map_err(|e| format!("malformed data slice: {e}"))
+}
+
+/// The network side of a running runner.
+struct NetTasks {
+    link: Arc<Link>,
+    stop: StopHandle,
+    grace: Duration,
+    ready_rx: oneshot::Receiver<()>,
+    start_tx: oneshot::Sender<(Instant, Vec<Value>)>,
+    released_tx: watch::Sender<BTreeMap<u32, Instant>>,
+    finished_rx: mpsc::UnboundedReceiver<u32>,
+    snap_rx: mpsc::UnboundedReceiver<Snapshot>,
+    done_rx: oneshot::Receiver<()>,
+    first_request: Arc<OnceLock<SystemTime>>,
+}
+
+impl NetTasks {
+    fn run(self) {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("error: runner network runtime: {e}");
+                self.stop.stop();
+                return;
+            }
+        };
+        rt.block_on(self.main());
+    }
+
+    async fn main(self) {
+        let NetTasks {
+            link,
+            stop,
+            grace,
+            ready_rx,
+            start_tx,
+            released_tx,
+            mut finished_rx,
+            mut snap_rx,
+            mut done_rx,
+            first_request,
+        } = self;
+        link.ok();
+        let control = tokio::spawn(control_loop(
+            Arc::clone(&link),
+            stop.clone(),
+            ready_rx,
+            start_tx,
+            released_tx,
+        ));
+        let mut pusher = Pusher::new(Arc::clone(&link), first_request);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut done = false;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut done_rx, if !done => done = true,
+            }
+            while let Ok(i) = finished_rx.try_recv() {
+                pusher.finished.insert(i);
+            }
+            while let Ok(s) = snap_rx.try_recv() {
+                pusher.pending.series.extend(s.series);
+            }
+            if link.silent_for() > grace && !link.lost.swap(true, Ordering::SeqCst) {
+                eprintln!(
+                    "error: runner {}: no answer from the coordinator for {}s: stopping all load",
+                    link.index,
+                    grace.as_secs()
+                );
+                stop.stop();
+            }
+            if link.lost.load(Ordering::SeqCst) {
+                if done {
+                    break;
+                }
+                continue;
+            }
+            match pusher.push(done).await {
+                Pushed::AllAcked if done => break,
+                Pushed::CoordinatorGone if done && pusher.sent_done => {
+                    // The coordinator ends only once every runner is done or lost, so a
+                    // closed port after our final push means it has finished.
+                    eprintln!(
+                        "runner {}: the coordinator has already finished",
+                        link.index
+                    );
+                    break;
+                }
+                _ => {}
+            }
+        }
+        control.abort();
+    }
+}
+
+/// How a push went.
+enum Pushed {
+    /// Everything, and `done` when asked, is acknowledged.
+    AllAcked,
+    /// Sent or not, something is still unacknowledged.
+    Pending,
+    /// Nobody listens at the coordinator's address any more.
+    CoordinatorGone,
+}
+
+/// Sequenced snapshots waiting for their acknowledgement.
+struct Pusher {
+    link: Arc<Link>,
+    first_request: Arc<OnceLock<SystemTime>>,
+    pending: Snapshot,
+    unacked: VecDeque<Sequenced>,
+    seq: u64,
+    finished: BTreeSet<u32>,
+    /// A push with `done` has been sent at least once.
+    sent_done: bool,
+}
+
+impl Pusher {
+    fn new(link: Arc<Link>, first_request: Arc<OnceLock<SystemTime>>) -> Pusher {
+        Pusher {
+            link,
+            first_request,
+            pending: Snapshot::default(),
+            unacked: VecDeque::new(),
+            seq: 0,
+            finished: BTreeSet::new(),
+            sent_done: false,
+        }
+    }
+
+    /// Seals the pending delta as the next snapshot and sends every unacknowledged one.
+    async fn push(&mut self, done: bool) -> Pushed {
+        if !self.pending.is_empty() {
+            self.seq += 1;
+            self.unacked.push_back(Sequenced {
+                seq: self.seq,
+                snapshot: std::mem::take(&mut self.pending),
+            });
+        }
+        // Even with nothing new, the push is the heartbeat.
+        let batch: Vec<Sequenced> = self.unacked.iter().take(MAX_BATCH).cloned().collect();
+        let complete = batch.len() == self.unacked.len();
+        let body = Push {
+            protocol: PROTOCOL,
+            index: self.link.index,
+            instance: self.link.instance.clone(),
+            snapshots: batch,
+            first_request_unix_us: self.first_request.get().and_then(|t| {
+                t.duration_since(UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_micros() as u64)
+            }),
+            finished: self.finished.iter().copied().collect(),
+            done: done && complete,
+        };
+        let Ok(bytes) = serde_json::to_vec(&body) else {
+            return Pushed::Pending;
+        };
+        self.sent_done |= body.done;
+        match self.link.call(Method::POST, "/v1/push", Some(bytes)).await {
+            Ok(r) if r.status == 200 => {
+                let Ok(ack) = serde_json::from_slice::<PushAck>(&r.body) else {
+                    return Pushed::Pending;
+                };
+                while self.unacked.front().is_some_and(|s| s.seq <= ack.acked) {
+                    self.unacked.pop_front();
+                }
+                let all = self.unacked.is_empty() && ack.missing_from.is_none();
+                if all && (complete || !done) {
+                    Pushed::AllAcked
+                } else {
+                    Pushed::Pending
+                }
+            }
+            Ok(r) => {
+                eprintln!("runner {}: push refused: {}", self.link.index, refusal(&r));
+                if r.status == 409 {
+                    // Declared lost or replaced: this runner must not go on.
+                    self.link.lost.store(true, Ordering::SeqCst);
+                }
+                Pushed::Pending
+            }
+            Err(e) if e.refused => Pushed::CoordinatorGone,
+            Err(_) => Pushed::Pending,
+        }
+    }
+}
+
+/// Long-polls the control state: start, barrier releases, stop.
+async fn control_loop(
+    link: Arc<Link>,
+    stop: StopHandle,
+    ready_rx: oneshot::Receiver<()>,
+    start_tx: oneshot::Sender<(Instant, Vec<Value>)>,
+    released_tx: watch::Sender<BTreeMap<u32, Instant>>,
+) {
+    // Ready once the driver has its VUs.
+    if ready_rx.await.is_err() {
+        return;
+    }
+    let ready = serde_json::to_vec(&Ready {
+        protocol: PROTOCOL,
+        index: link.index,
+        instance: link.instance.clone(),
+    })
+    .unwrap_or_default();
+    loop {
+        match link
+            .call(Method::POST, "/v1/ready", Some(ready.clone()))
+            .await
+        {
+            Ok(r) if r.status == 200 => break,
+            Ok(r) => {
+                eprintln!(
+                    "error: runner {}: ready refused: {}",
+                    link.index,
+                    refusal(&r)
+                );
+                stop.stop();
+                return;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+    let mut start_tx = Some(start_tx);
+    let mut version = 0u64;
+    let instance: String = url::form_urlencoded::byte_serialize(link.instance.as_bytes()).collect();
+    let mut released_seen: BTreeMap<u32, u64> = BTreeMap::new();
+    loop {
+        let path = format!(
+            "/v1/control?index={}&instance={instance}&after={version}",
+            link.index
+        );
+        let c: Control = match link.call(Method::GET, &path, None).await {
+            Ok(r) if r.status == 200 => match serde_json::from_slice(&r.body) {
+                Ok(c) => c,
+                Err(_) => continue,
+            },
+            Ok(r) => {
+                eprintln!("runner {}: control refused: {}", link.index, refusal(&r));
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+        };
+        version = c.version;
+        if let Some(s) = &c.start {
+            if let Some(tx) = start_tx.take() {
+                let values = s.setup_values.iter().map(|v| v.to_value()).collect();
+                let _ = tx.send((super::instant_of_unix_ms(s.at_unix_ms), values));
+            }
+        }
+        if c.released != released_seen {
+            released_seen = c.released.clone();
+            let map = c
+                .released
+                .iter()
+                .map(|(&i, &ms)| (i, super::instant_of_unix_ms(ms)))
+                .collect();
+            let _ = released_tx.send(map);
+        }
+        if c.stop.is_some() {
+            stop.stop();
+            // Never started: the dropped sender tells the driver.
+            start_tx.take();
+        }
+    }
+}
+
+/// The segment from `--segment`, else `JOB_COMPLETION_INDEX`, and the runner count from
+/// `--runners`, else the plan's `fleet.runners`.
+pub fn segment_from(
+    segment: Option<u32>,
+    runners: Option<u32>,
+    env: &BTreeMap<String, String>,
+    plan: &Plan,
+) -> Result<Segment, String> {
+    let index = match segment {
+        Some(k) => k,
+        None => env
+            .get("JOB_COMPLETION_INDEX")
+            .ok_or("no --segment and no JOB_COMPLETION_INDEX in the environment")?
+            .trim()
+            .parse()
+            .map_err(|_| "JOB_COMPLETION_INDEX is not a number".to_string())?,
+    };
+    let count = runners
+        .or(plan.fleet.runners)
+        .ok_or("no --runners and the plan's fleet.runners is auto")?;
+    Segment::new(index, count)
+}
+
+/// A short instance name: the pod name (`HOSTNAME` in Kubernetes) or the pid.
+pub fn instance_name(env: &BTreeMap<String, String>) -> String {
+    env.get("HOSTNAME")
+        .filter(|h| !h.is_empty())
+        .cloned()
+        .unwrap_or_else(|| format!("pid {}", std::process::id()))
+}

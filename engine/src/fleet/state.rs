@@ -1,0 +1,514 @@
+//! The coordinator's bookkeeping as a pure state machine: who joined with which plan,
+//! who is ready, the exact merge of every runner's sequenced snapshots, the fleet-wide
+//! `after(..)` barriers, heartbeats and lost runners, and the per-runner rows of the
+//! summary. Every input carries its own [`Now`], so the whole protocol is testable
+//! without sockets or clocks. This module must not do IO, sleep or evaluate thresholds.
+
+use super::protocol::{
+    Control, Join, Joined, Push, PushAck, Ready, Start, StopReason, WireValue, PROTOCOL,
+};
+use crate::metrics::{Aggregate, SeriesData, SeriesSnapshot, Snapshot};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+use volley_plan::{Plan, Start as PlanStart};
+
+/// A runner's place in the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunnerState {
+    /// No runner has joined for this index yet.
+    Absent,
+    Joined,
+    Ready,
+    Running,
+    Done,
+    Lost,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunnerSlot {
+    pub state: RunnerState,
+    pub instance: String,
+    pub last_seen: Option<Instant>,
+    /// The highest applied snapshot `seq`.
+    pub acked: u64,
+    pub first_request_unix_us: Option<u64>,
+    pub finished: BTreeSet<u32>,
+    pub http_reqs: f64,
+    pub iterations: f64,
+    /// The latest `vus` and `vus_max` it reported.
+    pub vus: f64,
+    pub vus_max: f64,
+    pub lost_reason: Option<String>,
+}
+
+impl RunnerSlot {
+    fn new() -> RunnerSlot {
+        RunnerSlot {
+            state: RunnerState::Absent,
+            instance: String::new(),
+            last_seen: None,
+            acked: 0,
+            first_request_unix_us: None,
+            finished: BTreeSet::new(),
+            http_reqs: 0.0,
+            iterations: 0.0,
+            vus: 0.0,
+            vus_max: 0.0,
+            lost_reason: None,
+        }
+    }
+
+    fn live(&self) -> bool {
+        matches!(
+            self.state,
+            RunnerState::Joined | RunnerState::Ready | RunnerState::Running
+        )
+    }
+}
+
+/// The run's phase, as `/status` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Waiting,
+    Setup,
+    Running,
+    Teardown,
+    Done,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Waiting => "waiting",
+            Phase::Setup => "setup",
+            Phase::Running => "running",
+            Phase::Teardown => "teardown",
+            Phase::Done => "done",
+        }
+    }
+}
+
+/// Why a request was refused: the HTTP status and the message for the runner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: u16,
+    pub message: String,
+}
+
+fn refuse(status: u16, message: String) -> Refusal {
+    Refusal { status, message }
+}
+
+/// The coordinator's state for one run.
+pub struct FleetState {
+    pub run: String,
+    pub plan_hash: String,
+    pub phase: Phase,
+    pub runners: Vec<RunnerSlot>,
+    pub control: Control,
+    /// The merged metrics of every applied snapshot.
+    pub agg: Aggregate,
+    /// `(waiting scenario, scenario it waits for)` of every `start = after(..)`.
+    after: Vec<(u32, u32)>,
+    pub grace_ms: u64,
+    pub heartbeat_timeout: Duration,
+    /// Snapshots applied and ignored (already applied), and gaps detected.
+    pub applied: u64,
+    pub duplicates: u64,
+    pub gaps: u64,
+}
+
+/// How long a runner may stay silent before it is lost.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often runners are expected to push (and poll).
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+
+impl FleetState {
+    pub fn new(plan: &Plan, plan_hash: String, runners: u32, agg: Aggregate) -> FleetState {
+        let after = plan
+            .scenarios
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s.start {
+                PlanStart::After { scenario } => Some((i as u32, scenario)),
+                _ => None,
+            })
+            .collect();
+        FleetState {
+            run: plan.name.clone(),
+            plan_hash,
+            phase: Phase::Waiting,
+            runners: (0..runners.max(1)).map(|_| RunnerSlot::new()).collect(),
+            control: Control::default(),
+            agg,
+            after,
+            grace_ms: plan.fleet.grace_ms,
+            heartbeat_timeout: HEARTBEAT_TIMEOUT,
+            applied: 0,
+            duplicates: 0,
+            gaps: 0,
+        }
+    }
+
+    pub fn expected(&self) -> u32 {
+        self.runners.len() as u32
+    }
+
+    fn slot(&mut self, index: u32, instance: &str) -> Result<&mut RunnerSlot, Refusal> {
+        let n = self.runners.len();
+        let slot = self
+            .runners
+            .get_mut(index as usize)
+            .ok_or_else(|| refuse(409, format!("runner index {index} is out of range 0..{n}")))?;
+        if slot.state == RunnerState::Absent {
+            return Err(refuse(409, format!("runner {index} has not joined")));
+        }
+        if slot.instance != instance {
+            return Err(refuse(
+                409,
+                format!(
+                    "runner {index} is now `{}`; `{instance}` was replaced",
+                    slot.instance
+                ),
+            ));
+        }
+        Ok(slot)
+    }
+
+    /// A runner joins. Refused: another protocol, another plan, another fleet size, an
+    /// index out of range, a second runner for an index after the start, a lost index.
+    pub fn join(&mut self, j: &Join, now: Instant) -> Result<Joined, Refusal> {
+        if j.protocol != PROTOCOL {
+            return Err(refuse(
+                409,
+                format!(
+                    "runner speaks protocol {}, this coordinator speaks {PROTOCOL}",
+                    j.protocol
+                ),
+            ));
+        }
+        let k = j.segment.index;
+        if j.plan_hash != self.plan_hash {
+            return Err(refuse(
+                409,
+                format!(
+                    "runner {k} holds plan {} but this run is plan {}: deploy the same plan.json to every runner",
+                    j.plan_hash, self.plan_hash
+                ),
+            ));
+        }
+        if j.segment.count != self.expected() {
+            return Err(refuse(
+                409,
+                format!(
+                    "runner {k} was started for {} runners but this fleet has {}",
+                    j.segment.count,
+                    self.expected()
+                ),
+            ));
+        }
+        let started = self.control.start.is_some();
+        let grace_ms = self.grace_ms;
+        let slot = self
+            .runners
+            .get_mut(k as usize)
+            .ok_or_else(|| refuse(409, format!("runner index {k} is out of range")))?;
+        match slot.state {
+            RunnerState::Absent => {}
+            RunnerState::Joined | RunnerState::Ready if !started => {
+                // A pod restarted before the test began: the new instance takes over.
+            }
+            RunnerState::Lost => {
+                return Err(refuse(
+                    409,
+                    format!("runner {k} was lost; a replacement is refused so its segment's load is never run twice"),
+                ))
+            }
+            _ => {
+                return Err(refuse(
+                    409,
+                    format!(
+                        "runner {k} is already `{}` and the test has started; a second runner for one segment would double its load",
+                        slot.instance
+                    ),
+                ))
+            }
+        }
+        *slot = RunnerSlot::new();
+        slot.state = RunnerState::Joined;
+        slot.instance = j.instance.clone();
+        slot.last_seen = Some(now);
+        Ok(Joined {
+            run: self.run.clone(),
+            grace_ms,
+            heartbeat_ms: HEARTBEAT.as_millis() as u64,
+        })
+    }
+
+    pub fn ready(&mut self, r: &Ready, now: Instant) -> Result<(), Refusal> {
+        let slot = self.slot(r.index, &r.instance)?;
+        slot.last_seen = Some(now);
+        if slot.state == RunnerState::Joined {
+            slot.state = RunnerState::Ready;
+        }
+        Ok(())
+    }
+
+    /// A control poll: a heartbeat.
+    pub fn seen(&mut self, index: u32, instance: &str, now: Instant) -> Result<(), Refusal> {
+        let slot = self.slot(index, instance)?;
+        slot.last_seen = Some(now);
+        Ok(())
+    }
+
+    pub fn all_ready(&self) -> bool {
+        self.runners.iter().all(|r| r.state == RunnerState::Ready)
+    }
+
+    /// Indices that are not ready, with their state (for the start-timeout error).
+    pub fn not_ready(&self) -> Vec<(u32, RunnerState)> {
+        self.runners
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.state != RunnerState::Ready)
+            .map(|(i, r)| (i as u32, r.state))
+            .collect()
+    }
+
+    fn bump(&mut self) {
+        self.control.version += 1;
+    }
+
+    /// Fixes the start instant for every runner.
+    pub fn start(&mut self, at_unix_ms: u64, setup_values: Vec<WireValue>) {
+        self.control.start = Some(Start {
+            at_unix_ms,
+            setup_values,
+        });
+        for r in &mut self.runners {
+            if r.state == RunnerState::Ready {
+                r.state = RunnerState::Running;
+            }
+        }
+        self.phase = Phase::Running;
+        self.bump();
+    }
+
+    pub fn stop(&mut self, reason: StopReason) {
+        if self.control.stop.is_none() {
+            self.control.stop = Some(reason);
+            self.bump();
+        }
+    }
+
+    /// Applies a push: exactly the snapshots that follow the last applied one, in order.
+    pub fn push(&mut self, p: &Push, now: Now) -> Result<PushAck, Refusal> {
+        let index = p.index as usize;
+        let slot = self.slot(p.index, &p.instance)?;
+        if slot.state == RunnerState::Lost {
+            return Err(refuse(409, format!("runner {} was declared lost", p.index)));
+        }
+        slot.last_seen = Some(now.at);
+        let mut apply = Vec::new();
+        let mut next = slot.acked + 1;
+        let mut missing_from = None;
+        let mut dup = 0;
+        for s in &p.snapshots {
+            if s.seq < next {
+                dup += 1;
+            } else if s.seq == next {
+                apply.push(s);
+                next += 1;
+            } else {
+                missing_from = Some(next);
+                break;
+            }
+        }
+        slot.acked = next - 1;
+        if p.first_request_unix_us.is_some() && slot.first_request_unix_us.is_none() {
+            slot.first_request_unix_us = p.first_request_unix_us;
+        }
+        slot.finished.extend(p.finished.iter().copied());
+        // A done push counts only once every snapshot before it has been applied.
+        if p.done && missing_from.is_none() {
+            slot.state = RunnerState::Done;
+        }
+        let acked = slot.acked;
+        self.duplicates += dup;
+        if missing_from.is_some() {
+            self.gaps += 1;
+        }
+        for s in apply {
+            self.apply(index, &s.snapshot);
+        }
+        self.release_barriers(now.unix_ms);
+        Ok(PushAck {
+            acked,
+            missing_from,
+        })
+    }
+
+    /// Merges one runner's snapshot. `vus` and `vus_max` are per-runner gauges: the
+    /// fleet's value is the sum of every runner's latest.
+    fn apply(&mut self, index: usize, snap: &Snapshot) {
+        self.applied += 1;
+        let mut rest = Vec::with_capacity(snap.series.len());
+        let mut gauges_changed = false;
+        for s in &snap.series {
+            match (&s.data, s.metric.as_str()) {
+                (SeriesData::Gauge { value, .. }, "vus") => {
+                    self.runners[index].vus = *value;
+                    gauges_changed = true;
+                }
+                (SeriesData::Gauge { value, .. }, "vus_max") => {
+                    self.runners[index].vus_max = *value;
+                    gauges_changed = true;
+                }
+                _ => rest.push(s.clone()),
+            }
+        }
+        let slot = &mut self.runners[index];
+        let part = Snapshot { series: rest };
+        slot.http_reqs += part.counter("http_reqs");
+        slot.iterations += part.counter("iterations");
+        self.agg.merge(&part);
+        if gauges_changed {
+            self.merge_fleet_gauges();
+        }
+    }
+
+    fn merge_fleet_gauges(&mut self) {
+        let live = |r: &&RunnerSlot| r.state != RunnerState::Lost;
+        let vus: f64 = self.runners.iter().filter(live).map(|r| r.vus).sum();
+        let vus_max: f64 = self.runners.iter().filter(live).map(|r| r.vus_max).sum();
+        let gauge = |metric: &str, v: f64| SeriesSnapshot {
+            metric: metric.into(),
+            tags: BTreeMap::new(),
+            data: SeriesData::Gauge {
+                value: v,
+                min: v,
+                max: v,
+            },
+        };
+        self.agg.merge(&Snapshot {
+            series: vec![gauge("vus", vus), gauge("vus_max", vus_max)],
+        });
+    }
+
+    /// Releases every `after(X)` scenario whose X has finished on every runner not lost.
+    /// `now_unix_ms` plus a small margin becomes its fleet start instant.
+    pub fn release_barriers(&mut self, now_unix_ms: u64) {
+        let mut changed = false;
+        for &(waiting, on) in &self.after {
+            if self.control.released.contains_key(&waiting) {
+                continue;
+            }
+            let relevant: Vec<&RunnerSlot> = self
+                .runners
+                .iter()
+                .filter(|r| r.state != RunnerState::Lost)
+                .collect();
+            if !relevant.is_empty() && relevant.iter().all(|r| r.finished.contains(&on)) {
+                self.control
+                    .released
+                    .insert(waiting, now_unix_ms + RELEASE_MARGIN_MS);
+                changed = true;
+            }
+        }
+        if changed {
+            self.bump();
+        }
+    }
+
+    /// Declares lost every live runner silent for longer than the heartbeat timeout.
+    /// Returns the newly lost indices.
+    pub fn check_heartbeats(&mut self, now: Now) -> Vec<u32> {
+        let timeout = self.heartbeat_timeout;
+        let mut lost = Vec::new();
+        for (i, r) in self.runners.iter_mut().enumerate() {
+            let silent = r
+                .last_seen
+                .is_some_and(|t| now.at.saturating_duration_since(t) > timeout);
+            if r.live() && silent && self.control.start.is_some() {
+                r.state = RunnerState::Lost;
+                r.lost_reason = Some(format!("no heartbeat for {}s", timeout.as_secs()));
+                lost.push(i as u32);
+            }
+        }
+        if !lost.is_empty() {
+            self.after_loss(now);
+        }
+        lost
+    }
+
+    /// A local runner process exited before it was done.
+    pub fn process_exited(&mut self, index: u32, status: &str, now: Now) -> bool {
+        let Some(r) = self.runners.get_mut(index as usize) else {
+            return false;
+        };
+        if r.state == RunnerState::Done || r.state == RunnerState::Lost {
+            return false;
+        }
+        r.state = RunnerState::Lost;
+        r.lost_reason = Some(format!("process exited ({status})"));
+        self.after_loss(now);
+        true
+    }
+
+    fn after_loss(&mut self, now: Now) {
+        self.merge_fleet_gauges();
+        self.release_barriers(now.unix_ms);
+    }
+
+    /// Every runner has finished or is lost (after the start).
+    pub fn all_finished(&self) -> bool {
+        self.runners
+            .iter()
+            .all(|r| matches!(r.state, RunnerState::Done | RunnerState::Lost))
+    }
+
+    pub fn lost(&self) -> u32 {
+        self.runners
+            .iter()
+            .filter(|r| r.state == RunnerState::Lost)
+            .count() as u32
+    }
+
+    pub fn count(&self, state: RunnerState) -> usize {
+        self.runners.iter().filter(|r| r.state == state).count()
+    }
+
+    /// The skew between the first and the last runner's first request (ms), over the
+    /// runners that sent one.
+    pub fn start_skew_ms(&self) -> Option<f64> {
+        let firsts: Vec<u64> = self
+            .runners
+            .iter()
+            .filter_map(|r| r.first_request_unix_us)
+            .collect();
+        let (lo, hi) = (firsts.iter().min()?, firsts.iter().max()?);
+        Some((hi - lo) as f64 / 1000.0)
+    }
+}
+
+/// How far ahead of "now" a released barrier starts, so every runner hears of it first.
+pub const RELEASE_MARGIN_MS: u64 = 250;
+
+/// "Now" as both clocks: the monotonic one for heartbeats, Unix ms for start instants.
+#[derive(Clone, Copy, Debug)]
+pub struct Now {
+    pub at: Instant,
+    pub unix_ms: u64,
+}
+
+impl Now {
+    pub fn read() -> Now {
+        Now {
+            at: Instant::now(),
+            unix_ms: super::unix_ms_now(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

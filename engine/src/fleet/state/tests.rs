@@ -1,0 +1,244 @@
+//! The state machine through its inputs: joins, sequenced pushes, barriers, losses.
+
+use super::*;
+use crate::fleet::protocol::Sequenced;
+use crate::metrics::{ids, Registry, Shard, Tags};
+use std::sync::Arc;
+use volley_plan::segment::Segment;
+
+fn plan_with_after() -> Plan {
+    let text = include_str!("fleet_plan.json");
+    volley_plan::from_json(text).expect("fixture plan")
+}
+
+fn state(n: u32) -> FleetState {
+    let plan = plan_with_after();
+    let agg = Aggregate::new(Registry::new(&plan.metrics));
+    FleetState::new(&plan, "sha256:abc".into(), n, agg)
+}
+
+fn join(k: u32, n: u32, instance: &str) -> Join {
+    Join {
+        protocol: PROTOCOL,
+        segment: Segment::new(k, n).unwrap(),
+        plan_hash: "sha256:abc".into(),
+        instance: instance.into(),
+    }
+}
+
+fn now() -> Now {
+    Now {
+        at: Instant::now(),
+        unix_ms: 1_000_000,
+    }
+}
+
+/// A snapshot with `reqs` http_reqs and the given vus gauge.
+fn snap(reqs: f64, vus: f64) -> Snapshot {
+    let reg = Registry::new(&[]);
+    let mut shard = Shard::new(Arc::clone(&reg));
+    shard.count(ids::HTTP_REQS, &Tags::default(), reqs);
+    shard.gauge(ids::VUS, &Tags::default(), vus);
+    shard.take()
+}
+
+fn push(k: u32, instance: &str, seqs: &[(u64, f64)], done: bool) -> Push {
+    Push {
+        protocol: PROTOCOL,
+        index: k,
+        instance: instance.into(),
+        snapshots: seqs
+            .iter()
+            .map(|&(seq, reqs)| Sequenced {
+                seq,
+                snapshot: snap(reqs, 1.0),
+            })
+            .collect(),
+        first_request_unix_us: None,
+        finished: vec![],
+        done,
+    }
+}
+
+fn started(n: u32) -> FleetState {
+    let mut st = state(n);
+    for k in 0..n {
+        st.join(&join(k, n, &format!("r{k}")), now().at).unwrap();
+        st.ready(
+            &Ready {
+                protocol: PROTOCOL,
+                index: k,
+                instance: format!("r{k}"),
+            },
+            now().at,
+        )
+        .unwrap();
+    }
+    assert!(st.all_ready());
+    st.start(2_000_000, vec![]);
+    st
+}
+
+fn total_reqs(st: &FleetState) -> f64 {
+    st.agg
+        .view("http_reqs", &BTreeMap::new())
+        .map_or(0.0, |v| v.sum)
+}
+
+#[test]
+fn a_runner_with_another_plan_is_refused_with_both_hashes() {
+    let mut st = state(2);
+    let mut j = join(0, 2, "r0");
+    j.plan_hash = "sha256:other".into();
+    let err = st.join(&j, now().at).unwrap_err();
+    assert_eq!(err.status, 409);
+    assert!(err.message.contains("sha256:other") && err.message.contains("sha256:abc"));
+}
+
+#[test]
+fn another_fleet_size_or_protocol_is_refused() {
+    let mut st = state(2);
+    assert!(st
+        .join(&join(0, 3, "r0"), now().at)
+        .unwrap_err()
+        .message
+        .contains("3 runners"));
+    let mut j = join(0, 2, "r0");
+    j.protocol = 9;
+    assert!(st
+        .join(&j, now().at)
+        .unwrap_err()
+        .message
+        .contains("protocol 9"));
+}
+
+#[test]
+fn retried_pushes_count_once_and_gaps_wait_for_the_missing_snapshot() {
+    let mut st = started(2);
+    // seq 1 applied.
+    assert_eq!(
+        st.push(&push(0, "r0", &[(1, 10.0)], false), now())
+            .unwrap()
+            .acked,
+        1
+    );
+    // The same push again (its answer was lost): ignored.
+    assert_eq!(
+        st.push(&push(0, "r0", &[(1, 10.0)], false), now())
+            .unwrap()
+            .acked,
+        1
+    );
+    // seq 3 without seq 2: a gap, nothing applied.
+    let ack = st.push(&push(0, "r0", &[(3, 5.0)], false), now()).unwrap();
+    assert_eq!((ack.acked, ack.missing_from), (1, Some(2)));
+    // The runner resends 2 and 3 (and 1 again): both applied once.
+    let ack = st
+        .push(
+            &push(0, "r0", &[(1, 10.0), (2, 7.0), (3, 5.0)], true),
+            now(),
+        )
+        .unwrap();
+    assert_eq!((ack.acked, ack.missing_from), (3, None));
+    assert_eq!(total_reqs(&st), 22.0);
+    assert_eq!(st.runners[0].http_reqs, 22.0);
+    assert_eq!(st.runners[0].state, RunnerState::Done);
+    assert_eq!((st.duplicates, st.gaps), (2, 1));
+}
+
+#[test]
+fn fleet_vus_are_the_sum_of_every_runners_latest() {
+    let mut st = started(3);
+    for k in 0..3 {
+        st.push(&push(k, &format!("r{k}"), &[(1, 1.0)], false), now())
+            .unwrap();
+    }
+    let vus = st.agg.view("vus", &BTreeMap::new()).unwrap();
+    assert_eq!(vus.value, 3.0);
+}
+
+#[test]
+fn replacement_before_start_takes_over_and_after_start_is_refused() {
+    let mut st = state(2);
+    st.join(&join(0, 2, "pod-a"), now().at).unwrap();
+    st.join(&join(0, 2, "pod-b"), now().at).unwrap();
+    assert_eq!(st.runners[0].instance, "pod-b");
+    // The replaced instance can no longer act.
+    let stale = Ready {
+        protocol: PROTOCOL,
+        index: 0,
+        instance: "pod-a".into(),
+    };
+    assert!(st.ready(&stale, now().at).is_err());
+    let mut st = started(2);
+    let err = st.join(&join(1, 2, "pod-c"), now().at).unwrap_err();
+    assert!(err.message.contains("double its load"), "{}", err.message);
+}
+
+#[test]
+fn a_lost_runner_keeps_its_data_and_is_never_replaced() {
+    let mut st = started(2);
+    st.push(&push(1, "r1", &[(1, 4.0)], false), now()).unwrap();
+    assert!(st.process_exited(1, "killed by signal 9", now()));
+    assert_eq!(st.lost(), 1);
+    assert_eq!(total_reqs(&st), 4.0);
+    let err = st.join(&join(1, 2, "again"), now().at).unwrap_err();
+    assert!(err.message.contains("was lost"));
+    st.push(&push(0, "r0", &[(1, 6.0)], true), now()).unwrap();
+    assert!(st.all_finished());
+    assert_eq!(total_reqs(&st), 10.0);
+}
+
+#[test]
+fn silent_runners_are_lost_after_the_heartbeat_timeout() {
+    let mut st = started(2);
+    let later = Now {
+        at: Instant::now() + HEARTBEAT_TIMEOUT + Duration::from_secs(1),
+        unix_ms: 1_010_000,
+    };
+    st.seen(0, "r0", later.at).unwrap();
+    assert_eq!(st.check_heartbeats(later), vec![1]);
+    assert_eq!(st.runners[1].state, RunnerState::Lost);
+}
+
+#[test]
+fn after_barriers_release_once_every_runner_finished_the_scenario() {
+    let mut st = started(2);
+    let mut p = push(0, "r0", &[], false);
+    p.finished = vec![0];
+    st.push(&p, now()).unwrap();
+    assert!(
+        st.control.released.is_empty(),
+        "runner 1 has not finished warmup"
+    );
+    let mut p = push(1, "r1", &[], false);
+    p.finished = vec![0];
+    let v = st.control.version;
+    st.push(&p, now()).unwrap();
+    assert_eq!(
+        st.control.released.get(&1),
+        Some(&(now().unix_ms + RELEASE_MARGIN_MS))
+    );
+    assert!(st.control.version > v);
+}
+
+#[test]
+fn a_lost_runner_does_not_hold_a_barrier() {
+    let mut st = started(2);
+    let mut p = push(0, "r0", &[], false);
+    p.finished = vec![0];
+    st.push(&p, now()).unwrap();
+    st.process_exited(1, "exit status 1", now());
+    assert!(st.control.released.contains_key(&1));
+}
+
+#[test]
+fn skew_is_the_spread_of_first_requests() {
+    let mut st = started(3);
+    for (k, us) in [(0u32, 5_000_000u64), (1, 5_003_500), (2, 5_001_000)] {
+        let mut p = push(k, &format!("r{k}"), &[], false);
+        p.first_request_unix_us = Some(us);
+        st.push(&p, now()).unwrap();
+    }
+    assert_eq!(st.start_skew_ms(), Some(3.5));
+}

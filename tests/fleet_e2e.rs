@@ -1,0 +1,529 @@
+//! The fleet end to end on loopback: `volley run --runners N` (a coordinator and N runner
+//! processes), and `volley coordinator` / `volley runner` started separately for the
+//! fault tests (a killed runner, a killed coordinator, a proxy that drops and repeats
+//! pushes, a runner with another plan). Targets are loopback servers the tests start.
+
+use crate::support::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn case(name: &str) -> String {
+    repo()
+        .join("tests/cases/fleet")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn param(url: &str) -> String {
+    format!("base_url={url}")
+}
+
+const TOKEN: &str = "test-token-0123456789";
+
+/// `volley run CASE --runners N` against `url`, with a summary file; (output, summary).
+fn run_fleet(
+    name: &str,
+    runners: u32,
+    url: &str,
+    limit: Duration,
+) -> (std::process::Output, serde_json::Value) {
+    let dir = temp_dir(&format!("fleet-{}", name.trim_end_matches(".load")));
+    let sj = dir.join("summary.json");
+    let out = volley_in(
+        &repo(),
+        &[
+            "run",
+            &case(name),
+            "--runners",
+            &runners.to_string(),
+            "-q",
+            "--param",
+            &param(url),
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        limit,
+    );
+    let s = summary(&sj);
+    (out, s)
+}
+
+fn runner_rows(s: &serde_json::Value) -> Vec<(bool, f64)> {
+    s["volley"]["runners"]
+        .as_array()
+        .expect("per-runner rows")
+        .iter()
+        .map(|r| {
+            (
+                r["lost"].as_bool().unwrap(),
+                r["iterations"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn shared_iterations_on_four_runners_total_exactly_1000() {
+    let rec = Recorder::start();
+    let (out, s) = run_fleet("shared_1000.load", 4, &rec.url(), Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(metric(&s, "iterations", "count"), 1000.0);
+    assert_eq!(metric(&s, "http_reqs", "count"), 1000.0);
+    let rows = runner_rows(&s);
+    assert_eq!(rows, vec![(false, 250.0); 4], "each runner ran its share");
+    // The targets saw exactly the fleet's requests, each iteration index once.
+    let paths: std::collections::BTreeSet<String> =
+        rec.requests().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths.len(), 1000, "every test.iteration once");
+    assert!(s["volley"]["start_skew_ms"].as_f64().is_some());
+}
+
+#[test]
+fn after_warmup_holds_every_runner_until_the_last_finished_warmup() {
+    let rec = Recorder::start();
+    let (out, s) = run_fleet(
+        "warmup_barrier.load",
+        3,
+        &rec.url(),
+        Duration::from_secs(120),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let reqs = rec.requests();
+    let last_warmup = reqs
+        .iter()
+        .filter(|(p, _)| p == "/warmup")
+        .map(|r| r.1)
+        .max()
+        .unwrap();
+    let first_main = reqs
+        .iter()
+        .filter(|(p, _)| p == "/main")
+        .map(|r| r.1)
+        .min()
+        .unwrap();
+    assert!(
+        first_main > last_warmup,
+        "main started {:?} before the last warmup request",
+        last_warmup - first_main
+    );
+    assert_eq!(rec.count("/warmup"), 8);
+    assert_eq!(rec.count("/main"), 8);
+    // Runner 0 finished warmup at least 2 × 400 ms before runner 2 and still waited.
+    assert_eq!(metric(&s, "http_reqs", "count"), 16.0);
+}
+
+#[test]
+fn setup_and_teardown_run_once_for_the_fleet() {
+    let demo = DemoProcess::start();
+    let dir = temp_dir("fleet-setup");
+    let sj = dir.join("summary.json");
+    let case = repo().join("tests/cases/run/setup_once.load");
+    let out = volley_in(
+        &repo(),
+        &[
+            "run",
+            case.to_str().unwrap(),
+            "--runners",
+            "3",
+            "-q",
+            "--param",
+            &demo.url(),
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        Duration::from_secs(120),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stats = demo.stats();
+    assert_eq!(stats["requests"]["POST /api/admin/reset"], 1, "{stats}");
+    assert_eq!(stats["requests"]["POST /api/admin/report"], 1, "{stats}");
+    assert_eq!(stats["requests"]["POST /api/orders"], 40, "{stats}");
+    let s = summary(&sj);
+    assert_eq!(
+        s.check("has token"),
+        (40, 0),
+        "every runner's VUs read setup's value"
+    );
+}
+
+trait Checks {
+    fn check(&self, name: &str) -> (u64, u64);
+}
+
+impl Checks for serde_json::Value {
+    /// (passes, fails) of a root-level check.
+    fn check(&self, name: &str) -> (u64, u64) {
+        let checks = self["root_group"]["checks"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let c = checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .expect("check present");
+        (c["passes"].as_u64().unwrap(), c["fails"].as_u64().unwrap())
+    }
+}
+
+#[test]
+fn start_skew_of_fifty_local_runners_is_reported_and_small() {
+    let rec = Recorder::start();
+    let (out, s) = run_fleet("skew.load", 50, &rec.url(), Duration::from_secs(180));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(runner_rows(&s).len(), 50);
+    let skew = s["volley"]["start_skew_ms"]
+        .as_f64()
+        .expect("skew reported");
+    assert!(skew <= 10.0, "start skew of 50 runners is {skew} ms");
+    assert!(text(&out).contains("fleet start skew") || !out.stdout.is_empty());
+}
+
+/// Waits until `pred` holds, polling; panics after `limit`.
+fn wait_until(limit: Duration, what: &str, mut pred: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !pred() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_killed_runner_is_lost_with_110_and_the_others_counts_stay_intact() {
+    let rec = Recorder::start();
+    let dir = temp_dir("fleet-kill-runner");
+    let sj = dir.join("summary.json");
+    let child = spawn_volley(
+        &[
+            "run",
+            &case("steady.load"),
+            "--runners",
+            "3",
+            "-q",
+            "--param",
+            &param(&rec.url()),
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let parent = child.id();
+    wait_until(Duration::from_secs(30), "the load to start", || {
+        rec.count("/k") >= 10
+    });
+    let runners = children_of(parent);
+    let victim = runners
+        .iter()
+        .find(|(_, cmd)| cmd.contains("runner") && cmd.contains("--segment 1 "))
+        .map(|(pid, _)| *pid)
+        .unwrap_or_else(|| panic!("runner 1 among {runners:?}"));
+    sigkill(victim);
+    let out = wait_output(child, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(110), "{}", text(&out));
+    assert!(text(&out).contains("runner 1 lost"), "{}", text(&out));
+    let s = summary(&sj);
+    let rows = runner_rows(&s);
+    assert_eq!(rows[0], (false, 40.0));
+    assert_eq!(rows[2], (false, 40.0));
+    assert!(
+        rows[1].0 && rows[1].1 < 40.0,
+        "runner 1 lost mid-run: {rows:?}"
+    );
+    assert_eq!(s["volley"]["runners_lost"], 1);
+    assert_eq!(s["volley"]["verdict"], "runners_lost");
+    assert!(metric(&s, "iterations", "count") >= 80.0);
+}
+
+#[test]
+fn runners_stop_their_load_within_the_grace_period_when_the_coordinator_dies() {
+    let rec = Recorder::start();
+    let child = spawn_volley(
+        &[
+            "run",
+            &case("long.load"),
+            "--runners",
+            "2",
+            "-q",
+            "--param",
+            &param(&rec.url()),
+        ],
+        &[],
+    );
+    let parent = child.id();
+    wait_until(Duration::from_secs(30), "the load to start", || {
+        rec.count("/z") >= 5
+    });
+    let runners: Vec<u32> = children_of(parent)
+        .into_iter()
+        .filter(|(_, cmd)| cmd.contains(" runner "))
+        .map(|(pid, _)| pid)
+        .collect();
+    assert_eq!(runners.len(), 2, "two runner processes");
+    sigkill(parent);
+    let killed = Instant::now();
+    let mut child = child;
+    let _ = child.wait();
+    // grace = 3 s: every runner must stop sending and exit soon after.
+    wait_until(Duration::from_secs(15), "the runners to exit", || {
+        runners.iter().all(|&p| !alive(p))
+    });
+    let exited = killed.elapsed();
+    let grace = Duration::from_secs(3);
+    assert!(
+        exited >= grace,
+        "runners stopped before the grace period ({exited:?})"
+    );
+    let late: Vec<Duration> = rec
+        .requests()
+        .into_iter()
+        .filter(|(_, t)| *t > killed)
+        .map(|(_, t)| t - killed)
+        .filter(|d| *d > grace + Duration::from_millis(1500))
+        .collect();
+    assert!(
+        late.is_empty(),
+        "requests long after the coordinator died: {late:?}"
+    );
+}
+
+/// Compiles `case` into `dir/plan.json`.
+fn compile_plan(name: &str, dir: &Path, url: &str) -> PathBuf {
+    let out = volley(&[
+        "compile",
+        &case(name),
+        "-o",
+        dir.to_str().unwrap(),
+        "--param",
+        &param(url),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    dir.join("plan.json")
+}
+
+fn coordinator(plan: &Path, port: u16, runners: u32, summary: &Path) -> std::process::Child {
+    spawn_volley(
+        &[
+            "coordinator",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--runners",
+            &runners.to_string(),
+            "-q",
+            "--summary-json",
+            summary.to_str().unwrap(),
+        ],
+        &[("VOLLEY_TOKEN", TOKEN)],
+    )
+}
+
+fn runner(plan: &Path, url: &str, k: u32, n: u32) -> std::process::Child {
+    spawn_volley(
+        &[
+            "runner",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--coordinator",
+            url,
+            "--segment",
+            &k.to_string(),
+            "--runners",
+            &n.to_string(),
+            "--workers",
+            "1",
+        ],
+        &[("VOLLEY_TOKEN", TOKEN)],
+    )
+}
+
+fn wait_listening(port: u16) {
+    wait_until(Duration::from_secs(20), "the coordinator to listen", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+}
+
+#[test]
+fn a_runner_with_another_plan_is_refused_with_a_clear_message() {
+    let rec = Recorder::start();
+    let dir = temp_dir("fleet-refused");
+    let a = compile_plan("proxied.load", &dir.join("a"), &rec.url());
+    let b = compile_plan("steady.load", &dir.join("b"), &rec.url());
+    let port = free_port();
+    let mut coord = coordinator(&a, port, 2, &dir.join("s.json"));
+    wait_listening(port);
+    let out = wait_output(
+        runner(&b, &format!("http://127.0.0.1:{port}"), 0, 2),
+        Duration::from_secs(30),
+    );
+    let _ = coord.kill();
+    let _ = coord.wait();
+    assert_eq!(out.status.code(), Some(104), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("refused") && t.contains("holds plan sha256:"),
+        "{t}"
+    );
+    assert_eq!(
+        rec.count("/p") + rec.count("/k"),
+        0,
+        "a refused runner sends no load"
+    );
+}
+
+#[test]
+fn a_runner_that_never_comes_fails_the_start_timeout_naming_it() {
+    let rec = Recorder::start();
+    let dir = temp_dir("fleet-start-timeout");
+    let plan = compile_plan("long.load", &dir, &rec.url());
+    let port = free_port();
+    let coord = coordinator(&plan, port, 2, &dir.join("s.json"));
+    wait_listening(port);
+    let mut r0 = runner(&plan, &format!("http://127.0.0.1:{port}"), 0, 2);
+    let out = wait_output(coord, Duration::from_secs(30));
+    let _ = r0.wait();
+    assert_eq!(out.status.code(), Some(104), "{}", text(&out));
+    assert!(
+        text(&out).contains("runner 1 (never joined)"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(rec.count("/z"), 0, "nobody started");
+}
+
+/// A proxy in front of the coordinator that loses pushes: every third push request is
+/// dropped before it arrives, and every third (another) is delivered but its answer is
+/// lost, so the runner retries what was already applied.
+struct FaultyProxy {
+    port: u16,
+    dropped: Arc<AtomicUsize>,
+    unanswered: Arc<AtomicUsize>,
+}
+
+impl FaultyProxy {
+    fn start(upstream: u16) -> FaultyProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let pushes = Arc::new(AtomicUsize::new(0));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let unanswered = Arc::new(AtomicUsize::new(0));
+        let (d, u) = (Arc::clone(&dropped), Arc::clone(&unanswered));
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (pushes, d, u) = (Arc::clone(&pushes), Arc::clone(&d), Arc::clone(&u));
+                std::thread::spawn(move || proxy_one(client, upstream, &pushes, &d, &u));
+            }
+        });
+        FaultyProxy {
+            port,
+            dropped,
+            unanswered,
+        }
+    }
+}
+
+/// Reads one whole HTTP request (head and Content-Length body).
+fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16384];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                buf.truncate(end + 4 + len);
+                return Some(buf);
+            }
+        }
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+fn proxy_one(
+    mut client: TcpStream,
+    upstream: u16,
+    pushes: &AtomicUsize,
+    dropped: &AtomicUsize,
+    unanswered: &AtomicUsize,
+) {
+    let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
+    // One request per connection: the runner's client dials anew for every call.
+    let Some(req) = read_request(&mut client) else {
+        return;
+    };
+    let is_push = req.starts_with(b"POST /v1/push");
+    let n = if is_push {
+        pushes.fetch_add(1, Ordering::SeqCst) + 1
+    } else {
+        0
+    };
+    if is_push && n % 3 == 1 && n > 1 {
+        dropped.fetch_add(1, Ordering::SeqCst);
+        return; // lost on the way: the coordinator never sees it
+    }
+    let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)) else {
+        return;
+    };
+    let _ = up.set_read_timeout(Some(Duration::from_secs(30)));
+    // Ask for a closed connection so the answer ends with EOF.
+    let text = String::from_utf8_lossy(&req).into_owned();
+    let req = text.replacen("\r\n", "\r\nConnection: close\r\n", 1);
+    if up.write_all(req.as_bytes()).is_err() {
+        return;
+    }
+    let mut answer = Vec::new();
+    let _ = up.read_to_end(&mut answer);
+    if is_push && n % 3 == 2 {
+        unanswered.fetch_add(1, Ordering::SeqCst);
+        return; // applied, but the runner never hears so
+    }
+    let _ = client.write_all(&answer);
+}
+
+#[test]
+fn pushes_dropped_and_repeated_by_a_faulty_proxy_leave_the_totals_unchanged() {
+    let rec = Recorder::start();
+    let dir = temp_dir("fleet-proxy");
+    let plan = compile_plan("proxied.load", &dir, &rec.url());
+    let port = free_port();
+    let sj = dir.join("summary.json");
+    let coord = coordinator(&plan, port, 2, &sj);
+    wait_listening(port);
+    let proxy = FaultyProxy::start(port);
+    let url = format!("http://127.0.0.1:{}", proxy.port);
+    let runners: Vec<_> = (0..2).map(|k| runner(&plan, &url, k, 2)).collect();
+    let out = wait_output(coord, Duration::from_secs(90));
+    for r in runners {
+        let ro = wait_output(r, Duration::from_secs(30));
+        assert_eq!(ro.status.code(), Some(0), "{}", text(&ro));
+    }
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        proxy.dropped.load(Ordering::SeqCst) >= 1,
+        "the proxy dropped pushes"
+    );
+    assert!(
+        proxy.unanswered.load(Ordering::SeqCst) >= 1,
+        "the proxy lost answers"
+    );
+    assert!(
+        text(&out).contains("retried snapshot(s) ignored"),
+        "{}",
+        text(&out)
+    );
+    let s = summary(&sj);
+    assert_eq!(metric(&s, "http_reqs", "count"), 300.0);
+    assert_eq!(metric(&s, "iterations", "count"), 300.0);
+    assert_eq!(rec.count("/p"), 300);
+}
