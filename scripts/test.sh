@@ -26,8 +26,15 @@ cargo fmt --all -- --check
 log "cargo clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+log "cargo build --release (the binary the end-to-end tests drive)"
+# Load, fleet and timing tests measure the real engine, so they drive the release binary
+# (tests/support.rs reads VOLLEY_BIN); every test bounds its own time.
+timeout 1800 cargo build --release --locked -p volley
+export VOLLEY_BIN="$PWD/target/release/volley"
+# Tests that need an installed tool fail instead of skipping when it is missing.
+export VOLLEY_REQUIRE_TOOLS=1
+
 log "cargo test"
-# Release-built engine tests keep load tests short and realistic; every test bounds its own time.
 timeout 2400 cargo test --workspace --locked -- --test-threads 2
 
 log "docs are up to date"

@@ -527,3 +527,103 @@ fn pushes_dropped_and_repeated_by_a_faulty_proxy_leave_the_totals_unchanged() {
     assert_eq!(metric(&s, "iterations", "count"), 300.0);
     assert_eq!(rec.count("/p"), 300);
 }
+
+/// `GET` through a fresh connection; (status, body).
+fn get(port: u16, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn post_abort(port: u16, token: &str) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST /v1/abort HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_status_endpoint_follows_the_run_and_an_abort_stops_the_fleet_with_105() {
+    let rec = Recorder::start();
+    let dir = temp_dir("fleet-status-abort");
+    let plan = compile_plan("long.load", &dir, &rec.url());
+    let port = free_port();
+    let sj = dir.join("summary.json");
+    let coord = spawn_volley(
+        &[
+            "coordinator",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "-q",
+            "--linger",
+            "3s",
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        &[("VOLLEY_TOKEN", TOKEN)],
+    );
+    wait_listening(port);
+    assert_eq!(get(port, "/healthz"), (200, "ok\n".into()));
+    let (code, body) = get(port, "/status");
+    assert_eq!(code, 200);
+    let st: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (st["phase"].as_str(), st["runners"]["expected"].as_u64()),
+        (Some("waiting"), Some(2))
+    );
+    assert_eq!(get(port, "/summary").0, 404, "no summary before the end");
+    let url = format!("http://127.0.0.1:{port}");
+    let runners: Vec<_> = (0..2).map(|k| runner(&plan, &url, k, 2)).collect();
+    wait_until(Duration::from_secs(30), "requests in the status", || {
+        let st: serde_json::Value = serde_json::from_str(&get(port, "/status").1).unwrap();
+        st["phase"] == "running" && st["http_reqs"].as_u64().unwrap_or(0) > 0
+    });
+    // A wrong token is refused; the right one stops the fleet.
+    assert_eq!(post_abort(port, "wrong"), 401);
+    assert_eq!(post_abort(port, TOKEN), 200);
+    for r in runners {
+        let ro = wait_output(r, Duration::from_secs(30));
+        assert_eq!(ro.status.code(), Some(0), "{}", text(&ro));
+    }
+    wait_until(Duration::from_secs(20), "the summary", || {
+        get(port, "/summary").0 == 200
+    });
+    let st: serde_json::Value = serde_json::from_str(&get(port, "/status").1).unwrap();
+    assert_eq!(st["phase"], "done");
+    assert_eq!(st["exit_code"], 105);
+    let out = wait_output(coord, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(105), "{}", text(&out));
+    let s = summary(&sj);
+    assert_eq!(s["volley"]["verdict"], "aborted");
+    assert!(
+        (rec.count("/z") as f64 - metric(&s, "http_reqs", "count")).abs() < 1.0,
+        "every request the target saw is in the summary"
+    );
+}

@@ -189,9 +189,7 @@ impl Drop for Nginx {
 #[test]
 fn runs_against_a_real_nginx() {
     let Some(nginx) = Nginx::start() else {
-        // The test command installs nginx; in CI this branch is not taken.
-        assert!(std::env::var("CI").is_err(), "nginx is missing in CI");
-        eprintln!("skipping: nginx not installed");
+        skip_or_fail("nginx");
         return;
     };
     let dir = temp_dir("run-nginx");

@@ -309,3 +309,13 @@ pub fn alive(pid: u32) -> bool {
 pub fn sigkill(pid: u32) {
     let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
 }
+
+/// A tool a test needs is missing: fail when the test command promised to install it
+/// (`VOLLEY_REQUIRE_TOOLS=1`), else say the test is skipped.
+pub fn skip_or_fail(tool: &str) {
+    assert!(
+        std::env::var("VOLLEY_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "{tool} is required (VOLLEY_REQUIRE_TOOLS=1) but missing"
+    );
+    eprintln!("skipping: {tool} is not installed");
+}

@@ -59,6 +59,8 @@ struct Hub {
     /// When a runner last called (ms since `epoch`), for the drain after the end.
     last_call_ms: std::sync::atomic::AtomicU64,
     epoch: Instant,
+    /// `POST /v1/abort` stops the run as a signal does.
+    stop: StopHandle,
 }
 
 impl Hub {
@@ -87,6 +89,7 @@ impl Coordinator {
         let hash = volley_plan::content_hash(&opts.plan);
         let agg = Aggregate::new(Registry::new(&opts.plan.metrics));
         let state = FleetState::new(&opts.plan, hash, opts.runners, agg);
+        let stop = StopHandle::default();
         let slices = opts
             .slices
             .iter()
@@ -102,13 +105,14 @@ impl Coordinator {
             total: Duration::from_millis(opts.plan.max_duration_ms()),
             last_call_ms: Default::default(),
             epoch: Instant::now(),
+            stop: stop.clone(),
         });
         Ok(Coordinator {
             listener,
             opts,
             hub,
             exits: mpsc::unbounded_channel(),
-            stop: StopHandle::default(),
+            stop,
         })
     }
 
@@ -743,8 +747,8 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest) -> Result<Reply, Reply> {
             Ok(json(200, &ack))
         }
         (&Method::POST, "/v1/abort") => {
-            hub.lock().stop(StopReason::Stop);
-            hub.changed.notify_waiters();
+            // The lifecycle sees it within a tick and stops the fleet (exit 105).
+            hub.stop.stop();
             Ok(json(200, &serde_json::json!({"ok": true})))
         }
         _ => Err(error(

@@ -242,3 +242,72 @@ fn skew_is_the_spread_of_first_requests() {
     }
     assert_eq!(st.start_skew_ms(), Some(3.5));
 }
+
+mod merged_percentiles {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Samples recorded by each runner's own shard, through the wire (JSON), merged by the
+    /// coordinator: percentiles equal those of one histogram of the union exactly, and the
+    /// exact percentiles of the raw samples within HDR precision.
+    fn check(per_runner: &[Vec<f64>]) -> Result<(), TestCaseError> {
+        let n = per_runner.len() as u32;
+        let mut st = started(n);
+        let reg = Registry::new(&[]);
+        let mut union_shard = Shard::new(Arc::clone(&reg));
+        let mut all: Vec<f64> = Vec::new();
+        for (k, samples) in per_runner.iter().enumerate() {
+            let mut shard = Shard::new(Arc::clone(&reg));
+            for &ms in samples {
+                shard.trend(ids::HTTP_REQ_DURATION, &Tags::default(), ms);
+                union_shard.trend(ids::HTTP_REQ_DURATION, &Tags::default(), ms);
+                all.push(ms);
+            }
+            let wire = shard.take().to_json().unwrap();
+            let mut p = push(k as u32, &format!("r{k}"), &[], true);
+            p.snapshots = vec![Sequenced {
+                seq: 1,
+                snapshot: Snapshot::from_json(&wire).unwrap(),
+            }];
+            st.push(&p, now()).unwrap();
+        }
+        let mut union = Aggregate::new(Arc::clone(&reg));
+        union.merge(&union_shard.take());
+        let none = BTreeMap::new();
+        let merged = st.agg.view("http_req_duration", &none).unwrap();
+        let single = union.view("http_req_duration", &none).unwrap();
+        all.sort_by(f64::total_cmp);
+        prop_assert_eq!(merged.count, all.len() as u64);
+        for p in [50.0, 90.0, 95.0, 99.0, 99.9] {
+            prop_assert_eq!(merged.percentile(p), single.percentile(p));
+            let rank = ((p / 100.0) * all.len() as f64).ceil().max(1.0) as usize - 1;
+            let exact = all[rank.min(all.len() - 1)];
+            let got = merged.percentile(p);
+            // 3 significant figures, plus the µs the histogram's unit rounds to.
+            prop_assert!(
+                (got - exact).abs() <= exact * 0.001 + 0.001,
+                "p({}) = {} but the samples' is {}",
+                p,
+                got,
+                exact
+            );
+        }
+        prop_assert_eq!(merged.max, all[all.len() - 1]);
+        prop_assert_eq!(merged.min, all[0]);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn merged_percentiles_equal_the_union_of_the_runners_samples(
+            per_runner in proptest::collection::vec(
+                proptest::collection::vec(0.05f64..5_000.0, 1..300),
+                1..8,
+            )
+        ) {
+            check(&per_runner)?;
+        }
+    }
+}
