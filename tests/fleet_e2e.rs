@@ -627,3 +627,46 @@ fn the_status_endpoint_follows_the_run_and_an_abort_stops_the_fleet_with_105() {
         "every request the target saw is in the summary"
     );
 }
+
+#[test]
+fn unique_data_stays_unique_across_the_fleet() {
+    let rec = Recorder::start();
+    let (out, s) = run_fleet("unique_rows.load", 3, &rec.url(), Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(metric(&s, "http_reqs", "count"), 18.0);
+    let paths: Vec<String> = rec.requests().into_iter().map(|(p, _)| p).collect();
+    let users: std::collections::BTreeMap<String, usize> =
+        paths.iter().fold(Default::default(), |mut m, p| {
+            *m.entry(p.split("/o/").next().unwrap().to_string())
+                .or_default() += 1;
+            m
+        });
+    assert_eq!(users.len(), 6, "six VUs, six users: {users:?}");
+    assert!(
+        users.values().all(|&n| n == 3),
+        "each user for its VU's 3 iterations"
+    );
+    let orders: std::collections::BTreeSet<&str> =
+        paths.iter().filter_map(|p| p.split("/o/").nth(1)).collect();
+    assert_eq!(
+        orders.len(),
+        18,
+        "a fresh order row for every iteration fleet-wide"
+    );
+    // Each runner holds only its slice.
+    let plan = volley(&[
+        "plan",
+        &case("unique_rows.load"),
+        "--runners",
+        "3",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let slices: Vec<u64> = v["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|seg| seg["data"][0]["slice_rows"].as_u64().unwrap())
+        .collect();
+    assert_eq!(slices, vec![2, 2, 2], "users: 6 VUs' rows split 2/2/2");
+}
