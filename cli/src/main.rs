@@ -89,6 +89,13 @@ enum Command {
         /// No live progress line.
         #[arg(long, short)]
         quiet: bool,
+        /// Stream results: `json=FILE`, `prometheus=URL[,trend_stats=…]`,
+        /// `influxdb=URL[,token_env=VAR]` (repeatable; see docs/outputs.md).
+        #[arg(long = "out", short = 'o', value_name = "KIND=TARGET")]
+        out: Vec<String>,
+        /// Write a self-contained HTML report at the end.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
     },
     /// Serve the demo shop the examples load (`/api/products`, `/api/login`, ...).
     DemoServer {
@@ -120,6 +127,8 @@ fn main() -> ExitCode {
             summary_json,
             workers,
             quiet,
+            out,
+            report,
         } => cmd::run::run(cmd::run::Args {
             file,
             demo,
@@ -127,6 +136,8 @@ fn main() -> ExitCode {
             summary_json,
             workers,
             quiet,
+            out,
+            report,
         }),
         Command::DemoServer { port, no_latency } => cmd::demo::run(port, !no_latency),
     };

@@ -1,12 +1,15 @@
-//! `volley run FILE [--demo]`: compile, run on this machine, print the summary, exit with
-//! the verdict (0, 99, 104, 105, 108).
+//! `volley run FILE [--demo] [--out KIND=TARGET]… [--report FILE.html]`: compile, run on
+//! this machine with its outputs, print the summary, exit with the verdict (0, 99, 104,
+//! 105, 108; 2 for a bad `--out` before any load).
 
 use super::compile_or_report;
 use crate::exit;
 use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use volley_engine::run::{run_plan, ProgressMode, RunOptions};
+use std::sync::Arc;
+use volley_engine::output::{default_testid, OutputConfig, OutputSet};
+use volley_engine::run::{run_with, ProgressMode, RunHooks, RunOptions};
 use volley_engine::summary;
 
 pub struct Args {
@@ -16,6 +19,8 @@ pub struct Args {
     pub summary_json: Option<PathBuf>,
     pub workers: Option<usize>,
     pub quiet: bool,
+    pub out: Vec<String>,
+    pub report: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> u8 {
@@ -55,7 +60,18 @@ pub fn run(args: Args) -> u8 {
     if let Some(w) = args.workers {
         opts.workers = w.max(1);
     }
-    let outcome = run_plan(&plan, opts);
+    let outputs = match outputs(&args, &plan, &opts) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let hooks = RunHooks {
+        outputs,
+        ..RunHooks::default()
+    };
+    let outcome = run_with(&plan, opts, hooks);
     drop(demo);
     let color = std::io::stdout().is_terminal();
     print!("{}", summary::render_text(&outcome.summary, color));
@@ -65,6 +81,27 @@ pub fn run(args: Args) -> u8 {
         }
     }
     u8::try_from(outcome.exit_code).unwrap_or(1)
+}
+
+/// The `--out` and `--report` outputs (none when neither is given). The report shows the
+/// file's source; tokens are read from the environment the run reads secrets from.
+fn outputs(
+    args: &Args,
+    plan: &volley_plan::Plan,
+    opts: &RunOptions,
+) -> Result<Option<OutputSet>, String> {
+    if args.out.is_empty() && args.report.is_none() {
+        return Ok(None);
+    }
+    let cfg = OutputConfig {
+        specs: args.out.clone(),
+        report: args.report.clone(),
+        testid: default_testid(&plan.name, std::time::SystemTime::now()),
+        plan: Arc::new(plan.clone()),
+        source: std::fs::read_to_string(&args.file).ok(),
+        env: opts.env.clone(),
+    };
+    OutputSet::new(cfg).map(Some)
 }
 
 /// Starts the demo shop on an ephemeral loopback port; the runtime lives as long as the
