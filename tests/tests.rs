@@ -4,6 +4,8 @@
 mod cases;
 mod cli;
 mod docs;
+mod outputs;
 mod run_e2e;
+mod services;
 mod spec_examples;
 mod support;

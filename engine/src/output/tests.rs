@@ -702,3 +702,39 @@ fn default_testids_name_the_plan_and_the_time() {
     let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     assert_eq!(default_testid("check out", t), "check-out-20231114T221320Z");
 }
+
+#[test]
+fn the_grafana_dashboard_queries_only_names_the_output_writes() {
+    let dash: serde_json::Value =
+        serde_json::from_str(include_str!("../../../docs/grafana/volley.json")).unwrap();
+    let panels = dash["panels"].as_array().unwrap();
+    let opts = PromOptions::new("x");
+    let written = metric_names(&registry(), &opts.trend_stats);
+    let mut queried = BTreeMap::new();
+    for p in panels {
+        for t in p["targets"].as_array().unwrap() {
+            let e = t["expr"].as_str().unwrap();
+            for (i, _) in e.match_indices("k6_") {
+                let name: String = e[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                queried.insert(name, p["title"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    for want in [
+        "k6_http_reqs_total",
+        "k6_http_req_duration_p95",
+        "k6_vus",
+        "k6_checks_rate",
+    ] {
+        assert!(queried.contains_key(want), "the dashboard shows {want}");
+    }
+    for (name, panel) in &queried {
+        assert!(
+            written.contains(name),
+            "panel `{panel}` queries {name}, which Volley does not write"
+        );
+    }
+}
