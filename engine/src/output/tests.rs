@@ -738,3 +738,30 @@ fn the_grafana_dashboard_queries_only_names_the_output_writes() {
         );
     }
 }
+
+#[test]
+fn docs_outputs_md_names_every_prometheus_metric_and_option() {
+    let doc = include_str!("../../../docs/outputs.md");
+    let reg = registry();
+    for (_, d) in reg.iter() {
+        let base = format!("k6_{}", prometheus::sanitize_name(&d.name));
+        let documented = match d.kind {
+            volley_plan::plan::MetricKind::Counter => format!("`{base}_total`"),
+            volley_plan::plan::MetricKind::Rate => format!("`{base}_rate`"),
+            volley_plan::plan::MetricKind::Gauge => format!("`{base}`"),
+            volley_plan::plan::MetricKind::Trend => format!("`{base}_STAT`"),
+        };
+        assert!(doc.contains(&documented), "docs/outputs.md lists {documented}");
+    }
+    for s in TrendStat::parse_list(prometheus::DEFAULT_TREND_STATS).unwrap() {
+        let name = format!("`k6_http_req_duration_{}`", s.suffix());
+        assert!(doc.contains(&name), "docs/outputs.md lists {name}");
+    }
+    for needle in [prometheus::DEFAULT_TREND_STATS]
+        .into_iter()
+        .chain(prometheus::TREND_STATS_ENV.iter().copied())
+        .chain(["token_env=VAR", "token_secret=NAME", "trend_stats=LIST", "testid=ID"])
+    {
+        assert!(doc.contains(needle), "docs/outputs.md mentions {needle}");
+    }
+}
