@@ -131,15 +131,19 @@ impl Sender {
         self.shared.cv.notify_all();
     }
 
-    /// Closes the queue, waits up to the drain time for it to empty, and reports.
+    /// Closes the queue, waits up to the drain time for it to empty (less when a batch fails
+/// meanwhile), and reports.
     pub fn finish(mut self) -> SendReport {
         let deadline = Instant::now() + self.policy.drain;
         let mut st = self.shared.lock();
         st.closed = true;
+        let failed_at_close = st.report.failed;
         self.shared.cv.notify_all();
         while !st.queue.is_empty() || st.busy {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            // A batch that failed after the end means the endpoint is still down: stop
+            // waiting for the others.
+            if left.is_zero() || st.report.failed > failed_at_close {
                 break;
             }
             st = match self.shared.cv.wait_timeout(st, left) {

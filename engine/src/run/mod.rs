@@ -319,6 +319,7 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
         (t0 + worker::SNAPSHOT_EVERY + PROGRESS_LAG).into(),
         worker::SNAPSHOT_EVERY,
     );
+    flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ctrl_c = interrupted(stop_handle);
     tokio::pin!(ctrl_c);
     let mut ctrl_c_armed = true;
