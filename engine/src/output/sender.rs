@@ -132,7 +132,7 @@ impl Sender {
     }
 
     /// Closes the queue, waits up to the drain time for it to empty (less when a batch fails
-/// meanwhile), and reports.
+    /// meanwhile), and reports.
     pub fn finish(mut self) -> SendReport {
         let deadline = Instant::now() + self.policy.drain;
         let mut st = self.shared.lock();

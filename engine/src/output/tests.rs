@@ -751,7 +751,10 @@ fn docs_outputs_md_names_every_prometheus_metric_and_option() {
             volley_plan::plan::MetricKind::Gauge => format!("`{base}`"),
             volley_plan::plan::MetricKind::Trend => format!("`{base}_STAT`"),
         };
-        assert!(doc.contains(&documented), "docs/outputs.md lists {documented}");
+        assert!(
+            doc.contains(&documented),
+            "docs/outputs.md lists {documented}"
+        );
     }
     for s in TrendStat::parse_list(prometheus::DEFAULT_TREND_STATS).unwrap() {
         let name = format!("`k6_http_req_duration_{}`", s.suffix());
@@ -760,7 +763,12 @@ fn docs_outputs_md_names_every_prometheus_metric_and_option() {
     for needle in [prometheus::DEFAULT_TREND_STATS]
         .into_iter()
         .chain(prometheus::TREND_STATS_ENV.iter().copied())
-        .chain(["token_env=VAR", "token_secret=NAME", "trend_stats=LIST", "testid=ID"])
+        .chain([
+            "token_env=VAR",
+            "token_secret=NAME",
+            "trend_stats=LIST",
+            "testid=ID",
+        ])
     {
         assert!(doc.contains(needle), "docs/outputs.md mentions {needle}");
     }
