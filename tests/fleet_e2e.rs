@@ -184,12 +184,8 @@ fn start_skew_of_fifty_local_runners_is_reported_and_small() {
 }
 
 /// Waits until `pred` holds, polling; panics after `limit`.
-fn wait_until(limit: Duration, what: &str, mut pred: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !pred() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+fn wait_for(limit: Duration, what: &str, pred: impl FnMut() -> bool) {
+    assert!(wait_until(limit, pred), "timed out waiting for {what}");
 }
 
 #[test]
@@ -212,7 +208,7 @@ fn a_killed_runner_is_lost_with_110_and_the_others_counts_stay_intact() {
         &[],
     );
     let parent = child.id();
-    wait_until(Duration::from_secs(30), "the load to start", || {
+    wait_for(Duration::from_secs(30), "the load to start", || {
         rec.count("/k") >= 10
     });
     let runners = children_of(parent);
@@ -254,7 +250,7 @@ fn runners_stop_their_load_within_the_grace_period_when_the_coordinator_dies() {
         &[],
     );
     let parent = child.id();
-    wait_until(Duration::from_secs(30), "the load to start", || {
+    wait_for(Duration::from_secs(30), "the load to start", || {
         rec.count("/z") >= 5
     });
     let runners: Vec<u32> = children_of(parent)
@@ -268,7 +264,7 @@ fn runners_stop_their_load_within_the_grace_period_when_the_coordinator_dies() {
     let mut child = child;
     let _ = child.wait();
     // grace = 3 s: every runner must stop sending and exit soon after.
-    wait_until(Duration::from_secs(15), "the runners to exit", || {
+    wait_for(Duration::from_secs(15), "the runners to exit", || {
         runners.iter().all(|&p| !alive(p))
     });
     let exited = killed.elapsed();
@@ -342,7 +338,7 @@ fn runner(plan: &Path, url: &str, k: u32, n: u32) -> std::process::Child {
 }
 
 fn wait_listening(port: u16) {
-    wait_until(Duration::from_secs(20), "the coordinator to listen", || {
+    wait_for(Duration::from_secs(20), "the coordinator to listen", || {
         TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
 }
@@ -528,43 +524,19 @@ fn pushes_dropped_and_repeated_by_a_faulty_proxy_leave_the_totals_unchanged() {
     assert_eq!(rec.count("/p"), 300);
 }
 
-/// `GET` through a fresh connection; (status, body).
 fn get(port: u16, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    let status = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    http(port, "GET", path, "")
 }
 
 fn post_abort(port: u16, token: &str) -> u16 {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "POST /v1/abort HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    http_with(
+        port,
+        "POST",
+        "/v1/abort",
+        &format!("Authorization: Bearer {token}\r\n"),
+        "",
     )
-    .unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
+    .0
 }
 
 #[test]
@@ -601,7 +573,7 @@ fn the_status_endpoint_follows_the_run_and_an_abort_stops_the_fleet_with_105() {
     assert_eq!(get(port, "/summary").0, 404, "no summary before the end");
     let url = format!("http://127.0.0.1:{port}");
     let runners: Vec<_> = (0..2).map(|k| runner(&plan, &url, k, 2)).collect();
-    wait_until(Duration::from_secs(30), "requests in the status", || {
+    wait_for(Duration::from_secs(30), "requests in the status", || {
         let st: serde_json::Value = serde_json::from_str(&get(port, "/status").1).unwrap();
         st["phase"] == "running" && st["http_reqs"].as_u64().unwrap_or(0) > 0
     });
@@ -612,7 +584,7 @@ fn the_status_endpoint_follows_the_run_and_an_abort_stops_the_fleet_with_105() {
         let ro = wait_output(r, Duration::from_secs(30));
         assert_eq!(ro.status.code(), Some(0), "{}", text(&ro));
     }
-    wait_until(Duration::from_secs(20), "the summary", || {
+    wait_for(Duration::from_secs(20), "the summary", || {
         get(port, "/summary").0 == 200
     });
     let st: serde_json::Value = serde_json::from_str(&get(port, "/status").1).unwrap();

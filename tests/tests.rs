@@ -5,6 +5,8 @@ mod cases;
 mod cli;
 mod docs;
 mod fleet_e2e;
+mod outputs;
 mod run_e2e;
+mod services;
 mod spec_examples;
 mod support;

@@ -92,6 +92,13 @@ enum Command {
         /// No live progress line.
         #[arg(long, short)]
         quiet: bool,
+        /// Stream results: `json=FILE`, `prometheus=URL[,trend_stats=…]`,
+        /// `influxdb=URL[,token_env=VAR]` (repeatable; see docs/outputs.md).
+        #[arg(long = "out", short = 'o', value_name = "KIND=TARGET")]
+        out: Vec<String>,
+        /// Write a self-contained HTML report at the end.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
     },
     /// A fleet runner: runs one segment of a plan for a coordinator (a pod's command).
     Runner {
@@ -136,6 +143,13 @@ enum Command {
         /// No progress lines.
         #[arg(long, short)]
         quiet: bool,
+        /// Stream the fleet's merged results: `json=FILE`, `prometheus=URL`,
+        /// `influxdb=URL` (repeatable; see docs/outputs.md).
+        #[arg(long = "out", value_name = "KIND=TARGET")]
+        out: Vec<String>,
+        /// Write a self-contained HTML report of the fleet's run.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
     },
     /// Serve the demo shop the examples load (`/api/products`, `/api/login`, ...).
     DemoServer {
@@ -168,6 +182,8 @@ fn main() -> ExitCode {
             summary_json,
             workers,
             quiet,
+            out,
+            report,
         } => cmd::run::run(cmd::run::Args {
             file,
             runners,
@@ -176,6 +192,8 @@ fn main() -> ExitCode {
             summary_json,
             workers,
             quiet,
+            out,
+            report,
         }),
         Command::Runner {
             plan,
@@ -200,6 +218,8 @@ fn main() -> ExitCode {
             linger,
             summary_json,
             quiet,
+            out,
+            report,
         } => cmd::fleet::coordinator(cmd::fleet::CoordinatorArgs {
             plan,
             data_dir,
@@ -208,6 +228,8 @@ fn main() -> ExitCode {
             linger,
             summary_json,
             quiet,
+            out,
+            report,
         }),
         Command::DemoServer { port, no_latency } => cmd::demo::run(port, !no_latency),
     };

@@ -4,8 +4,8 @@
 //! each executor wants when) drives the [`executor`]s on worker threads; each VU runs
 //! the [`interp`]reter over runtime [`value`]s, fed rows by [`data`] and sending requests
 //! with its [`http`] client; samples go to per-worker [`metrics`] shards whose snapshots
-//! the driver merges, judges with [`thresholds`], shows with [`progress`] and ends with a
-//! [`summary`].
+//! the driver merges, judges with [`thresholds`], shows with [`progress`], writes to the
+//! [`output`]s (NDJSON, Prometheus, InfluxDB, the HTML report) and ends with a [`summary`].
 //!
 //! It must not depend on the compiler: the runner image carries no compiler.
 pub mod data;
@@ -14,6 +14,7 @@ pub mod fleet;
 pub mod http;
 pub mod interp;
 pub mod metrics;
+pub mod output;
 pub mod progress;
 pub mod run;
 pub use volley_plan::schedule;

@@ -32,6 +32,8 @@ pub struct CoordinatorArgs {
     pub linger: Duration,
     pub summary_json: Option<PathBuf>,
     pub quiet: bool,
+    pub out: Vec<String>,
+    pub report: Option<PathBuf>,
 }
 
 fn read_plan(path: &Path) -> Result<Plan, u8> {
@@ -150,6 +152,26 @@ pub fn coordinator(args: CoordinatorArgs) -> u8 {
     } else {
         ProgressMode::Plain
     };
+    let testid = volley_engine::output::default_testid(&plan.name, std::time::SystemTime::now());
+    let outputs = if args.out.is_empty() && args.report.is_none() {
+        None
+    } else {
+        let cfg = volley_engine::output::OutputConfig {
+            specs: args.out.clone(),
+            report: args.report.clone(),
+            testid: testid.clone(),
+            plan: std::sync::Arc::new(plan.clone()),
+            source: None,
+            env: env.clone(),
+        };
+        match volley_engine::output::OutputSet::new(cfg) {
+            Ok(o) => Some(o),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::USAGE;
+            }
+        }
+    };
     let coordinator = match Coordinator::bind(
         args.listen,
         CoordinatorOptions {
@@ -161,6 +183,8 @@ pub fn coordinator(args: CoordinatorArgs) -> u8 {
             progress,
             linger: args.linger,
             start_margin: Duration::from_millis(1000),
+            outputs,
+            testid,
         },
     ) {
         Ok(c) => c,

@@ -1,13 +1,16 @@
-//! `volley run FILE [--demo]`: compile, run on this machine, print the summary, exit with
-//! the verdict (0, 99, 104, 105, 108).
+//! `volley run FILE [--demo] [--out KIND=TARGET]… [--report FILE.html]`: compile, run on
+//! this machine with its outputs, print the summary, exit with the verdict (0, 99, 104,
+//! 105, 108; 2 for a bad `--out` before any load).
 
 use super::compile_or_report;
 use crate::exit;
 use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use volley_engine::fleet::local::LocalFleet;
-use volley_engine::run::{run_plan, ProgressMode, RunOptions};
+use volley_engine::output::{default_testid, OutputConfig, OutputSet};
+use volley_engine::run::{run_with, ProgressMode, RunHooks, RunOptions};
 use volley_engine::summary::{self, Summary};
 
 pub struct Args {
@@ -19,6 +22,8 @@ pub struct Args {
     pub summary_json: Option<PathBuf>,
     pub workers: Option<usize>,
     pub quiet: bool,
+    pub out: Vec<String>,
+    pub report: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> u8 {
@@ -51,6 +56,14 @@ pub fn run(args: Args) -> u8 {
     } else {
         ProgressMode::Plain
     };
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let outputs = match outputs(&args, &plan, &env) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
     let outcome = match args.runners {
         Some(n) if n >= 1 => {
             let work_dir =
@@ -68,7 +81,8 @@ pub fn run(args: Args) -> u8 {
                 workers: args.workers.unwrap_or(1).max(1),
                 progress,
                 work_dir: work_dir.clone(),
-                env: std::env::vars().collect(),
+                env,
+                outputs,
             };
             let result = fleet.run();
             let _ = std::fs::remove_dir_all(&work_dir);
@@ -92,7 +106,11 @@ pub fn run(args: Args) -> u8 {
             if let Some(w) = args.workers {
                 opts.workers = w.max(1);
             }
-            run_plan(&plan, opts)
+            let hooks = RunHooks {
+                outputs,
+                ..RunHooks::default()
+            };
+            run_with(&plan, opts, hooks)
         }
     };
     drop(demo);
@@ -109,6 +127,27 @@ pub fn finish(summary: &Summary, summary_json: Option<&Path>) {
             eprintln!("error: cannot write `{}`: {e}", path.display());
         }
     }
+}
+
+/// The `--out` and `--report` outputs (none when neither is given). The report shows the
+/// file's source; tokens are read from the environment the run reads secrets from.
+fn outputs(
+    args: &Args,
+    plan: &volley_plan::Plan,
+    env: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<OutputSet>, String> {
+    if args.out.is_empty() && args.report.is_none() {
+        return Ok(None);
+    }
+    let cfg = OutputConfig {
+        specs: args.out.clone(),
+        report: args.report.clone(),
+        testid: default_testid(&plan.name, std::time::SystemTime::now()),
+        plan: Arc::new(plan.clone()),
+        source: std::fs::read_to_string(&args.file).ok(),
+        env: env.clone(),
+    };
+    OutputSet::new(cfg).map(Some)
 }
 
 /// Starts the demo shop on an ephemeral loopback port; the runtime lives as long as the

@@ -12,6 +12,8 @@ use super::protocol::{Control, ErrorBody, Join, Push, Ready, StopReason, WireVal
 use super::state::{FleetState, Now, Phase, RunnerState};
 use crate::interp::Role;
 use crate::metrics::{Aggregate, Registry};
+use crate::output::prometheus::{self, PromOptions};
+use crate::output::{Live, OutputSet};
 use crate::progress::{self, Progress};
 use crate::run::report::{Report, EVALUATE_EVERY};
 use crate::run::{exit, ProgressMode, RunOutcome, StopHandle};
@@ -24,7 +26,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch, Notify};
 use volley_plan::slice::DataSlice;
 use volley_plan::Plan;
@@ -44,6 +46,10 @@ pub struct CoordinatorOptions {
     pub linger: Duration,
     /// How far ahead the start instant is fixed once everyone is ready.
     pub start_margin: Duration,
+    /// `--out` and `--report`, fed the fleet's merged deltas.
+    pub outputs: Option<OutputSet>,
+    /// The `testid` label of `/metrics`.
+    pub testid: String,
 }
 
 /// What the handlers and the lifecycle share.
@@ -61,6 +67,7 @@ struct Hub {
     epoch: Instant,
     /// `POST /v1/abort` stops the run as a signal does.
     stop: StopHandle,
+    prom: PromOptions,
 }
 
 impl Hub {
@@ -88,7 +95,10 @@ impl Coordinator {
         listener.set_nonblocking(true)?;
         let hash = volley_plan::content_hash(&opts.plan);
         let agg = Aggregate::new(Registry::new(&opts.plan.metrics));
-        let state = FleetState::new(&opts.plan, hash, opts.runners, agg);
+        let mut state = FleetState::new(&opts.plan, hash, opts.runners, agg);
+        if opts.outputs.is_some() {
+            state.deltas = Some(Default::default());
+        }
         let stop = StopHandle::default();
         let slices = opts
             .slices
@@ -106,6 +116,7 @@ impl Coordinator {
             last_call_ms: Default::default(),
             epoch: Instant::now(),
             stop: stop.clone(),
+            prom: PromOptions::new(&opts.testid),
         });
         Ok(Coordinator {
             listener,
@@ -144,7 +155,8 @@ impl Coordinator {
         rt.block_on(self.lifecycle())
     }
 
-    async fn lifecycle(self) -> RunOutcome {
+    async fn lifecycle(mut self) -> RunOutcome {
+        let outputs = self.opts.outputs.take();
         let Coordinator {
             listener,
             opts,
@@ -172,6 +184,7 @@ impl Coordinator {
             exits: &mut exits,
             exited: Default::default(),
             run_start: Instant::now(),
+            outputs,
         };
         let outcome = life.drive().await;
         *hub.summary.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.summary.clone());
@@ -212,6 +225,7 @@ struct Life<'a> {
     /// Runner processes known to have exited (local fleets report them).
     exited: std::collections::BTreeSet<u32>,
     run_start: Instant,
+    outputs: Option<OutputSet>,
 }
 
 /// Why the fleet stopped early.
@@ -361,7 +375,11 @@ impl Life<'_> {
         let (result, snap) = rx
             .await
             .map_err(|_| "setup/teardown thread ended without a result".to_string())?;
-        self.hub.lock().agg.merge(&snap);
+        let mut st = self.hub.lock();
+        st.agg.merge(&snap);
+        if let Some(d) = st.deltas.as_mut() {
+            d.series.extend(snap.series);
+        }
         result
     }
 
@@ -385,9 +403,14 @@ impl Life<'_> {
             + Duration::from_millis(self.plan.max_duration_ms() + self.plan.fleet.grace_ms)
             + Duration::from_secs(30);
         let mut last_reqs = (0u64, t0);
+        let mut next_flush = t0 + Duration::from_secs(1);
         loop {
             tick.tick().await;
             let now = Now::read();
+            if now.at >= next_flush {
+                next_flush += Duration::from_secs(1);
+                self.flush_outputs(t0, None);
+            }
             while let Ok((index, status)) = self.exits.try_recv() {
                 self.exited.insert(index);
                 if self.hub.lock().process_exited(index, &status, now) {
@@ -438,6 +461,36 @@ impl Life<'_> {
             eprintln!();
         }
         early
+    }
+
+    /// Hands the deltas merged since the last flush to the outputs; with `summary`, ends
+    /// them (the report is written, network queues drained) and prints their notes.
+    fn flush_outputs(&mut self, t0: Instant, summary: Option<&Summary>) {
+        let Some(outs) = self.outputs.as_mut() else {
+            return;
+        };
+        let (deltas, live) = {
+            let mut st = self.hub.lock();
+            let (vus, vus_max) = st.vus();
+            let live = Live {
+                elapsed: t0.elapsed(),
+                vus,
+                vus_max,
+            };
+            (st.take_deltas(), live)
+        };
+        outs.observe(&deltas);
+        let st = self.hub.lock();
+        match summary {
+            None => outs.flush(SystemTime::now(), &st.agg, &live),
+            Some(summary) => {
+                if let Some(outs) = self.outputs.take() {
+                    for note in outs.finish(summary, &st.agg, &live) {
+                        eprintln!("{note}");
+                    }
+                }
+            }
+        }
     }
 
     fn should_abort(&self, t0: Instant) -> bool {
@@ -515,6 +568,8 @@ impl Life<'_> {
                 st.duplicates, st.gaps
             );
         }
+        drop(st);
+        self.flush_outputs(t0, Some(&summary));
         RunOutcome {
             exit_code: summary.exit_code(),
             summary,
@@ -680,6 +735,20 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest) -> Result<Reply, Reply> {
                 status: 200,
                 body: Bytes::from(status(hub)),
             })
+        }
+        (&Method::GET, "/metrics") => {
+            let st = hub.lock();
+            let (vus, vus_max) = st.vus();
+            let started = *hub.started.lock().unwrap_or_else(|p| p.into_inner());
+            let live = Live {
+                elapsed: started.map_or(Duration::ZERO, |t| t.elapsed()),
+                vus,
+                vus_max,
+            };
+            return Ok(Reply {
+                status: 200,
+                body: Bytes::from(prometheus::text(&st.agg, &hub.prom, Some(&live))),
+            });
         }
         (&Method::GET, "/summary") => {
             let summary = hub

@@ -28,6 +28,8 @@ pub struct LocalFleet {
     /// Where the fleet plan file is written (a temporary directory).
     pub work_dir: PathBuf,
     pub env: BTreeMap<String, String>,
+    /// `--out` and `--report`, fed the fleet's merged metrics by the coordinator.
+    pub outputs: Option<crate::output::OutputSet>,
 }
 
 /// A random hex token from the OS's randomness.
@@ -40,7 +42,7 @@ pub fn random_token() -> String {
 
 impl LocalFleet {
     /// Runs the fleet to its end; blocking.
-    pub fn run(self) -> Result<RunOutcome, String> {
+    pub fn run(mut self) -> Result<RunOutcome, String> {
         let (fleet_plan, slices) = volley_plan::slice::split(&self.plan, self.runners);
         std::fs::create_dir_all(&self.work_dir)
             .map_err(|e| format!("cannot create {}: {e}", self.work_dir.display()))?;
@@ -59,6 +61,11 @@ impl LocalFleet {
                 progress: self.progress,
                 linger: Duration::ZERO,
                 start_margin: start_margin(self.runners),
+                outputs: self.outputs.take(),
+                testid: crate::output::default_testid(
+                    &self.plan.name,
+                    std::time::SystemTime::now(),
+                ),
             },
         )
         .map_err(|e| format!("cannot listen on loopback: {e}"))?;

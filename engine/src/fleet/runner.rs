@@ -199,6 +199,7 @@ pub fn run_runner(opts: RunnerOptions) -> i32 {
             finished: finished_tx,
             first_request,
         }),
+        outputs: None,
     };
     let run_opts = RunOptions {
         segment: opts.segment,

@@ -116,6 +116,9 @@ pub struct FleetState {
     pub applied: u64,
     pub duplicates: u64,
     pub gaps: u64,
+    /// Every delta applied since the last [`FleetState::take_deltas`], when collected
+    /// (for the outputs; per-runner VU gauges excluded: outputs get the fleet's VUs).
+    pub deltas: Option<Snapshot>,
 }
 
 /// How long a runner may stay silent before it is lost.
@@ -147,6 +150,7 @@ impl FleetState {
             applied: 0,
             duplicates: 0,
             gaps: 0,
+            deltas: None,
         }
     }
 
@@ -372,6 +376,9 @@ impl FleetState {
         slot.http_reqs += part.counter("http_reqs");
         slot.iterations += part.counter("iterations");
         self.agg.merge(&part);
+        if let Some(d) = self.deltas.as_mut() {
+            d.series.extend(part.series);
+        }
         if gauges_changed {
             self.merge_fleet_gauges();
         }
@@ -458,6 +465,17 @@ impl FleetState {
     fn after_loss(&mut self, now: Now) {
         self.merge_fleet_gauges();
         self.release_barriers(now.unix_ms);
+    }
+
+    /// The deltas applied since the last call (empty when not collected).
+    pub fn take_deltas(&mut self) -> Snapshot {
+        self.deltas.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// The fleet's VUs and allocated VUs now: the sum of every runner's latest.
+    pub fn vus(&self) -> (u64, u64) {
+        let live = self.runners.iter().filter(|r| r.state != RunnerState::Lost);
+        live.fold((0, 0), |(v, m), r| (v + r.vus as u64, m + r.vus_max as u64))
     }
 
     /// Every runner has finished or is lost (after the start).

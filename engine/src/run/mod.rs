@@ -110,6 +110,8 @@ pub struct RunHooks {
     pub stop: Option<StopHandle>,
     /// Run as one runner of a fleet (see [`FleetLink`]).
     pub fleet: Option<FleetLink>,
+    /// `--out` and `--report`: fed every snapshot, flushed once a second, finished at the end.
+    pub outputs: Option<crate::output::OutputSet>,
 }
 
 /// What a fleet runner's driver exchanges with the coordinator link (`crate::fleet`).
@@ -384,6 +386,11 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
     // A little after the workers' snapshots of the same second, so the line is current.
     let mut progress_tick =
         tokio::time::interval_at((t0 + progress_every + PROGRESS_LAG).into(), progress_every);
+    let mut flush_tick = tokio::time::interval_at(
+        (t0 + worker::SNAPSHOT_EVERY + PROGRESS_LAG).into(),
+        worker::SNAPSHOT_EVERY,
+    );
+    flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ctrl_c = interrupted(stop_handle);
     tokio::pin!(ctrl_c);
     let mut ctrl_c_armed = true;
@@ -411,6 +418,9 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
                     total,
                 };
                 report.progress(opts.progress, &live);
+            }
+            _ = flush_tick.tick(), if hooks.outputs.is_some() => {
+                flush_outputs(&mut hooks, &agg, &vus, t0.elapsed(), None);
             }
             _ = &mut ctrl_c, if ctrl_c_armed => {
                 ctrl_c_armed = false;
@@ -461,6 +471,7 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
         None => None,
     };
     let summary = report.finish(&mut agg, elapsed, verdict, None);
+    flush_outputs(&mut hooks, &agg, &vus, elapsed, Some(&summary));
     RunOutcome {
         exit_code: summary.exit_code(),
         summary,
@@ -482,7 +493,43 @@ fn merge(agg: &mut Aggregate, hooks: &mut RunHooks, s: &Snapshot) {
     if let Some(f) = hooks.on_snapshot.as_mut() {
         f(s);
     }
+    if let Some(o) = hooks.outputs.as_mut() {
+        o.observe(s);
+    }
     agg.merge(s);
+}
+
+/// Flushes the outputs' interval, or at the end (`summary` given) finishes them and
+/// prints their notes.
+fn flush_outputs(
+    hooks: &mut RunHooks,
+    agg: &Aggregate,
+    vus: &VuCounts,
+    elapsed: Duration,
+    summary: Option<&Summary>,
+) {
+    let live = crate::output::Live {
+        elapsed,
+        vus: vus.active.load(Ordering::Relaxed),
+        vus_max: vus.created.load(Ordering::Relaxed),
+    };
+    match summary {
+        None => {
+            if let Some(o) = hooks.outputs.as_mut() {
+                o.flush(std::time::SystemTime::now(), agg, &live);
+            }
+        }
+        Some(s) => {
+            for note in hooks
+                .outputs
+                .take()
+                .map(|o| o.finish(s, agg, &live))
+                .unwrap_or_default()
+            {
+                eprintln!("{note}");
+            }
+        }
+    }
 }
 
 /// Runs setup or teardown (if the plan has it) on its own VU, merging its samples.

@@ -1,0 +1,290 @@
+//! Results where teams already look: `--out json=FILE` (NDJSON), `--out prometheus=URL`
+//! (remote write), `--out influxdb=URL` (line protocol) and `--report FILE.html`, plus the
+//! Prometheus text format of an aggregate for a `/metrics` endpoint
+//! ([`prometheus::text`]). See docs/outputs.md for flags, names and shapes.
+//!
+//! The interface, the same for the local driver and the fleet coordinator:
+//!
+//! ```text
+//! let mut outs = OutputSet::new(OutputConfig { specs, report, testid, plan, source, env })?;
+//! outs.observe(&snapshot);                      // every delta merged into the aggregate
+//! outs.flush(SystemTime::now(), &agg, &live);   // once a second, after that second's deltas
+//! let notes = outs.finish(&summary, &agg, &live);      // once, at the end (lines for stderr)
+//! ```
+//!
+//! `observe` merges deltas into the current interval; `flush` closes the interval and hands
+//! it, with the cumulative aggregate and the live VU counts, to every output: the JSON file
+//! is written and flushed, the network outputs encode a batch and queue it for their own
+//! thread (see `sender`: bounded, drop-oldest, retried with back-off, never blocking the
+//! load), and the report's [`Timeline`] gets a point. `finish` flushes the last interval,
+//! writes the report, drains the network queues for a bounded time and returns one note
+//! per output (what was written, what was dropped).
+//!
+//! This module must not evaluate thresholds, merge into the run's own aggregate, or print;
+//! it never writes a token anywhere (tokens only travel in request headers).
+
+pub mod influx;
+pub mod json;
+pub mod prometheus;
+pub mod report;
+mod sender;
+pub mod spec;
+pub mod stats;
+#[cfg(test)]
+mod tests;
+pub mod timeline;
+
+pub use sender::{SendPolicy, SendReport};
+pub use spec::OutSpec;
+pub use timeline::{Point, Timeline};
+
+use crate::metrics::{Aggregate, Registry, Snapshot};
+use crate::summary::Summary;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use volley_plan::Plan;
+
+/// What the outputs of one run need to know.
+#[derive(Clone, Debug)]
+pub struct OutputConfig {
+    /// `--out` specs as typed: `json=FILE`, `prometheus=URL[,k=v…]`, `influxdb=URL[,k=v…]`.
+    pub specs: Vec<String>,
+    /// `--report FILE.html`.
+    pub report: Option<PathBuf>,
+    /// The run's id: the `testid` label, tag and field of every output (a spec's own
+    /// `testid=` option overrides it for that output).
+    pub testid: String,
+    /// The plan: metric definitions, secret names, the report's plan summary.
+    pub plan: Arc<Plan>,
+    /// The `.load` source the report shows, when the caller has it.
+    pub source: Option<String>,
+    /// Where `token_env`, `token_secret` and `VOLLEY_PROMETHEUS_TREND_STATS` are read
+    /// (the process environment, normally).
+    pub env: BTreeMap<String, String>,
+}
+
+/// The live numbers the driver knows better than the snapshots (a fleet's VUs are the
+/// sum over runners).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Live {
+    /// Time since the scenarios started.
+    pub elapsed: Duration,
+    /// Active VUs now.
+    pub vus: u64,
+    /// VUs allocated so far.
+    pub vus_max: u64,
+}
+
+/// One closed interval, as the outputs see it.
+pub struct Interval<'a> {
+    /// End of the interval.
+    pub at: SystemTime,
+    /// Its length in seconds.
+    pub secs: f64,
+    /// The interval's merged deltas.
+    pub delta: &'a Aggregate,
+    /// Everything so far.
+    pub total: &'a Aggregate,
+    pub live: &'a Live,
+}
+
+impl Interval<'_> {
+    /// End of the interval in Unix ms.
+    pub fn unix_ms(&self) -> u64 {
+        unix_ms(self.at)
+    }
+}
+
+/// Unix time in ms (0 before the epoch).
+pub fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// What every output does.
+trait Output: Send {
+    /// Writes or queues one interval.
+    fn flush(&mut self, iv: &Interval<'_>) -> Result<(), String>;
+    /// The end: the last interval was flushed; returns the note for stderr.
+    fn finish(self: Box<Self>, summary: &Summary, total: &Aggregate) -> String;
+}
+
+/// Every output of a run.
+pub struct OutputSet {
+    outputs: Vec<Box<dyn Output>>,
+    report: Option<report::ReportFile>,
+    interval: Aggregate,
+    registry: Arc<Registry>,
+    timeline: Timeline,
+    /// `live.elapsed` at the last flush.
+    last_elapsed: Duration,
+    /// Errors of `flush` already noted, by output (each is noted once).
+    errors: Vec<String>,
+}
+
+impl OutputSet {
+    /// Parses the specs, resolves tokens, opens files and starts the network threads.
+    /// Errors (a bad spec, a missing token variable, a file that cannot be created) come
+    /// before any load.
+    pub fn new(cfg: OutputConfig) -> Result<OutputSet, String> {
+        let registry = Registry::new(&cfg.plan.metrics);
+        let mut outputs: Vec<Box<dyn Output>> = Vec::new();
+        for raw in &cfg.specs {
+            match spec::parse(raw)? {
+                OutSpec::Json { path } => {
+                    outputs.push(Box::new(json::JsonOutput::create(&path, &cfg.testid)?))
+                }
+                OutSpec::Prometheus { url, opts } => outputs.push(Box::new(
+                    prometheus::RemoteWrite::start(url, &opts, &cfg, SendPolicy::default())?,
+                )),
+                OutSpec::Influx { url, opts } => outputs.push(Box::new(influx::Influx::start(
+                    url,
+                    &opts,
+                    &cfg,
+                    SendPolicy::default(),
+                )?)),
+            }
+        }
+        let report = match &cfg.report {
+            Some(path) => Some(report::ReportFile::create(path, &cfg)?),
+            None => None,
+        };
+        Ok(OutputSet {
+            outputs,
+            report,
+            interval: Aggregate::new(Arc::clone(&registry)),
+            registry,
+            timeline: Timeline::default(),
+            last_elapsed: Duration::ZERO,
+            errors: Vec::new(),
+        })
+    }
+
+    /// Whether there is nothing to write (no spec, no report).
+    pub fn is_empty(&self) -> bool {
+        self.outputs.is_empty() && self.report.is_none()
+    }
+
+    /// Merges one delta snapshot into the current interval.
+    pub fn observe(&mut self, s: &Snapshot) {
+        if !s.is_empty() {
+            self.interval.merge(s);
+        }
+    }
+
+    /// Closes the current interval at `at` and hands it to every output. `total` is the
+    /// run's cumulative aggregate (it already holds the interval's deltas).
+    pub fn flush(&mut self, at: SystemTime, total: &Aggregate, live: &Live) {
+        let secs = live.elapsed.saturating_sub(self.last_elapsed).as_secs_f64();
+        self.last_elapsed = live.elapsed;
+        let delta = std::mem::replace(
+            &mut self.interval,
+            Aggregate::new(Arc::clone(&self.registry)),
+        );
+        let iv = Interval {
+            at,
+            secs,
+            delta: &delta,
+            total,
+            live,
+        };
+        for out in &mut self.outputs {
+            if let Err(e) = out.flush(&iv) {
+                if !self.errors.contains(&e) {
+                    self.errors.push(e);
+                }
+            }
+        }
+        if self.report.is_some() && delta.series().next().is_some() {
+            self.timeline
+                .push(Point::from_delta(&delta, live, iv.unix_ms(), secs));
+        }
+    }
+
+    /// The report's timeline so far.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// Flushes what is left, writes the report, drains the network queues (bounded) and
+    /// returns one note per output, warnings first (`warning: …`).
+    pub fn finish(mut self, summary: &Summary, total: &Aggregate, live: &Live) -> Vec<String> {
+        self.flush(SystemTime::now(), total, live);
+        let mut notes: Vec<String> = self
+            .errors
+            .iter()
+            .map(|e| format!("warning: {e}"))
+            .collect();
+        if let Some(r) = self.report.take() {
+            notes.push(r.write(summary, total, &self.timeline));
+        }
+        for out in self.outputs.drain(..) {
+            notes.push(out.finish(summary, total));
+        }
+        notes.sort_by_key(|n| !n.starts_with("warning"));
+        notes
+    }
+}
+
+/// The default run id: `NAME-YYYYMMDDTHHMMSSZ` (the plan's name and the start, UTC).
+pub fn default_testid(plan_name: &str, at: SystemTime) -> String {
+    let stamp: String = humantime::format_rfc3339_seconds(at)
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let name: String = plan_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{name}-{stamp}")
+}
+
+/// Resolves `token_env=VAR` or `token_secret=NAME` of a spec to the token; `None` when the
+/// spec names neither. The value is never part of an error message.
+pub(crate) fn resolve_token(
+    kind: &str,
+    opts: &BTreeMap<String, String>,
+    cfg: &OutputConfig,
+) -> Result<Option<Secret>, String> {
+    let var = if let Some(var) = opts.get("token_env") {
+        var.clone()
+    } else if let Some(name) = opts.get("token_secret") {
+        match cfg.plan.secrets.iter().find(|s| &s.name == name) {
+            Some(s) => s.env.clone(),
+            None => {
+                let known: Vec<&str> = cfg.plan.secrets.iter().map(|s| s.name.as_str()).collect();
+                return Err(format!(
+                    "--out {kind}: token_secret={name}: the .load file declares no secret `{name}` (it declares: {})",
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                ));
+            }
+        }
+    } else {
+        return Ok(None);
+    };
+    match cfg.env.get(&var) {
+        Some(v) if !v.is_empty() => Ok(Some(Secret(v.clone()))),
+        _ => Err(format!(
+            "--out {kind}: the token's environment variable {var} is not set"
+        )),
+    }
+}
+
+/// A token: its `Debug` never shows the value.
+#[derive(Clone)]
+pub(crate) struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}

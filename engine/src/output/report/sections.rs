@@ -1,0 +1,344 @@
+//! The report's sections, each from the summary (so they match `--summary-json`), the
+//! final aggregate (responses by status) or the plan. Pure HTML building.
+
+use super::html::{esc, section, table};
+use crate::metrics::{Aggregate, Contains, SeriesData};
+use crate::summary::{
+    fmt_bytes, fmt_duration, fmt_num, GroupSummary, MetricSummary, Summary, Verdict,
+};
+use std::collections::BTreeMap;
+use volley_plan::plan::MetricKind;
+use volley_plan::segment::Segment;
+use volley_plan::Plan;
+
+fn verdict_text(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Passed => "passed",
+        Verdict::ThresholdsFailed => "thresholds failed",
+        Verdict::Aborted => "aborted",
+        Verdict::AbortedByThreshold => "aborted by a threshold",
+        Verdict::RunnersLost => "runners lost",
+    }
+}
+
+/// Title, verdict, and when/how long.
+pub fn header(s: &Summary, testid: &str, generated: &str) -> String {
+    let ok = s.volley.verdict == Verdict::Passed;
+    format!(
+        "<header><h1>{} <span class=\"verdict {}\" id=\"verdict\" data-verdict=\"{}\">{}</span></h1>\
+         <p class=\"meta\">test id {} · ran {} · exit code {} · report written {}</p></header>\n",
+        esc(&s.volley.test),
+        if ok { "ok" } else { "bad" },
+        esc(&format!("{:?}", s.volley.verdict)),
+        esc(verdict_text(s.volley.verdict)),
+        esc(testid),
+        esc(&fmt_duration(s.state.test_run_duration_ms)),
+        s.volley.exit_code,
+        esc(generated),
+    )
+}
+
+/// The headline numbers.
+pub fn cards(s: &Summary) -> String {
+    let v = |m: &str, k: &str| s.value(m, k);
+    let (passes, fails) = check_totals(&s.root_group);
+    let mut cards: Vec<(String, &str)> = vec![
+        (fmt_num(v("http_reqs", "count").unwrap_or(0.0)), "requests"),
+        (
+            format!("{}/s", fmt_num(v("http_reqs", "rate").unwrap_or(0.0))),
+            "request rate",
+        ),
+        (
+            pct(v("http_req_failed", "rate").unwrap_or(0.0)),
+            "failed requests",
+        ),
+        (
+            fmt_duration(v("http_req_duration", "p(95)").unwrap_or(0.0)),
+            "p95 latency",
+        ),
+        (
+            fmt_num(v("iterations", "count").unwrap_or(0.0)),
+            "iterations",
+        ),
+        (
+            fmt_num(v("dropped_iterations", "count").unwrap_or(0.0)),
+            "dropped iterations",
+        ),
+        (fmt_num(v("vus_max", "max").unwrap_or(0.0)), "VUs (max)"),
+    ];
+    if passes + fails > 0 {
+        cards.push((
+            pct(passes as f64 / (passes + fails) as f64),
+            "checks passed",
+        ));
+    }
+    let mut out = String::from("<div class=\"cards\" id=\"cards\">");
+    for (value, label) in cards {
+        out.push_str(&format!(
+            "<div class=\"card\"><b>{}</b><span>{}</span></div>",
+            esc(&value),
+            esc(label)
+        ));
+    }
+    out.push_str("</div>\n");
+    out
+}
+
+fn pct(x: f64) -> String {
+    format!("{}%", fmt_num(x * 100.0))
+}
+
+fn check_totals(g: &GroupSummary) -> (u64, u64) {
+    let mut acc = (0, 0);
+    for c in &g.checks {
+        acc.0 += c.passes;
+        acc.1 += c.fails;
+    }
+    for sub in &g.groups {
+        let (p, f) = check_totals(sub);
+        acc.0 += p;
+        acc.1 += f;
+    }
+    acc
+}
+
+/// A metric value as the summary's text shows it.
+fn show(m: &MetricSummary, key: &str, x: f64) -> String {
+    match (m.kind, m.contains, key) {
+        (MetricKind::Rate, _, "rate") => pct(x),
+        (_, Contains::Time, k) if k != "count" && k != "rate" => fmt_duration(x),
+        (_, Contains::Data, "count") => fmt_bytes(x),
+        (_, Contains::Data, "rate") => format!("{}/s", fmt_bytes(x)),
+        (_, _, "rate") => format!("{}/s", fmt_num(x)),
+        _ => fmt_num(x),
+    }
+}
+
+/// Every threshold condition with its verdict, as the summary has them.
+pub fn thresholds(s: &Summary) -> String {
+    let mut rows = Vec::new();
+    for (key, m) in &s.metrics {
+        for (cond, ok) in &m.thresholds {
+            let agg = cond.split_whitespace().next().unwrap_or_default();
+            let observed = m
+                .values
+                .get(agg)
+                .map(|x| show(m, agg, *x))
+                .unwrap_or_default();
+            let verdict = if ok.ok {
+                "<span class=\"pass\">✓ pass</span>"
+            } else {
+                "<span class=\"fail\">✗ fail</span>"
+            };
+            rows.push((
+                format!(
+                    " data-metric=\"{}\" data-condition=\"{}\" data-ok=\"{}\"",
+                    esc(key),
+                    esc(cond),
+                    ok.ok
+                ),
+                vec![esc(key), esc(cond), esc(&observed), verdict.to_string()],
+            ));
+        }
+    }
+    let body = if rows.is_empty() {
+        "<p>No thresholds.</p>\n".to_string()
+    } else {
+        table(
+            "thresholds",
+            &["metric", "condition", "observed", "verdict"],
+            &rows,
+        )
+    };
+    section("thresholds-section", "Thresholds", &body)
+}
+
+/// Every check by group, as the summary has them.
+pub fn checks(s: &Summary) -> String {
+    let mut rows = Vec::new();
+    fn walk(g: &GroupSummary, rows: &mut Vec<(String, Vec<String>)>) {
+        for c in &g.checks {
+            let total = c.passes + c.fails;
+            let rate = if total > 0 {
+                c.passes as f64 / total as f64
+            } else {
+                0.0
+            };
+            let cls = if c.fails == 0 { "pass" } else { "fail" };
+            rows.push((
+                format!(
+                    " data-check=\"{}\" data-fails=\"{}\"",
+                    esc(&c.path),
+                    c.fails
+                ),
+                vec![
+                    esc(&c.path),
+                    c.passes.to_string(),
+                    format!("<span class=\"{cls}\">{}</span>", c.fails),
+                    pct(rate),
+                ],
+            ));
+        }
+        for sub in &g.groups {
+            walk(sub, rows);
+        }
+    }
+    walk(&s.root_group, &mut rows);
+    let body = if rows.is_empty() {
+        "<p>No checks.</p>\n".to_string()
+    } else {
+        table("checks", &["check", "passes", "fails", "pass rate"], &rows)
+    };
+    section("checks-section", "Checks", &body)
+}
+
+/// Responses by status (and transport error code), with how many counted as failed.
+pub fn statuses(total: &Aggregate) -> String {
+    let mut by: BTreeMap<(u32, String), (f64, u64)> = BTreeMap::new();
+    for (metric, tags, data) in total.series() {
+        let status = tags
+            .get("status")
+            .and_then(|s| s.parse::<u32>().ok())
+            .unwrap_or(0);
+        let code = tags.get("error_code").cloned().unwrap_or_default();
+        match (metric, data) {
+            ("http_reqs", SeriesData::Counter { sum }) => {
+                by.entry((status, code)).or_default().0 += sum
+            }
+            ("http_req_failed", SeriesData::Rate { hits, .. }) => {
+                by.entry((status, code)).or_default().1 += hits
+            }
+            _ => {}
+        }
+    }
+    let rows: Vec<(String, Vec<String>)> = by
+        .into_iter()
+        .map(|((status, code), (reqs, failed))| {
+            let label = if status == 0 {
+                "0 (no response)".to_string()
+            } else {
+                status.to_string()
+            };
+            let cls = if failed > 0 { "fail" } else { "pass" };
+            (
+                format!(" data-status=\"{status}\" data-failed=\"{failed}\""),
+                vec![
+                    esc(&label),
+                    esc(&code),
+                    fmt_num(reqs),
+                    format!("<span class=\"{cls}\">{failed}</span>"),
+                ],
+            )
+        })
+        .collect();
+    let body = if rows.is_empty() {
+        "<p>No requests.</p>\n".to_string()
+    } else {
+        table(
+            "statuses",
+            &["status", "error code", "requests", "failed"],
+            &rows,
+        )
+    };
+    section("errors-section", "Responses by status", &body)
+}
+
+/// Every metric of the summary with its values.
+pub fn metrics(s: &Summary) -> String {
+    let rows: Vec<(String, Vec<String>)> = s
+        .metrics
+        .iter()
+        .map(|(key, m)| {
+            let vals: Vec<String> = m
+                .values
+                .iter()
+                .map(|(k, x)| format!("{k}={}", show(m, k, *x)))
+                .collect();
+            (
+                String::new(),
+                vec![
+                    esc(key),
+                    format!("{:?}", m.kind).to_lowercase(),
+                    esc(&vals.join("  ")),
+                ],
+            )
+        })
+        .collect();
+    section(
+        "metrics-section",
+        "Metrics",
+        &table("metrics", &["metric", "type", "values"], &rows),
+    )
+}
+
+/// The fleet's runners and start skew; empty for a single-machine run.
+pub fn runners(s: &Summary) -> String {
+    if s.volley.runners.is_empty() {
+        return String::new();
+    }
+    let total: f64 = s.volley.runners.iter().map(|r| r.http_reqs).sum();
+    let rows: Vec<(String, Vec<String>)> = s
+        .volley
+        .runners
+        .iter()
+        .map(|r| {
+            let share = if total > 0.0 {
+                r.http_reqs / total
+            } else {
+                0.0
+            };
+            (
+                format!(" data-runner=\"{}\" data-lost=\"{}\"", r.index, r.lost),
+                vec![
+                    r.index.to_string(),
+                    if r.lost {
+                        "<span class=\"fail\">lost</span>".into()
+                    } else {
+                        "ok".into()
+                    },
+                    fmt_num(r.http_reqs),
+                    pct(share),
+                    fmt_num(r.iterations),
+                ],
+            )
+        })
+        .collect();
+    let skew = s.volley.start_skew_ms.map_or("-".to_string(), fmt_duration);
+    let body = format!(
+        "<p id=\"skew\">Start skew (first to last runner's first request): <b>{}</b> · runners lost: <b>{}</b></p>\n{}",
+        esc(&skew),
+        s.volley.runners_lost,
+        table("runners", &["runner", "state", "requests", "share", "iterations"], &rows)
+    );
+    section("runners-section", "Runners", &body)
+}
+
+/// Targets, scenarios in words, data and thresholds of the plan.
+pub fn plan(p: &Plan) -> String {
+    let mut body = format!(
+        "<p>plan {} · content hash <code>{}</code></p>\n",
+        esc(&p.name),
+        esc(&volley_plan::content_hash(p))
+    );
+    let targets: Vec<(String, Vec<String>)> = p
+        .targets
+        .iter()
+        .map(|t| (String::new(), vec![esc(&t.name), esc(&t.url)]))
+        .collect();
+    body.push_str(&table("targets", &["target", "URL"], &targets));
+    let words = volley_plan::view::segment_view(p, Segment::whole()).to_words();
+    body.push_str(&format!("<pre id=\"plan-words\">{}</pre>\n", esc(&words)));
+    section("plan-section", "Plan", &body)
+}
+
+/// The `.load` source, escaped.
+pub fn source(src: Option<&str>) -> String {
+    match src {
+        Some(text) => section(
+            "source-section",
+            "Source",
+            &format!("<pre id=\"source\"><code>{}</code></pre>\n", esc(text)),
+        ),
+        None => String::new(),
+    }
+}
