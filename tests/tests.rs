@@ -4,6 +4,9 @@
 mod cases;
 mod cli;
 mod docs;
+mod lint_cases;
+mod lint_cli;
+mod lint_docs;
 mod run_e2e;
 mod spec_examples;
 mod support;

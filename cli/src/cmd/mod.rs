@@ -5,6 +5,7 @@ pub mod check;
 pub mod compile;
 pub mod demo;
 pub mod fmt;
+pub mod lint;
 pub mod plan;
 pub mod run;
 

@@ -33,7 +33,10 @@ pub struct Allow {
 
 /// Parses `// volley: allow(CODES) reason`; `None` for any other comment. `start` is the
 /// comment's offset in the file.
-pub fn parse(text: &str, start: usize) -> Option<(Vec<(String, Span)>, Option<String>)> {
+/// The codes of an allow comment (each with its span) and its reason.
+pub type Parsed = (Vec<(String, Span)>, Option<String>);
+
+pub fn parse(text: &str, start: usize) -> Option<Parsed> {
     let body = text.strip_prefix("//")?;
     let lead = body.len() - body.trim_start().len();
     let rest = body.trim_start().strip_prefix("volley:")?;

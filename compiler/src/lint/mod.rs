@@ -109,9 +109,11 @@ impl Config {
                 "warning" => Some(Severity::Warning),
                 "info" => Some(Severity::Info),
                 "off" => None,
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "[lints] {code} = \"{other}\": use \"error\", \"warning\", \"info\" or \"off\""
-                )),
+                ))
+                }
             };
             severities.insert(code, sev);
         }

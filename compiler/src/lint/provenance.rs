@@ -345,6 +345,8 @@ struct Cx {
     groups: Vec<String>,
     guards: Vec<(Prov, Loc)>,
     calls: Vec<Loc>,
+    /// Inside a `check` or `require` condition (status comparisons are recorded there).
+    in_check: bool,
 }
 
 impl Cx {
@@ -355,6 +357,7 @@ impl Cx {
             groups: Vec::new(),
             guards: Vec::new(),
             calls: Vec::new(),
+            in_check: false,
         }
     }
 }
@@ -382,7 +385,7 @@ impl Walker<'_> {
             }
             StmtKind::Check { name, cond } | StmtKind::Require { name, cond } => {
                 self.facts.checks.insert(name.clone());
-                self.shape(cond, env, cx);
+                self.check_cond(cond, env, cx);
             }
             StmtKind::Sleep(e) | StmtKind::ThinkExponential { mean: e } => {
                 self.pause(cx);
@@ -430,7 +433,7 @@ impl Walker<'_> {
     }
 
     /// The provenance an expression's own `origins` give (for nodes not followed further).
-    fn from_origins(&self, e: &Expr) -> Prov {
+    fn origins_prov(&self, e: &Expr) -> Prov {
         let mut p = Prov {
             parts: Vec::new(),
             space: Some(1),
@@ -462,14 +465,24 @@ impl Walker<'_> {
     fn shape(&mut self, e: &Expr, env: &mut Env, cx: &mut Cx) -> Shape {
         let leaf = |p: Prov| Shape::Leaf(p);
         match &e.kind {
-            ExprKind::Const | ExprKind::Item(_) | ExprKind::FnCall { .. } => {
-                const_shape(e, self.from_origins(e))
+            ExprKind::Item(name) => {
+                let mut p = self.origins_prov(e);
+                // A top-level `let`: its literal is written at the let, not at the use.
+                if let Some(l) = self.prog.lets.iter().find(|l| l.name == *name) {
+                    for part in &mut p.parts {
+                        if part.kind == Kind::Literal {
+                            part.loc = l.value.loc;
+                        }
+                    }
+                }
+                const_shape(e, p)
             }
+            ExprKind::Const | ExprKind::FnCall { .. } => const_shape(e, self.origins_prov(e)),
             ExprKind::Local(slot, _) => env
                 .slots
                 .get(slot)
                 .cloned()
-                .unwrap_or_else(|| leaf(self.from_origins(e))),
+                .unwrap_or_else(|| leaf(self.origins_prov(e))),
             ExprKind::Setup(i) => leaf(Prov::leaf(Kind::Setup(*i), e.loc)),
             ExprKind::Secret(i) => leaf(Prov::leaf(Kind::Secret(*i), e.loc)),
             ExprKind::Builtin(b) => leaf(Prov::leaf(builtin_kind(*b), e.loc)),
@@ -503,7 +516,10 @@ impl Walker<'_> {
                 leaf(Prov::leaf(Kind::Response(Some(site)), e.loc))
             }
             ExprKind::CallFlow { flow, args } => self.call(*flow, args, e, env, cx),
-            ExprKind::Inlined { body, .. } => self.shape(body, env, cx),
+            ExprKind::Inlined { body, .. } => {
+                let sh = self.shape(body, env, cx);
+                self.relocate_std(sh, e.loc)
+            }
             ExprKind::DataNext(src) => {
                 let pick = self
                     .prog
@@ -527,7 +543,7 @@ impl Walker<'_> {
             }
             ExprKind::Check { name, cond } => {
                 self.facts.checks.insert(name.clone());
-                let mut p = self.shape(cond, env, cx).flat();
+                let mut p = self.check_cond(cond, env, cx).flat();
                 p.space = Some(2);
                 leaf(p)
             }
@@ -535,10 +551,43 @@ impl Walker<'_> {
         }
     }
 
+    /// Parts written inside a standard-library flow expanded in place are labelled at the
+    /// call (`data.random_int(1, 100)`), where the user can see and change them.
+    fn relocate_std(&self, sh: Shape, at: Loc) -> Shape {
+        let is_std = |l: Loc| {
+            self.prog
+                .modules
+                .get(l.module as usize)
+                .is_some_and(|m| m.is_std)
+        };
+        match sh {
+            Shape::Record(fs) => Shape::Record(
+                fs.into_iter()
+                    .map(|(k, s)| (k, self.relocate_std(s, at)))
+                    .collect(),
+            ),
+            Shape::Leaf(mut p) => {
+                for part in &mut p.parts {
+                    if is_std(part.loc) {
+                        part.loc = at;
+                    }
+                }
+                Shape::Leaf(p)
+            }
+        }
+    }
+
+    fn check_cond(&mut self, cond: &Expr, env: &mut Env, cx: &mut Cx) -> Shape {
+        let saved = std::mem::replace(&mut cx.in_check, true);
+        let sh = self.shape(cond, env, cx);
+        cx.in_check = saved;
+        sh
+    }
+
     fn binary(&mut self, op: BinOp, a: &Expr, b: &Expr, env: &mut Env, cx: &mut Cx) -> Prov {
         let pa = self.shape(a, env, cx).flat();
         let pb = self.shape(b, env, cx).flat();
-        if op == BinOp::Eq {
+        if op == BinOp::Eq && cx.in_check {
             self.status_check(&pa, b, e_loc(a, b));
             self.status_check(&pb, a, e_loc(a, b));
         }
@@ -585,10 +634,10 @@ impl Walker<'_> {
     fn call(&mut self, flow: u32, args: &[Expr], e: &Expr, env: &mut Env, cx: &mut Cx) -> Shape {
         let arg_shapes: Vec<Shape> = args.iter().map(|a| self.shape(a, env, cx)).collect();
         let Some(f) = self.prog.flows.get(flow as usize) else {
-            return Shape::Leaf(self.from_origins(e));
+            return Shape::Leaf(self.origins_prov(e));
         };
         if cx.calls.len() >= MAX_DEPTH {
-            return Shape::Leaf(self.from_origins(e));
+            return Shape::Leaf(self.origins_prov(e));
         }
         let mut inner = Env::default();
         for (i, s) in arg_shapes.into_iter().enumerate() {
@@ -810,9 +859,15 @@ fn key_before(before: &str, place: Place) -> String {
         }
     }
     if place == Place::Path && !before.contains('?') {
-        let trimmed = before.trim_end_matches('/');
-        if before.ends_with('/') {
-            return trimmed.rsplit('/').next().unwrap_or("").to_string();
+        // `/users/{id}` → `users`; `/accounts/acct-{n}` → `accounts` (or the partial
+        // segment itself when it names an identity: `/login/user-{n}` → `user-`).
+        let segs: Vec<&str> = before.split('/').collect();
+        let partial = segs.last().copied().unwrap_or("");
+        if !partial.is_empty() && identity_role(partial).is_some() {
+            return partial.to_string();
+        }
+        if segs.len() >= 2 {
+            return segs[segs.len() - 2].to_string();
         }
     }
     String::new()
@@ -943,7 +998,9 @@ mod tests {
         assert_eq!(key_before("/api/login?user=", Place::Path), "user");
         assert_eq!(key_before("/api/users/", Place::Path), "users");
         assert_eq!(key_before("/api/items?page=1&email=", Place::Path), "email");
-        assert_eq!(key_before("/api/x", Place::Path), "");
+        assert_eq!(key_before("/api/accounts/acct-", Place::Path), "accounts");
+        assert_eq!(key_before("/api/x", Place::Path), "api");
+        assert_eq!(key_before("", Place::Path), "");
     }
 
     #[test]

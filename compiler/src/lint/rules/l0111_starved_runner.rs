@@ -96,10 +96,10 @@ pub(crate) fn peak(cx: &LintCx) -> (u64, f64) {
     let mut best = (0u64, 0f64);
     for s in 0..n {
         let (mut vus, mut rps) = (0u64, 0f64);
-        for t in 0..n {
+        for (t, load) in loads.iter().enumerate() {
             if t == s || !(after(cx, s, t) || after(cx, t, s)) {
-                vus += loads[t].peak_vus;
-                rps += loads[t].peak_rps;
+                vus += load.peak_vus;
+                rps += load.peak_rps;
             }
         }
         best = (best.0.max(vus), best.1.max(rps));

@@ -88,7 +88,7 @@ fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
     for (i, sc) in cx.prog.scenarios.iter().enumerate() {
         let vus = cx.peak_vus(i as u32);
         let mut parts = Vec::new();
-        if vus % u64::from(n) != 0 {
+        if !vus.is_multiple_of(u64::from(n)) {
             parts.push(format!(
                 "{} VUs over {n} runners: {}",
                 thousands(vus),
@@ -96,7 +96,7 @@ fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
             ));
         }
         if let Workload::SharedIterations { iterations, .. } = sc.workload {
-            if iterations % u64::from(n) != 0 {
+            if !iterations.is_multiple_of(u64::from(n)) {
                 parts.push(format!(
                     "{} iterations: {}",
                     thousands(iterations),
