@@ -328,4 +328,5 @@ fn spec_examples_lint_without_errors() {
 fn docs_examples_lint_without_errors() {
     lint_blocks(&repo().join("README.md"), "lint-readme");
     lint_blocks(&repo().join("docs/language.md"), "lint-langref");
+    lint_blocks(&repo().join("docs/lint-output.md"), "lint-output-doc");
 }
