@@ -111,9 +111,13 @@ impl<'a> LintCx<'a> {
             .with_label(loc.span, label)
     }
 
-    /// Adds a secondary label when it is in the finding's file and not the primary span.
+    /// Adds a secondary label when it is in the finding's file and does not contain the
+    /// primary span (a label around the primary one adds nothing and renders poorly).
     pub fn note(&self, d: Diagnostic, loc: Loc, text: impl Into<String>) -> Diagnostic {
-        if self.file(loc) == d.file && d.span() != Some(loc.span) {
+        let inside = d
+            .span()
+            .is_some_and(|p| loc.span.start <= p.start && p.end <= loc.span.end);
+        if self.file(loc) == d.file && !inside {
             d.with_note(loc.span, text)
         } else {
             d

@@ -86,9 +86,12 @@ fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
             let per_runner = cx.runner_vus(s);
             let scenario = &cx.scenario(s).name;
             let message = if b == Builtin::VuLocalId {
+                let values = match template_range(cx, &f.prov, per_runner) {
+                    Some(r) => format!("the same {} {r}", f.key),
+                    None => format!("the same {} values", f.key),
+                };
                 format!(
-                    "`vu.local_id` restarts at 1 on every runner: {runners} runners × VU 1..{per_runner} of scenario `{scenario}` all send the same {} values, each shared by {runners} VUs",
-                    f.key
+                    "`vu.local_id` restarts at 1 on every runner: {runners} runners × VU 1..{per_runner} of scenario `{scenario}` all send {values}, each used by {runners} VUs at once"
                 )
             } else {
                 format!(
@@ -105,6 +108,17 @@ fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
             out.push(cx.note(d, site.loc, "sent here"));
         }
     }
+}
+
+/// `user1@example.com..user20@example.com` from the literal `"user{vu.local_id}@example.com"`.
+fn template_range(cx: &LintCx, p: &crate::lint::provenance::Prov, n: u64) -> Option<String> {
+    let lit = p.find(|k| *k == Kind::Literal)?;
+    let text = cx.text(lit.loc).trim_matches('"');
+    if !text.contains("{vu.local_id}") || text.matches('{').count() != 1 {
+        return None;
+    }
+    let at = |i: u64| text.replace("{vu.local_id}", &i.to_string());
+    Some(format!("{}..{}", at(1), at(n)))
 }
 
 #[cfg(test)]

@@ -67,6 +67,15 @@ pub const RULE: Rule = Rule {
     check,
 };
 
+/// `37%`, or `≈100%` when it rounds up to certainty.
+fn percent(p: f64) -> String {
+    if p > 0.995 {
+        "≈100%".to_string()
+    } else {
+        format!("{:.0}%", p * 100.0)
+    }
+}
+
 /// Expected pairs of `k` draws from `n` values that coincide, and the chance of any.
 pub fn birthday(k: u64, n: u64) -> (f64, f64) {
     let (k, n) = (k as f64, n.max(1) as f64);
@@ -126,12 +135,12 @@ fn judge(
                         return None;
                     }
                     format!(
-                        "{vus} VUs of scenario `{scenario}` each draw a random row of `{}` ({} rows): about {:.1} pairs of VUs share a `{}` at any moment (chance of a collision {:.0}%)",
+                        "{vus} VUs of scenario `{scenario}` each draw a random row of `{}` ({} rows): about {:.1} pairs of VUs share a `{}` at any moment (chance of a collision {})",
                         d.name,
                         thousands(rows),
                         pairs,
                         f.key,
-                        p * 100.0
+                        percent(p)
                     )
                 }
                 _ => return None,
@@ -149,11 +158,11 @@ fn judge(
             }
             let part = f.prov.find(|k| matches!(k, Kind::Random { .. }))?;
             let msg = format!(
-                "{vus} VUs of scenario `{scenario}` draw `{}` from {} values: about {:.1} pairs of VUs share one at any moment (chance of a collision {:.0}%)",
+                "{vus} VUs of scenario `{scenario}` draw `{}` from {} values: about {:.1} pairs of VUs share one at any moment (chance of a collision {})",
                 f.key,
                 thousands(n),
                 pairs,
-                p * 100.0
+                percent(p)
             );
             let safe = (vus as f64 * vus as f64 * 10.0) as u64;
             Some((part.loc, msg, format!("draw from a much larger range (≥ {} values keeps collisions under 5%), or use `vu.id`", thousands(safe))))
