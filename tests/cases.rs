@@ -11,9 +11,9 @@ use std::path::Path;
 use volley_compiler::{compile, CompileOptions, FsLoader};
 
 /// (line, first column, last column exclusive, code), 1-based line and column.
-type Expect = (usize, usize, usize, String);
+pub(crate) type Expect = (usize, usize, usize, String);
 
-fn annotations(source: &str) -> BTreeSet<Expect> {
+pub(crate) fn annotations(source: &str) -> BTreeSet<Expect> {
     let mut out = BTreeSet::new();
     let mut last_code_line = 0;
     for (i, line) in source.lines().enumerate() {
@@ -37,7 +37,7 @@ fn annotations(source: &str) -> BTreeSet<Expect> {
     out
 }
 
-fn line_col(source: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let before = &source[..offset.min(source.len())];
     let line = before.matches('\n').count() + 1;
     let col = before.len() - before.rfind('\n').map(|p| p + 1).unwrap_or(0) + 1;
@@ -130,6 +130,22 @@ fn invalid_cases_report_their_codes_at_their_spans() {
 /// what the compiler reports now. For authoring new cases only; review the diff.
 fn bless(path: &Path, source: &str, compiled: &volley_compiler::Compiled) {
     let entry = path.file_name().unwrap().to_string_lossy().into_owned();
+    let found: Vec<_> = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error() && d.file == entry)
+        .map(|d| (d.span().unwrap_or_default(), d.code.clone()))
+        .collect();
+    write_annotations(path, source, &found);
+}
+
+/// Rewrites a case file with one `// ^^^ CODE` line under each (span, code), after
+/// removing the old annotation lines (spans are offsets into the file without them).
+pub(crate) fn write_annotations(
+    path: &Path,
+    source: &str,
+    found: &[(volley_syntax::ast::Span, String)],
+) {
     let lines: Vec<&str> = source
         .lines()
         .filter(|l| {
@@ -138,19 +154,14 @@ fn bless(path: &Path, source: &str, compiled: &volley_compiler::Compiled) {
         .collect();
     let clean = lines.join("\n") + "\n";
     let mut notes: Vec<(usize, String)> = Vec::new();
-    for d in compiled
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error() && d.file == entry)
-    {
-        let span = d.span().unwrap_or_default();
+    for (span, code) in found {
         let (line, col) = line_col(&clean, span.start);
         let pad = col.saturating_sub(3);
         let note = format!(
             "//{}{} {}",
             " ".repeat(pad),
             "^".repeat(span.len().max(1)),
-            d.code
+            code
         );
         notes.push((line, note));
     }

@@ -41,6 +41,18 @@ enum Command {
         #[arg(long = "param", value_name = "K=V")]
         params: Vec<String>,
     },
+    /// Lint `.load` files: the static checks of SPEC §4 (`--explain L0101` describes a rule).
+    Lint {
+        files: Vec<PathBuf>,
+        /// Output: miette diagnostics, JSON, SARIF 2.1.0 or GitHub workflow annotations.
+        #[arg(long, value_enum, default_value_t = cmd::lint::Format::Human)]
+        format: cmd::lint::Format,
+        #[arg(long = "param", value_name = "K=V")]
+        params: Vec<String>,
+        /// Print the documentation of one rule and exit.
+        #[arg(long, value_name = "CODE")]
+        explain: Option<String>,
+    },
     /// Show the plan in words, per runner: VUs over time, iterations, rates, data slices.
     Plan {
         file: PathBuf,
@@ -165,6 +177,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check { files, params } => cmd::check::run(&files, &params),
+        Command::Lint {
+            files,
+            format,
+            params,
+            explain,
+        } => cmd::lint::run(&files, format, &params, explain.as_deref()),
         Command::Plan {
             file,
             runners,

@@ -258,6 +258,12 @@ pub struct Module {
     pub name: String,
     /// The file name diagnostics use (`checkout.load`, `std/profiles`).
     pub file: String,
+    /// A standard-library module (embedded, not the user's file).
+    pub is_std: bool,
+    /// Every `//` comment of the file with its span (lint allow-comments read them).
+    pub comments: Vec<volley_syntax::ast::Comment>,
+    /// The source text (lint findings quote it and find spans inside items).
+    pub source: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -383,6 +389,9 @@ pub struct Program {
     pub fleet: Fleet,
     /// The `fleet { .. }` block, when the file has one.
     pub fleet_loc: Option<Loc>,
+    /// Each field written in the `fleet` block and the span of its name, in source order
+    /// (lint findings point at `resources`, `egress`, `runners`).
+    pub fleet_fields: Vec<(String, Loc)>,
 }
 
 /// Calls `f` on `e` and every expression inside it (pre-order).

@@ -11,6 +11,7 @@ pub mod codes;
 pub mod data;
 pub mod ir;
 pub mod konst;
+pub mod lint;
 pub mod params;
 pub mod suggest;
 pub mod types;

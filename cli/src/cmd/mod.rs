@@ -6,6 +6,7 @@ pub mod compile;
 pub mod demo;
 pub mod fleet;
 pub mod fmt;
+pub mod lint;
 pub mod plan;
 pub mod run;
 

@@ -72,6 +72,9 @@ impl<'a> Checker<'a> {
                 continue;
             }
             seen.push((name, f.name.span));
+            self.prog
+                .fleet_fields
+                .push((name.to_string(), Loc::new(0, f.name.span)));
             self.fleet_field(&mut fleet, name, &f.value);
         }
         self.prog.fleet = fleet;

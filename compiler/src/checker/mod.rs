@@ -21,7 +21,7 @@ mod request;
 mod scenario;
 mod sigs;
 mod stmt;
-mod thresholds;
+pub(crate) mod thresholds;
 mod workload;
 
 use crate::codes::Sink;
@@ -221,6 +221,13 @@ impl<'a> Checker<'a> {
                 .map(|m| ir::Module {
                     name: m.name.clone(),
                     file: m.file.clone(),
+                    is_std: m.is_std,
+                    comments: m
+                        .ast
+                        .as_ref()
+                        .map(|a| a.comments.clone())
+                        .unwrap_or_default(),
+                    source: m.source.clone(),
                 })
                 .collect(),
             params: Vec::new(),
@@ -237,6 +244,7 @@ impl<'a> Checker<'a> {
             thresholds: Vec::new(),
             fleet: volley_plan::Fleet::default(),
             fleet_loc: None,
+            fleet_fields: Vec::new(),
         };
         Checker {
             modules,

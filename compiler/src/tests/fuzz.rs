@@ -1,4 +1,4 @@
-//! Mutated SPEC examples never make the compiler panic, and whatever compiles cleanly
+//! Mutated SPEC examples never make the compiler (or the linter) panic, and whatever compiles cleanly
 //! has a plan; compiling twice gives byte-identical plans.
 
 use super::compile_src;
@@ -111,6 +111,14 @@ proptest! {
             if let Some(text) = c.sources.get(&d.file) {
                 let s = d.span().unwrap_or_default();
                 prop_assert!(s.start <= s.end && s.end <= text.len(), "span inside its file: {:?}", d);
+            }
+        }
+        // Whatever compiles also lints without panicking, every finding labelled in its file.
+        if let (Some(ir), Some(plan)) = (&c.ir, &c.plan) {
+            for d in crate::lint::lint(ir, plan, &crate::lint::Config::default()) {
+                let s = d.span().unwrap_or_default();
+                let len = c.sources.get(&d.file).map_or(0, String::len);
+                prop_assert!(d.code.starts_with('L') && s.start <= s.end && s.end <= len, "{:?}", d);
             }
         }
     }
