@@ -11,7 +11,7 @@ SECONDS_=${2:-30}
 PORT=${PORT:-16565}
 mkdir -p bench/results
 work=$(mktemp -d)
-trap 'kill "${coord:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${coord:-}" 2>/dev/null || true; tail -5 "$work/coord.err" >&2 2>/dev/null; rm -rf "$work"' EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 cargo build --release -q -p volley -p volley-engine --example fleet_sim
@@ -31,7 +31,7 @@ taskset -c 0 "$bin/volley" coordinator --plan "$work/out/plan.json" --listen "12
   --summary-json "$work/summary.json" >"$work/coord.out" 2>"$work/coord.err" &
 coord=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
-ticks() { awk '{print $14 + $15}' "/proc/$coord/stat"; }
+ticks() { awk '{print $14 + $15}' "/proc/$coord/stat" 2>/dev/null || echo "coordinator gone" >&2; }
 hz=$(getconf CLK_TCK)
 t0=$(date +%s.%N); c0=$(ticks)
 result=$(taskset -c 1 "$bin/examples/fleet_sim" "http://127.0.0.1:$PORT" "$RUNNERS" "$SECONDS_" "$hash")

@@ -8,7 +8,9 @@
 //! sockets and the lifecycle. It must not run any scenario load itself.
 
 use super::http::{self, Handler, Reply, ServerRequest};
-use super::protocol::{Control, ErrorBody, Join, Push, Ready, StopReason, WireValue, PROTOCOL};
+use super::protocol::{
+    Control, ErrorBody, Join, Ready, ReceivedPush, StopReason, WireValue, PROTOCOL,
+};
 use super::state::{FleetState, Now, Phase, RunnerState};
 use crate::interp::Role;
 use crate::metrics::{Aggregate, Registry};
@@ -97,7 +99,7 @@ impl Coordinator {
         let agg = Aggregate::new(Registry::new(&opts.plan.metrics));
         let mut state = FleetState::new(&opts.plan, hash, opts.runners, agg);
         if opts.outputs.is_some() {
-            state.deltas = Some(Default::default());
+            state.deltas = Some(Aggregate::new(Arc::clone(state.agg.registry())));
         }
         let stop = StopHandle::default();
         let slices = opts
@@ -378,7 +380,7 @@ impl Life<'_> {
         let mut st = self.hub.lock();
         st.agg.merge(&snap);
         if let Some(d) = st.deltas.as_mut() {
-            d.series.extend(snap.series);
+            d.merge(&snap);
         }
         result
     }
@@ -803,7 +805,7 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest) -> Result<Reply, Reply> {
         }
         (&Method::GET, "/v1/control") => control(hub, &req.query).await,
         (&Method::POST, "/v1/push") => {
-            let p: Push = parse(&req.body)?;
+            let p: ReceivedPush = parse(&req.body)?;
             let (ack, version_before, version_after) = {
                 let mut st = hub.lock();
                 let before = st.control.version;

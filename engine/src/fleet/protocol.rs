@@ -1,11 +1,12 @@
 //! The messages of the runner ⇄ coordinator protocol, version [`PROTOCOL`] (see
 //! docs/protocol.md for the sequence). JSON bodies; metric snapshots travel as the
-//! engine's [`Snapshot`] (whole HDR histograms, never percentiles).
+//! engine's [`Snapshot`] (whole HDR histograms as their non-empty buckets, never
+//! percentiles), read by the coordinator as [`SparseSnapshot`]s.
 //!
 //! These types live in the engine rather than in `volley-plan` because they carry engine
 //! types (snapshots with histograms, runtime setup values). This module must not do IO.
 
-use crate::metrics::Snapshot;
+use crate::metrics::{Snapshot, SparseSnapshot};
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -72,19 +73,21 @@ pub enum StopReason {
     Failed,
 }
 
+/// A snapshot with its sequence number. Runners send [`Snapshot`]s; the coordinator reads
+/// the same JSON as [`SparseSnapshot`]s, merging trend buckets without a dense copy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Sequenced {
+pub struct Sequenced<S = Snapshot> {
     pub seq: u64,
-    pub snapshot: Snapshot,
+    pub snapshot: S,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Push {
+pub struct Push<S = Snapshot> {
     pub protocol: u32,
     pub index: u32,
     pub instance: String,
     /// Every snapshot not yet acknowledged, in `seq` order.
-    pub snapshots: Vec<Sequenced>,
+    pub snapshots: Vec<Sequenced<S>>,
     /// When this runner sent its first request (Unix µs), once it has.
     pub first_request_unix_us: Option<u64>,
     /// Scenarios that have finished on this runner.
@@ -92,6 +95,9 @@ pub struct Push {
     /// This is the runner's last push: its load has ended.
     pub done: bool,
 }
+
+/// A push as the coordinator reads it.
+pub type ReceivedPush = Push<SparseSnapshot>;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PushAck {

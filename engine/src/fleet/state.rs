@@ -5,9 +5,9 @@
 //! without sockets or clocks. This module must not do IO, sleep or evaluate thresholds.
 
 use super::protocol::{
-    Control, Join, Joined, Push, PushAck, Ready, Start, StopReason, WireValue, PROTOCOL,
+    Control, Join, Joined, PushAck, Ready, ReceivedPush, Start, StopReason, WireValue, PROTOCOL,
 };
-use crate::metrics::{Aggregate, SeriesData, SeriesSnapshot, Snapshot};
+use crate::metrics::{Aggregate, SeriesData, SeriesSnapshot, Snapshot, SparseData, SparseSnapshot};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use volley_plan::{Plan, Start as PlanStart};
@@ -116,9 +116,10 @@ pub struct FleetState {
     pub applied: u64,
     pub duplicates: u64,
     pub gaps: u64,
-    /// Every delta applied since the last [`FleetState::take_deltas`], when collected
-    /// (for the outputs; per-runner VU gauges excluded: outputs get the fleet's VUs).
-    pub deltas: Option<Snapshot>,
+    /// Every delta applied since the last [`FleetState::take_deltas`], merged, when
+    /// collected (for the outputs; per-runner VU gauges excluded: outputs get the
+    /// fleet's VUs).
+    pub deltas: Option<Aggregate>,
 }
 
 /// How long a runner may stay silent before it is lost.
@@ -306,7 +307,7 @@ impl FleetState {
     }
 
     /// Applies a push: exactly the snapshots that follow the last applied one, in order.
-    pub fn push(&mut self, p: &Push, now: Now) -> Result<PushAck, Refusal> {
+    pub fn push(&mut self, p: &ReceivedPush, now: Now) -> Result<PushAck, Refusal> {
         let index = p.index as usize;
         let slot = self.slot(p.index, &p.instance)?;
         if slot.state == RunnerState::Lost {
@@ -354,30 +355,31 @@ impl FleetState {
 
     /// Merges one runner's snapshot. `vus` and `vus_max` are per-runner gauges: the
     /// fleet's value is the sum of every runner's latest.
-    fn apply(&mut self, index: usize, snap: &Snapshot) {
+    fn apply(&mut self, index: usize, snap: &SparseSnapshot) {
         self.applied += 1;
-        let mut rest = Vec::with_capacity(snap.series.len());
         let mut gauges_changed = false;
+        let mut rest = SparseSnapshot {
+            series: Vec::with_capacity(snap.series.len()),
+        };
         for s in &snap.series {
             match (&s.data, s.metric.as_str()) {
-                (SeriesData::Gauge { value, .. }, "vus") => {
+                (SparseData::Gauge { value, .. }, "vus") => {
                     self.runners[index].vus = *value;
                     gauges_changed = true;
                 }
-                (SeriesData::Gauge { value, .. }, "vus_max") => {
+                (SparseData::Gauge { value, .. }, "vus_max") => {
                     self.runners[index].vus_max = *value;
                     gauges_changed = true;
                 }
-                _ => rest.push(s.clone()),
+                _ => rest.series.push(s.clone()),
             }
         }
         let slot = &mut self.runners[index];
-        let part = Snapshot { series: rest };
-        slot.http_reqs += part.counter("http_reqs");
-        slot.iterations += part.counter("iterations");
-        self.agg.merge(&part);
+        slot.http_reqs += rest.counter("http_reqs");
+        slot.iterations += rest.counter("iterations");
+        self.agg.merge_sparse(&rest);
         if let Some(d) = self.deltas.as_mut() {
-            d.series.extend(part.series);
+            d.merge_sparse(&rest);
         }
         if gauges_changed {
             self.merge_fleet_gauges();
@@ -469,7 +471,13 @@ impl FleetState {
 
     /// The deltas applied since the last call (empty when not collected).
     pub fn take_deltas(&mut self) -> Snapshot {
-        self.deltas.as_mut().map(std::mem::take).unwrap_or_default()
+        match self.deltas.as_mut() {
+            Some(d) => {
+                let fresh = Aggregate::new(std::sync::Arc::clone(d.registry()));
+                std::mem::replace(d, fresh).to_snapshot()
+            }
+            None => Snapshot::default(),
+        }
     }
 
     /// The fleet's VUs and allocated VUs now: the sum of every runner's latest.

@@ -183,6 +183,56 @@ impl Aggregate {
         }
     }
 
+    /// Merges a snapshot received sparse (a runner's push): trend buckets are added
+    /// straight into this aggregate's histograms.
+    pub fn merge_sparse(&mut self, s: &super::wire::SparseSnapshot) {
+        use super::wire::SparseData;
+        for series in &s.series {
+            let SparseData::Trend {
+                sum,
+                min,
+                max,
+                hist: pairs,
+            } = &series.data
+            else {
+                self.merge_data(&series.metric, &series.tags, &series.data.to_dense());
+                continue;
+            };
+            if pairs.is_empty() {
+                continue;
+            }
+            let existing = self
+                .metrics
+                .get_mut(&series.metric)
+                .and_then(|m| m.get_mut(&series.tags));
+            match existing {
+                Some(AggSeries {
+                    data:
+                        SeriesData::Trend {
+                            sum: s0,
+                            min: lo,
+                            max: hi,
+                            hist: h,
+                        },
+                    seq,
+                }) => {
+                    if h.0.is_empty() {
+                        (*lo, *hi) = (*min, *max);
+                    } else {
+                        *lo = lo.min(*min);
+                        *hi = hi.max(*max);
+                    }
+                    *s0 += sum;
+                    hist::add_buckets(&mut h.0, pairs);
+                    self.seq += 1;
+                    *seq = self.seq;
+                }
+                // A new series (or one of another kind, which `merge_data` refuses).
+                _ => self.merge_data(&series.metric, &series.tags, &series.data.to_dense()),
+            }
+        }
+    }
+
     /// Merges another aggregate's series (e.g. a runner's into the fleet's). Elapsed
     /// times are not added.
     pub fn merge_aggregate(&mut self, other: &Aggregate) {

@@ -1,10 +1,8 @@
 //! The HDR histograms behind trends: how values become histogram units, and how a
-//! histogram travels in JSON (an HDR V2 base64 string). Whole histograms travel;
+//! histogram travels in JSON (its non-empty buckets, `[[value, count], …]`). Whole histograms travel;
 //! percentiles are computed only from merged histograms, never averaged.
 //! This module must not know about tags or series.
 
-use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -84,28 +82,29 @@ pub fn add(dst: &mut Histogram<u64>, src: &Histogram<u64>) {
     }
 }
 
-/// Serialises as HDR V2, base64 (standard alphabet, padded).
-pub fn encode(h: &Histogram<u64>) -> Result<String, String> {
-    let mut buf = Vec::new();
-    V2Serializer::new()
-        .serialize(h, &mut buf)
-        .map_err(|e| format!("cannot serialise a histogram: {e:?}"))?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(buf))
+/// The non-empty buckets of a histogram, ascending: (a value in the bucket, in units; its
+/// count). Recording each pair into a histogram of the same precision reproduces every
+/// bucket exactly, so this is the whole histogram, sparse.
+pub fn buckets(h: &Histogram<u64>) -> Vec<(u64, u64)> {
+    h.iter_recorded()
+        .map(|v| (v.value_iterated_to(), v.count_at_value()))
+        .collect()
 }
 
-/// Parses [`encode`]'s output (V2 or V2+DEFLATE); the result auto-resizes.
-pub fn decode(s: &str) -> Result<Histogram<u64>, String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .map_err(|e| format!("histogram is not base64: {e}"))?;
-    let mut h: Histogram<u64> = Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| format!("histogram is not HDR V2: {e:?}"))?;
-    h.auto(true);
-    Ok(h)
+/// Adds sparse buckets ([`buckets`]) into `h` (which auto-resizes; a value beyond any
+/// size is recorded saturating, so no count is lost).
+pub fn add_buckets(h: &mut Histogram<u64>, pairs: &[(u64, u64)]) {
+    for &(v, n) in pairs {
+        if h.record_n(v, n).is_err() {
+            h.saturating_record_n(v, n);
+        }
+    }
 }
 
-/// A histogram that (de)serialises with serde as an HDR V2 base64 string.
+/// A histogram that (de)serialises with serde as its non-empty buckets,
+/// `[[value, count], …]` (units: µs for time trends, value × 1000 otherwise). Sparse, so a
+/// receiver can merge it without materialising a dense histogram per message
+/// (`metrics::wire`).
 #[derive(Clone, Debug)]
 pub struct Hist(pub Histogram<u64>);
 
@@ -117,14 +116,20 @@ impl PartialEq for Hist {
 
 impl Serialize for Hist {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let text = encode(&self.0).map_err(serde::ser::Error::custom)?;
-        s.serialize_str(&text)
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(None)?;
+        for pair in self.0.iter_recorded() {
+            seq.serialize_element(&(pair.value_iterated_to(), pair.count_at_value()))?;
+        }
+        seq.end()
     }
 }
 
 impl<'de> Deserialize<'de> for Hist {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Hist, D::Error> {
-        let text = String::deserialize(d)?;
-        decode(&text).map(Hist).map_err(serde::de::Error::custom)
+        let pairs = Vec::<(u64, u64)>::deserialize(d)?;
+        let mut h = new_hist();
+        add_buckets(&mut h, &pairs);
+        Ok(Hist(h))
     }
 }

@@ -16,8 +16,8 @@
 //!    the [`Snapshot`] (the delta since the last take).
 //! 3. The aggregator merges snapshots into an [`Aggregate`] ([`Aggregate::merge`]); a
 //!    coordinator does the same with snapshots pushed as JSON ([`Snapshot::to_json`]),
-//!    where trend histograms travel as HDR V2 base64 strings. Whole histograms travel,
-//!    percentiles never do.
+//!    where trend histograms travel as their non-empty buckets and merge without a dense
+//!    copy ([`Aggregate::merge_sparse`]). Whole histograms travel, percentiles never do.
 //! 4. Thresholds and the summary query [`Aggregate::view`]: one metric merged over the
 //!    series whose tags match a filter (a submetric like `http_req_duration{group:
 //!    "browse"}`), as a [`MetricView`] with exact count/sum/min/max/avg and percentiles
@@ -39,6 +39,7 @@ mod snapshot;
 mod tags;
 #[cfg(test)]
 mod tests;
+pub mod wire;
 
 pub use aggregate::{Aggregate, CheckStat, MetricView};
 pub use hist::Hist;
@@ -46,3 +47,4 @@ pub use registry::{ids, Contains, MetricId, MetricInfo, Registry, BUILTINS};
 pub use shard::Shard;
 pub use snapshot::{SeriesData, SeriesSnapshot, Snapshot};
 pub use tags::{matches, Tags, TAG_KEYS};
+pub use wire::{SparseData, SparseSeries, SparseSnapshot};

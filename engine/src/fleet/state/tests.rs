@@ -1,7 +1,7 @@
 //! The state machine through its inputs: joins, sequenced pushes, barriers, losses.
 
 use super::*;
-use crate::fleet::protocol::Sequenced;
+use crate::fleet::protocol::{Push, Sequenced};
 use crate::metrics::{ids, Registry, Shard, Tags};
 use std::sync::Arc;
 use volley_plan::segment::Segment;
@@ -42,7 +42,7 @@ fn snap(reqs: f64, vus: f64) -> Snapshot {
     shard.take()
 }
 
-fn push(k: u32, instance: &str, seqs: &[(u64, f64)], done: bool) -> Push {
+fn push(k: u32, instance: &str, seqs: &[(u64, f64)], done: bool) -> ReceivedPush {
     Push {
         protocol: PROTOCOL,
         index: k,
@@ -51,7 +51,7 @@ fn push(k: u32, instance: &str, seqs: &[(u64, f64)], done: bool) -> Push {
             .iter()
             .map(|&(seq, reqs)| Sequenced {
                 seq,
-                snapshot: snap(reqs, 1.0),
+                snapshot: SparseSnapshot::from(&snap(reqs, 1.0)),
             })
             .collect(),
         first_request_unix_us: None,
@@ -263,11 +263,12 @@ mod merged_percentiles {
                 union_shard.trend(ids::HTTP_REQ_DURATION, &Tags::default(), ms);
                 all.push(ms);
             }
+            // What a runner sends, read as the coordinator reads it.
             let wire = shard.take().to_json().unwrap();
             let mut p = push(k as u32, &format!("r{k}"), &[], true);
             p.snapshots = vec![Sequenced {
                 seq: 1,
-                snapshot: Snapshot::from_json(&wire).unwrap(),
+                snapshot: serde_json::from_str::<SparseSnapshot>(&wire).unwrap(),
             }];
             st.push(&p, now()).unwrap();
         }

@@ -1,0 +1,173 @@
+//! A snapshot as a coordinator receives it: the same JSON as [`Snapshot`], but trend
+//! histograms stay sparse (their non-empty buckets) until they are added into the
+//! aggregate, so merging a runner's push costs one `record_n` per non-empty bucket instead
+//! of materialising (and scanning) a dense histogram per series per push.
+//! This module must not compute percentiles.
+
+use super::hist;
+use super::snapshot::{SeriesData, Snapshot};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct SparseSnapshot {
+    pub series: Vec<SparseSeries>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SparseSeries {
+    pub metric: String,
+    pub tags: BTreeMap<String, String>,
+    pub data: SparseData,
+}
+
+/// [`SeriesData`] with a trend's histogram as its buckets `(value in units, count)`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SparseData {
+    Trend {
+        sum: f64,
+        min: f64,
+        max: f64,
+        hist: Vec<(u64, u64)>,
+    },
+    Counter {
+        sum: f64,
+    },
+    Rate {
+        hits: u64,
+        total: u64,
+    },
+    Gauge {
+        value: f64,
+        min: f64,
+        max: f64,
+    },
+}
+
+impl SparseData {
+    /// The data as a dense series (trends get a histogram of their buckets).
+    pub fn to_dense(&self) -> SeriesData {
+        match self {
+            SparseData::Trend {
+                sum,
+                min,
+                max,
+                hist: pairs,
+            } => {
+                let mut h = hist::new_hist();
+                hist::add_buckets(&mut h, pairs);
+                SeriesData::Trend {
+                    sum: *sum,
+                    min: *min,
+                    max: *max,
+                    hist: hist::Hist(h),
+                }
+            }
+            SparseData::Counter { sum } => SeriesData::Counter { sum: *sum },
+            SparseData::Rate { hits, total } => SeriesData::Rate {
+                hits: *hits,
+                total: *total,
+            },
+            SparseData::Gauge { value, min, max } => SeriesData::Gauge {
+                value: *value,
+                min: *min,
+                max: *max,
+            },
+        }
+    }
+}
+
+impl SparseSnapshot {
+    /// A counter's total over all its series (0 when absent).
+    pub fn counter(&self, metric: &str) -> f64 {
+        self.series
+            .iter()
+            .filter(|s| s.metric == metric)
+            .map(|s| match s.data {
+                SparseData::Counter { sum } => sum,
+                _ => 0.0,
+            })
+            .sum()
+    }
+}
+
+impl From<&Snapshot> for SparseSnapshot {
+    fn from(s: &Snapshot) -> SparseSnapshot {
+        SparseSnapshot {
+            series: s
+                .series
+                .iter()
+                .map(|x| SparseSeries {
+                    metric: x.metric.clone(),
+                    tags: x.tags.clone(),
+                    data: match &x.data {
+                        SeriesData::Trend {
+                            sum,
+                            min,
+                            max,
+                            hist: h,
+                        } => SparseData::Trend {
+                            sum: *sum,
+                            min: *min,
+                            max: *max,
+                            hist: hist::buckets(&h.0),
+                        },
+                        SeriesData::Counter { sum } => SparseData::Counter { sum: *sum },
+                        SeriesData::Rate { hits, total } => SparseData::Rate {
+                            hits: *hits,
+                            total: *total,
+                        },
+                        SeriesData::Gauge { value, min, max } => SparseData::Gauge {
+                            value: *value,
+                            min: *min,
+                            max: *max,
+                        },
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{ids, Aggregate, Registry, Shard, Tags};
+    use std::sync::Arc;
+
+    #[test]
+    fn a_snapshot_read_sparse_merges_exactly_as_the_dense_one() {
+        let reg = Registry::new(&[]);
+        let mut shard = Shard::new(Arc::clone(&reg));
+        let tags = Tags {
+            name: Some(Arc::from("/x")),
+            ..Tags::default()
+        };
+        for i in 0..500u32 {
+            shard.trend(ids::HTTP_REQ_DURATION, &tags, f64::from(i % 97) * 3.7 + 0.2);
+            shard.count(ids::HTTP_REQS, &tags, 1.0);
+            shard.rate(ids::CHECKS, &tags, i % 5 != 0);
+        }
+        shard.gauge(ids::VUS, &Tags::default(), 7.0);
+        let snap = shard.take();
+        let json = snap.to_json().unwrap();
+        let sparse: SparseSnapshot = serde_json::from_str(&json).unwrap();
+        assert_eq!(sparse, SparseSnapshot::from(&snap));
+        let (mut dense, mut merged) = (Aggregate::new(Arc::clone(&reg)), Aggregate::new(reg));
+        for _ in 0..3 {
+            dense.merge(&snap);
+            merged.merge_sparse(&sparse);
+        }
+        assert_eq!(dense.to_snapshot(), merged.to_snapshot());
+        let none = BTreeMap::new();
+        let (a, b) = (
+            dense.view("http_req_duration", &none).unwrap(),
+            merged.view("http_req_duration", &none).unwrap(),
+        );
+        assert_eq!((a.count, a.min, a.max), (1500, b.min, b.max));
+        assert_eq!(a.percentile(99.0), b.percentile(99.0));
+        // And the dense reading of the same JSON round-trips.
+        assert_eq!(Snapshot::from_json(&json).unwrap(), snap);
+    }
+}
