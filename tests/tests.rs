@@ -4,6 +4,7 @@
 mod cases;
 mod cli;
 mod docs;
+mod k8s;
 mod run_e2e;
 mod spec_examples;
 mod support;
