@@ -82,8 +82,25 @@ impl Object {
         }
     }
 
-    /// The object as JSON, `apiVersion` and `kind` first (k8s-openapi's field order).
+    /// The object as JSON: `apiVersion`, `kind`, `metadata`, then the rest in k8s-openapi's
+    /// (alphabetical) order, as people write manifests.
     pub fn to_value(&self) -> serde_json::Value {
+        let serde_json::Value::Object(fields) = self.raw_value() else {
+            unreachable!("API objects serialise to JSON objects")
+        };
+        let mut out = serde_json::Map::new();
+        for key in ["apiVersion", "kind", "metadata"] {
+            if let Some(v) = fields.get(key) {
+                out.insert(key.to_string(), v.clone());
+            }
+        }
+        for (k, v) in fields {
+            out.entry(k).or_insert(v);
+        }
+        serde_json::Value::Object(out)
+    }
+
+    fn raw_value(&self) -> serde_json::Value {
         let v = match self {
             Object::ConfigMap(o) => serde_json::to_value(o),
             Object::Service(o) => serde_json::to_value(o),
