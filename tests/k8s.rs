@@ -50,8 +50,25 @@ fn the_checkout_example_is_spec_section_1() {
         return;
     };
     let (_, first) = load_blocks(&spec).into_iter().next().expect("a load block");
-    let ours = std::fs::read_to_string(repo().join("examples/checkout.load")).unwrap();
-    assert_eq!(ours, first, "examples/checkout.load is SPEC §1's example, unchanged");
+    let dir = temp_dir("k8s-spec-checkout");
+    with_example_data(&dir);
+    std::fs::write(dir.join("checkout.load"), first).unwrap();
+    let plan_of = |file: &Path, out: &Path| {
+        let o = volley(&[
+            "compile",
+            file.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        std::fs::read(out.join("plan.json")).unwrap()
+    };
+    let spec_plan = plan_of(&dir.join("checkout.load"), &dir.join("spec"));
+    let ours = plan_of(&repo().join("examples/checkout.load"), &dir.join("ours"));
+    assert!(
+        spec_plan == ours,
+        "examples/checkout.load (formatted) means exactly SPEC §1's example"
+    );
 }
 
 #[test]
@@ -62,9 +79,17 @@ fn compiled_manifests_hold_no_secret_value() {
             let f = f.unwrap().path();
             let body = std::fs::read_to_string(&f).unwrap();
             for (var, canary) in CANARIES {
-                assert!(!body.contains(canary), "{} holds the value of {var}", f.display());
+                assert!(
+                    !body.contains(canary),
+                    "{} holds the value of {var}",
+                    f.display()
+                );
             }
-            assert!(!body.contains("kind: Secret"), "{}: no Secret object is compiled", f.display());
+            assert!(
+                !body.contains("kind: Secret"),
+                "{}: no Secret object is compiled",
+                f.display()
+            );
         }
         let m = std::fs::read_to_string(dir.join("manifests.yaml")).unwrap();
         assert!(m.contains("secretKeyRef"), "the token is referenced");
@@ -74,7 +99,10 @@ fn compiled_manifests_hold_no_secret_value() {
 #[test]
 fn every_example_validates_for_kubernetes_1_29_and_1_37() {
     let root = temp_dir("k8s-validate");
-    let files: Vec<PathBuf> = compile_examples(&root).iter().map(|d| d.join("manifests.yaml")).collect();
+    let files: Vec<PathBuf> = compile_examples(&root)
+        .iter()
+        .map(|d| d.join("manifests.yaml"))
+        .collect();
     if let Err(e) = validate_strict(&files) {
         panic!("{e}");
     }
@@ -82,35 +110,68 @@ fn every_example_validates_for_kubernetes_1_29_and_1_37() {
 
 #[test]
 fn kubectl_kustomize_builds_every_output_directory() {
-    let Some(kubectl) = venv_tool("kubectl") else { return };
+    let Some(kubectl) = venv_tool("kubectl") else {
+        return;
+    };
     let root = temp_dir("k8s-kustomize");
     for dir in compile_examples(&root) {
-        let out = run_bounded(Command::new(&kubectl).arg("kustomize").arg(&dir), Duration::from_secs(120));
+        let out = run_bounded(
+            Command::new(&kubectl).arg("kustomize").arg(&dir),
+            Duration::from_secs(120),
+        );
         let built = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let manifests = std::fs::read_to_string(dir.join("manifests.yaml")).unwrap();
         let count = |s: &str| s.lines().filter(|l| l.starts_with("kind: ")).count();
-        assert_eq!(count(&built), count(&manifests), "{}: kustomize keeps every object", dir.display());
+        assert_eq!(
+            count(&built),
+            count(&manifests),
+            "{}: kustomize keeps every object",
+            dir.display()
+        );
     }
 }
 
 #[test]
 fn checkov_passes_every_manifest_and_the_dockerfile() {
-    let Some(checkov) = venv_tool("checkov") else { return };
+    let Some(checkov) = venv_tool("checkov") else {
+        return;
+    };
     let root = temp_dir("k8s-checkov");
     let mut cmd = Command::new(&checkov);
     cmd.current_dir(repo())
         .env("BC_SKIP_MAPPING", "TRUE")
-        .args(["--config-file", ".checkov.yaml", "--framework", "kubernetes", "dockerfile", "-o", "json", "--skip-download"])
+        .args([
+            "--config-file",
+            ".checkov.yaml",
+            "--framework",
+            "kubernetes",
+            "dockerfile",
+            "-o",
+            "json",
+            "--skip-download",
+        ])
         .args(["-f", "Dockerfile"]);
     for dir in compile_examples(&root) {
         cmd.arg("-f").arg(dir.join("manifests.yaml"));
     }
     let out = run_bounded(&mut cmd, Duration::from_secs(900));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: serde_json::Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("checkov JSON ({e}):\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
-    let reports = match report { serde_json::Value::Array(a) => a, one => vec![one] };
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov JSON ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let reports = match report {
+        serde_json::Value::Array(a) => a,
+        one => vec![one],
+    };
     let mut resources = 0;
     for r in &reports {
         let s = &r["summary"];
@@ -120,7 +181,14 @@ fn checkov_passes_every_manifest_and_the_dockerfile() {
             .flatten()
             .map(|c| format!("{} {} {}", c["check_id"], c["resource"], c["file_path"]))
             .collect();
-        assert_eq!(s["failed"], 0, "{} failed checks:\n{}", r["check_type"], failed.join("\n"));
+        assert_eq!(
+            s["failed"],
+            0,
+            "{} failed checks:\n{}",
+            r["check_type"],
+            failed.join("\n")
+        );
+        assert_eq!(s["parsing_errors"], 0, "{} parsing errors", r["check_type"]);
         resources += s["resource_count"].as_u64().unwrap_or(0);
     }
     assert!(resources > 0, "checkov scanned nothing: {stdout}");
@@ -148,7 +216,13 @@ fn the_documented_role_validates() {
         }
     }
     assert_eq!(blocks.len(), 1, "docs/kubernetes.md has the Role");
-    for verb in ["services/proxy", "pods/log", "poddisruptionbudgets", "networkpolicies", "jobs"] {
+    for verb in [
+        "services/proxy",
+        "pods/log",
+        "poddisruptionbudgets",
+        "networkpolicies",
+        "jobs",
+    ] {
         assert!(blocks[0].contains(verb), "the Role covers {verb}");
     }
     let dir = temp_dir("k8s-role");
@@ -171,9 +245,15 @@ mod deploy {
 
     /// A fake API server on loopback and a kubeconfig (context `fake`) pointing at it.
     fn cluster(tag: &str) -> Cluster {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
         let fake = Fake::new();
-        let addr = rt.block_on(volley_k8s::fake::serve(fake.clone())).expect("fake API server");
+        let addr = rt
+            .block_on(volley_k8s::fake::serve(fake.clone()))
+            .expect("fake API server");
         let dir = temp_dir(tag);
         let kubeconfig = format!(
             "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: http://{addr}\n\
@@ -186,12 +266,20 @@ mod deploy {
     impl Cluster {
         fn volley(&self, args: &[&str]) -> std::process::Output {
             let kc = self.dir.join("kubeconfig");
-            volley_env(&repo(), args, &[("KUBECONFIG", kc.to_str().unwrap())], Duration::from_secs(120))
+            volley_env(
+                &repo(),
+                args,
+                &[("KUBECONFIG", kc.to_str().unwrap())],
+                Duration::from_secs(120),
+            )
         }
     }
 
     fn checkout() -> String {
-        repo().join("examples/checkout.load").to_string_lossy().into_owned()
+        repo()
+            .join("examples/checkout.load")
+            .to_string_lossy()
+            .into_owned()
     }
 
     #[test]
@@ -205,15 +293,32 @@ mod deploy {
         let out = c.volley(&["deploy", &checkout(), "--context", "fake"]);
         let t = text(&out);
         assert_eq!(out.status.code(), Some(99), "{t}");
-        assert!(t.contains("applied 17 objects") && t.contains("thresholds failed"), "{t}");
-        let run = c.fake.with(|s| {
-            s.objects.values().find_map(|o| o["metadata"]["labels"]["volley.dev/run"].as_str().map(String::from))
-        }).expect("a run was applied");
+        assert!(
+            t.contains("applied 18 objects") && t.contains("thresholds failed"),
+            "{t}"
+        );
+        let run = c
+            .fake
+            .with(|s| {
+                s.objects.values().find_map(|o| {
+                    o["metadata"]["labels"]["volley.dev/run"]
+                        .as_str()
+                        .map(String::from)
+                })
+            })
+            .expect("a run was applied");
         // The token the fake coordinator expects is the one deploy stored.
         let token = c.fake.with(|s| {
-            let secret = s.objects.iter().find(|(k, _)| k.ends_with("-token")).map(|(_, v)| v.clone()).unwrap();
+            let secret = s
+                .objects
+                .iter()
+                .find(|(k, _)| k.ends_with("-token"))
+                .map(|(_, v)| v.clone())
+                .unwrap();
             use base64::Engine;
-            let b = base64::engine::general_purpose::STANDARD.decode(secret["data"]["token"].as_str().unwrap()).unwrap();
+            let b = base64::engine::general_purpose::STANDARD
+                .decode(secret["data"]["token"].as_str().unwrap())
+                .unwrap();
             String::from_utf8(b).unwrap()
         });
         assert_eq!(token.len(), 64, "32 random bytes, hex");
@@ -225,14 +330,25 @@ mod deploy {
             s.logs = "coordinator: all 10 runners ready\n".into();
         });
         let out = c.volley(&["status", &run, "--context", "fake"]);
-        assert!(out.status.success() && text(&out).contains(&format!("{run}-runners")), "{}", text(&out));
+        assert!(
+            out.status.success() && text(&out).contains(&format!("{run}-runners")),
+            "{}",
+            text(&out)
+        );
         let out = c.volley(&["logs", &run, "--context", "fake"]);
-        assert!(out.status.success() && text(&out).contains("all 10 runners ready"), "{}", text(&out));
+        assert!(
+            out.status.success() && text(&out).contains("all 10 runners ready"),
+            "{}",
+            text(&out)
+        );
         let out = c.volley(&["abort", &run, "--context", "fake"]);
         assert!(out.status.success(), "{}", text(&out));
         let out = c.volley(&["delete", &run, "--context", "fake"]);
         assert!(out.status.success(), "{}", text(&out));
-        assert!(c.fake.with(|s| s.objects.is_empty()), "delete removed everything");
+        assert!(
+            c.fake.with(|s| s.objects.is_empty()),
+            "delete removed everything"
+        );
         let out = c.volley(&["status", &run, "--context", "fake"]);
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     }
@@ -240,11 +356,15 @@ mod deploy {
     #[test]
     fn deploy_explains_an_rbac_denial() {
         let c = cluster("k8s-deploy-rbac");
-        c.fake.with(|s| s.forbid = Some("PATCH /api/v1/namespaces/loadtest/configmaps".into()));
+        c.fake
+            .with(|s| s.forbid = Some("PATCH /api/v1/namespaces/loadtest/configmaps".into()));
         let out = c.volley(&["deploy", &checkout(), "--context", "fake", "--detach"]);
         let t = text(&out);
         assert_eq!(out.status.code(), Some(103), "{t}");
-        assert!(t.contains("RBAC denied") && t.contains("patch") && t.contains("configmaps"), "{t}");
+        assert!(
+            t.contains("RBAC denied") && t.contains("patch") && t.contains("configmaps"),
+            "{t}"
+        );
     }
 
     #[test]
@@ -253,10 +373,17 @@ mod deploy {
         let out = c.volley(&["deploy", &checkout(), "--context", "fake", "--detach"]);
         assert!(out.status.success(), "{}", text(&out));
         let run = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        assert!(run.starts_with("checkout-") && run.len() == "checkout-".len() + 8, "{run}");
+        assert!(
+            run.starts_with("checkout-") && run.len() == "checkout-".len() + 8,
+            "{run}"
+        );
         let first = c.fake.with(|s| s.objects.clone());
         let out = c.volley(&["deploy", &checkout(), "--context", "fake", "--detach"]);
         assert!(out.status.success(), "{}", text(&out));
-        assert_eq!(c.fake.with(|s| s.objects.clone()), first, "applying twice changes nothing");
+        assert_eq!(
+            c.fake.with(|s| s.objects.clone()),
+            first,
+            "applying twice changes nothing"
+        );
     }
 }

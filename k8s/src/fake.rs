@@ -73,7 +73,11 @@ fn query(uri: &str, key: &str) -> Option<String> {
     let q = uri.split_once('?')?.1;
     q.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
-        (k == key).then(|| v.replace("%3D", "=").replace("%2C", ",").replace("%2F", "/"))
+        (k == key).then(|| {
+            v.replace("%3D", "=")
+                .replace("%2C", ",")
+                .replace("%2F", "/")
+        })
     })
 }
 
@@ -126,7 +130,11 @@ impl State {
         };
         match (r.method.as_str(), name, sub.as_deref()) {
             ("GET", Some(n), Some("log")) => {
-                if self.pods.iter().any(|p| p["metadata"]["name"] == n.as_str()) {
+                if self
+                    .pods
+                    .iter()
+                    .any(|p| p["metadata"]["name"] == n.as_str())
+                {
                     (200, Value::String(self.logs.clone()))
                 } else {
                     status(404, "NotFound", &format!("pods \"{n}\" not found"))
@@ -139,7 +147,10 @@ impl State {
             ("GET", None, None) => self.list(r, &coll),
             ("PATCH", Some(n), None) => self.apply(r, &coll, &n),
             ("DELETE", Some(n), None) => match self.objects.remove(&format!("{coll}/{n}")) {
-                Some(_) => (200, json!({"kind": "Status", "apiVersion": "v1", "status": "Success"})),
+                Some(_) => (
+                    200,
+                    json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+                ),
                 None => status(404, "NotFound", &format!("\"{n}\" not found")),
             },
             _ => status(405, "MethodNotAllowed", "not in the fake"),
@@ -149,7 +160,11 @@ impl State {
     fn list(&self, r: &Recorded, coll: &str) -> (u16, Value) {
         let sel = query(&r.uri, "labelSelector").unwrap_or_default();
         let items: Vec<Value> = if coll.ends_with("/pods") {
-            self.pods.iter().filter(|p| matches_labels(p, &sel)).cloned().collect()
+            self.pods
+                .iter()
+                .filter(|p| matches_labels(p, &sel))
+                .cloned()
+                .collect()
         } else if coll.ends_with("/events") {
             let field = query(&r.uri, "fieldSelector").unwrap_or_default();
             self.events
@@ -166,16 +181,27 @@ impl State {
             let prefix = format!("{coll}/");
             self.objects
                 .iter()
-                .filter(|(k, o)| k.starts_with(&prefix) && !k[prefix.len()..].contains('/') && matches_labels(o, &sel))
+                .filter(|(k, o)| {
+                    k.starts_with(&prefix)
+                        && !k[prefix.len()..].contains('/')
+                        && matches_labels(o, &sel)
+                })
                 .map(|(_, o)| o.clone())
                 .collect()
         };
-        (200, json!({"metadata": {"resourceVersion": "1"}, "items": items}))
+        (
+            200,
+            json!({"metadata": {"resourceVersion": "1"}, "items": items}),
+        )
     }
 
     fn apply(&mut self, r: &Recorded, coll: &str, name: &str) -> (u16, Value) {
         if query(&r.uri, "fieldManager").as_deref() != Some("volley") {
-            return status(400, "BadRequest", "fieldManager is required for apply patch");
+            return status(
+                400,
+                "BadRequest",
+                "fieldManager is required for apply patch",
+            );
         }
         let force = query(&r.uri, "force").as_deref() == Some("true");
         let key = format!("{coll}/{name}");
@@ -202,12 +228,20 @@ impl State {
 
     fn proxy(&mut self, r: &Recorded, svc: &str, endpoint: &str) -> (u16, Value) {
         let svc = svc.rsplit('/').next().unwrap_or_default();
-        if !self.objects.keys().any(|k| k.ends_with(&format!("/services/{svc}"))) {
+        if !self
+            .objects
+            .keys()
+            .any(|k| k.ends_with(&format!("/services/{svc}")))
+        {
             return status(404, "NotFound", &format!("services \"{svc}\" not found"));
         }
         match (r.method.as_str(), endpoint) {
             ("GET", "status") => match self.status.len() {
-                0 => status(503, "ServiceUnavailable", &format!("no endpoints available for service \"{svc}\"")),
+                0 => status(
+                    503,
+                    "ServiceUnavailable",
+                    &format!("no endpoints available for service \"{svc}\""),
+                ),
                 1 => (200, self.status[0].clone()),
                 _ => (200, self.status.remove(0)),
             },
@@ -249,7 +283,11 @@ mod server {
                         let fake = fake.clone();
                         async move {
                             let (parts, body) = req.into_parts();
-                            let body = body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes().to_vec())
+                                .unwrap_or_default();
                             let (code, out) = fake.handle(super::recorded(&parts, body));
                             Ok::<_, std::convert::Infallible>(
                                 Response::builder()
@@ -285,7 +323,12 @@ pub fn recorded(parts: &http::request::Parts, body: Vec<u8>) -> Recorded {
         headers: parts
             .headers
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    v.to_str().unwrap_or_default().to_string(),
+                )
+            })
             .collect(),
         body,
     }

@@ -26,31 +26,57 @@ pub fn venv_tool(name: &str) -> Option<PathBuf> {
         return Some(p);
     }
     if std::env::var("VOLLEY_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("{} is missing and VOLLEY_REQUIRE_TOOLS=1 (scripts/test.sh installs it)", p.display());
+        panic!(
+            "{} is missing and VOLLEY_REQUIRE_TOOLS=1 (scripts/test.sh installs it)",
+            p.display()
+        );
     }
-    eprintln!("note: skipping the {name} check: {} is missing (run scripts/test.sh to install it)", p.display());
+    eprintln!(
+        "note: skipping the {name} check: {} is missing (run scripts/test.sh to install it)",
+        p.display()
+    );
     None
 }
 
-/// Runs `cmd`, killing it after `limit`; panics on a hang.
+/// Runs `cmd`, killing it after `limit`; panics on a hang. Output is drained while it
+/// runs (a tool that writes more than a pipe holds would otherwise block).
 pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
+    use std::io::Read;
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the tool starts");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
     let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
         }
         if start.elapsed() > limit {
             let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!("{cmd:?} did not finish within {limit:?}:\n{}", String::from_utf8_lossy(&out.stderr));
+            let _ = child.wait();
+            let e = err.join().unwrap_or_default();
+            panic!(
+                "{cmd:?} did not finish within {limit:?}:\n{}",
+                String::from_utf8_lossy(&e)
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
     }
 }
 
@@ -66,17 +92,28 @@ pub fn validate_strict(files: &[PathBuf]) -> Result<bool, String> {
             Command::new(&tool).args(["--strict", "-k", v]).args(files),
             Duration::from_secs(300),
         );
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let bad: Vec<&str> = text
             .lines()
             .filter(|l| l.starts_with("WARN") || l.starts_with("ERROR") || l.contains("Traceback"))
             .collect();
         if !out.status.success() || !bad.is_empty() {
-            return Err(format!("kubernetes-validate --strict -k {v} failed:\n{text}"));
+            return Err(format!(
+                "kubernetes-validate --strict -k {v} failed:\n{text}"
+            ));
         }
-        let passed = text.lines().filter(|l| l.starts_with("INFO") && l.contains("passed")).count();
+        let passed = text
+            .lines()
+            .filter(|l| l.starts_with("INFO") && l.contains("passed"))
+            .count();
         if passed == 0 {
-            return Err(format!("kubernetes-validate -k {v} validated nothing:\n{text}"));
+            return Err(format!(
+                "kubernetes-validate -k {v} validated nothing:\n{text}"
+            ));
         }
     }
     Ok(true)

@@ -42,7 +42,10 @@ pub fn run(file: &Path, out: &Path, params: &[String]) -> u8 {
             "manifests.yaml",
             volley_k8s::manifests::to_yaml(&m, &source),
         ),
-        ("kustomization.yaml", volley_k8s::manifests::kustomization(&m)),
+        (
+            "kustomization.yaml",
+            volley_k8s::manifests::kustomization(&m),
+        ),
     ];
     for (name, text) in &files {
         if let Err(code) = write(&out.join(name), text) {

@@ -124,7 +124,11 @@ struct Progress {
 impl Progress {
     fn show(&mut self, e: Event) {
         let line = match e {
-            Event::Pods { running, pending, total } => {
+            Event::Pods {
+                running,
+                pending,
+                total,
+            } => {
                 format!("pods: {running} running, {pending} pending of {total}")
             }
             Event::Status(s) => status_line(&s),
@@ -166,7 +170,10 @@ pub fn print_summary(summary: Option<&serde_json::Value>) {
         return;
     };
     match serde_json::from_value::<volley_engine::summary::Summary>(v.clone()) {
-        Ok(s) => print!("{}", volley_engine::summary::render_text(&s, std::io::stdout().is_terminal())),
+        Ok(s) => print!(
+            "{}",
+            volley_engine::summary::render_text(&s, std::io::stdout().is_terminal())
+        ),
         Err(_) => println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
     }
 }

@@ -44,7 +44,13 @@ struct Applier<'a> {
 }
 
 impl Applier<'_> {
-    fn ctx<'b>(&'b self, verb: &'b str, kind: &'b str, resource: &'b str, name: &'b str) -> Ctx<'b> {
+    fn ctx<'b>(
+        &'b self,
+        verb: &'b str,
+        kind: &'b str,
+        resource: &'b str,
+        name: &'b str,
+    ) -> Ctx<'b> {
         Ctx {
             verb,
             kind,
@@ -73,26 +79,55 @@ impl Applier<'_> {
 
     async fn apply_object(&self, o: &Object) -> Result<Option<String>, DeployError> {
         let uid = match o {
-            Object::ConfigMap(x) => self.apply::<ConfigMap>(x, "ConfigMap", "configmaps").await?.metadata.uid,
-            Object::Service(x) => self.apply::<Service>(x, "Service", "services").await?.metadata.uid,
-            Object::NetworkPolicy(x) => self
-                .apply::<NetworkPolicy>(x, "NetworkPolicy", "networkpolicies.networking.k8s.io")
+            Object::ConfigMap(x) => {
+                self.apply::<ConfigMap>(x, "ConfigMap", "configmaps")
+                    .await?
+                    .metadata
+                    .uid
+            }
+            Object::Service(x) => {
+                self.apply::<Service>(x, "Service", "services")
+                    .await?
+                    .metadata
+                    .uid
+            }
+            Object::NetworkPolicy(x) => {
+                self.apply::<NetworkPolicy>(x, "NetworkPolicy", "networkpolicies.networking.k8s.io")
+                    .await?
+                    .metadata
+                    .uid
+            }
+            Object::PodDisruptionBudget(x) => {
+                self.apply::<PodDisruptionBudget>(
+                    x,
+                    "PodDisruptionBudget",
+                    "poddisruptionbudgets.policy",
+                )
                 .await?
                 .metadata
-                .uid,
-            Object::PodDisruptionBudget(x) => self
-                .apply::<PodDisruptionBudget>(x, "PodDisruptionBudget", "poddisruptionbudgets.policy")
-                .await?
-                .metadata
-                .uid,
-            Object::Job(x) => self.apply::<Job>(x, "Job", "jobs.batch").await?.metadata.uid,
+                .uid
+            }
+            Object::Job(x) => {
+                self.apply::<Job>(x, "Job", "jobs.batch")
+                    .await?
+                    .metadata
+                    .uid
+            }
         };
         Ok(uid)
     }
 
-    async fn get_opt<K>(&self, name: &str, kind: &str, resource: &str) -> Result<Option<K>, DeployError>
+    async fn get_opt<K>(
+        &self,
+        name: &str,
+        kind: &str,
+        resource: &str,
+    ) -> Result<Option<K>, DeployError>
     where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + Debug + DeserializeOwned,
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + Debug
+            + DeserializeOwned,
         K::DynamicType: Default,
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), &self.m.namespace);

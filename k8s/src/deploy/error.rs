@@ -175,7 +175,10 @@ pub fn classify(e: kube::Error, ctx: Ctx<'_>) -> DeployError {
             }
         }
         404 => DeployError::NotFound {
-            what: format!("{} `{}` in namespace `{}`", ctx.kind, ctx.name, ctx.namespace),
+            what: format!(
+                "{} `{}` in namespace `{}`",
+                ctx.kind, ctx.name, ctx.namespace
+            ),
         },
         409 => DeployError::Conflict {
             kind: ctx.kind.into(),

@@ -18,7 +18,11 @@ use tokio::time::Instant;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// Pods of the run by phase, while the coordinator does not answer yet.
-    Pods { running: usize, pending: usize, total: usize },
+    Pods {
+        running: usize,
+        pending: usize,
+        total: usize,
+    },
     Status(FleetStatus),
 }
 
@@ -39,7 +43,12 @@ pub struct Outcome {
     pub status: Option<FleetStatus>,
 }
 
-const IMAGE_REASONS: &[&str] = &["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"];
+const IMAGE_REASONS: &[&str] = &[
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+];
 
 struct Follower<'a> {
     client: &'a Client,
@@ -48,8 +57,21 @@ struct Follower<'a> {
 }
 
 impl Follower<'_> {
-    fn ctx<'b>(&'b self, verb: &'b str, kind: &'b str, resource: &'b str, name: &'b str) -> Ctx<'b> {
-        Ctx { verb, kind, resource, name, namespace: self.ns, run: &self.names.run }
+    fn ctx<'b>(
+        &'b self,
+        verb: &'b str,
+        kind: &'b str,
+        resource: &'b str,
+        name: &'b str,
+    ) -> Ctx<'b> {
+        Ctx {
+            verb,
+            kind,
+            resource,
+            name,
+            namespace: self.ns,
+            run: &self.names.run,
+        }
     }
 
     async fn pods(&self) -> Result<Vec<Pod>, DeployError> {
@@ -64,12 +86,19 @@ impl Follower<'_> {
     /// The proxy GET of a coordinator endpoint; `None` while it does not answer.
     async fn proxy_get(&self, endpoint: &str) -> Result<Option<String>, DeployError> {
         let path = proxy_path(self.ns, &self.names.coordinator(), endpoint);
-        let req = http::Request::get(path).body(Vec::new()).expect("a valid request");
+        let req = http::Request::get(path)
+            .body(Vec::new())
+            .expect("a valid request");
         match self.client.request_text(req).await {
             Ok(t) => Ok(Some(t)),
             Err(kube::Error::Api(s)) if s.code == 403 => Err(classify(
                 kube::Error::Api(s),
-                self.ctx("get", "Service", "services/proxy", &self.names.coordinator()),
+                self.ctx(
+                    "get",
+                    "Service",
+                    "services/proxy",
+                    &self.names.coordinator(),
+                ),
             )),
             // 503 "no endpoints available", 404 before the summary exists, a refused
             // connection while the pod starts: not an answer yet.
@@ -81,13 +110,18 @@ impl Follower<'_> {
     async fn failed_creates(&self) -> Result<(), DeployError> {
         let api: Api<K8sEvent> = Api::namespaced(self.client.clone(), self.ns);
         for job in [self.names.coordinator(), self.names.runners()] {
-            let lp = ListParams::default()
-                .fields(&format!("involvedObject.kind=Job,involvedObject.name={job}"));
+            let lp = ListParams::default().fields(&format!(
+                "involvedObject.kind=Job,involvedObject.name={job}"
+            ));
             let events = api
                 .list(&lp)
                 .await
                 .map_err(|e| classify(e, self.ctx("list", "Event", "events", &job)))?;
-            if let Some(e) = events.items.iter().find(|e| e.reason.as_deref() == Some("FailedCreate")) {
+            if let Some(e) = events
+                .items
+                .iter()
+                .find(|e| e.reason.as_deref() == Some("FailedCreate"))
+            {
                 let message = e.message.clone().unwrap_or_default();
                 if message.contains("exceeded quota") {
                     return Err(DeployError::Quota { message });
@@ -109,19 +143,23 @@ fn image_error(p: &Pod) -> Option<DeployError> {
     statuses.iter().find_map(|c| {
         let w = c.state.as_ref()?.waiting.as_ref()?;
         let reason = w.reason.clone()?;
-        IMAGE_REASONS.contains(&reason.as_str()).then(|| DeployError::ImagePull {
-            pod: pod_name(p),
-            image: c.image.clone(),
-            reason,
-            message: w.message.clone().unwrap_or_default(),
-        })
+        IMAGE_REASONS
+            .contains(&reason.as_str())
+            .then(|| DeployError::ImagePull {
+                pod: pod_name(p),
+                image: c.image.clone(),
+                reason,
+                message: w.message.clone().unwrap_or_default(),
+            })
     })
 }
 
 /// Why `p` is not running: a container's waiting reason, else the scheduler's condition.
 fn stuck_reason(p: &Pod) -> Option<StuckPod> {
     let status = p.status.as_ref();
-    let phase = status.and_then(|s| s.phase.clone()).unwrap_or_else(|| "Unknown".into());
+    let phase = status
+        .and_then(|s| s.phase.clone())
+        .unwrap_or_else(|| "Unknown".into());
     let ready = status
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
@@ -131,11 +169,23 @@ fn stuck_reason(p: &Pod) -> Option<StuckPod> {
     let waiting = status
         .and_then(|s| s.container_statuses.as_ref())
         .and_then(|cs| cs.iter().find_map(|c| c.state.as_ref()?.waiting.clone()))
-        .map(|w| format!("{}: {}", w.reason.unwrap_or_default(), w.message.unwrap_or_default()));
+        .map(|w| {
+            format!(
+                "{}: {}",
+                w.reason.unwrap_or_default(),
+                w.message.unwrap_or_default()
+            )
+        });
     let condition = status
         .and_then(|s| s.conditions.as_ref())
         .and_then(|cs| cs.iter().find(|c| c.status != "True" && c.reason.is_some()))
-        .map(|c| format!("{}: {}", c.reason.clone().unwrap_or_default(), c.message.clone().unwrap_or_default()));
+        .map(|c| {
+            format!(
+                "{}: {}",
+                c.reason.clone().unwrap_or_default(),
+                c.message.clone().unwrap_or_default()
+            )
+        });
     Some(StuckPod {
         name: pod_name(p),
         phase,
@@ -147,12 +197,17 @@ fn stuck_reason(p: &Pod) -> Option<StuckPod> {
 fn coordinator_exit(pods: &[Pod]) -> Option<i32> {
     pods.iter()
         .filter(|p| {
-            p.metadata.labels.as_ref().and_then(|l| l.get(COMPONENT_LABEL)).map(String::as_str)
+            p.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(COMPONENT_LABEL))
+                .map(String::as_str)
                 == Some("coordinator")
         })
         .find_map(|p| {
             let cs = p.status.as_ref()?.container_statuses.as_ref()?;
-            cs.iter().find_map(|c| c.state.as_ref()?.terminated.as_ref().map(|t| t.exit_code))
+            cs.iter()
+                .find_map(|c| c.state.as_ref()?.terminated.as_ref().map(|t| t.exit_code))
         })
 }
 
@@ -186,19 +241,32 @@ pub async fn follow(
                 }
             }
         } else if let Some(code) = coordinator_exit(&pods) {
-            return Ok(Outcome { exit_code: code, summary: None, status: last });
+            return Ok(Outcome {
+                exit_code: code,
+                summary: None,
+                status: last,
+            });
         } else {
             let running = pods
                 .iter()
                 .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
                 .count();
-            on(Event::Pods { running, pending: pods.len() - running, total: expected_pods });
+            on(Event::Pods {
+                running,
+                pending: pods.len() - running,
+                total: expected_pods,
+            });
         }
-        let started = last.as_ref().is_some_and(|s| s.phase != "waiting" && !s.phase.is_empty());
+        let started = last
+            .as_ref()
+            .is_some_and(|s| s.phase != "waiting" && !s.phase.is_empty());
         if !started && start.elapsed() > opts.start_timeout {
             let mut stuck: Vec<StuckPod> = pods.iter().filter_map(stuck_reason).collect();
             stuck.sort_by(|a, b| a.name.cmp(&b.name));
-            return Err(DeployError::StartTimeout { waited_s: start.elapsed().as_secs(), stuck });
+            return Err(DeployError::StartTimeout {
+                waited_s: start.elapsed().as_secs(),
+                stuck,
+            });
         }
         tokio::time::sleep(opts.poll).await;
     }
@@ -210,5 +278,9 @@ async fn finish(f: &Follower<'_>, status: Option<FleetStatus>) -> Result<Outcome
         .await?
         .and_then(|t| serde_json::from_str(&t).ok());
     let exit_code = status.as_ref().and_then(|s| s.exit_code).unwrap_or(0);
-    Ok(Outcome { exit_code, summary, status })
+    Ok(Outcome {
+        exit_code,
+        summary,
+        status,
+    })
 }

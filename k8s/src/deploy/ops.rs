@@ -50,17 +50,40 @@ pub struct RunStatus {
     pub fleet: Option<FleetStatus>,
 }
 
-fn ctx<'a>(verb: &'a str, kind: &'a str, resource: &'a str, name: &'a str, ns: &'a str, run: &'a str) -> Ctx<'a> {
-    Ctx { verb, kind, resource, name, namespace: ns, run }
+fn ctx<'a>(
+    verb: &'a str,
+    kind: &'a str,
+    resource: &'a str,
+    name: &'a str,
+    ns: &'a str,
+    run: &'a str,
+) -> Ctx<'a> {
+    Ctx {
+        verb,
+        kind,
+        resource,
+        name,
+        namespace: ns,
+        run,
+    }
 }
 
 fn selector(run: &str) -> ListParams {
     ListParams::default().labels(&format!("{RUN_LABEL}={run}"))
 }
 
-async fn list<K>(client: &Client, ns: &str, run: &str, kind: &str, resource: &str) -> Result<Vec<K>, DeployError>
+async fn list<K>(
+    client: &Client,
+    ns: &str,
+    run: &str,
+    kind: &str,
+    resource: &str,
+) -> Result<Vec<K>, DeployError>
 where
-    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + Debug + DeserializeOwned,
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Debug
+        + DeserializeOwned,
     K::DynamicType: Default,
 {
     let api: Api<K> = Api::namespaced(client.clone(), ns);
@@ -115,9 +138,15 @@ fn pod_state(p: &Pod) -> PodState {
 pub async fn status(client: &Client, ns: &str, run: &str) -> Result<RunStatus, DeployError> {
     let jobs: Vec<Job> = list(client, ns, run, "Job", "jobs.batch").await?;
     if jobs.is_empty() {
-        return Err(DeployError::NotFound { what: format!("run `{run}` in namespace `{ns}`") });
+        return Err(DeployError::NotFound {
+            what: format!("run `{run}` in namespace `{ns}`"),
+        });
     }
-    let mut pods: Vec<PodState> = list::<Pod>(client, ns, run, "Pod", "pods").await?.iter().map(pod_state).collect();
+    let mut pods: Vec<PodState> = list::<Pod>(client, ns, run, "Pod", "pods")
+        .await?
+        .iter()
+        .map(pod_state)
+        .collect();
     pods.sort_by(|a, b| a.name.cmp(&b.name));
     let names = Names::from_run(run);
     let req = http::Request::get(proxy_path(ns, &names.coordinator(), "status"))
@@ -130,17 +159,38 @@ pub async fn status(client: &Client, ns: &str, run: &str) -> Result<RunStatus, D
         .and_then(|t| serde_json::from_str(&t).ok());
     let mut jobs: Vec<JobState> = jobs.iter().map(job_state).collect();
     jobs.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(RunStatus { run: run.into(), jobs, pods, fleet })
+    Ok(RunStatus {
+        run: run.into(),
+        jobs,
+        pods,
+        fleet,
+    })
 }
 
 /// The pod whose logs `volley logs RUN [--runner K]` shows.
-async fn log_pod(client: &Client, ns: &str, run: &str, runner: Option<u32>) -> Result<String, DeployError> {
+async fn log_pod(
+    client: &Client,
+    ns: &str,
+    run: &str,
+    runner: Option<u32>,
+) -> Result<String, DeployError> {
     let pods: Vec<Pod> = list(client, ns, run, "Pod", "pods").await?;
-    let want = if runner.is_some() { "runner" } else { "coordinator" };
+    let want = if runner.is_some() {
+        "runner"
+    } else {
+        "coordinator"
+    };
     let index = runner.map(|k| k.to_string());
     let mut found: Vec<&Pod> = pods
         .iter()
-        .filter(|p| p.metadata.labels.as_ref().and_then(|l| l.get(COMPONENT_LABEL)).map(String::as_str) == Some(want))
+        .filter(|p| {
+            p.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(COMPONENT_LABEL))
+                .map(String::as_str)
+                == Some(want)
+        })
         .filter(|p| {
             index.is_none()
                 || p.metadata
@@ -164,7 +214,12 @@ async fn log_pod(client: &Client, ns: &str, run: &str, runner: Option<u32>) -> R
 }
 
 /// The logs of the coordinator, or of runner `runner`.
-pub async fn logs(client: &Client, ns: &str, run: &str, runner: Option<u32>) -> Result<String, DeployError> {
+pub async fn logs(
+    client: &Client,
+    ns: &str,
+    run: &str,
+    runner: Option<u32>,
+) -> Result<String, DeployError> {
     let pod = log_pod(client, ns, run, runner).await?;
     let api: Api<Pod> = Api::namespaced(client.clone(), ns);
     api.logs(&pod, &LogParams::default())
@@ -185,22 +240,36 @@ pub async fn abort(client: &Client, ns: &str, run: &str) -> Result<String, Deplo
         .data
         .and_then(|d| d.get(TOKEN_KEY).cloned())
         .and_then(|b| String::from_utf8(b.0).ok())
-        .ok_or_else(|| DeployError::NotFound { what: format!("key `{TOKEN_KEY}` of Secret `{token_name}`") })?;
+        .ok_or_else(|| DeployError::NotFound {
+            what: format!("key `{TOKEN_KEY}` of Secret `{token_name}`"),
+        })?;
     let service = names.coordinator();
     let req = http::Request::post(proxy_path(ns, &service, "v1/abort"))
         .header(TOKEN_HEADER, token)
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(br#"{"protocol":1}"#.to_vec())
         .expect("a valid request");
-    client
-        .request_text(req)
-        .await
-        .map_err(|e| classify(e, ctx("create", "Service", "services/proxy", &service, ns, run)))
+    client.request_text(req).await.map_err(|e| {
+        classify(
+            e,
+            ctx("create", "Service", "services/proxy", &service, ns, run),
+        )
+    })
 }
 
-async fn delete_all<K>(client: &Client, ns: &str, run: &str, kind: &str, resource: &str, out: &mut Vec<(String, String)>) -> Result<(), DeployError>
+async fn delete_all<K>(
+    client: &Client,
+    ns: &str,
+    run: &str,
+    kind: &str,
+    resource: &str,
+    out: &mut Vec<(String, String)>,
+) -> Result<(), DeployError>
 where
-    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + Debug + DeserializeOwned,
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Debug
+        + DeserializeOwned,
     K::DynamicType: Default,
 {
     let api: Api<K> = Api::namespaced(client.clone(), ns);
@@ -221,16 +290,38 @@ where
 
 /// Deletes every object of the run (Jobs first, so no pod starts again); returns what was
 /// deleted as `(kind, name)`.
-pub async fn delete(client: &Client, ns: &str, run: &str) -> Result<Vec<(String, String)>, DeployError> {
+pub async fn delete(
+    client: &Client,
+    ns: &str,
+    run: &str,
+) -> Result<Vec<(String, String)>, DeployError> {
     let mut out = Vec::new();
     delete_all::<Job>(client, ns, run, "Job", "jobs.batch", &mut out).await?;
-    delete_all::<NetworkPolicy>(client, ns, run, "NetworkPolicy", "networkpolicies.networking.k8s.io", &mut out).await?;
-    delete_all::<PodDisruptionBudget>(client, ns, run, "PodDisruptionBudget", "poddisruptionbudgets.policy", &mut out).await?;
+    delete_all::<NetworkPolicy>(
+        client,
+        ns,
+        run,
+        "NetworkPolicy",
+        "networkpolicies.networking.k8s.io",
+        &mut out,
+    )
+    .await?;
+    delete_all::<PodDisruptionBudget>(
+        client,
+        ns,
+        run,
+        "PodDisruptionBudget",
+        "poddisruptionbudgets.policy",
+        &mut out,
+    )
+    .await?;
     delete_all::<Service>(client, ns, run, "Service", "services", &mut out).await?;
     delete_all::<ConfigMap>(client, ns, run, "ConfigMap", "configmaps", &mut out).await?;
     delete_all::<Secret>(client, ns, run, "Secret", "secrets", &mut out).await?;
     if out.is_empty() {
-        return Err(DeployError::NotFound { what: format!("run `{run}` in namespace `{ns}`") });
+        return Err(DeployError::NotFound {
+            what: format!("run `{run}` in namespace `{ns}`"),
+        });
     }
     Ok(out)
 }

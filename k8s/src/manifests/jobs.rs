@@ -21,8 +21,8 @@ use k8s_openapi::api::batch::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, ContainerPort, HTTPGetAction, PodAffinity, PodAffinityTerm, PodAntiAffinity,
-    PodTemplateSpec, Probe, ProjectedVolumeSource, TopologySpreadConstraint, Volume,
-    VolumeMount, VolumeProjection, WeightedPodAffinityTerm,
+    PodTemplateSpec, Probe, ProjectedVolumeSource, TopologySpreadConstraint, Volume, VolumeMount,
+    VolumeProjection, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -38,7 +38,12 @@ fn ttl(plan: &Plan) -> Option<i32> {
     }
 }
 
-fn template(names: &Names, component: &str, meta: &ObjectMeta, spec: k8s_openapi::api::core::v1::PodSpec) -> PodTemplateSpec {
+fn template(
+    names: &Names,
+    component: &str,
+    meta: &ObjectMeta,
+    spec: k8s_openapi::api::core::v1::PodSpec,
+) -> PodTemplateSpec {
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(names.labels(component)),
@@ -139,12 +144,14 @@ fn add_slices(spec: &mut k8s_openapi::api::core::v1::PodSpec, names: &Names, sli
         ..Default::default()
     });
     if let Some(c) = spec.containers.first_mut() {
-        c.volume_mounts.get_or_insert_with(Vec::new).push(VolumeMount {
-            name: "data".into(),
-            mount_path: DATA_DIR.into(),
-            read_only: Some(true),
-            ..Default::default()
-        });
+        c.volume_mounts
+            .get_or_insert_with(Vec::new)
+            .push(VolumeMount {
+                name: "data".into(),
+                mount_path: DATA_DIR.into(),
+                read_only: Some(true),
+                ..Default::default()
+            });
     }
 }
 

@@ -37,7 +37,8 @@ pub struct Options {
     pub namespace: Option<String>,
 }
 
-/// One object of a run.
+/// One object of a run. (A run has a handful; their size difference does not matter.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Object {
     ConfigMap(ConfigMap),
@@ -262,21 +263,11 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
         meta(names.run.clone(), "disruption-budget"),
         &names,
     )));
-    objects.push(Object::Job(jobs::coordinator(
-        plan,
-        &names,
-        meta(names.coordinator(), "coordinator"),
-        runners,
-        slice_count,
-        &d,
-    )?));
-    objects.push(Object::Job(jobs::runners(
-        plan,
-        &names,
-        meta(names.runners(), "runner"),
-        runners,
-        &d,
-    )?));
+    let coordinator_meta = meta(names.coordinator(), "coordinator");
+    let c = jobs::coordinator(plan, &names, coordinator_meta, runners, slice_count, &d)?;
+    objects.push(Object::Job(c));
+    let r = jobs::runners(plan, &names, meta(names.runners(), "runner"), runners, &d)?;
+    objects.push(Object::Job(r));
     let mut notes = network::target_notes(plan);
     notes.extend(secret_notes(plan, &names));
     Ok(Manifests {

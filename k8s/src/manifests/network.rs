@@ -10,8 +10,8 @@
 
 use super::names::{Names, PORT};
 use k8s_openapi::api::networking::v1::{
-    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule,
-    NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -137,14 +137,18 @@ fn target_rules(plan: &Plan) -> Vec<NetworkPolicyEgressRule> {
     if !plan.fleet.egress.is_empty() {
         rules.push(NetworkPolicyEgressRule {
             to: Some(plan.fleet.egress.iter().cloned().map(ip_block).collect()),
-            ports: (!ports.is_empty())
-                .then(|| ports.iter().map(|p| tcp(i32::from(*p))).collect()),
+            ports: (!ports.is_empty()).then(|| ports.iter().map(|p| tcp(i32::from(*p))).collect()),
         });
     }
     rules
 }
 
-fn policy(meta: ObjectMeta, names: &Names, component: &str, spec: NetworkPolicySpec) -> NetworkPolicy {
+fn policy(
+    meta: ObjectMeta,
+    names: &Names,
+    component: &str,
+    spec: NetworkPolicySpec,
+) -> NetworkPolicy {
     NetworkPolicy {
         metadata: meta,
         spec: Some(NetworkPolicySpec {
@@ -188,10 +192,7 @@ pub fn coordinator(plan: &Plan, names: &Names, meta: ObjectMeta) -> NetworkPolic
             ports: Some(vec![tcp(PORT)]),
         },
         NetworkPolicyIngressRule {
-            from: Some(vec![
-                ip_block("0.0.0.0/0".into()),
-                ip_block("::/0".into()),
-            ]),
+            from: Some(vec![ip_block("0.0.0.0/0".into()), ip_block("::/0".into())]),
             ports: Some(vec![tcp(PORT)]),
         },
     ];

@@ -61,7 +61,7 @@ fn runtime_default() -> SeccompProfile {
 
 /// `2000` millicores → `2`, `500` → `500m`.
 pub fn cpu_quantity(millis: u64) -> Quantity {
-    if millis % 1000 == 0 {
+    if millis.is_multiple_of(1000) {
         Quantity(format!("{}", millis / 1000))
     } else {
         Quantity(format!("{millis}m"))
@@ -71,7 +71,7 @@ pub fn cpu_quantity(millis: u64) -> Quantity {
 /// Bytes in the largest binary unit that divides them exactly (`512Mi`, `1Gi`, `1500`).
 pub fn memory_quantity(bytes: u64) -> Quantity {
     for (unit, size) in [("Gi", 1u64 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return Quantity(format!("{}{unit}", bytes / size));
         }
     }
