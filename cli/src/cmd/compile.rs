@@ -1,28 +1,63 @@
-//! `volley compile FILE -o DIR`: writes DIR/plan.json (deterministic) and prints its hash.
-//! Kubernetes manifests join it with the Kubernetes issue.
+//! `volley compile FILE -o DIR`: writes DIR/plan.json (the full plan), DIR/manifests.yaml
+//! (the run's Kubernetes objects) and DIR/kustomization.yaml, all deterministic, and prints
+//! the plan hash and the run id.
 
 use super::compile_or_report;
 use crate::exit;
 use std::path::Path;
+
+fn write(path: &Path, text: &str) -> Result<(), u8> {
+    std::fs::write(path, text).map_err(|e| {
+        eprintln!("error: cannot write `{}`: {e}", path.display());
+        exit::USAGE
+    })
+}
 
 pub fn run(file: &Path, out: &Path, params: &[String]) -> u8 {
     let plan = match compile_or_report(file, params) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let m = match volley_k8s::build(&plan, &volley_k8s::Options::default()) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    for n in &m.notes {
+        eprintln!("note: {n}");
+    }
     if let Err(e) = std::fs::create_dir_all(out) {
         eprintln!("error: cannot create `{}`: {e}", out.display());
         return exit::USAGE;
     }
-    let path = out.join("plan.json");
-    if let Err(e) = std::fs::write(&path, volley_plan::to_json(&plan)) {
-        eprintln!("error: cannot write `{}`: {e}", path.display());
-        return exit::USAGE;
+    let source = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let files = [
+        ("plan.json", volley_plan::to_json(&plan)),
+        (
+            "manifests.yaml",
+            volley_k8s::manifests::to_yaml(&m, &source),
+        ),
+        (
+            "kustomization.yaml",
+            volley_k8s::manifests::kustomization(&m),
+        ),
+    ];
+    for (name, text) in &files {
+        if let Err(code) = write(&out.join(name), text) {
+            return code;
+        }
     }
     println!(
-        "wrote {} ({})",
-        path.display(),
-        volley_plan::content_hash(&plan)
+        "wrote {} (plan.json, manifests.yaml, kustomization.yaml): {}, run {}, {} runners",
+        out.display(),
+        volley_plan::content_hash(&plan),
+        m.names.run,
+        m.runners
     );
     exit::OK
 }

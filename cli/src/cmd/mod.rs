@@ -1,14 +1,19 @@
 //! One module per subcommand, plus the shared step that compiles a file and reports
 //! its diagnostics.
 
+pub mod abort;
 pub mod check;
 pub mod compile;
+pub mod delete;
 pub mod demo;
+pub mod deploy;
 pub mod fleet;
 pub mod fmt;
 pub mod lint;
+pub mod logs;
 pub mod plan;
 pub mod run;
+pub mod status;
 
 use crate::{exit, render};
 use std::path::Path;

@@ -1,0 +1,23 @@
+# The `volley` image: the one binary that runs as coordinator and runner pods (and can
+# deploy from CI). Multi-stage: build with the Rust toolchain, then copy the binary onto a
+# minimal non-root base (distroless cc: glibc and CA certificates, no shell, no package
+# manager), user 65532, entrypoint /volley.
+#
+#   docker build -t ghcr.io/acme/volley:0.1.0 .
+#
+# The manifests run it with a read-only root filesystem and every capability dropped.
+
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked -p volley \
+ && install -D -m 0755 target/release/volley /out/volley
+
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /out/volley /volley
+USER 65532:65532
+EXPOSE 6565
+# Kubernetes probes the coordinator's /healthz; a Docker health check has no meaning for
+# the runners (they serve nothing).
+HEALTHCHECK NONE
+ENTRYPOINT ["/volley"]

@@ -1,0 +1,29 @@
+//! `volley delete RUN`: deletes every object of the run (Jobs and their pods first).
+
+use super::deploy::{connect, fail, runtime, Cluster};
+use crate::exit;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    pub run: String,
+    #[command(flatten)]
+    pub cluster: Cluster,
+}
+
+pub fn run(a: Args) -> u8 {
+    runtime().block_on(async {
+        let (client, ns) = match connect(&a.cluster).await {
+            Ok(c) => c,
+            Err(e) => return fail(&e),
+        };
+        match volley_k8s::deploy::ops::delete(&client, &ns, &a.run).await {
+            Ok(deleted) => {
+                for (kind, name) in &deleted {
+                    println!("deleted {kind} {name}");
+                }
+                exit::OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}

@@ -1,0 +1,179 @@
+//! `volley deploy FILE`: compile, build the manifests, server-side apply them, follow the
+//! run through the API server to its verdict, print the fleet summary, clean up as
+//! `fleet.cleanup` says and exit with the run's code (`--detach`: return after applying).
+//! Also the cluster flags and helpers the run commands (status, logs, abort, delete) share.
+
+use super::compile_or_report;
+use crate::exit;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+use volley_k8s::deploy::{self, Client, DeployError, Event, FleetStatus, FollowOptions};
+use volley_plan::Cleanup;
+
+/// Where a run lives: the kubeconfig context and the namespace.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Cluster {
+    /// The kubeconfig context (default: the current one, or the in-cluster config).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// The namespace (default for deploy: `fleet.namespace`; otherwise the context's).
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub cluster: Cluster,
+    /// Return once the objects are applied, printing the run id.
+    #[arg(long)]
+    pub detach: bool,
+    /// Take over fields another field manager owns (server-side apply `force`).
+    #[arg(long)]
+    pub force_conflicts: bool,
+    #[arg(long = "param", value_name = "K=V")]
+    pub params: Vec<String>,
+}
+
+/// The exit code of a deploy error, after printing it.
+pub fn fail(e: &DeployError) -> u8 {
+    eprintln!("error: {e}");
+    match e {
+        DeployError::NotFound { .. } => exit::USAGE,
+        _ => exit::DEPLOY_FAILED,
+    }
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// A client and the namespace to act in.
+pub async fn connect(c: &Cluster) -> Result<(Client, String), DeployError> {
+    let (client, default_ns) = deploy::connect(c.context.as_deref()).await?;
+    Ok((client, c.namespace.clone().unwrap_or(default_ns)))
+}
+
+pub fn run(a: Args) -> u8 {
+    let plan = match compile_or_report(&a.file, &a.params) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let opts = volley_k8s::Options {
+        namespace: a.cluster.namespace.clone(),
+    };
+    let m = match volley_k8s::build(&plan, &opts) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    for n in &m.notes {
+        eprintln!("note: {n}");
+    }
+    runtime().block_on(async {
+        let (client, _) = match deploy::connect(a.cluster.context.as_deref()).await {
+            Ok(c) => c,
+            Err(e) => return fail(&e),
+        };
+        let (run, ns) = (m.names.run.clone(), m.namespace.clone());
+        eprintln!("deploying run {run}: {} runners in namespace {ns}", m.runners);
+        let applied = match deploy::apply(&client, &m, a.force_conflicts, deploy::random_token).await {
+            Ok(x) => x,
+            Err(e) => return fail(&e),
+        };
+        eprintln!("applied {} objects (server-side, field manager `volley`)", applied.objects.len());
+        if a.detach {
+            println!("{run}");
+            eprintln!("follow it with `volley status {run} -n {ns}`, stop it with `volley abort {run} -n {ns}`");
+            return exit::OK;
+        }
+        let fo = FollowOptions {
+            poll: Duration::from_secs(1),
+            start_timeout: Duration::from_millis(plan.fleet.start_timeout_ms) + Duration::from_secs(60),
+        };
+        let mut printer = Progress::default();
+        let outcome = match deploy::follow(&client, &ns, &m.names, m.runners as usize + 1, &fo, &mut |e| printer.show(e)).await {
+            Ok(o) => o,
+            Err(e) => return fail(&e),
+        };
+        print_summary(outcome.summary.as_ref());
+        let code = u8::try_from(outcome.exit_code).unwrap_or(1);
+        if code == exit::OK && plan.fleet.cleanup == Cleanup::OnSuccess {
+            match deploy::ops::delete(&client, &ns, &run).await {
+                Ok(d) => eprintln!("cleanup = on_success: deleted {} objects of run {run}", d.len()),
+                Err(e) => eprintln!("warning: cleanup failed: {e}"),
+            }
+        }
+        code
+    })
+}
+
+/// Prints a progress line when it changes.
+#[derive(Default)]
+struct Progress {
+    last: String,
+}
+
+impl Progress {
+    fn show(&mut self, e: Event) {
+        let line = match e {
+            Event::Pods {
+                running,
+                pending,
+                total,
+            } => {
+                format!("pods: {running} running, {pending} pending of {total}")
+            }
+            Event::Status(s) => status_line(&s),
+        };
+        if line != self.last {
+            eprintln!("{line}");
+            self.last = line;
+        }
+    }
+}
+
+/// `running 00:42/08:30  runners 10/10 ready  vus 500  1234 req/s  0.10% failed`.
+pub fn status_line(s: &FleetStatus) -> String {
+    let mmss = |ms: u64| format!("{:02}:{:02}", ms / 60_000, ms / 1000 % 60);
+    let r = &s.runners;
+    let mut line = format!(
+        "{} {}/{}  runners {}/{} ready, {} done, {} lost  vus {}  {:.0} req/s  {:.2}% failed",
+        s.phase,
+        mmss(s.elapsed_ms),
+        mmss(s.total_ms),
+        r.ready,
+        r.expected,
+        r.done,
+        r.lost,
+        s.vus,
+        s.rps,
+        s.http_req_failed * 100.0
+    );
+    if let (Some(code), Some(v)) = (s.exit_code, &s.verdict) {
+        line.push_str(&format!("  → {v} (exit {code})"));
+    }
+    line
+}
+
+/// The fleet summary as `volley run` prints it, or the raw JSON if it has another shape.
+pub fn print_summary(summary: Option<&serde_json::Value>) {
+    let Some(v) = summary else {
+        eprintln!("note: the fleet summary could not be read (see `volley logs RUN`)");
+        return;
+    };
+    match serde_json::from_value::<volley_engine::summary::Summary>(v.clone()) {
+        Ok(s) => print!(
+            "{}",
+            volley_engine::summary::render_text(&s, std::io::stdout().is_terminal())
+        ),
+        Err(_) => println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
+    }
+}

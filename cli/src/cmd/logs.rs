@@ -1,0 +1,31 @@
+//! `volley logs RUN [--runner K]`: the coordinator's logs (with the fleet summary at the
+//! end), or runner K's.
+
+use super::deploy::{connect, fail, runtime, Cluster};
+use crate::exit;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    pub run: String,
+    /// Runner K's logs (0-based segment index) instead of the coordinator's.
+    #[arg(long, value_name = "K")]
+    pub runner: Option<u32>,
+    #[command(flatten)]
+    pub cluster: Cluster,
+}
+
+pub fn run(a: Args) -> u8 {
+    runtime().block_on(async {
+        let (client, ns) = match connect(&a.cluster).await {
+            Ok(c) => c,
+            Err(e) => return fail(&e),
+        };
+        match volley_k8s::deploy::ops::logs(&client, &ns, &a.run, a.runner).await {
+            Ok(text) => {
+                print!("{text}");
+                exit::OK
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}

@@ -1,0 +1,216 @@
+//! What can go wrong when deploying or following a run, as data with a message that says
+//! what to do: RBAC denial (which verb on which resource), quota, field conflicts, an
+//! image that cannot be pulled, a start timeout with the stuck pods and why. It must not
+//! print.
+
+use std::fmt;
+
+/// A pod that did not start, and why (a waiting reason or the scheduler's message).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StuckPod {
+    pub name: String,
+    pub phase: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeployError {
+    /// No kubeconfig, an unknown context, a cluster that cannot be reached.
+    Config(String),
+    Forbidden {
+        verb: String,
+        resource: String,
+        namespace: String,
+        message: String,
+    },
+    Quota {
+        message: String,
+    },
+    /// Server-side apply found fields owned by another manager.
+    Conflict {
+        kind: String,
+        name: String,
+        message: String,
+    },
+    /// The object exists with a spec that cannot change (a Job's pod template).
+    Immutable {
+        kind: String,
+        name: String,
+        run: String,
+        message: String,
+    },
+    ImagePull {
+        pod: String,
+        image: String,
+        reason: String,
+        message: String,
+    },
+    /// The Job controller could not create pods (an admission webhook, PodSecurity, …).
+    PodsNotCreated {
+        job: String,
+        message: String,
+    },
+    StartTimeout {
+        waited_s: u64,
+        stuck: Vec<StuckPod>,
+    },
+    NotFound {
+        what: String,
+    },
+    Api {
+        action: String,
+        message: String,
+    },
+}
+
+impl fmt::Display for DeployError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use DeployError::*;
+        match self {
+            Config(m) => write!(f, "cannot reach the cluster: {m}"),
+            Forbidden { verb, resource, namespace, message } => write!(
+                f,
+                "RBAC denied: you may not `{verb}` {resource} in namespace `{namespace}` ({message}); \
+                 docs/kubernetes.md has the Role a deploying user needs"
+            ),
+            Quota { message } => write!(
+                f,
+                "a ResourceQuota refused the run: {message}; lower `fleet.runners` or `fleet.resources`, or raise the quota"
+            ),
+            Conflict { kind, name, message } => write!(
+                f,
+                "{kind} `{name}`: another field manager owns fields volley sets ({message}); \
+                 rerun with --force-conflicts to take them over"
+            ),
+            Immutable { kind, name, run, message } => write!(
+                f,
+                "{kind} `{name}` exists with a spec that cannot be changed ({message}); \
+                 `volley delete {run}` first"
+            ),
+            ImagePull { pod, image, reason, message } => write!(
+                f,
+                "pod `{pod}` cannot pull image `{image}` ({reason}: {message}); check `fleet.image` \
+                 and the registry credentials (imagePullSecrets of the namespace's default service account)"
+            ),
+            PodsNotCreated { job, message } => {
+                write!(f, "Job `{job}` could not create its pods: {message}")
+            }
+            StartTimeout { waited_s, stuck } => {
+                write!(f, "the fleet did not start within {waited_s} s; stuck pods:")?;
+                if stuck.is_empty() {
+                    write!(f, " none listed (the pods were never created)")?;
+                }
+                for p in stuck {
+                    write!(f, "\n  {} ({}): {}", p.name, p.phase, p.reason)?;
+                }
+                Ok(())
+            }
+            NotFound { what } => write!(f, "{what} not found"),
+            Api { action, message } => write!(f, "{action}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for DeployError {}
+
+/// What a request was doing, to name it in an error.
+#[derive(Clone, Copy, Debug)]
+pub struct Ctx<'a> {
+    pub verb: &'a str,
+    pub kind: &'a str,
+    /// The plural resource (`jobs`, `services/proxy`).
+    pub resource: &'a str,
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub run: &'a str,
+}
+
+/// `User "x" cannot patch resource "jobs" in API group "batch"` → (`patch`, `jobs.batch`).
+fn parse_forbidden(message: &str) -> Option<(String, String)> {
+    let rest = message.split("cannot ").nth(1)?;
+    let verb = rest.split_whitespace().next()?.to_string();
+    let quoted = |after: &str| -> Option<String> {
+        let tail = rest.split(after).nth(1)?;
+        let tail = tail.strip_prefix('"')?;
+        Some(tail.split('"').next()?.to_string())
+    };
+    let resource = quoted("resource ")?;
+    let group = quoted("API group ").unwrap_or_default();
+    let full = if group.is_empty() {
+        resource
+    } else {
+        format!("{resource}.{group}")
+    };
+    Some((verb, full))
+}
+
+/// Classifies a kube error of the request described by `ctx`.
+pub fn classify(e: kube::Error, ctx: Ctx<'_>) -> DeployError {
+    let action = format!("{} {} `{}`", ctx.verb, ctx.kind, ctx.name);
+    let status = match e {
+        kube::Error::Api(s) => s,
+        other => {
+            return match other {
+                kube::Error::HyperError(_) | kube::Error::Service(_) => {
+                    DeployError::Config(format!("{action}: {other}"))
+                }
+                _ => DeployError::Api {
+                    action,
+                    message: other.to_string(),
+                },
+            }
+        }
+    };
+    let message = status.message.clone();
+    match status.code {
+        403 if message.contains("exceeded quota") => DeployError::Quota { message },
+        403 => {
+            let (verb, resource) = parse_forbidden(&message)
+                .unwrap_or_else(|| (ctx.verb.to_string(), ctx.resource.to_string()));
+            DeployError::Forbidden {
+                verb,
+                resource,
+                namespace: ctx.namespace.to_string(),
+                message,
+            }
+        }
+        404 => DeployError::NotFound {
+            what: format!(
+                "{} `{}` in namespace `{}`",
+                ctx.kind, ctx.name, ctx.namespace
+            ),
+        },
+        409 => DeployError::Conflict {
+            kind: ctx.kind.into(),
+            name: ctx.name.into(),
+            message,
+        },
+        422 if message.contains("immutable") => DeployError::Immutable {
+            kind: ctx.kind.into(),
+            name: ctx.name.into(),
+            run: ctx.run.into(),
+            message,
+        },
+        _ => DeployError::Api {
+            action,
+            message: format!("{} ({})", message, status.code),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_messages_name_verb_and_resource() {
+        let m = r#"jobs.batch "x" is forbidden: User "ci" cannot patch resource "jobs" in API group "batch" in the namespace "loadtest""#;
+        assert_eq!(
+            parse_forbidden(m),
+            Some(("patch".into(), "jobs.batch".into()))
+        );
+        let m = r#"secrets "t" is forbidden: User "ci" cannot get resource "secrets" in API group "" in the namespace "x""#;
+        assert_eq!(parse_forbidden(m), Some(("get".into(), "secrets".into())));
+        assert_eq!(parse_forbidden("forbidden"), None);
+    }
+}

@@ -1,0 +1,91 @@
+//! `volley deploy` and the commands that act on a run, over kube: connecting (kubeconfig,
+//! `--context`), server-side apply ([`apply`]), following the run through the API server's
+//! service proxy to its verdict ([`follow`]), and status, logs, abort, delete ([`ops`]).
+//! Returns data and errors; progress goes to a callback. It must not print.
+
+pub mod apply;
+pub mod error;
+pub mod follow;
+pub mod ops;
+
+pub use apply::{apply, random_token, Applied, FIELD_MANAGER};
+pub use error::{DeployError, StuckPod};
+pub use follow::{follow, Event, FollowOptions, Outcome};
+pub use kube::Client;
+
+use crate::manifests::names::PORT;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::Config;
+use serde::{Deserialize, Serialize};
+
+/// A client for `context` (or the kubeconfig's current one, or in-cluster config) and the
+/// namespace to use when none is given.
+pub async fn connect(context: Option<&str>) -> Result<(Client, String), DeployError> {
+    let config = match context {
+        Some(c) => {
+            let kc = Kubeconfig::read().map_err(|e| DeployError::Config(e.to_string()))?;
+            let opts = KubeConfigOptions {
+                context: Some(c.to_string()),
+                ..Default::default()
+            };
+            Config::from_custom_kubeconfig(kc, &opts)
+                .await
+                .map_err(|e| DeployError::Config(format!("context `{c}`: {e}")))?
+        }
+        None => Config::infer()
+            .await
+            .map_err(|e| DeployError::Config(e.to_string()))?,
+    };
+    let ns = config.default_namespace.clone();
+    let client = Client::try_from(config).map_err(|e| DeployError::Config(e.to_string()))?;
+    Ok((client, ns))
+}
+
+/// The path of a coordinator endpoint through the API server's service proxy.
+pub fn proxy_path(namespace: &str, service: &str, endpoint: &str) -> String {
+    format!(
+        "/api/v1/namespaces/{namespace}/services/{service}:{PORT}/proxy/{}",
+        endpoint.trim_start_matches('/')
+    )
+}
+
+/// Runner counts of `GET /status`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunnerCounts {
+    pub expected: u64,
+    pub joined: u64,
+    pub ready: u64,
+    pub done: u64,
+    pub lost: u64,
+}
+
+/// The coordinator's `GET /status` (docs/protocol.md).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FleetStatus {
+    pub protocol: u32,
+    pub run: String,
+    pub plan_hash: String,
+    pub phase: String,
+    pub elapsed_ms: u64,
+    pub total_ms: u64,
+    pub runners: RunnerCounts,
+    pub vus: u64,
+    pub http_reqs: u64,
+    pub rps: f64,
+    pub http_req_failed: f64,
+    pub iterations: u64,
+    pub exit_code: Option<i32>,
+    pub verdict: Option<String>,
+}
+
+impl FleetStatus {
+    /// Whether the run has ended (the exit code is known).
+    pub fn is_done(&self) -> bool {
+        self.phase == "done" || self.exit_code.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,308 @@
+//! Plan → the Kubernetes objects of one run, in a fixed order, and their deterministic
+//! YAML (`manifests.yaml`, `kustomization.yaml`). Built with k8s-openapi types; pure: no
+//! IO, no clock, no randomness (the run token is made by `deploy`, never written here).
+//!
+//! The order: the plan ConfigMap, the data-slice ConfigMaps (by segment), the
+//! coordinator's Service, the NetworkPolicies (coordinator, runners), the
+//! PodDisruptionBudget, the coordinator Job, the runners' Indexed Job.
+
+mod config;
+mod jobs;
+pub mod names;
+mod network;
+pub mod pod;
+mod yaml;
+
+pub use config::{token_secret, CONFIGMAP_LIMIT};
+pub use names::Names;
+pub use yaml::{kustomization, to_yaml};
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::collections::BTreeMap;
+use std::fmt;
+use volley_plan::Plan;
+
+/// How long the coordinator keeps answering after the end (`--linger`), so `volley deploy`
+/// can read the summary through the API server.
+pub const LINGER_S: i64 = 60;
+
+/// What the caller may set besides the plan.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The namespace instead of `fleet.namespace` (`volley deploy --namespace`).
+    pub namespace: Option<String>,
+}
+
+/// One object of a run. (A run has a handful; their size difference does not matter.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Object {
+    ConfigMap(ConfigMap),
+    Service(Service),
+    NetworkPolicy(NetworkPolicy),
+    PodDisruptionBudget(PodDisruptionBudget),
+    Job(Job),
+}
+
+impl Object {
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Object::ConfigMap(o) => &o.metadata,
+            Object::Service(o) => &o.metadata,
+            Object::NetworkPolicy(o) => &o.metadata,
+            Object::PodDisruptionBudget(o) => &o.metadata,
+            Object::Job(o) => &o.metadata,
+        }
+    }
+
+    pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        match self {
+            Object::ConfigMap(o) => &mut o.metadata,
+            Object::Service(o) => &mut o.metadata,
+            Object::NetworkPolicy(o) => &mut o.metadata,
+            Object::PodDisruptionBudget(o) => &mut o.metadata,
+            Object::Job(o) => &mut o.metadata,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Object::ConfigMap(_) => "ConfigMap",
+            Object::Service(_) => "Service",
+            Object::NetworkPolicy(_) => "NetworkPolicy",
+            Object::PodDisruptionBudget(_) => "PodDisruptionBudget",
+            Object::Job(_) => "Job",
+        }
+    }
+
+    /// The object as JSON: `apiVersion`, `kind`, `metadata`, then the rest in k8s-openapi's
+    /// (alphabetical) order, as people write manifests.
+    pub fn to_value(&self) -> serde_json::Value {
+        let serde_json::Value::Object(fields) = self.raw_value() else {
+            unreachable!("API objects serialise to JSON objects")
+        };
+        let mut out = serde_json::Map::new();
+        for key in ["apiVersion", "kind", "metadata"] {
+            if let Some(v) = fields.get(key) {
+                out.insert(key.to_string(), v.clone());
+            }
+        }
+        for (k, v) in fields {
+            out.entry(k).or_insert(v);
+        }
+        serde_json::Value::Object(out)
+    }
+
+    fn raw_value(&self) -> serde_json::Value {
+        let v = match self {
+            Object::ConfigMap(o) => serde_json::to_value(o),
+            Object::Service(o) => serde_json::to_value(o),
+            Object::NetworkPolicy(o) => serde_json::to_value(o),
+            Object::PodDisruptionBudget(o) => serde_json::to_value(o),
+            Object::Job(o) => serde_json::to_value(o),
+        };
+        v.expect("API objects always serialise")
+    }
+}
+
+/// The objects of one run, and what the caller should know about them.
+#[derive(Clone, Debug)]
+pub struct Manifests {
+    pub names: Names,
+    pub namespace: String,
+    pub runners: u32,
+    /// The content hash of the full plan (`sha256:…`).
+    pub plan_hash: String,
+    pub objects: Vec<Object>,
+    /// Things the CLI should show: unreachable hostname targets, default secret names.
+    pub notes: Vec<String>,
+}
+
+/// Why a plan cannot become manifests.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ManifestError {
+    SliceTooLarge {
+        name: String,
+        index: u32,
+        runners: u32,
+        bytes: usize,
+    },
+    PlanTooLarge {
+        name: String,
+        bytes: usize,
+    },
+    Toleration {
+        toleration: String,
+        why: String,
+    },
+}
+
+fn mib(bytes: usize) -> String {
+    format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManifestError::SliceTooLarge {
+                name,
+                index,
+                runners,
+                bytes,
+            } => write!(
+                f,
+                "data slice {index} of {runners} (ConfigMap `{name}`) is {}, over the {} ConfigMap limit: \
+                 use more runners (`fleet.runners`) or fewer rows in the unique data",
+                mib(*bytes),
+                mib(CONFIGMAP_LIMIT)
+            ),
+            ManifestError::PlanTooLarge { name, bytes } => write!(
+                f,
+                "the plan (ConfigMap `{name}`) is {}, over the {} ConfigMap limit: data read by every \
+                 runner (`pick: shared`, `sequential`, `random`) stays in the plan; use fewer rows, or \
+                 `pick: unique` so the rows are sliced per runner",
+                mib(*bytes),
+                mib(CONFIGMAP_LIMIT)
+            ),
+            ManifestError::Toleration { toleration, why } => write!(
+                f,
+                "the toleration `{toleration}` is malformed: {why} (write `key=value:Effect`, e.g. `role=loadgen:NoSchedule`)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+/// The deadlines of the pods, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadlines {
+    /// The plan's longest duration plus the start timeout plus the grace period.
+    pub runner_s: i64,
+    /// The runners' deadline plus the linger.
+    pub coordinator_s: i64,
+    pub linger_s: i64,
+}
+
+impl Deadlines {
+    pub fn of(plan: &Plan) -> Deadlines {
+        let ms = plan
+            .max_duration_ms()
+            .saturating_add(plan.fleet.start_timeout_ms)
+            .saturating_add(plan.fleet.grace_ms);
+        let runner_s = ms.div_ceil(1000).clamp(1, i64::MAX as u64 / 2) as i64;
+        Deadlines {
+            runner_s,
+            coordinator_s: runner_s + LINGER_S,
+            linger_s: LINGER_S,
+        }
+    }
+}
+
+/// The runner count: `fleet.runners`, or `volley_plan::capacity::auto_runners` for `auto`.
+pub fn runner_count(plan: &Plan) -> u32 {
+    plan.fleet
+        .runners
+        .unwrap_or_else(|| volley_plan::capacity::auto_runners(plan, &plan.fleet.resources))
+        .max(1)
+}
+
+/// Builds the objects of `plan`'s run.
+pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
+    let names = Names::new(plan);
+    let plan_hash = volley_plan::content_hash(plan);
+    let namespace = opts
+        .namespace
+        .clone()
+        .unwrap_or_else(|| plan.fleet.namespace.clone());
+    let runners = runner_count(plan);
+    let (fleet_plan, slices) = volley_plan::slice::split(plan, runners);
+    let sliced = volley_plan::slice::needs_slice(&fleet_plan);
+    let meta = |name: String, component: &str| ObjectMeta {
+        name: Some(name),
+        namespace: Some(namespace.clone()),
+        labels: Some(names.labels(component)),
+        annotations: Some(annotations(&plan_hash)),
+        ..Default::default()
+    };
+    let d = Deadlines::of(plan);
+    let mut objects = vec![Object::ConfigMap(config::plan_map(
+        meta(names.plan(), "plan"),
+        volley_plan::to_json(&fleet_plan),
+    )?)];
+    let slice_count = if sliced { slices.len() as u32 } else { 0 };
+    if sliced {
+        for s in &slices {
+            let m = meta(names.slice(s.segment.index), "data");
+            objects.push(Object::ConfigMap(config::slice_map(m, s)?));
+        }
+    }
+    objects.push(Object::Service(config::service(
+        meta(names.coordinator(), "coordinator"),
+        &names,
+    )));
+    objects.push(Object::NetworkPolicy(network::coordinator(
+        plan,
+        &names,
+        meta(names.coordinator(), "coordinator"),
+    )));
+    objects.push(Object::NetworkPolicy(network::runners(
+        plan,
+        &names,
+        meta(names.runners(), "runner"),
+    )));
+    objects.push(Object::PodDisruptionBudget(config::disruption_budget(
+        meta(names.run.clone(), "disruption-budget"),
+        &names,
+    )));
+    let coordinator_meta = meta(names.coordinator(), "coordinator");
+    let c = jobs::coordinator(plan, &names, coordinator_meta, runners, slice_count, &d)?;
+    objects.push(Object::Job(c));
+    let r = jobs::runners(plan, &names, meta(names.runners(), "runner"), runners, &d)?;
+    objects.push(Object::Job(r));
+    let mut notes = network::target_notes(plan);
+    notes.extend(secret_notes(plan, &names));
+    Ok(Manifests {
+        names,
+        namespace,
+        runners,
+        plan_hash,
+        objects,
+        notes,
+    })
+}
+
+fn annotations(plan_hash: &str) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::new();
+    a.insert(
+        names::PLAN_HASH_ANNOTATION.to_string(),
+        plan_hash.to_string(),
+    );
+    a
+}
+
+fn secret_notes(plan: &Plan, names: &Names) -> Vec<String> {
+    plan.secrets
+        .iter()
+        .filter(|s| !plan.fleet.secrets.contains_key(&s.name))
+        .map(|s| {
+            format!(
+                "secret `{}` has no `fleet.secrets` entry: the pods read it from Secret `{}`, key `{}`",
+                s.name,
+                names.default_secrets(),
+                s.env
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

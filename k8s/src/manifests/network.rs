@@ -1,0 +1,209 @@
+//! The NetworkPolicies of a run. Runners: no ingress; egress to the coordinator, DNS, the
+//! targets whose hosts are IP literals and the `fleet.egress` CIDRs (on the targets'
+//! ports). Coordinator: ingress on 6565 from this run's runners and, for the API server's
+//! service proxy (`volley deploy`/`status` read `/status` and `/summary`), from any address
+//! on that port only; egress to DNS and the same targets (setup and teardown run there).
+//!
+//! A NetworkPolicy cannot name a host: a target given by hostname is reachable only
+//! through a `fleet.egress` CIDR that covers its addresses, and [`target_notes`] says so.
+//! Pure; it must not resolve names.
+
+use super::names::{Names, PORT};
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use volley_plan::Plan;
+
+/// A target's host and port, when its URL parses.
+fn host_port(url: &str) -> Option<(url::Host<String>, u16)> {
+    let u = url::Url::parse(url).ok()?;
+    let port = u.port_or_known_default()?;
+    Some((u.host()?.to_owned(), port))
+}
+
+fn ip_of(host: &url::Host<String>) -> Option<IpAddr> {
+    match host {
+        url::Host::Ipv4(a) => Some(IpAddr::V4(*a)),
+        url::Host::Ipv6(a) => Some(IpAddr::V6(*a)),
+        url::Host::Domain(_) => None,
+    }
+}
+
+/// Notes for targets a NetworkPolicy cannot express (hostnames), for the CLI to show.
+pub fn target_notes(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &plan.targets {
+        if let Some((url::Host::Domain(d), _)) = host_port(&t.url) {
+            let hint = if plan.fleet.egress.is_empty() {
+                "add its addresses to `fleet.egress`, or the runners cannot reach it"
+            } else {
+                "it is reachable only where `fleet.egress` covers its addresses"
+            };
+            out.push(format!(
+                "target `{}` is the hostname `{d}`: a NetworkPolicy cannot name hosts; {hint}",
+                t.name
+            ));
+        }
+    }
+    out
+}
+
+fn tcp(port: i32) -> NetworkPolicyPort {
+    NetworkPolicyPort {
+        port: Some(IntOrString::Int(port)),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }
+}
+
+fn ip_block(cidr: String) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        ip_block: Some(IPBlock {
+            cidr,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn pods(selector: BTreeMap<String, String>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        pod_selector: Some(LabelSelector {
+            match_labels: Some(selector),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// DNS: kube-dns (CoreDNS carries the same label) in kube-system, UDP and TCP 53.
+fn dns() -> NetworkPolicyEgressRule {
+    let mut ns = BTreeMap::new();
+    ns.insert(
+        "kubernetes.io/metadata.name".to_string(),
+        "kube-system".to_string(),
+    );
+    let mut app = BTreeMap::new();
+    app.insert("k8s-app".to_string(), "kube-dns".to_string());
+    NetworkPolicyEgressRule {
+        to: Some(vec![NetworkPolicyPeer {
+            namespace_selector: Some(LabelSelector {
+                match_labels: Some(ns),
+                ..Default::default()
+            }),
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(app),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }]),
+        ports: Some(vec![
+            NetworkPolicyPort {
+                port: Some(IntOrString::Int(53)),
+                protocol: Some("UDP".into()),
+                ..Default::default()
+            },
+            tcp(53),
+        ]),
+    }
+}
+
+/// Egress to the targets: one rule per IP-literal target (its address and port), and one
+/// for the `fleet.egress` CIDRs on the targets' ports (every port when there is no target).
+fn target_rules(plan: &Plan) -> Vec<NetworkPolicyEgressRule> {
+    let mut by_ip: BTreeMap<(String, u16), ()> = BTreeMap::new();
+    let mut ports = BTreeSet::new();
+    for t in &plan.targets {
+        if let Some((host, port)) = host_port(&t.url) {
+            ports.insert(port);
+            if let Some(ip) = ip_of(&host) {
+                let bits = if ip.is_ipv4() { 32 } else { 128 };
+                by_ip.insert((format!("{ip}/{bits}"), port), ());
+            }
+        }
+    }
+    let mut rules: Vec<NetworkPolicyEgressRule> = by_ip
+        .into_keys()
+        .map(|(cidr, port)| NetworkPolicyEgressRule {
+            to: Some(vec![ip_block(cidr)]),
+            ports: Some(vec![tcp(i32::from(port))]),
+        })
+        .collect();
+    if !plan.fleet.egress.is_empty() {
+        rules.push(NetworkPolicyEgressRule {
+            to: Some(plan.fleet.egress.iter().cloned().map(ip_block).collect()),
+            ports: (!ports.is_empty()).then(|| ports.iter().map(|p| tcp(i32::from(*p))).collect()),
+        });
+    }
+    rules
+}
+
+fn policy(
+    meta: ObjectMeta,
+    names: &Names,
+    component: &str,
+    spec: NetworkPolicySpec,
+) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: meta,
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(names.selector(component)),
+                ..Default::default()
+            }),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ..spec
+        }),
+    }
+}
+
+pub fn runners(plan: &Plan, names: &Names, meta: ObjectMeta) -> NetworkPolicy {
+    let mut egress = vec![
+        NetworkPolicyEgressRule {
+            to: Some(vec![pods(names.selector("coordinator"))]),
+            ports: Some(vec![tcp(PORT)]),
+        },
+        dns(),
+    ];
+    egress.extend(target_rules(plan));
+    policy(
+        meta,
+        names,
+        "runner",
+        NetworkPolicySpec {
+            egress: Some(egress),
+            ingress: Some(vec![]),
+            ..Default::default()
+        },
+    )
+}
+
+pub fn coordinator(plan: &Plan, names: &Names, meta: ObjectMeta) -> NetworkPolicy {
+    let mut egress = vec![dns()];
+    egress.extend(target_rules(plan));
+    let ingress = vec![
+        NetworkPolicyIngressRule {
+            from: Some(vec![pods(names.selector("runner"))]),
+            ports: Some(vec![tcp(PORT)]),
+        },
+        NetworkPolicyIngressRule {
+            from: Some(vec![ip_block("0.0.0.0/0".into()), ip_block("::/0".into())]),
+            ports: Some(vec![tcp(PORT)]),
+        },
+    ];
+    policy(
+        meta,
+        names,
+        "coordinator",
+        NetworkPolicySpec {
+            egress: Some(egress),
+            ingress: Some(ingress),
+            ..Default::default()
+        },
+    )
+}

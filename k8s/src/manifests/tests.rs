@@ -1,0 +1,626 @@
+//! Unit tests of the manifests over small hand-made plans.
+
+use super::*;
+use volley_plan::{Fleet, HttpOptions, Scenario, Start, Workload};
+
+pub(crate) fn tiny_plan() -> Plan {
+    Plan {
+        version: volley_plan::PLAN_VERSION,
+        name: "tiny".into(),
+        params: BTreeMap::new(),
+        targets: vec![],
+        secrets: vec![],
+        data: vec![],
+        metrics: vec![],
+        flows: vec![],
+        setup: None,
+        setup_values: vec![],
+        teardown: None,
+        scenarios: vec![Scenario {
+            name: "s".into(),
+            workload: Workload::ConstantVus {
+                vus: 4,
+                duration_ms: 10_000,
+            },
+            start: Start::Immediately,
+            graceful_stop_ms: 0,
+            tags: BTreeMap::new(),
+            http: HttpOptions::default(),
+            frame_size: 0,
+            init: vec![],
+            iteration: vec![],
+        }],
+        thresholds: vec![],
+        fleet: Fleet::default(),
+    }
+}
+
+use k8s_openapi::api::core::v1::PodTemplateSpec;
+use volley_compiler::{CompileOptions, FsLoader};
+
+/// Every example file compiled (the SPEC §1 checkout example is `examples/checkout.load`).
+fn example_plans() -> Vec<(String, Plan)> {
+    let dir = crate::tooling::repo().join("examples");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("examples/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "load"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "examples found: {files:?}");
+    let loader = FsLoader { base_dir: dir };
+    files
+        .iter()
+        .map(|f| {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            let c = volley_compiler::compile(&name, &loader, &CompileOptions::default());
+            (
+                name.clone(),
+                c.plan
+                    .unwrap_or_else(|| panic!("{name} compiles: {:?}", c.diagnostics)),
+            )
+        })
+        .collect()
+}
+
+fn all_manifests() -> Vec<(String, Manifests)> {
+    example_plans()
+        .into_iter()
+        .map(|(n, p)| {
+            let m = build(&p, &Options::default()).unwrap_or_else(|e| panic!("{n}: {e}"));
+            (n, m)
+        })
+        .collect()
+}
+
+fn jobs(m: &Manifests) -> Vec<&Job> {
+    m.objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::Job(j) => Some(j),
+            _ => None,
+        })
+        .collect()
+}
+
+fn template(j: &Job) -> &PodTemplateSpec {
+    &j.spec.as_ref().expect("job spec").template
+}
+
+/// Pod Security Standards, "restricted" profile, plus the project's own rules.
+fn assert_restricted(what: &str, t: &PodTemplateSpec) {
+    let spec = t.spec.as_ref().expect("pod spec");
+    let psc = spec
+        .security_context
+        .as_ref()
+        .expect("pod security context");
+    assert_eq!(psc.run_as_non_root, Some(true), "{what}: runAsNonRoot");
+    assert_ne!(psc.run_as_user, Some(0), "{what}: runAsUser 0");
+    assert_eq!(
+        psc.seccomp_profile.as_ref().map(|s| s.type_.as_str()),
+        Some("RuntimeDefault"),
+        "{what}: seccomp"
+    );
+    assert_eq!(
+        spec.automount_service_account_token,
+        Some(false),
+        "{what}: service-account token"
+    );
+    assert!(
+        spec.host_network.is_none() && spec.host_pid.is_none() && spec.host_ipc.is_none(),
+        "{what}: host namespaces"
+    );
+    assert!(
+        spec.active_deadline_seconds.is_some_and(|d| d > 0),
+        "{what}: activeDeadlineSeconds"
+    );
+    assert_eq!(
+        spec.restart_policy.as_deref(),
+        Some("Never"),
+        "{what}: restartPolicy"
+    );
+    for v in spec.volumes.iter().flatten() {
+        assert!(v.host_path.is_none(), "{what}: hostPath volume {}", v.name);
+        assert!(
+            v.config_map.is_some() || v.empty_dir.is_some() || v.projected.is_some(),
+            "{what}: volume {} is of a restricted-allowed type",
+            v.name
+        );
+    }
+    let containers = spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten());
+    for c in containers {
+        let sc = c
+            .security_context
+            .as_ref()
+            .unwrap_or_else(|| panic!("{what}/{}: security context", c.name));
+        assert_eq!(
+            sc.allow_privilege_escalation,
+            Some(false),
+            "{what}/{}: allowPrivilegeEscalation",
+            c.name
+        );
+        assert_ne!(sc.privileged, Some(true), "{what}/{}: privileged", c.name);
+        let caps = sc.capabilities.as_ref().expect("capabilities");
+        assert!(
+            caps.drop.iter().flatten().any(|d| d == "ALL"),
+            "{what}/{}: drop ALL",
+            c.name
+        );
+        assert!(
+            caps.add.iter().flatten().all(|a| a == "NET_BIND_SERVICE"),
+            "{what}/{}: added capabilities",
+            c.name
+        );
+        assert_eq!(
+            sc.read_only_root_filesystem,
+            Some(true),
+            "{what}/{}: read-only root",
+            c.name
+        );
+        assert_ne!(
+            sc.run_as_non_root,
+            Some(false),
+            "{what}/{}: runAsNonRoot",
+            c.name
+        );
+        assert_ne!(sc.run_as_user, Some(0), "{what}/{}: runAsUser", c.name);
+        assert!(
+            sc.seccomp_profile
+                .as_ref()
+                .is_none_or(|s| s.type_ == "RuntimeDefault" || s.type_ == "Localhost"),
+            "{what}/{}: seccomp",
+            c.name
+        );
+        for p in c.ports.iter().flatten() {
+            assert!(p.host_port.is_none(), "{what}/{}: hostPort", c.name);
+        }
+        let r = c.resources.as_ref().expect("resources");
+        assert!(
+            r.requests.is_some() && r.requests == r.limits,
+            "{what}/{}: requests = limits",
+            c.name
+        );
+        for e in c.env.iter().flatten() {
+            assert!(
+                e.value.is_none(),
+                "{what}/{}: env {} holds a value instead of a reference",
+                c.name,
+                e.name
+            );
+            assert!(
+                e.value_from
+                    .as_ref()
+                    .and_then(|v| v.secret_key_ref.as_ref())
+                    .is_some(),
+                "{what}/{}: env {} is a secretKeyRef",
+                c.name,
+                e.name
+            );
+        }
+    }
+}
+
+fn labels_match(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+    !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+fn valid_label_value(v: &str) -> bool {
+    v.len() <= 63
+        && (v.is_empty()
+            || (v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && v.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && v.ends_with(|c: char| c.is_ascii_alphanumeric())))
+}
+
+#[test]
+fn every_pod_template_meets_the_restricted_profile() {
+    let mut checked = 0;
+    for (name, m) in all_manifests() {
+        for j in jobs(&m) {
+            assert_restricted(
+                &format!("{name}: {}", j.metadata.name.as_deref().unwrap_or_default()),
+                template(j),
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "checked {checked} pod templates");
+}
+
+#[test]
+fn jobs_follow_the_rules_the_api_server_enforces() {
+    for (name, m) in all_manifests() {
+        let js = jobs(&m);
+        assert_eq!(js.len(), 2, "{name}");
+        for j in js {
+            let s = j.spec.as_ref().unwrap();
+            let what = format!("{name}: {}", j.metadata.name.as_deref().unwrap_or_default());
+            assert!(
+                s.selector.is_none() && s.manual_selector.is_none(),
+                "{what}: the API server makes the selector"
+            );
+            for n in [
+                s.completions,
+                s.parallelism,
+                s.backoff_limit,
+                s.backoff_limit_per_index,
+                s.ttl_seconds_after_finished,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                assert!(n >= 0, "{what}: negative count {n}");
+            }
+            assert!(s.active_deadline_seconds.is_some_and(|d| d > 0), "{what}");
+            let restart = template(j).spec.as_ref().unwrap().restart_policy.as_deref();
+            assert!(
+                matches!(restart, Some("Never") | Some("OnFailure")),
+                "{what}: Jobs need Never or OnFailure"
+            );
+            if s.pod_failure_policy.is_some() || s.backoff_limit_per_index.is_some() {
+                assert_eq!(
+                    restart,
+                    Some("Never"),
+                    "{what}: podFailurePolicy and backoffLimitPerIndex need Never"
+                );
+            }
+            if s.backoff_limit_per_index.is_some() {
+                assert_eq!(s.completion_mode.as_deref(), Some("Indexed"), "{what}");
+            }
+            for r in s.pod_failure_policy.iter().flat_map(|p| p.rules.iter()) {
+                if r.action == "FailIndex" {
+                    assert!(
+                        s.backoff_limit_per_index.is_some(),
+                        "{what}: FailIndex needs backoffLimitPerIndex"
+                    );
+                }
+                assert!(
+                    r.on_exit_codes.is_some() != r.on_pod_conditions.is_some(),
+                    "{what}: one requirement per rule"
+                );
+                if let Some(e) = &r.on_exit_codes {
+                    assert!(e.container_name.is_none() && !e.values.is_empty(), "{what}");
+                    if e.operator == "In" {
+                        assert!(!e.values.contains(&0), "{what}: In may not hold 0");
+                    }
+                }
+            }
+            if s.completion_mode.as_deref() == Some("Indexed") {
+                assert_eq!(
+                    s.completions,
+                    Some(m.runners as i32),
+                    "{what}: completions = runners"
+                );
+                assert_eq!(
+                    s.parallelism, s.completions,
+                    "{what}: completions = parallelism"
+                );
+                assert_eq!(
+                    s.backoff_limit_per_index,
+                    Some(0),
+                    "{what}: no second pod for a failed index"
+                );
+                let args = template(j).spec.as_ref().unwrap().containers[0]
+                    .args
+                    .clone()
+                    .unwrap();
+                let at = args
+                    .iter()
+                    .position(|a| a == "--runners")
+                    .expect("--runners");
+                assert_eq!(args[at + 1], m.runners.to_string(), "{what}");
+            } else {
+                assert_eq!(
+                    s.backoff_limit,
+                    Some(0),
+                    "{what}: the coordinator is never retried"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn names_labels_and_selectors_are_consistent() {
+    for (name, m) in all_manifests() {
+        let pods: Vec<(String, BTreeMap<String, String>)> = jobs(&m)
+            .iter()
+            .map(|j| {
+                (
+                    j.metadata.name.clone().unwrap(),
+                    template(j)
+                        .metadata
+                        .as_ref()
+                        .unwrap()
+                        .labels
+                        .clone()
+                        .unwrap(),
+                )
+            })
+            .collect();
+        let coordinator = &pods
+            .iter()
+            .find(|(n, _)| *n == m.names.coordinator())
+            .expect("coordinator")
+            .1;
+        let runner = &pods
+            .iter()
+            .find(|(n, _)| *n == m.names.runners())
+            .expect("runners")
+            .1;
+        for o in &m.objects {
+            let meta = o.metadata();
+            let n = o.name();
+            assert!(
+                names::is_dns_label(n),
+                "{name}: `{n}` is a DNS-1123 label of at most 63"
+            );
+            assert_eq!(
+                meta.namespace.as_deref(),
+                Some(m.namespace.as_str()),
+                "{name}: {n}"
+            );
+            for (k, v) in meta.labels.iter().flatten() {
+                assert!(valid_label_value(v), "{name}: {n}: label {k}={v}");
+            }
+            assert_eq!(
+                meta.labels.as_ref().unwrap().get(names::RUN_LABEL),
+                Some(&m.names.run),
+                "{name}: {n}"
+            );
+            match o {
+                Object::Service(s) => {
+                    let sel = s.spec.as_ref().unwrap().selector.clone().unwrap();
+                    assert!(
+                        labels_match(&sel, coordinator) && !labels_match(&sel, runner),
+                        "{name}: the Service selects the coordinator only"
+                    );
+                }
+                Object::NetworkPolicy(p) => {
+                    let sel = p
+                        .spec
+                        .as_ref()
+                        .unwrap()
+                        .pod_selector
+                        .as_ref()
+                        .unwrap()
+                        .match_labels
+                        .clone()
+                        .unwrap();
+                    let target = if n == m.names.coordinator() {
+                        coordinator
+                    } else {
+                        runner
+                    };
+                    let other = if n == m.names.coordinator() {
+                        runner
+                    } else {
+                        coordinator
+                    };
+                    assert!(
+                        labels_match(&sel, target) && !labels_match(&sel, other),
+                        "{name}: {n} selects its role"
+                    );
+                }
+                Object::PodDisruptionBudget(p) => {
+                    let sel = p
+                        .spec
+                        .as_ref()
+                        .unwrap()
+                        .selector
+                        .as_ref()
+                        .unwrap()
+                        .match_labels
+                        .clone()
+                        .unwrap();
+                    assert!(
+                        labels_match(&sel, coordinator) && labels_match(&sel, runner),
+                        "{name}: the PDB covers every pod"
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn the_checkout_example_makes_the_reference_objects() {
+    let (_, m) = all_manifests()
+        .into_iter()
+        .find(|(n, _)| n == "checkout.load")
+        .expect("checkout.load");
+    assert_eq!(m.runners, 10);
+    assert_eq!(m.namespace, "loadtest");
+    let kinds: Vec<(&str, &str)> = m.objects.iter().map(|o| (o.kind(), o.name())).collect();
+    let slices = kinds
+        .iter()
+        .filter(|(k, n)| *k == "ConfigMap" && n.contains("-slice-"))
+        .count();
+    assert_eq!(
+        slices, 10,
+        "one data slice per runner (users is pick: unique): {kinds:?}"
+    );
+    let runner = jobs(&m)
+        .into_iter()
+        .find(|j| j.metadata.name.as_deref() == Some(&m.names.runners()))
+        .unwrap();
+    let spec = template(runner).spec.as_ref().unwrap();
+    assert_eq!(
+        spec.node_selector
+            .as_ref()
+            .unwrap()
+            .get("role")
+            .map(String::as_str),
+        Some("loadgen")
+    );
+    let t = &spec.tolerations.as_ref().unwrap()[0];
+    assert_eq!(
+        (t.key.as_deref(), t.value.as_deref(), t.effect.as_deref()),
+        (Some("role"), Some("loadgen"), Some("NoSchedule"))
+    );
+    let anti = spec
+        .affinity
+        .as_ref()
+        .unwrap()
+        .pod_anti_affinity
+        .as_ref()
+        .unwrap();
+    assert!(
+        anti.preferred_during_scheduling_ignored_during_execution
+            .is_some(),
+        "spread is preferred anti-affinity"
+    );
+    let c = &spec.containers[0];
+    assert_eq!(c.image.as_deref(), Some("ghcr.io/acme/volley:0.1.0"));
+    let limits = c.resources.as_ref().unwrap().limits.as_ref().unwrap();
+    assert_eq!(
+        (limits["cpu"].0.as_str(), limits["memory"].0.as_str()),
+        ("2", "512Mi")
+    );
+    let card = c
+        .env
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|e| e.name == "CARD_TOKEN")
+        .expect("CARD_TOKEN env");
+    let r = card
+        .value_from
+        .as_ref()
+        .unwrap()
+        .secret_key_ref
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        (r.name.as_str(), r.key.as_str()),
+        ("payments", "card-token")
+    );
+    assert_eq!(
+        runner.spec.as_ref().unwrap().ttl_seconds_after_finished,
+        Some(24 * 3600)
+    );
+    let runners_np = m
+        .objects
+        .iter()
+        .find_map(|o| match o {
+            Object::NetworkPolicy(p) if o.name() == m.names.runners() => Some(p),
+            _ => None,
+        })
+        .unwrap();
+    let egress = serde_json::to_string(&runners_np.spec.as_ref().unwrap().egress).unwrap();
+    assert!(
+        egress.contains("10.20.0.0/16")
+            && egress.contains("127.0.0.1/32")
+            && egress.contains("kube-dns"),
+        "{egress}"
+    );
+}
+
+#[test]
+fn runners_auto_uses_the_capacity_sizing() {
+    let mut p = tiny_plan();
+    p.fleet.runners = None;
+    p.scenarios[0].workload = Workload::ConstantVus {
+        vus: 30_000,
+        duration_ms: 1000,
+    };
+    let m = build(&p, &Options::default()).unwrap();
+    let want = volley_plan::capacity::auto_runners(&p, &p.fleet.resources);
+    assert!(want > 1, "the sizing splits 30000 VUs");
+    assert_eq!(m.runners, want);
+}
+
+#[test]
+fn placement_and_zone_spread_shape_the_runner_pods() {
+    for (placement, check) in [
+        (
+            volley_plan::Placement::Separate,
+            "requiredDuringSchedulingIgnoredDuringExecution",
+        ),
+        (volley_plan::Placement::Pack, "podAffinity"),
+    ] {
+        let mut p = tiny_plan();
+        p.fleet.placement = placement;
+        p.fleet.zone_spread = true;
+        let y = to_yaml(&build(&p, &Options::default()).unwrap(), "t.load");
+        assert!(y.contains(check), "{placement:?}: {y}");
+        assert!(y.contains("topology.kubernetes.io/zone"), "{y}");
+    }
+}
+
+#[test]
+fn a_slice_over_the_configmap_limit_is_a_clear_error() {
+    let mut p = tiny_plan();
+    p.data.push(volley_plan::DataSource {
+        name: "users".into(),
+        format: volley_plan::DataFormat::Lines,
+        path: "u.txt".into(),
+        pick: volley_plan::Pick::UniquePerIteration,
+        columns: vec![],
+        rows: (0..3000)
+            .map(|i| volley_plan::Value::Str(format!("{i:0>1000}")))
+            .collect(),
+        slice: None,
+    });
+    p.fleet.runners = Some(2);
+    let e = build(&p, &Options::default()).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        matches!(
+            e,
+            ManifestError::SliceTooLarge {
+                index: 0,
+                runners: 2,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        text.contains("-slice-0") && text.contains("MiB") && text.contains("more runners"),
+        "{text}"
+    );
+    p.fleet.runners = Some(8);
+    assert!(
+        build(&p, &Options::default()).is_ok(),
+        "more runners make the slices fit"
+    );
+}
+
+#[test]
+fn output_is_deterministic_and_the_namespace_can_be_overridden() {
+    let p = tiny_plan();
+    let a = to_yaml(&build(&p, &Options::default()).unwrap(), "t.load");
+    let b = to_yaml(&build(&p, &Options::default()).unwrap(), "t.load");
+    assert_eq!(a, b);
+    let o = Options {
+        namespace: Some("perf".into()),
+    };
+    let m = build(&p, &o).unwrap();
+    assert!(m
+        .objects
+        .iter()
+        .all(|o| o.metadata().namespace.as_deref() == Some("perf")));
+}
+
+#[test]
+fn cleanup_sets_the_ttl() {
+    for (cleanup, ttl) in [
+        (volley_plan::Cleanup::After { ms: 1500 }, Some(2)),
+        (volley_plan::Cleanup::OnSuccess, None),
+        (volley_plan::Cleanup::Never, None),
+    ] {
+        let mut p = tiny_plan();
+        p.fleet.cleanup = cleanup;
+        let m = build(&p, &Options::default()).unwrap();
+        for j in jobs(&m) {
+            assert_eq!(j.spec.as_ref().unwrap().ttl_seconds_after_finished, ttl);
+        }
+    }
+}
