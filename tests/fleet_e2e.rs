@@ -528,12 +528,12 @@ fn get(port: u16, path: &str) -> (u16, String) {
     http(port, "GET", path, "")
 }
 
-fn post_abort(port: u16, token: &str) -> u16 {
+fn post_abort(port: u16, header: &str, token: &str) -> u16 {
     http_with(
         port,
         "POST",
         "/v1/abort",
-        &format!("Authorization: Bearer {token}\r\n"),
+        &format!("{header}: {token}\r\n"),
         "",
     )
     .0
@@ -545,6 +545,7 @@ fn the_status_endpoint_follows_the_run_and_an_abort_stops_the_fleet_with_105() {
     let dir = temp_dir("fleet-status-abort");
     let plan = compile_plan("long.load", &dir, &rec.url());
     let port = free_port();
+    let status_port = free_port();
     let sj = dir.join("summary.json");
     let coord = spawn_volley(
         &[
@@ -553,6 +554,8 @@ fn the_status_endpoint_follows_the_run_and_an_abort_stops_the_fleet_with_105() {
             plan.to_str().unwrap(),
             "--listen",
             &format!("127.0.0.1:{port}"),
+            "--status-listen",
+            &format!("127.0.0.1:{status_port}"),
             "-q",
             "--linger",
             "3s",
@@ -563,7 +566,17 @@ fn the_status_endpoint_follows_the_run_and_an_abort_stops_the_fleet_with_105() {
     );
     wait_listening(port);
     assert_eq!(get(port, "/healthz"), (200, "ok\n".into()));
-    let (code, body) = get(port, "/status");
+    assert_eq!(get(status_port, "/healthz"), (200, "ok\n".into()));
+    // The status port serves no part of the runners' API, even with the token.
+    let join = http_with(
+        status_port,
+        "POST",
+        "/v1/join",
+        &format!("X-Volley-Token: {TOKEN}\r\n"),
+        "{}",
+    );
+    assert_eq!(join.0, 404, "{join:?}");
+    let (code, body) = get(status_port, "/status");
     assert_eq!(code, 200);
     let st: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
@@ -577,9 +590,11 @@ fn the_status_endpoint_follows_the_run_and_an_abort_stops_the_fleet_with_105() {
         let st: serde_json::Value = serde_json::from_str(&get(port, "/status").1).unwrap();
         st["phase"] == "running" && st["http_reqs"].as_u64().unwrap_or(0) > 0
     });
-    // A wrong token is refused; the right one stops the fleet.
-    assert_eq!(post_abort(port, "wrong"), 401);
-    assert_eq!(post_abort(port, TOKEN), 200);
+    // A wrong token is refused; the right one stops the fleet, here as the Kubernetes
+    // service proxy passes it (X-Volley-Token on the status port).
+    assert_eq!(post_abort(port, "Authorization", "Bearer wrong"), 401);
+    assert_eq!(post_abort(status_port, "X-Volley-Token", "wrong"), 401);
+    assert_eq!(post_abort(status_port, "X-Volley-Token", TOKEN), 200);
     for r in runners {
         let ro = wait_output(r, Duration::from_secs(30));
         assert_eq!(ro.status.code(), Some(0), "{}", text(&ro));

@@ -146,6 +146,10 @@ enum Command {
         data_dir: Option<PathBuf>,
         #[arg(long, default_value = "0.0.0.0:6565")]
         listen: std::net::SocketAddr,
+        /// Also serve the read-only status endpoints (and `POST /v1/abort`) on a port of
+        /// their own, e.g. `0.0.0.0:6566` (what the Kubernetes manifests use).
+        #[arg(long, value_name = "ADDR")]
+        status_listen: Option<std::net::SocketAddr>,
         /// How many runners; default the plan's `fleet.runners`.
         #[arg(long)]
         runners: Option<u32>,
@@ -250,6 +254,7 @@ fn main() -> ExitCode {
             quiet,
             out,
             report,
+            status_listen,
         } => cmd::fleet::coordinator(cmd::fleet::CoordinatorArgs {
             plan,
             data_dir,
@@ -260,6 +265,7 @@ fn main() -> ExitCode {
             quiet,
             out,
             report,
+            status_listen,
         }),
         Command::DemoServer { port, no_latency } => cmd::demo::run(port, !no_latency),
         Command::Deploy(a) => cmd::deploy::run(a),

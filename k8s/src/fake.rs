@@ -122,7 +122,7 @@ impl State {
                 ));
             }
         }
-        if let Some((svc, endpoint)) = path.split_once(":6565/proxy/") {
+        if let Some((svc, endpoint)) = path.split_once(":6566/proxy/") {
             return self.proxy(r, svc, endpoint);
         }
         let Some((coll, name, sub)) = split_path(&path) else {

@@ -34,6 +34,7 @@ pub struct CoordinatorArgs {
     pub quiet: bool,
     pub out: Vec<String>,
     pub report: Option<PathBuf>,
+    pub status_listen: Option<SocketAddr>,
 }
 
 fn read_plan(path: &Path) -> Result<Plan, u8> {
@@ -185,6 +186,7 @@ pub fn coordinator(args: CoordinatorArgs) -> u8 {
             start_margin: Duration::from_millis(1000),
             outputs,
             testid,
+            status_listen: args.status_listen,
         },
     ) {
         Ok(c) => c,
@@ -195,6 +197,9 @@ pub fn coordinator(args: CoordinatorArgs) -> u8 {
     };
     if let Ok(addr) = coordinator.local_addr() {
         eprintln!("coordinator listening on http://{addr} for {runners} runners");
+    }
+    if let Some(addr) = args.status_listen {
+        eprintln!("status endpoint on http://{addr}/status");
     }
     let stop = coordinator.stop_handle();
     let _ = std::thread::Builder::new()

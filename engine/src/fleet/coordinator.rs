@@ -52,6 +52,8 @@ pub struct CoordinatorOptions {
     pub outputs: Option<OutputSet>,
     /// The `testid` label of `/metrics`.
     pub testid: String,
+    /// A second port serving only the status endpoints and `POST /v1/abort`.
+    pub status_listen: Option<SocketAddr>,
 }
 
 /// What the handlers and the lifecycle share.
@@ -84,6 +86,9 @@ pub type Exit = (u32, String);
 /// A bound coordinator, ready to run.
 pub struct Coordinator {
     listener: std::net::TcpListener,
+    /// The status port, when it is separate (Kubernetes: its NetworkPolicy opens only
+    /// this one beyond the runners).
+    status_listener: Option<std::net::TcpListener>,
     opts: CoordinatorOptions,
     hub: Arc<Hub>,
     exits: (mpsc::UnboundedSender<Exit>, mpsc::UnboundedReceiver<Exit>),
@@ -95,6 +100,14 @@ impl Coordinator {
     pub fn bind(addr: SocketAddr, opts: CoordinatorOptions) -> std::io::Result<Coordinator> {
         let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
+        let status_listener = match opts.status_listen {
+            Some(a) => {
+                let l = std::net::TcpListener::bind(a)?;
+                l.set_nonblocking(true)?;
+                Some(l)
+            }
+            None => None,
+        };
         let hash = volley_plan::content_hash(&opts.plan);
         let agg = Aggregate::new(Registry::new(&opts.plan.metrics));
         let mut state = FleetState::new(&opts.plan, hash, opts.runners, agg);
@@ -122,6 +135,7 @@ impl Coordinator {
         });
         Ok(Coordinator {
             listener,
+            status_listener,
             opts,
             hub,
             exits: mpsc::unbounded_channel(),
@@ -161,6 +175,7 @@ impl Coordinator {
         let outputs = self.opts.outputs.take();
         let Coordinator {
             listener,
+            status_listener,
             opts,
             hub,
             exits: (_, mut exits),
@@ -174,9 +189,18 @@ impl Coordinator {
         let (stop_server, server_stopped) = watch::channel(false);
         let server = tokio::spawn(http::serve(
             listener,
-            handler(Arc::clone(&hub)),
-            server_stopped,
+            handler(Arc::clone(&hub), false),
+            server_stopped.clone(),
         ));
+        let status_server = match status_listener.map(tokio::net::TcpListener::from_std) {
+            Some(Ok(l)) => Some(tokio::spawn(http::serve(
+                l,
+                handler(Arc::clone(&hub), true),
+                server_stopped,
+            ))),
+            Some(Err(e)) => return failed(&plan, 1, &format!("cannot listen: {e}")),
+            None => None,
+        };
         let mut life = Life {
             plan: Arc::clone(&plan),
             hub: Arc::clone(&hub),
@@ -201,6 +225,9 @@ impl Coordinator {
         }
         let _ = stop_server.send(true);
         let _ = server.await;
+        if let Some(s) = status_server {
+            let _ = s.await;
+        }
         outcome
     }
 }
@@ -704,9 +731,14 @@ fn error(status: u16, message: impl Into<String>) -> Reply {
     )
 }
 
-/// Compares the presented token in time independent of where it differs.
-fn authorized(hub: &Hub, header: Option<&str>) -> bool {
-    let Some(given) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
+/// Whether the request carries the run token (`Authorization: Bearer …` or
+/// `X-Volley-Token`), compared in time independent of where it differs.
+fn authorized(hub: &Hub, req: &ServerRequest) -> bool {
+    let bearer = req
+        .authorization
+        .as_deref()
+        .and_then(|h| h.strip_prefix("Bearer "));
+    let Some(given) = bearer.or(req.volley_token.as_deref()) else {
         return false;
     };
     let (a, b) = (given.as_bytes(), hub.token.as_bytes());
@@ -717,14 +749,16 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {
     serde_json::from_slice(body).map_err(|e| error(400, format!("malformed body: {e}")))
 }
 
-fn handler(hub: Arc<Hub>) -> Handler {
+/// The protocol port's handler, or (`status_only`) the status port's: the read-only
+/// endpoints and `POST /v1/abort`, never the runners' API.
+fn handler(hub: Arc<Hub>, status_only: bool) -> Handler {
     Arc::new(move |req: ServerRequest| {
         let hub = Arc::clone(&hub);
-        Box::pin(async move { route(&hub, req).await.unwrap_or_else(|r| r) })
+        Box::pin(async move { route(&hub, req, status_only).await.unwrap_or_else(|r| r) })
     })
 }
 
-async fn route(hub: &Arc<Hub>, req: ServerRequest) -> Result<Reply, Reply> {
+async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<Reply, Reply> {
     match (&req.method, req.path.as_str()) {
         (&Method::GET, "/healthz") => {
             return Ok(Reply {
@@ -768,10 +802,16 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest) -> Result<Reply, Reply> {
     if !req.path.starts_with("/v1/") {
         return Err(error(404, format!("no such endpoint: {}", req.path)));
     }
-    if !authorized(hub, req.authorization.as_deref()) {
+    if !authorized(hub, &req) {
         return Err(error(
             401,
-            "a valid run token is required (Authorization: Bearer …)",
+            "a valid run token is required (Authorization: Bearer … or X-Volley-Token)",
+        ));
+    }
+    if status_only && req.path != "/v1/abort" {
+        return Err(error(
+            404,
+            "the status port serves /status, /summary, /metrics, /healthz and POST /v1/abort only",
         ));
     }
     hub.last_call_ms.store(

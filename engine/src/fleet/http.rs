@@ -123,6 +123,9 @@ pub struct ServerRequest {
     pub path: String,
     pub query: String,
     pub authorization: Option<String>,
+    /// `X-Volley-Token`: the run token where `Authorization` cannot carry it (the
+    /// Kubernetes API server's service proxy consumes that header).
+    pub volley_token: Option<String>,
     pub body: Bytes,
 }
 
@@ -167,6 +170,11 @@ async fn handle(req: Request<Incoming>, handler: Handler) -> Response<Full<Bytes
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let volley_token = req
+        .headers()
+        .get("x-volley-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
@@ -181,6 +189,7 @@ async fn handle(req: Request<Incoming>, handler: Handler) -> Response<Full<Bytes
         path,
         query,
         authorization,
+        volley_token,
         body,
     })
     .await;

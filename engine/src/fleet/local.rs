@@ -62,6 +62,7 @@ impl LocalFleet {
                 linger: Duration::ZERO,
                 start_margin: start_margin(self.runners),
                 outputs: self.outputs.take(),
+                status_listen: None,
                 testid: crate::output::default_testid(
                     &self.plan.name,
                     std::time::SystemTime::now(),

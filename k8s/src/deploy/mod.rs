@@ -13,7 +13,7 @@ pub use error::{DeployError, StuckPod};
 pub use follow::{follow, Event, FollowOptions, Outcome};
 pub use kube::Client;
 
-use crate::manifests::names::PORT;
+use crate::manifests::names::STATUS_PORT;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::Config;
 use serde::{Deserialize, Serialize};
@@ -44,7 +44,7 @@ pub async fn connect(context: Option<&str>) -> Result<(Client, String), DeployEr
 /// The path of a coordinator endpoint through the API server's service proxy.
 pub fn proxy_path(namespace: &str, service: &str, endpoint: &str) -> String {
     format!(
-        "/api/v1/namespaces/{namespace}/services/{service}:{PORT}/proxy/{}",
+        "/api/v1/namespaces/{namespace}/services/{service}:{STATUS_PORT}/proxy/{}",
         endpoint.trim_start_matches('/')
     )
 }

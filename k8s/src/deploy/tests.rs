@@ -294,7 +294,7 @@ async fn following_reads_status_then_summary_and_returns_the_exit_code() {
             .iter()
             .filter(|r| {
                 r.uri
-                    .contains(&format!("/services/{}:6565/proxy/", m.names.coordinator()))
+                    .contains(&format!("/services/{}:6566/proxy/", m.names.coordinator()))
             })
             .count()
     });
@@ -399,7 +399,7 @@ async fn abort_sends_the_run_token_from_its_secret() {
     assert_eq!(r.method, "POST");
     assert!(
         r.uri.ends_with(&format!(
-            "/services/{}:6565/proxy/v1/abort",
+            "/services/{}:6566/proxy/v1/abort",
             m.names.coordinator()
         )),
         "{}",

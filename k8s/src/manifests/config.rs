@@ -3,7 +3,7 @@
 //! 1 MiB ConfigMap limit), the coordinator's Service, the PodDisruptionBudget and the token
 //! Secret (built only by `volley deploy`: compiled manifests never carry a value). Pure.
 
-use super::names::{Names, PORT, RUN_LABEL};
+use super::names::{Names, PORT, RUN_LABEL, STATUS_PORT};
 use super::pod::TOKEN_KEY;
 use super::ManifestError;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServicePort, ServiceSpec};
@@ -62,20 +62,25 @@ pub fn slice_map(meta: ObjectMeta, slice: &DataSlice) -> Result<ConfigMap, Manif
     })
 }
 
-/// The coordinator's Service: port 6565 named `http`, for the runners and the API
-/// server's service proxy.
+/// The coordinator's Service: port 6565 `http` for the runners, port 6566 `status` for
+/// the API server's service proxy (`volley deploy`, `status`, `abort`).
 pub fn service(meta: ObjectMeta, names: &Names) -> Service {
     Service {
         metadata: meta,
         spec: Some(ServiceSpec {
-            ports: Some(vec![ServicePort {
-                name: Some("http".into()),
-                port: PORT,
-                protocol: Some("TCP".into()),
-                target_port: Some(IntOrString::String("http".into())),
-                app_protocol: Some("http".into()),
-                ..Default::default()
-            }]),
+            ports: Some(
+                [("http", PORT), ("status", STATUS_PORT)]
+                    .into_iter()
+                    .map(|(name, port)| ServicePort {
+                        name: Some(name.into()),
+                        port,
+                        protocol: Some("TCP".into()),
+                        target_port: Some(IntOrString::String(name.into())),
+                        app_protocol: Some("http".into()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
             selector: Some(names.selector("coordinator")),
             type_: Some("ClusterIP".into()),
             ..Default::default()

@@ -12,7 +12,7 @@
 //! it refuses the index with 409, the pod exits 104 and the index fails: load is never
 //! doubled, and the run ends with 110 (a lost runner).
 
-use super::names::{Names, PORT};
+use super::names::{Names, PORT, STATUS_PORT};
 use super::pod::{self, PLAN_FILE};
 use super::{Deadlines, ManifestError};
 use k8s_openapi::api::batch::v1::{
@@ -58,7 +58,7 @@ fn http_probe(period: i32, failures: i32) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
             path: Some("/healthz".into()),
-            port: IntOrString::String("http".into()),
+            port: IntOrString::String("status".into()),
             ..Default::default()
         }),
         period_seconds: Some(period),
@@ -85,18 +85,21 @@ pub fn coordinator(
     args.extend([
         "--listen".into(),
         format!("0.0.0.0:{PORT}"),
+        "--status-listen".into(),
+        format!("0.0.0.0:{STATUS_PORT}"),
         "--runners".into(),
         runners.to_string(),
         "--linger".into(),
         format!("{}s", d.linger_s),
     ]);
     let mut c = pod::container("coordinator", plan, names, args);
-    c.ports = Some(vec![ContainerPort {
-        name: Some("http".into()),
-        container_port: PORT,
+    let port = |name: &str, container_port: i32| ContainerPort {
+        name: Some(name.into()),
+        container_port,
         protocol: Some("TCP".into()),
         ..Default::default()
-    }]);
+    };
+    c.ports = Some(vec![port("http", PORT), port("status", STATUS_PORT)]);
     c.readiness_probe = Some(http_probe(2, 3));
     c.liveness_probe = Some(http_probe(10, 6));
     let mut spec = pod::pod_spec(plan, names, c, d.coordinator_s)?;

@@ -5,8 +5,11 @@
 use std::collections::BTreeMap;
 use volley_plan::Plan;
 
-/// The port of the coordinator (docs/protocol.md).
+/// The port of the coordinator's protocol (docs/protocol.md), for this run's runners.
 pub const PORT: i32 = 6565;
+/// The coordinator's status port: `/healthz`, `/status`, `/summary`, `/metrics` and
+/// `POST /v1/abort`, for probes and the API server's service proxy.
+pub const STATUS_PORT: i32 = 6566;
 /// The label every object of a run carries, with the run id as value.
 pub const RUN_LABEL: &str = "volley.dev/run";
 /// The annotation carrying the full plan hash.

@@ -1,14 +1,16 @@
 //! The NetworkPolicies of a run. Runners: no ingress; egress to the coordinator, DNS, the
 //! targets whose hosts are IP literals and the `fleet.egress` CIDRs (on the targets'
-//! ports). Coordinator: ingress on 6565 from this run's runners and, for the API server's
-//! service proxy (`volley deploy`/`status` read `/status` and `/summary`), from any address
-//! on that port only; egress to DNS and the same targets (setup and teardown run there).
+//! ports). Coordinator: ingress on the protocol port 6565 from this run's runners only, and
+//! on the status port 6566 from any address (the API server's service proxy, through which
+//! `volley deploy`/`status` read `/status` and `/summary` and `volley abort` posts, comes
+//! from the API server, not a pod); egress to DNS and the same targets (setup and teardown
+//! run there).
 //!
 //! A NetworkPolicy cannot name a host: a target given by hostname is reachable only
 //! through a `fleet.egress` CIDR that covers its addresses, and [`target_notes`] says so.
 //! Pure; it must not resolve names.
 
-use super::names::{Names, PORT};
+use super::names::{Names, PORT, STATUS_PORT};
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
     NetworkPolicyPort, NetworkPolicySpec,
@@ -193,7 +195,7 @@ pub fn coordinator(plan: &Plan, names: &Names, meta: ObjectMeta) -> NetworkPolic
         },
         NetworkPolicyIngressRule {
             from: Some(vec![ip_block("0.0.0.0/0".into()), ip_block("::/0".into())]),
-            ports: Some(vec![tcp(PORT)]),
+            ports: Some(vec![tcp(STATUS_PORT)]),
         },
     ];
     policy(
