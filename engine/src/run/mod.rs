@@ -271,22 +271,21 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
         Some(Ok(frame)) => frame,
         None => {
             eprintln!("interrupted during setup");
-            return RunOutcome {
-                exit_code: exit::SIGNAL,
-                summary: report.finish(&mut agg, run_start.elapsed(), Some(Verdict::Aborted), None),
-            };
+            let elapsed = run_start.elapsed();
+            return end_early(
+                &report,
+                &mut agg,
+                &mut hooks,
+                elapsed,
+                Some(Verdict::Aborted),
+                None,
+            );
         }
         Some(Err(msg)) => {
             eprintln!("error: setup failed: {msg}");
-            return RunOutcome {
-                exit_code: exit::SETUP_FAILED,
-                summary: report.finish(
-                    &mut agg,
-                    run_start.elapsed(),
-                    None,
-                    Some(exit::SETUP_FAILED),
-                ),
-            };
+            let elapsed = run_start.elapsed();
+            let code = Some(exit::SETUP_FAILED);
+            return end_early(&report, &mut agg, &mut hooks, elapsed, None, code);
         }
     };
     if fleet.is_none() {
@@ -361,15 +360,9 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
                             merge(&mut agg, &mut hooks, &s);
                         }
                     }
-                    return RunOutcome {
-                        exit_code: exit::SIGNAL,
-                        summary: report.finish(
-                            &mut agg,
-                            run_start.elapsed(),
-                            Some(Verdict::Aborted),
-                            None,
-                        ),
-                    };
+                    let elapsed = run_start.elapsed();
+                    let aborted = Some(Verdict::Aborted);
+                    return end_early(&report, &mut agg, &mut hooks, elapsed, aborted, None);
                 }
             }
         }
@@ -472,6 +465,24 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
     };
     let summary = report.finish(&mut agg, elapsed, verdict, None);
     flush_outputs(&mut hooks, &agg, &vus, elapsed, Some(&summary));
+    RunOutcome {
+        exit_code: summary.exit_code(),
+        summary,
+    }
+}
+
+/// The outcome of a run that ended before its scenarios ran (setup failed or was
+/// interrupted, a fleet runner never started): the summary so far, outputs finished.
+fn end_early(
+    report: &Report,
+    agg: &mut Aggregate,
+    hooks: &mut RunHooks,
+    elapsed: Duration,
+    verdict: Option<Verdict>,
+    code: Option<i32>,
+) -> RunOutcome {
+    let summary = report.finish(agg, elapsed, verdict, code);
+    flush_outputs(hooks, agg, &VuCounts::default(), elapsed, Some(&summary));
     RunOutcome {
         exit_code: summary.exit_code(),
         summary,

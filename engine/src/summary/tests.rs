@@ -233,6 +233,14 @@ fn verdicts_and_exit_codes() {
     assert_eq!((ok.volley.verdict, ok.exit_code()), (Verdict::Passed, 0));
     assert!(ok.metrics.is_empty());
     assert!(render_text(&ok, false).contains("passed: no thresholds (exit code 0)"));
+    // An exit code no verdict has (setup failed) is not shown as passed.
+    let mut failed = ok.clone();
+    failed.volley.exit_code = 107;
+    let t = render_text(&failed, false);
+    assert!(
+        t.contains("✗ setup failed: no thresholds (exit code 107)"),
+        "{t}"
+    );
 }
 
 #[test]

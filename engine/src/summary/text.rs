@@ -210,12 +210,19 @@ fn render_footer(out: &mut String, st: &Style, s: &Summary) {
     } else {
         format!("{} of {n} thresholds failed", n - ok)
     };
-    let passed = vo.verdict == Verdict::Passed;
+    // An end the verdicts have no word for (a failed setup, a fleet that never became
+    // ready) is named by its exit code.
+    let verdict = match vo.exit_code {
+        c if c == vo.verdict.exit_code() => vo.verdict.text(),
+        107 => "setup failed",
+        104 => "the run could not start",
+        _ => "stopped",
+    };
+    let passed = vo.verdict == Verdict::Passed && vo.exit_code == 0;
     let _ = writeln!(
         out,
-        "\n  {} {}: {thresholds} (exit code {})",
+        "\n  {} {verdict}: {thresholds} (exit code {})",
         st.mark(passed),
-        vo.verdict.text(),
         vo.exit_code
     );
 }
