@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use volley_engine::fleet::http::call;
-use volley_engine::fleet::protocol::{Control, Join, Push, Ready, Sequenced, PROTOCOL};
+use volley_engine::fleet::protocol::{Control, Join, Ready, PROTOCOL};
 use volley_engine::metrics::{ids, Registry, Shard, Snapshot, Tags};
 use volley_plan::segment::Segment;
 
@@ -131,22 +131,19 @@ async fn runner(
             }
         }
     });
-    let snap = snapshot(u64::from(k));
+    // The snapshot is serialised once: the simulator must not be what limits the rate.
+    let snap_json = serde_json::to_string(&snapshot(u64::from(k))).unwrap();
     for seq in 1..=secs {
         tokio::time::sleep_until((start + Duration::from_secs(seq)).into()).await;
-        let push = Push {
-            protocol: PROTOCOL,
-            index: k,
-            instance: instance.clone(),
-            snapshots: vec![Sequenced {
-                seq,
-                snapshot: snap.clone(),
-            }],
-            first_request_unix_us: Some(1),
-            finished: if seq == secs { vec![0] } else { vec![] },
-            done: seq == secs,
+        let (finished, done) = if seq == secs {
+            ("[0]", true)
+        } else {
+            ("[]", false)
         };
-        let body = serde_json::to_vec(&push).unwrap();
+        let body = format!(
+            "{{\"protocol\":{PROTOCOL},\"index\":{k},\"instance\":\"{instance}\",\"snapshots\":[{{\"seq\":{seq},\"snapshot\":{snap_json}}}],\"first_request_unix_us\":1,\"finished\":{finished},\"done\":{done}}}"
+        )
+        .into_bytes();
         let size = body.len();
         let sent = Instant::now();
         let r = call(&base, hyper::Method::POST, "/v1/push", t, Some(body), long).await;
@@ -154,7 +151,12 @@ async fn runner(
         let mut s = stats.lock().unwrap();
         match r {
             Ok(r) if r.status == 200 => s.rtt_ms.push(rtt),
-            _ => s.failures += 1,
+            other => {
+                if s.failures == 0 {
+                    eprintln!("first failed push: {other:?}");
+                }
+                s.failures += 1
+            }
         }
         s.bytes = size;
     }

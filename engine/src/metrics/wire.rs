@@ -22,8 +22,11 @@ pub struct SparseSeries {
 }
 
 /// [`SeriesData`] with a trend's histogram as its buckets `(value in units, count)`.
+/// Read through a flat record ([`RawData`]) rather than serde's internally tagged enum,
+/// which would buffer every series into an intermediate tree first.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(try_from = "RawData")]
 pub enum SparseData {
     Trend {
         sum: f64,
@@ -43,6 +46,56 @@ pub enum SparseData {
         min: f64,
         max: f64,
     },
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    Trend,
+    Counter,
+    Rate,
+    Gauge,
+}
+
+/// Every field any kind has: one pass over the JSON, no buffering.
+#[derive(Deserialize)]
+struct RawData {
+    kind: Kind,
+    sum: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    hist: Option<Vec<(u64, u64)>>,
+    hits: Option<u64>,
+    total: Option<u64>,
+    value: Option<f64>,
+}
+
+impl TryFrom<RawData> for SparseData {
+    type Error = String;
+
+    fn try_from(r: RawData) -> Result<SparseData, String> {
+        let need = |x: Option<f64>, f: &str| x.ok_or_else(|| format!("series without `{f}`"));
+        Ok(match r.kind {
+            Kind::Trend => SparseData::Trend {
+                sum: need(r.sum, "sum")?,
+                min: need(r.min, "min")?,
+                max: need(r.max, "max")?,
+                hist: r.hist.ok_or("trend without `hist`")?,
+            },
+            Kind::Counter => SparseData::Counter {
+                sum: need(r.sum, "sum")?,
+            },
+            Kind::Rate => SparseData::Rate {
+                hits: r.hits.ok_or("rate without `hits`")?,
+                total: r.total.ok_or("rate without `total`")?,
+            },
+            Kind::Gauge => SparseData::Gauge {
+                value: need(r.value, "value")?,
+                min: need(r.min, "min")?,
+                max: need(r.max, "max")?,
+            },
+        })
+    }
 }
 
 impl SparseData {
