@@ -45,6 +45,8 @@
 //!   there is a body, and `0` for an empty POST/PUT/PATCH), `Authorization: Basic` when the
 //!   URL has user info, and `Connection: close` on HTTP/1.1 without connection reuse.
 //!   Request headers are written as given (names lower-case), after `Host`.
+//! * **Response headers** are a [`Headers`]: an HTTP/1.1 head is kept as received and
+//!   looked up by name (any case) when asked, not turned into a map per response.
 //!
 //! # Measurements (what exactly is measured)
 //!
@@ -76,6 +78,7 @@ mod client;
 mod conn;
 mod error;
 mod h1;
+mod headers;
 mod resolver;
 mod tls;
 
@@ -85,11 +88,12 @@ mod tests;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::{HeaderName, HeaderValue, Method};
 use url::Url;
 
 pub use client::VuClient;
 pub use error::{codes, HttpError};
+pub use headers::{GetAll, Headers};
 pub use resolver::Resolver;
 pub use tls::TlsConfig;
 
@@ -207,7 +211,7 @@ pub struct Response {
     /// The status code; 0 on a transport error.
     pub status: u16,
     /// Response headers (empty on error).
-    pub headers: HeaderMap,
+    pub headers: Headers,
     /// The whole body (empty on error or with `discard_body`).
     pub body: Bytes,
     /// Timings of the final hop.
@@ -231,7 +235,7 @@ impl Response {
     pub fn failed(url: Url, error: HttpError) -> Self {
         Response {
             status: 0,
-            headers: HeaderMap::new(),
+            headers: Headers::new(),
             body: Bytes::new(),
             timings: Timings::default(),
             error: Some(error),
@@ -244,6 +248,6 @@ impl Response {
 
     /// The first value of a header, if present and valid text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers.get_str(name)
     }
 }
