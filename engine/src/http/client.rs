@@ -601,7 +601,7 @@ fn redirect(req: &mut Request, status: u16, next: Url) {
                 && n != header::WWW_AUTHENTICATE
         });
     }
-    req.url = next;
+    req.url = Arc::new(next);
 }
 
 fn needs_zero_length(method: &Method) -> bool {

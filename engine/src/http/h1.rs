@@ -41,8 +41,9 @@ const COPY_BODY: u64 = 16 * 1024;
 /// A read buffer grown past this (by a large response) is let go once the response is
 /// read, so an idle VU does not keep it.
 const KEEP_READ: usize = 64 * 1024;
-/// Read at least this much room at a time.
-const READ_CHUNK: usize = 8 * 1024;
+/// Read at least this much room at a time. Small, because every VU keeps its buffer (a
+/// response head and a small body fit; larger bodies reserve what they miss).
+const READ_CHUNK: usize = 2 * 1024;
 /// Never reserve more than this ahead of a declared `Content-Length`.
 const MAX_RESERVE: u64 = 1 << 20;
 /// A response head larger than this is refused.
@@ -440,15 +441,17 @@ impl Default for Scan<'_> {
 
 impl<'a> Scan<'a> {
     fn header(&mut self, name: &[u8], value: &'a [u8]) {
-        if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            self.transfer_encoding = Some(value);
-        } else if name.eq_ignore_ascii_case(b"content-length") {
-            self.content_length(value);
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            for token in value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
-                self.close |= token.eq_ignore_ascii_case(b"close");
-                self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+        // By length first: most names are none of the three and cost one comparison.
+        match name.len() {
+            17 if is_name(name, b"transfer-encoding") => self.transfer_encoding = Some(value),
+            14 if is_name(name, b"content-length") => self.content_length(value),
+            10 if is_name(name, b"connection") => {
+                for token in value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
+                    self.close |= token.eq_ignore_ascii_case(b"close");
+                    self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                }
             }
+            _ => {}
         }
     }
 
@@ -489,6 +492,13 @@ impl<'a> Scan<'a> {
             None => Framing::UntilClose,
         })
     }
+}
+
+/// Whether header name `name` (as received) is `lower` (lower-case letters and `-`) in any
+/// case. Setting bit 5 lower-cases a letter and keeps `-`; the only other byte it maps to
+/// `-` or a letter is not a token byte, which `httparse` has refused in a name already.
+fn is_name(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len() && name.iter().zip(lower).all(|(a, b)| a | 0x20 == *b)
 }
 
 fn protocol(what: impl std::fmt::Display) -> HttpError {

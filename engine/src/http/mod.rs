@@ -85,6 +85,7 @@ mod tls;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -132,8 +133,9 @@ impl Default for ClientOptions {
 pub struct Request {
     /// The method.
     pub method: Method,
-    /// An absolute `http://` or `https://` URL; a fragment is ignored.
-    pub url: Url,
+    /// An absolute `http://` or `https://` URL; a fragment is ignored. Shared, so a
+    /// request site's constant URL is not copied for every request.
+    pub url: Arc<Url>,
     /// Headers in order; repeated names are all sent.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// The body; empty sends none.
@@ -146,10 +148,10 @@ pub struct Request {
 
 impl Request {
     /// A request without headers or body.
-    pub fn new(method: Method, url: Url) -> Self {
+    pub fn new(method: Method, url: impl Into<Arc<Url>>) -> Self {
         Request {
             method,
-            url,
+            url: url.into(),
             headers: Vec::new(),
             body: Bytes::new(),
             timeout: None,
@@ -226,13 +228,13 @@ pub struct Response {
     /// or `""` when none was opened, on error).
     pub proto: &'static str,
     /// The final URL, after redirects.
-    pub url: Url,
+    pub url: Arc<Url>,
 }
 
 impl Response {
     /// A failed response (status 0) for `url`, for callers that fail before sending, e.g.
     /// on a header that [`Request::try_header`] rejected.
-    pub fn failed(url: Url, error: HttpError) -> Self {
+    pub fn failed(url: impl Into<Arc<Url>>, error: HttpError) -> Self {
         Response {
             status: 0,
             headers: Headers::new(),
@@ -242,7 +244,7 @@ impl Response {
             bytes_sent: 0,
             bytes_received: 0,
             proto: "",
-            url,
+            url: url.into(),
         }
     }
 

@@ -67,10 +67,21 @@ pub fn from_units(units: u64) -> f64 {
 
 /// Records one value.
 pub fn record(h: &mut Histogram<u64>, value: f64, is_time: bool) {
-    let u = to_units(value, is_time);
+    record_units(h, to_units(value, is_time));
+}
+
+/// Records one value already in histogram units ([`to_units`]).
+pub fn record_units(h: &mut Histogram<u64>, u: u64) {
     // `record` auto-resizes (`saturating_record` would clamp to the current size).
     if h.record(u).is_err() {
         h.saturating_record(u);
+    }
+}
+
+/// Records `n` values of 0 units.
+pub fn record_zeros(h: &mut Histogram<u64>, n: u64) {
+    if n > 0 && h.record_n(0, n).is_err() {
+        h.saturating_record_n(0, n);
     }
 }
 

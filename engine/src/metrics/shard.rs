@@ -21,6 +21,10 @@ use volley_plan::plan::MetricKind;
 enum Acc {
     Trend {
         hist: Histogram<u64>,
+        /// Samples of 0 units not yet in `hist` (added at the take): a request on a
+        /// kept-alive connection has three or four phases of 0, and counting them here
+        /// costs far less than a histogram record each.
+        zeros: u64,
         sum: f64,
         min: f64,
         max: f64,
@@ -102,20 +106,24 @@ impl Shard {
         }
         if let Some(Acc::Trend {
             hist,
+            zeros,
             sum,
             min,
             max,
             is_time,
         }) = self.acc(m, s, MetricKind::Trend)
         {
-            if hist.is_empty() {
+            if hist.is_empty() && *zeros == 0 {
                 (*min, *max) = (value, value);
             } else {
                 *min = min.min(value);
                 *max = max.max(value);
             }
             *sum += value;
-            hist::record(hist, value, *is_time);
+            match hist::to_units(value, *is_time) {
+                0 => *zeros += 1,
+                u => hist::record_units(hist, u),
+            }
         }
     }
 
@@ -207,11 +215,13 @@ impl Shard {
                 let data = match acc {
                     Acc::Trend {
                         hist,
+                        zeros,
                         sum,
                         min,
                         max,
                         ..
-                    } if !hist.is_empty() => {
+                    } if !hist.is_empty() || *zeros > 0 => {
+                        hist::record_zeros(hist, std::mem::take(zeros));
                         let fresh = hist::new_like(hist);
                         let data = SeriesData::Trend {
                             sum: *sum,
@@ -279,6 +289,7 @@ impl Shard {
             *slot = Some(match kind {
                 MetricKind::Trend => Acc::Trend {
                     hist: hist::new_hist(),
+                    zeros: 0,
                     sum: 0.0,
                     min: 0.0,
                     max: 0.0,
