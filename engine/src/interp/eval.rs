@@ -140,10 +140,17 @@ impl Vu {
                 .cloned()
                 .unwrap_or_default(),
             ExprKind::Builtin(b) => self.builtin(*b),
-            ExprKind::Field(inner, name) => {
-                let v = self.eval_sync(inner)?;
-                self.field(&v, name)?
-            }
+            // `r.status` and the like: read the local in place, no clone of it.
+            ExprKind::Field(inner, name) => match &inner.kind {
+                ExprKind::Local(i) => match self.stack.get(self.base + *i as usize) {
+                    Some(v) => self.field(v, name)?,
+                    None => self.field(&Value::Null, name)?,
+                },
+                _ => {
+                    let v = self.eval_sync(inner)?;
+                    self.field(&v, name)?
+                }
+            },
             ExprKind::Unary(op, inner) => ops::unary(*op, &self.eval_sync(inner)?)?,
             ExprKind::Binary(BinOp::And, a, b) => {
                 Value::Bool(self.sync_bool(a, "and")? && self.sync_bool(b, "and")?)

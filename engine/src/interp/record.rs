@@ -168,13 +168,18 @@ impl Recorder {
         let mut sh = shard.borrow_mut();
         let t = self.http_series(&mut sh, s);
         sh.count_at(t, ids::HTTP_REQS, 1.0);
-        sh.trend_at(t, ids::HTTP_REQ_DURATION, s.duration_ms);
-        sh.trend_at(t, ids::HTTP_REQ_BLOCKED, s.blocked_ms);
-        sh.trend_at(t, ids::HTTP_REQ_CONNECTING, s.connecting_ms);
-        sh.trend_at(t, ids::HTTP_REQ_TLS_HANDSHAKING, s.tls_handshaking_ms);
-        sh.trend_at(t, ids::HTTP_REQ_SENDING, s.sending_ms);
-        sh.trend_at(t, ids::HTTP_REQ_WAITING, s.waiting_ms);
-        sh.trend_at(t, ids::HTTP_REQ_RECEIVING, s.receiving_ms);
+        sh.trends_at(
+            t,
+            &[
+                (ids::HTTP_REQ_DURATION, s.duration_ms),
+                (ids::HTTP_REQ_BLOCKED, s.blocked_ms),
+                (ids::HTTP_REQ_CONNECTING, s.connecting_ms),
+                (ids::HTTP_REQ_TLS_HANDSHAKING, s.tls_handshaking_ms),
+                (ids::HTTP_REQ_SENDING, s.sending_ms),
+                (ids::HTTP_REQ_WAITING, s.waiting_ms),
+                (ids::HTTP_REQ_RECEIVING, s.receiving_ms),
+            ],
+        );
         sh.rate_at(t, ids::HTTP_REQ_FAILED, !s.expected);
         sh.count_at(t, ids::DATA_SENT, s.bytes_sent as f64);
         sh.count_at(t, ids::DATA_RECEIVED, s.bytes_received as f64);

@@ -101,28 +101,38 @@ impl Shard {
 
     /// [`Shard::trend`] in a series already looked up.
     pub fn trend_at(&mut self, s: SeriesId, m: MetricId, value: f64) {
-        if !value.is_finite() {
+        self.trends_at(s, &[(m, value)]);
+    }
+
+    /// Several trend samples in one series (the phases of a request), looked up once.
+    pub fn trends_at(&mut self, s: SeriesId, samples: &[(MetricId, f64)]) {
+        let Some(set) = self.sets.get_mut(s.0 as usize) else {
             return;
-        }
-        if let Some(Acc::Trend {
-            hist,
-            zeros,
-            sum,
-            min,
-            max,
-            is_time,
-        }) = self.acc(m, s, MetricKind::Trend)
-        {
-            if hist.is_empty() && *zeros == 0 {
-                (*min, *max) = (value, value);
-            } else {
-                *min = min.min(value);
-                *max = max.max(value);
+        };
+        for &(m, value) in samples {
+            if !value.is_finite() {
+                continue;
             }
-            *sum += value;
-            match hist::to_units(value, *is_time) {
-                0 => *zeros += 1,
-                u => hist::record_units(hist, u),
+            if let Some(Acc::Trend {
+                hist,
+                zeros,
+                sum,
+                min,
+                max,
+                is_time,
+            }) = acc_in(&self.reg, set, m, MetricKind::Trend)
+            {
+                if hist.is_empty() && *zeros == 0 {
+                    (*min, *max) = (value, value);
+                } else {
+                    *min = min.min(value);
+                    *max = max.max(value);
+                }
+                *sum += value;
+                match hist::to_units(value, *is_time) {
+                    0 => *zeros += 1,
+                    u => hist::record_units(hist, u),
+                }
             }
         }
     }
@@ -278,36 +288,47 @@ impl Shard {
     /// The accumulator of (`m`, `s`), created on first use; `None` when `m` is not a
     /// metric of kind `kind` in this registry (or `s` not a series of this shard).
     fn acc(&mut self, m: MetricId, s: SeriesId, kind: MetricKind) -> Option<&mut Acc> {
-        let def = self.reg.def(m)?;
-        if def.kind != kind {
-            return None;
-        }
-        let is_time = def.is_time();
         let set = self.sets.get_mut(s.0 as usize)?;
-        let slot = set.slots.get_mut(usize::from(m.0))?;
-        if slot.is_none() {
-            *slot = Some(match kind {
-                MetricKind::Trend => Acc::Trend {
-                    hist: hist::new_hist(),
-                    zeros: 0,
-                    sum: 0.0,
-                    min: 0.0,
-                    max: 0.0,
-                    is_time,
-                },
-                MetricKind::Counter => Acc::Counter {
-                    sum: 0.0,
-                    touched: false,
-                },
-                MetricKind::Rate => Acc::Rate { hits: 0, total: 0 },
-                MetricKind::Gauge => Acc::Gauge {
-                    value: 0.0,
-                    min: 0.0,
-                    max: 0.0,
-                    set: false,
-                },
-            });
-        }
-        slot.as_mut()
+        acc_in(&self.reg, set, m, kind)
     }
+}
+
+/// The accumulator of metric `m` in `set`, created on first use; `None` when `m` is not a
+/// metric of kind `kind` in `reg`.
+fn acc_in<'a>(
+    reg: &Registry,
+    set: &'a mut TagSet,
+    m: MetricId,
+    kind: MetricKind,
+) -> Option<&'a mut Acc> {
+    let def = reg.def(m)?;
+    if def.kind != kind {
+        return None;
+    }
+    let is_time = def.is_time();
+    let slot = set.slots.get_mut(usize::from(m.0))?;
+    if slot.is_none() {
+        *slot = Some(match kind {
+            MetricKind::Trend => Acc::Trend {
+                hist: hist::new_hist(),
+                zeros: 0,
+                sum: 0.0,
+                min: 0.0,
+                max: 0.0,
+                is_time,
+            },
+            MetricKind::Counter => Acc::Counter {
+                sum: 0.0,
+                touched: false,
+            },
+            MetricKind::Rate => Acc::Rate { hits: 0, total: 0 },
+            MetricKind::Gauge => Acc::Gauge {
+                value: 0.0,
+                min: 0.0,
+                max: 0.0,
+                set: false,
+            },
+        });
+    }
+    slot.as_mut()
 }
