@@ -7,8 +7,8 @@
 //! (interpolation, concatenation) stays secret. This module must not do IO or know about
 //! metrics; it only holds values, their conversions and comparisons.
 
+use crate::http::Headers;
 use bytes::Bytes;
-use http::HeaderMap;
 use std::cmp::Ordering;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -47,7 +47,7 @@ pub struct ResponseData {
     pub status: u16,
     /// `http_req_duration` of the request, in ms.
     pub duration_ms: f64,
-    pub headers: HeaderMap,
+    pub headers: Headers,
     pub body: Bytes,
     /// The transport error's message, if any.
     pub error: Option<String>,
@@ -59,7 +59,7 @@ impl ResponseData {
     pub fn new(
         status: u16,
         duration_ms: f64,
-        headers: HeaderMap,
+        headers: Headers,
         body: Bytes,
         error: Option<String>,
     ) -> Self {
@@ -82,7 +82,7 @@ impl ResponseData {
 
     /// The first value of a header as text, if present.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers.get_str(name)
     }
 }
 

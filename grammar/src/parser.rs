@@ -3,6 +3,11 @@
 //! Pest pairs never leave this module tree. `parse` never panics: deep nesting is refused
 //! by the lexical pre-scan before pest runs, literals are checked while building the AST,
 //! and every syntax error becomes an `E0001` diagnostic with a precise span.
+//!
+//! A file is parsed without pest's error-detail tracking (it allocates at every token tried
+//! and was most of the time a parse took); only a file that fails is parsed a second time
+//! with it, for the error's expected tokens. The tracking is a process-wide pest switch,
+//! so a lock keeps parses on other threads from seeing it on (see [`pairs`]).
 
 mod build;
 mod errors;
@@ -13,6 +18,7 @@ use crate::diagnostic::Diagnostic;
 use crate::lex;
 use pest::Parser as _;
 use pest_derive::Parser;
+use std::sync::RwLock;
 
 #[derive(Parser)]
 #[grammar = "../load.pest"]
@@ -35,8 +41,7 @@ pub fn parse(source: &str) -> (Option<ast::File>, Vec<Diagnostic>) {
         .with_help("split the code into smaller parts with `let`, `fn` or `flow`");
         return (None, vec![d]);
     }
-    pest::set_error_detail(true);
-    let pairs = match LoadParser::parse(Rule::file, source) {
+    let pairs = match pairs(source) {
         Ok(pairs) => pairs,
         Err(e) => return (None, vec![errors::syntax_error(source, &e, &scan)]),
     };
@@ -54,6 +59,29 @@ pub fn parse(source: &str) -> (Option<ast::File>, Vec<Diagnostic>) {
         comments: scan.comments,
     };
     (Some(file), diags)
+}
+
+/// Held shared by parses without error detail, exclusively by the one that turns pest's
+/// process-wide switch on for its second pass (and off again before it lets go).
+static DETAIL: RwLock<()> = RwLock::new(());
+
+type Pairs<'i> = pest::iterators::Pairs<'i, Rule>;
+
+/// The pairs of `source`, or the error of a second, detailed parse.
+fn pairs(source: &str) -> Result<Pairs<'_>, Box<pest::error::Error<Rule>>> {
+    let fast = {
+        // A poisoned lock only means a parse panicked elsewhere; the switch is off then.
+        let _shared = DETAIL.read().unwrap_or_else(|e| e.into_inner());
+        LoadParser::parse(Rule::file, source)
+    };
+    if let Ok(pairs) = fast {
+        return Ok(pairs);
+    }
+    let _exclusive = DETAIL.write().unwrap_or_else(|e| e.into_inner());
+    pest::set_error_detail(true);
+    let detailed = LoadParser::parse(Rule::file, source);
+    pest::set_error_detail(false);
+    detailed.map_err(Box::new)
 }
 
 #[cfg(test)]

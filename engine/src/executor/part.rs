@@ -1,13 +1,18 @@
 //! A scenario part on one worker: its VUs' slots (the controls a controller sets), the
-//! feeds they draw iterations from, and the one VU loop every executor runs.
+//! feeds they draw iterations from, and the one VU loop every executor runs. Only its VU's
+//! task waits on a slot, so a slot wakes it with a poke counter and one stored waker (no
+//! lock, unlike `tokio::sync::Notify`; a VU polls its slot on every wake-up).
 //! This module must not decide when VUs are wanted or arrivals due (the controllers do).
 
 use super::{ScenarioState, VuCounts, Worker};
 use crate::interp::{Outcome, Recorder, Role, Ticket, Vu};
 use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 use tokio::sync::Notify;
 use volley_plan::segment::Segment;
@@ -23,12 +28,60 @@ pub(crate) struct Slot {
     interrupt_at: Cell<Option<Instant>>,
     /// Open models: the next iteration to run.
     ticket: Cell<Option<Ticket>>,
-    wake: Notify,
+    wake: Wake,
+}
+
+/// Wakes the one task that waits on a slot (its VU's): the futures of [`Wake::notified`]
+/// resolve once [`Wake::poke`] was called after they were made (as with
+/// `Notify::notified` and `notify_waiters`).
+#[derive(Default)]
+struct Wake {
+    pokes: Cell<u64>,
+    /// The waker of the last poll that found nothing new.
+    waker: Cell<Option<Waker>>,
+}
+
+impl Wake {
+    fn poke(&self) {
+        self.pokes.set(self.pokes.get().wrapping_add(1));
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+
+    fn notified(&self) -> Poked<'_> {
+        Poked {
+            wake: self,
+            seen: self.pokes.get(),
+        }
+    }
+}
+
+/// See [`Wake::notified`].
+struct Poked<'a> {
+    wake: &'a Wake,
+    seen: u64,
+}
+
+impl Future for Poked<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.wake.pokes.get() != self.seen {
+            return Poll::Ready(());
+        }
+        let waker = match self.wake.waker.take() {
+            Some(w) if w.will_wake(cx.waker()) => w,
+            _ => cx.waker().clone(),
+        };
+        self.wake.waker.set(Some(waker));
+        Poll::Pending
+    }
 }
 
 impl Slot {
     fn poke(&self) {
-        self.wake.notify_waiters();
+        self.wake.poke();
     }
 
     /// Closed models: the VU should iterate (a pending ramp-down deadline is dropped).

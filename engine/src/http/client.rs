@@ -5,25 +5,29 @@
 //! through `h1` on the VU's own task with buffers reused across requests; the pool is a
 //! small `Vec` scanned linearly (a VU talks to few hosts); the `Host` and `User-Agent`
 //! values are built once (per connection and per client); the request URL is moved into
-//! the response; the dial path is boxed so the per-request future stays small. This module
-//! must not record metrics or interpret scripts.
+//! the response; the dial path is boxed so the per-request future stays small; the timeout
+//! timer is one per client, moved to each request's deadline (no timer-wheel insertion per
+//! request). This module must not record metrics or interpret scripts.
 
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderValue};
-use http::{HeaderMap, Method, StatusCode, Uri, Version};
+use http::{Method, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Full};
 use rustls::pki_types::ServerName;
+use tokio::time::Sleep;
 use url::{Position, Url};
 
 use super::conn::{self, DialTimes, H2Conn, IoStats, ReqBody, Stream, TlsParams};
 use super::error::{codes, HttpError};
 use super::h1::{self, H1Conn};
-use super::{ClientOptions, Request, Resolver, Response, Timings, TlsConfig};
+use super::headers;
+use super::{ClientOptions, Headers, Request, Resolver, Response, Timings, TlsConfig};
 
 /// One VU's HTTP client; see the module docs of [`crate::http`]. `!Send`: it lives on its
 /// VU's worker thread and must be used inside a `tokio::task::LocalSet`.
@@ -34,6 +38,10 @@ pub struct VuClient {
     user_agent: Option<HeaderValue>,
     pool: Vec<Pooled>,
     bufs: h1::Buffers,
+    /// The request timeout's timer, kept from one request to the next: moving a pending
+    /// timer later is one atomic update, where a new timer per request means a timer-wheel
+    /// insertion and removal (under the driver's lock) every time.
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 /// A connection of either protocol.
@@ -79,7 +87,7 @@ struct Target<'a> {
 /// The parts of a finished response.
 struct Done {
     status: u16,
-    headers: HeaderMap,
+    headers: Headers,
     body: Bytes,
 }
 
@@ -177,6 +185,7 @@ impl VuClient {
             user_agent,
             pool: Vec::new(),
             bufs: h1::Buffers::default(),
+            timer: None,
         }
     }
 
@@ -185,14 +194,25 @@ impl VuClient {
     pub async fn send(&mut self, mut req: Request) -> Response {
         let limit = req.timeout.unwrap_or(self.opts.timeout);
         let mut acc = Acc::default();
-        let result = match tokio::time::timeout(limit, self.follow(&mut req, &mut acc)).await {
-            Ok(result) => result,
-            Err(_) => Err(HttpError::timeout(limit)),
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut timer = match self.timer.take() {
+            Some(mut t) => {
+                t.as_mut().reset(deadline);
+                t
+            }
+            None => Box::pin(tokio::time::sleep_until(deadline)),
         };
+        // As `tokio::time::timeout`: the request is polled first, then the deadline.
+        let result = tokio::select! {
+            biased;
+            result = self.follow(&mut req, &mut acc) => result,
+            () = &mut timer => Err(HttpError::timeout(limit)),
+        };
+        self.timer = Some(timer);
         acc.settle(false);
         let (status, headers, body, error) = match result {
             Ok(done) => (done.status, done.headers, done.body, None),
-            Err(e) => (0, HeaderMap::new(), Bytes::new(), Some(e)),
+            Err(e) => (0, Headers::new(), Bytes::new(), Some(e)),
         };
         Response {
             status,
@@ -224,12 +244,11 @@ impl VuClient {
             if hops >= self.opts.max_redirects || !is_redirect(done.status) {
                 return Ok(done);
             }
-            let Some(location) = done.headers.get(header::LOCATION) else {
+            let Some(location) = done.headers.get("location") else {
                 return Ok(done);
             };
-            let location = location
-                .to_str()
-                .map_err(|_| HttpError::new(codes::GENERIC, "redirect: Location is not text"))?;
+            let location = headers::as_text(location)
+                .ok_or_else(|| HttpError::new(codes::GENERIC, "redirect: Location is not text"))?;
             let next = req.url.join(location).map_err(|e| {
                 HttpError::new(codes::GENERIC, format!("redirect to {location:?}: {e}"))
             })?;
@@ -351,7 +370,7 @@ impl VuClient {
         acc.proto = proto(parts.version);
         let done = Done {
             status: parts.status.as_u16(),
-            headers: parts.headers,
+            headers: Headers::from(parts.headers),
             body,
         };
         Ok((done, true))
@@ -582,7 +601,7 @@ fn redirect(req: &mut Request, status: u16, next: Url) {
                 && n != header::WWW_AUTHENTICATE
         });
     }
-    req.url = next;
+    req.url = Arc::new(next);
 }
 
 fn needs_zero_length(method: &Method) -> bool {

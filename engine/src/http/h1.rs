@@ -5,37 +5,49 @@
 //! and talks to it through channels, which costs several times wrk's user CPU per request.
 //! A VU sends one request at a time, so nothing needs a background task: the request head
 //! is encoded into a reused buffer and written with (usually) one syscall, the response is
-//! read into a reused buffer, its head parsed by `httparse`, header values and a body that
-//! arrived whole are sliced out of that buffer without copying. An idle connection is not
-//! polled; a server that closed it is noticed at the next request (which the client then
-//! retries on a fresh connection). Supported: `Content-Length`, chunked (trailers skipped)
+//! read into a reused buffer and its head parsed by `httparse` in place (the framing and
+//! connection headers are read in that one pass; no header map is built). The head and a
+//! small body are copied out into exact-size buffers, so the read buffer stays unshared and
+//! the next response reuses it without allocating; a large body is split off it without
+//! copying, and a buffer grown large is let go once the response is read. An idle
+//! connection is not polled; a server that closed it is noticed at the next request (which
+//! the client then retries on a fresh connection). Supported: `Content-Length`, chunked (trailers skipped)
 //! and read-until-close bodies, HEAD/204/304 without body, 1xx responses skipped, HTTP/1.0
 //! keep-alive rules. Not supported: pipelining, `101 Switching Protocols` (an error).
 //! This module must not pool, retry, follow redirects or know about TLS.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::rc::Rc;
 use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue};
 use http::{Method, Version};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use url::{Position, Url};
 
 use super::conn::IoStats;
 use super::error::{codes, HttpError};
+use super::headers::{Headers, MAX_HEADERS};
 use super::Request;
 
 /// Bodies up to this size are copied behind the head and written with it in one syscall.
 const INLINE_BODY: usize = 16 * 1024;
-/// Read at least this much room at a time.
-const READ_CHUNK: usize = 8 * 1024;
+/// Response bodies up to this size are copied out of the read buffer, which then stays
+/// unshared and is reused by the next response without allocating; larger ones are split
+/// off it without copying.
+const COPY_BODY: u64 = 16 * 1024;
+/// A read buffer grown past this (by a large response) is let go once the response is
+/// read, so an idle VU does not keep it.
+const KEEP_READ: usize = 64 * 1024;
+/// Read at least this much room at a time. Small, because every VU keeps its buffer (a
+/// response head and a small body fit; larger bodies reserve what they miss).
+const READ_CHUNK: usize = 2 * 1024;
 /// Never reserve more than this ahead of a declared `Content-Length`.
 const MAX_RESERVE: u64 = 1 << 20;
 /// A response head larger than this is refused.
 const MAX_HEAD: usize = 64 * 1024;
-const MAX_HEADERS: usize = 128;
 
 /// An HTTP/1.1 connection: the socket and its byte counters.
 pub(crate) struct H1Conn<IO> {
@@ -63,7 +75,7 @@ pub(crate) struct Added<'a> {
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) version: Version,
-    pub(crate) headers: HeaderMap,
+    pub(crate) headers: Headers,
     pub(crate) body: Bytes,
     pub(crate) written: Instant,
     pub(crate) first_byte: Instant,
@@ -96,17 +108,18 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
         }
         let written = Instant::now();
         let head_request = req.method == Method::HEAD;
-        self.read_response(&mut bufs.read, head_request, req.discard_body, written)
+        self.read_response(bufs, head_request, req.discard_body, written)
             .await
     }
 
     async fn read_response(
         &mut self,
-        buf: &mut BytesMut,
+        bufs: &mut Buffers,
         head_request: bool,
         discard: bool,
         written: Instant,
     ) -> Result<Reply, HttpError> {
+        let buf = &mut bufs.read;
         buf.clear();
         let mut first_byte = None;
         let head = loop {
@@ -129,6 +142,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
             first_byte.get_or_insert_with(Instant::now);
         };
         let first_byte = first_byte.unwrap_or(written);
+        // A copy of the head (small): the read buffer stays unshared for the next response.
+        let headers = Headers::from_head(Bytes::copy_from_slice(&buf[..head.len]));
+        buf.advance(head.len);
         let (body, clean_end) = match head.framing {
             Framing::Empty => (Bytes::new(), true),
             Framing::Length(n) => (self.read_length(buf, n, discard).await?, true),
@@ -137,10 +153,13 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
         };
         let reusable = head.keep_alive && clean_end && buf.is_empty();
         buf.clear();
+        if buf.capacity() > KEEP_READ {
+            *buf = BytesMut::new();
+        }
         Ok(Reply {
             status: head.status,
             version: head.version,
-            headers: head.headers,
+            headers,
             body,
             written,
             first_byte,
@@ -185,6 +204,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
             let missing = len - buf.len() as u64;
             self.fill_or_fail(buf, missing.min(MAX_RESERVE) as usize)
                 .await?;
+        }
+        if len <= COPY_BODY {
+            let body = Bytes::copy_from_slice(&buf[..len as usize]);
+            buf.advance(len as usize);
+            return Ok(body);
         }
         Ok(buf.split_to(len as usize).freeze())
     }
@@ -334,9 +358,10 @@ enum Framing {
 }
 
 struct Head {
+    /// Length of the head in the buffer.
+    len: usize,
     status: u16,
     version: Version,
-    headers: HeaderMap,
     framing: Framing,
     keep_alive: bool,
 }
@@ -345,15 +370,18 @@ enum Parsed {
     Partial,
     /// A 1xx response of this many bytes, to skip.
     Informational(usize),
-    /// The final head, already removed from the buffer.
+    /// The final head, still at the start of the buffer.
     Final(Head),
 }
 
-/// Parse a response head at the start of `buf`; on success split it off the buffer.
-fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Parsed, HttpError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut slots);
-    let len = match resp.parse(buf) {
+/// Parse a response head at the start of `buf`.
+fn parse_head(buf: &[u8], head_request: bool) -> Result<Parsed, HttpError> {
+    // Uninitialised slots: zeroing 128 of them cost more than parsing a small head.
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut resp, buf, &mut slots);
+    let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(Parsed::Partial),
         Err(e) => return Err(protocol(format_args!("malformed response head: {e}"))),
@@ -370,80 +398,107 @@ fn parse_head(buf: &mut BytesMut, head_request: bool) -> Result<Parsed, HttpErro
     } else {
         Version::HTTP_11
     };
-    // Remember where names and values sit, then slice them out of the frozen head.
-    let base = buf.as_ptr() as usize;
-    let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
-    let count = resp.headers.len();
-    for (span, h) in spans.iter_mut().zip(resp.headers.iter()) {
-        let name = h.name.as_ptr() as usize - base;
-        let value = h.value.as_ptr() as usize - base;
-        *span = (name, name + h.name.len(), value, value + h.value.len());
+    let mut scan = Scan::default();
+    for h in resp.headers.iter() {
+        scan.header(h.name.as_bytes(), h.value);
     }
-    let head = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(count);
-    for &(n0, n1, v0, v1) in &spans[..count] {
-        let name = HeaderName::from_bytes(&head[n0..n1])
-            .map_err(|_| protocol("invalid header name in response"))?;
-        let value = HeaderValue::from_maybe_shared(head.slice(v0..v1))
-            .map_err(|_| protocol("invalid header value in response"))?;
-        headers.append(name, value);
-    }
-    let framing = framing(&headers, status, head_request)?;
+    let framing = scan.framing(status, head_request)?;
     let keep_alive = match version {
-        Version::HTTP_10 => has_token(&headers, header::CONNECTION, b"keep-alive"),
-        _ => !has_token(&headers, header::CONNECTION, b"close"),
+        Version::HTTP_10 => scan.keep_alive,
+        _ => !scan.close,
     };
     Ok(Parsed::Final(Head {
+        len,
         status,
         version,
-        headers,
         framing,
         keep_alive,
     }))
 }
 
-fn framing(headers: &HeaderMap, status: u16, head_request: bool) -> Result<Framing, HttpError> {
-    if head_request || status == 204 || status == 304 {
-        return Ok(Framing::Empty);
+/// What the framing and connection headers of a head say, gathered in one pass.
+struct Scan<'a> {
+    /// The last `Transfer-Encoding` value.
+    transfer_encoding: Option<&'a [u8]>,
+    /// Every `Content-Length` value agreed on this length (`Err` when one did not parse
+    /// or two disagreed).
+    length: Result<Option<u64>, &'static str>,
+    /// A `Connection` token `close` / `keep-alive` was seen.
+    close: bool,
+    keep_alive: bool,
+}
+
+impl Default for Scan<'_> {
+    fn default() -> Self {
+        Scan {
+            transfer_encoding: None,
+            length: Ok(None),
+            close: false,
+            keep_alive: false,
+        }
     }
-    if let Some(te) = headers
-        .get_all(header::TRANSFER_ENCODING)
-        .iter()
-        .next_back()
-    {
-        let last = te.as_bytes().rsplit(|b| *b == b',').next().unwrap_or(b"");
-        return Ok(if last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
-            Framing::Chunked
-        } else {
-            Framing::UntilClose
-        });
+}
+
+impl<'a> Scan<'a> {
+    fn header(&mut self, name: &[u8], value: &'a [u8]) {
+        // By length first: most names are none of the three and cost one comparison.
+        match name.len() {
+            17 if is_name(name, b"transfer-encoding") => self.transfer_encoding = Some(value),
+            14 if is_name(name, b"content-length") => self.content_length(value),
+            10 if is_name(name, b"connection") => {
+                for token in value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
+                    self.close |= token.eq_ignore_ascii_case(b"close");
+                    self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+                }
+            }
+            _ => {}
+        }
     }
-    let mut length = None;
-    for value in headers.get_all(header::CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|b| *b == b',') {
-            let n = std::str::from_utf8(part.trim_ascii())
+
+    fn content_length(&mut self, value: &[u8]) {
+        let Ok(mut length) = self.length else { return };
+        for part in value.split(|b| *b == b',') {
+            let Some(n) = std::str::from_utf8(part.trim_ascii())
                 .ok()
                 .and_then(|s| s.parse::<u64>().ok())
-                .ok_or_else(|| protocol("invalid Content-Length"))?;
+            else {
+                self.length = Err("invalid Content-Length");
+                return;
+            };
             if length.is_some_and(|l| l != n) {
-                return Err(protocol("conflicting Content-Length values"));
+                self.length = Err("conflicting Content-Length values");
+                return;
             }
             length = Some(n);
         }
+        self.length = Ok(length);
     }
-    Ok(match length {
-        Some(0) => Framing::Empty,
-        Some(n) => Framing::Length(n),
-        None => Framing::UntilClose,
-    })
+
+    fn framing(&self, status: u16, head_request: bool) -> Result<Framing, HttpError> {
+        if head_request || status == 204 || status == 304 {
+            return Ok(Framing::Empty);
+        }
+        if let Some(te) = self.transfer_encoding {
+            let last = te.rsplit(|b| *b == b',').next().unwrap_or(b"");
+            return Ok(if last.trim_ascii().eq_ignore_ascii_case(b"chunked") {
+                Framing::Chunked
+            } else {
+                Framing::UntilClose
+            });
+        }
+        Ok(match self.length.map_err(protocol)? {
+            Some(0) => Framing::Empty,
+            Some(n) => Framing::Length(n),
+            None => Framing::UntilClose,
+        })
+    }
 }
 
-fn has_token(headers: &HeaderMap, name: HeaderName, token: &[u8]) -> bool {
-    headers.get_all(name).iter().any(|v| {
-        v.as_bytes()
-            .split(|b| *b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-    })
+/// Whether header name `name` (as received) is `lower` (lower-case letters and `-`) in any
+/// case. Setting bit 5 lower-cases a letter and keeps `-`; the only other byte it maps to
+/// `-` or a letter is not a token byte, which `httparse` has refused in a name already.
+fn is_name(name: &[u8], lower: &[u8]) -> bool {
+    name.len() == lower.len() && name.iter().zip(lower).all(|(a, b)| a | 0x20 == *b)
 }
 
 fn protocol(what: impl std::fmt::Display) -> HttpError {

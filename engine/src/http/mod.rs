@@ -45,6 +45,8 @@
 //!   there is a body, and `0` for an empty POST/PUT/PATCH), `Authorization: Basic` when the
 //!   URL has user info, and `Connection: close` on HTTP/1.1 without connection reuse.
 //!   Request headers are written as given (names lower-case), after `Host`.
+//! * **Response headers** are a [`Headers`]: an HTTP/1.1 head is kept as received and
+//!   looked up by name (any case) when asked, not turned into a map per response.
 //!
 //! # Measurements (what exactly is measured)
 //!
@@ -76,20 +78,23 @@ mod client;
 mod conn;
 mod error;
 mod h1;
+mod headers;
 mod resolver;
 mod tls;
 
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use http::{HeaderName, HeaderValue, Method};
 use url::Url;
 
 pub use client::VuClient;
 pub use error::{codes, HttpError};
+pub use headers::{GetAll, Headers};
 pub use resolver::Resolver;
 pub use tls::TlsConfig;
 
@@ -128,8 +133,9 @@ impl Default for ClientOptions {
 pub struct Request {
     /// The method.
     pub method: Method,
-    /// An absolute `http://` or `https://` URL; a fragment is ignored.
-    pub url: Url,
+    /// An absolute `http://` or `https://` URL; a fragment is ignored. Shared, so a
+    /// request site's constant URL is not copied for every request.
+    pub url: Arc<Url>,
     /// Headers in order; repeated names are all sent.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// The body; empty sends none.
@@ -142,10 +148,10 @@ pub struct Request {
 
 impl Request {
     /// A request without headers or body.
-    pub fn new(method: Method, url: Url) -> Self {
+    pub fn new(method: Method, url: impl Into<Arc<Url>>) -> Self {
         Request {
             method,
-            url,
+            url: url.into(),
             headers: Vec::new(),
             body: Bytes::new(),
             timeout: None,
@@ -207,7 +213,7 @@ pub struct Response {
     /// The status code; 0 on a transport error.
     pub status: u16,
     /// Response headers (empty on error).
-    pub headers: HeaderMap,
+    pub headers: Headers,
     /// The whole body (empty on error or with `discard_body`).
     pub body: Bytes,
     /// Timings of the final hop.
@@ -222,28 +228,28 @@ pub struct Response {
     /// or `""` when none was opened, on error).
     pub proto: &'static str,
     /// The final URL, after redirects.
-    pub url: Url,
+    pub url: Arc<Url>,
 }
 
 impl Response {
     /// A failed response (status 0) for `url`, for callers that fail before sending, e.g.
     /// on a header that [`Request::try_header`] rejected.
-    pub fn failed(url: Url, error: HttpError) -> Self {
+    pub fn failed(url: impl Into<Arc<Url>>, error: HttpError) -> Self {
         Response {
             status: 0,
-            headers: HeaderMap::new(),
+            headers: Headers::new(),
             body: Bytes::new(),
             timings: Timings::default(),
             error: Some(error),
             bytes_sent: 0,
             bytes_received: 0,
             proto: "",
-            url,
+            url: url.into(),
         }
     }
 
     /// The first value of a header, if present and valid text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers.get_str(name)
     }
 }

@@ -109,7 +109,7 @@ pub struct Request {
     pub timeout: Option<Duration>,
     pub expect: (u16, u16),
     /// The whole URL when the path is a constant and there is no query record.
-    pub static_url: Option<Url>,
+    pub static_url: Option<Arc<Url>>,
 }
 
 pub enum Body {
@@ -373,7 +373,9 @@ impl Lower<'_> {
         let path = self.expr(&r.path)?;
         let static_url = match (&path.kind, &r.query) {
             (ExprKind::Const(Value::Str(s)), None) => {
-                Url::parse(&join_url(&self.targets[r.target as usize], s)).ok()
+                Url::parse(&join_url(&self.targets[r.target as usize], s))
+                    .ok()
+                    .map(Arc::new)
             }
             _ => None,
         };

@@ -1,5 +1,9 @@
 //! Expressions. An expression marked `sync` (no request or flow call inside) is evaluated
-//! by a plain recursive function; only expressions that wait allocate futures.
+//! by a plain recursive function; only expressions that wait allocate futures. A request
+//! that is a whole expression (`let r = get(..)`, the usual case) is awaited in place, not
+//! in a boxed future; the expressions inside a request (path, query, headers, body) are
+//! evaluated with [`Vu::eval_nested`], which boxes what waits, so that a request's future
+//! does not contain itself.
 //! This module must not record HTTP samples (`request.rs` does) or walk statements.
 
 use super::code::{Expr, ExprKind};
@@ -19,6 +23,18 @@ impl Vu {
         if e.sync {
             return self.eval_sync(e);
         }
+        match &e.kind {
+            ExprKind::Request(r) => self.request(r).await,
+            _ => self.eval_boxed(e).await,
+        }
+    }
+
+    /// Evaluates an expression inside a request: as [`Vu::eval`], but what waits is always
+    /// boxed (see the module docs).
+    pub(crate) async fn eval_nested(&mut self, e: &Expr) -> R<Value> {
+        if e.sync {
+            return self.eval_sync(e);
+        }
         self.eval_boxed(e).await
     }
 
@@ -28,6 +44,9 @@ impl Vu {
 
     /// A condition: must be a bool.
     pub(crate) async fn eval_bool(&mut self, e: &Expr, what: &str) -> R<bool> {
+        if e.sync {
+            return self.sync_bool(e, what);
+        }
         let v = self.eval(e).await?;
         v.as_bool().ok_or_else(|| not_bool(what, &v))
     }
@@ -121,10 +140,17 @@ impl Vu {
                 .cloned()
                 .unwrap_or_default(),
             ExprKind::Builtin(b) => self.builtin(*b),
-            ExprKind::Field(inner, name) => {
-                let v = self.eval_sync(inner)?;
-                self.field(&v, name)?
-            }
+            // `r.status` and the like: read the local in place, no clone of it.
+            ExprKind::Field(inner, name) => match &inner.kind {
+                ExprKind::Local(i) => match self.stack.get(self.base + *i as usize) {
+                    Some(v) => self.field(v, name)?,
+                    None => self.field(&Value::Null, name)?,
+                },
+                _ => {
+                    let v = self.eval_sync(inner)?;
+                    self.field(&v, name)?
+                }
+            },
             ExprKind::Unary(op, inner) => ops::unary(*op, &self.eval_sync(inner)?)?,
             ExprKind::Binary(BinOp::And, a, b) => {
                 Value::Bool(self.sync_bool(a, "and")? && self.sync_bool(b, "and")?)

@@ -30,7 +30,9 @@ impl Vu {
         Box::pin(self.exec_stmts(block))
     }
 
-    async fn exec_stmts(&mut self, block: &Block) -> R<Flow> {
+    /// Runs a block in place (the iteration's own block: its future lives in the VU's
+    /// task, so an iteration allocates none for it).
+    pub(crate) async fn exec_stmts(&mut self, block: &Block) -> R<Flow> {
         for stmt in block.iter() {
             if let Flow::Return(v) = self.stmt(stmt).await? {
                 return Ok(Flow::Return(v));

@@ -278,7 +278,7 @@ impl Vu {
             None => {
                 self.test_iteration = Some(ticket.test_iteration);
                 let started = Instant::now();
-                match self.exec(&code.iteration).await {
+                match self.exec_stmts(&code.iteration).await {
                     Ok(_) => {
                         self.rec.iteration(ms(started.elapsed()));
                         Outcome::Completed

@@ -12,7 +12,7 @@
 //!
 //! This module must not aggregate or evaluate anything.
 
-use crate::metrics::{ids, Registry, Shard, Tags};
+use crate::metrics::{ids, Registry, SeriesId, Shard, Tags};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -38,11 +38,74 @@ pub struct HttpSample<'a> {
     pub error_code: Option<u32>,
 }
 
+/// Most recent tag sets a recorder remembers per kind of sample: a VU's iteration visits
+/// few request sites, checks and groups, so a short scan finds them; a miss costs one
+/// lookup in the shard, as without the cache.
+const REMEMBERED: usize = 8;
+
+/// The tags of a request's samples beyond the scenario's (see [`Recorder::http`]).
+struct HttpKey {
+    group: Option<Arc<str>>,
+    name: Arc<str>,
+    method: Arc<str>,
+    status: u16,
+    expected: bool,
+    error_code: Option<u32>,
+}
+
+impl HttpKey {
+    fn of(s: &HttpSample<'_>) -> HttpKey {
+        HttpKey {
+            group: s.group.clone(),
+            name: Arc::clone(s.name),
+            method: Arc::clone(s.method),
+            status: s.status,
+            expected: s.expected,
+            error_code: s.error_code,
+        }
+    }
+
+    fn is(&self, s: &HttpSample<'_>) -> bool {
+        self.status == s.status
+            && self.expected == s.expected
+            && self.error_code == s.error_code
+            && self.name == *s.name
+            && self.method == *s.method
+            && self.group == *s.group
+    }
+}
+
+/// A small most-recent-first map from tags (beyond the scenario's) to the shard's series.
+/// `Arc<str>` fields compare by pointer first, so keys from one request site match fast.
+struct Remembered<K>(Vec<(K, SeriesId)>);
+
+impl<K> Remembered<K> {
+    fn find(&self, is: impl Fn(&K) -> bool) -> Option<SeriesId> {
+        self.0.iter().find(|(k, _)| is(k)).map(|(_, s)| *s)
+    }
+
+    fn put(&mut self, key: K, s: SeriesId) {
+        if self.0.len() >= REMEMBERED {
+            self.0.pop();
+        }
+        self.0.insert(0, (key, s));
+    }
+}
+
 /// A VU's (or a dispatcher's) handle on its worker's shard, with its scenario's tags.
+/// It remembers the series of the tags it recorded last (per request site, check and
+/// group), so a steady iteration records its samples without hashing any tags.
 pub struct Recorder {
     shard: Rc<RefCell<Shard>>,
     reg: Arc<Registry>,
     base: Tags,
+    /// The series of `base` alone.
+    base_series: Option<SeriesId>,
+    http: Remembered<HttpKey>,
+    /// `base` plus a group (group durations, the file's own metrics).
+    groups: Remembered<Option<Arc<str>>>,
+    /// `base` plus a group and a check name.
+    checks: Remembered<(Option<Arc<str>>, Arc<str>)>,
 }
 
 impl Recorder {
@@ -57,6 +120,10 @@ impl Recorder {
             shard,
             reg,
             base: Tags::scenario(scenario, tags),
+            base_series: None,
+            http: Remembered(Vec::new()),
+            groups: Remembered(Vec::new()),
+            checks: Remembered(Vec::new()),
         }
     }
 
@@ -66,58 +133,106 @@ impl Recorder {
         t
     }
 
-    pub fn http(&mut self, s: &HttpSample<'_>) {
+    fn base_series(&mut self, sh: &mut Shard) -> SeriesId {
+        *self
+            .base_series
+            .get_or_insert_with(|| sh.series(&self.base))
+    }
+
+    fn group_series(&mut self, sh: &mut Shard, group: &Option<Arc<str>>) -> SeriesId {
+        if let Some(s) = self.groups.find(|g| g == group) {
+            return s;
+        }
+        let s = sh.series(&self.with_group(group));
+        self.groups.put(group.clone(), s);
+        s
+    }
+
+    fn http_series(&mut self, sh: &mut Shard, s: &HttpSample<'_>) -> SeriesId {
+        if let Some(id) = self.http.find(|k| k.is(s)) {
+            return id;
+        }
         let mut t = self.with_group(s.group);
         t.name = Some(Arc::clone(s.name));
         t.method = Some(Arc::clone(s.method));
         t.status = Some(s.status);
         t.expected_response = Some(s.expected);
         t.error_code = s.error_code;
-        let mut sh = self.shard.borrow_mut();
-        sh.count(ids::HTTP_REQS, &t, 1.0);
-        sh.trend(ids::HTTP_REQ_DURATION, &t, s.duration_ms);
-        sh.trend(ids::HTTP_REQ_BLOCKED, &t, s.blocked_ms);
-        sh.trend(ids::HTTP_REQ_CONNECTING, &t, s.connecting_ms);
-        sh.trend(ids::HTTP_REQ_TLS_HANDSHAKING, &t, s.tls_handshaking_ms);
-        sh.trend(ids::HTTP_REQ_SENDING, &t, s.sending_ms);
-        sh.trend(ids::HTTP_REQ_WAITING, &t, s.waiting_ms);
-        sh.trend(ids::HTTP_REQ_RECEIVING, &t, s.receiving_ms);
-        sh.rate(ids::HTTP_REQ_FAILED, &t, !s.expected);
-        sh.count(ids::DATA_SENT, &t, s.bytes_sent as f64);
-        sh.count(ids::DATA_RECEIVED, &t, s.bytes_received as f64);
+        let id = sh.series(&t);
+        self.http.put(HttpKey::of(s), id);
+        id
+    }
+
+    pub fn http(&mut self, s: &HttpSample<'_>) {
+        let shard = Rc::clone(&self.shard);
+        let mut sh = shard.borrow_mut();
+        let t = self.http_series(&mut sh, s);
+        sh.count_at(t, ids::HTTP_REQS, 1.0);
+        sh.trends_at(
+            t,
+            &[
+                (ids::HTTP_REQ_DURATION, s.duration_ms),
+                (ids::HTTP_REQ_BLOCKED, s.blocked_ms),
+                (ids::HTTP_REQ_CONNECTING, s.connecting_ms),
+                (ids::HTTP_REQ_TLS_HANDSHAKING, s.tls_handshaking_ms),
+                (ids::HTTP_REQ_SENDING, s.sending_ms),
+                (ids::HTTP_REQ_WAITING, s.waiting_ms),
+                (ids::HTTP_REQ_RECEIVING, s.receiving_ms),
+            ],
+        );
+        sh.rate_at(t, ids::HTTP_REQ_FAILED, !s.expected);
+        sh.count_at(t, ids::DATA_SENT, s.bytes_sent as f64);
+        sh.count_at(t, ids::DATA_RECEIVED, s.bytes_received as f64);
     }
 
     /// A `checks` sample (`ok`: passed).
     pub fn check(&mut self, group: &Option<Arc<str>>, name: &Arc<str>, ok: bool) {
-        let mut t = self.with_group(group);
-        t.check = Some(Arc::clone(name));
-        self.shard.borrow_mut().rate(ids::CHECKS, &t, ok);
+        let shard = Rc::clone(&self.shard);
+        let mut sh = shard.borrow_mut();
+        let s = match self.checks.find(|(g, c)| c == name && g == group) {
+            Some(s) => s,
+            None => {
+                let mut t = self.with_group(group);
+                t.check = Some(Arc::clone(name));
+                let s = sh.series(&t);
+                self.checks.put((group.clone(), Arc::clone(name)), s);
+                s
+            }
+        };
+        sh.rate_at(s, ids::CHECKS, ok);
     }
 
     /// A completed iteration and its duration.
     pub fn iteration(&mut self, duration_ms: f64) {
-        let mut sh = self.shard.borrow_mut();
-        sh.count(ids::ITERATIONS, &self.base, 1.0);
-        sh.trend(ids::ITERATION_DURATION, &self.base, duration_ms);
+        let shard = Rc::clone(&self.shard);
+        let mut sh = shard.borrow_mut();
+        let s = self.base_series(&mut sh);
+        sh.count_at(s, ids::ITERATIONS, 1.0);
+        sh.trend_at(s, ids::ITERATION_DURATION, duration_ms);
     }
 
     pub fn group_duration(&mut self, group: &Option<Arc<str>>, ms: f64) {
-        let t = self.with_group(group);
-        self.shard.borrow_mut().trend(ids::GROUP_DURATION, &t, ms);
+        let shard = Rc::clone(&self.shard);
+        let mut sh = shard.borrow_mut();
+        let s = self.group_series(&mut sh, group);
+        sh.trend_at(s, ids::GROUP_DURATION, ms);
     }
 
     /// `metric.add(v)` of the file's metric `metric` (index into `Plan::metrics`).
     pub fn custom(&mut self, metric: u32, group: &Option<Arc<str>>, value: f64) {
         if let Some(id) = self.reg.custom(metric) {
-            let t = self.with_group(group);
-            self.shard.borrow_mut().add(id, &t, value);
+            let shard = Rc::clone(&self.shard);
+            let mut sh = shard.borrow_mut();
+            let s = self.group_series(&mut sh, group);
+            sh.add_at(s, id, value);
         }
     }
 
     /// An arrival no VU was free for.
     pub fn dropped_iteration(&mut self) {
-        self.shard
-            .borrow_mut()
-            .count(ids::DROPPED_ITERATIONS, &self.base, 1.0);
+        let shard = Rc::clone(&self.shard);
+        let mut sh = shard.borrow_mut();
+        let s = self.base_series(&mut sh);
+        sh.count_at(s, ids::DROPPED_ITERATIONS, 1.0);
     }
 }

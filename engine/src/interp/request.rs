@@ -20,14 +20,14 @@ use url::Url;
 impl Vu {
     pub(crate) async fn request(&mut self, r: &Request) -> R<Value> {
         let url = match &r.static_url {
-            Some(u) => u.clone(),
-            None => self.build_url(r).await?,
+            Some(u) => Arc::clone(u),
+            None => Arc::new(self.build_url(r).await?),
         };
         let mut req = http::Request::new(r.method.clone(), url);
         req.timeout = r.timeout;
         let mut has_content_type = false;
         if let Some(h) = &r.headers {
-            let headers = self.eval(h).await?;
+            let headers = self.eval_nested(h).await?;
             match &headers {
                 Value::Record(fields) => {
                     for (k, v) in fields.iter() {
@@ -63,19 +63,19 @@ impl Vu {
         let (body, content_type) = match &r.body {
             Body::None => (Bytes::new(), None),
             Body::Json(e) => {
-                let v = self.eval(e).await?;
+                let v = self.eval_nested(e).await?;
                 let bytes = serde_json::to_vec(&v.to_json()).unwrap_or_default();
                 (Bytes::from(bytes), Some("application/json"))
             }
             Body::Form(e) => {
-                let v = self.eval(e).await?;
+                let v = self.eval_nested(e).await?;
                 (
                     Bytes::from(form_encode(&v, &r.name)?),
                     Some("application/x-www-form-urlencoded"),
                 )
             }
             Body::Raw(e) => {
-                let v = self.eval(e).await?;
+                let v = self.eval_nested(e).await?;
                 let text = match v.as_text() {
                     Some(t) => t.to_string(),
                     None => v.to_text(),
@@ -91,15 +91,17 @@ impl Vu {
         }
         req.body = body;
 
-        let due = self.due.take();
         if matches!(self.role, super::Role::Scenario(_))
             && self.shared.first_request.get().is_none()
         {
             let _ = self.shared.first_request.set(std::time::SystemTime::now());
         }
-        let sent = Instant::now();
+        // Open models: the wait since the iteration was due counts (a clock read only then).
+        let queued = self
+            .due
+            .take()
+            .map_or(0.0, |d| ms(Instant::now().saturating_duration_since(d)));
         let resp = self.client.send(req).await;
-        let queued = due.map_or(0.0, |d| ms(sent.saturating_duration_since(d)));
         let t = &resp.timings;
         let duration_ms = ms(t.duration) + queued;
         let expected = resp.status != 0 && (r.expect.0..=r.expect.1).contains(&resp.status);
@@ -130,7 +132,7 @@ impl Vu {
     }
 
     async fn build_url(&mut self, r: &Request) -> R<Url> {
-        let path = self.eval(&r.path).await?;
+        let path = self.eval_nested(&r.path).await?;
         let path = match path.as_text() {
             Some(p) => p.to_string(),
             None => path.to_text(),
@@ -148,7 +150,7 @@ impl Vu {
             )
         })?;
         if let Some(q) = &r.query {
-            let q = self.eval(q).await?;
+            let q = self.eval_nested(q).await?;
             match &q {
                 Value::Record(fields) => {
                     if !fields.is_empty() {

@@ -45,13 +45,16 @@ pub fn to_units(value: f64, is_time: bool) -> u64 {
     } else {
         MAX_NUMBER_UNITS
     };
-    let u = (value * SCALE).round();
-    if u.is_nan() || u <= 0.0 {
+    let u = value * SCALE;
+    if u.is_nan() || u < 0.5 {
         0
     } else if u >= max as f64 {
         max
     } else {
-        u as u64
+        // Rounds half up, as `f64::round` does for positive values, without its libm call
+        // (one per trend sample, eight per request). Exact: a fraction of an f64 is one.
+        let whole = u as u64;
+        whole + u64::from(u - whole as f64 >= 0.5)
     }
 }
 
@@ -62,10 +65,21 @@ pub fn from_units(units: u64) -> f64 {
 
 /// Records one value.
 pub fn record(h: &mut Histogram<u64>, value: f64, is_time: bool) {
-    let u = to_units(value, is_time);
+    record_units(h, to_units(value, is_time));
+}
+
+/// Records one value already in histogram units ([`to_units`]).
+pub fn record_units(h: &mut Histogram<u64>, u: u64) {
     // `record` auto-resizes (`saturating_record` would clamp to the current size).
     if h.record(u).is_err() {
         h.saturating_record(u);
+    }
+}
+
+/// Records `n` values of 0 units.
+pub fn record_zeros(h: &mut Histogram<u64>, n: u64) {
+    if n > 0 && h.record_n(0, n).is_err() {
+        h.saturating_record_n(0, n);
     }
 }
 

@@ -12,8 +12,10 @@
 //! 2. Each worker owns a [`Shard`] (no locks: `Rc<RefCell<Shard>>` on its thread); VUs call
 //!    [`Shard::trend`] (ms for time trends), [`Shard::count`], [`Shard::rate`],
 //!    [`Shard::gauge`] or the kind-agnostic [`Shard::add`] with a [`MetricId`] and
-//!    [`Tags`]. Once per second and at the end the worker calls [`Shard::take`] and sends
-//!    the [`Snapshot`] (the delta since the last take).
+//!    [`Tags`] (or, on the hot path, look the tags up once with [`Shard::series`] and
+//!    record with the [`SeriesId`]: `trend_at`, `count_at`, ...). Once per second and at
+//!    the end the worker calls [`Shard::take`] and sends the [`Snapshot`] (the delta since
+//!    the last take).
 //! 3. The aggregator merges snapshots into an [`Aggregate`] ([`Aggregate::merge`]); a
 //!    coordinator does the same with snapshots pushed as JSON ([`Snapshot::to_json`]),
 //!    where trend histograms travel as their non-empty buckets and merge without a dense
@@ -44,7 +46,7 @@ pub mod wire;
 pub use aggregate::{Aggregate, CheckStat, MetricView};
 pub use hist::Hist;
 pub use registry::{ids, Contains, MetricId, MetricInfo, Registry, BUILTINS};
-pub use shard::Shard;
+pub use shard::{SeriesId, Shard};
 pub use snapshot::{SeriesData, SeriesSnapshot, Snapshot};
 pub use tags::{matches, Tags, TAG_KEYS};
 pub use wire::{SparseData, SparseSeries, SparseSnapshot};

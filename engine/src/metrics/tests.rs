@@ -456,3 +456,36 @@ fn odd_but_parseable_snapshots_merge_without_panic() {
     assert!(p.is_finite());
     assert_eq!(agg.view("other", &filter(&[])).map(|v| v.sum), Some(2.0));
 }
+
+#[test]
+fn zero_samples_land_in_the_histogram_like_any_other() {
+    // Phases of kept-alive requests are 0 (or below half a microsecond): the shard counts
+    // them apart and adds them at the take; the histogram must equal one fed every value.
+    let r = reg();
+    let mut s = Shard::new(Arc::clone(&r));
+    let t = tags("s", None, 200);
+    let values = [0.0, 0.0004, 1.5, 0.0, 0.0006, 250.0, 0.0];
+    let mut direct = hist::new_hist();
+    for v in values {
+        s.trend(ids::HTTP_REQ_BLOCKED, &t, v);
+        hist::record(&mut direct, v, true);
+    }
+    let mut agg = Aggregate::new(Arc::clone(&r));
+    agg.merge(&s.take());
+    let v = agg.view("http_req_blocked", &filter(&[])).expect("view");
+    assert_eq!(v.count, values.len() as u64);
+    assert_eq!(v.histogram(), Some(&direct));
+    assert_eq!((v.min, v.max), (0.0, 250.0));
+    assert_eq!(v.percentile(50.0), 0.0);
+
+    // Only zeros: still a series, with min = max = 0 and every sample counted.
+    for _ in 0..3 {
+        s.trend(ids::HTTP_REQ_BLOCKED, &t, 0.0);
+    }
+    let snap = s.take();
+    assert_eq!(snap.samples("http_req_blocked"), 3);
+    let mut agg = Aggregate::new(Arc::clone(&r));
+    agg.merge(&snap);
+    let v = agg.view("http_req_blocked", &filter(&[])).expect("view");
+    assert_eq!((v.count, v.min, v.max), (3, 0.0, 0.0));
+}
