@@ -31,6 +31,7 @@ export VOLLEY_TOKEN=sim-token
 taskset -c 0 "$bin/volley" coordinator --plan "$work/out/plan.json" --listen "127.0.0.1:$PORT" -q --linger 5s \
   --summary-json "$work/summary.json" >"$work/coord.out" 2>"$work/coord.err" &
 coord=$!
+[ -n "${PERF_OUT:-}" ] && { perf record -g -o "$PERF_OUT" -p "$coord" >/dev/null 2>&1 & }
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
 ticks() { awk '{print $14 + $15}' "/proc/$coord/stat" 2>/dev/null || echo "coordinator gone" >&2; }
 hz=$(getconf CLK_TCK)

@@ -897,6 +897,9 @@ async fn control(hub: &Arc<Hub>, query: &str) -> Result<Reply, Reply> {
             return Ok(json(200, &snapshot));
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            // A held poll is a live runner: it counts as seen when it answers too, so the
+            // heartbeat gap is the round trip between two polls, not the 5 s hold.
+            let _ = hub.lock().seen(index, &instance, Instant::now());
             return Ok(json(200, &snapshot));
         }
     }

@@ -7,7 +7,9 @@
 use super::protocol::{
     Control, Join, Joined, PushAck, Ready, ReceivedPush, Start, StopReason, WireValue, PROTOCOL,
 };
-use crate::metrics::{Aggregate, SeriesData, SeriesSnapshot, Snapshot, SparseData, SparseSnapshot};
+use crate::metrics::{
+    Aggregate, SeriesData, SeriesSnapshot, Snapshot, SparseData, SparseSeries, SparseSnapshot,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use volley_plan::{Plan, Start as PlanStart};
@@ -358,9 +360,6 @@ impl FleetState {
     fn apply(&mut self, index: usize, snap: &SparseSnapshot) {
         self.applied += 1;
         let mut gauges_changed = false;
-        let mut rest = SparseSnapshot {
-            series: Vec::with_capacity(snap.series.len()),
-        };
         for s in &snap.series {
             match (&s.data, s.metric.as_str()) {
                 (SparseData::Gauge { value, .. }, "vus") => {
@@ -371,15 +370,16 @@ impl FleetState {
                     self.runners[index].vus_max = *value;
                     gauges_changed = true;
                 }
-                _ => rest.series.push(s.clone()),
+                _ => {}
             }
         }
+        let fleet_series = |s: &SparseSeries| !matches!(s.metric.as_str(), "vus" | "vus_max");
         let slot = &mut self.runners[index];
-        slot.http_reqs += rest.counter("http_reqs");
-        slot.iterations += rest.counter("iterations");
-        self.agg.merge_sparse(&rest);
+        slot.http_reqs += snap.counter("http_reqs");
+        slot.iterations += snap.counter("iterations");
+        self.agg.merge_sparse_where(snap, fleet_series);
         if let Some(d) = self.deltas.as_mut() {
-            d.merge_sparse(&rest);
+            d.merge_sparse_where(snap, fleet_series);
         }
         if gauges_changed {
             self.merge_fleet_gauges();

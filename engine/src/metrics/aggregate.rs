@@ -186,8 +186,17 @@ impl Aggregate {
     /// Merges a snapshot received sparse (a runner's push): trend buckets are added
     /// straight into this aggregate's histograms.
     pub fn merge_sparse(&mut self, s: &super::wire::SparseSnapshot) {
+        self.merge_sparse_where(s, |_| true);
+    }
+
+    /// [`Aggregate::merge_sparse`] of the series `keep` accepts (no copy of the rest).
+    pub fn merge_sparse_where(
+        &mut self,
+        s: &super::wire::SparseSnapshot,
+        keep: impl Fn(&super::wire::SparseSeries) -> bool,
+    ) {
         use super::wire::SparseData;
-        for series in &s.series {
+        for series in s.series.iter().filter(|s| keep(s)) {
             let SparseData::Trend {
                 sum,
                 min,
