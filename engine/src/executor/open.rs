@@ -2,7 +2,8 @@
 //! part's stripe of the schedule's arrivals and, at each due instant, hands the iteration
 //! to a free VU; with none free it creates one more while the segment is under `max_vus`
 //! (pre-allocated VUs exist from the start); otherwise the arrival counts in
-//! `dropped_iterations`. Arrivals already due are dispatched at once, in a batch, so a
+//! `dropped_iterations` (after one yield, so a VU that has just finished can return
+//! first). Arrivals already due are dispatched at once, in a batch, so a
 //! coarse timer does not lower the rate; each ticket carries its due instant so latency
 //! counts from when the iteration should have started.
 //! This module must not run iterations (the VU loop does).
@@ -48,7 +49,14 @@ pub(crate) async fn run(mut part: Part, scenario: &Scenario) {
             test_iteration: global,
             due: Some(due),
         };
-        let vu = free.borrow_mut().pop();
+        let mut vu = free.borrow_mut().pop();
+        if vu.is_none() {
+            // A VU whose iteration ended but that has not run since (this dispatcher held
+            // the thread through a batch of due arrivals) is free: let it say so before
+            // growing the pool or dropping the arrival.
+            tokio::task::yield_now().await;
+            vu = free.borrow_mut().pop();
+        }
         let vu = match vu {
             Some(i) => Some(i),
             None => part.st.grow().map(|j| {
