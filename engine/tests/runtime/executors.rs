@@ -170,6 +170,25 @@ fn constant_arrival_rate_holds_its_rate() {
 }
 
 #[test]
+fn arrival_rate_counts_a_vu_that_just_finished_as_free() {
+    // 1,000 arrivals in 0.5 s, 500 to each worker's single VU, whose iteration never
+    // waits: the timer's 1 ms ticks hand the arrivals out in batches, and the VU is free
+    // again as soon as it has run. Without the dispatcher's yield it would still look
+    // busy and every arrival after the first of a batch would drop.
+    let srv = TestServer::start();
+    let w = Workload::ConstantArrivalRate {
+        rate: 2000.0,
+        duration_ms: 500,
+        pre_allocated_vus: 2,
+        max_vus: 2,
+    };
+    let p = plan(&srv.url(), vec![scenario("s", w, vec![])]);
+    let out = run(p, LIMIT);
+    assert_eq!(count(&out.agg, "dropped_iterations"), 0.0);
+    assert_eq!(count(&out.agg, "iterations"), 1000.0);
+}
+
+#[test]
 fn arrival_rate_drops_iterations_when_no_vu_is_free() {
     let srv = TestServer::start();
     let w = Workload::ConstantArrivalRate {
