@@ -51,14 +51,14 @@ impl Applier<'_> {
         resource: &'b str,
         name: &'b str,
     ) -> Ctx<'b> {
-        Ctx {
+        Ctx::new(
             verb,
             kind,
             resource,
             name,
-            namespace: &self.m.namespace,
-            run: &self.m.names.run,
-        }
+            &self.m.namespace,
+            &self.m.names.run,
+        )
     }
 
     async fn apply<K>(&self, obj: &K, kind: &str, resource: &str) -> Result<K, DeployError>

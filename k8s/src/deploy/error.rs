@@ -125,6 +125,26 @@ pub struct Ctx<'a> {
     pub run: &'a str,
 }
 
+impl<'a> Ctx<'a> {
+    pub fn new(
+        verb: &'a str,
+        kind: &'a str,
+        resource: &'a str,
+        name: &'a str,
+        namespace: &'a str,
+        run: &'a str,
+    ) -> Ctx<'a> {
+        Ctx {
+            verb,
+            kind,
+            resource,
+            name,
+            namespace,
+            run,
+        }
+    }
+}
+
 /// `User "x" cannot patch resource "jobs" in API group "batch"` → (`patch`, `jobs.batch`).
 fn parse_forbidden(message: &str) -> Option<(String, String)> {
     let rest = message.split("cannot ").nth(1)?;

@@ -64,14 +64,7 @@ impl Follower<'_> {
         resource: &'b str,
         name: &'b str,
     ) -> Ctx<'b> {
-        Ctx {
-            verb,
-            kind,
-            resource,
-            name,
-            namespace: self.ns,
-            run: &self.names.run,
-        }
+        Ctx::new(verb, kind, resource, name, self.ns, &self.names.run)
     }
 
     async fn pods(&self) -> Result<Vec<Pod>, DeployError> {

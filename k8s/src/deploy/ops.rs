@@ -50,24 +50,6 @@ pub struct RunStatus {
     pub fleet: Option<FleetStatus>,
 }
 
-fn ctx<'a>(
-    verb: &'a str,
-    kind: &'a str,
-    resource: &'a str,
-    name: &'a str,
-    ns: &'a str,
-    run: &'a str,
-) -> Ctx<'a> {
-    Ctx {
-        verb,
-        kind,
-        resource,
-        name,
-        namespace: ns,
-        run,
-    }
-}
-
 fn selector(run: &str) -> ListParams {
     ListParams::default().labels(&format!("{RUN_LABEL}={run}"))
 }
@@ -90,7 +72,7 @@ where
     api.list(&selector(run))
         .await
         .map(|l| l.items)
-        .map_err(|e| classify(e, ctx("list", kind, resource, run, ns, run)))
+        .map_err(|e| classify(e, Ctx::new("list", kind, resource, run, ns, run)))
 }
 
 fn job_state(j: &Job) -> JobState {
@@ -224,7 +206,7 @@ pub async fn logs(
     let api: Api<Pod> = Api::namespaced(client.clone(), ns);
     api.logs(&pod, &LogParams::default())
         .await
-        .map_err(|e| classify(e, ctx("get", "Pod", "pods/log", &pod, ns, run)))
+        .map_err(|e| classify(e, Ctx::new("get", "Pod", "pods/log", &pod, ns, run)))
 }
 
 /// Asks the coordinator to stop the run; returns its answer.
@@ -232,10 +214,12 @@ pub async fn abort(client: &Client, ns: &str, run: &str) -> Result<String, Deplo
     let names = Names::from_run(run);
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     let token_name = names.token();
-    let secret = secrets
-        .get(&token_name)
-        .await
-        .map_err(|e| classify(e, ctx("get", "Secret", "secrets", &token_name, ns, run)))?;
+    let secret = secrets.get(&token_name).await.map_err(|e| {
+        classify(
+            e,
+            Ctx::new("get", "Secret", "secrets", &token_name, ns, run),
+        )
+    })?;
     let token = secret
         .data
         .and_then(|d| d.get(TOKEN_KEY).cloned())
@@ -252,7 +236,7 @@ pub async fn abort(client: &Client, ns: &str, run: &str) -> Result<String, Deplo
     client.request_text(req).await.map_err(|e| {
         classify(
             e,
-            ctx("create", "Service", "services/proxy", &service, ns, run),
+            Ctx::new("create", "Service", "services/proxy", &service, ns, run),
         )
     })
 }
@@ -282,7 +266,12 @@ where
         match api.delete(&name, &dp).await {
             Ok(_) => out.push((kind.to_string(), name)),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => return Err(classify(e, ctx("delete", kind, resource, &name, ns, run))),
+            Err(e) => {
+                return Err(classify(
+                    e,
+                    Ctx::new("delete", kind, resource, &name, ns, run),
+                ))
+            }
         }
     }
     Ok(())
