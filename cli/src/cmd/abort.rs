@@ -1,7 +1,7 @@
 //! `volley abort RUN`: reads the run token from the run's Secret and asks the coordinator,
 //! through the API server's service proxy, to stop the run (it then ends with 105).
 
-use super::deploy::{connect, fail, runtime, Cluster};
+use super::deploy::{fail, on_cluster, Cluster};
 use crate::exit;
 
 #[derive(clap::Args, Debug)]
@@ -12,11 +12,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> u8 {
-    runtime().block_on(async {
-        let (client, ns) = match connect(&a.cluster).await {
-            Ok(c) => c,
-            Err(e) => return fail(&e),
-        };
+    on_cluster(&a.cluster, |client, ns| async move {
         match volley_k8s::deploy::ops::abort(&client, &ns, &a.run).await {
             Ok(_) => {
                 eprintln!("run {} is stopping", a.run);

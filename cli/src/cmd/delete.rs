@@ -1,6 +1,6 @@
 //! `volley delete RUN`: deletes every object of the run (Jobs and their pods first).
 
-use super::deploy::{connect, fail, runtime, Cluster};
+use super::deploy::{fail, on_cluster, Cluster};
 use crate::exit;
 
 #[derive(clap::Args, Debug)]
@@ -11,11 +11,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> u8 {
-    runtime().block_on(async {
-        let (client, ns) = match connect(&a.cluster).await {
-            Ok(c) => c,
-            Err(e) => return fail(&e),
-        };
+    on_cluster(&a.cluster, |client, ns| async move {
         match volley_k8s::deploy::ops::delete(&client, &ns, &a.run).await {
             Ok(deleted) => {
                 for (kind, name) in &deleted {

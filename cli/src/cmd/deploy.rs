@@ -59,6 +59,21 @@ pub async fn connect(c: &Cluster) -> Result<(Client, String), DeployError> {
     Ok((client, c.namespace.clone().unwrap_or(default_ns)))
 }
 
+/// Runs `f` with a client and the namespace of `c` (the run-level commands: status, logs,
+/// abort, delete), or fails as `fail` does when the cluster cannot be reached.
+pub fn on_cluster<F, Fut>(c: &Cluster, f: F) -> u8
+where
+    F: FnOnce(Client, String) -> Fut,
+    Fut: std::future::Future<Output = u8>,
+{
+    runtime().block_on(async {
+        match connect(c).await {
+            Ok((client, ns)) => f(client, ns).await,
+            Err(e) => fail(&e),
+        }
+    })
+}
+
 pub fn run(a: Args) -> u8 {
     let plan = match compile_or_report(&a.file, &a.params) {
         Ok(p) => p,

@@ -1,7 +1,7 @@
 //! `volley logs RUN [--runner K]`: the coordinator's logs (with the fleet summary at the
 //! end), or runner K's.
 
-use super::deploy::{connect, fail, runtime, Cluster};
+use super::deploy::{fail, on_cluster, Cluster};
 use crate::exit;
 
 #[derive(clap::Args, Debug)]
@@ -15,11 +15,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> u8 {
-    runtime().block_on(async {
-        let (client, ns) = match connect(&a.cluster).await {
-            Ok(c) => c,
-            Err(e) => return fail(&e),
-        };
+    on_cluster(&a.cluster, |client, ns| async move {
         match volley_k8s::deploy::ops::logs(&client, &ns, &a.run, a.runner).await {
             Ok(text) => {
                 print!("{text}");

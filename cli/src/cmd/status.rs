@@ -1,7 +1,7 @@
 //! `volley status RUN`: the run's Jobs, pods and, while the coordinator answers, its
 //! progress line.
 
-use super::deploy::{connect, fail, runtime, status_line, Cluster};
+use super::deploy::{fail, on_cluster, status_line, Cluster};
 use crate::exit;
 
 #[derive(clap::Args, Debug)]
@@ -13,11 +13,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> u8 {
-    runtime().block_on(async {
-        let (client, ns) = match connect(&a.cluster).await {
-            Ok(c) => c,
-            Err(e) => return fail(&e),
-        };
+    on_cluster(&a.cluster, |client, ns| async move {
         let st = match volley_k8s::deploy::ops::status(&client, &ns, &a.run).await {
             Ok(s) => s,
             Err(e) => return fail(&e),
@@ -30,7 +26,10 @@ pub fn run(a: Args) -> u8 {
             );
         }
         for p in &st.pods {
-            let code = p.exit_code.map(|c| format!(", exit {c}")).unwrap_or_default();
+            let code = p
+                .exit_code
+                .map(|c| format!(", exit {c}"))
+                .unwrap_or_default();
             println!("  pod {} [{}]: {}{code}", p.name, p.component, p.phase);
         }
         match &st.fleet {
