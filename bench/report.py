@@ -153,7 +153,7 @@ def parse_summary(path):
 def read_run(run_dir):
     meta = read_meta(run_dir)
     rec = {k: meta[k] for k in meta}
-    for key in ("vus", "requested_vus", "rate", "part"):
+    for key in ("vus", "requested_vus", "rate", "part", "processes"):
         if key in rec:
             try:
                 rec[key] = int(rec[key])
@@ -211,13 +211,44 @@ def ratio(a, b):
     return round(a / b, 3) if a and b else None
 
 
+def median_run(runs):
+    """The run with the median requests per CPU-second (the lower middle of an even count)
+    among the runs that have the figure; a failed round is never the one reported while a
+    good one exists (it is listed under "failed" all the same)."""
+    good = sorted((r for r in runs if r.get("req_per_cpu_s") is not None), key=lambda r: r["req_per_cpu_s"])
+    if not good:
+        return runs[0] if runs else {}
+    return good[(len(good) - 1) // 2]
+
+
 def part1(runs):
-    tools = {r["tool"]: r for r in runs.values() if r.get("part") == 1}
+    by_tool = {}
+    for r in runs.values():
+        if r.get("part") == 1:
+            by_tool.setdefault(r["tool"], []).append(r)
+    tools = {t: median_run(rs) for t, rs in by_tool.items()}
     v, w, k = (tools.get(t, {}) for t in ("volley", "wrk", "k6"))
     vw = ratio(v.get("req_per_cpu_s"), w.get("req_per_cpu_s"))
     vk = ratio(v.get("req_per_cpu_s"), k.get("req_per_cpu_s"))
+    # Every round's figures, and the ratios of the tools within each round.
+    rounds = {}
+    for t, rs in by_tool.items():
+        for r in rs:
+            rounds.setdefault(r.get("round", "1"), {})[t] = r.get("req_per_cpu_s")
+    per_round = []
+    for n in sorted(rounds, key=lambda n: int(n) if str(n).isdigit() else 0):
+        row = rounds[n]
+        per_round.append({
+            "round": n,
+            "req_per_cpu_s": row,
+            "volley_vs_wrk": ratio(row.get("volley"), row.get("wrk")),
+            "volley_vs_k6": ratio(row.get("volley"), row.get("k6")),
+        })
     return {
         "runs": tools,
+        "rounds": per_round,
+        # Failed runs of any round, not only of the medians: a failure is never hidden.
+        "failed": [r for rs in by_tool.values() for r in rs if r.get("error")],
         "ratios": {"volley_vs_wrk": vw, "volley_vs_k6": vk},
         "goals": {"volley_vs_wrk_min": GOALS["volley_vs_wrk_min"], "volley_vs_k6_min": GOALS["volley_vs_k6_min"]},
         "met": {
@@ -227,8 +258,36 @@ def part1(runs):
     }
 
 
+def combine_split(parts):
+    """One record for the processes of a split run (run.sh split_volley): VUs, peak RSS and
+    requests add up; a failure of any process is the record's."""
+    first = parts[0]
+    rec = {k: first.get(k) for k in ("tool", "part", "role", "requested_vus", "duration_s")}
+    rec["processes"] = len(parts)
+    for key in ("vus", "peak_rss_kib", "requests"):
+        values = [p.get(key) for p in parts]
+        rec[key] = sum(values) if all(isinstance(v, (int, float)) for v in values) else None
+    failed = [(p.get("http_req_failed_rate"), p.get("requests")) for p in parts]
+    if all(isinstance(f, (int, float)) and n for f, n in failed):
+        rec["http_req_failed_rate"] = round(sum(f * n for f, n in failed) / sum(n for _, n in failed), 6)
+    codes = [p.get("exit_code") for p in parts]
+    rec["exit_code"] = next((c for c in codes if c not in (0, 99)), codes[0])
+    errors = [f"{p.get('split')}.{i + 1}: {p['error']}" for i, p in enumerate(parts) if p.get("error")]
+    if errors:
+        rec["error"] = "; ".join(errors)
+        rec["stderr_tail"] = next(p.get("stderr_tail") for p in parts if p.get("error"))
+    return rec
+
+
 def part2(runs):
     mine = {n: r for n, r in runs.items() if r.get("part") == 2}
+    splits = {}
+    for name, r in list(mine.items()):
+        if r.get("split"):
+            splits.setdefault(r["split"], []).append((name, r))
+            del mine[name]
+    for split, parts in splits.items():
+        mine[split] = combine_split([r for _, r in sorted(parts)])
     baselines = {r["tool"]: r for r in mine.values() if r.get("role") == "baseline"}
     results = {}
     for name, r in mine.items():
@@ -238,8 +297,9 @@ def part2(runs):
         entry = dict(r)
         entry["baseline_rss_kib"] = base.get("peak_rss_kib")
         vus = r.get("vus")
+        procs = r.get("processes") or 1
         if r.get("peak_rss_kib") and base.get("peak_rss_kib") and vus:
-            entry["kib_per_vu"] = round((r["peak_rss_kib"] - base["peak_rss_kib"]) / vus, 2)
+            entry["kib_per_vu"] = round((r["peak_rss_kib"] - procs * base["peak_rss_kib"]) / vus, 2)
             if r["tool"] == "volley":
                 entry["met"] = entry["kib_per_vu"] <= GOALS["kib_per_vu_max"]
         results[name] = entry
@@ -304,7 +364,10 @@ def print_errors(runs):
 
 
 def print_part1(p):
+    rounds = p.get("rounds") or []
     print("\n== Part 1: throughput (50 VUs, GET + check, requests per generator CPU-second)")
+    if len(rounds) > 1:
+        print(f"   each tool's median of {len(rounds)} interleaved rounds")
     rows = []
     for tool in ("wrk", "k6", "volley"):
         r = p["runs"].get(tool)
@@ -312,10 +375,15 @@ def print_part1(p):
             rows.append([tool, r.get("requests"), r.get("rps"), r.get("p99_ms"), r.get("cpu_s"),
                          r.get("req_per_cpu_s"), r.get("peak_rss_kib"), r.get("exit_code")])
     print(table(["tool", "requests", "RPS", "p99 ms", "CPU s", "req/CPU-s", "peak RSS KiB", "rc"], rows))
+    if len(rounds) > 1:
+        rows = [[str(x["round"]), x["req_per_cpu_s"].get("wrk"), x["req_per_cpu_s"].get("k6"),
+                 x["req_per_cpu_s"].get("volley"), x["volley_vs_wrk"], x["volley_vs_k6"]] for x in rounds]
+        print()
+        print(table(["round", "wrk req/CPU-s", "k6 req/CPU-s", "volley req/CPU-s", "volley/wrk", "volley/k6"], rows))
     ra, met = p["ratios"], p["met"]
     print(f"Volley/wrk req/CPU-s: {fmt(ra['volley_vs_wrk'], 3)} (goal >= {GOALS['volley_vs_wrk_min']}, met: {fmt(met['volley_vs_wrk'])})")
     print(f"Volley/k6  req/CPU-s: {fmt(ra['volley_vs_k6'], 3)} (goal >= {GOALS['volley_vs_k6_min']}, met: {fmt(met['volley_vs_k6'])})")
-    print_errors(p["runs"].values())
+    print_errors(p.get("failed", []))
 
 
 def print_part2(p):
@@ -325,6 +393,8 @@ def print_part2(p):
         vus = fmt(r.get("vus"))
         if r.get("requested_vus") and r.get("requested_vus") != r.get("vus"):
             vus += f" (of {fmt(r['requested_vus'])})"
+        if r.get("processes"):
+            vus += f" in {r['processes']} processes"
         rows.append([r.get("tool"), vus, r.get("peak_rss_kib"), r.get("baseline_rss_kib"),
                      r.get("kib_per_vu"), r.get("requests"), r.get("http_req_failed_rate"), r.get("exit_code")])
     print(table(["tool", "VUs", "peak RSS KiB", "baseline KiB", "KiB/VU", "requests", "failed rate", "rc"], rows))
@@ -332,6 +402,9 @@ def print_part2(p):
     for r in p["runs"].values():
         if r.get("capped"):
             print(f"  note: {r['tool']} ran {fmt(r.get('vus'))} VUs, not {fmt(r.get('requested_vus'))}: {r['capped']}")
+        if r.get("processes"):
+            print(f"  note: {fmt(r.get('vus'))} {r['tool']} VUs ran in {r['processes']} processes at once (one holds"
+                  f" fewer: open files); peak RSS is their sum, minus {r['processes']} baselines")
     print_errors(list(p["runs"].values()) + list(p["baselines"].values()))
 
 
@@ -394,7 +467,7 @@ def main():
         data["info"] = info
         results[f"part{part}"] = data
         show(data)
-        all_runs = list(data["runs"].values()) + list(data.get("baselines", {}).values())
+        all_runs = list(data["runs"].values()) + list(data.get("baselines", {}).values()) + data.get("failed", [])
         failed = failed or not all_runs or any(r.get("error") for r in all_runs)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     tmp = args.out + ".tmp"

