@@ -1,6 +1,6 @@
 //! The fleet end to end on loopback: `volley run --runners N` (a coordinator and N runner
 //! processes), and `volley coordinator` / `volley runner` started separately for the
-//! fault tests (a killed runner, a killed coordinator, a proxy that drops and repeats
+//! fault tests (a killed runner, a frozen runner, a killed coordinator, a proxy that drops and repeats
 //! pushes, a runner with another plan). Targets are loopback servers the tests start.
 
 use crate::support::*;
@@ -232,6 +232,54 @@ fn a_killed_runner_is_lost_with_110_and_the_others_counts_stay_intact() {
     assert_eq!(s["volley"]["runners_lost"], 1);
     assert_eq!(s["volley"]["verdict"], "runners_lost");
     assert!(metric(&s, "iterations", "count") >= 80.0);
+}
+
+#[test]
+fn a_frozen_runner_that_holds_its_connection_is_lost_by_heartbeat_with_110() {
+    // Coordinator and runners as separate processes: nothing watches the runner's process,
+    // and a SIGSTOPped runner keeps its sockets open (its control poll may be held), so only
+    // the missed heartbeats can tell the coordinator (docs/protocol.md: lost within 10 s).
+    let rec = Recorder::start();
+    let dir = temp_dir("fleet-frozen-runner");
+    let plan = compile_plan("steady.load", &dir, &rec.url());
+    let port = free_port();
+    let sj = dir.join("summary.json");
+    let coord = coordinator(&plan, port, 3, &sj);
+    wait_listening(port);
+    let url = format!("http://127.0.0.1:{port}");
+    let [r0, mut r1, r2] = [0, 1, 2].map(|k| runner(&plan, &url, k, 3));
+    wait_for(Duration::from_secs(30), "the load to start", || {
+        rec.count("/k") >= 10
+    });
+    /// SIGKILLs the stopped runner however the test ends (a stopped process never exits).
+    struct KillOnDrop(u32);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            sigkill(self.0);
+        }
+    }
+    let frozen = KillOnDrop(r1.id());
+    let _ = std::process::Command::new("kill")
+        .args(["-STOP", &frozen.0.to_string()])
+        .status();
+    let out = wait_output(coord, Duration::from_secs(60));
+    drop(frozen);
+    let _ = r1.wait();
+    assert_eq!(out.status.code(), Some(110), "{}", text(&out));
+    assert!(text(&out).contains("runner 1 lost"), "{}", text(&out));
+    for (k, r) in [(0, r0), (2, r2)] {
+        let ro = wait_output(r, Duration::from_secs(30));
+        assert_eq!(ro.status.code(), Some(0), "runner {k}: {}", text(&ro));
+    }
+    let s = summary(&sj);
+    let rows = runner_rows(&s);
+    assert_eq!(rows[0], (false, 40.0));
+    assert_eq!(rows[2], (false, 40.0));
+    assert!(
+        rows[1].0 && rows[1].1 < 40.0,
+        "runner 1 lost mid-run: {rows:?}"
+    );
+    assert_eq!(s["volley"]["runners_lost"], 1);
 }
 
 #[test]
