@@ -265,7 +265,7 @@ if has_part 2; then
   # 50,000 client sockets to one address need more than the default 28,232 ephemeral ports,
   # and the connection burst wants a deep accept queue. Both are set before nginx listens.
   # A split run (split_volley: the open-file limit is lower) talks to one port per process
-  # and needs no wider range; a wider one only makes the kernel's port search longer.
+  # of at most SPLIT_VUS connections, which the default range holds.
   if [ "$FD_LIMIT" -ge $((MEM_VUS_LARGE + 1024)) ] && [ "$(port_range_size)" -lt $((MEM_VUS_LARGE + 1000)) ]; then
     raise_sysctl net.ipv4.ip_local_port_range "1024 65535" || true
   fi
@@ -517,8 +517,9 @@ part2() {
 # nginx worker cannot hold them either). report.py adds their peak RSS up.
 # FIT is at most SPLIT_VUS: the kernel's search for a free ephemeral port grows with the
 # connections already open to the same address and port, so 3 × 16,667 connections cost
-# 44 CPU-s of connect() alone on this machine (the VUs still connecting when the run ends),
-# 10 × 5,000 cost 11 CPU-s and every VU is connected within 10 s.
+# 44 CPU-s of kernel time, nearly all in connect(), on this machine (VUs still connecting
+# when the run ended); 10 × 5,000 cost 11 CPU-s of kernel time in all, and every VU is
+# connected within 10 s.
 SPLIT_VUS=5000
 split_volley() {
   local name="$1" want="$2" fit="$3" t="$4" procs per left n i port ports=()
