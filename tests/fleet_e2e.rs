@@ -68,6 +68,19 @@ fn runner_rows(s: &serde_json::Value) -> Vec<(bool, f64)> {
         .collect()
 }
 
+/// Runner 1 of `steady.load`'s 3 (40 iterations each) was lost mid-run, and runners 0 and 2
+/// kept every iteration.
+fn assert_runner_1_lost_mid_run(s: &serde_json::Value) {
+    let rows = runner_rows(s);
+    assert_eq!(rows[0], (false, 40.0));
+    assert_eq!(rows[2], (false, 40.0));
+    assert!(
+        rows[1].0 && rows[1].1 < 40.0,
+        "runner 1 lost mid-run: {rows:?}"
+    );
+    assert_eq!(s["volley"]["runners_lost"], 1);
+}
+
 #[test]
 fn shared_iterations_on_four_runners_total_exactly_1000() {
     let rec = Recorder::start();
@@ -223,14 +236,7 @@ fn a_killed_runner_is_lost_with_110_and_the_others_counts_stay_intact() {
     assert_eq!(out.status.code(), Some(110), "{}", text(&out));
     assert!(text(&out).contains("runner 1 lost"), "{}", text(&out));
     let s = summary(&sj);
-    let rows = runner_rows(&s);
-    assert_eq!(rows[0], (false, 40.0));
-    assert_eq!(rows[2], (false, 40.0));
-    assert!(
-        rows[1].0 && rows[1].1 < 40.0,
-        "runner 1 lost mid-run: {rows:?}"
-    );
-    assert_eq!(s["volley"]["runners_lost"], 1);
+    assert_runner_1_lost_mid_run(&s);
     assert_eq!(s["volley"]["verdict"], "runners_lost");
     assert!(metric(&s, "iterations", "count") >= 80.0);
 }
@@ -243,10 +249,8 @@ fn a_frozen_runner_that_holds_its_connection_is_lost_by_heartbeat_with_110() {
     let rec = Recorder::start();
     let dir = temp_dir("fleet-frozen-runner");
     let plan = compile_plan("steady.load", &dir, &rec.url());
-    let port = free_port();
     let sj = dir.join("summary.json");
-    let coord = coordinator(&plan, port, 3, &sj);
-    wait_listening(port);
+    let (coord, port) = coordinator_up(&plan, 3, &sj);
     let url = format!("http://127.0.0.1:{port}");
     let [r0, mut r1, r2] = [0, 1, 2].map(|k| runner(&plan, &url, k, 3));
     wait_for(Duration::from_secs(30), "the load to start", || {
@@ -272,15 +276,7 @@ fn a_frozen_runner_that_holds_its_connection_is_lost_by_heartbeat_with_110() {
         let ro = wait_output(r, Duration::from_secs(30));
         assert_eq!(ro.status.code(), Some(0), "runner {k}: {}", text(&ro));
     }
-    let s = summary(&sj);
-    let rows = runner_rows(&s);
-    assert_eq!(rows[0], (false, 40.0));
-    assert_eq!(rows[2], (false, 40.0));
-    assert!(
-        rows[1].0 && rows[1].1 < 40.0,
-        "runner 1 lost mid-run: {rows:?}"
-    );
-    assert_eq!(s["volley"]["runners_lost"], 1);
+    assert_runner_1_lost_mid_run(&summary(&sj));
 }
 
 #[test]
@@ -349,8 +345,10 @@ fn compile_plan(name: &str, dir: &Path, url: &str) -> PathBuf {
     dir.join("plan.json")
 }
 
-fn coordinator(plan: &Path, port: u16, runners: u32, summary: &Path) -> std::process::Child {
-    spawn_volley(
+/// A `volley coordinator` for `plan` on a free port, once it listens: (process, port).
+fn coordinator_up(plan: &Path, runners: u32, summary: &Path) -> (std::process::Child, u16) {
+    let port = free_port();
+    let coord = spawn_volley(
         &[
             "coordinator",
             "--plan",
@@ -364,7 +362,9 @@ fn coordinator(plan: &Path, port: u16, runners: u32, summary: &Path) -> std::pro
             summary.to_str().unwrap(),
         ],
         &[("VOLLEY_TOKEN", TOKEN)],
-    )
+    );
+    wait_listening(port);
+    (coord, port)
 }
 
 fn runner(plan: &Path, url: &str, k: u32, n: u32) -> std::process::Child {
@@ -398,9 +398,7 @@ fn a_runner_with_another_plan_is_refused_with_a_clear_message() {
     let dir = temp_dir("fleet-refused");
     let a = compile_plan("proxied.load", &dir.join("a"), &rec.url());
     let b = compile_plan("steady.load", &dir.join("b"), &rec.url());
-    let port = free_port();
-    let mut coord = coordinator(&a, port, 2, &dir.join("s.json"));
-    wait_listening(port);
+    let (mut coord, port) = coordinator_up(&a, 2, &dir.join("s.json"));
     let out = wait_output(
         runner(&b, &format!("http://127.0.0.1:{port}"), 0, 2),
         Duration::from_secs(30),
@@ -425,9 +423,7 @@ fn a_runner_that_never_comes_fails_the_start_timeout_naming_it() {
     let rec = Recorder::start();
     let dir = temp_dir("fleet-start-timeout");
     let plan = compile_plan("long.load", &dir, &rec.url());
-    let port = free_port();
-    let coord = coordinator(&plan, port, 2, &dir.join("s.json"));
-    wait_listening(port);
+    let (coord, port) = coordinator_up(&plan, 2, &dir.join("s.json"));
     let mut r0 = runner(&plan, &format!("http://127.0.0.1:{port}"), 0, 2);
     let out = wait_output(coord, Duration::from_secs(30));
     let _ = r0.wait();
@@ -541,10 +537,8 @@ fn pushes_dropped_and_repeated_by_a_faulty_proxy_leave_the_totals_unchanged() {
     let rec = Recorder::start();
     let dir = temp_dir("fleet-proxy");
     let plan = compile_plan("proxied.load", &dir, &rec.url());
-    let port = free_port();
     let sj = dir.join("summary.json");
-    let coord = coordinator(&plan, port, 2, &sj);
-    wait_listening(port);
+    let (coord, port) = coordinator_up(&plan, 2, &sj);
     let proxy = FaultyProxy::start(port);
     let url = format!("http://127.0.0.1:{}", proxy.port);
     let runners: Vec<_> = (0..2).map(|k| runner(&plan, &url, k, 2)).collect();
