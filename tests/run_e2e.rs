@@ -136,7 +136,10 @@ fn compile_error_exits_104_before_any_load() {
     assert_eq!(out.status.code(), Some(104), "{}", text(&out));
 }
 
-/// A real nginx on loopback with a temporary configuration, stopped on drop.
+/// A real nginx on loopback with a temporary configuration, stopped on drop. One process
+/// (`master_process off`): it serves as the user running the tests, so files under a
+/// checkout only that user may read (a `mktemp -d` clone, run as root) are not forbidden
+/// to nginx's `nobody` worker, and killing it leaves no orphaned worker behind.
 struct Nginx(Child, u16, std::path::PathBuf);
 
 impl Nginx {
@@ -149,7 +152,7 @@ impl Nginx {
         std::fs::create_dir_all(dir.join("html")).unwrap();
         std::fs::write(dir.join("html/index.html"), "hello from nginx\n").unwrap();
         let conf = format!(
-            "daemon off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log;\n\
+            "daemon off; master_process off; pid {d}/nginx.pid; error_log {d}/error.log;\n\
              events {{ worker_connections 1024; }}\n\
              http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d};\n\
                server {{ listen 127.0.0.1:{port}; root {d}/html; location / {{ index index.html; }} }} }}\n",
