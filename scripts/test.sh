@@ -75,6 +75,10 @@ fi
 export VOLLEY_REQUIRE_TOOLS=1
 
 # --- Rust ---------------------------------------------------------------------------
+# A one-shot build gains nothing from incremental artifacts (about 1.6 GB). The disk
+# is reported first, as a full disk shows up later only as a crashed linker (SIGBUS).
+export CARGO_INCREMENTAL=0
+log "disk: $(df -h . | awk 'NR==2 {print $4 " free of " $2}')"
 log "cargo fmt --check"
 cargo fmt --all -- --check
 
