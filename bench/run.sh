@@ -273,10 +273,13 @@ if has_part 2; then
 fi
 
 # --- nginx ------------------------------------------------------------------------------------
-if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-  echo "error: something already listens on 127.0.0.1:$PORT (set PORT=...)" >&2
-  exit 1
-fi
+require_free_port() { # require_free_port PORT: exit with an error if something listens on it
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    echo "error: something already listens on 127.0.0.1:$1 (set PORT=...)" >&2
+    exit 1
+  fi
+}
+require_free_port "$PORT"
 
 WORKER_CONNECTIONS=$((FD_LIMIT > 1088 ? FD_LIMIT - 64 : 1024))
 mask="$(printf '1%*s' "$SERVER_CPU" '' | tr ' ' '0')" # core N as nginx's bit mask
@@ -527,10 +530,7 @@ split_volley() {
   per=$(((want + procs - 1) / procs))
   for ((i = 1; i <= procs; i++)); do
     port=$((PORT + i))
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "error: something already listens on 127.0.0.1:$port (set PORT=...)" >&2
-      exit 1
-    fi
+    require_free_port "$port"
     ports+=("$port")
   done
   SPLIT_NGX_DIR="$(mktemp -d /tmp/volley-bench-nginx.XXXXXX)"
