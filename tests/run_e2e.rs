@@ -148,36 +148,48 @@ impl Nginx {
             .into_iter()
             .find(|p| Path::new(p).exists())?;
         let dir = temp_dir("nginx");
-        let port = free_port();
         std::fs::create_dir_all(dir.join("html")).unwrap();
         std::fs::write(dir.join("html/index.html"), "hello from nginx\n").unwrap();
-        let conf = format!(
-            "daemon off; master_process off; pid {d}/nginx.pid; error_log {d}/error.log;\n\
-             events {{ worker_connections 1024; }}\n\
-             http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d};\n\
-               server {{ listen 127.0.0.1:{port}; root {d}/html; location / {{ index index.html; }} }} }}\n",
-            d = dir.display()
-        );
-        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-        let child = Command::new(bin)
-            .args([
-                "-p",
-                dir.to_str().unwrap(),
-                "-c",
-                dir.join("nginx.conf").to_str().unwrap(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                return None;
+        // A port from free_port() can be taken again before nginx binds it; nginx then
+        // exits at once, and is tried again on another port (3 attempts).
+        for _attempt in 0..3 {
+            let port = free_port();
+            let conf = format!(
+                "daemon off; master_process off; pid {d}/nginx.pid; error_log {d}/error.log;\n\
+                 events {{ worker_connections 1024; }}\n\
+                 http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d};\n\
+                   server {{ listen 127.0.0.1:{port}; root {d}/html; location / {{ index index.html; }} }} }}\n",
+                d = dir.display()
+            );
+            std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+            let mut child = Command::new(bin)
+                .args([
+                    "-p",
+                    dir.to_str().unwrap(),
+                    "-c",
+                    dir.join("nginx.conf").to_str().unwrap(),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()?;
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if Instant::now() > deadline || child.try_wait().ok()?.is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            std::thread::sleep(Duration::from_millis(20));
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Nginx(child, port, dir));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        Some(Nginx(child, port, dir))
+        panic!(
+            "nginx did not start in 3 attempts; see {}",
+            dir.join("error.log").display()
+        )
     }
 }
 

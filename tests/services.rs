@@ -5,9 +5,8 @@
 //! scripts/test.sh sets after installing them). Every wait is bounded.
 
 pub use crate::support::http;
-use crate::support::{free_port, skip_or_fail, temp_dir, wait_until};
+use crate::support::{free_port, skip_or_fail, temp_dir, try_http};
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -36,8 +35,10 @@ pub fn enc(s: &str) -> String {
         .collect()
 }
 
+/// Whether 127.0.0.1:`port` answers `GET path` with `status`; never panics (a refused or
+/// dropped connection is just "not yet").
 fn responds(port: u16, path: &str, status: u16) -> bool {
-    TcpStream::connect(("127.0.0.1", port)).is_ok() && http(port, "GET", path, "").0 == status
+    matches!(try_http(port, "GET", path), Ok((s, _)) if s == status)
 }
 
 /// A child process killed on drop.
@@ -50,17 +51,64 @@ impl Drop for Proc {
     }
 }
 
-fn spawn(bin: &Path, args: &[String], log: &Path) -> Proc {
-    let log = std::fs::File::create(log).expect("log file");
-    Proc(
-        Command::new(bin)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("the service starts"),
-    )
+/// The last lines of a log, for a failure message (CI keeps the output, not the files).
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// Starts a service on `ports` fresh loopback ports and waits (at most 60 s) until
+/// `ready(first port)`. `args` gets the ports and returns the command line (writing any
+/// config file it needs). A port chosen by [`free_port`] can be taken again before the
+/// service binds it (the kernel hands the same range to outgoing connections), so a
+/// service that exits while starting is tried again on new ports, 3 times in all. A failure
+/// shows the log's tail in the panic message.
+fn start_service(
+    name: &str,
+    bin: &Path,
+    log: &Path,
+    ports: usize,
+    args: impl Fn(&[u16]) -> Vec<String>,
+    ready: impl Fn(u16) -> bool,
+) -> (Proc, Vec<u16>) {
+    let mut failures = Vec::new();
+    for _attempt in 0..3 {
+        let ports: Vec<u16> = (0..ports).map(|_| free_port()).collect();
+        let file = std::fs::File::create(log).expect("log file");
+        let mut proc = Proc(
+            Command::new(bin)
+                .args(args(&ports))
+                .stdin(Stdio::null())
+                .stdout(file.try_clone().expect("log"))
+                .stderr(file)
+                .spawn()
+                .expect("the service starts"),
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if ready(ports[0]) {
+                return (proc, ports);
+            }
+            if let Some(status) = proc.0.try_wait().expect("wait on the service") {
+                failures.push(format!("exited with {status}:\n{}", log_tail(log)));
+                break;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{name} did not become ready within 60 s on port {}; {} says:\n{}",
+                    ports[0],
+                    log.display(),
+                    log_tail(log)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!(
+        "{name} did not start in 3 attempts:\n{}",
+        failures.join("\n---\n")
+    );
 }
 
 /// A Prometheus server with the remote-write receiver, on loopback, with fresh storage.
@@ -77,26 +125,30 @@ impl Prometheus {
             &["/usr/bin/prometheus", "/usr/local/bin/prometheus"],
         )?;
         let dir = temp_dir("prometheus");
-        let port = free_port();
         // Nothing is scraped: the data comes only by remote write.
         std::fs::write(
             dir.join("prometheus.yml"),
             "global:\n  scrape_interval: 1h\n",
         )
         .unwrap();
-        let args = vec![
-            format!("--config.file={}", dir.join("prometheus.yml").display()),
-            format!("--storage.tsdb.path={}", dir.join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            "--web.enable-remote-write-receiver".to_string(),
-            "--log.level=warn".to_string(),
-        ];
-        let proc = spawn(&bin, &args, &dir.join("prometheus.log"));
-        assert!(
-            wait_until(Duration::from_secs(60), || responds(port, "/-/ready", 200)),
-            "Prometheus did not become ready; see {}",
-            dir.join("prometheus.log").display()
+        let args = |ports: &[u16]| {
+            vec![
+                format!("--config.file={}", dir.join("prometheus.yml").display()),
+                format!("--storage.tsdb.path={}", dir.join("data").display()),
+                format!("--web.listen-address=127.0.0.1:{}", ports[0]),
+                "--web.enable-remote-write-receiver".to_string(),
+                "--log.level=warn".to_string(),
+            ]
+        };
+        let (proc, ports) = start_service(
+            "Prometheus",
+            &bin,
+            &dir.join("prometheus.log"),
+            1,
+            args,
+            |port| responds(port, "/-/ready", 200),
         );
+        let port = ports[0];
         Some(Prometheus {
             _proc: proc,
             port,
@@ -157,27 +209,31 @@ impl InfluxDb {
             &["/usr/bin/influxd", "/usr/local/bin/influxd"],
         )?;
         let dir = temp_dir("influxdb");
-        let (port, rpc) = (free_port(), free_port());
-        let d = dir.display();
-        let conf = format!(
-            "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\
-             [meta]\n  dir = \"{d}/meta\"\n\
-             [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n\
-             [monitor]\n  store-enabled = false\n\
-             [continuous_queries]\n  enabled = false\n\
-             [http]\n  bind-address = \"127.0.0.1:{port}\"\n  log-enabled = false\n  pprof-enabled = false\n"
+        let args = |ports: &[u16]| {
+            let (port, rpc, d) = (ports[0], ports[1], dir.display());
+            let conf = format!(
+                "reporting-disabled = true\nbind-address = \"127.0.0.1:{rpc}\"\n\
+                 [meta]\n  dir = \"{d}/meta\"\n\
+                 [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n\
+                 [monitor]\n  store-enabled = false\n\
+                 [continuous_queries]\n  enabled = false\n\
+                 [http]\n  bind-address = \"127.0.0.1:{port}\"\n  log-enabled = false\n  pprof-enabled = false\n"
+            );
+            std::fs::write(dir.join("influxdb.conf"), conf).unwrap();
+            vec![
+                "-config".to_string(),
+                dir.join("influxdb.conf").display().to_string(),
+            ]
+        };
+        let (proc, ports) = start_service(
+            "InfluxDB",
+            &bin,
+            &dir.join("influxdb.log"),
+            2,
+            args,
+            |port| responds(port, "/ping", 204),
         );
-        std::fs::write(dir.join("influxdb.conf"), conf).unwrap();
-        let args = vec![
-            "-config".to_string(),
-            dir.join("influxdb.conf").display().to_string(),
-        ];
-        let proc = spawn(&bin, &args, &dir.join("influxdb.log"));
-        assert!(
-            wait_until(Duration::from_secs(60), || responds(port, "/ping", 204)),
-            "InfluxDB did not answer /ping; see {}",
-            dir.join("influxdb.log").display()
-        );
+        let port = ports[0];
         Some(InfluxDb {
             _proc: proc,
             port,

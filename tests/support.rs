@@ -4,6 +4,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub fn repo() -> PathBuf {
@@ -67,12 +68,17 @@ pub fn text(out: &Output) -> String {
     )
 }
 
-/// A fresh temporary directory under the target dir (kept on failure for inspection).
+/// A fresh temporary directory under the target dir (kept on failure for inspection),
+/// unique to this call: tests run in parallel threads of one process, so two tests asking
+/// for the same name (both starting a Prometheus, say) must not share or delete each
+/// other's directory.
 pub fn temp_dir(name: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let dir = repo()
         .join("target")
         .join("test-tmp")
-        .join(format!("{name}-{}", std::process::id()));
+        .join(format!("{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create temp dir");
     dir
@@ -312,15 +318,30 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
 
 /// [`http`] with extra header lines (`"Authorization: Bearer x\r\n"`).
 pub fn http_with(port: u16, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    try_http_with(port, method, path, headers, body)
+        .unwrap_or_else(|e| panic!("{method} 127.0.0.1:{port}{path}: {e}"))
+}
+
+/// [`http`] that returns a connection error instead of panicking (for readiness polls).
+pub fn try_http(port: u16, method: &str, path: &str) -> std::io::Result<(u16, String)> {
+    try_http_with(port, method, path, "", "")
+}
+
+fn try_http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
-    )
-    .unwrap();
+    )?;
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
     let text = String::from_utf8_lossy(&raw).to_string();
@@ -341,7 +362,7 @@ pub fn http_with(port: u16, method: &str, path: &str, headers: &str, body: &str)
     } else {
         body
     };
-    (status, body)
+    Ok((status, body))
 }
 
 fn dechunk(body: &str) -> String {
