@@ -317,9 +317,13 @@ async fn wait_start(
             }
         }
     };
-    tokio::select! {
-        _ = tokio::time::sleep_until(start.into()) => {}
-        _ = worker.stop.wait() => return None,
+    // A start already reached (the run's own, which the worker waited for precisely) does
+    // not go through the runtime's timer: that rounds up to its next ms tick.
+    if start > Instant::now() {
+        tokio::select! {
+            _ = tokio::time::sleep_until(start.into()) => {}
+            _ = worker.stop.wait() => return None,
+        }
     }
     (!worker.stop.is_fired()).then_some(start)
 }

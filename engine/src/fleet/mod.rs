@@ -30,9 +30,13 @@ pub fn unix_ms_now() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// A Unix time in ms as an `Instant` of this process (the past clamps to now).
+/// A Unix time in ms as an `Instant` of this process (the past clamps to now). "Now" is
+/// read to the nanosecond on both clocks: rounding it to the ms would shift each runner's
+/// start by up to 1 ms, a skew of its own.
 pub fn instant_of_unix_ms(at: u64) -> std::time::Instant {
     let now = std::time::Instant::now();
-    let now_ms = unix_ms_now();
-    now + std::time::Duration::from_millis(at.saturating_sub(now_ms))
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    now + std::time::Duration::from_millis(at).saturating_sub(since_epoch)
 }

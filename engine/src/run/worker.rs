@@ -75,11 +75,15 @@ async fn run(mut args: WorkerArgs) {
         args.index,
         args.count,
     );
+    crate::metrics::hist::reserve(32);
     let _ = args.tx.send(Msg::Ready);
     let t0 = match args.start.wait_for(Option::is_some).await {
         Ok(t) => t.unwrap_or_else(Instant::now),
         Err(_) => return,
     };
+    if !wait_precisely(t0, &mut args.stop).await {
+        return;
+    }
     let stop = Rc::new(Signal::default());
     {
         let stop = Rc::clone(&stop);
@@ -128,6 +132,32 @@ async fn run(mut args: WorkerArgs) {
     }
     ticker.abort();
     send_snapshot(&shard, &args.tx, (args.index == 0).then_some(&*args.vus));
+}
+
+/// How much of the wait for a future start is slept on the thread rather than the runtime.
+const ON_THE_THREAD: Duration = Duration::from_millis(3);
+
+/// Waits for the start instant `t0` (a fleet's is in the future; a single run's is now),
+/// to tens of µs rather than the runtime's ms: tokio's timer rounds a deadline up to its
+/// next ms tick, so each runner of a fleet would wake up to 1 ms late, and that is start
+/// skew. It sleeps on the runtime until [`ON_THE_THREAD`] before `t0`, then the rest on
+/// the thread (a high-resolution timer). Nothing runs on this worker yet, so blocking it
+/// costs nothing. `false` when the run stopped first.
+async fn wait_precisely(t0: Instant, stop: &mut watch::Receiver<bool>) -> bool {
+    if let Some(early) = t0
+        .checked_sub(ON_THE_THREAD)
+        .filter(|e| *e > Instant::now())
+    {
+        tokio::select! {
+            _ = tokio::time::sleep_until(early.into()) => {}
+            _ = stop.wait_for(|s| *s) => return false,
+        }
+    }
+    let left = t0.saturating_duration_since(Instant::now());
+    if !left.is_zero() {
+        std::thread::sleep(left);
+    }
+    !*stop.borrow()
 }
 
 /// Takes the shard's delta snapshot and sends it; worker 0 also samples the run-wide
