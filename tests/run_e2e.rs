@@ -1,10 +1,10 @@
 //! `volley run` end to end against the demo shop (in-process with `--demo`, or the
 //! `volley demo-server` process) and a real nginx on loopback. Every run is bounded.
 
+use crate::services::{start_service, Proc};
 use crate::support::*;
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn case(name: &str) -> String {
@@ -140,7 +140,10 @@ fn compile_error_exits_104_before_any_load() {
 /// (`master_process off`): it serves as the user running the tests, so files under a
 /// checkout only that user may read (a `mktemp -d` clone, run as root) are not forbidden
 /// to nginx's `nobody` worker, and killing it leaves no orphaned worker behind.
-struct Nginx(Child, u16, std::path::PathBuf);
+struct Nginx {
+    _proc: Proc,
+    port: u16,
+}
 
 impl Nginx {
     fn start() -> Option<Self> {
@@ -150,54 +153,36 @@ impl Nginx {
         let dir = temp_dir("nginx");
         std::fs::create_dir_all(dir.join("html")).unwrap();
         std::fs::write(dir.join("html/index.html"), "hello from nginx\n").unwrap();
-        // A port from free_port() can be taken again before nginx binds it; nginx then
-        // exits at once, and is tried again on another port (3 attempts).
-        for _attempt in 0..3 {
-            let port = free_port();
+        let args = |ports: &[u16]| {
             let conf = format!(
                 "daemon off; master_process off; pid {d}/nginx.pid; error_log {d}/error.log;\n\
                  events {{ worker_connections 1024; }}\n\
                  http {{ access_log off; client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d};\n\
                    server {{ listen 127.0.0.1:{port}; root {d}/html; location / {{ index index.html; }} }} }}\n",
-                d = dir.display()
+                d = dir.display(),
+                port = ports[0]
             );
             std::fs::write(dir.join("nginx.conf"), conf).unwrap();
-            let mut child = Command::new(bin)
-                .args([
-                    "-p",
-                    dir.to_str().unwrap(),
-                    "-c",
-                    dir.join("nginx.conf").to_str().unwrap(),
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .ok()?;
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while TcpStream::connect(("127.0.0.1", port)).is_err() {
-                if Instant::now() > deadline || child.try_wait().ok()?.is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Nginx(child, port, dir));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!(
-            "nginx did not start in 3 attempts; see {}",
-            dir.join("error.log").display()
-        )
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        let _ = &self.2;
+            vec![
+                "-p".to_string(),
+                dir.display().to_string(),
+                "-c".to_string(),
+                dir.join("nginx.conf").display().to_string(),
+            ]
+        };
+        let (proc, ports) = start_service(
+            "nginx",
+            Path::new(bin),
+            &dir.join("nginx.out"),
+            1,
+            Duration::from_secs(10),
+            args,
+            |port| TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
+        Some(Nginx {
+            _proc: proc,
+            port: ports[0],
+        })
     }
 }
 
@@ -209,7 +194,7 @@ fn runs_against_a_real_nginx() {
     };
     let dir = temp_dir("run-nginx");
     let sj = dir.join("summary.json");
-    let param = format!("base_url=http://127.0.0.1:{}", nginx.1);
+    let param = format!("base_url=http://127.0.0.1:{}", nginx.port);
     let out = run(
         &[
             "run",

@@ -42,7 +42,7 @@ fn responds(port: u16, path: &str, status: u16) -> bool {
 }
 
 /// A child process killed on drop.
-struct Proc(Child);
+pub struct Proc(Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -58,17 +58,18 @@ fn log_tail(log: &Path) -> String {
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
-/// Starts a service on `ports` fresh loopback ports and waits (at most 60 s) until
+/// Starts a service on `ports` fresh loopback ports and waits (at most `limit`) until
 /// `ready(first port)`. `args` gets the ports and returns the command line (writing any
 /// config file it needs). A port chosen by [`free_port`] can be taken again before the
 /// service binds it (the kernel hands the same range to outgoing connections), so a
 /// service that exits while starting is tried again on new ports, 3 times in all. A failure
 /// shows the log's tail in the panic message.
-fn start_service(
+pub fn start_service(
     name: &str,
     bin: &Path,
     log: &Path,
     ports: usize,
+    limit: Duration,
     args: impl Fn(&[u16]) -> Vec<String>,
     ready: impl Fn(u16) -> bool,
 ) -> (Proc, Vec<u16>) {
@@ -85,7 +86,7 @@ fn start_service(
                 .spawn()
                 .expect("the service starts"),
         );
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + limit;
         loop {
             if ready(ports[0]) {
                 return (proc, ports);
@@ -96,7 +97,7 @@ fn start_service(
             }
             if Instant::now() > deadline {
                 panic!(
-                    "{name} did not become ready within 60 s on port {}; {} says:\n{}",
+                    "{name} did not become ready within {limit:?} on port {}; {} says:\n{}",
                     ports[0],
                     log.display(),
                     log_tail(log)
@@ -145,6 +146,7 @@ impl Prometheus {
             &bin,
             &dir.join("prometheus.log"),
             1,
+            Duration::from_secs(60),
             args,
             |port| responds(port, "/-/ready", 200),
         );
@@ -230,6 +232,7 @@ impl InfluxDb {
             &bin,
             &dir.join("influxdb.log"),
             2,
+            Duration::from_secs(60),
             args,
             |port| responds(port, "/ping", 204),
         );
