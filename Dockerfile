@@ -10,8 +10,9 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p volley \
- && install -D -m 0755 target/release/volley /out/volley
+# The `dist` profile: thin LTO and line tables, slower to build than `release`.
+RUN cargo build --profile dist --locked -p volley \
+ && install -D -m 0755 target/dist/volley /out/volley
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/volley /volley

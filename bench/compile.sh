@@ -50,10 +50,10 @@ if ! command -v hyperfine >/dev/null 2>&1 || [ ! -x /usr/bin/time ]; then
 fi
 
 if [ -z "${VOLLEY:-}" ]; then
-  VOLLEY="${CARGO_TARGET_DIR:-$ROOT/target}/release/volley"
+  VOLLEY="${CARGO_TARGET_DIR:-$ROOT/target}/dist/volley"
   if [ "$NO_BUILD" = 0 ]; then
-    log "cargo build --release -p volley"
-    (cd "$ROOT" && timeout 3600 cargo build --release -p volley)
+    log "cargo build --profile dist -p volley"
+    (cd "$ROOT" && timeout 3600 cargo build --profile dist -p volley)
   fi
 fi
 "$VOLLEY" --version >/dev/null 2>&1 || { echo "error: no working Volley binary at $VOLLEY" >&2; exit 1; }

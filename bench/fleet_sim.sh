@@ -14,9 +14,9 @@ work=$(mktemp -d)
 trap 'kill "${coord:-}" 2>/dev/null || true; tail -5 "$work/coord.err" >&2 2>/dev/null; rm -rf "$work"' EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-cargo build --release -q -p volley
-cargo build --release -q -p volley-engine --example fleet_sim
-bin=${CARGO_TARGET_DIR:-target}/release
+cargo build --profile dist -q -p volley
+cargo build --profile dist -q -p volley-engine --example fleet_sim
+bin=${CARGO_TARGET_DIR:-target}/dist
 cat > "$work/sim.load" <<LOAD
 target api = "http://127.0.0.1:9"
 scenario s {
@@ -26,7 +26,7 @@ scenario s {
 thresholds { http_req_duration: p(95) < 500ms }
 fleet { runners = $RUNNERS }
 LOAD
-hash=$("$bin/volley" compile "$work/sim.load" -o "$work/out" | grep -o 'sha256:[0-9a-f]*' | head -1)
+hash=$("$bin/volley" compile "$work/sim.load" --out-dir "$work/out" | grep -o 'sha256:[0-9a-f]*' | head -1)
 export VOLLEY_TOKEN=sim-token
 taskset -c 0 "$bin/volley" coordinator --plan "$work/out/plan.json" --listen "127.0.0.1:$PORT" -q --linger 5s \
   --summary-json "$work/summary.json" >"$work/coord.out" 2>"$work/coord.err" &

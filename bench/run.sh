@@ -143,10 +143,10 @@ export K6_NO_USAGE_REPORT=true # k6 must not phone home: loopback traffic only
 
 VOLLEY_OK=1
 if [ -z "${VOLLEY:-}" ]; then
-  VOLLEY="${CARGO_TARGET_DIR:-$ROOT/target}/release/volley"
+  VOLLEY="${CARGO_TARGET_DIR:-$ROOT/target}/dist/volley"
   if [ "$NO_BUILD" = 0 ]; then
-    log "cargo build --release -p volley"
-    if ! (cd "$ROOT" && timeout 3600 cargo build --release -p volley); then
+    log "cargo build --profile dist -p volley"
+    if ! (cd "$ROOT" && timeout 3600 cargo build --profile dist -p volley); then
       warn "the Volley build failed: its runs are recorded as errors"
       VOLLEY_OK=0
     fi
