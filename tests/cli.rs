@@ -47,7 +47,7 @@ fn compile_is_deterministic() {
             let out = volley(&[
                 "compile",
                 src.to_str().unwrap(),
-                "-o",
+                "--out-dir",
                 out_dir.to_str().unwrap(),
             ]);
             assert!(out.status.success(), "{}", text(&out));
@@ -75,7 +75,7 @@ fn plan_json_holds_no_secret_value() {
         &[
             "compile",
             src.to_str().unwrap(),
-            "-o",
+            "--out-dir",
             dir.to_str().unwrap(),
         ],
         &[("API_KEY", "sk-live-very-secret-value")],

@@ -336,7 +336,7 @@ fn compile_plan(name: &str, dir: &Path, url: &str) -> PathBuf {
     let out = volley(&[
         "compile",
         &case(name),
-        "-o",
+        "--out-dir",
         dir.to_str().unwrap(),
         "--param",
         &param(url),

@@ -1,4 +1,4 @@
-//! Kubernetes from the CLI: `volley compile -o` writes manifests that every schema and
+//! Kubernetes from the CLI: `volley compile --out-dir` writes manifests that every schema and
 //! linter accepts (kubernetes-validate --strict for 1.29 and 1.37, `kubectl kustomize`,
 //! checkov), that hold no secret value; and `volley deploy`/status/logs/abort/delete work
 //! against a fake API server on loopback through a kubeconfig.
@@ -29,7 +29,12 @@ fn compile_examples(root: &Path) -> Vec<PathBuf> {
             let dir = root.join(f.file_stem().unwrap());
             let out = volley_env(
                 &repo(),
-                &["compile", f.to_str().unwrap(), "-o", dir.to_str().unwrap()],
+                &[
+                    "compile",
+                    f.to_str().unwrap(),
+                    "--out-dir",
+                    dir.to_str().unwrap(),
+                ],
                 CANARIES,
                 Duration::from_secs(60),
             );
@@ -57,7 +62,7 @@ fn the_checkout_example_is_spec_section_1() {
         let o = volley(&[
             "compile",
             file.to_str().unwrap(),
-            "-o",
+            "--out-dir",
             out.to_str().unwrap(),
         ]);
         assert!(o.status.success(), "{}", text(&o));
@@ -152,7 +157,7 @@ fn checkov_passes_every_manifest_and_the_dockerfile() {
             "--framework",
             "kubernetes",
             "dockerfile",
-            "-o",
+            "--out-dir",
             "json",
             "--skip-download",
         ])

@@ -11,7 +11,7 @@ fn lint_docs_pages_are_up_to_date() {
     let bless = std::env::var_os("VOLLEY_BLESS_DOCS").is_some();
     let mut pages: Vec<(String, String)> = lint::RULES
         .iter()
-        .map(|r| (format!("{}.md", r.code), docs::page(r)))
+        .map(|r| (format!("{}.md", r.code), docs::file_page(r)))
         .collect();
     pages.push(("README.md".to_string(), docs::index()));
     let mut stale = Vec::new();
@@ -46,6 +46,10 @@ fn explain_prints_the_page_of_a_rule() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text, docs::page(lint::rule("L0101").unwrap()));
+    assert!(
+        text.starts_with("# L0101 `shared-identity`"),
+        "the page starts with its title, not a maintainer's comment:\n{text}"
+    );
     let bad = crate::support::volley(&["lint", "--explain", "L9999"]);
     assert_eq!(bad.status.code(), Some(2));
 }

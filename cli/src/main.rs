@@ -19,6 +19,9 @@ pub mod exit {
     pub const DEPLOY_FAILED: u8 = 103;
     pub const INVALID_INPUT: u8 = 104;
     pub const ABORTED_BY_SIGNAL: u8 = 105;
+    /// A port Volley must listen on could not be bound (taken, or not allowed):
+    /// `demo-server`, `run --demo`, `coordinator --listen`.
+    pub const CANNOT_LISTEN: u8 = 106;
     pub const ABORTED_BY_THRESHOLD: u8 = 108;
 }
 
@@ -43,12 +46,15 @@ enum Command {
         #[arg(long = "param", value_name = "K=V")]
         params: Vec<String>,
     },
-    /// Lint `.load` files: the static checks of SPEC §4 (`--explain L0101` describes a rule).
+    /// Lint `.load` files for test designs that mislead (shared logins, per-pod state,
+    /// plaintext secrets…); `--explain L0101` describes a rule.
     Lint {
         files: Vec<PathBuf>,
         /// Output: miette diagnostics, JSON, SARIF 2.1.0 or GitHub workflow annotations.
         #[arg(long, value_enum, default_value_t = cmd::lint::Format::Human)]
         format: cmd::lint::Format,
+        /// Override a `param` of the file (`--param peak=200`, repeatable), type-checked
+        /// against its declaration.
         #[arg(long = "param", value_name = "K=V")]
         params: Vec<String>,
         /// Print the documentation of one rule and exit.
@@ -58,23 +64,28 @@ enum Command {
     /// Show the plan in words, per runner: VUs over time, iterations, rates, data slices.
     Plan {
         file: PathBuf,
-        /// Split the plan across this many runners.
-        #[arg(long, default_value_t = 1)]
-        runners: u32,
+        /// Split the plan across this many runners (default: the file's `fleet { runners }`).
+        #[arg(long)]
+        runners: Option<u32>,
         /// Show only this runner's segment (0-based).
         #[arg(long)]
         segment: Option<u32>,
         /// Print the plan as JSON (the whole plan, or the selected segment's view).
         #[arg(long)]
         json: bool,
+        /// Override a `param` of the file (`--param peak=200`, repeatable), type-checked
+        /// against its declaration.
         #[arg(long = "param", value_name = "K=V")]
         params: Vec<String>,
     },
     /// Compile a `.load` file into DIR/plan.json, manifests.yaml and kustomization.yaml.
     Compile {
         file: PathBuf,
-        #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
+        /// The directory to write into (long form only: `-o` is `--out` in `volley run`).
+        #[arg(long = "out-dir", value_name = "DIR")]
         out: PathBuf,
+        /// Override a `param` of the file (`--param peak=200`, repeatable), type-checked
+        /// against its declaration.
         #[arg(long = "param", value_name = "K=V")]
         params: Vec<String>,
     },
@@ -89,12 +100,15 @@ enum Command {
     /// Run a test on this machine and exit with its verdict.
     Run {
         file: PathBuf,
-        /// Run as a fleet: a coordinator and this many runner processes on this machine.
+        /// Run as a fleet: a coordinator and this many runner processes on this machine
+        /// (without it, one process, whatever the file's `fleet { runners }` says).
         #[arg(long)]
         runners: Option<u32>,
         /// Start the embedded demo shop on loopback and point every target at it.
         #[arg(long)]
         demo: bool,
+        /// Override a `param` of the file (`--param peak=200`, repeatable), type-checked
+        /// against its declaration.
         #[arg(long = "param", value_name = "K=V")]
         params: Vec<String>,
         /// Write the end-of-test summary as JSON (k6 `--summary-export` shape, see docs/outputs.md).
@@ -179,8 +193,12 @@ enum Command {
     Abort(cmd::abort::Args),
     /// Delete every object of a deployed run.
     Delete(cmd::delete::Args),
-    /// Serve the demo shop the examples load (`/api/products`, `/api/login`, ...).
+    /// Serve the demo shop the examples load (`/api/products`, `/api/login`, ...); its
+    /// endpoints are documented in docs/demo.md.
+    #[command(after_help = "The shop's endpoints, bodies and answers: docs/demo.md \
+                      (https://github.com/volley-load/volley/blob/main/docs/demo.md).")]
     DemoServer {
+        /// The loopback port to listen on; a taken port exits with code 106.
         #[arg(long, default_value_t = 8088)]
         port: u16,
         /// Answer without the realistic small latencies.

@@ -199,4 +199,33 @@ mod tests {
             }
         }
     }
+
+    /// docs/demo.md documents the shop's API: every route has its row in the endpoints
+    /// table, and every row is a route.
+    #[test]
+    fn docs_demo_md_lists_every_route() {
+        let doc = include_str!("../../docs/demo.md");
+        for e in Endpoint::ALL {
+            assert!(
+                doc.contains(&format!("| `{}` |", e.key())),
+                "docs/demo.md has no row for `{}`",
+                e.key()
+            );
+        }
+        let table = doc
+            .split("## Endpoints")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("docs/demo.md has an Endpoints section");
+        for row in table.lines().filter(|l| l.starts_with("| `")) {
+            let key = row.split('`').nth(1).unwrap_or("");
+            let (method, path) = key.split_once(' ').unwrap_or(("", ""));
+            let method: Method = method.parse().expect("a method");
+            let path = path.replace("{id}", "7");
+            assert!(
+                route(&method, &path).is_ok(),
+                "docs/demo.md: `{key}` is no route"
+            );
+        }
+    }
 }

@@ -208,7 +208,8 @@ impl SegmentView {
                 out.push_str(&format!("    VUs: up to {}\n", s.max_vus));
             }
             if let Some(n) = s.iterations {
-                out.push_str(&format!("    {n} iterations\n"));
+                let plural = if n == 1 { "" } else { "s" };
+                out.push_str(&format!("    {n} iteration{plural}\n"));
             }
             if let (Some(a), Some(total)) = (s.arrivals, s.fleet_arrivals) {
                 let rates: Vec<String> = s
@@ -224,11 +225,26 @@ impl SegmentView {
         }
         for d in &self.data {
             out.push_str(&format!(
-                "  data {} (pick {:?}): {} of {} rows\n",
-                d.name, d.pick, d.slice_rows, d.rows
+                "  data {} (pick {}): {} of {} row{}\n",
+                d.name,
+                pick_word(d.pick),
+                d.slice_rows,
+                d.rows,
+                if d.rows == 1 { "" } else { "s" }
             ));
         }
         out
+    }
+}
+
+/// A pick as the language spells it (`unique_per_iteration`).
+fn pick_word(p: Pick) -> &'static str {
+    match p {
+        Pick::Unique => "unique",
+        Pick::UniquePerIteration => "unique_per_iteration",
+        Pick::Sequential => "sequential",
+        Pick::Random => "random",
+        Pick::Shared => "shared",
     }
 }
 

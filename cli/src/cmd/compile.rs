@@ -1,4 +1,4 @@
-//! `volley compile FILE -o DIR`: writes DIR/plan.json (the full plan), DIR/manifests.yaml
+//! `volley compile FILE --out-dir DIR`: writes DIR/plan.json (the full plan), DIR/manifests.yaml
 //! (the run's Kubernetes objects) and DIR/kustomization.yaml, all deterministic, and prints
 //! the plan hash and the run id.
 
@@ -53,11 +53,12 @@ pub fn run(file: &Path, out: &Path, params: &[String]) -> u8 {
         }
     }
     println!(
-        "wrote {} (plan.json, manifests.yaml, kustomization.yaml): {}, run {}, {} runners",
+        "wrote {} (plan.json, manifests.yaml, kustomization.yaml): {}, run {}, {} runner{}",
         out.display(),
         volley_plan::content_hash(&plan),
         m.names.run,
-        m.runners
+        m.runners,
+        if m.runners == 1 { "" } else { "s" }
     );
     exit::OK
 }

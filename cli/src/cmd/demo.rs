@@ -1,8 +1,10 @@
-//! `volley demo-server [--port 8088]`: the sample shop, until Ctrl-C.
+//! `volley demo-server [--port 8088]`: the sample shop (its API: docs/demo.md), until Ctrl-C.
+//! It binds first and announces only once it listens; a port it cannot bind exits with
+//! [`exit::CANNOT_LISTEN`].
 
 use crate::exit;
 use std::net::{Ipv4Addr, SocketAddr};
-use volley_demo::DemoConfig;
+use volley_demo::{DemoConfig, DemoServer};
 
 pub fn run(port: u16, latency: bool) -> u8 {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -16,12 +18,38 @@ pub fn run(port: u16, latency: bool) -> u8 {
         }
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    eprintln!("demo shop listening on http://{addr} (Ctrl-C to stop)");
-    match runtime.block_on(volley_demo::serve_forever(addr, DemoConfig { latency })) {
-        Ok(()) => exit::OK,
-        Err(e) => {
-            eprintln!("error: demo server on {addr}: {e}");
-            exit::USAGE
+    runtime.block_on(async {
+        let server = match DemoServer::start(addr, DemoConfig { latency }).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {}", cannot_listen(addr, &e));
+                return exit::CANNOT_LISTEN;
+            }
+        };
+        eprintln!(
+            "demo shop listening on {} (endpoints: docs/demo.md; Ctrl-C to stop)",
+            server.url()
+        );
+        let signal = tokio::signal::ctrl_c().await;
+        server.shutdown().await;
+        match signal {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: demo shop on {addr}: cannot wait for Ctrl-C: {e}");
+                exit::CANNOT_LISTEN
+            }
         }
+    })
+}
+
+/// Why the shop could not listen, in words (a taken port says so and how to pick another).
+pub fn cannot_listen(addr: SocketAddr, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::AddrInUse {
+        format!(
+            "cannot listen on {addr}: port {} is already in use (another demo-server?); choose another with --port",
+            addr.port()
+        )
+    } else {
+        format!("cannot listen on {addr}: {e}")
     }
 }

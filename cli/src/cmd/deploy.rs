@@ -33,6 +33,8 @@ pub struct Args {
     /// Take over fields another field manager owns (server-side apply `force`).
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Override a `param` of the file (`--param peak=200`, repeatable), type-checked
+    /// against its declaration.
     #[arg(long = "param", value_name = "K=V")]
     pub params: Vec<String>,
 }
@@ -98,7 +100,11 @@ pub fn run(a: Args) -> u8 {
             Err(e) => return fail(&e),
         };
         let (run, ns) = (m.names.run.clone(), m.namespace.clone());
-        eprintln!("deploying run {run}: {} runners in namespace {ns}", m.runners);
+        let s = if m.runners == 1 { "" } else { "s" };
+        eprintln!(
+            "deploying run {run}: {} runner{s} in namespace {ns}",
+            m.runners
+        );
         let applied = match deploy::apply(&client, &m, a.force_conflicts, deploy::random_token).await {
             Ok(x) => x,
             Err(e) => return fail(&e),

@@ -192,11 +192,12 @@ pub fn coordinator(args: CoordinatorArgs) -> u8 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: cannot listen on {}: {e}", args.listen);
-            return exit::USAGE;
+            return exit::CANNOT_LISTEN;
         }
     };
     if let Ok(addr) = coordinator.local_addr() {
-        eprintln!("coordinator listening on http://{addr} for {runners} runners");
+        let s = if runners == 1 { "" } else { "s" };
+        eprintln!("coordinator listening on http://{addr} for {runners} runner{s}");
     }
     if let Some(addr) = args.status_listen {
         eprintln!("status endpoint on http://{addr}/status");

@@ -20,6 +20,15 @@ use std::path::Path;
 use volley_compiler::{CompileOptions, Compiled, FsLoader};
 use volley_plan::Plan;
 
+/// The runners the file's `fleet` block asks for: `runners = N`, or what `auto` chooses
+/// (the count `compile` and `deploy` use).
+pub fn fleet_runners(plan: &Plan) -> u32 {
+    plan.fleet
+        .runners
+        .unwrap_or_else(|| volley_plan::capacity::auto_runners(plan, &plan.fleet.resources))
+        .max(1)
+}
+
 /// Splits `--param k=v` arguments; a malformed one is a usage error.
 pub fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>, String> {
     raw.iter()

@@ -7,11 +7,19 @@ use std::path::Path;
 use volley_plan::segment::Segment;
 use volley_plan::view::{segment_view, SegmentView};
 
-pub fn run(file: &Path, runners: u32, segment: Option<u32>, json: bool, params: &[String]) -> u8 {
+pub fn run(
+    file: &Path,
+    runners: Option<u32>,
+    segment: Option<u32>,
+    json: bool,
+    params: &[String],
+) -> u8 {
     let plan = match compile_or_report(file, params) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    // The file's fleet is the default, as for `compile` and `deploy`.
+    let runners = runners.unwrap_or_else(|| super::fleet_runners(&plan));
     let segments: Vec<Segment> = match segment {
         Some(k) => match Segment::new(k, runners) {
             Ok(s) => vec![s],
@@ -40,20 +48,31 @@ pub fn run(file: &Path, runners: u32, segment: Option<u32>, json: bool, params: 
             })),
         }
         .expect("a plan view always serialises");
-        println!(
-            "{}",
+        out(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&value).expect("JSON value")
-        );
+        ));
     } else {
-        println!(
-            "plan {} ({}) on {runners} runner{}",
+        let mut text = format!(
+            "plan {} ({}) on {runners} runner{}\n",
             plan.name,
             volley_plan::content_hash(&plan),
             if runners == 1 { "" } else { "s" }
         );
         for v in &views {
-            print!("{}", v.to_words());
+            text.push_str(&v.to_words());
         }
+        out(&text);
     }
     exit::OK
+}
+
+/// Writes to stdout; a reader that stops early (`volley plan f.load | head`) is not an
+/// error (`println!` would panic on the broken pipe).
+fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
 }

@@ -31,6 +31,15 @@ pub fn run(args: Args) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
+    if args.runners.is_none() {
+        let wanted = super::fleet_runners(&plan);
+        if wanted > 1 {
+            eprintln!(
+                "note: the file's fleet asks for {wanted} runners; this run is one process with all the load. Run them with `volley run {} --runners {wanted}` (or `volley deploy`)",
+                args.file.display()
+            );
+        }
+    }
     // The demo shop runs on its own small runtime so the engine's workers stay its own.
     let demo = if args.demo {
         match start_demo() {
@@ -43,7 +52,7 @@ pub fn run(args: Args) -> u8 {
             }
             Err(e) => {
                 eprintln!("error: cannot start the demo shop: {e}");
-                return exit::USAGE;
+                return exit::CANNOT_LISTEN;
             }
         }
     } else {

@@ -66,15 +66,25 @@ pub fn severity_word(s: Severity) -> &'static str {
     }
 }
 
-/// A rule's page: title, code, default severity, then its documentation.
+/// The checked-in `docs/lints/<CODE>.md`: a maintainer's note on where it comes from, then
+/// the [`page`].
+pub fn file_page(rule: &Rule) -> String {
+    format!(
+        "<!-- Generated from compiler/src/lint/rules/{}: edit the rule's doc comment, then run VOLLEY_BLESS_DOCS=1 cargo test -p volley --test tests lint_docs -->\n\n{}",
+        file_of(rule),
+        page(rule)
+    )
+}
+
+/// A rule's page as a user reads it (`volley lint --explain`): title, code, default
+/// severity, then its documentation.
 pub fn page(rule: &Rule) -> String {
     let doc = rule.doc();
     let mut lines = doc.lines();
     let title = lines.next().unwrap_or("").trim_end_matches('.');
     let rest: Vec<&str> = lines.collect();
     format!(
-        "<!-- Generated from compiler/src/lint/rules/{}: edit the rule's doc comment, then run VOLLEY_BLESS_DOCS=1 cargo test -p volley --test tests lint_docs -->\n\n# {} `{}`: {}\n\nDefault severity: **{}**. Silence one finding with `// volley: allow({}) reason`; set the severity for a project in `volley.toml` (`[lints]` `{} = \"error\"|\"warning\"|\"info\"|\"off\"`).\n{}\n",
-        file_of(rule),
+        "# {} `{}`: {}\n\nDefault severity: **{}**. Silence one finding with `// volley: allow({}) reason`; set the severity for a project in `volley.toml` (`[lints]` `{} = \"error\"|\"warning\"|\"info\"|\"off\"`).\n{}\n",
         rule.code,
         rule.name,
         title,

@@ -127,10 +127,15 @@ fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
     let loc = field("resources").or(field("runners")).unwrap_or(fleet_loc);
     let cores = res.cpu_millis as f64 / 1000.0;
     let need_runners = |per: f64, total: f64| (total / per.max(1.0)).ceil() as u64;
+    let each = if runners == 1 {
+        "the one runner".to_string()
+    } else {
+        format!("each of the {runners} runners")
+    };
     if runner_vus > cap.vus {
         let need = capacity::memory_for(runner_vus);
         let msg = format!(
-            "each of the {runners} runners holds up to {} VUs, which need about {} ({} MiB for the runner plus {} KiB per VU), but `resources` gives it {}: the runner is killed when it runs out of memory",
+            "{each} holds up to {} VUs, which need about {} ({} MiB for the runner plus {} KiB per VU), but `resources` gives it {}: the runner is killed when it runs out of memory",
             thousands(runner_vus),
             bytes(need),
             capacity::BASE_BYTES / (1024 * 1024),
@@ -149,7 +154,7 @@ fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
     }
     if runner_rps > cap.rps {
         let msg = format!(
-            "each of the {runners} runners sends about {} requests/s at the peak, but {} CPU carries about {} (≈ {} per core): the runner, not the server, limits the load and its queueing shows up as latency",
+            "{each} sends about {} requests/s at the peak, but {} CPU carries about {} (≈ {} per core): the runner, not the server, limits the load and its queueing shows up as latency",
             num(runner_rps),
             num(cores),
             num(cap.rps),
