@@ -11,6 +11,8 @@ use volley_syntax::{Diagnostic, Severity};
 struct Report<'a> {
     diag: &'a Diagnostic,
     source: NamedSource<String>,
+    /// The diagnostic's related places in other files, each with its own source.
+    related: Vec<Report<'a>>,
 }
 
 impl fmt::Debug for Report<'_> {
@@ -27,7 +29,15 @@ impl std::error::Error for Report<'_> {}
 
 impl miette::Diagnostic for Report<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(&self.diag.code))
+        (!self.diag.code.is_empty()).then(|| Box::new(&self.diag.code) as Box<dyn fmt::Display>)
+    }
+    fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn miette::Diagnostic> + 'b>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(
+            self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+        ))
     }
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.diag.severity {
@@ -69,11 +79,31 @@ pub fn diagnostics(diags: &[Diagnostic], sources: &BTreeMap<String, String>) -> 
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
+    let source =
+        |file: &str| NamedSource::new(file, sources.get(file).cloned().unwrap_or_default());
     for d in diags {
-        let text = sources.get(&d.file).cloned().unwrap_or_default();
+        // A related place renders as an advice pointing into its own file.
+        let related: Vec<Diagnostic> = d
+            .related
+            .iter()
+            .map(|r| Diagnostic {
+                severity: Severity::Info,
+                ..Diagnostic::warning("", r.text.clone())
+                    .in_file(r.file.clone())
+                    .with_label(r.span, "through this call")
+            })
+            .collect();
         let report = Report {
             diag: d,
-            source: NamedSource::new(d.file.clone(), text),
+            source: source(&d.file),
+            related: related
+                .iter()
+                .map(|r| Report {
+                    diag: r,
+                    source: source(&r.file),
+                    related: Vec::new(),
+                })
+                .collect(),
         };
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!(

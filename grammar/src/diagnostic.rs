@@ -20,6 +20,15 @@ pub struct Label {
     pub primary: bool,
 }
 
+/// A place in another file that explains a finding, e.g. the scenario's call of the
+/// imported flow in which a lint finding sits.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Related {
+    pub file: String,
+    pub span: Span,
+    pub text: String,
+}
+
 /// One finding: `E0203` compile errors, `L0101` lint findings.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Diagnostic {
@@ -32,6 +41,9 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     /// How to fix it, e.g. `write 400ms`.
     pub help: Option<String>,
+    /// Places in other files that lead to it (labels stay in `file`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
 }
 
 impl Diagnostic {
@@ -43,6 +55,7 @@ impl Diagnostic {
             file: String::new(),
             labels: Vec::new(),
             help: None,
+            related: Vec::new(),
         }
     }
     pub fn warning(code: &str, message: impl Into<String>) -> Self {
@@ -70,6 +83,20 @@ impl Diagnostic {
             span,
             text: text.into(),
             primary: false,
+        });
+        self
+    }
+    /// Adds a related place in another file.
+    pub fn with_related(
+        mut self,
+        file: impl Into<String>,
+        span: Span,
+        text: impl Into<String>,
+    ) -> Self {
+        self.related.push(Related {
+            file: file.into(),
+            span,
+            text: text.into(),
         });
         self
     }

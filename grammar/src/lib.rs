@@ -7,7 +7,7 @@ mod fmt;
 mod lex;
 mod parser;
 
-pub use diagnostic::{Diagnostic, Label, Severity};
+pub use diagnostic::{Diagnostic, Label, Related, Severity};
 pub use fmt::format;
 pub use parser::parse;
 

@@ -143,11 +143,20 @@ pub fn lint(prog: &ir::Program, plan: &volley_plan::Plan, config: &Config) -> Ve
         (r.check)(&cx, &mut out);
         for mut d in out {
             d.code = r.code.to_string();
-            d.severity = sev;
+            // A rule may raise one finding above its default (L0109: a credential in a
+            // known format is an error); that finding stays at least that severe.
+            d.severity = if d.severity > r.severity {
+                d.severity.max(sev)
+            } else {
+                sev
+            };
             found.push(d);
         }
     }
     dedupe(&mut found);
+    for d in &mut found {
+        call_sites(&cx, d);
+    }
     let mut out = allow::apply(prog, found, config);
     out.sort_by(|a, b| {
         let key = |d: &Diagnostic| {
@@ -157,6 +166,55 @@ pub fn lint(prog: &ir::Program, plan: &volley_plan::Plan, config: &Config) -> Ve
         key(a).cmp(&key(b))
     });
     out
+}
+
+/// A finding inside an imported flow (a library file) also names the calls that reach it
+/// from a scenario in another file: that call is what makes the code there a problem (and
+/// the file a pull request changes). One related place per calling scenario and call.
+fn call_sites(cx: &LintCx, d: &mut Diagnostic) {
+    let Some(span) = d.span() else { return };
+    let overlaps = |l: ir::Loc| {
+        cx.file(l) == d.file
+            && l.span.start < span.end.max(span.start + 1)
+            && span.start < l.span.end.max(l.span.start + 1)
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for site in cx.facts.sites.iter().filter(|s| !s.calls.is_empty()) {
+        let mut reached = vec![site.loc];
+        reached.extend(
+            site.fields
+                .iter()
+                .flat_map(|f| f.prov.parts.iter().map(|p| p.loc)),
+        );
+        reached.extend(site.guards.iter().map(|(_, l)| *l));
+        if !reached.into_iter().any(overlaps) {
+            continue;
+        }
+        // The outermost call written outside the finding's file.
+        let Some(call) = site
+            .calls
+            .iter()
+            .find(|c| cx.file(**c) != d.file && !cx.in_std(**c))
+        else {
+            continue;
+        };
+        if !seen.insert((call.module, call.span.start, call.span.end)) {
+            continue;
+        }
+        let text = match site.scenario {
+            Some(s) => format!(
+                "called here by scenario `{}` (up to {} VUs at once)",
+                cx.scenario(s).name,
+                cx.peak_vus(s)
+            ),
+            None => "called here".to_string(),
+        };
+        d.related.push(volley_syntax::Related {
+            file: cx.file(*call).to_string(),
+            span: call.span,
+            text,
+        });
+    }
 }
 
 /// One finding per code and primary span.

@@ -74,7 +74,9 @@ pub fn run(files: &[PathBuf], format: Format, params: &[String], explain: Option
         if let (true, Some(ir), Some(plan)) = (ok, &compiled.ir, &compiled.plan) {
             findings.extend(lint::lint(ir, plan, &config));
         }
-        reports.push(rename_entry(file, compiled.sources, findings, ok));
+        let mut report = rename_entry(file, compiled.sources, findings, ok);
+        mask_secrets(&mut report);
+        reports.push(report);
     }
     let errors = reports
         .iter()
@@ -117,6 +119,9 @@ fn rename_entry(
     sources = sources.into_iter().map(|(k, v)| (shown(&k), v)).collect();
     for d in &mut findings {
         d.file = shown(&d.file);
+        for r in &mut d.related {
+            r.file = shown(&r.file);
+        }
     }
     FileReport {
         path,
@@ -165,9 +170,7 @@ fn human(reports: &[FileReport]) {
                 Severity::Info => 2,
             }] += 1;
         }
-        if r.compiled && !r.findings.iter().any(Diagnostic::is_error) {
-            println!("ok: {}", r.path);
-        }
+        println!("{}", file_line(r));
     }
     let n = reports.len();
     eprintln!(
@@ -179,6 +182,128 @@ fn human(reports: &[FileReport]) {
         counts[2],
         plural(n)
     );
+}
+
+/// The closing line of one file: `ok: FILE` only when it has no finding at all, else
+/// `errors: FILE (1 error, 2 warnings)` or `warnings: FILE (2 warnings)`.
+fn file_line(r: &FileReport) -> String {
+    let count = |s: Severity| r.findings.iter().filter(|d| d.severity == s).count();
+    let (e, w, i) = (
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info),
+    );
+    if e + w + i == 0 {
+        return format!("ok: {}", r.path);
+    }
+    let mut parts = Vec::new();
+    if e > 0 {
+        parts.push(format!("{e} error{}", plural(e)));
+    }
+    if w > 0 {
+        parts.push(format!("{w} warning{}", plural(w)));
+    }
+    if i > 0 {
+        parts.push(format!("{i} info"));
+    }
+    let head = if e > 0 {
+        "errors"
+    } else if w > 0 {
+        "warnings"
+    } else {
+        "info"
+    };
+    format!("{head}: {} ({})", r.path, parts.join(", "))
+}
+
+/// Masks the values L0109 (plaintext secret) points at, in the sources every format reads
+/// from and in every finding's text, so that no output repeats the credential. The mask
+/// keeps byte offsets and line breaks, so every position stays right.
+fn mask_secrets(r: &mut FileReport) {
+    let mut secrets: Vec<(String, String)> = Vec::new();
+    for d in r.findings.iter().filter(|d| d.code == "L0109") {
+        let (Some(span), Some(text)) = (d.span(), r.sources.get_mut(&d.file)) else {
+            continue;
+        };
+        let Some(range) = literal_at(text, span.start, span.end) else {
+            continue;
+        };
+        let value = text[range.clone()].to_string();
+        let masked = mask(&value);
+        let inner = |v: &str| v.trim_matches('"').to_string();
+        secrets.push((inner(&value), inner(&masked)));
+        secrets.push((value, masked.clone()));
+        text.replace_range(range, &masked);
+    }
+    secrets.retain(|(v, _)| v.chars().count() >= 4);
+    if secrets.is_empty() {
+        return;
+    }
+    let scrub = |s: &mut String| {
+        for (v, m) in &secrets {
+            if s.contains(v.as_str()) {
+                *s = s.replace(v.as_str(), m);
+            }
+        }
+    };
+    for d in &mut r.findings {
+        scrub(&mut d.message);
+        if let Some(h) = &mut d.help {
+            scrub(h);
+        }
+        for l in &mut d.labels {
+            scrub(&mut l.text);
+        }
+    }
+}
+
+/// The string literal a finding points at: the span itself when it is one, else (a
+/// `param` or `target` named by the finding) the first literal after it on its line.
+fn literal_at(text: &str, start: usize, end: usize) -> Option<std::ops::Range<usize>> {
+    let at = text.get(start..end)?;
+    if at.starts_with('"') {
+        return Some(start..end);
+    }
+    let line = &text[end..];
+    let line = &line[..line.find('\n').unwrap_or(line.len())];
+    let open = line.find('"')?;
+    let mut escaped = false;
+    for (i, c) in line[open + 1..].char_indices() {
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return Some(end + open..end + open + 1 + i + 1),
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
+/// `"sk_live_4eC3…"` → `"sk_l*********…"`: the surrounding quotes and a few leading
+/// characters (at most 4, a quarter of the value) stay; every other character becomes
+/// as many `*` as it has bytes, line breaks kept.
+fn mask(value: &str) -> String {
+    let quoted = value.len() >= 2 && value.starts_with('"') && value.ends_with('"');
+    let inner = if quoted {
+        &value[1..value.len() - 1]
+    } else {
+        value
+    };
+    let keep = (inner.chars().count() / 4).min(4);
+    let mut out = String::with_capacity(value.len());
+    if quoted {
+        out.push('"');
+    }
+    for (i, c) in inner.chars().enumerate() {
+        if i < keep || c == '\n' || c == '\r' {
+            out.push(c);
+        } else {
+            out.push_str(&"*".repeat(c.len_utf8()));
+        }
+    }
+    if quoted {
+        out.push('"');
+    }
+    out
 }
 
 pub(crate) fn plural(n: usize) -> &'static str {

@@ -49,6 +49,14 @@ fn finding(r: &FileReport, d: &Diagnostic) -> Value {
         .iter()
         .map(|l| json!({"text": l.text, "primary": l.primary, "position": position(text, l.span)}))
         .collect();
+    let related: Vec<Value> = d
+        .related
+        .iter()
+        .map(|rel| {
+            let text = r.sources.get(&rel.file).map(String::as_str).unwrap_or("");
+            json!({"file": rel.file, "text": rel.text, "position": position(text, rel.span)})
+        })
+        .collect();
     json!({
         "code": d.code,
         "rule": lint::rule(&d.code).map(|r| r.name),
@@ -58,6 +66,7 @@ fn finding(r: &FileReport, d: &Diagnostic) -> Value {
         "file": d.file,
         "position": position(text, span),
         "labels": labels,
+        "related": related,
     })
 }
 
@@ -106,16 +115,37 @@ pub fn github(reports: &[FileReport]) -> String {
                 Some(rule) => format!("{} {}", d.code, rule.name),
                 None => d.code.clone(),
             };
-            let message = match &d.help {
+            let mut message = match &d.help {
                 Some(h) => format!("{}\nhelp: {h}", d.message),
                 None => d.message.clone(),
             };
+            let mut calls = Vec::new();
+            for rel in &d.related {
+                let rtext = r.sources.get(&rel.file).map(String::as_str).unwrap_or("");
+                let at = range(rtext, rel.span);
+                message.push_str(&format!("\n{}:{}:{}: {}", rel.file, at.0, at.1, rel.text));
+                calls.push((rel, at));
+            }
             out.push_str(&format!(
                 "::{cmd} file={},line={line},col={col},endLine={end_line},endColumn={end_col},title={}::{}\n",
                 escape_property(&d.file),
                 escape_property(&title),
                 escape_data(&message)
             ));
+            // The call site gets its own annotation: it is in the file a pull request
+            // changes, where the finding in the library would otherwise not show.
+            for (rel, (l, c, el, ec)) in calls {
+                let message = format!(
+                    "{}: {}\nreported at {}:{line}:{col}",
+                    rel.text, d.message, d.file
+                );
+                out.push_str(&format!(
+                    "::{cmd} file={},line={l},col={c},endLine={el},endColumn={ec},title={}::{}\n",
+                    escape_property(&rel.file),
+                    escape_property(&format!("{title} (through this call)")),
+                    escape_data(&message)
+                ));
+            }
         }
     }
     out

@@ -132,12 +132,16 @@ fn result(r: &FileReport, d: &Diagnostic, rules: &[ReportingDescriptor]) -> Sari
         None => d.message.clone(),
     };
     let primary = location(&d.file, source, d.span().unwrap_or_default(), None);
-    let related: Vec<Location> = d
+    let mut related: Vec<Location> = d
         .labels
         .iter()
         .filter(|l| !l.primary)
         .map(|l| location(&d.file, source, l.span, Some(&l.text)))
         .collect();
+    related.extend(d.related.iter().map(|rel| {
+        let text = r.sources.get(&rel.file).map(String::as_str).unwrap_or("");
+        location(&rel.file, text, rel.span, Some(&rel.text))
+    }));
     let index = rules.iter().position(|x| x.id == d.code).unwrap_or(0) as i64;
     let b = SarifResult::builder()
         .rule_id(d.code.clone())

@@ -10,6 +10,11 @@
 //!   (24+ characters of letters, digits and `+/=_-` with upper and lower case and digits,
 //!   over 4.2 bits of entropy per character).
 //!
+//! A literal in a known credential format (a `sk_live_`, `AKIA…`, `ghp_`, `xoxb-`/`xoxp-`
+//! key, a `-----BEGIN … PRIVATE KEY-----` block…) is an **error** whatever the project's
+//! severity for the rule: it is a live credential, not a test value. The other findings
+//! are warnings. Every output of `volley lint` masks the value (`"sk_live_****…"`).
+//!
 //! Generated passwords such as `"pw-{vu.id}"` are test data, not secrets, and are not
 //! reported. (The compiler already refuses a `secret` in a URL, tag, check name or log.)
 //!
@@ -77,16 +82,42 @@ const PREFIXES: &[(&str, &str)] = &[
     ("glpat-", "a GitLab token"),
     ("xoxb-", "a Slack token"),
     ("xoxp-", "a Slack token"),
+    ("xoxa-", "a Slack token"),
+    ("xoxr-", "a Slack token"),
     ("sk_live_", "a Stripe secret key"),
+    ("sk_test_", "a Stripe secret key"),
     ("rk_live_", "a Stripe key"),
     ("AKIA", "an AWS access key id"),
     ("AIza", "a Google API key"),
 ];
 
+/// The known credential format a literal is in (a vendor's key prefix, a private key):
+/// such a finding is an error.
+pub fn known_format(s: &str) -> Option<&'static str> {
+    if s.contains("-----BEGIN") && s.contains("PRIVATE KEY") {
+        return Some("a private key");
+    }
+    // AWS key ids are exactly 20 upper-case letters and digits.
+    let aws = |p: &str| {
+        s.starts_with(p)
+            && s.len() == 20
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    };
+    if aws("AKIA") || aws("ASIA") {
+        return Some("an AWS access key id");
+    }
+    PREFIXES
+        .iter()
+        .filter(|(p, _)| !p.starts_with("AKIA"))
+        .find(|(p, _)| s.starts_with(p) && s.len() >= p.len() + 16)
+        .map(|(_, what)| *what)
+}
+
 /// What a literal looks like, when it looks like a credential.
 pub fn looks_like_secret(s: &str) -> Option<String> {
-    if s.contains("-----BEGIN") && s.contains("PRIVATE KEY") {
-        return Some("a private key".into());
+    if let Some(what) = known_format(s) {
+        return Some(what.into());
     }
     for (p, what) in PREFIXES {
         if s.starts_with(p) && s.len() >= p.len() + 16 {
@@ -144,7 +175,12 @@ fn entropy(s: &str) -> f64 {
 fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
     credential_fields(cx, out);
     for_each_literal(cx, &mut |loc, s| {
-        if let Some(what) = looks_like_secret(s) {
+        if let Some(what) = known_format(s.trim_start_matches("Bearer ")) {
+            // Above the rule's default: the registry keeps an error an error.
+            let mut d = finding(cx, loc, format!("this string is {what}"));
+            d.severity = Severity::Error;
+            out.push(d);
+        } else if let Some(what) = looks_like_secret(s) {
             out.push(finding(cx, loc, format!("this string looks like {what}")));
         }
     });
@@ -198,25 +234,37 @@ fn credential_fields(cx: &LintCx, out: &mut Vec<Diagnostic>) {
                         if bare.is_empty() || cx.in_std(loc) {
                             continue;
                         }
-                        out.push(finding(
-                            cx,
-                            loc,
-                            format!("`{}` is sent as a literal", f.key),
-                        ));
+                        let known = known_format(bare);
+                        let msg = match known {
+                            Some(what) => format!("`{}` is sent as a literal, {what}", f.key),
+                            None => format!("`{}` is sent as a literal", f.key),
+                        };
+                        let mut d = finding(cx, loc, msg);
+                        if known.is_some() {
+                            d.severity = Severity::Error;
+                        }
+                        out.push(d);
                     }
                     Kind::Param(name) => {
                         let Some(p) = cx.prog.params.iter().find(|p| p.name == *name) else {
                             continue;
                         };
-                        if matches!(&p.value, Const::Str(s) if !s.is_empty()) && !cx.in_std(p.loc) {
-                            out.push(finding(
+                        let Const::Str(value) = &p.value else {
+                            continue;
+                        };
+                        if !value.is_empty() && !cx.in_std(p.loc) {
+                            let mut d = finding(
                                 cx,
                                 p.loc,
                                 format!(
                                     "param `{name}` has a default `{}` value written in the file",
                                     f.key
                                 ),
-                            ));
+                            );
+                            if known_format(value.trim_start_matches("Bearer ")).is_some() {
+                                d.severity = Severity::Error;
+                            }
+                            out.push(d);
                         }
                     }
                     _ => {}
@@ -274,6 +322,17 @@ mod tests {
         );
         assert!(looks_like_secret("https://admin:s3cret@db.example.com").is_some());
         assert!(looks_like_secret("ak_9fJ2mQ7xLw4Rt8Zp1Vb6Nc3Hs5Ke0Yd").is_some());
+    }
+
+    #[test]
+    fn known_formats_are_told_apart_from_lookalikes() {
+        use super::known_format;
+        assert!(known_format("sk_live_4eC39HqLyjWDarjtT1zdp7dc").is_some());
+        assert!(known_format("AKIAIOSFODNN7EXAMPLE").is_some());
+        assert!(known_format("xoxb-1234567890-abcdefghijkl").is_some());
+        assert!(known_format("-----BEGIN RSA PRIVATE KEY-----\nMIIE...").is_some());
+        assert_eq!(known_format("ak_9fJ2mQ7xLw4Rt8Zp1Vb6Nc3Hs5Ke0Yd"), None);
+        assert_eq!(known_format("sk_live_short"), None);
     }
 
     #[test]
