@@ -4,6 +4,7 @@
 mod cases;
 mod cli;
 mod docs;
+mod first_use;
 mod fleet_e2e;
 mod k8s;
 mod lint_cases;
