@@ -29,6 +29,14 @@ pub fn fleet_runners(plan: &Plan) -> u32 {
         .max(1)
 }
 
+/// Writes to stdout; a reader that stops early (`volley plan f.load | head`) is not an
+/// error (`println!` would panic on the broken pipe).
+pub fn stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 /// Splits `--param k=v` arguments; a malformed one is a usage error.
 pub fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>, String> {
     raw.iter()

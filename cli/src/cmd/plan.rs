@@ -48,7 +48,7 @@ pub fn run(
             })),
         }
         .expect("a plan view always serialises");
-        out(&format!(
+        super::stdout(&format!(
             "{}\n",
             serde_json::to_string_pretty(&value).expect("JSON value")
         ));
@@ -62,17 +62,7 @@ pub fn run(
         for v in &views {
             text.push_str(&v.to_words());
         }
-        out(&text);
+        super::stdout(&text);
     }
     exit::OK
-}
-
-/// Writes to stdout; a reader that stops early (`volley plan f.load | head`) is not an
-/// error (`println!` would panic on the broken pipe).
-fn out(text: &str) {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush());
 }

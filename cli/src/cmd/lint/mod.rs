@@ -37,7 +37,7 @@ pub fn run(files: &[PathBuf], format: Format, params: &[String], explain: Option
     if let Some(code) = explain {
         return match lint::rule(code) {
             Some(r) => {
-                print!("{}", lint::docs::page(r));
+                super::stdout(&lint::docs::page(r));
                 exit::OK
             }
             None => {
@@ -87,9 +87,9 @@ pub fn run(files: &[PathBuf], format: Format, params: &[String], explain: Option
     }
     match format {
         Format::Human => human(&reports),
-        Format::Json => println!("{}", output::json(&reports)),
-        Format::Sarif => println!("{}", sarif::log(&reports)),
-        Format::Github => print!("{}", output::github(&reports)),
+        Format::Json => super::stdout(&format!("{}\n", output::json(&reports))),
+        Format::Sarif => super::stdout(&format!("{}\n", sarif::log(&reports))),
+        Format::Github => super::stdout(&output::github(&reports)),
     }
     worst
 }
@@ -170,7 +170,7 @@ fn human(reports: &[FileReport]) {
                 Severity::Info => 2,
             }] += 1;
         }
-        println!("{}", file_line(r));
+        super::stdout(&format!("{}\n", file_line(r)));
     }
     let n = reports.len();
     eprintln!(
