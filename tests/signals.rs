@@ -297,7 +297,10 @@ fn sigterm_on_the_fleet_parent_stops_the_runners_and_a_second_signal_exits_at_on
         signal("TERM", &parent.to_string());
         if twice {
             std::thread::sleep(Duration::from_millis(100));
-            signal("TERM", &parent.to_string());
+            // Sent while the graceful stop is under way (which takes longer than this).
+            let _ = Command::new("kill")
+                .args(["-TERM", &parent.to_string()])
+                .status();
         }
         let out = wait_output(child, Duration::from_secs(40));
         assert_eq!(out.status.code(), Some(105), "{}", text(&out));
