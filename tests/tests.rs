@@ -13,5 +13,6 @@ mod lint_docs;
 mod outputs;
 mod run_e2e;
 mod services;
+mod signals;
 mod spec_examples;
 mod support;

@@ -4,6 +4,7 @@
 
 mod cmd;
 mod render;
+mod signals;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

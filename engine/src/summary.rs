@@ -110,6 +110,9 @@ pub struct RunnerSummary {
     pub lost: bool,
     pub http_reqs: f64,
     pub iterations: f64,
+    /// Why a lost runner was lost (no heartbeat, its process exited, stopped by a signal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use volley_engine::fleet::coordinator::{Coordinator, CoordinatorOptions};
 use volley_engine::fleet::protocol::TOKEN_ENV;
 use volley_engine::fleet::runner::{self, RunnerOptions};
-use volley_engine::run::ProgressMode;
+use volley_engine::run::{ProgressMode, StopHandle};
 use volley_plan::slice::{self, DataSlice};
 use volley_plan::Plan;
 
@@ -86,11 +86,10 @@ pub fn runner(args: RunnerArgs) -> u8 {
             Err(c) => return c,
         },
     };
+    // A signal (a pod eviction) stops the load gracefully; the runner's data is still
+    // pushed, flagged short, and it exits 105.
     let stop = volley_engine::run::StopHandle::default();
-    let signals = stop.clone();
-    let _ = std::thread::Builder::new()
-        .name("volley-signal".into())
-        .spawn(move || wait_for_signal(signals));
+    crate::signals::install(vec![stop.clone()], Box::new(|| {}));
     let code = runner::run_runner(RunnerOptions {
         plan,
         segment,
@@ -153,7 +152,11 @@ pub fn coordinator(args: CoordinatorArgs) -> u8 {
     } else {
         ProgressMode::Plain
     };
+    if let Err(code) = super::check_summary_json(args.summary_json.as_deref()) {
+        return code;
+    }
     let testid = volley_engine::output::default_testid(&plan.name, std::time::SystemTime::now());
+    let (stop, linger_end) = (StopHandle::default(), StopHandle::default());
     let outputs = if args.out.is_empty() && args.report.is_none() {
         None
     } else {
@@ -187,6 +190,8 @@ pub fn coordinator(args: CoordinatorArgs) -> u8 {
             outputs,
             testid,
             status_listen: args.status_listen,
+            stop: stop.clone(),
+            linger_end: linger_end.clone(),
         },
     ) {
         Ok(c) => c,
@@ -202,35 +207,11 @@ pub fn coordinator(args: CoordinatorArgs) -> u8 {
     if let Some(addr) = args.status_listen {
         eprintln!("status endpoint on http://{addr}/status");
     }
-    let stop = coordinator.stop_handle();
-    let _ = std::thread::Builder::new()
-        .name("volley-signal".into())
-        .spawn(move || wait_for_signal(stop));
+    // A signal stops the fleet (exit 105 with the summary) and ends the linger.
+    crate::signals::install(vec![stop, linger_end], Box::new(|| {}));
     let outcome = coordinator.run();
     super::run::finish(&outcome.summary, args.summary_json.as_deref());
     u8::try_from(outcome.exit_code).unwrap_or(1)
-}
-
-/// Stops on Ctrl-C or SIGTERM (a pod being deleted).
-fn wait_for_signal(stop: volley_engine::run::StopHandle) {
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        return;
-    };
-    rt.block_on(async {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => return,
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        stop.stop();
-    });
 }
 
 /// `30s`, `5m`, `1h`, `250ms` or plain seconds.

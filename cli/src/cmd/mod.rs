@@ -47,6 +47,21 @@ pub fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
+/// Refuses an unwritable `--summary-json` before any load (as `--report` and `--out`
+/// are): the file is created empty now and written at the end.
+pub fn check_summary_json(path: Option<&Path>) -> Result<(), u8> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    std::fs::write(path, "").map_err(|e| {
+        eprintln!(
+            "error: --summary-json: cannot create `{}`: {e}",
+            path.display()
+        );
+        exit::USAGE
+    })
+}
+
 /// Compiles one file from disk: paths inside it resolve against its directory.
 pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, u8> {
     let params = parse_params(params).map_err(|e| {

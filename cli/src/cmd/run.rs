@@ -1,6 +1,7 @@
 //! `volley run FILE [--demo] [--out KIND=TARGET]… [--report FILE.html]`: compile, run on
 //! this machine with its outputs, print the summary, exit with the verdict (0, 99, 104,
-//! 105, 108; 2 for a bad `--out` before any load).
+//! 105, 108; 2 for a bad `--out`, `--report` or `--summary-json` before any load).
+//! SIGINT, SIGTERM, SIGHUP and SIGQUIT stop it gracefully (see `crate::signals`).
 
 use super::compile_or_report;
 use crate::exit;
@@ -8,9 +9,9 @@ use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use volley_engine::fleet::local::LocalFleet;
+use volley_engine::fleet::local::{LocalFleet, Processes};
 use volley_engine::output::{default_testid, OutputConfig, OutputSet};
-use volley_engine::run::{run_with, ProgressMode, RunHooks, RunOptions};
+use volley_engine::run::{run_with, ProgressMode, RunHooks, RunOptions, StopHandle};
 use volley_engine::summary::{self, Summary};
 
 pub struct Args {
@@ -66,6 +67,9 @@ pub fn run(args: Args) -> u8 {
         ProgressMode::Plain
     };
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    if let Err(code) = super::check_summary_json(args.summary_json.as_deref()) {
+        return code;
+    }
     let outputs = match outputs(&args, &plan, &env) {
         Ok(o) => o,
         Err(e) => {
@@ -73,10 +77,33 @@ pub fn run(args: Args) -> u8 {
             return exit::USAGE;
         }
     };
+    let stop = StopHandle::default();
     let outcome = match args.runners {
         Some(n) if n >= 1 => {
-            let work_dir =
-                std::env::temp_dir().join(format!("volley-fleet-{}", std::process::id()));
+            // A private work folder (0700, made fresh under a random name): the plan file
+            // is never written through a link someone else placed.
+            let private =
+                <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+            let work_dir = match tempfile::Builder::new()
+                .prefix("volley-fleet-")
+                .permissions(private)
+                .tempdir()
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("error: cannot create a work folder: {e}");
+                    return exit::USAGE;
+                }
+            };
+            let processes = Processes::default();
+            let on_second = {
+                let (processes, path) = (processes.clone(), work_dir.path().to_path_buf());
+                Box::new(move || {
+                    processes.kill_now();
+                    let _ = std::fs::remove_dir_all(&path);
+                })
+            };
+            crate::signals::install(vec![stop.clone()], on_second);
             let fleet = LocalFleet {
                 exe: match std::env::current_exe() {
                     Ok(p) => p,
@@ -89,12 +116,14 @@ pub fn run(args: Args) -> u8 {
                 runners: n,
                 workers: args.workers.unwrap_or(1).max(1),
                 progress,
-                work_dir: work_dir.clone(),
+                work_dir: work_dir.path().to_path_buf(),
                 env,
                 outputs,
+                stop,
+                processes,
             };
             let result = fleet.run();
-            let _ = std::fs::remove_dir_all(&work_dir);
+            drop(work_dir);
             match result {
                 Ok(o) => o,
                 Err(e) => {
@@ -115,8 +144,10 @@ pub fn run(args: Args) -> u8 {
             if let Some(w) = args.workers {
                 opts.workers = w.max(1);
             }
+            crate::signals::install(vec![stop.clone()], Box::new(|| {}));
             let hooks = RunHooks {
                 outputs,
+                stop: Some(stop),
                 ..RunHooks::default()
             };
             run_with(&plan, opts, hooks)

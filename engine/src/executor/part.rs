@@ -348,6 +348,10 @@ async fn vu_task(mut vu: Vu, t: VuTask, feed: Feed) {
         if outcome == Some(Outcome::StopVu) {
             break;
         }
+        // An iteration that never awaited (only checks, or a request that failed before
+        // any IO) must not starve the controller and the stop: spend a unit of the task's
+        // cooperative budget, yielding to the runtime once it is used up (as IO does).
+        tokio::task::consume_budget().await;
         if let Feed::Open { free } = &feed {
             if slot.ended.get() {
                 break;

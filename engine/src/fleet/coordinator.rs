@@ -54,6 +54,10 @@ pub struct CoordinatorOptions {
     pub testid: String,
     /// A second port serving only the status endpoints and `POST /v1/abort`.
     pub status_listen: Option<SocketAddr>,
+    /// Stops the fleet as `volley abort` does (a signal to this process).
+    pub stop: StopHandle,
+    /// Ends the linger early (a signal to this process).
+    pub linger_end: StopHandle,
 }
 
 /// What the handlers and the lifecycle share.
@@ -114,7 +118,7 @@ impl Coordinator {
         if opts.outputs.is_some() {
             state.deltas = Some(Aggregate::new(Arc::clone(state.agg.registry())));
         }
-        let stop = StopHandle::default();
+        let stop = opts.stop.clone();
         let slices = opts
             .slices
             .iter()
@@ -220,7 +224,7 @@ impl Coordinator {
         if !opts.linger.is_zero() {
             tokio::select! {
                 _ = tokio::time::sleep(opts.linger) => {}
-                _ = tokio::signal::ctrl_c() => {}
+                _ = opts.linger_end.wait() => {}
             }
         }
         let _ = stop_server.send(true);
@@ -368,6 +372,12 @@ impl Life<'_> {
                 self.stop_fleet(StopReason::Stop);
                 return Err(exit::SIGNAL);
             }
+            let lost = self.hub.lock().lost_reasons();
+            if let Some((index, reason)) = lost.into_iter().next() {
+                eprintln!("error: runner {index} was lost before the start ({reason})");
+                self.stop_fleet(StopReason::Failed);
+                return Err(exit::INVALID);
+            }
             if Instant::now() >= deadline {
                 let stuck: Vec<String> = self
                     .hub
@@ -433,6 +443,8 @@ impl Life<'_> {
             + Duration::from_secs(30);
         let mut last_reqs = (0u64, t0);
         let mut next_flush = t0 + Duration::from_secs(1);
+        // Lost runners already named on stderr.
+        let mut told = std::collections::BTreeSet::new();
         loop {
             tick.tick().await;
             let now = Now::read();
@@ -446,12 +458,20 @@ impl Life<'_> {
                     eprintln!(
                         "runner {index} lost: its process exited ({status}); the others go on"
                     );
+                    told.insert(index);
                     self.hub.changed.notify_waiters();
                 }
             }
             for index in self.hub.lock().check_heartbeats(now) {
                 eprintln!("runner {index} lost: no heartbeat; the others go on");
+                told.insert(index);
                 self.hub.changed.notify_waiters();
+            }
+            let lost = self.hub.lock().lost_reasons();
+            for (index, reason) in lost {
+                if told.insert(index) {
+                    eprintln!("runner {index} lost: {reason}; the others go on");
+                }
             }
             if self.hub.lock().all_finished() {
                 break;
@@ -587,6 +607,10 @@ impl Life<'_> {
                 lost: r.state == RunnerState::Lost,
                 http_reqs: r.http_reqs,
                 iterations: r.iterations,
+                reason: r
+                    .lost_reason
+                    .clone()
+                    .filter(|_| r.state == RunnerState::Lost),
             })
             .collect();
         summary.volley.start_skew_ms = st.start_skew_ms();

@@ -4,11 +4,14 @@
 //! token (in their environment, never on a command line); the coordinator hands each its
 //! data slice. A child that exits before it is done is reported to the coordinator at
 //! once (it is lost: exit 110 at the end). Children still running at the end are killed.
+//! Each child leads a process group of its own, so a terminal's Ctrl-C reaches only the
+//! parent, which stops the fleet through the coordinator (the runners then end their
+//! load, push their data and exit); [`Processes::kill_now`] is the hard stop.
 //! This module must not merge metrics (the coordinator does).
 
 use super::coordinator::{Coordinator, CoordinatorOptions};
 use super::protocol::TOKEN_ENV;
-use crate::run::{ProgressMode, RunOutcome};
+use crate::run::{ProgressMode, RunOutcome, StopHandle};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -25,11 +28,34 @@ pub struct LocalFleet {
     /// Worker threads per runner.
     pub workers: usize,
     pub progress: ProgressMode,
-    /// Where the fleet plan file is written (a temporary directory).
+    /// Where the fleet plan file is written: a private directory that exists and is
+    /// empty (the caller creates it fresh, mode 0700, and removes it).
     pub work_dir: PathBuf,
     pub env: BTreeMap<String, String>,
     /// `--out` and `--report`, fed the fleet's merged metrics by the coordinator.
     pub outputs: Option<crate::output::OutputSet>,
+    /// Stops the fleet gracefully (a signal to this process): exit 105 with the summary.
+    pub stop: StopHandle,
+    /// The runner processes, for a hard stop from another thread.
+    pub processes: Processes,
+}
+
+/// The runner processes of a local fleet; cheap to clone.
+#[derive(Clone, Default)]
+pub struct Processes(Arc<Mutex<Vec<Option<Child>>>>);
+
+impl Processes {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Option<Child>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// SIGKILLs every runner process still running and reaps it (a second signal).
+    pub fn kill_now(&self) {
+        for c in self.lock().iter_mut().flatten() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
 
 /// A random hex token from the OS's randomness.
@@ -44,10 +70,8 @@ impl LocalFleet {
     /// Runs the fleet to its end; blocking.
     pub fn run(mut self) -> Result<RunOutcome, String> {
         let (fleet_plan, slices) = volley_plan::slice::split(&self.plan, self.runners);
-        std::fs::create_dir_all(&self.work_dir)
-            .map_err(|e| format!("cannot create {}: {e}", self.work_dir.display()))?;
         let plan_path = self.work_dir.join("plan.json");
-        std::fs::write(&plan_path, volley_plan::to_json(&fleet_plan))
+        write_new(&plan_path, volley_plan::to_json(&fleet_plan).as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", plan_path.display()))?;
         let token = random_token();
         let coordinator = Coordinator::bind(
@@ -63,6 +87,8 @@ impl LocalFleet {
                 start_margin: start_margin(self.runners),
                 outputs: self.outputs.take(),
                 status_listen: None,
+                stop: self.stop.clone(),
+                linger_end: StopHandle::default(),
                 testid: crate::output::default_testid(
                     &self.plan.name,
                     std::time::SystemTime::now(),
@@ -74,17 +100,18 @@ impl LocalFleet {
             .local_addr()
             .map_err(|e| format!("coordinator address: {e}"))?;
         let exits = coordinator.exits();
-        let children: Arc<Mutex<Vec<Option<Child>>>> = Arc::default();
+        let children = self.processes.clone();
         for k in 0..self.runners {
-            let child = self
-                .spawn(k, &plan_path, addr, &token)
-                .map_err(|e| format!("cannot start runner {k}: {e}"))?;
-            children
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(Some(child));
+            let child = match self.spawn(k, &plan_path, addr, &token) {
+                Ok(c) => c,
+                Err(e) => {
+                    children.kill_now();
+                    return Err(format!("cannot start runner {k}: {e}"));
+                }
+            };
+            children.lock().push(Some(child));
         }
-        let watcher = watch_children(Arc::clone(&children), exits);
+        let watcher = watch_children(children.clone(), exits);
         let outcome = coordinator.run();
         watcher.stop();
         kill_all(&children);
@@ -92,6 +119,7 @@ impl LocalFleet {
     }
 
     fn spawn(&self, k: u32, plan: &Path, addr: SocketAddr, token: &str) -> std::io::Result<Child> {
+        use std::os::unix::process::CommandExt;
         Command::new(&self.exe)
             .arg("runner")
             .arg("--plan")
@@ -109,8 +137,22 @@ impl LocalFleet {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
+            .process_group(0)
             .spawn()
     }
+}
+
+/// Writes a new file (mode 0600); an existing file or symlink at `path` is an error,
+/// never followed.
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
 }
 
 /// A start margin long enough for every runner to hear of the start instant.
@@ -134,7 +176,7 @@ impl Watcher {
 
 /// Polls the children every 50 ms and reports each exit (index, status) once.
 fn watch_children(
-    children: Arc<Mutex<Vec<Option<Child>>>>,
+    children: Processes,
     exits: tokio::sync::mpsc::UnboundedSender<(u32, String)>,
 ) -> Watcher {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -142,7 +184,7 @@ fn watch_children(
     let thread = std::thread::spawn(move || {
         while !flag.load(std::sync::atomic::Ordering::SeqCst) {
             {
-                let mut all = children.lock().unwrap_or_else(|p| p.into_inner());
+                let mut all = children.lock();
                 for (k, slot) in all.iter_mut().enumerate() {
                     let Some(child) = slot.as_mut() else { continue };
                     if let Ok(Some(status)) = child.try_wait() {
@@ -169,19 +211,19 @@ fn describe(status: std::process::ExitStatus) -> String {
     }
 }
 
-fn kill_all(children: &Arc<Mutex<Vec<Option<Child>>>>) {
-    let mut all = children.lock().unwrap_or_else(|p| p.into_inner());
-    for slot in all.iter_mut() {
-        if let Some(mut c) = slot.take() {
-            // Give a finishing runner a moment, then make sure none outlives the run.
-            for _ in 0..20 {
-                if matches!(c.try_wait(), Ok(Some(_))) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
+/// Gives finishing runners a moment, then makes sure none outlives the run. The lock is
+/// taken briefly each time, so a hard stop from another thread is never held up.
+fn kill_all(children: &Processes) {
+    for _ in 0..20 {
+        let running = children
+            .lock()
+            .iter_mut()
+            .flatten()
+            .any(|c| !matches!(c.try_wait(), Ok(Some(_))));
+        if !running {
+            break;
         }
+        std::thread::sleep(Duration::from_millis(50));
     }
+    children.kill_now();
 }

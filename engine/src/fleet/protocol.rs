@@ -94,6 +94,10 @@ pub struct Push<S = Snapshot> {
     pub finished: Vec<u32>,
     /// This is the runner's last push: its load has ended.
     pub done: bool,
+    /// The runner was stopped by a signal to it (a pod eviction), not by the coordinator:
+    /// its share is short. A `done` push with it makes the runner lost (with its data).
+    #[serde(default)]
+    pub stopped: bool,
 }
 
 /// A push as the coordinator reads it.

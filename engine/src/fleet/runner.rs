@@ -7,7 +7,10 @@
 //! resent until acknowledged), obey stop, push a last snapshot and exit.
 //!
 //! No zombie load: when no call to the coordinator has succeeded for `fleet.grace`, the
-//! runner stops all load by itself and exits with [`EXIT_COORDINATOR_LOST`].
+//! runner stops all load by itself and exits with [`EXIT_COORDINATOR_LOST`]; when the
+//! coordinator refuses it (409: replaced, declared lost) it stops and exits 104. A signal
+//! to the runner (a pod eviction) stops its load gracefully: its last push carries its data
+//! flagged `stopped`, so the coordinator counts it lost with a reason, and it exits 105.
 //! The network side runs on its own thread and runtime, so a slow coordinator never
 //! stalls the load. This module must not merge metrics or judge thresholds.
 
@@ -48,7 +51,8 @@ pub struct RunnerOptions {
     pub env: BTreeMap<String, String>,
     /// A data slice read from a file instead of fetched from the coordinator.
     pub slice: Option<DataSlice>,
-    /// Stops the load from outside (a signal to the process).
+    /// Stops the load from outside (a signal to the process): the runner's share is then
+    /// short, and its last push says so.
     pub stop: StopHandle,
 }
 
@@ -62,6 +66,8 @@ struct Link {
     last_ok_ms: AtomicU64,
     epoch: Instant,
     lost: AtomicBool,
+    /// The coordinator refused this runner (409): it must stop and exit 104.
+    refused: AtomicBool,
 }
 
 impl Link {
@@ -105,7 +111,8 @@ fn refusal(r: &Reply) -> String {
 }
 
 /// Runs one segment; returns the process exit code (0 when its load ran to the end or was
-/// stopped by the coordinator, 104 when refused, 111 when the coordinator was lost).
+/// stopped by the coordinator, 104 when refused, 105 when stopped by a signal, 111 when the
+/// coordinator was lost).
 pub fn run_runner(opts: RunnerOptions) -> i32 {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -127,6 +134,7 @@ pub fn run_runner(opts: RunnerOptions) -> i32 {
         last_ok_ms: AtomicU64::new(0),
         epoch: Instant::now(),
         lost: AtomicBool::new(false),
+        refused: AtomicBool::new(false),
     });
     let joined = match rt.block_on(join(&link, &plan, opts.segment, grace)) {
         Ok(j) => j,
@@ -152,7 +160,10 @@ pub fn run_runner(opts: RunnerOptions) -> i32 {
     let grace = Duration::from_millis(joined.grace_ms.max(1000));
     drop(rt);
 
-    let stop = opts.stop.clone();
+    // The run's own stop: the coordinator's orders, a lost coordinator, a refusal, or the
+    // signal handle `opts.stop` (which also marks the share as short).
+    let stop = StopHandle::default();
+    let signal = opts.stop.clone();
     let (ready_tx, ready_rx) = oneshot::channel::<()>();
     let (start_tx, start_rx) = oneshot::channel();
     let (released_tx, released_rx) = watch::channel(BTreeMap::new());
@@ -164,6 +175,7 @@ pub fn run_runner(opts: RunnerOptions) -> i32 {
         let tasks = NetTasks {
             link: Arc::clone(&link),
             stop: stop.clone(),
+            signal: signal.clone(),
             grace,
             ready_rx,
             start_tx,
@@ -210,8 +222,14 @@ pub fn run_runner(opts: RunnerOptions) -> i32 {
     let outcome = run::run_with(&plan, run_opts, hooks);
     let _ = done_tx.send(());
     let _ = net.join();
+    if link.refused.load(Ordering::SeqCst) {
+        return exit::INVALID;
+    }
     if link.lost.load(Ordering::SeqCst) {
         return EXIT_COORDINATOR_LOST;
+    }
+    if signal.is_stopped() {
+        return exit::SIGNAL;
     }
     match outcome.exit_code {
         exit::INVALID => exit::INVALID,
@@ -277,6 +295,7 @@ async fn fetch_slice(link: &Link) -> Result<DataSlice, String> {
 struct NetTasks {
     link: Arc<Link>,
     stop: StopHandle,
+    signal: StopHandle,
     grace: Duration,
     ready_rx: oneshot::Receiver<()>,
     start_tx: oneshot::Sender<(Instant, Vec<Value>)>,
@@ -307,6 +326,7 @@ impl NetTasks {
         let NetTasks {
             link,
             stop,
+            signal,
             grace,
             ready_rx,
             start_tx,
@@ -317,6 +337,13 @@ impl NetTasks {
             first_request,
         } = self;
         link.ok();
+        let signalled = {
+            let (signal, stop) = (signal.clone(), stop.clone());
+            tokio::spawn(async move {
+                signal.wait().await;
+                stop.stop();
+            })
+        };
         let control = tokio::spawn(control_loop(
             Arc::clone(&link),
             stop.clone(),
@@ -324,7 +351,7 @@ impl NetTasks {
             start_tx,
             released_tx,
         ));
-        let mut pusher = Pusher::new(Arc::clone(&link), first_request);
+        let mut pusher = Pusher::new(Arc::clone(&link), first_request, signal);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut done = false;
@@ -338,6 +365,14 @@ impl NetTasks {
             }
             while let Ok(s) = snap_rx.try_recv() {
                 pusher.pending.series.extend(s.series);
+            }
+            if link.refused.load(Ordering::SeqCst) {
+                // Replaced or declared lost: no more load, nothing more to push.
+                stop.stop();
+                if done {
+                    break;
+                }
+                continue;
             }
             if link.silent_for() > grace && !link.lost.swap(true, Ordering::SeqCst) {
                 eprintln!(
@@ -368,6 +403,7 @@ impl NetTasks {
             }
         }
         control.abort();
+        signalled.abort();
     }
 }
 
@@ -391,10 +427,16 @@ struct Pusher {
     finished: BTreeSet<u32>,
     /// A push with `done` has been sent at least once.
     sent_done: bool,
+    /// Set by a signal to this runner: its share is short.
+    signal: StopHandle,
 }
 
 impl Pusher {
-    fn new(link: Arc<Link>, first_request: Arc<OnceLock<SystemTime>>) -> Pusher {
+    fn new(
+        link: Arc<Link>,
+        first_request: Arc<OnceLock<SystemTime>>,
+        signal: StopHandle,
+    ) -> Pusher {
         Pusher {
             link,
             first_request,
@@ -403,6 +445,7 @@ impl Pusher {
             seq: 0,
             finished: BTreeSet::new(),
             sent_done: false,
+            signal,
         }
     }
 
@@ -430,6 +473,7 @@ impl Pusher {
             }),
             finished: self.finished.iter().copied().collect(),
             done: done && complete,
+            stopped: self.signal.is_stopped(),
         };
         let Ok(bytes) = serde_json::to_vec(&body) else {
             return Pushed::Pending;
@@ -454,7 +498,7 @@ impl Pusher {
                 eprintln!("runner {}: push refused: {}", self.link.index, refusal(&r));
                 if r.status == 409 {
                     // Declared lost or replaced: this runner must not go on.
-                    self.link.lost.store(true, Ordering::SeqCst);
+                    self.link.refused.store(true, Ordering::SeqCst);
                 }
                 Pushed::Pending
             }
@@ -514,6 +558,18 @@ async fn control_loop(
                 Ok(c) => c,
                 Err(_) => continue,
             },
+            Ok(r) if r.status == 409 => {
+                // Replaced by another instance, or declared lost: never go on (exit 104).
+                eprintln!(
+                    "error: runner {}: control refused: {}",
+                    link.index,
+                    refusal(&r)
+                );
+                link.refused.store(true, Ordering::SeqCst);
+                stop.stop();
+                start_tx.take();
+                return;
+            }
             Ok(r) => {
                 eprintln!("runner {}: control refused: {}", link.index, refusal(&r));
                 tokio::time::sleep(Duration::from_millis(500)).await;

@@ -311,6 +311,7 @@ impl FleetState {
     /// Applies a push: exactly the snapshots that follow the last applied one, in order.
     pub fn push(&mut self, p: &ReceivedPush, now: Now) -> Result<PushAck, Refusal> {
         let index = p.index as usize;
+        let stopped_alone = p.stopped && self.control.stop.is_none();
         let slot = self.slot(p.index, &p.instance)?;
         if slot.state == RunnerState::Lost {
             return Err(refuse(409, format!("runner {} was declared lost", p.index)));
@@ -336,9 +337,16 @@ impl FleetState {
             slot.first_request_unix_us = p.first_request_unix_us;
         }
         slot.finished.extend(p.finished.iter().copied());
-        // A done push counts only once every snapshot before it has been applied.
+        // A done push counts only once every snapshot before it has been applied. A runner
+        // stopped by a signal of its own (the fleet was not stopping) ran a short share: its
+        // data is kept, and it is lost with the reason.
+        let mut lost_now = false;
         if p.done && missing_from.is_none() {
             slot.state = RunnerState::Done;
+            if stopped_alone {
+                slot.state = RunnerState::Lost;
+                lost_now = true;
+            }
         }
         let acked = slot.acked;
         self.duplicates += dup;
@@ -347,6 +355,14 @@ impl FleetState {
         }
         for s in apply {
             self.apply(index, &s.snapshot);
+        }
+        if lost_now {
+            let r = &mut self.runners[index];
+            r.lost_reason = Some(format!(
+                "stopped by a signal to its process after {} iterations, before its share was done",
+                r.iterations
+            ));
+            self.after_loss(now);
         }
         self.release_barriers(now.unix_ms);
         Ok(PushAck {
@@ -491,6 +507,16 @@ impl FleetState {
         self.runners
             .iter()
             .all(|r| matches!(r.state, RunnerState::Done | RunnerState::Lost))
+    }
+
+    /// The lost runners and why each was lost.
+    pub fn lost_reasons(&self) -> Vec<(u32, String)> {
+        self.runners
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.state == RunnerState::Lost)
+            .map(|(i, r)| (i as u32, r.lost_reason.clone().unwrap_or_default()))
+            .collect()
     }
 
     pub fn lost(&self) -> u32 {

@@ -668,12 +668,14 @@ fn the_report_shows_a_fleets_runners_and_skew() {
             lost: false,
             http_reqs: 20.0,
             iterations: 10.0,
+            reason: None,
         },
         summary::RunnerSummary {
             index: 1,
             lost: true,
             http_reqs: 10.0,
             iterations: 5.0,
+            reason: Some("no heartbeat for 5s".into()),
         },
     ];
     s.volley.start_skew_ms = Some(12.5);

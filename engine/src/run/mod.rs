@@ -153,7 +153,8 @@ impl StopHandle {
         self.0.stopped.load(Ordering::SeqCst)
     }
 
-    async fn wait(&self) {
+    /// Resolves once the handle is stopped.
+    pub async fn wait(&self) {
         loop {
             let n = self.0.notify.notified();
             if self.is_stopped() {

@@ -218,6 +218,21 @@ fn render_footer(out: &mut String, st: &Style, s: &Summary) {
         104 => "the run could not start",
         _ => "stopped",
     };
+    // A lost runner's shortfall is part of the verdict: which runner, and why.
+    let lost: Vec<String> = vo
+        .runners
+        .iter()
+        .filter(|r| r.lost)
+        .map(|r| match &r.reason {
+            Some(why) => format!("runner {}: {why}", r.index),
+            None => format!("runner {}", r.index),
+        })
+        .collect();
+    let verdict = if lost.is_empty() {
+        verdict.to_string()
+    } else {
+        format!("{verdict} ({})", lost.join("; "))
+    };
     let passed = vo.verdict == Verdict::Passed && vo.exit_code == 0;
     let _ = writeln!(
         out,

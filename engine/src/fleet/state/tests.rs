@@ -57,6 +57,7 @@ fn push(k: u32, instance: &str, seqs: &[(u64, f64)], done: bool) -> ReceivedPush
         first_request_unix_us: None,
         finished: vec![],
         done,
+        stopped: false,
     }
 }
 
