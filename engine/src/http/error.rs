@@ -16,8 +16,9 @@ pub mod codes {
     pub const INVALID_URL: u32 = 1020;
     /// The request did not complete within its timeout.
     pub const REQUEST_TIMEOUT: u32 = 1050;
-    /// The request was still in flight when the test ended (after `graceful_stop`): cut,
-    /// counted failed. Volley's own code (k6 drops such requests).
+    /// The request was still in flight when its iteration was interrupted (the end of the
+    /// test after `graceful_stop`, a ramp-down, an abort): cut, counted failed. Volley's
+    /// own code (k6 drops such requests).
     pub const CUT_BY_END: u32 = 1051;
     /// A response body the script reads was larger than the scenario's `http.max_body`.
     /// Volley's own code.
