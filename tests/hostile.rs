@@ -3,7 +3,8 @@
 //! short, stream an endless or a 100 MB body, send 10,000 headers, speak HTTP/1.0 or 1xx,
 //! loop on redirects, or redirect to a host that is not a declared target. Each case
 //! asserts the requests counted (by error code, from `--out json`), the exit code and the
-//! process's peak RSS (VmHWM, read from /proc while it runs). Every run is bounded.
+//! process's peak RSS (VmHWM, sampled from /proc every 2 ms while it runs: a run that
+//! grows memory runs long enough to be seen). Every run is bounded.
 
 use crate::support::{temp_dir, text, volley_bin};
 use std::collections::BTreeMap;
@@ -142,7 +143,7 @@ fn run(name: &str, source: &str) -> Ran {
             let out = child.wait_with_output().expect("output");
             panic!("{name}: volley did not finish within 40 s\n{}", text(&out));
         }
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(2));
     }
     let output = child.wait_with_output().expect("output");
     let mut by_code = BTreeMap::new();
