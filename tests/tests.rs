@@ -6,6 +6,7 @@ mod cli;
 mod docs;
 mod first_use;
 mod fleet_e2e;
+mod hostile;
 mod k8s;
 mod lint_cases;
 mod lint_cli;

@@ -23,8 +23,10 @@
 //! appears when it has samples or a threshold; a threshold's submetric appears as
 //! `metric{k:v,…}`; a trend also lists any other `p(N)` its thresholds use. Group and
 //! check paths follow k6 (`::browse::ok`). `verdict` is one of `passed`,
-//! `thresholds_failed`, `aborted` (signal or `volley abort`), `aborted_by_threshold`,
-//! `runners_lost`; `exit_code` is its exit code (0, 99, 105, 108, 110).
+//! `thresholds_failed`, `no_responses` (requests were made and not one got a response:
+//! every one failed at the transport level, timed out or was cut by the end of the test),
+//! `aborted` (signal or `volley abort`), `aborted_by_threshold`, `runners_lost`;
+//! `exit_code` is its exit code (0, 99, 105, 108, 110).
 //!
 //! This module must not evaluate thresholds or merge metrics; it does no IO but
 //! [`write_json`].
@@ -120,6 +122,9 @@ pub struct RunnerSummary {
 pub enum Verdict {
     Passed,
     ThresholdsFailed,
+    /// Requests were made and none got a response (exit 99, as a failed threshold): a
+    /// run against a server that never answered must not pass.
+    NoResponses,
     /// Stopped by a signal or `volley abort`.
     Aborted,
     /// Stopped by a failing `abort_on_fail` threshold.
@@ -133,7 +138,7 @@ impl Verdict {
     pub fn exit_code(self) -> i32 {
         match self {
             Verdict::Passed => 0,
-            Verdict::ThresholdsFailed => 99,
+            Verdict::ThresholdsFailed | Verdict::NoResponses => 99,
             Verdict::Aborted => 105,
             Verdict::AbortedByThreshold => 108,
             Verdict::RunnersLost => 110,
@@ -144,6 +149,7 @@ impl Verdict {
         match self {
             Verdict::Passed => "passed",
             Verdict::ThresholdsFailed => "thresholds failed",
+            Verdict::NoResponses => "no request got a response",
             Verdict::Aborted => "aborted",
             Verdict::AbortedByThreshold => "aborted by a failing threshold (abort_on_fail)",
             Verdict::RunnersLost => "the fleet lost a runner",
@@ -263,10 +269,12 @@ pub fn build(
             },
         );
     }
-    let verdict = if results.iter().all(|r| r.passed) {
-        Verdict::Passed
-    } else {
+    let verdict = if !results.iter().all(|r| r.passed) {
         Verdict::ThresholdsFailed
+    } else if no_responses(agg) {
+        Verdict::NoResponses
+    } else {
+        Verdict::Passed
     };
     Summary {
         metrics,
@@ -284,6 +292,17 @@ pub fn build(
             runners_lost: 0,
         },
     }
+}
+
+/// Whether requests were made and every one failed without a response (status 0).
+fn no_responses(agg: &Aggregate) -> bool {
+    let count = |filter: &BTreeMap<String, String>| {
+        agg.view("http_reqs", filter)
+            .map_or(0.0, |v| if v.has_samples() { v.sum } else { 0.0 })
+    };
+    let all = count(&BTreeMap::new());
+    let status0 = BTreeMap::from([("status".to_string(), "0".to_string())]);
+    all > 0.0 && count(&status0) >= all
 }
 
 /// `p(95)`, `p(99.9)`: k6's names of percentiles.

@@ -160,6 +160,24 @@ pub struct HttpOptions {
     pub http2: bool,
     pub insecure_tls: bool,
     pub max_redirects: u32,
+    /// The largest response body kept for a script that reads bodies, in bytes; a larger
+    /// one fails the request (code 1060). Absent from plan.json at its default.
+    #[serde(
+        default = "default_max_body",
+        skip_serializing_if = "is_default_max_body"
+    )]
+    pub max_body: u64,
+}
+
+/// The default of [`HttpOptions::max_body`]: 16 MiB.
+pub const DEFAULT_MAX_BODY: u64 = 16 * 1024 * 1024;
+
+fn default_max_body() -> u64 {
+    DEFAULT_MAX_BODY
+}
+
+fn is_default_max_body(n: &u64) -> bool {
+    *n == DEFAULT_MAX_BODY
 }
 
 impl Default for HttpOptions {
@@ -170,6 +188,7 @@ impl Default for HttpOptions {
             http2: false,
             insecure_tls: false,
             max_redirects: 10,
+            max_body: DEFAULT_MAX_BODY,
         }
     }
 }

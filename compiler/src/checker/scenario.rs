@@ -21,6 +21,7 @@ const HTTP_FIELDS: &[&str] = &[
     "insecure_tls",
     "dns",
     "max_redirects",
+    "max_body",
 ];
 const DNS_MODES: &[&str] = &["cached"];
 
@@ -490,6 +491,31 @@ impl<'a> Checker<'a> {
                             self.emit(
                                 0,
                                 codes::out_of_range(v.span, "max_redirects", "between 0 and 1000"),
+                            );
+                            ok = false;
+                        }
+                        None => ok = false,
+                    }
+                }
+                "max_body" => {
+                    match self.const_of(
+                        0,
+                        v,
+                        &Type::Size,
+                        "`max_body`",
+                        "write a size such as 16MB",
+                    ) {
+                        Some(Const::Size(b)) if (1.0..=1e12).contains(&b) => {
+                            h.max_body = b.round() as u64
+                        }
+                        Some(_) => {
+                            self.emit(
+                                0,
+                                codes::out_of_range(
+                                    v.span,
+                                    "max_body",
+                                    "a size between 1B and 1000GB, e.g. 16MB",
+                                ),
                             );
                             ok = false;
                         }

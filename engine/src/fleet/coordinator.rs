@@ -191,16 +191,19 @@ impl Coordinator {
             Err(e) => return failed(&plan, 1, &format!("cannot listen: {e}")),
         };
         let (stop_server, server_stopped) = watch::channel(false);
+        let token: Arc<str> = Arc::from(hub.token.as_str());
         let server = tokio::spawn(http::serve(
             listener,
             handler(Arc::clone(&hub), false),
             server_stopped.clone(),
+            Some(Arc::clone(&token)),
         ));
         let status_server = match status_listener.map(tokio::net::TcpListener::from_std) {
             Some(Ok(l)) => Some(tokio::spawn(http::serve(
                 l,
                 handler(Arc::clone(&hub), true),
                 server_stopped,
+                Some(token),
             ))),
             Some(Err(e)) => return failed(&plan, 1, &format!("cannot listen: {e}")),
             None => None,
@@ -758,15 +761,11 @@ fn error(status: u16, message: impl Into<String>) -> Reply {
 /// Whether the request carries the run token (`Authorization: Bearer …` or
 /// `X-Volley-Token`), compared in time independent of where it differs.
 fn authorized(hub: &Hub, req: &ServerRequest) -> bool {
-    let bearer = req
-        .authorization
-        .as_deref()
-        .and_then(|h| h.strip_prefix("Bearer "));
-    let Some(given) = bearer.or(req.volley_token.as_deref()) else {
-        return false;
-    };
-    let (a, b) = (given.as_bytes(), hub.token.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    http::token_ok(
+        req.authorization.as_deref(),
+        req.volley_token.as_deref(),
+        &hub.token,
+    )
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Reply> {

@@ -2,23 +2,61 @@
 //! connection per call: runners talk to the coordinator about once a second, so pooling
 //! would buy nothing and a dead connection can never wedge a runner) and an HTTP/1.1
 //! server loop handing whole-body requests to a handler. Every call is bounded by a
-//! timeout. This module must not know the protocol's messages.
+//! timeout. The server is exposed to the cluster, so it bounds what a stranger can cost
+//! it (see docs/protocol.md, "Exposure and bounds"): the run token of a `/v1/` request
+//! is checked before its body is read (401), bodies are capped by path (413), at most
+//! [`MAX_CONNECTIONS`] connections are served at once (more wait in the listen backlog),
+//! a request head must arrive within [`HEADER_DEADLINE`] and a connection lives at most
+//! [`CONNECTION_LIFETIME`]. This module must not know the protocol's messages.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
-/// The largest request or response body accepted (a data slice can be large).
+/// The largest response body a call accepts (a data slice can be large).
 pub const MAX_BODY: usize = 256 * 1024 * 1024;
+/// The largest request body of `POST /v1/push` (a runner's metrics since its last push).
+pub const MAX_PUSH_BODY: usize = 128 * 1024 * 1024;
+/// The largest request body of any other `/v1/` call (join, ready, abort).
+pub const MAX_V1_BODY: usize = 1024 * 1024;
+/// The largest request body anywhere else (the read-only endpoints take none).
+pub const MAX_OTHER_BODY: usize = 64 * 1024;
+/// Connections served at once; more wait in the listen backlog until one closes.
+pub const MAX_CONNECTIONS: usize = 512;
+/// A request head (line and headers) must be read within this.
+pub const HEADER_DEADLINE: Duration = Duration::from_secs(10);
+/// A connection is closed after this, whatever it is doing (a control long poll
+/// answers within 5 s, a push of the largest body takes seconds).
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(300);
+
+/// The request body limit for `path` (see the constants).
+pub fn body_limit(path: &str) -> usize {
+    match path {
+        "/v1/push" => MAX_PUSH_BODY,
+        p if p.starts_with("/v1/") => MAX_V1_BODY,
+        _ => MAX_OTHER_BODY,
+    }
+}
+
+/// Whether a request carries `token` (`Authorization: Bearer …` or `X-Volley-Token`),
+/// compared in time independent of where it differs.
+pub fn token_ok(authorization: Option<&str>, volley_token: Option<&str>, token: &str) -> bool {
+    let bearer = authorization.and_then(|h| h.strip_prefix("Bearer "));
+    let Some(given) = bearer.or(volley_token) else {
+        return false;
+    };
+    let (a, b) = (given.as_bytes(), token.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
 
 /// An answer: status and body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,12 +171,28 @@ pub type Handler =
     Arc<dyn Fn(ServerRequest) -> Pin<Box<dyn Future<Output = Reply> + Send>> + Send + Sync>;
 
 /// Serves `handler` on `listener` until `stop` turns true. Each connection is HTTP/1.1
-/// with keep-alive; a body over [`MAX_BODY`] is answered 413.
-pub async fn serve(listener: TcpListener, handler: Handler, mut stop: watch::Receiver<bool>) {
+/// with keep-alive, within the bounds of the module docs. With a `token`, a `/v1/`
+/// request without it is answered 401 before its body is read.
+pub async fn serve(
+    listener: TcpListener,
+    handler: Handler,
+    mut stop: watch::Receiver<bool>,
+    token: Option<Arc<str>>,
+) {
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder.http1().keep_alive(true);
+    builder
+        .http1()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_DEADLINE);
     let builder = Arc::new(builder.http1_only());
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let permit = tokio::select! {
+            _ = stop.wait_for(|s| *s) => break,
+            p = Arc::clone(&slots).acquire_owned() => p,
+        };
+        let Ok(permit) = permit else { break };
         let accepted = tokio::select! {
             _ = stop.wait_for(|s| *s) => break,
             a = listener.accept() => a,
@@ -148,41 +202,55 @@ pub async fn serve(listener: TcpListener, handler: Handler, mut stop: watch::Rec
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let (builder, handler) = (Arc::clone(&builder), Arc::clone(&handler));
+        let (builder, handler, token) = (Arc::clone(&builder), Arc::clone(&handler), token.clone());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let handler = Arc::clone(&handler);
-                async move { Ok::<_, std::convert::Infallible>(handle(req, handler).await) }
+                let (handler, token) = (Arc::clone(&handler), token.clone());
+                async move {
+                    Ok::<_, std::convert::Infallible>(handle(req, handler, token.as_deref()).await)
+                }
             });
-            let _ = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(CONNECTION_LIFETIME, conn).await;
+            drop(permit);
         });
     }
 }
 
-async fn handle(req: Request<Incoming>, handler: Handler) -> Response<Full<Bytes>> {
+async fn handle(
+    req: Request<Incoming>,
+    handler: Handler,
+    token: Option<&str>,
+) -> Response<Full<Bytes>> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
-    let authorization = req
-        .headers()
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let volley_token = req
-        .headers()
-        .get("x-volley-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let authorization = header("authorization");
+    let volley_token = header("x-volley-token");
+    if let (Some(token), true) = (token, path.starts_with("/v1/")) {
+        if !token_ok(authorization.as_deref(), volley_token.as_deref(), token) {
             return respond(Reply {
-                status: 413,
-                body: Bytes::from_static(b"{\"error\":\"body too large or cut off\"}"),
-            })
+                status: 401,
+                body: Bytes::from_static(
+                    b"{\"error\":\"a valid run token is required (Authorization: Bearer ... or X-Volley-Token)\"}",
+                ),
+            });
         }
+    }
+    let limit = body_limit(&path);
+    let declared = header("content-length").and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large(limit);
+    }
+    let body = match Limited::new(req.into_body(), limit).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return too_large(limit),
     };
     let reply = handler(ServerRequest {
         method,
@@ -194,6 +262,15 @@ async fn handle(req: Request<Incoming>, handler: Handler) -> Response<Full<Bytes
     })
     .await;
     respond(reply)
+}
+
+fn too_large(limit: usize) -> Response<Full<Bytes>> {
+    respond(Reply {
+        status: 413,
+        body: Bytes::from(format!(
+            "{{\"error\":\"body too large (over {limit} bytes) or cut off\"}}"
+        )),
+    })
 }
 
 fn respond(reply: Reply) -> Response<Full<Bytes>> {
@@ -253,7 +330,7 @@ mod tests {
                 }
             })
         });
-        let server = tokio::spawn(serve(listener, handler, rx));
+        let server = tokio::spawn(serve(listener, handler, rx, None));
         let base = format!("http://{addr}");
         let r = call(
             &base,
@@ -282,5 +359,52 @@ mod tests {
         )
         .await;
         assert!(err.is_err_and(|e| e.refused));
+    }
+
+    /// Sends a raw request head and returns the status line, without sending a body.
+    async fn head_only(addr: SocketAddr, head: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(head.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 512];
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .expect("answered without the body")
+            .unwrap();
+        String::from_utf8_lossy(&buf[..n])
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn the_token_is_checked_before_the_body_and_bodies_are_bounded() {
+        // Regression (issue 14): a 200 MB POST was read whole before the token check.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = watch::channel(false);
+        let handler: Handler = Arc::new(|req: ServerRequest| {
+            Box::pin(async move {
+                Reply {
+                    status: 200,
+                    body: Bytes::from(req.body.len().to_string()),
+                }
+            })
+        });
+        let server = tokio::spawn(serve(listener, handler, rx, Some(Arc::from("tok"))));
+        let huge = "POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Length: 200000000\r\n";
+        let no_token = head_only(addr, &format!("{huge}\r\n")).await;
+        assert!(no_token.contains(" 401 "), "{no_token}");
+        let too_big = head_only(addr, &format!("{huge}Authorization: Bearer tok\r\n\r\n")).await;
+        assert!(too_big.contains(" 413 "), "{too_big}");
+        let join = "POST /v1/join HTTP/1.1\r\nHost: x\r\nX-Volley-Token: tok\r\n\
+                    Content-Length: 2000000\r\n\r\n";
+        assert!(head_only(addr, join).await.contains(" 413 "));
+        let other = "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n";
+        assert!(head_only(addr, other).await.contains(" 413 "));
+        assert_eq!(body_limit("/v1/push"), 128 << 20);
+        let _ = tx.send(true);
+        let _ = server.await;
     }
 }

@@ -27,7 +27,7 @@ use super::conn::{self, DialTimes, H2Conn, IoStats, ReqBody, Stream, TlsParams};
 use super::error::{codes, HttpError};
 use super::h1::{self, H1Conn};
 use super::headers;
-use super::{ClientOptions, Headers, Request, Resolver, Response, Timings, TlsConfig};
+use super::{ClientOptions, Headers, Hop, Request, Resolver, Response, Timings, TlsConfig};
 
 /// One VU's HTTP client; see the module docs of [`crate::http`]. `!Send`: it lives on its
 /// VU's worker thread and must be used inside a `tokio::task::LocalSet`.
@@ -194,6 +194,7 @@ impl VuClient {
     pub async fn send(&mut self, mut req: Request) -> Response {
         let limit = req.timeout.unwrap_or(self.opts.timeout);
         let mut acc = Acc::default();
+        let mut redirects = Vec::new();
         let deadline = tokio::time::Instant::now() + limit;
         let mut timer = match self.timer.take() {
             Some(mut t) => {
@@ -205,7 +206,7 @@ impl VuClient {
         // As `tokio::time::timeout`: the request is polled first, then the deadline.
         let result = tokio::select! {
             biased;
-            result = self.follow(&mut req, &mut acc) => result,
+            result = self.follow(&mut req, &mut acc, &mut redirects) => result,
             () = &mut timer => Err(HttpError::timeout(limit)),
         };
         self.timer = Some(timer);
@@ -224,6 +225,7 @@ impl VuClient {
             bytes_received: acc.received,
             proto: acc.proto,
             url: req.url,
+            redirects,
         }
     }
 
@@ -237,9 +239,15 @@ impl VuClient {
         self.pool.len()
     }
 
-    async fn follow(&mut self, req: &mut Request, acc: &mut Acc) -> Result<Done, HttpError> {
+    async fn follow(
+        &mut self,
+        req: &mut Request,
+        acc: &mut Acc,
+        redirects: &mut Vec<Hop>,
+    ) -> Result<Done, HttpError> {
         let mut hops = 0;
         loop {
+            let (sent0, received0) = (acc.sent, acc.received);
             let done = self.exchange(req, acc).await?;
             if hops >= self.opts.max_redirects || !is_redirect(done.status) {
                 return Ok(done);
@@ -252,6 +260,19 @@ impl VuClient {
             let next = req.url.join(location).map_err(|e| {
                 HttpError::new(codes::GENERIC, format!("redirect to {location:?}: {e}"))
             })?;
+            redirects.push(Hop {
+                status: done.status,
+                timings: acc.timings,
+                bytes_sent: acc.sent - sent0,
+                bytes_received: acc.received - received0,
+            });
+            if let Some(allowed) = &self.opts.redirect_origins {
+                if let Err(e) = check_origin(&next, allowed) {
+                    // Nothing was sent for this request: no phases to report.
+                    acc.timings = Timings::default();
+                    return Err(e);
+                }
+            }
             redirect(req, done.status, next);
             hops += 1;
         }
@@ -340,7 +361,9 @@ impl VuClient {
                 && (!req.body.is_empty() || needs_zero_length(&req.method)),
             close: !self.opts.reuse_connections,
         };
-        let reply = conn.exchange(&mut self.bufs, req, &added).await?;
+        let reply = conn
+            .exchange(&mut self.bufs, req, &added, self.opts.max_body)
+            .await?;
         acc.set_phases(t0, reply.written, reply.first_byte, Instant::now());
         acc.proto = proto(reply.version);
         let done = Done {
@@ -363,9 +386,8 @@ impl VuClient {
         let head = Instant::now();
         let written = last_write_between(&conn.stats, t0, head);
         let (parts, incoming) = response.into_parts();
-        let body = read_body(incoming, req.discard_body)
-            .await
-            .map_err(|e| HttpError::h2(&e))?;
+        let keep = (!req.discard_body).then_some(self.opts.max_body);
+        let body = read_body(incoming, keep).await?;
         acc.set_phases(t0, written, head, Instant::now());
         acc.proto = proto(parts.version);
         let done = Done {
@@ -469,16 +491,23 @@ fn has_userinfo(url: &Url) -> bool {
     !url.username().is_empty() || url.password().is_some()
 }
 
-/// Read the whole body; a body in one frame is kept as is.
-async fn read_body(mut body: hyper::body::Incoming, discard: bool) -> Result<Bytes, hyper::Error> {
+/// Read the whole body, keeping at most `keep` bytes of it (`None`: keep none); a body
+/// in one frame is kept as is.
+async fn read_body(mut body: hyper::body::Incoming, keep: Option<u64>) -> Result<Bytes, HttpError> {
     let mut first = Bytes::new();
     let mut rest: Option<BytesMut> = None;
     while let Some(frame) = body.frame().await {
-        let Ok(data) = frame?.into_data() else {
+        let frame = frame.map_err(|e| HttpError::h2(&e))?;
+        let Ok(data) = frame.into_data() else {
             continue; // trailers
         };
-        if discard || data.is_empty() {
+        let Some(max) = keep else { continue };
+        if data.is_empty() {
             continue;
+        }
+        let kept = rest.as_ref().map_or(first.len(), BytesMut::len);
+        if (kept + data.len()) as u64 > max {
+            return Err(HttpError::body_too_large(max));
         }
         if let Some(buf) = &mut rest {
             buf.extend_from_slice(&data);
@@ -570,6 +599,23 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A redirect's target must be one of `allowed` (host and port); the error names only
+/// the host and port (a path or query may carry data).
+fn check_origin(next: &Url, allowed: &[(String, u16)]) -> Result<(), HttpError> {
+    let host = next.host_str().unwrap_or("");
+    let port = next.port_or_known_default().unwrap_or(0);
+    if allowed
+        .iter()
+        .any(|(h, p)| *p == port && h.eq_ignore_ascii_case(host))
+    {
+        return Ok(());
+    }
+    Err(HttpError::new(
+        codes::UNDECLARED_HOST,
+        format!("redirect to {host}:{port} not followed: it is not a declared target"),
+    ))
 }
 
 fn is_redirect(status: u16) -> bool {

@@ -16,8 +16,18 @@ pub mod codes {
     pub const INVALID_URL: u32 = 1020;
     /// The request did not complete within its timeout.
     pub const REQUEST_TIMEOUT: u32 = 1050;
+    /// The request was still in flight when its iteration was interrupted (the end of the
+    /// test after `graceful_stop`, a ramp-down, an abort): cut, counted failed. Volley's
+    /// own code (k6 drops such requests).
+    pub const CUT_BY_END: u32 = 1051;
+    /// A response body the script reads was larger than the scenario's `http.max_body`.
+    /// Volley's own code.
+    pub const BODY_TOO_LARGE: u32 = 1060;
     /// The host name could not be resolved.
     pub const DNS: u32 = 1100;
+    /// A redirect led to a host (and port) that is not a declared target: not followed
+    /// (k6's code for a blocked host name).
+    pub const UNDECLARED_HOST: u32 = 1111;
     /// A TCP error after the connection was established.
     pub const TCP: u32 = 1200;
     /// Writing to a connection the peer had closed.
@@ -56,6 +66,14 @@ impl HttpError {
             code,
             message: message.into(),
         }
+    }
+
+    /// A response body to keep was longer than the scenario's `max_body` (code 1060).
+    pub fn body_too_large(max: u64) -> Self {
+        HttpError::new(
+            codes::BODY_TOO_LARGE,
+            format!("response body larger than max_body ({max} bytes): not kept"),
+        )
     }
 
     /// The request timed out (code 1050).

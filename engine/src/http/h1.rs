@@ -84,12 +84,14 @@ pub(crate) struct Reply {
 }
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
-    /// Send `req` (with the `added` headers), then read the whole response.
+    /// Send `req` (with the `added` headers), then read the whole response; a body kept
+    /// (not `discard_body`) longer than `max_body` bytes fails with code 1060.
     pub(crate) async fn exchange(
         &mut self,
         bufs: &mut Buffers,
         req: &Request,
         added: &Added<'_>,
+        max_body: u64,
     ) -> Result<Reply, HttpError> {
         let body = &req.body;
         let w = &mut bufs.write;
@@ -108,15 +110,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
         }
         let written = Instant::now();
         let head_request = req.method == Method::HEAD;
-        self.read_response(bufs, head_request, req.discard_body, written)
-            .await
+        let keep = (!req.discard_body).then_some(max_body);
+        self.read_response(bufs, head_request, keep, written).await
     }
 
     async fn read_response(
         &mut self,
         bufs: &mut Buffers,
         head_request: bool,
-        discard: bool,
+        keep: Option<u64>,
         written: Instant,
     ) -> Result<Reply, HttpError> {
         let buf = &mut bufs.read;
@@ -147,9 +149,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
         buf.advance(head.len);
         let (body, clean_end) = match head.framing {
             Framing::Empty => (Bytes::new(), true),
-            Framing::Length(n) => (self.read_length(buf, n, discard).await?, true),
-            Framing::Chunked => (self.read_chunked(buf, discard).await?, true),
-            Framing::UntilClose => (self.read_to_close(buf, discard).await?, false),
+            Framing::Length(n) => (self.read_length(buf, n, keep).await?, true),
+            Framing::Chunked => (self.read_chunked(buf, keep).await?, true),
+            Framing::UntilClose => (self.read_to_close(buf, keep).await?, false),
         };
         let reusable = head.keep_alive && clean_end && buf.is_empty();
         buf.clear();
@@ -186,9 +188,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
         &mut self,
         buf: &mut BytesMut,
         len: u64,
-        discard: bool,
+        keep: Option<u64>,
     ) -> Result<Bytes, HttpError> {
-        if discard {
+        let Some(max) = keep else {
             let mut left = len;
             loop {
                 let take = left.min(buf.len() as u64);
@@ -199,6 +201,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
                 }
                 self.fill_or_fail(buf, READ_CHUNK).await?;
             }
+        };
+        if len > max {
+            return Err(HttpError::body_too_large(max));
         }
         while (buf.len() as u64) < len {
             let missing = len - buf.len() as u64;
@@ -216,7 +221,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
     async fn read_chunked(
         &mut self,
         buf: &mut BytesMut,
-        discard: bool,
+        keep: Option<u64>,
     ) -> Result<Bytes, HttpError> {
         let mut out = BytesMut::new();
         loop {
@@ -243,7 +248,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
                         .await?;
                 }
                 let take = left.min(buf.len() as u64) as usize;
-                if !discard {
+                if let Some(max) = keep {
+                    if (out.len() + take) as u64 > max {
+                        return Err(HttpError::body_too_large(max));
+                    }
                     out.extend_from_slice(&buf[..take]);
                 }
                 buf.advance(take);
@@ -277,11 +285,13 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
     async fn read_to_close(
         &mut self,
         buf: &mut BytesMut,
-        discard: bool,
+        keep: Option<u64>,
     ) -> Result<Bytes, HttpError> {
         loop {
-            if discard {
-                buf.clear();
+            match keep {
+                None => buf.clear(),
+                Some(max) if buf.len() as u64 > max => return Err(HttpError::body_too_large(max)),
+                Some(_) => {}
             }
             if self.fill(buf, 4 * READ_CHUNK).await? == 0 {
                 return Ok(buf.split().freeze());

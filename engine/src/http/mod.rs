@@ -37,9 +37,14 @@
 //! * **Redirects.** 301/302/303/307/308 with a `Location` are followed up to `max_redirects`
 //!   hops; 301/302/303 turn any method but GET/HEAD into a body-less GET (as Go and k6 do);
 //!   307/308 keep method and body. `Authorization`, `Proxy-Authorization`, `Cookie` and
-//!   `WWW-Authenticate` are dropped when the host or port changes. Past the limit (or with `max_redirects == 0`) the last
-//!   3xx response is returned, without error. The [`Response`] has the final URL and the
-//!   final hop's timings; its byte counts cover every hop and retry.
+//!   `WWW-Authenticate` are dropped when the host or port changes. With
+//!   [`ClientOptions::redirect_origins`] set (the engine sets it to the declared targets),
+//!   a redirect to any other host and port is not followed: the request fails with code
+//!   1111 ([`codes::UNDECLARED_HOST`]) and nothing is sent there. Past the limit (or with
+//!   `max_redirects == 0`) the last 3xx response is returned, without error. The
+//!   [`Response`] has the final URL and the final hop's timings, and each redirect
+//!   response followed in [`Response::redirects`] (so each hop can be counted as a
+//!   request, as k6 does); its byte counts cover every hop and retry.
 //! * **Headers added** unless the request sets them: `Host` (HTTP/1.1; HTTP/2 sends
 //!   `:authority`), `User-Agent` (from the options; none when empty), `Content-Length` (when
 //!   there is a body, and `0` for an empty POST/PUT/PATCH), `Authorization: Basic` when the
@@ -113,6 +118,10 @@ pub struct ClientOptions {
     pub max_redirects: u32,
     /// `User-Agent` sent unless the request sets one; empty sends none.
     pub user_agent: String,
+    /// The longest response body kept (without `discard_body`); longer fails (1060).
+    pub max_body: u64,
+    /// The (host, port) pairs a redirect may lead to; `None` follows redirects anywhere.
+    pub redirect_origins: Option<Arc<[(String, u16)]>>,
 }
 
 impl Default for ClientOptions {
@@ -124,6 +133,8 @@ impl Default for ClientOptions {
             insecure_tls: false,
             max_redirects: 10,
             user_agent: "volley/0.1".to_owned(),
+            max_body: 16 * 1024 * 1024,
+            redirect_origins: None,
         }
     }
 }
@@ -207,6 +218,19 @@ pub struct Timings {
     pub duration: Duration,
 }
 
+/// A redirect response that was followed: one hop before the final response.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Hop {
+    /// The 3xx status.
+    pub status: u16,
+    /// The hop's timings.
+    pub timings: Timings,
+    /// Wire bytes written for this hop (its retry included).
+    pub bytes_sent: u64,
+    /// Wire bytes read for this hop (its retry included).
+    pub bytes_received: u64,
+}
+
 /// The outcome of [`VuClient::send`]: a response, or a transport error with `status == 0`.
 #[derive(Clone, Debug)]
 pub struct Response {
@@ -229,6 +253,9 @@ pub struct Response {
     pub proto: &'static str,
     /// The final URL, after redirects.
     pub url: Arc<Url>,
+    /// The redirect responses followed before this one, in order (empty without
+    /// redirects; no allocation then).
+    pub redirects: Vec<Hop>,
 }
 
 impl Response {
@@ -245,6 +272,7 @@ impl Response {
             bytes_received: 0,
             proto: "",
             url: url.into(),
+            redirects: Vec::new(),
         }
     }
 

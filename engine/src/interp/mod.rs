@@ -29,6 +29,7 @@
 //! This module must not decide when iterations happen (the executor's job) or know how
 //! samples are aggregated (the metrics module's).
 
+mod bodies;
 pub mod code;
 mod eval;
 mod exec;
@@ -69,6 +70,9 @@ pub struct Shared {
     pub segment: Segment,
     /// HTTP options per scenario, then one for setup and teardown.
     pub client_options: Vec<Arc<ClientOptions>>,
+    /// Whether any code reads a response body (else every body is streamed and
+    /// discarded; see `bodies`).
+    pub keep_bodies: bool,
     /// The run's metrics (built-ins and the plan's own).
     pub registry: Arc<Registry>,
     /// When this process sent its first scenario request (a fleet's start skew is
@@ -85,6 +89,7 @@ impl Shared {
     pub fn new(plan: Arc<Plan>, secrets: Vec<String>, segment: Segment) -> Result<Shared, String> {
         let program = Program::new(&plan)?;
         let tls = TlsConfig::new().map_err(|e| format!("TLS setup: {}", e.message))?;
+        let origins = redirect_origins(&plan);
         let mut client_options: Vec<Arc<ClientOptions>> = plan
             .scenarios
             .iter()
@@ -95,11 +100,16 @@ impl Shared {
                     http2: s.http.http2,
                     insecure_tls: s.http.insecure_tls,
                     max_redirects: s.http.max_redirects,
+                    max_body: s.http.max_body,
+                    redirect_origins: Some(Arc::clone(&origins)),
                     ..ClientOptions::default()
                 })
             })
             .collect();
-        client_options.push(Arc::new(ClientOptions::default()));
+        client_options.push(Arc::new(ClientOptions {
+            redirect_origins: Some(origins),
+            ..ClientOptions::default()
+        }));
         Ok(Shared {
             feeders: crate::data::feeders(&plan.data),
             program,
@@ -113,6 +123,7 @@ impl Shared {
             tls,
             segment,
             client_options,
+            keep_bodies: bodies::reads_bodies(&plan),
             registry: Registry::new(&plan.metrics),
             first_request: Arc::default(),
             barrier: None,
@@ -126,6 +137,17 @@ impl Shared {
             .and_then(|v| v.get(i as usize).cloned())
             .unwrap_or(Value::Null)
     }
+}
+
+/// The (host, port) of every declared target: the only places a redirect may lead.
+fn redirect_origins(plan: &Plan) -> Arc<[(String, u16)]> {
+    plan.targets
+        .iter()
+        .filter_map(|t| {
+            let url = url::Url::parse(&t.url).ok()?;
+            Some((url.host_str()?.to_owned(), url.port_or_known_default()?))
+        })
+        .collect()
 }
 
 /// Which code a VU runs: a scenario's, or setup/teardown.

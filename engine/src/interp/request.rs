@@ -25,6 +25,7 @@ impl Vu {
         };
         let mut req = http::Request::new(r.method.clone(), url);
         req.timeout = r.timeout;
+        req.discard_body = !self.shared.keep_bodies;
         let mut has_content_type = false;
         if let Some(h) = &r.headers {
             let headers = self.eval_nested(h).await?;
@@ -101,7 +102,42 @@ impl Vu {
             .due
             .take()
             .map_or(0.0, |d| ms(Instant::now().saturating_duration_since(d)));
+        // A request the end of the test cuts (its future dropped) still counts: failed.
+        let mut cut = Cut {
+            rec: &mut self.rec,
+            group: &self.group,
+            name: &r.name,
+            method: &r.method_tag,
+            since: Instant::now(),
+            armed: true,
+        };
         let resp = self.client.send(req).await;
+        cut.armed = false;
+        drop(cut);
+        // Each redirect followed is a request of its own (k6 counts every hop).
+        let (mut sent, mut received) = (resp.bytes_sent, resp.bytes_received);
+        for hop in &resp.redirects {
+            let t = &hop.timings;
+            sent = sent.saturating_sub(hop.bytes_sent);
+            received = received.saturating_sub(hop.bytes_received);
+            self.rec.http(&HttpSample {
+                group: &self.group,
+                name: &r.name,
+                method: &r.method_tag,
+                status: hop.status,
+                expected: (r.expect.0..=r.expect.1).contains(&hop.status),
+                duration_ms: ms(t.duration),
+                blocked_ms: ms(t.blocked),
+                connecting_ms: ms(t.connecting),
+                tls_handshaking_ms: ms(t.tls_handshaking),
+                sending_ms: ms(t.sending),
+                waiting_ms: ms(t.waiting),
+                receiving_ms: ms(t.receiving),
+                bytes_sent: hop.bytes_sent,
+                bytes_received: hop.bytes_received,
+                error_code: None,
+            });
+        }
         let t = &resp.timings;
         let duration_ms = ms(t.duration) + queued;
         let expected = resp.status != 0 && (r.expect.0..=r.expect.1).contains(&resp.status);
@@ -118,8 +154,8 @@ impl Vu {
             sending_ms: ms(t.sending),
             waiting_ms: ms(t.waiting),
             receiving_ms: ms(t.receiving),
-            bytes_sent: resp.bytes_sent,
-            bytes_received: resp.bytes_received,
+            bytes_sent: sent,
+            bytes_received: received,
             error_code: resp.error.as_ref().map(|e| e.code),
         });
         Ok(Value::Response(Arc::new(ResponseData::new(
@@ -176,6 +212,45 @@ impl Vu {
             }
         }
         Ok(url)
+    }
+}
+
+/// Records a request cut by the end of the test (code 1051) when dropped armed: the
+/// executor drops an iteration's future at the end of `graceful_stop`, and a request
+/// still waiting then (a server that never answers, a timeout longer than the test)
+/// must not vanish from `http_reqs` and `http_req_failed`.
+struct Cut<'a> {
+    rec: &'a mut super::Recorder,
+    group: &'a Option<Arc<str>>,
+    name: &'a Arc<str>,
+    method: &'a Arc<str>,
+    since: Instant,
+    armed: bool,
+}
+
+impl Drop for Cut<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let waited = ms(self.since.elapsed());
+        self.rec.http(&HttpSample {
+            group: self.group,
+            name: self.name,
+            method: self.method,
+            status: 0,
+            expected: false,
+            duration_ms: waited,
+            blocked_ms: 0.0,
+            connecting_ms: 0.0,
+            tls_handshaking_ms: 0.0,
+            sending_ms: 0.0,
+            waiting_ms: waited,
+            receiving_ms: 0.0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            error_code: Some(http::codes::CUT_BY_END),
+        });
     }
 }
 

@@ -234,6 +234,15 @@ fn render_footer(out: &mut String, st: &Style, s: &Summary) {
         format!("{verdict} ({})", lost.join("; "))
     };
     let passed = vo.verdict == Verdict::Passed && vo.exit_code == 0;
+    if vo.verdict == Verdict::NoResponses {
+        let n = s.value("http_reqs", "count").unwrap_or(0.0);
+        let _ = writeln!(
+            out,
+            "\n     no request got a response: all {} requests failed, timed out or were cut \
+             by the end of the test (see http_reqs by error_code)",
+            fmt_num(n)
+        );
+    }
     let _ = writeln!(
         out,
         "\n  {} {verdict}: {thresholds} (exit code {})",

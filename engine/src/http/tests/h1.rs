@@ -62,7 +62,7 @@ async fn exchange(
         )
         .body(Bytes::from_static(body));
     req.discard_body = discard;
-    let reply = conn.exchange(&mut bufs, &req, &added).await;
+    let reply = conn.exchange(&mut bufs, &req, &added, 1 << 30).await;
     let request = server.await.expect("server task");
     (reply, request)
 }

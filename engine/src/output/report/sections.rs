@@ -15,6 +15,7 @@ fn verdict_text(v: Verdict) -> &'static str {
     match v {
         Verdict::Passed => "passed",
         Verdict::ThresholdsFailed => "thresholds failed",
+        Verdict::NoResponses => "no request got a response",
         Verdict::Aborted => "aborted",
         Verdict::AbortedByThreshold => "aborted by a threshold",
         Verdict::RunnersLost => "runners lost",
