@@ -429,7 +429,7 @@ fn compile(file: &Path, dir: &Path) -> PathBuf {
     let out = volley(&[
         "compile",
         file.to_str().unwrap(),
-        "-o",
+        "--out-dir",
         dir.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", text(&out));
