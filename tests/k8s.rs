@@ -157,7 +157,7 @@ fn checkov_passes_every_manifest_and_the_dockerfile() {
             "--framework",
             "kubernetes",
             "dockerfile",
-            "--out-dir",
+            "-o",
             "json",
             "--skip-download",
         ])
