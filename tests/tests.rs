@@ -6,6 +6,7 @@ mod cli;
 mod docs;
 mod fleet_e2e;
 mod fuzz;
+mod hostile_files;
 mod k8s;
 mod lint_cases;
 mod lint_cli;
