@@ -3,6 +3,10 @@
 //! must be idempotent and must not change the compiled plan (compile before and after fmt
 //! and compare the plans' JSON).
 //!
+//! Mutations delete, swap, duplicate and insert text, and also remove or double single
+//! spaces and insert whole statements at line starts, so that a share of the inputs (at
+//! least 5 %, checked) still compiles and fmt's plan preservation is really exercised.
+//!
 //! Seeded and bounded: `VOLLEY_FUZZ_COUNT` inputs (2,000), `VOLLEY_FUZZ_SEED` (14), and at
 //! most `VOLLEY_FUZZ_SECS` seconds (20; fewer inputs run on a slow machine, and the count is
 //! printed). A failing input is written to target/test-tmp/fuzz-*/failing.load with the
@@ -87,12 +91,49 @@ const TOKENS: &[&str] = &[
     " and ",
 ];
 
+/// Statements inserted at the start of a line: most inputs then still compile, so fmt's
+/// plan preservation is exercised, not only its error paths.
+const LINES: &[&str] = &[
+    "check vu.id>=0\n",
+    "check ( vu.id  >= 0 )\n",
+    "require 1==1\n",
+    "check \"n\": vu.id  >= 0\n",
+    "let zz = vu.id+1\n",
+    "sleep 1s\n",
+    "// a comment\n",
+    "\n",
+];
+
 fn mutate(src: &str, rng: &mut Rng) -> String {
     let mut chars: Vec<char> = src.chars().collect();
     for _ in 0..1 + rng.below(4) {
         let len = chars.len().max(1);
         let i = rng.below(len).min(chars.len());
-        match rng.below(5) {
+        match rng.below(8) {
+            // Spacing: a space removed or doubled (what fmt normalises, and what it must
+            // keep where the compiler reads the text).
+            5 | 6 => {
+                let spaces: Vec<usize> = (0..chars.len()).filter(|&k| chars[k] == ' ').collect();
+                if !spaces.is_empty() {
+                    let k = spaces[rng.below(spaces.len())];
+                    if rng.below(2) == 0 {
+                        chars.remove(k);
+                    } else {
+                        chars.insert(k, ' ');
+                    }
+                }
+            }
+            7 => {
+                let starts: Vec<usize> = (0..chars.len())
+                    .filter(|&k| k > 0 && chars[k - 1] == '\n')
+                    .map(|k| k + chars[k..].iter().take_while(|c| **c == ' ').count())
+                    .collect();
+                if !starts.is_empty() {
+                    let at = starts[rng.below(starts.len())];
+                    let line = LINES[rng.below(LINES.len())];
+                    chars.splice(at..at, line.chars());
+                }
+            }
             0 => {
                 let end = (i + rng.below(12)).min(chars.len());
                 chars.drain(i..end);
@@ -188,12 +229,14 @@ fn outcome(dir: &Path, text: &str) -> Result<String, Vec<String>> {
     }
 }
 
-/// One input through every stage; an `Err` says which property broke.
-fn one(dir: &Path, src: &str) -> Result<(), String> {
+/// One input through every stage; `Ok(true)` when it compiled. An `Err` says which
+/// property broke.
+fn one(dir: &Path, src: &str) -> Result<bool, String> {
     let _ = volley_syntax::parse(src);
     let before = outcome(dir, src);
+    let compiled = before.is_ok();
     let Ok(once) = volley_syntax::format(src) else {
-        return Ok(());
+        return Ok(compiled);
     };
     let twice = volley_syntax::format(&once)
         .map_err(|d| format!("fmt output does not parse: {d:?}\n--- fmt\n{once}"))?;
@@ -204,8 +247,8 @@ fn one(dir: &Path, src: &str) -> Result<(), String> {
     }
     let after = outcome(dir, &once);
     match (&before, &after) {
-        (Ok(a), Ok(b)) if a == b => Ok(()),
-        (Err(_), Err(_)) => Ok(()),
+        (Ok(a), Ok(b)) if a == b => Ok(compiled),
+        (Err(_), Err(_)) => Ok(compiled),
         _ => Err(format!(
             "fmt changed the compiled plan\n--- before fmt\n{before:?}\n--- after fmt\n{after:?}\n--- fmt\n{once}"
         )),
@@ -228,7 +271,7 @@ fn mutated_files_never_panic_or_hang_and_fmt_keeps_the_plan() {
     assert!(corpus.len() >= 50, "corpus: {} files", corpus.len());
     // The worker publishes the input it is on; the test fails if one takes too long.
     let current: Arc<Mutex<(usize, String)>> = Arc::new(Mutex::new((0, String::new())));
-    let (tx, rx) = mpsc::channel::<Result<usize, (String, String)>>();
+    let (tx, rx) = mpsc::channel::<Result<bool, (String, String)>>();
     let shared = Arc::clone(&current);
     let started = Instant::now();
     let worker = std::thread::spawn(move || {
@@ -243,7 +286,12 @@ fn mutated_files_never_panic_or_hang_and_fmt_keeps_the_plan() {
             let dir = path.parent().unwrap_or(Path::new("."));
             let result = catch_unwind(AssertUnwindSafe(|| one(dir, &input)));
             let failure = match result {
-                Ok(Ok(())) => None,
+                Ok(Ok(compiled)) => {
+                    if tx.send(Ok(compiled)).is_err() {
+                        return;
+                    }
+                    None
+                }
                 Ok(Err(why)) => Some(why),
                 Err(p) => Some(format!(
                     "panicked: {}",
@@ -260,17 +308,17 @@ fn mutated_files_never_panic_or_hang_and_fmt_keeps_the_plan() {
                 )));
                 return;
             }
-            if tx.send(Ok(n)).is_err() {
-                return;
-            }
         }
     });
     let per_input = Duration::from_secs(10);
-    let mut done = 0usize;
+    let (mut done, mut compiled) = (0usize, 0usize);
     let mut failures: BTreeMap<usize, String> = BTreeMap::new();
     loop {
         match rx.recv_timeout(per_input) {
-            Ok(Ok(_)) => done += 1,
+            Ok(Ok(ok)) => {
+                done += 1;
+                compiled += usize::from(ok);
+            }
             Ok(Err((input, why))) => {
                 let dir = temp_dir("fuzz");
                 std::fs::write(dir.join("failing.load"), &input).unwrap();
@@ -299,11 +347,16 @@ fn mutated_files_never_panic_or_hang_and_fmt_keeps_the_plan() {
         failures.into_values().collect::<Vec<_>>().join("\n")
     );
     println!(
-        "fuzz: {done} of {count} mutated inputs in {:.1} s (seed {seed})",
+        "fuzz: {done} of {count} mutated inputs in {:.1} s, {compiled} of them compiled (seed {seed})",
         started.elapsed().as_secs_f64()
     );
     assert!(
         done >= count.min(200),
         "only {done} inputs ran in {budget:?}"
+    );
+    // Plan preservation is only exercised by inputs that compile.
+    assert!(
+        compiled * 20 >= done,
+        "only {compiled} of {done} inputs compiled: the mutations are too destructive"
     );
 }
