@@ -92,7 +92,8 @@ timeout 1800 cargo build --release --locked -p volley
 export VOLLEY_BIN="$PWD/target/release/volley"
 
 log "cargo test"
-timeout 2400 cargo test --workspace --locked -- --test-threads 2
+# --no-fail-fast: every test binary runs, so one failure does not hide the others.
+timeout 2400 cargo test --workspace --locked --no-fail-fast -- --test-threads 2
 
 log "docs are up to date"
 bash scripts/check-docs.sh

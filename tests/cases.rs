@@ -45,9 +45,7 @@ pub(crate) fn line_col(source: &str, offset: usize) -> (usize, usize) {
 }
 
 fn compile_case(path: &Path) -> volley_compiler::Compiled {
-    let loader = FsLoader {
-        base_dir: path.parent().unwrap().to_path_buf(),
-    };
+    let loader = FsLoader::new(path.parent().unwrap());
     let entry = path.file_name().unwrap().to_string_lossy().into_owned();
     compile(&entry, &loader, &CompileOptions { params: vec![] })
 }

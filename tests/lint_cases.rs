@@ -17,9 +17,7 @@ use volley_compiler::{compile, CompileOptions, FsLoader};
 use volley_syntax::Diagnostic;
 
 fn lint_file(path: &Path) -> Result<Vec<Diagnostic>, String> {
-    let loader = FsLoader {
-        base_dir: path.parent().unwrap().to_path_buf(),
-    };
+    let loader = FsLoader::new(path.parent().unwrap());
     let entry = path.file_name().unwrap().to_string_lossy().into_owned();
     let c = compile(&entry, &loader, &CompileOptions::default());
     match (&c.ir, &c.plan) {

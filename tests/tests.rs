@@ -7,6 +7,8 @@ mod docs;
 mod first_use;
 mod fleet_e2e;
 mod hostile;
+mod fuzz;
+mod hostile_files;
 mod k8s;
 mod lint_cases;
 mod lint_cli;

@@ -35,6 +35,9 @@ pub mod exit {
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Also read data and imported files from DIR, outside the test's folder (repeatable).
+    #[arg(long = "allow-path", value_name = "DIR", global = true)]
+    allow_path: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -210,6 +213,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cmd::allow_paths(cli.allow_path);
     let code = match cli.command {
         Command::Check { files, params } => cmd::check::run(&files, &params),
         Command::Lint {

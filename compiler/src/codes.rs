@@ -7,6 +7,10 @@
 //! other semantic rules. Each diagnostic has a primary label and a help with a concrete
 //! fix. The file is filled in by the checker; nothing here does IO.
 
+use crate::files::{
+    bytes_text, thousands, LoadError, MAX_DATA_BYTES, MAX_DATA_CELLS, MAX_DATA_ROWS,
+    MAX_SOURCE_BYTES,
+};
 use crate::suggest::hint;
 use volley_syntax::ast::Span;
 use volley_syntax::Diagnostic;
@@ -21,7 +25,7 @@ pub struct CodeDoc {
 pub const TABLE: &[CodeDoc] = &[
     CodeDoc { code: "E0101", summary: "unknown name (with a \"did you mean\" over the names in scope)" },
     CodeDoc { code: "E0102", summary: "a name (or a block such as `fleet`) is defined twice" },
-    CodeDoc { code: "E0103", summary: "unknown module or unreadable imported file" },
+    CodeDoc { code: "E0103", summary: "unknown module, or an unreadable `.load` file (missing, not a regular file, not UTF-8, over 8 MiB)" },
     CodeDoc { code: "E0104", summary: "a module has no item of that name (`import std/checks { okay }`, `profiles.strss`)" },
     CodeDoc { code: "E0105", summary: "a request goes to something that is not a declared `target`" },
     CodeDoc { code: "E0106", summary: "unknown identity value (`vu.idx`)" },
@@ -48,12 +52,14 @@ pub const TABLE: &[CodeDoc] = &[
     CodeDoc { code: "E0307", summary: "unknown workload (`constant_vu`)" },
     CodeDoc { code: "E0308", summary: "a value outside a field's choices (`placement = spred`, `dns`, `cleanup`, `runners`)" },
     CodeDoc { code: "E0309", summary: "unknown threshold option (`abort_on_fial`)" },
-    CodeDoc { code: "E0401", summary: "a data file is missing or unreadable" },
+    CodeDoc { code: "E0401", summary: "a data file is missing or unreadable, or not a regular file (a FIFO, a device, a directory)" },
     CodeDoc { code: "E0402", summary: "a data file is malformed (bad CSV, JSON that is not an array of objects, no rows)" },
     CodeDoc { code: "E0403", summary: "unknown pick strategy (`pick: uniqe`)" },
     CodeDoc { code: "E0404", summary: "a data row has no such column (`users.next().emial`)" },
     CodeDoc { code: "E0405", summary: "unknown data format (`xml(..)`): csv, json or lines" },
     CodeDoc { code: "E0406", summary: "a malformed data declaration (path not a constant string)" },
+    CodeDoc { code: "E0407", summary: "a data or imported file lies outside the test's folder tree (allow a folder with `--allow-path DIR`)" },
+    CodeDoc { code: "E0408", summary: "a data file is over the limits: 16 MiB, 100,000 rows, 1,000,000 cells (rows × columns)" },
     CodeDoc { code: "E0501", summary: "a secret flows into a URL, path or query" },
     CodeDoc { code: "E0502", summary: "a secret flows into a check, require or group name" },
     CodeDoc { code: "E0503", summary: "a secret flows into a tag or request name" },
@@ -166,15 +172,42 @@ pub fn unknown_module(
     )
 }
 
-/// E0103
-pub fn unreadable_import(span: Span, path: &str, why: &str) -> Diagnostic {
+/// E0103, or E0407 when the imported file lies outside the test's folder.
+pub fn unreadable_import(span: Span, path: &str, why: &LoadError) -> Diagnostic {
+    if let LoadError::Outside { resolved, root } = why {
+        return path_outside(span, path, resolved, root);
+    }
+    let help = match why {
+        LoadError::TooLarge { .. } => format!(
+            "a .load file may be at most {}; split it into modules",
+            bytes_text(MAX_SOURCE_BYTES)
+        ),
+        LoadError::NotRegular(_) => "import a regular `.load` file".into(),
+        _ => "the path is relative to the importing file's directory; check that the file exists"
+            .into(),
+    };
     err(
         "E0103",
         format!("cannot import `{path}`: {why}"),
         span,
         "cannot read this file",
-        "the path is relative to the importing file's directory; check that the file exists".into(),
+        help,
     )
+}
+
+/// E0103: the entry file itself cannot be read (no span: there is no text to point into).
+pub fn unreadable_entry(entry: &str, why: &LoadError) -> Diagnostic {
+    let help = match why {
+        LoadError::TooLarge { .. } => format!(
+            "a .load file may be at most {}; split it into modules",
+            bytes_text(MAX_SOURCE_BYTES)
+        ),
+        LoadError::NotUtf8 => "save the file as UTF-8".into(),
+        _ => "check the path of the .load file".into(),
+    };
+    Diagnostic::error("E0103", format!("cannot read `{entry}`: {why}"))
+        .with_label(Span::default(), "cannot read this file")
+        .with_help(help)
 }
 
 /// E0104
@@ -567,14 +600,70 @@ pub fn unknown_threshold_option(span: Span, name: &str, suggestion: &Option<Stri
 
 // ---- E04xx data ----
 
-/// E0401
-pub fn data_unreadable(span: Span, path: &str, why: &str) -> Diagnostic {
+/// E0401, E0407 (outside the test's folder) or E0408 (too large).
+pub fn data_unreadable(span: Span, path: &str, why: &LoadError) -> Diagnostic {
+    match why {
+        LoadError::Outside { resolved, root } => return path_outside(span, path, resolved, root),
+        LoadError::TooLarge { size, limit } => {
+            return data_too_large(
+                span,
+                path,
+                &format!(
+                    "it is {}, over the limit of {}",
+                    bytes_text(*size),
+                    bytes_text(*limit)
+                ),
+            )
+        }
+        _ => {}
+    }
+    let help = match why {
+        LoadError::NotRegular(_) => {
+            "data files are read once at compile time: copy the data into a regular file".into()
+        }
+        _ => "data paths are relative to the .load file's directory; check that the file exists"
+            .into(),
+    };
     err(
         "E0401",
         format!("cannot read data file `{path}`: {why}"),
         span,
         "this file",
-        "data paths are relative to the .load file's directory; check that the file exists".into(),
+        help,
+    )
+}
+
+/// E0407
+pub fn path_outside(span: Span, path: &str, resolved: &str, root: &str) -> Diagnostic {
+    let dir = std::path::Path::new(resolved)
+        .parent()
+        .map_or_else(|| resolved.to_string(), |d| d.display().to_string());
+    err(
+        "E0407",
+        format!("`{path}` is outside the test's folder `{root}`"),
+        span,
+        "this path leaves the test's folder",
+        format!(
+            "keep the file in `{root}` or a folder below it, or allow its folder explicitly: \
+             `volley --allow-path {dir} …`"
+        ),
+    )
+}
+
+/// E0408: `why` holds the arithmetic (size, rows × columns).
+pub fn data_too_large(span: Span, path: &str, why: &str) -> Diagnostic {
+    err(
+        "E0408",
+        format!("data file `{path}` is too large: {why}"),
+        span,
+        "this file",
+        format!(
+            "the limits are {} per file, {} rows and {} cells (rows × columns), because every \
+             row is embedded in the plan; use a smaller sample of the data",
+            bytes_text(MAX_DATA_BYTES),
+            thousands(MAX_DATA_ROWS as u64),
+            thousands(MAX_DATA_CELLS as u64)
+        ),
     )
 }
 

@@ -8,6 +8,7 @@
 //! scalar type in every object, otherwise `Value::Json` (missing keys give JSON `null`).
 //! Lines rows are `Value::Str`. This module gets bytes and returns data: no IO.
 
+use crate::files::{thousands, MAX_DATA_CELLS, MAX_DATA_ROWS};
 use crate::types::Type;
 use std::collections::BTreeMap;
 use volley_plan::Value;
@@ -34,13 +35,46 @@ impl Loaded {
 pub struct Malformed {
     pub why: String,
     pub help: String,
+    /// Over the row or cell limit (`why` holds the arithmetic), rather than malformed.
+    pub too_large: bool,
 }
 
 fn malformed(why: impl Into<String>, help: impl Into<String>) -> Malformed {
     Malformed {
         why: why.into(),
         help: help.into(),
+        too_large: false,
     }
+}
+
+/// Refuses `rows` rows of `columns` cells over `MAX_DATA_ROWS` or `MAX_DATA_CELLS`,
+/// saying the arithmetic.
+fn within_limits(rows: usize, columns: usize) -> Result<(), Malformed> {
+    let cells = rows.saturating_mul(columns.max(1));
+    if rows <= MAX_DATA_ROWS && cells <= MAX_DATA_CELLS {
+        return Ok(());
+    }
+    let why = if columns <= 1 {
+        format!(
+            "it has {} rows, over the limit of {} rows",
+            thousands(rows as u64),
+            thousands(MAX_DATA_ROWS as u64)
+        )
+    } else {
+        format!(
+            "{} rows × {} columns = {} cells, over the limits of {} rows and {} cells",
+            thousands(rows as u64),
+            thousands(columns as u64),
+            thousands(cells as u64),
+            thousands(MAX_DATA_ROWS as u64),
+            thousands(MAX_DATA_CELLS as u64)
+        )
+    };
+    Err(Malformed {
+        why,
+        help: String::new(),
+        too_large: true,
+    })
 }
 
 pub fn read_csv(bytes: &[u8]) -> Result<Loaded, Malformed> {
@@ -78,16 +112,28 @@ pub fn read_csv(bytes: &[u8]) -> Result<Loaded, Malformed> {
             ));
         }
     }
+    // Rows past the limits are counted (for the arithmetic) but not kept.
+    let keep = MAX_DATA_ROWS.min(MAX_DATA_CELLS / headers.len());
     let mut cells: Vec<Vec<String>> = Vec::new();
-    for (n, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| {
-            malformed(
-                format!("row {}: {e}", n + 2),
-                "every row needs as many cells as the header has columns",
-            )
-        })?;
-        cells.push(record.iter().map(str::to_string).collect());
+    let mut record = csv::StringRecord::new();
+    let mut rows = 0usize;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                return Err(malformed(
+                    format!("row {}: {e}", rows + 2),
+                    "every row needs as many cells as the header has columns",
+                ))
+            }
+        }
+        rows += 1;
+        if rows <= keep {
+            cells.push(record.iter().map(str::to_string).collect());
+        }
     }
+    within_limits(rows, headers.len())?;
     if cells.is_empty() {
         return Err(malformed(
             "it has a header but no rows",
@@ -162,6 +208,7 @@ pub fn read_json(bytes: &[u8]) -> Result<Loaded, Malformed> {
             "add at least one object to the array",
         ));
     }
+    within_limits(items.len(), 1)?;
     let mut keys: Vec<String> = Vec::new();
     let mut kinds: Vec<Option<Kind>> = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -191,6 +238,7 @@ pub fn read_json(bytes: &[u8]) -> Result<Loaded, Malformed> {
             }
         }
     }
+    within_limits(items.len(), keys.len())?;
     // Keys missing from some object are nullable: typed json.
     for (p, k) in keys.iter().enumerate() {
         if items.iter().any(|it| it.get(k).is_none()) {
@@ -241,6 +289,7 @@ pub fn read_lines(bytes: &[u8]) -> Result<Loaded, Malformed> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| Value::Str(l.to_string()))
         .collect();
+    within_limits(rows.len(), 1)?;
     if rows.is_empty() {
         return Err(malformed(
             "it has no non-empty line",
@@ -293,6 +342,24 @@ mod tests {
         assert_eq!(l.columns[2].1, Type::Json);
         assert!(read_json(b"{}").is_err());
         assert!(read_json(b"[1]").is_err());
+    }
+
+    #[test]
+    fn rows_and_cells_are_limited_with_the_arithmetic() {
+        let mut csv = String::from("a,b,c,d,e,f,g,h,i,j,k,l\n");
+        for _ in 0..90_000 {
+            csv.push_str("1,2,3,4,5,6,7,8,9,10,11,12\n");
+        }
+        let e = read_csv(csv.as_bytes()).unwrap_err();
+        assert!(e.too_large);
+        assert_eq!(
+            e.why,
+            "90,000 rows × 12 columns = 1,080,000 cells, over the limits of 100,000 rows and 1,000,000 cells"
+        );
+        let lines = "x\n".repeat(100_001);
+        let e = read_lines(lines.as_bytes()).unwrap_err();
+        assert_eq!(e.why, "it has 100,001 rows, over the limit of 100,000 rows");
+        assert!(read_lines("x\n".repeat(100_000).as_bytes()).is_ok());
     }
 
     #[test]

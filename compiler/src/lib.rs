@@ -9,6 +9,7 @@
 
 pub mod codes;
 pub mod data;
+pub mod files;
 pub mod ir;
 pub mod konst;
 pub mod lint;
@@ -23,34 +24,15 @@ mod modules;
 #[cfg(test)]
 mod tests;
 
+pub use files::{FsLoader, LoadError};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use volley_syntax::Diagnostic;
 
-/// Reads source and data files; paths are relative to the entry file's directory.
+/// Reads source and data files; paths are relative to the entry file's directory
+/// (absolute when written so). `files::FsLoader` reads the disk, `MemLoader` a map.
 pub trait SourceLoader {
-    fn load_source(&self, path: &str) -> Result<String, String>;
-    fn load_data(&self, path: &str) -> Result<Vec<u8>, String>;
-}
-
-/// Reads files from disk under `base_dir` (the entry file's directory).
-pub struct FsLoader {
-    pub base_dir: PathBuf,
-}
-
-impl SourceLoader for FsLoader {
-    fn load_source(&self, path: &str) -> Result<String, String> {
-        let bytes = self.load_data(path)?;
-        String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())
-    }
-    fn load_data(&self, path: &str) -> Result<Vec<u8>, String> {
-        let full = self.base_dir.join(path);
-        std::fs::read(&full).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            _ => e.to_string(),
-        })
-    }
+    fn load_source(&self, path: &str) -> Result<String, LoadError>;
+    fn load_data(&self, path: &str) -> Result<Vec<u8>, LoadError>;
 }
 
 /// Files in memory, keyed by path (for tests).
@@ -71,15 +53,12 @@ impl MemLoader {
 }
 
 impl SourceLoader for MemLoader {
-    fn load_source(&self, path: &str) -> Result<String, String> {
+    fn load_source(&self, path: &str) -> Result<String, LoadError> {
         let bytes = self.load_data(path)?;
-        String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())
+        String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8)
     }
-    fn load_data(&self, path: &str) -> Result<Vec<u8>, String> {
-        self.files
-            .get(path)
-            .cloned()
-            .ok_or_else(|| "no such file".to_string())
+    fn load_data(&self, path: &str) -> Result<Vec<u8>, LoadError> {
+        self.files.get(path).cloned().ok_or(LoadError::NotFound)
     }
 }
 
@@ -109,10 +88,7 @@ pub fn compile(entry: &str, loader: &dyn SourceLoader, opts: &CompileOptions) ->
     let loaded = match modules::load(entry, loader) {
         Ok(l) => l,
         Err(why) => {
-            let d = Diagnostic::error("E0103", format!("cannot read `{entry}`: {why}"))
-                .in_file(entry)
-                .with_label(volley_syntax::ast::Span::default(), "cannot read this file")
-                .with_help("check the path of the .load file");
+            let d = codes::unreadable_entry(entry, &why).in_file(entry);
             return Compiled {
                 plan: None,
                 diagnostics: vec![d],

@@ -160,7 +160,7 @@ pub struct Loaded {
 }
 
 /// Loads the entry file and everything it imports, breadth first in import order.
-pub fn load(entry: &str, loader: &dyn SourceLoader) -> Result<Loaded, String> {
+pub fn load(entry: &str, loader: &dyn SourceLoader) -> Result<Loaded, crate::LoadError> {
     let source = loader.load_source(entry)?;
     let mut st = State {
         modules: Vec::new(),
@@ -384,7 +384,7 @@ impl State {
         span: Span,
         loader: &dyn SourceLoader,
     ) -> Option<ModuleId> {
-        let key = join_path(dir, path);
+        let key = crate::files::data_path(dir, path);
         if let Some(id) = self.by_key.get(&key) {
             return Some(*id);
         }

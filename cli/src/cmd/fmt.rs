@@ -3,15 +3,23 @@
 use crate::{exit, render};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use volley_compiler::LoadError;
 
 pub fn run(files: &[PathBuf], check: bool) -> u8 {
     let mut code = exit::OK;
     for file in files {
-        let source = match std::fs::read_to_string(file) {
+        // Read like `check` reads: a regular UTF-8 file of at most 8 MiB. A file that is
+        // there but cannot be a `.load` file is invalid input (104), like `check` says.
+        let source = match volley_compiler::files::read_source_file(file) {
             Ok(s) => s,
-            Err(e) => {
+            Err(e @ (LoadError::NotFound | LoadError::PermissionDenied | LoadError::Other(_))) => {
                 eprintln!("error: cannot read `{}`: {e}", file.display());
                 code = code.max(exit::USAGE);
+                continue;
+            }
+            Err(e) => {
+                eprintln!("error[E0103]: cannot read `{}`: {e}", file.display());
+                code = code.max(exit::INVALID_INPUT);
                 continue;
             }
         };

@@ -16,8 +16,17 @@ pub mod run;
 pub mod status;
 
 use crate::{exit, render};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use volley_compiler::{CompileOptions, Compiled, FsLoader};
+
+/// The directories `--allow-path` opened, outside every test's own folder.
+static ALLOWED: OnceLock<Vec<PathBuf>> = OnceLock::new();
+
+/// Records `--allow-path` (once, before any subcommand runs).
+pub fn allow_paths(dirs: Vec<PathBuf>) {
+    let _ = ALLOWED.set(dirs);
+}
 use volley_plan::Plan;
 
 /// The runners the file's `fleet` block asks for: `runners = N`, or what `auto` chooses
@@ -68,7 +77,8 @@ pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, u8> {
         eprintln!("error: {e}");
         exit::USAGE
     })?;
-    if !file.is_file() {
+    // A FIFO or a device goes on to the loader, which refuses it without blocking (E0103).
+    if !file.exists() || file.is_dir() {
         eprintln!("error: cannot read `{}`: no such file", file.display());
         return Err(exit::USAGE);
     }
@@ -81,7 +91,10 @@ pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, u8> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let loader = FsLoader { base_dir };
+    let loader = FsLoader {
+        base_dir,
+        allowed: ALLOWED.get().cloned().unwrap_or_default(),
+    };
     Ok(volley_compiler::compile(
         &entry,
         &loader,

@@ -7,7 +7,7 @@ use super::Checker;
 use crate::codes;
 use crate::data;
 use crate::ir::{self, Loc, ModuleId};
-use crate::modules::{join_path, Module};
+use crate::modules::Module;
 use crate::suggest::did_you_mean;
 use volley_plan::{DataFormat, Pick};
 use volley_syntax::ast::{self, ExprKind as A, ItemKind, Span};
@@ -147,7 +147,7 @@ impl<'a> Checker<'a> {
             }
             return None;
         };
-        let full = join_path(&m.dir, &path);
+        let full = crate::files::data_path(&m.dir, &path);
         let bytes = match self.loader.load_data(&full) {
             Ok(b) => b,
             Err(why) => {
@@ -158,6 +158,14 @@ impl<'a> Checker<'a> {
         if !ok {
             return None;
         }
+        if bytes.len() as u64 > crate::files::MAX_DATA_BYTES {
+            let why = crate::LoadError::TooLarge {
+                size: bytes.len() as u64,
+                limit: crate::files::MAX_DATA_BYTES,
+            };
+            self.emit(module, codes::data_unreadable(path_span, &path, &why));
+            return None;
+        }
         let loaded = match format {
             DataFormat::Csv => data::read_csv(&bytes),
             DataFormat::Json => data::read_json(&bytes),
@@ -165,6 +173,10 @@ impl<'a> Checker<'a> {
         };
         let loaded = match loaded {
             Ok(l) => l,
+            Err(e) if e.too_large => {
+                self.emit(module, codes::data_too_large(path_span, &path, &e.why));
+                return None;
+            }
             Err(e) => {
                 self.emit(
                     module,

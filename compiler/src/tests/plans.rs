@@ -10,9 +10,7 @@ fn repo() -> PathBuf {
 }
 
 fn compile_file(path: &Path) -> crate::Compiled {
-    let loader = FsLoader {
-        base_dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
-    };
+    let loader = FsLoader::new(path.parent().unwrap_or(Path::new(".")));
     let entry = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -7,6 +7,8 @@ use crate::ast::*;
 
 pub(super) enum Elem<'a> {
     Arg(&'a Arg),
+    /// A request's path argument: written as in the source.
+    KeptArg(&'a Arg),
     Expr(&'a Expr),
     Field(&'a RecordField),
     Param(&'a ParamDecl),
@@ -15,7 +17,7 @@ pub(super) enum Elem<'a> {
 impl Elem<'_> {
     fn span(&self) -> Span {
         match self {
-            Elem::Arg(a) => a.span,
+            Elem::Arg(a) | Elem::KeptArg(a) => a.span,
             Elem::Expr(e) => e.span,
             Elem::Field(f) => f.span,
             Elem::Param(p) => p.span,
@@ -25,7 +27,7 @@ impl Elem<'_> {
 
 impl Printer<'_> {
     pub(super) fn expr(&mut self, e: &Expr) {
-        let text = flat::expr(e);
+        let text = flat::expr(self.src, e);
         if self.fits(&text) && !self.comment_inside(e.span) {
             self.write(&text);
             self.src_pos = self.src_pos.max(e.span.end);
@@ -36,7 +38,13 @@ impl Printer<'_> {
             ExprKind::Call { callee, args } if !args.is_empty() => {
                 self.expr(callee);
                 self.write("(");
-                self.broken(args.iter().map(Elem::Arg).collect(), close, ")");
+                let elems = (0..args.len())
+                    .map(|i| match flat::is_path_arg(callee, args, i) {
+                        true => Elem::KeptArg(&args[i]),
+                        false => Elem::Arg(&args[i]),
+                    })
+                    .collect();
+                self.broken(elems, close, ")");
             }
             ExprKind::List(items) if !items.is_empty() => {
                 self.write("[");
@@ -66,17 +74,29 @@ impl Printer<'_> {
             ExprKind::Range { low, high } => self.infix(low, "..", high),
             ExprKind::Check { name, cond } => {
                 self.write("check(");
-                if let Some(n) = name {
-                    self.expr(n);
-                    self.write(": ");
+                match name {
+                    Some(n) => {
+                        self.expr(n);
+                        self.write(": ");
+                        self.expr(cond);
+                    }
+                    None => self.kept(cond.span),
                 }
-                self.expr(cond);
                 self.write(")");
             }
             ExprKind::Paren(inner) => {
                 self.write("(");
                 self.expr(inner);
                 self.write(")");
+            }
+            ExprKind::Str(parts) => {
+                // Comments inside an interpolated expression are part of its kept text.
+                self.write(&text);
+                for part in parts {
+                    if let StrPart::Interp(x) = part {
+                        self.consume_comments(x.span);
+                    }
+                }
             }
             _ => self.write(&text),
         }
@@ -103,13 +123,19 @@ impl Printer<'_> {
                     }
                     self.expr(&a.value);
                 }
+                Elem::KeptArg(a) => {
+                    if let Some(n) = &a.name {
+                        self.write(&format!("{}: ", n.name));
+                    }
+                    self.kept(a.value.span);
+                }
                 Elem::Expr(x) => self.expr(x),
                 Elem::Field(f) => {
                     self.write(&format!("{}: ", flat::record_key(f)));
                     self.expr(&f.value);
                 }
                 Elem::Param(p) => {
-                    let text = flat::param(p);
+                    let text = flat::param(self.src, p);
                     self.write(&text);
                 }
             }

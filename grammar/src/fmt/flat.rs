@@ -1,7 +1,13 @@
 //! One-line renderings of expressions, types and simple statements, used by the printer
-//! when a node fits on its line. Pure functions of the AST: no comments, no layout.
-//! The rendering emits the source tokens in source order (parentheses are kept as
-//! `Paren` nodes), so parsing it back yields the same tree.
+//! when a node fits on its line. Functions of the AST (and, for the text the compiler
+//! keeps, of the source): no comments, no layout. The rendering emits the source tokens
+//! in source order (parentheses are kept as `Paren` nodes), so parsing it back yields the
+//! same tree.
+//!
+//! Text the compiler turns into names is printed exactly as written (`kept`): the
+//! condition of an unnamed `check`/`require` (its name), `{…}` interpolations and the
+//! path argument of a request (the request's name), and threshold conditions (their
+//! `source` in the plan). Reformatting them would change the compiled plan.
 
 use crate::ast::*;
 use std::fmt::Write as _;
@@ -11,13 +17,40 @@ pub(crate) fn num(v: f64) -> String {
     format!("{v}")
 }
 
-pub(crate) fn expr(e: &Expr) -> String {
+/// The names of request calls, whose second positional argument is the path.
+pub(crate) const REQUESTS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options"];
+
+/// The source text of a span, which formatting must keep as written.
+pub(crate) fn kept(src: &str, span: Span) -> &str {
+    src.get(span.start..span.end).unwrap_or("")
+}
+
+/// Whether a call is a request (`get(t, "/p")`): its path argument is kept as written.
+pub(crate) fn is_request(callee: &Expr) -> bool {
+    matches!(&callee.kind, ExprKind::Name(id) if REQUESTS.contains(&id.name.as_str()))
+}
+
+/// Whether `args[i]` is a request's path: the second positional argument, or `path:`.
+pub(crate) fn is_path_arg(callee: &Expr, args: &[Arg], i: usize) -> bool {
+    if !is_request(callee) {
+        return false;
+    }
+    let second = args
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.name.is_none())
+        .nth(1)
+        .map(|(k, _)| k);
+    second == Some(i) || args[i].name.as_ref().is_some_and(|n| n.name == "path")
+}
+
+pub(crate) fn expr(src: &str, e: &Expr) -> String {
     let mut s = String::new();
-    write_expr(&mut s, e);
+    write_expr(src, &mut s, e);
     s
 }
 
-fn write_expr(s: &mut String, e: &Expr) {
+fn write_expr(src: &str, s: &mut String, e: &Expr) {
     match &e.kind {
         ExprKind::Int(v) => {
             let _ = write!(s, "{v}");
@@ -30,7 +63,7 @@ fn write_expr(s: &mut String, e: &Expr) {
             }
         }
         ExprKind::Bool(b) => s.push_str(if *b { "true" } else { "false" }),
-        ExprKind::Str(parts) => write_str(s, parts),
+        ExprKind::Str(parts) => write_str(src, s, parts),
         ExprKind::Duration { value, unit } => {
             let _ = write!(s, "{}{}", num(*value), unit.as_str());
         }
@@ -45,18 +78,26 @@ fn write_expr(s: &mut String, e: &Expr) {
         }
         ExprKind::Name(id) => s.push_str(&id.name),
         ExprKind::Field { base, field } => {
-            write_expr(s, base);
+            write_expr(src, s, base);
             s.push('.');
             s.push_str(&field.name);
         }
         ExprKind::Call { callee, args } => {
-            write_expr(s, callee);
+            write_expr(src, s, callee);
             s.push('(');
             for (i, a) in args.iter().enumerate() {
                 if i > 0 {
                     s.push_str(", ");
                 }
-                write_arg(s, a);
+                if is_path_arg(callee, args, i) {
+                    if let Some(n) = &a.name {
+                        s.push_str(&n.name);
+                        s.push_str(": ");
+                    }
+                    s.push_str(kept(src, a.value.span));
+                } else {
+                    write_arg(src, s, a);
+                }
             }
             s.push(')');
         }
@@ -65,24 +106,24 @@ fn write_expr(s: &mut String, e: &Expr) {
                 UnaryOp::Not => "not ",
                 UnaryOp::Neg => "-",
             });
-            write_expr(s, operand);
+            write_expr(src, s, operand);
         }
         ExprKind::Binary { op, lhs, rhs } => {
-            write_expr(s, lhs);
+            write_expr(src, s, lhs);
             s.push(' ');
             s.push_str(op.as_str());
             s.push(' ');
-            write_expr(s, rhs);
+            write_expr(src, s, rhs);
         }
         ExprKind::Stage { duration, target } => {
-            write_expr(s, duration);
+            write_expr(src, s, duration);
             s.push_str(" -> ");
-            write_expr(s, target);
+            write_expr(src, s, target);
         }
         ExprKind::Range { low, high } => {
-            write_expr(s, low);
+            write_expr(src, s, low);
             s.push_str("..");
-            write_expr(s, high);
+            write_expr(src, s, high);
         }
         ExprKind::List(items) => {
             s.push('[');
@@ -90,7 +131,7 @@ fn write_expr(s: &mut String, e: &Expr) {
                 if i > 0 {
                     s.push_str(", ");
                 }
-                write_expr(s, item);
+                write_expr(src, s, item);
             }
             s.push(']');
         }
@@ -100,58 +141,61 @@ fn write_expr(s: &mut String, e: &Expr) {
                 if i > 0 {
                     s.push_str(", ");
                 }
-                write_field(s, f);
+                write_field(src, s, f);
             }
             s.push('}');
         }
         ExprKind::Check { name, cond } => {
             s.push_str("check(");
-            if let Some(n) = name {
-                write_expr(s, n);
-                s.push_str(": ");
+            match name {
+                Some(n) => {
+                    write_expr(src, s, n);
+                    s.push_str(": ");
+                    write_expr(src, s, cond);
+                }
+                None => s.push_str(kept(src, cond.span)),
             }
-            write_expr(s, cond);
             s.push(')');
         }
         ExprKind::Paren(inner) => {
             s.push('(');
-            write_expr(s, inner);
+            write_expr(src, s, inner);
             s.push(')');
         }
     }
 }
 
-fn write_arg(s: &mut String, a: &Arg) {
+fn write_arg(src: &str, s: &mut String, a: &Arg) {
     if let Some(n) = &a.name {
         s.push_str(&n.name);
         s.push_str(": ");
     }
-    write_expr(s, &a.value);
+    write_expr(src, s, &a.value);
 }
 
 pub(crate) fn record_key(f: &RecordField) -> String {
     if f.quoted {
         let mut s = String::new();
-        write_str(&mut s, &[StrPart::Text(f.key.clone())]);
+        write_str("", &mut s, &[StrPart::Text(f.key.clone())]);
         s
     } else {
         f.key.clone()
     }
 }
 
-pub(crate) fn field(f: &RecordField) -> String {
+pub(crate) fn field(src: &str, f: &RecordField) -> String {
     let mut s = String::new();
-    write_field(&mut s, f);
+    write_field(src, &mut s, f);
     s
 }
 
-fn write_field(s: &mut String, f: &RecordField) {
+fn write_field(src: &str, s: &mut String, f: &RecordField) {
     s.push_str(&record_key(f));
     s.push_str(": ");
-    write_expr(s, &f.value);
+    write_expr(src, s, &f.value);
 }
 
-fn write_str(s: &mut String, parts: &[StrPart]) {
+fn write_str(src: &str, s: &mut String, parts: &[StrPart]) {
     s.push('"');
     for part in parts {
         match part {
@@ -170,7 +214,7 @@ fn write_str(s: &mut String, parts: &[StrPart]) {
             }
             StrPart::Interp(e) => {
                 s.push('{');
-                write_expr(s, e);
+                s.push_str(kept(src, e.span));
                 s.push('}');
             }
         }
@@ -192,33 +236,33 @@ pub(crate) fn ty(t: &TypeExpr) -> String {
     }
 }
 
-pub(crate) fn param(p: &ParamDecl) -> String {
+pub(crate) fn param(src: &str, p: &ParamDecl) -> String {
     let mut s = format!("{}: {}", p.name.name, ty(&p.ty));
     if let Some(d) = &p.default {
         s.push_str(" = ");
-        s.push_str(&expr(d));
+        s.push_str(&expr(src, d));
     }
     s
 }
 
 /// A statement without a block, on one line; `None` for `if`, `group` and `repeat`.
-pub(crate) fn simple_stmt(st: &Stmt) -> Option<String> {
+pub(crate) fn simple_stmt(src: &str, st: &Stmt) -> Option<String> {
     Some(match &st.kind {
-        StmtKind::Let { name, value } => format!("let {} = {}", name.name, expr(value)),
-        StmtKind::Expr(e) => expr(e),
-        StmtKind::Check { name, cond } => named("check", name.as_ref(), cond),
-        StmtKind::Require { name, cond } => named("require", name.as_ref(), cond),
-        StmtKind::Sleep(e) => format!("sleep {}", expr(e)),
-        StmtKind::Think(e) => format!("think {}", expr(e)),
+        StmtKind::Let { name, value } => format!("let {} = {}", name.name, expr(src, value)),
+        StmtKind::Expr(e) => expr(src, e),
+        StmtKind::Check { name, cond } => named(src, "check", name.as_ref(), cond),
+        StmtKind::Require { name, cond } => named(src, "require", name.as_ref(), cond),
+        StmtKind::Sleep(e) => format!("sleep {}", expr(src, e)),
+        StmtKind::Think(e) => format!("think {}", expr(src, e)),
         StmtKind::Return(None) => "return".into(),
-        StmtKind::Return(Some(e)) => format!("return {}", expr(e)),
+        StmtKind::Return(Some(e)) => format!("return {}", expr(src, e)),
         StmtKind::Group { .. } | StmtKind::If { .. } | StmtKind::Repeat { .. } => return None,
     })
 }
 
-fn named(kw: &str, name: Option<&Expr>, cond: &Expr) -> String {
+fn named(src: &str, kw: &str, name: Option<&Expr>, cond: &Expr) -> String {
     match name {
-        Some(n) => format!("{kw} {}: {}", expr(n), expr(cond)),
-        None => format!("{kw} {}", expr(cond)),
+        Some(n) => format!("{kw} {}: {}", expr(src, n), expr(src, cond)),
+        None => format!("{kw} {}", kept(src, cond.span)),
     }
 }

@@ -31,7 +31,7 @@ impl Printer<'_> {
                             kind: ExprKind::Str(vec![StrPart::Text(path.clone())]),
                             span: Span::default(),
                         };
-                        self.write(&flat::expr(&e));
+                        self.write(&flat::expr("", &e));
                     }
                 }
                 if let Some(names) = &imp.names {
@@ -59,7 +59,7 @@ impl Printer<'_> {
                     self.write(&format!(" -> {}", flat::ty(t)));
                 }
                 let brace = self.brace_before(f.body.span.start);
-                let body = flat::expr(&f.body);
+                let body = flat::expr(self.src, &f.body);
                 let inline = self.one_line_in_source(brace, close)
                     && !self.comment_inside(Span::new(brace, close))
                     && self.fits(&format!(" {{ {body} }}"));
@@ -150,7 +150,7 @@ impl Printer<'_> {
     }
 
     pub(super) fn params(&mut self, params: &[ParamDecl], after: usize) {
-        let inner: Vec<String> = params.iter().map(flat::param).collect();
+        let inner: Vec<String> = params.iter().map(|p| flat::param(self.src, p)).collect();
         let text = format!("({})", inner.join(", "));
         let end = params.last().map_or(after, |p| p.span.end);
         let close = self.paren_after(end);
@@ -168,7 +168,7 @@ impl Printer<'_> {
     fn threshold(&mut self, e: &ThresholdEntry) {
         self.write(&e.metric.name);
         if !e.filter.is_empty() {
-            let fields: Vec<String> = e.filter.iter().map(flat::field).collect();
+            let fields: Vec<String> = e.filter.iter().map(|f| flat::field(self.src, f)).collect();
             self.write(&format!("{{{}}}", fields.join(", ")));
         }
         self.write(": ");
@@ -177,7 +177,8 @@ impl Printer<'_> {
                 self.write(", ");
             }
             match c {
-                ThresholdItem::Condition(x) => self.expr(x),
+                // Kept as written: the plan holds a condition's source text.
+                ThresholdItem::Condition(x) => self.kept(x.span),
                 ThresholdItem::Flag { name, value } => {
                     self.write(&name.name);
                     self.src_pos = self.src_pos.max(name.span.end);
@@ -201,7 +202,7 @@ impl Printer<'_> {
         match b.stmts.as_slice() {
             [] => Some("{}".into()),
             [only] if self.one_line_in_source(b.span.start, b.span.end) => {
-                flat::simple_stmt(only).map(|t| format!("{{ {t} }}"))
+                flat::simple_stmt(self.src, only).map(|t| format!("{{ {t} }}"))
             }
             _ => None,
         }
@@ -274,14 +275,18 @@ impl Printer<'_> {
         }
     }
 
+    /// `check`/`require`; an unnamed one keeps its condition as written (its name).
     fn named(&mut self, kw: &str, name: Option<&Expr>, cond: &Expr) {
         self.write(kw);
         self.write(" ");
-        if let Some(n) = name {
-            self.expr(n);
-            self.write(": ");
+        match name {
+            Some(n) => {
+                self.expr(n);
+                self.write(": ");
+                self.expr(cond);
+            }
+            None => self.kept(cond.span),
         }
-        self.expr(cond);
     }
 }
 
@@ -303,7 +308,11 @@ fn else_if(b: &Block) -> Option<(&Expr, &Block, Option<&Block>)> {
 impl Printer<'_> {
     /// A whole `if / else if / else` chain on one line, when every block allows it.
     fn inline_if(&self, cond: &Expr, then: &Block, otherwise: Option<&Block>) -> Option<String> {
-        let mut s = format!("if {} {}", flat::expr(cond), self.inline_block(then)?);
+        let mut s = format!(
+            "if {} {}",
+            flat::expr(self.src, cond),
+            self.inline_block(then)?
+        );
         if let Some(other) = otherwise {
             s.push_str(" else ");
             match else_if(other) {

@@ -20,7 +20,7 @@ struct Note {
 }
 
 pub(crate) struct Printer<'a> {
-    src: &'a str,
+    pub(super) src: &'a str,
     notes: Vec<Note>,
     printed: Vec<bool>,
     /// Every note before this index is printed.
@@ -209,6 +209,29 @@ impl<'a> Printer<'a> {
             .zip(&self.printed[from..])
             .take_while(|(n, _)| n.start < span.end)
             .any(|(_, done)| !done)
+    }
+
+    /// Writes the source text of `span` as it is (see `flat::kept`); the comments inside
+    /// it are part of that text.
+    pub(super) fn kept(&mut self, span: Span) {
+        let text = super::flat::kept(self.src, span);
+        self.write(text);
+        self.consume_comments(span);
+        self.src_pos = self.src_pos.max(span.end);
+    }
+
+    /// Marks the comments inside `span` printed: they were written with its text.
+    pub(super) fn consume_comments(&mut self, span: Span) {
+        for i in self.next..self.notes.len() {
+            let n = &self.notes[i];
+            if n.start >= span.end {
+                break;
+            }
+            if n.start >= span.start && !self.printed[i] {
+                self.last_end = self.last_end.max(n.end);
+                self.mark_printed(i);
+            }
+        }
     }
 
     fn mark_printed(&mut self, i: usize) {

@@ -170,8 +170,9 @@ fn thresholds_and_fleet() {
     let src = "thresholds{http_req_duration{group:\"b\"}:p(99)<800ms,abort_on_fail,delay_abort_eval:10s\nchecks:rate>99%}\nfleet{runners=4;cleanup=after(24h)}";
     assert_eq!(
         fmt(src),
-        "thresholds {\n  http_req_duration{group: \"b\"}: p(99) < 800ms, abort_on_fail, \
-         delay_abort_eval: 10s\n  checks: rate > 99%\n}\nfleet {\n  runners = 4\n  \
+        // Threshold conditions are kept as written: the plan holds their source text.
+        "thresholds {\n  http_req_duration{group: \"b\"}: p(99)<800ms, abort_on_fail, \
+         delay_abort_eval: 10s\n  checks: rate>99%\n}\nfleet {\n  runners = 4\n  \
          cleanup = after(24h)\n}\n"
     );
 }

@@ -48,7 +48,7 @@ fn example_plans() -> Vec<(String, Plan)> {
         .collect();
     files.sort();
     assert!(files.len() >= 5, "examples found: {files:?}");
-    let loader = FsLoader { base_dir: dir };
+    let loader = FsLoader::new(dir);
     files
         .iter()
         .map(|f| {

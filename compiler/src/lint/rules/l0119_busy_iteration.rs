@@ -1,0 +1,92 @@
+//! Busy iteration: a closed-model iteration that sends no request and never pauses.
+//!
+//! **What it finds.** A `constant_vus` or `ramping_vus` scenario whose iteration has no
+//! request and no `sleep` or `think` anywhere (flows included): only checks, logs,
+//! metrics or computation. Iteration-count workloads (`shared_iterations`,
+//! `per_vu_iterations`) end after a fixed amount of work, and arrival-rate workloads pace
+//! themselves; neither is judged.
+//!
+//! **Why it matters.** Nothing in such an iteration waits, so each VU runs it back to
+//! back for the whole duration: millions of iterations that measure nothing, a core
+//! pinned per worker, and a load generator too busy to report, or to be stopped, on time.
+//! It is usually a test under construction whose request was commented out, or a check
+//! that was meant to follow a request.
+//!
+//! Bad:
+//!
+//! ```load
+//! target api = "http://127.0.0.1:8088"
+//!
+//! scenario smoke {
+//!   workload = constant_vus(vus: 1, duration: 30s)
+//!   iteration {
+//!     check "always": 1 == 1
+//!   }
+//! }
+//!
+//! thresholds {
+//!   checks: rate > 99%
+//! }
+//! ```
+//!
+//! Good:
+//!
+//! ```load
+//! target api = "http://127.0.0.1:8088"
+//!
+//! scenario smoke {
+//!   workload = constant_vus(vus: 1, duration: 30s)
+//!   iteration {
+//!     let r = get(api, "/api/health")
+//!     check "up": r.status == 200
+//!     think 1s..2s
+//!   }
+//! }
+//!
+//! thresholds {
+//!   checks: rate > 99%
+//! }
+//! ```
+
+use crate::lint::provenance::Phase;
+use crate::lint::{LintCx, Rule};
+use volley_plan::Workload;
+use volley_syntax::{Diagnostic, Severity};
+
+pub const RULE: Rule = Rule {
+    code: "L0119",
+    name: "busy-iteration",
+    severity: Severity::Warning,
+    summary: "a duration-based closed workload whose iteration sends no request and never pauses",
+    source: include_str!("l0119_busy_iteration.rs"),
+    check,
+};
+
+fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
+    for (i, sc) in cx.prog.scenarios.iter().enumerate() {
+        let s = i as u32;
+        if !matches!(
+            sc.workload,
+            Workload::ConstantVus { .. } | Workload::RampingVus { .. }
+        ) {
+            continue;
+        }
+        let sends = cx
+            .facts
+            .sites
+            .iter()
+            .any(|x| x.scenario == Some(s) && x.phase == Phase::Iteration);
+        if sends || cx.facts.pausing.contains(&s) {
+            continue;
+        }
+        let msg = format!(
+            "the iteration of scenario `{}` sends no request and never pauses: each of its {} VUs runs it back to back for the whole test, busy and measuring nothing",
+            sc.name,
+            cx.peak_vus(s)
+        );
+        out.push(
+            cx.at(sc.loc, msg, "no request, sleep or think in the iteration")
+                .with_help("send the request the iteration is meant to measure, or add `think 1s..2s` (or `sleep 1s`)"),
+        );
+    }
+}
