@@ -13,4 +13,5 @@ mod outputs;
 mod run_e2e;
 mod services;
 mod spec_examples;
+mod summary_snapshots;
 mod support;
