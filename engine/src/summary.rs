@@ -474,7 +474,7 @@ fn root_group(agg: &Aggregate) -> GroupSummary {
 }
 
 mod text;
-pub use text::{fmt_bytes, fmt_duration, fmt_num, render_text};
+pub use text::{fmt_bytes, fmt_duration, fmt_num, plural, render_text};
 
 #[cfg(test)]
 mod tests;

@@ -552,9 +552,12 @@ impl Life<'_> {
         };
         let n = self.opts.runners;
         let fleet = if lost > 0 {
-            format!("{n} runners ({lost} lost)")
+            format!(
+                "{} ({lost} lost)",
+                crate::summary::plural(n as usize, "runner")
+            )
         } else {
-            format!("{n} runners")
+            crate::summary::plural(n as usize, "runner")
         };
         match self.opts.progress {
             ProgressMode::Tty => eprint!("\r\x1b[2K{fleet}: {line}"),

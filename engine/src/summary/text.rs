@@ -342,7 +342,7 @@ fn render_runners(out: &mut String, runners: &[super::RunnerSummary]) {
 }
 
 /// `1 runner`, `4 runners`.
-pub(crate) fn plural(n: usize, word: &str) -> String {
+pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {

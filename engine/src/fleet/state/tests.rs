@@ -319,3 +319,24 @@ mod merged_percentiles {
         }
     }
 }
+
+/// A runner's first errors travel in its pushed snapshots; the fleet keeps the earliest of
+/// each code, so the summary's errors section names the fleet's first occurrence.
+#[test]
+fn first_errors_travel_in_pushes_and_the_earliest_wins() {
+    let mut st = started(2);
+    for (k, at, target) in [(0u32, 20u64, "late"), (1, 10, "early")] {
+        let mut p = push(k, &format!("r{k}"), &[(1, 1.0)], false);
+        p.snapshots[0].snapshot.first_errors = vec![crate::errors::FirstError {
+            code: 1212,
+            request: "products".into(),
+            target: target.into(),
+            at_unix_ms: at,
+        }];
+        // Through the wire, as the coordinator reads it.
+        let text = serde_json::to_string(&p).unwrap();
+        let back: ReceivedPush = serde_json::from_str(&text).unwrap();
+        st.push(&back, now()).unwrap();
+    }
+    assert_eq!(st.agg.first_errors()[&1212].target, "early");
+}
