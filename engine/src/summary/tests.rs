@@ -449,3 +449,36 @@ fn a_threshold_without_data_fails_as_no_data_and_grammar_counts() {
         "{text}"
     );
 }
+
+#[test]
+fn an_open_model_explains_its_latency_in_the_legend() {
+    let reg = Registry::new(&[]);
+    let agg = Aggregate::new(reg);
+    let mut p = plan(Vec::new());
+    assert!(build(&agg, &p, &[], Duration::from_secs(1))
+        .volley
+        .notes
+        .is_empty());
+    p.scenarios.push(volley_plan::Scenario {
+        name: "open".into(),
+        workload: volley_plan::Workload::ConstantArrivalRate {
+            rate: 10.0,
+            duration_ms: 1000,
+            pre_allocated_vus: 1,
+            max_vus: 2,
+        },
+        start: volley_plan::Start::Immediately,
+        graceful_stop_ms: 0,
+        tags: BTreeMap::new(),
+        http: Default::default(),
+        frame_size: 0,
+        init: vec![],
+        iteration: vec![],
+    });
+    let s = build(&agg, &p, &[], Duration::from_secs(1));
+    let t = render_text(&s, false);
+    assert!(
+        t.contains("note: open model: an iteration's first http_req_duration counts from when the iteration was due"),
+        "{t}"
+    );
+}
