@@ -18,4 +18,5 @@ mod run_e2e;
 mod services;
 mod signals;
 mod spec_examples;
+mod summary_snapshots;
 mod support;

@@ -9,6 +9,7 @@
 //!
 //! It must not depend on the compiler: the runner image carries no compiler.
 pub mod data;
+pub mod errors;
 pub mod executor;
 pub mod fleet;
 pub mod http;

@@ -17,8 +17,12 @@ pub struct Progress {
     /// Failed requests (`http_req_failed` hits).
     pub errors: u64,
     pub elapsed: Duration,
-    /// The planned duration (0 when unknown: no bar, no percentage).
+    /// The planned duration (`Plan::planned_duration_ms`, what `volley plan` says the
+    /// test runs up to; 0 when unknown: no bar, no percentage).
     pub total: Duration,
+    /// The load has ended: the line reads 100 % (graceful stops may run past `total`,
+    /// a test of iterations may end before it).
+    pub done: bool,
     /// Scenarios running now (shown when not empty).
     pub scenarios: Vec<String>,
     /// Requests per second now (e.g. over the last interval); `None` shows the average
@@ -44,6 +48,7 @@ impl Progress {
             total,
             scenarios: Vec::new(),
             req_rate: None,
+            done: false,
         }
     }
 }
@@ -79,8 +84,12 @@ pub fn line(p: &Progress, tty: bool) -> String {
         rate,
         errors
     );
-    if !p.total.is_zero() {
-        let frac = (secs / p.total.as_secs_f64()).clamp(0.0, 1.0);
+    if !p.total.is_zero() || p.done {
+        let frac = if p.done {
+            1.0
+        } else {
+            (secs / p.total.as_secs_f64()).clamp(0.0, 1.0)
+        };
         if tty {
             const WIDTH: usize = 20;
             let done = ((frac * WIDTH as f64).floor() as usize).min(WIDTH);
@@ -118,6 +127,7 @@ mod tests {
             total: Duration::from_secs(30),
             scenarios: Vec::new(),
             req_rate: Some(1203.44),
+            done: false,
         }
     }
 
@@ -147,6 +157,14 @@ mod tests {
         assert!(!l.contains('['), "{l}");
         p.total = Duration::from_secs(60);
         assert!(line(&p, true).contains("[====================] 100%"));
+        // The last line reads 100 %, whether the load ended early or ran past the plan.
+        p.total = Duration::from_secs(300);
+        p.done = true;
+        assert!(
+            line(&p, false).ends_with(", 100% · warmup, main"),
+            "{}",
+            line(&p, false)
+        );
         let zero = Progress::default();
         assert!(line(&zero, true).contains("0.0 req/s, 0.00% errors"));
     }

@@ -15,8 +15,14 @@
 //!   "root_group": { "name": "", "path": "", "checks": [ { "name": "ok", "path": "::ok", "passes": 10, "fails": 0 } ],
 //!                   "groups": [ { "name": "browse", "path": "::browse", "checks": [..], "groups": [] } ] },
 //!   "state": { "testRunDurationMs": 30012.5, "isStdOutTTY": false },
-//!   "volley": { "test": "checkout", "exit_code": 0, "verdict": "passed", "runners": [],
-//!               "start_skew_ms": null, "runners_lost": 0 } }
+//!   "volley": { "test": "checkout", "exit_code": 0, "verdict": "passed",
+//!               "runners": [ { "index": 0, "lost": false, "state": "ok", "http_reqs": 500,
+//!                              "iterations": 500, "share": 0.25, "start_offset_ms": 0.04,
+//!                              "first_request_offset_ms": 250.1 } ],
+//!               "start_skew_ms": 0.12, "runners_lost": 0,
+//!               "errors": [ { "code": 1212, "kind": "connection refused", "count": 3,
+//!                             "first": { "code": 1212, "request": "products",
+//!                                        "target": "shop", "at_unix_ms": 1746093600000 } } ] } }
 //! ```
 //! Units: trend values in ms for `"contains": "time"` (plain values otherwise), rates as
 //! fractions, counter `rate` per second of the test's duration, data in bytes. A metric
@@ -25,8 +31,11 @@
 //! check paths follow k6 (`::browse::ok`). `verdict` is one of `passed`,
 //! `thresholds_failed`, `no_responses` (requests were made and not one got a response:
 //! every one failed at the transport level, timed out or was cut by the end of the test),
-//! `aborted` (signal or `volley abort`), `aborted_by_threshold`, `runners_lost`;
-//! `exit_code` is its exit code (0, 99, 105, 108, 110).
+//! `aborted` (signal or `volley abort`), `aborted_by_threshold`, `runners_lost`,
+//! `not_started`; `exit_code` is its exit code (0, 99, 105, 108, 110, 104). A run that
+//! never started (a missing secret, an invalid plan) has verdict `not_started`, its
+//! `reason` in words, and no metrics and no threshold verdicts. A threshold whose
+//! (sub)metric got no sample is `{ "ok": false, "no_data": true }`.
 //!
 //! This module must not evaluate thresholds or merge metrics; it does no IO but
 //! [`write_json`].
@@ -64,6 +73,9 @@ pub struct MetricSummary {
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ThresholdOk {
     pub ok: bool,
+    /// The (sub)metric had no sample: the threshold failed for want of data.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_data: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
@@ -99,22 +111,57 @@ pub struct VolleyInfo {
     pub test: String,
     pub exit_code: i32,
     pub verdict: Verdict,
+    /// Why the run ended before it started (`verdict` is `not_started`): a missing
+    /// secret, an invalid plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// One entry per runner of a fleet (empty for a single-machine run).
     pub runners: Vec<RunnerSummary>,
-    /// Skew between the first and the last runner's first request.
+    /// The fleet's start skew: the spread of the runners' actual starts (each woken at
+    /// the agreed start instant), not of their first requests.
     pub start_skew_ms: Option<f64>,
     pub runners_lost: u32,
+    /// Each kind of transport error with its count and first occurrence, most frequent
+    /// first (see `crate::errors`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<crate::errors::ErrorSummary>,
+    /// The legend: what a reader needs to read the numbers right (e.g. the open model's
+    /// latency), one sentence each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// One runner's row in a fleet's summary.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct RunnerSummary {
     pub index: u32,
     pub lost: bool,
+    /// `ok` or `lost` (the same as `lost`, in words).
+    #[serde(default)]
+    pub state: RunnerOutcome,
     pub http_reqs: f64,
     pub iterations: f64,
-    /// Why a lost runner was lost (no heartbeat, its process exited, stopped by a signal).
+    /// Its part of the fleet's requests (0..=1).
+    #[serde(default)]
+    pub share: f64,
+    /// How late its workers actually started against the agreed start instant (ms).
+    #[serde(default)]
+    pub start_offset_ms: Option<f64>,
+    /// How late its first request went out against the agreed start instant (ms): the
+    /// start offset plus the workload's own (a ramp gives runner k its first VU later).
+    #[serde(default)]
+    pub first_request_offset_ms: Option<f64>,
+    /// Why it was lost (or stopped), in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum RunnerOutcome {
+    #[default]
+    Ok,
+    Lost,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,6 +178,8 @@ pub enum Verdict {
     AbortedByThreshold,
     /// The fleet lost a runner.
     RunnersLost,
+    /// The run never started (a missing secret, an invalid plan): no load, no verdicts.
+    NotStarted,
 }
 
 impl Verdict {
@@ -142,6 +191,7 @@ impl Verdict {
             Verdict::Aborted => 105,
             Verdict::AbortedByThreshold => 108,
             Verdict::RunnersLost => 110,
+            Verdict::NotStarted => 104,
         }
     }
 
@@ -153,6 +203,7 @@ impl Verdict {
             Verdict::Aborted => "aborted",
             Verdict::AbortedByThreshold => "aborted by a failing threshold (abort_on_fail)",
             Verdict::RunnersLost => "the fleet lost a runner",
+            Verdict::NotStarted => "the run did not start",
         }
     }
 }
@@ -225,8 +276,10 @@ pub fn build(
     for r in results {
         let entry = marks.entry(r.key()).or_default();
         for c in &r.conditions {
-            let ok = entry.get(&c.source).is_none_or(|t| t.ok) && c.passed;
-            entry.insert(c.source.clone(), ThresholdOk { ok });
+            let before = entry.get(&c.source);
+            let ok = before.is_none_or(|t| t.ok) && c.passed;
+            let no_data = before.is_some_and(|t| t.no_data) || c.no_data;
+            entry.insert(c.source.clone(), ThresholdOk { ok, no_data });
         }
     }
     let mut extra_p: BTreeMap<String, Vec<f64>> = BTreeMap::new();
@@ -287,9 +340,12 @@ pub fn build(
             test: plan.name.clone(),
             exit_code: verdict.exit_code(),
             verdict,
+            reason: None,
             runners: Vec::new(),
             start_skew_ms: None,
             runners_lost: 0,
+            errors: crate::errors::summarize(agg),
+            notes: notes(plan),
         },
     }
 }
@@ -303,6 +359,53 @@ fn no_responses(agg: &Aggregate) -> bool {
     let all = count(&BTreeMap::new());
     let status0 = BTreeMap::from([("status".to_string(), "0".to_string())]);
     all > 0.0 && count(&status0) >= all
+}
+
+/// The summary of a run that never started: no metrics, no threshold verdicts, the
+/// reason and exit code 104.
+pub fn not_started(plan: &Plan, reason: &str) -> Summary {
+    let verdict = Verdict::NotStarted;
+    Summary {
+        metrics: BTreeMap::new(),
+        root_group: GroupSummary::default(),
+        state: State {
+            test_run_duration_ms: 0.0,
+            is_std_out_tty: false,
+        },
+        volley: VolleyInfo {
+            test: plan.name.clone(),
+            exit_code: verdict.exit_code(),
+            verdict,
+            reason: Some(reason.to_string()),
+            runners: Vec::new(),
+            start_skew_ms: None,
+            runners_lost: 0,
+            errors: Vec::new(),
+            notes: Vec::new(),
+        },
+    }
+}
+
+/// The open model's note: in an arrival-rate scenario the `http_req_duration` of an
+/// iteration's first request counts from when the iteration was due (the wait for a free
+/// VU included, so a queue shows as latency, not hidden: coordinated omission), while
+/// `iteration_duration` counts from when it started; with one request per iteration the
+/// first can exceed the second.
+pub const OPEN_MODEL_NOTE: &str = "open model: an iteration's first http_req_duration counts from when the iteration was due (any wait for a free VU included); iteration_duration counts from when it started";
+
+fn notes(plan: &Plan) -> Vec<String> {
+    let open = plan.scenarios.iter().any(|s| {
+        matches!(
+            s.workload,
+            volley_plan::Workload::ConstantArrivalRate { .. }
+                | volley_plan::Workload::RampingArrivalRate { .. }
+        )
+    });
+    if open {
+        vec![OPEN_MODEL_NOTE.to_string()]
+    } else {
+        Vec::new()
+    }
 }
 
 /// `p(95)`, `p(99.9)`: k6's names of percentiles.
@@ -390,7 +493,7 @@ fn root_group(agg: &Aggregate) -> GroupSummary {
 }
 
 mod text;
-pub use text::{fmt_bytes, fmt_duration, fmt_num, render_text};
+pub use text::{fmt_bytes, fmt_duration, fmt_num, plural, render_text};
 
 #[cfg(test)]
 mod tests;

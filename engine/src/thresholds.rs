@@ -7,10 +7,12 @@
 //! Metrics with no samples (k6's behaviour, made explicit):
 //! - during the run ([`Phase::Running`]) a threshold whose (sub)metric has no sample yet
 //!   passes, so nothing aborts before there is data;
-//! - at the end ([`Phase::End`]) a trend, rate or gauge with no sample still passes
-//!   (nothing was measured that could break it), while a counter with no sample is
-//!   evaluated as 0 (so `dropped_iterations: count == 0` passes and `http_reqs: count >
-//!   100` fails);
+//! - at the end ([`Phase::End`]) a trend, rate or gauge with no sample **fails** with
+//!   `no_data` set (the summary shows `(no data)`): a threshold nothing was measured for
+//!   is not a pass. k6 passes it (it skips metrics without samples, grafana/k6#1346,
+//!   #4283); Volley does not, so a scenario that never ran cannot turn a gate green. A
+//!   counter with no sample is evaluated as 0 (so `dropped_iterations: count == 0`
+//!   passes and `http_reqs: count > 100` fails);
 //! - a threshold on a metric the run does not know fails at the end (the compiler
 //!   rejects those; this is a guard), and so does an aggregation that does not apply to
 //!   the metric's kind (`p(95)` on a counter).
@@ -39,6 +41,8 @@ pub struct ConditionResult {
     /// compare.
     pub observed: Option<f64>,
     pub passed: bool,
+    /// The (sub)metric had no sample at the end: failed for want of data.
+    pub no_data: bool,
 }
 
 /// One threshold's verdict: passed when every condition passed.
@@ -102,12 +106,22 @@ fn judge(c: &Condition, view: Option<&MetricView>, phase: Phase) -> ConditionRes
         source: c.source.clone(),
         observed,
         passed,
+        no_data: false,
     };
     let Some(v) = view else {
         return verdict(None, phase == Phase::Running);
     };
     let counter = v.kind == MetricKind::Counter;
-    if !v.has_samples() && (phase == Phase::Running || !counter) {
+    if !v.has_samples() && !counter {
+        if phase == Phase::Running {
+            return verdict(None, true);
+        }
+        return ConditionResult {
+            no_data: true,
+            ..verdict(None, false)
+        };
+    }
+    if !v.has_samples() && phase == Phase::Running {
         return verdict(None, true);
     }
     match v.aggregate(c.aggregation, c.percentile) {
@@ -399,14 +413,30 @@ mod tests {
             &[("group", "nope")],
             vec![cond(A::P, Some(95.0), CmpOp::Lt, 1.0)],
         );
-        assert_eq!(observed(none.clone(), &a), (None, true));
+        assert_eq!(
+            observed(none.clone(), &a),
+            (None, false),
+            "no data is not a pass at the end"
+        );
+        assert!(one(none.clone(), &a, Phase::End).conditions[0].no_data);
         assert!(one(none, &a, Phase::Running).passed);
         let iters = th(
             "iteration_duration",
             &[],
             vec![cond(A::Avg, None, CmpOp::Lt, 1.0)],
         );
-        assert!(one(iters, &a, Phase::End).passed);
+        let r = one(iters, &a, Phase::End);
+        assert!(!r.passed && r.conditions[0].no_data);
+        let dropped = one(
+            th(
+                "dropped_iterations",
+                &[],
+                vec![cond(A::Count, None, CmpOp::Eq, 0.0)],
+            ),
+            &a,
+            Phase::End,
+        );
+        assert!(!dropped.conditions[0].no_data, "a counter reads 0");
         let unknown = th("nope", &[], vec![cond(A::Count, None, CmpOp::Lt, 1.0)]);
         assert!(one(unknown.clone(), &a, Phase::Running).passed);
         assert!(!one(unknown, &a, Phase::End).passed);

@@ -422,6 +422,25 @@ impl Plan {
         end.into_iter().max().unwrap_or(0)
     }
 
+    /// The planned duration of the whole test in ms: every scenario's own duration (the
+    /// "runs up to" of `volley plan`: `duration`, the stages, or `max_duration`) from its
+    /// start, without graceful stops (those are the most the end may wait). What the
+    /// progress line and the coordinator's `/status` show as the total.
+    pub fn planned_duration_ms(&self) -> u64 {
+        let mut end = vec![0u64; self.scenarios.len()];
+        for _ in 0..self.scenarios.len().max(1) {
+            for (i, s) in self.scenarios.iter().enumerate() {
+                let start = match s.start {
+                    Start::Immediately => 0,
+                    Start::At { offset_ms } => offset_ms,
+                    Start::After { scenario } => end.get(scenario as usize).copied().unwrap_or(0),
+                };
+                end[i] = start.saturating_add(crate::schedule::duration_ms(&s.workload));
+            }
+        }
+        end.into_iter().max().unwrap_or(0)
+    }
+
     /// Statements of every function in the plan (flows, setup, teardown, scenarios), for
     /// analyses that walk code.
     pub fn all_code(&self) -> Vec<&[Stmt]> {

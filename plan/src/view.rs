@@ -290,4 +290,53 @@ mod tests {
         let outline = vu_outline(&w, Segment::new(0, 4).unwrap());
         assert_eq!(outline, vec![(0, 0), (10_000, 3), (20_000, 3), (25_000, 0)]);
     }
+
+    /// The test: stages of 10 s, 20 s and 5 s with 30 s of graceful ramp-down and
+    /// stop. `volley plan` says it runs up to 35 s; the progress total is the same 35 s,
+    /// not the 1m35s deadline that counts every graceful stop.
+    #[test]
+    fn planned_duration_is_what_plan_says_it_runs_up_to() {
+        let stage = |s: u64, t: f64| Stage {
+            duration_ms: s * 1000,
+            target: t,
+        };
+        let scenario = |name: &str, start: Start| crate::Scenario {
+            name: name.into(),
+            workload: Workload::RampingVus {
+                start_vus: 0,
+                stages: vec![stage(10, 10.0), stage(20, 10.0), stage(5, 0.0)],
+                graceful_ramp_down_ms: 30_000,
+            },
+            start,
+            graceful_stop_ms: 30_000,
+            tags: Default::default(),
+            http: Default::default(),
+            frame_size: 0,
+            init: vec![],
+            iteration: vec![],
+        };
+        let mut plan = Plan {
+            version: crate::PLAN_VERSION,
+            name: "t".into(),
+            params: Default::default(),
+            targets: vec![],
+            secrets: vec![],
+            data: vec![],
+            metrics: vec![],
+            flows: vec![],
+            setup: None,
+            setup_values: vec![],
+            teardown: None,
+            scenarios: vec![scenario("a", Start::Immediately)],
+            thresholds: vec![],
+            fleet: Default::default(),
+        };
+        let view = segment_view(&plan, Segment::whole());
+        assert_eq!(plan.planned_duration_ms(), view.scenarios[0].duration_ms);
+        assert_eq!(plan.planned_duration_ms(), 35_000);
+        assert_eq!(plan.max_duration_ms(), 95_000);
+        plan.scenarios
+            .push(scenario("b", Start::After { scenario: 0 }));
+        assert_eq!(plan.planned_duration_ms(), 70_000);
+    }
 }

@@ -19,7 +19,7 @@ use crate::output::{Live, OutputSet};
 use crate::progress::{self, Progress};
 use crate::run::report::{Report, EVALUATE_EVERY};
 use crate::run::{exit, ProgressMode, RunOutcome, StopHandle};
-use crate::summary::{RunnerSummary, Summary, Verdict};
+use crate::summary::{RunnerOutcome, RunnerSummary, Summary, Verdict};
 use crate::thresholds;
 use crate::value::Value;
 use bytes::Bytes;
@@ -131,7 +131,7 @@ impl Coordinator {
             slices,
             summary: Mutex::new(None),
             started: Mutex::new(None),
-            total: Duration::from_millis(opts.plan.max_duration_ms()),
+            total: Duration::from_millis(opts.plan.planned_duration_ms()),
             last_call_ms: Default::default(),
             epoch: Instant::now(),
             stop: stop.clone(),
@@ -494,7 +494,7 @@ impl Life<'_> {
             }
             if now.at >= next_progress {
                 next_progress += progress_every;
-                self.progress(t0, &mut last_reqs);
+                self.progress(t0, &mut last_reqs, false);
             }
             if now.at >= overdue {
                 let mut st = self.hub.lock();
@@ -508,8 +508,8 @@ impl Life<'_> {
                 break;
             }
         }
+        self.progress(t0, &mut last_reqs, true);
         if self.opts.progress == ProgressMode::Tty {
-            self.progress(t0, &mut last_reqs);
             eprintln!();
         }
         early
@@ -553,13 +553,15 @@ impl Life<'_> {
         thresholds::should_abort(&results, t0.elapsed())
     }
 
-    fn progress(&self, t0: Instant, last: &mut (u64, Instant)) {
+    /// Prints the fleet's progress line; `done`: the last one, at 100 %.
+    fn progress(&self, t0: Instant, last: &mut (u64, Instant), done: bool) {
         if self.opts.progress == ProgressMode::Quiet {
             return;
         }
         let (line, lost) = {
             let st = self.hub.lock();
             let mut p = Progress::from_aggregate(&st.agg, t0.elapsed(), self.hub.total);
+            p.done = done;
             let now = Instant::now();
             let secs = now.saturating_duration_since(last.1).as_secs_f64();
             if secs > 0.0 {
@@ -573,9 +575,12 @@ impl Life<'_> {
         };
         let n = self.opts.runners;
         let fleet = if lost > 0 {
-            format!("{n} runners ({lost} lost)")
+            format!(
+                "{} ({lost} lost)",
+                crate::summary::plural(n as usize, "runner")
+            )
         } else {
-            format!("{n} runners")
+            crate::summary::plural(n as usize, "runner")
         };
         match self.opts.progress {
             ProgressMode::Tty => eprint!("\r\x1b[2K{fleet}: {line}"),
@@ -601,19 +606,33 @@ impl Life<'_> {
         };
         let mut st = self.hub.lock();
         let mut summary = self.report.finish(&mut st.agg, elapsed, verdict, code);
+        let total_reqs: f64 = st.runners.iter().map(|r| r.http_reqs).sum();
         summary.volley.runners = st
             .runners
             .iter()
             .enumerate()
-            .map(|(i, r)| RunnerSummary {
-                index: i as u32,
-                lost: r.state == RunnerState::Lost,
-                http_reqs: r.http_reqs,
-                iterations: r.iterations,
-                reason: r
-                    .lost_reason
-                    .clone()
-                    .filter(|_| r.state == RunnerState::Lost),
+            .map(|(i, r)| {
+                let lost = r.state == RunnerState::Lost;
+                let (start, first) = st.offsets_ms(i);
+                RunnerSummary {
+                    index: i as u32,
+                    lost,
+                    state: if lost {
+                        RunnerOutcome::Lost
+                    } else {
+                        RunnerOutcome::Ok
+                    },
+                    http_reqs: r.http_reqs,
+                    iterations: r.iterations,
+                    share: if total_reqs > 0.0 {
+                        r.http_reqs / total_reqs
+                    } else {
+                        0.0
+                    },
+                    start_offset_ms: start,
+                    first_request_offset_ms: first,
+                    reason: r.lost_reason.clone().filter(|_| lost),
+                }
             })
             .collect();
         summary.volley.start_skew_ms = st.start_skew_ms();

@@ -90,6 +90,10 @@ pub struct Push<S = Snapshot> {
     pub snapshots: Vec<Sequenced<S>>,
     /// When this runner sent its first request (Unix µs), once it has.
     pub first_request_unix_us: Option<u64>,
+    /// When this runner's workers actually started (woke at the agreed start instant),
+    /// Unix µs, once they have: the fleet's start skew and each runner's start offset.
+    #[serde(default)]
+    pub started_unix_us: Option<u64>,
     /// Scenarios that have finished on this runner.
     pub finished: Vec<u32>,
     /// This is the runner's last push: its load has ended.

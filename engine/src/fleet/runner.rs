@@ -171,6 +171,7 @@ pub fn run_runner(opts: RunnerOptions) -> i32 {
     let (snap_tx, snap_rx) = mpsc::unbounded_channel::<Snapshot>();
     let (done_tx, done_rx) = oneshot::channel::<()>();
     let first_request = Arc::new(OnceLock::new());
+    let started = Arc::new(OnceLock::new());
     let net = {
         let tasks = NetTasks {
             link: Arc::clone(&link),
@@ -184,6 +185,7 @@ pub fn run_runner(opts: RunnerOptions) -> i32 {
             snap_rx,
             done_rx,
             first_request: Arc::clone(&first_request),
+            started: Arc::clone(&started),
         };
         std::thread::Builder::new()
             .name("volley-runner-net".into())
@@ -210,6 +212,7 @@ pub fn run_runner(opts: RunnerOptions) -> i32 {
             released: released_rx,
             finished: finished_tx,
             first_request,
+            started,
         }),
         outputs: None,
     };
@@ -220,6 +223,9 @@ pub fn run_runner(opts: RunnerOptions) -> i32 {
         env: opts.env.clone(),
     };
     let outcome = run::run_with(&plan, run_opts, hooks);
+    if let Some(reason) = &outcome.summary.volley.reason {
+        eprintln!("error: runner {}: {reason}", opts.segment.index);
+    }
     let _ = done_tx.send(());
     let _ = net.join();
     if link.refused.load(Ordering::SeqCst) {
@@ -304,6 +310,7 @@ struct NetTasks {
     snap_rx: mpsc::UnboundedReceiver<Snapshot>,
     done_rx: oneshot::Receiver<()>,
     first_request: Arc<OnceLock<SystemTime>>,
+    started: Arc<OnceLock<SystemTime>>,
 }
 
 impl NetTasks {
@@ -335,6 +342,7 @@ impl NetTasks {
             mut snap_rx,
             mut done_rx,
             first_request,
+            started,
         } = self;
         link.ok();
         let signalled = {
@@ -351,7 +359,7 @@ impl NetTasks {
             start_tx,
             released_tx,
         ));
-        let mut pusher = Pusher::new(Arc::clone(&link), first_request, signal);
+        let mut pusher = Pusher::new(Arc::clone(&link), first_request, signal, started);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut done = false;
@@ -365,6 +373,7 @@ impl NetTasks {
             }
             while let Ok(s) = snap_rx.try_recv() {
                 pusher.pending.series.extend(s.series);
+                pusher.pending.first_errors.extend(s.first_errors);
             }
             if link.refused.load(Ordering::SeqCst) {
                 // Replaced or declared lost: no more load, nothing more to push.
@@ -421,6 +430,7 @@ enum Pushed {
 struct Pusher {
     link: Arc<Link>,
     first_request: Arc<OnceLock<SystemTime>>,
+    started: Arc<OnceLock<SystemTime>>,
     pending: Snapshot,
     unacked: VecDeque<Sequenced>,
     seq: u64,
@@ -436,10 +446,12 @@ impl Pusher {
         link: Arc<Link>,
         first_request: Arc<OnceLock<SystemTime>>,
         signal: StopHandle,
+        started: Arc<OnceLock<SystemTime>>,
     ) -> Pusher {
         Pusher {
             link,
             first_request,
+            started,
             pending: Snapshot::default(),
             unacked: VecDeque::new(),
             seq: 0,
@@ -466,11 +478,8 @@ impl Pusher {
             index: self.link.index,
             instance: self.link.instance.clone(),
             snapshots: batch,
-            first_request_unix_us: self.first_request.get().and_then(|t| {
-                t.duration_since(UNIX_EPOCH)
-                    .ok()
-                    .map(|d| d.as_micros() as u64)
-            }),
+            first_request_unix_us: self.first_request.get().and_then(unix_us),
+            started_unix_us: self.started.get().and_then(unix_us),
             finished: self.finished.iter().copied().collect(),
             done: done && complete,
             stopped: self.signal.is_stopped(),
@@ -633,4 +642,11 @@ pub fn instance_name(env: &BTreeMap<String, String>) -> String {
         .filter(|h| !h.is_empty())
         .cloned()
         .unwrap_or_else(|| format!("pid {}", std::process::id()))
+}
+
+/// A wall-clock instant in Unix µs.
+fn unix_us(t: &SystemTime) -> Option<u64> {
+    t.duration_since(UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_micros() as u64)
 }

@@ -34,6 +34,8 @@ pub struct RunnerSlot {
     /// The highest applied snapshot `seq`.
     pub acked: u64,
     pub first_request_unix_us: Option<u64>,
+    /// When its workers actually started (Unix µs).
+    pub started_unix_us: Option<u64>,
     pub finished: BTreeSet<u32>,
     pub http_reqs: f64,
     pub iterations: f64,
@@ -51,6 +53,7 @@ impl RunnerSlot {
             last_seen: None,
             acked: 0,
             first_request_unix_us: None,
+            started_unix_us: None,
             finished: BTreeSet::new(),
             http_reqs: 0.0,
             iterations: 0.0,
@@ -336,6 +339,9 @@ impl FleetState {
         if p.first_request_unix_us.is_some() && slot.first_request_unix_us.is_none() {
             slot.first_request_unix_us = p.first_request_unix_us;
         }
+        if p.started_unix_us.is_some() && slot.started_unix_us.is_none() {
+            slot.started_unix_us = p.started_unix_us;
+        }
         slot.finished.extend(p.finished.iter().copied());
         // A done push counts only once every snapshot before it has been applied. A runner
         // stopped by a signal of its own (the fleet was not stopping) ran a short share: its
@@ -417,6 +423,7 @@ impl FleetState {
         };
         self.agg.merge(&Snapshot {
             series: vec![gauge("vus", vus), gauge("vus_max", vus_max)],
+            first_errors: Vec::new(),
         });
     }
 
@@ -530,16 +537,30 @@ impl FleetState {
         self.runners.iter().filter(|r| r.state == state).count()
     }
 
-    /// The skew between the first and the last runner's first request (ms), over the
-    /// runners that sent one.
+    /// The fleet's start skew (ms): the spread between the earliest and the latest
+    /// runner's actual start (its workers woken at the agreed instant), over the runners
+    /// that reported one. Not their first requests: a ramp gives runner k its first VU
+    /// later on purpose (see [`FleetState::offsets_ms`]).
     pub fn start_skew_ms(&self) -> Option<f64> {
-        let firsts: Vec<u64> = self
+        let starts: Vec<u64> = self
             .runners
             .iter()
-            .filter_map(|r| r.first_request_unix_us)
+            .filter_map(|r| r.started_unix_us)
             .collect();
-        let (lo, hi) = (firsts.iter().min()?, firsts.iter().max()?);
+        let (lo, hi) = (starts.iter().min()?, starts.iter().max()?);
         Some((hi - lo) as f64 / 1000.0)
+    }
+
+    /// Runner `index`'s (start offset, first-request offset) in ms against the agreed
+    /// start instant: how late it actually started, and how late its first request went
+    /// out (the ramp's offset plus the start's).
+    pub fn offsets_ms(&self, index: usize) -> (Option<f64>, Option<f64>) {
+        let (Some(start), Some(r)) = (self.control.start.as_ref(), self.runners.get(index)) else {
+            return (None, None);
+        };
+        let agreed = start.at_unix_ms as f64 * 1000.0;
+        let off = |us: Option<u64>| us.map(|u| (u as f64 - agreed) / 1000.0);
+        (off(r.started_unix_us), off(r.first_request_unix_us))
     }
 }
 

@@ -78,6 +78,9 @@ pub struct Shared {
     /// When this process sent its first scenario request (a fleet's start skew is
     /// measured from it).
     pub first_request: Arc<OnceLock<SystemTime>>,
+    /// When this process's workers started the scenarios, woken at the start instant (a
+    /// fleet's start skew and start offsets are measured from it).
+    pub started: Arc<OnceLock<SystemTime>>,
     /// In a fleet: the instant each `start = after(..)` scenario is released fleet-wide
     /// (by scenario index), set by the coordinator. `None` runs barriers locally.
     pub barrier: Option<tokio::sync::watch::Receiver<BTreeMap<u32, Instant>>>,
@@ -126,6 +129,7 @@ impl Shared {
             keep_bodies: bodies::reads_bodies(&plan),
             registry: Registry::new(&plan.metrics),
             first_request: Arc::default(),
+            started: Arc::default(),
             barrier: None,
             plan,
         })

@@ -185,6 +185,21 @@ impl Recorder {
         sh.count_at(t, ids::DATA_RECEIVED, s.bytes_received as f64);
     }
 
+    /// The first occurrence of error `code` in this worker (a request `request` to
+    /// `target`), for the summary's errors section; later ones cost a short scan.
+    pub fn first_error(&mut self, code: u32, request: &str, target: &str) {
+        self.shard
+            .borrow_mut()
+            .first_error(code, || crate::errors::FirstError {
+                code,
+                request: request.to_string(),
+                target: target.to_string(),
+                at_unix_ms: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+            });
+    }
+
     /// A `checks` sample (`ok`: passed).
     pub fn check(&mut self, group: &Option<Arc<str>>, name: &Arc<str>, ok: bool) {
         let shard = Rc::clone(&self.shard);

@@ -158,6 +158,15 @@ impl Vu {
             bytes_received: received,
             error_code: resp.error.as_ref().map(|e| e.code),
         });
+        if let Some(e) = &resp.error {
+            let target = self
+                .shared
+                .plan
+                .targets
+                .get(r.target as usize)
+                .map_or("", |t| t.name.as_str());
+            self.rec.first_error(e.code, &r.name, target);
+        }
         Ok(Value::Response(Arc::new(ResponseData::new(
             resp.status,
             duration_ms,

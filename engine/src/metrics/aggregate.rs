@@ -30,6 +30,8 @@ pub struct Aggregate {
     metrics: BTreeMap<String, BTreeMap<TagMap, AggSeries>>,
     elapsed: Duration,
     seq: u64,
+    /// The earliest first occurrence of each error code (see `crate::errors`).
+    first_errors: BTreeMap<u32, crate::errors::FirstError>,
 }
 
 /// One check's outcomes, summed over scenarios.
@@ -159,6 +161,7 @@ impl Aggregate {
             metrics: BTreeMap::new(),
             elapsed: Duration::ZERO,
             seq: 0,
+            first_errors: BTreeMap::new(),
         }
     }
 
@@ -181,6 +184,18 @@ impl Aggregate {
         for series in &s.series {
             self.merge_series(series);
         }
+        self.keep_first_errors(&s.first_errors);
+    }
+
+    fn keep_first_errors(&mut self, errors: &[crate::errors::FirstError]) {
+        for e in errors {
+            crate::errors::keep_first(&mut self.first_errors, e);
+        }
+    }
+
+    /// The earliest first occurrence of each error code merged so far.
+    pub fn first_errors(&self) -> &BTreeMap<u32, crate::errors::FirstError> {
+        &self.first_errors
     }
 
     /// Merges a snapshot received sparse (a runner's push): trend buckets are added
@@ -196,6 +211,7 @@ impl Aggregate {
         keep: impl Fn(&super::wire::SparseSeries) -> bool,
     ) {
         use super::wire::SparseData;
+        self.keep_first_errors(&s.first_errors);
         for series in s.series.iter().filter(|s| keep(s)) {
             let SparseData::Trend {
                 sum,
@@ -250,6 +266,9 @@ impl Aggregate {
                 self.merge_data(metric, tags, &s.data);
             }
         }
+        for e in other.first_errors.values() {
+            crate::errors::keep_first(&mut self.first_errors, e);
+        }
     }
 
     /// Every series as one snapshot (e.g. for a summary of a runner's own data).
@@ -263,6 +282,7 @@ impl Aggregate {
                     data: data.clone(),
                 })
                 .collect(),
+            first_errors: self.first_errors.values().cloned().collect(),
         }
     }
 

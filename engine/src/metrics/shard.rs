@@ -63,6 +63,9 @@ pub struct Shard {
     reg: Arc<Registry>,
     sets: Vec<TagSet>,
     index: HashMap<Tags, SeriesId>,
+    /// Error codes this shard has seen (each one's first occurrence is sent once).
+    errors_seen: Vec<u32>,
+    first_errors: Vec<crate::errors::FirstError>,
 }
 
 impl Shard {
@@ -71,6 +74,16 @@ impl Shard {
             reg,
             sets: Vec::new(),
             index: HashMap::new(),
+            errors_seen: Vec::new(),
+            first_errors: Vec::new(),
+        }
+    }
+
+    /// Keeps the first occurrence of error `code` in this shard (`make` runs only then).
+    pub fn first_error(&mut self, code: u32, make: impl FnOnce() -> crate::errors::FirstError) {
+        if !self.errors_seen.contains(&code) {
+            self.errors_seen.push(code);
+            self.first_errors.push(make());
         }
     }
 
@@ -282,7 +295,10 @@ impl Shard {
                 });
             }
         }
-        Snapshot { series }
+        Snapshot {
+            series,
+            first_errors: std::mem::take(&mut self.first_errors),
+        }
     }
 
     /// The accumulator of (`m`, `s`), created on first use; `None` when `m` is not a

@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
     pub series: Vec<SeriesSnapshot>,
+    /// The first error of each code the sender saw, sent once (see `crate::errors`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_errors: Vec<crate::errors::FirstError>,
 }
 
 /// One series: a metric with one set of tags.
@@ -120,7 +123,7 @@ impl SeriesData {
 
 impl Snapshot {
     pub fn is_empty(&self) -> bool {
-        self.series.is_empty()
+        self.series.is_empty() && self.first_errors.is_empty()
     }
 
     /// The last value of a gauge over all its series, if it was set in this snapshot.

@@ -435,6 +435,7 @@ fn odd_but_parseable_snapshots_merge_without_panic() {
                 data: SeriesData::Counter { sum: 2.0 },
             },
         ],
+        ..Default::default()
     };
     let back = Snapshot::from_json(&snap.to_json().expect("json")).expect("parse");
     let mut agg = Aggregate::new(r);
@@ -446,6 +447,7 @@ fn odd_but_parseable_snapshots_merge_without_panic() {
             tags: BTreeMap::new(),
             data: SeriesData::Counter { sum: 1.0 },
         }],
+        ..Default::default()
     });
     assert!(agg
         .view("http_reqs", &filter(&[]))

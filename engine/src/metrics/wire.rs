@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct SparseSnapshot {
     pub series: Vec<SparseSeries>,
+    /// The first error of each code the runner saw (see `crate::errors`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_errors: Vec<crate::errors::FirstError>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -179,6 +182,7 @@ impl From<&Snapshot> for SparseSnapshot {
                     },
                 })
                 .collect(),
+            first_errors: s.first_errors.clone(),
         }
     }
 }

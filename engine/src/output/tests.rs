@@ -668,7 +668,8 @@ fn the_report_shows_a_fleets_runners_and_skew() {
             lost: false,
             http_reqs: 20.0,
             iterations: 10.0,
-            reason: None,
+            start_offset_ms: Some(0.25),
+            ..Default::default()
         },
         summary::RunnerSummary {
             index: 1,
@@ -676,10 +677,38 @@ fn the_report_shows_a_fleets_runners_and_skew() {
             http_reqs: 10.0,
             iterations: 5.0,
             reason: Some("no heartbeat for 5s".into()),
+            ..Default::default()
         },
     ];
     s.volley.start_skew_ms = Some(12.5);
     s.volley.runners_lost = 1;
+    let check = |name: &str, path: &str| summary::CheckSummary {
+        name: name.into(),
+        path: path.into(),
+        passes: 1,
+        fails: 0,
+    };
+    s.root_group = summary::GroupSummary {
+        checks: vec![check("r.status == 200", "::r.status == 200")],
+        groups: vec![summary::GroupSummary {
+            name: "browse".into(),
+            path: "::browse".into(),
+            checks: vec![check("ok", "::browse::ok")],
+            groups: vec![],
+        }],
+        ..Default::default()
+    };
+    s.volley.errors = vec![crate::errors::ErrorSummary {
+        code: 1212,
+        kind: crate::errors::kind(1212).into(),
+        count: 3,
+        first: Some(crate::errors::FirstError {
+            code: 1212,
+            request: "products".into(),
+            target: "shop".into(),
+            at_unix_ms: 1,
+        }),
+    }];
     let reg = registry();
     let html = report::render(&report::ReportInput {
         summary: &s,
@@ -695,6 +724,17 @@ fn the_report_shows_a_fleets_runners_and_skew() {
         "{html}"
     );
     assert!(html.contains("12.5ms"), "start skew shown");
+    assert!(html.contains("+250µs"), "start offset shown");
+    // The plan says what ran; check names read as groups › name; errors in words.
+    assert!(html.contains("on 2 runners (the whole fleet"), "{html}");
+    assert!(!html.contains("runner 0 of 1"));
+    assert!(
+        html.contains(">browse › ok<") && html.contains(">r.status == 200<"),
+        "{html}"
+    );
+    assert!(!html.contains(">::"), "no k6 paths as names");
+    assert!(html.contains("data-error-code=\"1212\"") && html.contains("connection refused"));
+    assert!(html.contains("request <code>products</code> to target <code>shop</code>"));
     assert!(html.contains("no data"), "an empty timeline says so");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -42,7 +42,7 @@ impl ProgressMode {
 
 use crate::executor::{ScenarioState, VuCounts};
 use crate::interp::{Identity, Recorder, Role, Shared, Vu};
-use crate::metrics::{Aggregate, Registry, Shard, Snapshot};
+use crate::metrics::{Aggregate, Shard, Snapshot};
 use crate::summary::{Summary, Verdict};
 use crate::value::Value;
 use report::Report;
@@ -130,6 +130,8 @@ pub struct FleetLink {
     pub finished: mpsc::UnboundedSender<u32>,
     /// Set when this runner sends its first scenario request.
     pub first_request: Arc<std::sync::OnceLock<std::time::SystemTime>>,
+    /// Set when this runner's workers wake at the start instant (its actual start).
+    pub started: Arc<std::sync::OnceLock<std::time::SystemTime>>,
 }
 
 /// A handle that stops a run gracefully, as Ctrl-C does; cheap to clone, usable from any
@@ -193,12 +195,14 @@ pub fn run_plan(plan: &Plan, opts: RunOptions) -> RunOutcome {
 /// [`run_plan`] with hooks.
 pub fn run_with(plan: &Plan, opts: RunOptions, hooks: RunHooks) -> RunOutcome {
     let plan = Arc::new(plan.clone());
+    // Nothing ran: the summary is one line with the reason (the caller prints it), no
+    // metrics and no threshold verdicts.
     let fail = |code: i32, msg: String| {
-        eprintln!("error: {msg}");
-        let mut agg = Aggregate::new(Registry::new(&plan.metrics));
+        let mut summary = crate::summary::not_started(&plan, &msg);
+        summary.volley.exit_code = code;
         RunOutcome {
             exit_code: code,
-            summary: Report::new(&plan).finish(&mut agg, Duration::ZERO, None, Some(code)),
+            summary,
         }
     };
     let secrets = match resolve_secrets(&plan, &opts.env) {
@@ -210,6 +214,7 @@ pub fn run_with(plan: &Plan, opts: RunOptions, hooks: RunHooks) -> RunOutcome {
             if let Some(f) = hooks.fleet.as_ref() {
                 s.barrier = Some(f.released.clone());
                 s.first_request = Arc::clone(&f.first_request);
+                s.started = Arc::clone(&f.started);
             }
             Arc::new(s)
         }
@@ -371,7 +376,7 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
     let _ = start_tx.send(Some(t0));
 
     // The driver loop: snapshots, thresholds, progress, signals.
-    let total = Duration::from_millis(plan.max_duration_ms());
+    let total = Duration::from_millis(plan.planned_duration_ms());
     let mut stop: Option<Stop> = None;
     let mut done = 0;
     let mut eval_tick =
@@ -410,6 +415,7 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
                     scenarios: &scenarios,
                     elapsed: t0.elapsed(),
                     total,
+                    done: false,
                 };
                 report.progress(opts.progress, &live);
             }
@@ -440,6 +446,7 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
         scenarios: &scenarios,
         elapsed: t0.elapsed(),
         total,
+        done: true,
     };
     report.progress_done(opts.progress, &live);
 

@@ -29,6 +29,8 @@ pub(crate) struct Live<'a> {
     pub scenarios: &'a [Arc<ScenarioState>],
     pub elapsed: Duration,
     pub total: Duration,
+    /// The load has ended (the last line: 100 %).
+    pub done: bool,
 }
 
 impl Report {
@@ -67,16 +69,17 @@ impl Report {
         }
     }
 
-    /// The last progress line, ending the rewritten one on a terminal.
+    /// The last progress line (100 %), ending the rewritten one on a terminal.
     pub fn progress_done(&mut self, mode: ProgressMode, live: &Live<'_>) {
+        self.progress(mode, live);
         if mode == ProgressMode::Tty {
-            self.progress(mode, live);
             eprintln!();
         }
     }
 
     fn progress_line(&mut self, mode: ProgressMode, live: &Live<'_>) -> String {
         let mut p = Progress::from_aggregate(live.agg, live.elapsed, live.total);
+        p.done = live.done;
         p.vus = live.vus.active.load(Ordering::Relaxed);
         p.vus_max = live.vus.created.load(Ordering::Relaxed);
         let (reqs, secs) = (p.http_reqs, live.elapsed.as_secs_f64());

@@ -84,6 +84,8 @@ async fn run(mut args: WorkerArgs) {
     if !wait_precisely(t0, &mut args.stop).await {
         return;
     }
+    // The first worker awake marks this process's actual start (no allocation).
+    let _ = args.shared.started.set(std::time::SystemTime::now());
     let stop = Rc::new(Signal::default());
     {
         let stop = Rc::clone(&stop);

@@ -299,11 +299,57 @@ fn text_rendering() {
     let mut fleet = s.clone();
     fleet.volley.start_skew_ms = Some(12.5);
     fleet.volley.runners_lost = 1;
+    fleet.volley.runners = vec![
+        RunnerSummary {
+            index: 0,
+            http_reqs: 30.0,
+            iterations: 10.0,
+            share: 0.75,
+            start_offset_ms: Some(0.04),
+            first_request_offset_ms: Some(0.5),
+            ..Default::default()
+        },
+        RunnerSummary {
+            index: 1,
+            lost: true,
+            state: RunnerOutcome::Lost,
+            http_reqs: 10.0,
+            iterations: 3.0,
+            share: 0.25,
+            start_offset_ms: Some(12.5),
+            first_request_offset_ms: Some(262.5),
+            reason: Some("heartbeat".into()),
+        },
+    ];
     let f = render_text(&fleet, false);
     assert!(
-        f.contains("fleet start skew: 12.5ms") && f.contains("(1 lost)"),
+        f.contains("fleet start skew: 12.5ms") && f.contains("2 runners (1 lost)"),
         "{f}"
     );
+    let rows: Vec<&str> = f.lines().filter(|l| l.starts_with("       ")).collect();
+    assert!(
+        rows.iter()
+            .any(|l| l.trim_start().starts_with("runner  state")),
+        "{f}"
+    );
+    assert!(
+        rows.iter().any(|l| l.split_whitespace().collect::<Vec<_>>()
+            == [
+                "1",
+                "lost",
+                "(heartbeat)",
+                "10",
+                "3",
+                "25%",
+                "+12.5ms",
+                "+262.5ms"
+            ]),
+        "{f}"
+    );
+    let mut one = fleet.clone();
+    one.volley.runners.truncate(1);
+    one.volley.runners_lost = 0;
+    assert!(render_text(&one, false).contains("1 runner (0 lost)"));
 }
 
 #[test]
@@ -334,4 +380,105 @@ fn writes_json_file() {
     let back: Summary = serde_json::from_str(&text).expect("parse");
     assert_eq!(back, s);
     assert!(write_json(&s, Path::new("/nonexistent-dir/x/summary.json")).is_err());
+}
+
+#[test]
+fn a_run_that_never_started_is_one_line_without_verdicts() {
+    let mut p = plan(thresholds());
+    p.name = "shop".into();
+    let s = not_started(
+        &p,
+        "secret token: environment variable SHOP_TOKEN is not set",
+    );
+    assert_eq!(
+        (s.volley.verdict, s.exit_code()),
+        (Verdict::NotStarted, 104)
+    );
+    let j = serde_json::to_value(&s).expect("json");
+    assert_eq!(j["volley"]["verdict"], "not_started");
+    assert!(j["metrics"].as_object().is_some_and(|m| m.is_empty()));
+    let t = render_text(&s, false);
+    assert_eq!(
+        t.trim(),
+        "✗ the run did not start: secret token: environment variable SHOP_TOKEN is not set (exit code 104)"
+    );
+}
+
+#[test]
+fn a_threshold_without_data_fails_as_no_data_and_grammar_counts() {
+    let reg = Registry::new(&[]);
+    let mut agg = Aggregate::new(reg);
+    agg.set_elapsed(Duration::from_secs(1));
+    let p = plan(vec![Threshold {
+        metric: "http_req_duration".into(),
+        tags: BTreeMap::new(),
+        conditions: vec![cond(
+            Aggregation::P,
+            Some(95.0),
+            CmpOp::Lt,
+            400.0,
+            "p(95) < 400ms",
+        )],
+        abort_on_fail: false,
+        delay_abort_eval_ms: 0,
+    }]);
+    let results = evaluate(&p.thresholds, &agg, Phase::End);
+    let s = build(&agg, &p, &results, Duration::from_secs(1));
+    assert_eq!(s.exit_code(), 99);
+    let t = &s.metrics["http_req_duration"].thresholds["p(95) < 400ms"];
+    assert!(!t.ok && t.no_data);
+    let text = render_text(&s, false);
+    assert!(text.contains("✗ p(95) < 400ms (no data)"), "{text}");
+    assert!(text.contains(": (no data)"), "{text}");
+    assert!(!text.contains("avg="), "no made-up zeros: {text}");
+    assert!(text.contains("1 of 1 threshold failed"), "{text}");
+    // One threshold that passed reads in the singular too.
+    let mut ok = s.clone();
+    if let Some(m) = ok.metrics.get_mut("http_req_duration") {
+        for t in m.thresholds.values_mut() {
+            *t = ThresholdOk {
+                ok: true,
+                no_data: false,
+            };
+        }
+    }
+    ok.set_verdict(Verdict::Passed);
+    let text = render_text(&ok, false);
+    assert!(
+        text.contains("passed: the threshold passed (exit code 0)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_open_model_explains_its_latency_in_the_legend() {
+    let reg = Registry::new(&[]);
+    let agg = Aggregate::new(reg);
+    let mut p = plan(Vec::new());
+    assert!(build(&agg, &p, &[], Duration::from_secs(1))
+        .volley
+        .notes
+        .is_empty());
+    p.scenarios.push(volley_plan::Scenario {
+        name: "open".into(),
+        workload: volley_plan::Workload::ConstantArrivalRate {
+            rate: 10.0,
+            duration_ms: 1000,
+            pre_allocated_vus: 1,
+            max_vus: 2,
+        },
+        start: volley_plan::Start::Immediately,
+        graceful_stop_ms: 0,
+        tags: BTreeMap::new(),
+        http: Default::default(),
+        frame_size: 0,
+        init: vec![],
+        iteration: vec![],
+    });
+    let s = build(&agg, &p, &[], Duration::from_secs(1));
+    let t = render_text(&s, false);
+    assert!(
+        t.contains("note: open model: an iteration's first http_req_duration counts from when the iteration was due"),
+        "{t}"
+    );
 }

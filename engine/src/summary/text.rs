@@ -38,6 +38,17 @@ impl Style {
 pub fn render_text(s: &Summary, color: bool) -> String {
     let st = Style { color };
     let mut out = String::new();
+    if s.volley.verdict == Verdict::NotStarted {
+        // Nothing ran: one line with the reason, no metrics, no verdicts.
+        let reason = s.volley.reason.as_deref().unwrap_or("see the error above");
+        let _ = writeln!(
+            out,
+            "\n  {} the run did not start: {reason} (exit code {})",
+            st.mark(false),
+            s.volley.exit_code
+        );
+        return out;
+    }
     render_group(&mut out, &st, &s.root_group, "     ");
     if !out.is_empty() {
         out.truncate(out.trim_end().len());
@@ -81,18 +92,74 @@ pub fn render_text(s: &Summary, color: bool) -> String {
             st.mark(m.thresholds.values().all(|t| t.ok))
         };
         let dots = width.saturating_sub(label.chars().count());
-        let _ = writeln!(
-            out,
-            "   {mark} {label}{}: {}",
-            ".".repeat(dots),
+        // A metric its thresholds found without samples shows no made-up zeros.
+        let text = if m.thresholds.values().any(|t| t.no_data) {
+            "(no data)".to_string()
+        } else {
             metric_text(m, &st, duration_s)
-        );
+        };
+        let _ = writeln!(out, "   {mark} {label}{}: {text}", ".".repeat(dots));
         for (src, t) in &m.thresholds {
-            let _ = writeln!(out, "       {} {src}", st.mark(t.ok));
+            let no_data = if t.no_data { " (no data)" } else { "" };
+            let _ = writeln!(out, "       {} {src}{no_data}", st.mark(t.ok));
+        }
+    }
+    render_errors(&mut out, &s.volley.errors);
+    if !s.volley.notes.is_empty() {
+        out.push('\n');
+        for n in &s.volley.notes {
+            let _ = writeln!(out, "     note: {n}");
         }
     }
     render_footer(&mut out, &st, s);
     out
+}
+
+/// The errors section: each kind in words, k6's code, its count and first occurrence.
+fn render_errors(out: &mut String, errors: &[crate::errors::ErrorSummary]) {
+    if errors.is_empty() {
+        return;
+    }
+    out.push_str("\n     errors\n");
+    let mut rows: Vec<Vec<String>> = vec![["code", "error", "requests", "first occurrence"]
+        .map(str::to_string)
+        .to_vec()];
+    for e in errors {
+        let first = e.first.as_ref().map_or("-".to_string(), |f| {
+            format!("request {} to target {}", f.request, f.target)
+        });
+        rows.push(vec![
+            e.code.to_string(),
+            e.kind.clone(),
+            e.count.to_string(),
+            first,
+        ]);
+    }
+    table(out, &rows);
+}
+
+/// Rows as left-aligned columns two spaces apart, indented under a section title.
+fn table(out: &mut String, rows: &[Vec<String>]) {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0usize; cols];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in rows {
+        let mut line = String::from("       ");
+        for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let pad = w.saturating_sub(cell.chars().count());
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
 }
 
 fn render_group(out: &mut String, st: &Style, g: &GroupSummary, indent: &str) {
@@ -193,22 +260,29 @@ fn render_footer(out: &mut String, st: &Style, s: &Summary) {
     if vo.start_skew_ms.is_some() || !vo.runners.is_empty() || vo.runners_lost > 0 {
         out.push('\n');
         if let Some(skew) = vo.start_skew_ms {
-            let _ = writeln!(out, "     fleet start skew: {}", fmt_duration(skew));
+            let _ = writeln!(
+                out,
+                "     fleet start skew: {} (spread of the runners' actual starts)",
+                fmt_duration(skew)
+            );
         }
         let _ = writeln!(
             out,
-            "     runners: {} ({} lost)",
-            vo.runners.len(),
+            "     {} ({} lost)",
+            plural(vo.runners.len(), "runner"),
             vo.runners_lost
         );
+        render_runners(out, &vo.runners);
     }
     let (ok, n) = s.threshold_counts();
     let thresholds = if n == 0 {
         "no thresholds".to_string()
+    } else if n == 1 && ok == 1 {
+        "the threshold passed".to_string()
     } else if ok == n {
         format!("all {n} thresholds passed")
     } else {
-        format!("{} of {n} thresholds failed", n - ok)
+        format!("{} of {} failed", n - ok, plural(n, "threshold"))
     };
     // An end the verdicts have no word for (a failed setup, a fleet that never became
     // ready) is named by its exit code.
@@ -249,6 +323,55 @@ fn render_footer(out: &mut String, st: &Style, s: &Summary) {
         st.mark(passed),
         vo.exit_code
     );
+}
+
+/// The per-runner rows: index, state, requests, iterations, share of the requests,
+/// start offset and first-request offset against the agreed start instant.
+fn render_runners(out: &mut String, runners: &[super::RunnerSummary]) {
+    if runners.is_empty() {
+        return;
+    }
+    let offset = |ms: Option<f64>| match ms {
+        Some(ms) if ms >= 0.0 => format!("+{}", fmt_duration(ms)),
+        Some(ms) => fmt_duration(ms),
+        None => "-".to_string(),
+    };
+    let header = [
+        "runner",
+        "state",
+        "requests",
+        "iterations",
+        "share",
+        "start",
+        "first request",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.map(str::to_string).to_vec()];
+    for r in runners {
+        let state = match (r.state, &r.reason) {
+            (super::RunnerOutcome::Lost, Some(why)) => format!("lost ({why})"),
+            (super::RunnerOutcome::Lost, None) => "lost".to_string(),
+            (super::RunnerOutcome::Ok, _) => "ok".to_string(),
+        };
+        rows.push(vec![
+            r.index.to_string(),
+            state,
+            fmt_num(r.http_reqs),
+            fmt_num(r.iterations),
+            format!("{}%", trim(format!("{:.1}", 100.0 * r.share))),
+            offset(r.start_offset_ms),
+            offset(r.first_request_offset_ms),
+        ]);
+    }
+    table(out, &rows);
+}
+
+/// `1 runner`, `4 runners`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// Trailing zeros (and a trailing dot) off a fixed-point number.

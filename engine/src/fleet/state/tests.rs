@@ -55,6 +55,7 @@ fn push(k: u32, instance: &str, seqs: &[(u64, f64)], done: bool) -> ReceivedPush
             })
             .collect(),
         first_request_unix_us: None,
+        started_unix_us: None,
         finished: vec![],
         done,
         stopped: false,
@@ -234,14 +235,20 @@ fn a_lost_runner_does_not_hold_a_barrier() {
 }
 
 #[test]
-fn skew_is_the_spread_of_first_requests() {
+fn skew_is_the_spread_of_actual_starts_not_of_first_requests() {
     let mut st = started(3);
-    for (k, us) in [(0u32, 5_000_000u64), (1, 5_003_500), (2, 5_001_000)] {
+    let agreed_ms = st.control.start.as_ref().map(|s| s.at_unix_ms).unwrap();
+    let agreed = agreed_ms * 1000;
+    // A ramp: runner k's first VU comes k × 250 ms after its start.
+    for (k, late_us) in [(0u32, 100u64), (1, 3_600), (2, 1_100)] {
         let mut p = push(k, &format!("r{k}"), &[], false);
-        p.first_request_unix_us = Some(us);
+        p.started_unix_us = Some(agreed + late_us);
+        p.first_request_unix_us = Some(agreed + late_us + u64::from(k) * 250_000);
         st.push(&p, now()).unwrap();
     }
     assert_eq!(st.start_skew_ms(), Some(3.5));
+    assert_eq!(st.offsets_ms(0), (Some(0.1), Some(0.1)));
+    assert_eq!(st.offsets_ms(2), (Some(1.1), Some(501.1)));
 }
 
 mod merged_percentiles {
@@ -312,4 +319,25 @@ mod merged_percentiles {
             check(&per_runner)?;
         }
     }
+}
+
+/// A runner's first errors travel in its pushed snapshots; the fleet keeps the earliest of
+/// each code, so the summary's errors section names the fleet's first occurrence.
+#[test]
+fn first_errors_travel_in_pushes_and_the_earliest_wins() {
+    let mut st = started(2);
+    for (k, at, target) in [(0u32, 20u64, "late"), (1, 10, "early")] {
+        let mut p = push(k, &format!("r{k}"), &[(1, 1.0)], false);
+        p.snapshots[0].snapshot.first_errors = vec![crate::errors::FirstError {
+            code: 1212,
+            request: "products".into(),
+            target: target.into(),
+            at_unix_ms: at,
+        }];
+        // Through the wire, as the coordinator reads it.
+        let text = serde_json::to_string(&p).unwrap();
+        let back: ReceivedPush = serde_json::from_str(&text).unwrap();
+        st.push(&back, now()).unwrap();
+    }
+    assert_eq!(st.agg.first_errors()[&1212].target, "early");
 }

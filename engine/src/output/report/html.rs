@@ -84,16 +84,19 @@ figure.chart { margin: 8px 0 18px; break-inside: avoid; }
 figcaption { font-weight: 600; }
 ul.legend { list-style: none; padding: 0; margin: 2px 0; display: flex; gap: 14px; flex-wrap: wrap;
   color: var(--muted); font-size: 12px; }
-.sw { display: inline-block; width: 12px; height: 3px; margin-right: 5px; vertical-align: middle; }
+.sw { display: inline-block; width: 22px; height: 0; border-top: 3px solid; margin-right: 5px;
+  vertical-align: middle; background: none !important; }
+.sw.d1 { border-top-style: dashed; } .sw.d2 { border-top-style: dotted; } .sw.d3 { border-top-style: double; }
+svg .d1 { stroke-dasharray: 8 4; } svg .d2 { stroke-dasharray: 2 3; } svg .d3 { stroke-dasharray: 10 3 2 3; }
 svg { width: 100%; height: auto; display: block; }
 svg .grid { stroke: var(--line); stroke-width: 1; } svg .axis { stroke: var(--muted); stroke-width: 1; }
 svg .tick, svg .empty { fill: var(--muted); font-size: 11px; }
 svg .line { fill: none; stroke-width: 2; stroke-linejoin: round; }
-.s0 { stroke: var(--c0); background: var(--c0); fill: var(--c0); }
-.s1 { stroke: var(--c1); background: var(--c1); fill: var(--c1); }
-.s2 { stroke: var(--c2); background: var(--c2); fill: var(--c2); }
-.s3 { stroke: var(--c3); background: var(--c3); fill: var(--c3); }
-.s4 { stroke: var(--c4); background: var(--c4); fill: var(--c4); }
+.s0 { stroke: var(--c0); background: var(--c0); fill: var(--c0); border-color: var(--c0); }
+.s1 { stroke: var(--c1); background: var(--c1); fill: var(--c1); border-color: var(--c1); }
+.s2 { stroke: var(--c2); background: var(--c2); fill: var(--c2); border-color: var(--c2); }
+.s3 { stroke: var(--c3); background: var(--c3); fill: var(--c3); border-color: var(--c3); }
+.s4 { stroke: var(--c4); background: var(--c4); fill: var(--c4); border-color: var(--c4); }
 svg path.line { fill: none; }
 pre { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 10px;
   overflow-x: auto; font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; white-space: pre; }

@@ -41,10 +41,11 @@ pub fn render(r: &ReportInput<'_>) -> String {
     body.push_str(&html::section("charts", "Over time", &charts(r.timeline)));
     body.push_str(&sections::thresholds(r.summary));
     body.push_str(&sections::checks(r.summary));
+    body.push_str(&sections::errors(r.summary));
     body.push_str(&sections::statuses(r.total));
     body.push_str(&sections::runners(r.summary));
     body.push_str(&sections::metrics(r.summary));
-    body.push_str(&sections::plan(r.plan));
+    body.push_str(&sections::plan(r.plan, r.summary.volley.runners.len()));
     body.push_str(&sections::source(r.source));
     html::page(&format!("{} · Volley report", r.summary.volley.test), &body)
 }

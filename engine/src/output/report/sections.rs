@@ -19,6 +19,7 @@ fn verdict_text(v: Verdict) -> &'static str {
         Verdict::Aborted => "aborted",
         Verdict::AbortedByThreshold => "aborted by a threshold",
         Verdict::RunnersLost => "runners lost",
+        Verdict::NotStarted => "did not start",
     }
 }
 
@@ -159,6 +160,10 @@ pub fn checks(s: &Summary) -> String {
     let mut rows = Vec::new();
     fn walk(g: &GroupSummary, rows: &mut Vec<(String, Vec<String>)>) {
         for c in &g.checks {
+            // `browse › ok`: the groups then the check's name, not k6's `::` path.
+            let mut parts: Vec<&str> = g.path.split("::").filter(|p| !p.is_empty()).collect();
+            parts.push(&c.name);
+            let label = parts.join(" › ");
             let total = c.passes + c.fails;
             let rate = if total > 0 {
                 c.passes as f64 / total as f64
@@ -173,7 +178,7 @@ pub fn checks(s: &Summary) -> String {
                     c.fails
                 ),
                 vec![
-                    esc(&c.path),
+                    esc(&label),
                     c.passes.to_string(),
                     format!("<span class=\"{cls}\">{}</span>", c.fails),
                     pct(rate),
@@ -221,6 +226,10 @@ pub fn statuses(total: &Aggregate) -> String {
                 status.to_string()
             };
             let cls = if failed > 0 { "fail" } else { "pass" };
+            let code = match code.parse::<u32>() {
+                Ok(c) => format!("{c} ({})", crate::errors::kind(c)),
+                Err(_) => code,
+            };
             (
                 format!(" data-status=\"{status}\" data-failed=\"{failed}\""),
                 vec![
@@ -241,7 +250,42 @@ pub fn statuses(total: &Aggregate) -> String {
             &rows,
         )
     };
-    section("errors-section", "Responses by status", &body)
+    section("statuses-section", "Responses by status", &body)
+}
+
+/// The errors section, as the terminal summary shows it: each kind in words, k6's code,
+/// its count and first occurrence; empty when no request failed with a transport error.
+pub fn errors(s: &Summary) -> String {
+    if s.volley.errors.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<(String, Vec<String>)> = s
+        .volley
+        .errors
+        .iter()
+        .map(|e| {
+            let first = e.first.as_ref().map_or("-".to_string(), |f| {
+                format!(
+                    "request <code>{}</code> to target <code>{}</code>",
+                    esc(&f.request),
+                    esc(&f.target)
+                )
+            });
+            (
+                format!(" data-error-code=\"{}\"", e.code),
+                vec![e.code.to_string(), esc(&e.kind), e.count.to_string(), first],
+            )
+        })
+        .collect();
+    section(
+        "errors-section",
+        "Errors",
+        &table(
+            "errors",
+            &["code", "error", "requests", "first occurrence"],
+            &rows,
+        ),
+    )
 }
 
 /// Every metric of the summary with its values.
@@ -272,6 +316,15 @@ pub fn metrics(s: &Summary) -> String {
     )
 }
 
+/// `+1.2ms` against the agreed start instant, `-` when unknown.
+fn offset(ms: Option<f64>) -> String {
+    match ms {
+        Some(ms) if ms >= 0.0 => format!("+{}", fmt_duration(ms)),
+        Some(ms) => fmt_duration(ms),
+        None => "-".into(),
+    }
+}
+
 /// The fleet's runners and start skew; empty for a single-machine run.
 pub fn runners(s: &Summary) -> String {
     if s.volley.runners.is_empty() {
@@ -300,22 +353,29 @@ pub fn runners(s: &Summary) -> String {
                     fmt_num(r.http_reqs),
                     pct(share),
                     fmt_num(r.iterations),
+                    esc(&offset(r.start_offset_ms)),
+                    esc(&offset(r.first_request_offset_ms)),
                 ],
             )
         })
         .collect();
     let skew = s.volley.start_skew_ms.map_or("-".to_string(), fmt_duration);
     let body = format!(
-        "<p id=\"skew\">Start skew (first to last runner's first request): <b>{}</b> · runners lost: <b>{}</b></p>\n{}",
+        "<p id=\"skew\">Start skew (spread of the runners' actual starts against the agreed instant): <b>{}</b> · runners lost: <b>{}</b></p>\n{}",
         esc(&skew),
         s.volley.runners_lost,
-        table("runners", &["runner", "state", "requests", "share", "iterations"], &rows)
+        table(
+            "runners",
+            &["runner", "state", "requests", "share", "iterations", "start offset", "first request offset"],
+            &rows
+        )
     );
     section("runners-section", "Runners", &body)
 }
 
-/// Targets, scenarios in words, data and thresholds of the plan.
-pub fn plan(p: &Plan) -> String {
+/// Targets, scenarios in words, data and thresholds of the plan, on the run's `runners`
+/// (the fleet's whole load: every number is the fleet's).
+pub fn plan(p: &Plan, runners: usize) -> String {
     let mut body = format!(
         "<p>plan {} · content hash <code>{}</code></p>\n",
         esc(&p.name),
@@ -328,6 +388,17 @@ pub fn plan(p: &Plan) -> String {
         .collect();
     body.push_str(&table("targets", &["target", "URL"], &targets));
     let words = volley_plan::view::segment_view(p, Segment::whole()).to_words();
+    // The whole plan's view starts `runner 0 of 1`; say what ran instead.
+    let rest = words.split_once('\n').map_or("", |(_, rest)| rest);
+    let runners = runners.max(1);
+    let words = format!(
+        "on {} (the whole fleet's load)\n{rest}",
+        if runners == 1 {
+            "1 runner".to_string()
+        } else {
+            format!("{runners} runners")
+        }
+    );
     body.push_str(&format!("<pre id=\"plan-words\">{}</pre>\n", esc(&words)));
     section("plan-section", "Plan", &body)
 }

@@ -1,6 +1,7 @@
 //! Line charts as inline SVG for the HTML report: time on x, one or more series on y,
 //! "nice" ticks, grid, legend. Colours come from CSS classes (`s0`…`s4`) so the page's
-//! light and dark themes apply. Pure string building; it must not know about metrics.
+//! light and dark themes apply; dash patterns (`d0`…`d3`: solid, dashed, dotted,
+//! dash-dot, in the legend too) tell lines apart where they overlap (p95 under p99). Pure string building; it must not know about metrics.
 
 use super::html::esc;
 use std::fmt::Write as _;
@@ -44,8 +45,9 @@ pub fn render(c: &Chart) -> String {
     for (i, l) in c.lines.iter().enumerate() {
         let _ = write!(
             s,
-            "<li><span class=\"sw s{}\"></span>{}</li>",
+            "<li><span class=\"sw s{} d{}\"></span>{}</li>",
             i % 5,
+            i % 4,
             esc(&l.label)
         );
     }
@@ -105,8 +107,9 @@ pub fn render(c: &Chart) -> String {
         }
         let _ = write!(
             s,
-            "<path class=\"line s{}\" d=\"{d}\"><title>{}</title></path>",
+            "<path class=\"line s{} d{}\" d=\"{d}\"><title>{}</title></path>",
             i % 5,
+            i % 4,
             esc(&l.label)
         );
         // A lone point (a one-interval run, a gap on both sides) would not show as a line.

@@ -1,0 +1,128 @@
+//! The errors section of the summary and the report: each kind of transport error in
+//! words, how many requests it failed, and its first occurrence (request name and target),
+//! with k6's numeric code as a column.
+//!
+//! Counts come from the merged `http_reqs` series by their `error_code` tag, so they are
+//! exact across workers and runners. First occurrences travel beside the samples: a
+//! worker's shard keeps the first error of each code it saw ([`FirstError`], sent once in
+//! its snapshot's `first_errors`); the driver's or coordinator's aggregate keeps the
+//! earliest per code. This module must not print.
+
+use crate::http::codes;
+use crate::metrics::Aggregate;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The first request that failed with one error code (in one shard, then in the run).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct FirstError {
+    /// k6's error code.
+    pub code: u32,
+    /// The request's name (`name:` or its method and path).
+    pub request: String,
+    /// The target it was sent to (the file's `target NAME`).
+    pub target: String,
+    /// When it happened (Unix ms): the earliest wins when merging.
+    pub at_unix_ms: u64,
+}
+
+/// One row of the errors section.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ErrorSummary {
+    /// k6's error code (`1212`).
+    pub code: u32,
+    /// The kind in words (`connection refused`).
+    pub kind: String,
+    /// Requests that failed with it.
+    pub count: u64,
+    /// Its first occurrence, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<FirstError>,
+}
+
+/// k6's error code in words.
+pub fn kind(code: u32) -> &'static str {
+    match code {
+        codes::INVALID_URL => "invalid URL or header",
+        codes::REQUEST_TIMEOUT => "request timeout",
+        codes::DNS => "host name not found (DNS)",
+        codes::TCP => "TCP error",
+        codes::BROKEN_PIPE => "broken pipe (the server closed the connection)",
+        codes::DIAL => "cannot connect",
+        codes::DIAL_TIMEOUT => "connect timeout",
+        codes::CONNECTION_REFUSED => "connection refused",
+        codes::CONNECTION_RESET => "connection reset by the server",
+        codes::TLS => "TLS error",
+        codes::TLS_CERTIFICATE => "TLS certificate not trusted",
+        codes::TLS_HOSTNAME => "TLS certificate not valid for the host",
+        codes::HTTP2 => "HTTP/2 protocol error",
+        _ => "request failed",
+    }
+}
+
+/// Keeps the earliest first occurrence of each code.
+pub fn keep_first(into: &mut BTreeMap<u32, FirstError>, e: &FirstError) {
+    match into.get(&e.code) {
+        Some(old) if old.at_unix_ms <= e.at_unix_ms => {}
+        _ => {
+            into.insert(e.code, e.clone());
+        }
+    }
+}
+
+/// The errors section: one row per error code the run's requests failed with, most
+/// frequent first.
+pub fn summarize(agg: &Aggregate) -> Vec<ErrorSummary> {
+    let mut counts: BTreeMap<u32, f64> = BTreeMap::new();
+    for (metric, tags, data) in agg.series() {
+        if metric != "http_reqs" {
+            continue;
+        }
+        let Some(code) = tags.get("error_code").and_then(|c| c.parse::<u32>().ok()) else {
+            continue;
+        };
+        if let crate::metrics::SeriesData::Counter { sum } = data {
+            *counts.entry(code).or_default() += sum;
+        }
+    }
+    let firsts = agg.first_errors();
+    let mut rows: Vec<ErrorSummary> = counts
+        .into_iter()
+        .filter(|(_, n)| *n > 0.0)
+        .map(|(code, n)| ErrorSummary {
+            code,
+            kind: kind(code).to_string(),
+            count: n as u64,
+            first: firsts.get(&code).cloned(),
+        })
+        .collect();
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(&b.code)));
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_words() {
+        assert_eq!(kind(1212), "connection refused");
+        assert_eq!(kind(1050), "request timeout");
+        assert_eq!(kind(4242), "request failed");
+    }
+
+    #[test]
+    fn the_earliest_first_occurrence_wins() {
+        let e = |target: &str, at| FirstError {
+            code: 1212,
+            request: "products".into(),
+            target: target.into(),
+            at_unix_ms: at,
+        };
+        let mut m = BTreeMap::new();
+        keep_first(&mut m, &e("b", 20));
+        keep_first(&mut m, &e("a", 10));
+        keep_first(&mut m, &e("c", 30));
+        assert_eq!(m[&1212].target, "a");
+    }
+}
