@@ -5,6 +5,7 @@ mod cases;
 mod cli;
 mod docs;
 mod fleet_e2e;
+mod k6_oracle;
 mod k8s;
 mod lint_cases;
 mod lint_cli;
