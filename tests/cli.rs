@@ -196,9 +196,10 @@ fn plan_describes_segments() {
             "describes runner {k}:\n{t}"
         );
     }
-    // shared_iterations(vus: 8, iterations: 200) on 3 runners: 67 + 67 + 66.
+    // shared_iterations(vus: 8, iterations: 200) on 3 runners: VUs 3 + 3 + 2, and as in
+    // k6 the iterations follow the VUs: 75 + 75 + 50.
     assert!(
-        t.contains("67 iterations") && t.contains("66 iterations"),
+        t.contains("75 iterations") && t.contains("50 iterations"),
         "{t}"
     );
     let json = volley(&[
@@ -213,4 +214,41 @@ fn plan_describes_segments() {
     assert!(json.status.success(), "{}", text(&json));
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
     assert_eq!(v["segment"]["index"], 2);
+}
+
+#[test]
+fn plan_names_idle_runners_and_why() {
+    let dir = temp_dir("plan-idle");
+    let src = dir.join("idle.load");
+    std::fs::write(
+        &src,
+        "target api = \"http://127.0.0.1:8088\"\n\n\
+         scenario batch {\n  workload = shared_iterations(vus: 2, iterations: 10)\n  iteration { get(api, \"/health\") }\n}\n\n\
+         scenario busy {\n  workload = constant_vus(vus: 8, duration: 10s)\n  iteration { get(api, \"/health\")\n sleep 1s }\n}\n",
+    )
+    .unwrap();
+    let out = volley(&["plan", src.to_str().unwrap(), "--runners", "4"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("idle: runners 2, 3 in scenario batch (2 VUs for 4 runners: a runner without a VU gets no iterations)"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("in scenario busy"),
+        "busy has no idle runner:\n{t}"
+    );
+    // Every iteration goes to the runners with a VU: 5 + 5.
+    assert_eq!(t.matches("    5 iterations").count(), 2, "{t}");
+    assert_eq!(t.matches("    0 iterations").count(), 2, "{t}");
+    let json = volley(&["plan", src.to_str().unwrap(), "--runners", "4", "--json"]);
+    assert!(json.status.success(), "{}", text(&json));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
+    assert_eq!(v["idle"][0]["scenario"], "batch");
+    assert_eq!(v["idle"][0]["runners"], serde_json::json!([2, 3]));
+    assert_eq!(v["idle"][0]["vus"], 2);
+    // Without idle runners the field is an empty list.
+    let two = volley(&["plan", src.to_str().unwrap(), "--runners", "2", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&two.stdout).expect("valid JSON");
+    assert_eq!(v["idle"], serde_json::json!([]));
 }

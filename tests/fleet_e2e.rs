@@ -98,6 +98,40 @@ fn shared_iterations_on_four_runners_total_exactly_1000() {
 }
 
 #[test]
+fn shared_iterations_with_uneven_vus_on_three_runners_total_exactly_the_file() {
+    let rec = Recorder::start();
+    let (out, s) = run_fleet(
+        "shared_uneven.load",
+        3,
+        &rec.url(),
+        Duration::from_secs(120),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(metric(&s, "iterations", "count"), 108.0);
+    assert_eq!(metric(&s, "http_reqs", "count"), 108.0);
+    // k6's split: iterations follow the VUs (runners 1 and 2 have no VU of `single`).
+    let rows = runner_rows(&s);
+    assert_eq!(
+        rows,
+        vec![(false, 48.0), (false, 40.0), (false, 20.0)],
+        "each runner ran its share"
+    );
+    let paths: std::collections::BTreeSet<String> =
+        rec.requests().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(
+        paths.len(),
+        108,
+        "every test.iteration of each scenario once"
+    );
+    for i in 0..101 {
+        assert!(paths.contains(&format!("/batch/{i}")), "batch {i} ran");
+    }
+    for i in 0..7 {
+        assert!(paths.contains(&format!("/single/{i}")), "single {i} ran");
+    }
+}
+
+#[test]
 fn after_warmup_holds_every_runner_until_the_last_finished_warmup() {
     let rec = Recorder::start();
     let (out, s) = run_fleet(

@@ -9,6 +9,7 @@ mod fleet_e2e;
 mod hostile;
 mod fuzz;
 mod hostile_files;
+mod k6_oracle;
 mod k8s;
 mod lint_cases;
 mod lint_cli;

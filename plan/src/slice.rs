@@ -8,8 +8,11 @@
 //!   whole-test `max_vus` of the scenarios declared before `s` ([`vu_id_offsets`]); so the
 //!   runner owns rows `offset_s + k + j·N` for `j < share(max_vus_s)`, for every scenario.
 //! * `pick: unique_per_iteration` reads row `test.iteration`, which is `k + l·N` on runner
-//!   `k`; outside an iteration (a scenario-level `let`) it reads row `vu.id - 1` as `unique`
-//!   does. The runner owns the union of both stripes.
+//!   `k` for `constant_vus`, `ramping_vus` and `per_vu_iterations`, and follows the
+//!   scenario's work stripe (`schedule::work_stripe`: k6's split of the work by the
+//!   runners' shares of `vus` or `max_vus`) for `shared_iterations` and the arrival-rate
+//!   executors; outside an iteration (a scenario-level `let`) it reads row `vu.id - 1` as
+//!   `unique` does. The runner owns the union of these stripes.
 //!
 //! Other picks (`sequential`, `random`, `shared`) read every row on every runner and are
 //! never sliced. The slices of the runners are disjoint for `unique` and together hold every
@@ -85,13 +88,28 @@ pub fn owned_rows(plan: &Plan, pick: Pick, total: u64, seg: Segment) -> Vec<u64>
         }
     }
     if pick == Pick::UniquePerIteration {
-        let mut l = 0;
-        loop {
-            let g = seg.to_global(l);
-            if g >= total {
-                break;
+        // `test.iteration` follows the scenario's work stripe (shared iterations and
+        // arrivals), or the runner's own stripe (other closed models).
+        let mut plain = plan.scenarios.is_empty();
+        for s in &plan.scenarios {
+            match schedule::work_stripe(&s.workload, seg) {
+                Some(stripe) => {
+                    let mut l = 0;
+                    loop {
+                        let g = stripe.to_global(l);
+                        if stripe.is_empty() || g >= total {
+                            break;
+                        }
+                        rows.insert(g);
+                        l += 1;
+                    }
+                }
+                None => plain = true,
             }
-            rows.insert(g);
+        }
+        let mut l = 0;
+        while plain && seg.to_global(l) < total {
+            rows.insert(seg.to_global(l));
             l += 1;
         }
     }
@@ -193,7 +211,7 @@ pub fn apply(plan: &mut Plan, slice: &DataSlice, seg: Segment) -> Result<(), Str
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{DataFormat, DataSource, Fleet, HttpOptions, Scenario, Start, Workload};
     use proptest::prelude::*;
@@ -215,7 +233,7 @@ mod tests {
         }
     }
 
-    fn plan(vus: &[u64], pick: Pick, rows: usize) -> Plan {
+    pub(crate) fn plan(vus: &[u64], pick: Pick, rows: usize) -> Plan {
         Plan {
             version: crate::PLAN_VERSION,
             name: "t".into(),

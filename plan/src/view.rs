@@ -60,7 +60,8 @@ fn executor_name(w: &Workload) -> &'static str {
 }
 
 /// The VU target at the start and at each stage boundary (not every 1-VU step of a
-/// ramp), ending with `(duration_ms, 0)`.
+/// ramp), ending with `(duration_ms, 0)`. At a zero-length stage the value shown is the
+/// one after the jump.
 fn vu_outline(w: &Workload, seg: Segment) -> Vec<(u64, u64)> {
     let end = schedule::duration_ms(w);
     let mut out = vec![(0, schedule::vus_at(w, seg, 0))];
@@ -68,23 +69,24 @@ fn vu_outline(w: &Workload, seg: Segment) -> Vec<(u64, u64)> {
         let mut t = 0u64;
         for st in stages {
             t = t.saturating_add(st.duration_ms);
-            let target = if st.target.is_finite() && st.target > 0.0 {
-                st.target.floor() as u64
-            } else {
-                0
-            };
             if t < end {
-                out.push((t, seg.share(target)));
+                let v = schedule::vus_at(w, seg, t);
+                match out.last_mut() {
+                    Some(last) if last.0 == t => last.1 = v,
+                    _ => out.push((t, v)),
+                }
             }
         }
     }
+    if out.last().is_some_and(|l| l.0 == end) {
+        out.pop();
+    }
     out.push((end, 0));
-    out.dedup_by_key(|p| p.0);
     out
 }
 
 fn rate_outline(w: &Workload, seg: Segment) -> Vec<(u64, f64)> {
-    let share = |r: f64| r / f64::from(seg.count.max(1));
+    let share = |r: f64| schedule::rate_share(w, seg, r);
     match w {
         Workload::ConstantArrivalRate {
             rate, duration_ms, ..
@@ -132,7 +134,10 @@ pub fn segment_view(plan: &Plan, seg: Segment) -> SegmentView {
                 max_vus: schedule::max_vus(w, seg),
                 vus: if open { Vec::new() } else { vu_outline(w, seg) },
                 iterations: schedule::iterations(w, seg),
-                arrivals: open.then(|| seg.share(schedule::total_arrivals(w))),
+                arrivals: open.then(|| {
+                    schedule::work_stripe(w, seg)
+                        .map_or(0, |st| st.share(schedule::total_arrivals(w)))
+                }),
                 fleet_arrivals: open.then(|| schedule::total_arrivals(w)),
                 rate: rate_outline(w, seg),
             }
@@ -159,6 +164,90 @@ pub fn segment_view(plan: &Plan, seg: Segment) -> SegmentView {
         segment: seg,
         scenarios,
         data,
+    }
+}
+
+/// Runners that idle in a scenario: their share of its VUs (`max_vus` for arrival-rate
+/// executors) is 0, so they run none of its iterations or arrivals (as in k6, work
+/// follows the VUs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IdleRunners {
+    pub scenario: String,
+    /// 0-based runner indices, ascending.
+    pub runners: Vec<u32>,
+    /// The scenario's VUs fleet-wide (its peak, or `max_vus`).
+    pub vus: u64,
+    /// Why, in words.
+    pub why: String,
+}
+
+/// The runners of an `runners`-runner fleet that idle, per scenario (scenarios without
+/// idle runners are left out).
+pub fn idle_runners(plan: &Plan, runners: u32) -> Vec<IdleRunners> {
+    let segs: Vec<Segment> = (0..runners)
+        .filter_map(|k| Segment::new(k, runners).ok())
+        .collect();
+    plan.scenarios
+        .iter()
+        .filter_map(|s| {
+            let w = &s.workload;
+            let idle: Vec<u32> = segs
+                .iter()
+                .filter(|seg| schedule::max_vus(w, **seg) == 0)
+                .map(|seg| seg.index)
+                .collect();
+            if idle.is_empty() {
+                return None;
+            }
+            let vus = schedule::max_vus(w, Segment::whole());
+            let what = match w {
+                Workload::ConstantArrivalRate { .. } | Workload::RampingArrivalRate { .. } => {
+                    format!("max_vus {vus}")
+                }
+                _ if vus == 1 => "1 VU".to_string(),
+                _ => format!("{vus} VUs"),
+            };
+            let why =
+                format!("{what} for {runners} runners: a runner without a VU gets no iterations");
+            Some(IdleRunners {
+                scenario: s.name.clone(),
+                runners: idle,
+                vus,
+                why,
+            })
+        })
+        .collect()
+}
+
+/// `runners 2, 3` / `runner 4` / `runners 1–9` for messages.
+pub fn runner_list(runners: &[u32]) -> String {
+    let contiguous = runners.windows(2).all(|w| w[1] == w[0] + 1);
+    match runners {
+        [] => "no runner".into(),
+        [one] => format!("runner {one}"),
+        [first, .., last] if contiguous && runners.len() > 3 => {
+            format!("runners {first}–{last}")
+        }
+        _ => format!(
+            "runners {}",
+            runners
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+impl IdleRunners {
+    /// `idle: runners 2, 3 in scenario s (2 VUs for 4 runners: …)`, as `volley plan` prints it.
+    pub fn to_words(&self) -> String {
+        format!(
+            "idle: {} in scenario {} ({})\n",
+            runner_list(&self.runners),
+            self.scenario,
+            self.why
+        )
     }
 }
 
@@ -257,6 +346,55 @@ fn trim_float(x: f64) -> String {
 mod tests {
     use super::*;
     use crate::Stage;
+
+    #[test]
+    fn idle_runners_are_named_with_the_reason() {
+        let mut plan = crate::slice::tests::plan(&[5], Pick::Sequential, 0);
+        plan.scenarios[0].workload = Workload::SharedIterations {
+            vus: 2,
+            iterations: 10,
+            max_duration_ms: 1000,
+        };
+        let idle = idle_runners(&plan, 4);
+        assert_eq!(idle.len(), 1);
+        assert_eq!(idle[0].runners, [2, 3]);
+        assert_eq!(
+            idle[0].to_words(),
+            format!(
+                "idle: runners 2, 3 in scenario {} (2 VUs for 4 runners: a runner without a VU gets no iterations)\n",
+                plan.scenarios[0].name
+            )
+        );
+        assert!(idle_runners(&plan, 2).is_empty());
+        assert_eq!(runner_list(&[1, 2, 3, 4, 5]), "runners 1–5");
+        assert_eq!(runner_list(&[4]), "runner 4");
+    }
+
+    #[test]
+    fn zero_length_stage_shows_the_value_after_the_jump() {
+        let w = Workload::RampingVus {
+            start_vus: 0,
+            stages: vec![
+                Stage {
+                    duration_ms: 1000,
+                    target: 0.0,
+                },
+                Stage {
+                    duration_ms: 0,
+                    target: 2.0,
+                },
+                Stage {
+                    duration_ms: 1000,
+                    target: 2.0,
+                },
+            ],
+            graceful_ramp_down_ms: 0,
+        };
+        assert_eq!(
+            vu_outline(&w, Segment::whole()),
+            [(0, 0), (1000, 2), (2000, 0)]
+        );
+    }
 
     #[test]
     fn human_durations() {

@@ -5,7 +5,7 @@ use super::compile_or_report;
 use crate::exit;
 use std::path::Path;
 use volley_plan::segment::Segment;
-use volley_plan::view::{segment_view, SegmentView};
+use volley_plan::view::{idle_runners, segment_view, SegmentView};
 
 pub fn run(
     file: &Path,
@@ -37,14 +37,29 @@ pub fn run(
             .collect(),
     };
     let views: Vec<SegmentView> = segments.iter().map(|s| segment_view(&plan, *s)).collect();
+    // Runners with no VU in a scenario (work follows the VUs, as in k6).
+    let idle: Vec<_> = idle_runners(&plan, runners)
+        .into_iter()
+        .map(|mut i| {
+            if let Some(k) = segment {
+                i.runners.retain(|r| *r == k);
+            }
+            i
+        })
+        .filter(|i| !i.runners.is_empty())
+        .collect();
     if json {
         let value = match (segment, views.as_slice()) {
-            (Some(_), [one]) => serde_json::to_value(one),
+            (Some(_), [one]) => serde_json::to_value(one).map(|mut v| {
+                v["idle"] = serde_json::json!(idle);
+                v
+            }),
             _ => serde_json::to_value(serde_json::json!({
                 "name": plan.name,
                 "content_hash": volley_plan::content_hash(&plan),
                 "runners": runners,
                 "segments": views,
+                "idle": idle,
             })),
         }
         .expect("a plan view always serialises");
@@ -61,6 +76,9 @@ pub fn run(
         );
         for v in &views {
             text.push_str(&v.to_words());
+        }
+        for i in &idle {
+            text.push_str(&i.to_words());
         }
         super::stdout(&text);
     }

@@ -71,6 +71,7 @@ pub const RULES: &[&Rule] = &[
     &rules::l0115_uneven_split::RULE,
     &rules::l0116_closed_loop_without_pause::RULE,
     &rules::l0117_status_outside_expect::RULE,
+    &rules::l0118_idle_runner::RULE,
     &rules::l0119_busy_iteration::RULE,
 ];
 

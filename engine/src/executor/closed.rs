@@ -35,11 +35,12 @@ pub(crate) async fn run(mut part: Part, scenario: &Scenario) {
 
     let mut stopped = false;
     let mut applied = false;
-    for &(t_ms, n) in &steps {
-        if t_ms >= end_ms {
+    let end_ns = end_ms.saturating_mul(1_000_000);
+    for &(t_ns, n) in &steps {
+        if t_ns >= end_ns {
             break;
         }
-        let at = part.start + Duration::from_millis(t_ms);
+        let at = part.start + Duration::from_nanos(t_ns);
         if !wait(&part, at, exhaustible && applied).await {
             stopped = part.worker.stop.is_fired();
             break;

@@ -18,10 +18,10 @@
 //! # Threads and segments
 //!
 //! A scenario runs as one *part* per worker thread. Worker `w` of `W` owns the segment-local
-//! VU indices `j ≡ w (mod W)`, which is itself a segment: `Segment(k + N·w, N·W)` for
-//! segment `k/N`, so [`crate::schedule`] answers for each part directly (its VU steps, its
-//! pre-allocated VUs, its stripe of the arrivals) and the parts add up exactly to the
-//! segment. Arrival-rate VUs beyond the pre-allocated ones are numbered from a counter
+//! indices `j ≡ w (mod W)` of everything the runner owns (VUs, and the runner's stripe of
+//! the arrivals): `Segment::split(w, W)`, so [`crate::schedule`] answers for each part
+//! directly (its VU steps, its pre-allocated VUs, its arrivals) and the parts add up
+//! exactly to the segment. Arrival-rate VUs beyond the pre-allocated ones are numbered from a counter
 //! shared by the parts, so `max_vus` bounds the segment as a whole.
 //!
 //! # Identity values
@@ -32,8 +32,9 @@
 //!   scenario 2 starts at 11).
 //! * `vu.local_id` is `j + 1`; `vu.iteration` counts the VU's iterations from 0.
 //! * `test.iteration` is `segment.to_global(l)` where `l` counts the iterations this
-//!   runner started in the scenario (closed models), or the arrival's global index (open
-//!   models, dropped arrivals included): unique fleet-wide within a scenario.
+//!   runner started in the scenario (closed models; `shared_iterations` numbers them along
+//!   the runner's stripe of the iterations), or the arrival's global index (open models,
+//!   dropped arrivals included): unique fleet-wide within a scenario.
 //!
 //! Interrupted iterations are not counted in `iterations`. This module must not interpret
 //! code (the VU does) or aggregate metrics.
@@ -53,7 +54,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
-use volley_plan::segment::Segment;
+use volley_plan::segment::{Segment, Stripe};
 use volley_plan::{Plan, Start, Workload};
 
 /// Run-wide VU counts (all workers), sampled into the `vus` and `vus_max` gauges.
@@ -77,6 +78,9 @@ pub struct ScenarioState {
     next_vu: AtomicU64,
     /// This segment's share of the workload's `max_vus`.
     max_vus: u64,
+    /// `shared_iterations`: the runner's stripe of the iterations (by its share of `vus`),
+    /// which numbers `test.iteration`.
+    iteration_stripe: Option<Stripe>,
     parts_left: AtomicUsize,
     finished_at: OnceLock<Instant>,
     started_at: OnceLock<Instant>,
@@ -98,6 +102,12 @@ impl ScenarioState {
                     started: AtomicU64::new(0),
                     next_vu: AtomicU64::new(crate::schedule::initial_vus(&s.workload, seg)),
                     max_vus: crate::schedule::max_vus(&s.workload, seg),
+                    iteration_stripe: match s.workload {
+                        Workload::SharedIterations { .. } => {
+                            crate::schedule::work_stripe(&s.workload, seg)
+                        }
+                        _ => None,
+                    },
                     parts_left: AtomicUsize::new(workers.max(1)),
                     finished_at: OnceLock::new(),
                     started_at: OnceLock::new(),
@@ -146,7 +156,10 @@ impl ScenarioState {
                 })
                 .ok()?,
         };
-        Some(seg.to_global(local))
+        Some(match &self.iteration_stripe {
+            Some(stripe) => stripe.to_global(local),
+            None => seg.to_global(local),
+        })
     }
 
     /// Open models: a new segment-local VU index, while under `max_vus`.
@@ -210,15 +223,11 @@ impl Worker {
     }
 }
 
-/// Worker `index` of `count`'s sub-segment of `seg`: `Segment(k + N·w, N·W)`.
+/// Worker `index` of `count`'s part of `seg`: the runner-local indices `≡ index (mod count)`.
 fn sub_segment(seg: Segment, index: usize, count: usize) -> Segment {
     let w = u32::try_from(count.max(1)).unwrap_or(u32::MAX);
     let i = u32::try_from(index).unwrap_or(0);
-    Segment::new(
-        seg.index.saturating_add(seg.count.saturating_mul(i)),
-        seg.count.saturating_mul(w),
-    )
-    .unwrap_or(seg)
+    seg.split(i, w)
 }
 
 /// `vu.id` and `vu.local_id` of segment-local VU `j` of a scenario.

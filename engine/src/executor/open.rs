@@ -39,8 +39,8 @@ pub(crate) async fn run(mut part: Part, scenario: &Scenario) {
     free.borrow_mut().reverse();
 
     let mut stopped = false;
-    for (global, due_ms) in schedule::arrivals(w, sub) {
-        let due = part.start + Duration::from_secs_f64(due_ms.max(0.0) / 1000.0);
+    for (global, due_ns) in schedule::arrivals(w, sub) {
+        let due = part.start + Duration::from_nanos(due_ns);
         if !part.sleep_until(due).await {
             stopped = true;
             break;

@@ -391,10 +391,15 @@ fn segments_add_up_to_the_whole_test() {
     );
     for k in &order {
         let p = parts(k);
-        // Runner k of 3 owns VU ids k+1, k+4, … and iterations k, k+3, …
+        // Runner k of 3 owns VU ids k+1, k+4, … (2, 2 and 1 of the 5 VUs) and, as in
+        // k6, iterations striped by those shares: {0, 3}, {1, 4} and {2} of every 5.
         assert_eq!((p[0] - 1) % 3, p[2], "{k}");
-        assert_eq!(p[1] % 3, p[2], "{k}");
+        assert_eq!([0, 1, 2, 0, 1][(p[1] % 5) as usize], p[2], "{k}");
     }
+    let per_runner: Vec<usize> = (0..3)
+        .map(|r| order.iter().filter(|k| parts(k)[2] == r).count())
+        .collect();
+    assert_eq!(per_runner, [20, 20, 10]);
     let mut vus: Vec<u64> = order.iter().map(|k| parts(k)[0]).collect();
     vus.sort_unstable();
     vus.dedup();
@@ -417,5 +422,7 @@ fn arrival_segments_add_up_to_the_whole_schedule() {
     let order = run_segments(&srv, &plan(&srv.url(), vec![rate]), 2);
     let mut its: Vec<u64> = order.iter().map(|k| parts(k)[1]).collect();
     its.sort_unstable();
-    assert_eq!(its, (0..30).collect::<Vec<_>>());
+    // As in k6: a tick at 0 and then every 33,333,333 ns (the period truncated to
+    // whole ns), so the 31st falls 10 ns before the end.
+    assert_eq!(its, (0..31).collect::<Vec<_>>());
 }

@@ -1,8 +1,9 @@
 //! Uneven split: peak VUs or iterations that do not divide evenly across the runners.
 //!
 //! **What it finds.** With `runners = N > 1` written in the fleet block, a scenario
-//! whose peak VUs (or `shared_iterations`' iterations) is not a multiple of N. Runner k
-//! of N owns VU and iteration indices k, k+N, …, so the first runners carry one more.
+//! whose peak VUs is not a multiple of N, or whose `shared_iterations` iterations do not
+//! split evenly. Runner k of N owns VU indices k, k+N, …, so the first runners carry one
+//! more; as in k6, iterations follow each runner's share of the VUs.
 //! Information only: the fleet as a whole runs exactly the planned load.
 //!
 //! **Why it matters.** Per-runner figures (the per-runner breakdown of the report, a
@@ -74,6 +75,10 @@ fn shares(total: u64, runners: u32) -> String {
         .filter_map(|k| Segment::new(k, runners).ok())
         .map(|s| s.share(total))
         .collect();
+    list(&all)
+}
+
+fn list(all: &[u64]) -> String {
     let mut parts: Vec<String> = all.iter().take(6).map(|n| thousands(*n)).collect();
     if all.len() > 6 {
         parts.push("…".into());
@@ -95,12 +100,21 @@ fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
                 shares(vus, n)
             ));
         }
-        if let Workload::SharedIterations { iterations, .. } = sc.workload {
-            if !iterations.is_multiple_of(u64::from(n)) {
+        if let Workload::SharedIterations {
+            iterations,
+            vus: sv,
+            ..
+        } = sc.workload
+        {
+            let per: Vec<u64> = (0..n)
+                .filter_map(|k| Segment::new(k, n).ok())
+                .map(|s| s.stripe(sv).share(iterations))
+                .collect();
+            if per.iter().min() != per.iter().max() {
                 parts.push(format!(
                     "{} iterations: {}",
                     thousands(iterations),
-                    shares(iterations, n)
+                    list(&per)
                 ));
             }
         }

@@ -22,6 +22,7 @@ pub mod l0114_no_thresholds;
 pub mod l0115_uneven_split;
 pub mod l0116_closed_loop_without_pause;
 pub mod l0117_status_outside_expect;
+pub mod l0118_idle_runner;
 pub mod l0119_busy_iteration;
 
 use super::LintCx;
