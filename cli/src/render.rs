@@ -95,7 +95,10 @@ pub fn diagnostics(diags: &[Diagnostic], sources: &BTreeMap<String, String>) -> 
         let report = bind(
             d,
             sources,
-            related.iter().map(|r| bind(r, sources, Vec::new())).collect(),
+            related
+                .iter()
+                .map(|r| bind(r, sources, Vec::new()))
+                .collect(),
         );
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!(
