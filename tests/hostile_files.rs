@@ -42,7 +42,7 @@ fn a_data_path_that_climbs_out_of_the_test_folder_is_refused_with_e0407() {
     assert!(out.contains("outside the test's folder"), "{out}");
     assert!(out.contains("--allow-path"), "the fix is named: {out}");
     // And nothing of the file reaches a compiled plan.
-    let out = volley_in(&dir, &["compile", "test.load", "-o", "out"], LIMIT);
+    let out = volley_in(&dir, &["compile", "test.load", "--out-dir", "out"], LIMIT);
     assert_eq!(out.status.code(), Some(104), "{}", text(&out));
     assert!(!dir.join("out/plan.json").exists());
 }

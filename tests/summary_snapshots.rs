@@ -36,7 +36,7 @@ fn is_number(v: &str) -> bool {
 
 /// Timings to `<t>`, per-second rates to `<n>/s`, VU gauges (their timing varies) to
 /// `<n>`; a line with a replacement has its inner runs of spaces collapsed (column widths
-/// follow the replaced values); trailing spaces off.
+/// follow the replaced values), as has the runner table's header; trailing spaces off.
 fn normalise(text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
@@ -48,6 +48,8 @@ fn normalise(text: &str) -> String {
             continue;
         }
         let gauge = trimmed.starts_with("vus");
+        // The runner table's header is padded to the width of the (replaced) timings.
+        let header = trimmed.starts_with("runner") && trimmed.contains(" state ");
         let tokens: Vec<&str> = line.split(' ').collect();
         let mut fixed: Vec<String> = Vec::with_capacity(tokens.len());
         for (i, tok) in tokens.iter().enumerate() {
@@ -72,7 +74,7 @@ fn normalise(text: &str) -> String {
             fixed.push(t);
         }
         let joined = fixed.join(" ");
-        if joined == line {
+        if joined == line && !header {
             out.push_str(line.trim_end());
         } else {
             let indent = line.len() - line.trim_start().len();

@@ -400,10 +400,9 @@ fn segments_add_up_to_the_whole_test() {
         .map(|r| order.iter().filter(|k| parts(k)[2] == r).count())
         .collect();
     assert_eq!(per_runner, [20, 20, 10]);
-    let mut vus: Vec<u64> = order.iter().map(|k| parts(k)[0]).collect();
-    vus.sort_unstable();
-    vus.dedup();
-    assert_eq!(vus, [1, 2, 3, 4, 5]);
+    // Which of a runner's VUs takes a shared iteration is a race (one VU may take them
+    // all), so only the ids are checked: the 5 VUs of the whole test, none other.
+    assert!(order.iter().all(|k| (1..=5).contains(&parts(k)[0])));
 }
 
 #[test]
