@@ -216,12 +216,15 @@ fn a_request_that_fails_before_any_io_does_not_hang_the_closed_loop() {
         &[("SIGNALS_TOKEN", "line\nbreak")],
         Duration::from_secs(60),
     );
-    assert!(out.status.code().is_some(), "{}", text(&out));
+    // Every request failed before it left: counted (1020), and the run does not pass.
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out));
     let s = summary(&sj);
     assert!(
         metric(&s, "checks", "fails") > 0.0,
         "the failed requests: {s}"
     );
+    assert_eq!(s["volley"]["verdict"], "no_responses", "{s}");
+    assert_eq!(s["volley"]["errors"][0]["code"], 1020, "{s}");
     assert_eq!(rec.count("/h"), 0, "the request never left");
 }
 

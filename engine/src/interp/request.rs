@@ -11,6 +11,7 @@ use super::code::{join_url, Body, Request};
 use super::record::HttpSample;
 use super::{ms, Halt, Vu, R};
 use crate::http;
+use crate::http::codes;
 use crate::value::{ResponseData, Value};
 use bytes::Bytes;
 use std::sync::Arc;
@@ -38,6 +39,9 @@ impl Vu {
                         };
                         has_content_type |= k.eq_ignore_ascii_case("content-type");
                         if req.try_header(k, &text).is_err() {
+                            // It never leaves, but it was made: counted failed, as a URL
+                            // the client cannot use is (1020), so the run cannot pass.
+                            self.record_unsent(r, codes::INVALID_URL);
                             return Err(Halt::error(
                                 format!("request {}: invalid header {k}", r.name),
                                 format!(
@@ -174,6 +178,35 @@ impl Vu {
             resp.body,
             resp.error.map(|e| e.message),
         ))))
+    }
+
+    /// Records a request that could not be built (an invalid header): a failed
+    /// `http_reqs` sample with status 0, no timings, and `code` as its first error.
+    fn record_unsent(&mut self, r: &Request, code: u32) {
+        self.rec.http(&HttpSample {
+            group: &self.group,
+            name: &r.name,
+            method: &r.method_tag,
+            status: 0,
+            expected: false,
+            duration_ms: 0.0,
+            blocked_ms: 0.0,
+            connecting_ms: 0.0,
+            tls_handshaking_ms: 0.0,
+            sending_ms: 0.0,
+            waiting_ms: 0.0,
+            receiving_ms: 0.0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            error_code: Some(code),
+        });
+        let target = self
+            .shared
+            .plan
+            .targets
+            .get(r.target as usize)
+            .map_or("", |t| t.name.as_str());
+        self.rec.first_error(code, &r.name, target);
     }
 
     async fn build_url(&mut self, r: &Request) -> R<Url> {
