@@ -41,6 +41,35 @@ impl<'a> LintCx<'a> {
         &self.prog.scenarios[s as usize]
     }
 
+    /// The duration-based closed scenarios (`constant_vus`, `ramping_vus`) whose iteration
+    /// never sleeps or thinks, each with its index and whether the iteration sends a
+    /// request: the VUs loop back to back (L0116 when they send, L0119 when they don't).
+    pub fn unpaused_closed_loops(
+        &self,
+    ) -> impl Iterator<Item = (u32, &'a ir::Scenario, bool)> + '_ {
+        self.prog
+            .scenarios
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, sc)| {
+                let s = i as u32;
+                let closed = matches!(
+                    sc.workload,
+                    volley_plan::Workload::ConstantVus { .. }
+                        | volley_plan::Workload::RampingVus { .. }
+                );
+                if !closed || self.facts.pausing.contains(&s) {
+                    return None;
+                }
+                let sends = self
+                    .facts
+                    .sites
+                    .iter()
+                    .any(|x| x.scenario == Some(s) && x.phase == provenance::Phase::Iteration);
+                Some((s, sc, sends))
+            })
+    }
+
     /// The most VUs scenario `s` runs at once, fleet-wide.
     pub fn peak_vus(&self, s: u32) -> u64 {
         schedule::max_vus(&self.scenario(s).workload, Segment::whole())

@@ -47,9 +47,8 @@
 //! ```
 
 use crate::lint::context::num;
-use crate::lint::provenance::Phase;
 use crate::lint::{LintCx, Rule};
-use volley_plan::{capacity, Workload};
+use volley_plan::capacity;
 use volley_syntax::{Diagnostic, Severity};
 
 pub const RULE: Rule = Rule {
@@ -62,20 +61,8 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
-    for (i, sc) in cx.prog.scenarios.iter().enumerate() {
-        let s = i as u32;
-        if !matches!(
-            sc.workload,
-            Workload::ConstantVus { .. } | Workload::RampingVus { .. }
-        ) {
-            continue;
-        }
-        let sends = cx
-            .facts
-            .sites
-            .iter()
-            .any(|x| x.scenario == Some(s) && x.phase == Phase::Iteration);
-        if !sends || cx.facts.pausing.contains(&s) {
+    for (s, sc, sends) in cx.unpaused_closed_loops() {
+        if !sends {
             continue;
         }
         let vus = cx.peak_vus(s);
