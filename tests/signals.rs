@@ -70,6 +70,32 @@ fn runner_pids(parent: u32) -> Vec<u32> {
         .collect()
 }
 
+/// The pid of local runner `segment` under the fleet parent.
+fn runner_pid(parent: u32, segment: u32) -> u32 {
+    let flag = format!("--segment {segment} ");
+    children_of(parent)
+        .into_iter()
+        .find(|(_, cmd)| cmd.contains(" runner ") && cmd.contains(&flag))
+        .map(|(pid, _)| pid)
+        .unwrap_or_else(|| panic!("runner {segment} of {parent}"))
+}
+
+/// `volley run FILE --runners 2 -q --summary-json SJ` in `dir`, in the background.
+fn spawn_fleet_of_two(file: &Path, sj: &Path, dir: &Path) -> Child {
+    spawn_job(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--runners",
+            "2",
+            "-q",
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        dir,
+    )
+}
+
 /// No request reaches `rec` any more: the count holds still for a second.
 fn assert_no_more_load(rec: &Recorder) {
     let before = rec.requests().len();
@@ -234,18 +260,7 @@ fn a_terminal_ctrl_c_reaches_only_the_fleet_parent_which_stops_every_runner() {
     let dir = temp_dir("signal-fleet-int");
     let file = long_load(&dir, &rec.url());
     let sj = dir.join("summary.json");
-    let child = spawn_job(
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "--runners",
-            "2",
-            "-q",
-            "--summary-json",
-            sj.to_str().unwrap(),
-        ],
-        &dir,
-    );
+    let child = spawn_fleet_of_two(&file, &sj, &dir);
     let parent = child.id();
     wait_for(Duration::from_secs(30), "the load to start", || {
         rec.count("/z") >= 10
@@ -278,18 +293,7 @@ fn sigterm_on_the_fleet_parent_stops_the_runners_and_a_second_signal_exits_at_on
         std::fs::create_dir_all(&tmp).unwrap();
         let file = long_load(&dir, &rec.url());
         let sj = dir.join("summary.json");
-        let child = spawn_job(
-            &[
-                "run",
-                file.to_str().unwrap(),
-                "--runners",
-                "2",
-                "-q",
-                "--summary-json",
-                sj.to_str().unwrap(),
-            ],
-            &tmp,
-        );
+        let child = spawn_fleet_of_two(&file, &sj, &tmp);
         let parent = child.id();
         let before = rec.count("/z");
         wait_for(Duration::from_secs(30), "the load to start", || {
@@ -328,27 +332,12 @@ fn a_runner_evicted_mid_run_hands_over_its_data_and_is_counted_lost_with_the_rea
     let dir = temp_dir("signal-runner-term");
     let file = long_load(&dir, &rec.url());
     let sj = dir.join("summary.json");
-    let child = spawn_job(
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "--runners",
-            "2",
-            "-q",
-            "--summary-json",
-            sj.to_str().unwrap(),
-        ],
-        &dir,
-    );
+    let child = spawn_fleet_of_two(&file, &sj, &dir);
     let parent = child.id();
     wait_for(Duration::from_secs(30), "the load to start", || {
         rec.count("/z") >= 10
     });
-    let victim = children_of(parent)
-        .into_iter()
-        .find(|(_, cmd)| cmd.contains(" runner ") && cmd.contains("--segment 1 "))
-        .map(|(pid, _)| pid)
-        .expect("runner 1");
+    let victim = runner_pid(parent, 1);
     signal("TERM", &victim.to_string());
     // The other runner goes on: stop the run once runner 1 is gone.
     wait_for(Duration::from_secs(30), "runner 1 to exit", || {
@@ -392,27 +381,12 @@ fn an_evicted_runner_makes_the_fleet_exit_110_with_the_shortfall_in_the_verdict(
     )
     .unwrap();
     let sj = dir.join("summary.json");
-    let child = spawn_job(
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "--runners",
-            "2",
-            "-q",
-            "--summary-json",
-            sj.to_str().unwrap(),
-        ],
-        &dir,
-    );
+    let child = spawn_fleet_of_two(&file, &sj, &dir);
     let parent = child.id();
     wait_for(Duration::from_secs(30), "the load to start", || {
         rec.count("/k") >= 10
     });
-    let victim = children_of(parent)
-        .into_iter()
-        .find(|(_, cmd)| cmd.contains(" runner ") && cmd.contains("--segment 1 "))
-        .map(|(pid, _)| pid)
-        .expect("runner 1");
+    let victim = runner_pid(parent, 1);
     signal("TERM", &victim.to_string());
     let out = wait_output(child, Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(110), "{}", text(&out));
