@@ -152,18 +152,7 @@ fn gen_case(rng: &mut Rng, n: u32) -> Case {
                 // k6 wants some VU somewhere.
                 start = 1;
             }
-            let stages: Vec<Stage> = raw
-                .iter()
-                .map(|&(d, t)| Stage {
-                    duration_ms: d,
-                    target: t as f64,
-                })
-                .collect();
-            let load: Vec<String> = raw.iter().map(|(d, t)| format!("{d}ms -> {t}")).collect();
-            let k6: Vec<String> = raw
-                .iter()
-                .map(|(d, t)| format!("{{ duration: '{d}ms', target: {t} }}"))
-                .collect();
+            let (stages, load, k6) = spelled_stages(&raw, "");
             Case {
                 workload: Workload::RampingVus {
                     start_vus: start,
@@ -211,18 +200,7 @@ fn gen_case(rng: &mut Rng, n: u32) -> Case {
                 (s as f64, format!("{s}/s"), s, "1s")
             };
             let raw = stages_of(rng, |rng| rng.range(0, 40));
-            let stages: Vec<Stage> = raw
-                .iter()
-                .map(|&(d, t)| Stage {
-                    duration_ms: d,
-                    target: t as f64,
-                })
-                .collect();
-            let load: Vec<String> = raw.iter().map(|(d, t)| format!("{d}ms -> {t}/s")).collect();
-            let k6: Vec<String> = raw
-                .iter()
-                .map(|(d, t)| format!("{{ duration: '{d}ms', target: {t} }}"))
-                .collect();
+            let (stages, load, k6) = spelled_stages(&raw, "/s");
             let pre = rng.range(1, 6);
             let max = (pre + rng.range(0, 4)).max(1);
             Case {
@@ -336,6 +314,27 @@ fn racy(w: &Workload) -> bool {
         _ => return false,
     };
     schedule::arrivals(&longer, Segment::whole()).any(|a| a.1 >= end)
+}
+
+/// Stages `(ms, target)` as the plan's stages, as Volley writes them (`500ms -> 7`, with
+/// `unit` after the target) and as k6 writes them.
+fn spelled_stages(raw: &[(u64, u64)], unit: &str) -> (Vec<Stage>, Vec<String>, Vec<String>) {
+    let stages = raw
+        .iter()
+        .map(|&(d, t)| Stage {
+            duration_ms: d,
+            target: t as f64,
+        })
+        .collect();
+    let load = raw
+        .iter()
+        .map(|(d, t)| format!("{d}ms -> {t}{unit}"))
+        .collect();
+    let k6 = raw
+        .iter()
+        .map(|(d, t)| format!("{{ duration: '{d}ms', target: {t} }}"))
+        .collect();
+    (stages, load, k6)
 }
 
 fn load_file(cases: &[Case]) -> String {
