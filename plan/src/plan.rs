@@ -407,6 +407,20 @@ impl Plan {
 
     /// Upper bound of the whole test's duration in ms (scenarios chained by `after` add up).
     pub fn max_duration_ms(&self) -> u64 {
+        self.chained_end_ms(Plan::scenario_max_duration_ms)
+    }
+
+    /// The planned duration of the whole test in ms: every scenario's own duration (the
+    /// "runs up to" of `volley plan`: `duration`, the stages, or `max_duration`) from its
+    /// start, without graceful stops (those are the most the end may wait). What the
+    /// progress line and the coordinator's `/status` show as the total.
+    pub fn planned_duration_ms(&self) -> u64 {
+        self.chained_end_ms(|s| crate::schedule::duration_ms(&s.workload))
+    }
+
+    /// When the last scenario ends if each lasts `length` from its start (an `after`
+    /// start is the end of the scenario it waits on).
+    fn chained_end_ms(&self, length: impl Fn(&Scenario) -> u64) -> u64 {
         let mut end = vec![0u64; self.scenarios.len()];
         // Scenarios may only wait on earlier-resolved ones; iterate to a fixed point.
         for _ in 0..self.scenarios.len().max(1) {
@@ -416,26 +430,7 @@ impl Plan {
                     Start::At { offset_ms } => offset_ms,
                     Start::After { scenario } => end.get(scenario as usize).copied().unwrap_or(0),
                 };
-                end[i] = start + Plan::scenario_max_duration_ms(s);
-            }
-        }
-        end.into_iter().max().unwrap_or(0)
-    }
-
-    /// The planned duration of the whole test in ms: every scenario's own duration (the
-    /// "runs up to" of `volley plan`: `duration`, the stages, or `max_duration`) from its
-    /// start, without graceful stops (those are the most the end may wait). What the
-    /// progress line and the coordinator's `/status` show as the total.
-    pub fn planned_duration_ms(&self) -> u64 {
-        let mut end = vec![0u64; self.scenarios.len()];
-        for _ in 0..self.scenarios.len().max(1) {
-            for (i, s) in self.scenarios.iter().enumerate() {
-                let start = match s.start {
-                    Start::Immediately => 0,
-                    Start::At { offset_ms } => offset_ms,
-                    Start::After { scenario } => end.get(scenario as usize).copied().unwrap_or(0),
-                };
-                end[i] = start.saturating_add(crate::schedule::duration_ms(&s.workload));
+                end[i] = start.saturating_add(length(s));
             }
         }
         end.into_iter().max().unwrap_or(0)
