@@ -409,19 +409,8 @@ fn a_threshold_without_data_fails_as_no_data_and_grammar_counts() {
     let reg = Registry::new(&[]);
     let mut agg = Aggregate::new(reg);
     agg.set_elapsed(Duration::from_secs(1));
-    let p = plan(vec![Threshold {
-        metric: "http_req_duration".into(),
-        tags: BTreeMap::new(),
-        conditions: vec![cond(
-            Aggregation::P,
-            Some(95.0),
-            CmpOp::Lt,
-            400.0,
-            "p(95) < 400ms",
-        )],
-        abort_on_fail: false,
-        delay_abort_eval_ms: 0,
-    }]);
+    // The first of the shared thresholds: `http_req_duration: p(95) < 400ms`.
+    let p = plan(thresholds().into_iter().take(1).collect());
     let results = evaluate(&p.thresholds, &agg, Phase::End);
     let s = build(&agg, &p, &results, Duration::from_secs(1));
     assert_eq!(s.exit_code(), 99);
