@@ -33,41 +33,12 @@ fn readme_documents_every_exit_code() {
     }
 }
 
-/// Every exit code the code defines: the CLI's `exit` module, the engine's `run::exit`
-/// module, the verdicts' codes and the runner's lost-coordinator code.
+/// Every exit code the code defines: `volley_plan::ExitCode`, the one list every crate uses.
 fn defined_exit_codes() -> std::collections::BTreeSet<u32> {
-    let read = |p: &str| std::fs::read_to_string(repo().join(p)).unwrap();
-    let mut codes = std::collections::BTreeSet::new();
-    let mut number_after = |text: &str, marker: &str| {
-        for (i, _) in text.match_indices(marker) {
-            let digits: String = text[i + marker.len()..]
-                .trim_start()
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            if let Ok(n) = digits.parse() {
-                codes.insert(n);
-            }
-        }
-    };
-    let module = |text: &str, start: &str| -> String {
-        let from = text
-            .find(start)
-            .unwrap_or_else(|| panic!("`{start}` not found"));
-        let rest = &text[from..];
-        rest[..rest.find("\n}").unwrap()].to_string()
-    };
-    let cli = read("cli/src/main.rs");
-    number_after(&module(&cli, "pub mod exit {"), ": u8 =");
-    let run = read("engine/src/run/mod.rs");
-    number_after(&module(&run, "pub mod exit {"), ": i32 =");
-    let summary = read("engine/src/summary.rs");
-    number_after(&module(&summary, "pub fn exit_code(self) -> i32 {"), "=>");
-    number_after(
-        &read("engine/src/fleet/runner.rs"),
-        "EXIT_COORDINATOR_LOST: i32 =",
-    );
-    codes
+    volley_plan::ExitCode::ALL
+        .iter()
+        .map(|e| u32::from(e.code()))
+        .collect()
 }
 
 #[test]

@@ -3,28 +3,12 @@
 //! crate prints them (miette for diagnostics).
 
 mod cmd;
+mod logging;
 mod render;
 mod signals;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
-use std::process::ExitCode;
-
-/// Exit codes (k6's where they exist); documented in the README.
-pub mod exit {
-    pub const OK: u8 = 0;
-    /// Bad usage or an IO error outside a test (a missing file).
-    pub const USAGE: u8 = 2;
-    pub const THRESHOLDS_FAILED: u8 = 99;
-    /// The fleet could not be deployed or started (API denied, quota, image, start timeout).
-    pub const DEPLOY_FAILED: u8 = 103;
-    pub const INVALID_INPUT: u8 = 104;
-    pub const ABORTED_BY_SIGNAL: u8 = 105;
-    /// A port Volley must listen on could not be bound (taken, or not allowed):
-    /// `demo-server`, `run --demo`, `coordinator --listen`.
-    pub const CANNOT_LISTEN: u8 = 106;
-    pub const ABORTED_BY_THRESHOLD: u8 = 108;
-}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -38,6 +22,16 @@ struct Cli {
     /// Also read data and imported files from DIR, outside the test's folder (repeatable).
     #[arg(long = "allow-path", value_name = "DIR", global = true)]
     allow_path: Vec<PathBuf>,
+    /// How log lines are written: `text` for a terminal, `json` lines for pods (the
+    /// level filter is `VOLLEY_LOG`, e.g. `VOLLEY_LOG=debug`).
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        env = "VOLLEY_LOG_FORMAT",
+        default_value_t
+    )]
+    log_format: logging::LogFormat,
 }
 
 #[derive(Subcommand, Debug)]
@@ -211,8 +205,9 @@ enum Command {
     },
 }
 
-fn main() -> ExitCode {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    logging::init(cli.log_format);
     cmd::allow_paths(cli.allow_path);
     let code = match cli.command {
         Command::Check { files, params } => cmd::check::run(&files, &params),
@@ -297,5 +292,5 @@ fn main() -> ExitCode {
         Command::Abort(a) => cmd::abort::run(a),
         Command::Delete(a) => cmd::delete::run(a),
     };
-    ExitCode::from(code)
+    std::process::ExitCode::from(code.code())
 }

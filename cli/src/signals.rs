@@ -7,9 +7,9 @@
 //! The handlers are registered before [`install`] returns, so a signal that arrives while
 //! the run starts is never the default one (which would kill the process with no summary).
 
-use crate::exit;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use volley_engine::run::StopHandle;
+use volley_plan::ExitCode;
 
 /// What a second signal does before the process exits.
 pub type OnSecond = Box<dyn Fn() + Send + 'static>;
@@ -66,7 +66,7 @@ pub fn install(stops: Vec<StopHandle>, on_second: OnSecond) {
                     } else {
                         eprintln!("{name} again: exiting at once (no summary)");
                         on_second();
-                        std::process::exit(i32::from(exit::ABORTED_BY_SIGNAL));
+                        std::process::exit(ExitCode::AbortedBySignal.as_i32());
                     }
                 }
             });

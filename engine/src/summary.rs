@@ -47,6 +47,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 use volley_plan::plan::{Aggregation, MetricKind, Plan};
+use volley_plan::ExitCode;
 
 /// The percentiles every trend reports.
 pub const TREND_PERCENTILES: &[f64] = &[90.0, 95.0, 99.0];
@@ -109,7 +110,7 @@ pub struct State {
 pub struct VolleyInfo {
     /// The test's name (`Plan::name`).
     pub test: String,
-    pub exit_code: i32,
+    pub exit_code: ExitCode,
     pub verdict: Verdict,
     /// Why the run ended before it started (`verdict` is `not_started`): a missing
     /// secret, an invalid plan.
@@ -184,14 +185,14 @@ pub enum Verdict {
 
 impl Verdict {
     /// The process exit code (k6's where they exist).
-    pub fn exit_code(self) -> i32 {
+    pub fn exit_code(self) -> ExitCode {
         match self {
-            Verdict::Passed => 0,
-            Verdict::ThresholdsFailed | Verdict::NoResponses => 99,
-            Verdict::Aborted => 105,
-            Verdict::AbortedByThreshold => 108,
-            Verdict::RunnersLost => 110,
-            Verdict::NotStarted => 104,
+            Verdict::Passed => ExitCode::Ok,
+            Verdict::ThresholdsFailed | Verdict::NoResponses => ExitCode::ThresholdsFailed,
+            Verdict::Aborted => ExitCode::AbortedBySignal,
+            Verdict::AbortedByThreshold => ExitCode::AbortedByThreshold,
+            Verdict::RunnersLost => ExitCode::RunnersLost,
+            Verdict::NotStarted => ExitCode::InvalidInput,
         }
     }
 
@@ -215,7 +216,7 @@ impl Summary {
         self.volley.exit_code = v.exit_code();
     }
 
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> ExitCode {
         self.volley.exit_code
     }
 

@@ -3,6 +3,7 @@
 //! messages. Types and pure arithmetic only: no IO, no async, few dependencies.
 
 pub mod capacity;
+pub mod exit;
 pub mod plan;
 pub mod program;
 pub mod schedule;
@@ -11,6 +12,7 @@ pub mod slice;
 pub mod value;
 pub mod view;
 
+pub use exit::ExitCode;
 pub use plan::*;
 pub use program::{Body, Builtin, Expr, Function, Intrinsic, Request, Stmt};
 pub use value::Value;

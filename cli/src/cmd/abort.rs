@@ -2,7 +2,7 @@
 //! through the API server's service proxy, to stop the run (it then ends with 105).
 
 use super::deploy::{fail, on_cluster, Cluster};
-use crate::exit;
+use volley_plan::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -11,12 +11,12 @@ pub struct Args {
     pub cluster: Cluster,
 }
 
-pub fn run(a: Args) -> u8 {
+pub fn run(a: Args) -> ExitCode {
     on_cluster(&a.cluster, |client, ns| async move {
         match volley_k8s::deploy::ops::abort(&client, &ns, &a.run).await {
             Ok(_) => {
                 eprintln!("run {} is stopping", a.run);
-                exit::OK
+                ExitCode::Ok
             }
             Err(e) => fail(&e),
         }

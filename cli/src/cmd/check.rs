@@ -1,11 +1,12 @@
 //! `volley check FILE…`: parse and type-check, report every diagnostic, exit 104 on error.
 
 use super::{compile_file, report};
-use crate::{exit, render};
+use crate::render;
 use std::path::PathBuf;
+use volley_plan::ExitCode;
 
-pub fn run(files: &[PathBuf], params: &[String]) -> u8 {
-    let mut worst = exit::OK;
+pub fn run(files: &[PathBuf], params: &[String]) -> ExitCode {
+    let mut worst = ExitCode::Ok;
     let (mut errors, mut warnings) = (0, 0);
     for file in files {
         let compiled = match compile_file(file, params) {
@@ -20,7 +21,7 @@ pub fn run(files: &[PathBuf], params: &[String]) -> u8 {
         errors += e;
         warnings += w;
         if e > 0 {
-            worst = exit::INVALID_INPUT;
+            worst = ExitCode::InvalidInput;
         } else {
             println!("ok: {}", file.display());
         }

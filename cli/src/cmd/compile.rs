@@ -3,17 +3,17 @@
 //! the plan hash and the run id.
 
 use super::compile_or_report;
-use crate::exit;
 use std::path::Path;
+use volley_plan::ExitCode;
 
-fn write(path: &Path, text: &str) -> Result<(), u8> {
+fn write(path: &Path, text: &str) -> Result<(), ExitCode> {
     std::fs::write(path, text).map_err(|e| {
         eprintln!("error: cannot write `{}`: {e}", path.display());
-        exit::USAGE
+        ExitCode::Usage
     })
 }
 
-pub fn run(file: &Path, out: &Path, params: &[String]) -> u8 {
+pub fn run(file: &Path, out: &Path, params: &[String]) -> ExitCode {
     let plan = match compile_or_report(file, params) {
         Ok(p) => p,
         Err(code) => return code,
@@ -22,7 +22,7 @@ pub fn run(file: &Path, out: &Path, params: &[String]) -> u8 {
         Ok(m) => m,
         Err(e) => {
             eprintln!("error: {e}");
-            return exit::INVALID_INPUT;
+            return ExitCode::InvalidInput;
         }
     };
     for n in &m.notes {
@@ -30,7 +30,7 @@ pub fn run(file: &Path, out: &Path, params: &[String]) -> u8 {
     }
     if let Err(e) = std::fs::create_dir_all(out) {
         eprintln!("error: cannot create `{}`: {e}", out.display());
-        return exit::USAGE;
+        return ExitCode::Usage;
     }
     let source = file
         .file_name()
@@ -60,5 +60,5 @@ pub fn run(file: &Path, out: &Path, params: &[String]) -> u8 {
         m.runners,
         if m.runners == 1 { "" } else { "s" }
     );
-    exit::OK
+    ExitCode::Ok
 }

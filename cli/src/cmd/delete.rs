@@ -1,7 +1,7 @@
 //! `volley delete RUN`: deletes every object of the run (Jobs and their pods first).
 
 use super::deploy::{fail, on_cluster, Cluster};
-use crate::exit;
+use volley_plan::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -10,14 +10,14 @@ pub struct Args {
     pub cluster: Cluster,
 }
 
-pub fn run(a: Args) -> u8 {
+pub fn run(a: Args) -> ExitCode {
     on_cluster(&a.cluster, |client, ns| async move {
         match volley_k8s::deploy::ops::delete(&client, &ns, &a.run).await {
             Ok(deleted) => {
                 for (kind, name) in &deleted {
                     println!("deleted {kind} {name}");
                 }
-                exit::OK
+                ExitCode::Ok
             }
             Err(e) => fail(&e),
         }

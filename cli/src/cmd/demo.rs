@@ -1,12 +1,12 @@
 //! `volley demo-server [--port 8088]`: the sample shop (its API: docs/demo.md), until Ctrl-C.
 //! It binds first and announces only once it listens; a port it cannot bind exits with
-//! [`exit::CANNOT_LISTEN`].
+//! [`ExitCode::CannotListen`].
 
-use crate::exit;
 use std::net::{Ipv4Addr, SocketAddr};
 use volley_demo::{DemoConfig, DemoServer};
+use volley_plan::ExitCode;
 
-pub fn run(port: u16, latency: bool) -> u8 {
+pub fn run(port: u16, latency: bool) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -14,7 +14,7 @@ pub fn run(port: u16, latency: bool) -> u8 {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
-            return exit::USAGE;
+            return ExitCode::Usage;
         }
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -23,7 +23,7 @@ pub fn run(port: u16, latency: bool) -> u8 {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {}", cannot_listen(addr, &e));
-                return exit::CANNOT_LISTEN;
+                return ExitCode::CannotListen;
             }
         };
         eprintln!(
@@ -33,10 +33,10 @@ pub fn run(port: u16, latency: bool) -> u8 {
         let signal = tokio::signal::ctrl_c().await;
         server.shutdown().await;
         match signal {
-            Ok(()) => exit::OK,
+            Ok(()) => ExitCode::Ok,
             Err(e) => {
                 eprintln!("error: demo shop on {addr}: cannot wait for Ctrl-C: {e}");
-                exit::CANNOT_LISTEN
+                ExitCode::CannotListen
             }
         }
     })

@@ -4,12 +4,12 @@
 //! Also the cluster flags and helpers the run commands (status, logs, abort, delete) share.
 
 use super::compile_or_report;
-use crate::exit;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 use volley_k8s::deploy::{self, Client, DeployError, Event, FleetStatus, FollowOptions};
 use volley_plan::Cleanup;
+use volley_plan::ExitCode;
 
 /// Where a run lives: the kubeconfig context and the namespace.
 #[derive(clap::Args, Debug, Clone)]
@@ -40,11 +40,11 @@ pub struct Args {
 }
 
 /// The exit code of a deploy error, after printing it.
-pub fn fail(e: &DeployError) -> u8 {
+pub fn fail(e: &DeployError) -> ExitCode {
     eprintln!("error: {e}");
     match e {
-        DeployError::NotFound { .. } => exit::USAGE,
-        _ => exit::DEPLOY_FAILED,
+        DeployError::NotFound { .. } => ExitCode::Usage,
+        _ => ExitCode::DeployFailed,
     }
 }
 
@@ -63,10 +63,10 @@ pub async fn connect(c: &Cluster) -> Result<(Client, String), DeployError> {
 
 /// Runs `f` with a client and the namespace of `c` (the run-level commands: status, logs,
 /// abort, delete), or fails as `fail` does when the cluster cannot be reached.
-pub fn on_cluster<F, Fut>(c: &Cluster, f: F) -> u8
+pub fn on_cluster<F, Fut>(c: &Cluster, f: F) -> ExitCode
 where
     F: FnOnce(Client, String) -> Fut,
-    Fut: std::future::Future<Output = u8>,
+    Fut: std::future::Future<Output = ExitCode>,
 {
     runtime().block_on(async {
         match connect(c).await {
@@ -76,7 +76,7 @@ where
     })
 }
 
-pub fn run(a: Args) -> u8 {
+pub fn run(a: Args) -> ExitCode {
     let plan = match compile_or_report(&a.file, &a.params) {
         Ok(p) => p,
         Err(code) => return code,
@@ -88,7 +88,7 @@ pub fn run(a: Args) -> u8 {
         Ok(m) => m,
         Err(e) => {
             eprintln!("error: {e}");
-            return exit::INVALID_INPUT;
+            return ExitCode::InvalidInput;
         }
     };
     for n in &m.notes {
@@ -113,7 +113,7 @@ pub fn run(a: Args) -> u8 {
         if a.detach {
             println!("{run}");
             eprintln!("follow it with `volley status {run} -n {ns}`, stop it with `volley abort {run} -n {ns}`");
-            return exit::OK;
+            return ExitCode::Ok;
         }
         let fo = FollowOptions {
             poll: Duration::from_secs(1),
@@ -125,8 +125,8 @@ pub fn run(a: Args) -> u8 {
             Err(e) => return fail(&e),
         };
         print_summary(outcome.summary.as_ref());
-        let code = u8::try_from(outcome.exit_code).unwrap_or(1);
-        if code == exit::OK && plan.fleet.cleanup == Cleanup::OnSuccess {
+        let code = ExitCode::from_code(outcome.exit_code);
+        if code == ExitCode::Ok && plan.fleet.cleanup == Cleanup::OnSuccess {
             match deploy::ops::delete(&client, &ns, &run).await {
                 Ok(d) => eprintln!("cleanup = on_success: deleted {} objects of run {run}", d.len()),
                 Err(e) => eprintln!("warning: cleanup failed: {e}"),

@@ -2,7 +2,6 @@
 //! commands, and what `volley run --runners N` starts locally). The protocol is in
 //! docs/protocol.md; the work is in `volley_engine::fleet`.
 
-use crate::exit;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -13,6 +12,7 @@ use volley_engine::fleet::protocol::TOKEN_ENV;
 use volley_engine::fleet::runner::{self, RunnerOptions};
 use volley_engine::run::{ProgressMode, StopHandle};
 use volley_plan::slice::{self, DataSlice};
+use volley_plan::ExitCode;
 use volley_plan::Plan;
 
 pub struct RunnerArgs {
@@ -37,23 +37,23 @@ pub struct CoordinatorArgs {
     pub status_listen: Option<SocketAddr>,
 }
 
-fn read_plan(path: &Path) -> Result<Plan, u8> {
+fn read_plan(path: &Path) -> Result<Plan, ExitCode> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         eprintln!("error: cannot read plan `{}`: {e}", path.display());
-        exit::USAGE
+        ExitCode::Usage
     })?;
     volley_plan::from_json(&text).map_err(|e| {
         eprintln!("error: `{}`: {e}", path.display());
-        exit::INVALID_INPUT
+        ExitCode::InvalidInput
     })
 }
 
-fn token(env: &BTreeMap<String, String>) -> Result<String, u8> {
+fn token(env: &BTreeMap<String, String>) -> Result<String, ExitCode> {
     match env.get(TOKEN_ENV).filter(|t| !t.is_empty()) {
         Some(t) => Ok(t.clone()),
         None => {
             eprintln!("error: the run token is missing: set {TOKEN_ENV} (the same value on the coordinator and every runner)");
-            Err(exit::USAGE)
+            Err(ExitCode::Usage)
         }
     }
 }
@@ -62,7 +62,7 @@ fn workers_or_cores(workers: Option<usize>) -> usize {
     workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
-pub fn runner(args: RunnerArgs) -> u8 {
+pub fn runner(args: RunnerArgs) -> ExitCode {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let plan = match read_plan(&args.plan) {
         Ok(p) => p,
@@ -76,7 +76,7 @@ pub fn runner(args: RunnerArgs) -> u8 {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
-            return exit::USAGE;
+            return ExitCode::Usage;
         }
     };
     let slice = match &args.data {
@@ -90,7 +90,7 @@ pub fn runner(args: RunnerArgs) -> u8 {
     // pushed, flagged short, and it exits 105.
     let stop = volley_engine::run::StopHandle::default();
     crate::signals::install(vec![stop.clone()], Box::new(|| {}));
-    let code = runner::run_runner(RunnerOptions {
+    runner::run_runner(RunnerOptions {
         plan,
         segment,
         coordinator: args.coordinator,
@@ -100,22 +100,21 @@ pub fn runner(args: RunnerArgs) -> u8 {
         env,
         slice,
         stop,
-    });
-    u8::try_from(code).unwrap_or(1)
-}
-
-fn read_slice(path: &Path) -> Result<DataSlice, u8> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        eprintln!("error: cannot read data slice `{}`: {e}", path.display());
-        exit::USAGE
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
-        eprintln!("error: data slice `{}`: {e}", path.display());
-        exit::INVALID_INPUT
     })
 }
 
-pub fn coordinator(args: CoordinatorArgs) -> u8 {
+fn read_slice(path: &Path) -> Result<DataSlice, ExitCode> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("error: cannot read data slice `{}`: {e}", path.display());
+        ExitCode::Usage
+    })?;
+    serde_json::from_str(&text).map_err(|e| {
+        eprintln!("error: data slice `{}`: {e}", path.display());
+        ExitCode::InvalidInput
+    })
+}
+
+pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let plan = match read_plan(&args.plan) {
         Ok(p) => p,
@@ -127,12 +126,12 @@ pub fn coordinator(args: CoordinatorArgs) -> u8 {
     };
     let Some(runners) = args.runners.or(plan.fleet.runners) else {
         eprintln!("error: no --runners and the plan's fleet.runners is auto");
-        return exit::USAGE;
+        return ExitCode::Usage;
     };
     let slices = if slice::needs_slice(&plan) {
         let Some(dir) = &args.data_dir else {
             eprintln!("error: the plan has sliced data: pass --data-dir DIR holding slice-K.json for every runner");
-            return exit::USAGE;
+            return ExitCode::Usage;
         };
         let mut out = Vec::new();
         for k in 0..runners {
@@ -172,7 +171,7 @@ pub fn coordinator(args: CoordinatorArgs) -> u8 {
             Ok(o) => Some(o),
             Err(e) => {
                 eprintln!("error: {e}");
-                return exit::USAGE;
+                return ExitCode::Usage;
             }
         }
     };
@@ -197,7 +196,7 @@ pub fn coordinator(args: CoordinatorArgs) -> u8 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: cannot listen on {}: {e}", args.listen);
-            return exit::CANNOT_LISTEN;
+            return ExitCode::CannotListen;
         }
     };
     if let Ok(addr) = coordinator.local_addr() {
@@ -211,7 +210,7 @@ pub fn coordinator(args: CoordinatorArgs) -> u8 {
     crate::signals::install(vec![stop, linger_end], Box::new(|| {}));
     let outcome = coordinator.run();
     super::run::finish(&outcome.summary, args.summary_json.as_deref());
-    u8::try_from(outcome.exit_code).unwrap_or(1)
+    outcome.exit_code
 }
 
 /// `30s`, `5m`, `1h`, `250ms` or plain seconds.

@@ -1,12 +1,13 @@
 //! `volley fmt FILE… [--check]`: canonical formatting, comments kept, idempotent.
 
-use crate::{exit, render};
+use crate::render;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use volley_compiler::LoadError;
+use volley_plan::ExitCode;
 
-pub fn run(files: &[PathBuf], check: bool) -> u8 {
-    let mut code = exit::OK;
+pub fn run(files: &[PathBuf], check: bool) -> ExitCode {
+    let mut code = ExitCode::Ok;
     for file in files {
         // Read like `check` reads: a regular UTF-8 file of at most 8 MiB. A file that is
         // there but cannot be a `.load` file is invalid input (104), like `check` says.
@@ -14,12 +15,12 @@ pub fn run(files: &[PathBuf], check: bool) -> u8 {
             Ok(s) => s,
             Err(e @ (LoadError::NotFound | LoadError::PermissionDenied | LoadError::Other(_))) => {
                 eprintln!("error: cannot read `{}`: {e}", file.display());
-                code = code.max(exit::USAGE);
+                code = code.max(ExitCode::Usage);
                 continue;
             }
             Err(e) => {
                 eprintln!("error[E0103]: cannot read `{}`: {e}", file.display());
-                code = code.max(exit::INVALID_INPUT);
+                code = code.max(ExitCode::InvalidInput);
                 continue;
             }
         };
@@ -28,12 +29,12 @@ pub fn run(files: &[PathBuf], check: bool) -> u8 {
             Ok(formatted) if formatted == source => {}
             Ok(_) if check => {
                 println!("would reformat {name}");
-                code = code.max(1);
+                code = code.max(ExitCode::Failure);
             }
             Ok(formatted) => {
                 if let Err(e) = std::fs::write(file, formatted) {
                     eprintln!("error: cannot write `{name}`: {e}");
-                    code = code.max(exit::USAGE);
+                    code = code.max(ExitCode::Usage);
                 } else {
                     println!("formatted {name}");
                 }
@@ -42,7 +43,7 @@ pub fn run(files: &[PathBuf], check: bool) -> u8 {
                 let diags: Vec<_> = diags.into_iter().map(|d| d.in_file(name.clone())).collect();
                 let sources = BTreeMap::from([(name.clone(), source)]);
                 eprint!("{}", render::diagnostics(&diags, &sources));
-                code = code.max(exit::INVALID_INPUT);
+                code = code.max(ExitCode::InvalidInput);
             }
         }
     }

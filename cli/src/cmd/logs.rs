@@ -2,7 +2,7 @@
 //! end), or runner K's.
 
 use super::deploy::{fail, on_cluster, Cluster};
-use crate::exit;
+use volley_plan::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -14,12 +14,12 @@ pub struct Args {
     pub cluster: Cluster,
 }
 
-pub fn run(a: Args) -> u8 {
+pub fn run(a: Args) -> ExitCode {
     on_cluster(&a.cluster, |client, ns| async move {
         match volley_k8s::deploy::ops::logs(&client, &ns, &a.run, a.runner).await {
             Ok(text) => {
                 print!("{text}");
-                exit::OK
+                ExitCode::Ok
             }
             Err(e) => fail(&e),
         }

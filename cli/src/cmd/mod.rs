@@ -15,10 +15,11 @@ pub mod plan;
 pub mod run;
 pub mod status;
 
-use crate::{exit, render};
+use crate::render;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use volley_compiler::{CompileOptions, Compiled, FsLoader};
+use volley_plan::ExitCode;
 
 /// The directories `--allow-path` opened, outside every test's own folder.
 static ALLOWED: OnceLock<Vec<PathBuf>> = OnceLock::new();
@@ -58,7 +59,7 @@ pub fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>, String> {
 
 /// Refuses an unwritable `--summary-json` before any load (as `--report` and `--out`
 /// are): the file is created empty now and written at the end.
-pub fn check_summary_json(path: Option<&Path>) -> Result<(), u8> {
+pub fn check_summary_json(path: Option<&Path>) -> Result<(), ExitCode> {
     let Some(path) = path else {
         return Ok(());
     };
@@ -67,20 +68,20 @@ pub fn check_summary_json(path: Option<&Path>) -> Result<(), u8> {
             "error: --summary-json: cannot create `{}`: {e}",
             path.display()
         );
-        exit::USAGE
+        ExitCode::Usage
     })
 }
 
 /// Compiles one file from disk: paths inside it resolve against its directory.
-pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, u8> {
+pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, ExitCode> {
     let params = parse_params(params).map_err(|e| {
         eprintln!("error: {e}");
-        exit::USAGE
+        ExitCode::Usage
     })?;
     // A FIFO or a device goes on to the loader, which refuses it without blocking (E0103).
     if !file.exists() || file.is_dir() {
         eprintln!("error: cannot read `{}`: no such file", file.display());
-        return Err(exit::USAGE);
+        return Err(ExitCode::Usage);
     }
     let base_dir = file
         .parent()
@@ -103,12 +104,12 @@ pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, u8> {
 }
 
 /// Compiles, prints every diagnostic, and returns the plan when there was no error.
-pub fn compile_or_report(file: &Path, params: &[String]) -> Result<Plan, u8> {
+pub fn compile_or_report(file: &Path, params: &[String]) -> Result<Plan, ExitCode> {
     let compiled = compile_file(file, params)?;
     report(file, &compiled);
     match compiled.plan {
         Some(plan) if !compiled.diagnostics.iter().any(|d| d.is_error()) => Ok(plan),
-        _ => Err(exit::INVALID_INPUT),
+        _ => Err(ExitCode::InvalidInput),
     }
 }
 

@@ -2,10 +2,10 @@
 //! would do, in words or as JSON (`volley_plan::view`), without running anything.
 
 use super::compile_or_report;
-use crate::exit;
 use std::path::Path;
 use volley_plan::segment::Segment;
 use volley_plan::view::{idle_runners, segment_view, SegmentView};
+use volley_plan::ExitCode;
 
 pub fn run(
     file: &Path,
@@ -13,7 +13,7 @@ pub fn run(
     segment: Option<u32>,
     json: bool,
     params: &[String],
-) -> u8 {
+) -> ExitCode {
     let plan = match compile_or_report(file, params) {
         Ok(p) => p,
         Err(code) => return code,
@@ -25,12 +25,12 @@ pub fn run(
             Ok(s) => vec![s],
             Err(e) => {
                 eprintln!("error: --segment: {e}");
-                return exit::USAGE;
+                return ExitCode::Usage;
             }
         },
         None if runners == 0 => {
             eprintln!("error: --runners must be at least 1");
-            return exit::USAGE;
+            return ExitCode::Usage;
         }
         None => (0..runners)
             .filter_map(|k| Segment::new(k, runners).ok())
@@ -82,5 +82,5 @@ pub fn run(
         }
         super::stdout(&text);
     }
-    exit::OK
+    ExitCode::Ok
 }

@@ -4,7 +4,6 @@
 //! SIGINT, SIGTERM, SIGHUP and SIGQUIT stop it gracefully (see `crate::signals`).
 
 use super::compile_or_report;
-use crate::exit;
 use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -13,6 +12,7 @@ use volley_engine::fleet::local::{LocalFleet, Processes};
 use volley_engine::output::{default_testid, OutputConfig, OutputSet};
 use volley_engine::run::{run_with, ProgressMode, RunHooks, RunOptions, StopHandle};
 use volley_engine::summary::{self, Summary};
+use volley_plan::ExitCode;
 
 pub struct Args {
     pub file: PathBuf,
@@ -27,7 +27,7 @@ pub struct Args {
     pub report: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> u8 {
+pub fn run(args: Args) -> ExitCode {
     let mut plan = match compile_or_report(&args.file, &args.params) {
         Ok(p) => p,
         Err(code) => return code,
@@ -53,7 +53,7 @@ pub fn run(args: Args) -> u8 {
             }
             Err(e) => {
                 eprintln!("error: cannot start the demo shop: {e}");
-                return exit::CANNOT_LISTEN;
+                return ExitCode::CannotListen;
             }
         }
     } else {
@@ -74,7 +74,7 @@ pub fn run(args: Args) -> u8 {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
-            return exit::USAGE;
+            return ExitCode::Usage;
         }
     };
     let stop = StopHandle::default();
@@ -92,7 +92,7 @@ pub fn run(args: Args) -> u8 {
                 Ok(d) => d,
                 Err(e) => {
                     eprintln!("error: cannot create a work folder: {e}");
-                    return exit::USAGE;
+                    return ExitCode::Usage;
                 }
             };
             let processes = Processes::default();
@@ -109,7 +109,7 @@ pub fn run(args: Args) -> u8 {
                     Ok(p) => p,
                     Err(e) => {
                         eprintln!("error: cannot find the volley binary: {e}");
-                        return exit::USAGE;
+                        return ExitCode::Usage;
                     }
                 },
                 plan,
@@ -128,13 +128,13 @@ pub fn run(args: Args) -> u8 {
                 Ok(o) => o,
                 Err(e) => {
                     eprintln!("error: {e}");
-                    return exit::USAGE;
+                    return ExitCode::Usage;
                 }
             }
         }
         Some(_) => {
             eprintln!("error: --runners must be at least 1");
-            return exit::USAGE;
+            return ExitCode::Usage;
         }
         None => {
             let mut opts = RunOptions {
@@ -155,7 +155,7 @@ pub fn run(args: Args) -> u8 {
     };
     drop(demo);
     finish(&outcome.summary, args.summary_json.as_deref());
-    u8::try_from(outcome.exit_code).unwrap_or(1)
+    outcome.exit_code
 }
 
 /// Prints the summary and writes it as JSON when asked.

@@ -2,7 +2,7 @@
 //! progress line.
 
 use super::deploy::{fail, on_cluster, status_line, Cluster};
-use crate::exit;
+use volley_plan::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -12,7 +12,7 @@ pub struct Args {
     pub cluster: Cluster,
 }
 
-pub fn run(a: Args) -> u8 {
+pub fn run(a: Args) -> ExitCode {
     on_cluster(&a.cluster, |client, ns| async move {
         let st = match volley_k8s::deploy::ops::status(&client, &ns, &a.run).await {
             Ok(s) => s,
@@ -36,6 +36,6 @@ pub fn run(a: Args) -> u8 {
             Some(f) => println!("  {}", status_line(f)),
             None => println!("  the coordinator does not answer (not started, or finished: see `volley logs {}`)", st.run),
         }
-        exit::OK
+        ExitCode::Ok
     })
 }

@@ -18,7 +18,7 @@ use crate::output::prometheus::{self, PromOptions};
 use crate::output::{Live, OutputSet};
 use crate::progress::{self, Progress};
 use crate::run::report::{Report, EVALUATE_EVERY};
-use crate::run::{exit, ProgressMode, RunOutcome, StopHandle};
+use crate::run::{ProgressMode, RunOutcome, StopHandle};
 use crate::summary::{RunnerOutcome, RunnerSummary, Summary, Verdict};
 use crate::thresholds;
 use crate::value::Value;
@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch, Notify};
 use volley_plan::slice::DataSlice;
-use volley_plan::Plan;
+use volley_plan::{ExitCode, Plan};
 
 /// How to coordinate.
 pub struct CoordinatorOptions {
@@ -170,7 +170,13 @@ impl Coordinator {
             .build()
         {
             Ok(rt) => rt,
-            Err(e) => return failed(&self.opts.plan, 1, &format!("cannot start a runtime: {e}")),
+            Err(e) => {
+                return failed(
+                    &self.opts.plan,
+                    ExitCode::Failure,
+                    &format!("cannot start a runtime: {e}"),
+                )
+            }
         };
         rt.block_on(self.lifecycle())
     }
@@ -188,7 +194,7 @@ impl Coordinator {
         let plan = Arc::new(opts.plan.clone());
         let listener = match tokio::net::TcpListener::from_std(listener) {
             Ok(l) => l,
-            Err(e) => return failed(&plan, 1, &format!("cannot listen: {e}")),
+            Err(e) => return failed(&plan, ExitCode::Failure, &format!("cannot listen: {e}")),
         };
         let (stop_server, server_stopped) = watch::channel(false);
         let token: Arc<str> = Arc::from(hub.token.as_str());
@@ -205,7 +211,9 @@ impl Coordinator {
                 server_stopped,
                 Some(token),
             ))),
-            Some(Err(e)) => return failed(&plan, 1, &format!("cannot listen: {e}")),
+            Some(Err(e)) => {
+                return failed(&plan, ExitCode::Failure, &format!("cannot listen: {e}"))
+            }
             None => None,
         };
         let mut life = Life {
@@ -240,7 +248,7 @@ impl Coordinator {
 }
 
 /// A run that ended before it could start: `code` and an empty summary.
-fn failed(plan: &Plan, code: i32, msg: &str) -> RunOutcome {
+fn failed(plan: &Plan, code: ExitCode, msg: &str) -> RunOutcome {
     eprintln!("error: {msg}");
     let plan = Arc::new(plan.clone());
     let mut agg = Aggregate::new(Registry::new(&plan.metrics));
@@ -308,7 +316,7 @@ impl Life<'_> {
             Err(msg) => {
                 eprintln!("error: setup failed: {msg}");
                 self.stop_fleet(StopReason::Failed);
-                return self.end(None, Some(exit::SETUP_FAILED)).await;
+                return self.end(None, Some(ExitCode::SetupFailed)).await;
             }
         };
         let used = setup_values_used(&self.plan);
@@ -329,7 +337,7 @@ impl Life<'_> {
             Err(msg) => {
                 eprintln!("error: {msg}");
                 self.stop_fleet(StopReason::Failed);
-                return self.end(None, Some(exit::SETUP_FAILED)).await;
+                return self.end(None, Some(ExitCode::SetupFailed)).await;
             }
         };
         // 3. One start instant for all.
@@ -354,7 +362,7 @@ impl Life<'_> {
         self.end_at(t0, verdict, None).await
     }
 
-    async fn wait_ready(&mut self) -> Result<(), i32> {
+    async fn wait_ready(&mut self) -> Result<(), ExitCode> {
         let deadline = Instant::now() + Duration::from_millis(self.plan.fleet.start_timeout_ms);
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         loop {
@@ -368,18 +376,18 @@ impl Life<'_> {
                 eprintln!("error: runner {index} exited before the start ({status})");
                 if state != Some(RunnerState::Done) {
                     self.stop_fleet(StopReason::Failed);
-                    return Err(exit::INVALID);
+                    return Err(ExitCode::InvalidInput);
                 }
             }
             if self.stop.is_stopped() {
                 self.stop_fleet(StopReason::Stop);
-                return Err(exit::SIGNAL);
+                return Err(ExitCode::AbortedBySignal);
             }
             let lost = self.hub.lock().lost_reasons();
             if let Some((index, reason)) = lost.into_iter().next() {
                 eprintln!("error: runner {index} was lost before the start ({reason})");
                 self.stop_fleet(StopReason::Failed);
-                return Err(exit::INVALID);
+                return Err(ExitCode::InvalidInput);
             }
             if Instant::now() >= deadline {
                 let stuck: Vec<String> = self
@@ -395,7 +403,7 @@ impl Life<'_> {
                     stuck.join(", ")
                 );
                 self.stop_fleet(StopReason::Failed);
-                return Err(exit::INVALID);
+                return Err(ExitCode::InvalidInput);
             }
         }
     }
@@ -588,7 +596,7 @@ impl Life<'_> {
         }
     }
 
-    async fn end(&mut self, verdict: Option<Verdict>, code: Option<i32>) -> RunOutcome {
+    async fn end(&mut self, verdict: Option<Verdict>, code: Option<ExitCode>) -> RunOutcome {
         let now = Instant::now();
         self.end_at(now, verdict, code).await
     }
@@ -597,7 +605,7 @@ impl Life<'_> {
         &mut self,
         t0: Instant,
         verdict: Option<Verdict>,
-        code: Option<i32>,
+        code: Option<ExitCode>,
     ) -> RunOutcome {
         let elapsed = if code.is_some() {
             self.run_start.elapsed()
@@ -697,7 +705,7 @@ struct Status<'a> {
     rps: f64,
     http_req_failed: f64,
     iterations: u64,
-    exit_code: Option<i32>,
+    exit_code: Option<ExitCode>,
     verdict: Option<Verdict>,
 }
 

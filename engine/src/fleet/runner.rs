@@ -7,7 +7,7 @@
 //! resent until acknowledged), obey stop, push a last snapshot and exit.
 //!
 //! No zombie load: when no call to the coordinator has succeeded for `fleet.grace`, the
-//! runner stops all load by itself and exits with [`EXIT_COORDINATOR_LOST`]; when the
+//! runner stops all load by itself and exits with [`ExitCode::CoordinatorLost`] (111); when the
 //! coordinator refuses it (409: replaced, declared lost) it stops and exits 104. A signal
 //! to the runner (a pod eviction) stops its load gracefully: its last push carries its data
 //! flagged `stopped`, so the coordinator counts it lost with a reason, and it exits 105.
@@ -19,7 +19,7 @@ use super::protocol::{
     Control, ErrorBody, Join, Joined, Push, PushAck, Ready, Sequenced, PROTOCOL,
 };
 use crate::metrics::Snapshot;
-use crate::run::{self, exit, FleetLink, ProgressMode, RunHooks, RunOptions, StopHandle};
+use crate::run::{self, FleetLink, ProgressMode, RunHooks, RunOptions, StopHandle};
 use crate::value::Value;
 use hyper::Method;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -29,10 +29,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, watch};
 use volley_plan::segment::Segment;
 use volley_plan::slice::{self, DataSlice};
-use volley_plan::Plan;
+use volley_plan::{ExitCode, Plan};
 
-/// The runner's exit code when it lost the coordinator and stopped its load.
-pub const EXIT_COORDINATOR_LOST: i32 = 111;
 /// Snapshots sent in one push at most (the rest follow with the next).
 const MAX_BATCH: usize = 64;
 /// The timeout of one call to the coordinator (the control long poll adds its 5 s).
@@ -113,7 +111,7 @@ fn refusal(r: &Reply) -> String {
 /// Runs one segment; returns the process exit code (0 when its load ran to the end or was
 /// stopped by the coordinator, 104 when refused, 105 when stopped by a signal, 111 when the
 /// coordinator was lost).
-pub fn run_runner(opts: RunnerOptions) -> i32 {
+pub fn run_runner(opts: RunnerOptions) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -121,7 +119,7 @@ pub fn run_runner(opts: RunnerOptions) -> i32 {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start a runtime: {e}");
-            return 1;
+            return ExitCode::Failure;
         }
     };
     let mut plan = opts.plan.clone();
@@ -154,7 +152,7 @@ pub fn run_runner(opts: RunnerOptions) -> i32 {
         };
         if let Err(msg) = s.and_then(|s| slice::apply(&mut plan, &s, opts.segment)) {
             eprintln!("error: runner {}: data slice: {msg}", opts.segment.index);
-            return exit::INVALID;
+            return ExitCode::InvalidInput;
         }
     }
     let grace = Duration::from_millis(joined.grace_ms.max(1000));
@@ -195,7 +193,7 @@ pub fn run_runner(opts: RunnerOptions) -> i32 {
         Ok(n) => n,
         Err(e) => {
             eprintln!("error: cannot start the network thread: {e}");
-            return 1;
+            return ExitCode::Failure;
         }
     };
     let hooks = RunHooks {
@@ -229,17 +227,17 @@ pub fn run_runner(opts: RunnerOptions) -> i32 {
     let _ = done_tx.send(());
     let _ = net.join();
     if link.refused.load(Ordering::SeqCst) {
-        return exit::INVALID;
+        return ExitCode::InvalidInput;
     }
     if link.lost.load(Ordering::SeqCst) {
-        return EXIT_COORDINATOR_LOST;
+        return ExitCode::CoordinatorLost;
     }
     if signal.is_stopped() {
-        return exit::SIGNAL;
+        return ExitCode::AbortedBySignal;
     }
     match outcome.exit_code {
-        exit::INVALID => exit::INVALID,
-        _ => 0,
+        ExitCode::InvalidInput => ExitCode::InvalidInput,
+        _ => ExitCode::Ok,
     }
 }
 
@@ -248,7 +246,7 @@ async fn join(
     plan: &Plan,
     seg: Segment,
     grace: Duration,
-) -> Result<Joined, (i32, String)> {
+) -> Result<Joined, (ExitCode, String)> {
     let body = serde_json::to_vec(&Join {
         protocol: PROTOCOL,
         segment: seg,
@@ -266,17 +264,17 @@ async fn join(
         {
             Ok(r) if r.status == 200 => {
                 return serde_json::from_slice(&r.body)
-                    .map_err(|e| (exit::INVALID, format!("bad join answer: {e}")))
+                    .map_err(|e| (ExitCode::InvalidInput, format!("bad join answer: {e}")))
             }
             Ok(r) => {
                 return Err((
-                    exit::INVALID,
+                    ExitCode::InvalidInput,
                     format!("the coordinator refused this runner: {}", refusal(&r)),
                 ))
             }
             Err(e) if Instant::now() >= deadline => {
                 return Err((
-                    EXIT_COORDINATOR_LOST,
+                    ExitCode::CoordinatorLost,
                     format!("cannot reach the coordinator: {e}"),
                 ))
             }

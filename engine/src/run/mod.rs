@@ -54,18 +54,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify};
 use volley_plan::segment::Segment;
-use volley_plan::Plan;
+use volley_plan::{ExitCode, Plan};
 use worker::Msg;
-
-/// Exit codes (k6's where they exist).
-pub mod exit {
-    pub const PASSED: i32 = 0;
-    pub const THRESHOLDS_FAILED: i32 = 99;
-    pub const INVALID: i32 = 104;
-    pub const SIGNAL: i32 = 105;
-    pub const SETUP_FAILED: i32 = 107;
-    pub const ABORTED: i32 = 108;
-}
 
 /// How to run.
 pub struct RunOptions {
@@ -91,7 +81,7 @@ impl Default for RunOptions {
 
 /// How a run ended.
 pub struct RunOutcome {
-    pub exit_code: i32,
+    pub exit_code: ExitCode,
     pub summary: Summary,
 }
 
@@ -197,7 +187,7 @@ pub fn run_with(plan: &Plan, opts: RunOptions, hooks: RunHooks) -> RunOutcome {
     let plan = Arc::new(plan.clone());
     // Nothing ran: the summary is one line with the reason (the caller prints it), no
     // metrics and no threshold verdicts.
-    let fail = |code: i32, msg: String| {
+    let fail = |code: ExitCode, msg: String| {
         let mut summary = crate::summary::not_started(&plan, &msg);
         summary.volley.exit_code = code;
         RunOutcome {
@@ -207,7 +197,7 @@ pub fn run_with(plan: &Plan, opts: RunOptions, hooks: RunHooks) -> RunOutcome {
     };
     let secrets = match resolve_secrets(&plan, &opts.env) {
         Ok(s) => s,
-        Err(msg) => return fail(exit::INVALID, msg),
+        Err(msg) => return fail(ExitCode::InvalidInput, msg),
     };
     let shared = match Shared::new(Arc::clone(&plan), secrets, opts.segment) {
         Ok(mut s) => {
@@ -218,14 +208,14 @@ pub fn run_with(plan: &Plan, opts: RunOptions, hooks: RunHooks) -> RunOutcome {
             }
             Arc::new(s)
         }
-        Err(msg) => return fail(exit::INVALID, msg),
+        Err(msg) => return fail(ExitCode::InvalidInput, msg),
     };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return fail(1, format!("cannot start a runtime: {e}")),
+        Err(e) => return fail(ExitCode::Failure, format!("cannot start a runtime: {e}")),
     };
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, drive(shared, opts, hooks))
@@ -290,7 +280,7 @@ async fn drive(shared: Arc<Shared>, opts: RunOptions, mut hooks: RunHooks) -> Ru
         Some(Err(msg)) => {
             eprintln!("error: setup failed: {msg}");
             let elapsed = run_start.elapsed();
-            let code = Some(exit::SETUP_FAILED);
+            let code = Some(ExitCode::SetupFailed);
             return end_early(&report, &mut agg, &mut hooks, elapsed, None, code);
         }
     };
@@ -487,7 +477,7 @@ fn end_early(
     hooks: &mut RunHooks,
     elapsed: Duration,
     verdict: Option<Verdict>,
-    code: Option<i32>,
+    code: Option<ExitCode>,
 ) -> RunOutcome {
     let summary = report.finish(agg, elapsed, verdict, code);
     flush_outputs(hooks, agg, &VuCounts::default(), elapsed, Some(&summary));

@@ -11,7 +11,7 @@ use crate::thresholds::{self, Phase, ThresholdResult};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use volley_plan::Plan;
+use volley_plan::{ExitCode, Plan};
 
 /// How often thresholds are evaluated during the run.
 pub(crate) const EVALUATE_EVERY: Duration = Duration::from_secs(2);
@@ -105,7 +105,7 @@ impl Report {
         agg: &mut Aggregate,
         elapsed: Duration,
         verdict: Option<Verdict>,
-        exit_code: Option<i32>,
+        exit_code: Option<ExitCode>,
     ) -> Summary {
         let results = self.evaluate(agg, elapsed, Phase::End);
         let mut s = summary::build(agg, &self.plan, &results, elapsed);

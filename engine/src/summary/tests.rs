@@ -222,7 +222,7 @@ fn verdicts_and_exit_codes() {
         (Verdict::RunnersLost, 110, "runners_lost"),
     ] {
         s.set_verdict(v);
-        assert_eq!(s.exit_code(), code);
+        assert_eq!(s.exit_code().code(), code);
         assert_eq!(serde_json::to_value(v).expect("json"), text);
     }
     // No threshold failing: passed.
@@ -230,12 +230,15 @@ fn verdicts_and_exit_codes() {
     let agg = Aggregate::new(reg);
     let p = plan(Vec::new());
     let ok = build(&agg, &p, &[], Duration::from_secs(1));
-    assert_eq!((ok.volley.verdict, ok.exit_code()), (Verdict::Passed, 0));
+    assert_eq!(
+        (ok.volley.verdict, ok.exit_code().code()),
+        (Verdict::Passed, 0)
+    );
     assert!(ok.metrics.is_empty());
     assert!(render_text(&ok, false).contains("passed: no thresholds (exit code 0)"));
     // An exit code no verdict has (setup failed) is not shown as passed.
     let mut failed = ok.clone();
-    failed.volley.exit_code = 107;
+    failed.volley.exit_code = volley_plan::ExitCode::SetupFailed;
     let t = render_text(&failed, false);
     assert!(
         t.contains("✗ setup failed: no thresholds (exit code 107)"),
@@ -391,7 +394,7 @@ fn a_run_that_never_started_is_one_line_without_verdicts() {
         "secret token: environment variable SHOP_TOKEN is not set",
     );
     assert_eq!(
-        (s.volley.verdict, s.exit_code()),
+        (s.volley.verdict, s.exit_code().code()),
         (Verdict::NotStarted, 104)
     );
     let j = serde_json::to_value(&s).expect("json");
@@ -413,7 +416,7 @@ fn a_threshold_without_data_fails_as_no_data_and_grammar_counts() {
     let p = plan(thresholds().into_iter().take(1).collect());
     let results = evaluate(&p.thresholds, &agg, Phase::End);
     let s = build(&agg, &p, &results, Duration::from_secs(1));
-    assert_eq!(s.exit_code(), 99);
+    assert_eq!(s.exit_code().code(), 99);
     let t = &s.metrics["http_req_duration"].thresholds["p(95) < 400ms"];
     assert!(!t.ok && t.no_data);
     let text = render_text(&s, false);

@@ -7,6 +7,7 @@ use crate::metrics::Contains;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use volley_plan::plan::MetricKind;
+use volley_plan::ExitCode;
 
 /// Marks and colours of the text rendering.
 struct Style {
@@ -288,8 +289,8 @@ fn render_footer(out: &mut String, st: &Style, s: &Summary) {
     // ready) is named by its exit code.
     let verdict = match vo.exit_code {
         c if c == vo.verdict.exit_code() => vo.verdict.text(),
-        107 => "setup failed",
-        104 => "the run could not start",
+        ExitCode::SetupFailed => "setup failed",
+        ExitCode::InvalidInput => "the run could not start",
         _ => "stopped",
     };
     // A lost runner's shortfall is part of the verdict: which runner, and why.
@@ -307,7 +308,7 @@ fn render_footer(out: &mut String, st: &Style, s: &Summary) {
     } else {
         format!("{verdict} ({})", lost.join("; "))
     };
-    let passed = vo.verdict == Verdict::Passed && vo.exit_code == 0;
+    let passed = vo.verdict == Verdict::Passed && vo.exit_code == ExitCode::Ok;
     if vo.verdict == Verdict::NoResponses {
         let n = s.value("http_reqs", "count").unwrap_or(0.0);
         let _ = writeln!(

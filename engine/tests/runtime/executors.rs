@@ -7,8 +7,9 @@ use super::support::*;
 use super::LIMIT;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use volley_engine::run::{exit, RunHooks, RunOptions};
+use volley_engine::run::{RunHooks, RunOptions};
 use volley_plan::program::{Builtin, Expr, Stmt};
+use volley_plan::ExitCode;
 use volley_plan::{Stage, Start, Value, Workload};
 
 #[test]
@@ -24,7 +25,7 @@ fn per_vu_iterations_runs_exactly_vus_times_iterations() {
         vec![scenario("s", w, get_and_check(0, "/ok", "ok", 200))],
     );
     let out = run(p, LIMIT);
-    assert_eq!(out.exit_code, exit::PASSED);
+    assert_eq!(out.exit_code, ExitCode::Ok);
     assert_eq!(count(&out.agg, "iterations"), 15.0);
     assert_eq!(count(&out.agg, "http_reqs"), 15.0);
     assert_eq!(srv.count("GET /ok"), 15);
@@ -33,7 +34,7 @@ fn per_vu_iterations_runs_exactly_vus_times_iterations() {
     assert_eq!(out.summary.value("iterations", "count"), Some(15.0));
     assert_eq!(out.summary.value("http_reqs", "count"), Some(15.0));
     assert_eq!(out.summary.check("ok"), (15, 0));
-    assert_eq!(out.summary.exit_code(), exit::PASSED);
+    assert_eq!(out.summary.exit_code(), ExitCode::Ok);
 }
 
 #[test]
@@ -328,7 +329,7 @@ fn graceful_stop_interrupts_long_iterations_uncounted() {
     assert_eq!(srv.count("GET /ok"), 2);
     assert_eq!(srv.count("GET /json"), 0);
     assert_eq!(count(&out.agg, "iterations"), 0.0);
-    assert_eq!(out.exit_code, exit::PASSED);
+    assert_eq!(out.exit_code, ExitCode::Ok);
 }
 
 /// Runs `plan` once per segment of `n` (as a fleet of `n` runners would) and returns the
@@ -341,7 +342,7 @@ fn run_segments(srv: &TestServer, p: &volley_plan::Plan, n: u32) -> Vec<String> 
             ..RunOptions::default()
         };
         let out = run_opts(p.clone(), LIMIT, opts, RunHooks::default());
-        assert_eq!(out.exit_code, exit::PASSED);
+        assert_eq!(out.exit_code, ExitCode::Ok);
     }
     srv.order()
 }

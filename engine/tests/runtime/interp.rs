@@ -8,8 +8,9 @@ use super::LIMIT;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use volley_engine::run::{exit, RunHooks, RunOptions};
+use volley_engine::run::{RunHooks, RunOptions};
 use volley_plan::program::{BinOp, Body, Builtin, Expr, Intrinsic, Stmt};
+use volley_plan::ExitCode;
 use volley_plan::{DataFormat, DataSource, Pick, SecretRef, Value, Workload};
 
 #[test]
@@ -36,7 +37,7 @@ fn require_ends_the_iteration() {
     assert_eq!(srv.count("GET /json"), 0);
     assert_eq!(check(&out.agg, "never"), (0.0, 6.0));
     assert_eq!(count(&out.agg, "iterations"), 0.0);
-    assert_eq!(out.exit_code, exit::PASSED);
+    assert_eq!(out.exit_code, ExitCode::Ok);
 }
 
 #[test]

@@ -6,9 +6,10 @@ use super::support::*;
 use super::LIMIT;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use volley_engine::run::{exit, RunHooks, RunOptions};
+use volley_engine::run::{RunHooks, RunOptions};
 use volley_engine::summary::Verdict;
 use volley_plan::program::{BinOp, Body, Expr, Intrinsic, Stmt};
+use volley_plan::ExitCode;
 use volley_plan::{Aggregation, CmpOp, SecretRef, Value, Workload};
 
 #[test]
@@ -125,7 +126,7 @@ fn missing_secret_stops_before_any_request() {
         ..RunOptions::default()
     };
     let out = run_opts(p, LIMIT, opts, RunHooks::default());
-    assert_eq!(out.exit_code, exit::INVALID);
+    assert_eq!(out.exit_code, ExitCode::InvalidInput);
     assert_eq!(srv.count("GET /ok"), 0);
 }
 
@@ -149,7 +150,7 @@ fn thresholds_fail_with_99() {
         false,
     )];
     let out = run(p, LIMIT);
-    assert_eq!(out.exit_code, exit::THRESHOLDS_FAILED);
+    assert_eq!(out.exit_code, ExitCode::ThresholdsFailed);
     assert_eq!(out.summary.volley.verdict, Verdict::ThresholdsFailed);
 }
 
@@ -172,7 +173,7 @@ fn abort_on_fail_stops_the_run_early_with_108() {
     )];
     let started = Instant::now();
     let out = run(p, LIMIT);
-    assert_eq!(out.exit_code, exit::ABORTED);
+    assert_eq!(out.exit_code, ExitCode::AbortedByThreshold);
     assert_eq!(out.summary.volley.verdict, Verdict::AbortedByThreshold);
     assert!(
         started.elapsed() < Duration::from_secs(6),
@@ -213,7 +214,7 @@ fn a_stop_handle_stops_the_run_with_105() {
         opts,
         hooks,
     );
-    assert_eq!(out.exit_code, exit::SIGNAL);
+    assert_eq!(out.exit_code, ExitCode::AbortedBySignal);
     assert_eq!(out.summary.volley.verdict, Verdict::Aborted);
     assert!(out
         .summary
@@ -251,7 +252,7 @@ fn a_failed_setup_stops_the_run_with_107() {
         }],
     ));
     let out = run(p, LIMIT);
-    assert_eq!(out.exit_code, exit::SETUP_FAILED);
+    assert_eq!(out.exit_code, ExitCode::SetupFailed);
     assert_eq!(srv.count("GET /ok"), 0);
 }
 
@@ -268,7 +269,7 @@ fn an_after_cycle_is_refused_before_the_run() {
     a.start = volley_plan::Start::After { scenario: 1 };
     b.start = volley_plan::Start::After { scenario: 0 };
     let out = run(plan(&srv.url(), vec![a, b]), LIMIT);
-    assert_eq!(out.exit_code, exit::INVALID);
-    assert_eq!(out.summary.exit_code(), exit::INVALID);
+    assert_eq!(out.exit_code, ExitCode::InvalidInput);
+    assert_eq!(out.summary.exit_code(), ExitCode::InvalidInput);
     assert_eq!(srv.count("GET /ok"), 0);
 }

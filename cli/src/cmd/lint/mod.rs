@@ -9,10 +9,11 @@ mod output;
 mod sarif;
 
 use super::compile_file;
-use crate::{exit, render};
+use crate::render;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use volley_compiler::lint::{self, Config};
+use volley_plan::ExitCode;
 use volley_syntax::{Diagnostic, Severity};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -33,25 +34,30 @@ pub struct FileReport {
     pub findings: Vec<Diagnostic>,
 }
 
-pub fn run(files: &[PathBuf], format: Format, params: &[String], explain: Option<&str>) -> u8 {
+pub fn run(
+    files: &[PathBuf],
+    format: Format,
+    params: &[String],
+    explain: Option<&str>,
+) -> ExitCode {
     if let Some(code) = explain {
         return match lint::rule(code) {
             Some(r) => {
                 super::stdout(&lint::docs::page(r));
-                exit::OK
+                ExitCode::Ok
             }
             None => {
                 eprintln!("error: `{code}` is not a lint rule (see docs/lints/README.md)");
-                exit::USAGE
+                ExitCode::Usage
             }
         };
     }
     if files.is_empty() {
         eprintln!("error: give at least one .load file (or --explain CODE)");
-        return exit::USAGE;
+        return ExitCode::Usage;
     }
     let mut reports = Vec::new();
-    let mut worst = exit::OK;
+    let mut worst = ExitCode::Ok;
     let mut configs: BTreeMap<PathBuf, Result<Config, String>> = BTreeMap::new();
     for file in files {
         let compiled = match compile_file(file, params) {
@@ -65,7 +71,7 @@ pub fn run(files: &[PathBuf], format: Format, params: &[String], explain: Option
             Ok(c) => c,
             Err(e) => {
                 eprintln!("error: {e}");
-                worst = worst.max(exit::INVALID_INPUT);
+                worst = worst.max(ExitCode::InvalidInput);
                 continue;
             }
         };
@@ -83,7 +89,7 @@ pub fn run(files: &[PathBuf], format: Format, params: &[String], explain: Option
         .flat_map(|r| &r.findings)
         .any(Diagnostic::is_error);
     if errors {
-        worst = worst.max(exit::INVALID_INPUT);
+        worst = worst.max(ExitCode::InvalidInput);
     }
     match format {
         Format::Human => human(&reports),

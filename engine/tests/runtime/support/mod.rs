@@ -24,7 +24,7 @@ pub fn bounded<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send 
 /// A finished run: its outcome and every sample it recorded (merged from the snapshots the
 /// workers sent, so tests read metrics independently of the summary's format).
 pub struct Ran {
-    pub exit_code: i32,
+    pub exit_code: volley_plan::ExitCode,
     pub summary: Summary,
     pub agg: Aggregate,
 }

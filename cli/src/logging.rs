@@ -1,0 +1,36 @@
+//! The log subscriber: the engine, the fleet and deploy log through `tracing` with levels;
+//! this installs where those lines go. Plain text on standard error (`WARN runner 1 lost`)
+//! unless `--log-format json` or `VOLLEY_LOG_FORMAT=json` asks for JSON lines, which is what
+//! the pods' manifests set so a cluster's log pipeline can filter by level. `VOLLEY_LOG`
+//! sets the level filter (`RUST_LOG` syntax: `debug`, `volley_engine::fleet=debug`);
+//! the default is `info`.
+
+use clap::ValueEnum;
+use tracing_subscriber::EnvFilter;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `LEVEL message key=value`, for people.
+    #[default]
+    Text,
+    /// One JSON object a line (`timestamp`, `level`, `target`, `fields`), for pods.
+    Json,
+}
+
+/// Installs the subscriber once, before any command runs.
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("VOLLEY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second install (tests calling `main` twice) keeps the first: nothing to report.
+    let _ = match format {
+        LogFormat::Text => builder
+            .without_time()
+            .with_target(false)
+            .with_ansi(false)
+            .try_init(),
+        LogFormat::Json => builder.json().with_current_span(false).try_init(),
+    };
+}
