@@ -303,8 +303,9 @@ fn sigterm_on_the_fleet_parent_stops_the_runners_and_a_second_signal_exits_at_on
         assert_eq!(runners.len(), 2, "two runner processes");
         signal("TERM", &parent.to_string());
         if twice {
-            std::thread::sleep(Duration::from_millis(100));
-            // Sent while the graceful stop is under way (which takes longer than this).
+            // Sent while the graceful stop is under way: the stop reaches the runners at
+            // once, and they end their 50 ms iterations, which takes longer than this.
+            std::thread::sleep(Duration::from_millis(20));
             let _ = Command::new("kill")
                 .args(["-TERM", &parent.to_string()])
                 .status();

@@ -191,6 +191,7 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
             status_listen: args.status_listen,
             stop: stop.clone(),
             linger_end: linger_end.clone(),
+            events: Some(super::run::render(progress, "the fleet")),
         },
     ) {
         Ok(c) => c,

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use volley_engine::fleet::local::{LocalFleet, Processes};
 use volley_engine::output::{default_testid, OutputConfig, OutputSet};
-use volley_engine::run::{run_with, ProgressMode, RunHooks, RunOptions, StopHandle};
+use volley_engine::run::{
+    run_with, EventSink, ProgressMode, RunEvent, RunHooks, RunOptions, StopCause, StopHandle,
+};
 use volley_engine::summary::{self, Summary};
 use volley_plan::ExitCode;
 
@@ -121,6 +123,7 @@ pub fn run(args: Args) -> ExitCode {
                 outputs,
                 stop,
                 processes,
+                events: Some(render(progress, "the fleet")),
             };
             let result = fleet.run();
             drop(work_dir);
@@ -148,6 +151,7 @@ pub fn run(args: Args) -> ExitCode {
             let hooks = RunHooks {
                 outputs,
                 stop: Some(stop),
+                events: Some(render(progress, "the test")),
                 ..RunHooks::default()
             };
             run_with(&plan, opts, hooks)
@@ -156,6 +160,51 @@ pub fn run(args: Args) -> ExitCode {
     drop(demo);
     finish(&outcome.summary, args.summary_json.as_deref());
     outcome.exit_code
+}
+
+/// Renders a run's events on standard error: the progress line (rewritten in place on a
+/// terminal, a plain line otherwise, prefixed with the runners of a fleet), stops and
+/// lost runners as warnings, the outputs' closing notes. `what` names the run in the
+/// stop messages ("the test", "the fleet").
+pub fn render(mode: ProgressMode, what: &'static str) -> EventSink {
+    Box::new(move |event| match event {
+        RunEvent::Started { .. } => {}
+        RunEvent::Progress { line, done } => {
+            let mut text = volley_engine::progress::line(&line.progress, mode == ProgressMode::Tty);
+            if let Some(r) = line.runners {
+                let n = summary::plural(r.total as usize, "runner");
+                text = if r.lost > 0 {
+                    format!("{n} ({} lost): {text}", r.lost)
+                } else {
+                    format!("{n}: {text}")
+                };
+            }
+            match mode {
+                ProgressMode::Tty => {
+                    eprint!("\r\x1b[2K{text}");
+                    if done {
+                        eprintln!();
+                    }
+                }
+                ProgressMode::Plain => eprintln!("{text}"),
+                ProgressMode::Quiet => {}
+            }
+        }
+        RunEvent::Stopping(StopCause::Signal) => {
+            tracing::warn!("stopping {what} gracefully (the summary follows)");
+        }
+        RunEvent::Stopping(StopCause::Threshold) => {
+            tracing::warn!("a threshold with abort_on_fail failed: stopping {what}");
+        }
+        RunEvent::RunnerLost { index, reason } => {
+            tracing::warn!("runner {index} lost: {reason}; the others go on");
+        }
+        RunEvent::Notes(notes) => {
+            for note in notes {
+                eprintln!("{note}");
+            }
+        }
+    })
 }
 
 /// Prints the summary and writes it as JSON when asked.

@@ -1,34 +1,39 @@
 //! The coordinator process: serves the protocol (docs/protocol.md) and the status
-//! endpoint, waits for every runner (within `fleet.start_timeout`), runs setup once and
-//! ships its values, fixes one start instant, judges the thresholds on the merged metrics
-//! every 2 s (stopping the fleet on `abort_on_fail`), watches heartbeats and process
-//! exits, runs teardown once and builds the fleet summary.
+//! endpoint, and runs the run's supervisor (`crate::run::supervisor`: setup and teardown
+//! once, thresholds every 2 s on the merged metrics, progress, outputs, stops, the
+//! summary) with the fleet as its source: waits for every runner (within
+//! `fleet.start_timeout`), ships setup's values, fixes one start instant, hands over
+//! every applied snapshot in order, watches heartbeats and process exits, and adds the
+//! runners' rows and the start skew to the summary.
 //!
 //! The bookkeeping is [`super::state::FleetState`]; this module adds the clock, the
-//! sockets and the lifecycle. It must not run any scenario load itself.
+//! sockets and the source. It must not run any scenario load itself.
 
 use super::http::{self, Handler, Reply, ServerRequest};
 use super::protocol::{
-    Control, ErrorBody, Join, Ready, ReceivedPush, StopReason, WireValue, PROTOCOL,
+    Control, ErrorBody, Join, Ready, ReceivedPush, StopReason as WireStop, WireValue, PROTOCOL,
 };
 use super::state::{FleetState, Now, Phase, RunnerState};
+use super::FleetError;
 use crate::interp::Role;
-use crate::metrics::{Aggregate, Registry};
+use crate::metrics::{Aggregate, Registry, Snapshot};
 use crate::output::prometheus::{self, PromOptions};
-use crate::output::{Live, OutputSet};
-use crate::progress::{self, Progress};
-use crate::run::report::{Report, EVALUATE_EVERY};
-use crate::run::{ProgressMode, RunOutcome, StopHandle};
+use crate::output::{Live as OutputLive, OutputSet};
+use crate::progress::Progress;
+use crate::run::report::Report;
+use crate::run::supervisor::{
+    Delta, EventSink, HookVu, Live, Runners, Source, SourceEvent, StopReason, Supervisor,
+};
+use crate::run::{ProgressMode, RunError, RunOutcome, StopHandle};
 use crate::summary::{RunnerOutcome, RunnerSummary, Summary, Verdict};
-use crate::thresholds;
 use crate::value::Value;
 use bytes::Bytes;
 use hyper::Method;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify};
 use volley_plan::slice::DataSlice;
 use volley_plan::{ExitCode, Plan};
@@ -58,6 +63,8 @@ pub struct CoordinatorOptions {
     pub stop: StopHandle,
     /// Ends the linger early (a signal to this process).
     pub linger_end: StopHandle,
+    /// Receives the run's events (progress, stops, lost runners, the outputs' notes).
+    pub events: Option<EventSink>,
 }
 
 /// What the handlers and the lifecycle share.
@@ -76,11 +83,21 @@ struct Hub {
     /// `POST /v1/abort` stops the run as a signal does.
     stop: StopHandle,
     prom: PromOptions,
+    /// To the fleet source: every applied delta, in order, and each push.
+    events: mpsc::UnboundedSender<HubEvent>,
 }
 
 impl Hub {
     fn lock(&self) -> MutexGuard<'_, FleetState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends the deltas the state applied to the source; called with the lock held, so
+    /// they arrive in the order they were applied.
+    fn flush_outbox(&self, st: &mut FleetState) {
+        for d in st.take_outbox() {
+            let _ = self.events.send(HubEvent::Delta(d));
+        }
     }
 }
 
@@ -96,6 +113,7 @@ pub struct Coordinator {
     opts: CoordinatorOptions,
     hub: Arc<Hub>,
     exits: (mpsc::UnboundedSender<Exit>, mpsc::UnboundedReceiver<Exit>),
+    hub_events: mpsc::UnboundedReceiver<HubEvent>,
     stop: StopHandle,
 }
 
@@ -115,9 +133,8 @@ impl Coordinator {
         let hash = volley_plan::content_hash(&opts.plan);
         let agg = Aggregate::new(Registry::new(&opts.plan.metrics));
         let mut state = FleetState::new(&opts.plan, hash, opts.runners, agg);
-        if opts.outputs.is_some() {
-            state.deltas = Some(Aggregate::new(Arc::clone(state.agg.registry())));
-        }
+        state.outbox = Some(Vec::new());
+        let (events, hub_events) = mpsc::unbounded_channel();
         let stop = opts.stop.clone();
         let slices = opts
             .slices
@@ -136,6 +153,7 @@ impl Coordinator {
             epoch: Instant::now(),
             stop: stop.clone(),
             prom: PromOptions::new(&opts.testid),
+            events,
         });
         Ok(Coordinator {
             listener,
@@ -143,6 +161,7 @@ impl Coordinator {
             opts,
             hub,
             exits: mpsc::unbounded_channel(),
+            hub_events,
             stop,
         })
     }
@@ -170,31 +189,30 @@ impl Coordinator {
             .build()
         {
             Ok(rt) => rt,
-            Err(e) => {
-                return failed(
-                    &self.opts.plan,
-                    ExitCode::Failure,
-                    &format!("cannot start a runtime: {e}"),
-                )
-            }
+            Err(e) => return failed(&self.opts.plan, &FleetError::Runtime(e)),
         };
-        rt.block_on(self.lifecycle())
+        // Setup and teardown run on the supervisor, whose VU needs a `LocalSet`; the
+        // servers run on the runtime's threads.
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, self.lifecycle())
     }
 
     async fn lifecycle(mut self) -> RunOutcome {
         let outputs = self.opts.outputs.take();
+        let events = self.opts.events.take();
         let Coordinator {
             listener,
             status_listener,
             opts,
             hub,
-            exits: (_, mut exits),
+            exits: (_, exits),
+            hub_events,
             stop,
         } = self;
         let plan = Arc::new(opts.plan.clone());
         let listener = match tokio::net::TcpListener::from_std(listener) {
             Ok(l) => l,
-            Err(e) => return failed(&plan, ExitCode::Failure, &format!("cannot listen: {e}")),
+            Err(e) => return failed(&plan, &FleetError::Listen(e)),
         };
         let (stop_server, server_stopped) = watch::channel(false);
         let token: Arc<str> = Arc::from(hub.token.as_str());
@@ -211,27 +229,44 @@ impl Coordinator {
                 server_stopped,
                 Some(token),
             ))),
-            Some(Err(e)) => {
-                return failed(&plan, ExitCode::Failure, &format!("cannot listen: {e}"))
-            }
+            Some(Err(e)) => return failed(&plan, &FleetError::Listen(e)),
             None => None,
         };
-        let mut life = Life {
+        let mut source = FleetSource {
             plan: Arc::clone(&plan),
             hub: Arc::clone(&hub),
-            opts: &opts,
-            report: Report::new(&plan),
-            stop: &stop,
-            exits: &mut exits,
+            runners: opts.runners,
+            start_margin: opts.start_margin,
+            events: hub_events,
+            exits,
+            exits_open: true,
             exited: Default::default(),
-            run_start: Instant::now(),
-            outputs,
+            told: Default::default(),
+            pending: Default::default(),
+            finished: false,
+            overdue: None,
+            heartbeat: tokio::time::interval(HEARTBEAT_CHECK),
         };
-        let outcome = life.drive().await;
+        let supervisor = Supervisor {
+            plan: Arc::clone(&plan),
+            agg: Aggregate::new(Registry::new(&plan.metrics)),
+            progress: opts.progress,
+            outputs,
+            stop: Some(stop),
+            events,
+            tap: None,
+            hooks: HookVu::Build {
+                plan: Arc::clone(&plan),
+                env: opts.env.clone(),
+                built: None,
+            },
+            report: Report::new(&plan),
+        };
+        let outcome = supervisor.run(&mut source).await;
         *hub.summary.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.summary.clone());
         hub.lock().phase = Phase::Done;
         hub.changed.notify_waiters();
-        life.drain().await;
+        source.drain().await;
         if !opts.linger.is_zero() {
             tokio::select! {
                 _ = tokio::time::sleep(opts.linger) => {}
@@ -247,9 +282,10 @@ impl Coordinator {
     }
 }
 
-/// A run that ended before it could start: `code` and an empty summary.
-fn failed(plan: &Plan, code: ExitCode, msg: &str) -> RunOutcome {
-    eprintln!("error: {msg}");
+/// A run that ended before it could start: its exit code and an empty summary.
+fn failed(plan: &Plan, e: &FleetError) -> RunOutcome {
+    tracing::error!("{}", crate::run::error_chain(e));
+    let code = e.exit_code();
     let plan = Arc::new(plan.clone());
     let mut agg = Aggregate::new(Registry::new(&plan.metrics));
     RunOutcome {
@@ -258,26 +294,40 @@ fn failed(plan: &Plan, code: ExitCode, msg: &str) -> RunOutcome {
     }
 }
 
-/// The lifecycle's working set.
-struct Life<'a> {
-    plan: Arc<Plan>,
-    hub: Arc<Hub>,
-    opts: &'a CoordinatorOptions,
-    report: Report,
-    stop: &'a StopHandle,
-    exits: &'a mut mpsc::UnboundedReceiver<Exit>,
-    /// Runner processes known to have exited (local fleets report them).
-    exited: std::collections::BTreeSet<u32>,
-    run_start: Instant,
-    outputs: Option<OutputSet>,
+/// What the hub tells the fleet source, in the order it happened (sent under the hub's
+/// lock, so merges keep the state machine's order).
+enum HubEvent {
+    Delta(Delta),
+    /// A push was applied: runners may be done or lost.
+    Pushed,
 }
 
-/// Why the fleet stopped early.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Early {
-    Signal,
-    AbortOnFail,
+/// The fleet as the supervisor's source: the hub of runners (joins, the exact merge of
+/// sequenced snapshots, barriers), one start instant, heartbeats, process exits and lost
+/// runners.
+struct FleetSource {
+    plan: Arc<Plan>,
+    hub: Arc<Hub>,
+    runners: u32,
+    start_margin: Duration,
+    events: mpsc::UnboundedReceiver<HubEvent>,
+    exits: mpsc::UnboundedReceiver<Exit>,
+    /// Whether anyone can still report an exit (a local fleet's process watcher).
+    exits_open: bool,
+    /// Runner processes known to have exited (local fleets report them).
+    exited: BTreeSet<u32>,
+    /// Lost runners already announced.
+    told: BTreeSet<u32>,
+    pending: VecDeque<SourceEvent>,
+    /// Every runner is done or lost.
+    finished: bool,
+    /// Past the plan's end plus grace everybody should be done: then they are lost.
+    overdue: Option<Instant>,
+    heartbeat: tokio::time::Interval,
 }
+
+/// How often heartbeats are checked (a runner is lost after [`HEARTBEAT_TIMEOUT`]).
+const HEARTBEAT_CHECK: Duration = Duration::from_millis(250);
 
 /// After the end the server keeps answering until no runner has called for [`QUIET`]
 /// (a runner whose last acknowledgement was lost retries within a second), every local
@@ -285,10 +335,10 @@ enum Early {
 const QUIET: Duration = Duration::from_millis(1500);
 const DRAIN_MAX: Duration = Duration::from_secs(15);
 
-impl Life<'_> {
+impl FleetSource {
     async fn drain(&mut self) {
         let deadline = Instant::now() + DRAIN_MAX;
-        while Instant::now() < deadline && self.exited.len() < self.opts.runners as usize {
+        while Instant::now() < deadline && self.exited.len() < self.runners as usize {
             while let Ok((index, _)) = self.exits.try_recv() {
                 self.exited.insert(index);
             }
@@ -304,65 +354,79 @@ impl Life<'_> {
         }
     }
 
-    async fn drive(&mut self) -> RunOutcome {
-        // 1. Every runner ready, within the start timeout.
-        if let Err(code) = self.wait_ready().await {
-            return self.end(None, Some(code)).await;
-        }
-        // 2. Setup, once.
-        self.hub.lock().phase = Phase::Setup;
-        let values = match self.hook(Role::Setup, Vec::new()).await {
-            Ok(v) => v,
-            Err(msg) => {
-                eprintln!("error: setup failed: {msg}");
-                self.stop_fleet(StopReason::Failed);
-                return self.end(None, Some(ExitCode::SetupFailed)).await;
-            }
-        };
-        let used = setup_values_used(&self.plan);
-        let wire: Result<Vec<WireValue>, String> = values
-            .iter()
-            .zip(&self.plan.setup_values)
-            .enumerate()
-            .map(|(i, (v, name))| {
-                if !used.contains(&(i as u32)) {
-                    // The runners never read it: nothing to ship (it may be a response).
-                    return Ok(WireValue::Null);
-                }
-                WireValue::from_value(v).map_err(|e| format!("setup value `{name}`: {e}"))
-            })
-            .collect();
-        let wire = match wire {
-            Ok(w) => w,
-            Err(msg) => {
-                eprintln!("error: {msg}");
-                self.stop_fleet(StopReason::Failed);
-                return self.end(None, Some(ExitCode::SetupFailed)).await;
-            }
-        };
-        // 3. One start instant for all.
-        let at = super::unix_ms_now() + self.opts.start_margin.as_millis() as u64;
-        let t0 = super::instant_of_unix_ms(at);
-        self.hub.lock().start(at, wire);
-        *self.hub.started.lock().unwrap_or_else(|p| p.into_inner()) = Some(t0);
+    fn stop_fleet(&self, reason: WireStop) {
+        self.hub.lock().stop(reason);
         self.hub.changed.notify_waiters();
-        // 4. The run.
-        let early = self.watch(t0).await;
-        // 5. Teardown, once, then the verdict.
-        self.hub.lock().phase = Phase::Teardown;
-        if let Err(msg) = self.hook(Role::Teardown, values).await {
-            eprintln!("error: teardown failed: {msg}");
-        }
-        let verdict = match early {
-            Some(Early::Signal) => Some(Verdict::Aborted),
-            Some(Early::AbortOnFail) => Some(Verdict::AbortedByThreshold),
-            None if self.hub.lock().lost() > 0 => Some(Verdict::RunnersLost),
-            None => None,
-        };
-        self.end_at(t0, verdict, None).await
     }
 
-    async fn wait_ready(&mut self) -> Result<(), ExitCode> {
+    /// Announces newly lost runners and notices the end.
+    fn check(&mut self) {
+        let st = self.hub.lock();
+        for (index, reason) in st.lost_reasons() {
+            if self.told.insert(index) {
+                self.pending
+                    .push_back(SourceEvent::RunnerLost { index, reason });
+            }
+        }
+        if st.phase == Phase::Running && st.all_finished() {
+            self.finished = true;
+        }
+    }
+
+    /// A runner process exited (a local fleet): lost unless it was done.
+    fn process_exited(&mut self, index: u32, status: String) {
+        self.exited.insert(index);
+        let mut st = self.hub.lock();
+        if st.process_exited(index, &status, Now::read()) {
+            self.told.insert(index);
+            self.pending.push_back(SourceEvent::RunnerLost {
+                index,
+                reason: format!("its process exited ({status})"),
+            });
+            self.hub.flush_outbox(&mut st);
+            drop(st);
+            self.hub.changed.notify_waiters();
+        }
+    }
+
+    fn check_heartbeats(&mut self) {
+        let mut st = self.hub.lock();
+        let lost = st.check_heartbeats(Now::read());
+        for &index in &lost {
+            self.told.insert(index);
+            self.pending.push_back(SourceEvent::RunnerLost {
+                index,
+                reason: "no heartbeat".into(),
+            });
+        }
+        if !lost.is_empty() {
+            self.hub.flush_outbox(&mut st);
+            drop(st);
+            self.hub.changed.notify_waiters();
+        }
+    }
+
+    /// Long past the plan's end: every runner not done is lost, and the load is over.
+    fn overdue(&mut self) {
+        let mut st = self.hub.lock();
+        for (i, r) in st.runners.iter_mut().enumerate() {
+            if !matches!(r.state, RunnerState::Done | RunnerState::Lost) {
+                r.state = RunnerState::Lost;
+                r.lost_reason = Some("overdue".into());
+                self.told.insert(i as u32);
+                self.pending.push_back(SourceEvent::RunnerLost {
+                    index: i as u32,
+                    reason: "still not done long after the plan's end".into(),
+                });
+            }
+        }
+        self.finished = true;
+    }
+}
+
+impl Source for FleetSource {
+    /// Every runner ready, within the start timeout.
+    async fn prepare(&mut self, stop: &StopHandle) -> Result<(), RunError> {
         let deadline = Instant::now() + Duration::from_millis(self.plan.fleet.start_timeout_ms);
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         loop {
@@ -373,21 +437,21 @@ impl Life<'_> {
             while let Ok((index, status)) = self.exits.try_recv() {
                 self.exited.insert(index);
                 let state = self.hub.lock().runners.get(index as usize).map(|r| r.state);
-                eprintln!("error: runner {index} exited before the start ({status})");
+                let e = FleetError::ExitedBeforeStart { index, status };
                 if state != Some(RunnerState::Done) {
-                    self.stop_fleet(StopReason::Failed);
-                    return Err(ExitCode::InvalidInput);
+                    self.stop_fleet(WireStop::Failed);
+                    return Err(e.into());
                 }
+                tracing::error!("{e}");
             }
-            if self.stop.is_stopped() {
-                self.stop_fleet(StopReason::Stop);
-                return Err(ExitCode::AbortedBySignal);
+            if stop.is_stopped() {
+                self.stop_fleet(WireStop::Stop);
+                return Err(FleetError::Stopped.into());
             }
             let lost = self.hub.lock().lost_reasons();
             if let Some((index, reason)) = lost.into_iter().next() {
-                eprintln!("error: runner {index} was lost before the start ({reason})");
-                self.stop_fleet(StopReason::Failed);
-                return Err(ExitCode::InvalidInput);
+                self.stop_fleet(WireStop::Failed);
+                return Err(FleetError::LostBeforeStart { index, reason }.into());
             }
             if Instant::now() >= deadline {
                 let stuck: Vec<String> = self
@@ -397,223 +461,126 @@ impl Life<'_> {
                     .into_iter()
                     .map(|(i, s)| format!("runner {i} ({})", state_name(s)))
                     .collect();
-                eprintln!(
-                    "error: not every runner was ready within the start timeout ({}): {}",
-                    volley_plan::view::human_ms(self.plan.fleet.start_timeout_ms),
-                    stuck.join(", ")
-                );
-                self.stop_fleet(StopReason::Failed);
-                return Err(ExitCode::InvalidInput);
+                self.stop_fleet(WireStop::Failed);
+                return Err(FleetError::StartTimeout {
+                    timeout: volley_plan::view::human_ms(self.plan.fleet.start_timeout_ms),
+                    stuck: stuck.join(", "),
+                }
+                .into());
             }
         }
     }
 
-    /// Setup or teardown on its own thread (VU code needs a `LocalSet`).
-    async fn hook(&self, role: Role, values: Vec<Value>) -> Result<Vec<Value>, String> {
-        let has = match role {
-            Role::Setup => self.plan.setup.is_some(),
-            _ => self.plan.teardown.is_some(),
+    fn hook(&mut self, role: Role) {
+        self.hub.lock().phase = match role {
+            Role::Setup => Phase::Setup,
+            _ => Phase::Teardown,
         };
-        if !has {
-            return Ok(Vec::new());
-        }
-        let (plan, env) = (Arc::clone(&self.plan), self.opts.env.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(crate::run::run_hook(&plan, &env, role, values));
-        });
-        let (result, snap) = rx
-            .await
-            .map_err(|_| "setup/teardown thread ended without a result".to_string())?;
-        let mut st = self.hub.lock();
-        st.agg.merge(&snap);
-        if let Some(d) = st.deltas.as_mut() {
-            d.merge(&snap);
-        }
-        result
     }
 
-    fn stop_fleet(&self, reason: StopReason) {
-        self.hub.lock().stop(reason);
+    fn own_samples(&mut self, snapshot: &Snapshot) {
+        // The hub's live view (`/status`, `/metrics`) shows setup's samples too.
+        self.hub.lock().agg.merge(snapshot);
+    }
+
+    /// Ships setup's values and fixes one start instant for all.
+    async fn start(&mut self, values: Vec<Value>) -> Result<Instant, RunError> {
+        let used = setup_values_used(&self.plan);
+        let wire: Result<Vec<WireValue>, FleetError> = values
+            .iter()
+            .zip(&self.plan.setup_values)
+            .enumerate()
+            .map(|(i, (v, name))| {
+                if !used.contains(&(i as u32)) {
+                    // The runners never read it: nothing to ship (it may be a response).
+                    return Ok(WireValue::Null);
+                }
+                WireValue::from_value(v).map_err(|e| FleetError::SetupValue {
+                    name: name.clone(),
+                    reason: e.to_string(),
+                })
+            })
+            .collect();
+        let wire = wire?;
+        let at = super::unix_ms_now() + self.start_margin.as_millis() as u64;
+        let t0 = super::instant_of_unix_ms(at);
+        self.hub.lock().start(at, wire);
+        *self.hub.started.lock().unwrap_or_else(|p| p.into_inner()) = Some(t0);
         self.hub.changed.notify_waiters();
+        self.overdue = Some(
+            t0 + Duration::from_millis(self.plan.max_duration_ms() + self.plan.fleet.grace_ms)
+                + Duration::from_secs(30),
+        );
+        Ok(t0)
     }
 
-    /// From the start until every runner is done or lost.
-    async fn watch(&mut self, t0: Instant) -> Option<Early> {
-        let mut early = None;
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        let mut next_eval = t0 + EVALUATE_EVERY;
-        let progress_every = match self.opts.progress {
-            ProgressMode::Tty => Duration::from_secs(1),
-            _ => Duration::from_secs(10),
-        };
-        let mut next_progress = t0 + progress_every;
-        // Past the plan's end plus grace everybody should be done: stop, then give up.
-        let overdue = t0
-            + Duration::from_millis(self.plan.max_duration_ms() + self.plan.fleet.grace_ms)
-            + Duration::from_secs(30);
-        let mut last_reqs = (0u64, t0);
-        let mut next_flush = t0 + Duration::from_secs(1);
-        // Lost runners already named on stderr.
-        let mut told = std::collections::BTreeSet::new();
+    async fn next(&mut self) -> SourceEvent {
         loop {
-            tick.tick().await;
-            let now = Now::read();
-            if now.at >= next_flush {
-                next_flush += Duration::from_secs(1);
-                self.flush_outputs(t0, None);
+            if let Some(e) = self.pending.pop_front() {
+                return e;
             }
-            while let Ok((index, status)) = self.exits.try_recv() {
-                self.exited.insert(index);
-                if self.hub.lock().process_exited(index, &status, now) {
-                    eprintln!(
-                        "runner {index} lost: its process exited ({status}); the others go on"
-                    );
-                    told.insert(index);
-                    self.hub.changed.notify_waiters();
+            if self.finished {
+                return SourceEvent::Done;
+            }
+            let overdue = self.overdue.unwrap_or_else(Instant::now);
+            tokio::select! {
+                ev = self.events.recv() => match ev {
+                    Some(HubEvent::Delta(d)) => return SourceEvent::Snapshot(d),
+                    Some(HubEvent::Pushed) => self.check(),
+                    None => self.finished = true,
+                },
+                ex = self.exits.recv(), if self.exits_open => match ex {
+                    Some((index, status)) => self.process_exited(index, status),
+                    None => self.exits_open = false,
+                },
+                _ = self.heartbeat.tick() => {
+                    self.check_heartbeats();
+                    self.check();
                 }
-            }
-            for index in self.hub.lock().check_heartbeats(now) {
-                eprintln!("runner {index} lost: no heartbeat; the others go on");
-                told.insert(index);
-                self.hub.changed.notify_waiters();
-            }
-            let lost = self.hub.lock().lost_reasons();
-            for (index, reason) in lost {
-                if told.insert(index) {
-                    eprintln!("runner {index} lost: {reason}; the others go on");
-                }
-            }
-            if self.hub.lock().all_finished() {
-                break;
-            }
-            if early.is_none() && self.stop.is_stopped() {
-                eprintln!("stopping the fleet (the summary follows)");
-                early = Some(Early::Signal);
-                self.stop_fleet(StopReason::Stop);
-            }
-            if now.at >= next_eval {
-                next_eval += EVALUATE_EVERY;
-                if early.is_none() && self.should_abort(t0) {
-                    eprintln!("a threshold with abort_on_fail failed: stopping the fleet");
-                    early = Some(Early::AbortOnFail);
-                    self.stop_fleet(StopReason::AbortOnFail);
-                }
-            }
-            if now.at >= next_progress {
-                next_progress += progress_every;
-                self.progress(t0, &mut last_reqs, false);
-            }
-            if now.at >= overdue {
-                let mut st = self.hub.lock();
-                for (i, r) in st.runners.iter_mut().enumerate() {
-                    if !matches!(r.state, RunnerState::Done | RunnerState::Lost) {
-                        eprintln!("runner {i} lost: still not done long after the plan's end");
-                        r.state = RunnerState::Lost;
-                        r.lost_reason = Some("overdue".into());
-                    }
-                }
-                break;
+                _ = tokio::time::sleep_until(overdue.into()) => self.overdue(),
             }
         }
-        self.progress(t0, &mut last_reqs, true);
-        if self.opts.progress == ProgressMode::Tty {
-            eprintln!();
-        }
-        early
     }
 
-    /// Hands the deltas merged since the last flush to the outputs; with `summary`, ends
-    /// them (the report is written, network queues drained) and prints their notes.
-    fn flush_outputs(&mut self, t0: Instant, summary: Option<&Summary>) {
-        let Some(outs) = self.outputs.as_mut() else {
-            return;
-        };
-        let (deltas, live) = {
-            let mut st = self.hub.lock();
-            let (vus, vus_max) = st.vus();
-            let live = Live {
-                elapsed: t0.elapsed(),
-                vus,
-                vus_max,
-            };
-            (st.take_deltas(), live)
-        };
-        outs.observe(&deltas);
+    fn stop(&mut self, reason: StopReason) {
+        self.stop_fleet(match reason {
+            StopReason::Signal => WireStop::Stop,
+            StopReason::AbortOnFail => WireStop::AbortOnFail,
+            StopReason::Failed => WireStop::Failed,
+        });
+    }
+
+    async fn finish(&mut self) -> Vec<Delta> {
+        let mut out = Vec::new();
+        while let Ok(ev) = self.events.try_recv() {
+            if let HubEvent::Delta(d) = ev {
+                out.push(d);
+            }
+        }
+        out
+    }
+
+    fn live(&self) -> Live {
         let st = self.hub.lock();
-        match summary {
-            None => outs.flush(SystemTime::now(), &st.agg, &live),
-            Some(summary) => {
-                if let Some(outs) = self.outputs.take() {
-                    for note in outs.finish(summary, &st.agg, &live) {
-                        eprintln!("{note}");
-                    }
-                }
-            }
+        let (vus, vus_max) = st.vus();
+        Live {
+            vus,
+            vus_max,
+            scenarios: Vec::new(),
+            runners: Some(Runners {
+                total: self.runners,
+                lost: st.lost(),
+            }),
         }
     }
 
-    fn should_abort(&self, t0: Instant) -> bool {
-        let mut st = self.hub.lock();
-        st.agg.set_elapsed(t0.elapsed());
-        let results =
-            thresholds::evaluate(&self.plan.thresholds, &st.agg, thresholds::Phase::Running);
-        thresholds::should_abort(&results, t0.elapsed())
+    fn verdict(&self) -> Option<Verdict> {
+        (self.hub.lock().lost() > 0).then_some(Verdict::RunnersLost)
     }
 
-    /// Prints the fleet's progress line; `done`: the last one, at 100 %.
-    fn progress(&self, t0: Instant, last: &mut (u64, Instant), done: bool) {
-        if self.opts.progress == ProgressMode::Quiet {
-            return;
-        }
-        let (line, lost) = {
-            let st = self.hub.lock();
-            let mut p = Progress::from_aggregate(&st.agg, t0.elapsed(), self.hub.total);
-            p.done = done;
-            let now = Instant::now();
-            let secs = now.saturating_duration_since(last.1).as_secs_f64();
-            if secs > 0.0 {
-                p.req_rate = Some(p.http_reqs.saturating_sub(last.0) as f64 / secs);
-            }
-            *last = (p.http_reqs, now);
-            (
-                progress::line(&p, self.opts.progress == ProgressMode::Tty),
-                st.lost(),
-            )
-        };
-        let n = self.opts.runners;
-        let fleet = if lost > 0 {
-            format!(
-                "{} ({lost} lost)",
-                crate::summary::plural(n as usize, "runner")
-            )
-        } else {
-            crate::summary::plural(n as usize, "runner")
-        };
-        match self.opts.progress {
-            ProgressMode::Tty => eprint!("\r\x1b[2K{fleet}: {line}"),
-            _ => eprintln!("{fleet}: {line}"),
-        }
-    }
-
-    async fn end(&mut self, verdict: Option<Verdict>, code: Option<ExitCode>) -> RunOutcome {
-        let now = Instant::now();
-        self.end_at(now, verdict, code).await
-    }
-
-    async fn end_at(
-        &mut self,
-        t0: Instant,
-        verdict: Option<Verdict>,
-        code: Option<ExitCode>,
-    ) -> RunOutcome {
-        let elapsed = if code.is_some() {
-            self.run_start.elapsed()
-        } else {
-            t0.elapsed()
-        };
-        let mut st = self.hub.lock();
-        let mut summary = self.report.finish(&mut st.agg, elapsed, verdict, code);
+    /// The per-runner rows, the start skew and the lost count.
+    fn complete(&mut self, summary: &mut Summary) {
+        let st = self.hub.lock();
         let total_reqs: f64 = st.runners.iter().map(|r| r.http_reqs).sum();
         summary.volley.runners = st
             .runners
@@ -646,20 +613,14 @@ impl Life<'_> {
         summary.volley.start_skew_ms = st.start_skew_ms();
         summary.volley.runners_lost = st.lost();
         if st.duplicates > 0 || st.gaps > 0 {
-            eprintln!(
+            tracing::info!(
                 "note: {} retried snapshot(s) ignored, {} gap(s) refilled by the runners",
-                st.duplicates, st.gaps
+                st.duplicates,
+                st.gaps
             );
-        }
-        drop(st);
-        self.flush_outputs(t0, Some(&summary));
-        RunOutcome {
-            exit_code: summary.exit_code(),
-            summary,
         }
     }
 }
-
 /// The setup values the runners' code reads (`setup.NAME` in scenarios and flows).
 fn setup_values_used(plan: &Plan) -> std::collections::BTreeSet<u32> {
     let mut used = std::collections::BTreeSet::new();
@@ -826,7 +787,7 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<
             let st = hub.lock();
             let (vus, vus_max) = st.vus();
             let started = *hub.started.lock().unwrap_or_else(|p| p.into_inner());
-            let live = Live {
+            let live = OutputLive {
                 elapsed: started.map_or(Duration::ZERO, |t| t.elapsed()),
                 vus,
                 vus_max,
@@ -899,8 +860,10 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<
             let (ack, version_before, version_after) = {
                 let mut st = hub.lock();
                 let before = st.control.version;
-                let ack = st.push(&p, now).map_err(refusal)?;
-                (ack, before, st.control.version)
+                let ack = st.push(&p, now);
+                hub.flush_outbox(&mut st);
+                let _ = hub.events.send(HubEvent::Pushed);
+                (ack.map_err(refusal)?, before, st.control.version)
             };
             if version_after != version_before {
                 hub.changed.notify_waiters();
@@ -908,7 +871,7 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<
             Ok(json(200, &ack))
         }
         (&Method::POST, "/v1/abort") => {
-            // The lifecycle sees it within a tick and stops the fleet (exit 105).
+            // The supervisor sees it at once and stops the fleet (exit 105).
             hub.stop.stop();
             Ok(json(200, &serde_json::json!({"ok": true})))
         }

@@ -38,6 +38,8 @@ pub struct LocalFleet {
     pub stop: StopHandle,
     /// The runner processes, for a hard stop from another thread.
     pub processes: Processes,
+    /// Receives the run's events (see [`crate::run::RunEvent`]).
+    pub events: Option<crate::run::EventSink>,
 }
 
 /// The runner processes of a local fleet; cheap to clone.
@@ -89,6 +91,7 @@ impl LocalFleet {
                 status_listen: None,
                 stop: self.stop.clone(),
                 linger_end: StopHandle::default(),
+                events: self.events.take(),
                 testid: crate::output::default_testid(
                     &self.plan.name,
                     std::time::SystemTime::now(),

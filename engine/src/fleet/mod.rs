@@ -11,8 +11,11 @@
 //! * [`local`]: `volley run --runners N`: a coordinator and N runner processes here.
 //! * [`http`]: the small HTTP/1.1 client and server both sides use (hyper).
 //!
-//! This module must not schedule VUs or interpret code: a runner runs the engine's
-//! ordinary driver (`run::run_with`) with a [`crate::run::FleetLink`].
+//! The coordinator is the run's supervisor (`crate::run::supervisor`) with the hub of
+//! runners as its source; a runner is the engine's local source (`crate::run::local`)
+//! whose snapshots go to the coordinator.
+//!
+//! This module must not schedule VUs or interpret code.
 
 pub mod coordinator;
 pub mod http;
@@ -22,6 +25,59 @@ pub mod runner;
 pub mod state;
 
 use std::time::{SystemTime, UNIX_EPOCH};
+use volley_plan::ExitCode;
+
+/// Why a fleet could not start, or a runner could not run, with its exit code
+/// ([`FleetError::exit_code`]).
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    #[error("runner {index} exited before the start ({status})")]
+    ExitedBeforeStart { index: u32, status: String },
+    #[error("runner {index} was lost before the start ({reason})")]
+    LostBeforeStart { index: u32, reason: String },
+    #[error("not every runner was ready within the start timeout ({timeout}): {stuck}")]
+    StartTimeout { timeout: String, stuck: String },
+    /// A signal or `volley abort` before the start.
+    #[error("stopped before the start")]
+    Stopped,
+    #[error("setup value `{name}`: {reason}")]
+    SetupValue { name: String, reason: String },
+    #[error("cannot listen")]
+    Listen(#[source] std::io::Error),
+    #[error("cannot start a runtime")]
+    Runtime(#[source] std::io::Error),
+    /// The coordinator refused this runner (another plan, replaced, declared lost).
+    #[error("the coordinator refused this runner: {0}")]
+    Refused(String),
+    #[error("bad join answer")]
+    BadAnswer(#[source] serde_json::Error),
+    #[error("cannot reach the coordinator: {0}")]
+    Unreachable(String),
+    #[error("data slice: {0}")]
+    Slice(String),
+    #[error("cannot start the network thread")]
+    Thread(#[source] std::io::Error),
+}
+
+impl FleetError {
+    /// The exit code of a coordinator or runner ending with this error.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            FleetError::ExitedBeforeStart { .. }
+            | FleetError::LostBeforeStart { .. }
+            | FleetError::StartTimeout { .. }
+            | FleetError::Refused(_)
+            | FleetError::BadAnswer(_)
+            | FleetError::Slice(_) => ExitCode::InvalidInput,
+            FleetError::Stopped => ExitCode::AbortedBySignal,
+            FleetError::SetupValue { .. } => ExitCode::SetupFailed,
+            FleetError::Unreachable(_) => ExitCode::CoordinatorLost,
+            FleetError::Listen(_) | FleetError::Runtime(_) | FleetError::Thread(_) => {
+                ExitCode::Failure
+            }
+        }
+    }
+}
 
 /// The current Unix time in ms.
 pub fn unix_ms_now() -> u64 {

@@ -1,8 +1,8 @@
 //! The runner process: one segment of a plan, driven by the coordinator.
 //!
 //! Join (presenting segment and plan hash; retried while the coordinator comes up),
-//! fetch the data slice when the plan has sliced data, run the engine's driver with a
-//! [`FleetLink`] (it pre-allocates VUs, reports ready and waits for the start instant),
+//! fetch the data slice when the plan has sliced data, run the engine's local source
+//! (its workers pre-allocate VUs; the runner reports ready and waits for the start instant),
 //! push every second's snapshot with a sequence number (every unacknowledged one is
 //! resent until acknowledged), obey stop, push a last snapshot and exit.
 //!
@@ -18,8 +18,11 @@ use super::http::{self, Reply};
 use super::protocol::{
     Control, ErrorBody, Join, Joined, Push, PushAck, Ready, Sequenced, PROTOCOL,
 };
+use crate::executor::ScenarioState;
 use crate::metrics::Snapshot;
-use crate::run::{self, FleetLink, ProgressMode, RunHooks, RunOptions, StopHandle};
+use crate::run::local::LocalSource;
+use crate::run::supervisor::{Delta, SourceEvent};
+use crate::run::{self, RunError, StopHandle};
 use crate::value::Value;
 use hyper::Method;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -196,33 +199,18 @@ pub fn run_runner(opts: RunnerOptions) -> ExitCode {
             return ExitCode::Failure;
         }
     };
-    let hooks = RunHooks {
-        start: None,
-        on_snapshot: Some(Box::new(move |s: &Snapshot| {
-            let _ = snap_tx.send(s.clone());
-        })),
-        stop: Some(stop.clone()),
-        fleet: Some(FleetLink {
-            ready: Box::new(move || {
-                let _ = ready_tx.send(());
-            }),
-            start: start_rx,
-            released: released_rx,
-            finished: finished_tx,
-            first_request,
-            started,
-        }),
-        outputs: None,
+    let wiring = Wiring {
+        ready: ready_tx,
+        start: start_rx,
+        released: released_rx,
+        finished: finished_tx,
+        snapshots: snap_tx,
+        first_request,
+        started,
     };
-    let run_opts = RunOptions {
-        segment: opts.segment,
-        workers: opts.workers.max(1),
-        progress: ProgressMode::Quiet,
-        env: opts.env.clone(),
-    };
-    let outcome = run::run_with(&plan, run_opts, hooks);
-    if let Some(reason) = &outcome.summary.volley.reason {
-        eprintln!("error: runner {}: {reason}", opts.segment.index);
+    let ran = run_segment(&plan, &opts, wiring, stop.clone());
+    if let Err(e) = &ran {
+        tracing::error!("runner {}: {}", opts.segment.index, run::error_chain(e));
     }
     let _ = done_tx.send(());
     let _ = net.join();
@@ -235,9 +223,112 @@ pub fn run_runner(opts: RunnerOptions) -> ExitCode {
     if signal.is_stopped() {
         return ExitCode::AbortedBySignal;
     }
-    match outcome.exit_code {
-        ExitCode::InvalidInput => ExitCode::InvalidInput,
+    match ran {
+        Err(e) if e.exit_code() == ExitCode::InvalidInput => ExitCode::InvalidInput,
         _ => ExitCode::Ok,
+    }
+}
+
+/// What the load side of a runner exchanges with its network side.
+struct Wiring {
+    /// Told once every worker is up with its VUs pre-allocated.
+    ready: oneshot::Sender<()>,
+    /// The fleet's start instant and setup's values; a dropped sender means the run never
+    /// starts (the coordinator stopped it or was lost).
+    start: oneshot::Receiver<(Instant, Vec<Value>)>,
+    /// The fleet-wide release instant of each `start = after(..)` scenario.
+    released: watch::Receiver<BTreeMap<u32, Instant>>,
+    /// Told the index of every scenario as it finishes on this runner.
+    finished: mpsc::UnboundedSender<u32>,
+    /// Every snapshot of the workers, to push.
+    snapshots: mpsc::UnboundedSender<Snapshot>,
+    /// Set when this runner sends its first scenario request.
+    first_request: Arc<OnceLock<SystemTime>>,
+    /// Set when this runner's workers wake at the start instant (its actual start).
+    started: Arc<OnceLock<SystemTime>>,
+}
+
+/// Runs this runner's segment with the engine's local source: neither setup nor teardown
+/// (the coordinator runs them, once), no thresholds (the coordinator judges the merged
+/// metrics), a start only when told. Blocking.
+fn run_segment(
+    plan: &Plan,
+    opts: &RunnerOptions,
+    wiring: Wiring,
+    stop: StopHandle,
+) -> Result<(), RunError> {
+    let plan = Arc::new(plan.clone());
+    let mut shared = run::shared_for(&plan, &opts.env, opts.segment)?;
+    shared.barrier = Some(wiring.released.clone());
+    shared.first_request = Arc::clone(&wiring.first_request);
+    shared.started = Arc::clone(&wiring.started);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    let mut source = LocalSource::new(Arc::new(shared), opts.workers.max(1), None);
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, drive_segment(&mut source, wiring, stop));
+    Ok(())
+}
+
+async fn drive_segment(source: &mut LocalSource, wiring: Wiring, stop: StopHandle) {
+    let Wiring {
+        ready,
+        start,
+        finished,
+        snapshots,
+        ..
+    } = wiring;
+    let push = |d: Delta| {
+        if let Delta::Dense(s) = d {
+            let _ = snapshots.send(*s);
+        }
+    };
+    source.spawn();
+    source.ready().await;
+    let _ = ready.send(());
+    let start = tokio::select! {
+        s = start => s.ok(),
+        _ = run::interrupted(Some(stop.clone())) => None,
+    };
+    match start {
+        Some((t0, values)) => {
+            report_finished(source.scenarios(), finished);
+            source.release(t0, values);
+        }
+        // Never started: wind the workers down without a single request.
+        None => source.abandon(),
+    }
+    let signal = run::interrupted(Some(stop));
+    tokio::pin!(signal);
+    let mut armed = true;
+    loop {
+        tokio::select! {
+            ev = source.recv() => match ev {
+                SourceEvent::Snapshot(d) => push(d),
+                SourceEvent::Done => break,
+                SourceEvent::RunnerLost { .. } => {}
+            },
+            _ = &mut signal, if armed => {
+                armed = false;
+                source.halt();
+            }
+        }
+    }
+    for d in source.join() {
+        push(d);
+    }
+}
+
+/// Tells the network side each scenario's index as it finishes on this runner.
+fn report_finished(scenarios: &Arc<[Arc<ScenarioState>]>, tx: mpsc::UnboundedSender<u32>) {
+    for st in scenarios.iter() {
+        let (st, tx) = (Arc::clone(st), tx.clone());
+        tokio::task::spawn_local(async move {
+            st.wait_finished().await;
+            let _ = tx.send(u32::try_from(st.index).unwrap_or(u32::MAX));
+        });
     }
 }
 

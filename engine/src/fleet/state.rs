@@ -10,6 +10,7 @@ use super::protocol::{
 use crate::metrics::{
     Aggregate, SeriesData, SeriesSnapshot, Snapshot, SparseData, SparseSeries, SparseSnapshot,
 };
+use crate::run::supervisor::Delta;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use volley_plan::{Plan, Start as PlanStart};
@@ -121,10 +122,10 @@ pub struct FleetState {
     pub applied: u64,
     pub duplicates: u64,
     pub gaps: u64,
-    /// Every delta applied since the last [`FleetState::take_deltas`], merged, when
-    /// collected (for the outputs; per-runner VU gauges excluded: outputs get the
-    /// fleet's VUs).
-    pub deltas: Option<Aggregate>,
+    /// Every delta merged into `agg` since the last [`FleetState::take_outbox`], in
+    /// order, when collected (the coordinator hands them to the run's supervisor, which
+    /// owns the run's metrics; `agg` is the hub's live view for `/status` and `/metrics`).
+    pub outbox: Option<Vec<Delta>>,
 }
 
 /// How long a runner may stay silent before it is lost.
@@ -156,7 +157,7 @@ impl FleetState {
             applied: 0,
             duplicates: 0,
             gaps: 0,
-            deltas: None,
+            outbox: None,
         }
     }
 
@@ -400,8 +401,10 @@ impl FleetState {
         slot.http_reqs += snap.counter("http_reqs");
         slot.iterations += snap.counter("iterations");
         self.agg.merge_sparse_where(snap, fleet_series);
-        if let Some(d) = self.deltas.as_mut() {
-            d.merge_sparse_where(snap, fleet_series);
+        if let Some(out) = self.outbox.as_mut() {
+            let mut fleet = snap.clone();
+            fleet.series.retain(fleet_series);
+            out.push(Delta::Sparse(Box::new(fleet)));
         }
         if gauges_changed {
             self.merge_fleet_gauges();
@@ -421,10 +424,14 @@ impl FleetState {
                 max: v,
             },
         };
-        self.agg.merge(&Snapshot {
+        let gauges = Snapshot {
             series: vec![gauge("vus", vus), gauge("vus_max", vus_max)],
             first_errors: Vec::new(),
-        });
+        };
+        self.agg.merge(&gauges);
+        if let Some(out) = self.outbox.as_mut() {
+            out.push(Delta::Gauges(Box::new(gauges)));
+        }
     }
 
     /// Releases every `after(X)` scenario whose X has finished on every runner not lost.
@@ -492,15 +499,9 @@ impl FleetState {
         self.release_barriers(now.unix_ms);
     }
 
-    /// The deltas applied since the last call (empty when not collected).
-    pub fn take_deltas(&mut self) -> Snapshot {
-        match self.deltas.as_mut() {
-            Some(d) => {
-                let fresh = Aggregate::new(std::sync::Arc::clone(d.registry()));
-                std::mem::replace(d, fresh).to_snapshot()
-            }
-            None => Snapshot::default(),
-        }
+    /// The deltas merged since the last call, in order (empty when not collected).
+    pub fn take_outbox(&mut self) -> Vec<Delta> {
+        self.outbox.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// The fleet's VUs and allocated VUs now: the sum of every runner's latest.

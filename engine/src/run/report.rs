@@ -1,14 +1,11 @@
-//! The driver's view of the aggregate: threshold verdicts (during the run and at the
-//! end), the progress line and the summary. Glue over the metrics, thresholds, progress
+//! The supervisor's view of the aggregate: threshold verdicts (during the run and at the
+//! end), the progress line's figures and the summary. Glue over the metrics, thresholds, progress
 //! and summary modules; it must not merge snapshots itself.
 
-use super::ProgressMode;
-use crate::executor::{ScenarioState, VuCounts};
 use crate::metrics::Aggregate;
-use crate::progress::{self, Progress};
+use crate::progress::Progress;
 use crate::summary::{self, Summary, Verdict};
 use crate::thresholds::{self, Phase, ThresholdResult};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use volley_plan::{ExitCode, Plan};
@@ -20,17 +17,6 @@ pub(crate) struct Report {
     plan: Arc<Plan>,
     /// Requests and seconds at the last progress line, for the current rate.
     last: Option<(u64, f64)>,
-}
-
-/// What the progress line reads.
-pub(crate) struct Live<'a> {
-    pub agg: &'a Aggregate,
-    pub vus: &'a VuCounts,
-    pub scenarios: &'a [Arc<ScenarioState>],
-    pub elapsed: Duration,
-    pub total: Duration,
-    /// The load has ended (the last line: 100 %).
-    pub done: bool,
 }
 
 impl Report {
@@ -57,44 +43,28 @@ impl Report {
         thresholds::should_abort(&results, elapsed)
     }
 
-    /// Prints the progress line (`\r`-rewritten on a terminal, a plain line otherwise).
-    pub fn progress(&mut self, mode: ProgressMode, live: &Live<'_>) {
-        if mode == ProgressMode::Quiet {
-            return;
-        }
-        let line = self.progress_line(mode, live);
-        match mode {
-            ProgressMode::Tty => eprint!("\r\x1b[2K{line}"),
-            _ => eprintln!("{line}"),
-        }
-    }
-
-    /// The last progress line (100 %), ending the rewritten one on a terminal.
-    pub fn progress_done(&mut self, mode: ProgressMode, live: &Live<'_>) {
-        self.progress(mode, live);
-        if mode == ProgressMode::Tty {
-            eprintln!();
-        }
-    }
-
-    fn progress_line(&mut self, mode: ProgressMode, live: &Live<'_>) -> String {
-        let mut p = Progress::from_aggregate(live.agg, live.elapsed, live.total);
-        p.done = live.done;
-        p.vus = live.vus.active.load(Ordering::Relaxed);
-        p.vus_max = live.vus.created.load(Ordering::Relaxed);
-        let (reqs, secs) = (p.http_reqs, live.elapsed.as_secs_f64());
+    /// The progress line's figures: the aggregate's, the source's VUs and scenarios,
+    /// and the request rate since the last line.
+    pub fn progress(
+        &mut self,
+        agg: &Aggregate,
+        live: &super::supervisor::Live,
+        elapsed: Duration,
+        total: Duration,
+        done: bool,
+    ) -> Progress {
+        let mut p = Progress::from_aggregate(agg, elapsed, total);
+        p.done = done;
+        p.vus = live.vus;
+        p.vus_max = live.vus_max;
+        let (reqs, secs) = (p.http_reqs, elapsed.as_secs_f64());
         if let Some((r0, s0)) = self.last.replace((reqs, secs)) {
             if secs > s0 {
                 p.req_rate = Some(reqs.saturating_sub(r0) as f64 / (secs - s0));
             }
         }
-        p.scenarios = live
-            .scenarios
-            .iter()
-            .filter(|st| st.started_at().is_some() && st.finished_at().is_none())
-            .filter_map(|st| self.plan.scenarios.get(st.index).map(|s| s.name.clone()))
-            .collect();
-        progress::line(&p, mode == ProgressMode::Tty)
+        p.scenarios = live.scenarios.clone();
+        p
     }
 
     /// The summary of the run so far: the final threshold verdicts, then `verdict`
