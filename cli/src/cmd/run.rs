@@ -130,7 +130,7 @@ pub fn run(args: Args) -> ExitCode {
             match result {
                 Ok(o) => o,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprintln!("error: {}", volley_engine::run::error_chain(&e));
                     return ExitCode::Usage;
                 }
             }

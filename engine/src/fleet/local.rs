@@ -11,6 +11,7 @@
 
 use super::coordinator::{Coordinator, CoordinatorOptions};
 use super::protocol::TOKEN_ENV;
+use super::FleetError;
 use crate::run::{ProgressMode, RunOutcome, StopHandle};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -70,11 +71,15 @@ pub fn random_token() -> String {
 
 impl LocalFleet {
     /// Runs the fleet to its end; blocking.
-    pub fn run(mut self) -> Result<RunOutcome, String> {
+    pub fn run(mut self) -> Result<RunOutcome, FleetError> {
         let (fleet_plan, slices) = volley_plan::slice::split(&self.plan, self.runners);
         let plan_path = self.work_dir.join("plan.json");
-        write_new(&plan_path, volley_plan::to_json(&fleet_plan).as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", plan_path.display()))?;
+        write_new(&plan_path, volley_plan::to_json(&fleet_plan).as_bytes()).map_err(|source| {
+            FleetError::WritePlan {
+                path: plan_path.display().to_string(),
+                source,
+            }
+        })?;
         let token = random_token();
         let coordinator = Coordinator::bind(
             SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
@@ -98,10 +103,8 @@ impl LocalFleet {
                 ),
             },
         )
-        .map_err(|e| format!("cannot listen on loopback: {e}"))?;
-        let addr = coordinator
-            .local_addr()
-            .map_err(|e| format!("coordinator address: {e}"))?;
+        .map_err(FleetError::Listen)?;
+        let addr = coordinator.local_addr().map_err(FleetError::Listen)?;
         let exits = coordinator.exits();
         let children = self.processes.clone();
         for k in 0..self.runners {
@@ -109,7 +112,10 @@ impl LocalFleet {
                 Ok(c) => c,
                 Err(e) => {
                     children.kill_now();
-                    return Err(format!("cannot start runner {k}: {e}"));
+                    return Err(FleetError::Spawn {
+                        index: k,
+                        source: e,
+                    });
                 }
             };
             children.lock().push(Some(child));

@@ -57,6 +57,21 @@ pub enum FleetError {
     Slice(String),
     #[error("cannot start the network thread")]
     Thread(#[source] std::io::Error),
+    /// The runner's segment cannot be told (flags, `JOB_COMPLETION_INDEX`, the plan).
+    #[error("{0}")]
+    Segment(String),
+    #[error("cannot write {path}")]
+    WritePlan {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start runner {index}")]
+    Spawn {
+        index: u32,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl FleetError {
@@ -72,6 +87,9 @@ impl FleetError {
             FleetError::Stopped => ExitCode::AbortedBySignal,
             FleetError::SetupValue { .. } => ExitCode::SetupFailed,
             FleetError::Unreachable(_) => ExitCode::CoordinatorLost,
+            FleetError::Segment(_) | FleetError::WritePlan { .. } | FleetError::Spawn { .. } => {
+                ExitCode::Usage
+            }
             FleetError::Listen(_) | FleetError::Runtime(_) | FleetError::Thread(_) => {
                 ExitCode::Failure
             }

@@ -18,6 +18,7 @@ use super::http::{self, Reply};
 use super::protocol::{
     Control, ErrorBody, Join, Joined, Push, PushAck, Ready, Sequenced, PROTOCOL,
 };
+use super::FleetError;
 use crate::executor::ScenarioState;
 use crate::metrics::Snapshot;
 use crate::run::local::LocalSource;
@@ -121,8 +122,9 @@ pub fn run_runner(opts: RunnerOptions) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start a runtime: {e}");
-            return ExitCode::Failure;
+            let e = FleetError::Runtime(e);
+            tracing::error!("{}", run::error_chain(&e));
+            return e.exit_code();
         }
     };
     let mut plan = opts.plan.clone();
@@ -139,23 +141,29 @@ pub fn run_runner(opts: RunnerOptions) -> ExitCode {
     });
     let joined = match rt.block_on(join(&link, &plan, opts.segment, grace)) {
         Ok(j) => j,
-        Err((code, msg)) => {
-            eprintln!("error: runner {}: {msg}", opts.segment.index);
-            return code;
+        Err(e) => {
+            tracing::error!("runner {}: {}", opts.segment.index, run::error_chain(&e));
+            return e.exit_code();
         }
     };
-    eprintln!(
+    tracing::info!(
         "runner {} of {} joined run {} at {}",
-        opts.segment.index, opts.segment.count, joined.run, link.base
+        opts.segment.index,
+        opts.segment.count,
+        joined.run,
+        link.base
     );
     if slice::needs_slice(&plan) {
         let s = match opts.slice.clone() {
             Some(s) => Ok(s),
             None => rt.block_on(fetch_slice(&link)),
         };
-        if let Err(msg) = s.and_then(|s| slice::apply(&mut plan, &s, opts.segment)) {
-            eprintln!("error: runner {}: data slice: {msg}", opts.segment.index);
-            return ExitCode::InvalidInput;
+        let applied = s.and_then(|s| {
+            slice::apply(&mut plan, &s, opts.segment).map_err(|e| FleetError::Slice(e.to_string()))
+        });
+        if let Err(e) = applied {
+            tracing::error!("runner {}: {e}", opts.segment.index);
+            return e.exit_code();
         }
     }
     let grace = Duration::from_millis(joined.grace_ms.max(1000));
@@ -195,8 +203,9 @@ pub fn run_runner(opts: RunnerOptions) -> ExitCode {
     let net = match net {
         Ok(n) => n,
         Err(e) => {
-            eprintln!("error: cannot start the network thread: {e}");
-            return ExitCode::Failure;
+            let e = FleetError::Thread(e);
+            tracing::error!("{}", run::error_chain(&e));
+            return e.exit_code();
         }
     };
     let wiring = Wiring {
@@ -337,7 +346,7 @@ async fn join(
     plan: &Plan,
     seg: Segment,
     grace: Duration,
-) -> Result<Joined, (ExitCode, String)> {
+) -> Result<Joined, FleetError> {
     let body = serde_json::to_vec(&Join {
         protocol: PROTOCOL,
         segment: seg,
@@ -354,36 +363,28 @@ async fn join(
             .await
         {
             Ok(r) if r.status == 200 => {
-                return serde_json::from_slice(&r.body)
-                    .map_err(|e| (ExitCode::InvalidInput, format!("bad join answer: {e}")))
+                return serde_json::from_slice(&r.body).map_err(FleetError::BadAnswer)
             }
-            Ok(r) => {
-                return Err((
-                    ExitCode::InvalidInput,
-                    format!("the coordinator refused this runner: {}", refusal(&r)),
-                ))
-            }
+            Ok(r) => return Err(FleetError::Refused(refusal(&r))),
             Err(e) if Instant::now() >= deadline => {
-                return Err((
-                    ExitCode::CoordinatorLost,
-                    format!("cannot reach the coordinator: {e}"),
-                ))
+                return Err(FleetError::Unreachable(e.to_string()))
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
         }
     }
 }
 
-async fn fetch_slice(link: &Link) -> Result<DataSlice, String> {
+async fn fetch_slice(link: &Link) -> Result<DataSlice, FleetError> {
     let path = format!("/v1/slice?index={}", link.index);
     let r = link
         .call(Method::GET, &path, None)
         .await
-        .map_err(|e| e.message)?;
+        .map_err(|e| FleetError::Slice(e.message))?;
     if r.status != 200 {
-        return Err(refusal(&r));
+        return Err(FleetError::Slice(refusal(&r)));
     }
-    serde_json::from_slice(&r.body).map_err(|e| format!("malformed data slice: {e}"))
+    serde_json::from_slice(&r.body)
+        .map_err(|e| FleetError::Slice(format!("malformed data slice: {e}")))
 }
 
 /// The network side of a running runner.
@@ -410,7 +411,7 @@ impl NetTasks {
         {
             Ok(rt) => rt,
             Err(e) => {
-                eprintln!("error: runner network runtime: {e}");
+                tracing::error!("runner network runtime: {e}");
                 self.stop.stop();
                 return;
             }
@@ -473,8 +474,8 @@ impl NetTasks {
                 continue;
             }
             if link.silent_for() > grace && !link.lost.swap(true, Ordering::SeqCst) {
-                eprintln!(
-                    "error: runner {}: no answer from the coordinator for {}s: stopping all load",
+                tracing::error!(
+                    "runner {}: no answer from the coordinator for {}s: stopping all load",
                     link.index,
                     grace.as_secs()
                 );
@@ -491,7 +492,7 @@ impl NetTasks {
                 Pushed::CoordinatorGone if done && pusher.sent_done => {
                     // The coordinator ends only once every runner is done or lost, so a
                     // closed port after our final push means it has finished.
-                    eprintln!(
+                    tracing::info!(
                         "runner {}: the coordinator has already finished",
                         link.index
                     );
@@ -593,7 +594,7 @@ impl Pusher {
                 }
             }
             Ok(r) => {
-                eprintln!("runner {}: push refused: {}", self.link.index, refusal(&r));
+                tracing::warn!("runner {}: push refused: {}", self.link.index, refusal(&r));
                 if r.status == 409 {
                     // Declared lost or replaced: this runner must not go on.
                     self.link.refused.store(true, Ordering::SeqCst);
@@ -631,11 +632,7 @@ async fn control_loop(
         {
             Ok(r) if r.status == 200 => break,
             Ok(r) => {
-                eprintln!(
-                    "error: runner {}: ready refused: {}",
-                    link.index,
-                    refusal(&r)
-                );
+                tracing::error!("runner {}: ready refused: {}", link.index, refusal(&r));
                 stop.stop();
                 return;
             }
@@ -658,18 +655,14 @@ async fn control_loop(
             },
             Ok(r) if r.status == 409 => {
                 // Replaced by another instance, or declared lost: never go on (exit 104).
-                eprintln!(
-                    "error: runner {}: control refused: {}",
-                    link.index,
-                    refusal(&r)
-                );
+                tracing::error!("runner {}: control refused: {}", link.index, refusal(&r));
                 link.refused.store(true, Ordering::SeqCst);
                 stop.stop();
                 start_tx.take();
                 return;
             }
             Ok(r) => {
-                eprintln!("runner {}: control refused: {}", link.index, refusal(&r));
+                tracing::warn!("runner {}: control refused: {}", link.index, refusal(&r));
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
@@ -709,20 +702,21 @@ pub fn segment_from(
     runners: Option<u32>,
     env: &BTreeMap<String, String>,
     plan: &Plan,
-) -> Result<Segment, String> {
+) -> Result<Segment, FleetError> {
+    let bad = |m: &str| FleetError::Segment(m.to_string());
     let index = match segment {
         Some(k) => k,
         None => env
             .get("JOB_COMPLETION_INDEX")
-            .ok_or("no --segment and no JOB_COMPLETION_INDEX in the environment")?
+            .ok_or_else(|| bad("no --segment and no JOB_COMPLETION_INDEX in the environment"))?
             .trim()
             .parse()
-            .map_err(|_| "JOB_COMPLETION_INDEX is not a number".to_string())?,
+            .map_err(|_| bad("JOB_COMPLETION_INDEX is not a number"))?,
     };
     let count = runners
         .or(plan.fleet.runners)
-        .ok_or("no --runners and the plan's fleet.runners is auto")?;
-    Segment::new(index, count)
+        .ok_or_else(|| bad("no --runners and the plan's fleet.runners is auto"))?;
+    Segment::new(index, count).map_err(|e| FleetError::Segment(e.to_string()))
 }
 
 /// A short instance name: the pod name (`HOSTNAME` in Kubernetes) or the pid.

@@ -119,6 +119,9 @@ pub enum RunError {
     Plan(String),
     #[error("cannot start a runtime")]
     Runtime(#[source] std::io::Error),
+    /// Setup's or teardown's code failed (the interpreter's message).
+    #[error("{0}")]
+    Code(String),
     /// A fleet could not start (see [`crate::fleet::FleetError`]).
     #[error(transparent)]
     Fleet(#[from] crate::fleet::FleetError),
@@ -129,6 +132,7 @@ impl RunError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             RunError::MissingSecret { .. } | RunError::Plan(_) => ExitCode::InvalidInput,
+            RunError::Code(_) => ExitCode::SetupFailed,
             RunError::Runtime(_) => ExitCode::Failure,
             RunError::Fleet(e) => e.exit_code(),
         }

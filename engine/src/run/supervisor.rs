@@ -165,17 +165,14 @@ pub(crate) enum HookVu {
 }
 
 impl HookVu {
-    fn shared(&mut self) -> Result<Arc<Shared>, String> {
+    fn shared(&mut self) -> Result<Arc<Shared>, RunError> {
         match self {
             HookVu::Shared(s) => Ok(Arc::clone(s)),
             HookVu::Build { plan, env, built } => {
                 if let Some(s) = built {
                     return Ok(Arc::clone(s));
                 }
-                let secrets = super::resolve_secrets(plan, env).map_err(|e| e.to_string())?;
-                let s = Shared::new(Arc::clone(plan), secrets, Segment::whole())
-                    .map_err(|e| e.to_string())?;
-                let s = Arc::new(s);
+                let s = Arc::new(super::shared_for(plan, env, Segment::whole())?);
                 *built = Some(Arc::clone(&s));
                 Ok(s)
             }
@@ -236,7 +233,7 @@ impl Supervisor {
                 return self.end(source, elapsed, Some(Verdict::Aborted), None);
             }
             Some(Err(msg)) => {
-                tracing::error!("setup failed: {msg}");
+                tracing::error!("setup failed: {}", super::error_chain(&msg));
                 source.stop(StopReason::Failed);
                 let code = Some(ExitCode::SetupFailed);
                 return self.end(source, run_start.elapsed(), None, code);
@@ -266,7 +263,7 @@ impl Supervisor {
         tokio::select! {
             r = self.run_hook(source, Role::Teardown, values) => {
                 if let Err(msg) = r {
-                    tracing::error!("teardown failed: {msg}");
+                    tracing::error!("teardown failed: {}", super::error_chain(&msg));
                 }
             }
             _ = interrupted(None) => {
@@ -392,7 +389,7 @@ impl Supervisor {
         source: &mut S,
         role: Role,
         setup_values: Vec<Value>,
-    ) -> Result<Vec<Value>, String> {
+    ) -> Result<Vec<Value>, RunError> {
         source.hook(role);
         let has = match role {
             Role::Setup => self.plan.setup.is_some(),
@@ -456,7 +453,7 @@ fn dense(s: &SparseSnapshot) -> Snapshot {
 pub(crate) async fn hook_vu(
     shared: &Arc<Shared>,
     role: Role,
-) -> (Result<Vec<Value>, String>, Snapshot) {
+) -> (Result<Vec<Value>, RunError>, Snapshot) {
     let f = match role {
         Role::Setup => shared.program.setup.as_ref(),
         Role::Teardown => shared.program.teardown.as_ref(),
@@ -477,7 +474,10 @@ pub(crate) async fn hook_vu(
         role,
         Identity { id: 0, local_id: 0 },
     );
-    let result = vu.run_function(f).await.map_err(|e| e.to_string());
+    let result = vu
+        .run_function(f)
+        .await
+        .map_err(|e| RunError::Code(e.to_string()));
     let snap = shard.borrow_mut().take();
     (result, snap)
 }

@@ -1,7 +1,7 @@
 //! One worker thread: a current-thread tokio runtime with a `LocalSet`, its own metrics
 //! shard, its part of every scenario, and a ticker that sends the shard's snapshot to the
 //! aggregator every second (and a last one at the end).
-//! This module must not aggregate, evaluate thresholds or print.
+//! This module must not aggregate, evaluate thresholds or print (it logs).
 
 use crate::executor::{preallocate, run_part, ScenarioState, Signal, VuCounts, Worker};
 use crate::interp::Shared;
@@ -49,7 +49,7 @@ pub(crate) fn main(args: WorkerArgs) {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: worker {}: cannot start a runtime: {e}", args.index);
+            tracing::error!("worker {}: cannot start a runtime: {e}", args.index);
             let _ = tx.send(Msg::Ready);
             return;
         }
