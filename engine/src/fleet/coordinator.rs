@@ -495,9 +495,9 @@ impl Source for FleetSource {
                     // The runners never read it: nothing to ship (it may be a response).
                     return Ok(WireValue::Null);
                 }
-                WireValue::from_value(v).map_err(|e| FleetError::SetupValue {
+                WireValue::from_value(v).map_err(|source| FleetError::SetupValue {
                     name: name.clone(),
-                    reason: e.to_string(),
+                    source,
                 })
             })
             .collect();

@@ -40,8 +40,12 @@ pub enum FleetError {
     /// A signal or `volley abort` before the start.
     #[error("stopped before the start")]
     Stopped,
-    #[error("setup value `{name}`: {reason}")]
-    SetupValue { name: String, reason: String },
+    #[error("setup value `{name}`")]
+    SetupValue {
+        name: String,
+        #[source]
+        source: protocol::WireError,
+    },
     #[error("cannot listen")]
     Listen(#[source] std::io::Error),
     #[error("cannot start a runtime")]

@@ -140,9 +140,16 @@ pub enum WireValue {
     Json(serde_json::Value),
 }
 
+/// A setup value that cannot travel to the runners.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("a response cannot be shared with the runners; keep the field you need (e.g. `r.header(\"x-token\")`)")]
+    Response,
+}
+
 impl WireValue {
     /// The wire form of a setup value; `Err` names the kind that cannot travel.
-    pub fn from_value(v: &Value) -> Result<WireValue, String> {
+    pub fn from_value(v: &Value) -> Result<WireValue, WireError> {
         Ok(match v {
             Value::Null => WireValue::Null,
             Value::Bool(b) => WireValue::Bool(*b),
@@ -162,12 +169,10 @@ impl WireValue {
                 fields
                     .iter()
                     .map(|(k, v)| Ok((k.to_string(), WireValue::from_value(v)?)))
-                    .collect::<Result<_, String>>()?,
+                    .collect::<Result<_, WireError>>()?,
             ),
             Value::Json(j) => WireValue::Json((**j).clone()),
-            Value::Response(_) => {
-                return Err("a response cannot be shared with the runners; keep the field you need (e.g. `r.header(\"x-token\")`)".into())
-            }
+            Value::Response(_) => return Err(WireError::Response),
         })
     }
 

@@ -212,7 +212,7 @@ impl Supervisor {
         let run_start = Instant::now();
         if let Err(e) = source.prepare(&self.stop.clone().unwrap_or_default()).await {
             if e.exit_code() != ExitCode::AbortedBySignal {
-                tracing::error!("{e}");
+                tracing::error!("{}", super::error_chain(&e));
             }
             let code = Some(e.exit_code());
             return self.end(source, run_start.elapsed(), None, code);
@@ -242,7 +242,7 @@ impl Supervisor {
         let t0 = match source.start(values.clone()).await {
             Ok(t0) => t0,
             Err(e) => {
-                tracing::error!("{e}");
+                tracing::error!("{}", super::error_chain(&e));
                 source.stop(StopReason::Failed);
                 let code = Some(e.exit_code());
                 return self.end(source, run_start.elapsed(), None, code);
@@ -481,3 +481,6 @@ pub(crate) async fn hook_vu(
     let snap = shard.borrow_mut().take();
     (result, snap)
 }
+
+#[cfg(test)]
+mod tests;
