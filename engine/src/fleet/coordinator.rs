@@ -300,6 +300,8 @@ enum HubEvent {
     Delta(Delta),
     /// A push was applied: runners may be done or lost.
     Pushed,
+    /// A runner is ready (before the start).
+    Changed,
 }
 
 /// The fleet as the supervisor's source: the hub of runners (joins, the exact merge of
@@ -427,46 +429,57 @@ impl FleetSource {
 impl Source for FleetSource {
     /// Every runner ready, within the start timeout.
     async fn prepare(&mut self, stop: &StopHandle) -> Result<(), RunError> {
-        let deadline = Instant::now() + Duration::from_millis(self.plan.fleet.start_timeout_ms);
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        let timeout = Duration::from_millis(self.plan.fleet.start_timeout_ms);
+        let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            tick.tick().await;
             if self.hub.lock().all_ready() {
                 return Ok(());
-            }
-            while let Ok((index, status)) = self.exits.try_recv() {
-                self.exited.insert(index);
-                let state = self.hub.lock().runners.get(index as usize).map(|r| r.state);
-                let e = FleetError::ExitedBeforeStart { index, status };
-                if state != Some(RunnerState::Done) {
-                    self.stop_fleet(WireStop::Failed);
-                    return Err(e.into());
-                }
-                tracing::error!("{e}");
-            }
-            if stop.is_stopped() {
-                self.stop_fleet(WireStop::Stop);
-                return Err(FleetError::Stopped.into());
             }
             let lost = self.hub.lock().lost_reasons();
             if let Some((index, reason)) = lost.into_iter().next() {
                 self.stop_fleet(WireStop::Failed);
                 return Err(FleetError::LostBeforeStart { index, reason }.into());
             }
-            if Instant::now() >= deadline {
-                let stuck: Vec<String> = self
-                    .hub
-                    .lock()
-                    .not_ready()
-                    .into_iter()
-                    .map(|(i, s)| format!("runner {i} ({})", state_name(s)))
-                    .collect();
-                self.stop_fleet(WireStop::Failed);
-                return Err(FleetError::StartTimeout {
-                    timeout: volley_plan::view::human_ms(self.plan.fleet.start_timeout_ms),
-                    stuck: stuck.join(", "),
+            tokio::select! {
+                ev = self.events.recv() => {
+                    // A delta before the start (a runner's first push) is kept for the
+                    // supervisor, in order.
+                    if let Some(HubEvent::Delta(d)) = ev {
+                        self.pending.push_back(SourceEvent::Snapshot(d));
+                    }
                 }
-                .into());
+                ex = self.exits.recv(), if self.exits_open => match ex {
+                    Some((index, status)) => {
+                        self.exited.insert(index);
+                        let state = self.hub.lock().runners.get(index as usize).map(|r| r.state);
+                        let e = FleetError::ExitedBeforeStart { index, status };
+                        if state != Some(RunnerState::Done) {
+                            self.stop_fleet(WireStop::Failed);
+                            return Err(e.into());
+                        }
+                        tracing::error!("{e}");
+                    }
+                    None => self.exits_open = false,
+                },
+                _ = stop.wait() => {
+                    self.stop_fleet(WireStop::Stop);
+                    return Err(FleetError::Stopped.into());
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    let stuck: Vec<String> = self
+                        .hub
+                        .lock()
+                        .not_ready()
+                        .into_iter()
+                        .map(|(i, s)| format!("runner {i} ({})", state_name(s)))
+                        .collect();
+                    self.stop_fleet(WireStop::Failed);
+                    return Err(FleetError::StartTimeout {
+                        timeout: volley_plan::view::human_ms(self.plan.fleet.start_timeout_ms),
+                        stuck: stuck.join(", "),
+                    }
+                    .into());
+                }
             }
         }
     }
@@ -526,7 +539,7 @@ impl Source for FleetSource {
             tokio::select! {
                 ev = self.events.recv() => match ev {
                     Some(HubEvent::Delta(d)) => return SourceEvent::Snapshot(d),
-                    Some(HubEvent::Pushed) => self.check(),
+                    Some(HubEvent::Pushed | HubEvent::Changed) => self.check(),
                     None => self.finished = true,
                 },
                 ex = self.exits.recv(), if self.exits_open => match ex {
@@ -840,6 +853,7 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<
         (&Method::POST, "/v1/ready") => {
             let r: Ready = parse(&req.body)?;
             hub.lock().ready(&r, now.at).map_err(refusal)?;
+            let _ = hub.events.send(HubEvent::Changed);
             Ok(json(200, &serde_json::json!({"ok": true})))
         }
         (&Method::GET, "/v1/slice") => {
