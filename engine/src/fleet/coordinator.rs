@@ -535,7 +535,8 @@ impl Source for FleetSource {
             if self.finished {
                 return SourceEvent::Done;
             }
-            let overdue = self.overdue.unwrap_or_else(Instant::now);
+            // Set by `start`, which comes before the first `next`.
+            let overdue = self.overdue.unwrap_or_else(|| Instant::now() + DRAIN_MAX);
             tokio::select! {
                 ev = self.events.recv() => match ev {
                     Some(HubEvent::Delta(d)) => return SourceEvent::Snapshot(d),
@@ -543,7 +544,10 @@ impl Source for FleetSource {
                     None => self.finished = true,
                 },
                 ex = self.exits.recv(), if self.exits_open => match ex {
-                    Some((index, status)) => self.process_exited(index, status),
+                    Some((index, status)) => {
+                        self.process_exited(index, status);
+                        self.check();
+                    }
                     None => self.exits_open = false,
                 },
                 _ = self.heartbeat.tick() => {
