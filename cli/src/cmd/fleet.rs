@@ -202,10 +202,10 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     };
     if let Ok(addr) = coordinator.local_addr() {
         let s = if runners == 1 { "" } else { "s" };
-        eprintln!("coordinator listening on http://{addr} for {runners} runner{s}");
+        tracing::info!("coordinator listening on http://{addr} for {runners} runner{s}");
     }
     if let Some(addr) = args.status_listen {
-        eprintln!("status endpoint on http://{addr}/status");
+        tracing::info!("status endpoint on http://{addr}/status");
     }
     // A signal stops the fleet (exit 105 with the summary) and ends the linger.
     crate::signals::install(vec![stop, linger_end], Box::new(|| {}));
