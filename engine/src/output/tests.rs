@@ -579,17 +579,21 @@ fn full_run(dir: &std::path::Path, source: &str) -> (Summary, String, String) {
     let reg = registry();
     let mut agg = Aggregate::new(Arc::clone(&reg));
     let t0 = SystemTime::now();
+    // As the driver does: each second's snapshot is taken at the second, and the outputs
+    // are flushed a little later.
     for (i, ms) in [10.0, 30.0, 90.0].into_iter().enumerate() {
-        let snap = requests(&reg, "/api/products", 10, ms, u32::try_from(i).unwrap());
+        let mut snap = requests(&reg, "/api/products", 10, ms, u32::try_from(i).unwrap());
+        let secs = u64::try_from(i + 1).unwrap();
+        snap.end_ms = Some(secs * 1000);
         set.observe(&snap);
         agg.merge(&snap);
-        let secs = u64::try_from(i + 1).unwrap();
+        let elapsed = Duration::from_secs(secs) + SETTLE;
         let live = Live {
-            elapsed: Duration::from_secs(secs),
+            elapsed,
             vus: 5,
             vus_max: 5,
         };
-        set.flush(t0 + Duration::from_secs(secs), &agg, &live);
+        set.flush(t0 + elapsed, &agg, &live);
     }
     assert_eq!(set.timeline().points.len(), 3);
     let lat: Vec<f64> = set
@@ -607,7 +611,7 @@ fn full_run(dir: &std::path::Path, source: &str) -> (Summary, String, String) {
     let results = evaluate(&p.thresholds, &agg, Phase::End);
     let s = summary::build(&agg, &p, &results, Duration::from_secs(3));
     let live = Live {
-        elapsed: Duration::from_secs(3),
+        elapsed: Duration::from_secs(3) + SETTLE,
         vus: 0,
         vus_max: 5,
     };

@@ -1,8 +1,10 @@
 //! The report's sections, each from the summary (so they match `--summary-json`), the
-//! final aggregate (responses by status) or the plan. Pure HTML building.
+//! final aggregate (responses by status), the timeline (every interval) or the plan. Pure
+//! HTML building.
 
 use super::html::{esc, section, table};
 use crate::metrics::{Aggregate, Contains, SeriesData};
+use crate::output::timeline::{per_sec, Timeline};
 use crate::summary::{
     fmt_bytes, fmt_duration, fmt_num, GroupSummary, MetricSummary, Summary, Verdict,
 };
@@ -313,6 +315,58 @@ pub fn metrics(s: &Summary) -> String {
         "metrics-section",
         "Metrics",
         &table("metrics", &["metric", "type", "values"], &rows),
+    )
+}
+
+/// Every interval of the timeline as a table (folded under the charts), its numbers also
+/// as data attributes: start and end since the run's start, length, and the interval's
+/// own counts and rates.
+pub fn intervals(t: &Timeline) -> String {
+    if t.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<(String, Vec<String>)> = t
+        .points
+        .iter()
+        .map(|p| {
+            let p95 = p.latency.map_or("-".to_string(), |l| fmt_duration(l.p95));
+            (
+                format!(
+                    " data-start-ms=\"{}\" data-end-ms=\"{}\" data-http-reqs=\"{}\" data-http-failed=\"{}\" data-iterations=\"{}\"",
+                    p.start_ms, p.t_ms, p.http_reqs, p.http_failed, p.iterations
+                ),
+                vec![
+                    esc(&fmt_duration(p.start_ms as f64)),
+                    esc(&fmt_duration(p.t_ms as f64)),
+                    esc(&fmt_duration(p.secs * 1000.0)),
+                    p.http_reqs.to_string(),
+                    esc(&format!("{}/s", fmt_num(p.rps()))),
+                    p.http_failed.to_string(),
+                    esc(&format!("{}/s", fmt_num(per_sec(p.iterations as f64, p.secs)))),
+                    esc(&p95),
+                    p.vus.to_string(),
+                ],
+            )
+        })
+        .collect();
+    format!(
+        "<details id=\"intervals-section\"><summary>Every interval ({})</summary>\n{}</details>\n",
+        t.points.len(),
+        table(
+            "intervals",
+            &[
+                "start",
+                "end",
+                "length",
+                "requests",
+                "requests/s",
+                "failed requests",
+                "iterations/s",
+                "p95 latency",
+                "VUs",
+            ],
+            &rows,
+        )
     )
 }
 
