@@ -290,24 +290,45 @@ pub fn errors(s: &Summary) -> String {
     )
 }
 
+/// A rate metric's values in words: the share of its true samples, named for what they
+/// count, and how many of how many (k6's `passes` and `fails` are the true and the false
+/// samples: a request that did not fail is a `fails` of `http_req_failed`).
+fn rate_words(key: &str, m: &MetricSummary) -> Option<String> {
+    let v = |k: &str| m.values.get(k).copied();
+    let (rate, trues, falses) = (v("rate")?, v("passes")?, v("fails")?);
+    let (what, of) = match key.split('{').next().unwrap_or(key) {
+        "http_req_failed" => ("failed", " requests"),
+        "checks" => ("passed", " checks"),
+        _ => ("true", ""),
+    };
+    Some(format!(
+        "{:.2}% {what} ({} of {}{of})",
+        rate * 100.0,
+        fmt_num(trues),
+        fmt_num(trues + falses)
+    ))
+}
+
 /// Every metric of the summary with its values.
 pub fn metrics(s: &Summary) -> String {
     let rows: Vec<(String, Vec<String>)> = s
         .metrics
         .iter()
         .map(|(key, m)| {
-            let vals: Vec<String> = m
-                .values
-                .iter()
-                .map(|(k, x)| format!("{k}={}", show(m, k, *x)))
-                .collect();
+            let words = (m.kind == MetricKind::Rate)
+                .then(|| rate_words(key, m))
+                .flatten();
+            let vals = words.unwrap_or_else(|| {
+                let vals: Vec<String> = m
+                    .values
+                    .iter()
+                    .map(|(k, x)| format!("{k}={}", show(m, k, *x)))
+                    .collect();
+                vals.join("  ")
+            });
             (
-                String::new(),
-                vec![
-                    esc(key),
-                    format!("{:?}", m.kind).to_lowercase(),
-                    esc(&vals.join("  ")),
-                ],
+                format!(" data-metric=\"{}\"", esc(key)),
+                vec![esc(key), format!("{:?}", m.kind).to_lowercase(), esc(&vals)],
             )
         })
         .collect();
