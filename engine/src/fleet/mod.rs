@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// (see `OutputSet::set_settle`): a runner pushes its workers' deltas once a second, not
 /// in step with the start, so a second's deltas reach the coordinator up to a push period
 /// (plus the call) after it ends.
-pub const OUTPUT_SETTLE: Duration = Duration::from_millis(1500);
+pub const OUTPUT_SETTLE: Duration = Duration::from_secs(2);
 
 /// The current Unix time in ms.
 pub fn unix_ms_now() -> u64 {
