@@ -116,7 +116,7 @@ impl Coordinator {
         let agg = Aggregate::new(Registry::new(&opts.plan.metrics));
         let mut state = FleetState::new(&opts.plan, hash, opts.runners, agg);
         if opts.outputs.is_some() {
-            state.deltas = Some(Aggregate::new(Arc::clone(state.agg.registry())));
+            state.deltas = Some(super::state::Deltas::new(Arc::clone(state.agg.registry())));
         }
         let stop = opts.stop.clone();
         let slices = opts
@@ -182,7 +182,10 @@ impl Coordinator {
     }
 
     async fn lifecycle(mut self) -> RunOutcome {
-        let outputs = self.opts.outputs.take();
+        let outputs = self.opts.outputs.take().map(|mut o| {
+            o.set_settle(super::OUTPUT_SETTLE);
+            o
+        });
         let Coordinator {
             listener,
             status_listener,
@@ -539,7 +542,9 @@ impl Life<'_> {
             };
             (st.take_deltas(), live)
         };
-        outs.observe(&deltas);
+        for d in &deltas {
+            outs.observe(d);
+        }
         let st = self.hub.lock();
         match summary {
             None => outs.flush(SystemTime::now(), &st.agg, &live),

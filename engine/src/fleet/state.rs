@@ -8,9 +8,12 @@ use super::protocol::{
     Control, Join, Joined, PushAck, Ready, ReceivedPush, Start, StopReason, WireValue, PROTOCOL,
 };
 use crate::metrics::{
-    Aggregate, SeriesData, SeriesSnapshot, Snapshot, SparseData, SparseSeries, SparseSnapshot,
+    Aggregate, Registry, SeriesData, SeriesSnapshot, Snapshot, SparseData, SparseSeries,
+    SparseSnapshot,
 };
+use crate::output::timeline::{interval_of, PERIOD_MS};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use volley_plan::{Plan, Start as PlanStart};
 
@@ -121,10 +124,54 @@ pub struct FleetState {
     pub applied: u64,
     pub duplicates: u64,
     pub gaps: u64,
-    /// Every delta applied since the last [`FleetState::take_deltas`], merged, when
-    /// collected (for the outputs; per-runner VU gauges excluded: outputs get the
-    /// fleet's VUs).
-    pub deltas: Option<Aggregate>,
+    /// Every delta applied since the last [`FleetState::take_deltas`], merged per
+    /// interval of the run, when collected (for the outputs; per-runner VU gauges
+    /// excluded: outputs get the fleet's VUs).
+    pub deltas: Option<Deltas>,
+}
+
+/// Deltas merged per interval of the run they were taken in (see
+/// [`crate::output::timeline::interval_of`]; those without a time merged apart), so the
+/// outputs file each runner's second under the same interval however late it arrives.
+pub struct Deltas {
+    registry: Arc<Registry>,
+    by_interval: BTreeMap<Option<u64>, Aggregate>,
+}
+
+impl Deltas {
+    pub fn new(registry: Arc<Registry>) -> Deltas {
+        Deltas {
+            registry,
+            by_interval: BTreeMap::new(),
+        }
+    }
+
+    fn at(&mut self, end_ms: Option<u64>) -> &mut Aggregate {
+        let reg = &self.registry;
+        self.by_interval
+            .entry(end_ms.map(interval_of))
+            .or_insert_with(|| Aggregate::new(Arc::clone(reg)))
+    }
+
+    pub fn merge(&mut self, s: &Snapshot) {
+        self.at(s.end_ms).merge(s);
+    }
+
+    pub fn merge_sparse_where(&mut self, s: &SparseSnapshot, keep: impl Fn(&SparseSeries) -> bool) {
+        self.at(s.end_ms).merge_sparse_where(s, keep);
+    }
+
+    /// Everything merged so far, one snapshot per interval (stamped with the interval's
+    /// end), and empties.
+    pub fn take(&mut self) -> Vec<Snapshot> {
+        std::mem::take(&mut self.by_interval)
+            .into_iter()
+            .map(|(k, agg)| Snapshot {
+                end_ms: k.map(|k| k * PERIOD_MS),
+                ..agg.to_snapshot()
+            })
+            .collect()
+    }
 }
 
 /// How long a runner may stay silent before it is lost.
@@ -423,7 +470,7 @@ impl FleetState {
         };
         self.agg.merge(&Snapshot {
             series: vec![gauge("vus", vus), gauge("vus_max", vus_max)],
-            first_errors: Vec::new(),
+            ..Snapshot::default()
         });
     }
 
@@ -492,15 +539,10 @@ impl FleetState {
         self.release_barriers(now.unix_ms);
     }
 
-    /// The deltas applied since the last call (empty when not collected).
-    pub fn take_deltas(&mut self) -> Snapshot {
-        match self.deltas.as_mut() {
-            Some(d) => {
-                let fresh = Aggregate::new(std::sync::Arc::clone(d.registry()));
-                std::mem::replace(d, fresh).to_snapshot()
-            }
-            None => Snapshot::default(),
-        }
+    /// The deltas applied since the last call, one snapshot per interval (none when not
+    /// collected).
+    pub fn take_deltas(&mut self) -> Vec<Snapshot> {
+        self.deltas.as_mut().map(Deltas::take).unwrap_or_default()
     }
 
     /// The fleet's VUs and allocated VUs now: the sum of every runner's latest.

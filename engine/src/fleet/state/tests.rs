@@ -341,3 +341,31 @@ fn first_errors_travel_in_pushes_and_the_earliest_wins() {
     }
     assert_eq!(st.agg.first_errors()[&1212].target, "early");
 }
+
+#[test]
+fn deltas_for_the_outputs_stay_in_the_interval_they_were_taken_in() {
+    let mut st = started(2);
+    st.deltas = Some(Deltas::new(Arc::clone(st.agg.registry())));
+    // Runner 0 pushes its first two seconds at once (a late push), runner 1 its first.
+    let stamped = |seq: u64, reqs: f64, end_ms: u64| {
+        let mut s = snap(reqs, 1.0);
+        s.end_ms = Some(end_ms);
+        Sequenced {
+            seq,
+            snapshot: SparseSnapshot::from(&s),
+        }
+    };
+    let mut p0 = push(0, "r0", &[], false);
+    p0.snapshots = vec![stamped(1, 100.0, 1000), stamped(2, 110.0, 2001)];
+    let mut p1 = push(1, "r1", &[], false);
+    p1.snapshots = vec![stamped(1, 90.0, 998)];
+    st.push(&p0, now()).unwrap();
+    st.push(&p1, now()).unwrap();
+    let by: Vec<(Option<u64>, f64)> = st
+        .take_deltas()
+        .iter()
+        .map(|d| (d.end_ms, d.counter("http_reqs")))
+        .collect();
+    assert_eq!(by, vec![(Some(1000), 190.0), (Some(2000), 110.0)]);
+    assert!(st.take_deltas().is_empty(), "taken once");
+}
