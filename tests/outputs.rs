@@ -581,3 +581,108 @@ fn the_html_report_references_nothing_outside_itself() {
         );
     }
 }
+
+/// The report's intervals: (start ms, end ms, http_reqs) of each `#intervals` row.
+fn report_intervals(html: &str) -> Vec<(u64, u64, u64)> {
+    let attr = |row: &str, name: &str| -> u64 {
+        let at = row
+            .find(&format!(" {name}=\""))
+            .unwrap_or_else(|| panic!("no {name} in {row}"));
+        let rest = &row[at + name.len() + 3..];
+        rest[..rest.find('"').unwrap()].parse().unwrap()
+    };
+    let table = html
+        .split("<table id=\"intervals\">")
+        .nth(1)
+        .expect("the report lists its intervals");
+    let table = &table[..table.find("</table>").unwrap()];
+    table
+        .split("<tr data-start-ms=")
+        .skip(1)
+        .map(|r| {
+            let row = format!(" data-start-ms={r}");
+            (
+                attr(&row, "data-start-ms"),
+                attr(&row, "data-end-ms"),
+                attr(&row, "data-http-reqs"),
+            )
+        })
+        .collect()
+}
+
+/// `steady.load` (100 requests/s for 3 s) with `--report` and `--out json` (and `extra`):
+/// the report's series are the NDJSON file's intervals, from 0 to the run's end, each with
+/// its true length, and no interval, the last one included, is a spike or a dip.
+fn report_matches_ndjson(name: &str, extra: &[&str]) {
+    let dir = temp_dir(name);
+    let (report, json) = (dir.join("report.html"), dir.join("out.ndjson"));
+    let spec = format!("json={}", json.display());
+    let mut args = vec!["--report", report.to_str().unwrap(), "--out", &spec];
+    args.extend_from_slice(extra);
+    let (out, s) = run_case(&dir, &case("steady.load"), &args, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let html = std::fs::read_to_string(&report).unwrap();
+    let series = report_intervals(&html);
+    let lines = ndjson(&json);
+    // The NDJSON's intervals: (start, end) → http_reqs, from `elapsed_ms` and `interval_ms`.
+    let mut by_interval = std::collections::BTreeMap::<(u64, u64), u64>::new();
+    for l in &lines {
+        let end = l["elapsed_ms"].as_u64().unwrap();
+        let start = end - l["interval_ms"].as_u64().unwrap();
+        let n = by_interval.entry((start, end)).or_default();
+        if l["metric"] == "http_reqs" {
+            *n += l["values"]["count"].as_f64().unwrap() as u64;
+        }
+    }
+    let ndjson_series: Vec<(u64, u64, u64)> = by_interval
+        .into_iter()
+        .map(|((a, b), n)| (a, b, n))
+        .collect();
+    assert_eq!(
+        series, ndjson_series,
+        "the report's series are the NDJSON's"
+    );
+    let total: u64 = series.iter().map(|p| p.2).sum();
+    assert_eq!(total as f64, value(&s, "http_reqs", "count"), "{series:?}");
+    // From the run's start, contiguous, to the run's end.
+    assert_eq!(
+        series[0].0, 0,
+        "the first interval starts at the start: {series:?}"
+    );
+    assert!(series[0].1 <= 1000, "{series:?}");
+    for w in series.windows(2) {
+        assert_eq!(w[0].1, w[1].0, "contiguous: {series:?}");
+    }
+    let (last_start, last_end, last_n) = *series.last().unwrap();
+    assert!(
+        (2500..4500).contains(&last_end),
+        "the last interval ends with the run (3 s and its tail): {series:?}"
+    );
+    // Rates are count / true length: 100/s everywhere, the last (partial) interval too.
+    let rate = |(a, b, n): (u64, u64, u64)| n as f64 * 1000.0 / (b - a) as f64;
+    let full: Vec<f64> = series[..series.len() - 1]
+        .iter()
+        .map(|p| rate(*p))
+        .collect();
+    for r in &full {
+        assert!(
+            (80.0..=120.0).contains(r),
+            "a steady 100/s: {full:?} of {series:?}"
+        );
+    }
+    let last = rate((last_start, last_end, last_n));
+    assert!(
+        (50.0..=115.0).contains(&last),
+        "the last interval is a true rate, not a spike: {last}/s in {series:?}"
+    );
+}
+
+#[test]
+fn the_reports_series_are_the_ndjson_intervals_from_start_to_end() {
+    report_matches_ndjson("out-series", &[]);
+}
+
+#[test]
+fn a_fleets_report_series_are_the_ndjson_intervals_from_start_to_end() {
+    report_matches_ndjson("out-series-fleet", &["--runners", "2"]);
+}

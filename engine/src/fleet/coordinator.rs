@@ -198,7 +198,11 @@ impl Coordinator {
     }
 
     async fn lifecycle(mut self) -> RunOutcome {
-        let outputs = self.opts.outputs.take();
+        let outputs = self.opts.outputs.take().map(|mut o| {
+            // Runners' deltas arrive up to a push period late: intervals wait longer.
+            o.set_settle(super::OUTPUT_SETTLE);
+            o
+        });
         let events = self.opts.events.take();
         let Coordinator {
             listener,

@@ -24,7 +24,7 @@ pub mod protocol;
 pub mod runner;
 pub mod state;
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use volley_plan::ExitCode;
 
 /// Why a fleet could not start, or a runner could not run, with its exit code
@@ -100,6 +100,12 @@ impl FleetError {
         }
     }
 }
+
+/// How long the coordinator's outputs wait after an interval's end before they close it
+/// (see `OutputSet::set_settle`): a runner pushes its workers' deltas once a second, not
+/// in step with the start, so a second's deltas reach the coordinator up to a push period
+/// (plus the call) after it ends.
+pub const OUTPUT_SETTLE: Duration = Duration::from_secs(2);
 
 /// The current Unix time in ms.
 pub fn unix_ms_now() -> u64 {

@@ -462,8 +462,7 @@ impl NetTasks {
                 pusher.finished.insert(i);
             }
             while let Ok(s) = snap_rx.try_recv() {
-                pusher.pending.series.extend(s.series);
-                pusher.pending.first_errors.extend(s.first_errors);
+                pusher.add(s);
             }
             if link.refused.load(Ordering::SeqCst) {
                 // Replaced or declared lost: no more load, nothing more to push.
@@ -551,8 +550,21 @@ impl Pusher {
         }
     }
 
-    /// Seals the pending delta as the next snapshot and sends every unacknowledged one.
-    async fn push(&mut self, done: bool) -> Pushed {
+    /// Adds a worker's snapshot to the pending delta. One pending delta holds one
+    /// interval of the run (`end_ms`): a snapshot of another interval seals it first, so
+    /// the coordinator files every delta under the interval it was taken in.
+    fn add(&mut self, s: Snapshot) {
+        let interval = |end: Option<u64>| end.map(crate::output::timeline::interval_of);
+        if interval(s.end_ms) != interval(self.pending.end_ms) {
+            self.seal();
+        }
+        self.pending.end_ms = s.end_ms.max(self.pending.end_ms);
+        self.pending.series.extend(s.series);
+        self.pending.first_errors.extend(s.first_errors);
+    }
+
+    /// Seals the pending delta, if any, as the next snapshot.
+    fn seal(&mut self) {
         if !self.pending.is_empty() {
             self.seq += 1;
             self.unacked.push_back(Sequenced {
@@ -560,6 +572,11 @@ impl Pusher {
                 snapshot: std::mem::take(&mut self.pending),
             });
         }
+    }
+
+    /// Seals the pending delta as the next snapshot and sends every unacknowledged one.
+    async fn push(&mut self, done: bool) -> Pushed {
+        self.seal();
         // Even with nothing new, the push is the heartbeat.
         let batch: Vec<Sequenced> = self.unacked.iter().take(MAX_BATCH).cloned().collect();
         let complete = batch.len() == self.unacked.len();

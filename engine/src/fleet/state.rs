@@ -426,7 +426,7 @@ impl FleetState {
         };
         let gauges = Snapshot {
             series: vec![gauge("vus", vus), gauge("vus_max", vus_max)],
-            first_errors: Vec::new(),
+            ..Snapshot::default()
         };
         self.agg.merge(&gauges);
         if let Some(out) = self.outbox.as_mut() {

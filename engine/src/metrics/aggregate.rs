@@ -283,6 +283,7 @@ impl Aggregate {
                 })
                 .collect(),
             first_errors: self.first_errors.values().cloned().collect(),
+            end_ms: None,
         }
     }
 

@@ -298,6 +298,7 @@ impl Shard {
         Snapshot {
             series,
             first_errors: std::mem::take(&mut self.first_errors),
+            end_ms: None,
         }
     }
 

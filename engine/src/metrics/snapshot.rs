@@ -15,6 +15,11 @@ pub struct Snapshot {
     /// The first error of each code the sender saw, sent once (see `crate::errors`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub first_errors: Vec<crate::errors::FirstError>,
+    /// When the delta was taken, in ms since the run's start instant, when its sender
+    /// knows (a worker's ticker does; setup and teardown do not). The outputs file the
+    /// delta under the interval it belongs to by this, however late it reaches them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_ms: Option<u64>,
 }
 
 /// One series: a metric with one set of tags.

@@ -15,6 +15,9 @@ pub struct SparseSnapshot {
     /// The first error of each code the runner saw (see `crate::errors`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub first_errors: Vec<crate::errors::FirstError>,
+    /// When the runner's worker took it (see [`Snapshot::end_ms`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_ms: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -183,6 +186,7 @@ impl From<&Snapshot> for SparseSnapshot {
                 })
                 .collect(),
             first_errors: s.first_errors.clone(),
+            end_ms: s.end_ms,
         }
     }
 }

@@ -12,18 +12,23 @@
 //! let notes = outs.finish(&summary, &agg, &live);      // once, at the end (lines for stderr)
 //! ```
 //!
-//! `observe` merges deltas into the current interval; `flush` closes the interval and hands
-//! it, with the cumulative aggregate and the live VU counts, to every output: the JSON file
-//! is written and flushed, the network outputs encode a batch and queue it for their own
-//! thread (see `sender`: bounded, drop-oldest, retried with back-off, never blocking the
-//! load), and the report's [`Timeline`] gets a point. `finish` flushes the last interval,
-//! writes the report, drains the network queues for a bounded time and returns one note
-//! per output (what was written, what was dropped).
+//! The run is cut into fixed intervals from its start instant (see [`timeline`]).
+//! `observe` files a delta under the interval it was taken in (`Snapshot::end_ms`; see
+//! `intervals`); `flush` closes every interval that ended at least [`SETTLE`] (or what
+//! [`OutputSet::set_settle`] says) before `live.elapsed`, the time since the start, and
+//! hands each, with its true start, end and length, the cumulative aggregate and the live
+//! VU counts, to every output: the JSON file is written and flushed, the network outputs
+//! encode a batch and queue it for their own thread (see `sender`: bounded, drop-oldest,
+//! retried with back-off, never blocking the load), and the report's [`Timeline`] gets a
+//! point. `finish` closes the intervals left (the last one ends with the run), writes the
+//! report, drains the network queues for a bounded time and returns one note per output
+//! (what was written, what was dropped).
 //!
 //! This module must not evaluate thresholds, merge into the run's own aggregate, or print;
 //! it never writes a token anywhere (tokens only travel in request headers).
 
 pub mod influx;
+mod intervals;
 pub mod json;
 pub mod prometheus;
 pub mod report;
@@ -87,14 +92,24 @@ pub struct Interval<'a> {
     pub delta: &'a Aggregate,
     /// Everything so far.
     pub total: &'a Aggregate,
+    /// The VU counts, and in `elapsed` the end of the interval since the start.
     pub live: &'a Live,
 }
+
+/// How long after an interval's end [`OutputSet::flush`] waits for its deltas before it
+/// closes it, by default: the local driver flushes this long after the workers' snapshots.
+pub const SETTLE: Duration = Duration::from_millis(200);
 
 impl Interval<'_> {
     /// End of the interval in Unix ms.
     pub fn unix_ms(&self) -> u64 {
         unix_ms(self.at)
     }
+}
+
+/// A duration in whole ms.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Unix time in ms (0 before the epoch).
@@ -115,11 +130,10 @@ trait Output: Send {
 pub struct OutputSet {
     outputs: Vec<Box<dyn Output>>,
     report: Option<report::ReportFile>,
-    interval: Aggregate,
-    registry: Arc<Registry>,
+    intervals: intervals::Intervals,
     timeline: Timeline,
-    /// `live.elapsed` at the last flush.
-    last_elapsed: Duration,
+    /// How long after its end an interval is closed (see [`OutputSet::set_settle`]).
+    settle: Duration,
     /// Errors of `flush` already noted, by output (each is noted once).
     errors: Vec<String>,
 }
@@ -154,10 +168,9 @@ impl OutputSet {
         Ok(OutputSet {
             outputs,
             report,
-            interval: Aggregate::new(Arc::clone(&registry)),
-            registry,
+            intervals: intervals::Intervals::new(registry),
             timeline: Timeline::default(),
-            last_elapsed: Duration::ZERO,
+            settle: SETTLE,
             errors: Vec::new(),
         })
     }
@@ -167,28 +180,58 @@ impl OutputSet {
         self.outputs.is_empty() && self.report.is_none()
     }
 
-    /// Merges one delta snapshot into the current interval.
+    /// How long after its end an interval waits for late deltas before [`flush`] closes
+    /// it: [`SETTLE`] by default; a fleet's coordinator, whose runners' deltas arrive up
+    /// to a push period late, waits longer.
+    ///
+    /// [`flush`]: OutputSet::flush
+    pub fn set_settle(&mut self, settle: Duration) {
+        self.settle = settle;
+    }
+
+    /// Files one delta snapshot under the interval it was taken in.
     pub fn observe(&mut self, s: &Snapshot) {
         if !s.is_empty() {
-            self.interval.merge(s);
+            self.intervals.observe(s);
         }
     }
 
-    /// Closes the current interval at `at` and hands it to every output. `total` is the
-    /// run's cumulative aggregate (it already holds the interval's deltas).
+    /// Closes every interval that ended at least the settle time before `live.elapsed`
+    /// (the time since the start, read at `at`) and hands each to every output. `total`
+    /// is the run's cumulative aggregate.
     pub fn flush(&mut self, at: SystemTime, total: &Aggregate, live: &Live) {
-        let secs = live.elapsed.saturating_sub(self.last_elapsed).as_secs_f64();
-        self.last_elapsed = live.elapsed;
-        let delta = std::mem::replace(
-            &mut self.interval,
-            Aggregate::new(Arc::clone(&self.registry)),
-        );
+        let now_ms = millis(live.elapsed);
+        let until = now_ms.saturating_sub(millis(self.settle));
+        for c in self.intervals.close_until(until) {
+            self.emit(c, at, now_ms, total, live);
+        }
+    }
+
+    /// Hands one closed interval to every output; `at` is the wall clock when `now_ms`
+    /// had passed since the start.
+    fn emit(
+        &mut self,
+        c: intervals::Closed,
+        at: SystemTime,
+        now_ms: u64,
+        total: &Aggregate,
+        live: &Live,
+    ) {
+        let end = Duration::from_millis(c.end_ms);
+        let live = Live {
+            elapsed: end,
+            ..*live
+        };
+        let at = at
+            .checked_sub(Duration::from_millis(now_ms.saturating_sub(c.end_ms)))
+            .unwrap_or(at);
+        let delta = c.delta;
         let iv = Interval {
             at,
-            secs,
+            secs: c.end_ms.saturating_sub(c.start_ms) as f64 / 1000.0,
             delta: &delta,
             total,
-            live,
+            live: &live,
         };
         for out in &mut self.outputs {
             if let Err(e) = out.flush(&iv) {
@@ -197,9 +240,9 @@ impl OutputSet {
                 }
             }
         }
-        if self.report.is_some() && delta.series().next().is_some() {
+        if self.report.is_some() {
             self.timeline
-                .push(Point::from_delta(&delta, live, iv.unix_ms(), secs));
+                .push(Point::from_delta(&delta, &live, iv.unix_ms(), c.start_ms));
         }
     }
 
@@ -208,10 +251,14 @@ impl OutputSet {
         &self.timeline
     }
 
-    /// Flushes what is left, writes the report, drains the network queues (bounded) and
-    /// returns one note per output, warnings first (`warning: …`).
+    /// Closes the intervals left, the last one ending at `live.elapsed` (the run's end),
+    /// writes the report, drains the network queues (bounded) and returns one note per
+    /// output, warnings first (`warning: …`).
     pub fn finish(mut self, summary: &Summary, total: &Aggregate, live: &Live) -> Vec<String> {
-        self.flush(SystemTime::now(), total, live);
+        let (at, now_ms) = (SystemTime::now(), millis(live.elapsed));
+        for c in self.intervals.close_all(now_ms) {
+            self.emit(c, at, now_ms, total, live);
+        }
         let mut notes: Vec<String> = self
             .errors
             .iter()

@@ -579,17 +579,21 @@ fn full_run(dir: &std::path::Path, source: &str) -> (Summary, String, String) {
     let reg = registry();
     let mut agg = Aggregate::new(Arc::clone(&reg));
     let t0 = SystemTime::now();
+    // As the driver does: each second's snapshot is taken at the second, and the outputs
+    // are flushed a little later.
     for (i, ms) in [10.0, 30.0, 90.0].into_iter().enumerate() {
-        let snap = requests(&reg, "/api/products", 10, ms, u32::try_from(i).unwrap());
+        let mut snap = requests(&reg, "/api/products", 10, ms, u32::try_from(i).unwrap());
+        let secs = u64::try_from(i + 1).unwrap();
+        snap.end_ms = Some(secs * 1000);
         set.observe(&snap);
         agg.merge(&snap);
-        let secs = u64::try_from(i + 1).unwrap();
+        let elapsed = Duration::from_secs(secs) + SETTLE;
         let live = Live {
-            elapsed: Duration::from_secs(secs),
+            elapsed,
             vus: 5,
             vus_max: 5,
         };
-        set.flush(t0 + Duration::from_secs(secs), &agg, &live);
+        set.flush(t0 + elapsed, &agg, &live);
     }
     assert_eq!(set.timeline().points.len(), 3);
     let lat: Vec<f64> = set
@@ -607,7 +611,7 @@ fn full_run(dir: &std::path::Path, source: &str) -> (Summary, String, String) {
     let results = evaluate(&p.thresholds, &agg, Phase::End);
     let s = summary::build(&agg, &p, &results, Duration::from_secs(3));
     let live = Live {
-        elapsed: Duration::from_secs(3),
+        elapsed: Duration::from_secs(3) + SETTLE,
         vus: 0,
         vus_max: 5,
     };
@@ -648,6 +652,28 @@ fn an_output_set_streams_json_and_writes_a_report() {
         html.matches("<path class=\"line").count(),
         4 + 2 + 2 + 3,
         "every line drawn"
+    );
+    // Every interval, from the start, as the NDJSON has them.
+    for (start, end) in [(0, 1000), (1000, 2000), (2000, 3000)] {
+        assert!(
+            html.contains(&format!(
+                "data-start-ms=\"{start}\" data-end-ms=\"{end}\" data-http-reqs=\"10\""
+            )),
+            "{html}"
+        );
+        assert!(
+            json.lines()
+                .any(|l| l.contains(&format!("\"elapsed_ms\":{end},\"interval_ms\":1000,"))),
+            "{json}"
+        );
+    }
+    // A rate says what it counts: 0 + 1 + 2 of 30 requests failed, every check passed.
+    assert!(
+        html.contains(
+            "<tr data-metric=\"http_req_failed\"><td>http_req_failed</td><td>rate</td>\
+             <td>10.00% failed (3 of 30 requests)</td></tr>"
+        ),
+        "{html}"
     );
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"));
     assert!(!html.contains("<script"), "the page has no script");
@@ -814,4 +840,45 @@ fn docs_outputs_md_names_every_prometheus_metric_and_option() {
     {
         assert!(doc.contains(needle), "docs/outputs.md mentions {needle}");
     }
+}
+
+#[test]
+fn the_metrics_table_says_what_a_rate_counts() {
+    let dir = temp("rates");
+    let (mut s, _, _) = full_run(&dir, "");
+    let rate = |passes: f64, fails: f64| {
+        let mut m = s.metrics["http_req_failed"].clone();
+        m.values = BTreeMap::from([
+            ("passes".to_string(), passes),
+            ("fails".to_string(), fails),
+            ("rate".to_string(), passes / (passes + fails)),
+        ]);
+        m
+    };
+    // k6's keys: a request that did not fail is one of http_req_failed's `fails`.
+    let (none_failed, checks, custom) = (rate(0.0, 2270.0), rate(3.0, 1.0), rate(1.0, 7.0));
+    s.metrics.insert("http_req_failed".into(), none_failed);
+    s.metrics.insert("checks".into(), checks);
+    s.metrics.insert("cart_abandoned".into(), custom);
+    let html = report::render(&report::ReportInput {
+        summary: &s,
+        total: &Aggregate::new(registry()),
+        timeline: &Timeline::default(),
+        plan: &plan(),
+        source: None,
+        testid: "run-1",
+        generated: SystemTime::now(),
+    });
+    let row = |key: &str, words: &str| {
+        format!("<tr data-metric=\"{key}\"><td>{key}</td><td>rate</td><td>{words}</td></tr>")
+    };
+    for (key, words) in [
+        ("http_req_failed", "0.00% failed (0 of 2270 requests)"),
+        ("checks", "75.00% passed (3 of 4 checks)"),
+        ("cart_abandoned", "12.50% true (1 of 8)"),
+    ] {
+        assert!(html.contains(&row(key, words)), "{key}: {html}");
+    }
+    assert!(!html.contains("fails="), "no bare k6 keys");
+    let _ = std::fs::remove_dir_all(dir);
 }

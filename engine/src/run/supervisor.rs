@@ -446,6 +446,7 @@ fn dense(s: &SparseSnapshot) -> Snapshot {
             })
             .collect(),
         first_errors: s.first_errors.clone(),
+        end_ms: s.end_ms,
     }
 }
 

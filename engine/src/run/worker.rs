@@ -125,7 +125,7 @@ async fn run(mut args: WorkerArgs) {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                send_snapshot(&shard, &tx, first.then_some(&*vus));
+                send_snapshot(&shard, &tx, first.then_some(&*vus), t0);
             }
         })
     };
@@ -133,7 +133,12 @@ async fn run(mut args: WorkerArgs) {
         let _ = p.await;
     }
     ticker.abort();
-    send_snapshot(&shard, &args.tx, (args.index == 0).then_some(&*args.vus));
+    send_snapshot(
+        &shard,
+        &args.tx,
+        (args.index == 0).then_some(&*args.vus),
+        t0,
+    );
 }
 
 /// Histograms each worker makes before the start: a request's eight time trends for a few
@@ -166,9 +171,15 @@ async fn wait_precisely(t0: Instant, stop: &mut watch::Receiver<bool>) -> bool {
     !*stop.borrow()
 }
 
-/// Takes the shard's delta snapshot and sends it; worker 0 also samples the run-wide
-/// `vus` and `vus_max` gauges (so they are not counted once per worker).
-fn send_snapshot(shard: &RefCell<Shard>, tx: &mpsc::UnboundedSender<Msg>, vus: Option<&VuCounts>) {
+/// Takes the shard's delta snapshot, stamped with the time since the start instant `t0`
+/// (the outputs file it under its interval by it), and sends it; worker 0 also samples
+/// the run-wide `vus` and `vus_max` gauges (so they are not counted once per worker).
+fn send_snapshot(
+    shard: &RefCell<Shard>,
+    tx: &mpsc::UnboundedSender<Msg>,
+    vus: Option<&VuCounts>,
+    t0: Instant,
+) {
     let mut shard = shard.borrow_mut();
     if let Some(v) = vus {
         let none = Tags::default();
@@ -179,6 +190,7 @@ fn send_snapshot(shard: &RefCell<Shard>, tx: &mpsc::UnboundedSender<Msg>, vus: O
             v.created.load(Ordering::Relaxed) as f64,
         );
     }
-    let snap = shard.take();
+    let mut snap = shard.take();
+    snap.end_ms = Some(u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX));
     let _ = tx.send(Msg::Snapshot(Box::new(snap)));
 }

@@ -341,3 +341,44 @@ fn first_errors_travel_in_pushes_and_the_earliest_wins() {
     }
     assert_eq!(st.agg.first_errors()[&1212].target, "early");
 }
+
+#[test]
+fn deltas_for_the_supervisor_keep_when_they_were_taken_in_the_order_applied() {
+    let mut st = started(2);
+    st.outbox = Some(Vec::new());
+    // Runner 0 pushes its first two seconds at once (a late push), runner 1 its first.
+    let stamped = |seq: u64, reqs: f64, end_ms: u64| {
+        let mut s = snap(reqs, 1.0);
+        s.end_ms = Some(end_ms);
+        Sequenced {
+            seq,
+            snapshot: SparseSnapshot::from(&s),
+        }
+    };
+    let mut p0 = push(0, "r0", &[], false);
+    p0.snapshots = vec![stamped(1, 100.0, 1000), stamped(2, 110.0, 2001)];
+    let mut p1 = push(1, "r1", &[], false);
+    p1.snapshots = vec![stamped(1, 90.0, 998)];
+    st.push(&p0, now()).unwrap();
+    st.push(&p1, now()).unwrap();
+    let out = st.take_outbox();
+    // The outputs file each under the interval it was taken in (`OutputSet::observe`).
+    let by: Vec<(Option<u64>, f64)> = out
+        .iter()
+        .filter_map(|d| match d {
+            Delta::Sparse(s) => Some((s.end_ms, s.counter("http_reqs"))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        by,
+        vec![(Some(1000), 100.0), (Some(2001), 110.0), (Some(998), 90.0)]
+    );
+    // The per-runner VU gauges stay out of the deltas; the fleet's sum comes apart.
+    assert!(out.iter().all(|d| match d {
+        Delta::Sparse(s) => s.series.iter().all(|x| x.metric != "vus"),
+        _ => true,
+    }));
+    assert!(out.iter().any(|d| matches!(d, Delta::Gauges(_))));
+    assert!(st.take_outbox().is_empty(), "taken once");
+}

@@ -1,7 +1,9 @@
 //! `--report FILE.html`: one self-contained HTML page (no script, no external font, image
 //! or stylesheet; it opens offline) with the verdict, the headline numbers, latency
 //! percentiles over time (p50/p90/p95/p99 of each interval's own merged histogram),
-//! throughput, VUs, errors and dropped iterations over time as inline SVG, thresholds with
+//! throughput, VUs, errors and dropped iterations over time as inline SVG (each interval
+//! a step over its true span, rates per second of that span) and every interval as a
+//! table (`#intervals`, one row per point with its numbers as data attributes), thresholds with
 //! their verdicts, checks, responses by status, every metric, the fleet's runners and
 //! start skew (when the summary has runners), the plan in words and the `.load` source.
 //!
@@ -38,7 +40,8 @@ pub fn render(r: &ReportInput<'_>) -> String {
     let generated = humantime::format_rfc3339_seconds(r.generated).to_string();
     let mut body = sections::header(r.summary, r.testid, &generated);
     body.push_str(&sections::cards(r.summary));
-    body.push_str(&html::section("charts", "Over time", &charts(r.timeline)));
+    let over_time = charts(r.timeline) + &sections::intervals(r.timeline);
+    body.push_str(&html::section("charts", "Over time", &over_time));
     body.push_str(&sections::thresholds(r.summary));
     body.push_str(&sections::checks(r.summary));
     body.push_str(&sections::errors(r.summary));
@@ -50,11 +53,23 @@ pub fn render(r: &ReportInput<'_>) -> String {
     html::page(&format!("{} · Volley report", r.summary.volley.test), &body)
 }
 
+/// The charts: each interval drawn as a step across its true span, from its start to its
+/// end (the first from 0, the last to the run's end), at its value over that span.
 fn charts(t: &Timeline) -> String {
-    let x = |p: &super::Point| p.t_ms as f64 / 1000.0;
+    let secs = |ms: u64| ms as f64 / 1000.0;
     let line = |label: &str, f: &dyn Fn(&super::Point) -> Option<f64>| Line {
         label: label.to_string(),
-        points: t.points.iter().map(|p| f(p).map(|y| (x(p), y))).collect(),
+        points: t
+            .points
+            .iter()
+            .flat_map(|p| {
+                let y = f(p);
+                [
+                    y.map(|y| (secs(p.start_ms), y)),
+                    y.map(|y| (secs(p.t_ms), y)),
+                ]
+            })
+            .collect(),
     };
     let rate = |n: u64, p: &super::Point| per_sec(n as f64, p.secs);
     let ms = |v: f64| fmt_duration(v);

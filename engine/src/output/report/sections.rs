@@ -1,8 +1,10 @@
 //! The report's sections, each from the summary (so they match `--summary-json`), the
-//! final aggregate (responses by status) or the plan. Pure HTML building.
+//! final aggregate (responses by status), the timeline (every interval) or the plan. Pure
+//! HTML building.
 
 use super::html::{esc, section, table};
 use crate::metrics::{Aggregate, Contains, SeriesData};
+use crate::output::timeline::{per_sec, Timeline};
 use crate::summary::{
     fmt_bytes, fmt_duration, fmt_num, GroupSummary, MetricSummary, Summary, Verdict,
 };
@@ -288,24 +290,45 @@ pub fn errors(s: &Summary) -> String {
     )
 }
 
+/// A rate metric's values in words: the share of its true samples, named for what they
+/// count, and how many of how many (k6's `passes` and `fails` are the true and the false
+/// samples: a request that did not fail is a `fails` of `http_req_failed`).
+fn rate_words(key: &str, m: &MetricSummary) -> Option<String> {
+    let v = |k: &str| m.values.get(k).copied();
+    let (rate, trues, falses) = (v("rate")?, v("passes")?, v("fails")?);
+    let (what, of) = match key.split('{').next().unwrap_or(key) {
+        "http_req_failed" => ("failed", " requests"),
+        "checks" => ("passed", " checks"),
+        _ => ("true", ""),
+    };
+    Some(format!(
+        "{:.2}% {what} ({} of {}{of})",
+        rate * 100.0,
+        fmt_num(trues),
+        fmt_num(trues + falses)
+    ))
+}
+
 /// Every metric of the summary with its values.
 pub fn metrics(s: &Summary) -> String {
     let rows: Vec<(String, Vec<String>)> = s
         .metrics
         .iter()
         .map(|(key, m)| {
-            let vals: Vec<String> = m
-                .values
-                .iter()
-                .map(|(k, x)| format!("{k}={}", show(m, k, *x)))
-                .collect();
+            let words = (m.kind == MetricKind::Rate)
+                .then(|| rate_words(key, m))
+                .flatten();
+            let vals = words.unwrap_or_else(|| {
+                let vals: Vec<String> = m
+                    .values
+                    .iter()
+                    .map(|(k, x)| format!("{k}={}", show(m, k, *x)))
+                    .collect();
+                vals.join("  ")
+            });
             (
-                String::new(),
-                vec![
-                    esc(key),
-                    format!("{:?}", m.kind).to_lowercase(),
-                    esc(&vals.join("  ")),
-                ],
+                format!(" data-metric=\"{}\"", esc(key)),
+                vec![esc(key), format!("{:?}", m.kind).to_lowercase(), esc(&vals)],
             )
         })
         .collect();
@@ -313,6 +336,58 @@ pub fn metrics(s: &Summary) -> String {
         "metrics-section",
         "Metrics",
         &table("metrics", &["metric", "type", "values"], &rows),
+    )
+}
+
+/// Every interval of the timeline as a table (folded under the charts), its numbers also
+/// as data attributes: start and end since the run's start, length, and the interval's
+/// own counts and rates.
+pub fn intervals(t: &Timeline) -> String {
+    if t.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<(String, Vec<String>)> = t
+        .points
+        .iter()
+        .map(|p| {
+            let p95 = p.latency.map_or("-".to_string(), |l| fmt_duration(l.p95));
+            (
+                format!(
+                    " data-start-ms=\"{}\" data-end-ms=\"{}\" data-http-reqs=\"{}\" data-http-failed=\"{}\" data-iterations=\"{}\"",
+                    p.start_ms, p.t_ms, p.http_reqs, p.http_failed, p.iterations
+                ),
+                vec![
+                    esc(&fmt_duration(p.start_ms as f64)),
+                    esc(&fmt_duration(p.t_ms as f64)),
+                    esc(&fmt_duration(p.secs * 1000.0)),
+                    p.http_reqs.to_string(),
+                    esc(&format!("{}/s", fmt_num(p.rps()))),
+                    p.http_failed.to_string(),
+                    esc(&format!("{}/s", fmt_num(per_sec(p.iterations as f64, p.secs)))),
+                    esc(&p95),
+                    p.vus.to_string(),
+                ],
+            )
+        })
+        .collect();
+    format!(
+        "<details id=\"intervals-section\"><summary>Every interval ({})</summary>\n{}</details>\n",
+        t.points.len(),
+        table(
+            "intervals",
+            &[
+                "start",
+                "end",
+                "length",
+                "requests",
+                "requests/s",
+                "failed requests",
+                "iterations/s",
+                "p95 latency",
+                "VUs",
+            ],
+            &rows,
+        )
     )
 }
 
