@@ -2,6 +2,7 @@
 //! through the loader at compile time (relative to the declaring file), its columns
 //! typed, its rows embedded in the plan.
 
+use super::args::{DataArg, DATA_ARGS};
 use super::items::{literal_string, unique_name, ItemState};
 use super::Checker;
 use crate::codes;
@@ -33,6 +34,21 @@ fn pick_of(name: &str) -> Option<Pick> {
 }
 
 impl<'a> Checker<'a> {
+    /// `pick: STRATEGY` (a bare name or a string); `None` when unknown (reported).
+    fn data_pick(&mut self, m: &Module, v: &ast::Expr) -> Option<Pick> {
+        let given = match &v.kind {
+            A::Name(p) => Some(p.name.clone()),
+            _ => literal_string(v),
+        };
+        if let Some(p) = given.as_deref().and_then(pick_of) {
+            return Some(p);
+        }
+        let g = given.unwrap_or_else(|| m.text(v.span).to_string());
+        let s = did_you_mean(&g, PICKS.iter().copied());
+        self.emit(m.id, codes::unknown_pick(v.span, &g, &s, PICKS));
+        None
+    }
+
     pub(crate) fn ensure_data(&mut self, module: ModuleId, index: usize) -> ItemState {
         let key = (module, index);
         if let Some(s) = self.begin(key) {
@@ -107,28 +123,18 @@ impl<'a> Checker<'a> {
                         }
                     }
                 }
-                Some(n) if n.name == "pick" => {
-                    let given = match &a.value.kind {
-                        A::Name(p) => Some(p.name.clone()),
-                        _ => literal_string(&a.value),
-                    };
-                    match given.as_deref().and_then(pick_of) {
-                        Some(p) => pick = p,
-                        None => {
-                            let g = given.unwrap_or_else(|| m.text(a.value.span).to_string());
-                            let s = did_you_mean(&g, PICKS.iter().copied());
-                            self.emit(module, codes::unknown_pick(a.value.span, &g, &s, PICKS));
-                            ok = false;
-                        }
-                    }
-                }
                 Some(n) => {
-                    let s = did_you_mean(&n.name, ["pick"]);
-                    self.emit(
-                        module,
-                        codes::unknown_arg(n.span, &fmt.name, &n.name, &s, &["pick"]),
-                    );
-                    ok = false;
+                    let unknown = |sp, name: &str, s: &Option<String>, acc: &[&str]| {
+                        codes::unknown_arg(sp, &fmt.name, name, s, acc)
+                    };
+                    let picked = match self.arg_key(module, DATA_ARGS, &n.name, n.span, unknown) {
+                        Some(DataArg::Pick) => self.data_pick(m, &a.value),
+                        None => None,
+                    };
+                    match picked {
+                        Some(p) => pick = p,
+                        None => ok = false,
+                    }
                 }
             }
         }

@@ -3,6 +3,7 @@
 //! Kubernetes secret references (only for declared secrets), egress CIDRs, cleanup,
 //! start timeout, grace and zone spread. Unknown fields get a "did you mean".
 
+use super::args::{FleetField, ResourceField, FLEET_FIELDS, RESOURCE_FIELDS};
 use super::{Checker, Resolved};
 use crate::codes::{self, Sink};
 use crate::ir::{Const, Loc};
@@ -12,21 +13,6 @@ use crate::types::Type;
 use volley_plan::{Cleanup, Fleet, K8sSecretRef, Placement};
 use volley_syntax::ast::{self, ExprKind as A, ItemKind, Span};
 
-const FLEET_FIELDS: &[&str] = &[
-    "runners",
-    "namespace",
-    "image",
-    "resources",
-    "placement",
-    "node_selector",
-    "tolerations",
-    "secrets",
-    "egress",
-    "cleanup",
-    "start_timeout",
-    "grace",
-    "zone_spread",
-];
 const PLACEMENTS: &[&str] = &["spread", "separate", "pack"];
 const CLEANUPS: &[&str] = &["after(DURATION)", "on_success", "never"];
 
@@ -59,14 +45,12 @@ impl<'a> Checker<'a> {
         let mut seen: Vec<(&str, Span)> = Vec::new();
         for f in fields {
             let name = f.name.name.as_str();
-            if !FLEET_FIELDS.contains(&name) {
-                let s = did_you_mean(name, FLEET_FIELDS.iter().copied());
-                self.emit(
-                    0,
-                    codes::unknown_field(f.name.span, "fleet", name, &s, FLEET_FIELDS),
-                );
+            let unknown = |sp, n: &str, s: &Option<String>, acc: &[&str]| {
+                codes::unknown_field(sp, "fleet", n, s, acc)
+            };
+            let Some(key) = self.arg_key(0, FLEET_FIELDS, name, f.name.span, unknown) else {
                 continue;
-            }
+            };
             if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
                 self.emit(0, codes::duplicate_field(f.name.span, name, *first));
                 continue;
@@ -75,7 +59,7 @@ impl<'a> Checker<'a> {
             self.prog
                 .fleet_fields
                 .push((name.to_string(), Loc::new(0, f.name.span)));
-            self.fleet_field(&mut fleet, name, &f.value);
+            self.fleet_field(&mut fleet, key, &f.value);
         }
         self.prog.fleet = fleet;
         self.prog.fleet_loc = Some(Loc::new(0, m.items()[i].span));
@@ -115,9 +99,9 @@ impl<'a> Checker<'a> {
         Some(out)
     }
 
-    fn fleet_field(&mut self, fleet: &mut Fleet, name: &str, v: &ast::Expr) {
-        match name {
-            "runners" => {
+    fn fleet_field(&mut self, fleet: &mut Fleet, key: FleetField, v: &ast::Expr) {
+        match key {
+            FleetField::Runners => {
                 if word(v).as_deref() == Some("auto") {
                     fleet.runners = None;
                     return;
@@ -159,7 +143,7 @@ impl<'a> Checker<'a> {
                     None => {}
                 }
             }
-            "namespace" => {
+            FleetField::Namespace => {
                 if let Some(ns) = self.const_str(v, "the namespace") {
                     if valid_namespace(&ns) {
                         fleet.namespace = ns;
@@ -178,7 +162,7 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            "image" => {
+            FleetField::Image => {
                 if let Some(img) = self.const_str(v, "the image") {
                     if img.trim().is_empty() || img.contains(char::is_whitespace) {
                         self.emit(
@@ -196,8 +180,8 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            "resources" => self.resources(fleet, v),
-            "placement" => match word(v).as_deref() {
+            FleetField::Resources => self.resources(fleet, v),
+            FleetField::Placement => match word(v).as_deref() {
                 Some("spread") => fleet.placement = Placement::Spread,
                 Some("separate") => fleet.placement = Placement::Separate,
                 Some("pack") => fleet.placement = Placement::Pack,
@@ -212,18 +196,18 @@ impl<'a> Checker<'a> {
                     );
                 }
             },
-            "node_selector" => {
+            FleetField::NodeSelector => {
                 if let Some(m) = self.const_string_map(0, v, "node selectors", Sink::Tag) {
                     fleet.node_selector = m;
                 }
             }
-            "tolerations" => {
+            FleetField::Tolerations => {
                 if let Some(xs) = self.const_str_list(v, "a toleration") {
                     fleet.tolerations = xs.into_iter().map(|(s, _)| s).collect();
                 }
             }
-            "secrets" => self.fleet_secrets(fleet, v),
-            "egress" => {
+            FleetField::Secrets => self.fleet_secrets(fleet, v),
+            FleetField::Egress => {
                 if let Some(xs) = self.const_str_list(v, "an egress CIDR") {
                     let mut out = Vec::new();
                     for (cidr, span) in xs {
@@ -238,7 +222,7 @@ impl<'a> Checker<'a> {
                     fleet.egress = out;
                 }
             }
-            "cleanup" => match &v.kind {
+            FleetField::Cleanup => match &v.kind {
                 A::Call { callee, args } if matches!(&callee.kind, A::Name(n) if n.name == "after") => {
                     match args.as_slice() {
                         [a] if a.name.is_none() => {
@@ -271,17 +255,17 @@ impl<'a> Checker<'a> {
                     }
                 },
             },
-            "start_timeout" => {
+            FleetField::StartTimeout => {
                 if let Some(ms) = self.const_duration_ms(0, v, "start_timeout") {
                     fleet.start_timeout_ms = ms;
                 }
             }
-            "grace" => {
+            FleetField::Grace => {
                 if let Some(ms) = self.const_duration_ms(0, v, "grace") {
                     fleet.grace_ms = ms;
                 }
             }
-            _ => {
+            FleetField::ZoneSpread => {
                 if let Some(Const::Bool(b)) =
                     self.const_of(0, v, &Type::Bool, "`zone_spread`", "write true or false")
                 {
@@ -296,8 +280,14 @@ impl<'a> Checker<'a> {
             return;
         };
         for f in fields {
-            match f.key.as_str() {
-                "cpu" => {
+            let unknown = |sp, n: &str, s: &Option<String>, acc: &[&str]| {
+                codes::unknown_field(sp, "fleet resources", n, s, acc)
+            };
+            let Some(key) = self.arg_key(0, RESOURCE_FIELDS, &f.key, f.key_span, unknown) else {
+                continue;
+            };
+            match key {
+                ResourceField::Cpu => {
                     let text = super::items::literal_string(&f.value);
                     let millis = match text {
                         Some(t) => match t.strip_suffix('m') {
@@ -330,7 +320,7 @@ impl<'a> Checker<'a> {
                         ),
                     }
                 }
-                "memory" => {
+                ResourceField::Memory => {
                     let bytes = match super::items::literal_string(&f.value) {
                         Some(t) => params::parse_size(&t),
                         None => match self.const_of(
@@ -357,19 +347,6 @@ impl<'a> Checker<'a> {
                             ),
                         ),
                     }
-                }
-                other => {
-                    let s = did_you_mean(other, ["cpu", "memory"]);
-                    self.emit(
-                        0,
-                        codes::unknown_field(
-                            f.key_span,
-                            "fleet resources",
-                            other,
-                            &s,
-                            &["cpu", "memory"],
-                        ),
-                    );
                 }
             }
         }

@@ -9,6 +9,7 @@
 //! place, a second instance of a flow) diagnostics are silenced. No IO happens here
 //! except through the `SourceLoader` for data files.
 
+mod args;
 mod call;
 mod data_item;
 mod driver;

@@ -3,6 +3,7 @@
 //! and its value normalised (durations in ms, percentages as fractions, sizes in bytes),
 //! and the `abort_on_fail` / `delay_abort_eval: 10s` options.
 
+use super::args::{ThresholdFlag, THRESHOLD_FLAGS};
 use super::{Checker, Ctx, Mode, Resolved};
 use crate::codes::{self, Sink};
 use crate::ir::{Const, ThresholdIr};
@@ -64,6 +65,12 @@ struct MetricInfo {
     name: String,
     kind: MetricKind,
     is_time: bool,
+}
+
+/// The flags of one threshold.
+struct Flags {
+    abort_on_fail: bool,
+    delay_abort_eval_ms: u64,
 }
 
 impl<'a> Checker<'a> {
@@ -160,8 +167,10 @@ impl<'a> Checker<'a> {
             }
         }
         let mut conditions = Vec::new();
-        let mut abort_on_fail = false;
-        let mut delay_abort_eval_ms = 0;
+        let mut flags = Flags {
+            abort_on_fail: false,
+            delay_abort_eval_ms: 0,
+        };
         for item in &t.conditions {
             match item {
                 ThresholdItem::Condition(e) => match &metric {
@@ -171,43 +180,9 @@ impl<'a> Checker<'a> {
                     },
                     None => ok = false,
                 },
-                ThresholdItem::Flag { name, value } => match (name.name.as_str(), value) {
-                    ("abort_on_fail", None) => abort_on_fail = true,
-                    ("abort_on_fail", Some(v)) => match self.const_of(
-                        0,
-                        v,
-                        &Type::Bool,
-                        "`abort_on_fail`",
-                        "write `abort_on_fail` alone",
-                    ) {
-                        Some(Const::Bool(b)) => abort_on_fail = b,
-                        _ => ok = false,
-                    },
-                    ("delay_abort_eval", Some(v)) => {
-                        match self.const_duration_ms(0, v, "delay_abort_eval") {
-                            Some(ms) => delay_abort_eval_ms = ms,
-                            None => ok = false,
-                        }
-                    }
-                    ("delay_abort_eval", None) => {
-                        self.emit(
-                            0,
-                            codes::missing(
-                                name.span,
-                                "`delay_abort_eval`",
-                                "value",
-                                "delay_abort_eval",
-                                "delay_abort_eval: 10s",
-                            ),
-                        );
-                        ok = false;
-                    }
-                    (other, _) => {
-                        let s = did_you_mean(other, ["abort_on_fail", "delay_abort_eval"]);
-                        self.emit(0, codes::unknown_threshold_option(name.span, other, &s));
-                        ok = false;
-                    }
-                },
+                ThresholdItem::Flag { name, value } => {
+                    ok &= self.threshold_flag(&mut flags, name, value.as_ref());
+                }
             }
         }
         let metric = metric?;
@@ -215,9 +190,57 @@ impl<'a> Checker<'a> {
             metric: metric.name,
             tags,
             conditions,
-            abort_on_fail,
-            delay_abort_eval_ms,
+            abort_on_fail: flags.abort_on_fail,
+            delay_abort_eval_ms: flags.delay_abort_eval_ms,
         })
+    }
+
+    /// One flag after a threshold's conditions into `flags`; false when it was wrong
+    /// (reported).
+    fn threshold_flag(
+        &mut self,
+        flags: &mut Flags,
+        name: &ast::Ident,
+        value: Option<&ast::Expr>,
+    ) -> bool {
+        let unknown =
+            |sp, n: &str, s: &Option<String>, _: &[&str]| codes::unknown_threshold_option(sp, n, s);
+        let Some(key) = self.arg_key(0, THRESHOLD_FLAGS, &name.name, name.span, unknown) else {
+            return false;
+        };
+        match (key, value) {
+            (ThresholdFlag::AbortOnFail, None) => flags.abort_on_fail = true,
+            (ThresholdFlag::AbortOnFail, Some(v)) => match self.const_of(
+                0,
+                v,
+                &Type::Bool,
+                "`abort_on_fail`",
+                "write `abort_on_fail` alone",
+            ) {
+                Some(Const::Bool(b)) => flags.abort_on_fail = b,
+                _ => return false,
+            },
+            (ThresholdFlag::DelayAbortEval, Some(v)) => {
+                match self.const_duration_ms(0, v, "delay_abort_eval") {
+                    Some(ms) => flags.delay_abort_eval_ms = ms,
+                    None => return false,
+                }
+            }
+            (ThresholdFlag::DelayAbortEval, None) => {
+                self.emit(
+                    0,
+                    codes::missing(
+                        name.span,
+                        "`delay_abort_eval`",
+                        "value",
+                        "delay_abort_eval",
+                        "delay_abort_eval: 10s",
+                    ),
+                );
+                return false;
+            }
+        }
+        true
     }
 
     fn condition(&mut self, info: &MetricInfo, e: &ast::Expr) -> Option<Condition> {

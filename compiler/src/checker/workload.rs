@@ -20,8 +20,22 @@ enum P {
     RateStages,
 }
 
+/// Which executor a workload is; `build_workload` has one arm per kind.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    ConstantVus,
+    RampingVus,
+    ConstantArrivalRate,
+    RampingArrivalRate,
+    SharedIterations,
+    PerVuIterations,
+}
+
+/// One workload's table: its name, kind and parameters (name, type, default; no default
+/// means required).
 pub(crate) struct Spec {
     pub name: &'static str,
+    kind: Kind,
     params: &'static [(&'static str, P, Option<Const>)],
 }
 
@@ -32,6 +46,7 @@ const fn d(ms: f64) -> Option<Const> {
 pub(crate) const WORKLOADS: &[Spec] = &[
     Spec {
         name: "constant_vus",
+        kind: Kind::ConstantVus,
         params: &[
             ("vus", P::Count, Some(Const::Int(1))),
             ("duration", P::Dur, None),
@@ -39,6 +54,7 @@ pub(crate) const WORKLOADS: &[Spec] = &[
     },
     Spec {
         name: "ramping_vus",
+        kind: Kind::RampingVus,
         params: &[
             ("stages", P::VuStages, None),
             ("start_vus", P::Count, Some(Const::Int(0))),
@@ -47,6 +63,7 @@ pub(crate) const WORKLOADS: &[Spec] = &[
     },
     Spec {
         name: "constant_arrival_rate",
+        kind: Kind::ConstantArrivalRate,
         params: &[
             ("rate", P::Rate, None),
             ("duration", P::Dur, None),
@@ -56,6 +73,7 @@ pub(crate) const WORKLOADS: &[Spec] = &[
     },
     Spec {
         name: "ramping_arrival_rate",
+        kind: Kind::RampingArrivalRate,
         params: &[
             ("start_rate", P::Rate, Some(Const::Rate(0.0))),
             ("stages", P::RateStages, None),
@@ -65,6 +83,7 @@ pub(crate) const WORKLOADS: &[Spec] = &[
     },
     Spec {
         name: "shared_iterations",
+        kind: Kind::SharedIterations,
         params: &[
             ("vus", P::Count, Some(Const::Int(1))),
             ("iterations", P::Count, Some(Const::Int(1))),
@@ -73,6 +92,7 @@ pub(crate) const WORKLOADS: &[Spec] = &[
     },
     Spec {
         name: "per_vu_iterations",
+        kind: Kind::PerVuIterations,
         params: &[
             ("vus", P::Count, Some(Const::Int(1))),
             ("iterations", P::Count, Some(Const::Int(1))),
@@ -159,7 +179,7 @@ impl<'a> Checker<'a> {
                 loc,
             };
         }
-        match self.build_workload(cx, name, &values, e.span) {
+        match self.build_workload(cx, spec, &values, e.span) {
             Some(w) => self.const_expr(Const::Workload(Box::new(w)), Type::Workload, origins, loc),
             None => self.error_expr(loc),
         }
@@ -255,7 +275,7 @@ impl<'a> Checker<'a> {
     fn build_workload(
         &mut self,
         cx: &Ctx,
-        name: &str,
+        spec: &Spec,
         v: &[Option<Arg>],
         call: Span,
     ) -> Option<Workload> {
@@ -377,8 +397,8 @@ impl<'a> Checker<'a> {
                 }
             }
         };
-        let w = match name {
-            "constant_vus" => {
+        let w = match spec.kind {
+            Kind::ConstantVus => {
                 let vus = count(self, &v[0], "vus", 1);
                 let duration_ms = dur(self, &v[1], "duration", true);
                 Workload::ConstantVus {
@@ -386,7 +406,7 @@ impl<'a> Checker<'a> {
                     duration_ms: duration_ms?,
                 }
             }
-            "ramping_vus" => {
+            Kind::RampingVus => {
                 let stages = stages(self, &v[0]);
                 let start_vus = count(self, &v[1], "start_vus", 0);
                 let grd = dur(self, &v[2], "graceful_ramp_down", false);
@@ -396,7 +416,7 @@ impl<'a> Checker<'a> {
                     graceful_ramp_down_ms: grd?,
                 }
             }
-            "constant_arrival_rate" => {
+            Kind::ConstantArrivalRate => {
                 let r = rate(self, &v[0], "rate", true);
                 let duration_ms = dur(self, &v[1], "duration", true);
                 let pre = count(self, &v[2], "pre_allocated_vus", 1);
@@ -408,7 +428,7 @@ impl<'a> Checker<'a> {
                     max_vus: max?,
                 }
             }
-            "ramping_arrival_rate" => {
+            Kind::RampingArrivalRate => {
                 let start = rate(self, &v[0], "start_rate", false);
                 let stages = stages(self, &v[1]);
                 let pre = count(self, &v[2], "pre_allocated_vus", 1);
@@ -420,12 +440,12 @@ impl<'a> Checker<'a> {
                     max_vus: max?,
                 }
             }
-            "shared_iterations" | "per_vu_iterations" => {
+            Kind::SharedIterations | Kind::PerVuIterations => {
                 let vus = count(self, &v[0], "vus", 1);
                 let iterations = count(self, &v[1], "iterations", 1);
                 let max = dur(self, &v[2], "max_duration", true);
                 let (vus, iterations, max_duration_ms) = (vus?, iterations?, max?);
-                if name == "shared_iterations" {
+                if spec.kind == Kind::SharedIterations {
                     if iterations < vus {
                         let span = v[1].as_ref().map(|a| a.span).unwrap_or(call);
                         bad(
@@ -449,7 +469,6 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            _ => return None,
         };
         Some(w)
     }
