@@ -93,6 +93,47 @@ impl<'a> Checker<'a> {
                 return None;
             }
         };
+        let (path, pick, ok) = self.data_args(m, fmt, args);
+        let Some((path, path_span)) = path else {
+            if ok {
+                self.emit(
+                    module,
+                    codes::missing(
+                        source.span,
+                        &format!("`{}(..)`", fmt.name),
+                        "argument",
+                        "path",
+                        "\"data/file.csv\"",
+                    ),
+                );
+            }
+            return None;
+        };
+        let full = crate::files::data_path(&m.dir, &path);
+        let loaded = self.load_data_file(module, &full, format, &path, path_span, ok)?;
+        let row_ty = loaded.row_type(format == DataFormat::Lines);
+        let taken: Vec<String> = self.prog.data.iter().map(|t| t.name.clone()).collect();
+        let id = self.prog.data.len() as u32;
+        self.prog.data.push(ir::Data {
+            name: unique_name(&taken, &name.name, m),
+            format,
+            path: if module == 0 { path } else { full },
+            pick,
+            columns: loaded.columns,
+            rows: loaded.rows,
+            loc: Loc::new(module, name.span),
+        });
+        Some(ItemState::Data(id, row_ty))
+    }
+
+    /// The path and `pick:` of a data source, and whether they were free of errors.
+    fn data_args(
+        &mut self,
+        m: &Module,
+        fmt: &ast::Ident,
+        args: &[ast::Arg],
+    ) -> (Option<(String, Span)>, Pick, bool) {
+        let module = m.id;
         let mut path: Option<(String, Span)> = None;
         let mut pick = Pick::Sequential;
         let mut ok = true;
@@ -138,26 +179,24 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let Some((path, path_span)) = path else {
-            if ok {
-                self.emit(
-                    module,
-                    codes::missing(
-                        source.span,
-                        &format!("`{}(..)`", fmt.name),
-                        "argument",
-                        "path",
-                        "\"data/file.csv\"",
-                    ),
-                );
-            }
-            return None;
-        };
-        let full = crate::files::data_path(&m.dir, &path);
-        let bytes = match self.loader.load_data(&full) {
+        (path, pick, ok)
+    }
+
+    /// Reads and parses a data file (after reporting an unreadable one, nothing more if
+    /// the declaration had errors: `ok` false).
+    fn load_data_file(
+        &mut self,
+        module: ModuleId,
+        full: &str,
+        format: DataFormat,
+        path: &str,
+        path_span: Span,
+        ok: bool,
+    ) -> Option<data::Loaded> {
+        let bytes = match self.loader.load_data(full) {
             Ok(b) => b,
             Err(why) => {
-                self.emit(module, codes::data_unreadable(path_span, &path, &why));
+                self.emit(module, codes::data_unreadable(path_span, path, &why));
                 return None;
             }
         };
@@ -169,7 +208,7 @@ impl<'a> Checker<'a> {
                 size: bytes.len() as u64,
                 limit: crate::files::MAX_DATA_BYTES,
             };
-            self.emit(module, codes::data_unreadable(path_span, &path, &why));
+            self.emit(module, codes::data_unreadable(path_span, path, &why));
             return None;
         }
         let loaded = match format {
@@ -177,32 +216,19 @@ impl<'a> Checker<'a> {
             DataFormat::Json => data::read_json(&bytes),
             DataFormat::Lines => data::read_lines(&bytes),
         };
-        let loaded = match loaded {
-            Ok(l) => l,
+        match loaded {
+            Ok(l) => Some(l),
             Err(e) if e.too_large => {
-                self.emit(module, codes::data_too_large(path_span, &path, &e.why));
-                return None;
+                self.emit(module, codes::data_too_large(path_span, path, &e.why));
+                None
             }
             Err(e) => {
                 self.emit(
                     module,
-                    codes::data_malformed(path_span, &path, &e.why, &e.help),
+                    codes::data_malformed(path_span, path, &e.why, &e.help),
                 );
-                return None;
+                None
             }
-        };
-        let row_ty = loaded.row_type(format == DataFormat::Lines);
-        let taken: Vec<String> = self.prog.data.iter().map(|t| t.name.clone()).collect();
-        let id = self.prog.data.len() as u32;
-        self.prog.data.push(ir::Data {
-            name: unique_name(&taken, &name.name, m),
-            format,
-            path: if module == 0 { path } else { full },
-            pick,
-            columns: loaded.columns,
-            rows: loaded.rows,
-            loc: Loc::new(module, name.span),
-        });
-        Some(ItemState::Data(id, row_ty))
+        }
     }
 }

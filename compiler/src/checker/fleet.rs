@@ -101,85 +101,9 @@ impl<'a> Checker<'a> {
 
     fn fleet_field(&mut self, fleet: &mut Fleet, key: FleetField, v: &ast::Expr) {
         match key {
-            FleetField::Runners => {
-                if word(v).as_deref() == Some("auto") {
-                    fleet.runners = None;
-                    return;
-                }
-                if let A::Name(n) = &v.kind {
-                    if matches!(self.resolve_global(0, &n.name), Resolved::Unknown) {
-                        let s = did_you_mean(&n.name, ["auto"]);
-                        self.emit(
-                            0,
-                            codes::bad_choice(
-                                v.span,
-                                "runners",
-                                &n.name,
-                                &s,
-                                &["a number", "auto"],
-                            ),
-                        );
-                        return;
-                    }
-                }
-                match self.const_of(
-                    0,
-                    v,
-                    &Type::Int,
-                    "`runners`",
-                    "write a number of runners or `auto`",
-                ) {
-                    Some(Const::Int(n)) if (1..=10_000).contains(&n) => {
-                        fleet.runners = Some(n as u32)
-                    }
-                    Some(_) => self.emit(
-                        0,
-                        codes::out_of_range(
-                            v.span,
-                            "runners",
-                            "between 1 and 10000 runners, or `auto`",
-                        ),
-                    ),
-                    None => {}
-                }
-            }
-            FleetField::Namespace => {
-                if let Some(ns) = self.const_str(v, "the namespace") {
-                    if valid_namespace(&ns) {
-                        fleet.namespace = ns;
-                    } else {
-                        let why = "a namespace is lowercase letters, digits and `-`, at most 63 characters";
-                        self.emit(
-                            0,
-                            codes::malformed(
-                                v.span,
-                                "Kubernetes namespace",
-                                &ns,
-                                why,
-                                "\"loadtest\"",
-                            ),
-                        );
-                    }
-                }
-            }
-            FleetField::Image => {
-                if let Some(img) = self.const_str(v, "the image") {
-                    if img.trim().is_empty() || img.contains(char::is_whitespace) {
-                        self.emit(
-                            0,
-                            codes::malformed(
-                                v.span,
-                                "image reference",
-                                &img,
-                                "it is empty or has spaces",
-                                "\"ghcr.io/acme/volley:0.1.0\"",
-                            ),
-                        );
-                    } else {
-                        fleet.image = img;
-                    }
-                }
-            }
+            FleetField::Runners => self.fleet_runners(fleet, v),
+            FleetField::Namespace => self.fleet_namespace(fleet, v),
+            FleetField::Image => self.fleet_image(fleet, v),
             FleetField::Resources => self.resources(fleet, v),
             FleetField::Placement => match word(v).as_deref() {
                 Some("spread") => fleet.placement = Placement::Spread,
@@ -207,54 +131,8 @@ impl<'a> Checker<'a> {
                 }
             }
             FleetField::Secrets => self.fleet_secrets(fleet, v),
-            FleetField::Egress => {
-                if let Some(xs) = self.const_str_list(v, "an egress CIDR") {
-                    let mut out = Vec::new();
-                    for (cidr, span) in xs {
-                        match params::check_cidr(&cidr) {
-                            Ok(()) => out.push(cidr),
-                            Err(why) => self.emit(
-                                0,
-                                codes::malformed(span, "CIDR", &cidr, &why, "\"10.20.0.0/16\""),
-                            ),
-                        }
-                    }
-                    fleet.egress = out;
-                }
-            }
-            FleetField::Cleanup => match &v.kind {
-                A::Call { callee, args } if matches!(&callee.kind, A::Name(n) if n.name == "after") => {
-                    match args.as_slice() {
-                        [a] if a.name.is_none() => {
-                            if let Some(ms) =
-                                self.const_duration_ms(0, &a.value, "the cleanup delay")
-                            {
-                                fleet.cleanup = Cleanup::After { ms };
-                            }
-                        }
-                        _ => self.emit(
-                            0,
-                            codes::arg_count(
-                                v.span,
-                                "after",
-                                "1 argument (a duration)",
-                                args.len(),
-                            ),
-                        ),
-                    }
-                }
-                _ => match word(v).as_deref() {
-                    Some("on_success") => fleet.cleanup = Cleanup::OnSuccess,
-                    Some("never") => fleet.cleanup = Cleanup::Never,
-                    other => {
-                        let g = other
-                            .map(String::from)
-                            .unwrap_or_else(|| self.source_text(0, v.span));
-                        let s = did_you_mean(&g, ["on_success", "never", "after"]);
-                        self.emit(0, codes::bad_choice(v.span, "cleanup", &g, &s, CLEANUPS));
-                    }
-                },
-            },
+            FleetField::Egress => self.fleet_egress(fleet, v),
+            FleetField::Cleanup => self.fleet_cleanup(fleet, v),
             FleetField::StartTimeout => {
                 if let Some(ms) = self.const_duration_ms(0, v, "start_timeout") {
                     fleet.start_timeout_ms = ms;
@@ -272,6 +150,120 @@ impl<'a> Checker<'a> {
                     fleet.zone_spread = b;
                 }
             }
+        }
+    }
+
+    /// `runners = N | auto`.
+    fn fleet_runners(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
+        if word(v).as_deref() == Some("auto") {
+            fleet.runners = None;
+            return;
+        }
+        if let A::Name(n) = &v.kind {
+            if matches!(self.resolve_global(0, &n.name), Resolved::Unknown) {
+                let s = did_you_mean(&n.name, ["auto"]);
+                self.emit(
+                    0,
+                    codes::bad_choice(v.span, "runners", &n.name, &s, &["a number", "auto"]),
+                );
+                return;
+            }
+        }
+        match self.const_of(
+            0,
+            v,
+            &Type::Int,
+            "`runners`",
+            "write a number of runners or `auto`",
+        ) {
+            Some(Const::Int(n)) if (1..=10_000).contains(&n) => fleet.runners = Some(n as u32),
+            Some(_) => self.emit(
+                0,
+                codes::out_of_range(v.span, "runners", "between 1 and 10000 runners, or `auto`"),
+            ),
+            None => {}
+        }
+    }
+
+    /// `namespace = "NAME"`: a valid Kubernetes namespace.
+    fn fleet_namespace(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
+        if let Some(ns) = self.const_str(v, "the namespace") {
+            if valid_namespace(&ns) {
+                fleet.namespace = ns;
+            } else {
+                let why = "a namespace is lowercase letters, digits and `-`, at most 63 characters";
+                self.emit(
+                    0,
+                    codes::malformed(v.span, "Kubernetes namespace", &ns, why, "\"loadtest\""),
+                );
+            }
+        }
+    }
+
+    /// `image = "REF"`: not empty, no spaces.
+    fn fleet_image(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
+        if let Some(img) = self.const_str(v, "the image") {
+            if img.trim().is_empty() || img.contains(char::is_whitespace) {
+                self.emit(
+                    0,
+                    codes::malformed(
+                        v.span,
+                        "image reference",
+                        &img,
+                        "it is empty or has spaces",
+                        "\"ghcr.io/acme/volley:0.1.0\"",
+                    ),
+                );
+            } else {
+                fleet.image = img;
+            }
+        }
+    }
+
+    /// `egress = ["CIDR", ..]`.
+    fn fleet_egress(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
+        if let Some(xs) = self.const_str_list(v, "an egress CIDR") {
+            let mut out = Vec::new();
+            for (cidr, span) in xs {
+                match params::check_cidr(&cidr) {
+                    Ok(()) => out.push(cidr),
+                    Err(why) => self.emit(
+                        0,
+                        codes::malformed(span, "CIDR", &cidr, &why, "\"10.20.0.0/16\""),
+                    ),
+                }
+            }
+            fleet.egress = out;
+        }
+    }
+
+    /// `cleanup = after(DURATION) | on_success | never`.
+    fn fleet_cleanup(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
+        match &v.kind {
+            A::Call { callee, args } if matches!(&callee.kind, A::Name(n) if n.name == "after") => {
+                match args.as_slice() {
+                    [a] if a.name.is_none() => {
+                        if let Some(ms) = self.const_duration_ms(0, &a.value, "the cleanup delay") {
+                            fleet.cleanup = Cleanup::After { ms };
+                        }
+                    }
+                    _ => self.emit(
+                        0,
+                        codes::arg_count(v.span, "after", "1 argument (a duration)", args.len()),
+                    ),
+                }
+            }
+            _ => match word(v).as_deref() {
+                Some("on_success") => fleet.cleanup = Cleanup::OnSuccess,
+                Some("never") => fleet.cleanup = Cleanup::Never,
+                other => {
+                    let g = other
+                        .map(String::from)
+                        .unwrap_or_else(|| self.source_text(0, v.span));
+                    let s = did_you_mean(&g, ["on_success", "never", "after"]);
+                    self.emit(0, codes::bad_choice(v.span, "cleanup", &g, &s, CLEANUPS));
+                }
+            },
         }
     }
 

@@ -14,7 +14,17 @@ use std::collections::BTreeMap;
 use volley_plan::{HttpOptions, Start, Workload};
 use volley_syntax::ast::{self, ExprKind as A, ItemKind, ScenarioMember, Span};
 
+const WORKLOAD_EXAMPLE: &str = "workload = constant_vus(vus: 10, duration: 1m)";
 const DNS_MODES: &[&str] = &["cached"];
+
+/// A scenario's members: fields by key, the `iteration` block, the `let`s, and whether
+/// they were free of errors.
+struct Members<'m> {
+    fields: BTreeMap<ScenarioField, &'m ast::Field>,
+    iteration: Option<&'m ast::Block>,
+    lets: Vec<&'m ast::Stmt>,
+    ok: bool,
+}
 
 /// A scenario being checked and the `after(..)` it waits on (index and span).
 pub(crate) struct Checked {
@@ -176,6 +186,88 @@ impl<'a> Checker<'a> {
                 name: String::new(),
             };
         };
+        let Members {
+            fields,
+            iteration,
+            lets,
+            mut ok,
+        } = self.scenario_members(members);
+        let workload = match fields.get(&ScenarioField::Workload) {
+            Some(f) => self.scenario_workload(&f.value),
+            None => {
+                self.missing_in_scenario(name, "field", "workload", WORKLOAD_EXAMPLE);
+                None
+            }
+        };
+        let mut after = None;
+        let start = match fields.get(&ScenarioField::Start) {
+            Some(f) => {
+                let s = self.scenario_start(&f.value, &name.name, names);
+                if let Some((Start::After { scenario }, span)) = &s {
+                    after = Some((*scenario, *span));
+                }
+                s.map(|(s, _)| s)
+            }
+            None => Some(Start::Immediately),
+        };
+        let graceful_stop_ms = match fields.get(&ScenarioField::GracefulStop) {
+            Some(f) => self.const_duration_ms(0, &f.value, "graceful_stop"),
+            None => Some(30_000),
+        };
+        let tags = match fields.get(&ScenarioField::Tags) {
+            Some(f) => self.const_string_map(0, &f.value, "tags", Sink::Tag),
+            None => Some(BTreeMap::new()),
+        };
+        let http = match fields.get(&ScenarioField::Http) {
+            Some(f) => self.http_options(&f.value),
+            None => Some(HttpOptions::default()),
+        };
+
+        let mut cx = Ctx::new(0, Mode::Scenario);
+        let before = self.error_count();
+        let init: Vec<ir::Stmt> = lets.iter().filter_map(|s| self.stmt(&mut cx, s)).collect();
+        let iteration_body = match iteration {
+            Some(b) => self.block(&mut cx, &b.stmts),
+            None => {
+                self.missing_in_scenario(name, "block", "iteration", "iteration { … }");
+                ok = false;
+                Vec::new()
+            }
+        };
+        ok &= self.error_count() == before;
+        let scenario = match (workload, start, graceful_stop_ms, tags, http, ok) {
+            (
+                Some((workload, workload_loc)),
+                Some(start),
+                Some(graceful_stop_ms),
+                Some(tags),
+                Some(http),
+                true,
+            ) => Some(ir::Scenario {
+                name: name.name.clone(),
+                workload,
+                workload_loc,
+                start,
+                graceful_stop_ms,
+                tags,
+                http,
+                frame_size: cx.max_slot,
+                init,
+                iteration: iteration_body,
+                loc: Loc::new(0, name.span),
+            }),
+            _ => None,
+        };
+        Checked {
+            scenario,
+            after,
+            name: name.name.clone(),
+        }
+    }
+
+    /// A scenario's members sorted out: its fields by key, its one `iteration` block and
+    /// its `let`s (unknown and duplicated fields reported).
+    fn scenario_members<'m>(&mut self, members: &'m [ScenarioMember]) -> Members<'m> {
         let mut ok = true;
         let mut fields: BTreeMap<ScenarioField, &ast::Field> = BTreeMap::new();
         let mut iteration: Option<&ast::Block> = None;
@@ -218,96 +310,18 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-
-        let workload = match fields.get(&ScenarioField::Workload) {
-            Some(f) => self.scenario_workload(&f.value),
-            None => {
-                self.emit(
-                    0,
-                    codes::missing(
-                        name.span,
-                        &format!("scenario `{}`", name.name),
-                        "field",
-                        "workload",
-                        "workload = constant_vus(vus: 10, duration: 1m)",
-                    ),
-                );
-                None
-            }
-        };
-        let mut after = None;
-        let start = match fields.get(&ScenarioField::Start) {
-            Some(f) => {
-                let s = self.scenario_start(&f.value, &name.name, names);
-                if let Some((Start::After { scenario }, span)) = &s {
-                    after = Some((*scenario, *span));
-                }
-                s.map(|(s, _)| s)
-            }
-            None => Some(Start::Immediately),
-        };
-        let graceful_stop_ms = match fields.get(&ScenarioField::GracefulStop) {
-            Some(f) => self.const_duration_ms(0, &f.value, "graceful_stop"),
-            None => Some(30_000),
-        };
-        let tags = match fields.get(&ScenarioField::Tags) {
-            Some(f) => self.const_string_map(0, &f.value, "tags", Sink::Tag),
-            None => Some(BTreeMap::new()),
-        };
-        let http = match fields.get(&ScenarioField::Http) {
-            Some(f) => self.http_options(&f.value),
-            None => Some(HttpOptions::default()),
-        };
-
-        let mut cx = Ctx::new(0, Mode::Scenario);
-        let before = self.error_count();
-        let init: Vec<ir::Stmt> = lets.iter().filter_map(|s| self.stmt(&mut cx, s)).collect();
-        let iteration_body = match iteration {
-            Some(b) => self.block(&mut cx, &b.stmts),
-            None => {
-                self.emit(
-                    0,
-                    codes::missing(
-                        name.span,
-                        &format!("scenario `{}`", name.name),
-                        "block",
-                        "iteration",
-                        "iteration { … }",
-                    ),
-                );
-                ok = false;
-                Vec::new()
-            }
-        };
-        ok &= self.error_count() == before;
-        let scenario = match (workload, start, graceful_stop_ms, tags, http, ok) {
-            (
-                Some((workload, workload_loc)),
-                Some(start),
-                Some(graceful_stop_ms),
-                Some(tags),
-                Some(http),
-                true,
-            ) => Some(ir::Scenario {
-                name: name.name.clone(),
-                workload,
-                workload_loc,
-                start,
-                graceful_stop_ms,
-                tags,
-                http,
-                frame_size: cx.max_slot,
-                init,
-                iteration: iteration_body,
-                loc: Loc::new(0, name.span),
-            }),
-            _ => None,
-        };
-        Checked {
-            scenario,
-            after,
-            name: name.name.clone(),
+        Members {
+            fields,
+            iteration,
+            lets,
+            ok,
         }
+    }
+
+    /// E0303 for a field or block scenario `name` lacks.
+    fn missing_in_scenario(&mut self, name: &ast::Ident, what: &str, missing: &str, example: &str) {
+        let owner = format!("scenario `{}`", name.name);
+        self.emit(0, codes::missing(name.span, &owner, what, missing, example));
     }
 
     fn scenario_workload(&mut self, e: &ast::Expr) -> Option<(Workload, Loc)> {

@@ -265,83 +265,14 @@ impl<'a> Checker<'a> {
         };
         let valid = aggregations(info.kind);
         let (agg, agg_name, percentile) = match &lhs.kind {
-            A::Name(n) => {
-                let agg = match n.name.as_str() {
-                    "avg" => Aggregation::Avg,
-                    "min" => Aggregation::Min,
-                    "max" => Aggregation::Max,
-                    "med" => Aggregation::Med,
-                    "count" => Aggregation::Count,
-                    "rate" => Aggregation::Rate,
-                    "value" => Aggregation::Value,
-                    other => {
-                        let s = did_you_mean(other, valid.iter().copied());
-                        let mut d = codes::bad_aggregation(
-                            n.span,
-                            other,
-                            &info.name,
-                            kind_name(info.kind),
-                            valid,
-                        );
-                        if let Some(s) = s {
-                            d = d.with_help(format!("did you mean `{s}`?"));
-                        }
-                        self.emit(0, d);
-                        return None;
-                    }
-                };
-                (agg, n.name.clone(), None)
-            }
+            A::Name(n) => (self.aggregation(info, n, valid)?, n.name.clone(), None),
             A::Call { callee, args } if matches!(&callee.kind, A::Name(n) if n.name == "p") => {
-                let [a] = args.as_slice() else {
-                    self.emit(
-                        0,
-                        codes::arg_count(lhs.span, "p", "1 argument (the percentile)", args.len()),
-                    );
-                    return None;
-                };
-                let pct = match self.const_of(
-                    0,
-                    &a.value,
-                    &Type::Float,
-                    "a percentile",
-                    "write e.g. p(95)",
-                )? {
-                    Const::Int(i) => i as f64,
-                    Const::Float(f) => f,
-                    _ => return None,
-                };
-                if !(pct > 0.0 && pct <= 100.0) {
-                    self.emit(
-                        0,
-                        codes::out_of_range(
-                            a.value.span,
-                            "the percentile",
-                            "a percentile is above 0 and at most 100, e.g. p(99.9)",
-                        ),
-                    );
-                    return None;
-                }
+                let pct = self.percentile(lhs, args)?;
                 (Aggregation::P, "p(N)".to_string(), Some(pct))
             }
             _ => return self.bad_condition(e),
         };
-        let allowed = match info.kind {
-            MetricKind::Trend => matches!(
-                agg,
-                Aggregation::Avg
-                    | Aggregation::Min
-                    | Aggregation::Max
-                    | Aggregation::Med
-                    | Aggregation::P
-            ),
-            MetricKind::Counter => matches!(agg, Aggregation::Count | Aggregation::Rate),
-            MetricKind::Rate => agg == Aggregation::Rate,
-            MetricKind::Gauge => matches!(
-                agg,
-                Aggregation::Value | Aggregation::Min | Aggregation::Max
-            ),
-        };
+        let allowed = allowed(info.kind, agg);
         if !allowed {
             let shown = if agg == Aggregation::P {
                 self.source_text(0, lhs.span)
@@ -362,6 +293,68 @@ impl<'a> Checker<'a> {
             value,
             source: self.source_text(0, e.span),
         })
+    }
+
+    /// A threshold's aggregation by name (`avg`, `count`, ..).
+    fn aggregation(
+        &mut self,
+        info: &MetricInfo,
+        n: &ast::Ident,
+        valid: &[&str],
+    ) -> Option<Aggregation> {
+        match n.name.as_str() {
+            "avg" => Some(Aggregation::Avg),
+            "min" => Some(Aggregation::Min),
+            "max" => Some(Aggregation::Max),
+            "med" => Some(Aggregation::Med),
+            "count" => Some(Aggregation::Count),
+            "rate" => Some(Aggregation::Rate),
+            "value" => Some(Aggregation::Value),
+            other => {
+                let s = did_you_mean(other, valid.iter().copied());
+                let mut d =
+                    codes::bad_aggregation(n.span, other, &info.name, kind_name(info.kind), valid);
+                if let Some(s) = s {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
+                self.emit(0, d);
+                None
+            }
+        }
+    }
+
+    /// `p(N)`: a constant percentile above 0 and at most 100.
+    fn percentile(&mut self, lhs: &ast::Expr, args: &[ast::Arg]) -> Option<f64> {
+        let [a] = args else {
+            self.emit(
+                0,
+                codes::arg_count(lhs.span, "p", "1 argument (the percentile)", args.len()),
+            );
+            return None;
+        };
+        let pct = match self.const_of(
+            0,
+            &a.value,
+            &Type::Float,
+            "a percentile",
+            "write e.g. p(95)",
+        )? {
+            Const::Int(i) => i as f64,
+            Const::Float(f) => f,
+            _ => return None,
+        };
+        if !(pct > 0.0 && pct <= 100.0) {
+            self.emit(
+                0,
+                codes::out_of_range(
+                    a.value.span,
+                    "the percentile",
+                    "a percentile is above 0 and at most 100, e.g. p(99.9)",
+                ),
+            );
+            return None;
+        }
+        Some(pct)
     }
 
     fn bad_condition(&mut self, e: &ast::Expr) -> Option<Condition> {
@@ -432,5 +425,25 @@ impl<'a> Checker<'a> {
             | Const::Rate(f) => Some(f),
             _ => None,
         }
+    }
+}
+
+/// Whether `agg` applies to a metric of `kind`.
+fn allowed(kind: MetricKind, agg: Aggregation) -> bool {
+    match kind {
+        MetricKind::Trend => matches!(
+            agg,
+            Aggregation::Avg
+                | Aggregation::Min
+                | Aggregation::Max
+                | Aggregation::Med
+                | Aggregation::P
+        ),
+        MetricKind::Counter => matches!(agg, Aggregation::Count | Aggregation::Rate),
+        MetricKind::Rate => agg == Aggregation::Rate,
+        MetricKind::Gauge => matches!(
+            agg,
+            Aggregation::Value | Aggregation::Min | Aggregation::Max
+        ),
     }
 }
