@@ -18,6 +18,7 @@ mod fleet;
 mod items;
 mod methods;
 mod ops;
+mod passes;
 mod request;
 mod scenario;
 mod sigs;

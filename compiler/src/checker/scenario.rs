@@ -537,46 +537,4 @@ impl<'a> Checker<'a> {
         }
         true
     }
-
-    /// E0701 for each cycle of `after(..)` waits, reported once, at its first scenario.
-    pub(crate) fn check_after_cycles(&mut self, checked: &[Checked]) {
-        let next: Vec<Option<u32>> = checked.iter().map(|c| c.after.map(|(i, _)| i)).collect();
-        let mut reported = vec![false; checked.len()];
-        for startn in 0..checked.len() {
-            let mut path = vec![startn];
-            let mut cur = startn;
-            while let Some(n) = next[cur] {
-                let n = n as usize;
-                if n >= checked.len() {
-                    break;
-                }
-                if let Some(pos) = path.iter().position(|p| *p == n) {
-                    let cycle = &path[pos..];
-                    if cycle.iter().any(|c| reported[*c]) {
-                        break;
-                    }
-                    let first = *cycle.iter().min().unwrap_or(&n);
-                    let mut chain: Vec<String> = Vec::new();
-                    let mut c = first;
-                    for _ in 0..=checked.len() {
-                        chain.push(checked[c].name.clone());
-                        c = next[c].map(|x| x as usize).unwrap_or(first);
-                        if c == first || c >= checked.len() {
-                            break;
-                        }
-                    }
-                    chain.push(checked[first].name.clone());
-                    if let Some((_, span)) = checked[first].after {
-                        self.emit(0, codes::after_cycle(span, &chain.join(" → ")));
-                    }
-                    for c in cycle {
-                        reported[*c] = true;
-                    }
-                    break;
-                }
-                path.push(n);
-                cur = n;
-            }
-        }
-    }
 }
