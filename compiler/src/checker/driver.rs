@@ -4,7 +4,7 @@
 //! flows that are reachable become the plan's flows and calls are renumbered.
 
 use super::items::ItemState;
-use super::{passes, Checker};
+use super::{fleet, passes, Checker};
 use crate::ir::ModuleId;
 use crate::types::Type;
 use volley_syntax::ast::ItemKind;
@@ -57,7 +57,11 @@ impl<'a> Checker<'a> {
         self.prog.scenarios = checked.into_iter().filter_map(|c| c.scenario).collect();
         self.check_teardown();
         self.check_thresholds();
-        self.check_fleet();
+        if let Some(out) = fleet::FleetPass::run(self) {
+            self.prog.fleet = out.fleet;
+            self.prog.fleet_fields = out.fields;
+            self.prog.fleet_loc = Some(out.loc);
+        }
         passes::link::keep_reachable_flows(&mut self.prog, &self.entry_flows);
     }
 

@@ -1,7 +1,10 @@
-//! The `fleet { .. }` block: runner count (`auto` → none), namespace, image, resources
+//! The fleet rule pass (`FleetPass`), run by the driver after thresholds. The
+//! `fleet { .. }` block: runner count (`auto` → none), namespace, image, resources
 //! (`cpu: 2` cores or `"500m"`, `memory: 512Mi`), placement, node selector, tolerations,
 //! Kubernetes secret references (only for declared secrets), egress CIDRs, cleanup,
-//! start timeout, grace and zone spread. Unknown fields get a "did you mean".
+//! start timeout, grace and zone spread. Unknown fields get a "did you mean". The pass
+//! keeps its own state and returns a `FleetOut`; it uses the checker only to evaluate
+//! constants, resolve names and report.
 
 use super::args::{FleetField, ResourceField, FLEET_FIELDS, RESOURCE_FIELDS};
 use super::{Checker, Resolved};
@@ -34,39 +37,70 @@ fn valid_namespace(ns: &str) -> bool {
         && !ns.ends_with('-')
 }
 
-impl<'a> Checker<'a> {
-    pub(crate) fn check_fleet(&mut self) {
-        let m = self.module(0);
-        let Some(i) = m.fleet else { return };
+/// What the fleet pass produces: the fleet, the fields written (name and place, for
+/// the linter) and the place of the block.
+pub(crate) struct FleetOut {
+    pub fleet: Fleet,
+    pub fields: Vec<(String, Loc)>,
+    pub loc: Loc,
+}
+
+/// The fleet rule pass. Its own state is the list of fields written; it asks the
+/// checker (`ev`) only to evaluate constant expressions, resolve names and report.
+pub(crate) struct FleetPass<'c, 'a> {
+    ev: &'c mut Checker<'a>,
+    fields: Vec<(String, Loc)>,
+}
+
+impl<'c, 'a> FleetPass<'c, 'a> {
+    /// Checks the entry file's `fleet { .. }`; `None` when it has none.
+    pub(crate) fn run(ev: &'c mut Checker<'a>) -> Option<FleetOut> {
+        let m = ev.module(0);
+        let i = m.fleet?;
         let Some(ItemKind::Fleet(fields)) = m.item(i).map(|it| &it.kind) else {
-            return;
+            return None;
+        };
+        let mut pass = FleetPass {
+            ev,
+            fields: Vec::new(),
         };
         let mut fleet = Fleet::default();
+        pass.fields_of(&mut fleet, fields);
+        Some(FleetOut {
+            fleet,
+            fields: pass.fields,
+            loc: Loc::new(0, m.items()[i].span),
+        })
+    }
+
+    /// Each field once, in source order (unknown and repeated ones reported).
+    fn fields_of(&mut self, fleet: &mut Fleet, fields: &[ast::Field]) {
         let mut seen: Vec<(&str, Span)> = Vec::new();
         for f in fields {
             let name = f.name.name.as_str();
             let unknown = |sp, n: &str, s: &Option<String>, acc: &[&str]| {
                 codes::unknown_field(sp, "fleet", n, s, acc)
             };
-            let Some(key) = self.arg_key(0, FLEET_FIELDS, name, f.name.span, unknown) else {
+            let Some(key) = self.ev.arg_key(0, FLEET_FIELDS, name, f.name.span, unknown) else {
                 continue;
             };
             if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-                self.emit(0, codes::duplicate_field(f.name.span, name, *first));
+                self.ev
+                    .emit(0, codes::duplicate_field(f.name.span, name, *first));
                 continue;
             }
             seen.push((name, f.name.span));
-            self.prog
-                .fleet_fields
+            self.fields
                 .push((name.to_string(), Loc::new(0, f.name.span)));
-            self.fleet_field(&mut fleet, key, &f.value);
+            self.fleet_field(fleet, key, &f.value);
         }
-        self.prog.fleet = fleet;
-        self.prog.fleet_loc = Some(Loc::new(0, m.items()[i].span));
     }
 
     fn const_str(&mut self, e: &ast::Expr, what: &str) -> Option<String> {
-        match self.const_of(0, e, &Type::Str, what, &format!("{what} is a string"))? {
+        match self
+            .ev
+            .const_of(0, e, &Type::Str, what, &format!("{what} is a string"))?
+        {
             Const::Str(s) | Const::Url(s) => Some(s),
             _ => None,
         }
@@ -76,7 +110,7 @@ impl<'a> Checker<'a> {
         let items: Vec<&ast::Expr> = match &e.kind {
             A::List(items) => items.iter().collect(),
             _ => {
-                return match self.const_of(
+                return match self.ev.const_of(
                     0,
                     e,
                     &Type::list(Type::Str),
@@ -112,16 +146,16 @@ impl<'a> Checker<'a> {
                 other => {
                     let g = other
                         .map(String::from)
-                        .unwrap_or_else(|| self.source_text(0, v.span));
+                        .unwrap_or_else(|| self.ev.source_text(0, v.span));
                     let s = did_you_mean(&g, PLACEMENTS.iter().copied());
-                    self.emit(
+                    self.ev.emit(
                         0,
                         codes::bad_choice(v.span, "placement", &g, &s, PLACEMENTS),
                     );
                 }
             },
             FleetField::NodeSelector => {
-                if let Some(m) = self.const_string_map(0, v, "node selectors", Sink::Tag) {
+                if let Some(m) = self.ev.const_string_map(0, v, "node selectors", Sink::Tag) {
                     fleet.node_selector = m;
                 }
             }
@@ -134,18 +168,19 @@ impl<'a> Checker<'a> {
             FleetField::Egress => self.fleet_egress(fleet, v),
             FleetField::Cleanup => self.fleet_cleanup(fleet, v),
             FleetField::StartTimeout => {
-                if let Some(ms) = self.const_duration_ms(0, v, "start_timeout") {
+                if let Some(ms) = self.ev.const_duration_ms(0, v, "start_timeout") {
                     fleet.start_timeout_ms = ms;
                 }
             }
             FleetField::Grace => {
-                if let Some(ms) = self.const_duration_ms(0, v, "grace") {
+                if let Some(ms) = self.ev.const_duration_ms(0, v, "grace") {
                     fleet.grace_ms = ms;
                 }
             }
             FleetField::ZoneSpread => {
                 if let Some(Const::Bool(b)) =
-                    self.const_of(0, v, &Type::Bool, "`zone_spread`", "write true or false")
+                    self.ev
+                        .const_of(0, v, &Type::Bool, "`zone_spread`", "write true or false")
                 {
                     fleet.zone_spread = b;
                 }
@@ -160,16 +195,16 @@ impl<'a> Checker<'a> {
             return;
         }
         if let A::Name(n) = &v.kind {
-            if matches!(self.resolve_global(0, &n.name), Resolved::Unknown) {
+            if matches!(self.ev.resolve_global(0, &n.name), Resolved::Unknown) {
                 let s = did_you_mean(&n.name, ["auto"]);
-                self.emit(
+                self.ev.emit(
                     0,
                     codes::bad_choice(v.span, "runners", &n.name, &s, &["a number", "auto"]),
                 );
                 return;
             }
         }
-        match self.const_of(
+        match self.ev.const_of(
             0,
             v,
             &Type::Int,
@@ -177,7 +212,7 @@ impl<'a> Checker<'a> {
             "write a number of runners or `auto`",
         ) {
             Some(Const::Int(n)) if (1..=10_000).contains(&n) => fleet.runners = Some(n as u32),
-            Some(_) => self.emit(
+            Some(_) => self.ev.emit(
                 0,
                 codes::out_of_range(v.span, "runners", "between 1 and 10000 runners, or `auto`"),
             ),
@@ -192,7 +227,7 @@ impl<'a> Checker<'a> {
                 fleet.namespace = ns;
             } else {
                 let why = "a namespace is lowercase letters, digits and `-`, at most 63 characters";
-                self.emit(
+                self.ev.emit(
                     0,
                     codes::malformed(v.span, "Kubernetes namespace", &ns, why, "\"loadtest\""),
                 );
@@ -204,7 +239,7 @@ impl<'a> Checker<'a> {
     fn fleet_image(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
         if let Some(img) = self.const_str(v, "the image") {
             if img.trim().is_empty() || img.contains(char::is_whitespace) {
-                self.emit(
+                self.ev.emit(
                     0,
                     codes::malformed(
                         v.span,
@@ -227,7 +262,7 @@ impl<'a> Checker<'a> {
             for (cidr, span) in xs {
                 match params::check_cidr(&cidr) {
                     Ok(()) => out.push(cidr),
-                    Err(why) => self.emit(
+                    Err(why) => self.ev.emit(
                         0,
                         codes::malformed(span, "CIDR", &cidr, &why, "\"10.20.0.0/16\""),
                     ),
@@ -243,11 +278,13 @@ impl<'a> Checker<'a> {
             A::Call { callee, args } if matches!(&callee.kind, A::Name(n) if n.name == "after") => {
                 match args.as_slice() {
                     [a] if a.name.is_none() => {
-                        if let Some(ms) = self.const_duration_ms(0, &a.value, "the cleanup delay") {
+                        if let Some(ms) =
+                            self.ev.const_duration_ms(0, &a.value, "the cleanup delay")
+                        {
                             fleet.cleanup = Cleanup::After { ms };
                         }
                     }
-                    _ => self.emit(
+                    _ => self.ev.emit(
                         0,
                         codes::arg_count(v.span, "after", "1 argument (a duration)", args.len()),
                     ),
@@ -259,23 +296,27 @@ impl<'a> Checker<'a> {
                 other => {
                     let g = other
                         .map(String::from)
-                        .unwrap_or_else(|| self.source_text(0, v.span));
+                        .unwrap_or_else(|| self.ev.source_text(0, v.span));
                     let s = did_you_mean(&g, ["on_success", "never", "after"]);
-                    self.emit(0, codes::bad_choice(v.span, "cleanup", &g, &s, CLEANUPS));
+                    self.ev
+                        .emit(0, codes::bad_choice(v.span, "cleanup", &g, &s, CLEANUPS));
                 }
             },
         }
     }
 
     fn resources(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
-        let Some(fields) = self.record_literal(0, v, "{cpu: 2, memory: 512Mi}") else {
+        let Some(fields) = self.ev.record_literal(0, v, "{cpu: 2, memory: 512Mi}") else {
             return;
         };
         for f in fields {
             let unknown = |sp, n: &str, s: &Option<String>, acc: &[&str]| {
                 codes::unknown_field(sp, "fleet resources", n, s, acc)
             };
-            let Some(key) = self.arg_key(0, RESOURCE_FIELDS, &f.key, f.key_span, unknown) else {
+            let Some(key) = self
+                .ev
+                .arg_key(0, RESOURCE_FIELDS, &f.key, f.key_span, unknown)
+            else {
                 continue;
             };
             match key {
@@ -286,7 +327,7 @@ impl<'a> Checker<'a> {
                             Some(n) => n.parse::<f64>().ok(),
                             None => t.parse::<f64>().ok().map(|c| c * 1000.0),
                         },
-                        None => match self.const_of(
+                        None => match self.ev.const_of(
                             0,
                             &f.value,
                             &Type::Float,
@@ -302,7 +343,7 @@ impl<'a> Checker<'a> {
                         Some(m) if m >= 1.0 && m.is_finite() => {
                             fleet.resources.cpu_millis = m.round() as u64
                         }
-                        _ => self.emit(
+                        _ => self.ev.emit(
                             0,
                             codes::out_of_range(
                                 f.value.span,
@@ -315,7 +356,7 @@ impl<'a> Checker<'a> {
                 ResourceField::Memory => {
                     let bytes = match super::items::literal_string(&f.value) {
                         Some(t) => params::parse_size(&t),
-                        None => match self.const_of(
+                        None => match self.ev.const_of(
                             0,
                             &f.value,
                             &Type::Size,
@@ -330,7 +371,7 @@ impl<'a> Checker<'a> {
                         Some(b) if b >= 1.0 && b.is_finite() => {
                             fleet.resources.memory_bytes = b.round() as u64
                         }
-                        _ => self.emit(
+                        _ => self.ev.emit(
                             0,
                             codes::out_of_range(
                                 f.value.span,
@@ -345,11 +386,13 @@ impl<'a> Checker<'a> {
     }
 
     fn fleet_secrets(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
-        let Some(fields) = self.record_literal(0, v, "{token: k8s_secret(\"name\", \"key\")}")
+        let Some(fields) = self
+            .ev
+            .record_literal(0, v, "{token: k8s_secret(\"name\", \"key\")}")
         else {
             return;
         };
-        let m = self.module(0);
+        let m = self.ev.module(0);
         let declared: Vec<String> = m
             .values
             .iter()
@@ -366,16 +409,17 @@ impl<'a> Checker<'a> {
                 Some(i)
                     if matches!(m.item(*i).map(|it| &it.kind), Some(ItemKind::Secret { .. })) =>
                 {
-                    match self.ensure_secret(0, *i) {
+                    match self.ev.ensure_secret(0, *i) {
                         super::ItemState::Secret(id) => {
-                            Some(self.prog.secrets[id as usize].name.clone())
+                            Some(self.ev.prog.secrets[id as usize].name.clone())
                         }
                         _ => None,
                     }
                 }
                 _ => {
                     let s = did_you_mean(&f.key, declared.iter().map(String::as_str));
-                    self.emit(0, codes::undeclared_fleet_secret(f.key_span, &f.key, &s));
+                    self.ev
+                        .emit(0, codes::undeclared_fleet_secret(f.key_span, &f.key, &s));
                     None
                 }
             };
@@ -411,7 +455,7 @@ impl<'a> Checker<'a> {
                         "something else",
                         "name the Kubernetes secret and its key: `k8s_secret(\"payments\", \"card-token\")`".into(),
                     );
-                    self.emit(0, d);
+                    self.ev.emit(0, d);
                 }
                 _ => {}
             }
