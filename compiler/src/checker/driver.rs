@@ -4,7 +4,7 @@
 //! flows that are reachable become the plan's flows and calls are renumbered.
 
 use super::items::ItemState;
-use super::{fleet, passes, Checker};
+use super::{fleet, passes, thresholds, Checker};
 use crate::ir::ModuleId;
 use crate::types::Type;
 use volley_syntax::ast::ItemKind;
@@ -56,7 +56,7 @@ impl<'a> Checker<'a> {
         }
         self.prog.scenarios = checked.into_iter().filter_map(|c| c.scenario).collect();
         self.check_teardown();
-        self.check_thresholds();
+        self.prog.thresholds = thresholds::ThresholdPass::run(self);
         if let Some(out) = fleet::FleetPass::run(self) {
             self.prog.fleet = out.fleet;
             self.prog.fleet_fields = out.fields;
