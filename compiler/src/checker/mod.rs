@@ -19,6 +19,7 @@ mod items;
 mod methods;
 mod ops;
 mod passes;
+mod report;
 mod request;
 mod scenario;
 mod sigs;
@@ -182,10 +183,8 @@ pub(crate) enum InstState {
 pub(crate) struct Checker<'a> {
     pub modules: Vec<Rc<Module>>,
     pub loader: &'a dyn SourceLoader,
-    pub diags: Vec<(ModuleId, Diagnostic)>,
-    /// While > 0, diagnostics are dropped; the first one dropped is kept in `silenced`.
-    pub silent: u32,
-    pub silenced: Option<Diagnostic>,
+    /// The diagnostics reported so far, and the silence of re-checks.
+    pub reports: report::Reports,
     pub items: BTreeMap<(ModuleId, usize), ItemState>,
     pub instances: BTreeMap<InstKey, InstState>,
     /// Flow items whose body diagnostics were already reported once.
@@ -251,9 +250,7 @@ impl<'a> Checker<'a> {
         Checker {
             modules,
             loader,
-            diags: Vec::new(),
-            silent: 0,
-            silenced: None,
+            reports: report::Reports::default(),
             items: BTreeMap::new(),
             instances: BTreeMap::new(),
             flows_reported: Default::default(),
@@ -271,26 +268,18 @@ impl<'a> Checker<'a> {
     }
 
     pub fn emit(&mut self, module: ModuleId, d: Diagnostic) {
-        if self.silent > 0 {
-            if self.silenced.is_none() {
-                self.silenced = Some(d);
-            }
-            return;
-        }
-        self.diags.push((module, d));
+        self.reports.emit(module, d);
     }
 
     pub fn error_count(&self) -> usize {
-        self.diags.iter().filter(|(_, d)| d.is_error()).count()
+        self.reports.error_count()
     }
 
     /// Runs `f` with diagnostics silenced; returns its result and the first silenced one.
     pub fn silently<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> (T, Option<Diagnostic>) {
-        let saved = self.silenced.take();
-        self.silent += 1;
+        let outer = self.reports.silence();
         let out = f(self);
-        self.silent -= 1;
-        let first = std::mem::replace(&mut self.silenced, saved);
+        let first = self.reports.end_silence(outer);
         (out, first)
     }
 
