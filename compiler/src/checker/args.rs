@@ -354,7 +354,7 @@ mod tests {
             crate::codes::unknown_field(sp, "fleet", n, s, acc)
         })
         .expect_err("unknown");
-        assert_eq!(d.code, "E0301");
+        assert_eq!(d.code, crate::codes::Code::E0301.as_str());
         assert!(d.help.as_deref().is_some_and(|h| h.contains("zone_spread")));
         assert_eq!(
             lookup(FLEET_FIELDS, "zone_spread", span, |sp, n, s, acc| {
