@@ -4,7 +4,7 @@
 //! and methods (`methods.rs`).
 
 use super::items::{FlowSig, FnSig, ItemState};
-use super::{Binding, Checker, Ctx, Mode, Resolved};
+use super::{taint, Binding, Checker, Ctx, Mode, Resolved};
 use crate::codes;
 use crate::ir::{Const, Expr, ExprKind, Intrinsic, ModuleId, Origin};
 use crate::suggest::did_you_mean;
@@ -477,28 +477,8 @@ impl<'a> Checker<'a> {
     /// Reports a secret in `x` reaching a sink inside a called flow; propagates flow
     /// parameters of the caller.
     fn sink_via(&mut self, cx: &mut Ctx, x: &Expr, info: super::SinkInfo) {
-        for o in x.origins.clone() {
-            match o {
-                Origin::Secret(s) => {
-                    let name = self
-                        .prog
-                        .secrets
-                        .get(s as usize)
-                        .map(|v| v.name.clone())
-                        .unwrap_or_default();
-                    let d = codes::secret_into(x.loc.span, &name, info.sink, Some(&info.via));
-                    self.emit(x.loc.module, d);
-                    return;
-                }
-                Origin::FlowParam(i) => {
-                    if let Some(f) = cx.flow.as_mut() {
-                        if let Some(slot) = f.param_sinks.get_mut(i as usize) {
-                            slot.get_or_insert(info.clone());
-                        }
-                    }
-                }
-                _ => {}
-            }
+        if let Some((module, d)) = taint::leak_via(x, info, &self.prog.secrets, cx.flow.as_mut()) {
+            self.emit(module, d);
         }
     }
 
