@@ -423,27 +423,7 @@ impl<'c, 'a> FleetPass<'c, 'a> {
                     None
                 }
             };
-            let reference = match &f.value.kind {
-                A::Call { callee, args } if matches!(&callee.kind, A::Name(n) if n.name == "k8s_secret") => {
-                    match args.as_slice() {
-                        [a, b] if a.name.is_none() && b.name.is_none() => {
-                            match (
-                                super::items::literal_string(&a.value),
-                                super::items::literal_string(&b.value),
-                            ) {
-                                (Some(secret), Some(key))
-                                    if !secret.is_empty() && !key.is_empty() =>
-                                {
-                                    Some(K8sSecretRef { secret, key })
-                                }
-                                _ => None,
-                            }
-                        }
-                        _ => None,
-                    }
-                }
-                _ => None,
-            };
+            let reference = k8s_secret_ref(&f.value);
             match (secret_name, reference) {
                 (Some(n), Some(r)) => {
                     fleet.secrets.insert(n, r);
@@ -461,4 +441,23 @@ impl<'c, 'a> FleetPass<'c, 'a> {
             }
         }
     }
+}
+
+/// `k8s_secret("SECRET", "KEY")` with two non-empty literal strings.
+fn k8s_secret_ref(e: &ast::Expr) -> Option<K8sSecretRef> {
+    let A::Call { callee, args } = &e.kind else {
+        return None;
+    };
+    if !matches!(&callee.kind, A::Name(n) if n.name == "k8s_secret") {
+        return None;
+    }
+    let [a, b] = args.as_slice() else {
+        return None;
+    };
+    if a.name.is_some() || b.name.is_some() {
+        return None;
+    }
+    let secret = super::items::literal_string(&a.value)?;
+    let key = super::items::literal_string(&b.value)?;
+    (!secret.is_empty() && !key.is_empty()).then_some(K8sSecretRef { secret, key })
 }

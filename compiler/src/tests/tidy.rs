@@ -1,11 +1,16 @@
-//! Shape of the compiler's own code: no function longer than `MAX_FN_LINES` in
-//! `compiler/src` (test modules and the `tests/` folder excepted). Bodies are found by
+//! Shape of the compiler's own code: no function longer than `MAX_FN_LINES` or nested
+//! deeper than `MAX_DEPTH` in `compiler/src` (test modules and the `tests/` folder
+//! excepted). Bodies are found by
 //! brace matching on the source with strings, characters and comments blanked out.
 
 use std::path::{Path, PathBuf};
 
 /// The longest a function may be, from its `fn` line to its closing brace.
 const MAX_FN_LINES: usize = 100;
+
+/// The deepest a function's blocks may nest (braces inside its body: blocks, match
+/// arms and struct literals alike).
+const MAX_DEPTH: usize = 6;
 
 /// The `.rs` files under `dir`, without the `tests/` folders.
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -129,8 +134,24 @@ fn word_at(code: &[u8], i: usize, word: &[u8]) -> bool {
         && code.get(i + word.len()).is_some_and(|c| !ident(*c))
 }
 
-/// Functions longer than the limit: (name, first line, lines).
-fn long_fns(src: &str) -> Vec<(String, usize, usize)> {
+/// How deep braces nest inside the body opening at `open` (its own braces not counted).
+fn depth(code: &[u8], open: usize, close: usize) -> usize {
+    let (mut d, mut max) = (0usize, 0usize);
+    for c in &code[open + 1..close] {
+        match c {
+            b'{' => {
+                d += 1;
+                max = max.max(d);
+            }
+            b'}' => d = d.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Every function with a body: (name, first line, lines, nesting depth).
+fn fns(src: &str) -> Vec<(String, usize, usize, usize)> {
     let code = blank(src);
     let line_of = |i: usize| code[..i].iter().filter(|c| **c == b'\n').count() + 1;
     let mut out = Vec::new();
@@ -171,9 +192,7 @@ fn long_fns(src: &str) -> Vec<(String, usize, usize)> {
         };
         let close = closing(&code, open);
         let lines = line_of(close) - line_of(i) + 1;
-        if lines > MAX_FN_LINES {
-            out.push((name, line_of(i), lines));
-        }
+        out.push((name, line_of(i), lines, depth(&code, open, close)));
         // Nested fns are inside the outer one's count already.
         i = open + 1;
     }
@@ -186,14 +205,20 @@ fn the_scanner_measures_bodies_and_skips_strings_and_tests() {
     let src = format!(
         "fn short() {{ let s = \"{{\"; let c = '{{'; }}\nfn long<'a>(x: &'a str) {{\n{body}}}\n#[cfg(test)]\nmod tests {{\nfn long_test() {{\n{body}}}\n}}\n"
     );
+    let found: Vec<(String, usize, usize, usize)> = fns(&src);
     assert_eq!(
-        long_fns(&src),
-        vec![("long".to_string(), 2, MAX_FN_LINES + 2)]
+        found,
+        vec![
+            ("short".to_string(), 1, 1, 0),
+            ("long".to_string(), 2, MAX_FN_LINES + 2, 0)
+        ]
     );
+    let nested = "fn deep() {\n if a { if b { match c { _ => { S { x: 1 } } } } }\n}\n";
+    assert_eq!(fns(nested)[0].3, 5);
 }
 
 #[test]
-fn no_function_in_the_compiler_is_longer_than_the_limit() {
+fn no_function_in_the_compiler_is_too_long_or_too_deep() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&root, &mut files);
@@ -206,13 +231,19 @@ fn no_function_in_the_compiler_is_longer_than_the_limit() {
     for f in files {
         let src = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         let shown = f.strip_prefix(&root).unwrap_or(&f).display().to_string();
-        for (name, line, lines) in long_fns(&src) {
-            long.push(format!("{shown}:{line} `{name}` is {lines} lines"));
+        for (name, line, lines, depth) in fns(&src) {
+            if lines > MAX_FN_LINES {
+                long.push(format!("{shown}:{line} `{name}` is {lines} lines"));
+            }
+            if depth > MAX_DEPTH {
+                long.push(format!("{shown}:{line} `{name}` nests {depth} deep"));
+            }
         }
     }
     assert!(
         long.is_empty(),
-        "functions over {MAX_FN_LINES} lines; split them:\n{}",
+        "functions over {MAX_FN_LINES} lines or nested over {MAX_DEPTH} deep; split them \
+         (helpers, early returns):\n{}",
         long.join("\n")
     );
 }
