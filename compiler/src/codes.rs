@@ -1,5 +1,7 @@
-//! Every compile error the compiler reports: its stable code, a one-line description
-//! (the `TABLE`, used for docs and tests) and the one function that words it.
+//! Every compile error the compiler reports: its stable code (the `Code` enum), a
+//! one-line description (`Code::summary`, and the `TABLE` of rows used for docs and
+//! SARIF) and the one function that words it. Diagnostics are built from a `Code`, and
+//! carry it as its string (`Code::as_str`), so JSON and SARIF show `"E0301"` as before.
 //!
 //! Codes are stable: tests and the invalid-file corpus refer to them. `E0001`/`E0002`
 //! belong to the parser. Families: `E01xx` names, `E02xx` types and units, `E03xx`
@@ -21,77 +23,119 @@ pub struct CodeDoc {
     pub summary: &'static str,
 }
 
-/// Every code the compiler emits, with one line of documentation.
-pub const TABLE: &[CodeDoc] = &[
-    CodeDoc { code: "E0101", summary: "unknown name (with a \"did you mean\" over the names in scope)" },
-    CodeDoc { code: "E0102", summary: "a name (or a block such as `fleet`) is defined twice" },
-    CodeDoc { code: "E0103", summary: "unknown module, or an unreadable `.load` file (missing, not a regular file, not UTF-8, over 8 MiB)" },
-    CodeDoc { code: "E0104", summary: "a module has no item of that name (`import std/checks { okay }`, `profiles.strss`)" },
-    CodeDoc { code: "E0105", summary: "a request goes to something that is not a declared `target`" },
-    CodeDoc { code: "E0106", summary: "unknown identity value (`vu.idx`)" },
-    CodeDoc { code: "E0107", summary: "unknown setup value (`setup.tokn`) or no setup block" },
-    CodeDoc { code: "E0108", summary: "a threshold names a metric that is neither built in nor declared" },
-    CodeDoc { code: "E0109", summary: "`after(X)` names an unknown scenario" },
-    CodeDoc { code: "E0201", summary: "mismatched types" },
-    CodeDoc { code: "E0202", summary: "a plain number where a duration, size, rate or percentage is expected (\"write 400ms\")" },
-    CodeDoc { code: "E0203", summary: "a value with a unit where a plain number is expected (`vus: 10s`)" },
-    CodeDoc { code: "E0204", summary: "a rate stage (`2m -> 500/s`) in `ramping_vus`" },
-    CodeDoc { code: "E0205", summary: "a VU-count stage (`1m -> 500`) in `ramping_arrival_rate`" },
-    CodeDoc { code: "E0206", summary: "unknown type name" },
-    CodeDoc { code: "E0207", summary: "a value out of its allowed range (negative duration, zero VUs, `max_vus` below `pre_allocated_vus`, ...)" },
-    CodeDoc { code: "E0208", summary: "a malformed URL or CIDR" },
-    CodeDoc { code: "E0209", summary: "a threshold aggregation that does not apply to the metric's type (`p(95)` on a counter)" },
-    CodeDoc { code: "E0210", summary: "an operator applied to types it does not support" },
-    CodeDoc { code: "E0211", summary: "something that is not a value used as one (a flow, a module, a data source), or a call of a non-function" },
-    CodeDoc { code: "E0301", summary: "unknown field in a block or record (scenario, fleet, http options, resources, record types)" },
-    CodeDoc { code: "E0302", summary: "unknown named argument (workloads, requests, flows, fns, data sources)" },
-    CodeDoc { code: "E0303", summary: "a required field or argument is missing (`workload`, `duration`, ...)" },
-    CodeDoc { code: "E0304", summary: "wrong number of arguments" },
-    CodeDoc { code: "E0305", summary: "unknown field or method on a value (`res.stauts`, `res.jsn(..)`)" },
-    CodeDoc { code: "E0306", summary: "a field or argument given twice" },
-    CodeDoc { code: "E0307", summary: "unknown workload (`constant_vu`)" },
-    CodeDoc { code: "E0308", summary: "a value outside a field's choices (`placement = spred`, `dns`, `cleanup`, `runners`)" },
-    CodeDoc { code: "E0309", summary: "unknown threshold option (`abort_on_fial`)" },
-    CodeDoc { code: "E0401", summary: "a data file is missing or unreadable, or not a regular file (a FIFO, a device, a directory)" },
-    CodeDoc { code: "E0402", summary: "a data file is malformed (bad CSV, JSON that is not an array of objects, no rows)" },
-    CodeDoc { code: "E0403", summary: "unknown pick strategy (`pick: uniqe`)" },
-    CodeDoc { code: "E0404", summary: "a data row has no such column (`users.next().emial`)" },
-    CodeDoc { code: "E0405", summary: "unknown data format (`xml(..)`): csv, json or lines" },
-    CodeDoc { code: "E0406", summary: "a malformed data declaration (path not a constant string)" },
-    CodeDoc { code: "E0407", summary: "a data or imported file lies outside the test's folder tree (allow a folder with `--allow-path DIR`)" },
-    CodeDoc { code: "E0408", summary: "a data file is over the limits: 16 MiB, 100,000 rows, 1,000,000 cells (rows × columns)" },
-    CodeDoc { code: "E0501", summary: "a secret flows into a URL, path or query" },
-    CodeDoc { code: "E0502", summary: "a secret flows into a check, require or group name" },
-    CodeDoc { code: "E0503", summary: "a secret flows into a tag or request name" },
-    CodeDoc { code: "E0504", summary: "a secret flows into `log`" },
-    CodeDoc { code: "E0505", summary: "a secret flows into a metric value" },
-    CodeDoc { code: "E0506", summary: "`fleet.secrets` names a secret the file does not declare" },
-    CodeDoc { code: "E0507", summary: "a secret must come from `env(\"VAR\")`" },
-    CodeDoc { code: "E0508", summary: "a secret is used where a compile-time constant is needed" },
-    CodeDoc { code: "E0601", summary: "`--param` names an unknown param" },
-    CodeDoc { code: "E0602", summary: "a `--param` value does not parse as the param's type" },
-    CodeDoc { code: "E0603", summary: "a param's default has the wrong type" },
-    CodeDoc { code: "E0604", summary: "a param type that cannot be given on the command line" },
-    CodeDoc { code: "E0701", summary: "`start = after(..)` forms a cycle" },
-    CodeDoc { code: "E0702", summary: "a check, require, group or request name that is not a constant string" },
-    CodeDoc { code: "E0703", summary: "a value known only at run time where a compile-time constant is needed (fn arguments, top-level let, workloads)" },
-    CodeDoc { code: "E0704", summary: "evaluating a `fn` at compile time fails (division by zero, overflow, an invalid workload)" },
-    CodeDoc { code: "E0705", summary: "recursion in fns, flows or constants" },
-    CodeDoc { code: "E0706", summary: "`return` outside a flow, or `return` of a value from a flow without `-> T`" },
-    CodeDoc { code: "E0707", summary: "a flow with `-> T` can finish without returning" },
-    CodeDoc { code: "E0708", summary: "something without a value used as one (`m.add(1)`, a flow without `-> T`)" },
-    CodeDoc { code: "E0709", summary: "a value not available here (`vu.id` in setup, `setup.x` inside setup)" },
-    CodeDoc { code: "E0710", summary: "a built-in used outside its place (`env` outside `secret`, `p(..)` outside thresholds, ...)" },
-];
+/// The codes, their one-line summaries, the `Code` enum and the `TABLE` of rows, from
+/// one list.
+macro_rules! codes {
+    ($($code:ident => $summary:expr,)*) => {
+        /// Every code the compiler emits. A diagnostic is built from a `Code`, so a code
+        /// without a summary cannot be reported.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $($code,)*
+        }
+
+        impl Code {
+            /// Every code, in order.
+            pub const ALL: &'static [Code] = &[$(Code::$code,)*];
+
+            /// The code as written in diagnostics, JSON and SARIF (`"E0301"`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$code => stringify!($code),)*
+                }
+            }
+
+            /// One line of documentation.
+            pub fn summary(self) -> &'static str {
+                match self {
+                    $(Code::$code => $summary,)*
+                }
+            }
+
+            /// The code written as `s`, if the compiler has it.
+            pub fn parse(s: &str) -> Option<Code> {
+                Code::ALL.iter().copied().find(|c| c.as_str() == s)
+            }
+        }
+
+        /// Every code the compiler emits, with one line of documentation.
+        pub const TABLE: &[CodeDoc] = &[
+            $(CodeDoc { code: stringify!($code), summary: $summary },)*
+        ];
+    };
+}
+
+#[rustfmt::skip]
+codes! {
+    E0101 => "unknown name (with a \"did you mean\" over the names in scope)",
+    E0102 => "a name (or a block such as `fleet`) is defined twice",
+    E0103 => "unknown module, or an unreadable `.load` file (missing, not a regular file, not UTF-8, over 8 MiB)",
+    E0104 => "a module has no item of that name (`import std/checks { okay }`, `profiles.strss`)",
+    E0105 => "a request goes to something that is not a declared `target`",
+    E0106 => "unknown identity value (`vu.idx`)",
+    E0107 => "unknown setup value (`setup.tokn`) or no setup block",
+    E0108 => "a threshold names a metric that is neither built in nor declared",
+    E0109 => "`after(X)` names an unknown scenario",
+    E0201 => "mismatched types",
+    E0202 => "a plain number where a duration, size, rate or percentage is expected (\"write 400ms\")",
+    E0203 => "a value with a unit where a plain number is expected (`vus: 10s`)",
+    E0204 => "a rate stage (`2m -> 500/s`) in `ramping_vus`",
+    E0205 => "a VU-count stage (`1m -> 500`) in `ramping_arrival_rate`",
+    E0206 => "unknown type name",
+    E0207 => "a value out of its allowed range (negative duration, zero VUs, `max_vus` below `pre_allocated_vus`, ...)",
+    E0208 => "a malformed URL or CIDR",
+    E0209 => "a threshold aggregation that does not apply to the metric's type (`p(95)` on a counter)",
+    E0210 => "an operator applied to types it does not support",
+    E0211 => "something that is not a value used as one (a flow, a module, a data source), or a call of a non-function",
+    E0301 => "unknown field in a block or record (scenario, fleet, http options, resources, record types)",
+    E0302 => "unknown named argument (workloads, requests, flows, fns, data sources)",
+    E0303 => "a required field or argument is missing (`workload`, `duration`, ...)",
+    E0304 => "wrong number of arguments",
+    E0305 => "unknown field or method on a value (`res.stauts`, `res.jsn(..)`)",
+    E0306 => "a field or argument given twice",
+    E0307 => "unknown workload (`constant_vu`)",
+    E0308 => "a value outside a field's choices (`placement = spred`, `dns`, `cleanup`, `runners`)",
+    E0309 => "unknown threshold option (`abort_on_fial`)",
+    E0401 => "a data file is missing or unreadable, or not a regular file (a FIFO, a device, a directory)",
+    E0402 => "a data file is malformed (bad CSV, JSON that is not an array of objects, no rows)",
+    E0403 => "unknown pick strategy (`pick: uniqe`)",
+    E0404 => "a data row has no such column (`users.next().emial`)",
+    E0405 => "unknown data format (`xml(..)`): csv, json or lines",
+    E0406 => "a malformed data declaration (path not a constant string)",
+    E0407 => "a data or imported file lies outside the test's folder tree (allow a folder with `--allow-path DIR`)",
+    E0408 => "a data file is over the limits: 16 MiB, 100,000 rows, 1,000,000 cells (rows × columns)",
+    E0501 => "a secret flows into a URL, path or query",
+    E0502 => "a secret flows into a check, require or group name",
+    E0503 => "a secret flows into a tag or request name",
+    E0504 => "a secret flows into `log`",
+    E0505 => "a secret flows into a metric value",
+    E0506 => "`fleet.secrets` names a secret the file does not declare",
+    E0507 => "a secret must come from `env(\"VAR\")`",
+    E0508 => "a secret is used where a compile-time constant is needed",
+    E0601 => "`--param` names an unknown param",
+    E0602 => "a `--param` value does not parse as the param's type",
+    E0603 => "a param's default has the wrong type",
+    E0604 => "a param type that cannot be given on the command line",
+    E0701 => "`start = after(..)` forms a cycle",
+    E0702 => "a check, require, group or request name that is not a constant string",
+    E0703 => "a value known only at run time where a compile-time constant is needed (fn arguments, top-level let, workloads)",
+    E0704 => "evaluating a `fn` at compile time fails (division by zero, overflow, an invalid workload)",
+    E0705 => "recursion in fns, flows or constants",
+    E0706 => "`return` outside a flow, or `return` of a value from a flow without `-> T`",
+    E0707 => "a flow with `-> T` can finish without returning",
+    E0708 => "something without a value used as one (`m.add(1)`, a flow without `-> T`)",
+    E0709 => "a value not available here (`vu.id` in setup, `setup.x` inside setup)",
+    E0710 => "a built-in used outside its place (`env` outside `secret`, `p(..)` outside thresholds, ...)",
+}
 
 fn err(
-    code: &str,
+    code: Code,
     message: String,
     span: Span,
     label: impl Into<String>,
     help: String,
 ) -> Diagnostic {
-    Diagnostic::error(code, message)
+    Diagnostic::error(code.as_str(), message)
         .with_label(span, label)
         .with_help(help)
 }
@@ -116,7 +160,7 @@ pub fn unknown_name(span: Span, name: &str, what: &str, suggestion: &Option<Stri
         _ => format!("declare it first (`let {name} = …`), or import the module that defines it"),
     });
     err(
-        "E0101",
+        Code::E0101,
         format!("unknown {what} `{name}`"),
         span,
         "not found in this scope",
@@ -127,7 +171,7 @@ pub fn unknown_name(span: Span, name: &str, what: &str, suggestion: &Option<Stri
 /// E0101, for a name the standard library has: says which import brings it.
 pub fn unknown_name_in_std(span: Span, name: &str, what: &str, import: &str) -> Diagnostic {
     err(
-        "E0101",
+        Code::E0101,
         format!("unknown {what} `{name}`"),
         span,
         "not found in this scope",
@@ -137,7 +181,7 @@ pub fn unknown_name_in_std(span: Span, name: &str, what: &str, import: &str) -> 
 
 /// E0102
 pub fn duplicate(span: Span, name: &str, first: Span) -> Diagnostic {
-    Diagnostic::error("E0102", format!("`{name}` is defined twice"))
+    Diagnostic::error(Code::E0102.as_str(), format!("`{name}` is defined twice"))
         .with_label(span, "defined again here")
         .with_note(first, "first defined here")
         .with_help(format!("rename one of them or remove the second `{name}`"))
@@ -146,7 +190,7 @@ pub fn duplicate(span: Span, name: &str, first: Span) -> Diagnostic {
 /// E0102
 pub fn builtin_metric_clash(span: Span, name: &str) -> Diagnostic {
     err(
-        "E0102",
+        Code::E0102,
         format!("`{name}` is already a built-in metric"),
         span,
         "clashes with a built-in metric",
@@ -164,7 +208,7 @@ pub fn unknown_module(
     let help =
         hint(suggestion).unwrap_or_else(|| format!("the standard library has {}", list(available)));
     err(
-        "E0103",
+        Code::E0103,
         format!("unknown module `{path}`"),
         span,
         "no such module",
@@ -187,7 +231,7 @@ pub fn unreadable_import(span: Span, path: &str, why: &LoadError) -> Diagnostic 
             .into(),
     };
     err(
-        "E0103",
+        Code::E0103,
         format!("cannot import `{path}`: {why}"),
         span,
         "cannot read this file",
@@ -205,9 +249,12 @@ pub fn unreadable_entry(entry: &str, why: &LoadError) -> Diagnostic {
         LoadError::NotUtf8 => "save the file as UTF-8".into(),
         _ => "check the path of the .load file".into(),
     };
-    Diagnostic::error("E0103", format!("cannot read `{entry}`: {why}"))
-        .with_label(Span::default(), "cannot read this file")
-        .with_help(help)
+    Diagnostic::error(
+        Code::E0103.as_str(),
+        format!("cannot read `{entry}`: {why}"),
+    )
+    .with_label(Span::default(), "cannot read this file")
+    .with_help(help)
 }
 
 /// E0104
@@ -223,7 +270,7 @@ pub fn unknown_module_item(
         format!("`{module}` provides {}", list(&names))
     });
     err(
-        "E0104",
+        Code::E0104,
         format!("module `{module}` has no item `{name}`"),
         span,
         "not in this module",
@@ -240,7 +287,7 @@ pub fn not_a_target(span: Span, found: &str, url_literal: Option<&str>) -> Diagn
         None => "requests only go to declared targets; declare `target NAME = \"http://…\"` and pass NAME".into(),
     };
     err(
-        "E0105",
+        Code::E0105,
         "a request must go to a declared target".into(),
         span,
         format!("{found} is not a target"),
@@ -258,7 +305,7 @@ pub fn unknown_identity(
 ) -> Diagnostic {
     let help = hint(suggestion).unwrap_or_else(|| format!("`{ns}` has {}", list(available)));
     err(
-        "E0106",
+        Code::E0106,
         format!("`{ns}` has no value `{field}`"),
         span,
         "unknown identity value",
@@ -285,7 +332,7 @@ pub fn unknown_setup_value(
     } else {
         format!("`setup.{name}` is used but the file has no `setup` block")
     };
-    err("E0107", message, span, "unknown setup value", help)
+    err(Code::E0107, message, span, "unknown setup value", help)
 }
 
 /// E0108
@@ -294,7 +341,7 @@ pub fn unknown_metric(span: Span, name: &str, suggestion: &Option<String>) -> Di
         format!("declare it (`metric {name} = trend(duration)`) or use a built-in metric such as `http_req_duration`")
     });
     err(
-        "E0108",
+        Code::E0108,
         format!("unknown metric `{name}`"),
         span,
         "neither built in nor declared",
@@ -307,7 +354,7 @@ pub fn unknown_scenario(span: Span, name: &str, suggestion: &Option<String>) -> 
     let help = hint(suggestion)
         .unwrap_or_else(|| "`after(..)` takes the name of another scenario of this file".into());
     err(
-        "E0109",
+        Code::E0109,
         format!("unknown scenario `{name}`"),
         span,
         "no scenario of this name",
@@ -320,7 +367,7 @@ pub fn unknown_scenario(span: Span, name: &str, suggestion: &Option<String>) -> 
 /// E0201
 pub fn mismatch(span: Span, expected: &str, found: &str, help: String) -> Diagnostic {
     err(
-        "E0201",
+        Code::E0201,
         format!("mismatched types: expected {expected}, found {found}"),
         span,
         format!("this is {found}"),
@@ -331,7 +378,7 @@ pub fn mismatch(span: Span, expected: &str, found: &str, help: String) -> Diagno
 /// E0202. `fix` is the literal to write, e.g. `400ms`.
 pub fn missing_unit(span: Span, unit: &str, fix: &str) -> Diagnostic {
     err(
-        "E0202",
+        Code::E0202,
         format!("this number has no unit, but a {unit} is expected"),
         span,
         format!("a {unit} is expected here"),
@@ -342,7 +389,7 @@ pub fn missing_unit(span: Span, unit: &str, fix: &str) -> Diagnostic {
 /// E0203. `found` is the unit family found ("duration"); `fix` the plain number.
 pub fn unexpected_unit(span: Span, found: &str, expected: &str, fix: &str) -> Diagnostic {
     err(
-        "E0203",
+        Code::E0203,
         format!("expected {expected}, found a {found}"),
         span,
         format!("a {found}, not {expected}"),
@@ -353,7 +400,7 @@ pub fn unexpected_unit(span: Span, found: &str, expected: &str, fix: &str) -> Di
 /// E0204
 pub fn rate_stage_in_vus(span: Span, fix: &str) -> Diagnostic {
     err(
-        "E0204",
+        Code::E0204,
         "a `ramping_vus` stage goes to a number of VUs, not a rate".into(),
         span,
         "a rate",
@@ -364,7 +411,7 @@ pub fn rate_stage_in_vus(span: Span, fix: &str) -> Diagnostic {
 /// E0205
 pub fn vus_stage_in_rate(span: Span, fix: &str) -> Diagnostic {
     err(
-        "E0205",
+        Code::E0205,
         "a `ramping_arrival_rate` stage goes to a rate, not a number of VUs".into(),
         span,
         "a VU count",
@@ -378,7 +425,7 @@ pub fn unknown_type(span: Span, name: &str, suggestion: &Option<String>) -> Diag
         "types are int, float, bool, string, duration, rate, size, percent, url, json, Response, list<T> and records".into()
     });
     err(
-        "E0206",
+        Code::E0206,
         format!("unknown type `{name}`"),
         span,
         "not a type",
@@ -389,7 +436,7 @@ pub fn unknown_type(span: Span, name: &str, suggestion: &Option<String>) -> Diag
 /// E0207
 pub fn out_of_range(span: Span, what: &str, help: &str) -> Diagnostic {
     err(
-        "E0207",
+        Code::E0207,
         format!("{what} is out of range"),
         span,
         "out of range",
@@ -400,7 +447,7 @@ pub fn out_of_range(span: Span, what: &str, help: &str) -> Diagnostic {
 /// E0208. `kind` is "URL" or "CIDR".
 pub fn malformed(span: Span, kind: &str, value: &str, why: &str, example: &str) -> Diagnostic {
     err(
-        "E0208",
+        Code::E0208,
         format!("`{value}` is not a valid {kind}: {why}"),
         span,
         format!("invalid {kind}"),
@@ -417,7 +464,7 @@ pub fn bad_aggregation(
     valid: &[&str],
 ) -> Diagnostic {
     err(
-        "E0209",
+        Code::E0209,
         format!("`{agg}` does not apply to `{metric}`, a {kind} metric"),
         span,
         format!("not an aggregation of a {kind}"),
@@ -432,7 +479,7 @@ pub fn bad_operator(span: Span, op: &str, lhs: &str, rhs: Option<&str>, help: &s
         None => format!("`{op}` cannot be applied to {lhs}"),
     };
     err(
-        "E0210",
+        Code::E0210,
         message,
         span,
         "unsupported operation",
@@ -443,7 +490,7 @@ pub fn bad_operator(span: Span, op: &str, lhs: &str, rhs: Option<&str>, help: &s
 /// E0211. `what` describes the thing ("`browse` is a flow").
 pub fn not_a_value(span: Span, what: &str, help: &str) -> Diagnostic {
     err(
-        "E0211",
+        Code::E0211,
         format!("{what}, not a value"),
         span,
         "not a value",
@@ -463,7 +510,7 @@ pub fn unknown_field(
 ) -> Diagnostic {
     let help = hint(suggestion).unwrap_or_else(|| format!("{block} fields are {}", list(valid)));
     err(
-        "E0301",
+        Code::E0301,
         format!("unknown field `{field}` in {block}"),
         span,
         "unknown field",
@@ -487,7 +534,7 @@ pub fn unknown_arg(
         }
     });
     err(
-        "E0302",
+        Code::E0302,
         format!("`{callee}` has no argument `{arg}`"),
         span,
         "unknown argument",
@@ -498,7 +545,7 @@ pub fn unknown_arg(
 /// E0303. `what` is "field" or "argument"; `example` a line to add.
 pub fn missing(span: Span, owner: &str, what: &str, name: &str, example: &str) -> Diagnostic {
     err(
-        "E0303",
+        Code::E0303,
         format!("{owner} is missing the {what} `{name}`"),
         span,
         format!("`{name}` is required"),
@@ -509,7 +556,7 @@ pub fn missing(span: Span, owner: &str, what: &str, name: &str, example: &str) -
 /// E0304
 pub fn arg_count(span: Span, callee: &str, expected: &str, found: usize) -> Diagnostic {
     err(
-        "E0304",
+        Code::E0304,
         format!("`{callee}` takes {expected}, but {found} were given"),
         span,
         "wrong number of arguments",
@@ -533,7 +580,7 @@ pub fn unknown_member(
         }
     });
     err(
-        "E0305",
+        Code::E0305,
         format!("{ty} has no field or method `{member}`"),
         span,
         "unknown member",
@@ -543,7 +590,7 @@ pub fn unknown_member(
 
 /// E0306
 pub fn duplicate_field(span: Span, name: &str, first: Span) -> Diagnostic {
-    Diagnostic::error("E0306", format!("`{name}` is given twice"))
+    Diagnostic::error(Code::E0306.as_str(), format!("`{name}` is given twice"))
         .with_label(span, "given again here")
         .with_note(first, "first given here")
         .with_help(format!("keep one `{name}`"))
@@ -558,7 +605,7 @@ pub fn unknown_workload(
 ) -> Diagnostic {
     let help = hint(suggestion).unwrap_or_else(|| format!("workloads are {}", list(valid)));
     err(
-        "E0307",
+        Code::E0307,
         format!("unknown workload `{name}`"),
         span,
         "not a workload",
@@ -576,7 +623,7 @@ pub fn bad_choice(
 ) -> Diagnostic {
     let help = hint(suggestion).unwrap_or_else(|| format!("`{field}` is one of {}", list(valid)));
     err(
-        "E0308",
+        Code::E0308,
         format!("`{value}` is not a valid `{field}`"),
         span,
         "not one of the choices",
@@ -590,7 +637,7 @@ pub fn unknown_threshold_option(span: Span, name: &str, suggestion: &Option<Stri
         "threshold options are `abort_on_fail` and `delay_abort_eval: DURATION`".into()
     });
     err(
-        "E0309",
+        Code::E0309,
         format!("unknown threshold option `{name}`"),
         span,
         "unknown option",
@@ -625,7 +672,7 @@ pub fn data_unreadable(span: Span, path: &str, why: &LoadError) -> Diagnostic {
             .into(),
     };
     err(
-        "E0401",
+        Code::E0401,
         format!("cannot read data file `{path}`: {why}"),
         span,
         "this file",
@@ -639,7 +686,7 @@ pub fn path_outside(span: Span, path: &str, resolved: &str, root: &str) -> Diagn
         .parent()
         .map_or_else(|| resolved.to_string(), |d| d.display().to_string());
     err(
-        "E0407",
+        Code::E0407,
         format!("`{path}` is outside the test's folder `{root}`"),
         span,
         "this path leaves the test's folder",
@@ -653,7 +700,7 @@ pub fn path_outside(span: Span, path: &str, resolved: &str, root: &str) -> Diagn
 /// E0408: `why` holds the arithmetic (size, rows × columns).
 pub fn data_too_large(span: Span, path: &str, why: &str) -> Diagnostic {
     err(
-        "E0408",
+        Code::E0408,
         format!("data file `{path}` is too large: {why}"),
         span,
         "this file",
@@ -670,7 +717,7 @@ pub fn data_too_large(span: Span, path: &str, why: &str) -> Diagnostic {
 /// E0402
 pub fn data_malformed(span: Span, path: &str, why: &str, help: &str) -> Diagnostic {
     err(
-        "E0402",
+        Code::E0402,
         format!("data file `{path}` is malformed: {why}"),
         span,
         "this file",
@@ -687,7 +734,7 @@ pub fn unknown_pick(
 ) -> Diagnostic {
     let help = hint(suggestion).unwrap_or_else(|| format!("`pick` is one of {}", list(valid)));
     err(
-        "E0403",
+        Code::E0403,
         format!("unknown pick strategy `{given}`"),
         span,
         "not a pick strategy",
@@ -706,7 +753,7 @@ pub fn unknown_column(
     let help =
         hint(suggestion).unwrap_or_else(|| format!("`{source}` rows have {}", list(columns)));
     err(
-        "E0404",
+        Code::E0404,
         format!("rows of `{source}` have no column `{column}`"),
         span,
         "no such column",
@@ -719,7 +766,7 @@ pub fn unknown_format(span: Span, given: &str, suggestion: &Option<String>) -> D
     let help = hint(suggestion)
         .unwrap_or_else(|| "a data source is `csv(..)`, `json(..)` or `lines(..)`".into());
     err(
-        "E0405",
+        Code::E0405,
         format!("unknown data format `{given}`"),
         span,
         "not a data format",
@@ -730,7 +777,7 @@ pub fn unknown_format(span: Span, given: &str, suggestion: &Option<String>) -> D
 /// E0406
 pub fn bad_data_decl(span: Span, why: &str) -> Diagnostic {
     err(
-        "E0406",
+        Code::E0406,
         format!("malformed data source: {why}"),
         span,
         "here",
@@ -764,13 +811,13 @@ impl Sink {
             Sink::MetricValue => "a metric value",
         }
     }
-    fn code(self) -> &'static str {
+    fn code(self) -> Code {
         match self {
-            Sink::Url => "E0501",
-            Sink::CheckName | Sink::GroupName => "E0502",
-            Sink::Tag | Sink::RequestName => "E0503",
-            Sink::Log => "E0504",
-            Sink::MetricValue => "E0505",
+            Sink::Url => Code::E0501,
+            Sink::CheckName | Sink::GroupName => Code::E0502,
+            Sink::Tag | Sink::RequestName => Code::E0503,
+            Sink::Log => Code::E0504,
+            Sink::MetricValue => Code::E0505,
         }
     }
     fn help(self, secret: &str) -> String {
@@ -806,7 +853,7 @@ pub fn undeclared_fleet_secret(span: Span, name: &str, suggestion: &Option<Strin
     let help =
         hint(suggestion).unwrap_or_else(|| format!("declare it: `secret {name} = env(\"VAR\")`"));
     err(
-        "E0506",
+        Code::E0506,
         format!("`fleet.secrets` names `{name}`, which is not a declared secret"),
         span,
         "not a secret of this file",
@@ -817,7 +864,7 @@ pub fn undeclared_fleet_secret(span: Span, name: &str, suggestion: &Option<Strin
 /// E0507
 pub fn bad_secret_source(span: Span) -> Diagnostic {
     err(
-        "E0507",
+        Code::E0507,
         "a secret comes from the environment".into(),
         span,
         "not `env(\"VAR\")`",
@@ -828,7 +875,7 @@ pub fn bad_secret_source(span: Span) -> Diagnostic {
 /// E0508
 pub fn secret_at_compile_time(span: Span, secret: &str) -> Diagnostic {
     err(
-        "E0508",
+        Code::E0508,
         format!("secret `{secret}` is only known while the test runs"),
         span,
         "needed at compile time",
@@ -853,7 +900,7 @@ pub fn unknown_param(
         }
     });
     err(
-        "E0601",
+        Code::E0601,
         format!("`--param {name}` does not name a param of this file"),
         span,
         "params are declared here",
@@ -864,7 +911,7 @@ pub fn unknown_param(
 /// E0602
 pub fn bad_param_value(span: Span, name: &str, ty: &str, value: &str, example: &str) -> Diagnostic {
     err(
-        "E0602",
+        Code::E0602,
         format!("`--param {name}={value}` is not a valid {ty}"),
         span,
         format!("`{name}` is declared as {ty}"),
@@ -881,7 +928,7 @@ pub fn param_default_type(
     example: &str,
 ) -> Diagnostic {
     err(
-        "E0603",
+        Code::E0603,
         format!("the default of param `{name}` is {found}, but the param is declared as {ty}"),
         span,
         format!("this is {found}"),
@@ -901,7 +948,7 @@ fn article(word: &str) -> &'static str {
 /// E0604
 pub fn param_type_not_allowed(span: Span, ty: &str) -> Diagnostic {
     err(
-        "E0604",
+        Code::E0604,
         format!("a param cannot be of type {ty}"),
         span,
         "not a param type",
@@ -914,7 +961,7 @@ pub fn param_type_not_allowed(span: Span, ty: &str) -> Diagnostic {
 /// E0701
 pub fn after_cycle(span: Span, chain: &str) -> Diagnostic {
     err(
-        "E0701",
+        Code::E0701,
         format!("scenarios wait on each other in a cycle: {chain}"),
         span,
         "this wait closes the cycle",
@@ -925,7 +972,7 @@ pub fn after_cycle(span: Span, chain: &str) -> Diagnostic {
 /// E0702
 pub fn name_not_constant(span: Span, what: &str) -> Diagnostic {
     err(
-        "E0702",
+        Code::E0702,
         format!("{what} must be a constant string"),
         span,
         "known only at run time",
@@ -936,7 +983,7 @@ pub fn name_not_constant(span: Span, what: &str) -> Diagnostic {
 /// E0703
 pub fn not_constant(span: Span, what: &str, help: &str) -> Diagnostic {
     err(
-        "E0703",
+        Code::E0703,
         format!("{what} must be known at compile time"),
         span,
         "known only at run time",
@@ -947,7 +994,7 @@ pub fn not_constant(span: Span, what: &str, help: &str) -> Diagnostic {
 /// E0704
 pub fn eval_failed(span: Span, callee: &str, why: &str) -> Diagnostic {
     err(
-        "E0704",
+        Code::E0704,
         format!("evaluating `{callee}` at compile time fails: {why}"),
         span,
         "in this call",
@@ -958,7 +1005,7 @@ pub fn eval_failed(span: Span, callee: &str, why: &str) -> Diagnostic {
 /// E0705. `kind` is "flow", "fn" or "constant".
 pub fn recursion(span: Span, kind: &str, name: &str) -> Diagnostic {
     err(
-        "E0705",
+        Code::E0705,
         format!("{kind} `{name}` refers to itself"),
         span,
         "recursive use",
@@ -969,7 +1016,7 @@ pub fn recursion(span: Span, kind: &str, name: &str) -> Diagnostic {
 /// E0706
 pub fn misplaced_return(span: Span, why: &str, help: &str) -> Diagnostic {
     err(
-        "E0706",
+        Code::E0706,
         format!("`return` {why}"),
         span,
         "misplaced return",
@@ -980,7 +1027,7 @@ pub fn misplaced_return(span: Span, why: &str, help: &str) -> Diagnostic {
 /// E0707
 pub fn missing_return(span: Span, flow: &str, ty: &str) -> Diagnostic {
     err(
-        "E0707",
+        Code::E0707,
         format!("flow `{flow}` returns {ty} but can finish without `return`"),
         span,
         "may end without returning",
@@ -991,7 +1038,7 @@ pub fn missing_return(span: Span, flow: &str, ty: &str) -> Diagnostic {
 /// E0708
 pub fn no_value(span: Span, what: &str, help: &str) -> Diagnostic {
     err(
-        "E0708",
+        Code::E0708,
         format!("{what} has no value"),
         span,
         "used as a value",
@@ -1002,7 +1049,7 @@ pub fn no_value(span: Span, what: &str, help: &str) -> Diagnostic {
 /// E0709
 pub fn not_available(span: Span, what: &str, place: &str, help: &str) -> Diagnostic {
     err(
-        "E0709",
+        Code::E0709,
         format!("{what} is not available {place}"),
         span,
         "not available here",
@@ -1013,7 +1060,7 @@ pub fn not_available(span: Span, what: &str, place: &str, help: &str) -> Diagnos
 /// E0710
 pub fn misplaced_builtin(span: Span, name: &str, place: &str) -> Diagnostic {
     err(
-        "E0710",
+        Code::E0710,
         format!("`{name}(..)` can only be used {place}"),
         span,
         "not allowed here",
@@ -1026,29 +1073,41 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
+    /// Every code is written `E` and four digits, once, with a summary; the table, the
+    /// enum and `parse` agree. (That every reported code is one of these is the type of
+    /// `err`: it takes a `Code`.)
     #[test]
-    fn table_codes_are_unique_and_well_formed() {
+    fn codes_are_unique_well_formed_and_documented() {
         let mut seen = BTreeSet::new();
-        for row in TABLE {
-            assert!(seen.insert(row.code), "{} twice", row.code);
+        for code in Code::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "{s} twice");
             assert!(
-                row.code.len() == 5 && row.code.starts_with('E'),
-                "{}",
-                row.code
+                s.len() == 5 && s.starts_with('E') && s[1..].chars().all(|c| c.is_ascii_digit()),
+                "{s}"
             );
-            assert!(!row.summary.is_empty());
+            assert!(!code.summary().is_empty(), "{s} has no summary");
+            assert_eq!(Code::parse(s), Some(*code));
         }
+        assert_eq!(TABLE.len(), Code::ALL.len());
+        for (row, code) in TABLE.iter().zip(Code::ALL) {
+            assert_eq!((row.code, row.summary), (code.as_str(), code.summary()));
+        }
+        assert_eq!(
+            Code::parse("E0001"),
+            None,
+            "parser codes belong to the grammar"
+        );
     }
 
     #[test]
-    fn every_code_used_in_this_file_is_in_the_table() {
-        let source = include_str!("codes.rs");
-        let table: BTreeSet<&str> = TABLE.iter().map(|r| r.code).collect();
-        for (i, _) in source.match_indices("\"E0") {
-            let code = &source[i + 1..i + 6];
-            if code.chars().skip(1).all(|c| c.is_ascii_digit()) {
-                assert!(table.contains(code), "{code} is used but not in TABLE");
-            }
-        }
+    fn a_diagnostic_carries_its_code_as_written() {
+        let d = unknown_field(Span::new(0, 1), "fleet", "x", &None, &["runners"]);
+        assert_eq!(d.code, Code::E0301.as_str());
+        assert_eq!(d.code, "E0301");
+        assert_eq!(
+            secret_into(Span::new(0, 1), "token", Sink::Log, None).code,
+            "E0504"
+        );
     }
 }

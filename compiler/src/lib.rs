@@ -105,12 +105,12 @@ pub fn compile(entry: &str, loader: &dyn SourceLoader, opts: &CompileOptions) ->
     let files: Vec<String> = loaded.modules.iter().map(|m| m.file.clone()).collect();
     let mut checker =
         checker::Checker::new(loaded.modules.clone(), loader, opts, modules::stem(entry));
-    checker.diags = loaded.diagnostics;
+    checker.reports.list = loaded.diagnostics;
     let parsed = loaded.modules.first().is_some_and(|m| m.ast.is_some());
     if parsed {
         checker.run();
     }
-    let mut diags: Vec<(ir::ModuleId, Diagnostic)> = std::mem::take(&mut checker.diags);
+    let mut diags: Vec<(ir::ModuleId, Diagnostic)> = std::mem::take(&mut checker.reports.list);
     diags.sort_by_key(|(m, d)| (*m, d.span().map(|s| s.start).unwrap_or(0)));
     let diagnostics: Vec<Diagnostic> = diags
         .into_iter()

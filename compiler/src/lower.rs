@@ -71,21 +71,7 @@ pub fn lower(p: &Program) -> Plan {
                 body: stmts(&f.body),
             })
             .collect(),
-        setup: p.setup.as_ref().map(|b| {
-            let mut body = stmts(&b.body);
-            let values = b
-                .values
-                .iter()
-                .map(|(_, slot)| pp::Expr::Local(*slot))
-                .collect();
-            body.push(pp::Stmt::Return(Some(pp::Expr::List(values))));
-            Function {
-                name: "setup".into(),
-                params: 0,
-                frame_size: b.frame_size,
-                body,
-            }
-        }),
+        setup: p.setup.as_ref().map(setup),
         setup_values: p.setup_values.clone(),
         teardown: p.teardown.as_ref().map(|b| Function {
             name: "teardown".into(),
@@ -110,6 +96,23 @@ pub fn lower(p: &Program) -> Plan {
             .collect(),
         thresholds: p.thresholds.iter().map(|t| t.threshold.clone()).collect(),
         fleet: p.fleet.clone(),
+    }
+}
+
+/// Setup as a function returning its values, in `Plan::setup_values` order.
+fn setup(b: &ir::Block) -> Function {
+    let mut body = stmts(&b.body);
+    let values = b
+        .values
+        .iter()
+        .map(|(_, slot)| pp::Expr::Local(*slot))
+        .collect();
+    body.push(pp::Stmt::Return(Some(pp::Expr::List(values))));
+    Function {
+        name: "setup".into(),
+        params: 0,
+        frame_size: b.frame_size,
+        body,
     }
 }
 

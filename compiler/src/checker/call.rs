@@ -4,7 +4,7 @@
 //! and methods (`methods.rs`).
 
 use super::items::{FlowSig, FnSig, ItemState};
-use super::{Binding, Checker, Ctx, Mode, Resolved};
+use super::{taint, Binding, Checker, Ctx, Mode, Resolved};
 use crate::codes;
 use crate::ir::{Const, Expr, ExprKind, Intrinsic, ModuleId, Origin};
 use crate::suggest::did_you_mean;
@@ -159,65 +159,7 @@ impl<'a> Checker<'a> {
                     self.fail(cx, d, id.span)
                 }
             },
-            A::Field { base, field } => {
-                if let Some((m, i, shown)) = self.item_path(cx, base) {
-                    let kind = self.module(m).item(i).map(|it| it.kind.clone());
-                    if matches!(kind, Some(ItemKind::Data { .. })) {
-                        return self.data_method(cx, e, m, i, field, args);
-                    }
-                    if matches!(kind, Some(ItemKind::Metric { .. })) {
-                        let d = if field.name == "add" {
-                            let help = "record the value as a statement on its own line";
-                            codes::no_value(e.span, &format!("`{shown}.add(..)`"), help)
-                        } else {
-                            let s = did_you_mean(&field.name, ["add"]);
-                            codes::unknown_member(
-                                field.span,
-                                "a metric",
-                                &field.name,
-                                &s,
-                                &["add(value)"],
-                            )
-                        };
-                        return self.fail(cx, d, e.span);
-                    }
-                }
-                if let A::Name(bid) = &base.kind {
-                    match self.resolve(cx, &bid.name) {
-                        Resolved::Module(m) => {
-                            let module = self.module(m);
-                            return match module.values.get(&field.name) {
-                                Some(i) => self.call_item(cx, e, m, *i, field, args),
-                                None if module.ast.is_none() => self.error_expr(loc),
-                                None => {
-                                    let available: Vec<String> =
-                                        module.values.keys().cloned().collect();
-                                    let s = did_you_mean(
-                                        &field.name,
-                                        available.iter().map(String::as_str),
-                                    );
-                                    let name = crate::modules::display_name(&module);
-                                    self.fail(
-                                        cx,
-                                        codes::unknown_module_item(
-                                            field.span,
-                                            &name,
-                                            &field.name,
-                                            &s,
-                                            &available,
-                                        ),
-                                        field.span,
-                                    )
-                                }
-                            };
-                        }
-                        Resolved::Broken => return self.error_expr(loc),
-                        _ => {}
-                    }
-                }
-                let b = self.expr(cx, base);
-                self.method(cx, e, b, field, args)
-            }
+            A::Field { base, field } => self.call_member(cx, e, base, field, args),
             _ => {
                 let c = self.expr(cx, callee);
                 if c.ty.is_error() {
@@ -231,6 +173,66 @@ impl<'a> Checker<'a> {
                 self.fail(cx, d, callee.span)
             }
         }
+    }
+
+    /// `base.field(..)`: a data source's or metric's method, an item of a module, or a
+    /// method of a value.
+    fn call_member(
+        &mut self,
+        cx: &mut Ctx,
+        e: &ast::Expr,
+        base: &ast::Expr,
+        field: &ast::Ident,
+        args: &[ast::Arg],
+    ) -> Expr {
+        if let Some((m, i, shown)) = self.item_path(cx, base) {
+            let kind = self.module(m).item(i).map(|it| it.kind.clone());
+            if matches!(kind, Some(ItemKind::Data { .. })) {
+                return self.data_method(cx, e, m, i, field, args);
+            }
+            if matches!(kind, Some(ItemKind::Metric { .. })) {
+                let d = if field.name == "add" {
+                    let help = "record the value as a statement on its own line";
+                    codes::no_value(e.span, &format!("`{shown}.add(..)`"), help)
+                } else {
+                    let s = did_you_mean(&field.name, ["add"]);
+                    codes::unknown_member(field.span, "a metric", &field.name, &s, &["add(value)"])
+                };
+                return self.fail(cx, d, e.span);
+            }
+        }
+        if let A::Name(bid) = &base.kind {
+            match self.resolve(cx, &bid.name) {
+                Resolved::Module(m) => return self.call_in_module(cx, e, m, field, args),
+                Resolved::Broken => return self.error_expr(cx.loc(e.span)),
+                _ => {}
+            }
+        }
+        let b = self.expr(cx, base);
+        self.method(cx, e, b, field, args)
+    }
+
+    /// `module.name(..)`: an item of an imported module.
+    fn call_in_module(
+        &mut self,
+        cx: &mut Ctx,
+        e: &ast::Expr,
+        m: ModuleId,
+        field: &ast::Ident,
+        args: &[ast::Arg],
+    ) -> Expr {
+        let module = self.module(m);
+        if let Some(i) = module.values.get(&field.name) {
+            return self.call_item(cx, e, m, *i, field, args);
+        }
+        if module.ast.is_none() {
+            return self.error_expr(cx.loc(e.span));
+        }
+        let available: Vec<String> = module.values.keys().cloned().collect();
+        let s = did_you_mean(&field.name, available.iter().map(String::as_str));
+        let name = crate::modules::display_name(&module);
+        let d = codes::unknown_module_item(field.span, &name, &field.name, &s, &available);
+        self.fail(cx, d, field.span)
     }
 
     fn call_item(
@@ -477,28 +479,8 @@ impl<'a> Checker<'a> {
     /// Reports a secret in `x` reaching a sink inside a called flow; propagates flow
     /// parameters of the caller.
     fn sink_via(&mut self, cx: &mut Ctx, x: &Expr, info: super::SinkInfo) {
-        for o in x.origins.clone() {
-            match o {
-                Origin::Secret(s) => {
-                    let name = self
-                        .prog
-                        .secrets
-                        .get(s as usize)
-                        .map(|v| v.name.clone())
-                        .unwrap_or_default();
-                    let d = codes::secret_into(x.loc.span, &name, info.sink, Some(&info.via));
-                    self.emit(x.loc.module, d);
-                    return;
-                }
-                Origin::FlowParam(i) => {
-                    if let Some(f) = cx.flow.as_mut() {
-                        if let Some(slot) = f.param_sinks.get_mut(i as usize) {
-                            slot.get_or_insert(info.clone());
-                        }
-                    }
-                }
-                _ => {}
-            }
+        if let Some((module, d)) = taint::leak_via(x, info, &self.prog.secrets, cx.flow.as_mut()) {
+            self.emit(module, d);
         }
     }
 

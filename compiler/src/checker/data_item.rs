@@ -1,7 +1,10 @@
 //! Data sources: `data NAME = csv|json|lines("path", pick: STRATEGY)`. The file is read
 //! through the loader at compile time (relative to the declaring file), its columns
-//! typed, its rows embedded in the plan.
+//! typed, its rows embedded in the plan. The work is a pass of its own (`DataPass`):
+//! it holds only the loader and its diagnostics, and never reaches the `Checker`, which
+//! runs it when a data item is first used and stores what it returns.
 
+use super::args::{self, DataArg, DATA_ARGS};
 use super::items::{literal_string, unique_name, ItemState};
 use super::Checker;
 use crate::codes;
@@ -9,8 +12,11 @@ use crate::data;
 use crate::ir::{self, Loc, ModuleId};
 use crate::modules::Module;
 use crate::suggest::did_you_mean;
+use crate::types::Type;
+use crate::SourceLoader;
 use volley_plan::{DataFormat, Pick};
 use volley_syntax::ast::{self, ExprKind as A, ItemKind, Span};
+use volley_syntax::Diagnostic;
 
 pub(crate) const PICKS: &[&str] = &[
     "unique",
@@ -42,8 +48,54 @@ impl<'a> Checker<'a> {
         let Some(ItemKind::Data { name, source }) = m.item(index).map(|i| &i.kind) else {
             return self.finish(key, ItemState::Failed);
         };
-        let (state, _) = self.loud(|c| c.check_data(&m, name, source).unwrap_or(ItemState::Failed));
+        let taken: Vec<String> = self.prog.data.iter().map(|t| t.name.clone()).collect();
+        let mut pass = DataPass {
+            loader: self.loader,
+            diags: Vec::new(),
+        };
+        let declared = pass.check_data(&m, name, source, &taken);
+        let (state, _) = self.loud(|c| {
+            for d in pass.diags {
+                c.emit(module, d);
+            }
+            let Some((data, row_ty)) = declared else {
+                return ItemState::Failed;
+            };
+            let id = c.prog.data.len() as u32;
+            c.prog.data.push(data);
+            ItemState::Data(id, row_ty)
+        });
         self.finish(key, state)
+    }
+}
+
+/// The data-file pass of one declaration: reads the file through the loader and types
+/// its columns. Its own state is the loader and the diagnostics it reports; it returns
+/// the `ir::Data` and its row type, which the checker stores (under a unique name).
+struct DataPass<'l> {
+    loader: &'l dyn SourceLoader,
+    diags: Vec<Diagnostic>,
+}
+
+impl DataPass<'_> {
+    /// Reports `d` (in the declaring module).
+    fn emit(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// `pick: STRATEGY` (a bare name or a string); `None` when unknown (reported).
+    fn data_pick(&mut self, m: &Module, v: &ast::Expr) -> Option<Pick> {
+        let given = match &v.kind {
+            A::Name(p) => Some(p.name.clone()),
+            _ => literal_string(v),
+        };
+        if let Some(p) = given.as_deref().and_then(pick_of) {
+            return Some(p);
+        }
+        let g = given.unwrap_or_else(|| m.text(v.span).to_string());
+        let s = did_you_mean(&g, PICKS.iter().copied());
+        self.emit(codes::unknown_pick(v.span, &g, &s, PICKS));
+        None
     }
 
     pub(crate) fn check_data(
@@ -51,20 +103,21 @@ impl<'a> Checker<'a> {
         m: &Module,
         name: &ast::Ident,
         source: &ast::Expr,
-    ) -> Option<ItemState> {
+        taken: &[String],
+    ) -> Option<(ir::Data, Type)> {
         let module = m.id;
         let A::Call { callee, args } = &source.kind else {
-            self.emit(
-                module,
-                codes::bad_data_decl(source.span, "expected `csv(..)`, `json(..)` or `lines(..)`"),
-            );
+            self.emit(codes::bad_data_decl(
+                source.span,
+                "expected `csv(..)`, `json(..)` or `lines(..)`",
+            ));
             return None;
         };
         let A::Name(fmt) = &callee.kind else {
-            self.emit(
-                module,
-                codes::bad_data_decl(callee.span, "expected `csv`, `json` or `lines`"),
-            );
+            self.emit(codes::bad_data_decl(
+                callee.span,
+                "expected `csv`, `json` or `lines`",
+            ));
             return None;
         };
         let format = match fmt.name.as_str() {
@@ -73,10 +126,45 @@ impl<'a> Checker<'a> {
             "lines" => DataFormat::Lines,
             other => {
                 let s = did_you_mean(other, FORMATS.iter().copied());
-                self.emit(module, codes::unknown_format(fmt.span, other, &s));
+                self.emit(codes::unknown_format(fmt.span, other, &s));
                 return None;
             }
         };
+        let (path, pick, ok) = self.data_args(m, fmt, args);
+        let Some((path, path_span)) = path else {
+            if ok {
+                self.emit(codes::missing(
+                    source.span,
+                    &format!("`{}(..)`", fmt.name),
+                    "argument",
+                    "path",
+                    "\"data/file.csv\"",
+                ));
+            }
+            return None;
+        };
+        let full = crate::files::data_path(&m.dir, &path);
+        let loaded = self.load_data_file(&full, format, &path, path_span, ok)?;
+        let row_ty = loaded.row_type(format == DataFormat::Lines);
+        let data = ir::Data {
+            name: unique_name(taken, &name.name, m),
+            format,
+            path: if module == 0 { path } else { full },
+            pick,
+            columns: loaded.columns,
+            rows: loaded.rows,
+            loc: Loc::new(module, name.span),
+        };
+        Some((data, row_ty))
+    }
+
+    /// The path and `pick:` of a data source, and whether they were free of errors.
+    fn data_args(
+        &mut self,
+        m: &Module,
+        fmt: &ast::Ident,
+        args: &[ast::Arg],
+    ) -> (Option<(String, Span)>, Pick, bool) {
         let mut path: Option<(String, Span)> = None;
         let mut pick = Pick::Sequential;
         let mut ok = true;
@@ -86,72 +174,61 @@ impl<'a> Checker<'a> {
                 None => {
                     positional += 1;
                     if positional > 1 {
-                        self.emit(
-                            module,
-                            codes::arg_count(a.span, &fmt.name, "a path and `pick:`", positional),
-                        );
+                        self.emit(codes::arg_count(
+                            a.span,
+                            &fmt.name,
+                            "a path and `pick:`",
+                            positional,
+                        ));
                         ok = false;
                         continue;
                     }
                     match literal_string(&a.value) {
                         Some(p) if !p.is_empty() => path = Some((p, a.value.span)),
                         _ => {
-                            self.emit(
-                                module,
-                                codes::bad_data_decl(
-                                    a.value.span,
-                                    "the path must be a constant string",
-                                ),
-                            );
-                            ok = false;
-                        }
-                    }
-                }
-                Some(n) if n.name == "pick" => {
-                    let given = match &a.value.kind {
-                        A::Name(p) => Some(p.name.clone()),
-                        _ => literal_string(&a.value),
-                    };
-                    match given.as_deref().and_then(pick_of) {
-                        Some(p) => pick = p,
-                        None => {
-                            let g = given.unwrap_or_else(|| m.text(a.value.span).to_string());
-                            let s = did_you_mean(&g, PICKS.iter().copied());
-                            self.emit(module, codes::unknown_pick(a.value.span, &g, &s, PICKS));
+                            self.emit(codes::bad_data_decl(
+                                a.value.span,
+                                "the path must be a constant string",
+                            ));
                             ok = false;
                         }
                     }
                 }
                 Some(n) => {
-                    let s = did_you_mean(&n.name, ["pick"]);
-                    self.emit(
-                        module,
-                        codes::unknown_arg(n.span, &fmt.name, &n.name, &s, &["pick"]),
-                    );
-                    ok = false;
+                    let unknown = |sp, name: &str, s: &Option<String>, acc: &[&str]| {
+                        codes::unknown_arg(sp, &fmt.name, name, s, acc)
+                    };
+                    let picked = match args::lookup(DATA_ARGS, &n.name, n.span, unknown) {
+                        Ok(DataArg::Pick) => self.data_pick(m, &a.value),
+                        Err(d) => {
+                            self.emit(*d);
+                            None
+                        }
+                    };
+                    match picked {
+                        Some(p) => pick = p,
+                        None => ok = false,
+                    }
                 }
             }
         }
-        let Some((path, path_span)) = path else {
-            if ok {
-                self.emit(
-                    module,
-                    codes::missing(
-                        source.span,
-                        &format!("`{}(..)`", fmt.name),
-                        "argument",
-                        "path",
-                        "\"data/file.csv\"",
-                    ),
-                );
-            }
-            return None;
-        };
-        let full = crate::files::data_path(&m.dir, &path);
-        let bytes = match self.loader.load_data(&full) {
+        (path, pick, ok)
+    }
+
+    /// Reads and parses a data file (after reporting an unreadable one, nothing more if
+    /// the declaration had errors: `ok` false).
+    fn load_data_file(
+        &mut self,
+        full: &str,
+        format: DataFormat,
+        path: &str,
+        path_span: Span,
+        ok: bool,
+    ) -> Option<data::Loaded> {
+        let bytes = match self.loader.load_data(full) {
             Ok(b) => b,
             Err(why) => {
-                self.emit(module, codes::data_unreadable(path_span, &path, &why));
+                self.emit(codes::data_unreadable(path_span, path, &why));
                 return None;
             }
         };
@@ -163,7 +240,7 @@ impl<'a> Checker<'a> {
                 size: bytes.len() as u64,
                 limit: crate::files::MAX_DATA_BYTES,
             };
-            self.emit(module, codes::data_unreadable(path_span, &path, &why));
+            self.emit(codes::data_unreadable(path_span, path, &why));
             return None;
         }
         let loaded = match format {
@@ -171,32 +248,16 @@ impl<'a> Checker<'a> {
             DataFormat::Json => data::read_json(&bytes),
             DataFormat::Lines => data::read_lines(&bytes),
         };
-        let loaded = match loaded {
-            Ok(l) => l,
+        match loaded {
+            Ok(l) => Some(l),
             Err(e) if e.too_large => {
-                self.emit(module, codes::data_too_large(path_span, &path, &e.why));
-                return None;
+                self.emit(codes::data_too_large(path_span, path, &e.why));
+                None
             }
             Err(e) => {
-                self.emit(
-                    module,
-                    codes::data_malformed(path_span, &path, &e.why, &e.help),
-                );
-                return None;
+                self.emit(codes::data_malformed(path_span, path, &e.why, &e.help));
+                None
             }
-        };
-        let row_ty = loaded.row_type(format == DataFormat::Lines);
-        let taken: Vec<String> = self.prog.data.iter().map(|t| t.name.clone()).collect();
-        let id = self.prog.data.len() as u32;
-        self.prog.data.push(ir::Data {
-            name: unique_name(&taken, &name.name, m),
-            format,
-            path: if module == 0 { path } else { full },
-            pick,
-            columns: loaded.columns,
-            rows: loaded.rows,
-            loc: Loc::new(module, name.span),
-        });
-        Some(ItemState::Data(id, row_ty))
+        }
     }
 }

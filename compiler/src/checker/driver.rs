@@ -4,17 +4,21 @@
 //! flows that are reachable become the plan's flows and calls are renumbered.
 
 use super::items::ItemState;
-use super::Checker;
-use crate::codes;
-use crate::ir::{self, ExprKind, ModuleId};
-use crate::suggest::did_you_mean;
+use super::{fleet, passes, thresholds, Checker};
+use crate::ir::ModuleId;
 use crate::types::Type;
-use volley_syntax::ast::{ItemKind, Span};
+use volley_syntax::ast::ItemKind;
 
 impl<'a> Checker<'a> {
     pub(crate) fn run(&mut self) {
         self.check_module_items(0);
-        self.report_unknown_params();
+        let left: Vec<String> = std::mem::take(&mut self.param_overrides)
+            .into_keys()
+            .collect();
+        let entry = self.module(0);
+        for d in passes::params::unknown(&entry, &left) {
+            self.emit(0, d);
+        }
         for i in 1..self.modules.len() {
             if !self.modules[i].is_std {
                 self.check_module_items(i as ModuleId);
@@ -40,12 +44,25 @@ impl<'a> Checker<'a> {
             .iter()
             .map(|i| self.check_scenario(*i, &names))
             .collect();
-        self.check_after_cycles(&checked);
+        let graph: Vec<passes::after_graph::Node> = checked
+            .iter()
+            .map(|c| passes::after_graph::Node {
+                name: c.name.clone(),
+                after: c.after,
+            })
+            .collect();
+        for d in passes::after_graph::cycles(&graph) {
+            self.emit(0, d);
+        }
         self.prog.scenarios = checked.into_iter().filter_map(|c| c.scenario).collect();
         self.check_teardown();
-        self.check_thresholds();
-        self.check_fleet();
-        self.finish_flows();
+        self.prog.thresholds = thresholds::ThresholdPass::run(self);
+        if let Some(out) = fleet::FleetPass::run(self) {
+            self.prog.fleet = out.fleet;
+            self.prog.fleet_fields = out.fields;
+            self.prog.fleet_loc = Some(out.loc);
+        }
+        passes::link::keep_reachable_flows(&mut self.prog, &self.entry_flows);
     }
 
     fn check_module_items(&mut self, module: ModuleId) {
@@ -87,104 +104,6 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-        }
-    }
-
-    fn report_unknown_params(&mut self) {
-        let left: Vec<(String, String)> = std::mem::take(&mut self.param_overrides)
-            .into_iter()
-            .collect();
-        if left.is_empty() {
-            return;
-        }
-        let m = self.module(0);
-        let declared: Vec<String> = m
-            .values
-            .iter()
-            .filter(|(_, i)| matches!(m.item(**i).map(|it| &it.kind), Some(ItemKind::Param { .. })))
-            .map(|(n, _)| n.clone())
-            .collect();
-        let refs: Vec<&str> = declared.iter().map(String::as_str).collect();
-        for (k, _) in left {
-            let s = did_you_mean(&k, refs.iter().copied());
-            self.emit(0, codes::unknown_param(Span::new(0, 0), &k, &s, &refs));
-        }
-    }
-
-    /// Keeps the flow instances the plan needs (entry-file flows and every flow called
-    /// from code that runs) and renumbers calls.
-    fn finish_flows(&mut self) {
-        let n = self.prog.flows.len();
-        let mut used = vec![false; n];
-        let mut stack: Vec<u32> = self.entry_flows.clone();
-        let mut roots: Vec<&[ir::Stmt]> = Vec::new();
-        for s in &self.prog.scenarios {
-            roots.push(&s.init);
-            roots.push(&s.iteration);
-        }
-        if let Some(b) = &self.prog.setup {
-            roots.push(&b.body);
-        }
-        if let Some(b) = &self.prog.teardown {
-            roots.push(&b.body);
-        }
-        for body in roots {
-            ir::walk_body_exprs(body, &mut |e| {
-                if let ExprKind::CallFlow { flow, .. } = e.kind {
-                    stack.push(flow);
-                }
-            });
-        }
-        while let Some(f) = stack.pop() {
-            let Some(slot) = used.get_mut(f as usize) else {
-                continue;
-            };
-            if *slot {
-                continue;
-            }
-            *slot = true;
-            ir::walk_body_exprs(&self.prog.flows[f as usize].body, &mut |e| {
-                if let ExprKind::CallFlow { flow, .. } = e.kind {
-                    stack.push(flow);
-                }
-            });
-        }
-        let mut map = vec![None; n];
-        let mut next = 0u32;
-        for (i, u) in used.iter().enumerate() {
-            if *u {
-                map[i] = Some(next);
-                next += 1;
-            }
-        }
-        let mut remap = |e: &mut ir::Expr| {
-            if let ExprKind::CallFlow { flow, .. } = &mut e.kind {
-                *flow = map
-                    .get(*flow as usize)
-                    .copied()
-                    .flatten()
-                    .unwrap_or(u32::MAX);
-            }
-        };
-        let flows = std::mem::take(&mut self.prog.flows);
-        let mut kept = Vec::new();
-        for (i, mut f) in flows.into_iter().enumerate() {
-            if used[i] {
-                ir::walk_body_exprs_mut(&mut f.body, &mut remap);
-                f.in_plan = true;
-                kept.push(f);
-            }
-        }
-        self.prog.flows = kept;
-        for s in &mut self.prog.scenarios {
-            ir::walk_body_exprs_mut(&mut s.init, &mut remap);
-            ir::walk_body_exprs_mut(&mut s.iteration, &mut remap);
-        }
-        if let Some(b) = &mut self.prog.setup {
-            ir::walk_body_exprs_mut(&mut b.body, &mut remap);
-        }
-        if let Some(b) = &mut self.prog.teardown {
-            ir::walk_body_exprs_mut(&mut b.body, &mut remap);
         }
     }
 }

@@ -1,8 +1,12 @@
-//! The `fleet { .. }` block: runner count (`auto` → none), namespace, image, resources
+//! The fleet rule pass (`FleetPass`), run by the driver after thresholds. The
+//! `fleet { .. }` block: runner count (`auto` → none), namespace, image, resources
 //! (`cpu: 2` cores or `"500m"`, `memory: 512Mi`), placement, node selector, tolerations,
 //! Kubernetes secret references (only for declared secrets), egress CIDRs, cleanup,
-//! start timeout, grace and zone spread. Unknown fields get a "did you mean".
+//! start timeout, grace and zone spread. Unknown fields get a "did you mean". The pass
+//! keeps its own state and returns a `FleetOut`; it uses the checker only to evaluate
+//! constants, resolve names and report.
 
+use super::args::{FleetField, ResourceField, FLEET_FIELDS, RESOURCE_FIELDS};
 use super::{Checker, Resolved};
 use crate::codes::{self, Sink};
 use crate::ir::{Const, Loc};
@@ -12,21 +16,6 @@ use crate::types::Type;
 use volley_plan::{Cleanup, Fleet, K8sSecretRef, Placement};
 use volley_syntax::ast::{self, ExprKind as A, ItemKind, Span};
 
-const FLEET_FIELDS: &[&str] = &[
-    "runners",
-    "namespace",
-    "image",
-    "resources",
-    "placement",
-    "node_selector",
-    "tolerations",
-    "secrets",
-    "egress",
-    "cleanup",
-    "start_timeout",
-    "grace",
-    "zone_spread",
-];
 const PLACEMENTS: &[&str] = &["spread", "separate", "pack"];
 const CLEANUPS: &[&str] = &["after(DURATION)", "on_success", "never"];
 
@@ -48,41 +37,70 @@ fn valid_namespace(ns: &str) -> bool {
         && !ns.ends_with('-')
 }
 
-impl<'a> Checker<'a> {
-    pub(crate) fn check_fleet(&mut self) {
-        let m = self.module(0);
-        let Some(i) = m.fleet else { return };
+/// What the fleet pass produces: the fleet, the fields written (name and place, for
+/// the linter) and the place of the block.
+pub(crate) struct FleetOut {
+    pub fleet: Fleet,
+    pub fields: Vec<(String, Loc)>,
+    pub loc: Loc,
+}
+
+/// The fleet rule pass. Its own state is the list of fields written; it asks the
+/// checker (`ev`) only to evaluate constant expressions, resolve names and report.
+pub(crate) struct FleetPass<'c, 'a> {
+    ev: &'c mut Checker<'a>,
+    fields: Vec<(String, Loc)>,
+}
+
+impl<'c, 'a> FleetPass<'c, 'a> {
+    /// Checks the entry file's `fleet { .. }`; `None` when it has none.
+    pub(crate) fn run(ev: &'c mut Checker<'a>) -> Option<FleetOut> {
+        let m = ev.module(0);
+        let i = m.fleet?;
         let Some(ItemKind::Fleet(fields)) = m.item(i).map(|it| &it.kind) else {
-            return;
+            return None;
+        };
+        let mut pass = FleetPass {
+            ev,
+            fields: Vec::new(),
         };
         let mut fleet = Fleet::default();
+        pass.fields_of(&mut fleet, fields);
+        Some(FleetOut {
+            fleet,
+            fields: pass.fields,
+            loc: Loc::new(0, m.items()[i].span),
+        })
+    }
+
+    /// Each field once, in source order (unknown and repeated ones reported).
+    fn fields_of(&mut self, fleet: &mut Fleet, fields: &[ast::Field]) {
         let mut seen: Vec<(&str, Span)> = Vec::new();
         for f in fields {
             let name = f.name.name.as_str();
-            if !FLEET_FIELDS.contains(&name) {
-                let s = did_you_mean(name, FLEET_FIELDS.iter().copied());
-                self.emit(
-                    0,
-                    codes::unknown_field(f.name.span, "fleet", name, &s, FLEET_FIELDS),
-                );
+            let unknown = |sp, n: &str, s: &Option<String>, acc: &[&str]| {
+                codes::unknown_field(sp, "fleet", n, s, acc)
+            };
+            let Some(key) = self.ev.arg_key(0, FLEET_FIELDS, name, f.name.span, unknown) else {
                 continue;
-            }
+            };
             if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-                self.emit(0, codes::duplicate_field(f.name.span, name, *first));
+                self.ev
+                    .emit(0, codes::duplicate_field(f.name.span, name, *first));
                 continue;
             }
             seen.push((name, f.name.span));
-            self.prog
-                .fleet_fields
+            self.fields
                 .push((name.to_string(), Loc::new(0, f.name.span)));
-            self.fleet_field(&mut fleet, name, &f.value);
+            self.fleet_field(fleet, key, &f.value);
         }
-        self.prog.fleet = fleet;
-        self.prog.fleet_loc = Some(Loc::new(0, m.items()[i].span));
     }
 
     fn const_str(&mut self, e: &ast::Expr, what: &str) -> Option<String> {
-        match self.const_of(0, e, &Type::Str, what, &format!("{what} is a string"))? {
+        match self
+            .ev
+            .const_of(0, e, &Type::Str, what, &format!("{what} is a string"))?
+        {
             Const::Str(s) | Const::Url(s) => Some(s),
             _ => None,
         }
@@ -92,7 +110,7 @@ impl<'a> Checker<'a> {
         let items: Vec<&ast::Expr> = match &e.kind {
             A::List(items) => items.iter().collect(),
             _ => {
-                return match self.const_of(
+                return match self.ev.const_of(
                     0,
                     e,
                     &Type::list(Type::Str),
@@ -115,175 +133,54 @@ impl<'a> Checker<'a> {
         Some(out)
     }
 
-    fn fleet_field(&mut self, fleet: &mut Fleet, name: &str, v: &ast::Expr) {
-        match name {
-            "runners" => {
-                if word(v).as_deref() == Some("auto") {
-                    fleet.runners = None;
-                    return;
-                }
-                if let A::Name(n) = &v.kind {
-                    if matches!(self.resolve_global(0, &n.name), Resolved::Unknown) {
-                        let s = did_you_mean(&n.name, ["auto"]);
-                        self.emit(
-                            0,
-                            codes::bad_choice(
-                                v.span,
-                                "runners",
-                                &n.name,
-                                &s,
-                                &["a number", "auto"],
-                            ),
-                        );
-                        return;
-                    }
-                }
-                match self.const_of(
-                    0,
-                    v,
-                    &Type::Int,
-                    "`runners`",
-                    "write a number of runners or `auto`",
-                ) {
-                    Some(Const::Int(n)) if (1..=10_000).contains(&n) => {
-                        fleet.runners = Some(n as u32)
-                    }
-                    Some(_) => self.emit(
-                        0,
-                        codes::out_of_range(
-                            v.span,
-                            "runners",
-                            "between 1 and 10000 runners, or `auto`",
-                        ),
-                    ),
-                    None => {}
-                }
-            }
-            "namespace" => {
-                if let Some(ns) = self.const_str(v, "the namespace") {
-                    if valid_namespace(&ns) {
-                        fleet.namespace = ns;
-                    } else {
-                        let why = "a namespace is lowercase letters, digits and `-`, at most 63 characters";
-                        self.emit(
-                            0,
-                            codes::malformed(
-                                v.span,
-                                "Kubernetes namespace",
-                                &ns,
-                                why,
-                                "\"loadtest\"",
-                            ),
-                        );
-                    }
-                }
-            }
-            "image" => {
-                if let Some(img) = self.const_str(v, "the image") {
-                    if img.trim().is_empty() || img.contains(char::is_whitespace) {
-                        self.emit(
-                            0,
-                            codes::malformed(
-                                v.span,
-                                "image reference",
-                                &img,
-                                "it is empty or has spaces",
-                                "\"ghcr.io/acme/volley:0.1.0\"",
-                            ),
-                        );
-                    } else {
-                        fleet.image = img;
-                    }
-                }
-            }
-            "resources" => self.resources(fleet, v),
-            "placement" => match word(v).as_deref() {
+    fn fleet_field(&mut self, fleet: &mut Fleet, key: FleetField, v: &ast::Expr) {
+        match key {
+            FleetField::Runners => self.fleet_runners(fleet, v),
+            FleetField::Namespace => self.fleet_namespace(fleet, v),
+            FleetField::Image => self.fleet_image(fleet, v),
+            FleetField::Resources => self.resources(fleet, v),
+            FleetField::Placement => match word(v).as_deref() {
                 Some("spread") => fleet.placement = Placement::Spread,
                 Some("separate") => fleet.placement = Placement::Separate,
                 Some("pack") => fleet.placement = Placement::Pack,
                 other => {
                     let g = other
                         .map(String::from)
-                        .unwrap_or_else(|| self.source_text(0, v.span));
+                        .unwrap_or_else(|| self.ev.source_text(0, v.span));
                     let s = did_you_mean(&g, PLACEMENTS.iter().copied());
-                    self.emit(
+                    self.ev.emit(
                         0,
                         codes::bad_choice(v.span, "placement", &g, &s, PLACEMENTS),
                     );
                 }
             },
-            "node_selector" => {
-                if let Some(m) = self.const_string_map(0, v, "node selectors", Sink::Tag) {
+            FleetField::NodeSelector => {
+                if let Some(m) = self.ev.const_string_map(0, v, "node selectors", Sink::Tag) {
                     fleet.node_selector = m;
                 }
             }
-            "tolerations" => {
+            FleetField::Tolerations => {
                 if let Some(xs) = self.const_str_list(v, "a toleration") {
                     fleet.tolerations = xs.into_iter().map(|(s, _)| s).collect();
                 }
             }
-            "secrets" => self.fleet_secrets(fleet, v),
-            "egress" => {
-                if let Some(xs) = self.const_str_list(v, "an egress CIDR") {
-                    let mut out = Vec::new();
-                    for (cidr, span) in xs {
-                        match params::check_cidr(&cidr) {
-                            Ok(()) => out.push(cidr),
-                            Err(why) => self.emit(
-                                0,
-                                codes::malformed(span, "CIDR", &cidr, &why, "\"10.20.0.0/16\""),
-                            ),
-                        }
-                    }
-                    fleet.egress = out;
-                }
-            }
-            "cleanup" => match &v.kind {
-                A::Call { callee, args } if matches!(&callee.kind, A::Name(n) if n.name == "after") => {
-                    match args.as_slice() {
-                        [a] if a.name.is_none() => {
-                            if let Some(ms) =
-                                self.const_duration_ms(0, &a.value, "the cleanup delay")
-                            {
-                                fleet.cleanup = Cleanup::After { ms };
-                            }
-                        }
-                        _ => self.emit(
-                            0,
-                            codes::arg_count(
-                                v.span,
-                                "after",
-                                "1 argument (a duration)",
-                                args.len(),
-                            ),
-                        ),
-                    }
-                }
-                _ => match word(v).as_deref() {
-                    Some("on_success") => fleet.cleanup = Cleanup::OnSuccess,
-                    Some("never") => fleet.cleanup = Cleanup::Never,
-                    other => {
-                        let g = other
-                            .map(String::from)
-                            .unwrap_or_else(|| self.source_text(0, v.span));
-                        let s = did_you_mean(&g, ["on_success", "never", "after"]);
-                        self.emit(0, codes::bad_choice(v.span, "cleanup", &g, &s, CLEANUPS));
-                    }
-                },
-            },
-            "start_timeout" => {
-                if let Some(ms) = self.const_duration_ms(0, v, "start_timeout") {
+            FleetField::Secrets => self.fleet_secrets(fleet, v),
+            FleetField::Egress => self.fleet_egress(fleet, v),
+            FleetField::Cleanup => self.fleet_cleanup(fleet, v),
+            FleetField::StartTimeout => {
+                if let Some(ms) = self.ev.const_duration_ms(0, v, "start_timeout") {
                     fleet.start_timeout_ms = ms;
                 }
             }
-            "grace" => {
-                if let Some(ms) = self.const_duration_ms(0, v, "grace") {
+            FleetField::Grace => {
+                if let Some(ms) = self.ev.const_duration_ms(0, v, "grace") {
                     fleet.grace_ms = ms;
                 }
             }
-            _ => {
+            FleetField::ZoneSpread => {
                 if let Some(Const::Bool(b)) =
-                    self.const_of(0, v, &Type::Bool, "`zone_spread`", "write true or false")
+                    self.ev
+                        .const_of(0, v, &Type::Bool, "`zone_spread`", "write true or false")
                 {
                     fleet.zone_spread = b;
                 }
@@ -291,20 +188,146 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `runners = N | auto`.
+    fn fleet_runners(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
+        if word(v).as_deref() == Some("auto") {
+            fleet.runners = None;
+            return;
+        }
+        if let A::Name(n) = &v.kind {
+            if matches!(self.ev.resolve_global(0, &n.name), Resolved::Unknown) {
+                let s = did_you_mean(&n.name, ["auto"]);
+                self.ev.emit(
+                    0,
+                    codes::bad_choice(v.span, "runners", &n.name, &s, &["a number", "auto"]),
+                );
+                return;
+            }
+        }
+        match self.ev.const_of(
+            0,
+            v,
+            &Type::Int,
+            "`runners`",
+            "write a number of runners or `auto`",
+        ) {
+            Some(Const::Int(n)) if (1..=10_000).contains(&n) => fleet.runners = Some(n as u32),
+            Some(_) => self.ev.emit(
+                0,
+                codes::out_of_range(v.span, "runners", "between 1 and 10000 runners, or `auto`"),
+            ),
+            None => {}
+        }
+    }
+
+    /// `namespace = "NAME"`: a valid Kubernetes namespace.
+    fn fleet_namespace(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
+        if let Some(ns) = self.const_str(v, "the namespace") {
+            if valid_namespace(&ns) {
+                fleet.namespace = ns;
+            } else {
+                let why = "a namespace is lowercase letters, digits and `-`, at most 63 characters";
+                self.ev.emit(
+                    0,
+                    codes::malformed(v.span, "Kubernetes namespace", &ns, why, "\"loadtest\""),
+                );
+            }
+        }
+    }
+
+    /// `image = "REF"`: not empty, no spaces.
+    fn fleet_image(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
+        if let Some(img) = self.const_str(v, "the image") {
+            if img.trim().is_empty() || img.contains(char::is_whitespace) {
+                self.ev.emit(
+                    0,
+                    codes::malformed(
+                        v.span,
+                        "image reference",
+                        &img,
+                        "it is empty or has spaces",
+                        "\"ghcr.io/acme/volley:0.1.0\"",
+                    ),
+                );
+            } else {
+                fleet.image = img;
+            }
+        }
+    }
+
+    /// `egress = ["CIDR", ..]`.
+    fn fleet_egress(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
+        if let Some(xs) = self.const_str_list(v, "an egress CIDR") {
+            let mut out = Vec::new();
+            for (cidr, span) in xs {
+                match params::check_cidr(&cidr) {
+                    Ok(()) => out.push(cidr),
+                    Err(why) => self.ev.emit(
+                        0,
+                        codes::malformed(span, "CIDR", &cidr, &why, "\"10.20.0.0/16\""),
+                    ),
+                }
+            }
+            fleet.egress = out;
+        }
+    }
+
+    /// `cleanup = after(DURATION) | on_success | never`.
+    fn fleet_cleanup(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
+        match &v.kind {
+            A::Call { callee, args } if matches!(&callee.kind, A::Name(n) if n.name == "after") => {
+                match args.as_slice() {
+                    [a] if a.name.is_none() => {
+                        if let Some(ms) =
+                            self.ev.const_duration_ms(0, &a.value, "the cleanup delay")
+                        {
+                            fleet.cleanup = Cleanup::After { ms };
+                        }
+                    }
+                    _ => self.ev.emit(
+                        0,
+                        codes::arg_count(v.span, "after", "1 argument (a duration)", args.len()),
+                    ),
+                }
+            }
+            _ => match word(v).as_deref() {
+                Some("on_success") => fleet.cleanup = Cleanup::OnSuccess,
+                Some("never") => fleet.cleanup = Cleanup::Never,
+                other => {
+                    let g = other
+                        .map(String::from)
+                        .unwrap_or_else(|| self.ev.source_text(0, v.span));
+                    let s = did_you_mean(&g, ["on_success", "never", "after"]);
+                    self.ev
+                        .emit(0, codes::bad_choice(v.span, "cleanup", &g, &s, CLEANUPS));
+                }
+            },
+        }
+    }
+
     fn resources(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
-        let Some(fields) = self.record_literal(0, v, "{cpu: 2, memory: 512Mi}") else {
+        let Some(fields) = self.ev.record_literal(0, v, "{cpu: 2, memory: 512Mi}") else {
             return;
         };
         for f in fields {
-            match f.key.as_str() {
-                "cpu" => {
+            let unknown = |sp, n: &str, s: &Option<String>, acc: &[&str]| {
+                codes::unknown_field(sp, "fleet resources", n, s, acc)
+            };
+            let Some(key) = self
+                .ev
+                .arg_key(0, RESOURCE_FIELDS, &f.key, f.key_span, unknown)
+            else {
+                continue;
+            };
+            match key {
+                ResourceField::Cpu => {
                     let text = super::items::literal_string(&f.value);
                     let millis = match text {
                         Some(t) => match t.strip_suffix('m') {
                             Some(n) => n.parse::<f64>().ok(),
                             None => t.parse::<f64>().ok().map(|c| c * 1000.0),
                         },
-                        None => match self.const_of(
+                        None => match self.ev.const_of(
                             0,
                             &f.value,
                             &Type::Float,
@@ -320,7 +343,7 @@ impl<'a> Checker<'a> {
                         Some(m) if m >= 1.0 && m.is_finite() => {
                             fleet.resources.cpu_millis = m.round() as u64
                         }
-                        _ => self.emit(
+                        _ => self.ev.emit(
                             0,
                             codes::out_of_range(
                                 f.value.span,
@@ -330,10 +353,10 @@ impl<'a> Checker<'a> {
                         ),
                     }
                 }
-                "memory" => {
+                ResourceField::Memory => {
                     let bytes = match super::items::literal_string(&f.value) {
                         Some(t) => params::parse_size(&t),
-                        None => match self.const_of(
+                        None => match self.ev.const_of(
                             0,
                             &f.value,
                             &Type::Size,
@@ -348,7 +371,7 @@ impl<'a> Checker<'a> {
                         Some(b) if b >= 1.0 && b.is_finite() => {
                             fleet.resources.memory_bytes = b.round() as u64
                         }
-                        _ => self.emit(
+                        _ => self.ev.emit(
                             0,
                             codes::out_of_range(
                                 f.value.span,
@@ -358,29 +381,18 @@ impl<'a> Checker<'a> {
                         ),
                     }
                 }
-                other => {
-                    let s = did_you_mean(other, ["cpu", "memory"]);
-                    self.emit(
-                        0,
-                        codes::unknown_field(
-                            f.key_span,
-                            "fleet resources",
-                            other,
-                            &s,
-                            &["cpu", "memory"],
-                        ),
-                    );
-                }
             }
         }
     }
 
     fn fleet_secrets(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
-        let Some(fields) = self.record_literal(0, v, "{token: k8s_secret(\"name\", \"key\")}")
+        let Some(fields) = self
+            .ev
+            .record_literal(0, v, "{token: k8s_secret(\"name\", \"key\")}")
         else {
             return;
         };
-        let m = self.module(0);
+        let m = self.ev.module(0);
         let declared: Vec<String> = m
             .values
             .iter()
@@ -397,40 +409,21 @@ impl<'a> Checker<'a> {
                 Some(i)
                     if matches!(m.item(*i).map(|it| &it.kind), Some(ItemKind::Secret { .. })) =>
                 {
-                    match self.ensure_secret(0, *i) {
+                    match self.ev.ensure_secret(0, *i) {
                         super::ItemState::Secret(id) => {
-                            Some(self.prog.secrets[id as usize].name.clone())
+                            Some(self.ev.prog.secrets[id as usize].name.clone())
                         }
                         _ => None,
                     }
                 }
                 _ => {
                     let s = did_you_mean(&f.key, declared.iter().map(String::as_str));
-                    self.emit(0, codes::undeclared_fleet_secret(f.key_span, &f.key, &s));
+                    self.ev
+                        .emit(0, codes::undeclared_fleet_secret(f.key_span, &f.key, &s));
                     None
                 }
             };
-            let reference = match &f.value.kind {
-                A::Call { callee, args } if matches!(&callee.kind, A::Name(n) if n.name == "k8s_secret") => {
-                    match args.as_slice() {
-                        [a, b] if a.name.is_none() && b.name.is_none() => {
-                            match (
-                                super::items::literal_string(&a.value),
-                                super::items::literal_string(&b.value),
-                            ) {
-                                (Some(secret), Some(key))
-                                    if !secret.is_empty() && !key.is_empty() =>
-                                {
-                                    Some(K8sSecretRef { secret, key })
-                                }
-                                _ => None,
-                            }
-                        }
-                        _ => None,
-                    }
-                }
-                _ => None,
-            };
+            let reference = k8s_secret_ref(&f.value);
             match (secret_name, reference) {
                 (Some(n), Some(r)) => {
                     fleet.secrets.insert(n, r);
@@ -442,10 +435,29 @@ impl<'a> Checker<'a> {
                         "something else",
                         "name the Kubernetes secret and its key: `k8s_secret(\"payments\", \"card-token\")`".into(),
                     );
-                    self.emit(0, d);
+                    self.ev.emit(0, d);
                 }
                 _ => {}
             }
         }
     }
+}
+
+/// `k8s_secret("SECRET", "KEY")` with two non-empty literal strings.
+fn k8s_secret_ref(e: &ast::Expr) -> Option<K8sSecretRef> {
+    let A::Call { callee, args } = &e.kind else {
+        return None;
+    };
+    if !matches!(&callee.kind, A::Name(n) if n.name == "k8s_secret") {
+        return None;
+    }
+    let [a, b] = args.as_slice() else {
+        return None;
+    };
+    if a.name.is_some() || b.name.is_some() {
+        return None;
+    }
+    let secret = super::items::literal_string(&a.value)?;
+    let key = super::items::literal_string(&b.value)?;
+    (!secret.is_empty() && !key.is_empty()).then_some(K8sSecretRef { secret, key })
 }

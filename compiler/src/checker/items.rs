@@ -73,13 +73,11 @@ impl<'a> Checker<'a> {
     /// Runs `f` with diagnostics reported even inside a silenced re-check; returns
     /// whether it reported an error.
     pub(crate) fn loud<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> (T, bool) {
-        let saved_silent = std::mem::replace(&mut self.silent, 0);
-        let saved = self.silenced.take();
+        let saved = self.reports.unsilence();
         let before = self.error_count();
         let out = f(self);
         let had = self.error_count() > before;
-        self.silent = saved_silent;
-        self.silenced = saved;
+        self.reports.restore(saved);
         (out, had)
     }
 

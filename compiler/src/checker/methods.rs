@@ -73,40 +73,7 @@ impl<'a> Checker<'a> {
             }
             return self.error_expr(loc);
         }
-        let (valid, table): Methods = match &b.ty {
-            Type::Response => (
-                &[
-                    "header(name)",
-                    "json(path)",
-                    "status",
-                    "duration",
-                    "body",
-                    "size",
-                ],
-                &[
-                    ("header", Intrinsic::Header, &[Type::Str], Type::Str),
-                    ("json", Intrinsic::Json, &[Type::Str], Type::Json),
-                ],
-            ),
-            Type::Json | Type::Any => (
-                &["string()", "int()", "float()", "bool()"],
-                &[
-                    ("string", Intrinsic::AsString, &[], Type::Str),
-                    ("int", Intrinsic::AsInt, &[], Type::Int),
-                    ("float", Intrinsic::AsFloat, &[], Type::Float),
-                    ("bool", Intrinsic::AsBool, &[], Type::Bool),
-                ],
-            ),
-            Type::Str | Type::Url => (
-                &["len()", "contains(text)"],
-                &[
-                    ("len", Intrinsic::Len, &[], Type::Int),
-                    ("contains", Intrinsic::Contains, &[Type::Str], Type::Bool),
-                ],
-            ),
-            Type::List(_) => (&["len()"], &[("len", Intrinsic::Len, &[], Type::Int)]),
-            _ => (&[], &[]),
-        };
+        let (valid, table) = methods_of(&b.ty);
         let Some((_, intrinsic, params, ret)) = table.iter().find(|(n, ..)| *n == field.name)
         else {
             let names: Vec<&str> = table.iter().map(|(n, ..)| *n).collect();
@@ -237,5 +204,43 @@ impl<'a> Checker<'a> {
             origins,
             loc,
         }
+    }
+}
+
+/// The methods of a value of type `ty`: their names as shown in help, and the table.
+fn methods_of(ty: &Type) -> Methods<'static> {
+    match ty {
+        Type::Response => (
+            &[
+                "header(name)",
+                "json(path)",
+                "status",
+                "duration",
+                "body",
+                "size",
+            ],
+            &[
+                ("header", Intrinsic::Header, &[Type::Str], Type::Str),
+                ("json", Intrinsic::Json, &[Type::Str], Type::Json),
+            ],
+        ),
+        Type::Json | Type::Any => (
+            &["string()", "int()", "float()", "bool()"],
+            &[
+                ("string", Intrinsic::AsString, &[], Type::Str),
+                ("int", Intrinsic::AsInt, &[], Type::Int),
+                ("float", Intrinsic::AsFloat, &[], Type::Float),
+                ("bool", Intrinsic::AsBool, &[], Type::Bool),
+            ],
+        ),
+        Type::Str | Type::Url => (
+            &["len()", "contains(text)"],
+            &[
+                ("len", Intrinsic::Len, &[], Type::Int),
+                ("contains", Intrinsic::Contains, &[Type::Str], Type::Bool),
+            ],
+        ),
+        Type::List(_) => (&["len()"], &[("len", Intrinsic::Len, &[], Type::Int)]),
+        _ => (&[], &[]),
     }
 }

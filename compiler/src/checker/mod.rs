@@ -9,6 +9,7 @@
 //! place, a second instance of a flow) diagnostics are silenced. No IO happens here
 //! except through the `SourceLoader` for data files.
 
+mod args;
 mod call;
 mod data_item;
 mod driver;
@@ -17,10 +18,13 @@ mod fleet;
 mod items;
 mod methods;
 mod ops;
+mod passes;
+mod report;
 mod request;
 mod scenario;
 mod sigs;
 mod stmt;
+mod taint;
 pub(crate) mod thresholds;
 mod workload;
 
@@ -180,10 +184,8 @@ pub(crate) enum InstState {
 pub(crate) struct Checker<'a> {
     pub modules: Vec<Rc<Module>>,
     pub loader: &'a dyn SourceLoader,
-    pub diags: Vec<(ModuleId, Diagnostic)>,
-    /// While > 0, diagnostics are dropped; the first one dropped is kept in `silenced`.
-    pub silent: u32,
-    pub silenced: Option<Diagnostic>,
+    /// The diagnostics reported so far, and the silence of re-checks.
+    pub reports: report::Reports,
     pub items: BTreeMap<(ModuleId, usize), ItemState>,
     pub instances: BTreeMap<InstKey, InstState>,
     /// Flow items whose body diagnostics were already reported once.
@@ -249,9 +251,7 @@ impl<'a> Checker<'a> {
         Checker {
             modules,
             loader,
-            diags: Vec::new(),
-            silent: 0,
-            silenced: None,
+            reports: report::Reports::default(),
             items: BTreeMap::new(),
             instances: BTreeMap::new(),
             flows_reported: Default::default(),
@@ -269,26 +269,18 @@ impl<'a> Checker<'a> {
     }
 
     pub fn emit(&mut self, module: ModuleId, d: Diagnostic) {
-        if self.silent > 0 {
-            if self.silenced.is_none() {
-                self.silenced = Some(d);
-            }
-            return;
-        }
-        self.diags.push((module, d));
+        self.reports.emit(module, d);
     }
 
     pub fn error_count(&self) -> usize {
-        self.diags.iter().filter(|(_, d)| d.is_error()).count()
+        self.reports.error_count()
     }
 
     /// Runs `f` with diagnostics silenced; returns its result and the first silenced one.
     pub fn silently<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> (T, Option<Diagnostic>) {
-        let saved = self.silenced.take();
-        self.silent += 1;
+        let outer = self.reports.silence();
         let out = f(self);
-        self.silent -= 1;
-        let first = std::mem::replace(&mut self.silenced, saved);
+        let first = self.reports.end_silence(outer);
         (out, first)
     }
 
@@ -397,46 +389,11 @@ impl<'a> Checker<'a> {
 
     /// Reports a secret reaching `sink`, and records flow parameters reaching it.
     pub fn sink(&mut self, cx: &mut Ctx, e: &Expr, sink: Sink) -> bool {
-        let mut reported = false;
-        for o in e.origins.clone() {
-            match o {
-                Origin::Secret(s) if !reported => {
-                    let name = self
-                        .prog
-                        .secrets
-                        .get(s as usize)
-                        .map(|x| x.name.clone())
-                        .unwrap_or_default();
-                    let at = taint_expr(e, &Origin::Secret(s));
-                    let via = match &at.kind {
-                        ExprKind::Local(_, local) if *local != name => {
-                            Some(format!("through `{local}`"))
-                        }
-                        _ => None,
-                    };
-                    let mut d = crate::codes::secret_into(at.loc.span, &name, sink, via.as_deref());
-                    if let Some(decl) = self.prog.secrets.get(s as usize).map(|x| x.loc) {
-                        if decl.module == at.loc.module {
-                            d = d.with_note(decl.span, "the secret is declared here");
-                        }
-                    }
-                    self.emit(at.loc.module, d);
-                    reported = true;
-                }
-                Origin::FlowParam(i) => {
-                    if let Some(f) = cx.flow.as_mut() {
-                        let via = format!(
-                            "through parameter `{}` of flow `{}`",
-                            f.param_names.get(i as usize).cloned().unwrap_or_default(),
-                            f.name
-                        );
-                        if let Some(slot) = f.param_sinks.get_mut(i as usize) {
-                            slot.get_or_insert(SinkInfo { sink, via });
-                        }
-                    }
-                }
-                _ => {}
-            }
+        let leak = taint::leak(e, sink, &self.prog.secrets);
+        taint::record_param_sinks(cx.flow.as_mut(), e, sink);
+        let reported = leak.is_some();
+        if let Some((module, d)) = leak {
+            self.emit(module, d);
         }
         reported
     }
@@ -491,23 +448,4 @@ pub(crate) fn runtime_culprit(e: &Expr) -> &Expr {
         found = runtime_culprit(c);
     }
     found
-}
-
-/// The smallest part of `e` that carries `origin` (to label `{token}` in a string).
-pub(crate) fn taint_expr<'e>(e: &'e Expr, origin: &Origin) -> &'e Expr {
-    let children: Vec<&Expr> = match &e.kind {
-        ExprKind::Concat(xs) | ExprKind::List(xs) | ExprKind::Intrinsic(_, xs) => {
-            xs.iter().collect()
-        }
-        ExprKind::Binary(_, a, b) => vec![a, b],
-        ExprKind::Record(fs) => fs.iter().map(|(_, x)| x).collect(),
-        ExprKind::Unary(_, b) | ExprKind::Field(b, _) => vec![b],
-        _ => Vec::new(),
-    };
-    for c in children {
-        if c.origins.contains(origin) && c.loc.module == e.loc.module {
-            return taint_expr(c, origin);
-        }
-    }
-    e
 }

@@ -173,17 +173,6 @@ impl<'a> Checker<'a> {
                 _ => Any,
             });
         }
-        let unit_error = |c: &mut Self, num: &Expr, other: &Type| {
-            let text = c.modules[num.loc.module as usize]
-                .text(num.loc.span)
-                .to_string();
-            let d = codes::missing_unit(
-                num.loc.span,
-                other.unit_name().unwrap_or("value"),
-                &unit_fix(&text, other),
-            );
-            c.emit(num.loc.module, d);
-        };
         match op {
             BinaryOp::Or | BinaryOp::And => {
                 let help = format!(
@@ -199,104 +188,133 @@ impl<'a> Checker<'a> {
             | BinaryOp::Lt
             | BinaryOp::Le
             | BinaryOp::Gt
-            | BinaryOp::Ge => {
-                let ordered = !matches!(op, BinaryOp::Eq | BinaryOp::Ne);
-                // A plain number compared with a measured value: a missing unit.
-                if is_measured(ta) && tb.is_number() && b.kind == ExprKind::Const {
-                    unit_error(self, b, ta);
-                    return None;
-                }
-                if is_measured(tb) && ta.is_number() && a.kind == ExprKind::Const {
-                    unit_error(self, a, tb);
-                    return None;
-                }
-                let comparable = match unify(ta, tb) {
-                    Some(t) => {
-                        if ordered {
-                            matches!(t, Int | Float | Duration | Size | Rate | Percent | Str)
-                        } else {
-                            t.is_scalar() || matches!(t, Record(_) | List(_))
-                        }
-                    }
-                    None => false,
-                };
-                if comparable {
-                    return Some(Bool);
-                }
-                // Pick the side to blame: a literal is usually the mistake.
-                let (blame, want) = if b.kind == ExprKind::Const || a.kind != ExprKind::Const {
-                    (b, ta)
-                } else {
-                    (a, tb)
-                };
-                let text = self.modules[blame.loc.module as usize]
-                    .text(blame.loc.span)
-                    .to_string();
-                let help = if want.is_number()
-                    && blame.ty == Str
-                    && text.trim_matches('"').parse::<f64>().is_ok()
-                {
-                    format!("write {} without quotes", text.trim_matches('"'))
-                } else if *ta == Json || *tb == Json {
-                    "convert the json value first, e.g. `res.json(\"id\").string()` or `.int()`"
-                        .to_string()
-                } else {
-                    format!("compare {want} with {want}")
-                };
-                let d = codes::mismatch(
-                    blame.loc.span,
-                    &want.to_string(),
-                    &blame.ty.to_string(),
-                    help,
-                );
-                self.emit(blame.loc.module, d);
-                None
-            }
+            | BinaryOp::Ge => self.comparison_type(op, a, b),
             BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => {
-                let t = match (op, ta, tb) {
-                    (_, Int, Int) => Some(Int),
-                    (_, Int | Float, Int | Float) => Some(Float),
-                    (BinaryOp::Add, Str | Url, Str | Url) => Some(Str),
-                    (BinaryOp::Add | BinaryOp::Sub, Duration, Duration) => Some(Duration),
-                    (BinaryOp::Add | BinaryOp::Sub, Size, Size) => Some(Size),
-                    (BinaryOp::Add | BinaryOp::Sub, Percent, Percent) => Some(Percent),
-                    (BinaryOp::Mul | BinaryOp::Div, Duration | Rate | Size, Int | Float) => {
-                        Some(ta.clone())
-                    }
-                    (BinaryOp::Mul, Int | Float, Duration | Rate | Size) => Some(tb.clone()),
-                    (BinaryOp::Div, Duration, Duration) | (BinaryOp::Div, Size, Size) => {
-                        Some(Float)
-                    }
-                    _ => None,
-                };
-                if t.is_none() {
-                    if matches!(op, BinaryOp::Add | BinaryOp::Sub)
-                        && is_measured(ta)
-                        && tb.is_number()
-                        && b.kind == ExprKind::Const
-                    {
-                        unit_error(self, b, ta);
-                        return None;
-                    }
-                    let help = match (ta, tb) {
-                        (Str, _) | (_, Str) => "interpolate instead: \"text {value}\"".to_string(),
-                        _ => format!(
-                            "`{}` works on numbers and on values of the same unit",
-                            op.as_str()
-                        ),
-                    };
-                    let d = codes::bad_operator(
-                        span,
-                        op.as_str(),
-                        &ta.to_string(),
-                        Some(&tb.to_string()),
-                        &help,
-                    );
-                    self.emit(cx.module, d);
-                }
-                t
+                self.arithmetic_type(cx, span, op, a, b)
             }
         }
+    }
+
+    /// E0202 for a plain number `num` written where a value of type `other` (a unit) is.
+    fn unit_error(&mut self, num: &Expr, other: &Type) {
+        let text = self.modules[num.loc.module as usize]
+            .text(num.loc.span)
+            .to_string();
+        let d = codes::missing_unit(
+            num.loc.span,
+            other.unit_name().unwrap_or("value"),
+            &unit_fix(&text, other),
+        );
+        self.emit(num.loc.module, d);
+    }
+
+    /// `==`, `!=`, `<`, `<=`, `>`, `>=`: bool when the sides are comparable.
+    fn comparison_type(&mut self, op: BinaryOp, a: &Expr, b: &Expr) -> Option<Type> {
+        use Type::*;
+        let (ta, tb) = (&a.ty, &b.ty);
+        let ordered = !matches!(op, BinaryOp::Eq | BinaryOp::Ne);
+        // A plain number compared with a measured value: a missing unit.
+        if is_measured(ta) && tb.is_number() && b.kind == ExprKind::Const {
+            self.unit_error(b, ta);
+            return None;
+        }
+        if is_measured(tb) && ta.is_number() && a.kind == ExprKind::Const {
+            self.unit_error(a, tb);
+            return None;
+        }
+        let comparable = match unify(ta, tb) {
+            Some(t) => {
+                if ordered {
+                    matches!(t, Int | Float | Duration | Size | Rate | Percent | Str)
+                } else {
+                    t.is_scalar() || matches!(t, Record(_) | List(_))
+                }
+            }
+            None => false,
+        };
+        if comparable {
+            return Some(Bool);
+        }
+        // Pick the side to blame: a literal is usually the mistake.
+        let (blame, want) = if b.kind == ExprKind::Const || a.kind != ExprKind::Const {
+            (b, ta)
+        } else {
+            (a, tb)
+        };
+        let text = self.modules[blame.loc.module as usize]
+            .text(blame.loc.span)
+            .to_string();
+        let help = if want.is_number()
+            && blame.ty == Str
+            && text.trim_matches('"').parse::<f64>().is_ok()
+        {
+            format!("write {} without quotes", text.trim_matches('"'))
+        } else if *ta == Json || *tb == Json {
+            "convert the json value first, e.g. `res.json(\"id\").string()` or `.int()`".to_string()
+        } else {
+            format!("compare {want} with {want}")
+        };
+        let d = codes::mismatch(
+            blame.loc.span,
+            &want.to_string(),
+            &blame.ty.to_string(),
+            help,
+        );
+        self.emit(blame.loc.module, d);
+        None
+    }
+
+    /// `+ - * / %`: numbers, and values of one unit (scaled by numbers).
+    fn arithmetic_type(
+        &mut self,
+        cx: &mut Ctx,
+        span: Span,
+        op: BinaryOp,
+        a: &Expr,
+        b: &Expr,
+    ) -> Option<Type> {
+        use Type::*;
+        let (ta, tb) = (&a.ty, &b.ty);
+        let t = match (op, ta, tb) {
+            (_, Int, Int) => Some(Int),
+            (_, Int | Float, Int | Float) => Some(Float),
+            (BinaryOp::Add, Str | Url, Str | Url) => Some(Str),
+            (BinaryOp::Add | BinaryOp::Sub, Duration, Duration) => Some(Duration),
+            (BinaryOp::Add | BinaryOp::Sub, Size, Size) => Some(Size),
+            (BinaryOp::Add | BinaryOp::Sub, Percent, Percent) => Some(Percent),
+            (BinaryOp::Mul | BinaryOp::Div, Duration | Rate | Size, Int | Float) => {
+                Some(ta.clone())
+            }
+            (BinaryOp::Mul, Int | Float, Duration | Rate | Size) => Some(tb.clone()),
+            (BinaryOp::Div, Duration, Duration) | (BinaryOp::Div, Size, Size) => Some(Float),
+            _ => None,
+        };
+        if t.is_none() {
+            if matches!(op, BinaryOp::Add | BinaryOp::Sub)
+                && is_measured(ta)
+                && tb.is_number()
+                && b.kind == ExprKind::Const
+            {
+                self.unit_error(b, ta);
+                return None;
+            }
+            let help = match (ta, tb) {
+                (Str, _) | (_, Str) => "interpolate instead: \"text {value}\"".to_string(),
+                _ => format!(
+                    "`{}` works on numbers and on values of the same unit",
+                    op.as_str()
+                ),
+            };
+            let d = codes::bad_operator(
+                span,
+                op.as_str(),
+                &ta.to_string(),
+                Some(&tb.to_string()),
+                &help,
+            );
+            self.emit(cx.module, d);
+        }
+        t
     }
 
     pub(crate) fn stage(

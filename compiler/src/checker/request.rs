@@ -2,19 +2,45 @@
 //! form:, query:, headers:, name:, timeout:, expect:)`. The target must be a declared
 //! `target`; the path is a string (interpolation becomes a concatenation) whose template
 //! (`/api/users/{id}`, up to `?`) is the default `name` tag; secrets may go into headers
-//! and bodies but not into the path or query.
+//! and bodies but not into the path or query. The accepted arguments are the tables
+//! `REQUEST_POSITIONAL` and `REQUEST_OPTIONS` (`args.rs`).
 
+use super::args::{RequestArg, REQUEST_OPTIONS, REQUEST_POSITIONAL};
 use super::{Checker, Ctx};
 use crate::codes::{self, Sink};
 use crate::ir::{self, Const, Expr, ExprKind, Intrinsic, Origin};
 use crate::konst;
-use crate::suggest::did_you_mean;
 use crate::types::Type;
 use volley_syntax::ast::{self, ExprKind as A, Span};
 
-const NAMED: &[&str] = &[
-    "json", "body", "form", "query", "headers", "name", "timeout", "expect",
-];
+/// A request's arguments bound to their keys: the target, the path and the options in
+/// source order.
+struct Bound<'e> {
+    target: &'e ast::Arg,
+    path: &'e ast::Arg,
+    options: Vec<(RequestArg, &'e ast::Arg)>,
+    ok: bool,
+}
+
+/// The request options checked so far.
+struct Options {
+    body: ir::Body,
+    body_span: Option<Span>,
+    query: Option<Expr>,
+    headers: Option<Expr>,
+    name: Option<String>,
+    timeout_ms: Option<u64>,
+    expect: (u16, u16),
+}
+
+/// The name an argument key is written with.
+fn key_name(key: RequestArg) -> &'static str {
+    REQUEST_POSITIONAL
+        .iter()
+        .chain(REQUEST_OPTIONS)
+        .find(|a| a.key == key)
+        .map_or("", |a| a.name)
+}
 
 impl<'a> Checker<'a> {
     pub(crate) fn request(
@@ -25,84 +51,13 @@ impl<'a> Checker<'a> {
         args: &[ast::Arg],
     ) -> Expr {
         let loc = cx.loc(e.span);
-        let mut target_arg: Option<&ast::Arg> = None;
-        let mut path_arg: Option<&ast::Arg> = None;
-        let mut named: Vec<(&str, &ast::Arg)> = Vec::new();
-        let mut ok = true;
-        let mut positional = 0;
-        for a in args {
-            let key = match &a.name {
-                None => {
-                    positional += 1;
-                    match positional {
-                        1 => "target",
-                        2 => "path",
-                        _ => {
-                            let d = codes::arg_count(
-                                a.span,
-                                method,
-                                "a target and a path, then named arguments",
-                                positional,
-                            );
-                            self.emit(cx.module, d);
-                            ok = false;
-                            continue;
-                        }
-                    }
-                }
-                Some(n)
-                    if n.name == "target"
-                        || n.name == "path"
-                        || NAMED.contains(&n.name.as_str()) =>
-                {
-                    n.name.as_str()
-                }
-                Some(n) => {
-                    let s = did_you_mean(&n.name, NAMED.iter().copied());
-                    self.emit(
-                        cx.module,
-                        codes::unknown_arg(n.span, method, &n.name, &s, NAMED),
-                    );
-                    self.expr(cx, &a.value);
-                    ok = false;
-                    continue;
-                }
-            };
-            let slot = match key {
-                "target" => &mut target_arg,
-                "path" => &mut path_arg,
-                _ => {
-                    if let Some((_, first)) = named.iter().find(|(k, _)| *k == key) {
-                        let first = first.span;
-                        self.emit(cx.module, codes::duplicate_field(a.span, key, first));
-                        ok = false;
-                    } else {
-                        named.push((key, a));
-                    }
-                    continue;
-                }
-            };
-            if let Some(first) = slot {
-                let first = first.span;
-                self.emit(cx.module, codes::duplicate_field(a.span, key, first));
-                ok = false;
-            } else {
-                *slot = Some(a);
-            }
-        }
-        let (Some(t), Some(p)) = (target_arg, path_arg) else {
-            if ok {
-                let found = args.iter().filter(|a| a.name.is_none()).count();
-                self.emit(
-                    cx.module,
-                    codes::arg_count(e.span, method, "a target and a path", found),
-                );
-            }
+        let Some(bound) = self.request_args(cx, e, method, args) else {
             return self.error_expr(loc);
         };
-        let target = self.target_arg(cx, &t.value);
+        let mut ok = bound.ok;
+        let target = self.target_arg(cx, &bound.target.value);
         ok &= target.is_some();
-
+        let p = bound.path;
         let path = self.expr(cx, &p.value);
         if path.ty.is_error()
             || !self.expect(
@@ -117,124 +72,22 @@ impl<'a> Checker<'a> {
             ok &= !self.sink(cx, &path, Sink::Url);
         }
         let template = self.path_template(cx, &p.value, &path);
-
-        let mut body = ir::Body::None;
-        let mut body_span: Option<Span> = None;
-        let mut query = None;
-        let mut headers = None;
-        let mut name = None;
-        let mut timeout_ms = None;
-        let mut expect = (200u16, 399u16);
-        for (key, a) in named {
+        let mut o = Options {
+            body: ir::Body::None,
+            body_span: None,
+            query: None,
+            headers: None,
+            name: None,
+            timeout_ms: None,
+            expect: (200, 399),
+        };
+        for (key, a) in bound.options {
             let x = self.expr(cx, &a.value);
             if x.ty.is_error() {
                 ok = false;
                 continue;
             }
-            match key {
-                "json" | "body" | "form" => {
-                    if let Some(first) = body_span {
-                        self.emit(cx.module, codes::duplicate_field(a.span, "body", first));
-                        ok = false;
-                        continue;
-                    }
-                    body_span = Some(a.span);
-                    match key {
-                        "json" => {
-                            if !x.ty.is_data() {
-                                let d = codes::mismatch(
-                                    a.value.span,
-                                    "a value that can be sent as JSON",
-                                    &x.ty.to_string(),
-                                    "send a record, a list or a scalar".into(),
-                                );
-                                self.emit(cx.module, d);
-                                ok = false;
-                            }
-                            body = ir::Body::Json(x);
-                        }
-                        "body" => {
-                            ok &= self.expect(
-                                cx,
-                                &x,
-                                &Type::Str,
-                                "`body:` is the raw body as a string; use `json:` for JSON",
-                            );
-                            body = ir::Body::Raw(x);
-                        }
-                        _ => match self.string_record(x, "form fields") {
-                            Some(x) => body = ir::Body::Form(x),
-                            None => ok = false,
-                        },
-                    }
-                }
-                "query" => {
-                    ok &= !self.sink(cx, &x, Sink::Url);
-                    match self.string_record(x, "query parameters") {
-                        Some(x) => query = Some(x),
-                        None => ok = false,
-                    }
-                }
-                "headers" => match self.string_record(x, "headers") {
-                    Some(x) => headers = Some(x),
-                    None => ok = false,
-                },
-                "name" => {
-                    if self.sink(cx, &x, Sink::RequestName) {
-                        ok = false;
-                        continue;
-                    }
-                    match &x.konst {
-                        Some(Const::Str(s)) => name = Some(s.clone()),
-                        _ if !assignable_str(&x.ty) => {
-                            ok &= self.expect(cx, &x, &Type::Str, "a request name is a string");
-                        }
-                        _ => {
-                            self.emit(
-                                cx.module,
-                                codes::name_not_constant(a.value.span, "a request name"),
-                            );
-                            ok = false;
-                        }
-                    }
-                }
-                "timeout" => {
-                    if !self.expect(
-                        cx,
-                        &x,
-                        &Type::Duration,
-                        "a timeout is a duration such as 5s",
-                    ) {
-                        ok = false;
-                    } else if let Some(Const::Duration(ms)) = x.konst {
-                        if ms <= 0.0 {
-                            self.emit(
-                                cx.module,
-                                codes::out_of_range(
-                                    a.value.span,
-                                    "the timeout",
-                                    "a timeout is a positive duration, e.g. 5s",
-                                ),
-                            );
-                            ok = false;
-                        } else {
-                            timeout_ms = Some(ms.round() as u64);
-                        }
-                    } else {
-                        self.require_const(
-                            cx,
-                            &x,
-                            "a request timeout",
-                            "write a duration literal such as 5s",
-                        );
-                        ok = false;
-                    }
-                }
-                _ => match self.expect_range(cx, &x, a.value.span) {
-                    Some(r) => expect = r,
-                    None => ok = false,
-                },
-            }
+            ok &= self.request_option(cx, key, a, x, &mut o);
         }
         if !ok {
             return self.error_expr(loc);
@@ -243,12 +96,12 @@ impl<'a> Checker<'a> {
             method: method.to_ascii_uppercase(),
             target: target.unwrap_or(u32::MAX),
             path,
-            query,
-            headers,
-            body,
-            name: name.unwrap_or(template),
-            timeout_ms,
-            expect,
+            query: o.query,
+            headers: o.headers,
+            body: o.body,
+            name: o.name.unwrap_or(template),
+            timeout_ms: o.timeout_ms,
+            expect: o.expect,
         };
         Expr {
             kind: ExprKind::Request(Box::new(request)),
@@ -258,6 +111,232 @@ impl<'a> Checker<'a> {
             origins: vec![Origin::Response],
             loc,
         }
+    }
+
+    /// Binds a request's arguments to the keys of its tables. `None` (reported) when the
+    /// target or the path is missing.
+    fn request_args<'e>(
+        &mut self,
+        cx: &mut Ctx,
+        e: &ast::Expr,
+        method: &str,
+        args: &'e [ast::Arg],
+    ) -> Option<Bound<'e>> {
+        let mut ok = true;
+        let mut positional = 0;
+        let mut seen: Vec<(RequestArg, &'e ast::Arg)> = Vec::new();
+        for a in args {
+            let Some(key) = self.request_arg_key(cx, a, method, &mut positional) else {
+                ok = false;
+                continue;
+            };
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+                let d = codes::duplicate_field(a.span, key_name(key), first.span);
+                self.emit(cx.module, d);
+                ok = false;
+                continue;
+            }
+            seen.push((key, a));
+        }
+        let find = |key| seen.iter().find(|(k, _)| *k == key).map(|(_, a)| *a);
+        let (Some(target), Some(path)) = (find(RequestArg::Target), find(RequestArg::Path)) else {
+            if ok {
+                let found = args.iter().filter(|a| a.name.is_none()).count();
+                self.emit(
+                    cx.module,
+                    codes::arg_count(e.span, method, "a target and a path", found),
+                );
+            }
+            return None;
+        };
+        let options = seen
+            .into_iter()
+            .filter(|(k, _)| !matches!(k, RequestArg::Target | RequestArg::Path))
+            .collect();
+        Some(Bound {
+            target,
+            path,
+            options,
+            ok,
+        })
+    }
+
+    /// The key of one request argument: by position (target, path) or by name from the
+    /// tables. `None` (reported) for a third positional or an unknown name.
+    fn request_arg_key(
+        &mut self,
+        cx: &mut Ctx,
+        a: &ast::Arg,
+        method: &str,
+        positional: &mut usize,
+    ) -> Option<RequestArg> {
+        let Some(n) = &a.name else {
+            *positional += 1;
+            if let Some(spec) = REQUEST_POSITIONAL.get(*positional - 1) {
+                return Some(spec.key);
+            }
+            let d = codes::arg_count(
+                a.span,
+                method,
+                "a target and a path, then named arguments",
+                *positional,
+            );
+            self.emit(cx.module, d);
+            return None;
+        };
+        if let Some(spec) = REQUEST_POSITIONAL.iter().find(|s| s.name == n.name) {
+            return Some(spec.key);
+        }
+        let unknown = |sp, name: &str, s: &Option<String>, acc: &[&str]| {
+            codes::unknown_arg(sp, method, name, s, acc)
+        };
+        let key = self.arg_key(cx.module, REQUEST_OPTIONS, &n.name, n.span, unknown);
+        if key.is_none() {
+            self.expr(cx, &a.value);
+        }
+        key
+    }
+
+    /// Checks one request option into `o`; false when it was wrong (reported).
+    fn request_option(
+        &mut self,
+        cx: &mut Ctx,
+        key: RequestArg,
+        a: &ast::Arg,
+        x: Expr,
+        o: &mut Options,
+    ) -> bool {
+        match key {
+            RequestArg::Json => self.body_slot(cx, a, o) && self.json_body(cx, a, x, o),
+            RequestArg::Body => self.body_slot(cx, a, o) && self.raw_body(cx, x, o),
+            RequestArg::Form => {
+                self.body_slot(cx, a, o)
+                    && match self.string_record(x, "form fields") {
+                        Some(x) => {
+                            o.body = ir::Body::Form(x);
+                            true
+                        }
+                        None => false,
+                    }
+            }
+            RequestArg::Query => {
+                let clean = !self.sink(cx, &x, Sink::Url);
+                match self.string_record(x, "query parameters") {
+                    Some(x) => o.query = Some(x),
+                    None => return false,
+                }
+                clean
+            }
+            RequestArg::Headers => match self.string_record(x, "headers") {
+                Some(x) => {
+                    o.headers = Some(x);
+                    true
+                }
+                None => false,
+            },
+            RequestArg::Name => self.request_name(cx, a, &x, o),
+            RequestArg::Timeout => self.request_timeout(cx, a, &x, o),
+            RequestArg::Expect => match self.expect_range(cx, &x, a.value.span) {
+                Some(r) => {
+                    o.expect = r;
+                    true
+                }
+                None => false,
+            },
+            // Bound to their own places by `request_args`, never options.
+            RequestArg::Target | RequestArg::Path => true,
+        }
+    }
+
+    /// Takes the one body of a request (`json:`, `body:` or `form:`); false (reported)
+    /// when it was already given.
+    fn body_slot(&mut self, cx: &Ctx, a: &ast::Arg, o: &mut Options) -> bool {
+        if let Some(first) = o.body_span {
+            self.emit(cx.module, codes::duplicate_field(a.span, "body", first));
+            return false;
+        }
+        o.body_span = Some(a.span);
+        true
+    }
+
+    /// `json:`: any value that serialises.
+    fn json_body(&mut self, cx: &Ctx, a: &ast::Arg, x: Expr, o: &mut Options) -> bool {
+        let ok = x.ty.is_data();
+        if !ok {
+            let d = codes::mismatch(
+                a.value.span,
+                "a value that can be sent as JSON",
+                &x.ty.to_string(),
+                "send a record, a list or a scalar".into(),
+            );
+            self.emit(cx.module, d);
+        }
+        o.body = ir::Body::Json(x);
+        ok
+    }
+
+    /// `body:`: the raw body as a string.
+    fn raw_body(&mut self, cx: &mut Ctx, x: Expr, o: &mut Options) -> bool {
+        let ok = self.expect(
+            cx,
+            &x,
+            &Type::Str,
+            "`body:` is the raw body as a string; use `json:` for JSON",
+        );
+        o.body = ir::Body::Raw(x);
+        ok
+    }
+
+    /// `name:`: a constant string without secrets.
+    fn request_name(&mut self, cx: &mut Ctx, a: &ast::Arg, x: &Expr, o: &mut Options) -> bool {
+        if self.sink(cx, x, Sink::RequestName) {
+            return false;
+        }
+        match &x.konst {
+            Some(Const::Str(s)) => {
+                o.name = Some(s.clone());
+                true
+            }
+            _ if !assignable_str(&x.ty) => {
+                self.expect(cx, x, &Type::Str, "a request name is a string")
+            }
+            _ => {
+                self.emit(
+                    cx.module,
+                    codes::name_not_constant(a.value.span, "a request name"),
+                );
+                false
+            }
+        }
+    }
+
+    /// `timeout:`: a positive constant duration.
+    fn request_timeout(&mut self, cx: &mut Ctx, a: &ast::Arg, x: &Expr, o: &mut Options) -> bool {
+        if !self.expect(cx, x, &Type::Duration, "a timeout is a duration such as 5s") {
+            return false;
+        }
+        let Some(Const::Duration(ms)) = x.konst else {
+            self.require_const(
+                cx,
+                x,
+                "a request timeout",
+                "write a duration literal such as 5s",
+            );
+            return false;
+        };
+        if ms <= 0.0 {
+            self.emit(
+                cx.module,
+                codes::out_of_range(
+                    a.value.span,
+                    "the timeout",
+                    "a timeout is a positive duration, e.g. 5s",
+                ),
+            );
+            return false;
+        }
+        o.timeout_ms = Some(ms.round() as u64);
+        true
     }
 
     /// The `name` tag a request gets by default: the path as written up to `?`, each

@@ -3,6 +3,7 @@
 //! slots kept for its life) and the one `iteration { .. }` block (same frame, later
 //! slots); then the `after(..)` graph is checked for cycles.
 
+use super::args::{HttpField, ScenarioField, HTTP_FIELDS, SCENARIO_FIELDS};
 use super::{Checker, Ctx, Mode, Resolved};
 use crate::codes::{self, Sink};
 use crate::ir::{self, Const, Loc, ModuleId};
@@ -13,17 +14,17 @@ use std::collections::BTreeMap;
 use volley_plan::{HttpOptions, Start, Workload};
 use volley_syntax::ast::{self, ExprKind as A, ItemKind, ScenarioMember, Span};
 
-const SCENARIO_FIELDS: &[&str] = &["workload", "start", "graceful_stop", "tags", "http"];
-const HTTP_FIELDS: &[&str] = &[
-    "timeout",
-    "reuse_connections",
-    "http2",
-    "insecure_tls",
-    "dns",
-    "max_redirects",
-    "max_body",
-];
+const WORKLOAD_EXAMPLE: &str = "workload = constant_vus(vus: 10, duration: 1m)";
 const DNS_MODES: &[&str] = &["cached"];
+
+/// A scenario's members: fields by key, the `iteration` block, the `let`s, and whether
+/// they were free of errors.
+struct Members<'m> {
+    fields: BTreeMap<ScenarioField, &'m ast::Field>,
+    iteration: Option<&'m ast::Block>,
+    lets: Vec<&'m ast::Stmt>,
+    ok: bool,
+}
 
 /// A scenario being checked and the `after(..)` it waits on (index and span).
 pub(crate) struct Checked {
@@ -185,74 +186,21 @@ impl<'a> Checker<'a> {
                 name: String::new(),
             };
         };
-        let mut ok = true;
-        let mut fields: BTreeMap<&str, &ast::Field> = BTreeMap::new();
-        let mut iteration: Option<&ast::Block> = None;
-        let mut lets: Vec<&ast::Stmt> = Vec::new();
-        for member in members {
-            match member {
-                ScenarioMember::Field(f) => {
-                    if !SCENARIO_FIELDS.contains(&f.name.name.as_str()) {
-                        let s = did_you_mean(&f.name.name, SCENARIO_FIELDS.iter().copied());
-                        self.emit(
-                            0,
-                            codes::unknown_field(
-                                f.name.span,
-                                "a scenario",
-                                &f.name.name,
-                                &s,
-                                SCENARIO_FIELDS,
-                            ),
-                        );
-                        ok = false;
-                        continue;
-                    }
-                    if let Some(first) = fields.get(f.name.name.as_str()) {
-                        self.emit(
-                            0,
-                            codes::duplicate_field(f.name.span, &f.name.name, first.name.span),
-                        );
-                        ok = false;
-                        continue;
-                    }
-                    fields.insert(f.name.name.as_str(), f);
-                }
-                ScenarioMember::Let(s) => lets.push(s),
-                ScenarioMember::Iteration(b) => {
-                    if let Some(first) = iteration {
-                        let here =
-                            Span::new(b.span.start, b.span.start.saturating_add(9).min(b.span.end));
-                        let there = Span::new(
-                            first.span.start,
-                            first.span.start.saturating_add(9).min(first.span.end),
-                        );
-                        self.emit(0, codes::duplicate_field(here, "iteration", there));
-                        ok = false;
-                        continue;
-                    }
-                    iteration = Some(b);
-                }
-            }
-        }
-
-        let workload = match fields.get("workload") {
+        let Members {
+            fields,
+            iteration,
+            lets,
+            mut ok,
+        } = self.scenario_members(members);
+        let workload = match fields.get(&ScenarioField::Workload) {
             Some(f) => self.scenario_workload(&f.value),
             None => {
-                self.emit(
-                    0,
-                    codes::missing(
-                        name.span,
-                        &format!("scenario `{}`", name.name),
-                        "field",
-                        "workload",
-                        "workload = constant_vus(vus: 10, duration: 1m)",
-                    ),
-                );
+                self.missing_in_scenario(name, "field", "workload", WORKLOAD_EXAMPLE);
                 None
             }
         };
         let mut after = None;
-        let start = match fields.get("start") {
+        let start = match fields.get(&ScenarioField::Start) {
             Some(f) => {
                 let s = self.scenario_start(&f.value, &name.name, names);
                 if let Some((Start::After { scenario }, span)) = &s {
@@ -262,15 +210,15 @@ impl<'a> Checker<'a> {
             }
             None => Some(Start::Immediately),
         };
-        let graceful_stop_ms = match fields.get("graceful_stop") {
+        let graceful_stop_ms = match fields.get(&ScenarioField::GracefulStop) {
             Some(f) => self.const_duration_ms(0, &f.value, "graceful_stop"),
             None => Some(30_000),
         };
-        let tags = match fields.get("tags") {
+        let tags = match fields.get(&ScenarioField::Tags) {
             Some(f) => self.const_string_map(0, &f.value, "tags", Sink::Tag),
             None => Some(BTreeMap::new()),
         };
-        let http = match fields.get("http") {
+        let http = match fields.get(&ScenarioField::Http) {
             Some(f) => self.http_options(&f.value),
             None => Some(HttpOptions::default()),
         };
@@ -281,16 +229,7 @@ impl<'a> Checker<'a> {
         let iteration_body = match iteration {
             Some(b) => self.block(&mut cx, &b.stmts),
             None => {
-                self.emit(
-                    0,
-                    codes::missing(
-                        name.span,
-                        &format!("scenario `{}`", name.name),
-                        "block",
-                        "iteration",
-                        "iteration { … }",
-                    ),
-                );
+                self.missing_in_scenario(name, "block", "iteration", "iteration { … }");
                 ok = false;
                 Vec::new()
             }
@@ -324,6 +263,65 @@ impl<'a> Checker<'a> {
             after,
             name: name.name.clone(),
         }
+    }
+
+    /// A scenario's members sorted out: its fields by key, its one `iteration` block and
+    /// its `let`s (unknown and duplicated fields reported).
+    fn scenario_members<'m>(&mut self, members: &'m [ScenarioMember]) -> Members<'m> {
+        let mut ok = true;
+        let mut fields: BTreeMap<ScenarioField, &ast::Field> = BTreeMap::new();
+        let mut iteration: Option<&ast::Block> = None;
+        let mut lets: Vec<&ast::Stmt> = Vec::new();
+        for member in members {
+            match member {
+                ScenarioMember::Field(f) => {
+                    let unknown = |sp, n: &str, s: &Option<String>, acc: &[&str]| {
+                        codes::unknown_field(sp, "a scenario", n, s, acc)
+                    };
+                    let key = self.arg_key(0, SCENARIO_FIELDS, &f.name.name, f.name.span, unknown);
+                    let Some(key) = key else {
+                        ok = false;
+                        continue;
+                    };
+                    if let Some(first) = fields.get(&key) {
+                        self.emit(
+                            0,
+                            codes::duplicate_field(f.name.span, &f.name.name, first.name.span),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    fields.insert(key, f);
+                }
+                ScenarioMember::Let(s) => lets.push(s),
+                ScenarioMember::Iteration(b) => {
+                    if let Some(first) = iteration {
+                        let here =
+                            Span::new(b.span.start, b.span.start.saturating_add(9).min(b.span.end));
+                        let there = Span::new(
+                            first.span.start,
+                            first.span.start.saturating_add(9).min(first.span.end),
+                        );
+                        self.emit(0, codes::duplicate_field(here, "iteration", there));
+                        ok = false;
+                        continue;
+                    }
+                    iteration = Some(b);
+                }
+            }
+        }
+        Members {
+            fields,
+            iteration,
+            lets,
+            ok,
+        }
+    }
+
+    /// E0303 for a field or block scenario `name` lacks.
+    fn missing_in_scenario(&mut self, name: &ast::Ident, what: &str, missing: &str, example: &str) {
+        let owner = format!("scenario `{}`", name.name);
+        self.emit(0, codes::missing(name.span, &owner, what, missing, example));
     }
 
     fn scenario_workload(&mut self, e: &ast::Expr) -> Option<(Workload, Loc)> {
@@ -450,142 +448,93 @@ impl<'a> Checker<'a> {
         let mut h = HttpOptions::default();
         let mut ok = true;
         for f in fields {
-            let v = &f.value;
-            match f.key.as_str() {
-                "timeout" => match self.const_duration_ms(0, v, "timeout") {
-                    Some(ms) if ms > 0 => h.timeout_ms = ms,
-                    Some(_) => {
-                        self.emit(
-                            0,
-                            codes::out_of_range(
-                                v.span,
-                                "timeout",
-                                "a timeout is a positive duration, e.g. 30s",
-                            ),
-                        );
-                        ok = false;
-                    }
-                    None => ok = false,
-                },
-                "reuse_connections" | "http2" | "insecure_tls" => match self.const_of(
-                    0,
-                    v,
-                    &Type::Bool,
-                    &format!("`{}`", f.key),
-                    "write true or false",
-                ) {
-                    Some(Const::Bool(b)) => match f.key.as_str() {
-                        "reuse_connections" => h.reuse_connections = b,
-                        "http2" => h.http2 = b,
-                        _ => h.insecure_tls = b,
-                    },
-                    _ => ok = false,
-                },
-                "max_redirects" => {
-                    match self.const_of(0, v, &Type::Int, "`max_redirects`", "write a whole number")
-                    {
-                        Some(Const::Int(n)) if (0..=1000).contains(&n) => {
-                            h.max_redirects = n as u32
-                        }
-                        Some(_) => {
-                            self.emit(
-                                0,
-                                codes::out_of_range(v.span, "max_redirects", "between 0 and 1000"),
-                            );
-                            ok = false;
-                        }
-                        None => ok = false,
-                    }
-                }
-                "max_body" => {
-                    match self.const_of(
-                        0,
-                        v,
-                        &Type::Size,
-                        "`max_body`",
-                        "write a size such as 16MB",
-                    ) {
-                        Some(Const::Size(b)) if (1.0..=1e12).contains(&b) => {
-                            h.max_body = b.round() as u64
-                        }
-                        Some(_) => {
-                            self.emit(
-                                0,
-                                codes::out_of_range(
-                                    v.span,
-                                    "max_body",
-                                    "a size between 1B and 1000GB, e.g. 16MB",
-                                ),
-                            );
-                            ok = false;
-                        }
-                        None => ok = false,
-                    }
-                }
-                "dns" => {
-                    let given = match &v.kind {
-                        A::Name(n) => Some(n.name.clone()),
-                        _ => super::items::literal_string(v),
-                    };
-                    if given.as_deref() != Some("cached") {
-                        let g = given.unwrap_or_else(|| self.source_text(0, v.span));
-                        let s = did_you_mean(&g, DNS_MODES.iter().copied());
-                        self.emit(0, codes::bad_choice(v.span, "dns", &g, &s, DNS_MODES));
-                        ok = false;
-                    }
-                }
-                other => {
-                    let s = did_you_mean(other, HTTP_FIELDS.iter().copied());
-                    self.emit(
-                        0,
-                        codes::unknown_field(f.key_span, "http options", other, &s, HTTP_FIELDS),
-                    );
-                    ok = false;
-                }
+            let unknown = |sp, n: &str, s: &Option<String>, acc: &[&str]| {
+                codes::unknown_field(sp, "http options", n, s, acc)
+            };
+            match self.arg_key(0, HTTP_FIELDS, &f.key, f.key_span, unknown) {
+                Some(key) => ok &= self.http_option(&mut h, key, &f.key, &f.value),
+                None => ok = false,
             }
         }
         ok.then_some(h)
     }
 
-    /// E0701 for each cycle of `after(..)` waits, reported once, at its first scenario.
-    pub(crate) fn check_after_cycles(&mut self, checked: &[Checked]) {
-        let next: Vec<Option<u32>> = checked.iter().map(|c| c.after.map(|(i, _)| i)).collect();
-        let mut reported = vec![false; checked.len()];
-        for startn in 0..checked.len() {
-            let mut path = vec![startn];
-            let mut cur = startn;
-            while let Some(n) = next[cur] {
-                let n = n as usize;
-                if n >= checked.len() {
-                    break;
+    /// A constant bool field (E0201/E0202/E0703 otherwise).
+    fn bool_field(&mut self, v: &ast::Expr, name: &str) -> Option<bool> {
+        let what = format!("`{name}`");
+        match self.const_of(0, v, &Type::Bool, &what, "write true or false")? {
+            Const::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// One field of `http = {..}` into `h`; false when it was wrong (reported).
+    fn http_option(
+        &mut self,
+        h: &mut HttpOptions,
+        key: HttpField,
+        name: &str,
+        v: &ast::Expr,
+    ) -> bool {
+        match key {
+            HttpField::Timeout => match self.const_duration_ms(0, v, "timeout") {
+                Some(ms) if ms > 0 => h.timeout_ms = ms,
+                Some(_) => {
+                    let help = "a timeout is a positive duration, e.g. 30s";
+                    self.emit(0, codes::out_of_range(v.span, "timeout", help));
+                    return false;
                 }
-                if let Some(pos) = path.iter().position(|p| *p == n) {
-                    let cycle = &path[pos..];
-                    if cycle.iter().any(|c| reported[*c]) {
-                        break;
+                None => return false,
+            },
+            HttpField::ReuseConnections => match self.bool_field(v, name) {
+                Some(b) => h.reuse_connections = b,
+                None => return false,
+            },
+            HttpField::Http2 => match self.bool_field(v, name) {
+                Some(b) => h.http2 = b,
+                None => return false,
+            },
+            HttpField::InsecureTls => match self.bool_field(v, name) {
+                Some(b) => h.insecure_tls = b,
+                None => return false,
+            },
+            HttpField::MaxRedirects => {
+                match self.const_of(0, v, &Type::Int, "`max_redirects`", "write a whole number") {
+                    Some(Const::Int(n)) if (0..=1000).contains(&n) => h.max_redirects = n as u32,
+                    Some(_) => {
+                        let d = codes::out_of_range(v.span, "max_redirects", "between 0 and 1000");
+                        self.emit(0, d);
+                        return false;
                     }
-                    let first = *cycle.iter().min().unwrap_or(&n);
-                    let mut chain: Vec<String> = Vec::new();
-                    let mut c = first;
-                    for _ in 0..=checked.len() {
-                        chain.push(checked[c].name.clone());
-                        c = next[c].map(|x| x as usize).unwrap_or(first);
-                        if c == first || c >= checked.len() {
-                            break;
-                        }
-                    }
-                    chain.push(checked[first].name.clone());
-                    if let Some((_, span)) = checked[first].after {
-                        self.emit(0, codes::after_cycle(span, &chain.join(" → ")));
-                    }
-                    for c in cycle {
-                        reported[*c] = true;
-                    }
-                    break;
+                    None => return false,
                 }
-                path.push(n);
-                cur = n;
+            }
+            HttpField::MaxBody => {
+                match self.const_of(0, v, &Type::Size, "`max_body`", "write a size such as 16MB") {
+                    Some(Const::Size(b)) if (1.0..=1e12).contains(&b) => {
+                        h.max_body = b.round() as u64
+                    }
+                    Some(_) => {
+                        let help = "a size between 1B and 1000GB, e.g. 16MB";
+                        self.emit(0, codes::out_of_range(v.span, "max_body", help));
+                        return false;
+                    }
+                    None => return false,
+                }
+            }
+            HttpField::Dns => {
+                let given = match &v.kind {
+                    A::Name(n) => Some(n.name.clone()),
+                    _ => super::items::literal_string(v),
+                };
+                if given.as_deref() != Some("cached") {
+                    let g = given.unwrap_or_else(|| self.source_text(0, v.span));
+                    let s = did_you_mean(&g, DNS_MODES.iter().copied());
+                    self.emit(0, codes::bad_choice(v.span, "dns", &g, &s, DNS_MODES));
+                    return false;
+                }
             }
         }
+        true
     }
 }

@@ -43,38 +43,7 @@ impl<'a> Checker<'a> {
     pub(crate) fn stmt(&mut self, cx: &mut Ctx, s: &ast::Stmt) -> Option<ir::Stmt> {
         let loc = cx.loc(s.span);
         let kind = match &s.kind {
-            ast::StmtKind::Let { name, value } => {
-                let mut v = self.expr(cx, value);
-                if v.ty == Type::Unit {
-                    let text = self.source_text(cx.module, value.span);
-                    let d = codes::no_value(
-                        value.span,
-                        &format!("`{text}`"),
-                        "it returns nothing; declare the flow with `-> T` and `return` a value",
-                    );
-                    self.emit(cx.module, d);
-                    v = self.error_expr(v.loc);
-                }
-                if v.ty == Type::Target || v.ty == Type::Workload {
-                    cx.bind(&name.name, Binding::Value(v));
-                    return None;
-                }
-                let slot = cx.alloc_slot();
-                cx.bind(
-                    &name.name,
-                    Binding::Local {
-                        slot,
-                        ty: v.ty.clone(),
-                        origins: v.origins.clone(),
-                        konst: v.konst.clone(),
-                    },
-                );
-                StmtKind::Let {
-                    slot,
-                    name: name.name.clone(),
-                    value: v,
-                }
-            }
+            ast::StmtKind::Let { name, value } => self.let_stmt(cx, name, value)?,
             ast::StmtKind::Expr(e) => self.expr_stmt(cx, e)?,
             ast::StmtKind::Check { name, cond } => {
                 let (n, c) = self.check_parts(cx, name.as_ref(), cond, Sink::CheckName);
@@ -131,32 +100,75 @@ impl<'a> Checker<'a> {
                     otherwise: o,
                 }
             }
-            ast::StmtKind::Repeat { count, body } => {
-                let c = self.expr(cx, count);
-                let ok = !c.ty.is_error()
-                    && self.expect(cx, &c, &Type::Int, "`repeat` takes a whole number");
-                let b = self.block(cx, &body.stmts);
-                if !ok {
-                    return None;
-                }
-                if let Some(Const::Int(n)) = c.konst {
-                    if n < 0 {
-                        self.emit(
-                            cx.module,
-                            codes::out_of_range(
-                                count.span,
-                                "the repeat count",
-                                "repeat a number of times ≥ 0",
-                            ),
-                        );
-                        return None;
-                    }
-                }
-                StmtKind::Repeat { count: c, body: b }
-            }
+            ast::StmtKind::Repeat { count, body } => self.repeat_stmt(cx, count, body)?,
             ast::StmtKind::Return(value) => self.return_stmt(cx, s, value.as_ref())?,
         };
         Some(ir::Stmt { kind, loc })
+    }
+
+    /// `let NAME = VALUE`: a slot, or a substituted value for targets and workloads
+    /// (which then make no statement).
+    fn let_stmt(&mut self, cx: &mut Ctx, name: &ast::Ident, value: &ast::Expr) -> Option<StmtKind> {
+        let mut v = self.expr(cx, value);
+        if v.ty == Type::Unit {
+            let text = self.source_text(cx.module, value.span);
+            let d = codes::no_value(
+                value.span,
+                &format!("`{text}`"),
+                "it returns nothing; declare the flow with `-> T` and `return` a value",
+            );
+            self.emit(cx.module, d);
+            v = self.error_expr(v.loc);
+        }
+        if v.ty == Type::Target || v.ty == Type::Workload {
+            cx.bind(&name.name, Binding::Value(v));
+            return None;
+        }
+        let slot = cx.alloc_slot();
+        cx.bind(
+            &name.name,
+            Binding::Local {
+                slot,
+                ty: v.ty.clone(),
+                origins: v.origins.clone(),
+                konst: v.konst.clone(),
+            },
+        );
+        Some(StmtKind::Let {
+            slot,
+            name: name.name.clone(),
+            value: v,
+        })
+    }
+
+    /// `repeat COUNT { .. }`: a whole number, not negative when known.
+    fn repeat_stmt(
+        &mut self,
+        cx: &mut Ctx,
+        count: &ast::Expr,
+        body: &ast::Block,
+    ) -> Option<StmtKind> {
+        let c = self.expr(cx, count);
+        let ok =
+            !c.ty.is_error() && self.expect(cx, &c, &Type::Int, "`repeat` takes a whole number");
+        let b = self.block(cx, &body.stmts);
+        if !ok {
+            return None;
+        }
+        if let Some(Const::Int(n)) = c.konst {
+            if n < 0 {
+                self.emit(
+                    cx.module,
+                    codes::out_of_range(
+                        count.span,
+                        "the repeat count",
+                        "repeat a number of times ≥ 0",
+                    ),
+                );
+                return None;
+            }
+        }
+        Some(StmtKind::Repeat { count: c, body: b })
     }
 
     fn return_stmt(

@@ -1,8 +1,10 @@
 //! Thresholds: the metric (k6's built-in metrics or the file's own), the tag filter,
 //! each condition's aggregation checked against the metric type (`p(95)` only on trends)
 //! and its value normalised (durations in ms, percentages as fractions, sizes in bytes),
-//! and the `abort_on_fail` / `delay_abort_eval: 10s` options.
+//! and the `abort_on_fail` / `delay_abort_eval: 10s` options. A rule pass of its own
+//! (`ThresholdPass`), run by the driver after teardown.
 
+use super::args::{ThresholdFlag, THRESHOLD_FLAGS};
 use super::{Checker, Ctx, Mode, Resolved};
 use crate::codes::{self, Sink};
 use crate::ir::{Const, ThresholdIr};
@@ -66,22 +68,42 @@ struct MetricInfo {
     is_time: bool,
 }
 
-impl<'a> Checker<'a> {
-    pub(crate) fn check_thresholds(&mut self) {
-        let m = self.module(0);
+/// The flags of one threshold.
+struct Flags {
+    abort_on_fail: bool,
+    delay_abort_eval_ms: u64,
+}
+
+/// The threshold rule pass: each `thresholds { .. }` entry checked against its metric
+/// into a plan `Threshold`. Its own state is the list it builds; it borrows the checker
+/// (`ev`) only to evaluate constant expressions, look metrics up and report.
+pub(crate) struct ThresholdPass<'c, 'a> {
+    ev: &'c mut Checker<'a>,
+    out: Vec<ThresholdIr>,
+}
+
+impl<'c, 'a> ThresholdPass<'c, 'a> {
+    /// The entry file's thresholds that checked, in source order.
+    pub(crate) fn run(ev: &'c mut Checker<'a>) -> Vec<ThresholdIr> {
+        let m = ev.module(0);
+        let mut pass = ThresholdPass {
+            ev,
+            out: Vec::new(),
+        };
         for &i in &m.thresholds {
             let Some(ItemKind::Thresholds(entries)) = m.item(i).map(|it| &it.kind) else {
                 continue;
             };
             for t in entries {
-                if let Some(th) = self.threshold(t) {
-                    self.prog.thresholds.push(ThresholdIr {
+                if let Some(th) = pass.threshold(t) {
+                    pass.out.push(ThresholdIr {
                         threshold: th,
                         loc: crate::ir::Loc::new(0, t.span),
                     });
                 }
             }
         }
+        pass.out
     }
 
     fn threshold_metric(&mut self, id: &ast::Ident) -> Option<MetricInfo> {
@@ -92,14 +114,14 @@ impl<'a> Checker<'a> {
                 is_time,
             });
         }
-        if let Resolved::Item(m, i) = self.resolve_global(0, &id.name) {
+        if let Resolved::Item(m, i) = self.ev.resolve_global(0, &id.name) {
             if matches!(
-                self.module(m).item(i).map(|it| &it.kind),
+                self.ev.module(m).item(i).map(|it| &it.kind),
                 Some(ItemKind::Metric { .. })
             ) {
-                return match self.ensure_metric(m, i) {
+                return match self.ev.ensure_metric(m, i) {
                     super::ItemState::Metric(mid) => {
-                        let md = &self.prog.metrics[mid as usize];
+                        let md = &self.ev.prog.metrics[mid as usize];
                         Some(MetricInfo {
                             name: md.name.clone(),
                             kind: md.kind,
@@ -114,7 +136,7 @@ impl<'a> Checker<'a> {
             .iter()
             .map(|(n, ..)| n.to_string())
             .collect();
-        let m = self.module(0);
+        let m = self.ev.module(0);
         names.extend(
             m.values
                 .iter()
@@ -127,7 +149,8 @@ impl<'a> Checker<'a> {
                 .map(|(n, _)| n.clone()),
         );
         let s = did_you_mean(&id.name, names.iter().map(String::as_str));
-        self.emit(0, codes::unknown_metric(id.span, &id.name, &s));
+        self.ev
+            .emit(0, codes::unknown_metric(id.span, &id.name, &s));
         None
     }
 
@@ -137,16 +160,18 @@ impl<'a> Checker<'a> {
         let mut tags = BTreeMap::new();
         for f in &t.filter {
             let mut cx = Ctx::new(0, Mode::Const);
-            let x = self.expr(&mut cx, &f.value);
-            if x.ty.is_error() || self.sink(&mut cx, &x, Sink::Tag) {
+            let x = self.ev.expr(&mut cx, &f.value);
+            if x.ty.is_error() || self.ev.sink(&mut cx, &x, Sink::Tag) {
                 ok = false;
                 continue;
             }
             if !x.ty.is_scalar() {
-                ok &= self.expect(&cx, &x, &Type::Str, "a tag value is a string");
+                ok &= self
+                    .ev
+                    .expect(&cx, &x, &Type::Str, "a tag value is a string");
                 continue;
             }
-            if !self.require_const(
+            if !self.ev.require_const(
                 &cx,
                 &x,
                 "a tag filter",
@@ -160,8 +185,10 @@ impl<'a> Checker<'a> {
             }
         }
         let mut conditions = Vec::new();
-        let mut abort_on_fail = false;
-        let mut delay_abort_eval_ms = 0;
+        let mut flags = Flags {
+            abort_on_fail: false,
+            delay_abort_eval_ms: 0,
+        };
         for item in &t.conditions {
             match item {
                 ThresholdItem::Condition(e) => match &metric {
@@ -171,43 +198,9 @@ impl<'a> Checker<'a> {
                     },
                     None => ok = false,
                 },
-                ThresholdItem::Flag { name, value } => match (name.name.as_str(), value) {
-                    ("abort_on_fail", None) => abort_on_fail = true,
-                    ("abort_on_fail", Some(v)) => match self.const_of(
-                        0,
-                        v,
-                        &Type::Bool,
-                        "`abort_on_fail`",
-                        "write `abort_on_fail` alone",
-                    ) {
-                        Some(Const::Bool(b)) => abort_on_fail = b,
-                        _ => ok = false,
-                    },
-                    ("delay_abort_eval", Some(v)) => {
-                        match self.const_duration_ms(0, v, "delay_abort_eval") {
-                            Some(ms) => delay_abort_eval_ms = ms,
-                            None => ok = false,
-                        }
-                    }
-                    ("delay_abort_eval", None) => {
-                        self.emit(
-                            0,
-                            codes::missing(
-                                name.span,
-                                "`delay_abort_eval`",
-                                "value",
-                                "delay_abort_eval",
-                                "delay_abort_eval: 10s",
-                            ),
-                        );
-                        ok = false;
-                    }
-                    (other, _) => {
-                        let s = did_you_mean(other, ["abort_on_fail", "delay_abort_eval"]);
-                        self.emit(0, codes::unknown_threshold_option(name.span, other, &s));
-                        ok = false;
-                    }
-                },
+                ThresholdItem::Flag { name, value } => {
+                    ok &= self.threshold_flag(&mut flags, name, value.as_ref());
+                }
             }
         }
         let metric = metric?;
@@ -215,9 +208,60 @@ impl<'a> Checker<'a> {
             metric: metric.name,
             tags,
             conditions,
-            abort_on_fail,
-            delay_abort_eval_ms,
+            abort_on_fail: flags.abort_on_fail,
+            delay_abort_eval_ms: flags.delay_abort_eval_ms,
         })
+    }
+
+    /// One flag after a threshold's conditions into `flags`; false when it was wrong
+    /// (reported).
+    fn threshold_flag(
+        &mut self,
+        flags: &mut Flags,
+        name: &ast::Ident,
+        value: Option<&ast::Expr>,
+    ) -> bool {
+        let unknown =
+            |sp, n: &str, s: &Option<String>, _: &[&str]| codes::unknown_threshold_option(sp, n, s);
+        let Some(key) = self
+            .ev
+            .arg_key(0, THRESHOLD_FLAGS, &name.name, name.span, unknown)
+        else {
+            return false;
+        };
+        match (key, value) {
+            (ThresholdFlag::AbortOnFail, None) => flags.abort_on_fail = true,
+            (ThresholdFlag::AbortOnFail, Some(v)) => match self.ev.const_of(
+                0,
+                v,
+                &Type::Bool,
+                "`abort_on_fail`",
+                "write `abort_on_fail` alone",
+            ) {
+                Some(Const::Bool(b)) => flags.abort_on_fail = b,
+                _ => return false,
+            },
+            (ThresholdFlag::DelayAbortEval, Some(v)) => {
+                match self.ev.const_duration_ms(0, v, "delay_abort_eval") {
+                    Some(ms) => flags.delay_abort_eval_ms = ms,
+                    None => return false,
+                }
+            }
+            (ThresholdFlag::DelayAbortEval, None) => {
+                self.ev.emit(
+                    0,
+                    codes::missing(
+                        name.span,
+                        "`delay_abort_eval`",
+                        "value",
+                        "delay_abort_eval",
+                        "delay_abort_eval: 10s",
+                    ),
+                );
+                return false;
+            }
+        }
+        true
     }
 
     fn condition(&mut self, info: &MetricInfo, e: &ast::Expr) -> Option<Condition> {
@@ -242,90 +286,21 @@ impl<'a> Checker<'a> {
         };
         let valid = aggregations(info.kind);
         let (agg, agg_name, percentile) = match &lhs.kind {
-            A::Name(n) => {
-                let agg = match n.name.as_str() {
-                    "avg" => Aggregation::Avg,
-                    "min" => Aggregation::Min,
-                    "max" => Aggregation::Max,
-                    "med" => Aggregation::Med,
-                    "count" => Aggregation::Count,
-                    "rate" => Aggregation::Rate,
-                    "value" => Aggregation::Value,
-                    other => {
-                        let s = did_you_mean(other, valid.iter().copied());
-                        let mut d = codes::bad_aggregation(
-                            n.span,
-                            other,
-                            &info.name,
-                            kind_name(info.kind),
-                            valid,
-                        );
-                        if let Some(s) = s {
-                            d = d.with_help(format!("did you mean `{s}`?"));
-                        }
-                        self.emit(0, d);
-                        return None;
-                    }
-                };
-                (agg, n.name.clone(), None)
-            }
+            A::Name(n) => (self.aggregation(info, n, valid)?, n.name.clone(), None),
             A::Call { callee, args } if matches!(&callee.kind, A::Name(n) if n.name == "p") => {
-                let [a] = args.as_slice() else {
-                    self.emit(
-                        0,
-                        codes::arg_count(lhs.span, "p", "1 argument (the percentile)", args.len()),
-                    );
-                    return None;
-                };
-                let pct = match self.const_of(
-                    0,
-                    &a.value,
-                    &Type::Float,
-                    "a percentile",
-                    "write e.g. p(95)",
-                )? {
-                    Const::Int(i) => i as f64,
-                    Const::Float(f) => f,
-                    _ => return None,
-                };
-                if !(pct > 0.0 && pct <= 100.0) {
-                    self.emit(
-                        0,
-                        codes::out_of_range(
-                            a.value.span,
-                            "the percentile",
-                            "a percentile is above 0 and at most 100, e.g. p(99.9)",
-                        ),
-                    );
-                    return None;
-                }
+                let pct = self.percentile(lhs, args)?;
                 (Aggregation::P, "p(N)".to_string(), Some(pct))
             }
             _ => return self.bad_condition(e),
         };
-        let allowed = match info.kind {
-            MetricKind::Trend => matches!(
-                agg,
-                Aggregation::Avg
-                    | Aggregation::Min
-                    | Aggregation::Max
-                    | Aggregation::Med
-                    | Aggregation::P
-            ),
-            MetricKind::Counter => matches!(agg, Aggregation::Count | Aggregation::Rate),
-            MetricKind::Rate => agg == Aggregation::Rate,
-            MetricKind::Gauge => matches!(
-                agg,
-                Aggregation::Value | Aggregation::Min | Aggregation::Max
-            ),
-        };
+        let allowed = allowed(info.kind, agg);
         if !allowed {
             let shown = if agg == Aggregation::P {
-                self.source_text(0, lhs.span)
+                self.ev.source_text(0, lhs.span)
             } else {
                 agg_name
             };
-            self.emit(
+            self.ev.emit(
                 0,
                 codes::bad_aggregation(lhs.span, &shown, &info.name, kind_name(info.kind), valid),
             );
@@ -337,8 +312,70 @@ impl<'a> Checker<'a> {
             percentile,
             op,
             value,
-            source: self.source_text(0, e.span),
+            source: self.ev.source_text(0, e.span),
         })
+    }
+
+    /// A threshold's aggregation by name (`avg`, `count`, ..).
+    fn aggregation(
+        &mut self,
+        info: &MetricInfo,
+        n: &ast::Ident,
+        valid: &[&str],
+    ) -> Option<Aggregation> {
+        match n.name.as_str() {
+            "avg" => Some(Aggregation::Avg),
+            "min" => Some(Aggregation::Min),
+            "max" => Some(Aggregation::Max),
+            "med" => Some(Aggregation::Med),
+            "count" => Some(Aggregation::Count),
+            "rate" => Some(Aggregation::Rate),
+            "value" => Some(Aggregation::Value),
+            other => {
+                let s = did_you_mean(other, valid.iter().copied());
+                let mut d =
+                    codes::bad_aggregation(n.span, other, &info.name, kind_name(info.kind), valid);
+                if let Some(s) = s {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
+                self.ev.emit(0, d);
+                None
+            }
+        }
+    }
+
+    /// `p(N)`: a constant percentile above 0 and at most 100.
+    fn percentile(&mut self, lhs: &ast::Expr, args: &[ast::Arg]) -> Option<f64> {
+        let [a] = args else {
+            self.ev.emit(
+                0,
+                codes::arg_count(lhs.span, "p", "1 argument (the percentile)", args.len()),
+            );
+            return None;
+        };
+        let pct = match self.ev.const_of(
+            0,
+            &a.value,
+            &Type::Float,
+            "a percentile",
+            "write e.g. p(95)",
+        )? {
+            Const::Int(i) => i as f64,
+            Const::Float(f) => f,
+            _ => return None,
+        };
+        if !(pct > 0.0 && pct <= 100.0) {
+            self.ev.emit(
+                0,
+                codes::out_of_range(
+                    a.value.span,
+                    "the percentile",
+                    "a percentile is above 0 and at most 100, e.g. p(99.9)",
+                ),
+            );
+            return None;
+        }
+        Some(pct)
     }
 
     fn bad_condition(&mut self, e: &ast::Expr) -> Option<Condition> {
@@ -348,7 +385,7 @@ impl<'a> Checker<'a> {
             "something else",
             "write AGGREGATION OP VALUE, e.g. `rate < 1%` or `p(95) < 400ms`".into(),
         );
-        self.emit(0, d);
+        self.ev.emit(0, d);
         None
     }
 
@@ -360,11 +397,11 @@ impl<'a> Checker<'a> {
         rhs: &ast::Expr,
     ) -> Option<f64> {
         let mut cx = Ctx::new(0, Mode::Const);
-        let x = self.expr(&mut cx, rhs);
+        let x = self.ev.expr(&mut cx, rhs);
         if x.ty.is_error() {
             return None;
         }
-        let text = self.source_text(0, rhs.span);
+        let text = self.ev.source_text(0, rhs.span);
         let want = match (info.kind, agg) {
             (MetricKind::Trend, _) if info.is_time => Type::Duration,
             (MetricKind::Rate, _) => Type::Percent,
@@ -383,16 +420,16 @@ impl<'a> Checker<'a> {
                     &format!("a {}", x.ty.unit_name().unwrap_or("value")),
                     format!("write {}%", crate::checker::expr::strip_unit(&text)),
                 );
-                self.emit(0, d);
+                self.ev.emit(0, d);
                 false
             } else {
-                self.expect(&cx, &x, &want, "")
+                self.ev.expect(&cx, &x, &want, "")
             };
             if !ok {
                 return None;
             }
         }
-        if !self.require_const(
+        if !self.ev.require_const(
             &cx,
             &x,
             "a threshold value",
@@ -409,5 +446,25 @@ impl<'a> Checker<'a> {
             | Const::Rate(f) => Some(f),
             _ => None,
         }
+    }
+}
+
+/// Whether `agg` applies to a metric of `kind`.
+fn allowed(kind: MetricKind, agg: Aggregation) -> bool {
+    match kind {
+        MetricKind::Trend => matches!(
+            agg,
+            Aggregation::Avg
+                | Aggregation::Min
+                | Aggregation::Max
+                | Aggregation::Med
+                | Aggregation::P
+        ),
+        MetricKind::Counter => matches!(agg, Aggregation::Count | Aggregation::Rate),
+        MetricKind::Rate => agg == Aggregation::Rate,
+        MetricKind::Gauge => matches!(
+            agg,
+            Aggregation::Value | Aggregation::Min | Aggregation::Max
+        ),
     }
 }

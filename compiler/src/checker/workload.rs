@@ -5,7 +5,7 @@
 
 use super::{Checker, Ctx};
 use crate::codes;
-use crate::ir::{Const, Expr, ExprKind, Origin};
+use crate::ir::{Const, Expr, ExprKind, ModuleId, Origin};
 use crate::types::Type;
 use volley_plan::{Stage, Workload};
 use volley_syntax::ast::{self, Span};
@@ -20,8 +20,22 @@ enum P {
     RateStages,
 }
 
+/// Which executor a workload is; `build_workload` has one arm per kind.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    ConstantVus,
+    RampingVus,
+    ConstantArrivalRate,
+    RampingArrivalRate,
+    SharedIterations,
+    PerVuIterations,
+}
+
+/// One workload's table: its name, kind and parameters (name, type, default; no default
+/// means required).
 pub(crate) struct Spec {
     pub name: &'static str,
+    kind: Kind,
     params: &'static [(&'static str, P, Option<Const>)],
 }
 
@@ -32,6 +46,7 @@ const fn d(ms: f64) -> Option<Const> {
 pub(crate) const WORKLOADS: &[Spec] = &[
     Spec {
         name: "constant_vus",
+        kind: Kind::ConstantVus,
         params: &[
             ("vus", P::Count, Some(Const::Int(1))),
             ("duration", P::Dur, None),
@@ -39,6 +54,7 @@ pub(crate) const WORKLOADS: &[Spec] = &[
     },
     Spec {
         name: "ramping_vus",
+        kind: Kind::RampingVus,
         params: &[
             ("stages", P::VuStages, None),
             ("start_vus", P::Count, Some(Const::Int(0))),
@@ -47,6 +63,7 @@ pub(crate) const WORKLOADS: &[Spec] = &[
     },
     Spec {
         name: "constant_arrival_rate",
+        kind: Kind::ConstantArrivalRate,
         params: &[
             ("rate", P::Rate, None),
             ("duration", P::Dur, None),
@@ -56,6 +73,7 @@ pub(crate) const WORKLOADS: &[Spec] = &[
     },
     Spec {
         name: "ramping_arrival_rate",
+        kind: Kind::RampingArrivalRate,
         params: &[
             ("start_rate", P::Rate, Some(Const::Rate(0.0))),
             ("stages", P::RateStages, None),
@@ -65,6 +83,7 @@ pub(crate) const WORKLOADS: &[Spec] = &[
     },
     Spec {
         name: "shared_iterations",
+        kind: Kind::SharedIterations,
         params: &[
             ("vus", P::Count, Some(Const::Int(1))),
             ("iterations", P::Count, Some(Const::Int(1))),
@@ -73,6 +92,7 @@ pub(crate) const WORKLOADS: &[Spec] = &[
     },
     Spec {
         name: "per_vu_iterations",
+        kind: Kind::PerVuIterations,
         params: &[
             ("vus", P::Count, Some(Const::Int(1))),
             ("iterations", P::Count, Some(Const::Int(1))),
@@ -159,7 +179,7 @@ impl<'a> Checker<'a> {
                 loc,
             };
         }
-        match self.build_workload(cx, name, &values, e.span) {
+        match self.build_workload(cx, spec, &values, e.span) {
             Some(w) => self.const_expr(Const::Workload(Box::new(w)), Type::Workload, origins, loc),
             None => self.error_expr(loc),
         }
@@ -255,152 +275,35 @@ impl<'a> Checker<'a> {
     fn build_workload(
         &mut self,
         cx: &Ctx,
-        name: &str,
+        spec: &Spec,
         v: &[Option<Arg>],
         call: Span,
     ) -> Option<Workload> {
-        let bad = |c: &mut Self, span: Span, what: &str, help: &str| {
-            c.emit(cx.module, codes::out_of_range(span, what, help));
-        };
-        let count = |c: &mut Self, a: &Option<Arg>, what: &str, min: i64| -> Option<u64> {
-            let a = a.as_ref()?;
-            match a.value {
-                Const::Int(i) if i >= min => Some(i as u64),
-                _ => {
-                    bad(c, a.span, what, &format!("`{what}` must be at least {min}"));
-                    None
-                }
-            }
-        };
-        let dur = |c: &mut Self, a: &Option<Arg>, what: &str, positive: bool| -> Option<u64> {
-            let a = a.as_ref()?;
-            match a.value {
-                Const::Duration(ms) if ms > 0.0 || (!positive && ms >= 0.0) => {
-                    Some(ms.round() as u64)
-                }
-                _ => {
-                    let help = if positive {
-                        format!("`{what}` must be a positive duration")
-                    } else {
-                        format!("`{what}` cannot be negative")
-                    };
-                    c.emit(cx.module, codes::out_of_range(a.span, what, &help));
-                    None
-                }
-            }
-        };
-        let rate = |c: &mut Self, a: &Option<Arg>, what: &str, positive: bool| -> Option<f64> {
-            let a = a.as_ref()?;
-            match a.value {
-                Const::Rate(r) if r.is_finite() && (r > 0.0 || (!positive && r >= 0.0)) => Some(r),
-                _ => {
-                    c.emit(
-                        cx.module,
-                        codes::out_of_range(
-                            a.span,
-                            what,
-                            &format!("`{what}` must be a positive rate such as 100/s"),
-                        ),
-                    );
-                    None
-                }
-            }
-        };
-        let stages = |c: &mut Self, a: &Option<Arg>| -> Option<Vec<Stage>> {
-            let a = a.as_ref()?;
-            let Const::List(items) = &a.value else {
-                return None;
-            };
-            let mut out = Vec::new();
-            for s in items {
-                let Const::Stage {
-                    duration_ms,
-                    target,
-                } = s
-                else {
-                    return None;
-                };
-                let t = match &**target {
-                    Const::Int(i) => *i as f64,
-                    Const::Rate(r) => *r,
-                    _ => return None,
-                };
-                if *duration_ms < 0.0 || t < 0.0 || !t.is_finite() {
-                    c.emit(
-                        cx.module,
-                        codes::out_of_range(
-                            a.span,
-                            "a stage",
-                            "stage durations and targets cannot be negative",
-                        ),
-                    );
-                    return None;
-                }
-                out.push(Stage {
-                    duration_ms: duration_ms.round() as u64,
-                    target: t,
-                });
-            }
-            if out.is_empty() {
-                c.emit(
-                    cx.module,
-                    codes::out_of_range(
-                        a.span,
-                        "the stage list",
-                        "give at least one stage, e.g. `[1m -> 10]`",
-                    ),
-                );
-                return None;
-            }
-            Some(out)
-        };
-        let max_vus = |c: &mut Self, a: &Option<Arg>, pre: u64| -> Option<u64> {
-            match a {
-                Some(Arg {
-                    value: Const::Null, ..
-                })
-                | None => Some(pre),
-                Some(arg) => {
-                    let m = count(c, a, "max_vus", 0)?;
-                    if m < pre {
-                        c.emit(
-                            cx.module,
-                            codes::out_of_range(
-                                arg.span,
-                                "max_vus",
-                                "`max_vus` cannot be below `pre_allocated_vus`",
-                            ),
-                        );
-                        return None;
-                    }
-                    Some(m)
-                }
-            }
-        };
-        let w = match name {
-            "constant_vus" => {
-                let vus = count(self, &v[0], "vus", 1);
-                let duration_ms = dur(self, &v[1], "duration", true);
+        let m = cx.module;
+        let w = match spec.kind {
+            Kind::ConstantVus => {
+                let vus = self.wl_count(m, &v[0], "vus", 1);
+                let duration_ms = self.wl_dur(m, &v[1], "duration", true);
                 Workload::ConstantVus {
                     vus: vus?,
                     duration_ms: duration_ms?,
                 }
             }
-            "ramping_vus" => {
-                let stages = stages(self, &v[0]);
-                let start_vus = count(self, &v[1], "start_vus", 0);
-                let grd = dur(self, &v[2], "graceful_ramp_down", false);
+            Kind::RampingVus => {
+                let stages = self.wl_stages(m, &v[0]);
+                let start_vus = self.wl_count(m, &v[1], "start_vus", 0);
+                let grd = self.wl_dur(m, &v[2], "graceful_ramp_down", false);
                 Workload::RampingVus {
                     start_vus: start_vus?,
                     stages: stages?,
                     graceful_ramp_down_ms: grd?,
                 }
             }
-            "constant_arrival_rate" => {
-                let r = rate(self, &v[0], "rate", true);
-                let duration_ms = dur(self, &v[1], "duration", true);
-                let pre = count(self, &v[2], "pre_allocated_vus", 1);
-                let max = pre.and_then(|p| max_vus(self, &v[3], p));
+            Kind::ConstantArrivalRate => {
+                let r = self.wl_rate(m, &v[0], "rate", true);
+                let duration_ms = self.wl_dur(m, &v[1], "duration", true);
+                let pre = self.wl_count(m, &v[2], "pre_allocated_vus", 1);
+                let max = pre.and_then(|p| self.wl_max_vus(m, &v[3], p));
                 Workload::ConstantArrivalRate {
                     rate: r?,
                     duration_ms: duration_ms?,
@@ -408,11 +311,11 @@ impl<'a> Checker<'a> {
                     max_vus: max?,
                 }
             }
-            "ramping_arrival_rate" => {
-                let start = rate(self, &v[0], "start_rate", false);
-                let stages = stages(self, &v[1]);
-                let pre = count(self, &v[2], "pre_allocated_vus", 1);
-                let max = pre.and_then(|p| max_vus(self, &v[3], p));
+            Kind::RampingArrivalRate => {
+                let start = self.wl_rate(m, &v[0], "start_rate", false);
+                let stages = self.wl_stages(m, &v[1]);
+                let pre = self.wl_count(m, &v[2], "pre_allocated_vus", 1);
+                let max = pre.and_then(|p| self.wl_max_vus(m, &v[3], p));
                 Workload::RampingArrivalRate {
                     start_rate: start?,
                     stages: stages?,
@@ -420,37 +323,147 @@ impl<'a> Checker<'a> {
                     max_vus: max?,
                 }
             }
-            "shared_iterations" | "per_vu_iterations" => {
-                let vus = count(self, &v[0], "vus", 1);
-                let iterations = count(self, &v[1], "iterations", 1);
-                let max = dur(self, &v[2], "max_duration", true);
-                let (vus, iterations, max_duration_ms) = (vus?, iterations?, max?);
-                if name == "shared_iterations" {
-                    if iterations < vus {
-                        let span = v[1].as_ref().map(|a| a.span).unwrap_or(call);
-                        bad(
-                            self,
-                            span,
-                            "iterations",
-                            "`shared_iterations` needs at least as many iterations as VUs",
-                        );
-                        return None;
-                    }
-                    Workload::SharedIterations {
-                        vus,
-                        iterations,
-                        max_duration_ms,
-                    }
-                } else {
-                    Workload::PerVuIterations {
-                        vus,
-                        iterations,
-                        max_duration_ms,
-                    }
-                }
+            Kind::SharedIterations | Kind::PerVuIterations => {
+                return self.iterations_workload(m, spec.kind, v, call)
             }
-            _ => return None,
         };
         Some(w)
     }
+
+    /// `shared_iterations` and `per_vu_iterations`.
+    fn iterations_workload(
+        &mut self,
+        m: ModuleId,
+        kind: Kind,
+        v: &[Option<Arg>],
+        call: Span,
+    ) -> Option<Workload> {
+        let vus = self.wl_count(m, &v[0], "vus", 1);
+        let iterations = self.wl_count(m, &v[1], "iterations", 1);
+        let max = self.wl_dur(m, &v[2], "max_duration", true);
+        let (vus, iterations, max_duration_ms) = (vus?, iterations?, max?);
+        if kind != Kind::SharedIterations {
+            return Some(Workload::PerVuIterations {
+                vus,
+                iterations,
+                max_duration_ms,
+            });
+        }
+        if iterations < vus {
+            let span = v[1].as_ref().map(|a| a.span).unwrap_or(call);
+            let help = "`shared_iterations` needs at least as many iterations as VUs";
+            self.emit(m, codes::out_of_range(span, "iterations", help));
+            return None;
+        }
+        Some(Workload::SharedIterations {
+            vus,
+            iterations,
+            max_duration_ms,
+        })
+    }
+
+    /// A VU or iteration count of at least `min`.
+    fn wl_count(&mut self, m: ModuleId, a: &Option<Arg>, what: &str, min: i64) -> Option<u64> {
+        let a = a.as_ref()?;
+        match a.value {
+            Const::Int(i) if i >= min => Some(i as u64),
+            _ => {
+                let help = format!("`{what}` must be at least {min}");
+                self.emit(m, codes::out_of_range(a.span, what, &help));
+                None
+            }
+        }
+    }
+
+    /// A duration in ms, positive or at least not negative.
+    fn wl_dur(&mut self, m: ModuleId, a: &Option<Arg>, what: &str, positive: bool) -> Option<u64> {
+        let a = a.as_ref()?;
+        match a.value {
+            Const::Duration(ms) if ms > 0.0 || (!positive && ms >= 0.0) => Some(ms.round() as u64),
+            _ => {
+                let help = if positive {
+                    format!("`{what}` must be a positive duration")
+                } else {
+                    format!("`{what}` cannot be negative")
+                };
+                self.emit(m, codes::out_of_range(a.span, what, &help));
+                None
+            }
+        }
+    }
+
+    /// A finite rate, positive or at least not negative.
+    fn wl_rate(&mut self, m: ModuleId, a: &Option<Arg>, what: &str, positive: bool) -> Option<f64> {
+        let a = a.as_ref()?;
+        match a.value {
+            Const::Rate(r) if r.is_finite() && (r > 0.0 || (!positive && r >= 0.0)) => Some(r),
+            _ => {
+                let help = format!("`{what}` must be a positive rate such as 100/s");
+                self.emit(m, codes::out_of_range(a.span, what, &help));
+                None
+            }
+        }
+    }
+
+    /// A non-empty list of stages with no negative duration or target.
+    fn wl_stages(&mut self, m: ModuleId, a: &Option<Arg>) -> Option<Vec<Stage>> {
+        let a = a.as_ref()?;
+        let Const::List(items) = &a.value else {
+            return None;
+        };
+        let mut out = Vec::new();
+        for s in items {
+            let stage = stage_of(s)?;
+            if stage.0 < 0.0 || stage.1 < 0.0 || !stage.1.is_finite() {
+                let help = "stage durations and targets cannot be negative";
+                self.emit(m, codes::out_of_range(a.span, "a stage", help));
+                return None;
+            }
+            out.push(Stage {
+                duration_ms: stage.0.round() as u64,
+                target: stage.1,
+            });
+        }
+        if out.is_empty() {
+            let help = "give at least one stage, e.g. `[1m -> 10]`";
+            self.emit(m, codes::out_of_range(a.span, "the stage list", help));
+            return None;
+        }
+        Some(out)
+    }
+
+    /// `max_vus`: absent or `null` is `pre_allocated_vus`, else not below it.
+    fn wl_max_vus(&mut self, m: ModuleId, a: &Option<Arg>, pre: u64) -> Option<u64> {
+        let arg = match a {
+            Some(Arg {
+                value: Const::Null, ..
+            })
+            | None => return Some(pre),
+            Some(arg) => arg,
+        };
+        let max = self.wl_count(m, a, "max_vus", 0)?;
+        if max < pre {
+            let help = "`max_vus` cannot be below `pre_allocated_vus`";
+            self.emit(m, codes::out_of_range(arg.span, "max_vus", help));
+            return None;
+        }
+        Some(max)
+    }
+}
+
+/// A constant stage as (duration in ms, target).
+fn stage_of(s: &Const) -> Option<(f64, f64)> {
+    let Const::Stage {
+        duration_ms,
+        target,
+    } = s
+    else {
+        return None;
+    };
+    let t = match &**target {
+        Const::Int(i) => *i as f64,
+        Const::Rate(r) => *r,
+        _ => return None,
+    };
+    Some((*duration_ms, t))
 }

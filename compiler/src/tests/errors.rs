@@ -287,6 +287,126 @@ fn unknown_fields_everywhere() {
     assert_one(&src, "E0301", "memroy");
 }
 
+/// Every built-in whose arguments or fields are a table (`checker/args.rs`, the
+/// workloads' `WORKLOADS`, fn and flow signatures): a misspelt name is one error at the
+/// name, with a "did you mean" for the name it was meant to be.
+#[test]
+fn an_unknown_argument_of_every_builtin_is_an_error_with_a_suggestion() {
+    let get = scenario("    get(api, \"/\")");
+    let with_workload = |w: &str| {
+        format!("{HEAD}scenario s {{\n  workload = {w}\n  iteration {{ get(api, \"/\") }}\n}}\n")
+    };
+    let cases: Vec<(String, &str, &str, &str)> = vec![
+        (
+            scenario("    get(api, \"/\", timout: 5s)"),
+            "E0302",
+            "timout",
+            "timeout",
+        ),
+        (
+            scenario("    get(api, \"/\", expct: 200)"),
+            "E0302",
+            "expct",
+            "expect",
+        ),
+        (
+            format!("data users = csv(\"data/users.csv\", pik: unique)\n{get}"),
+            "E0302",
+            "pik",
+            "pick",
+        ),
+        (
+            with_workload("constant_vus(vus: 1, duraton: 1s)"),
+            "E0302",
+            "duraton",
+            "duration",
+        ),
+        (
+            with_workload("ramping_vus(stages: [1s -> 1], start_vu: 1)"),
+            "E0302",
+            "start_vu",
+            "start_vus",
+        ),
+        (
+            with_workload(
+                "constant_arrival_rate(rate: 1/s, duration: 1s, pre_allocated_vus: 1, max_vu: 2)",
+            ),
+            "E0302",
+            "max_vu",
+            "max_vus",
+        ),
+        (
+            with_workload(
+                "ramping_arrival_rate(stages: [1s -> 1/s], pre_allocated_vus: 1, start_rat: 1/s)",
+            ),
+            "E0302",
+            "start_rat",
+            "start_rate",
+        ),
+        (
+            with_workload("shared_iterations(vus: 1, iteratons: 1)"),
+            "E0302",
+            "iteratons",
+            "iterations",
+        ),
+        (
+            with_workload("per_vu_iterations(vus: 1, max_duraton: 1s)"),
+            "E0302",
+            "max_duraton",
+            "max_duration",
+        ),
+        (
+            format!(
+                "import std/profiles\n{}",
+                with_workload("profiles.smoke(vu: 1)")
+            ),
+            "E0302",
+            "vu",
+            "vus",
+        ),
+        (
+            scenario("    think exponential(maen: 1s)"),
+            "E0302",
+            "maen",
+            "mean",
+        ),
+        (
+            with_workload("constant_vus(vus: 1, duration: 1s)\n  tag = {}"),
+            "E0301",
+            "tag",
+            "tags",
+        ),
+        (
+            with_workload("constant_vus(vus: 1, duration: 1s)\n  http = {http_2: true}"),
+            "E0301",
+            "http_2",
+            "http2",
+        ),
+        (
+            format!("{get}fleet {{\n  zone_sprad = true\n}}\n"),
+            "E0301",
+            "zone_sprad",
+            "zone_spread",
+        ),
+        (
+            format!("{get}fleet {{\n  resources = {{cpus: 2}}\n}}\n"),
+            "E0301",
+            "cpus",
+            "cpu",
+        ),
+        (
+            format!("{get}thresholds {{\n  http_req_failed: rate < 1%, delay_abort_evl: 10s\n}}\n"),
+            "E0309",
+            "delay_abort_evl",
+            "delay_abort_eval",
+        ),
+    ];
+    for (src, code, under, meant) in cases {
+        assert_one(&src, code, under);
+        assert_help(&src, &format!("did you mean `{meant}`?"));
+    }
+}
+
 #[test]
 fn unknown_arguments() {
     assert_one(

@@ -7,6 +7,7 @@ mod ir;
 mod plans;
 mod spec;
 mod stdlib;
+mod tidy;
 
 use crate::{compile, CompileOptions, Compiled, MemLoader};
 

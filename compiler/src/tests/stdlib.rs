@@ -18,7 +18,8 @@ fn every_stdlib_item_checks_clean() {
     let mut c = crate::checker::Checker::new(loaded.modules, &loader, &opts, "all".into());
     c.check_all_modules();
     let diags: Vec<_> = c
-        .diags
+        .reports
+        .list
         .iter()
         .map(|(m, d)| (m, d.code.clone(), d.message.clone()))
         .collect();

@@ -61,7 +61,7 @@
 //! ```
 
 use crate::ir::{self, Const, ExprKind, Loc};
-use crate::lint::provenance::{Class, Kind, Role};
+use crate::lint::provenance::{Class, Field, Kind, Part, Role, Site};
 use crate::lint::{LintCx, Rule};
 use volley_syntax::{Diagnostic, Severity};
 
@@ -223,55 +223,58 @@ fn credential_fields(cx: &LintCx, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             for part in &f.prov.parts {
-                match &part.kind {
-                    Kind::Literal => {
-                        let loc = cx.user_loc(part.loc, &site.calls);
-                        let text = literal_text(cx.text(loc));
-                        let bare = text
-                            .trim_start_matches("Bearer ")
-                            .trim_start_matches("Basic ")
-                            .trim();
-                        if bare.is_empty() || cx.in_std(loc) {
-                            continue;
-                        }
-                        let known = known_format(bare);
-                        let msg = match known {
-                            Some(what) => format!("`{}` is sent as a literal, {what}", f.key),
-                            None => format!("`{}` is sent as a literal", f.key),
-                        };
-                        let mut d = finding(cx, loc, msg);
-                        if known.is_some() {
-                            d.severity = Severity::Error;
-                        }
-                        out.push(d);
-                    }
-                    Kind::Param(name) => {
-                        let Some(p) = cx.prog.params.iter().find(|p| p.name == *name) else {
-                            continue;
-                        };
-                        let Const::Str(value) = &p.value else {
-                            continue;
-                        };
-                        if !value.is_empty() && !cx.in_std(p.loc) {
-                            let mut d = finding(
-                                cx,
-                                p.loc,
-                                format!(
-                                    "param `{name}` has a default `{}` value written in the file",
-                                    f.key
-                                ),
-                            );
-                            if known_format(value.trim_start_matches("Bearer ")).is_some() {
-                                d.severity = Severity::Error;
-                            }
-                            out.push(d);
-                        }
-                    }
-                    _ => {}
-                }
+                let d = match &part.kind {
+                    Kind::Literal => literal_credential(cx, site, f, part),
+                    Kind::Param(name) => param_credential(cx, f, name),
+                    _ => None,
+                };
+                out.extend(d);
             }
         }
     }
+}
+
+/// A credential field written as a literal (an error when it has a known format).
+fn literal_credential(cx: &LintCx, site: &Site, f: &Field, part: &Part) -> Option<Diagnostic> {
+    let loc = cx.user_loc(part.loc, &site.calls);
+    let text = literal_text(cx.text(loc));
+    let bare = text
+        .trim_start_matches("Bearer ")
+        .trim_start_matches("Basic ")
+        .trim();
+    if bare.is_empty() || cx.in_std(loc) {
+        return None;
+    }
+    let known = known_format(bare);
+    let msg = match known {
+        Some(what) => format!("`{}` is sent as a literal, {what}", f.key),
+        None => format!("`{}` is sent as a literal", f.key),
+    };
+    let mut d = finding(cx, loc, msg);
+    if known.is_some() {
+        d.severity = Severity::Error;
+    }
+    Some(d)
+}
+
+/// A credential field from a param whose default is written in the file.
+fn param_credential(cx: &LintCx, f: &Field, name: &str) -> Option<Diagnostic> {
+    let p = cx.prog.params.iter().find(|p| p.name == *name)?;
+    let Const::Str(value) = &p.value else {
+        return None;
+    };
+    if value.is_empty() || cx.in_std(p.loc) {
+        return None;
+    }
+    let msg = format!(
+        "param `{name}` has a default `{}` value written in the file",
+        f.key
+    );
+    let mut d = finding(cx, p.loc, msg);
+    if known_format(value.trim_start_matches("Bearer ")).is_some() {
+        d.severity = Severity::Error;
+    }
+    Some(d)
 }
 
 /// Every string literal of the user's files (code, lets, params, targets).

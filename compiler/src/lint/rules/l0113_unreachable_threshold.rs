@@ -203,43 +203,58 @@ fn tag_finding(cx: &LintCx, t: &ThresholdIr, key: &str, value: &str) -> Option<D
             )
         }),
         "error_code" => None,
-        _ => {
-            let own: BTreeSet<&str> = cx
-                .prog
+        _ => scenario_tag_finding(cx, t, key, value, value_loc),
+    }
+}
+
+/// A filter on a tag the scenarios set themselves (`tags = {..}`).
+fn scenario_tag_finding(
+    cx: &LintCx,
+    t: &ThresholdIr,
+    key: &str,
+    value: &str,
+    value_loc: Loc,
+) -> Option<Diagnostic> {
+    let metric = t.threshold.metric.as_str();
+    let own: BTreeSet<&str> = cx
+        .prog
+        .scenarios
+        .iter()
+        .flat_map(|s| s.tags.iter())
+        .filter(|(k, _)| k.as_str() == key)
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if own.contains(value) {
+        return None;
+    }
+    if own.is_empty() {
+        let mut keys: BTreeSet<&str> = [
+            "scenario",
+            "group",
+            "name",
+            "method",
+            "status",
+            "expected_response",
+            "check",
+        ]
+        .into();
+        keys.extend(
+            cx.prog
                 .scenarios
                 .iter()
-                .flat_map(|s| s.tags.iter())
-                .filter(|(k, _)| k.as_str() == key)
-                .map(|(_, v)| v.as_str())
-                .collect();
-            if own.contains(value) {
-                return None;
-            }
-            if own.is_empty() {
-                let mut keys: BTreeSet<&str> = [
-                    "scenario",
-                    "group",
-                    "name",
-                    "method",
-                    "status",
-                    "expected_response",
-                    "check",
-                ]
-                .into();
-                keys.extend(
-                    cx.prog
-                        .scenarios
-                        .iter()
-                        .flat_map(|s| s.tags.keys().map(String::as_str)),
-                );
-                let s = did_you_mean(key, keys.iter().copied());
-                let loc = cx.find(t.loc, key);
-                return Some(unmatched(cx, loc, format!("no sample has a `{key}` tag (no scenario sets it in `tags`): `{metric}{{{key}: …}}` matches nothing"), s));
-            }
-            let s = did_you_mean(value, own.iter().copied());
-            Some(unmatched(cx, value_loc, format!("no scenario sets `tags = {{{key}: \"{value}\"}}`: the filter matches no sample"), s))
-        }
+                .flat_map(|s| s.tags.keys().map(String::as_str)),
+        );
+        let s = did_you_mean(key, keys.iter().copied());
+        let loc = cx.find(t.loc, key);
+        return Some(unmatched(cx, loc, format!("no sample has a `{key}` tag (no scenario sets it in `tags`): `{metric}{{{key}: …}}` matches nothing"), s));
     }
+    let s = did_you_mean(value, own.iter().copied());
+    Some(unmatched(
+        cx,
+        value_loc,
+        format!("no scenario sets `tags = {{{key}: \"{value}\"}}`: the filter matches no sample"),
+        s,
+    ))
 }
 
 fn unmatched(cx: &LintCx, loc: Loc, msg: String, suggestion: Option<String>) -> Diagnostic {
