@@ -15,6 +15,8 @@ pub mod view;
 pub use exit::ExitCode;
 pub use plan::*;
 pub use program::{Body, Builtin, Expr, Function, Intrinsic, Request, Stmt};
+pub use segment::SegmentError;
+pub use slice::SliceError;
 pub use value::Value;
 
 use sha2::{Digest, Sha256};
@@ -30,14 +32,26 @@ pub fn to_json(plan: &Plan) -> String {
     s
 }
 
+/// Why a `plan.json` text is not a plan this volley runs.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// Not JSON, or not the plan's shape.
+    #[error("invalid plan: {0}")]
+    Invalid(#[source] serde_json::Error),
+    /// Another format version.
+    #[error(
+        "plan format version {found} is not supported (this volley reads version {PLAN_VERSION})"
+    )]
+    Version { found: u32 },
+}
+
 /// Parses `plan.json`, refusing other format versions.
-pub fn from_json(text: &str) -> Result<Plan, String> {
-    let plan: Plan = serde_json::from_str(text).map_err(|e| format!("invalid plan: {e}"))?;
+pub fn from_json(text: &str) -> Result<Plan, PlanError> {
+    let plan: Plan = serde_json::from_str(text).map_err(PlanError::Invalid)?;
     if plan.version != PLAN_VERSION {
-        return Err(format!(
-            "plan format version {} is not supported (this volley reads version {PLAN_VERSION})",
-            plan.version
-        ));
+        return Err(PlanError::Version {
+            found: plan.version,
+        });
     }
     Ok(plan)
 }

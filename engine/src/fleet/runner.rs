@@ -150,7 +150,9 @@ pub fn run_runner(opts: RunnerOptions) -> ExitCode {
             Some(s) => Ok(s),
             None => rt.block_on(fetch_slice(&link)),
         };
-        if let Err(msg) = s.and_then(|s| slice::apply(&mut plan, &s, opts.segment)) {
+        if let Err(msg) =
+            s.and_then(|s| slice::apply(&mut plan, &s, opts.segment).map_err(|e| e.to_string()))
+        {
             eprintln!("error: runner {}: data slice: {msg}", opts.segment.index);
             return ExitCode::InvalidInput;
         }
@@ -631,7 +633,7 @@ pub fn segment_from(
     let count = runners
         .or(plan.fleet.runners)
         .ok_or("no --runners and the plan's fleet.runners is auto")?;
-    Segment::new(index, count)
+    Segment::new(index, count).map_err(|e| e.to_string())
 }
 
 /// A short instance name: the pod name (`HOSTNAME` in Kubernetes) or the pid.

@@ -127,7 +127,7 @@ fn specs_parse_with_options_and_list_values() {
         ("json=", "file name is missing"),
         ("influxdb=http://h/x,token_env=A,token_secret=B", "not both"),
     ] {
-        let e = spec::parse(bad).unwrap_err();
+        let e = spec::parse(bad).unwrap_err().to_string();
         assert!(e.contains(says), "{bad}: {e}");
         assert!(!e.contains("abc"), "an error never repeats a token: {e}");
     }
@@ -553,14 +553,16 @@ fn a_missing_token_variable_stops_before_the_run() {
         &[],
     ))
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(e.contains("NOPE_TOKEN is not set"), "{e}");
     let e = OutputSet::new(config(
         &["prometheus=http://127.0.0.1:1/w,token_secret=other"],
         &[],
     ))
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(
         e.contains("declares no secret `other`") && e.contains("influx"),
         "{e}"

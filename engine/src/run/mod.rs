@@ -208,7 +208,7 @@ pub fn run_with(plan: &Plan, opts: RunOptions, hooks: RunHooks) -> RunOutcome {
             }
             Arc::new(s)
         }
-        Err(msg) => return fail(ExitCode::InvalidInput, msg),
+        Err(msg) => return fail(ExitCode::InvalidInput, msg.to_string()),
     };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -578,7 +578,7 @@ async fn hook_vu(shared: &Arc<Shared>, role: Role) -> (Result<Vec<Value>, String
     );
     let result = vu.run_function(f).await;
     let snap = shard.borrow_mut().take();
-    (result, snap)
+    (result.map_err(|e| e.to_string()), snap)
 }
 
 /// Setup or teardown of `plan` alone, as a fleet's coordinator runs it: blocking, on
@@ -596,7 +596,7 @@ pub fn run_hook(
     };
     let shared = match Shared::new(Arc::clone(plan), secrets, Segment::whole()) {
         Ok(s) => Arc::new(s),
-        Err(e) => return (Err(e), Snapshot::default()),
+        Err(e) => return (Err(e.to_string()), Snapshot::default()),
     };
     let _ = shared.setup_values.set(setup_values.into());
     let rt = match tokio::runtime::Builder::new_current_thread()
