@@ -366,12 +366,16 @@ impl Vu {
             Halt::Require => false,
             Halt::Error { check, detail } => {
                 self.rec.check(&self.group, &Arc::from(check), false);
-                self.shared.log.write(self.ident.id, &detail);
+                self.shared
+                    .log
+                    .write(log::Line::IterationError, self.ident.id, &detail);
                 false
             }
             Halt::Data(e) => {
                 self.rec.check(&self.group, &Arc::from(e.check), false);
-                self.shared.log.write(self.ident.id, &e.message);
+                self.shared
+                    .log
+                    .write(log::Line::IterationError, self.ident.id, &e.message);
                 e.stop_vu
             }
         };

@@ -38,6 +38,11 @@ pub async fn connect(context: Option<&str>) -> Result<(Client, String), DeployEr
         None => Config::infer().await.map_err(DeployError::config)?,
     };
     let ns = config.default_namespace.clone();
+    tracing::debug!(
+        host = config.cluster_url.host().unwrap_or_default(),
+        namespace = %ns,
+        "connecting to the cluster"
+    );
     let client = Client::try_from(config).map_err(DeployError::config)?;
     Ok((client, ns))
 }
