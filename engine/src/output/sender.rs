@@ -228,6 +228,7 @@ fn thread_main(shared: Arc<Shared>, target: Target, policy: SendPolicy, tls: Arc
         match outcome {
             Ok(()) => st.report.sent += 1,
             Err(e) => {
+                tracing::debug!(output = %target.url.host_str().unwrap_or_default(), "a batch was not written: {e}");
                 st.report.failed += 1;
                 st.report.last_error = Some(e.to_string());
             }
