@@ -62,3 +62,29 @@ pub fn content_hash(plan: &Plan) -> String {
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn plan_errors_say_why_and_keep_their_source() {
+        let e = from_json("{").unwrap_err();
+        assert!(e.to_string().starts_with("invalid plan: "), "{e}");
+        assert!(
+            e.source().is_some_and(|s| s.is::<serde_json::Error>()),
+            "{e:?}"
+        );
+        let mut v: serde_json::Value =
+            serde_json::from_str(&to_json(&slice::tests::plan(&[1], Pick::Unique, 1))).unwrap();
+        v["version"] = serde_json::json!(PLAN_VERSION + 1);
+        let e = from_json(&v.to_string()).unwrap_err();
+        assert!(matches!(e, PlanError::Version { found } if found == PLAN_VERSION + 1));
+        assert!(e.to_string().contains("is not supported"), "{e}");
+        assert_eq!(
+            segment::Segment::new(4, 4).unwrap_err(),
+            SegmentError::IndexOutOfRange { index: 4, count: 4 }
+        );
+    }
+}

@@ -817,3 +817,28 @@ fn docs_outputs_md_names_every_prometheus_metric_and_option() {
         assert!(doc.contains(needle), "docs/outputs.md mentions {needle}");
     }
 }
+
+#[test]
+fn an_output_that_cannot_open_names_the_flag_and_keeps_the_io_error() {
+    use std::error::Error as _;
+    let dir = std::env::temp_dir().join("volley-no-such-dir-for-outputs");
+    let missing = dir.join("deeper").join("run.ndjson");
+    let spec = format!("json={}", missing.display());
+    let e = OutputSet::new(config(&[&spec], &[])).err().unwrap();
+    assert!(matches!(e, OutputError::JsonCreate { .. }), "{e:?}");
+    assert!(
+        e.to_string().starts_with("--out json: cannot create"),
+        "{e}"
+    );
+    assert!(
+        e.source().is_some_and(|s| s.is::<std::io::Error>()),
+        "the io error is the source: {e:?}"
+    );
+    let e = OutputSet::new(config(&["prometheus=not a url"], &[]))
+        .err()
+        .unwrap();
+    assert!(
+        e.source().is_some_and(|s| s.is::<url::ParseError>()),
+        "{e:?}"
+    );
+}
