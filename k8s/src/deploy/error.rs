@@ -232,4 +232,20 @@ mod tests {
         assert_eq!(parse_forbidden(m), Some(("get".into(), "secrets".into())));
         assert_eq!(parse_forbidden("forbidden"), None);
     }
+
+    #[test]
+    fn a_transport_error_keeps_kubes_error_as_its_source() {
+        use std::error::Error as _;
+        let e = classify(
+            kube::Error::Service(Box::new(std::io::Error::other("connection refused"))),
+            Ctx::new("get", "Job", "jobs.batch", "r-coordinator", "ns", "r"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "cannot reach the cluster: get Job `r-coordinator`: ServiceError: connection refused"
+        );
+        let source = e.source().expect("a source");
+        assert!(source.is::<kube::Error>(), "{source:?}");
+        assert!(source.source().is_some(), "and kube's own source");
+    }
 }
