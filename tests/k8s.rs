@@ -108,15 +108,20 @@ fn every_example_validates_for_kubernetes_1_29_and_1_37() {
         .iter()
         .map(|d| d.join("manifests.yaml"))
         .collect();
-    if let Err(e) = validate_strict(&files) {
-        panic!("{e}");
+    match validate_strict(&files) {
+        Err(e) if e.is_missing() => eprintln!("note: {e}"),
+        r => r.unwrap_or_else(|e| panic!("{e}")),
     }
 }
 
 #[test]
 fn kubectl_kustomize_builds_every_output_directory() {
-    let Some(kubectl) = venv_tool("kubectl") else {
-        return;
+    let kubectl = match venv_tool("kubectl") {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("note: {e}");
+            return;
+        }
     };
     let root = temp_dir("k8s-kustomize");
     for dir in compile_examples(&root) {
@@ -144,8 +149,12 @@ fn kubectl_kustomize_builds_every_output_directory() {
 
 #[test]
 fn checkov_passes_every_manifest_and_the_dockerfile() {
-    let Some(checkov) = venv_tool("checkov") else {
-        return;
+    let checkov = match venv_tool("checkov") {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("note: {e}");
+            return;
+        }
     };
     let root = temp_dir("k8s-checkov");
     let mut cmd = Command::new(&checkov);
@@ -233,8 +242,9 @@ fn the_documented_role_validates() {
     let dir = temp_dir("k8s-role");
     let f = dir.join("role.yaml");
     std::fs::write(&f, &blocks[0]).unwrap();
-    if let Err(e) = validate_strict(&[f]) {
-        panic!("{e}");
+    match validate_strict(&[f]) {
+        Err(e) if e.is_missing() => eprintln!("note: {e}"),
+        r => r.unwrap_or_else(|e| panic!("{e}")),
     }
 }
 

@@ -46,7 +46,8 @@ pub struct PickContext {
 }
 
 /// A row could not be given.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct DataError {
     /// A short, bounded description for the failed check it becomes
     /// (`data users: out of rows`); `message` has the details.

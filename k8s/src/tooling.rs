@@ -1,7 +1,8 @@
 //! Test support: the Python tools of the repo's `.venv` (kubernetes-validate, kubectl,
-//! checkov), found by path, run with a deadline. A missing tool is a skip with a note,
-//! except under `VOLLEY_REQUIRE_TOOLS=1` (scripts/test.sh), where it is a failure.
-//! Test support only; it must not be used by the binary.
+//! checkov), found by path, run with a deadline. A missing tool is a skip with a note
+//! ([`ToolError::Missing`], which the calling test prints), except under
+//! `VOLLEY_REQUIRE_TOOLS=1` (scripts/test.sh), where it is a failure.
+//! Test support only; it must not be used by the binary, and it does not print.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -19,11 +20,30 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-/// `.venv/bin/NAME`, or `None` after printing a note; panics when tools are required.
-pub fn venv_tool(name: &str) -> Option<PathBuf> {
+/// Why a tool gave no verdict, or what it found wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// The tool is not installed: the check is skipped (the test prints this note).
+    #[error("skipping the {name} check: {} is missing (run scripts/test.sh to install it)", path.display())]
+    Missing { name: String, path: PathBuf },
+    #[error("kubernetes-validate --strict -k {version} failed:\n{output}")]
+    Failed { version: String, output: String },
+    #[error("kubernetes-validate -k {version} validated nothing:\n{output}")]
+    NothingValidated { version: String, output: String },
+}
+
+impl ToolError {
+    /// Whether the check was skipped (the tool is missing) rather than failed.
+    pub fn is_missing(&self) -> bool {
+        matches!(self, ToolError::Missing { .. })
+    }
+}
+
+/// `.venv/bin/NAME`, or [`ToolError::Missing`] (a skip); panics when tools are required.
+pub fn venv_tool(name: &str) -> Result<PathBuf, ToolError> {
     let p = repo().join(".venv/bin").join(name);
     if p.is_file() {
-        return Some(p);
+        return Ok(p);
     }
     if std::env::var("VOLLEY_REQUIRE_TOOLS").as_deref() == Ok("1") {
         panic!(
@@ -31,11 +51,10 @@ pub fn venv_tool(name: &str) -> Option<PathBuf> {
             p.display()
         );
     }
-    eprintln!(
-        "note: skipping the {name} check: {} is missing (run scripts/test.sh to install it)",
-        p.display()
-    );
-    None
+    Err(ToolError::Missing {
+        name: name.to_string(),
+        path: p,
+    })
 }
 
 /// Runs `cmd`, killing it after `limit`; panics on a hang. Output is drained while it
@@ -82,11 +101,9 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
 
 /// `kubernetes-validate --strict` of `files` for every version of
 /// [`KUBERNETES_VERSIONS`]; any WARN or ERROR line, or a non-zero exit, is a failure.
-/// `Ok(false)` when the tool is missing (and not required).
-pub fn validate_strict(files: &[PathBuf]) -> Result<bool, String> {
-    let Some(tool) = venv_tool("kubernetes-validate") else {
-        return Ok(false);
-    };
+/// [`ToolError::Missing`] when the tool is missing (and not required).
+pub fn validate_strict(files: &[PathBuf]) -> Result<(), ToolError> {
+    let tool = venv_tool("kubernetes-validate")?;
     for v in KUBERNETES_VERSIONS {
         let out = run_bounded(
             Command::new(&tool).args(["--strict", "-k", v]).args(files),
@@ -102,19 +119,21 @@ pub fn validate_strict(files: &[PathBuf]) -> Result<bool, String> {
             .filter(|l| l.starts_with("WARN") || l.starts_with("ERROR") || l.contains("Traceback"))
             .collect();
         if !out.status.success() || !bad.is_empty() {
-            return Err(format!(
-                "kubernetes-validate --strict -k {v} failed:\n{text}"
-            ));
+            return Err(ToolError::Failed {
+                version: v.to_string(),
+                output: text,
+            });
         }
         let passed = text
             .lines()
             .filter(|l| l.starts_with("INFO") && l.contains("passed"))
             .count();
         if passed == 0 {
-            return Err(format!(
-                "kubernetes-validate -k {v} validated nothing:\n{text}"
-            ));
+            return Err(ToolError::NothingValidated {
+                version: v.to_string(),
+                output: text,
+            });
         }
     }
-    Ok(true)
+    Ok(())
 }

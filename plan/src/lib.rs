@@ -15,6 +15,8 @@ pub mod view;
 pub use exit::ExitCode;
 pub use plan::*;
 pub use program::{Body, Builtin, Expr, Function, Intrinsic, Request, Stmt};
+pub use segment::SegmentError;
+pub use slice::SliceError;
 pub use value::Value;
 
 use sha2::{Digest, Sha256};
@@ -30,14 +32,26 @@ pub fn to_json(plan: &Plan) -> String {
     s
 }
 
+/// Why a `plan.json` text is not a plan this volley runs.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// Not JSON, or not the plan's shape.
+    #[error("invalid plan: {0}")]
+    Invalid(#[source] serde_json::Error),
+    /// Another format version.
+    #[error(
+        "plan format version {found} is not supported (this volley reads version {PLAN_VERSION})"
+    )]
+    Version { found: u32 },
+}
+
 /// Parses `plan.json`, refusing other format versions.
-pub fn from_json(text: &str) -> Result<Plan, String> {
-    let plan: Plan = serde_json::from_str(text).map_err(|e| format!("invalid plan: {e}"))?;
+pub fn from_json(text: &str) -> Result<Plan, PlanError> {
+    let plan: Plan = serde_json::from_str(text).map_err(PlanError::Invalid)?;
     if plan.version != PLAN_VERSION {
-        return Err(format!(
-            "plan format version {} is not supported (this volley reads version {PLAN_VERSION})",
-            plan.version
-        ));
+        return Err(PlanError::Version {
+            found: plan.version,
+        });
     }
     Ok(plan)
 }
@@ -47,4 +61,30 @@ pub fn content_hash(plan: &Plan) -> String {
     let digest = Sha256::digest(to_json(plan).as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn plan_errors_say_why_and_keep_their_source() {
+        let e = from_json("{").unwrap_err();
+        assert!(e.to_string().starts_with("invalid plan: "), "{e}");
+        assert!(
+            e.source().is_some_and(|s| s.is::<serde_json::Error>()),
+            "{e:?}"
+        );
+        let mut v: serde_json::Value =
+            serde_json::from_str(&to_json(&slice::tests::plan(&[1], Pick::Unique, 1))).unwrap();
+        v["version"] = serde_json::json!(PLAN_VERSION + 1);
+        let e = from_json(&v.to_string()).unwrap_err();
+        assert!(matches!(e, PlanError::Version { found } if found == PLAN_VERSION + 1));
+        assert!(e.to_string().contains("is not supported"), "{e}");
+        assert_eq!(
+            segment::Segment::new(4, 4).unwrap_err(),
+            SegmentError::IndexOutOfRange { index: 4, count: 4 }
+        );
+    }
 }

@@ -61,16 +61,27 @@ struct RawSegment {
     parts: u32,
 }
 
-impl TryFrom<RawSegment> for Segment {
-    type Error = String;
+/// Why a segment is not one of a plan's.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SegmentError {
+    #[error("a plan splits into at least one segment (count is 0)")]
+    NoSegments,
+    #[error("segment index {index} is out of range for {count} segments (0..{count})")]
+    IndexOutOfRange { index: u32, count: u32 },
+    #[error("segment part {part} is out of range for {parts} parts")]
+    PartOutOfRange { part: u32, parts: u32 },
+}
 
-    fn try_from(raw: RawSegment) -> Result<Self, String> {
+impl TryFrom<RawSegment> for Segment {
+    type Error = SegmentError;
+
+    fn try_from(raw: RawSegment) -> Result<Self, SegmentError> {
         let seg = Segment::new(raw.index, raw.count)?;
         if raw.parts == 0 || raw.part >= raw.parts {
-            return Err(format!(
-                "segment part {} is out of range for {} parts",
-                raw.part, raw.parts
-            ));
+            return Err(SegmentError::PartOutOfRange {
+                part: raw.part,
+                parts: raw.parts,
+            });
         }
         Ok(Segment {
             part: raw.part,
@@ -107,14 +118,12 @@ impl Segment {
     }
 
     /// Runner `index` of `count`; needs `count >= 1` and `index < count`.
-    pub fn new(index: u32, count: u32) -> Result<Self, String> {
+    pub fn new(index: u32, count: u32) -> Result<Self, SegmentError> {
         if count == 0 {
-            return Err("a plan splits into at least one segment (count is 0)".into());
+            return Err(SegmentError::NoSegments);
         }
         if index >= count {
-            return Err(format!(
-                "segment index {index} is out of range for {count} segments (0..{count})"
-            ));
+            return Err(SegmentError::IndexOutOfRange { index, count });
         }
         Ok(Segment {
             index,

@@ -168,27 +168,46 @@ pub fn needs_slice(plan: &Plan) -> bool {
     })
 }
 
+/// Why a data slice does not fit a plan.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SliceError {
+    #[error(
+        "data slice format version {found} is not supported (this volley reads version {SLICE_VERSION})"
+    )]
+    Version { found: u32 },
+    #[error("the data slice belongs to plan {slice}, not to this plan ({plan})")]
+    OtherPlan { slice: String, plan: String },
+    #[error(
+        "the data slice is for runner {} of {}, but this is runner {} of {}",
+        slice.index, slice.count, runner.index, runner.count
+    )]
+    OtherSegment { slice: Segment, runner: Segment },
+    #[error("the data slice has no rows for `{0}`")]
+    MissingRows(String),
+    #[error("the data slice of `{0}` is malformed")]
+    Malformed(String),
+}
+
 /// Fills a fleet plan's sliced sources with `slice`'s rows. Refuses a slice of another
 /// plan (by hash) or another segment, and a slice that does not match the sources.
-pub fn apply(plan: &mut Plan, slice: &DataSlice, seg: Segment) -> Result<(), String> {
+pub fn apply(plan: &mut Plan, slice: &DataSlice, seg: Segment) -> Result<(), SliceError> {
     if slice.version != SLICE_VERSION {
-        return Err(format!(
-            "data slice format version {} is not supported (this volley reads version {SLICE_VERSION})",
-            slice.version
-        ));
+        return Err(SliceError::Version {
+            found: slice.version,
+        });
     }
     let hash = crate::content_hash(plan);
     if slice.plan_hash != hash {
-        return Err(format!(
-            "the data slice belongs to plan {}, not to this plan ({hash})",
-            slice.plan_hash
-        ));
+        return Err(SliceError::OtherPlan {
+            slice: slice.plan_hash.clone(),
+            plan: hash,
+        });
     }
     if slice.segment != seg {
-        return Err(format!(
-            "the data slice is for runner {} of {}, but this is runner {} of {}",
-            slice.segment.index, slice.segment.count, seg.index, seg.count
-        ));
+        return Err(SliceError::OtherSegment {
+            slice: slice.segment,
+            runner: seg,
+        });
     }
     for d in plan.data.iter_mut() {
         let Some(info) = d.slice.as_mut() else {
@@ -197,12 +216,12 @@ pub fn apply(plan: &mut Plan, slice: &DataSlice, seg: Segment) -> Result<(), Str
         let rows = slice
             .sources
             .get(&d.name)
-            .ok_or_else(|| format!("the data slice has no rows for `{}`", d.name))?;
+            .ok_or_else(|| SliceError::MissingRows(d.name.clone()))?;
         if rows.indices.len() != rows.rows.len()
             || rows.indices.windows(2).any(|w| w[0] >= w[1])
             || rows.indices.last().is_some_and(|&g| g >= info.total_rows)
         {
-            return Err(format!("the data slice of `{}` is malformed", d.name));
+            return Err(SliceError::Malformed(d.name.clone()));
         }
         info.indices = rows.indices.clone();
         d.rows = rows.rows.clone();
@@ -300,10 +319,14 @@ pub(crate) mod tests {
         let (fleet, slices) = split(&p, 2);
         let mut other = fleet.clone();
         other.name = "other".into();
-        let err = apply(&mut other, &slices[0], Segment::new(0, 2).unwrap()).unwrap_err();
+        let err = apply(&mut other, &slices[0], Segment::new(0, 2).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("belongs to plan"), "{err}");
         let mut mine = fleet.clone();
-        let err = apply(&mut mine, &slices[0], Segment::new(1, 2).unwrap()).unwrap_err();
+        let err = apply(&mut mine, &slices[0], Segment::new(1, 2).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("runner 0 of 2"), "{err}");
     }
 

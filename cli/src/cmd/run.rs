@@ -224,7 +224,7 @@ fn outputs(
     args: &Args,
     plan: &volley_plan::Plan,
     env: &std::collections::BTreeMap<String, String>,
-) -> Result<Option<OutputSet>, String> {
+) -> Result<Option<OutputSet>, volley_engine::output::OutputError> {
     if args.out.is_empty() && args.report.is_none() {
         return Ok(None);
     }

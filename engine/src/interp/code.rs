@@ -8,6 +8,7 @@
 //! metric, secret, setup value) is checked here, so the interpreter never meets a
 //! dangling one. This module must not execute anything.
 
+use super::ProgramError;
 use crate::value::Value;
 use http::Method;
 use std::sync::Arc;
@@ -169,16 +170,18 @@ impl Program {
     }
 
     /// Prepares the plan's code; an error names what is wrong with the plan.
-    pub fn new(plan: &Plan) -> Result<Program, String> {
+    pub fn new(plan: &Plan) -> Result<Program, ProgramError> {
         let mut targets = Vec::with_capacity(plan.targets.len());
         for t in &plan.targets {
-            let url = Url::parse(&t.url)
-                .map_err(|e| format!("target {}: invalid url {:?}: {e}", t.name, t.url))?;
+            let url = Url::parse(&t.url).map_err(|source| ProgramError::TargetUrl {
+                name: t.name.clone(),
+                url: t.url.clone(),
+                source,
+            })?;
             if !matches!(url.scheme(), "http" | "https") {
-                return Err(format!(
-                    "target {}: only http:// and https:// urls are supported",
-                    t.name
-                ));
+                return Err(ProgramError::TargetScheme {
+                    name: t.name.clone(),
+                });
             }
             targets.push(t.url.trim_end_matches('/').to_string());
         }
@@ -187,7 +190,7 @@ impl Program {
             plan,
             targets: &targets,
         };
-        let function = |f: &p::Function| -> Result<Function, String> {
+        let function = |f: &p::Function| -> Result<Function, ProgramError> {
             Ok(Function {
                 name: Arc::from(f.name.as_str()),
                 params: f.params,
@@ -208,7 +211,7 @@ impl Program {
                     iteration: l.block(&s.iteration)?,
                 })
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, ProgramError>>()?;
         // Setup values are setup's top-level `let`s, in order.
         let lets: Vec<u32> = plan
             .setup
@@ -234,11 +237,11 @@ impl Program {
 }
 
 impl Lower<'_> {
-    fn block(&self, stmts: &[p::Stmt]) -> Result<Block, String> {
+    fn block(&self, stmts: &[p::Stmt]) -> Result<Block, ProgramError> {
         stmts.iter().map(|s| self.stmt(s)).collect()
     }
 
-    fn stmt(&self, s: &p::Stmt) -> Result<Stmt, String> {
+    fn stmt(&self, s: &p::Stmt) -> Result<Stmt, ProgramError> {
         Ok(match s {
             p::Stmt::Let { slot, value } => Stmt::Let {
                 slot: *slot,
@@ -292,11 +295,11 @@ impl Lower<'_> {
         })
     }
 
-    fn exprs(&self, es: &[p::Expr]) -> Result<Box<[Expr]>, String> {
+    fn exprs(&self, es: &[p::Expr]) -> Result<Box<[Expr]>, ProgramError> {
         es.iter().map(|e| self.expr(e)).collect()
     }
 
-    fn expr(&self, e: &p::Expr) -> Result<Expr, String> {
+    fn expr(&self, e: &p::Expr) -> Result<Expr, ProgramError> {
         let kind = match e {
             p::Expr::Const(v) => ExprKind::Const(Value::from(v)),
             p::Expr::Local(i) => ExprKind::Local(*i),
@@ -322,7 +325,7 @@ impl Lower<'_> {
                 fields
                     .iter()
                     .map(|(k, v)| Ok((Arc::from(k.as_str()), self.expr(v)?)))
-                    .collect::<Result<_, String>>()?,
+                    .collect::<Result<_, ProgramError>>()?,
             ),
             p::Expr::Request(r) => ExprKind::Request(Box::new(self.request(r)?)),
             p::Expr::CallFlow { flow, args } => {
@@ -366,10 +369,10 @@ impl Lower<'_> {
         Ok(Expr { kind, sync })
     }
 
-    fn request(&self, r: &p::Request) -> Result<Request, String> {
+    fn request(&self, r: &p::Request) -> Result<Request, ProgramError> {
         check_index("target", r.target, self.targets.len())?;
         let method = Method::from_bytes(r.method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| format!("invalid HTTP method {:?}", r.method))?;
+            .map_err(|_| ProgramError::Method(r.method.clone()))?;
         let path = self.expr(&r.path)?;
         let static_url = match (&path.kind, &r.query) {
             (ExprKind::Const(Value::Str(s)), None) => {
@@ -414,7 +417,7 @@ pub fn join_url(base: &str, path: &str) -> String {
 
 /// `start = after(X)` must name another scenario and never loop back (a loop would wait
 /// forever).
-fn check_starts(plan: &Plan) -> Result<(), String> {
+fn check_starts(plan: &Plan) -> Result<(), ProgramError> {
     let n = plan.scenarios.len();
     for (i, s) in plan.scenarios.iter().enumerate() {
         let mut at = i;
@@ -423,16 +426,15 @@ fn check_starts(plan: &Plan) -> Result<(), String> {
                 Some(volley_plan::Start::After { scenario }) => {
                     let next = *scenario as usize;
                     if next >= n {
-                        return Err(format!(
-                            "invalid plan: scenario {} starts after scenario {next}, which does not exist",
-                            s.name
-                        ));
+                        return Err(ProgramError::StartsAfterMissing {
+                            scenario: s.name.clone(),
+                            after: next,
+                        });
                     }
                     if next == i {
-                        return Err(format!(
-                            "invalid plan: scenario {} waits for itself through `after`",
-                            s.name
-                        ));
+                        return Err(ProgramError::WaitsForItself {
+                            scenario: s.name.clone(),
+                        });
                     }
                     at = next;
                 }
@@ -443,13 +445,15 @@ fn check_starts(plan: &Plan) -> Result<(), String> {
     Ok(())
 }
 
-fn check_index(what: &str, i: u32, len: usize) -> Result<(), String> {
+fn check_index(what: &'static str, i: u32, len: usize) -> Result<(), ProgramError> {
     if (i as usize) < len {
         Ok(())
     } else {
-        Err(format!(
-            "invalid plan: {what} {i} does not exist ({len} declared)"
-        ))
+        Err(ProgramError::NoSuch {
+            what,
+            index: i,
+            len,
+        })
     }
 }
 

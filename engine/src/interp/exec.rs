@@ -3,7 +3,7 @@
 //! This module must not build requests or evaluate expressions itself.
 
 use super::code::{Block, Stmt};
-use super::{ms, Halt, Vu, R};
+use super::{log, ms, Halt, Vu, R};
 use crate::value::Value;
 use rand::Rng;
 use std::future::Future;
@@ -145,7 +145,7 @@ impl Vu {
                 let v = self.eval(e).await?;
                 // `Display` redacts secrets.
                 let line = v.to_string();
-                self.shared.log.write(self.ident.id, &line);
+                self.shared.log.write(log::Line::Log, self.ident.id, &line);
             }
         }
         Ok(Flow::Next)

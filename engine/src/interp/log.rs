@@ -2,6 +2,11 @@
 //! [`BURST`] lines and [`PER_SECOND`] lines per second for the whole run (all workers),
 //! with a note of how many lines were suppressed.
 //!
+//! Lines are `tracing` events of target [`TARGET`] with the VU's id as the field `vu`:
+//! `log(..)` at INFO, an iteration's error at WARN, the suppression note at WARN. The
+//! CLI's subscriber writes them (`INFO line vu=3` on a terminal, JSON lines in pods) and
+//! `VOLLEY_LOG` filters them (`VOLLEY_LOG=volley::script=warn` keeps only the errors).
+//!
 //! A lock-free token bucket (GCRA over one atomic "theoretical arrival time"). Callers
 //! pass text that is already redacted (`Display` of a value prints secrets as `***`);
 //! this module never sees a secret. It must not block.
@@ -15,6 +20,18 @@ pub const PER_SECOND: u64 = 10;
 pub const BURST: u64 = 10;
 
 const INTERVAL_US: u64 = 1_000_000 / PER_SECOND;
+
+/// The `tracing` target of script output.
+pub const TARGET: &str = "volley::script";
+
+/// What a line of script output is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// A `log(..)` statement's text (INFO).
+    Log,
+    /// Why an iteration stopped (WARN).
+    IterationError,
+}
 
 /// The run-wide limiter of script output.
 #[derive(Debug)]
@@ -65,14 +82,21 @@ impl LogLimiter {
         self.suppressed.swap(0, Ordering::Relaxed)
     }
 
-    /// Writes `line` to stderr if the budget allows, first noting suppressed lines.
-    pub fn write(&self, vu_id: u64, line: &str) {
+    /// Logs `line` if the budget allows, first noting suppressed lines.
+    pub fn write(&self, kind: Line, vu_id: u64, line: &str) {
         if self.allow() {
             let skipped = self.take_suppressed();
             if skipped > 0 {
-                eprintln!("[log] {skipped} lines suppressed (at most {PER_SECOND} lines/s)");
+                tracing::warn!(
+                    target: TARGET,
+                    suppressed = skipped,
+                    "{skipped} lines suppressed (at most {PER_SECOND} lines/s)"
+                );
             }
-            eprintln!("[vu {vu_id}] {line}");
+            match kind {
+                Line::Log => tracing::info!(target: TARGET, vu = vu_id, "{line}"),
+                Line::IterationError => tracing::warn!(target: TARGET, vu = vu_id, "{line}"),
+            }
         }
     }
 }

@@ -31,6 +31,7 @@
 
 mod bodies;
 pub mod code;
+mod error;
 mod eval;
 mod exec;
 mod intrinsic;
@@ -40,6 +41,7 @@ pub mod record;
 mod request;
 
 pub use code::Program;
+pub use error::{HookError, ProgramError};
 pub use log::LogLimiter;
 pub use record::Recorder;
 
@@ -89,9 +91,13 @@ pub struct Shared {
 impl Shared {
     /// Prepares the plan's code and shared state. `secrets` are the secret values in
     /// `plan.secrets` order (read from the environment by the caller).
-    pub fn new(plan: Arc<Plan>, secrets: Vec<String>, segment: Segment) -> Result<Shared, String> {
+    pub fn new(
+        plan: Arc<Plan>,
+        secrets: Vec<String>,
+        segment: Segment,
+    ) -> Result<Shared, ProgramError> {
         let program = Program::new(&plan)?;
-        let tls = TlsConfig::new().map_err(|e| format!("TLS setup: {}", e.message))?;
+        let tls = TlsConfig::new().map_err(ProgramError::Tls)?;
         let origins = redirect_origins(&plan);
         let mut client_options: Vec<Arc<ClientOptions>> = plan
             .scenarios
@@ -319,7 +325,7 @@ impl Vu {
 
     /// Runs setup or teardown code once; returns the setup values it produced (see
     /// [`Program::setup_values`]) or why it stopped (its samples are recorded).
-    pub async fn run_function(&mut self, f: &code::Function) -> Result<Vec<Value>, String> {
+    pub async fn run_function(&mut self, f: &code::Function) -> Result<Vec<Value>, HookError> {
         self.reset(0);
         self.stack.resize(f.frame_size as usize, Value::Null);
         match self.exec(&f.body).await {
@@ -331,9 +337,17 @@ impl Vu {
                 let frame = std::mem::take(&mut self.stack);
                 Ok(self.shared.program.setup_values(&frame, returned))
             }
-            Err(Halt::Require) => Err(format!("{}: a require failed", f.name)),
-            Err(Halt::Error { detail, .. }) => Err(format!("{}: {detail}", f.name)),
-            Err(Halt::Data(e)) => Err(format!("{}: {}", f.name, e.message)),
+            Err(Halt::Require) => Err(HookError::Require {
+                function: Arc::clone(&f.name),
+            }),
+            Err(Halt::Error { detail, .. }) => Err(HookError::Runtime {
+                function: Arc::clone(&f.name),
+                detail,
+            }),
+            Err(Halt::Data(source)) => Err(HookError::Data {
+                function: Arc::clone(&f.name),
+                source,
+            }),
         }
     }
 
@@ -352,12 +366,16 @@ impl Vu {
             Halt::Require => false,
             Halt::Error { check, detail } => {
                 self.rec.check(&self.group, &Arc::from(check), false);
-                self.shared.log.write(self.ident.id, &detail);
+                self.shared
+                    .log
+                    .write(log::Line::IterationError, self.ident.id, &detail);
                 false
             }
             Halt::Data(e) => {
                 self.rec.check(&self.group, &Arc::from(e.check), false);
-                self.shared.log.write(self.ident.id, &e.message);
+                self.shared
+                    .log
+                    .write(log::Line::IterationError, self.ident.id, &e.message);
                 e.stop_vu
             }
         };

@@ -49,4 +49,4 @@ pub use registry::{ids, Contains, MetricId, MetricInfo, Registry, BUILTINS};
 pub use shard::{SeriesId, Shard};
 pub use snapshot::{SeriesData, SeriesSnapshot, Snapshot};
 pub use tags::{matches, Tags, TAG_KEYS};
-pub use wire::{SparseData, SparseSeries, SparseSnapshot};
+pub use wire::{SparseData, SparseSeries, SparseSnapshot, WireError};

@@ -165,12 +165,12 @@ impl Snapshot {
     }
 
     /// As JSON (what a runner pushes).
-    pub fn to_json(&self) -> Result<String, String> {
-        serde_json::to_string(self).map_err(|e| e.to_string())
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
     }
 
     /// Parses [`Snapshot::to_json`]'s output; errors on anything malformed (never panics).
-    pub fn from_json(text: &str) -> Result<Snapshot, String> {
-        serde_json::from_str(text).map_err(|e| e.to_string())
+    pub fn from_json(text: &str) -> Result<Snapshot, serde_json::Error> {
+        serde_json::from_str(text)
     }
 }

@@ -76,24 +76,35 @@ struct RawData {
     value: Option<f64>,
 }
 
-impl TryFrom<RawData> for SparseData {
-    type Error = String;
+/// A series of a snapshot's JSON that lacks a field its kind needs.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("series without `{0}`")]
+    Missing(&'static str),
+    #[error("trend without `hist`")]
+    TrendWithoutHist,
+    #[error("rate without `{0}`")]
+    RateWithout(&'static str),
+}
 
-    fn try_from(r: RawData) -> Result<SparseData, String> {
-        let need = |x: Option<f64>, f: &str| x.ok_or_else(|| format!("series without `{f}`"));
+impl TryFrom<RawData> for SparseData {
+    type Error = WireError;
+
+    fn try_from(r: RawData) -> Result<SparseData, WireError> {
+        let need = |x: Option<f64>, f: &'static str| x.ok_or(WireError::Missing(f));
         Ok(match r.kind {
             Kind::Trend => SparseData::Trend {
                 sum: need(r.sum, "sum")?,
                 min: need(r.min, "min")?,
                 max: need(r.max, "max")?,
-                hist: r.hist.ok_or("trend without `hist`")?,
+                hist: r.hist.ok_or(WireError::TrendWithoutHist)?,
             },
             Kind::Counter => SparseData::Counter {
                 sum: need(r.sum, "sum")?,
             },
             Kind::Rate => SparseData::Rate {
-                hits: r.hits.ok_or("rate without `hits`")?,
-                total: r.total.ok_or("rate without `total`")?,
+                hits: r.hits.ok_or(WireError::RateWithout("hits"))?,
+                total: r.total.ok_or(WireError::RateWithout("total"))?,
             },
             Kind::Gauge => SparseData::Gauge {
                 value: need(r.value, "value")?,

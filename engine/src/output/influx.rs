@@ -18,7 +18,7 @@
 use super::prometheus::remote::note;
 use super::sender::{SendPolicy, Sender, Target};
 use super::stats::{finite, TrendNumbers, TrendStat};
-use super::{resolve_token, Interval, Output, OutputConfig};
+use super::{resolve_token, Interval, Output, OutputConfig, OutputError, SpecError};
 use crate::metrics::{Aggregate, SeriesData};
 use crate::summary::Summary;
 use bytes::Bytes;
@@ -35,27 +35,24 @@ pub enum Api {
 }
 
 /// The write URL for a spec URL (with `precision=ms` added), and its API.
-pub fn write_url(url: &Url) -> Result<(Url, Api), String> {
+pub fn write_url(url: &Url) -> Result<(Url, Api), SpecError> {
     let mut u = url.clone();
     let has = |k: &str| url.query_pairs().any(|(q, v)| q == k && !v.is_empty());
     let path = url.path().trim_end_matches('/').to_string();
     let api = if path.ends_with("/api/v2/write") {
         if !has("org") || !has("bucket") {
-            return Err("--out influxdb: a 2.x URL (/api/v2/write) needs ?org=…&bucket=…".into());
+            return Err(SpecError::InfluxOrgBucket);
         }
         Api::V2
     } else if path.ends_with("/write") {
         if !has("db") {
-            return Err("--out influxdb: a 1.x URL (/write) needs ?db=NAME".into());
+            return Err(SpecError::InfluxDb);
         }
         Api::V1
     } else {
         let db = path.trim_start_matches('/');
         if db.is_empty() || db.contains('/') {
-            return Err(
-                "--out influxdb: name the database: http://HOST:8086/write?db=NAME, http://HOST:8086/NAME, or http://HOST:8086/api/v2/write?org=O&bucket=B"
-                    .into(),
-            );
+            return Err(SpecError::InfluxNoDatabase);
         }
         let db = db.to_string();
         u.set_path("/write");
@@ -201,15 +198,19 @@ impl Influx {
         spec: &BTreeMap<String, String>,
         cfg: &OutputConfig,
         policy: SendPolicy,
-    ) -> Result<Influx, String> {
+    ) -> Result<Influx, OutputError> {
         let (write, _api) = write_url(&url)?;
         let mut headers = vec![(
             HeaderName::from_static("content-type"),
             HeaderValue::from_static("text/plain; charset=utf-8"),
         )];
         if let Some(token) = resolve_token("influxdb", spec, cfg)? {
-            let mut v = HeaderValue::from_str(&format!("Token {}", token.0))
-                .map_err(|_| "--out influxdb: the token is not a valid header value".to_string())?;
+            let mut v = HeaderValue::from_str(&format!("Token {}", token.0)).map_err(|source| {
+                OutputError::TokenHeader {
+                    kind: "influxdb".into(),
+                    source,
+                }
+            })?;
             v.set_sensitive(true);
             headers.push((http::header::AUTHORIZATION, v));
         }
@@ -232,7 +233,7 @@ impl Influx {
 }
 
 impl Output for Influx {
-    fn flush(&mut self, iv: &Interval<'_>) -> Result<(), String> {
+    fn flush(&mut self, iv: &Interval<'_>) -> Result<(), OutputError> {
         let body = lines(iv, &self.testid);
         self.points = body.lines().count();
         self.sender.push(Bytes::from(body));

@@ -15,7 +15,7 @@
 //! This module must not do network IO; a write error is reported once, never panics.
 
 use super::stats::{finite, TrendNumbers, TrendStat};
-use super::{Interval, Output};
+use super::{Interval, Output, OutputError};
 use crate::metrics::{Contains, SeriesData};
 use crate::summary::Summary;
 use serde_json::{json, Map, Value};
@@ -47,9 +47,11 @@ pub(crate) struct JsonOutput {
 }
 
 impl JsonOutput {
-    pub fn create(path: &Path, testid: &str) -> Result<JsonOutput, String> {
-        let file = File::create(path)
-            .map_err(|e| format!("--out json: cannot create `{}`: {e}", path.display()))?;
+    pub fn create(path: &Path, testid: &str) -> Result<JsonOutput, OutputError> {
+        let file = File::create(path).map_err(|source| OutputError::JsonCreate {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(JsonOutput {
             path: path.to_path_buf(),
             file: BufWriter::new(file),
@@ -152,7 +154,7 @@ fn kind_name(k: MetricKind) -> &'static str {
 }
 
 impl Output for JsonOutput {
-    fn flush(&mut self, iv: &Interval<'_>) -> Result<(), String> {
+    fn flush(&mut self, iv: &Interval<'_>) -> Result<(), OutputError> {
         if self.failed.is_some() {
             return Ok(());
         }
@@ -160,10 +162,13 @@ impl Output for JsonOutput {
             .iter()
             .try_for_each(|v| self.write_line(v))
             .and_then(|()| self.file.flush());
-        result.map_err(|e| {
-            let msg = format!("--out json: cannot write `{}`: {e}", self.path.display());
-            self.failed = Some(msg.clone());
-            msg
+        result.map_err(|source| {
+            let e = OutputError::JsonWrite {
+                path: self.path.clone(),
+                source,
+            };
+            self.failed = Some(e.to_string());
+            e
         })
     }
 

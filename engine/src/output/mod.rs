@@ -27,6 +27,7 @@
 //! This module must not evaluate thresholds, merge into the run's own aggregate, or print;
 //! it never writes a token anywhere (tokens only travel in request headers).
 
+mod error;
 pub mod influx;
 mod intervals;
 pub mod json;
@@ -39,6 +40,7 @@ pub mod stats;
 mod tests;
 pub mod timeline;
 
+pub use error::{CodecError, OutputError, SpecError, TrendStatError};
 pub use sender::{SendPolicy, SendReport};
 pub use spec::OutSpec;
 pub use timeline::{Point, Timeline};
@@ -121,7 +123,7 @@ pub fn unix_ms(at: SystemTime) -> u64 {
 /// What every output does.
 trait Output: Send {
     /// Writes or queues one interval.
-    fn flush(&mut self, iv: &Interval<'_>) -> Result<(), String>;
+    fn flush(&mut self, iv: &Interval<'_>) -> Result<(), OutputError>;
     /// The end: the last interval was flushed; returns the note for stderr.
     fn finish(self: Box<Self>, summary: &Summary, total: &Aggregate) -> String;
 }
@@ -142,7 +144,7 @@ impl OutputSet {
     /// Parses the specs, resolves tokens, opens files and starts the network threads.
     /// Errors (a bad spec, a missing token variable, a file that cannot be created) come
     /// before any load.
-    pub fn new(cfg: OutputConfig) -> Result<OutputSet, String> {
+    pub fn new(cfg: OutputConfig) -> Result<OutputSet, OutputError> {
         let registry = Registry::new(&cfg.plan.metrics);
         let mut outputs: Vec<Box<dyn Output>> = Vec::new();
         for raw in &cfg.specs {
@@ -235,6 +237,7 @@ impl OutputSet {
         };
         for out in &mut self.outputs {
             if let Err(e) = out.flush(&iv) {
+                let e = e.to_string();
                 if !self.errors.contains(&e) {
                     self.errors.push(e);
                 }
@@ -301,7 +304,7 @@ pub(crate) fn resolve_token(
     kind: &str,
     opts: &BTreeMap<String, String>,
     cfg: &OutputConfig,
-) -> Result<Option<Secret>, String> {
+) -> Result<Option<Secret>, OutputError> {
     let var = if let Some(var) = opts.get("token_env") {
         var.clone()
     } else if let Some(name) = opts.get("token_secret") {
@@ -309,10 +312,15 @@ pub(crate) fn resolve_token(
             Some(s) => s.env.clone(),
             None => {
                 let known: Vec<&str> = cfg.plan.secrets.iter().map(|s| s.name.as_str()).collect();
-                return Err(format!(
-                    "--out {kind}: token_secret={name}: the .load file declares no secret `{name}` (it declares: {})",
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
-                ));
+                return Err(OutputError::UnknownSecret {
+                    kind: kind.to_string(),
+                    name: name.clone(),
+                    known: if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    },
+                });
             }
         }
     } else {
@@ -320,9 +328,10 @@ pub(crate) fn resolve_token(
     };
     match cfg.env.get(&var) {
         Some(v) if !v.is_empty() => Ok(Some(Secret(v.clone()))),
-        _ => Err(format!(
-            "--out {kind}: the token's environment variable {var} is not set"
-        )),
+        _ => Err(OutputError::TokenUnset {
+            kind: kind.to_string(),
+            var,
+        }),
     }
 }
 

@@ -9,7 +9,8 @@
 //! This module must not build request bodies nor know any format, and it never prints:
 //! its counts come back in a [`SendReport`]. It never logs header values (tokens).
 
-use crate::http::{ClientOptions, Request, Resolver, TlsConfig, VuClient};
+use super::OutputError;
+use crate::http::{ClientOptions, HttpError, Request, Resolver, TlsConfig, VuClient};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 use std::collections::VecDeque;
@@ -98,17 +99,23 @@ pub struct Sender {
 
 impl Sender {
     /// Starts the thread. Fails only when a thread or the TLS roots cannot be had.
-    pub fn start(name: &str, target: Target, policy: SendPolicy) -> Result<Sender, String> {
+    pub fn start(name: &str, target: Target, policy: SendPolicy) -> Result<Sender, OutputError> {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             cv: Condvar::new(),
         });
-        let tls = TlsConfig::new().map_err(|e| format!("{name}: TLS set-up failed: {e}"))?;
+        let tls = TlsConfig::new().map_err(|source| OutputError::Tls {
+            name: name.to_string(),
+            source,
+        })?;
         let (s, p) = (Arc::clone(&shared), policy.clone());
         let handle = std::thread::Builder::new()
             .name(format!("volley-out-{name}"))
             .spawn(move || thread_main(s, target, p, tls))
-            .map_err(|e| format!("{name}: cannot start its thread: {e}"))?;
+            .map_err(|source| OutputError::Thread {
+                name: name.to_string(),
+                source,
+            })?;
         Ok(Sender {
             shared,
             handle: Some(handle),
@@ -221,13 +228,29 @@ fn thread_main(shared: Arc<Shared>, target: Target, policy: SendPolicy, tls: Arc
         match outcome {
             Ok(()) => st.report.sent += 1,
             Err(e) => {
+                tracing::debug!(output = %target.url.host_str().unwrap_or_default(), "a batch was not written: {e}");
                 st.report.failed += 1;
-                st.report.last_error = Some(e);
+                st.report.last_error = Some(e.to_string());
             }
         }
         drop(st);
         shared.cv.notify_all();
     }
+}
+
+/// Why a body was not written, after the last try.
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    /// Not one try was made (the drain time ran out first).
+    #[error("not sent")]
+    NotSent,
+    #[error("{0}")]
+    Transport(#[source] HttpError),
+    #[error("transport error")]
+    NoAnswer,
+    /// The status and the start of the answer.
+    #[error("HTTP {status}: {text}")]
+    Status { status: u16, text: String },
 }
 
 /// Posts one body, retrying with back-off; `Err` carries the last error.
@@ -237,9 +260,9 @@ async fn send(
     policy: &SendPolicy,
     body: Bytes,
     shared: &Shared,
-) -> Result<(), String> {
+) -> Result<(), SendError> {
     let mut backoff = policy.backoff;
-    let mut last = String::new();
+    let mut last = SendError::NotSent;
     for attempt in 0..policy.attempts.max(1) {
         if attempt > 0 {
             if shared.lock().abandon {
@@ -254,16 +277,11 @@ async fn send(
         let resp = client.send(req).await;
         match resp.status {
             200..=299 => return Ok(()),
-            0 => {
-                last = resp
-                    .error
-                    .map(|e| e.to_string())
-                    .unwrap_or_else(|| "transport error".into())
-            }
+            0 => last = resp.error.map_or(SendError::NoAnswer, SendError::Transport),
             status => {
                 let text = String::from_utf8_lossy(&resp.body);
                 let text: String = text.trim().chars().take(200).collect();
-                last = format!("HTTP {status}: {text}");
+                last = SendError::Status { status, text };
                 if !(status == 429 || status >= 500) {
                     return Err(last);
                 }

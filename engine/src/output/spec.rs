@@ -3,6 +3,7 @@
 //! the previous option's value, so `trend_stats=p(95),p(99),max` reads as one list.
 //! Pure: it reads nothing (secrets are resolved by the caller) and never holds a token.
 
+pub use super::error::SpecError;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use url::Url;
@@ -28,15 +29,15 @@ const PROMETHEUS_OPTS: &[&str] = &["trend_stats", "testid", "token_env", "token_
 const INFLUX_OPTS: &[&str] = &["testid", "token_env", "token_secret"];
 
 /// Parses one spec. Errors name the spec and what is wrong.
-pub fn parse(spec: &str) -> Result<OutSpec, String> {
-    let (kind, rest) = spec.split_once('=').ok_or_else(|| {
-        format!("--out `{spec}`: expected KIND=TARGET (json=FILE, prometheus=URL or influxdb=URL)")
+pub fn parse(spec: &str) -> Result<OutSpec, SpecError> {
+    let (kind, rest) = spec.split_once('=').ok_or_else(|| SpecError::NoKind {
+        spec: spec.to_string(),
     })?;
     let rest = rest.trim();
     match kind.trim() {
         "json" => {
             if rest.is_empty() {
-                return Err("--out json=FILE: the file name is missing".into());
+                return Err(SpecError::NoFile);
             }
             Ok(OutSpec::Json {
                 path: PathBuf::from(rest),
@@ -50,9 +51,9 @@ pub fn parse(spec: &str) -> Result<OutSpec, String> {
             let (url, opts) = url_and_opts(kind, rest, INFLUX_OPTS)?;
             Ok(OutSpec::Influx { url, opts })
         }
-        other => Err(format!(
-            "--out `{other}=…`: unknown output (expected json, prometheus or influxdb)"
-        )),
+        other => Err(SpecError::UnknownOutput {
+            kind: other.to_string(),
+        }),
     }
 }
 
@@ -60,12 +61,18 @@ fn url_and_opts(
     kind: &str,
     rest: &str,
     allowed: &[&str],
-) -> Result<(Url, BTreeMap<String, String>), String> {
+) -> Result<(Url, BTreeMap<String, String>), SpecError> {
     let mut pieces = rest.split(',');
     let raw = pieces.next().unwrap_or_default().trim();
-    let url = Url::parse(raw).map_err(|e| format!("--out {kind}=`{raw}`: not a URL ({e})"))?;
+    let url = Url::parse(raw).map_err(|source| SpecError::NotUrl {
+        kind: kind.to_string(),
+        raw: raw.to_string(),
+        source,
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("--out {kind}: the URL must be http:// or https://"));
+        return Err(SpecError::Scheme {
+            kind: kind.to_string(),
+        });
     }
     let mut opts: BTreeMap<String, String> = BTreeMap::new();
     let mut last: Option<String> = None;
@@ -74,15 +81,16 @@ fn url_and_opts(
             Some((k, v)) if is_key(k) => {
                 let k = k.trim().to_string();
                 if k == "token" || k == "password" {
-                    return Err(format!(
-                        "--out {kind}: a token is never taken from the command line; name where it is read with token_env=VAR or token_secret=NAME (a `secret` of the .load file)"
-                    ));
+                    return Err(SpecError::TokenOnCommandLine {
+                        kind: kind.to_string(),
+                    });
                 }
                 if !allowed.contains(&k.as_str()) {
-                    return Err(format!(
-                        "--out {kind}: unknown option `{k}` (expected one of {})",
-                        allowed.join(", ")
-                    ));
+                    return Err(SpecError::UnknownOption {
+                        kind: kind.to_string(),
+                        key: k,
+                        allowed: allowed.join(", "),
+                    });
                 }
                 opts.insert(k.clone(), v.trim().to_string());
                 last = Some(k);
@@ -93,17 +101,18 @@ fn url_and_opts(
                     v.push_str(piece.trim());
                 }
                 None => {
-                    return Err(format!(
-                        "--out {kind}: `{piece}` after the URL is not a KEY=VALUE option"
-                    ))
+                    return Err(SpecError::NotAnOption {
+                        kind: kind.to_string(),
+                        piece: piece.to_string(),
+                    })
                 }
             },
         }
     }
     if opts.contains_key("token_env") && opts.contains_key("token_secret") {
-        return Err(format!(
-            "--out {kind}: give token_env or token_secret, not both"
-        ));
+        return Err(SpecError::BothTokens {
+            kind: kind.to_string(),
+        });
     }
     Ok((url, opts))
 }

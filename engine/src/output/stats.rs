@@ -2,6 +2,7 @@
 //! p(N) count sum`) computed from a series' own histogram, and the parsing of a trend-stats
 //! list such as `p(95),p(99),avg`. Pure; it must not know about any output format.
 
+pub use super::error::TrendStatError;
 use crate::metrics::hist::from_units;
 use crate::metrics::SeriesData;
 
@@ -20,7 +21,7 @@ pub enum TrendStat {
 
 impl TrendStat {
     /// Parses one of k6's stat names: `count sum min max avg med p(N)`.
-    pub fn parse(text: &str) -> Result<TrendStat, String> {
+    pub fn parse(text: &str) -> Result<TrendStat, TrendStatError> {
         let t = text.trim();
         Ok(match t {
             "count" => TrendStat::Count,
@@ -35,25 +36,21 @@ impl TrendStat {
                     .and_then(|r| r.strip_suffix(')'))
                     .and_then(|n| n.trim().parse::<f64>().ok())
                     .filter(|p| (0.0..=100.0).contains(p))
-                    .ok_or_else(|| {
-                        format!(
-                            "unknown trend stat `{t}` (expected count, sum, min, max, avg, med or p(N) with N in 0..100)"
-                        )
-                    })?;
+                    .ok_or_else(|| TrendStatError::Unknown(t.to_string()))?;
                 TrendStat::P(p)
             }
         })
     }
 
     /// Parses a comma-separated list (`p(95),p(99),max`); an empty list is an error.
-    pub fn parse_list(text: &str) -> Result<Vec<TrendStat>, String> {
+    pub fn parse_list(text: &str) -> Result<Vec<TrendStat>, TrendStatError> {
         let stats = text
             .split(',')
             .filter(|s| !s.trim().is_empty())
             .map(TrendStat::parse)
             .collect::<Result<Vec<_>, _>>()?;
         if stats.is_empty() {
-            return Err("the trend stats list is empty".into());
+            return Err(TrendStatError::Empty);
         }
         Ok(stats)
     }

@@ -127,7 +127,7 @@ fn specs_parse_with_options_and_list_values() {
         ("json=", "file name is missing"),
         ("influxdb=http://h/x,token_env=A,token_secret=B", "not both"),
     ] {
-        let e = spec::parse(bad).unwrap_err();
+        let e = spec::parse(bad).unwrap_err().to_string();
         assert!(e.contains(says), "{bad}: {e}");
         assert!(!e.contains("abc"), "an error never repeats a token: {e}");
     }
@@ -553,14 +553,16 @@ fn a_missing_token_variable_stops_before_the_run() {
         &[],
     ))
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(e.contains("NOPE_TOKEN is not set"), "{e}");
     let e = OutputSet::new(config(
         &["prometheus=http://127.0.0.1:1/w,token_secret=other"],
         &[],
     ))
     .err()
-    .unwrap();
+    .unwrap()
+    .to_string();
     assert!(
         e.contains("declares no secret `other`") && e.contains("influx"),
         "{e}"
@@ -881,4 +883,29 @@ fn the_metrics_table_says_what_a_rate_counts() {
     }
     assert!(!html.contains("fails="), "no bare k6 keys");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn an_output_that_cannot_open_names_the_flag_and_keeps_the_io_error() {
+    use std::error::Error as _;
+    let dir = std::env::temp_dir().join("volley-no-such-dir-for-outputs");
+    let missing = dir.join("deeper").join("run.ndjson");
+    let spec = format!("json={}", missing.display());
+    let e = OutputSet::new(config(&[&spec], &[])).err().unwrap();
+    assert!(matches!(e, OutputError::JsonCreate { .. }), "{e:?}");
+    assert!(
+        e.to_string().starts_with("--out json: cannot create"),
+        "{e}"
+    );
+    assert!(
+        e.source().is_some_and(|s| s.is::<std::io::Error>()),
+        "the io error is the source: {e:?}"
+    );
+    let e = OutputSet::new(config(&["prometheus=not a url"], &[]))
+        .err()
+        .unwrap();
+    assert!(
+        e.source().is_some_and(|s| s.is::<url::ParseError>()),
+        "{e:?}"
+    );
 }

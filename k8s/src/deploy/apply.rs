@@ -71,6 +71,12 @@ impl Applier<'_> {
         K::DynamicType: Default,
     {
         let name = obj.meta().name.clone().unwrap_or_default();
+        tracing::debug!(
+            kind,
+            name = %name,
+            namespace = %self.m.namespace,
+            "applying {kind} `{name}`"
+        );
         let api: Api<K> = Api::namespaced(self.client.clone(), &self.m.namespace);
         api.patch(&name, &self.params, &Patch::Apply(obj))
             .await
@@ -162,6 +168,15 @@ pub async fn apply(
     params.force = force;
     let a = Applier { client, m, params };
     let coordinator = m.names.coordinator();
+    tracing::info!(
+        run = %m.names.run,
+        namespace = %m.namespace,
+        objects = m.objects.len() + 1,
+        force,
+        "applying run `{}` to namespace `{}`",
+        m.names.run,
+        m.namespace
+    );
     let existing: Option<Job> = a.get_opt(&coordinator, "Job", "jobs.batch").await?;
     let mut own = existing
         .and_then(|j| j.metadata.uid)
@@ -174,6 +189,13 @@ pub async fn apply(
         .and_then(|b| String::from_utf8(b.0).ok())
         .filter(|t| !t.is_empty());
     let new_token = old.is_none();
+    // The token's value is never logged: only whether it is new.
+    tracing::debug!(
+        new_token,
+        "run token Secret `{}`: {}",
+        m.names.token(),
+        if new_token { "made now" } else { "kept" }
+    );
     let token = old.unwrap_or_else(make_token);
     let mut secret = token_secret(secret_meta(m), &token);
     with_owner(&mut secret.metadata, &own);
@@ -196,6 +218,10 @@ pub async fn apply(
     }
     if own.is_some() {
         // Second pass: what was applied before the coordinator Job existed.
+        tracing::debug!(
+            objects = unowned.len(),
+            "owning the objects applied before the coordinator Job"
+        );
         if !secret_owned {
             with_owner(&mut secret.metadata, &own);
             a.apply(&secret, "Secret", "secrets").await?;
@@ -205,6 +231,12 @@ pub async fn apply(
             a.apply_object(&o).await?;
         }
     }
+    tracing::info!(
+        run = %m.names.run,
+        objects = objects.len(),
+        "applied {} objects",
+        objects.len()
+    );
     Ok(Applied { objects, new_token })
 }
 

@@ -3,8 +3,6 @@
 //! image that cannot be pulled, a start timeout with the stuck pods and why. It must not
 //! print.
 
-use std::fmt;
-
 /// A pod that did not start, and why (a waiting reason or the scheduler's message).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StuckPod {
@@ -13,32 +11,58 @@ pub struct StuckPod {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An error under a [`DeployError`]: kube's, its kubeconfig's, or the HTTP stack's.
+pub type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
 pub enum DeployError {
-    /// No kubeconfig, an unknown context, a cluster that cannot be reached.
-    Config(String),
+    /// No kubeconfig, an unknown context, a cluster that cannot be reached. `what` says
+    /// where (`context `x`: `, `create Job `y`: `), or is empty.
+    #[error("cannot reach the cluster: {what}{source}")]
+    Config {
+        what: String,
+        #[source]
+        source: Source,
+    },
+    #[error(
+        "RBAC denied: you may not `{verb}` {resource} in namespace `{namespace}` ({message}); \
+         docs/kubernetes.md has the Role a deploying user needs"
+    )]
     Forbidden {
         verb: String,
         resource: String,
         namespace: String,
         message: String,
     },
-    Quota {
-        message: String,
-    },
+    #[error(
+        "a ResourceQuota refused the run: {message}; lower `fleet.runners` or `fleet.resources`, or raise the quota"
+    )]
+    Quota { message: String },
     /// Server-side apply found fields owned by another manager.
+    #[error(
+        "{kind} `{name}`: another field manager owns fields volley sets ({message}); \
+         rerun with --force-conflicts to take them over"
+    )]
     Conflict {
         kind: String,
         name: String,
         message: String,
     },
     /// The object exists with a spec that cannot change (a Job's pod template).
+    #[error(
+        "{kind} `{name}` exists with a spec that cannot be changed ({message}); \
+         `volley delete {run}` first"
+    )]
     Immutable {
         kind: String,
         name: String,
         run: String,
         message: String,
     },
+    #[error(
+        "pod `{pod}` cannot pull image `{image}` ({reason}: {message}); check `fleet.image` \
+         and the registry credentials (imagePullSecrets of the namespace's default service account)"
+    )]
     ImagePull {
         pod: String,
         image: String,
@@ -46,72 +70,44 @@ pub enum DeployError {
         message: String,
     },
     /// The Job controller could not create pods (an admission webhook, PodSecurity, …).
-    PodsNotCreated {
-        job: String,
-        message: String,
-    },
-    StartTimeout {
-        waited_s: u64,
-        stuck: Vec<StuckPod>,
-    },
-    NotFound {
-        what: String,
-    },
+    #[error("Job `{job}` could not create its pods: {message}")]
+    PodsNotCreated { job: String, message: String },
+    #[error("{}", start_timeout(*waited_s, stuck))]
+    StartTimeout { waited_s: u64, stuck: Vec<StuckPod> },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// Any other failure of a request; `source` is kube's error when it was not an
+    /// answer of the API server (whose message is `message`).
+    #[error("{action}: {message}")]
     Api {
         action: String,
         message: String,
+        #[source]
+        source: Option<Source>,
     },
 }
 
-impl fmt::Display for DeployError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use DeployError::*;
-        match self {
-            Config(m) => write!(f, "cannot reach the cluster: {m}"),
-            Forbidden { verb, resource, namespace, message } => write!(
-                f,
-                "RBAC denied: you may not `{verb}` {resource} in namespace `{namespace}` ({message}); \
-                 docs/kubernetes.md has the Role a deploying user needs"
-            ),
-            Quota { message } => write!(
-                f,
-                "a ResourceQuota refused the run: {message}; lower `fleet.runners` or `fleet.resources`, or raise the quota"
-            ),
-            Conflict { kind, name, message } => write!(
-                f,
-                "{kind} `{name}`: another field manager owns fields volley sets ({message}); \
-                 rerun with --force-conflicts to take them over"
-            ),
-            Immutable { kind, name, run, message } => write!(
-                f,
-                "{kind} `{name}` exists with a spec that cannot be changed ({message}); \
-                 `volley delete {run}` first"
-            ),
-            ImagePull { pod, image, reason, message } => write!(
-                f,
-                "pod `{pod}` cannot pull image `{image}` ({reason}: {message}); check `fleet.image` \
-                 and the registry credentials (imagePullSecrets of the namespace's default service account)"
-            ),
-            PodsNotCreated { job, message } => {
-                write!(f, "Job `{job}` could not create its pods: {message}")
-            }
-            StartTimeout { waited_s, stuck } => {
-                write!(f, "the fleet did not start within {waited_s} s; stuck pods:")?;
-                if stuck.is_empty() {
-                    write!(f, " none listed (the pods were never created)")?;
-                }
-                for p in stuck {
-                    write!(f, "\n  {} ({}): {}", p.name, p.phase, p.reason)?;
-                }
-                Ok(())
-            }
-            NotFound { what } => write!(f, "{what} not found"),
-            Api { action, message } => write!(f, "{action}: {message}"),
+impl DeployError {
+    /// [`DeployError::Config`] of an error with nothing to add.
+    pub fn config(source: impl Into<Source>) -> DeployError {
+        DeployError::Config {
+            what: String::new(),
+            source: source.into(),
         }
     }
 }
 
-impl std::error::Error for DeployError {}
+/// The text of [`DeployError::StartTimeout`]: the wait, then one line per stuck pod.
+fn start_timeout(waited_s: u64, stuck: &[StuckPod]) -> String {
+    let mut s = format!("the fleet did not start within {waited_s} s; stuck pods:");
+    if stuck.is_empty() {
+        s.push_str(" none listed (the pods were never created)");
+    }
+    for p in stuck {
+        s.push_str(&format!("\n  {} ({}): {}", p.name, p.phase, p.reason));
+    }
+    s
+}
 
 /// What a request was doing, to name it in an error.
 #[derive(Clone, Copy, Debug)]
@@ -171,12 +167,14 @@ pub fn classify(e: kube::Error, ctx: Ctx<'_>) -> DeployError {
         kube::Error::Api(s) => s,
         other => {
             return match other {
-                kube::Error::HyperError(_) | kube::Error::Service(_) => {
-                    DeployError::Config(format!("{action}: {other}"))
-                }
+                kube::Error::HyperError(_) | kube::Error::Service(_) => DeployError::Config {
+                    what: format!("{action}: "),
+                    source: Box::new(other),
+                },
                 _ => DeployError::Api {
                     action,
                     message: other.to_string(),
+                    source: Some(Box::new(other)),
                 },
             }
         }
@@ -214,6 +212,7 @@ pub fn classify(e: kube::Error, ctx: Ctx<'_>) -> DeployError {
         _ => DeployError::Api {
             action,
             message: format!("{} ({})", message, status.code),
+            source: None,
         },
     }
 }
@@ -232,5 +231,21 @@ mod tests {
         let m = r#"secrets "t" is forbidden: User "ci" cannot get resource "secrets" in API group "" in the namespace "x""#;
         assert_eq!(parse_forbidden(m), Some(("get".into(), "secrets".into())));
         assert_eq!(parse_forbidden("forbidden"), None);
+    }
+
+    #[test]
+    fn a_transport_error_keeps_kubes_error_as_its_source() {
+        use std::error::Error as _;
+        let e = classify(
+            kube::Error::Service(Box::new(std::io::Error::other("connection refused"))),
+            Ctx::new("get", "Job", "jobs.batch", "r-coordinator", "ns", "r"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "cannot reach the cluster: get Job `r-coordinator`: ServiceError: connection refused"
+        );
+        let source = e.source().expect("a source");
+        assert!(source.is::<kube::Error>(), "{source:?}");
+        assert!(source.source().is_some(), "and kube's own source");
     }
 }

@@ -216,8 +216,20 @@ pub async fn follow(
     let f = Follower { client, ns, names };
     let start = Instant::now();
     let mut last: Option<FleetStatus> = None;
+    tracing::info!(
+        run = %names.run,
+        namespace = ns,
+        pods = expected_pods,
+        "waiting for run `{}` ({expected_pods} pods)",
+        names.run
+    );
     loop {
         let pods = f.pods().await?;
+        tracing::debug!(
+            pods = pods.len(),
+            expected = expected_pods,
+            "polled the run's pods"
+        );
         if let Some(e) = pods.iter().find_map(image_error) {
             return Err(e);
         }
@@ -226,6 +238,9 @@ pub async fn follow(
         }
         if let Some(text) = f.proxy_get("status").await? {
             if let Ok(s) = serde_json::from_str::<FleetStatus>(&text) {
+                if last.as_ref().is_none_or(|l| l.phase != s.phase) {
+                    tracing::info!(phase = %s.phase, "run `{}` is {}", names.run, s.phase);
+                }
                 on(Event::Status(s.clone()));
                 let done = s.is_done();
                 last = Some(s);
@@ -234,6 +249,10 @@ pub async fn follow(
                 }
             }
         } else if let Some(code) = coordinator_exit(&pods) {
+            tracing::info!(
+                exit_code = code,
+                "the coordinator exited with {code} before its status could be read"
+            );
             return Ok(Outcome {
                 exit_code: code,
                 summary: None,
@@ -271,6 +290,12 @@ async fn finish(f: &Follower<'_>, status: Option<FleetStatus>) -> Result<Outcome
         .await?
         .and_then(|t| serde_json::from_str(&t).ok());
     let exit_code = status.as_ref().and_then(|s| s.exit_code).unwrap_or(0);
+    tracing::info!(
+        exit_code,
+        summary = summary.is_some(),
+        "run `{}` finished with exit code {exit_code}",
+        f.names.run
+    );
     Ok(Outcome {
         exit_code,
         summary,

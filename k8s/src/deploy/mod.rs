@@ -23,21 +23,27 @@ use serde::{Deserialize, Serialize};
 pub async fn connect(context: Option<&str>) -> Result<(Client, String), DeployError> {
     let config = match context {
         Some(c) => {
-            let kc = Kubeconfig::read().map_err(|e| DeployError::Config(e.to_string()))?;
+            let kc = Kubeconfig::read().map_err(DeployError::config)?;
             let opts = KubeConfigOptions {
                 context: Some(c.to_string()),
                 ..Default::default()
             };
             Config::from_custom_kubeconfig(kc, &opts)
                 .await
-                .map_err(|e| DeployError::Config(format!("context `{c}`: {e}")))?
+                .map_err(|e| DeployError::Config {
+                    what: format!("context `{c}`: "),
+                    source: Box::new(e),
+                })?
         }
-        None => Config::infer()
-            .await
-            .map_err(|e| DeployError::Config(e.to_string()))?,
+        None => Config::infer().await.map_err(DeployError::config)?,
     };
     let ns = config.default_namespace.clone();
-    let client = Client::try_from(config).map_err(|e| DeployError::Config(e.to_string()))?;
+    tracing::debug!(
+        host = config.cluster_url.host().unwrap_or_default(),
+        namespace = %ns,
+        "connecting to the cluster"
+    );
+    let client = Client::try_from(config).map_err(DeployError::config)?;
     Ok((client, ns))
 }
 

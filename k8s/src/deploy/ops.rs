@@ -264,7 +264,10 @@ where
     for o in list::<K>(client, ns, run, kind, resource).await? {
         let name = o.meta().name.clone().unwrap_or_default();
         match api.delete(&name, &dp).await {
-            Ok(_) => out.push((kind.to_string(), name)),
+            Ok(_) => {
+                tracing::debug!(kind, name = %name, namespace = ns, "deleted {kind} `{name}`");
+                out.push((kind.to_string(), name))
+            }
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => {
                 return Err(classify(

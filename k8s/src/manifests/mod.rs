@@ -23,7 +23,6 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::collections::BTreeMap;
-use std::fmt;
 use volley_plan::Plan;
 
 /// How long the coordinator keeps answering after the end (`--linger`), so `volley deploy`
@@ -127,60 +126,37 @@ pub struct Manifests {
 }
 
 /// Why a plan cannot become manifests.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ManifestError {
+    #[error(
+        "data slice {index} of {runners} (ConfigMap `{name}`) is {}, over the {} ConfigMap limit: \
+         use more runners (`fleet.runners`) or fewer rows in the unique data",
+        mib(*bytes),
+        mib(CONFIGMAP_LIMIT)
+    )]
     SliceTooLarge {
         name: String,
         index: u32,
         runners: u32,
         bytes: usize,
     },
-    PlanTooLarge {
-        name: String,
-        bytes: usize,
-    },
-    Toleration {
-        toleration: String,
-        why: String,
-    },
+    #[error(
+        "the plan (ConfigMap `{name}`) is {}, over the {} ConfigMap limit: data read by every \
+         runner (`pick: shared`, `sequential`, `random`) stays in the plan; use fewer rows, or \
+         `pick: unique` so the rows are sliced per runner",
+        mib(*bytes),
+        mib(CONFIGMAP_LIMIT)
+    )]
+    PlanTooLarge { name: String, bytes: usize },
+    #[error(
+        "the toleration `{toleration}` is malformed: {why} (write `key=value:Effect`, e.g. `role=loadgen:NoSchedule`)"
+    )]
+    Toleration { toleration: String, why: String },
 }
 
 fn mib(bytes: usize) -> String {
     format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
-
-impl fmt::Display for ManifestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ManifestError::SliceTooLarge {
-                name,
-                index,
-                runners,
-                bytes,
-            } => write!(
-                f,
-                "data slice {index} of {runners} (ConfigMap `{name}`) is {}, over the {} ConfigMap limit: \
-                 use more runners (`fleet.runners`) or fewer rows in the unique data",
-                mib(*bytes),
-                mib(CONFIGMAP_LIMIT)
-            ),
-            ManifestError::PlanTooLarge { name, bytes } => write!(
-                f,
-                "the plan (ConfigMap `{name}`) is {}, over the {} ConfigMap limit: data read by every \
-                 runner (`pick: shared`, `sequential`, `random`) stays in the plan; use fewer rows, or \
-                 `pick: unique` so the rows are sliced per runner",
-                mib(*bytes),
-                mib(CONFIGMAP_LIMIT)
-            ),
-            ManifestError::Toleration { toleration, why } => write!(
-                f,
-                "the toleration `{toleration}` is malformed: {why} (write `key=value:Effect`, e.g. `role=loadgen:NoSchedule`)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ManifestError {}
 
 /// The deadlines of the pods, in seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

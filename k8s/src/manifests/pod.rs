@@ -22,6 +22,10 @@ pub const PLAN_FILE: &str = "/etc/volley/plan/plan.json";
 /// The key of the token in the run's token Secret.
 pub const TOKEN_KEY: &str = "token";
 
+/// The environment every container of a run gets as plain values (none is a secret):
+/// JSON log lines, so a cluster's log pipeline can filter a pod's log by level.
+pub const PLAIN_ENV: &[(&str, &str)] = &[("VOLLEY_LOG_FORMAT", "json")];
+
 /// Pod-level security: non-root 65532, RuntimeDefault seccomp (Pod Security "restricted").
 pub fn pod_security() -> PodSecurityContext {
     PodSecurityContext {
@@ -131,8 +135,9 @@ pub fn toleration(text: &str) -> Result<Toleration, ManifestError> {
     })
 }
 
-/// `VOLLEY_TOKEN` from the run's Secret, then each plan secret from its Kubernetes Secret
-/// (by reference: a value never appears in a manifest).
+/// `VOLLEY_TOKEN` from the run's Secret, then [`PLAIN_ENV`] (`VOLLEY_LOG_FORMAT=json`),
+/// then each plan secret from its Kubernetes Secret (by reference: a secret's value never
+/// appears in a manifest).
 pub fn env(plan: &Plan, names: &Names) -> Vec<EnvVar> {
     let secret_env = |name: &str, secret: String, key: String| EnvVar {
         name: name.to_string(),
@@ -147,6 +152,11 @@ pub fn env(plan: &Plan, names: &Names) -> Vec<EnvVar> {
         ..Default::default()
     };
     let mut out = vec![secret_env("VOLLEY_TOKEN", names.token(), TOKEN_KEY.into())];
+    out.extend(PLAIN_ENV.iter().map(|(name, value)| EnvVar {
+        name: name.to_string(),
+        value: Some(value.to_string()),
+        ..Default::default()
+    }));
     let mut secrets: Vec<_> = plan.secrets.iter().collect();
     secrets.sort_by(|a, b| a.env.cmp(&b.env));
     secrets.dedup_by(|a, b| a.env == b.env);

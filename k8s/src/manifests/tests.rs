@@ -183,7 +183,21 @@ fn assert_restricted(what: &str, t: &PodTemplateSpec) {
             "{what}/{}: requests = limits",
             c.name
         );
-        for e in c.env.iter().flatten() {
+        let env = c.env.as_deref().unwrap_or_default();
+        for (name, value) in crate::manifests::pod::PLAIN_ENV {
+            assert!(
+                env.iter()
+                    .any(|e| e.name == *name && e.value.as_deref() == Some(*value)),
+                "{what}/{}: env {name}={value}",
+                c.name
+            );
+        }
+        let secret_env = env.iter().filter(|e| {
+            !crate::manifests::pod::PLAIN_ENV
+                .iter()
+                .any(|(n, _)| e.name == *n)
+        });
+        for e in secret_env {
             assert!(
                 e.value.is_none(),
                 "{what}/{}: env {} holds a value instead of a reference",

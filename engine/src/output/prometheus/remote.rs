@@ -12,7 +12,7 @@ use crate::metrics::Aggregate;
 use crate::output::sender::{SendPolicy, SendReport, Sender, Target};
 use crate::output::spec::redacted;
 use crate::output::stats::TrendStat;
-use crate::output::{resolve_token, Interval, Output, OutputConfig};
+use crate::output::{resolve_token, CodecError, Interval, Output, OutputConfig, OutputError};
 use crate::summary::Summary;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
@@ -54,7 +54,7 @@ pub struct Sample {
 }
 
 /// The families as one snappy-compressed `WriteRequest`, every sample at `ts_ms`.
-pub fn encode_write_request(fams: &[super::Family], ts_ms: i64) -> Result<Bytes, String> {
+pub fn encode_write_request(fams: &[super::Family], ts_ms: i64) -> Result<Bytes, CodecError> {
     let mut req = WriteRequest::default();
     for f in fams {
         for (labels, v) in &f.samples {
@@ -81,15 +81,13 @@ pub fn encode_write_request(fams: &[super::Family], ts_ms: i64) -> Result<Bytes,
     snap::raw::Encoder::new()
         .compress_vec(&raw)
         .map(Bytes::from)
-        .map_err(|e| format!("snappy: {e}"))
+        .map_err(CodecError::from)
 }
 
 /// Parses [`encode_write_request`]'s output (for tests and receivers).
-pub fn decode_write_request(body: &[u8]) -> Result<WriteRequest, String> {
-    let raw = snap::raw::Decoder::new()
-        .decompress_vec(body)
-        .map_err(|e| format!("snappy: {e}"))?;
-    WriteRequest::decode(raw.as_slice()).map_err(|e| format!("protobuf: {e}"))
+pub fn decode_write_request(body: &[u8]) -> Result<WriteRequest, CodecError> {
+    let raw = snap::raw::Decoder::new().decompress_vec(body)?;
+    Ok(WriteRequest::decode(raw.as_slice())?)
 }
 
 /// The remote-write output.
@@ -110,7 +108,7 @@ impl RemoteWrite {
         spec: &BTreeMap<String, String>,
         cfg: &OutputConfig,
         policy: SendPolicy,
-    ) -> Result<RemoteWrite, String> {
+    ) -> Result<RemoteWrite, OutputError> {
         let mut opts = PromOptions::new(spec.get("testid").unwrap_or(&cfg.testid));
         let stats = spec
             .get("trend_stats")
@@ -121,17 +119,20 @@ impl RemoteWrite {
                     .find_map(|v| cfg.env.get(*v).cloned())
             })
             .unwrap_or_else(|| DEFAULT_TREND_STATS.to_string());
-        opts.trend_stats =
-            TrendStat::parse_list(&stats).map_err(|e| format!("--out prometheus: {e}"))?;
+        opts.trend_stats = TrendStat::parse_list(&stats).map_err(OutputError::TrendStats)?;
         let mut headers = vec![
-            header("content-type", "application/x-protobuf")?,
-            header("content-encoding", "snappy")?,
-            header("x-prometheus-remote-write-version", "0.1.0")?,
+            header("content-type", "application/x-protobuf"),
+            header("content-encoding", "snappy"),
+            header("x-prometheus-remote-write-version", "0.1.0"),
         ];
         if let Some(token) = resolve_token("prometheus", spec, cfg)? {
-            let mut v = HeaderValue::from_str(&format!("Bearer {}", token.0)).map_err(|_| {
-                "--out prometheus: the token is not a valid header value".to_string()
-            })?;
+            let mut v =
+                HeaderValue::from_str(&format!("Bearer {}", token.0)).map_err(|source| {
+                    OutputError::TokenHeader {
+                        kind: "prometheus".into(),
+                        source,
+                    }
+                })?;
             v.set_sensitive(true);
             headers.push((http::header::AUTHORIZATION, v));
         }
@@ -156,22 +157,22 @@ impl RemoteWrite {
     }
 }
 
-fn header(name: &'static str, value: &'static str) -> Result<(HeaderName, HeaderValue), String> {
-    Ok((
+fn header(name: &'static str, value: &'static str) -> (HeaderName, HeaderValue) {
+    (
         HeaderName::from_static(name),
         HeaderValue::from_static(value),
-    ))
+    )
 }
 
 impl Output for RemoteWrite {
-    fn flush(&mut self, iv: &Interval<'_>) -> Result<(), String> {
+    fn flush(&mut self, iv: &Interval<'_>) -> Result<(), OutputError> {
         let fams = families(iv.total, &self.opts, Some(iv.live));
         self.series = fams.iter().map(|f| f.samples.len()).sum();
         let ts = i64::try_from(iv.unix_ms())
             .unwrap_or(i64::MAX)
             .max(self.last_ts + 1);
         self.last_ts = ts;
-        let body = encode_write_request(&fams, ts).map_err(|e| format!("--out prometheus: {e}"))?;
+        let body = encode_write_request(&fams, ts).map_err(OutputError::Encode)?;
         self.sender.push(body);
         self.batches += 1;
         Ok(())

@@ -15,7 +15,7 @@ mod sections;
 mod svg;
 
 use super::timeline::{per_sec, Timeline};
-use super::OutputConfig;
+use super::{OutputConfig, OutputError};
 use crate::metrics::Aggregate;
 use crate::summary::{fmt_duration, fmt_num, Summary};
 use std::path::{Path, PathBuf};
@@ -132,9 +132,11 @@ pub(crate) struct ReportFile {
 }
 
 impl ReportFile {
-    pub fn create(path: &Path, cfg: &OutputConfig) -> Result<ReportFile, String> {
-        std::fs::write(path, "")
-            .map_err(|e| format!("--report: cannot create `{}`: {e}", path.display()))?;
+    pub fn create(path: &Path, cfg: &OutputConfig) -> Result<ReportFile, OutputError> {
+        std::fs::write(path, "").map_err(|source| OutputError::ReportCreate {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(ReportFile {
             path: path.to_path_buf(),
             plan: Arc::clone(&cfg.plan),
