@@ -57,6 +57,13 @@ pub enum DeployError {
     NotFound {
         what: String,
     },
+    /// The run token of Secret `secret` cannot be sent in a header (a control character, or
+    /// bytes that are not text). The token itself is never part of the error.
+    InvalidToken {
+        secret: String,
+        key: String,
+        why: String,
+    },
     Api {
         action: String,
         message: String,
@@ -106,6 +113,11 @@ impl fmt::Display for DeployError {
                 Ok(())
             }
             NotFound { what } => write!(f, "{what} not found"),
+            InvalidToken { secret, key, why } => write!(
+                f,
+                "key `{key}` of Secret `{secret}` is not a usable run token: {why}; recreate the \
+                 Secret with a printable token (docs/kubernetes.md, GitOps)"
+            ),
             Api { action, message } => write!(f, "{action}: {message}"),
         }
     }
