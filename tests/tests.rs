@@ -21,3 +21,4 @@ mod signals;
 mod spec_examples;
 mod summary_snapshots;
 mod support;
+mod tidy;
