@@ -15,6 +15,7 @@ mod lint_cases;
 mod lint_cli;
 mod lint_docs;
 mod outputs;
+mod rendered;
 mod run_e2e;
 mod services;
 mod signals;
