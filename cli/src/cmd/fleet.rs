@@ -214,7 +214,7 @@ pub fn coordinator(args: CoordinatorArgs) -> u8 {
     // A signal stops the fleet (exit 105 with the summary) and ends the linger.
     crate::signals::install(vec![stop, linger_end], Box::new(|| {}));
     let outcome = coordinator.run();
-    super::run::finish(&outcome.summary, args.summary_json.as_deref());
+    super::finish(&outcome.summary, args.summary_json.as_deref());
     u8::try_from(outcome.exit_code).unwrap_or(1)
 }
 

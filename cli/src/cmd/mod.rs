@@ -1,24 +1,39 @@
 //! One module per subcommand, plus the shared step that compiles a file and reports
 //! its diagnostics.
 
+#[cfg(feature = "deploy")]
 pub mod abort;
+#[cfg(feature = "compiler")]
 pub mod check;
+#[cfg(feature = "compiler")]
 pub mod compile;
+#[cfg(feature = "deploy")]
 pub mod delete;
+#[cfg(feature = "compiler")]
 pub mod demo;
+#[cfg(feature = "deploy")]
 pub mod deploy;
 pub mod fleet;
+#[cfg(feature = "compiler")]
 pub mod fmt;
+#[cfg(feature = "compiler")]
 pub mod lint;
+#[cfg(feature = "deploy")]
 pub mod logs;
+#[cfg(feature = "compiler")]
 pub mod plan;
+#[cfg(feature = "compiler")]
 pub mod run;
+#[cfg(feature = "deploy")]
 pub mod status;
 
-use crate::{exit, render};
+use crate::exit;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+#[cfg(feature = "compiler")]
 use volley_compiler::{CompileOptions, Compiled, FsLoader};
+use volley_engine::summary::{self, Summary};
 
 /// The directories `--allow-path` opened, outside every test's own folder.
 static ALLOWED: OnceLock<Vec<PathBuf>> = OnceLock::new();
@@ -27,10 +42,12 @@ static ALLOWED: OnceLock<Vec<PathBuf>> = OnceLock::new();
 pub fn allow_paths(dirs: Vec<PathBuf>) {
     let _ = ALLOWED.set(dirs);
 }
+#[cfg(feature = "compiler")]
 use volley_plan::Plan;
 
 /// The runners the file's `fleet` block asks for: `runners = N`, or what `auto` chooses
 /// (the count `compile` and `deploy` use).
+#[cfg(feature = "compiler")]
 pub fn fleet_runners(plan: &Plan) -> u32 {
     plan.fleet
         .runners
@@ -40,6 +57,7 @@ pub fn fleet_runners(plan: &Plan) -> u32 {
 
 /// Writes to stdout; a reader that stops early (`volley plan f.load | head`) is not an
 /// error (`println!` would panic on the broken pipe).
+#[cfg(feature = "compiler")]
 pub fn stdout(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -47,6 +65,7 @@ pub fn stdout(text: &str) {
 }
 
 /// Splits `--param k=v` arguments; a malformed one is a usage error.
+#[cfg(feature = "compiler")]
 pub fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>, String> {
     raw.iter()
         .map(|p| match p.split_once('=') {
@@ -71,7 +90,19 @@ pub fn check_summary_json(path: Option<&Path>) -> Result<(), u8> {
     })
 }
 
+/// Prints the summary and writes it as JSON when asked (`run` and the coordinator).
+pub fn finish(summary: &Summary, summary_json: Option<&Path>) {
+    let color = std::io::stdout().is_terminal();
+    print!("{}", summary::render_text(summary, color));
+    if let Some(path) = summary_json {
+        if let Err(e) = summary::write_json(summary, path) {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+        }
+    }
+}
+
 /// Compiles one file from disk: paths inside it resolve against its directory.
+#[cfg(feature = "compiler")]
 pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, u8> {
     let params = parse_params(params).map_err(|e| {
         eprintln!("error: {e}");
@@ -103,6 +134,7 @@ pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, u8> {
 }
 
 /// Compiles, prints every diagnostic, and returns the plan when there was no error.
+#[cfg(feature = "compiler")]
 pub fn compile_or_report(file: &Path, params: &[String]) -> Result<Plan, u8> {
     let compiled = compile_file(file, params)?;
     report(file, &compiled);
@@ -113,6 +145,7 @@ pub fn compile_or_report(file: &Path, params: &[String]) -> Result<Plan, u8> {
 }
 
 /// Prints a compilation's diagnostics to stderr, labelled with the file as the user named it.
+#[cfg(feature = "compiler")]
 pub fn report(file: &Path, compiled: &Compiled) {
     if compiled.diagnostics.is_empty() {
         return;
@@ -138,5 +171,5 @@ pub fn report(file: &Path, compiled: &Compiled) {
             d
         })
         .collect();
-    eprint!("{}", render::diagnostics(&diags, &sources));
+    eprint!("{}", crate::render::diagnostics(&diags, &sources));
 }

@@ -7,12 +7,11 @@ use super::compile_or_report;
 use crate::exit;
 use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use volley_engine::fleet::local::{LocalFleet, Processes};
 use volley_engine::output::{default_testid, OutputConfig, OutputSet};
 use volley_engine::run::{run_with, ProgressMode, RunHooks, RunOptions, StopHandle};
-use volley_engine::summary::{self, Summary};
 
 pub struct Args {
     pub file: PathBuf,
@@ -154,19 +153,8 @@ pub fn run(args: Args) -> u8 {
         }
     };
     drop(demo);
-    finish(&outcome.summary, args.summary_json.as_deref());
+    super::finish(&outcome.summary, args.summary_json.as_deref());
     u8::try_from(outcome.exit_code).unwrap_or(1)
-}
-
-/// Prints the summary and writes it as JSON when asked.
-pub fn finish(summary: &Summary, summary_json: Option<&Path>) {
-    let color = std::io::stdout().is_terminal();
-    print!("{}", summary::render_text(summary, color));
-    if let Some(path) = summary_json {
-        if let Err(e) = summary::write_json(summary, path) {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
-        }
-    }
 }
 
 /// The `--out` and `--report` outputs (none when neither is given). The report shows the
