@@ -86,6 +86,8 @@ cargo fmt --all -- --check
 
 log "cargo clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo clippy: the image's binary (volley without default features: coordinator, runner)"
+cargo clippy -p volley --no-default-features --locked -- -D warnings
 
 log "cargo build --release (the binary the end-to-end tests drive)"
 # Load, fleet and timing tests measure the real engine, so they drive the release binary

@@ -316,12 +316,7 @@ fn lint_blocks(markdown: &Path, tag: &str) {
 
 #[test]
 fn spec_examples_lint_without_errors() {
-    let spec = repo().join("../shared/SPEC.md");
-    if !spec.exists() {
-        eprintln!("skipping: {} not found", spec.display());
-        return;
-    }
-    lint_blocks(&spec, "lint-spec");
+    lint_blocks(&spec_md(), "lint-spec");
 }
 
 #[test]

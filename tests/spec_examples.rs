@@ -38,12 +38,7 @@ fn text_of(out: &std::process::Output) -> String {
 
 #[test]
 fn spec_examples_check() {
-    let spec = repo().join("../shared/SPEC.md");
-    if !spec.exists() {
-        eprintln!("skipping: {} not found", spec.display());
-        return;
-    }
-    check_blocks(&spec, "spec");
+    check_blocks(&spec_md(), "spec");
 }
 
 #[test]

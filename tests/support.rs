@@ -84,6 +84,19 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The path of SPEC.md, which lives in `../shared` beside the repository clone (CI always
+/// checks it out there). Missing, it fails the test that asked for it rather than letting
+/// the SPEC's examples pass unread.
+pub fn spec_md() -> PathBuf {
+    let spec = repo().join("../shared/SPEC.md");
+    assert!(
+        spec.is_file(),
+        "{} not found: the SPEC examples need ../shared beside the repository clone",
+        spec.display()
+    );
+    spec
+}
+
 /// Every ```load block of a markdown file, with the line it starts on.
 pub fn load_blocks(markdown: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();

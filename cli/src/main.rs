@@ -4,6 +4,7 @@
 
 mod cmd;
 mod logging;
+#[cfg(feature = "compiler")]
 mod render;
 mod signals;
 
@@ -36,6 +37,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    #[cfg(feature = "compiler")]
     /// Parse and type-check `.load` files; every error of every file is reported.
     Check {
         #[arg(required = true)]
@@ -44,6 +46,7 @@ enum Command {
         #[arg(long = "param", value_name = "K=V")]
         params: Vec<String>,
     },
+    #[cfg(feature = "compiler")]
     /// Lint `.load` files for test designs that mislead (shared logins, per-pod state,
     /// plaintext secrets…); `--explain L0101` describes a rule.
     Lint {
@@ -59,6 +62,7 @@ enum Command {
         #[arg(long, value_name = "CODE")]
         explain: Option<String>,
     },
+    #[cfg(feature = "compiler")]
     /// Show the plan in words, per runner: VUs over time, iterations, rates, data slices.
     Plan {
         file: PathBuf,
@@ -76,6 +80,7 @@ enum Command {
         #[arg(long = "param", value_name = "K=V")]
         params: Vec<String>,
     },
+    #[cfg(feature = "compiler")]
     /// Compile a `.load` file into DIR/plan.json, manifests.yaml and kustomization.yaml.
     Compile {
         file: PathBuf,
@@ -87,6 +92,7 @@ enum Command {
         #[arg(long = "param", value_name = "K=V")]
         params: Vec<String>,
     },
+    #[cfg(feature = "compiler")]
     /// Format `.load` files canonically (comments kept); `--check` only reports.
     Fmt {
         #[arg(required = true)]
@@ -95,6 +101,7 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    #[cfg(feature = "compiler")]
     /// Run a test on this machine and exit with its verdict.
     Run {
         file: PathBuf,
@@ -181,16 +188,22 @@ enum Command {
         #[arg(long, value_name = "FILE.html")]
         report: Option<PathBuf>,
     },
+    #[cfg(feature = "deploy")]
     /// Deploy a test to Kubernetes, follow it and exit with its verdict.
     Deploy(cmd::deploy::Args),
+    #[cfg(feature = "deploy")]
     /// Show a deployed run's Jobs, pods and progress.
     Status(cmd::status::Args),
+    #[cfg(feature = "deploy")]
     /// Print the logs of a run's coordinator, or of one runner.
     Logs(cmd::logs::Args),
+    #[cfg(feature = "deploy")]
     /// Stop a deployed run (it ends with exit code 105).
     Abort(cmd::abort::Args),
+    #[cfg(feature = "deploy")]
     /// Delete every object of a deployed run.
     Delete(cmd::delete::Args),
+    #[cfg(feature = "compiler")]
     /// Serve the demo shop the examples load (`/api/products`, `/api/login`, ...); its
     /// endpoints are documented in docs/demo.md.
     #[command(after_help = "The shop's endpoints, bodies and answers: docs/demo.md \
@@ -210,13 +223,16 @@ fn main() -> std::process::ExitCode {
     logging::init(cli.log_format);
     cmd::allow_paths(cli.allow_path);
     let code = match cli.command {
+        #[cfg(feature = "compiler")]
         Command::Check { files, params } => cmd::check::run(&files, &params),
+        #[cfg(feature = "compiler")]
         Command::Lint {
             files,
             format,
             params,
             explain,
         } => cmd::lint::run(&files, format, &params, explain.as_deref()),
+        #[cfg(feature = "compiler")]
         Command::Plan {
             file,
             runners,
@@ -224,8 +240,11 @@ fn main() -> std::process::ExitCode {
             json,
             params,
         } => cmd::plan::run(&file, runners, segment, json, &params),
+        #[cfg(feature = "compiler")]
         Command::Compile { file, out, params } => cmd::compile::run(&file, &out, &params),
+        #[cfg(feature = "compiler")]
         Command::Fmt { files, check } => cmd::fmt::run(&files, check),
+        #[cfg(feature = "compiler")]
         Command::Run {
             file,
             runners,
@@ -285,11 +304,17 @@ fn main() -> std::process::ExitCode {
             report,
             status_listen,
         }),
+        #[cfg(feature = "compiler")]
         Command::DemoServer { port, no_latency } => cmd::demo::run(port, !no_latency),
+        #[cfg(feature = "deploy")]
         Command::Deploy(a) => cmd::deploy::run(a),
+        #[cfg(feature = "deploy")]
         Command::Status(a) => cmd::status::run(a),
+        #[cfg(feature = "deploy")]
         Command::Logs(a) => cmd::logs::run(a),
+        #[cfg(feature = "deploy")]
         Command::Abort(a) => cmd::abort::run(a),
+        #[cfg(feature = "deploy")]
         Command::Delete(a) => cmd::delete::run(a),
     };
     std::process::ExitCode::from(code.code())

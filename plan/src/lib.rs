@@ -24,6 +24,16 @@ use sha2::{Digest, Sha256};
 /// The image used when `fleet.image` is not set.
 pub const DEFAULT_IMAGE: &str = "ghcr.io/volley-load/volley:0.1.0";
 
+/// The run token as stored in its Secret or handed over in `VOLLEY_TOKEN`: without one
+/// trailing newline (`\n` or `\r\n`), which `echo token >file` or an editor adds to a
+/// hand-made Secret and which is never part of a generated token. The coordinator, the
+/// runners and `volley abort` all read the token through this, so they agree on it.
+pub fn run_token(raw: &str) -> &str {
+    raw.strip_suffix("\r\n")
+        .or_else(|| raw.strip_suffix('\n'))
+        .unwrap_or(raw)
+}
+
 /// The canonical `plan.json` text: pretty JSON with a trailing newline. Deterministic:
 /// the same plan always gives the same bytes.
 pub fn to_json(plan: &Plan) -> String {
@@ -86,5 +96,18 @@ mod tests {
             segment::Segment::new(4, 4).unwrap_err(),
             SegmentError::IndexOutOfRange { index: 4, count: 4 }
         );
+    }
+
+    #[test]
+    fn run_tokens_lose_one_trailing_newline_only() {
+        assert_eq!(run_token("abc"), "abc");
+        assert_eq!(run_token("abc\n"), "abc");
+        assert_eq!(run_token("abc\r\n"), "abc");
+        assert_eq!(
+            run_token("abc\n\n"),
+            "abc\n",
+            "only one line end is trimmed"
+        );
+        assert_eq!(run_token(" abc \n"), " abc ", "other whitespace is kept");
     }
 }

@@ -49,8 +49,12 @@ fn read_plan(path: &Path) -> Result<Plan, ExitCode> {
 }
 
 fn token(env: &BTreeMap<String, String>) -> Result<String, ExitCode> {
-    match env.get(TOKEN_ENV).filter(|t| !t.is_empty()) {
-        Some(t) => Ok(t.clone()),
+    match env
+        .get(TOKEN_ENV)
+        .map(|t| volley_plan::run_token(t))
+        .filter(|t| !t.is_empty())
+    {
+        Some(t) => Ok(t.to_string()),
         None => {
             eprintln!("error: the run token is missing: set {TOKEN_ENV} (the same value on the coordinator and every runner)");
             Err(ExitCode::Usage)
@@ -191,7 +195,7 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
             status_listen: args.status_listen,
             stop: stop.clone(),
             linger_end: linger_end.clone(),
-            events: Some(super::run::render(progress, "the fleet")),
+            events: Some(super::render_events(progress, "the fleet")),
         },
     ) {
         Ok(c) => c,
@@ -210,7 +214,7 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     // A signal stops the fleet (exit 105 with the summary) and ends the linger.
     crate::signals::install(vec![stop, linger_end], Box::new(|| {}));
     let outcome = coordinator.run();
-    super::run::finish(&outcome.summary, args.summary_json.as_deref());
+    super::finish(&outcome.summary, args.summary_json.as_deref());
     outcome.exit_code
 }
 
@@ -231,4 +235,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         _ => return Err(format!("`{s}` is not a duration (e.g. 30s, 5m)")),
     };
     Ok(Duration::from_secs_f64(secs.max(0.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_run_token_loses_one_trailing_newline_and_an_empty_one_is_refused() {
+        let env = |v: &str| BTreeMap::from([(TOKEN_ENV.to_string(), v.to_string())]);
+        assert_eq!(token(&env("s3cr3t\n")), Ok("s3cr3t".to_string()));
+        assert_eq!(token(&env("s3cr3t\r\n")), Ok("s3cr3t".to_string()));
+        assert_eq!(token(&env("s3cr3t")), Ok("s3cr3t".to_string()));
+        assert!(token(&env("\n")).is_err(), "a bare newline is no token");
+        assert!(token(&BTreeMap::new()).is_err());
+    }
 }

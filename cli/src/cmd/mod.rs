@@ -1,24 +1,39 @@
 //! One module per subcommand, plus the shared step that compiles a file and reports
 //! its diagnostics.
 
+#[cfg(feature = "deploy")]
 pub mod abort;
+#[cfg(feature = "compiler")]
 pub mod check;
+#[cfg(feature = "compiler")]
 pub mod compile;
+#[cfg(feature = "deploy")]
 pub mod delete;
+#[cfg(feature = "compiler")]
 pub mod demo;
+#[cfg(feature = "deploy")]
 pub mod deploy;
 pub mod fleet;
+#[cfg(feature = "compiler")]
 pub mod fmt;
+#[cfg(feature = "compiler")]
 pub mod lint;
+#[cfg(feature = "deploy")]
 pub mod logs;
+#[cfg(feature = "compiler")]
 pub mod plan;
+#[cfg(feature = "compiler")]
 pub mod run;
+#[cfg(feature = "deploy")]
 pub mod status;
 
-use crate::render;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+#[cfg(feature = "compiler")]
 use volley_compiler::{CompileOptions, Compiled, FsLoader};
+use volley_engine::run::{EventSink, ProgressMode, RunEvent, StopCause};
+use volley_engine::summary::{self, Summary};
 use volley_plan::ExitCode;
 
 /// The directories `--allow-path` opened, outside every test's own folder.
@@ -28,10 +43,12 @@ static ALLOWED: OnceLock<Vec<PathBuf>> = OnceLock::new();
 pub fn allow_paths(dirs: Vec<PathBuf>) {
     let _ = ALLOWED.set(dirs);
 }
+#[cfg(feature = "compiler")]
 use volley_plan::Plan;
 
 /// The runners the file's `fleet` block asks for: `runners = N`, or what `auto` chooses
 /// (the count `compile` and `deploy` use).
+#[cfg(feature = "compiler")]
 pub fn fleet_runners(plan: &Plan) -> u32 {
     plan.fleet
         .runners
@@ -41,6 +58,7 @@ pub fn fleet_runners(plan: &Plan) -> u32 {
 
 /// Writes to stdout; a reader that stops early (`volley plan f.load | head`) is not an
 /// error (`println!` would panic on the broken pipe).
+#[cfg(feature = "compiler")]
 pub fn stdout(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -48,6 +66,7 @@ pub fn stdout(text: &str) {
 }
 
 /// Splits `--param k=v` arguments; a malformed one is a usage error.
+#[cfg(feature = "compiler")]
 pub fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>, String> {
     raw.iter()
         .map(|p| match p.split_once('=') {
@@ -72,7 +91,64 @@ pub fn check_summary_json(path: Option<&Path>) -> Result<(), ExitCode> {
     })
 }
 
+/// Prints the summary and writes it as JSON when asked (`run` and the coordinator).
+pub fn finish(summary: &Summary, summary_json: Option<&Path>) {
+    let color = std::io::stdout().is_terminal();
+    print!("{}", summary::render_text(summary, color));
+    if let Some(path) = summary_json {
+        if let Err(e) = summary::write_json(summary, path) {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+        }
+    }
+}
+
+/// Renders a run's events on standard error: the progress line (rewritten in place on a
+/// terminal, a plain line otherwise, prefixed with the runners of a fleet), stops and
+/// lost runners as warnings, the outputs' closing notes. `what` names the run in the
+/// stop messages ("the test", "the fleet").
+pub fn render_events(mode: ProgressMode, what: &'static str) -> EventSink {
+    Box::new(move |event| match event {
+        RunEvent::Started { .. } => {}
+        RunEvent::Progress { line, done } => {
+            let mut text = volley_engine::progress::line(&line.progress, mode == ProgressMode::Tty);
+            if let Some(r) = line.runners {
+                let n = summary::plural(r.total as usize, "runner");
+                text = if r.lost > 0 {
+                    format!("{n} ({} lost): {text}", r.lost)
+                } else {
+                    format!("{n}: {text}")
+                };
+            }
+            match mode {
+                ProgressMode::Tty => {
+                    eprint!("\r\x1b[2K{text}");
+                    if done {
+                        eprintln!();
+                    }
+                }
+                ProgressMode::Plain => eprintln!("{text}"),
+                ProgressMode::Quiet => {}
+            }
+        }
+        RunEvent::Stopping(StopCause::Signal) => {
+            tracing::warn!("stopping {what} gracefully (the summary follows)");
+        }
+        RunEvent::Stopping(StopCause::Threshold) => {
+            tracing::warn!("a threshold with abort_on_fail failed: stopping {what}");
+        }
+        RunEvent::RunnerLost { index, reason } => {
+            tracing::warn!("runner {index} lost: {reason}; the others go on");
+        }
+        RunEvent::Notes(notes) => {
+            for note in notes {
+                eprintln!("{note}");
+            }
+        }
+    })
+}
+
 /// Compiles one file from disk: paths inside it resolve against its directory.
+#[cfg(feature = "compiler")]
 pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, ExitCode> {
     let params = parse_params(params).map_err(|e| {
         eprintln!("error: {e}");
@@ -104,6 +180,7 @@ pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, ExitCode
 }
 
 /// Compiles, prints every diagnostic, and returns the plan when there was no error.
+#[cfg(feature = "compiler")]
 pub fn compile_or_report(file: &Path, params: &[String]) -> Result<Plan, ExitCode> {
     let compiled = compile_file(file, params)?;
     report(file, &compiled);
@@ -114,6 +191,7 @@ pub fn compile_or_report(file: &Path, params: &[String]) -> Result<Plan, ExitCod
 }
 
 /// Prints a compilation's diagnostics to stderr, labelled with the file as the user named it.
+#[cfg(feature = "compiler")]
 pub fn report(file: &Path, compiled: &Compiled) {
     if compiled.diagnostics.is_empty() {
         return;
@@ -139,5 +217,5 @@ pub fn report(file: &Path, compiled: &Compiled) {
             d
         })
         .collect();
-    eprint!("{}", render::diagnostics(&diags, &sources));
+    eprint!("{}", crate::render::diagnostics(&diags, &sources));
 }

@@ -6,14 +6,11 @@
 use super::compile_or_report;
 use std::io::IsTerminal;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use volley_engine::fleet::local::{LocalFleet, Processes};
 use volley_engine::output::{default_testid, OutputConfig, OutputSet};
-use volley_engine::run::{
-    run_with, EventSink, ProgressMode, RunEvent, RunHooks, RunOptions, StopCause, StopHandle,
-};
-use volley_engine::summary::{self, Summary};
+use volley_engine::run::{run_with, ProgressMode, RunHooks, RunOptions, StopHandle};
 use volley_plan::ExitCode;
 
 pub struct Args {
@@ -123,7 +120,7 @@ pub fn run(args: Args) -> ExitCode {
                 outputs,
                 stop,
                 processes,
-                events: Some(render(progress, "the fleet")),
+                events: Some(super::render_events(progress, "the fleet")),
             };
             let result = fleet.run();
             drop(work_dir);
@@ -151,71 +148,15 @@ pub fn run(args: Args) -> ExitCode {
             let hooks = RunHooks {
                 outputs,
                 stop: Some(stop),
-                events: Some(render(progress, "the test")),
+                events: Some(super::render_events(progress, "the test")),
                 ..RunHooks::default()
             };
             run_with(&plan, opts, hooks)
         }
     };
     drop(demo);
-    finish(&outcome.summary, args.summary_json.as_deref());
+    super::finish(&outcome.summary, args.summary_json.as_deref());
     outcome.exit_code
-}
-
-/// Renders a run's events on standard error: the progress line (rewritten in place on a
-/// terminal, a plain line otherwise, prefixed with the runners of a fleet), stops and
-/// lost runners as warnings, the outputs' closing notes. `what` names the run in the
-/// stop messages ("the test", "the fleet").
-pub fn render(mode: ProgressMode, what: &'static str) -> EventSink {
-    Box::new(move |event| match event {
-        RunEvent::Started { .. } => {}
-        RunEvent::Progress { line, done } => {
-            let mut text = volley_engine::progress::line(&line.progress, mode == ProgressMode::Tty);
-            if let Some(r) = line.runners {
-                let n = summary::plural(r.total as usize, "runner");
-                text = if r.lost > 0 {
-                    format!("{n} ({} lost): {text}", r.lost)
-                } else {
-                    format!("{n}: {text}")
-                };
-            }
-            match mode {
-                ProgressMode::Tty => {
-                    eprint!("\r\x1b[2K{text}");
-                    if done {
-                        eprintln!();
-                    }
-                }
-                ProgressMode::Plain => eprintln!("{text}"),
-                ProgressMode::Quiet => {}
-            }
-        }
-        RunEvent::Stopping(StopCause::Signal) => {
-            tracing::warn!("stopping {what} gracefully (the summary follows)");
-        }
-        RunEvent::Stopping(StopCause::Threshold) => {
-            tracing::warn!("a threshold with abort_on_fail failed: stopping {what}");
-        }
-        RunEvent::RunnerLost { index, reason } => {
-            tracing::warn!("runner {index} lost: {reason}; the others go on");
-        }
-        RunEvent::Notes(notes) => {
-            for note in notes {
-                eprintln!("{note}");
-            }
-        }
-    })
-}
-
-/// Prints the summary and writes it as JSON when asked.
-pub fn finish(summary: &Summary, summary_json: Option<&Path>) {
-    let color = std::io::stdout().is_terminal();
-    print!("{}", summary::render_text(summary, color));
-    if let Some(path) = summary_json {
-        if let Err(e) = summary::write_json(summary, path) {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
-        }
-    }
 }
 
 /// The `--out` and `--report` outputs (none when neither is given). The report shows the

@@ -41,49 +41,6 @@ fn every_example_and_valid_case_compiles() {
     }
 }
 
-#[test]
-#[ignore = "prints the diagnostics of the invalid corpus, for inspection"]
-fn print_invalid_corpus() {
-    for f in load_files(&repo().join("tests/cases/invalid")) {
-        let c = compile_file(&f);
-        let src = std::fs::read_to_string(&f).unwrap_or_default();
-        println!("== {}", f.file_name().unwrap_or_default().to_string_lossy());
-        for d in &c.diagnostics {
-            let span = d.span().unwrap_or_default();
-            let text = if c.sources.get(&d.file).map(String::as_str) == Some(src.as_str()) {
-                src.get(span.start..span.end).unwrap_or("").to_string()
-            } else {
-                format!("<{}>", d.file)
-            };
-            println!(
-                "  {} `{}` {}\n      help: {}",
-                d.code,
-                text,
-                d.message,
-                d.help.clone().unwrap_or_default()
-            );
-        }
-    }
-}
-
-#[test]
-#[ignore = "prints the plan of SPEC example N (env VOLLEY_EXAMPLE), for inspection"]
-fn print_spec_plan() {
-    let n: usize = std::env::var("VOLLEY_EXAMPLE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let blocks = super::spec::spec_examples();
-    let Some((_, src)) = blocks.get(n) else {
-        return;
-    };
-    let c = super::compile_src(src);
-    match &c.plan {
-        Some(p) => println!("{}", volley_plan::to_json(p)),
-        None => println!("{}", show(&c)),
-    }
-}
-
 /// A large file: many flows, each called from a scenario.
 pub(crate) fn big_source(flows: usize) -> String {
     let mut s = String::from("import std/checks { ok }\nimport std/data\nparam peak: int = 10\ntarget api = \"http://127.0.0.1:8088\"\nsecret key = env(\"KEY\")\nmetric m = trend(duration)\n");
@@ -113,29 +70,6 @@ fn a_large_file_compiles_in_bounded_time() {
     assert_eq!(c.plan.as_ref().map(|p| p.flows.len()), Some(200));
     // Generous: a debug build on a busy machine.
     assert!(start.elapsed() < std::time::Duration::from_secs(30));
-}
-
-#[test]
-#[ignore = "prints how long 10,000 lines take to compile"]
-fn time_ten_thousand_lines() {
-    let src = big_source(590);
-    println!("{} lines", src.lines().count());
-    let start = std::time::Instant::now();
-    let c = super::compile_src(&src);
-    println!(
-        "compiled in {:?}, ok = {}",
-        start.elapsed(),
-        c.plan.is_some()
-    );
-}
-
-#[test]
-#[ignore = "prints how long parsing alone takes for 10,000 lines"]
-fn time_parse_ten_thousand_lines() {
-    let src = big_source(590);
-    let start = std::time::Instant::now();
-    let (ast, _) = volley_syntax::parse(&src);
-    println!("parsed in {:?}, ok = {}", start.elapsed(), ast.is_some());
 }
 
 #[test]

@@ -24,22 +24,26 @@ pub(crate) fn load_blocks(markdown: &str) -> Vec<(usize, String)> {
     out
 }
 
-pub(crate) fn spec_text() -> Option<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/SPEC.md");
-    std::fs::read_to_string(path).ok()
+/// The text of a document, `rel` to this crate; a missing one fails the test loudly.
+fn read_doc(rel: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; SPEC.md comes from ../shared beside the repository clone \
+             (CI always has it), the other documents from the repository",
+            path.display()
+        )
+    })
 }
 
+/// The ```load blocks of SPEC.md (`../shared/SPEC.md` beside the clone).
 pub(crate) fn spec_examples() -> Vec<(usize, String)> {
-    spec_text().map(|t| load_blocks(&t)).unwrap_or_default()
+    load_blocks(&read_doc("../../shared/SPEC.md"))
 }
 
 #[test]
 fn every_spec_example_compiles() {
-    let Some(text) = spec_text() else {
-        eprintln!("SPEC.md not found; skipping");
-        return;
-    };
-    let blocks = load_blocks(&text);
+    let blocks = spec_examples();
     assert!(blocks.len() >= 3, "expected the SPEC's examples");
     for (line, src) in blocks {
         let c = compile_src(&src);
@@ -55,11 +59,7 @@ fn every_spec_example_compiles() {
 #[test]
 fn every_language_reference_and_readme_example_compiles() {
     for doc in ["../docs/language.md", "../README.md"] {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(doc);
-        let Ok(text) = std::fs::read_to_string(path) else {
-            continue;
-        };
-        for (line, src) in load_blocks(&text) {
+        for (line, src) in load_blocks(&read_doc(doc)) {
             let c = compile_src(&src);
             assert!(
                 c.diagnostics.iter().all(|d| !d.is_error()),

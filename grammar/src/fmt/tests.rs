@@ -69,7 +69,7 @@ pub(crate) fn check_invariants(src: &str) {
 #[test]
 fn spec_examples_are_stable() {
     let mut blocks = crate::parser::tests::spec_blocks();
-    blocks.extend(crate::parser::tests::load_blocks("../docs/language.md").unwrap_or_default());
+    blocks.extend(crate::parser::tests::load_blocks("../docs/language.md"));
     for b in &blocks {
         check_invariants(b);
         assert_eq!(

@@ -5,10 +5,17 @@ use super::parse;
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
 
-/// Every ```load block of a markdown file, if the file exists.
-pub(crate) fn load_blocks(rel: &str) -> Option<Vec<String>> {
+/// Every ```load block of a markdown file (`rel` to this crate). A missing file fails the
+/// test that asked for it: an example that cannot be read is not an example that passed.
+pub(crate) fn load_blocks(rel: &str) -> Vec<String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; SPEC.md comes from ../shared beside the repository clone \
+             (CI always has it), the other documents from the repository",
+            path.display()
+        )
+    });
     let mut out = Vec::new();
     let mut cur: Option<String> = None;
     for line in text.lines() {
@@ -22,17 +29,14 @@ pub(crate) fn load_blocks(rel: &str) -> Option<Vec<String>> {
             None => {}
         }
     }
-    Some(out)
+    out
 }
 
+/// The ```load blocks of SPEC.md (`../shared/SPEC.md` beside the clone).
 pub(crate) fn spec_blocks() -> Vec<String> {
-    match load_blocks("../../shared/SPEC.md") {
-        Some(b) => b,
-        None => {
-            eprintln!("SPEC.md not found: SPEC examples skipped");
-            Vec::new()
-        }
-    }
+    let blocks = load_blocks("../../shared/SPEC.md");
+    assert!(blocks.len() >= 3, "SPEC.md has lost its load examples");
+    blocks
 }
 
 fn ok(src: &str) -> File {
@@ -136,7 +140,7 @@ fn spec_examples_parse() {
 #[test]
 fn repo_examples_parse() {
     for rel in ["../docs/language.md", "../README.md"] {
-        for b in load_blocks(rel).unwrap_or_default() {
+        for b in load_blocks(rel) {
             ok(&b);
         }
     }

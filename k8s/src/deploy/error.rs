@@ -76,6 +76,17 @@ pub enum DeployError {
     StartTimeout { waited_s: u64, stuck: Vec<StuckPod> },
     #[error("{what} not found")]
     NotFound { what: String },
+    /// The run token of Secret `secret` cannot be sent in a header (a control character, or
+    /// bytes that are not text). The token itself is never part of the error.
+    #[error(
+        "key `{key}` of Secret `{secret}` is not a usable run token: {why}; recreate the \
+         Secret with a printable token (docs/kubernetes.md, GitOps)"
+    )]
+    InvalidToken {
+        secret: String,
+        key: String,
+        why: String,
+    },
     /// Any other failure of a request; `source` is kube's error when it was not an
     /// answer of the API server (whose message is `message`).
     #[error("{action}: {message}")]

@@ -6,7 +6,7 @@
 //! Progress goes to a callback; it must not print.
 
 use super::error::{classify, Ctx, DeployError, StuckPod};
-use super::{proxy_path, FleetStatus};
+use super::{proxy_request, FleetStatus};
 use crate::manifests::names::{Names, COMPONENT_LABEL, RUN_LABEL};
 use k8s_openapi::api::core::v1::{Event as K8sEvent, Pod};
 use kube::api::{Api, ListParams};
@@ -78,10 +78,7 @@ impl Follower<'_> {
 
     /// The proxy GET of a coordinator endpoint; `None` while it does not answer.
     async fn proxy_get(&self, endpoint: &str) -> Result<Option<String>, DeployError> {
-        let path = proxy_path(self.ns, &self.names.coordinator(), endpoint);
-        let req = http::Request::get(path)
-            .body(Vec::new())
-            .expect("a valid request");
+        let req = proxy_request(self.ns, &self.names.coordinator(), endpoint, None, None)?;
         match self.client.request_text(req).await {
             Ok(t) => Ok(Some(t)),
             Err(kube::Error::Api(s)) if s.code == 403 => Err(classify(

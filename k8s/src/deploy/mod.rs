@@ -55,6 +55,34 @@ pub fn proxy_path(namespace: &str, service: &str, endpoint: &str) -> String {
     )
 }
 
+/// A request to a coordinator endpoint through the service proxy: a GET, or with `body` a
+/// JSON POST; with `token`, the run token in [`ops::TOKEN_HEADER`]. A deploy error, not a
+/// panic, when the path cannot be a URI (a namespace or service that is no DNS label).
+pub(crate) fn proxy_request(
+    namespace: &str,
+    service: &str,
+    endpoint: &str,
+    token: Option<http::HeaderValue>,
+    body: Option<Vec<u8>>,
+) -> Result<http::Request<Vec<u8>>, DeployError> {
+    let path = proxy_path(namespace, service, endpoint);
+    let mut req = match body {
+        Some(_) => {
+            http::Request::post(&path).header(http::header::CONTENT_TYPE, "application/json")
+        }
+        None => http::Request::get(&path),
+    };
+    if let Some(t) = token {
+        req = req.header(ops::TOKEN_HEADER, t);
+    }
+    req.body(body.unwrap_or_default())
+        .map_err(|e| DeployError::Api {
+            action: format!("build the service-proxy request `{path}`"),
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        })
+}
+
 /// Runner counts of `GET /status`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

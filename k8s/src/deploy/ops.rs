@@ -4,7 +4,7 @@
 //! (every object labelled with the run). Returns data; it must not print.
 
 use super::error::{classify, Ctx, DeployError};
-use super::{proxy_path, FleetStatus};
+use super::{proxy_request, FleetStatus};
 use crate::manifests::names::{Names, COMPONENT_LABEL, RUN_LABEL};
 use crate::manifests::pod::TOKEN_KEY;
 use k8s_openapi::api::batch::v1::Job;
@@ -131,9 +131,7 @@ pub async fn status(client: &Client, ns: &str, run: &str) -> Result<RunStatus, D
         .collect();
     pods.sort_by(|a, b| a.name.cmp(&b.name));
     let names = Names::from_run(run);
-    let req = http::Request::get(proxy_path(ns, &names.coordinator(), "status"))
-        .body(Vec::new())
-        .expect("a valid request");
+    let req = proxy_request(ns, &names.coordinator(), "status", None, None)?;
     let fleet = client
         .request_text(req)
         .await
@@ -220,25 +218,43 @@ pub async fn abort(client: &Client, ns: &str, run: &str) -> Result<String, Deplo
             Ctx::new("get", "Secret", "secrets", &token_name, ns, run),
         )
     })?;
-    let token = secret
+    let raw = secret
         .data
         .and_then(|d| d.get(TOKEN_KEY).cloned())
-        .and_then(|b| String::from_utf8(b.0).ok())
         .ok_or_else(|| DeployError::NotFound {
             what: format!("key `{TOKEN_KEY}` of Secret `{token_name}`"),
         })?;
+    let token = token_header(&raw.0, &token_name)?;
     let service = names.coordinator();
-    let req = http::Request::post(proxy_path(ns, &service, "v1/abort"))
-        .header(TOKEN_HEADER, token)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(br#"{"protocol":1}"#.to_vec())
-        .expect("a valid request");
+    let body = br#"{"protocol":1}"#.to_vec();
+    let req = proxy_request(ns, &service, "v1/abort", Some(token), Some(body))?;
     client.request_text(req).await.map_err(|e| {
         classify(
             e,
             Ctx::new("create", "Service", "services/proxy", &service, ns, run),
         )
     })
+}
+
+/// The run token of Secret `secret` (its raw bytes) as a header value, without one
+/// trailing newline ([`volley_plan::run_token`]); an error naming the Secret, never the
+/// token, when the rest cannot be a header (a control character, bytes that are not text).
+fn token_header(raw: &[u8], secret: &str) -> Result<http::HeaderValue, DeployError> {
+    let invalid = |why: &str| DeployError::InvalidToken {
+        secret: secret.to_string(),
+        key: TOKEN_KEY.to_string(),
+        why: why.to_string(),
+    };
+    let text = std::str::from_utf8(raw).map_err(|_| invalid("it is not UTF-8 text"))?;
+    let token = volley_plan::run_token(text);
+    if token.is_empty() {
+        return Err(invalid("it is empty"));
+    }
+    let mut value = http::HeaderValue::from_str(token).map_err(|_| {
+        invalid("it holds a control character (a line break other than one at the end, a NUL, …)")
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 async fn delete_all<K>(

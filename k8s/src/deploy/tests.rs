@@ -420,6 +420,52 @@ async fn abort_sends_the_run_token_from_its_secret() {
 }
 
 #[tokio::test]
+async fn abort_takes_a_hand_made_token_with_its_line_end_and_refuses_an_unusable_one() {
+    let fake = Fake::new();
+    let c = client(&fake);
+    let m = manifests();
+    // A token Secret made with `echo` or from a file: one trailing newline, not the token's.
+    apply(&c, &m, false, || "s3cr3t-abort-token\n".into())
+        .await
+        .expect("apply");
+    fake.with(|s| s.abort_token = Some("s3cr3t-abort-token".into()));
+    let answer = ops::abort(&c, &m.namespace, &m.names.run)
+        .await
+        .expect("the trailing newline is not part of the token");
+    assert!(answer.contains("stopping"), "{answer}");
+
+    // A control character inside the token cannot travel in a header: a deploy error that
+    // names the Secret and never shows the token.
+    let m2 = build(
+        &volley_plan::Plan {
+            name: "deploytest-bad".into(),
+            ..plan()
+        },
+        &Options::default(),
+    )
+    .expect("manifests");
+    apply(&c, &m2, false, || "s3cr3t\u{1}token\r\n".into())
+        .await
+        .expect("apply");
+    let before = fake.with(|s| s.requests.len());
+    let e = ops::abort(&c, &m2.namespace, &m2.names.run)
+        .await
+        .expect_err("a control character is refused");
+    assert!(matches!(e, DeployError::InvalidToken { .. }), "{e:?}");
+    let shown = format!("{e} {e:?}");
+    assert!(shown.contains(&m2.names.token()), "{shown}");
+    assert!(
+        !shown.contains("s3cr3t"),
+        "the token is never shown: {shown}"
+    );
+    assert_eq!(
+        fake.with(|s| s.requests.len()),
+        before + 1,
+        "only the Secret was read; nothing was sent to the coordinator"
+    );
+}
+
+#[tokio::test]
 async fn status_logs_and_delete_act_on_the_run() {
     let fake = Fake::new();
     let c = client(&fake);
