@@ -1,6 +1,12 @@
 //! The one integration-test binary: drives the `volley` CLI end to end, as a user would.
 //! Tests are data where they can be: `.load` case files carry their expectation inline.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test binary: its helpers panic with the failure message"
+)]
+
 mod cases;
 mod cli;
 mod docs;

@@ -2,6 +2,12 @@
 //! hyper client (HTTP/1.1 keep-alive and HTTP/2 prior knowledge), the stats, latency and
 //! shutdown. Every test binds 127.0.0.1:0 and every await on the network is bounded.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test binary: its helpers panic with the failure message"
+)]
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::{http1, http2};

@@ -7,6 +7,12 @@
 //!
 //! `fleet_sim URL RUNNERS SECONDS PLAN_HASH` with `VOLLEY_TOKEN` set.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a bench tool (bench/fleet_sim.sh): a panic ends the measurement with its message"
+)]
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use volley_engine::fleet::http::call;

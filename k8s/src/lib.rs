@@ -9,8 +9,18 @@ pub mod deploy;
 pub mod manifests;
 
 #[cfg(any(test, feature = "fake-api"))]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a panic is the calling test's failure"
+)]
 pub mod fake;
 #[cfg(any(test, feature = "fake-api"))]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a panic is the calling test's failure"
+)]
 pub mod tooling;
 
 pub use manifests::{build, ManifestError, Manifests, Options};

@@ -36,6 +36,10 @@ pub fn run_token(raw: &str) -> &str {
 
 /// The canonical `plan.json` text: pretty JSON with a trailing newline. Deterministic:
 /// the same plan always gives the same bytes.
+#[allow(
+    clippy::expect_used,
+    reason = "a Plan has string keys and finite numbers only: serialising it cannot fail"
+)]
 pub fn to_json(plan: &Plan) -> String {
     let mut s = serde_json::to_string_pretty(plan).expect("a plan always serialises");
     s.push('\n');

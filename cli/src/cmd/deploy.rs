@@ -48,6 +48,10 @@ pub fn fail(e: &DeployError) -> ExitCode {
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "a current-thread runtime fails to build only when the process cannot make an epoll or timer fd; nothing can run then"
+)]
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -7,6 +7,10 @@ use volley_plan::segment::Segment;
 use volley_plan::view::{idle_runners, segment_view, SegmentView};
 use volley_plan::ExitCode;
 
+#[allow(
+    clippy::expect_used,
+    reason = "plan views and JSON values have string keys only: serialising them cannot fail"
+)]
 pub fn run(
     file: &Path,
     runners: Option<u32>,

@@ -34,6 +34,10 @@ pub fn new_hist() -> Histogram<u64> {
     SPARE.with(|s| s.borrow_mut().pop()).unwrap_or_else(fresh)
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "constant bounds that hdrhistogram accepts (a unit test builds one)"
+)]
 fn fresh() -> Histogram<u64> {
     let mut h = Histogram::new_with_bounds(1, 2, SIGFIG)
         .expect("1..2 with 3 significant figures is a valid histogram configuration");

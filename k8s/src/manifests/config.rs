@@ -39,6 +39,10 @@ pub fn plan_map(meta: ObjectMeta, plan_json: String) -> Result<ConfigMap, Manife
     })
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "a DataSlice has string keys only: serialising it cannot fail"
+)]
 pub fn slice_map(meta: ObjectMeta, slice: &DataSlice) -> Result<ConfigMap, ManifestError> {
     let k = slice.segment.index;
     let mut text = serde_json::to_string(slice).expect("a data slice always serialises");

@@ -100,6 +100,10 @@ impl Object {
         serde_json::Value::Object(out)
     }
 
+    #[allow(
+        clippy::expect_used,
+        reason = "k8s-openapi objects always serialise to JSON values"
+    )]
     fn raw_value(&self) -> serde_json::Value {
         let v = match self {
             Object::ConfigMap(o) => serde_json::to_value(o),

@@ -12,6 +12,10 @@ fn options() -> serde_saphyr::SerializerOptions {
 }
 
 /// One object as a YAML document (no `---`).
+#[allow(
+    clippy::expect_used,
+    reason = "k8s-openapi objects serialise to plain JSON values, which YAML always represents"
+)]
 pub fn object_yaml(o: &Object) -> String {
     serde_saphyr::to_string_with_options(&o.to_value(), options())
         .expect("API objects always serialise to YAML")

@@ -71,6 +71,7 @@ fn finding(r: &FileReport, d: &Diagnostic) -> Value {
 }
 
 /// `--format json`: one object for the whole run.
+#[allow(clippy::expect_used, reason = "a serde_json::Value always serialises")]
 pub fn json(reports: &[FileReport]) -> String {
     let mut counts = json!({"error": 0, "warning": 0, "info": 0});
     let mut files = Vec::new();

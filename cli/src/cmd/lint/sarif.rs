@@ -157,6 +157,10 @@ fn result(r: &FileReport, d: &Diagnostic, rules: &[ReportingDescriptor]) -> Sari
 }
 
 /// The whole SARIF log of a run, as pretty JSON.
+#[allow(
+    clippy::expect_used,
+    reason = "serde-sarif's typed log has string keys only: serialising it cannot fail"
+)]
 pub fn log(reports: &[FileReport]) -> String {
     let rules = rules(reports);
     let results: Vec<SarifResult> = reports
