@@ -93,11 +93,24 @@ struct ConfigFile {
     lints: BTreeMap<String, String>,
 }
 
+/// Why a `volley.toml` was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Not TOML, or a table other than `[lints]` (the message is toml's, without its
+    /// source excerpt).
+    #[error("{}", .0.message())]
+    Toml(#[source] toml::de::Error),
+    #[error("[lints] names an unknown rule `{code}`{hint}")]
+    UnknownRule { code: String, hint: String },
+    #[error("[lints] {code} = \"{level}\": use \"error\", \"warning\", \"info\" or \"off\"")]
+    UnknownLevel { code: String, level: String },
+}
+
 impl Config {
     /// Reads the text of a `volley.toml`: `[lints]` with `L0101 = "error"|"warning"|"info"|"off"`.
     /// Other tables are refused, so a typo does not silently do nothing.
-    pub fn from_toml(text: &str) -> Result<Config, String> {
-        let file: ConfigFile = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(ConfigError::Toml)?;
         let mut severities = BTreeMap::new();
         for (code, level) in file.lints {
             if rule(&code).is_none() {
@@ -105,18 +118,14 @@ impl Config {
                 let hint = crate::suggest::did_you_mean(&code, known.iter().copied())
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();
-                return Err(format!("[lints] names an unknown rule `{code}`{hint}"));
+                return Err(ConfigError::UnknownRule { code, hint });
             }
             let sev = match level.as_str() {
                 "error" => Some(Severity::Error),
                 "warning" => Some(Severity::Warning),
                 "info" => Some(Severity::Info),
                 "off" => None,
-                other => {
-                    return Err(format!(
-                    "[lints] {code} = \"{other}\": use \"error\", \"warning\", \"info\" or \"off\""
-                ))
-                }
+                _ => return Err(ConfigError::UnknownLevel { code, level }),
             };
             severities.insert(code, sev);
         }
