@@ -5,14 +5,16 @@
 //! is a recursion. Every expression becomes an `ir::Expr` with its type, its constant
 //! value when known and its origins. An error produces an `Error`-typed node that is
 //! assignable everywhere, so one mistake gives one diagnostic. While a body is re-checked
-//! for another purpose (a `fn` evaluated with constant arguments, a flow expanded in
-//! place, a second instance of a flow) diagnostics are silenced. No IO happens here
+//! for another purpose (a flow expanded in place, a second instance of a flow)
+//! diagnostics are silenced. A `fn` is typed once; its calls are evaluated by the
+//! `Evaluator` (`eval.rs`) on that typed body, never re-checked. No IO happens here
 //! except through the `SourceLoader` for data files.
 
 mod args;
 mod call;
 mod data_item;
 mod driver;
+mod eval;
 mod expr;
 mod fleet;
 mod items;
@@ -61,8 +63,9 @@ pub(crate) enum Binding {
         origins: Vec<Origin>,
         konst: Option<Const>,
     },
-    /// An expression substituted at each use: a constant fn argument, a generic fn
-    /// parameter, a flow's `target` parameter, an argument of a flow expanded in place.
+    /// An expression substituted at each use: a fn parameter's placeholder (while the
+    /// body is typed), a flow's `target` parameter, an argument of a flow expanded in
+    /// place.
     Value(Expr),
 }
 
@@ -186,6 +189,8 @@ pub(crate) struct Checker<'a> {
     pub loader: &'a dyn SourceLoader,
     /// The diagnostics reported so far, and the silence of re-checks.
     pub reports: report::Reports,
+    /// Compile-time evaluation of `fn` calls, over the typed `fn` bodies.
+    pub eval: eval::Evaluator,
     pub items: BTreeMap<(ModuleId, usize), ItemState>,
     pub instances: BTreeMap<InstKey, InstState>,
     /// Flow items whose body diagnostics were already reported once.
@@ -252,6 +257,7 @@ impl<'a> Checker<'a> {
             modules,
             loader,
             reports: report::Reports::default(),
+            eval: eval::Evaluator::default(),
             items: BTreeMap::new(),
             instances: BTreeMap::new(),
             flows_reported: Default::default(),
