@@ -1,5 +1,9 @@
-//! Compile-time evaluation: the values of `fn` calls, computed from typed `fn` bodies.
+//! Compile-time evaluation: the values of `fn` calls, computed from typed `fn` bodies,
+//! and the folding rules of every kind of node (`fold`), so values are computed here only.
 //!
+//! As it types a node whose children are typed, the checker asks `fold` for the node's
+//! value from its children's values (`konst`), one step, and reports a folding error
+//! (E0704, e.g. a division by zero) at the node.
 //! The checker types each `fn` body once, its parameters standing as placeholders
 //! (`ExprKind::Item(name)` with no value), and hands the typed body to the `Evaluator`
 //! (`define`). At a call whose arguments are all known constants, the checker asks the
@@ -66,53 +70,68 @@ impl Evaluator {
         Ok(self.eval(&f.body, &env)?.map(|k| coerce(k, &f.ret)))
     }
 
+    /// The value of a node whose children are already typed, from the children's own
+    /// values (`konst`): the folding rule of its kind, one step. The checker calls it on
+    /// each node it types, so the rules of folding live here only.
+    pub fn fold(&self, e: &Expr) -> Eval {
+        self.node(e, &mut |x| Ok(x.konst.clone()))
+    }
+
     /// The value of a typed expression, parameters read from `env`.
     fn eval(&self, e: &Expr, env: &Env) -> Eval {
         if let Some(k) = &e.konst {
             return Ok(Some(k.clone()));
         }
+        match &e.kind {
+            ExprKind::Item(name) => Ok(env.iter().find(|(n, _)| n == name).map(|(_, c)| c.clone())),
+            _ => self.node(e, &mut |x| self.eval(x, env)),
+        }
+    }
+
+    /// The value of `e` by the rule of its kind, its children's values given by `val`
+    /// (asked in the order the children were typed, so the first error is the first met).
+    fn node(&self, e: &Expr, val: &mut dyn FnMut(&Expr) -> Eval) -> Eval {
         let failed =
             |why: String| Box::new(codes::eval_failed(e.loc.span, "this expression", &why));
         Ok(match &e.kind {
-            ExprKind::Item(name) => env.iter().find(|(n, _)| n == name).map(|(_, c)| c.clone()),
-            ExprKind::Field(b, name) => match self.eval(b, env)? {
+            ExprKind::Field(b, name) => match val(b)? {
                 Some(Const::Record(fs)) => fs.into_iter().find(|(n, _)| n == name).map(|(_, v)| v),
                 _ => None,
             },
-            ExprKind::Unary(op, x) => match self.eval(x, env)? {
+            ExprKind::Unary(op, x) => match val(x)? {
                 Some(c) => Some(konst::unary(*op, &c).map_err(failed)?),
                 None => None,
             },
-            ExprKind::Binary(op, a, b) => match (self.eval(a, env)?, self.eval(b, env)?) {
+            ExprKind::Binary(op, a, b) => match (val(a)?, val(b)?) {
                 (Some(x), Some(y)) => Some(konst::binary(*op, &x, &y).map_err(failed)?),
                 _ => None,
             },
-            ExprKind::Concat(xs) => self
-                .all(xs, env)?
-                .map(|cs| Const::Str(cs.iter().map(konst::to_text).collect())),
-            ExprKind::List(xs) => self.all(xs, env)?.map(Const::List),
+            ExprKind::Concat(xs) => {
+                all(xs, val)?.map(|cs| Const::Str(cs.iter().map(konst::to_text).collect()))
+            }
+            ExprKind::List(xs) => all(xs, val)?.map(Const::List),
             ExprKind::Record(fs) => {
                 let mut out = Vec::new();
                 for (k, x) in fs {
-                    out.push(self.eval(x, env)?.map(|c| (k.clone(), c)));
+                    out.push(val(x)?.map(|c| (k.clone(), c)));
                 }
                 out.into_iter().collect::<Option<_>>().map(Const::Record)
             }
-            ExprKind::Stage(d, t) => match (self.eval(d, env)?, self.eval(t, env)?) {
+            ExprKind::Stage(d, t) => match (val(d)?, val(t)?) {
                 (Some(Const::Duration(ms)), Some(c)) => Some(Const::Stage {
                     duration_ms: ms,
                     target: Box::new(c),
                 }),
                 _ => None,
             },
-            ExprKind::Range(l, h) => match (self.eval(l, env)?, self.eval(h, env)?) {
+            ExprKind::Range(l, h) => match (val(l)?, val(h)?) {
                 (Some(a), Some(b)) => Some(Const::Range(Box::new(a), Box::new(b))),
                 _ => None,
             },
             ExprKind::Intrinsic(i, xs) => {
                 let mut vals = Vec::new();
                 for x in xs {
-                    vals.push(self.eval(x, env)?);
+                    vals.push(val(x)?);
                 }
                 match (i, vals.first()) {
                     (Intrinsic::Len, Some(Some(Const::Str(s)))) => {
@@ -124,28 +143,25 @@ impl Evaluator {
                     _ => None,
                 }
             }
-            ExprKind::FnCall { callee, args } => match self.all(args, env)? {
+            ExprKind::FnCall { callee, args } => match all(args, val)? {
                 Some(vals) => self.call(callee.item, &vals).map_err(|d| {
                     Box::new(codes::eval_failed(e.loc.span, &callee.shown, &d.message))
                 })?,
                 None => None,
             },
-            ExprKind::Workload { name, args } => self.workload(e, name, args, env)?,
+            ExprKind::Workload { name, args } => self.workload(e, name, args, val)?,
             _ => None,
         })
     }
 
-    /// The values of `xs`, in order; `None` if one is unknown.
-    fn all(&self, xs: &[Expr], env: &Env) -> Result<Option<Vec<Const>>, Box<Diagnostic>> {
-        let mut out = Vec::new();
-        for x in xs {
-            out.push(self.eval(x, env)?);
-        }
-        Ok(out.into_iter().collect())
-    }
-
     /// A workload built from its evaluated arguments and its table's defaults.
-    fn workload(&self, e: &Expr, name: &str, args: &[Option<Expr>], env: &Env) -> Eval {
+    fn workload(
+        &self,
+        e: &Expr,
+        name: &str,
+        args: &[Option<Expr>],
+        val: &mut dyn FnMut(&Expr) -> Eval,
+    ) -> Eval {
         let Some(spec) = workload::spec(name) else {
             return Ok(None);
         };
@@ -159,7 +175,7 @@ impl Evaluator {
                 }));
                 continue;
             };
-            let value = self.eval(x, env)?;
+            let value = val(x)?;
             unknown |= value.is_none();
             values.push(value.map(|value| workload::Arg {
                 value,
@@ -178,4 +194,16 @@ impl Evaluator {
                 .map_or(Ok(None), |d| Err(Box::new(d))),
         }
     }
+}
+
+/// The values of `xs`, in order; `None` if one is unknown.
+fn all(
+    xs: &[Expr],
+    val: &mut dyn FnMut(&Expr) -> Eval,
+) -> Result<Option<Vec<Const>>, Box<Diagnostic>> {
+    let mut out = Vec::new();
+    for x in xs {
+        out.push(val(x)?);
+    }
+    Ok(out.into_iter().collect())
 }

@@ -385,6 +385,21 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `e` with its value folded from its children's (`Evaluator::fold`: the folding
+    /// rules live in the evaluator). A folding error (E0704) is reported at `e`.
+    pub fn folded(&mut self, cx: &Ctx, mut e: Expr) -> Expr {
+        match self.eval.fold(&e) {
+            Ok(k) => {
+                e.konst = k;
+                e
+            }
+            Err(d) => {
+                self.emit(cx.module, *d);
+                self.error_expr(e.loc)
+            }
+        }
+    }
+
     /// Reports an error at `span` of the context's module and returns an error node.
     pub fn fail(&mut self, cx: &Ctx, d: Diagnostic, span: Span) -> Expr {
         self.emit(cx.module, d);

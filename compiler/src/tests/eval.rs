@@ -77,3 +77,47 @@ fn an_evaluation_error_names_each_call_down_to_the_failing_step() {
         assert_eq!(got, vec![want.to_string()], "{workload}\n{}", show(&c));
     }
 }
+
+#[test]
+fn folding_an_operator_on_constants_reports_at_the_operator() {
+    let cases = [
+        ("let x = 1 / 0\n", "1 / 0", "division by zero"),
+        (
+            "let x = -(-9223372036854775807 - 1)\n",
+            "-(-9223372036854775807 - 1)",
+            "integer overflow",
+        ),
+        (
+            "let x = [1, 2, 9223372036854775807 + 1]\n",
+            "9223372036854775807 + 1",
+            "integer overflow",
+        ),
+        ("let x = \"a{1 % 0}\"\n", "1 % 0", "division by zero"),
+    ];
+    for (items, under, why) in cases {
+        let src = with(items, "constant_vus(vus: 1, duration: 1s)");
+        let c = compile_src(&src);
+        let want = vec![("E0704".to_string(), under.to_string())];
+        assert_eq!(super::errors(&src, &c), want, "{}", show(&c));
+        let msg = format!("evaluating `this expression` at compile time fails: {why}");
+        assert_eq!(c.diagnostics[0].message, msg);
+    }
+}
+
+#[test]
+fn a_string_known_at_compile_time_is_a_constant() {
+    let src = with(
+        "let n = 2\nlet s = \"n={n} {[n].len()} {{a: 1s}.a} {-n}\" + \"!\"\n",
+        "constant_vus(vus: 1, duration: 1s)",
+    );
+    let c = compile_src(&src);
+    let ir = c.ir.as_ref().unwrap_or_else(|| panic!("{}", show(&c)));
+    let s = ir.lets.iter().find(|l| l.name == "s").map(|l| &l.value);
+    let got = s.map(|e| format!("{:?} {:?}", e.kind, e.konst));
+    let want = "Concat([Expr { kind: Const, ty: Str, konst: Some(Str(\"n=2 1 1s -2\"))";
+    assert!(
+        got.as_deref().is_some_and(|g| g.starts_with(want)),
+        "{got:?}"
+    );
+    assert!(got.is_some_and(|g| g.ends_with("Some(Str(\"n=2 1 1s -2!\"))")));
+}
