@@ -1,7 +1,8 @@
 //! Calls: argument binding (positional, named, defaults), `fn` calls (their value asked
-//! of the evaluator, `eval.rs`, when the arguments are known constants), flow calls (per-target instances, taint through parameters, one-`return`
-//! flows expanded in place), target arguments, and the dispatch to requests, workloads
-//! and methods (`methods.rs`).
+//! of the evaluator, `eval.rs`, when the arguments are known constants), flow calls
+//! (per-target instances, taint through parameters, one-`return` flows expanded in
+//! place), target arguments, and the dispatch to requests, workloads and methods
+//! (`methods.rs`).
 
 use super::items::{FlowSig, FnSig, ItemState};
 use super::{taint, Binding, Checker, Ctx, Mode, Resolved};

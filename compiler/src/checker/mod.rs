@@ -17,6 +17,7 @@ mod driver;
 mod eval;
 mod expr;
 mod fleet;
+mod instances;
 mod items;
 mod methods;
 mod ops;
@@ -166,24 +167,6 @@ pub(crate) enum Resolved {
 
 pub(crate) const NAMESPACES: &[&str] = &["vu", "test", "runner", "scenario", "setup"];
 
-/// Flow instance key: module, item index, the constant targets of `target` parameters
-/// (`None` for a generic check of an uncalled flow).
-pub(crate) type InstKey = (ModuleId, usize, Vec<Option<u32>>);
-
-#[derive(Clone, Debug)]
-pub(crate) struct Summary {
-    /// Per declared parameter: the first sink it reaches inside the flow.
-    pub param_sinks: Vec<Option<SinkInfo>>,
-    /// Origins of the returned value, `FlowParam(i)` standing for argument `i`.
-    pub return_origins: Vec<Origin>,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) enum InstState {
-    InProgress,
-    Done { index: u32, summary: Rc<Summary> },
-}
-
 pub(crate) struct Checker<'a> {
     pub modules: Vec<Rc<Module>>,
     pub loader: &'a dyn SourceLoader,
@@ -192,9 +175,8 @@ pub(crate) struct Checker<'a> {
     /// Compile-time evaluation of `fn` calls, over the typed `fn` bodies.
     pub eval: eval::Evaluator,
     pub items: BTreeMap<(ModuleId, usize), ItemState>,
-    pub instances: BTreeMap<InstKey, InstState>,
-    /// Flow items whose body diagnostics were already reported once.
-    pub flows_reported: std::collections::BTreeSet<(ModuleId, usize)>,
+    /// The flow instances checked so far, and which flows reported their body's errors.
+    pub instances: instances::Instances,
     pub prog: ir::Program,
     /// Setup's values (name, type, origins) once setup was checked.
     pub setup_values: Vec<(String, Type, Vec<Origin>)>,
@@ -203,8 +185,6 @@ pub(crate) struct Checker<'a> {
     pub setup_failed: bool,
     /// Overrides given with `--param`, consumed as entry params are checked.
     pub param_overrides: BTreeMap<String, String>,
-    /// Instances of the entry file's flows (always in the plan).
-    pub entry_flows: Vec<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,14 +239,12 @@ impl<'a> Checker<'a> {
             reports: report::Reports::default(),
             eval: eval::Evaluator::default(),
             items: BTreeMap::new(),
-            instances: BTreeMap::new(),
-            flows_reported: Default::default(),
+            instances: instances::Instances::default(),
             prog,
             setup_values: Vec::new(),
             setup_state: SetupState::NotChecked,
             setup_failed: false,
             param_overrides: opts.params.iter().cloned().collect(),
-            entry_flows: Vec::new(),
         }
     }
 
