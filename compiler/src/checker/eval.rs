@@ -1,9 +1,10 @@
 //! Compile-time evaluation: the values of `fn` calls, computed from typed `fn` bodies,
-//! and the folding rules of every kind of node (`fold`), so values are computed here only.
+//! and the folding rule of each kind of node (`fold`), kept here only.
 //!
 //! As it types a node whose children are typed, the checker asks `fold` for the node's
 //! value from its children's values (`konst`), one step, and reports a folding error
 //! (E0704, e.g. a division by zero) at the node.
+//!
 //! The checker types each `fn` body once, its parameters standing as placeholders
 //! (`ExprKind::Item(name)` with no value), and hands the typed body to the `Evaluator`
 //! (`define`). At a call whose arguments are all known constants, the checker asks the
