@@ -167,8 +167,15 @@ pub enum ExprKind {
     },
     /// A call of a `fn`, evaluated at compile time (see `konst`).
     FnCall {
-        name: String,
+        callee: Box<Callee>,
         args: Vec<Expr>,
+    },
+    /// A workload whose arguments are constants not yet known (inside a `fn` body, where
+    /// they depend on the parameters): the evaluator builds it at each call. `args` has
+    /// one entry per parameter of the workload's table, `None` for its default.
+    Workload {
+        name: String,
+        args: Vec<Option<Expr>>,
     },
     Intrinsic(Intrinsic, Vec<Expr>),
     DataNext(u32),
@@ -178,6 +185,16 @@ pub enum ExprKind {
     },
     /// The result of an error already reported.
     Error,
+}
+
+/// The `fn` a `FnCall` calls.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Callee {
+    pub name: String,
+    /// The fn item (module, index), for the evaluator.
+    pub item: (ModuleId, usize),
+    /// The callee as written (`lib.double`), for naming it in an evaluation error.
+    pub shown: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -409,6 +426,7 @@ pub fn walk_expr<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
         ExprKind::CallFlow { args, .. } | ExprKind::FnCall { args, .. } => {
             args.iter().for_each(|x| walk_expr(x, f))
         }
+        ExprKind::Workload { args, .. } => args.iter().flatten().for_each(|x| walk_expr(x, f)),
         ExprKind::Record(fs) => fs.iter().for_each(|(_, x)| walk_expr(x, f)),
         ExprKind::Inlined { body, .. } => walk_expr(body, f),
         ExprKind::Check { cond, .. } => walk_expr(cond, f),
@@ -480,6 +498,9 @@ pub fn walk_expr_mut(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
         }
         ExprKind::CallFlow { args, .. } | ExprKind::FnCall { args, .. } => {
             args.iter_mut().for_each(|x| walk_expr_mut(x, f))
+        }
+        ExprKind::Workload { args, .. } => {
+            args.iter_mut().flatten().for_each(|x| walk_expr_mut(x, f))
         }
         ExprKind::Record(fs) => fs.iter_mut().for_each(|(_, x)| walk_expr_mut(x, f)),
         ExprKind::Inlined { body, .. } => walk_expr_mut(body, f),

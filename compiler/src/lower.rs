@@ -180,9 +180,11 @@ fn expr(e: &ir::Expr) -> pp::Expr {
         }
     }
     match &e.kind {
-        ExprKind::Const | ExprKind::Item(_) | ExprKind::FnCall { .. } | ExprKind::Error => {
-            pp::Expr::Const(Value::Null)
-        }
+        ExprKind::Const
+        | ExprKind::Item(_)
+        | ExprKind::FnCall { .. }
+        | ExprKind::Workload { .. }
+        | ExprKind::Error => pp::Expr::Const(Value::Null),
         ExprKind::Local(slot, _) => pp::Expr::Local(*slot),
         ExprKind::Setup(i) => pp::Expr::Setup(*i),
         ExprKind::Secret(i) => pp::Expr::Secret(*i),

@@ -1,12 +1,13 @@
-//! Calls: argument binding (positional, named, defaults), `fn` calls evaluated at
-//! compile time, flow calls (per-target instances, taint through parameters, one-`return`
-//! flows expanded in place), target arguments, and the dispatch to requests, workloads
-//! and methods (`methods.rs`).
+//! Calls: argument binding (positional, named, defaults), `fn` calls (their value asked
+//! of the evaluator, `eval.rs`, when the arguments are known constants), flow calls
+//! (per-target instances, taint through parameters, one-`return` flows expanded in
+//! place), target arguments, and the dispatch to requests, workloads and methods
+//! (`methods.rs`).
 
 use super::items::{FlowSig, FnSig, ItemState};
 use super::{taint, Binding, Checker, Ctx, Mode, Resolved};
 use crate::codes;
-use crate::ir::{Const, Expr, ExprKind, Intrinsic, ModuleId, Origin};
+use crate::ir::{Callee, Const, Expr, ExprKind, Intrinsic, ModuleId, Origin};
 use crate::suggest::did_you_mean;
 use crate::types::Type;
 use std::rc::Rc;
@@ -337,32 +338,34 @@ impl<'a> Checker<'a> {
         if !sig.ok {
             return self.error_expr(loc);
         }
+        let item = (sig.module, sig.index);
+        let shown = self.source_text(cx.module, callee_span(e));
         let mut origins = super::expr::union_origins(&xs);
+        let args: Option<Vec<Const>> = xs.iter().map(|x| x.konst.clone()).collect();
         let mut konst = None;
-        if xs.iter().all(|x| x.konst.is_some()) {
-            let m = self.module(sig.module);
-            let Some(ItemKind::Fn(decl)) = m.item(sig.index).map(|it| &it.kind) else {
-                return self.error_expr(loc);
+        if let Some(args) = &args {
+            konst = match self.eval.call(item, args) {
+                Ok(k) => k,
+                Err(d) => {
+                    return self.fail(cx, codes::eval_failed(e.span, &shown, &d.message), e.span)
+                }
             };
-            let mut fcx = Ctx::new(sig.module, Mode::Const);
-            fcx.in_fn = Some(sig.name.clone());
-            for (p, x) in sig.params.iter().zip(&xs) {
-                fcx.bind(&p.name, Binding::Value(x.clone()));
-            }
-            let (body, first) = self.silently(|c| c.expr(&mut fcx, &decl.body));
-            if let Some(d) = first {
-                let name = self.source_text(cx.module, callee_span(e));
-                return self.fail(cx, codes::eval_failed(e.span, &name, &d.message), e.span);
-            }
-            crate::ir::merge_origins(&mut origins, &body.origins);
-            konst = body.konst.map(|k| super::items::coerce(k, &sig.ret));
+        }
+        // A body typed with placeholders (`cx.in_fn`) takes its callee's origins too, as
+        // its evaluation will.
+        if args.is_some() || cx.in_fn.is_some() {
+            crate::ir::merge_origins(&mut origins, self.eval.origins(item));
         }
         if origins.is_empty() {
             origins.push(Origin::Literal);
         }
         Expr {
             kind: ExprKind::FnCall {
-                name: sig.name.clone(),
+                callee: Box::new(Callee {
+                    name: sig.name.clone(),
+                    item,
+                    shown,
+                }),
                 args: xs,
             },
             ty: sig.ret.clone(),

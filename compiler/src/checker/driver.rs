@@ -62,7 +62,7 @@ impl<'a> Checker<'a> {
             self.prog.fleet_fields = out.fields;
             self.prog.fleet_loc = Some(out.loc);
         }
-        passes::link::keep_reachable_flows(&mut self.prog, &self.entry_flows);
+        passes::link::keep_reachable_flows(&mut self.prog, &self.instances.entry);
     }
 
     fn check_module_items(&mut self, module: ModuleId) {
@@ -99,7 +99,7 @@ impl<'a> Checker<'a> {
                         .collect();
                     if let Some((index, _)) = self.flow_instance(&sig, targets.clone()) {
                         if module == 0 && targets.is_empty() {
-                            self.entry_flows.push(index);
+                            self.instances.entry.push(index);
                         }
                     }
                 }

@@ -474,21 +474,15 @@ impl<'a> Checker<'a> {
                 return self.fail(cx, d, field.span);
             }
         };
-        let konst = match &b.konst {
-            Some(Const::Record(fs)) => fs
-                .iter()
-                .find(|(n, _)| *n == field.name)
-                .map(|(_, v)| v.clone()),
-            _ => None,
-        };
-        Expr {
+        let node = Expr {
             kind: ExprKind::Field(Box::new(b.clone()), field.name.clone()),
             ty,
-            konst,
+            konst: None,
             comptime: b.comptime,
             origins: b.origins.clone(),
             loc,
-        }
+        };
+        self.folded(cx, node)
     }
 
     // ---- strings ----
@@ -532,27 +526,24 @@ impl<'a> Checker<'a> {
             union_origins(&items)
         };
         let comptime = items.iter().all(|x| x.comptime);
-        let folded: Option<String> = items
-            .iter()
-            .map(|x| x.konst.as_ref().map(konst::to_text))
-            .collect();
-        if let Some(text) = folded {
-            return Expr {
-                kind: ExprKind::Const,
+        let node = self.folded(
+            cx,
+            Expr {
+                kind: ExprKind::Concat(items),
                 ty: Type::Str,
-                konst: Some(Const::Str(text)),
+                konst: None,
                 comptime,
                 origins,
                 loc,
-            };
-        }
-        Expr {
-            kind: ExprKind::Concat(items),
-            ty: Type::Str,
-            konst: None,
-            comptime,
-            origins,
-            loc,
+            },
+        );
+        // A string known at compile time is a constant, its parts dropped.
+        match node.konst {
+            Some(_) => Expr {
+                kind: ExprKind::Const,
+                ..node
+            },
+            None => node,
         }
     }
 

@@ -121,21 +121,22 @@ impl<'a> Checker<'a> {
             ));
         }
         let origins = super::expr::union_origins(&xs);
-        let konst = match (intrinsic, &b.konst) {
-            (Intrinsic::Len, Some(Const::Str(s))) => Some(Const::Int(s.chars().count() as i64)),
-            (Intrinsic::Len, Some(Const::List(l))) => Some(Const::Int(l.len() as i64)),
-            _ => None,
-        };
-        let comptime = konst.is_some()
-            || (xs.iter().all(|x| x.comptime)
-                && matches!(intrinsic, Intrinsic::Len | Intrinsic::Contains));
+        let comptime = xs.iter().all(|x| x.comptime)
+            && matches!(intrinsic, Intrinsic::Len | Intrinsic::Contains);
+        let node = self.folded(
+            cx,
+            Expr {
+                kind: ExprKind::Intrinsic(*intrinsic, xs),
+                ty: ret.clone(),
+                konst: None,
+                comptime,
+                origins,
+                loc,
+            },
+        );
         Expr {
-            kind: ExprKind::Intrinsic(*intrinsic, xs),
-            ty: ret.clone(),
-            konst,
-            comptime,
-            origins,
-            loc,
+            comptime: node.comptime || node.konst.is_some(),
+            ..node
         }
     }
 

@@ -5,16 +5,19 @@
 //! is a recursion. Every expression becomes an `ir::Expr` with its type, its constant
 //! value when known and its origins. An error produces an `Error`-typed node that is
 //! assignable everywhere, so one mistake gives one diagnostic. While a body is re-checked
-//! for another purpose (a `fn` evaluated with constant arguments, a flow expanded in
-//! place, a second instance of a flow) diagnostics are silenced. No IO happens here
+//! for another purpose (a flow expanded in place, a second instance of a flow)
+//! diagnostics are silenced. A `fn` is typed once; its calls are evaluated by the
+//! `Evaluator` (`eval.rs`) on that typed body, never re-checked. No IO happens here
 //! except through the `SourceLoader` for data files.
 
 mod args;
 mod call;
 mod data_item;
 mod driver;
+mod eval;
 mod expr;
 mod fleet;
+mod instances;
 mod items;
 mod methods;
 mod ops;
@@ -61,8 +64,9 @@ pub(crate) enum Binding {
         origins: Vec<Origin>,
         konst: Option<Const>,
     },
-    /// An expression substituted at each use: a constant fn argument, a generic fn
-    /// parameter, a flow's `target` parameter, an argument of a flow expanded in place.
+    /// An expression substituted at each use: a fn parameter's placeholder (while the
+    /// body is typed), a flow's `target` parameter, an argument of a flow expanded in
+    /// place.
     Value(Expr),
 }
 
@@ -163,33 +167,16 @@ pub(crate) enum Resolved {
 
 pub(crate) const NAMESPACES: &[&str] = &["vu", "test", "runner", "scenario", "setup"];
 
-/// Flow instance key: module, item index, the constant targets of `target` parameters
-/// (`None` for a generic check of an uncalled flow).
-pub(crate) type InstKey = (ModuleId, usize, Vec<Option<u32>>);
-
-#[derive(Clone, Debug)]
-pub(crate) struct Summary {
-    /// Per declared parameter: the first sink it reaches inside the flow.
-    pub param_sinks: Vec<Option<SinkInfo>>,
-    /// Origins of the returned value, `FlowParam(i)` standing for argument `i`.
-    pub return_origins: Vec<Origin>,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) enum InstState {
-    InProgress,
-    Done { index: u32, summary: Rc<Summary> },
-}
-
 pub(crate) struct Checker<'a> {
     pub modules: Vec<Rc<Module>>,
     pub loader: &'a dyn SourceLoader,
     /// The diagnostics reported so far, and the silence of re-checks.
     pub reports: report::Reports,
+    /// Compile-time evaluation of `fn` calls, over the typed `fn` bodies.
+    pub eval: eval::Evaluator,
     pub items: BTreeMap<(ModuleId, usize), ItemState>,
-    pub instances: BTreeMap<InstKey, InstState>,
-    /// Flow items whose body diagnostics were already reported once.
-    pub flows_reported: std::collections::BTreeSet<(ModuleId, usize)>,
+    /// The flow instances checked so far, and which flows reported their body's errors.
+    pub instances: instances::Instances,
     pub prog: ir::Program,
     /// Setup's values (name, type, origins) once setup was checked.
     pub setup_values: Vec<(String, Type, Vec<Origin>)>,
@@ -198,8 +185,6 @@ pub(crate) struct Checker<'a> {
     pub setup_failed: bool,
     /// Overrides given with `--param`, consumed as entry params are checked.
     pub param_overrides: BTreeMap<String, String>,
-    /// Instances of the entry file's flows (always in the plan).
-    pub entry_flows: Vec<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -252,15 +237,14 @@ impl<'a> Checker<'a> {
             modules,
             loader,
             reports: report::Reports::default(),
+            eval: eval::Evaluator::default(),
             items: BTreeMap::new(),
-            instances: BTreeMap::new(),
-            flows_reported: Default::default(),
+            instances: instances::Instances::default(),
             prog,
             setup_values: Vec::new(),
             setup_state: SetupState::NotChecked,
             setup_failed: false,
             param_overrides: opts.params.iter().cloned().collect(),
-            entry_flows: Vec::new(),
         }
     }
 
@@ -376,6 +360,21 @@ impl<'a> Checker<'a> {
             comptime: true,
             origins,
             loc,
+        }
+    }
+
+    /// `e` with its value folded from its children's (`Evaluator::fold`: the folding
+    /// rules live in the evaluator). A folding error (E0704) is reported at `e`.
+    pub fn folded(&mut self, cx: &Ctx, mut e: Expr) -> Expr {
+        match self.eval.fold(&e) {
+            Ok(k) => {
+                e.konst = k;
+                e
+            }
+            Err(d) => {
+                self.emit(cx.module, *d);
+                self.error_expr(e.loc)
+            }
         }
     }
 

@@ -1,12 +1,11 @@
 //! Operators and compound literals: unary and binary operators (with unit checks and
-//! "write 400ms" fixes, constant folding, string `+` as concatenation), stages, ranges,
-//! lists and records.
+//! "write 400ms" fixes, string `+` as concatenation), stages, ranges, lists and records.
+//! Their values on constants are the evaluator's (`Checker::folded`, `eval.rs`).
 
 use super::expr::{union_origins, unit_fix};
 use super::{Checker, Ctx};
 use crate::codes;
-use crate::ir::{Const, Expr, ExprKind, Origin};
-use crate::konst;
+use crate::ir::{Expr, ExprKind, Origin};
 use crate::types::{unify, Type};
 use volley_plan::program::{BinOp, UnOp};
 use volley_syntax::ast::{self, BinaryOp, Span, UnaryOp};
@@ -54,27 +53,15 @@ impl<'a> Checker<'a> {
                 (UnOp::Neg, x.ty.clone())
             }
         };
-        let konst = match &x.konst {
-            Some(c) => match konst::unary(uop, c) {
-                Ok(v) => Some(v),
-                Err(why) => {
-                    return self.fail(
-                        cx,
-                        codes::eval_failed(e.span, "this expression", &why),
-                        e.span,
-                    )
-                }
-            },
-            None => None,
-        };
-        Expr {
+        let node = Expr {
             kind: ExprKind::Unary(uop, Box::new(x.clone())),
             ty,
-            konst,
+            konst: None,
             comptime: x.comptime,
             origins: x.origins,
             loc,
-        }
+        };
+        self.folded(cx, node)
     }
 
     pub(crate) fn binary(
@@ -111,42 +98,21 @@ impl<'a> Checker<'a> {
         };
         let origins = union_origins([&a, &b]);
         let comptime = a.comptime && b.comptime;
-        let konst = match (&a.konst, &b.konst) {
-            (Some(x), Some(y)) => match konst::binary(bop, x, y) {
-                Ok(v) => Some(v),
-                Err(why) => {
-                    return self.fail(
-                        cx,
-                        codes::eval_failed(e.span, "this expression", &why),
-                        e.span,
-                    )
-                }
-            },
-            _ => None,
-        };
         // String `+` is concatenation.
-        if bop == BinOp::Add && ty == Type::Str {
-            let kind = ExprKind::Concat(vec![a, b]);
-            return Expr {
-                kind,
-                ty,
-                konst: konst.map(|k| match k {
-                    Const::Url(s) => Const::Str(s),
-                    k => k,
-                }),
-                comptime,
-                origins,
-                loc,
-            };
-        }
-        Expr {
-            kind: ExprKind::Binary(bop, Box::new(a), Box::new(b)),
+        let kind = if bop == BinOp::Add && ty == Type::Str {
+            ExprKind::Concat(vec![a, b])
+        } else {
+            ExprKind::Binary(bop, Box::new(a), Box::new(b))
+        };
+        let node = Expr {
+            kind,
             ty,
-            konst,
+            konst: None,
             comptime,
             origins,
             loc,
-        }
+        };
+        self.folded(cx, node)
     }
 
     /// The result type of `a op b`, or `None` after reporting why not.
@@ -350,21 +316,15 @@ impl<'a> Checker<'a> {
                 return self.fail(cx, dg, target.span);
             }
         };
-        let konst = match (&d.konst, &t.konst) {
-            (Some(Const::Duration(ms)), Some(c)) => Some(Const::Stage {
-                duration_ms: *ms,
-                target: Box::new(c.clone()),
-            }),
-            _ => None,
-        };
-        Expr {
+        let node = Expr {
             ty: Type::Stage(Box::new(target_ty)),
-            konst,
+            konst: None,
             comptime: d.comptime && t.comptime,
             origins: union_origins([&d, &t]),
             kind: ExprKind::Stage(Box::new(d), Box::new(t)),
             loc,
-        }
+        };
+        self.folded(cx, node)
     }
 
     pub(crate) fn range(
@@ -389,18 +349,15 @@ impl<'a> Checker<'a> {
             );
             return self.fail(cx, d, high.span);
         };
-        let konst = match (&l.konst, &h.konst) {
-            (Some(a), Some(b)) => Some(Const::Range(Box::new(a.clone()), Box::new(b.clone()))),
-            _ => None,
-        };
-        Expr {
+        let node = Expr {
             ty: Type::Range(Box::new(t)),
-            konst,
+            konst: None,
             comptime: l.comptime && h.comptime,
             origins: union_origins([&l, &h]),
             kind: ExprKind::Range(Box::new(l), Box::new(h)),
             loc,
-        }
+        };
+        self.folded(cx, node)
     }
 
     pub(crate) fn list(&mut self, cx: &mut Ctx, e: &ast::Expr, items: &[ast::Expr]) -> Expr {
@@ -440,10 +397,9 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let konst: Option<Vec<Const>> = xs.iter().map(|x| x.konst.clone()).collect();
-        Expr {
+        let node = Expr {
             ty: Type::list(elem),
-            konst: konst.map(Const::List),
+            konst: None,
             comptime: xs.iter().all(|x| x.comptime),
             origins: if xs.is_empty() {
                 vec![Origin::Literal]
@@ -452,7 +408,8 @@ impl<'a> Checker<'a> {
             },
             kind: ExprKind::List(xs),
             loc,
-        }
+        };
+        self.folded(cx, node)
     }
 
     pub(crate) fn record(
@@ -481,13 +438,9 @@ impl<'a> Checker<'a> {
             return self.error_expr(loc);
         }
         let ty = Type::Record(xs.iter().map(|(k, x)| (k.clone(), x.ty.clone())).collect());
-        let konst: Option<Vec<(String, Const)>> = xs
-            .iter()
-            .map(|(k, x)| x.konst.clone().map(|c| (k.clone(), c)))
-            .collect();
-        Expr {
+        let node = Expr {
             ty,
-            konst: konst.map(Const::Record),
+            konst: None,
             comptime: xs.iter().all(|(_, x)| x.comptime),
             origins: if xs.is_empty() {
                 vec![Origin::Literal]
@@ -496,6 +449,7 @@ impl<'a> Checker<'a> {
             },
             kind: ExprKind::Record(xs),
             loc,
-        }
+        };
+        self.folded(cx, node)
     }
 }

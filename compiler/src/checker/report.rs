@@ -1,6 +1,6 @@
 //! Where the check's diagnostics go: a list per compile, and a silence that re-checks
-//! use (a `fn` evaluated with constant arguments, a flow expanded in place or checked a
-//! second time) so one mistake gives one diagnostic. While silenced, the first
+//! use (a flow expanded in place or checked a second time) so one mistake gives one
+//! diagnostic. While silenced, the first
 //! diagnostic dropped is kept: the caller may report it in its own words.
 
 use crate::ir::ModuleId;

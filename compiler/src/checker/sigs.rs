@@ -1,11 +1,13 @@
 //! Types written in the source, and the signatures of fns and flows: parameter types
 //! and constant defaults, return types. A fn's body is checked once generically (its
-//! parameters compile-time but unknown) so errors in it are reported once.
+//! parameters compile-time but unknown) so errors in it are reported once; that typed
+//! body is what the evaluator (`eval.rs`) evaluates at each call.
 
+use super::eval::FnDef;
 use super::items::{FlowSig, FnSig, ItemState, ParamSig};
 use super::{Binding, Checker, Ctx, Mode};
 use crate::codes;
-use crate::ir::{Expr, ExprKind, Loc, ModuleId};
+use crate::ir::{Expr, ExprKind, Loc, ModuleId, Origin};
 use crate::suggest::did_you_mean;
 use crate::types::{assignable, Type, TYPE_NAMES};
 use std::rc::Rc;
@@ -126,18 +128,19 @@ impl<'a> Checker<'a> {
         let Some(ItemKind::Fn(decl)) = m.item(index).map(|i| &i.kind) else {
             return self.finish(key, ItemState::Failed);
         };
-        let (sig, had_errors) = self.loud(|c| {
+        let ((sig, body), had_errors) = self.loud(|c| {
             let params = c.param_sigs(module, &decl.params);
             let declared = decl.ret.as_ref().map(|t| c.resolve_type(module, t));
             let mut cx = Ctx::new(module, Mode::Const);
             cx.in_fn = Some(decl.name.name.clone());
-            for p in &params {
+            for (i, p) in params.iter().enumerate() {
+                // The parameter's origins are its argument's: `FlowParam(i)` marks them.
                 let placeholder = Expr {
                     kind: ExprKind::Item(p.name.clone()),
                     ty: p.ty.clone(),
                     konst: None,
                     comptime: true,
-                    origins: Vec::new(),
+                    origins: vec![Origin::FlowParam(i as u32)],
                     loc: Loc::new(module, p.span),
                 };
                 cx.bind(&p.name, Binding::Value(placeholder));
@@ -166,19 +169,34 @@ impl<'a> Checker<'a> {
                 }
                 None => body.ty.clone(),
             };
-            FnSig {
+            let sig = FnSig {
                 name: decl.name.name.clone(),
                 module,
                 index,
                 params,
                 ret,
                 ok: true,
-            }
+            };
+            (sig, body)
         });
         let sig = FnSig {
             ok: !had_errors,
             ..sig
         };
+        let origins = body
+            .origins
+            .iter()
+            .filter(|o| !matches!(o, Origin::FlowParam(_)))
+            .cloned()
+            .collect();
+        let def = FnDef {
+            params: sig.params.iter().map(|p| p.name.clone()).collect(),
+            ret: sig.ret.clone(),
+            body,
+            origins,
+            ok: sig.ok,
+        };
+        self.eval.define(key, def);
         self.finish(key, ItemState::Fn(Rc::new(sig)))
     }
 

@@ -1,20 +1,19 @@
 //! Statements and bodies of code: `let` (frame slots), bare calls, `log`, `METRIC.add`,
-//! `check`/`require`, `sleep`, `think`, `group`, `if`, `repeat`, `return`; flow
-//! instances (one per set of constant `target` arguments) with their taint summaries;
-//! and the setup block, whose top-level `let`s are the setup values.
+//! `check`/`require`, `sleep`, `think`, `group`, `if`, `repeat`, `return`; and the setup
+//! block, whose top-level `let`s are the setup values. Flow instances are in
+//! `instances.rs`.
 
-use super::{Binding, Checker, Ctx, FlowCx, InstState, Mode, Resolved, SetupState, Summary};
+use super::{Binding, Checker, Ctx, Mode, Resolved, SetupState};
 use crate::codes::{self, Sink};
 use crate::ir::{self, Const, Expr, ExprKind, Loc, Origin, StmtKind};
 use crate::types::Type;
-use std::rc::Rc;
 use volley_plan::MetricKind;
 use volley_syntax::ast::{self, ExprKind as A, ItemKind};
 
-use super::items::{FlowSig, ItemState};
+use super::items::ItemState;
 
 /// Whether a block always ends in `return` (for flows declared `-> T`).
-fn always_returns(stmts: &[ast::Stmt]) -> bool {
+pub(crate) fn always_returns(stmts: &[ast::Stmt]) -> bool {
     match stmts.last().map(|s| &s.kind) {
         Some(ast::StmtKind::Return(_)) => true,
         Some(ast::StmtKind::If {
@@ -455,140 +454,6 @@ impl<'a> Checker<'a> {
             metric: id,
             value: x,
         })
-    }
-
-    // ---- flows ----
-
-    /// The instance of a flow for these constant targets, checked on first use.
-    /// `None` when the flow is being checked already (recursion).
-    pub(crate) fn flow_instance(
-        &mut self,
-        sig: &FlowSig,
-        targets: Vec<Option<u32>>,
-    ) -> Option<(u32, Rc<Summary>)> {
-        let key = (sig.module, sig.index, targets.clone());
-        match self.instances.get(&key) {
-            Some(InstState::InProgress) => return None,
-            Some(InstState::Done { index, summary }) => return Some((*index, summary.clone())),
-            None => {}
-        }
-        self.instances.insert(key.clone(), InstState::InProgress);
-        let first = self.flows_reported.insert((sig.module, sig.index));
-        let (flow, summary) = if first {
-            self.loud(|c| c.check_flow_body(sig, &targets)).0
-        } else {
-            self.silently(|c| c.check_flow_body(sig, &targets)).0
-        };
-        let index = self.prog.flows.len() as u32;
-        self.prog.flows.push(flow);
-        let summary = Rc::new(summary);
-        self.instances.insert(
-            key,
-            InstState::Done {
-                index,
-                summary: summary.clone(),
-            },
-        );
-        Some((index, summary))
-    }
-
-    fn check_flow_body(&mut self, sig: &FlowSig, targets: &[Option<u32>]) -> (ir::Flow, Summary) {
-        let m = self.module(sig.module);
-        let decl = match m.item(sig.index).map(|it| &it.kind) {
-            Some(ItemKind::Flow(d)) => Some(d),
-            _ => None,
-        };
-        let mut cx = Ctx::new(sig.module, Mode::Flow);
-        cx.flow = Some(FlowCx {
-            name: sig.name.clone(),
-            ret: sig.ret.clone(),
-            param_names: sig.params.iter().map(|p| p.name.clone()).collect(),
-            param_sinks: vec![None; sig.params.len()],
-            return_origins: Vec::new(),
-        });
-        let mut runtime_params = Vec::new();
-        let mut target_names = Vec::new();
-        let mut ti = 0;
-        for (i, p) in sig.params.iter().enumerate() {
-            if p.ty == Type::Target {
-                let t = targets.get(ti).copied().flatten();
-                ti += 1;
-                let loc = Loc::new(sig.module, p.span);
-                let value = match t {
-                    Some(t) => {
-                        target_names.push(
-                            self.prog
-                                .targets
-                                .get(t as usize)
-                                .map(|x| x.name.clone())
-                                .unwrap_or_default(),
-                        );
-                        self.const_expr(Const::Target(t), Type::Target, vec![Origin::Literal], loc)
-                    }
-                    None => Expr {
-                        kind: ExprKind::Item(p.name.clone()),
-                        ty: Type::Target,
-                        konst: None,
-                        comptime: true,
-                        origins: Vec::new(),
-                        loc,
-                    },
-                };
-                cx.bind(&p.name, Binding::Value(value));
-            } else {
-                let slot = cx.alloc_slot();
-                cx.bind(
-                    &p.name,
-                    Binding::Local {
-                        slot,
-                        ty: p.ty.clone(),
-                        origins: vec![Origin::FlowParam(i as u32)],
-                        konst: None,
-                    },
-                );
-                runtime_params.push((p.name.clone(), p.ty.clone()));
-            }
-        }
-        let body = match decl {
-            Some(d) => {
-                let b = self.block(&mut cx, &d.body.stmts);
-                if sig.ret != Type::Unit && !sig.ret.is_error() && !always_returns(&d.body.stmts) {
-                    self.emit(
-                        sig.module,
-                        codes::missing_return(d.name.span, &sig.name, &sig.ret.to_string()),
-                    );
-                }
-                b
-            }
-            None => Vec::new(),
-        };
-        let mut name = if sig.module == 0 {
-            sig.name.clone()
-        } else {
-            format!("{}.{}", m.name, sig.name)
-        };
-        if !target_names.is_empty() {
-            name = format!("{name}[{}]", target_names.join(", "));
-        }
-        let fcx = cx.flow.take();
-        let summary = Summary {
-            param_sinks: fcx
-                .as_ref()
-                .map(|f| f.param_sinks.clone())
-                .unwrap_or_default(),
-            return_origins: fcx.map(|f| f.return_origins).unwrap_or_default(),
-        };
-        let loc = Loc::new(sig.module, decl.map(|d| d.name.span).unwrap_or_default());
-        let flow = ir::Flow {
-            name,
-            params: runtime_params,
-            ret: sig.ret.clone(),
-            frame_size: cx.max_slot,
-            body,
-            loc,
-            in_plan: false,
-        };
-        (flow, summary)
     }
 
     // ---- setup ----

@@ -1,14 +1,17 @@
 //! Workloads: k6's executors with the same names, parameters and defaults, evaluated at
 //! compile time into `volley_plan::Workload`. Stage kinds are checked (a rate stage in
 //! `ramping_vus` is E0204, a VU stage in `ramping_arrival_rate` E0205) and values are
-//! range-checked (E0207).
+//! range-checked (E0207). The range checks are a pure function of the constant
+//! arguments (`build`), shared with the evaluator, which builds the workloads written
+//! inside a `fn` body (`ExprKind::Workload`) once the fn's arguments are known.
 
 use super::{Checker, Ctx};
 use crate::codes;
-use crate::ir::{Const, Expr, ExprKind, ModuleId, Origin};
+use crate::ir::{Const, Expr, ExprKind, Origin};
 use crate::types::Type;
 use volley_plan::{Stage, Workload};
 use volley_syntax::ast::{self, Span};
+use volley_syntax::Diagnostic;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum P {
@@ -20,7 +23,7 @@ enum P {
     RateStages,
 }
 
-/// Which executor a workload is; `build_workload` has one arm per kind.
+/// Which executor a workload is; `build` has one arm per kind.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     ConstantVus,
@@ -101,14 +104,26 @@ pub(crate) const WORKLOADS: &[Spec] = &[
     },
 ];
 
+/// The table of the workload called `name`.
+pub(crate) fn spec(name: &str) -> Option<&'static Spec> {
+    WORKLOADS.iter().find(|w| w.name == name)
+}
+
+impl Spec {
+    /// The default value of parameter `i`, if it has one.
+    pub(crate) fn default_of(&self, i: usize) -> Option<Const> {
+        self.params.get(i).and_then(|(_, _, d)| d.clone())
+    }
+}
+
 pub(crate) fn workload_names() -> Vec<&'static str> {
     WORKLOADS.iter().map(|w| w.name).collect()
 }
 
 /// One checked argument: its value and where to point at it.
-struct Arg {
-    value: Const,
-    span: Span,
+pub(crate) struct Arg {
+    pub value: Const,
+    pub span: Span,
 }
 
 impl<'a> Checker<'a> {
@@ -127,10 +142,13 @@ impl<'a> Checker<'a> {
         let required: Vec<bool> = spec.params.iter().map(|(_, _, d)| d.is_none()).collect();
         let (bound, mut ok) = self.bind_args(cx, name, &names, &required, args, e.span);
         let mut values: Vec<Option<Arg>> = Vec::new();
+        // The checked argument of each parameter (`None`: its default), for the evaluator.
+        let mut typed: Vec<Option<Expr>> = Vec::new();
         let mut unknown = false;
         let mut origins = vec![Origin::Literal];
         for ((pname, kind, default), b) in spec.params.iter().zip(&bound) {
             let Some(ai) = b else {
+                typed.push(None);
                 values.push(default.clone().map(|value| Arg {
                     value,
                     span: e.span,
@@ -155,7 +173,7 @@ impl<'a> Checker<'a> {
                 continue;
             }
             crate::ir::merge_origins(&mut origins, &x.origins);
-            match x.konst {
+            match x.konst.clone() {
                 Some(value) => values.push(Some(Arg {
                     value,
                     span: a.value.span,
@@ -165,13 +183,18 @@ impl<'a> Checker<'a> {
                     values.push(None);
                 }
             }
+            typed.push(Some(x));
         }
         if !ok {
             return self.error_expr(loc);
         }
         if unknown {
+            // Known only once the enclosing `fn` is called: the evaluator builds it.
             return Expr {
-                kind: ExprKind::Const,
+                kind: ExprKind::Workload {
+                    name: spec.name.to_string(),
+                    args: typed,
+                },
                 ty: Type::Workload,
                 konst: None,
                 comptime: true,
@@ -179,7 +202,12 @@ impl<'a> Checker<'a> {
                 loc,
             };
         }
-        match self.build_workload(cx, spec, &values, e.span) {
+        let mut errs = Vec::new();
+        let built = build(spec, &values, e.span, &mut errs);
+        for d in errs {
+            self.emit(cx.module, d);
+        }
+        match built {
             Some(w) => self.const_expr(Const::Workload(Box::new(w)), Type::Workload, origins, loc),
             None => self.error_expr(loc),
         }
@@ -271,184 +299,185 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
 
-    fn build_workload(
-        &mut self,
-        cx: &Ctx,
-        spec: &Spec,
-        v: &[Option<Arg>],
-        call: Span,
-    ) -> Option<Workload> {
-        let m = cx.module;
-        let w = match spec.kind {
-            Kind::ConstantVus => {
-                let vus = self.wl_count(m, &v[0], "vus", 1);
-                let duration_ms = self.wl_dur(m, &v[1], "duration", true);
-                Workload::ConstantVus {
-                    vus: vus?,
-                    duration_ms: duration_ms?,
-                }
+/// Builds a workload from its constant arguments (`None`: not given and no default),
+/// range-checking each value. Every problem found is pushed to `errs`, in order; `None`
+/// when there was one (or a value had the wrong shape, already reported as a type).
+/// Pure: the checker reports `errs`, the evaluator (`eval.rs`) keeps the first.
+pub(crate) fn build(
+    spec: &Spec,
+    v: &[Option<Arg>],
+    call: Span,
+    errs: &mut Vec<Diagnostic>,
+) -> Option<Workload> {
+    let w = match spec.kind {
+        Kind::ConstantVus => {
+            let vus = wl_count(errs, &v[0], "vus", 1);
+            let duration_ms = wl_dur(errs, &v[1], "duration", true);
+            Workload::ConstantVus {
+                vus: vus?,
+                duration_ms: duration_ms?,
             }
-            Kind::RampingVus => {
-                let stages = self.wl_stages(m, &v[0]);
-                let start_vus = self.wl_count(m, &v[1], "start_vus", 0);
-                let grd = self.wl_dur(m, &v[2], "graceful_ramp_down", false);
-                Workload::RampingVus {
-                    start_vus: start_vus?,
-                    stages: stages?,
-                    graceful_ramp_down_ms: grd?,
-                }
+        }
+        Kind::RampingVus => {
+            let stages = wl_stages(errs, &v[0]);
+            let start_vus = wl_count(errs, &v[1], "start_vus", 0);
+            let grd = wl_dur(errs, &v[2], "graceful_ramp_down", false);
+            Workload::RampingVus {
+                start_vus: start_vus?,
+                stages: stages?,
+                graceful_ramp_down_ms: grd?,
             }
-            Kind::ConstantArrivalRate => {
-                let r = self.wl_rate(m, &v[0], "rate", true);
-                let duration_ms = self.wl_dur(m, &v[1], "duration", true);
-                let pre = self.wl_count(m, &v[2], "pre_allocated_vus", 1);
-                let max = pre.and_then(|p| self.wl_max_vus(m, &v[3], p));
-                Workload::ConstantArrivalRate {
-                    rate: r?,
-                    duration_ms: duration_ms?,
-                    pre_allocated_vus: pre?,
-                    max_vus: max?,
-                }
+        }
+        Kind::ConstantArrivalRate => {
+            let r = wl_rate(errs, &v[0], "rate", true);
+            let duration_ms = wl_dur(errs, &v[1], "duration", true);
+            let pre = wl_count(errs, &v[2], "pre_allocated_vus", 1);
+            let max = pre.and_then(|p| wl_max_vus(errs, &v[3], p));
+            Workload::ConstantArrivalRate {
+                rate: r?,
+                duration_ms: duration_ms?,
+                pre_allocated_vus: pre?,
+                max_vus: max?,
             }
-            Kind::RampingArrivalRate => {
-                let start = self.wl_rate(m, &v[0], "start_rate", false);
-                let stages = self.wl_stages(m, &v[1]);
-                let pre = self.wl_count(m, &v[2], "pre_allocated_vus", 1);
-                let max = pre.and_then(|p| self.wl_max_vus(m, &v[3], p));
-                Workload::RampingArrivalRate {
-                    start_rate: start?,
-                    stages: stages?,
-                    pre_allocated_vus: pre?,
-                    max_vus: max?,
-                }
+        }
+        Kind::RampingArrivalRate => {
+            let start = wl_rate(errs, &v[0], "start_rate", false);
+            let stages = wl_stages(errs, &v[1]);
+            let pre = wl_count(errs, &v[2], "pre_allocated_vus", 1);
+            let max = pre.and_then(|p| wl_max_vus(errs, &v[3], p));
+            Workload::RampingArrivalRate {
+                start_rate: start?,
+                stages: stages?,
+                pre_allocated_vus: pre?,
+                max_vus: max?,
             }
-            Kind::SharedIterations | Kind::PerVuIterations => {
-                return self.iterations_workload(m, spec.kind, v, call)
-            }
-        };
-        Some(w)
-    }
+        }
+        Kind::SharedIterations | Kind::PerVuIterations => {
+            return iterations_workload(errs, spec.kind, v, call)
+        }
+    };
+    Some(w)
+}
 
-    /// `shared_iterations` and `per_vu_iterations`.
-    fn iterations_workload(
-        &mut self,
-        m: ModuleId,
-        kind: Kind,
-        v: &[Option<Arg>],
-        call: Span,
-    ) -> Option<Workload> {
-        let vus = self.wl_count(m, &v[0], "vus", 1);
-        let iterations = self.wl_count(m, &v[1], "iterations", 1);
-        let max = self.wl_dur(m, &v[2], "max_duration", true);
-        let (vus, iterations, max_duration_ms) = (vus?, iterations?, max?);
-        if kind != Kind::SharedIterations {
-            return Some(Workload::PerVuIterations {
-                vus,
-                iterations,
-                max_duration_ms,
-            });
-        }
-        if iterations < vus {
-            let span = v[1].as_ref().map(|a| a.span).unwrap_or(call);
-            let help = "`shared_iterations` needs at least as many iterations as VUs";
-            self.emit(m, codes::out_of_range(span, "iterations", help));
-            return None;
-        }
-        Some(Workload::SharedIterations {
+/// `shared_iterations` and `per_vu_iterations`.
+fn iterations_workload(
+    errs: &mut Vec<Diagnostic>,
+    kind: Kind,
+    v: &[Option<Arg>],
+    call: Span,
+) -> Option<Workload> {
+    let vus = wl_count(errs, &v[0], "vus", 1);
+    let iterations = wl_count(errs, &v[1], "iterations", 1);
+    let max = wl_dur(errs, &v[2], "max_duration", true);
+    let (vus, iterations, max_duration_ms) = (vus?, iterations?, max?);
+    if kind != Kind::SharedIterations {
+        return Some(Workload::PerVuIterations {
             vus,
             iterations,
             max_duration_ms,
+        });
+    }
+    if iterations < vus {
+        let span = v[1].as_ref().map(|a| a.span).unwrap_or(call);
+        let help = "`shared_iterations` needs at least as many iterations as VUs";
+        errs.push(codes::out_of_range(span, "iterations", help));
+        return None;
+    }
+    Some(Workload::SharedIterations {
+        vus,
+        iterations,
+        max_duration_ms,
+    })
+}
+
+/// A VU or iteration count of at least `min`.
+fn wl_count(errs: &mut Vec<Diagnostic>, a: &Option<Arg>, what: &str, min: i64) -> Option<u64> {
+    let a = a.as_ref()?;
+    match a.value {
+        Const::Int(i) if i >= min => Some(i as u64),
+        _ => {
+            let help = format!("`{what}` must be at least {min}");
+            errs.push(codes::out_of_range(a.span, what, &help));
+            None
+        }
+    }
+}
+
+/// A duration in ms, positive or at least not negative.
+fn wl_dur(errs: &mut Vec<Diagnostic>, a: &Option<Arg>, what: &str, positive: bool) -> Option<u64> {
+    let a = a.as_ref()?;
+    match a.value {
+        Const::Duration(ms) if ms > 0.0 || (!positive && ms >= 0.0) => Some(ms.round() as u64),
+        _ => {
+            let help = if positive {
+                format!("`{what}` must be a positive duration")
+            } else {
+                format!("`{what}` cannot be negative")
+            };
+            errs.push(codes::out_of_range(a.span, what, &help));
+            None
+        }
+    }
+}
+
+/// A finite rate, positive or at least not negative.
+fn wl_rate(errs: &mut Vec<Diagnostic>, a: &Option<Arg>, what: &str, positive: bool) -> Option<f64> {
+    let a = a.as_ref()?;
+    match a.value {
+        Const::Rate(r) if r.is_finite() && (r > 0.0 || (!positive && r >= 0.0)) => Some(r),
+        _ => {
+            let help = format!("`{what}` must be a positive rate such as 100/s");
+            errs.push(codes::out_of_range(a.span, what, &help));
+            None
+        }
+    }
+}
+
+/// A non-empty list of stages with no negative duration or target.
+fn wl_stages(errs: &mut Vec<Diagnostic>, a: &Option<Arg>) -> Option<Vec<Stage>> {
+    let a = a.as_ref()?;
+    let Const::List(items) = &a.value else {
+        return None;
+    };
+    let mut out = Vec::new();
+    for s in items {
+        let stage = stage_of(s)?;
+        if stage.0 < 0.0 || stage.1 < 0.0 || !stage.1.is_finite() {
+            let help = "stage durations and targets cannot be negative";
+            errs.push(codes::out_of_range(a.span, "a stage", help));
+            return None;
+        }
+        out.push(Stage {
+            duration_ms: stage.0.round() as u64,
+            target: stage.1,
+        });
+    }
+    if out.is_empty() {
+        let help = "give at least one stage, e.g. `[1m -> 10]`";
+        errs.push(codes::out_of_range(a.span, "the stage list", help));
+        return None;
+    }
+    Some(out)
+}
+
+/// `max_vus`: absent or `null` is `pre_allocated_vus`, else not below it.
+fn wl_max_vus(errs: &mut Vec<Diagnostic>, a: &Option<Arg>, pre: u64) -> Option<u64> {
+    let arg = match a {
+        Some(Arg {
+            value: Const::Null, ..
         })
+        | None => return Some(pre),
+        Some(arg) => arg,
+    };
+    let max = wl_count(errs, a, "max_vus", 0)?;
+    if max < pre {
+        let help = "`max_vus` cannot be below `pre_allocated_vus`";
+        errs.push(codes::out_of_range(arg.span, "max_vus", help));
+        return None;
     }
-
-    /// A VU or iteration count of at least `min`.
-    fn wl_count(&mut self, m: ModuleId, a: &Option<Arg>, what: &str, min: i64) -> Option<u64> {
-        let a = a.as_ref()?;
-        match a.value {
-            Const::Int(i) if i >= min => Some(i as u64),
-            _ => {
-                let help = format!("`{what}` must be at least {min}");
-                self.emit(m, codes::out_of_range(a.span, what, &help));
-                None
-            }
-        }
-    }
-
-    /// A duration in ms, positive or at least not negative.
-    fn wl_dur(&mut self, m: ModuleId, a: &Option<Arg>, what: &str, positive: bool) -> Option<u64> {
-        let a = a.as_ref()?;
-        match a.value {
-            Const::Duration(ms) if ms > 0.0 || (!positive && ms >= 0.0) => Some(ms.round() as u64),
-            _ => {
-                let help = if positive {
-                    format!("`{what}` must be a positive duration")
-                } else {
-                    format!("`{what}` cannot be negative")
-                };
-                self.emit(m, codes::out_of_range(a.span, what, &help));
-                None
-            }
-        }
-    }
-
-    /// A finite rate, positive or at least not negative.
-    fn wl_rate(&mut self, m: ModuleId, a: &Option<Arg>, what: &str, positive: bool) -> Option<f64> {
-        let a = a.as_ref()?;
-        match a.value {
-            Const::Rate(r) if r.is_finite() && (r > 0.0 || (!positive && r >= 0.0)) => Some(r),
-            _ => {
-                let help = format!("`{what}` must be a positive rate such as 100/s");
-                self.emit(m, codes::out_of_range(a.span, what, &help));
-                None
-            }
-        }
-    }
-
-    /// A non-empty list of stages with no negative duration or target.
-    fn wl_stages(&mut self, m: ModuleId, a: &Option<Arg>) -> Option<Vec<Stage>> {
-        let a = a.as_ref()?;
-        let Const::List(items) = &a.value else {
-            return None;
-        };
-        let mut out = Vec::new();
-        for s in items {
-            let stage = stage_of(s)?;
-            if stage.0 < 0.0 || stage.1 < 0.0 || !stage.1.is_finite() {
-                let help = "stage durations and targets cannot be negative";
-                self.emit(m, codes::out_of_range(a.span, "a stage", help));
-                return None;
-            }
-            out.push(Stage {
-                duration_ms: stage.0.round() as u64,
-                target: stage.1,
-            });
-        }
-        if out.is_empty() {
-            let help = "give at least one stage, e.g. `[1m -> 10]`";
-            self.emit(m, codes::out_of_range(a.span, "the stage list", help));
-            return None;
-        }
-        Some(out)
-    }
-
-    /// `max_vus`: absent or `null` is `pre_allocated_vus`, else not below it.
-    fn wl_max_vus(&mut self, m: ModuleId, a: &Option<Arg>, pre: u64) -> Option<u64> {
-        let arg = match a {
-            Some(Arg {
-                value: Const::Null, ..
-            })
-            | None => return Some(pre),
-            Some(arg) => arg,
-        };
-        let max = self.wl_count(m, a, "max_vus", 0)?;
-        if max < pre {
-            let help = "`max_vus` cannot be below `pre_allocated_vus`";
-            self.emit(m, codes::out_of_range(arg.span, "max_vus", help));
-            return None;
-        }
-        Some(max)
-    }
+    Some(max)
 }
 
 /// A constant stage as (duration in ms, target).

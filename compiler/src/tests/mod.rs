@@ -2,6 +2,7 @@
 //! its span, plans are deterministic, and mutated sources never panic.
 
 mod errors;
+mod eval;
 mod fuzz;
 mod ir;
 mod plans;

@@ -153,7 +153,9 @@ impl Walker<'_> {
                 }
                 const_shape(e, p)
             }
-            ExprKind::Const | ExprKind::FnCall { .. } => const_shape(e, self.origins_prov(e)),
+            ExprKind::Const | ExprKind::FnCall { .. } | ExprKind::Workload { .. } => {
+                const_shape(e, self.origins_prov(e))
+            }
             ExprKind::Local(slot, _) => env
                 .slots
                 .get(slot)
