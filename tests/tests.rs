@@ -30,4 +30,3 @@ mod spec_examples;
 mod summary_snapshots;
 mod support;
 mod tidy;
-mod tidy_docs;

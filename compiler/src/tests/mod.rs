@@ -8,7 +8,6 @@ mod ir;
 mod plans;
 mod spec;
 mod stdlib;
-mod tidy;
 
 use crate::{compile, CompileOptions, Compiled, MemLoader};
 

@@ -89,18 +89,30 @@ impl Source for Script {
 }
 
 fn supervise(plan: Plan, source: &mut Script) -> (RunOutcome, Vec<RunEvent>) {
-    let plan = Arc::new(plan);
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = {
         let events = Arc::clone(&events);
         Box::new(move |e| events.lock().unwrap().push(e)) as EventSink
     };
+    let outcome = run_supervisor(plan, StopHandle::default(), Some(sink), source);
+    let events = std::mem::take(&mut *events.lock().unwrap());
+    (outcome, events)
+}
+
+/// Runs a supervisor of `plan` over `source` on a current-thread runtime.
+fn run_supervisor(
+    plan: Plan,
+    stop: StopHandle,
+    events: Option<EventSink>,
+    source: &mut Script,
+) -> RunOutcome {
+    let plan = Arc::new(plan);
     let supervisor = Supervisor {
         agg: Aggregate::new(Registry::new(&plan.metrics)),
         progress: ProgressMode::Quiet,
         outputs: None,
-        stop: Some(StopHandle::default()),
-        events: Some(sink),
+        stop: Some(stop),
+        events,
         tap: None,
         hooks: HookVu::Build {
             plan: Arc::clone(&plan),
@@ -114,9 +126,7 @@ fn supervise(plan: Plan, source: &mut Script) -> (RunOutcome, Vec<RunEvent>) {
         .enable_all()
         .build()
         .unwrap();
-    let outcome = tokio::task::LocalSet::new().block_on(&rt, supervisor.run(source));
-    let events = std::mem::take(&mut *events.lock().unwrap());
-    (outcome, events)
+    tokio::task::LocalSet::new().block_on(&rt, supervisor.run(source))
 }
 
 fn http_reqs(outcome: &RunOutcome) -> f64 {
@@ -188,27 +198,7 @@ fn a_stop_handle_stops_the_source_with_105() {
     let stop = StopHandle::default();
     stop.stop();
     let mut source = Script::new(Vec::new(), false);
-    let plan = Arc::new(plan);
-    let supervisor = Supervisor {
-        agg: Aggregate::new(Registry::new(&plan.metrics)),
-        progress: ProgressMode::Quiet,
-        outputs: None,
-        stop: Some(stop),
-        events: None,
-        tap: None,
-        hooks: HookVu::Build {
-            plan: Arc::clone(&plan),
-            env: BTreeMap::new(),
-            built: None,
-        },
-        report: Report::new(&plan),
-        plan,
-    };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let outcome = tokio::task::LocalSet::new().block_on(&rt, supervisor.run(&mut source));
+    let outcome = run_supervisor(plan, stop, None, &mut source);
     // Stopped before setup: the source is told, nothing started.
     assert_eq!(source.stopped, vec![StopReason::Signal]);
     assert_eq!(outcome.exit_code, ExitCode::AbortedBySignal);

@@ -3,7 +3,8 @@
 //! excepted). Bodies are found by
 //! brace matching on the source with strings, characters and comments blanked out.
 
-use std::path::{Path, PathBuf};
+use super::{code_only, rust_files};
+use crate::support::repo;
 
 /// The longest a function may be, from its `fn` line to its closing brace.
 const MAX_FN_LINES: usize = 100;
@@ -11,102 +12,6 @@ const MAX_FN_LINES: usize = 100;
 /// The deepest a function's blocks may nest (braces inside its body: blocks, match
 /// arms and struct literals alike).
 const MAX_DEPTH: usize = 6;
-
-/// The `.rs` files under `dir`, without the `tests/` folders.
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("a directory entry").path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            if p.file_name().is_some_and(|n| n != "tests") {
-                rust_files(&p, out);
-            }
-        } else if p.extension().is_some_and(|e| e == "rs") {
-            out.push(p);
-        }
-    }
-}
-
-/// `src` with the contents of comments, strings and character literals replaced by
-/// spaces (newlines kept), so braces and `fn` found in it are code.
-fn blank(src: &str) -> Vec<u8> {
-    let b = src.as_bytes();
-    let mut out = b.to_vec();
-    let mut i = 0;
-    let wipe = |out: &mut Vec<u8>, from: usize, to: usize| {
-        for c in out.iter_mut().take(to.min(b.len())).skip(from) {
-            if *c != b'\n' {
-                *c = b' ';
-            }
-        }
-    };
-    while i < b.len() {
-        match b[i] {
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                let end = b[i..]
-                    .iter()
-                    .position(|c| *c == b'\n')
-                    .map_or(b.len(), |p| i + p);
-                wipe(&mut out, i, end);
-                i = end;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let end = src[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2);
-                wipe(&mut out, i, end);
-                i = end;
-            }
-            b'r' if matches!(b.get(i + 1), Some(b'#') | Some(b'"'))
-                && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) =>
-            {
-                let hashes = b[i + 1..].iter().take_while(|c| **c == b'#').count();
-                if b.get(i + 1 + hashes) != Some(&b'"') {
-                    i += 1;
-                    continue;
-                }
-                let close = format!("\"{}", "#".repeat(hashes));
-                let start = i + 2 + hashes;
-                let end = src[start..]
-                    .find(&close)
-                    .map_or(b.len(), |p| start + p + close.len());
-                wipe(&mut out, i, end);
-                i = end;
-            }
-            b'"' => {
-                let mut j = i + 1;
-                while j < b.len() && b[j] != b'"' {
-                    j += if b[j] == b'\\' { 2 } else { 1 };
-                }
-                wipe(&mut out, i, j + 1);
-                i = j + 1;
-            }
-            b'\'' => {
-                // A character literal ('x', '\n', '\u{..}'), else a lifetime.
-                let end = if b.get(i + 1) == Some(&b'\\') {
-                    b[i + 2..]
-                        .iter()
-                        .position(|c| *c == b'\'')
-                        .map(|p| i + 2 + p + 1)
-                } else if b.get(i + 2) == Some(&b'\'') {
-                    Some(i + 3)
-                } else {
-                    None
-                };
-                match end {
-                    Some(end) => {
-                        wipe(&mut out, i, end);
-                        i = end;
-                    }
-                    None => i += 1,
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    out
-}
 
 /// The index of the brace closing the one at `open`.
 fn closing(code: &[u8], open: usize) -> usize {
@@ -152,7 +57,7 @@ fn depth(code: &[u8], open: usize, close: usize) -> usize {
 
 /// Every function with a body: (name, first line, lines, nesting depth).
 fn fns(src: &str) -> Vec<(String, usize, usize, usize)> {
-    let code = blank(src);
+    let code = code_only(src).into_bytes();
     let line_of = |i: usize| code[..i].iter().filter(|c| **c == b'\n').count() + 1;
     let mut out = Vec::new();
     let mut i = 0;
@@ -219,9 +124,9 @@ fn the_scanner_measures_bodies_and_skips_strings_and_tests() {
 
 #[test]
 fn no_function_in_the_compiler_is_too_long_or_too_deep() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let root = repo().join("compiler/src");
     let mut files = Vec::new();
-    rust_files(&root, &mut files);
+    rust_files(&root, true, &mut files);
     assert!(
         files.len() > 20,
         "found the sources under {}",

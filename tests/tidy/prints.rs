@@ -4,6 +4,7 @@
 //! `eprint!` and `eprintln!` outside `#[cfg(test)]` modules (inline ones and test-only
 //! module files), skipping comments, strings and character literals.
 
+use super::{code_only, rust_files};
 use crate::support::repo;
 use std::path::{Path, PathBuf};
 
@@ -11,89 +12,6 @@ use std::path::{Path, PathBuf};
 const LIBRARY_CRATES: &[&str] = &["grammar", "compiler", "plan", "engine", "demo", "k8s"];
 
 const MACROS: &[&str] = &["eprintln", "eprint", "println", "print"];
-
-/// The source with comments, strings and character literals blanked out (newlines and
-/// delimiters kept), so that only code is searched.
-fn code_only(src: &str) -> String {
-    let b = src.as_bytes();
-    let mut out = String::with_capacity(src.len());
-    let mut i = 0;
-    let keep_lines = |s: &[u8], out: &mut String| {
-        out.extend(s.iter().map(|&c| if c == b'\n' { '\n' } else { ' ' }));
-    };
-    while i < b.len() {
-        let c = b[i];
-        if c == b'/' && b.get(i + 1) == Some(&b'/') {
-            let end = src[i..].find('\n').map_or(b.len(), |n| i + n);
-            keep_lines(&b[i..end], &mut out);
-            i = end;
-        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            let end = src[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
-            keep_lines(&b[i..end], &mut out);
-            i = end;
-        } else if c == b'r'
-            && (b.get(i + 1) == Some(&b'"') || b.get(i + 1) == Some(&b'#'))
-            && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
-        {
-            // A raw string: r"…", r#"…"#, …
-            let hashes = b[i + 1..].iter().take_while(|&&h| h == b'#').count();
-            if b.get(i + 1 + hashes) != Some(&b'"') {
-                out.push('r');
-                i += 1;
-                continue;
-            }
-            let close = format!("\"{}", "#".repeat(hashes));
-            let body = i + 2 + hashes;
-            let end = src[body..]
-                .find(&close)
-                .map_or(b.len(), |n| body + n + close.len());
-            out.push('"');
-            keep_lines(&b[i + 1..end.saturating_sub(1)], &mut out);
-            out.push('"');
-            i = end;
-        } else if c == b'"' {
-            let mut j = i + 1;
-            while j < b.len() && b[j] != b'"' {
-                j += if b[j] == b'\\' { 2 } else { 1 };
-            }
-            out.push('"');
-            keep_lines(&b[i + 1..j.min(b.len())], &mut out);
-            out.push('"');
-            i = j + 1;
-        } else if c == b'\'' {
-            // A character literal ('{', '\n', '\u{7b}') or a lifetime ('a).
-            let lit = if b.get(i + 1) == Some(&b'\\') {
-                src.get(i + 3..)
-                    .and_then(|t| t.find('\''))
-                    .map(|n| i + 3 + n + 1)
-            } else if b.get(i + 2) == Some(&b'\'') {
-                Some(i + 3)
-            } else {
-                // A multi-byte character or a lifetime.
-                src[i + 1..]
-                    .char_indices()
-                    .nth(1)
-                    .filter(|&(_, ch)| ch == '\'')
-                    .map(|(n, _)| i + 1 + n + 1)
-            };
-            match lit {
-                Some(end) => {
-                    out.push_str("' '");
-                    i = end;
-                }
-                None => {
-                    out.push('\'');
-                    i += 1;
-                }
-            }
-        } else {
-            let ch = src[i..].chars().next().unwrap_or(' ');
-            out.push(ch);
-            i += ch.len_utf8();
-        }
-    }
-    out
-}
 
 /// The code with every `#[cfg(test)]` item that has a body (`mod tests { … }`) removed,
 /// and the names of `#[cfg(test)] mod NAME;` declarations (test-only module files).
@@ -165,18 +83,6 @@ fn prints(code: &str) -> Vec<(usize, &'static str)> {
     found
 }
 
-/// Every `.rs` file under `dir`.
-fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let p = e.expect("a directory entry").path();
-        if p.is_dir() {
-            rust_files(&p, into);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            into.push(p);
-        }
-    }
-}
-
 /// Where the module files of `mod NAME;` declared in `file` live: `NAME.rs` and `NAME/`.
 fn module_paths(file: &Path, name: &str) -> [PathBuf; 2] {
     let dir = file.parent().expect("a file has a directory");
@@ -197,7 +103,7 @@ fn library_crates_do_not_print() {
     let root = repo();
     let mut files = Vec::new();
     for c in LIBRARY_CRATES {
-        rust_files(&root.join(c).join("src"), &mut files);
+        rust_files(&root.join(c).join("src"), false, &mut files);
     }
     files.sort();
     let mut test_only: Vec<PathBuf> = Vec::new();

@@ -1,28 +1,14 @@
 //! House rules of the source tree that no compiler checks: every module file opens with
 //! its `//!` doc comment, which says what the module is for and what it must not do.
 
+use super::rust_files;
 use crate::support::repo;
-use std::path::{Path, PathBuf};
 
 /// The crates whose `src/`, `examples/`, `benches/` and `tests/` hold modules (the
 /// integration tests of the repository's own `tests/` are walked as well).
 const CRATES: &[&str] = &[
     "grammar", "compiler", "plan", "engine", "demo", "k8s", "cli",
 ];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries {
-        let path = e.expect("a directory entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|x| x == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// Whether a module's text opens with its inner doc comment.
 fn opens_with_module_doc(text: &str) -> bool {
@@ -44,12 +30,16 @@ fn every_module_opens_with_its_doc_comment() {
     let mut files = Vec::new();
     for krate in CRATES {
         for sub in ["src", "examples", "benches", "tests"] {
-            rust_files(&root.join(krate).join(sub), &mut files);
+            rust_files(&root.join(krate).join(sub), false, &mut files);
         }
     }
-    rust_files(&root.join("tests"), &mut files);
+    rust_files(&root.join("tests"), false, &mut files);
     files.sort();
-    for must in ["cli/src/main.rs", "compiler/src/lib.rs", "tests/tidy.rs"] {
+    for must in [
+        "cli/src/main.rs",
+        "compiler/src/lib.rs",
+        "tests/tidy/mod.rs",
+    ] {
         assert!(
             files.contains(&root.join(must)),
             "the walk missed {must}: it must see every module"
