@@ -11,9 +11,9 @@ pub mod codes;
 pub mod data;
 pub mod files;
 pub mod ir;
-pub mod konst;
+pub(crate) mod konst;
 pub mod lint;
-pub mod params;
+pub(crate) mod params;
 pub mod suggest;
 pub mod types;
 
