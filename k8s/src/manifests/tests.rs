@@ -638,3 +638,16 @@ fn cleanup_sets_the_ttl() {
         }
     }
 }
+
+#[test]
+fn the_header_counts_runners_in_words() {
+    let mut p = tiny_plan();
+    for (n, words) in [
+        (1, "# 1 runner in namespace"),
+        (3, "# 3 runners in namespace"),
+    ] {
+        p.fleet.runners = Some(n);
+        let y = to_yaml(&build(&p, &Options::default()).unwrap(), "t.load");
+        assert!(y.contains(words), "{n}: {}", &y[..y.len().min(400)]);
+    }
+}
