@@ -112,3 +112,53 @@ pub fn rust_files(dir: &Path, skip_tests: bool, into: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// The code with every `#[cfg(test)]` item that has a body (`mod tests { … }`) removed,
+/// and the names of `#[cfg(test)] mod NAME;` declarations (test-only module files).
+pub fn without_test_modules(code: &str) -> (String, Vec<String>) {
+    let mut kept = String::new();
+    let mut test_files = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        kept.push_str(&rest[..at]);
+        let after = &rest[at + "#[cfg(test)]".len()..];
+        let semi = after.find(';');
+        let brace = after.find('{');
+        match (semi, brace) {
+            (Some(s), b) if b.is_none_or(|b| s < b) => {
+                // `mod NAME;` (or a `use`): a file of its own when it is a module.
+                let decl = after[..s].split_whitespace().collect::<Vec<_>>();
+                if let Some(i) = decl.iter().position(|w| *w == "mod") {
+                    if let Some(name) = decl.get(i + 1) {
+                        test_files.push(name.to_string());
+                    }
+                }
+                kept.extend(after[..s].chars().filter(|&c| c == '\n'));
+                rest = &after[s + 1..];
+            }
+            (_, Some(b)) => {
+                let mut depth = 0usize;
+                let mut end = after.len();
+                for (k, ch) in after[b..].char_indices() {
+                    match ch {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = b + k + 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                // Keep the line count, so reported lines stay right.
+                kept.extend(after[..end].chars().filter(|&c| c == '\n'));
+                rest = &after[end..];
+            }
+            _ => rest = after,
+        }
+    }
+    kept.push_str(rest);
+    (kept, test_files)
+}

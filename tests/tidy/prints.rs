@@ -4,7 +4,7 @@
 //! `eprint!` and `eprintln!` outside `#[cfg(test)]` modules (inline ones and test-only
 //! module files), skipping comments, strings and character literals.
 
-use super::{code_only, rust_files};
+use super::{code_only, rust_files, without_test_modules};
 use crate::support::repo;
 use std::path::{Path, PathBuf};
 
@@ -12,56 +12,6 @@ use std::path::{Path, PathBuf};
 const LIBRARY_CRATES: &[&str] = &["grammar", "compiler", "plan", "engine", "demo", "k8s"];
 
 const MACROS: &[&str] = &["eprintln", "eprint", "println", "print"];
-
-/// The code with every `#[cfg(test)]` item that has a body (`mod tests { … }`) removed,
-/// and the names of `#[cfg(test)] mod NAME;` declarations (test-only module files).
-fn without_test_modules(code: &str) -> (String, Vec<String>) {
-    let mut kept = String::new();
-    let mut test_files = Vec::new();
-    let mut rest = code;
-    while let Some(at) = rest.find("#[cfg(test)]") {
-        kept.push_str(&rest[..at]);
-        let after = &rest[at + "#[cfg(test)]".len()..];
-        let semi = after.find(';');
-        let brace = after.find('{');
-        match (semi, brace) {
-            (Some(s), b) if b.is_none_or(|b| s < b) => {
-                // `mod NAME;` (or a `use`): a file of its own when it is a module.
-                let decl = after[..s].split_whitespace().collect::<Vec<_>>();
-                if let Some(i) = decl.iter().position(|w| *w == "mod") {
-                    if let Some(name) = decl.get(i + 1) {
-                        test_files.push(name.to_string());
-                    }
-                }
-                kept.extend(after[..s].chars().filter(|&c| c == '\n'));
-                rest = &after[s + 1..];
-            }
-            (_, Some(b)) => {
-                let mut depth = 0usize;
-                let mut end = after.len();
-                for (k, ch) in after[b..].char_indices() {
-                    match ch {
-                        '{' => depth += 1,
-                        '}' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                end = b + k + 1;
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                // Keep the line count, so reported lines stay right.
-                kept.extend(after[..end].chars().filter(|&c| c == '\n'));
-                rest = &after[end..];
-            }
-            _ => rest = after,
-        }
-    }
-    kept.push_str(rest);
-    (kept, test_files)
-}
 
 /// `(line, macro)` of every print macro in `code`.
 fn prints(code: &str) -> Vec<(usize, &'static str)> {

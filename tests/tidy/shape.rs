@@ -3,7 +3,7 @@
 //! excepted). Bodies are found by
 //! brace matching on the source with strings, characters and comments blanked out.
 
-use super::{code_only, rust_files};
+use super::{code_only, rust_files, without_test_modules};
 use crate::support::repo;
 
 /// The longest a function may be, from its `fn` line to its closing brace.
@@ -57,19 +57,12 @@ fn depth(code: &[u8], open: usize, close: usize) -> usize {
 
 /// Every function with a body: (name, first line, lines, nesting depth).
 fn fns(src: &str) -> Vec<(String, usize, usize, usize)> {
-    let code = code_only(src).into_bytes();
+    // Test modules are not held to it (removed, line count kept).
+    let code = without_test_modules(&code_only(src)).0.into_bytes();
     let line_of = |i: usize| code[..i].iter().filter(|c| **c == b'\n').count() + 1;
     let mut out = Vec::new();
     let mut i = 0;
     while i < code.len() {
-        // Test modules are not held to it.
-        if code[i..].starts_with(b"#[cfg(test)]") {
-            let Some(open) = code[i..].iter().position(|c| *c == b'{') else {
-                break;
-            };
-            i = closing(&code, i + open) + 1;
-            continue;
-        }
         if !word_at(&code, i, b"fn") {
             i += 1;
             continue;
@@ -108,14 +101,21 @@ fn fns(src: &str) -> Vec<(String, usize, usize, usize)> {
 fn the_scanner_measures_bodies_and_skips_strings_and_tests() {
     let body = "    let x = 1;\n".repeat(MAX_FN_LINES);
     let src = format!(
-        "fn short() {{ let s = \"{{\"; let c = '{{'; }}\nfn long<'a>(x: &'a str) {{\n{body}}}\n#[cfg(test)]\nmod tests {{\nfn long_test() {{\n{body}}}\n}}\n"
+        "fn short() {{ let s = \"{{\"; let c = '{{'; }}\nfn long<'a>(x: &'a str) {{\n{body}}}\n#[cfg(test)]\nmod tests {{\nfn long_test() {{\n{body}}}\n}}\n#[cfg(test)]\nmod more;\nfn after() {{\n{body}}}\n"
     );
     let found: Vec<(String, usize, usize, usize)> = fns(&src);
     assert_eq!(
         found,
         vec![
             ("short".to_string(), 1, 1, 0),
-            ("long".to_string(), 2, MAX_FN_LINES + 2, 0)
+            ("long".to_string(), 2, MAX_FN_LINES + 2, 0),
+            // After a `#[cfg(test)] mod NAME;` declaration, the next item is held to it.
+            (
+                "after".to_string(),
+                2 * MAX_FN_LINES + 11,
+                MAX_FN_LINES + 2,
+                0
+            )
         ]
     );
     let nested = "fn deep() {\n if a { if b { match c { _ => { S { x: 1 } } } } }\n}\n";
