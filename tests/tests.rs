@@ -26,6 +26,7 @@ mod rendered;
 mod run_e2e;
 mod services;
 mod signals;
+mod sim;
 mod spec_examples;
 mod summary_snapshots;
 mod support;

@@ -1,0 +1,7 @@
+//! The cluster simulation: it takes the objects `volley compile` writes and runs them, each
+//! pod's container as a local process of the built binary or as a real container (podman),
+//! behind the fake API server, so that `volley deploy`, `status`, `logs`, `abort` and
+//! `delete` drive the same objects. `pod` is the contract between the harness, which
+//! resolves a pod from its manifest, and the launchers, which start it.
+
+pub mod pod;
