@@ -167,6 +167,62 @@ pub struct HttpOptions {
         skip_serializing_if = "is_default_max_body"
     )]
     pub max_body: u64,
+    /// How host names are resolved (`http.dns`). Absent from plan.json at its default.
+    #[serde(default, skip_serializing_if = "DnsOptions::is_default")]
+    pub dns: DnsOptions,
+    /// Names with fixed addresses, never looked up (`http.hosts`, k6's `hosts`): each
+    /// address an IP literal. Absent from plan.json when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, Vec<String>>,
+}
+
+/// `http.dns`: k6's `dns` option (default `{ttl: 5m, select: random, policy: prefer_ipv4}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsOptions {
+    /// How long an answer is used, in ms: `None` for the whole run (`inf`), 0 for no
+    /// cache (every new connection looks the name up).
+    pub ttl_ms: Option<u64>,
+    pub select: DnsSelect,
+    pub policy: DnsPolicy,
+}
+
+/// The default of [`DnsOptions::ttl_ms`]: 5 minutes, as k6.
+pub const DEFAULT_DNS_TTL_MS: u64 = 300_000;
+
+impl Default for DnsOptions {
+    fn default() -> Self {
+        DnsOptions {
+            ttl_ms: Some(DEFAULT_DNS_TTL_MS),
+            select: DnsSelect::Random,
+            policy: DnsPolicy::PreferIpv4,
+        }
+    }
+}
+
+impl DnsOptions {
+    fn is_default(&self) -> bool {
+        *self == DnsOptions::default()
+    }
+}
+
+/// Which address of an answer a new connection uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DnsSelect {
+    First,
+    Random,
+    RoundRobin,
+}
+
+/// Which address families are used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DnsPolicy {
+    PreferIpv4,
+    PreferIpv6,
+    OnlyIpv4,
+    OnlyIpv6,
+    Any,
 }
 
 /// The default of [`HttpOptions::max_body`]: 16 MiB.
@@ -189,6 +245,8 @@ impl Default for HttpOptions {
             insecure_tls: false,
             max_redirects: 10,
             max_body: DEFAULT_MAX_BODY,
+            dns: DnsOptions::default(),
+            hosts: BTreeMap::new(),
         }
     }
 }

@@ -100,7 +100,10 @@ use url::Url;
 pub use client::VuClient;
 pub use error::{codes, HttpError};
 pub use headers::{GetAll, Headers};
-pub use resolver::Resolver;
+pub use resolver::{
+    Clock, DnsOptions, Hosts, Lookup, LookupFuture, Policy, Resolver, Select, SystemClock,
+    SystemLookup, DEFAULT_TTL, RETRY_AFTER,
+};
 pub use tls::TlsConfig;
 
 /// Per-scenario client options (the `http = {..}` scenario field), shared by its VUs.
@@ -122,6 +125,8 @@ pub struct ClientOptions {
     pub max_body: u64,
     /// The (host, port) pairs a redirect may lead to; `None` follows redirects anywhere.
     pub redirect_origins: Option<Arc<[(String, u16)]>>,
+    /// How host names are resolved and which address a new connection uses.
+    pub dns: DnsOptions,
 }
 
 impl Default for ClientOptions {
@@ -135,6 +140,7 @@ impl Default for ClientOptions {
             user_agent: "volley/0.1".to_owned(),
             max_body: 16 * 1024 * 1024,
             redirect_origins: None,
+            dns: DnsOptions::default(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! server (HTTP/1.1 and h2c, optionally behind rustls) with a few routes, and raw TCP
 //! servers that misbehave. They never reach anything but loopback.
 
+mod dns;
 mod errors;
 mod h1;
 mod plain;
