@@ -1,5 +1,5 @@
 //! Argument and field schemas as data: one table per built-in (request options, data
-//! sources, scenario fields, `http = {..}`, `fleet { .. }` and its `resources`, threshold
+//! sources, scenario fields, `http = {..}` and its `dns`, `fleet { .. }` and its `resources`, threshold
 //! flags). A row names what a built-in accepts and the key it stands for; the checker
 //! matches on the key, so every accepted name has its own arm (the compiler enforces it)
 //! and a name that is not in the table is always an error with a "did you mean".
@@ -175,6 +175,7 @@ pub(crate) enum HttpField {
     Http2,
     InsecureTls,
     Dns,
+    Hosts,
     MaxRedirects,
     MaxBody,
 }
@@ -201,12 +202,39 @@ pub(crate) const HTTP_FIELDS: &[ArgSpec<HttpField>] = &[
         key: HttpField::Dns,
     },
     ArgSpec {
+        name: "hosts",
+        key: HttpField::Hosts,
+    },
+    ArgSpec {
         name: "max_redirects",
         key: HttpField::MaxRedirects,
     },
     ArgSpec {
         name: "max_body",
         key: HttpField::MaxBody,
+    },
+];
+
+/// The fields of `http = {dns: {..}}` (k6's `dns` option).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DnsField {
+    Ttl,
+    Select,
+    Policy,
+}
+
+pub(crate) const DNS_FIELDS: &[ArgSpec<DnsField>] = &[
+    ArgSpec {
+        name: "ttl",
+        key: DnsField::Ttl,
+    },
+    ArgSpec {
+        name: "select",
+        key: DnsField::Select,
+    },
+    ArgSpec {
+        name: "policy",
+        key: DnsField::Policy,
     },
 ];
 
@@ -341,6 +369,7 @@ mod tests {
         check(DATA_ARGS);
         check(SCENARIO_FIELDS);
         check(HTTP_FIELDS);
+        check(DNS_FIELDS);
         check(FLEET_FIELDS);
         check(RESOURCE_FIELDS);
         check(THRESHOLD_FLAGS);

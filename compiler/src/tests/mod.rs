@@ -1,6 +1,7 @@
 //! Compiler tests: every SPEC example compiles, each error family reports its code at
 //! its span, plans are deterministic, and mutated sources never panic.
 
+mod dns;
 mod errors;
 mod eval;
 mod fuzz;
