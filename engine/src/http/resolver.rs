@@ -9,7 +9,8 @@
 //!   starts one lookup in the background and still uses the old answer, as does every
 //!   connection until the new answer is in; a new connection after that uses the new one.
 //!   A failed re-resolve keeps the last good answer, is counted ([`Resolver::failures`])
-//!   and logged, and is tried again [`RETRY_AFTER`] later at the earliest. With a TTL of
+//!   and logged (once per streak of failures), and is tried again [`RETRY_AFTER`] later
+//!   at the earliest. With a TTL of
 //!   0 (k6's `ttl: "0"`, no cache) every new connection looks the name up itself (its
 //!   own VU waits, no other), falling back to the last good answer when that fails.
 //! * **Picking an address.** [`DnsOptions::policy`] filters the answer by family (as
@@ -189,6 +190,8 @@ struct State {
     refreshing: bool,
     /// No re-resolve before this (after a failure).
     retry_at: Option<Instant>,
+    /// The last re-resolve failed (a streak of failures is logged once).
+    failing: bool,
 }
 
 impl State {
@@ -196,6 +199,15 @@ impl State {
         self.answer = Some(answer);
         self.fetched = Some(now);
         self.retry_at = None;
+        self.failing = false;
+    }
+
+    /// A re-resolve failed: log it, once per streak of failures.
+    fn failed(&mut self, e: &HttpError) {
+        if !self.failing {
+            tracing::warn!("{}; keeping its last answer", e.message);
+        }
+        self.failing = true;
     }
 }
 
@@ -323,7 +335,11 @@ impl Resolver {
             }
             Err(e) => match stale {
                 Some(a) => {
-                    tracing::warn!("{}; using its last answer", e.message);
+                    entry
+                        .state
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .failed(&e);
                     Ok(a)
                 }
                 None => Err(e),
@@ -348,7 +364,7 @@ impl Resolver {
                 Ok(answer) => st.store(answer, now),
                 Err(e) => {
                     st.retry_at = Some(now + RETRY_AFTER);
-                    tracing::warn!("{}; keeping its last answer", e.message);
+                    st.failed(&e);
                 }
             }
         });

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
+use super::{run, serve_on, url};
 use crate::http::{
-    codes, Clock, DnsOptions, Lookup, LookupFuture, Policy, Resolver, Select, DEFAULT_TTL,
-    RETRY_AFTER,
+    codes, ClientOptions, Clock, DnsOptions, Lookup, LookupFuture, Policy, Request, Resolver,
+    Select, TlsConfig, VuClient, DEFAULT_TTL, RETRY_AFTER,
 };
 
 /// Answers what the test set (`None`: fails), optionally held until released.
@@ -343,5 +344,50 @@ fn fixed_hosts_are_never_looked_up() {
         );
         assert_eq!(r.lookups(), 0);
         assert_eq!(dns.calls.load(Ordering::SeqCst), 0);
+    });
+}
+
+/// Through the client: a kept-alive connection stays on its address after the TTL; new
+/// connections use the old answer until the background re-resolve is in, then the new one.
+#[test]
+fn keep_alive_stays_and_new_connections_follow_the_new_answer() {
+    run(async {
+        let (one, two) = loop {
+            let a = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let port = a.local_addr().expect("addr").port();
+            if let Ok(b) = tokio::net::TcpListener::bind(("127.0.0.2", port)).await {
+                break (serve_on(a, None), serve_on(b, None));
+            }
+        };
+        let dns = Scripted::new(&["127.0.0.1"]);
+        let (r, clock) = resolver(&dns);
+        let opts = Arc::new(ClientOptions {
+            dns: opts(Some(Duration::from_secs(10)), Select::First, Policy::Any),
+            ..ClientOptions::default()
+        });
+        let tls = TlsConfig::new().expect("tls");
+        let client = || VuClient::new(Arc::clone(&opts), Arc::clone(&r), Arc::clone(&tls));
+        let target = url(&format!("http://lb.test:{}/hello", one.addr.port()));
+        let get = || Request::new(http::Method::GET, target.clone());
+        let mut a = client();
+        assert_eq!(a.send(get()).await.status, 200);
+        dns.set(Some(&["127.0.0.2"]));
+        clock.advance(Duration::from_secs(11));
+        // The kept-alive connection stays where it is.
+        assert_eq!(a.send(get()).await.status, 200);
+        assert_eq!((one.accepts.get(), two.accepts.get()), (1, 0));
+        // A new connection: the old answer, and a re-resolve starts.
+        let mut b = client();
+        assert_eq!(b.send(get()).await.status, 200);
+        assert_eq!((one.accepts.get(), two.accepts.get()), (2, 0));
+        settle().await;
+        let mut c = client();
+        assert_eq!(c.send(get()).await.status, 200);
+        assert_eq!((one.accepts.get(), two.accepts.get()), (2, 1));
+        assert_eq!(a.send(get()).await.status, 200);
+        assert_eq!((one.accepts.get(), two.accepts.get()), (2, 1));
+        assert_eq!(r.lookups(), 2);
     });
 }
