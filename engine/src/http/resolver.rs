@@ -24,8 +24,10 @@
 //!   as an answer would be.
 //!
 //! IP literals never reach the resolver. The resolver is asked only when a connection is
-//! opened, never per request on a kept-alive connection: the map of hosts and each host's
-//! state sit behind plain mutexes held for a few instructions, never across a lookup.
+//! opened, never per request on a kept-alive connection. Then a known host with a fresh
+//! answer costs a read lock of the map and the host's own mutex, each held for a few
+//! instructions (the address is picked under it, nothing is cloned); no lock is ever held
+//! across a lookup.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -33,7 +35,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use rand::Rng;
@@ -152,7 +154,7 @@ impl Clock for SystemClock {
 pub struct Resolver {
     source: Arc<dyn Lookup>,
     clock: Arc<dyn Clock>,
-    hosts: Mutex<HashMap<String, Arc<Entry>>>,
+    hosts: RwLock<HashMap<String, Arc<Entry>>>,
     counters: Arc<Counters>,
 }
 
@@ -213,9 +215,8 @@ impl State {
 
 /// What the state says to do for a new connection.
 enum Plan {
-    Use(Answer),
-    /// Use this (stale) answer and re-resolve in the background.
-    UseAndRefresh(Answer),
+    /// The address, picked from a fixed or cached answer.
+    Picked(Result<IpAddr, HttpError>),
     /// Look up now (no cache, or no answer yet); the answer to fall back on, if any.
     LookUp(Option<Answer>),
 }
@@ -231,7 +232,7 @@ impl Resolver {
         Arc::new(Resolver {
             source,
             clock,
-            hosts: Mutex::default(),
+            hosts: RwLock::default(),
             counters: Arc::default(),
         })
     }
@@ -251,18 +252,29 @@ impl Resolver {
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return Ok(SocketAddr::new(ip, port));
         }
-        let entry = self.entry(host);
-        if let Some(fixed) = opts.hosts.as_deref().and_then(|h| h.get(host)) {
-            return pick(host, fixed, &entry.next, opts).map(|ip| SocketAddr::new(ip, port));
-        }
-        let answer = match self.plan(&entry, opts.ttl) {
-            Plan::Use(a) => a,
-            Plan::UseAndRefresh(a) => {
-                self.refresh_in_background(host, &entry);
-                a
+        // Usually the host is known and its answer fresh: picked under a read lock of the
+        // map and the host's own lock, nothing cloned.
+        let known = {
+            let hosts = self.hosts.read().unwrap_or_else(|p| p.into_inner());
+            match hosts.get(host) {
+                Some(entry) => match self.plan(host, entry, opts) {
+                    Plan::Picked(ip) => return ip.map(|ip| SocketAddr::new(ip, port)),
+                    Plan::LookUp(stale) => Some((Arc::clone(entry), stale)),
+                },
+                None => None,
             }
-            Plan::LookUp(stale) => self.look_up_now(host, &entry, stale).await?,
         };
+        let (entry, stale) = match known {
+            Some(k) => k,
+            None => {
+                let entry = self.entry(host);
+                match self.plan(host, &entry, opts) {
+                    Plan::Picked(ip) => return ip.map(|ip| SocketAddr::new(ip, port)),
+                    Plan::LookUp(stale) => (entry, stale),
+                }
+            }
+        };
+        let answer = self.look_up_now(host, &entry, stale).await?;
         pick(host, &answer, &entry.next, opts).map(|ip| SocketAddr::new(ip, port))
     }
 
@@ -277,7 +289,7 @@ impl Resolver {
     }
 
     fn entry(&self, host: &str) -> Arc<Entry> {
-        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut hosts = self.hosts.write().unwrap_or_else(|p| p.into_inner());
         if let Some(e) = hosts.get(host) {
             return Arc::clone(e);
         }
@@ -286,24 +298,31 @@ impl Resolver {
         e
     }
 
-    fn plan(&self, entry: &Entry, ttl: Option<Duration>) -> Plan {
+    /// The address from the host's fixed or cached answer (starting a background
+    /// re-resolve when it has expired), or that a lookup is needed now.
+    fn plan(&self, host: &str, entry: &Arc<Entry>, opts: &DnsOptions) -> Plan {
+        if let Some(fixed) = opts.hosts.as_deref().and_then(|h| h.get(host)) {
+            return Plan::Picked(pick(host, fixed, &entry.next, opts));
+        }
         let mut st = entry.state.lock().unwrap_or_else(|p| p.into_inner());
         let (Some(answer), Some(fetched)) = (&st.answer, st.fetched) else {
             return Plan::LookUp(None);
         };
-        let Some(ttl) = ttl else {
-            return Plan::Use(Arc::clone(answer));
+        let Some(ttl) = opts.ttl else {
+            return Plan::Picked(pick(host, answer, &entry.next, opts));
         };
         if ttl.is_zero() {
             return Plan::LookUp(Some(Arc::clone(answer)));
         }
         let now = self.clock.now();
+        let picked = pick(host, answer, &entry.next, opts);
         if now < fetched + ttl || st.refreshing || st.retry_at.is_some_and(|r| now < r) {
-            return Plan::Use(Arc::clone(answer));
+            return Plan::Picked(picked);
         }
-        let answer = Arc::clone(answer);
         st.refreshing = true;
-        Plan::UseAndRefresh(answer)
+        drop(st);
+        self.refresh_in_background(host, entry);
+        Plan::Picked(picked)
     }
 
     /// Look up on this task: a first lookup (shared with VUs waiting for the same host)
