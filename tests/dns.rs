@@ -1,7 +1,8 @@
 //! `http.dns` end to end through `volley run`: a host name with two loopback addresses
 //! (by `http.hosts`, so the test touches no system file), each with its own server on the
-//! same port. `select: round_robin` spreads new connections over both, `first` uses one,
-//! and keep-alive connections stay where they were opened. Bounded: 20 requests a run.
+//! same port. `select: round_robin` (or `random`) spreads new connections over both,
+//! `first` uses one, and keep-alive connections stay where they were opened. Bounded: 20
+//! requests a run.
 
 use crate::support::*;
 use std::io::{Read, Write};
@@ -135,4 +136,15 @@ fn first_sends_everything_to_one_address() {
         "dns: {select: first}, reuse_connections: false",
     );
     assert_eq!((one, two), ((20, 20), (0, 0)));
+}
+
+#[test]
+fn random_uses_every_address() {
+    // 20 new connections, each a coin toss: all on one side has a probability of 2e-6.
+    let [one, two] = run_with(
+        "dns-random",
+        "dns: {select: random}, reuse_connections: false",
+    );
+    assert_eq!(one.1 + two.1, 20);
+    assert!(one.0 > 0 && two.0 > 0, "{one:?} {two:?}");
 }
