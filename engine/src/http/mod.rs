@@ -31,6 +31,9 @@
 //!   an idle keep-alive connection just as the request left). A connection that failed,
 //!   timed out, or whose response said `Connection: close` (or was delimited by the close)
 //!   is never reused.
+//! * **DNS.** A new connection asks the runner's [`Resolver`] for its address, by the
+//!   options' [`DnsOptions`] (k6's `dns` and `hosts`: TTL, select, family policy, fixed
+//!   hosts); a request on a kept-alive connection never does. See `resolver`.
 //! * **Protocols.** `http2: false` speaks HTTP/1.1 only. `http2: true` speaks HTTP/2 with
 //!   prior knowledge (h2c) on `http://`, and offers `h2, http/1.1` by ALPN on `https://`
 //!   (using whichever the server picks).
