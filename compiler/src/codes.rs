@@ -96,6 +96,7 @@ codes! {
     E0307 => "unknown workload (`constant_vu`)",
     E0308 => "a value outside a field's choices (`placement = spred`, `dns`, `cleanup`, `runners`)",
     E0309 => "unknown threshold option (`abort_on_fial`)",
+    E0310 => "a `fleet` name Volley sets itself (`env = {VOLLEY_TOKEN: ..}`, `labels = {\"volley.dev/run\": ..}`, an env variable of a declared secret)",
     E0401 => "a data file is missing or unreadable, or not a regular file (a FIFO, a device, a directory)",
     E0402 => "a data file is malformed (bad CSV, JSON that is not an array of objects, no rows)",
     E0403 => "unknown pick strategy (`pick: uniqe`)",
@@ -628,6 +629,17 @@ pub fn bad_choice(
         span,
         "not one of the choices",
         help,
+    )
+}
+
+/// E0310. `what` is "environment variable" or "label key"; `why` says whose it is.
+pub fn reserved_name(span: Span, what: &str, name: &str, why: &str, fix: &str) -> Diagnostic {
+    err(
+        Code::E0310,
+        format!("the {what} `{name}` is Volley's own: {why}"),
+        span,
+        "set by Volley",
+        fix.to_string(),
     )
 }
 
