@@ -183,10 +183,52 @@ pub fn check_label_value(v: &str) -> Result<(), String> {
     check_name_part(v, "a label value")
 }
 
+/// The closest DNS-1123 subdomain to `name` (lowercase, other characters as `-`), for a
+/// fix-it: `Load_Test` → `load-test`.
+pub fn dns_fix(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        let c = c.to_ascii_lowercase();
+        if alnum(c) || c == '.' {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches(|c| c == '-' || c == '.');
+    let fixed: String = out.chars().take(253).collect();
+    if fixed.is_empty() {
+        "loadtest".into()
+    } else {
+        fixed
+    }
+}
+
+/// The closest label value to `value` (other characters as `-`, alphanumeric at both
+/// ends, at most 63 characters): `-bad` → `bad`.
+pub fn label_value_fix(value: &str) -> String {
+    let mapped: String = value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(63)
+        .collect();
+    mapped
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string()
+}
+
 /// Why a label or annotation key is Volley's own, if it is.
 pub fn reserved_key(key: &str, labels: bool) -> Option<String> {
     if key.starts_with(VOLLEY_PREFIX) {
-        return Some(format!("`{VOLLEY_PREFIX}` keys are Volley's own"));
+        return Some(format!(
+            "Volley keeps the `{VOLLEY_PREFIX}` prefix for its run labels"
+        ));
     }
     (labels && RESERVED_LABELS.contains(&key))
         .then(|| format!("Volley sets `{key}` on every pod of the run"))
@@ -293,5 +335,15 @@ mod tests {
         assert!(reserved_env("VOLLEY_TOKEN").is_some());
         assert!(reserved_env("JOB_COMPLETION_INDEX").is_some());
         assert!(reserved_env("REGION").is_none());
+    }
+
+    #[test]
+    fn fixes_are_valid_names() {
+        assert_eq!(dns_fix("Load_Test"), "load-test");
+        assert_eq!(dns_fix("__"), "loadtest");
+        assert!(check_dns_subdomain(&dns_fix("Reg Cred!")).is_ok());
+        assert_eq!(label_value_fix("-bad"), "bad");
+        assert_eq!(label_value_fix("eu west/1"), "eu-west-1");
+        assert!(check_label_value(&label_value_fix(&"x".repeat(80))).is_ok());
     }
 }

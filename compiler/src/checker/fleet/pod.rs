@@ -66,6 +66,8 @@ impl FleetPass<'_, '_> {
             Ok(()) => Some(name),
             Err(why) => {
                 let kind = format!("Kubernetes {what} name");
+                let fix = format!("\"{}\"", kube::dns_fix(&name));
+                let example = if fix.len() > 2 { fix.as_str() } else { example };
                 self.ev
                     .emit(0, codes::malformed(v.span, &kind, &name, &why, example));
                 None
@@ -84,7 +86,13 @@ impl FleetPass<'_, '_> {
                 Ok(()) => out.push(name),
                 Err(why) => self.ev.emit(
                     0,
-                    codes::malformed(span, "Kubernetes Secret name", &name, &why, "\"regcred\""),
+                    codes::malformed(
+                        span,
+                        "Kubernetes Secret name",
+                        &name,
+                        &why,
+                        &format!("\"{}\"", kube::dns_fix(&name)),
+                    ),
                 ),
             }
         }
@@ -129,7 +137,7 @@ impl FleetPass<'_, '_> {
                         "label value",
                         &value,
                         &why,
-                        "\"eu-west-1\"",
+                        &format!("\"{}\"", kube::label_value_fix(&value)),
                     );
                     self.ev.emit(0, d);
                     continue;
@@ -219,7 +227,13 @@ impl FleetPass<'_, '_> {
             if let Err(why) = kube::check_dns_subdomain(&name) {
                 self.ev.emit(
                     0,
-                    codes::malformed(v.span, &kind, &name, &why, "\"api-keys\""),
+                    codes::malformed(
+                        v.span,
+                        &kind,
+                        &name,
+                        &why,
+                        &format!("\"{}\"", kube::dns_fix(&name)),
+                    ),
                 );
                 return None;
             }
@@ -347,14 +361,24 @@ impl FleetPass<'_, '_> {
                 .ev
                 .arg_key(0, EXPRESSION_FIELDS, &f.key, f.key_span, unknown)
             {
-                Some(ExpressionField::Key) => key = self.label_key(&f.value, "node label key"),
-                Some(ExpressionField::Operator) => operator = self.operator(&f.value),
+                Some(ExpressionField::Key) => {
+                    key = self.label_key(&f.value, "node label key");
+                    ok &= key.is_some();
+                }
+                Some(ExpressionField::Operator) => {
+                    operator = self.operator(&f.value);
+                    ok &= operator.is_some();
+                }
                 Some(ExpressionField::Values) => {
                     values = self
                         .const_str_list(&f.value, "a label value")
-                        .map(|xs| (xs, f.value.span))
+                        .map(|xs| (xs, f.value.span));
+                    ok &= values.is_some();
                 }
-                Some(ExpressionField::Weight) if preferred => weight = self.weight(&f.value),
+                Some(ExpressionField::Weight) if preferred => {
+                    weight = self.weight(&f.value);
+                    ok &= weight.is_some();
+                }
                 Some(ExpressionField::Weight) => {
                     let d = codes::unknown_field(
                         f.key_span,
@@ -370,7 +394,10 @@ impl FleetPass<'_, '_> {
                 None => ok = false,
             }
         }
-        if preferred && weight.is_none() && ok {
+        if !ok {
+            return None;
+        }
+        if preferred && weight.is_none() {
             self.ev.emit(
                 0,
                 codes::missing(
@@ -384,7 +411,7 @@ impl FleetPass<'_, '_> {
             return None;
         }
         let (Some(key), Some(operator)) = (key, operator) else {
-            if ok {
+            {
                 let name = if fields.iter().any(|f| f.key == "key") {
                     "operator"
                 } else {
@@ -426,7 +453,13 @@ impl FleetPass<'_, '_> {
             if let Err(why) = kube::check_label_value(x) {
                 self.ev.emit(
                     0,
-                    codes::malformed(span, "label value", x, &why, "\"c6i-2xlarge\""),
+                    codes::malformed(
+                        span,
+                        "label value",
+                        x,
+                        &why,
+                        &format!("\"{}\"", kube::label_value_fix(x)),
+                    ),
                 );
                 return None;
             }
@@ -533,7 +566,8 @@ impl FleetPass<'_, '_> {
             }
             let value = self.const_str(&f.value, "a label value")?;
             if let Err(why) = kube::check_label_value(&value) {
-                let d = codes::malformed(f.value.span, "label value", &value, &why, "\"payments\"");
+                let fix = format!("\"{}\"", kube::label_value_fix(&value));
+                let d = codes::malformed(f.value.span, "label value", &value, &why, &fix);
                 self.ev.emit(0, d);
                 return None;
             }
