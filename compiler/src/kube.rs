@@ -223,6 +223,23 @@ pub fn label_value_fix(value: &str) -> String {
         .to_string()
 }
 
+/// The closest qualified name to `key`: the prefix as [`dns_fix`], the name as
+/// [`label_value_fix`] (`Acme.com/Team Name` → `acme.com/Team-Name`).
+pub fn qualified_name_fix(key: &str) -> String {
+    let fix_name = |n: &str| {
+        let n = label_value_fix(n);
+        if n.is_empty() {
+            "team".to_string()
+        } else {
+            n
+        }
+    };
+    match key.rsplit_once('/') {
+        Some((p, n)) => format!("{}/{}", dns_fix(p), fix_name(n)),
+        None => fix_name(key),
+    }
+}
+
 /// Why a label or annotation key is Volley's own, if it is.
 pub fn reserved_key(key: &str, labels: bool) -> Option<String> {
     if key.starts_with(VOLLEY_PREFIX) {
@@ -343,6 +360,11 @@ mod tests {
         assert_eq!(dns_fix("__"), "loadtest");
         assert!(check_dns_subdomain(&dns_fix("Reg Cred!")).is_ok());
         assert_eq!(label_value_fix("-bad"), "bad");
+        assert_eq!(
+            qualified_name_fix("Acme.com/Team Name"),
+            "acme.com/Team-Name"
+        );
+        assert!(check_qualified_name(&qualified_name_fix("a/-")).is_ok());
         assert_eq!(label_value_fix("eu west/1"), "eu-west-1");
         assert!(check_label_value(&label_value_fix(&"x".repeat(80))).is_ok());
     }

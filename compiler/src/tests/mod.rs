@@ -3,6 +3,7 @@
 
 mod errors;
 mod eval;
+mod fleet_pod;
 mod fuzz;
 mod ir;
 mod plans;

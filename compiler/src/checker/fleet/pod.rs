@@ -116,7 +116,8 @@ impl FleetPass<'_, '_> {
         for f in fields {
             if let Err(why) = kube::check_qualified_name(&f.key) {
                 let kind = format!("{what} key");
-                let d = codes::malformed(f.key_span, &kind, &f.key, &why, "team or acme.com/team");
+                let fix = kube::qualified_name_fix(&f.key);
+                let d = codes::malformed(f.key_span, &kind, &f.key, &why, &fix);
                 self.ev.emit(0, d);
                 continue;
             }
@@ -560,7 +561,8 @@ impl FleetPass<'_, '_> {
         let mut out = BTreeMap::new();
         for f in fields {
             if let Err(why) = kube::check_qualified_name(&f.key) {
-                let d = codes::malformed(f.key_span, "label key", &f.key, &why, "app");
+                let fix = kube::qualified_name_fix(&f.key);
+                let d = codes::malformed(f.key_span, "label key", &f.key, &why, &fix);
                 self.ev.emit(0, d);
                 return None;
             }
