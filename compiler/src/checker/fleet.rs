@@ -362,8 +362,11 @@ impl<'c, 'a> FleetPass<'c, 'a> {
             Some(e) => self.role_resources(shared.clone(), e, "runners"),
             None => shared.clone(),
         };
-        fleet.coordinator_resources =
-            coordinator.map(|e| self.role_resources(shared, e, "coordinator"));
+        let coordinator = match coordinator {
+            Some(e) => self.role_resources(shared, e, "coordinator"),
+            None => shared,
+        };
+        fleet.coordinator_resources = (coordinator != fleet.resources).then_some(coordinator);
     }
 
     /// One role's `{cpu:, memory:}`, starting from the flat (or default) resources.

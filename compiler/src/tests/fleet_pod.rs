@@ -108,6 +108,13 @@ fn flat_resources_mean_both_roles_and_roles_override_them() {
             .map(|r| (r.cpu_millis, r.memory_bytes)),
         Some((500, 1 << 30))
     );
+    let f = fleet_of("  resources = {cpu: 250m, memory: 256Mi, runners: {cpu: 2}}");
+    assert_eq!(f.resources.cpu_millis, 2000);
+    assert_eq!(
+        f.coordinator_resources().cpu_millis,
+        250,
+        "the coordinator keeps the flat keys when only the runners have their own"
+    );
     assert_eq!(
         errors_of("  resources = {coordinator: {cpu: 1, runners: {cpu: 1}}}"),
         [("E0301".to_string(), "runners".to_string())]
