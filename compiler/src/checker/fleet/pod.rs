@@ -17,7 +17,7 @@ use crate::suggest::did_you_mean;
 use crate::types::Type;
 use std::collections::BTreeMap;
 use volley_plan::{EnvValue, Fleet, FleetAffinity, MatchExpression, PodTerm, WeightedNodeTerm};
-use volley_syntax::ast::{self, ExprKind as A, ItemKind};
+use volley_syntax::ast::{self, ExprKind as A, ItemKind, Span};
 
 const OPERATORS: &[&str] = &["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"];
 
@@ -430,13 +430,25 @@ impl FleetPass<'_, '_> {
             }
             return None;
         };
-        let (values, values_span) = match values {
-            Some((xs, span)) => (xs, Some(span)),
-            None => (Vec::new(), None),
+        let (values, span) = match values {
+            Some((xs, span)) => (xs.into_iter().map(|(s, _)| s).collect(), span),
+            None => (Vec::new(), v.span),
         };
-        let values: Vec<String> = values.into_iter().map(|(s, _)| s).collect();
-        let span = values_span.unwrap_or(v.span);
-        let why = match operator.as_str() {
+        self.operator_values(&operator, &values, span)?;
+        Some((
+            MatchExpression {
+                key,
+                operator,
+                values,
+            },
+            weight,
+        ))
+    }
+
+    /// The values fit the operator (`In` some, `Exists` none, `Gt` one integer) and are
+    /// label values.
+    fn operator_values(&mut self, operator: &str, values: &[String], span: Span) -> Option<()> {
+        let why = match operator {
             "In" | "NotIn" if values.is_empty() => Some("`In` and `NotIn` need at least one value"),
             "Exists" | "DoesNotExist" if !values.is_empty() => {
                 Some("`Exists` and `DoesNotExist` take no values")
@@ -450,29 +462,15 @@ impl FleetPass<'_, '_> {
             self.ev.emit(0, codes::out_of_range(span, "values", why));
             return None;
         }
-        for x in &values {
+        for x in values {
             if let Err(why) = kube::check_label_value(x) {
-                self.ev.emit(
-                    0,
-                    codes::malformed(
-                        span,
-                        "label value",
-                        x,
-                        &why,
-                        &format!("\"{}\"", kube::label_value_fix(x)),
-                    ),
-                );
+                let fix = format!("\"{}\"", kube::label_value_fix(x));
+                self.ev
+                    .emit(0, codes::malformed(span, "label value", x, &why, &fix));
                 return None;
             }
         }
-        Some((
-            MatchExpression {
-                key,
-                operator,
-                values,
-            },
-            weight,
-        ))
+        Some(())
     }
 
     fn label_key(&mut self, v: &ast::Expr, what: &str) -> Option<String> {
