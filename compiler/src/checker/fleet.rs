@@ -1,8 +1,10 @@
 //! The fleet rule pass (`FleetPass`), run by the driver after thresholds. The
-//! `fleet { .. }` block: runner count (`auto` → none), namespace, image, resources
-//! (`cpu: 2` cores or `"500m"`, `memory: 512Mi`), placement, node selector, tolerations,
-//! Kubernetes secret references (only for declared secrets), egress CIDRs, cleanup,
-//! start timeout, grace and zone spread. Unknown fields get a "did you mean". The pass
+//! `fleet { .. }` block: runner count (`auto` → none), namespace, image, resources as
+//! Kubernetes quantities (`cpu: 250m`, `"500m"`, `1.5`; `memory: 512Mi`, `"1G"`), for both
+//! roles or per role, placement, node selector, tolerations, Kubernetes secret references
+//! (only for declared secrets), egress CIDRs, cleanup, start timeout, grace and zone
+//! spread; the pod fields for real clusters (env, service account, pull secrets, labels,
+//! annotations, priority class, affinity) are in `fleet/pod.rs`. Unknown fields get a "did you mean". The pass
 //! keeps its own state and returns a `FleetOut`; it uses the checker only to evaluate
 //! constants, resolve names and report.
 
