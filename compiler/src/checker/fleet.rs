@@ -9,7 +9,7 @@
 //! constants, resolve names and report.
 
 use super::args::{FleetField, ResourceField, FLEET_FIELDS, RESOURCE_FIELDS, ROLE_RESOURCE_FIELDS};
-use super::{Checker, Resolved};
+use super::{Checker, Ctx, Mode, Resolved};
 use crate::codes::{self, Sink};
 use crate::ir::{Const, Loc};
 use crate::kube;
@@ -416,7 +416,7 @@ impl<'c, 'a> FleetPass<'c, 'a> {
             }
             _ => match super::items::literal_string(v) {
                 Some(t) => kube::cpu_millis(&t),
-                None => match self.ev.const_of(0, v, &Type::Float, "`cpu`", HELP) {
+                None => match self.quantity_const(v, &Type::Float, "`cpu`", HELP) {
                     Some(Const::Int(i)) => {
                         kube::millis_above_zero(i as f64 * 1000.0, &i.to_string())
                     }
@@ -435,6 +435,38 @@ impl<'c, 'a> FleetPass<'c, 'a> {
                 codes::out_of_range(v.span, "cpu", &format!("{why}; {HELP}")),
             ),
         }
+    }
+
+    /// A constant `cpu` or `memory` expression of type `want` (`2 * 0.5`, a param). A
+    /// duration there (`250m * 2`) is refused with the quantity's own help, not the
+    /// generic "drop the unit" (which would read `250m` as 250 cores).
+    fn quantity_const(
+        &mut self,
+        v: &ast::Expr,
+        want: &Type,
+        what: &str,
+        help: &str,
+    ) -> Option<Const> {
+        let mut cx = Ctx::new(0, Mode::Const);
+        let x = self.ev.expr(&mut cx, v);
+        if x.ty.is_error() {
+            return None;
+        }
+        if x.ty == Type::Duration {
+            let expected = if *want == Type::Float {
+                "CPU cores or millicores"
+            } else {
+                "a memory size"
+            };
+            let fix = help.trim_start_matches("write ");
+            let d = codes::unexpected_unit(v.span, "duration", expected, fix);
+            self.ev.emit(0, d);
+            return None;
+        }
+        if !self.ev.expect(&cx, &x, want, help) || !self.ev.require_const(&cx, &x, what, help) {
+            return None;
+        }
+        x.konst.map(|k| super::items::coerce(k, want))
     }
 
     /// `memory:` as a size (`512Mi`, `1Gi`, `1GB`) or a Kubernetes quantity string
@@ -460,7 +492,7 @@ impl<'c, 'a> FleetPass<'c, 'a> {
             }
             _ => match super::items::literal_string(v) {
                 Some(t) => kube::memory_bytes(&t),
-                None => match self.ev.const_of(0, v, &Type::Size, "`memory`", HELP) {
+                None => match self.quantity_const(v, &Type::Size, "`memory`", HELP) {
                     Some(Const::Size(b)) if b >= 1.0 && b.is_finite() => Ok(b.round() as u64),
                     Some(_) => Err("it is not above zero".to_string()),
                     None => return,

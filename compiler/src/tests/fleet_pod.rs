@@ -80,6 +80,24 @@ fn wrong_quantities_say_how_to_write_them() {
             .collect::<Vec<_>>(),
         ["E0207", "E0207"]
     );
+    assert_eq!(
+        resources("2 * 0.25", "2 * 1Gi").cpu_millis,
+        500,
+        "constant expressions"
+    );
+    for body in [
+        "  resources = {cpu: 250m * 2}",
+        "  resources = {memory: 1m * 2}",
+    ] {
+        let c = compile_src(&format!("{HEAD}fleet {{\n{body}\n}}\n"));
+        let d = &c.diagnostics[0];
+        let help = d.help.clone().unwrap_or_default();
+        assert_eq!(d.code, "E0203", "{body}");
+        assert!(
+            !help.contains("write 500") && !help.contains("write 2"),
+            "{body}: never \"drop the unit\": {help}"
+        );
+    }
     let c = compile_src(&format!(
         "{HEAD}fleet {{\n  resources = {{cpu: 250ms}}\n}}\n"
     ));
