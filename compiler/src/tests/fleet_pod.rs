@@ -272,3 +272,16 @@ fn kubernetes_syntax_is_checked_with_a_fix() {
         [("E0201".to_string(), "k8s_secret(\"api\")".to_string())]
     );
 }
+
+#[test]
+fn a_secret_never_becomes_a_plain_env_value_or_label() {
+    for body in [
+        "  env = {X: token}",
+        "  env = {X: \"a{token}\"}",
+        "  labels = {team: token}",
+        "  annotations = {\"acme.com/x\": \"{token}\"}",
+    ] {
+        let codes: Vec<String> = errors_of(body).into_iter().map(|(c, _)| c).collect();
+        assert_eq!(codes, ["E0508"], "{body}");
+    }
+}
