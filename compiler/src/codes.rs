@@ -83,7 +83,7 @@ codes! {
     E0205 => "a VU-count stage (`1m -> 500`) in `ramping_arrival_rate`",
     E0206 => "unknown type name",
     E0207 => "a value out of its allowed range (negative duration, zero VUs, `max_vus` below `pre_allocated_vus`, ...)",
-    E0208 => "a malformed URL or CIDR",
+    E0208 => "a malformed URL, CIDR, or Kubernetes name, label, env variable name or quantity (`service_account = \"Load_Test\"`, `memory: \"1gi\"`)",
     E0209 => "a threshold aggregation that does not apply to the metric's type (`p(95)` on a counter)",
     E0210 => "an operator applied to types it does not support",
     E0211 => "something that is not a value used as one (a flow, a module, a data source), or a call of a non-function",
@@ -445,7 +445,7 @@ pub fn out_of_range(span: Span, what: &str, help: &str) -> Diagnostic {
     )
 }
 
-/// E0208. `kind` is "URL" or "CIDR".
+/// E0208. `kind` is what is malformed ("URL", "CIDR", "label key", "memory quantity"…).
 pub fn malformed(span: Span, kind: &str, value: &str, why: &str, example: &str) -> Diagnostic {
     err(
         Code::E0208,

@@ -20,30 +20,40 @@ pub const RESERVED_LABELS: &[&str] = &[
 /// The environment variables the pods get from Volley or Kubernetes and the binary reads.
 pub const RESERVED_ENV: &[&str] = &["JOB_COMPLETION_INDEX"];
 
+/// Why a quantity was refused: its form (with the nearest valid form), or its size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QuantityError {
+    /// Not a quantity at all: why, and a valid form to propose.
+    Malformed { why: String, fix: String },
+    /// A quantity, but not one Kubernetes accepts here (zero, a fraction of a millicore).
+    Range(String),
+}
+
 /// A CPU quantity as text (`"500m"`, `"1.5"`, `"2"`) in millicores, above zero and whole.
-pub fn cpu_millis(text: &str) -> Result<u64, String> {
+pub fn cpu_millis(text: &str) -> Result<u64, QuantityError> {
     let t = text.trim();
     let (n, scale) = match t.strip_suffix('m') {
         Some(n) => (n, 1.0),
         None => (t, 1000.0),
     };
-    let v = number(n).ok_or_else(|| {
-        format!("`{t}` is not a CPU quantity: cores (`2`, `0.5`) or millicores (`500m`)")
+    let v = number(n).ok_or_else(|| QuantityError::Malformed {
+        why: "CPU is cores (`2`, `0.5`) or millicores (`500m`)".into(),
+        fix: "\"500m\"".into(),
     })?;
     millis_above_zero(v * scale, t)
 }
 
 /// Millicores from a number of them (`250` of `250m`, or cores × 1000): at least 1, whole.
-pub fn millis_above_zero(m: f64, shown: &str) -> Result<u64, String> {
+pub fn millis_above_zero(m: f64, shown: &str) -> Result<u64, QuantityError> {
     if !m.is_finite() || m < 1.0 {
-        return Err(format!(
+        return Err(QuantityError::Range(format!(
             "`{shown}` is below one millicore: Kubernetes' smallest CPU is `1m`"
-        ));
+        )));
     }
     if (m - m.round()).abs() > 1e-6 {
-        return Err(format!(
+        return Err(QuantityError::Range(format!(
             "`{shown}` is a fraction of a millicore: Kubernetes counts CPU in whole millicores"
-        ));
+        )));
     }
     Ok(m.round() as u64)
 }
@@ -71,26 +81,35 @@ const MEMORY_UNITS: &[(&str, f64)] = &[
 ];
 
 /// A memory quantity as text (`"1Gi"`, `"512Mi"`, `"1G"`, `"1500"`) in bytes, above zero.
-pub fn memory_bytes(text: &str) -> Result<u64, String> {
+pub fn memory_bytes(text: &str) -> Result<u64, QuantityError> {
     let t = text.trim();
     let split = t
         .find(|c: char| c.is_ascii_alphabetic() && c != 'e')
         .unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
     let Some((_, size)) = MEMORY_UNITS.iter().find(|(u, _)| *u == unit) else {
-        let close = MEMORY_UNITS
-            .iter()
-            .find(|(u, _)| !u.is_empty() && u.eq_ignore_ascii_case(unit))
-            .map(|(u, _)| format!(" (`{n}{u}`?)"))
-            .unwrap_or_default();
-        return Err(format!(
-            "`{unit}` is not a memory unit{close}: write `Ki`, `Mi`, `Gi`, `Ti` or `k`, `M`, `G`, `T`"
-        ));
+        let close = match unit {
+            "m" => Some("Mi"),
+            _ => MEMORY_UNITS
+                .iter()
+                .find(|(u, _)| !u.is_empty() && u.eq_ignore_ascii_case(unit))
+                .map(|(u, _)| *u),
+        };
+        let n = if number(n).is_some() { n } else { "512" };
+        return Err(QuantityError::Malformed {
+            why: format!(
+                "`{unit}` is not a memory unit: write `Ki`, `Mi`, `Gi`, `Ti` or `k`, `M`, `G`, `T`"
+            ),
+            fix: format!("\"{n}{}\"", close.unwrap_or("Mi")),
+        });
     };
-    let v = number(n).ok_or_else(|| format!("`{t}` is not a memory quantity such as `512Mi`"))?;
+    let v = number(n).ok_or_else(|| QuantityError::Malformed {
+        why: "a memory quantity is a number and a unit".into(),
+        fix: "\"512Mi\"".into(),
+    })?;
     let b = v * size;
     if !b.is_finite() || b < 1.0 {
-        return Err(format!("`{t}` is not above zero"));
+        return Err(QuantityError::Range(format!("`{t}` is not above zero")));
     }
     Ok(b.round() as u64)
 }
@@ -291,7 +310,13 @@ mod tests {
         assert_eq!(cpu_millis(" 250m "), Ok(250));
         assert!(cpu_millis("0.1m").is_err());
         assert!(cpu_millis("0.0005").is_err());
-        assert!(cpu_millis("1.0005").unwrap_err().contains("fraction"));
+        assert!(
+            matches!(cpu_millis("1.0005"), Err(QuantityError::Range(why)) if why.contains("fraction"))
+        );
+        assert!(matches!(
+            cpu_millis("lots"),
+            Err(QuantityError::Malformed { .. })
+        ));
         assert!(cpu_millis("-1").is_err());
         assert!(cpu_millis("250ms").is_err());
         assert!(cpu_millis("m").is_err());
@@ -306,8 +331,14 @@ mod tests {
         assert_eq!(memory_bytes("128974848"), Ok(128974848));
         assert_eq!(memory_bytes("129e6"), Ok(129_000_000));
         assert_eq!(memory_bytes("64KB"), Ok(64_000));
-        let e = memory_bytes("1gi").unwrap_err();
-        assert!(e.contains("`1Gi`?"), "{e}");
+        let fix = |t| match memory_bytes(t) {
+            Err(QuantityError::Malformed { fix, .. }) => fix,
+            other => panic!("{t}: {other:?}"),
+        };
+        assert_eq!(fix("1gi"), "\"1Gi\"");
+        assert_eq!(fix("512m"), "\"512Mi\"", "millibytes are never meant");
+        assert_eq!(fix("1Xi"), "\"1Mi\"");
+        assert!(matches!(memory_bytes("0Mi"), Err(QuantityError::Range(_))));
         assert!(memory_bytes("0Mi").is_err());
         assert!(memory_bytes("Mi").is_err());
         assert!(memory_bytes("1Xi").is_err());

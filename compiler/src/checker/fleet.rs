@@ -430,11 +430,30 @@ impl<'c, 'a> FleetPass<'c, 'a> {
         };
         match millis {
             Ok(m) => r.cpu_millis = m,
-            Err(why) => self.ev.emit(
-                0,
-                codes::out_of_range(v.span, "cpu", &format!("{why}; {HELP}")),
-            ),
+            Err(e) => self.quantity_error(v, "cpu", "CPU quantity", e, HELP),
         }
+    }
+
+    /// A refused quantity: E0208 with the nearest valid form, or E0207 for its size.
+    fn quantity_error(
+        &mut self,
+        v: &ast::Expr,
+        field: &str,
+        kind: &str,
+        e: kube::QuantityError,
+        help: &str,
+    ) {
+        let d = match e {
+            kube::QuantityError::Malformed { why, fix } => {
+                let shown = super::items::literal_string(v)
+                    .unwrap_or_else(|| self.ev.source_text(0, v.span));
+                codes::malformed(v.span, kind, &shown, &why, &fix)
+            }
+            kube::QuantityError::Range(why) => {
+                codes::out_of_range(v.span, field, &format!("{why}; {help}"))
+            }
+        };
+        self.ev.emit(0, d);
     }
 
     /// A constant `cpu` or `memory` expression of type `want` (`2 * 0.5`, a param). A
@@ -494,17 +513,14 @@ impl<'c, 'a> FleetPass<'c, 'a> {
                 Some(t) => kube::memory_bytes(&t),
                 None => match self.quantity_const(v, &Type::Size, "`memory`", HELP) {
                     Some(Const::Size(b)) if b >= 1.0 && b.is_finite() => Ok(b.round() as u64),
-                    Some(_) => Err("it is not above zero".to_string()),
+                    Some(_) => Err(kube::QuantityError::Range("it is not above zero".into())),
                     None => return,
                 },
             },
         };
         match bytes {
             Ok(b) => r.memory_bytes = b,
-            Err(why) => self.ev.emit(
-                0,
-                codes::out_of_range(v.span, "memory", &format!("{why}; {HELP}")),
-            ),
+            Err(e) => self.quantity_error(v, "memory", "memory quantity", e, HELP),
         }
     }
 

@@ -78,7 +78,16 @@ fn wrong_quantities_say_how_to_write_them() {
             .iter()
             .map(|(c, _)| c.as_str())
             .collect::<Vec<_>>(),
-        ["E0207", "E0207"]
+        ["E0208", "E0208"],
+        "not quantities at all"
+    );
+    assert_eq!(
+        errors_of("  resources = {cpu: \"0.0001\", memory: \"0Mi\"}")
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .collect::<Vec<_>>(),
+        ["E0207", "E0207"],
+        "quantities Kubernetes does not accept here"
     );
     assert_eq!(
         resources("2 * 0.25", "2 * 1Gi").cpu_millis,
