@@ -254,6 +254,13 @@ pub(crate) enum FleetField {
     StartTimeout,
     Grace,
     ZoneSpread,
+    Env,
+    ServiceAccount,
+    ImagePullSecrets,
+    Labels,
+    Annotations,
+    PriorityClass,
+    Affinity,
 }
 
 pub(crate) const FLEET_FIELDS: &[ArgSpec<FleetField>] = &[
@@ -309,6 +316,34 @@ pub(crate) const FLEET_FIELDS: &[ArgSpec<FleetField>] = &[
         name: "zone_spread",
         key: FleetField::ZoneSpread,
     },
+    ArgSpec {
+        name: "env",
+        key: FleetField::Env,
+    },
+    ArgSpec {
+        name: "service_account",
+        key: FleetField::ServiceAccount,
+    },
+    ArgSpec {
+        name: "image_pull_secrets",
+        key: FleetField::ImagePullSecrets,
+    },
+    ArgSpec {
+        name: "labels",
+        key: FleetField::Labels,
+    },
+    ArgSpec {
+        name: "annotations",
+        key: FleetField::Annotations,
+    },
+    ArgSpec {
+        name: "priority_class",
+        key: FleetField::PriorityClass,
+    },
+    ArgSpec {
+        name: "affinity",
+        key: FleetField::Affinity,
+    },
 ];
 
 /// The fields of `fleet { resources = {..} }`.
@@ -316,6 +351,10 @@ pub(crate) const FLEET_FIELDS: &[ArgSpec<FleetField>] = &[
 pub(crate) enum ResourceField {
     Cpu,
     Memory,
+    /// The coordinator's own `{cpu, memory}` (the flat keys set both roles).
+    Coordinator,
+    /// The runners' own `{cpu, memory}`.
+    Runners,
 }
 
 pub(crate) const RESOURCE_FIELDS: &[ArgSpec<ResourceField>] = &[
@@ -326,6 +365,110 @@ pub(crate) const RESOURCE_FIELDS: &[ArgSpec<ResourceField>] = &[
     ArgSpec {
         name: "memory",
         key: ResourceField::Memory,
+    },
+    ArgSpec {
+        name: "coordinator",
+        key: ResourceField::Coordinator,
+    },
+    ArgSpec {
+        name: "runners",
+        key: ResourceField::Runners,
+    },
+];
+
+/// The fields of one role's resources (`resources = {coordinator: {cpu:, memory:}}`).
+pub(crate) const ROLE_RESOURCE_FIELDS: &[ArgSpec<ResourceField>] = &[
+    ArgSpec {
+        name: "cpu",
+        key: ResourceField::Cpu,
+    },
+    ArgSpec {
+        name: "memory",
+        key: ResourceField::Memory,
+    },
+];
+
+/// The fields of `fleet.affinity`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AffinityField {
+    NodeRequired,
+    NodePreferred,
+    PodAffinity,
+    PodAntiAffinity,
+}
+
+pub(crate) const AFFINITY_FIELDS: &[ArgSpec<AffinityField>] = &[
+    ArgSpec {
+        name: "node_required",
+        key: AffinityField::NodeRequired,
+    },
+    ArgSpec {
+        name: "node_preferred",
+        key: AffinityField::NodePreferred,
+    },
+    ArgSpec {
+        name: "pod_affinity",
+        key: AffinityField::PodAffinity,
+    },
+    ArgSpec {
+        name: "pod_anti_affinity",
+        key: AffinityField::PodAntiAffinity,
+    },
+];
+
+/// The fields of a node match expression (`{key:, operator:, values:, weight:}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExpressionField {
+    Key,
+    Operator,
+    Values,
+    Weight,
+}
+
+pub(crate) const EXPRESSION_FIELDS: &[ArgSpec<ExpressionField>] = &[
+    ArgSpec {
+        name: "key",
+        key: ExpressionField::Key,
+    },
+    ArgSpec {
+        name: "operator",
+        key: ExpressionField::Operator,
+    },
+    ArgSpec {
+        name: "values",
+        key: ExpressionField::Values,
+    },
+    ArgSpec {
+        name: "weight",
+        key: ExpressionField::Weight,
+    },
+];
+
+/// The fields of a pod (anti-)affinity term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PodTermField {
+    Labels,
+    TopologyKey,
+    Weight,
+    Namespaces,
+}
+
+pub(crate) const POD_TERM_FIELDS: &[ArgSpec<PodTermField>] = &[
+    ArgSpec {
+        name: "labels",
+        key: PodTermField::Labels,
+    },
+    ArgSpec {
+        name: "topology_key",
+        key: PodTermField::TopologyKey,
+    },
+    ArgSpec {
+        name: "weight",
+        key: PodTermField::Weight,
+    },
+    ArgSpec {
+        name: "namespaces",
+        key: PodTermField::Namespaces,
     },
 ];
 
@@ -372,6 +515,10 @@ mod tests {
         check(DNS_FIELDS);
         check(FLEET_FIELDS);
         check(RESOURCE_FIELDS);
+        check(ROLE_RESOURCE_FIELDS);
+        check(AFFINITY_FIELDS);
+        check(EXPRESSION_FIELDS);
+        check(POD_TERM_FIELDS);
         check(THRESHOLD_FLAGS);
     }
 

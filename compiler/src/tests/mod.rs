@@ -4,6 +4,7 @@
 mod dns;
 mod errors;
 mod eval;
+mod fleet_pod;
 mod fuzz;
 mod ir;
 mod plans;
