@@ -303,6 +303,7 @@ fn main() -> std::process::ExitCode {
             out,
             report,
             status_listen,
+            json_logs: cli.log_format == logging::LogFormat::Json,
         }),
         #[cfg(feature = "compiler")]
         Command::DemoServer { port, no_latency } => cmd::demo::run(port, !no_latency),

@@ -65,6 +65,18 @@ pub struct CoordinatorOptions {
     pub linger_end: StopHandle,
     /// Receives the run's events (progress, stops, lost runners, the outputs' notes).
     pub events: Option<EventSink>,
+    /// The files the outputs write that the status port serves once the run has ended.
+    pub served: Served,
+}
+
+/// The output files a coordinator serves on its status port (both ports, in fact: they
+/// are read-only) once the run has ended, through its linger: `GET /report` the
+/// `--report` file, `GET /out/K` the `K`-th `--out json=FILE` (0-based, in the order of
+/// the specs). `volley deploy` and `volley status` fetch them through the API server.
+#[derive(Clone, Debug, Default)]
+pub struct Served {
+    pub report: Option<std::path::PathBuf>,
+    pub json: Vec<std::path::PathBuf>,
 }
 
 /// What the handlers and the lifecycle share.
@@ -83,6 +95,7 @@ struct Hub {
     /// `POST /v1/abort` stops the run as a signal does.
     stop: StopHandle,
     prom: PromOptions,
+    served: Served,
     /// To the fleet source: every applied delta, in order, and each push.
     events: mpsc::UnboundedSender<HubEvent>,
 }
@@ -153,6 +166,7 @@ impl Coordinator {
             epoch: Instant::now(),
             stop: stop.clone(),
             prom: PromOptions::new(&opts.testid),
+            served: opts.served.clone(),
             events,
         });
         Ok(Coordinator {
@@ -683,6 +697,7 @@ struct Status<'a> {
     total_ms: u64,
     runners: RunnerCounts,
     vus: u64,
+    vus_max: u64,
     http_reqs: u64,
     rps: f64,
     http_req_failed: f64,
@@ -737,6 +752,7 @@ fn status(hub: &Hub) -> Vec<u8> {
             lost: st.lost(),
         },
         vus: p.vus,
+        vus_max: p.vus_max,
         http_reqs: p.http_reqs,
         rps: if secs > 0.0 {
             p.http_reqs as f64 / secs
@@ -829,6 +845,16 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<
                 None => Err(error(404, "the run has not finished")),
             };
         }
+        (&Method::GET, "/report") => {
+            return served_file(hub, hub.served.report.as_deref(), "--report FILE").await
+        }
+        (&Method::GET, p) if p.starts_with("/out/") => {
+            let file = p["/out/".len()..]
+                .parse::<usize>()
+                .ok()
+                .and_then(|k| hub.served.json.get(k));
+            return served_file(hub, file.map(|f| f.as_path()), "--out json=FILE").await;
+        }
         _ => {}
     }
     if !req.path.starts_with("/v1/") {
@@ -843,7 +869,7 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<
     if status_only && req.path != "/v1/abort" {
         return Err(error(
             404,
-            "the status port serves /status, /summary, /metrics, /healthz and POST /v1/abort only",
+            "the status port serves /status, /summary, /report, /out/K, /metrics, /healthz and POST /v1/abort only",
         ));
     }
     hub.last_call_ms.store(
@@ -901,6 +927,39 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<
             404,
             format!("no such endpoint: {} {}", req.method, req.path),
         )),
+    }
+}
+
+/// A file the outputs wrote, once the run has ended (they write it at the end, or flush
+/// it until then); `flag` names what the coordinator needs to have one.
+async fn served_file(
+    hub: &Hub,
+    path: Option<&std::path::Path>,
+    flag: &str,
+) -> Result<Reply, Reply> {
+    let done = hub
+        .summary
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_some();
+    if !done {
+        return Err(error(
+            404,
+            "the run has not finished: the file is complete only at the end",
+        ));
+    }
+    let Some(path) = path else {
+        return Err(error(
+            404,
+            format!("this coordinator writes no such file (it was started without {flag})"),
+        ));
+    };
+    match tokio::fs::read(path).await {
+        Ok(body) => Ok(Reply {
+            status: 200,
+            body: Bytes::from(body),
+        }),
+        Err(e) => Err(error(500, format!("cannot read `{}`: {e}", path.display()))),
     }
 }
 

@@ -1,12 +1,14 @@
 //! `volley deploy` and the commands that act on a run, over kube: connecting (kubeconfig,
 //! `--context`), server-side apply ([`apply`]), following the run through the API server's
-//! service proxy to its verdict ([`follow`]), and status, logs, abort, delete ([`ops`]).
+//! service proxy to its verdict ([`follow`]), status, logs, abort, delete ([`ops`]), and the
+//! run's summary, report and json outputs from its coordinator ([`results`]).
 //! Returns data and errors; progress goes to a callback. It must not print.
 
 pub mod apply;
 pub mod error;
 pub mod follow;
 pub mod ops;
+pub mod results;
 
 pub use apply::{apply, random_token, Applied, FIELD_MANAGER};
 pub use error::{DeployError, StuckPod};
@@ -106,6 +108,7 @@ pub struct FleetStatus {
     pub total_ms: u64,
     pub runners: RunnerCounts,
     pub vus: u64,
+    pub vus_max: u64,
     pub http_reqs: u64,
     pub rps: f64,
     pub http_req_failed: f64,

@@ -615,6 +615,7 @@ fn output_is_deterministic_and_the_namespace_can_be_overridden() {
     assert_eq!(a, b);
     let o = Options {
         namespace: Some("perf".into()),
+        ..Options::default()
     };
     let m = build(&p, &o).unwrap();
     assert!(m
