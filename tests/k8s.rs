@@ -397,4 +397,234 @@ mod deploy {
             "applying twice changes nothing"
         );
     }
+
+    fn applied(c: &Cluster, kind_path: &str) -> serde_json::Value {
+        c.fake.with(|s| {
+            s.objects
+                .iter()
+                .find(|(k, _)| k.contains(kind_path) && k.ends_with("-coordinator"))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("no {kind_path} coordinator object"))
+        })
+    }
+
+    fn scripted_run(c: &Cluster) {
+        let status = |phase: &str, ready: u64, elapsed: u64, reqs: u64, exit: Option<i32>| {
+            serde_json::json!({"protocol": 1, "phase": phase, "elapsed_ms": elapsed, "total_ms": 60000,
+                "runners": {"expected": 10, "joined": 10, "ready": ready, "done": 0, "lost": 0},
+                "vus": 40, "vus_max": 50, "http_reqs": reqs, "rps": 321.0, "http_req_failed": 0.25,
+                "iterations": 99, "exit_code": exit, "verdict": exit.map(|_| "thresholds failed")})
+        };
+        c.fake.with(|s| {
+            s.status = vec![
+                status("waiting", 7, 0, 0, None),
+                status("running", 10, 12_300, 400, None),
+                status("done", 10, 60_000, 800, Some(99)),
+            ];
+            s.summary = Some(serde_json::json!({"fleet": "summary", "volley": {"exit_code": 99}}));
+            s.files.insert(
+                "report".into(),
+                "<!DOCTYPE html><title>fleet report</title>".into(),
+            );
+            s.files
+                .insert("out/0".into(), "{\"metric\":\"http_reqs\"}\n".into());
+        });
+    }
+
+    #[test]
+    fn deploy_streams_from_the_coordinator_shows_progress_and_fetches_its_results() {
+        let c = cluster("k8s-deploy-results");
+        scripted_run(&c);
+        let (report, sj, nd) = (
+            c.dir.join("report.html"),
+            c.dir.join("summary.json"),
+            c.dir.join("out.ndjson"),
+        );
+        let prom = "prometheus=http://10.9.8.7:9090/api/v1/write,token_env=PROM_TOKEN";
+        let json = format!("json={}", nd.display());
+        let out = c.volley(&[
+            "deploy",
+            &checkout(),
+            "--context",
+            "fake",
+            "--out",
+            prom,
+            "--out",
+            &json,
+            "--report",
+            report.to_str().unwrap(),
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(99), "{t}");
+        // The same progress line as `volley run` (plain on a non-terminal), with the runners.
+        assert!(t.contains("waiting: 7 of 10 runners ready"), "{t}");
+        assert!(
+            t.contains("10 runners: running (0m12.3s/1m00.0s), 40/50 VUs, 99 iterations, 321.0 req/s, 25.00% errors"),
+            "{t}"
+        );
+        assert!(
+            t.contains("1m00.0s/1m00.0s") && t.contains("100%"),
+            "the closing line: {t}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&report).unwrap(),
+            "<!DOCTYPE html><title>fleet report</title>"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&nd).unwrap(),
+            "{\"metric\":\"http_reqs\"}\n"
+        );
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&sj).unwrap()).unwrap();
+        assert_eq!(written["fleet"], "summary");
+        // The coordinator, not the runners, streams: its arguments carry the outputs (the
+        // json one on its own volume), its policy lets it reach the endpoint, its token
+        // comes from a Secret.
+        let job = applied(&c, "/jobs");
+        let pod = &job["spec"]["template"]["spec"];
+        let args: Vec<&str> = pod["containers"][0]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let joined = args.join(" ");
+        assert!(joined.contains(&format!("--out {prom}")), "{joined}");
+        assert!(
+            joined.contains("--out json=/var/lib/volley/results/out-0.ndjson")
+                && joined.contains("--report /var/lib/volley/results/report.html"),
+            "{joined}"
+        );
+        let env = pod["containers"][0]["env"].to_string();
+        assert!(
+            env.contains("PROM_TOKEN") && env.contains("secretKeyRef"),
+            "{env}"
+        );
+        let runners = c.fake.with(|s| {
+            s.objects
+                .iter()
+                .find(|(k, _)| k.contains("/jobs/") && k.ends_with("-runners"))
+                .map(|(_, v)| v.to_string())
+                .unwrap()
+        });
+        assert!(
+            !runners.contains("--out") && !runners.contains("10.9.8.7"),
+            "runners do not stream"
+        );
+        let policy = applied(&c, "/networkpolicies").to_string();
+        assert!(
+            policy.contains("10.9.8.7/32") && policy.contains("9090"),
+            "{policy}"
+        );
+    }
+
+    #[test]
+    fn deploy_refuses_bad_outputs_and_paths_before_applying_anything() {
+        let c = cluster("k8s-deploy-refused");
+        let missing = c.dir.join("no-such-dir/report.html");
+        for (args, says) in [
+            (
+                vec!["--report", missing.to_str().unwrap()],
+                "--report: cannot create",
+            ),
+            (
+                vec!["--summary-json", missing.to_str().unwrap()],
+                "--summary-json: cannot create",
+            ),
+            (
+                vec!["--out", "influxdb=http://ci:hunter2@10.0.0.1:8086/volley"],
+                "user info",
+            ),
+            (
+                vec!["--out", "prometheus=ftp://10.0.0.1/x"],
+                "http:// or https://",
+            ),
+            (
+                vec!["--out", "influxdb=http://10.0.0.1:8086/volley,token=abc"],
+                "never taken from the command line",
+            ),
+            (
+                vec!["--detach", "--report", "r.html"],
+                "--detach returns before the run ends",
+            ),
+        ] {
+            let file = checkout();
+            let mut all = vec!["deploy", &*file, "--context", "fake"];
+            all.extend(args.iter().copied());
+            let out = c.volley(&all);
+            let t = text(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {t}");
+            assert!(t.contains(says), "{args:?}: {t}");
+            assert!(!t.contains("hunter2"), "a password is never printed: {t}");
+        }
+        assert!(
+            c.fake.with(|s| s.requests.is_empty()),
+            "nothing reached the API server"
+        );
+    }
+
+    #[test]
+    fn status_fetches_the_report_and_summary_and_after_the_linger_reads_the_log() {
+        let c = cluster("k8s-status-results");
+        scripted_run(&c);
+        let out = c.volley(&["deploy", &checkout(), "--context", "fake", "--detach"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let run = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        c.fake.with(|s| s.status = vec![s.status[2].clone()]);
+        let (report, sj) = (c.dir.join("r.html"), c.dir.join("s.json"));
+        let (r, s) = (report.to_str().unwrap(), sj.to_str().unwrap());
+        let out = c.volley(&[
+            "status",
+            &run,
+            "--context",
+            "fake",
+            "--report",
+            r,
+            "--summary-json",
+            s,
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(std::fs::read_to_string(&report)
+            .unwrap()
+            .contains("fleet report"));
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&sj).unwrap()).unwrap();
+        assert_eq!(written["fleet"], "summary");
+        // The linger is over: nothing answers; the summary is the coordinator's last log
+        // line, the report is gone and status says why, at once.
+        let line = serde_json::json!({"level": "INFO", "target": "volley::summary",
+            "fields": {"message": "the fleet summary", "summary": "{\"from\":\"log\"}"}});
+        c.fake.with(|s| {
+            s.status.clear();
+            s.pods = vec![serde_json::json!({"metadata": {"name": "c-0", "labels": {"volley.dev/run": run, "app.kubernetes.io/component": "coordinator"}},
+                "status": {"phase": "Succeeded"}})];
+            s.logs = format!("{line}\n");
+        });
+        let started = std::time::Instant::now();
+        let out = c.volley(&[
+            "status",
+            &run,
+            "--context",
+            "fake",
+            "--report",
+            r,
+            "--summary-json",
+            s,
+        ]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{t}");
+        assert!(started.elapsed() < Duration::from_secs(20), "no hang");
+        assert!(t.contains("linger") && t.contains("--report"), "{t}");
+        assert!(
+            !t.contains("ERROR"),
+            "an expected 503 is no error line: {t}"
+        );
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&sj).unwrap()).unwrap();
+        assert_eq!(written, serde_json::json!({"from": "log"}));
+        let out = c.volley(&["status", &run, "--context", "fake", "--summary-json", s]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
 }

@@ -40,6 +40,12 @@ pub async fn connect(context: Option<&str>) -> Result<(Client, String), DeployEr
         None => Config::infer().await.map_err(DeployError::config)?,
     };
     let ns = config.default_namespace.clone();
+    // No hidden retries: kube's default policy retries a 503 up to 15 times with a back-off
+    // growing to minutes, and the service proxy answers 503 whenever the coordinator has no
+    // endpoint (starting, or exited after its linger). `follow` polls on its own clock, and
+    // `status` must answer at once.
+    let mut config = config;
+    config.default_retry = false;
     tracing::debug!(
         host = config.cluster_url.host().unwrap_or_default(),
         namespace = %ns,

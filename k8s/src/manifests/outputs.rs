@@ -21,12 +21,12 @@ use std::net::IpAddr;
 
 /// Where the coordinator writes its report and `--out json` files: an `emptyDir` of its
 /// own ([`RESULTS_LIMIT`]), kept apart from the 64 Mi `/tmp`.
-pub const RESULTS_DIR: &str = "/var/run/volley/results";
+pub const RESULTS_DIR: &str = "/var/lib/volley/results";
 /// The size limit of the results volume (a kubelet evicts a pod whose `emptyDir` grows
 /// past it, so it is generous: an hour of NDJSON with a hundred series is ~150 MB).
 pub const RESULTS_LIMIT: &str = "1Gi";
 /// The report every coordinator writes (`GET /report` serves it after the end).
-pub const REPORT_FILE: &str = "/var/run/volley/results/report.html";
+pub const REPORT_FILE: &str = "/var/lib/volley/results/report.html";
 
 /// The file of the `k`-th `--out json` output on the coordinator (`GET /out/K`).
 pub fn json_file(k: usize) -> String {
@@ -286,11 +286,11 @@ mod tests {
             args(&outs),
             [
                 "--out",
-                "json=/var/run/volley/results/out-0.ndjson",
+                "json=/var/lib/volley/results/out-0.ndjson",
                 "--out",
                 "prometheus=http://10.0.0.9:9090/api/v1/write",
                 "--out",
-                "json=/var/run/volley/results/out-1.ndjson",
+                "json=/var/lib/volley/results/out-1.ndjson",
                 "--report",
                 REPORT_FILE
             ]
