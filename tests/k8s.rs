@@ -14,7 +14,17 @@ const CANARIES: &[(&str, &str)] = &[
     ("API_KEY", "canary-apikey-51d2e8"),
 ];
 
-/// Compiles every example into its own directory under `root`; returns the directories.
+/// Outputs of the coordinator that the compiled manifests must carry and still pass every
+/// check with: an in-cluster Prometheus with a token from a Secret, an InfluxDB by address.
+const OUTPUTS: &[&str] = &[
+    "--out",
+    "prometheus=http://prometheus.monitoring.svc:9090/api/v1/write,token_env=PROM_TOKEN",
+    "--out",
+    "influxdb=http://10.20.30.40:8086/write?db=volley,token_secret=card_token",
+];
+
+/// Compiles every example into its own directory under `root`, and the checkout example
+/// once more with [`OUTPUTS`] (`checkout-outputs`); returns the directories.
 fn compile_examples(root: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
         .unwrap()
@@ -23,28 +33,81 @@ fn compile_examples(root: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     assert!(files.iter().any(|f| f.ends_with("checkout.load")));
-    files
+    let with_outputs = repo().join("examples/checkout.load");
+    let jobs = files
         .iter()
         .map(|f| {
-            let dir = root.join(f.file_stem().unwrap());
-            let out = volley_env(
-                &repo(),
-                &[
-                    "compile",
-                    f.to_str().unwrap(),
-                    "--out-dir",
-                    dir.to_str().unwrap(),
-                ],
-                CANARIES,
-                Duration::from_secs(60),
-            );
-            assert!(out.status.success(), "{}: {}", f.display(), text(&out));
-            for name in ["plan.json", "manifests.yaml", "kustomization.yaml"] {
-                assert!(dir.join(name).is_file(), "{} wrote {name}", f.display());
-            }
-            dir
+            (
+                f,
+                f.file_stem().unwrap().to_string_lossy().into_owned(),
+                &[][..],
+            )
         })
-        .collect()
+        .chain([(&with_outputs, "checkout-outputs".to_string(), OUTPUTS)]);
+    jobs.map(|(f, name, extra)| {
+        let dir = root.join(name);
+        let mut args = vec![
+            "compile",
+            f.to_str().unwrap(),
+            "--out-dir",
+            dir.to_str().unwrap(),
+        ];
+        args.extend(extra.iter().copied());
+        let out = volley_env(&repo(), &args, CANARIES, Duration::from_secs(60));
+        assert!(out.status.success(), "{}: {}", f.display(), text(&out));
+        for name in ["plan.json", "manifests.yaml", "kustomization.yaml"] {
+            assert!(dir.join(name).is_file(), "{} wrote {name}", f.display());
+        }
+        dir
+    })
+    .collect()
+}
+
+#[test]
+fn compiled_outputs_stream_from_the_coordinator_only_and_name_no_token() {
+    let root = temp_dir("k8s-outputs");
+    let dir = compile_examples(&root)
+        .into_iter()
+        .find(|d| d.ends_with("checkout-outputs"))
+        .unwrap();
+    let m = std::fs::read_to_string(dir.join("manifests.yaml")).unwrap();
+    let docs: Vec<&str> = m.split("\n---\n").collect();
+    let job = |name: &str| {
+        *docs
+            .iter()
+            .find(|d| d.contains("kind: Job") && d.contains(&format!("name: {name}\n")))
+            .unwrap_or_else(|| panic!("no Job {name}"))
+    };
+    let run = docs
+        .iter()
+        .find_map(|d| {
+            d.lines()
+                .find_map(|l| l.trim().strip_prefix("volley.dev/run: "))
+        })
+        .unwrap();
+    let coordinator = job(&format!("{run}-coordinator"));
+    assert!(
+        coordinator.contains("prometheus=http://prometheus.monitoring.svc:9090/api/v1/write")
+            && coordinator.contains("--report")
+            && coordinator.contains("name: PROM_TOKEN"),
+        "{coordinator}"
+    );
+    let runners = job(&format!("{run}-runners"));
+    assert!(
+        !runners.contains("--out") && !runners.contains("prometheus"),
+        "{runners}"
+    );
+    let policy = docs
+        .iter()
+        .find(|d| {
+            d.contains("kind: NetworkPolicy") && d.contains(&format!("name: {run}-coordinator\n"))
+        })
+        .unwrap();
+    assert!(
+        policy.contains("kubernetes.io/metadata.name: monitoring")
+            && policy.contains("10.20.30.40/32"),
+        "{policy}"
+    );
 }
 
 #[test]
