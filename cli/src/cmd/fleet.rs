@@ -200,6 +200,7 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
             linger_end: linger_end.clone(),
             events: Some(super::render_events(progress, "the fleet")),
             served: served(&args),
+            log_summary: args.json_logs,
         },
     ) {
         Ok(c) => c,
@@ -219,9 +220,6 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     crate::signals::install(vec![stop, linger_end], Box::new(|| {}));
     let outcome = coordinator.run();
     super::finish(&outcome.summary, args.summary_json.as_deref());
-    if args.json_logs {
-        log_summary(&outcome.summary);
-    }
     outcome.exit_code
 }
 
@@ -239,21 +237,6 @@ fn served(args: &CoordinatorArgs) -> Served {
     Served {
         report: args.report.clone(),
         json,
-    }
-}
-
-/// Logs the summary as one JSON line (the `--summary-json` shape, compact), target
-/// `volley::summary`, field `summary`: `volley status --summary-json` reads it from the
-/// coordinator pod's log once the coordinator has exited
-/// (`volley_k8s::deploy::ops::summary_from_log`).
-fn log_summary(summary: &volley_engine::summary::Summary) {
-    match serde_json::to_string(summary) {
-        Ok(json) => tracing::info!(
-            target: "volley::summary",
-            summary = %json,
-            "the fleet summary (the --summary-json shape)"
-        ),
-        Err(e) => tracing::warn!("the summary cannot be logged as JSON: {e}"),
     }
 }
 

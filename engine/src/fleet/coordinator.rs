@@ -67,6 +67,9 @@ pub struct CoordinatorOptions {
     pub events: Option<EventSink>,
     /// The files the outputs write that the status port serves once the run has ended.
     pub served: Served,
+    /// Log the summary as one JSON line when the run ends, before the linger (target
+    /// `volley::summary`, field `summary`): what the pods' log keeps after they exit.
+    pub log_summary: bool,
 }
 
 /// The output files a coordinator serves on its status port (both ports, in fact: they
@@ -281,6 +284,9 @@ impl Coordinator {
             report: Report::new(&plan),
         };
         let outcome = supervisor.run(&mut source).await;
+        if opts.log_summary {
+            log_summary(&outcome.summary);
+        }
         *hub.summary.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.summary.clone());
         hub.lock().phase = Phase::Done;
         hub.changed.notify_waiters();
@@ -297,6 +303,20 @@ impl Coordinator {
             let _ = s.await;
         }
         outcome
+    }
+}
+
+/// Logs the summary as one JSON line (compact, the `--summary-json` shape), target
+/// `volley::summary`, field `summary`; `volley status` reads it from the coordinator pod's
+/// log once the coordinator has exited (`volley_k8s::deploy::results::summary_from_log`).
+fn log_summary(summary: &Summary) {
+    match serde_json::to_string(summary) {
+        Ok(json) => tracing::info!(
+            target: "volley::summary",
+            summary = %json,
+            "the fleet summary (the --summary-json shape)"
+        ),
+        Err(e) => tracing::warn!("the summary cannot be logged as JSON: {e}"),
     }
 }
 

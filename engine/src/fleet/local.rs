@@ -98,6 +98,7 @@ impl LocalFleet {
                 linger_end: StopHandle::default(),
                 events: self.events.take(),
                 served: Default::default(),
+                log_summary: false,
                 testid: crate::output::default_testid(
                     &self.plan.name,
                     std::time::SystemTime::now(),
