@@ -609,6 +609,14 @@ mod deploy {
                 "never taken from the command line",
             ),
             (
+                vec!["--detach", "--out", "json=o.ndjson"],
+                "--detach does not wait",
+            ),
+            (
+                vec!["--out", "prometheus=http://10.0.0.1:9090/w,token_secret=nope"],
+                "declares no secret `nope`",
+            ),
+            (
                 vec!["--detach", "--report", "r.html"],
                 "--detach returns before the run ends",
             ),

@@ -204,12 +204,16 @@ pub fn run(a: Args) -> ExitCode {
 /// `--out`, `--report` and `--summary-json`, checked before anything is applied; with
 /// `--detach` no file can be fetched at the end.
 fn checked_outputs(a: &Args, plan: &volley_plan::Plan) -> Result<ClusterOutputs, String> {
-    let outputs = cluster_out::parse(&a.out, plan, !a.detach)
-        .map_err(|e| if a.detach && e.contains("json=") {
-            "--out json=FILE is fetched when the run ends, and --detach does not wait for it; stream to prometheus or influxdb".to_string()
-        } else {
-            e
-        })?;
+    let json = |s: &String| {
+        matches!(
+            volley_engine::output::spec::parse(s),
+            Ok(volley_engine::output::OutSpec::Json { .. })
+        )
+    };
+    if a.detach && a.out.iter().any(json) {
+        return Err("--out json=FILE is fetched when the run ends, and --detach does not wait for it; stream to prometheus or influxdb".into());
+    }
+    let outputs = cluster_out::parse(&a.out, plan, true)?;
     if a.detach && (a.report.is_some() || a.summary_json.is_some()) {
         return Err(
             "--detach returns before the run ends: fetch the report and the summary later with `volley status RUN --report FILE --summary-json FILE` (within the coordinator's linger)".into(),
@@ -303,14 +307,15 @@ fn written(r: std::io::Result<()>, path: &Path, flag: &str) -> bool {
 /// Shows the run as it is followed: the pods and the runners' readiness until the start
 /// (a line when it changes), then `volley run`'s progress line from the coordinator's
 /// `/status` (rendered by the same `render_events`: in place on a terminal, a plain line
-/// every 10 s otherwise, and the last one at the end).
+/// every 10 s otherwise), and the last one, at 100 %, when the status says done.
 struct Progress {
     mode: ProgressMode,
     sink: EventSink,
     last: String,
+    /// When a progress line was last shown (none yet: the load has not run).
     shown: Option<Instant>,
-    /// The last status seen while the load runs, for the closing line.
-    running: Option<FleetStatus>,
+    /// The closing line was shown.
+    ended: bool,
 }
 
 impl Progress {
@@ -320,7 +325,7 @@ impl Progress {
             sink: super::render_events(mode, "the fleet"),
             last: String::new(),
             shown: None,
-            running: None,
+            ended: false,
         }
     }
 
@@ -337,7 +342,7 @@ impl Progress {
             }
             Event::Status(s) => s,
         };
-        if matches!(s.phase.as_str(), "waiting" | "setup" | "") {
+        if matches!(s.phase.as_str(), "waiting" | "setup" | "") && !s.is_done() {
             let r = &s.runners;
             return self.note(format!(
                 "{}: {} of {} runners ready ({} joined, {} lost)",
@@ -352,14 +357,20 @@ impl Progress {
                 r.lost
             ));
         }
+        if self.ended {
+            return;
+        }
         if s.is_done() {
-            self.running = Some(s);
+            // The load never ran (a fleet that did not start): no progress to close.
+            if self.shown.is_some() {
+                self.ended = true;
+                (self.sink)(progress_event(&s, true));
+            }
             return;
         }
         let due = self
             .shown
             .is_none_or(|t| t.elapsed() + Duration::from_millis(50) >= self.mode.interval());
-        self.running = Some(s.clone());
         if due {
             self.shown = Some(Instant::now());
             (self.sink)(progress_event(&s, false));
@@ -374,14 +385,13 @@ impl Progress {
         }
     }
 
-    /// The closing progress line (100 %), once the run is done.
+    /// Ends an in-place line the run left open (the coordinator went away before it said
+    /// done), so what follows starts on a line of its own.
     fn end(&mut self) {
-        if self.shown.is_none() {
-            return; // the load never ran: no progress to close
+        if self.shown.is_some() && !self.ended && self.mode == ProgressMode::Tty {
+            eprintln!();
         }
-        if let Some(s) = self.running.take() {
-            (self.sink)(progress_event(&s, true));
-        }
+        self.ended = true;
     }
 }
 

@@ -235,10 +235,12 @@ pub async fn follow(
         }
         if let Some(text) = f.proxy_get("status").await? {
             if let Ok(s) = serde_json::from_str::<FleetStatus>(&text) {
+                // The caller's progress line first: it closes its line at the end, before
+                // the log says so.
+                on(Event::Status(s.clone()));
                 if last.as_ref().is_none_or(|l| l.phase != s.phase) {
                     tracing::info!(phase = %s.phase, "run `{}` is {}", names.run, s.phase);
                 }
-                on(Event::Status(s.clone()));
                 let done = s.is_done();
                 last = Some(s);
                 if done {
