@@ -613,7 +613,10 @@ mod deploy {
                 "--detach does not wait",
             ),
             (
-                vec!["--out", "prometheus=http://10.0.0.1:9090/w,token_secret=nope"],
+                vec![
+                    "--out",
+                    "prometheus=http://10.0.0.1:9090/w,token_secret=nope",
+                ],
                 "declares no secret `nope`",
             ),
             (

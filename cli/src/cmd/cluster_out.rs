@@ -108,6 +108,11 @@ fn network(
                 "--out {kind}: token_env={var}: not an environment variable name (letters, digits, `_`)"
             ));
         }
+        if var.starts_with("VOLLEY_") {
+            return Err(format!(
+                "--out {kind}: token_env={var}: the pods' own variables (VOLLEY_…, the run token among them) are never sent to an output; name another variable"
+            ));
+        }
     }
     let (Some(host), Some(port)) = (url.host(), url.port_or_known_default()) else {
         return Err(format!("--out {kind}={shown}: the URL has no host"));
@@ -193,6 +198,13 @@ mod tests {
             false
         )
         .is_ok());
+        let e = parse(
+            &["prometheus=http://x:9090/w,token_env=VOLLEY_TOKEN".into()],
+            &p,
+            false,
+        )
+        .unwrap_err();
+        assert!(e.contains("never sent to an output"), "{e}");
         let e = parse(&["json=out.ndjson".into()], &p, false).unwrap_err();
         assert!(e.contains("volley deploy --out json"), "{e}");
         let ok = parse(
