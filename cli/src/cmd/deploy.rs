@@ -377,9 +377,13 @@ impl Progress {
         }
     }
 
-    /// A line of the start, when it changes (one per line, also on a terminal).
+    /// A line about the pods or the start, when it changes (one per line, also on a
+    /// terminal, where it replaces the in-place progress line until the next one).
     fn note(&mut self, line: String) {
         if line != self.last && self.mode != ProgressMode::Quiet {
+            if self.mode == ProgressMode::Tty && self.shown.is_some() && !self.ended {
+                eprint!("\r\x1b[2K"); // over the in-place line; the next one redraws it
+            }
             eprintln!("{line}");
             self.last = line;
         }
