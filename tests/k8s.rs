@@ -701,4 +701,36 @@ mod deploy {
         let out = c.volley(&["status", &run, "--context", "fake", "--summary-json", s]);
         assert!(out.status.success(), "{}", text(&out));
     }
+
+    #[test]
+    fn deploy_reads_the_summary_from_the_log_when_the_coordinator_exited_unseen() {
+        let c = cluster("k8s-deploy-exited");
+        let out = c.volley(&["deploy", &checkout(), "--context", "fake", "--detach"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let run = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let line = serde_json::json!({"level": "INFO", "target": "volley::summary",
+            "fields": {"message": "the fleet summary", "summary": "{\"from\":\"the log\"}"}});
+        c.fake.with(|s| {
+            s.pods = vec![serde_json::json!({
+                "metadata": {"name": "c-0", "labels": {"volley.dev/run": run, "app.kubernetes.io/component": "coordinator"}},
+                "status": {"phase": "Failed", "containerStatuses": [{"name": "coordinator", "image": "i", "imageID": "",
+                    "ready": false, "restartCount": 0, "state": {"terminated": {"exitCode": 110}}}]}})];
+            s.logs = format!("{line}\n");
+        });
+        let sj = c.dir.join("s.json");
+        let out = c.volley(&[
+            "deploy",
+            &checkout(),
+            "--context",
+            "fake",
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(110), "{t}");
+        assert!(t.contains("the log"), "the summary is printed: {t}");
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&sj).unwrap()).unwrap();
+        assert_eq!(written, serde_json::json!({"from": "the log"}));
+    }
 }

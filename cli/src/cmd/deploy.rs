@@ -179,7 +179,15 @@ pub fn run(a: Args) -> ExitCode {
             Err(e) => return fail(&e),
         };
         printer.end();
-        print_summary(outcome.summary.as_ref());
+        // A coordinator that exited before its summary could be read logged it.
+        let summary = match outcome.summary {
+            Some(s) => Some(s),
+            None => match results::summary(&client, &ns, &run).await {
+                Ok(Ok((s, _))) => Some(s),
+                _ => None,
+            },
+        };
+        print_summary(summary.as_ref());
         let code = ExitCode::from_code(outcome.exit_code);
         let verdict = outcome.status.as_ref().and_then(|s| s.verdict.clone());
         eprintln!(
@@ -187,7 +195,7 @@ pub fn run(a: Args) -> ExitCode {
             verdict.as_deref().unwrap_or("ended"),
             outcome.exit_code
         );
-        let fetched = fetch_results(&client, &ns, &run, &wanted, outcome.summary).await;
+        let fetched = fetch_results(&client, &ns, &run, &wanted, summary).await;
         if code == ExitCode::Ok && plan.fleet.cleanup == Cleanup::OnSuccess {
             match deploy::ops::delete(&client, &ns, &run).await {
                 Ok(d) => eprintln!("cleanup = on_success: deleted {} objects of run {run}", d.len()),
