@@ -1,8 +1,9 @@
 //! The fleet end to end on loopback: `volley run --runners N` (a coordinator and N runner
 //! processes), and `volley coordinator` / `volley runner` started separately for the
 //! fault tests (a killed runner, a frozen runner, a killed coordinator, a proxy that drops
-//! and repeats pushes, a runner with another plan). Targets are loopback servers the tests
-//! start.
+//! and repeats pushes, a runner with another plan), and what a coordinator serves and logs
+//! of its results (report, json output, summary line). Targets are loopback servers the
+//! tests start.
 
 use crate::support::*;
 use std::io::{Read, Write};

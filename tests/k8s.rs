@@ -1,7 +1,10 @@
 //! Kubernetes from the CLI: `volley compile --out-dir` writes manifests that every schema and
 //! linter accepts (kubernetes-validate --strict for 1.29 and 1.37, `kubectl kustomize`,
-//! checkov), that hold no secret value; and `volley deploy`/status/logs/abort/delete work
-//! against a fake API server on loopback through a kubeconfig.
+//! checkov), also with coordinator outputs, that hold no secret value; and `volley
+//! deploy`/status/logs/abort/delete work against a fake API server on loopback through a
+//! kubeconfig: the progress line, outputs and files refused before anything is applied,
+//! the report, summary and json outputs fetched from the scripted coordinator, and the
+//! summary from its log once it has exited.
 
 use crate::support::*;
 use std::path::{Path, PathBuf};
