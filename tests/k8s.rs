@@ -698,6 +698,10 @@ mod deploy {
             !t.contains("ERROR"),
             "an expected 503 is no error line: {t}"
         );
+        assert!(
+            !report.exists(),
+            "no empty report is left for one that was not fetched"
+        );
         let written: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&sj).unwrap()).unwrap();
         assert_eq!(written, serde_json::json!({"from": "log"}));

@@ -268,7 +268,7 @@ pub async fn fetch_results(
             Ok(s) => written(cluster_out::write_summary(&s, path), path, "--summary-json"),
             Err(why) => {
                 eprintln!("warning: --summary-json: no summary for run {run}: {why}");
-                false
+                unwritten(path)
             }
         };
     }
@@ -284,7 +284,7 @@ pub async fn fetch_results(
             Fetch::Got(body) => written(std::fs::write(path, body), path, flag),
             Fetch::Missing(why) => {
                 eprintln!("warning: {flag}: the coordinator of run {run} has no such file: {why}");
-                false
+                unwritten(path)
             }
             Fetch::NoCoordinator => {
                 eprintln!(
@@ -292,11 +292,20 @@ pub async fn fetch_results(
                     path.display(),
                     results::gone()
                 );
-                false
+                unwritten(path)
             }
         };
     }
     Ok(all)
+}
+
+/// Removes the empty file the up-front check created for a result that could not be
+/// had, so no empty report or summary is taken for one; `false`.
+fn unwritten(path: &Path) -> bool {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        let _ = std::fs::remove_file(path);
+    }
+    false
 }
 
 fn written(r: std::io::Result<()>, path: &Path, flag: &str) -> bool {
