@@ -791,6 +791,11 @@ fn the_coordinator_serves_its_report_and_json_output_logs_its_summary_and_stream
         get(status_port, "/summary").0 == 200
     });
     let served: serde_json::Value = serde_json::from_str(&get(status_port, "/summary").1).unwrap();
+    let st: serde_json::Value = serde_json::from_str(&get(status_port, "/status").1).unwrap();
+    assert!(
+        st["vus_max"].as_u64().is_some_and(|v| v >= 1),
+        "/status carries vus_max for deploy's progress line: {st}"
+    );
     let (code, html) = get(status_port, "/report");
     assert_eq!(code, 200);
     assert!(
