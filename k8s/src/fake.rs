@@ -37,6 +37,9 @@ pub struct State {
     /// the service has no endpoints (503).
     pub status: Vec<Value>,
     pub summary: Option<Value>,
+    /// The other files the coordinator serves once the run has ended, by endpoint
+    /// (`report`, `out/0`); like `summary`, answered only while it has endpoints.
+    pub files: BTreeMap<String, String>,
     pub logs: String,
     /// The token `/v1/abort` expects in the `X-Volley-Token` header.
     pub abort_token: Option<String>,
@@ -235,20 +238,29 @@ impl State {
         {
             return status(404, "NotFound", &format!("services \"{svc}\" not found"));
         }
+        if self.status.is_empty() && r.method == "GET" {
+            // No status answer scripted: the coordinator has no endpoint (not started, or
+            // exited after its linger), for every file it serves.
+            return status(
+                503,
+                "ServiceUnavailable",
+                &format!("no endpoints available for service \"{svc}\""),
+            );
+        }
+        let not_yet = || (404, json!({"error": "the run has not finished"}));
         match (r.method.as_str(), endpoint) {
             ("GET", "status") => match self.status.len() {
-                0 => status(
-                    503,
-                    "ServiceUnavailable",
-                    &format!("no endpoints available for service \"{svc}\""),
-                ),
                 1 => (200, self.status[0].clone()),
                 _ => (200, self.status.remove(0)),
             },
             ("GET", "summary") => match &self.summary {
                 Some(s) => (200, s.clone()),
-                None => (404, Value::String("not done".into())),
+                None => not_yet(),
             },
+            ("GET", file) if self.files.contains_key(file) => {
+                (200, Value::String(self.files[file].clone()))
+            }
+            ("GET", "report") | ("GET", "out/0") if self.summary.is_none() => not_yet(),
             ("POST", "v1/abort") => {
                 let sent = r.headers.get("x-volley-token");
                 if sent.is_some() && sent == self.abort_token.as_ref() {
@@ -257,7 +269,7 @@ impl State {
                     (401, Value::String("wrong or missing token".into()))
                 }
             }
-            _ => (404, Value::String("no such endpoint".into())),
+            _ => (404, json!({"error": "no such endpoint"})),
         }
     }
 }
