@@ -70,7 +70,11 @@ impl Podman {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
-        exists.then_some(Podman { image })
+        if !exists {
+            return None;
+        }
+        remove_orphans();
+        Some(Podman { image })
     }
 
     /// The `podman run` arguments for `pod`, and the env entries that go through podman's
@@ -318,6 +322,36 @@ pub fn remove_all() {
         let _ = Command::new("podman")
             .args(["rm", "-f", "-t", "0", "--ignore"])
             .args(&ids)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Removes the containers of test processes that are gone (killed before their cleanup ran):
+/// they would hold the manifests' ports.
+pub fn remove_orphans() {
+    let Ok(out) = Command::new("podman")
+        .args(["ps", "-a", "--filter", &format!("label={OWNER_LABEL}")])
+        .args([
+            "--format",
+            &format!("{{{{.ID}}}} {{{{index .Labels \"{OWNER_LABEL}\"}}}}"),
+        ])
+        .stderr(Stdio::null())
+        .output()
+    else {
+        return;
+    };
+    let orphans: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, pid)| !Path::new("/proc").join(pid.trim()).exists())
+        .map(|(id, _)| id.to_string())
+        .collect();
+    if !orphans.is_empty() {
+        let _ = Command::new("podman")
+            .args(["rm", "-f", "-t", "0", "--ignore"])
+            .args(&orphans)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
