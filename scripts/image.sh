@@ -15,7 +15,9 @@
 #      (localhost/volley:test unless set).
 #
 # Idempotent: an unchanged binary gives the same base and a cached build. Every step is
-# bounded in time. Needs podman and runc (scripts/test.sh installs them), and root.
+# bounded in time. Needs podman and runc (scripts/test.sh installs them). Run as root, as
+# the tests run podman: a rootless podman keeps its images apart and would need subordinate
+# ids above 65532, uidmap and slirp4netns (untested).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,7 +44,7 @@ bin="$work/ctx/volley"
 root="$work/root"
 # Every library the binary links, and the dynamic loader, at the paths the binary and the
 # loader look them up (symlinks resolved: the file itself is copied).
-libs="$(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u)"
+libs="$( (ldd "$bin" || true) | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u)"
 [ -n "$libs" ] || { say "ldd lists no library for $bin"; exit 1; }
 for lib in $libs; do
   mkdir -p "$root$(dirname "$lib")"
