@@ -13,8 +13,9 @@ need_apt=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 # podman and runc run the pods' image (scripts/image.sh, the cluster simulation). As root
 # and with the host's network, podman needs none of its recommends (slirp4netns, uidmap,
-# fuse-overlayfs, catatonit); its dependencies bring conmon and a network stack. runc, not
-# crun: crun fails on hybrid cgroups.
+# fuse-overlayfs, catatonit, netavark): on Debian 12 its dependencies bring conmon and the
+# CNI plugins, and the image tests pass with the CNI backend and no helper binary. runc,
+# not crun: crun fails on hybrid cgroups.
 command -v podman >/dev/null 2>&1 || need_apt+=(podman)
 command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || need_apt+=(runc)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)

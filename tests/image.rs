@@ -12,7 +12,7 @@
 //! and Secret env, ConfigMap and emptyDir volumes, Service names); the cluster simulation
 //! resolves every form.
 
-use crate::sim::pod::{host_ports, Launcher, Mount, MountSource, PodRun, Security};
+use crate::sim::pod::{Launcher, Mount, MountSource, PodRun, Security};
 use crate::sim::podman::{self, Podman};
 use crate::support::*;
 use serde_json::Value;
@@ -325,6 +325,56 @@ fn spawn(podman: &Podman, pod: &PodRun) -> Child {
         .unwrap_or_else(|e| panic!("{}: {e}", pod.name))
 }
 
+/// The pods use the host's network and the manifests' own ports (6565, 6566): one run at a
+/// time on the machine, across test processes too. The same lock directory as the cluster
+/// simulation's (`volley-sim.lock` in the temporary directory, holding the owner's pid,
+/// taken over when that process is gone), so the two never overlap; then the ports must be
+/// free.
+struct MachineLock(PathBuf);
+
+impl MachineLock {
+    fn take() -> MachineLock {
+        let dir = std::env::temp_dir().join("volley-sim.lock");
+        let pid_file = dir.join("pid");
+        let deadline = std::time::Instant::now() + Duration::from_secs(600);
+        loop {
+            if std::fs::create_dir(&dir).is_ok() {
+                std::fs::write(&pid_file, std::process::id().to_string()).unwrap();
+                break;
+            }
+            let owner = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|p| p.trim().parse::<u32>().ok());
+            if owner.is_some_and(|p| !alive(p)) {
+                let _ = std::fs::remove_dir_all(&dir);
+                continue;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} has been held by pid {owner:?} for 10 minutes",
+                dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        for port in [6565, 6566] {
+            let free = wait_until(Duration::from_secs(120), || {
+                std::net::TcpListener::bind(("0.0.0.0", port)).is_ok()
+            });
+            assert!(
+                free,
+                "port {port}, which the manifests use, is held by another process"
+            );
+        }
+        MachineLock(dir)
+    }
+}
+
+impl Drop for MachineLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Removes this process's containers when the test ends, passed or not.
 struct Cleanup;
 
@@ -337,7 +387,7 @@ impl Drop for Cleanup {
 #[test]
 fn the_image_runs_the_pods_restricted_and_a_fleet_reaches_one_verdict() {
     let Some(podman) = launcher() else { return };
-    let _ports = host_ports();
+    let _machine = MachineLock::take();
     let _cleanup = Cleanup;
     let demo = DemoProcess::start();
     let run = compile("image-fleet", &demo.url());
@@ -421,7 +471,7 @@ fn the_image_runs_the_pods_restricted_and_a_fleet_reaches_one_verdict() {
 #[test]
 fn killing_the_launched_child_removes_its_container() {
     let Some(podman) = launcher() else { return };
-    let _ports = host_ports();
+    let _machine = MachineLock::take();
     let _cleanup = Cleanup;
     let run = compile("image-kill", "base_url=http://127.0.0.1:9");
     // A coordinator waits for its runners: it stays up until it is stopped.

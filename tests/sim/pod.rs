@@ -74,24 +74,3 @@ pub struct Security {
 pub trait Launcher {
     fn spawn(&self, pod: &PodRun) -> std::io::Result<std::process::Child>;
 }
-
-/// Every pod uses the host's network and the manifests' own ports (6565, 6566): a simulated
-/// run holds this lock from its first pod to its cleanup, so that two runs never overlap,
-/// whether they are threads of one test process or test processes of one machine (an
-/// exclusive `flock` of one file in the temporary directory; the kernel releases it when
-/// the guard is dropped or the process dies).
-pub fn host_ports() -> HostPorts {
-    let path = std::env::temp_dir().join("volley-sim-host-ports.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    file.lock()
-        .unwrap_or_else(|e| panic!("lock {}: {e}", path.display()));
-    HostPorts(file)
-}
-
-/// The guard of [`host_ports`].
-pub struct HostPorts(std::fs::File);
