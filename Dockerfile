@@ -15,7 +15,7 @@
 #
 # - From a prebuilt binary (target `prebuilt`): the build context is a directory that
 #   holds only the `volley` binary, and the builder stage is skipped (nothing is pulled
-#   for it). The base is any image with the binary's shared libraries, user 65532 and CA
+#   for it; podman, and docker's default BuildKit builder, skip unused stages). The base is any image with the binary's shared libraries, user 65532 and CA
 #   certificates; scripts/image.sh makes one from the build machine's libraries with
 #   `podman import` and builds this target on it, with no registry at all:
 #
