@@ -5,3 +5,4 @@
 //! resolves a pod from its manifest, and the launchers, which start it.
 
 pub mod pod;
+pub mod podman;
