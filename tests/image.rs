@@ -139,7 +139,7 @@ impl Compiled {
                 MountSource::Dir(self.config_map(cm))
             } else if let Some(e) = v.get("emptyDir") {
                 MountSource::EmptyDir {
-                    size_limit_bytes: e["sizeLimit"].as_str().map(mebibytes),
+                    size_limit_bytes: e["sizeLimit"].as_str().map(size_limit_bytes_of),
                 }
             } else {
                 panic!("this test mounts ConfigMaps and emptyDirs only: {v}")
@@ -214,9 +214,14 @@ impl Compiled {
     }
 }
 
-fn mebibytes(q: &str) -> u64 {
-    let n: u64 = q.trim_end_matches("Mi").parse().expect("sizeLimit in Mi");
-    n << 20
+/// An `emptyDir` `sizeLimit` (`64Mi`, `1Gi`) in bytes.
+fn size_limit_bytes_of(q: &str) -> u64 {
+    let (n, shift) = match q.strip_suffix("Gi") {
+        Some(n) => (n, 30),
+        None => (q.trim_end_matches("Mi"), 20),
+    };
+    let n: u64 = n.parse().expect("sizeLimit in Mi or Gi");
+    n << shift
 }
 
 /// The kernel's view of a running container's process: `/proc/PID/status` and the options

@@ -27,6 +27,9 @@ pub struct State {
     pub requests: Vec<Recorded>,
     /// Answer 403 (RBAC) to requests whose `METHOD path` contains this.
     pub forbid: Option<String>,
+    /// Answer the next this many applies (PATCH) with 503, as an overloaded API server
+    /// does; then answer normally.
+    pub unavailable: usize,
     /// Answer 409 to an apply without `force=true` of objects whose path contains this.
     pub conflict: Option<String>,
     /// Pods listed for the run (JSON objects).
@@ -116,6 +119,14 @@ impl Fake {
 impl State {
     fn answer(&mut self, r: &Recorded) -> (u16, Value) {
         let path = r.uri.split('?').next().unwrap_or_default().to_string();
+        if r.method == "PATCH" && self.unavailable > 0 {
+            self.unavailable -= 1;
+            return status(
+                503,
+                "ServiceUnavailable",
+                "the server is currently unable to handle the request",
+            );
+        }
         if let Some(f) = &self.forbid {
             if format!("{} {path}", r.method).contains(f.as_str()) {
                 return status(403, "Forbidden", &format!(

@@ -177,6 +177,31 @@ async fn a_conflict_asks_for_force_and_force_takes_over() {
 }
 
 #[tokio::test]
+async fn a_busy_api_server_is_retried_a_bounded_number_of_times() {
+    let fake = Fake::new();
+    let c = client(&fake);
+    let m = manifests();
+    // Two 503s: the apply retries them and every object lands.
+    fake.with(|s| s.unavailable = 2);
+    let applied = apply(&c, &m, false, || "t".into())
+        .await
+        .expect("apply after 503s");
+    assert_eq!(
+        applied.objects.len(),
+        m.objects.len() + 1,
+        "{:?}",
+        applied.objects
+    );
+    // More 503s than the back-off allows: a clear error, not an endless wait.
+    fake.with(|s| s.unavailable = 100);
+    let t = std::time::Instant::now();
+    let e = apply(&c, &m, false, || "t".into()).await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    assert!(e.to_string().contains("unable to handle"), "{e}");
+    assert!(fake.with(|s| s.unavailable) >= 90, "retries are bounded");
+}
+
+#[tokio::test]
 async fn rbac_denial_names_the_verb_and_resource() {
     let fake = Fake::new();
     fake.with(|s| s.forbid = Some("PATCH /apis/batch/v1/namespaces/loadtest/jobs".into()));
