@@ -10,7 +10,7 @@
 #      certificates, an empty /tmp (1777) and /home/nonroot; `podman import` makes it
 #      localhost/volley-base:HASH (HASH: the tarball's content, so an unchanged base is not
 #      imported twice);
-#   3. `podman build --target prebuilt --build-arg BASE=localhost/volley-base:HASH` of the
+#   3. `podman build --target prebuilt --build-arg BASE=localhost/volley-base --build-arg BASE_TAG=HASH` of the
 #      Dockerfile, with a build context that holds only the binary: $IMAGE
 #      (localhost/volley:test unless set).
 #
@@ -72,7 +72,8 @@ tar --delete -f "$work/base.tar" ./home/nonroot
 tar --sort=name --mtime=@0 --owner=65532 --group=65532 --numeric-owner -C "$root" \
   -rf "$work/base.tar" ./home/nonroot
 hash="$(sha256sum "$work/base.tar" | cut -c1-12)"
-base="localhost/volley-base:$hash"
+base_repo="localhost/volley-base"
+base="$base_repo:$hash"
 if podman image exists "$base"; then
   say "base $base exists"
 else
@@ -81,8 +82,8 @@ else
 fi
 
 # --- 3. the image -------------------------------------------------------------------
-say "podman build --target prebuilt --build-arg BASE=$base → $IMAGE"
-timeout 600 podman build --quiet --format docker --runtime runc --target prebuilt --build-arg "BASE=$base" \
+say "podman build --target prebuilt --build-arg BASE=$base_repo --build-arg BASE_TAG=$hash → $IMAGE"
+timeout 600 podman build --quiet --format docker --runtime runc --target prebuilt --build-arg "BASE=$base_repo" --build-arg "BASE_TAG=$hash" \
   -f Dockerfile -t "$IMAGE" "$work/ctx" >/dev/null
 
 size() { podman image inspect --format '{{.Size}}' "$1"; }
