@@ -157,6 +157,12 @@ pub enum ManifestError {
     )]
     PlanTooLarge { name: String, bytes: usize },
     #[error(
+        "output token `token_env={var}`: `fleet.env` gives {var} a {given}; a token must come \
+         from a Secret: write `{var}: k8s_secret(\"NAME\", \"KEY\")` in `fleet.env`, or drop the \
+         entry so the coordinator reads it from the run's Secret"
+    )]
+    OutputTokenNotSecret { var: String, given: &'static str },
+    #[error(
         "the toleration `{toleration}` is malformed: {why} (write `key=value:Effect`, e.g. `role=loadgen:NoSchedule`)"
     )]
     Toleration { toleration: String, why: String },
@@ -201,6 +207,7 @@ pub fn runner_count(plan: &Plan) -> u32 {
 
 /// Builds the objects of `plan`'s run.
 pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
+    outputs::check_token_env(plan, &opts.outputs)?;
     let names = Names::new(plan);
     let plan_hash = volley_plan::content_hash(plan);
     let namespace = opts

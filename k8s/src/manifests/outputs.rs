@@ -7,6 +7,7 @@
 //! never holds a token's value (only the names of the variables and Secrets).
 
 use super::names::Names;
+use super::ManifestError;
 use k8s_openapi::api::core::v1::{
     EmptyDirVolumeSource, EnvVar, EnvVarSource, PodSpec, SecretKeySelector, Volume, VolumeMount,
 };
@@ -109,6 +110,21 @@ pub fn add_to_pod(spec: &mut PodSpec, names: &Names, outs: &[ClusterOut]) {
             ..Default::default()
         });
     }
+}
+
+/// Refuses a `token_env` variable that `fleet.env` sets as a plain value or from a
+/// ConfigMap: the coordinator would send that instead of a Secret's value. From a Secret
+/// (`k8s_secret`) it is the user's choice of Secret, and `add_to_pod` keeps it.
+pub fn check_token_env(plan: &volley_plan::Plan, outs: &[ClusterOut]) -> Result<(), ManifestError> {
+    for var in token_vars(outs) {
+        let source = match plan.fleet.env.get(&var) {
+            Some(volley_plan::EnvValue::Value { .. }) => "plain value",
+            Some(volley_plan::EnvValue::ConfigMap { .. }) => "ConfigMap value",
+            _ => continue,
+        };
+        return Err(ManifestError::OutputTokenNotSecret { var, given: source });
+    }
+    Ok(())
 }
 
 fn token_vars(outs: &[ClusterOut]) -> Vec<String> {
@@ -269,6 +285,47 @@ mod tests {
             port,
             token_env: None,
         }
+    }
+
+    #[test]
+    fn a_token_variable_set_plainly_by_fleet_env_is_refused_and_one_from_a_secret_kept() {
+        let outs = [ClusterOut::Network {
+            spec: "influxdb=http://10.0.0.9:8086/db?token_env=INFLUX_TOKEN".into(),
+            host: url::Host::Ipv4([10, 0, 0, 9].into()),
+            port: 8086,
+            token_env: Some("INFLUX_TOKEN".into()),
+        }];
+        let mut plan = crate::manifests::tests::tiny_plan();
+        assert!(check_token_env(&plan, &outs).is_ok());
+        plan.fleet.env.insert(
+            "INFLUX_TOKEN".into(),
+            volley_plan::EnvValue::Value { value: "x".into() },
+        );
+        let e = check_token_env(&plan, &outs).unwrap_err().to_string();
+        assert!(e.contains("plain value") && e.contains("k8s_secret"), "{e}");
+        assert!(!e.contains("\"x\""), "the value is never shown: {e}");
+        plan.fleet.env.insert(
+            "INFLUX_TOKEN".into(),
+            volley_plan::EnvValue::Secret {
+                secret: "influx".into(),
+                key: "token".into(),
+            },
+        );
+        assert!(check_token_env(&plan, &outs).is_ok());
+        let m = crate::manifests::build(
+            &plan,
+            &crate::manifests::Options {
+                outputs: outs.to_vec(),
+                ..Default::default()
+            },
+        )
+        .expect("manifests");
+        let y = crate::manifests::yaml::to_yaml(&m, "t.load");
+        assert!(y.contains("name: influx"), "the file's Secret is used: {y}");
+        assert!(
+            !y.contains("key: INFLUX_TOKEN"),
+            "not the run's default Secret: {y}"
+        );
     }
 
     #[test]
