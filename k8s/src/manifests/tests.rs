@@ -599,6 +599,39 @@ fn the_checkout_example_makes_the_reference_objects() {
 }
 
 #[test]
+fn addresses_fixed_by_http_hosts_open_the_runners_egress_and_need_no_note() {
+    let mut p = tiny_plan();
+    p.targets = vec![volley_plan::Target {
+        name: "lb".into(),
+        url: "http://lb.test:8080".into(),
+    }];
+    let runners_egress = |p: &volley_plan::Plan| {
+        let m = build(p, &Options::default()).unwrap();
+        let np = m
+            .objects
+            .iter()
+            .find_map(|o| match o {
+                Object::NetworkPolicy(np) if o.name() == m.names.runners() => Some(np.clone()),
+                _ => None,
+            })
+            .unwrap();
+        serde_json::to_string(&np.spec.unwrap().egress).unwrap()
+    };
+    assert!(!runners_egress(&p).contains("ipBlock"));
+    assert_eq!(network::target_notes(&p).len(), 1);
+    p.scenarios[0]
+        .http
+        .hosts
+        .insert("lb.test".into(), vec!["10.1.2.3".into(), "fd00::7".into()]);
+    let e = runners_egress(&p);
+    assert!(
+        e.contains("10.1.2.3/32") && e.contains("fd00::7/128") && e.contains("8080"),
+        "{e}"
+    );
+    assert!(network::target_notes(&p).is_empty());
+}
+
+#[test]
 fn runners_auto_uses_the_capacity_sizing() {
     let mut p = tiny_plan();
     p.fleet.runners = None;
