@@ -11,21 +11,21 @@ log() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*";
 # --- system packages the end-to-end tests use ---------------------------------------
 need_apt=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
-# podman and runc run the pods' image (scripts/image.sh, the cluster simulation). As root
-# and with the host's network, podman needs none of its recommends (slirp4netns, uidmap,
-# fuse-overlayfs, catatonit, netavark): on Debian 12 its dependencies bring conmon and the
-# CNI plugins, and the image tests pass with the CNI backend and no helper binary. runc,
-# not crun: crun fails on hybrid cgroups.
-command -v podman >/dev/null 2>&1 || need_apt+=(podman)
+# podman and runc run the pods' image (scripts/image.sh, the cluster simulation). podman is
+# installed with its recommends (netavark, slirp4netns, uidmap, catatonit…), the set the
+# tests were proven with here; runc, not crun: crun fails on hybrid cgroups.
+need_rec=()
+command -v podman >/dev/null 2>&1 || need_rec+=(podman)
 command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || need_apt+=(runc)
 [ -f /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  log "installing ${need_apt[*]} (apt)"
+if [ $((${#need_apt[@]} + ${#need_rec[@]})) -gt 0 ]; then
+  log "installing ${need_apt[*]} ${need_rec[*]} (apt)"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
   timeout 600 $SUDO apt-get update -qq
   APT_UPDATED=1
-  timeout 900 $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  [ ${#need_apt[@]} = 0 ] || timeout 900 $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  [ ${#need_rec[@]} = 0 ] || timeout 900 $SUDO apt-get install -y -qq "${need_rec[@]}" >/dev/null
 fi
 export PATH="$PATH:/usr/sbin"
 
