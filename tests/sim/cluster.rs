@@ -117,7 +117,6 @@ pub struct SimJob {
     pub name: String,
     uid: String,
     spec: Value,
-    labels: BTreeMap<String, String>,
     started: Instant,
     started_at: SystemTime,
     failures: BTreeMap<u32, u32>,
@@ -508,7 +507,7 @@ impl Cluster {
                 ),
             ));
         };
-        let mut env = self.env(pod, c)?;
+        let env = self.env(pod, c)?;
         let strings = |v: &Value| -> Vec<String> {
             v.as_array()
                 .into_iter()
@@ -864,7 +863,7 @@ impl Cluster {
                 _ => {}
             }
         }
-        w.pods.retain(|p| !(p.deleted && !p.active()));
+        w.pods.retain(|p| !p.deleted || p.active());
         // The Job controller.
         let mut jobs = std::mem::take(&mut w.jobs);
         for job in jobs.iter_mut().filter(|j| !j.deleted) {
@@ -1045,7 +1044,7 @@ impl Cluster {
         ];
         if p.disrupted {
             conditions.push(json!({"type": "DisruptionTarget", "status": "True",
-                "reason": "PreemptionByScheduler", "message": "preempted by the test"}));
+                "reason": "DeletionByTaintManager", "message": "the node went away"}));
         }
         let mut status = json!({
             "phase": format!("{:?}", p.phase),
@@ -1127,7 +1126,6 @@ impl Kubelet for Cluster {
                 .unwrap_or_default()
                 .to_string(),
             spec: object["spec"].clone(),
-            labels: str_map(&object["metadata"]["labels"]),
             started: Instant::now(),
             started_at: SystemTime::now(),
             failures: BTreeMap::new(),
@@ -1241,13 +1239,60 @@ pub struct PodInfo {
 /// How a Job ended.
 #[derive(Clone, Debug)]
 pub struct JobInfo {
-    pub name: String,
     pub finished: Option<(String, String)>,
     pub succeeded: BTreeSet<u32>,
     pub failed: BTreeSet<u32>,
 }
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// One simulation on the machine at a time, across processes too (another test binary
+/// may run one): a lock directory holding the owner's pid, taken over when that process
+/// is gone. Then the manifests' ports must be free.
+struct MachineLock(PathBuf);
+
+impl MachineLock {
+    fn take() -> MachineLock {
+        let dir = std::env::temp_dir().join("volley-sim.lock");
+        let pid_file = dir.join("pid");
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            if std::fs::create_dir(&dir).is_ok() {
+                std::fs::write(&pid_file, std::process::id().to_string()).unwrap();
+                break;
+            }
+            let owner = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|p| p.trim().parse::<u32>().ok());
+            if owner.is_some_and(|p| !alive(p)) {
+                let _ = std::fs::remove_dir_all(&dir);
+                continue;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} has been held by pid {owner:?} for 10 minutes",
+                dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        for port in [6565, 6566] {
+            let free = wait_until(Duration::from_secs(120), || {
+                std::net::TcpListener::bind(("0.0.0.0", port)).is_ok()
+            });
+            assert!(
+                free,
+                "port {port}, which the manifests use, is held by another process"
+            );
+        }
+        MachineLock(dir)
+    }
+}
+
+impl Drop for MachineLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 /// A running simulation: the fake API server in cluster mode on loopback, a kubeconfig
 /// pointing at it, and the controller thread. Dropping it kills every pod.
@@ -1257,12 +1302,14 @@ pub struct Sim {
     pub dir: PathBuf,
     controller: Option<std::thread::JoinHandle<()>>,
     _rt: tokio::runtime::Runtime,
+    _machine: MachineLock,
     _one: MutexGuard<'static, ()>,
 }
 
 impl Sim {
     pub fn start(tag: &str, launcher: Box<dyn Launcher + Send + Sync>) -> Sim {
         let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let machine = MachineLock::take();
         let dir = temp_dir(tag);
         let fake = Fake::new();
         let cluster = Arc::new(Cluster {
@@ -1301,6 +1348,7 @@ impl Sim {
             dir,
             controller: Some(controller),
             _rt: rt,
+            _machine: machine,
             _one: one,
         }
     }
@@ -1423,7 +1471,6 @@ impl Sim {
             .iter()
             .find(|j| j.name == name)
             .map(|j| JobInfo {
-                name: j.name.clone(),
                 finished: j.finished.clone(),
                 succeeded: j.succeeded.clone(),
                 failed: j.failed.clone(),
@@ -1448,13 +1495,19 @@ impl Sim {
         self.job(name).unwrap()
     }
 
-    /// Marks pod `name` with the DisruptionTarget condition and stops it, as a
-    /// preemption does.
-    pub fn disrupt(&self, name: &str) {
+    /// The node of pod `name` goes away: the pod gets the DisruptionTarget condition (as
+    /// the taint manager sets it) and its process dies without a signal it could answer.
+    pub fn lose_node(&self, name: &str) {
         let mut w = lock(&self.cluster.world);
         let p = w.pods.iter_mut().find(|p| p.name == name).expect("the pod");
         p.disrupted = true;
-        Cluster::terminate(p, Some(("PreemptionByScheduler", "preempted by the test")));
+        p.reason = Some(refuse(
+            "DeletionByTaintManager",
+            "the node went away (the test)".into(),
+        ));
+        if let Some(c) = p.child.as_mut() {
+            let _ = c.kill();
+        }
     }
 
     /// Every pod's state and log, for failure messages.

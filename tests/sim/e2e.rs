@@ -127,6 +127,10 @@ fn compiled_manifests_run_four_runners_to_one_merged_verdict() {
         "{}",
         sim.describe()
     );
+    assert_eq!(
+        job.succeeded.into_iter().collect::<Vec<_>>(),
+        vec![0, 1, 2, 3]
+    );
     let (status, summary) = fleet_done(&sim, Duration::from_secs(30));
     assert_eq!(status["exit_code"], 0, "{status}");
     assert_eq!(status["runners"]["done"], 4, "{status}");
@@ -141,4 +145,361 @@ fn compiled_manifests_run_four_runners_to_one_merged_verdict() {
     let mut indexes: Vec<u32> = sim.pods().iter().filter_map(|p| p.index).collect();
     indexes.sort();
     assert_eq!(indexes, vec![0, 1, 2, 3]);
+}
+
+/// The pods of Job `job` with index `index`.
+fn pods_of(sim: &Sim, job: &str, index: u32) -> Vec<super::cluster::PodInfo> {
+    sim.pods()
+        .into_iter()
+        .filter(|p| p.job == job && p.index == Some(index))
+        .collect()
+}
+
+/// Waits for the coordinator's `/status` to satisfy `ok`.
+fn wait_status(sim: &Sim, limit: Duration, mut ok: impl FnMut(&Value) -> bool) -> Value {
+    let mut last = None;
+    let done = wait_until(limit, || {
+        last = status_6566("/status");
+        last.as_ref().is_some_and(&mut ok)
+    });
+    assert!(
+        done,
+        "coordinator status never matched: {last:?}\n{}",
+        sim.describe()
+    );
+    last.unwrap()
+}
+
+#[test]
+fn deploy_status_logs_abort_and_delete_drive_the_simulated_run() {
+    let Some(l) = launcher() else { return };
+    let sim = Sim::start("sim-deploy", l);
+    let rec = Recorder::start();
+    let file = fleet_file(&sim.dir, 4, 20, "300ms", "");
+    let url = format!("base_url={}", rec.url());
+    let f = file.to_str().unwrap();
+    let out = sim.volley(
+        &["deploy", f, "--context", "sim", "--param", &url],
+        Duration::from_secs(120),
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}\n{}", sim.describe());
+    assert!(
+        t.contains("runners 4/4 ready"),
+        "the live line came from the real coordinator: {t}"
+    );
+    assert_eq!(rec.requests().len(), 80, "{t}");
+    let run = t
+        .split("deploying run ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .expect("deploy names the run")
+        .to_string();
+    // The token the pods got is the one deploy made, never printed.
+    let token = sim.fake.with(|s| {
+        s.objects[&format!("api/v1/secrets/{run}-token")]["data"]["token"]
+            .as_str()
+            .map(String::from)
+    });
+    assert!(token.is_some_and(|t| !out.stdout.is_empty() && !t.is_empty()));
+
+    let out = sim.volley(
+        &["status", &run, "--context", "sim"],
+        Duration::from_secs(30),
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains(&format!("{run}-runners")) && t.contains("Complete"),
+        "{t}"
+    );
+    let out = sim.volley(&["logs", &run, "--context", "sim"], Duration::from_secs(30));
+    assert!(
+        out.status.success() && text(&out).contains("coordinator"),
+        "{}",
+        text(&out)
+    );
+    let out = sim.volley(
+        &["logs", &run, "--context", "sim", "--runner", "2"],
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success() && text(&out).contains("runner 2 of 4 joined"),
+        "{}",
+        text(&out)
+    );
+    let out = sim.volley(
+        &["abort", &run, "--context", "sim"],
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "abort reached the coordinator with the run token: {}",
+        text(&out)
+    );
+    let out = sim.volley(
+        &["delete", &run, "--context", "sim"],
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        sim.fake.with(|s| s.objects.is_empty()),
+        "delete removed every object"
+    );
+    assert!(
+        wait_until(Duration::from_secs(40), || !sim.any_alive()
+            && sim.pods().is_empty()),
+        "delete stopped every pod:\n{}",
+        sim.describe()
+    );
+}
+
+#[test]
+fn cleanup_on_success_deletes_the_run_and_stops_its_pods() {
+    let Some(l) = launcher() else { return };
+    let sim = Sim::start("sim-cleanup", l);
+    let rec = Recorder::start();
+    let file = fleet_file(&sim.dir, 2, 5, "10ms", "  cleanup = on_success\n");
+    let url = format!("base_url={}", rec.url());
+    let out = sim.volley(
+        &[
+            "deploy",
+            file.to_str().unwrap(),
+            "--context",
+            "sim",
+            "--param",
+            &url,
+        ],
+        Duration::from_secs(120),
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}\n{}", sim.describe());
+    assert!(t.contains("cleanup = on_success: deleted"), "{t}");
+    assert!(
+        sim.fake.with(|s| s.objects.is_empty()),
+        "every object deleted"
+    );
+    assert!(
+        wait_until(Duration::from_secs(40), || !sim.any_alive()
+            && sim.pods().is_empty()),
+        "the lingering coordinator was stopped:\n{}",
+        sim.describe()
+    );
+}
+
+#[test]
+fn a_killed_runner_pod_fails_its_index_and_the_others_keep_their_data() {
+    let Some(l) = launcher() else { return };
+    let sim = Sim::start("sim-killed", l);
+    let rec = Recorder::start();
+    // 40 iterations of 150 ms: about 6 s; runner 2 is killed after about 2 s.
+    let file = fleet_file(&sim.dir, 4, 40, "150ms", "");
+    let url = format!("base_url={}", rec.url());
+    let deploy = sim.spawn_volley(&[
+        "deploy",
+        file.to_str().unwrap(),
+        "--context",
+        "sim",
+        "--param",
+        &url,
+    ]);
+    wait_status(&sim, Duration::from_secs(60), |s| {
+        s["phase"] == "running" && s["elapsed_ms"].as_u64() > Some(2000)
+    });
+    let run_job = sim
+        .pods()
+        .iter()
+        .find(|p| p.index == Some(2))
+        .map(|p| p.job.clone())
+        .unwrap();
+    let victim = pods_of(&sim, &run_job, 2).remove(0);
+    sigkill(victim.pid.unwrap());
+    let out = wait_output(deploy, Duration::from_secs(90));
+    let t = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(110),
+        "a lost runner: {t}\n{}",
+        sim.describe()
+    );
+    let job = sim.wait_job(&run_job, Duration::from_secs(30));
+    assert_eq!(job.finished.map(|f| f.1), Some("FailedIndexes".into()));
+    assert_eq!(job.failed.into_iter().collect::<Vec<_>>(), vec![2]);
+    let pods = pods_of(&sim, &run_job, 2);
+    assert_eq!(pods.len(), 1, "FailIndex: no second pod for index 2");
+    assert_eq!(pods[0].exit_code, Some(137));
+    let (_, summary) = fleet_done(&sim, Duration::from_secs(10));
+    let rows = runner_rows(&summary);
+    assert_eq!([rows[0], rows[1], rows[3]], [(false, 40.0); 3], "{rows:?}");
+    assert!(rows[2].0 && rows[2].1 < 40.0, "{rows:?}");
+}
+
+#[test]
+fn a_runner_whose_node_goes_away_before_the_start_is_replaced_without_double_load() {
+    let Some(l) = launcher() else { return };
+    let sim = Sim::start("sim-replace", l);
+    let rec = Recorder::start();
+    let file = fleet_file(&sim.dir, 4, 10, "10ms", "");
+    let out = sim.dir.join("out");
+    let run = compile(&file, &out, &rec.url());
+    let runners = format!("{run}-runners");
+    sim.hold(&runners, 3);
+    let mut objects = read_manifests(&out);
+    objects.insert(0, Sim::token_secret(&run, TOKEN));
+    sim.apply(&objects, "default");
+    wait_status(&sim, Duration::from_secs(30), |s| {
+        s["runners"]["joined"] == 3
+    });
+    let first = pods_of(&sim, &runners, 1).remove(0);
+    sim.lose_node(&first.name);
+    assert!(
+        wait_until(Duration::from_secs(30), || pods_of(&sim, &runners, 1).len()
+            == 2),
+        "a replacement for index 1:\n{}",
+        sim.describe()
+    );
+    let pods = pods_of(&sim, &runners, 1);
+    assert!(
+        !matches!(pods[0].phase, Phase::Pending | Phase::Running),
+        "the replacement came after the old pod terminated: {pods:?}"
+    );
+    sim.release(&runners, 3);
+    let job = sim.wait_job(&runners, Duration::from_secs(60));
+    assert_eq!(
+        job.finished.as_ref().map(|f| f.0.as_str()),
+        Some("Complete"),
+        "{}",
+        sim.describe()
+    );
+    let (status, summary) = fleet_done(&sim, Duration::from_secs(30));
+    assert_eq!(status["exit_code"], 0, "{status}");
+    assert_eq!(runner_rows(&summary), vec![(false, 10.0); 4]);
+    assert_eq!(rec.requests().len(), 40, "no double load");
+}
+
+#[test]
+fn the_job_deadline_stops_runner_pods_that_outlive_it() {
+    let Some(l) = launcher() else { return };
+    let sim = Sim::start("sim-deadline", l);
+    let rec = Recorder::start();
+    // 100 iterations of 100 ms: about 10 s, past a runners' Job deadline of 3 s.
+    let file = fleet_file(&sim.dir, 2, 100, "100ms", "");
+    let mut run_job = String::new();
+    let run = apply_compiled(&sim, &file, &rec.url(), |objects| {
+        for o in objects.iter_mut() {
+            let name = o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if o["kind"] == "Job" && name.ends_with("-runners") {
+                o["spec"]["activeDeadlineSeconds"] = 3.into();
+                run_job = name;
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    let job = sim.wait_job(&run_job, Duration::from_secs(60));
+    assert_eq!(
+        job.finished.map(|f| f.1),
+        Some("DeadlineExceeded".into()),
+        "{}",
+        sim.describe()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "stopped at the deadline, not the end"
+    );
+    for p in sim.pods().iter().filter(|p| p.job == run_job) {
+        assert_ne!(p.exit_code, Some(0), "{p:?}");
+        assert_eq!(
+            p.reason.as_ref().map(|r| r.0.as_str()),
+            Some("DeadlineExceeded")
+        );
+    }
+    let (status, _) = fleet_done(&sim, Duration::from_secs(30));
+    assert_ne!(status["exit_code"], 0, "{status}");
+    let _ = run;
+}
+
+/// Runs compiled manifests changed by `edit`; the Job that fails and the pods' logs.
+fn run_edited(tag: &str, edit: impl FnOnce(&mut Vec<Value>)) -> (Sim, String) {
+    let l = launcher().expect("checked by the caller");
+    let sim = Sim::start(tag, l);
+    let file = fleet_file(&sim.dir, 2, 5, "10ms", "");
+    let run = apply_compiled(&sim, &file, "http://127.0.0.1:9", edit);
+    (sim, run)
+}
+
+fn runner_container(objects: &mut [Value]) -> &mut Value {
+    objects
+        .iter_mut()
+        .find(|o| {
+            o["kind"] == "Job"
+                && o["metadata"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("-runners")
+        })
+        .map(|o| &mut o["spec"]["template"]["spec"]["containers"][0])
+        .expect("the runners Job")
+}
+
+#[test]
+fn a_mount_path_the_binary_does_not_read_fails_the_run() {
+    if !can_unshare() {
+        return skip_or_fail("root (mount namespaces)");
+    }
+    let (sim, run) = run_edited("sim-bad-path", |objects| {
+        let c = runner_container(objects);
+        for m in c["volumeMounts"].as_array_mut().unwrap() {
+            if m["name"] == "plan" {
+                m["mountPath"] = "/etc/volley/plan-moved".into();
+            }
+        }
+    });
+    let job = sim.wait_job(&format!("{run}-runners"), Duration::from_secs(60));
+    assert_eq!(
+        job.finished.map(|f| f.1),
+        Some("FailedIndexes".into()),
+        "{}",
+        sim.describe()
+    );
+    for p in sim.pods().iter().filter(|p| p.component == "runner") {
+        assert_ne!(p.exit_code, Some(0));
+        assert!(
+            p.log.contains("/etc/volley/plan/plan.json"),
+            "the binary says what it could not read: {}",
+            p.log
+        );
+    }
+}
+
+#[test]
+fn an_env_name_the_binary_does_not_read_fails_the_run() {
+    if !can_unshare() {
+        return skip_or_fail("root (mount namespaces)");
+    }
+    let (sim, run) = run_edited("sim-bad-env", |objects| {
+        let c = runner_container(objects);
+        for e in c["env"].as_array_mut().unwrap() {
+            if e["name"] == "VOLLEY_TOKEN" {
+                e["name"] = "VOLLEY_RUN_TOKEN".into();
+            }
+        }
+    });
+    let job = sim.wait_job(&format!("{run}-runners"), Duration::from_secs(60));
+    assert_eq!(
+        job.finished.map(|f| f.1),
+        Some("FailedIndexes".into()),
+        "{}",
+        sim.describe()
+    );
+    for p in sim.pods().iter().filter(|p| p.component == "runner") {
+        assert_ne!(p.exit_code, Some(0));
+        assert!(
+            p.log.contains("VOLLEY_TOKEN"),
+            "the binary names the variable it needs: {}",
+            p.log
+        );
+    }
 }
