@@ -184,6 +184,8 @@ fn deploy_status_logs_abort_and_delete_drive_the_simulated_run() {
     );
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}\n{}", sim.describe());
+    // About 6 s of load: the readiness probe (every 2 s) passes and deploy's one-second
+    // polls see the run live.
     assert!(
         t.contains("runners 4/4 ready"),
         "the live line came from the real coordinator: {t}"
@@ -502,4 +504,40 @@ fn an_env_name_the_binary_does_not_read_fails_the_run() {
             p.log
         );
     }
+}
+
+#[test]
+fn unique_data_slices_reach_the_coordinator_through_its_projected_volume() {
+    let Some(l) = launcher() else { return };
+    let sim = Sim::start("sim-data", l);
+    let rec = Recorder::start();
+    let cases = repo().join("tests/cases/fleet");
+    std::fs::create_dir_all(sim.dir.join("data")).unwrap();
+    std::fs::copy(cases.join("data/users.csv"), sim.dir.join("data/users.csv")).unwrap();
+    let file = sim.dir.join("unique.load");
+    let source = std::fs::read_to_string(cases.join("unique_rows.load")).unwrap();
+    std::fs::write(&file, format!("{source}\nfleet {{\n  runners = 3\n}}\n")).unwrap();
+    let run = apply_compiled(&sim, &file, &rec.url(), |objects| {
+        let slices = objects
+            .iter()
+            .filter(|o| {
+                o["kind"] == "ConfigMap"
+                    && o["metadata"]["name"].as_str().unwrap().contains("-slice-")
+            })
+            .count();
+        assert_eq!(slices, 3, "one data slice per runner");
+    });
+    let job = sim.wait_job(&format!("{run}-runners"), Duration::from_secs(90));
+    assert_eq!(
+        job.finished.as_ref().map(|f| f.0.as_str()),
+        Some("Complete"),
+        "{}",
+        sim.describe()
+    );
+    let (status, _) = fleet_done(&sim, Duration::from_secs(30));
+    assert_eq!(status["exit_code"], 0, "{status}\n{}", sim.describe());
+    let paths: std::collections::BTreeSet<String> =
+        rec.requests().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(rec.requests().len(), 18);
+    assert_eq!(paths.len(), 18, "every row once, fleet-wide: {paths:?}");
 }
