@@ -1552,3 +1552,188 @@ pub fn read_manifests(dir: &Path) -> Vec<Value> {
     let docs: Vec<Value> = serde_saphyr::from_multiple(&text).expect("manifests.yaml is YAML");
     docs.into_iter().filter(|d| d.is_object()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_read_as_kubernetes_writes_them() {
+        for (q, v) in [
+            ("250m", 0.25),
+            ("1.5", 1.5),
+            ("2", 2.0),
+            ("64Mi", 67_108_864.0),
+            ("1Gi", 1_073_741_824.0),
+            ("1k", 1000.0),
+        ] {
+            assert_eq!(quantity(q), Some(v), "{q}");
+        }
+        assert_eq!(quantity("lots"), None);
+    }
+
+    #[test]
+    fn var_references_expand_as_the_kubelet_does() {
+        let env: BTreeMap<String, String> = [("A".to_string(), "1".to_string())].into();
+        assert_eq!(expand("x$(A)y", &env), "x1y");
+        assert_eq!(
+            expand("$(B)", &env),
+            "$(B)",
+            "an unknown name stays as written"
+        );
+        assert_eq!(expand("$$(A) $", &env), "$(A) $", "`$$` escapes");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_micros(1_796_529_600_123_456);
+        assert_eq!(rfc3339(t), "2026-12-06T04:00:00.123456Z");
+        assert_eq!(
+            rfc3339(SystemTime::UNIX_EPOCH),
+            "1970-01-01T00:00:00.000000Z"
+        );
+    }
+
+    fn cluster(dir: &Path) -> Cluster {
+        Cluster {
+            fake: Fake::new(),
+            launcher: Box::new(super::super::process::ProcessLauncher {
+                binary: volley_bin(),
+                entrypoint: "/volley".into(),
+            }),
+            image: Image::from_dockerfile(),
+            dir: dir.to_path_buf(),
+            namespace: Mutex::new("loadtest".into()),
+            world: Mutex::new(World::default()),
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    fn pod(c: &Cluster, spec: Value) -> SimPod {
+        let job = SimJob {
+            name: "r-runners".into(),
+            uid: "u".into(),
+            spec: json!({"completionMode": "Indexed", "template": {"metadata": {"labels": {"a": "b"}}, "spec": spec}}),
+            started: Instant::now(),
+            started_at: SystemTime::now(),
+            failures: BTreeMap::new(),
+            succeeded: BTreeSet::new(),
+            failed: BTreeSet::new(),
+            finished: None,
+            deleted: false,
+        };
+        let mut w = World::default();
+        c.new_pod(&mut w, &job, Some(2))
+    }
+
+    #[test]
+    fn a_pod_resolves_env_volumes_and_security_from_its_template() {
+        let dir = temp_dir("sim-resolve");
+        let c = cluster(&dir);
+        let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+        c.fake.with(|s| {
+            s.objects.insert(
+                "api/v1/configmaps/text".into(),
+                json!({"kind": "ConfigMap", "data": {"a.json": "{}", "skip": "x"}}),
+            );
+            s.objects.insert(
+                "api/v1/configmaps/bin".into(),
+                json!({"kind": "ConfigMap", "binaryData": {"part-0.gz": b64(&[0x1f, 0x8b, 0, 255])}}),
+            );
+            s.objects.insert(
+                "api/v1/secrets/tok".into(),
+                json!({"kind": "Secret", "data": {"token": b64(b"s3cret")}}),
+            );
+            s.objects.insert("api/v1/services/r-coordinator".into(), json!({}));
+        });
+        let p = pod(
+            &c,
+            json!({
+                "securityContext": {"runAsNonRoot": true, "runAsUser": 65532},
+                "containers": [{
+                    "name": "runner", "image": "img", "args": ["runner", "--index", "$(JOB_COMPLETION_INDEX)"],
+                    "env": [
+                        {"name": "VOLLEY_TOKEN", "valueFrom": {"secretKeyRef": {"name": "tok", "key": "token"}}},
+                        {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                        {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                    ],
+                    "securityContext": {"readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false,
+                        "capabilities": {"drop": ["ALL"]}},
+                    "volumeMounts": [{"name": "data", "mountPath": "/etc/volley/data", "readOnly": true},
+                                     {"name": "tmp", "mountPath": "/tmp"}],
+                }],
+                "volumes": [
+                    {"name": "data", "projected": {"sources": [
+                        {"configMap": {"name": "text", "items": [{"key": "a.json", "path": "a.json"}]}},
+                        {"configMap": {"name": "bin"}},
+                        {"downwardAPI": {"items": [{"path": "index", "fieldRef": {"fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}]}},
+                    ]}},
+                    {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                ],
+            }),
+        );
+        let run = c.resolve(&p).unwrap();
+        assert_eq!(run.argv, ["/volley", "runner", "--index", "2"]);
+        assert_eq!(run.env["JOB_COMPLETION_INDEX"], "2");
+        assert_eq!(run.env["VOLLEY_TOKEN"], "s3cret");
+        assert_eq!(run.env["POD"], p.name);
+        assert_eq!(run.env["NS"], "loadtest");
+        let data = match &run.mounts[0].source {
+            MountSource::Dir(d) => d.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(run.mounts[0].path, "/etc/volley/data");
+        assert!(run.mounts[0].read_only);
+        assert_eq!(std::fs::read(data.join("a.json")).unwrap(), b"{}");
+        assert!(!data.join("skip").exists(), "only the listed items");
+        assert_eq!(
+            std::fs::read(data.join("part-0.gz")).unwrap(),
+            [0x1f, 0x8b, 0, 255]
+        );
+        assert_eq!(std::fs::read_to_string(data.join("index")).unwrap(), "2");
+        assert!(matches!(
+            run.mounts[1].source,
+            MountSource::EmptyDir {
+                size_limit_bytes: Some(67_108_864)
+            }
+        ));
+        assert_eq!(run.hosts["r-coordinator"], IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(
+            run.hosts["r-coordinator.loadtest.svc.cluster.local"],
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
+        let s = &run.security;
+        assert_eq!((s.run_as_user, s.run_as_group), (Some(65532), Some(65532)));
+        assert!(s.run_as_non_root && s.read_only_root_filesystem && s.drop_all_capabilities);
+        assert!(!s.allow_privilege_escalation);
+    }
+
+    #[test]
+    fn a_missing_secret_or_key_keeps_the_pod_from_starting_with_the_kubelets_reason() {
+        let dir = temp_dir("sim-refuse");
+        let c = cluster(&dir);
+        let spec = |env: Value| json!({"containers": [{"name": "c", "image": "i", "env": [env]}]});
+        let p = pod(
+            &c,
+            spec(json!({"name": "T", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "k"}}})),
+        );
+        let (reason, message) = c.resolve(&p).unwrap_err();
+        assert_eq!(reason, "CreateContainerConfigError");
+        assert!(message.contains("secret \"nope\" not found"), "{message}");
+        let p = pod(
+            &c,
+            spec(
+                json!({"name": "T", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "k", "optional": true}}}),
+            ),
+        );
+        assert!(
+            !c.resolve(&p).unwrap().env.contains_key("T"),
+            "optional: left out"
+        );
+        let p = pod(
+            &c,
+            spec(json!({"name": "T", "valueFrom": {"fieldRef": {"fieldPath": "spec.unknown"}}})),
+        );
+        assert!(c.resolve(&p).unwrap_err().1.contains("spec.unknown"));
+    }
+}
