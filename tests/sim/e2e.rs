@@ -115,7 +115,12 @@ fn apply_compiled(sim: &Sim, file: &Path, url: &str, edit: impl FnOnce(&mut Vec<
 
 #[test]
 fn compiled_manifests_run_four_runners_to_one_merged_verdict() {
-    let Some(l) = launcher() else { return };
+    if let Some(l) = launcher() {
+        four_runners_to_one_merged_verdict(l);
+    }
+}
+
+fn four_runners_to_one_merged_verdict(l: Box<dyn Launcher + Send + Sync>) {
     let sim = Sim::start("sim-four", l);
     let rec = Recorder::start();
     let file = fleet_file(&sim.dir, 4, 20, "10ms", "");
@@ -291,7 +296,12 @@ fn cleanup_on_success_deletes_the_run_and_stops_its_pods() {
 
 #[test]
 fn a_killed_runner_pod_fails_its_index_and_the_others_keep_their_data() {
-    let Some(l) = launcher() else { return };
+    if let Some(l) = launcher() {
+        killed_runner(l);
+    }
+}
+
+fn killed_runner(l: Box<dyn Launcher + Send + Sync>) {
     let sim = Sim::start("sim-killed", l);
     let rec = Recorder::start();
     // 40 iterations of 150 ms: about 6 s; runner 2 is killed after about 2 s.
