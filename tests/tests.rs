@@ -9,6 +9,7 @@
 
 mod cases;
 mod cli;
+mod dns;
 mod docs;
 mod first_use;
 mod fleet_e2e;

@@ -39,18 +39,29 @@ fn ttl(plan: &Plan) -> Option<i32> {
 }
 
 fn template(
+    plan: &Plan,
     names: &Names,
     component: &str,
     meta: &ObjectMeta,
     spec: k8s_openapi::api::core::v1::PodSpec,
 ) -> PodTemplateSpec {
     PodTemplateSpec {
-        metadata: Some(ObjectMeta {
-            labels: Some(names.labels(component)),
-            annotations: meta.annotations.clone(),
-            ..Default::default()
-        }),
+        metadata: Some(pod_metadata(plan, names, component, meta)),
         spec: Some(spec),
+    }
+}
+
+/// A pod's labels and annotations: the run's own, then `fleet.labels` and
+/// `fleet.annotations` (the compiler refuses keys Volley sets, so none is overwritten).
+fn pod_metadata(plan: &Plan, names: &Names, component: &str, meta: &ObjectMeta) -> ObjectMeta {
+    let mut labels = plan.fleet.labels.clone();
+    labels.extend(names.labels(component));
+    let mut annotations = plan.fleet.annotations.clone();
+    annotations.extend(meta.annotations.clone().unwrap_or_default());
+    ObjectMeta {
+        labels: Some(labels),
+        annotations: (!annotations.is_empty()).then_some(annotations),
+        ..Default::default()
     }
 }
 
@@ -112,7 +123,7 @@ pub fn coordinator(
             backoff_limit: Some(0),
             completions: Some(1),
             parallelism: Some(1),
-            template: template(names, "coordinator", &meta, spec),
+            template: template(plan, names, "coordinator", &meta, spec),
             ttl_seconds_after_finished: ttl(plan),
             ..Default::default()
         }),
@@ -178,7 +189,10 @@ pub fn runners(
     ];
     let c = pod::container("runner", plan, names, args);
     let mut spec = pod::pod_spec(plan, names, c, d.runner_s)?;
-    spec.affinity = Some(placement(plan.fleet.placement, names));
+    spec.affinity = Some(super::affinity::with_placement(
+        placement(plan.fleet.placement, names),
+        spec.affinity.take(),
+    ));
     if plan.fleet.zone_spread {
         spec.topology_spread_constraints = Some(vec![TopologySpreadConstraint {
             label_selector: Some(runner_selector(names)),
@@ -197,7 +211,7 @@ pub fn runners(
             completions: Some(n),
             parallelism: Some(n),
             pod_failure_policy: Some(failure_policy()),
-            template: template(names, "runner", &meta, spec),
+            template: template(plan, names, "runner", &meta, spec),
             ttl_seconds_after_finished: ttl(plan),
             ..Default::default()
         }),

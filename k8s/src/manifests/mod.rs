@@ -6,6 +6,7 @@
 //! coordinator's Service, the NetworkPolicies (coordinator, runners), the
 //! PodDisruptionBudget, the coordinator Job, the runners' Indexed Job.
 
+mod affinity;
 mod config;
 mod jobs;
 pub mod names;
