@@ -50,16 +50,19 @@ fn fleet_file(
     f
 }
 
-/// `volley compile FILE --out-dir DIR --param base_url=URL`; the run id.
-fn compile(file: &Path, out: &Path, url: &str) -> String {
-    let o = volley(&[
+/// `volley compile FILE --out-dir DIR [--param base_url=URL]`; the run id.
+fn compile(file: &Path, out: &Path, url: Option<&str>) -> String {
+    let param = url.map(|u| format!("base_url={u}"));
+    let mut args = vec![
         "compile",
         file.to_str().unwrap(),
         "--out-dir",
         out.to_str().unwrap(),
-        "--param",
-        &format!("base_url={url}"),
-    ]);
+    ];
+    if let Some(p) = &param {
+        args.extend(["--param", p]);
+    }
+    let o = volley(&args);
     assert!(o.status.success(), "{}", text(&o));
     let t = text(&o);
     t.split("run ")
@@ -105,7 +108,7 @@ fn runner_rows(s: &Value) -> Vec<(bool, f64)> {
 /// Compiles, applies the manifests and the token Secret as `kubectl apply` would.
 fn apply_compiled(sim: &Sim, file: &Path, url: &str, edit: impl FnOnce(&mut Vec<Value>)) -> String {
     let out = sim.dir.join("out");
-    let run = compile(file, &out, url);
+    let run = compile(file, &out, Some(url));
     let mut objects = read_manifests(&out);
     edit(&mut objects);
     objects.insert(0, Sim::token_secret(&run, TOKEN));
@@ -353,7 +356,7 @@ fn a_runner_whose_node_goes_away_before_the_start_is_replaced_without_double_loa
     let rec = Recorder::start();
     let file = fleet_file(&sim.dir, 4, 10, "10ms", "");
     let out = sim.dir.join("out");
-    let run = compile(&file, &out, &rec.url());
+    let run = compile(&file, &out, Some(&rec.url()));
     let runners = format!("{run}-runners");
     sim.hold(&runners, 3);
     let mut objects = read_manifests(&out);
@@ -550,4 +553,129 @@ fn unique_data_slices_reach_the_coordinator_through_its_projected_volume() {
         rec.requests().into_iter().map(|(p, _)| p).collect();
     assert_eq!(rec.requests().len(), 18);
     assert_eq!(paths.len(), 18, "every row once, fleet-wide: {paths:?}");
+}
+
+/// A loopback HTTP/1.1 server that answers `200 ok` and records each request's
+/// `authorization` header.
+fn header_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let shared = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let seen = std::sync::Arc::clone(&shared);
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                let (mut buf, mut chunk) = (Vec::new(), [0u8; 4096]);
+                loop {
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut chunk) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    buf.drain(..end);
+                    let auth = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("authorization: "))
+                        .unwrap_or_default()
+                        .to_string();
+                    seen.lock().unwrap().push(auth);
+                    if stream
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, seen)
+}
+
+/// `examples/cluster.load`'s fleet (env from values, Secrets and ConfigMaps, a service
+/// account, pull secrets, labels, priority class, affinity, resources per role), with a
+/// short workload against a loopback server: its pods start with what the Secrets and
+/// ConfigMaps hold, and the file's secret reaches the requests from its Secret.
+#[test]
+fn the_cluster_example_runs_with_env_from_its_secrets_and_configmaps() {
+    let Some(l) = launcher() else { return };
+    let sim = Sim::start("sim-cluster-example", l);
+    let (port, seen) = header_server();
+    let source = std::fs::read_to_string(repo().join("examples/cluster.load")).unwrap();
+    let start = source.find("  workload =").expect("a workload");
+    let end = start + source[start..].find("  iteration").expect("an iteration");
+    let source = format!(
+        "{}  workload = per_vu_iterations(vus: 4, iterations: 10, max_duration: 1m)\n{}",
+        &source[..start],
+        &source[end..]
+    )
+    .replace(
+        "check r.status == 200",
+        "check r.status == 200\n    sleep 200ms",
+    )
+    .replace("http://127.0.0.1:8088", &format!("http://127.0.0.1:{port}"));
+    let file = sim.dir.join("cluster.load");
+    std::fs::write(&file, source).unwrap();
+    let out = sim.dir.join("out");
+    let run = compile(&file, &out, None);
+    let b64 = |s: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    };
+    let mut objects = vec![
+        Sim::token_secret(&run, TOKEN),
+        serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shop-api"},
+            "data": {"key": b64("canary-api-key-3c9e")}}),
+        serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tracing"},
+            "data": {"token": b64("trace-token-77")}}),
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shop-flags"},
+            "data": {"flags": "checkout-v2,fast-search"}}),
+    ];
+    objects.extend(read_manifests(&out));
+    sim.apply(&objects, "loadtest");
+    // While a runner runs, its process holds the resolved environment.
+    let mut environ = String::new();
+    let found = wait_until(Duration::from_secs(60), || {
+        sim.pods()
+            .iter()
+            .filter(|p| p.component == "runner" && p.phase == Phase::Running)
+            .filter_map(|p| std::fs::read(format!("/proc/{}/environ", p.pid?)).ok())
+            .any(|e| {
+                environ = String::from_utf8_lossy(&e).replace('\0', "\n");
+                environ.contains("JOB_COMPLETION_INDEX=")
+            })
+    });
+    assert!(found, "no runner ran:\n{}", sim.describe());
+    for want in [
+        "REGION=eu-west-1",
+        "FEATURE_FLAGS=checkout-v2,fast-search",
+        "TRACE_TOKEN=trace-token-77",
+        "API_KEY=canary-api-key-3c9e",
+        "VOLLEY_LOG_FORMAT=json",
+    ] {
+        assert!(
+            environ.lines().any(|l| l == want),
+            "{want} in the runner's environment"
+        );
+    }
+    let job = sim.wait_job(&format!("{run}-runners"), Duration::from_secs(60));
+    assert_eq!(
+        job.finished.as_ref().map(|f| f.0.as_str()),
+        Some("Complete"),
+        "{}",
+        sim.describe()
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 40);
+    assert!(
+        seen.iter().all(|a| a == "bearer canary-api-key-3c9e"),
+        "the file's secret came from its Secret: {:?}",
+        seen.first()
+    );
 }
