@@ -748,10 +748,11 @@ impl Cluster {
         }
     }
 
-    fn start(&self, w: &World, pod: &mut SimPod) {
+    /// Starts a pending pod unless the test holds it.
+    fn start(&self, held: &BTreeSet<(String, u32)>, pod: &mut SimPod) {
         if pod
             .index
-            .is_some_and(|i| w.held.contains(&(pod.job.clone(), i)))
+            .is_some_and(|i| held.contains(&(pod.job.clone(), i)))
         {
             return;
         }
@@ -817,13 +818,9 @@ impl Cluster {
         let w = &mut *guard;
         // The kubelet.
         let held = w.held.clone();
-        let world_view = World {
-            held,
-            ..Default::default()
-        };
         for pod in w.pods.iter_mut() {
             match pod.phase {
-                Phase::Pending if pod.terminating.is_none() => self.start(&world_view, pod),
+                Phase::Pending if pod.terminating.is_none() => self.start(&held, pod),
                 Phase::Running => {
                     if let Some(child) = pod.child.as_mut() {
                         if let Ok(Some(st)) = child.try_wait() {
