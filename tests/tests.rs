@@ -16,6 +16,7 @@ mod fleet_e2e;
 mod fuzz;
 mod hostile;
 mod hostile_files;
+mod image;
 mod k6_oracle;
 mod k8s;
 mod lint_cases;

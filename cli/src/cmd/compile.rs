@@ -1,6 +1,7 @@
-//! `volley compile FILE --out-dir DIR`: writes DIR/plan.json (the full plan), DIR/manifests.yaml
-//! (the run's Kubernetes objects) and DIR/kustomization.yaml, all deterministic, and prints
-//! the plan hash and the run id.
+//! `volley compile FILE --out-dir DIR [--out KIND=URL]…`: writes DIR/plan.json (the full
+//! plan), DIR/manifests.yaml (the run's Kubernetes objects, the coordinator streaming to
+//! the `--out` outputs) and DIR/kustomization.yaml, all deterministic, and prints the plan
+//! hash and the run id.
 
 use super::compile_or_report;
 use std::path::Path;
@@ -13,12 +14,23 @@ fn write(path: &Path, text: &str) -> Result<(), ExitCode> {
     })
 }
 
-pub fn run(file: &Path, out: &Path, params: &[String]) -> ExitCode {
+pub fn run(file: &Path, out: &Path, params: &[String], outputs: &[String]) -> ExitCode {
     let plan = match compile_or_report(file, params) {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let m = match volley_k8s::build(&plan, &volley_k8s::Options::default()) {
+    let outputs = match super::cluster_out::parse(outputs, &plan, false) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::Usage;
+        }
+    };
+    let opts = volley_k8s::Options {
+        outputs: outputs.outs,
+        ..volley_k8s::Options::default()
+    };
+    let m = match volley_k8s::build(&plan, &opts) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("error: {e}");

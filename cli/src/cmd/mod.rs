@@ -6,6 +6,8 @@ pub mod abort;
 #[cfg(feature = "compiler")]
 pub mod check;
 #[cfg(feature = "compiler")]
+pub mod cluster_out;
+#[cfg(feature = "compiler")]
 pub mod compile;
 #[cfg(feature = "deploy")]
 pub mod delete;

@@ -13,6 +13,7 @@
 //! doubled, and the run ends with 110 (a lost runner).
 
 use super::names::{Names, PORT, STATUS_PORT};
+use super::outputs::{self, ClusterOut};
 use super::pod::{self, PLAN_FILE};
 use super::{Deadlines, ManifestError};
 use k8s_openapi::api::batch::v1::{
@@ -79,14 +80,15 @@ fn http_probe(period: i32, failures: i32) -> Probe {
     }
 }
 
-/// The coordinator: `volley coordinator`, the data slices mounted (only here), probes on
-/// `/healthz`, one pod that is never retried (`backoffLimit: 0`).
+/// The coordinator: `volley coordinator`, the data slices mounted (only here), its
+/// outputs and report (`outputs.rs`), probes on `/healthz`, one pod that is never retried
+/// (`backoffLimit: 0`). `(runners, slices)`: the runner count and the data slices.
 pub fn coordinator(
     plan: &Plan,
     names: &Names,
     meta: ObjectMeta,
-    runners: u32,
-    slices: u32,
+    (runners, slices): (u32, u32),
+    outs: &[ClusterOut],
     d: &Deadlines,
 ) -> Result<Job, ManifestError> {
     let mut args: Vec<String> = vec!["coordinator".into(), "--plan".into(), PLAN_FILE.into()];
@@ -103,6 +105,7 @@ pub fn coordinator(
         "--linger".into(),
         format!("{}s", d.linger_s),
     ]);
+    args.extend(outputs::args(outs));
     let mut c = pod::container("coordinator", plan, names, args);
     let port = |name: &str, container_port: i32| ContainerPort {
         name: Some(name.into()),
@@ -117,6 +120,7 @@ pub fn coordinator(
     if slices > 0 {
         add_slices(&mut spec, names, slices);
     }
+    outputs::add_to_pod(&mut spec, names, outs);
     Ok(Job {
         spec: Some(JobSpec {
             active_deadline_seconds: Some(d.coordinator_s),

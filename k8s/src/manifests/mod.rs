@@ -11,6 +11,7 @@ mod config;
 mod jobs;
 pub mod names;
 mod network;
+pub mod outputs;
 pub mod pod;
 mod yaml;
 
@@ -35,6 +36,8 @@ pub const LINGER_S: i64 = 60;
 pub struct Options {
     /// The namespace instead of `fleet.namespace` (`volley deploy --namespace`).
     pub namespace: Option<String>,
+    /// The coordinator's outputs (`--out`), in the order given (see [`outputs`]).
+    pub outputs: Vec<outputs::ClusterOut>,
 }
 
 /// One object of a run. (A run has a handful; their size difference does not matter.)
@@ -230,11 +233,13 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
         meta(names.coordinator(), "coordinator"),
         &names,
     )));
-    objects.push(Object::NetworkPolicy(network::coordinator(
-        plan,
-        &names,
-        meta(names.coordinator(), "coordinator"),
-    )));
+    let mut coordinator_policy =
+        network::coordinator(plan, &names, meta(names.coordinator(), "coordinator"));
+    if let Some(spec) = coordinator_policy.spec.as_mut() {
+        let rules = outputs::egress(&opts.outputs, &plan.fleet.egress);
+        spec.egress.get_or_insert_with(Vec::new).extend(rules);
+    }
+    objects.push(Object::NetworkPolicy(coordinator_policy));
     objects.push(Object::NetworkPolicy(network::runners(
         plan,
         &names,
@@ -245,12 +250,20 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
         &names,
     )));
     let coordinator_meta = meta(names.coordinator(), "coordinator");
-    let c = jobs::coordinator(plan, &names, coordinator_meta, runners, slice_count, &d)?;
+    let c = jobs::coordinator(
+        plan,
+        &names,
+        coordinator_meta,
+        (runners, slice_count),
+        &opts.outputs,
+        &d,
+    )?;
     objects.push(Object::Job(c));
     let r = jobs::runners(plan, &names, meta(names.runners(), "runner"), runners, &d)?;
     objects.push(Object::Job(r));
     let mut notes = network::target_notes(plan);
     notes.extend(secret_notes(plan, &names));
+    notes.extend(outputs::notes(&opts.outputs, &plan.fleet.egress, &names));
     Ok(Manifests {
         names,
         namespace,

@@ -4,7 +4,7 @@
 //! on the status port 6566 from any address (the API server's service proxy, through which
 //! `volley deploy`/`status` read `/status` and `/summary` and `volley abort` posts, comes
 //! from the API server, not a pod); egress to DNS and the same targets (setup and teardown
-//! run there).
+//! run there), and to its `--out` endpoints (those rules are `outputs.rs`'s).
 //!
 //! A NetworkPolicy cannot name a host: a target given by hostname is reachable only
 //! through a `fleet.egress` CIDR that covers its addresses, and [`target_notes`] says so.

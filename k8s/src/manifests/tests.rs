@@ -63,14 +63,32 @@ fn example_plans() -> Vec<(String, Plan)> {
         .collect()
 }
 
+/// Every example's manifests, and the checkout example's once more with coordinator
+/// outputs (a json file and a Prometheus with a token variable), so every rule below also
+/// holds for the results volume, the outputs' arguments and their egress.
 fn all_manifests() -> Vec<(String, Manifests)> {
-    example_plans()
-        .into_iter()
-        .map(|(n, p)| {
-            let m = build(&p, &Options::default()).unwrap_or_else(|e| panic!("{n}: {e}"));
-            (n, m)
-        })
-        .collect()
+    let mut out: Vec<(String, Manifests)> = Vec::new();
+    for (n, p) in example_plans() {
+        let m = build(&p, &Options::default()).unwrap_or_else(|e| panic!("{n}: {e}"));
+        if n == "checkout.load" {
+            let opts = Options {
+                outputs: vec![
+                    super::outputs::ClusterOut::Json,
+                    super::outputs::ClusterOut::Network {
+                        spec: "prometheus=http://10.0.0.9:9090/api/v1/write,token_env=PROM".into(),
+                        host: url::Host::Ipv4([10, 0, 0, 9].into()),
+                        port: 9090,
+                        token_env: Some("PROM".into()),
+                    },
+                ],
+                ..Options::default()
+            };
+            let with = build(&p, &opts).unwrap_or_else(|e| panic!("{n} with outputs: {e}"));
+            out.push((format!("{n} with outputs"), with));
+        }
+        out.push((n, m));
+    }
+    out
 }
 
 fn jobs(m: &Manifests) -> Vec<&Job> {
@@ -130,6 +148,23 @@ fn assert_restricted(
             v.config_map.is_some() || v.empty_dir.is_some() || v.projected.is_some(),
             "{what}: volume {} is of a restricted-allowed type",
             v.name
+        );
+    }
+    let volumes: Vec<&str> = spec
+        .volumes
+        .iter()
+        .flatten()
+        .map(|v| v.name.as_str())
+        .collect();
+    for m in spec
+        .containers
+        .iter()
+        .flat_map(|c| c.volume_mounts.iter().flatten())
+    {
+        assert!(
+            volumes.contains(&m.name.as_str()),
+            "{what}: mount {} has no volume",
+            m.name
         );
     }
     let containers = spec
@@ -642,6 +677,7 @@ fn output_is_deterministic_and_the_namespace_can_be_overridden() {
     assert_eq!(a, b);
     let o = Options {
         namespace: Some("perf".into()),
+        ..Options::default()
     };
     let m = build(&p, &o).unwrap();
     assert!(m
