@@ -195,7 +195,7 @@ fn deploy_status_logs_abort_and_delete_drive_the_simulated_run() {
     // About 6 s of load: the readiness probe (every 2 s) passes and deploy's one-second
     // polls see the run live.
     assert!(
-        t.contains("runners 4/4 ready"),
+        t.contains("4 runners: running (") && t.contains(" iterations, "),
         "the live line came from the real coordinator: {t}"
     );
     assert_eq!(rec.requests().len(), 80, "{t}");
