@@ -6,6 +6,7 @@
 
 use super::cluster::{read_manifests, Phase, Sim};
 use super::pod::Launcher;
+use super::podman::Podman;
 use super::process::{can_unshare, ProcessLauncher};
 use crate::support::*;
 use serde_json::Value;
@@ -24,6 +25,18 @@ fn launcher() -> Option<Box<dyn Launcher + Send + Sync>> {
         binary: volley_bin(),
         entrypoint: "/volley".into(),
     }))
+}
+
+/// The container launcher: pods as containers of the pods' image (scripts/image.sh builds
+/// it; scripts/test.sh exports `VOLLEY_IMAGE`), with podman and runc.
+fn containers() -> Option<Box<dyn Launcher + Send + Sync>> {
+    match Podman::from_env() {
+        Some(p) => Some(Box::new(p)),
+        None => {
+            skip_or_fail("podman and the pods' image (VOLLEY_IMAGE, built by scripts/image.sh)");
+            None
+        }
+    }
 }
 
 /// A fleet file: `runners` runners, one VU each, `iterations` requests per VU with
@@ -119,6 +132,13 @@ fn apply_compiled(sim: &Sim, file: &Path, url: &str, edit: impl FnOnce(&mut Vec<
 #[test]
 fn compiled_manifests_run_four_runners_to_one_merged_verdict() {
     if let Some(l) = launcher() {
+        four_runners_to_one_merged_verdict(l);
+    }
+}
+
+#[test]
+fn compiled_manifests_run_four_runners_to_one_merged_verdict_in_containers() {
+    if let Some(l) = containers() {
         four_runners_to_one_merged_verdict(l);
     }
 }
@@ -300,6 +320,13 @@ fn cleanup_on_success_deletes_the_run_and_stops_its_pods() {
 #[test]
 fn a_killed_runner_pod_fails_its_index_and_the_others_keep_their_data() {
     if let Some(l) = launcher() {
+        killed_runner(l);
+    }
+}
+
+#[test]
+fn a_killed_runner_container_fails_its_index_and_the_others_keep_their_data() {
+    if let Some(l) = containers() {
         killed_runner(l);
     }
 }
