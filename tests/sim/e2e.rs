@@ -706,3 +706,151 @@ fn the_cluster_example_runs_with_env_from_its_secrets_and_configmaps() {
         seen.first()
     );
 }
+
+/// `volley deploy --out prometheus=… --out json=… --report … --summary-json …` on the
+/// simulated cluster: the coordinator pod streams the merged fleet into a real Prometheus
+/// (once, not once per runner), deploy fetches the report, the summary and the NDJSON
+/// through the service proxy, `volley status` fetches them again while the coordinator
+/// lingers, and reads the summary from the coordinator pod's log once it has exited.
+#[test]
+fn deploy_streams_to_prometheus_and_fetches_the_report_and_summary() {
+    let Some(l) = launcher() else { return };
+    let Some(prom) = crate::services::Prometheus::start() else {
+        return;
+    };
+    let sim = Sim::start("sim-outputs", l);
+    let rec = Recorder::start();
+    let file = fleet_file(&sim.dir, 4, 20, "100ms", "");
+    let url = format!("base_url={}", rec.url());
+    let testid = format!("sim-{}", std::process::id());
+    let prom_spec = format!("prometheus={},testid={testid}", prom.write_url());
+    let (report, summary_json, ndjson) = (
+        sim.dir.join("report.html"),
+        sim.dir.join("summary.json"),
+        sim.dir.join("out.ndjson"),
+    );
+    let json_spec = format!("json={}", ndjson.display());
+    let out = sim.volley(
+        &[
+            "deploy",
+            file.to_str().unwrap(),
+            "--context",
+            "sim",
+            "--param",
+            &url,
+            "--out",
+            &prom_spec,
+            "--out",
+            &json_spec,
+            "--report",
+            report.to_str().unwrap(),
+            "--summary-json",
+            summary_json.to_str().unwrap(),
+        ],
+        Duration::from_secs(120),
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}\n{}", sim.describe());
+    let s = summary(&summary_json);
+    let count = metric(&s, "http_reqs", "count");
+    assert_eq!(count, 80.0, "{t}");
+    assert_eq!(runner_rows(&s), vec![(false, 20.0); 4]);
+    let html = std::fs::read_to_string(&report).expect("the report was fetched");
+    assert!(
+        html.contains("<html") && html.contains("http_reqs"),
+        "a report: {} bytes",
+        html.len()
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&ndjson)
+        .expect("the NDJSON was fetched")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ndjson_reqs: f64 = lines
+        .iter()
+        .filter(|l| l["metric"] == "http_reqs")
+        .map(|l| l["values"]["count"].as_f64().unwrap())
+        .sum();
+    assert_eq!(ndjson_reqs, count, "the NDJSON adds up to the summary");
+    let sel = format!("{{testid=\"{testid}\"}}");
+    let total = prom.query(&format!("sum(k6_http_reqs_total{sel})"));
+    let got: f64 = total
+        .first()
+        .and_then(|r| r["value"][1].as_str())
+        .unwrap_or_else(|| {
+            panic!(
+                "no k6_http_reqs_total{sel} in Prometheus:\n{}",
+                sim.describe()
+            )
+        })
+        .parse()
+        .unwrap();
+    assert_eq!(
+        got, count,
+        "requests in Prometheus = the summary's, counted once"
+    );
+    let iters = prom.query(&format!("sum(k6_iterations_total{sel})"));
+    let got: f64 = iters[0]["value"][1].as_str().unwrap().parse().unwrap();
+    assert_eq!(got, metric(&s, "iterations", "count"));
+
+    let run = t
+        .split("deploying run ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .expect("deploy names the run")
+        .to_string();
+    // While the coordinator lingers, status fetches both again.
+    let (report2, summary2) = (sim.dir.join("report2.html"), sim.dir.join("summary2.json"));
+    let out = sim.volley(
+        &[
+            "status",
+            &run,
+            "--context",
+            "sim",
+            "--report",
+            report2.to_str().unwrap(),
+            "--summary-json",
+            summary2.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(metric(&summary(&summary2), "http_reqs", "count"), count);
+    assert!(std::fs::read_to_string(&report2).unwrap().contains("<html"));
+    // The linger ended (a signal, as when its pod is stopped): the summary comes from the
+    // coordinator pod's log.
+    let coordinator = sim
+        .pods()
+        .into_iter()
+        .find(|p| p.component == "coordinator")
+        .expect("the coordinator pod");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &coordinator.pid.unwrap().to_string()])
+        .status();
+    assert!(
+        wait_until(Duration::from_secs(30), || sim
+            .pods()
+            .iter()
+            .any(
+                |p| p.component == "coordinator" && p.phase == Phase::Succeeded
+            )),
+        "{}",
+        sim.describe()
+    );
+    let summary3 = sim.dir.join("summary3.json");
+    let out = sim.volley(
+        &[
+            "status",
+            &run,
+            "--context",
+            "sim",
+            "--summary-json",
+            summary3.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("read from the coordinator pod's log"), "{t}");
+    assert_eq!(metric(&summary(&summary3), "http_reqs", "count"), count);
+}
