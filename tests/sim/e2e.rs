@@ -854,3 +854,50 @@ fn deploy_streams_to_prometheus_and_fetches_the_report_and_summary() {
     assert!(t.contains("read from the coordinator pod's log"), "{t}");
     assert_eq!(metric(&summary(&summary3), "http_reqs", "count"), count);
 }
+
+/// `volley abort` mid-run: the run token from the run's Secret, through the service proxy,
+/// stops the real coordinator; `volley deploy` ends with the aborted run's code.
+#[test]
+fn abort_stops_a_live_run_through_the_service_proxy() {
+    let Some(l) = launcher() else { return };
+    let sim = Sim::start("sim-abort", l);
+    let rec = Recorder::start();
+    // 100 iterations of 100 ms: about 10 s, aborted after about 2 s.
+    let file = fleet_file(&sim.dir, 2, 100, "100ms", "");
+    let url = format!("base_url={}", rec.url());
+    let deploy = sim.spawn_volley(&[
+        "deploy",
+        file.to_str().unwrap(),
+        "--context",
+        "sim",
+        "--param",
+        &url,
+    ]);
+    wait_status(&sim, Duration::from_secs(60), |s| {
+        s["phase"] == "running" && s["elapsed_ms"].as_u64() > Some(2000)
+    });
+    let run = sim
+        .pods()
+        .iter()
+        .find(|p| p.component == "coordinator")
+        .map(|p| p.job.trim_end_matches("-coordinator").to_string())
+        .unwrap();
+    let out = sim.volley(
+        &["abort", &run, "--context", "sim"],
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = wait_output(deploy, Duration::from_secs(60));
+    let t = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(105),
+        "an aborted run: {t}\n{}",
+        sim.describe()
+    );
+    assert!(
+        rec.requests().len() < 150,
+        "stopped early: {} requests",
+        rec.requests().len()
+    );
+}
