@@ -7,6 +7,9 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+
+#[cfg(feature = "fake-api")]
+pub mod cluster;
 use std::sync::{Arc, Mutex};
 
 /// One request the fake received.
