@@ -8,10 +8,11 @@
 //! coordinator and two runner containers against a loopback demo server reach one merged
 //! verdict, exit 0.
 //!
-//! The pods are read from `manifests.yaml` with only what this run's objects hold (plain
-//! and Secret env, ConfigMap and emptyDir volumes, Service names); the cluster simulation
-//! resolves every form.
+//! The pods are resolved from `manifests.yaml` by the cluster simulation's kubelet
+//! ([`Cluster::resolve_pod`]), with the run's token Secret as `volley deploy` makes it;
+//! the test starts each container itself, under the simulation's machine lock.
 
+use crate::sim::cluster::{pod_log, read_manifests, Cluster, MachineLock, Sim};
 use crate::sim::pod::{Launcher, Mount, MountSource, PodRun, Security};
 use crate::sim::podman::{self, Podman};
 use crate::support::*;
@@ -54,13 +55,14 @@ fn launcher() -> Option<Podman> {
     p
 }
 
-/// A compiled run: its objects, and where the test keeps the pods' files.
+/// A compiled run: its name, and its objects (with the token Secret) in a cluster that
+/// starts nothing by itself.
 struct Compiled {
-    dir: PathBuf,
-    objects: Vec<Value>,
+    run: String,
+    cluster: Cluster,
 }
 
-fn compile(name: &str, base_url: &str) -> Compiled {
+fn compile(name: &str, base_url: &str, podman: &Podman) -> Compiled {
     let dir = temp_dir(name);
     std::fs::write(dir.join("fleet.load"), LOAD).unwrap();
     let out = volley_in(
@@ -76,152 +78,23 @@ fn compile(name: &str, base_url: &str) -> Compiled {
         Duration::from_secs(60),
     );
     assert!(out.status.success(), "compile: {}", text(&out));
-    let yaml = std::fs::read_to_string(dir.join("out/manifests.yaml")).unwrap();
-    let objects = serde_saphyr::from_multiple::<Value>(&yaml).expect("manifests.yaml parses");
-    Compiled { dir, objects }
+    let mut objects = read_manifests(&dir.join("out"));
+    let run = objects
+        .iter()
+        .find_map(|o| o["metadata"]["name"].as_str()?.strip_suffix("-coordinator"))
+        .expect("a coordinator in manifests.yaml")
+        .to_string();
+    objects.push(Sim::token_secret(&run, TOKEN));
+    let cluster = Cluster::offline(&dir, "default", Box::new(podman.clone()), &objects);
+    Compiled { run, cluster }
 }
 
 impl Compiled {
-    fn object(&self, kind: &str, name_suffix: &str) -> &Value {
-        self.objects
-            .iter()
-            .find(|o| {
-                o["kind"] == kind
-                    && o["metadata"]["name"]
-                        .as_str()
-                        .is_some_and(|n| n.ends_with(name_suffix))
-            })
-            .unwrap_or_else(|| panic!("no {kind} *{name_suffix} in manifests.yaml"))
-    }
-
-    /// The pod of `job` (`-coordinator` or `-runners`) with completion index `index`.
+    /// A new pod of Job `RUN-job` (`coordinator` or `runners`) with completion index `index`.
     fn pod(&self, job: &str, index: u32) -> PodRun {
-        let job = self.object("Job", job);
-        let spec = &job["spec"]["template"]["spec"];
-        let c = &spec["containers"][0];
-        let name = format!("{}-{index}", job["metadata"]["name"].as_str().unwrap());
-        let strings = |v: &Value| -> Vec<String> {
-            v.as_array()
-                .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
-                .unwrap_or_default()
-        };
-        // No `command`: the image's entrypoint.
-        let mut argv = strings(&c["command"]);
-        if argv.is_empty() {
-            argv.push("/volley".into());
-        }
-        argv.extend(strings(&c["args"]));
-
-        let mut env = BTreeMap::new();
-        if job["spec"]["completionMode"] == "Indexed" {
-            env.insert("JOB_COMPLETION_INDEX".to_string(), index.to_string());
-        }
-        for e in c["env"].as_array().into_iter().flatten() {
-            let key = e["name"].as_str().unwrap().to_string();
-            let value = if let Some(v) = e["value"].as_str() {
-                v.to_string()
-            } else if e["valueFrom"]["secretKeyRef"]["key"] == "token" {
-                TOKEN.to_string()
-            } else {
-                panic!("this test resolves plain values and the token only: {e}")
-            };
-            env.insert(key, value);
-        }
-
-        let volumes = spec["volumes"].as_array().unwrap();
-        let mut mounts = Vec::new();
-        for m in c["volumeMounts"].as_array().into_iter().flatten() {
-            let v = volumes
-                .iter()
-                .find(|v| v["name"] == m["name"])
-                .expect("every mount has its volume");
-            let source = if let Some(cm) = v.get("configMap") {
-                MountSource::Dir(self.config_map(cm))
-            } else if let Some(e) = v.get("emptyDir") {
-                MountSource::EmptyDir {
-                    size_limit_bytes: e["sizeLimit"].as_str().map(size_limit_bytes_of),
-                }
-            } else {
-                panic!("this test mounts ConfigMaps and emptyDirs only: {v}")
-            };
-            mounts.push(Mount {
-                path: m["mountPath"].as_str().unwrap().to_string(),
-                source,
-                read_only: m["readOnly"].as_bool().unwrap_or(false),
-            });
-        }
-
-        let (p, s) = (&spec["securityContext"], &c["securityContext"]);
-        let either = |k: &str| if s[k].is_null() { &p[k] } else { &s[k] };
-        let uid = |k: &str| either(k).as_u64().map(|u| u32::try_from(u).unwrap());
-        let security = Security {
-            run_as_user: uid("runAsUser"),
-            run_as_group: uid("runAsGroup"),
-            run_as_non_root: either("runAsNonRoot") == true,
-            read_only_root_filesystem: s["readOnlyRootFilesystem"] == true,
-            drop_all_capabilities: s["capabilities"]["drop"]
-                .as_array()
-                .is_some_and(|d| d.iter().any(|c| c == "ALL")),
-            allow_privilege_escalation: s["allowPrivilegeEscalation"] != false,
-            seccomp_runtime_default: either("seccompProfile")["type"] == "RuntimeDefault",
-        };
-
-        // Every Service name resolves to loopback (the pods share the host's network).
-        let hosts = self
-            .objects
-            .iter()
-            .filter(|o| o["kind"] == "Service")
-            .map(|o| {
-                let name = o["metadata"]["name"].as_str().unwrap().to_string();
-                (name, IpAddr::V4(Ipv4Addr::LOCALHOST))
-            })
-            .collect();
-        PodRun {
-            image: c["image"].as_str().unwrap().to_string(),
-            log_dir: self.dir.join("logs").join(&name),
-            name,
-            argv,
-            env,
-            mounts,
-            security,
-            hosts,
-        }
+        self.cluster
+            .resolve_pod(&format!("{}-{job}", self.run), index)
     }
-
-    /// The ConfigMap of a `configMap` volume, materialised (its `items`, or every key).
-    fn config_map(&self, vol: &Value) -> PathBuf {
-        let name = vol["name"].as_str().unwrap();
-        let cm = self.object("ConfigMap", name);
-        let dir = self.dir.join("volumes").join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let data = cm["data"].as_object().expect("the ConfigMap has data");
-        let items: Vec<(String, String)> = match vol["items"].as_array() {
-            Some(items) => items
-                .iter()
-                .map(|i| {
-                    (
-                        i["key"].as_str().unwrap().into(),
-                        i["path"].as_str().unwrap().into(),
-                    )
-                })
-                .collect(),
-            None => data.keys().map(|k| (k.clone(), k.clone())).collect(),
-        };
-        for (key, path) in items {
-            std::fs::write(dir.join(path), data[&key].as_str().unwrap()).unwrap();
-        }
-        dir
-    }
-}
-
-/// An `emptyDir` `sizeLimit` (`64Mi`, `1Gi`) in bytes.
-fn size_limit_bytes_of(q: &str) -> u64 {
-    let (n, shift) = match q.strip_suffix("Gi") {
-        Some(n) => (n, 30),
-        None => (q.trim_end_matches("Mi"), 20),
-    };
-    let n: u64 = n.parse().expect("sizeLimit in Mi or Gi");
-    n << shift
 }
 
 /// The kernel's view of a running container's process: `/proc/PID/status` and the options
@@ -297,13 +170,7 @@ fn assert_restricted(pod: &PodRun) {
 }
 
 fn logs(pod: &PodRun) -> String {
-    let read = |f: &str| std::fs::read_to_string(pod.log_dir.join(f)).unwrap_or_default();
-    format!(
-        "{}\nstdout:\n{}\nstderr:\n{}",
-        pod.name,
-        read("stdout"),
-        read("stderr")
-    )
+    format!("{}\n{}", pod.name, pod_log(&pod.log_dir))
 }
 
 /// Waits for a pod's container, up to `limit`; kills it and panics on a hang.
@@ -330,56 +197,6 @@ fn spawn(podman: &Podman, pod: &PodRun) -> Child {
         .unwrap_or_else(|e| panic!("{}: {e}", pod.name))
 }
 
-/// The pods use the host's network and the manifests' own ports (6565, 6566): one run at a
-/// time on the machine, across test processes too. The same lock directory as the cluster
-/// simulation's (`volley-sim.lock` in the temporary directory, holding the owner's pid,
-/// taken over when that process is gone), so the two never overlap; then the ports must be
-/// free.
-struct MachineLock(PathBuf);
-
-impl MachineLock {
-    fn take() -> MachineLock {
-        let dir = std::env::temp_dir().join("volley-sim.lock");
-        let pid_file = dir.join("pid");
-        let deadline = std::time::Instant::now() + Duration::from_secs(600);
-        loop {
-            if std::fs::create_dir(&dir).is_ok() {
-                std::fs::write(&pid_file, std::process::id().to_string()).unwrap();
-                break;
-            }
-            let owner = std::fs::read_to_string(&pid_file)
-                .ok()
-                .and_then(|p| p.trim().parse::<u32>().ok());
-            if owner.is_some_and(|p| !alive(p)) {
-                let _ = std::fs::remove_dir_all(&dir);
-                continue;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{} has been held by pid {owner:?} for 10 minutes",
-                dir.display()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        for port in [6565, 6566] {
-            let free = wait_until(Duration::from_secs(120), || {
-                std::net::TcpListener::bind(("0.0.0.0", port)).is_ok()
-            });
-            assert!(
-                free,
-                "port {port}, which the manifests use, is held by another process"
-            );
-        }
-        MachineLock(dir)
-    }
-}
-
-impl Drop for MachineLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Removes this process's containers when the test ends, passed or not.
 struct Cleanup;
 
@@ -395,12 +212,10 @@ fn the_image_runs_the_pods_restricted_and_a_fleet_reaches_one_verdict() {
     let _machine = MachineLock::take();
     let _cleanup = Cleanup;
     let demo = DemoProcess::start();
-    let run = compile("image-fleet", &demo.url());
+    let run = compile("image-fleet", &demo.url(), &podman);
 
     // Writing outside the emptyDir fails: the root is read-only, not merely root's.
-    let mut erofs = run.pod("-coordinator", 0);
-    erofs.name.push_str("-erofs");
-    erofs.log_dir = run.dir.join("logs").join(&erofs.name);
+    let mut erofs = run.pod("coordinator", 0);
     erofs
         .argv
         .extend(["--summary-json".into(), "/summary.json".into()]);
@@ -412,13 +227,13 @@ fn the_image_runs_the_pods_restricted_and_a_fleet_reaches_one_verdict() {
 
     // The fleet: the coordinator (its summary written in the /tmp emptyDir, which must be
     // writable), then the two runners of the Indexed Job.
-    let mut coordinator = run.pod("-coordinator", 0);
+    let mut coordinator = run.pod("coordinator", 0);
     coordinator
         .argv
         .extend(["--summary-json".into(), "/tmp/summary.json".into()]);
     let coordinator_child = spawn(&podman, &coordinator);
     assert_restricted(&coordinator);
-    let runners: Vec<PodRun> = (0..2).map(|k| run.pod("-runners", k)).collect();
+    let runners: Vec<PodRun> = (0..2).map(|k| run.pod("runners", k)).collect();
     let children: Vec<Child> = runners.iter().map(|r| spawn(&podman, r)).collect();
     for r in &runners {
         assert_restricted(r);
@@ -478,9 +293,9 @@ fn killing_the_launched_child_removes_its_container() {
     let Some(podman) = launcher() else { return };
     let _machine = MachineLock::take();
     let _cleanup = Cleanup;
-    let run = compile("image-kill", "base_url=http://127.0.0.1:9");
+    let run = compile("image-kill", "base_url=http://127.0.0.1:9", &podman);
     // A coordinator waits for its runners: it stays up until it is stopped.
-    let coordinator = run.pod("-coordinator", 0);
+    let coordinator = run.pod("coordinator", 0);
     let mut child = spawn(&podman, &coordinator);
     assert_restricted(&coordinator);
     // SIGKILL of `podman run` cannot be forwarded; the launcher's watcher removes the

@@ -127,6 +127,25 @@ pub struct SimJob {
     deleted: bool,
 }
 
+impl SimJob {
+    /// The controller's record of an applied Job object.
+    fn of(object: &Value) -> SimJob {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        SimJob {
+            name: text(&object["metadata"]["name"]),
+            uid: text(&object["metadata"]["uid"]),
+            spec: object["spec"].clone(),
+            started: Instant::now(),
+            started_at: SystemTime::now(),
+            failures: BTreeMap::new(),
+            succeeded: BTreeSet::new(),
+            failed: BTreeSet::new(),
+            finished: None,
+            deleted: false,
+        }
+    }
+}
+
 #[derive(Default)]
 struct World {
     jobs: Vec<SimJob>,
@@ -237,6 +256,55 @@ fn refuse(reason: &str, message: String) -> Refusal {
 }
 
 impl Cluster {
+    fn new(
+        fake: Fake,
+        launcher: Box<dyn Launcher + Send + Sync>,
+        dir: &Path,
+        namespace: &str,
+    ) -> Cluster {
+        Cluster {
+            fake,
+            launcher,
+            image: Image::from_dockerfile(),
+            dir: dir.to_path_buf(),
+            namespace: Mutex::new(namespace.into()),
+            world: Mutex::new(World::default()),
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    /// A cluster that runs nothing by itself (no API server, no controller), holding
+    /// `objects` as the API server stores them once applied in `namespace`: for a test
+    /// that resolves pods with [`Cluster::resolve_pod`] and starts them itself. Pods'
+    /// files go under `dir`.
+    pub fn offline(
+        dir: &Path,
+        namespace: &str,
+        launcher: Box<dyn Launcher + Send + Sync>,
+        objects: &[Value],
+    ) -> Cluster {
+        let cluster = Cluster::new(Fake::new(), launcher, dir, namespace);
+        for o in objects {
+            store(&cluster.fake, o, namespace);
+        }
+        cluster
+    }
+
+    /// A new pod of the stored Job `job` (completion index `index` when it is Indexed),
+    /// resolved as the kubelet resolves a pod before it starts it: argv, env (Secrets,
+    /// the downward API, `JOB_COMPLETION_INDEX`), materialised volumes, securityContext,
+    /// Service names. Panics with the kubelet's reason where the pod could not start.
+    pub fn resolve_pod(&self, job: &str, index: u32) -> PodRun {
+        let object = self
+            .object("apis/batch/v1/jobs", job)
+            .unwrap_or_else(|| panic!("no Job {job}"));
+        let job = SimJob::of(&object);
+        let index = (job.spec["completionMode"] == "Indexed").then_some(index);
+        let pod = self.new_pod(&mut lock(&self.world), &job, index);
+        self.resolve(&pod)
+            .unwrap_or_else(|(reason, message)| panic!("{}: {reason}: {message}", pod.name))
+    }
+
     fn object(&self, coll: &str, name: &str) -> Option<Value> {
         self.fake
             .with(|s| s.objects.get(&format!("{coll}/{name}")).cloned())
@@ -1104,33 +1172,16 @@ impl Kubelet for Cluster {
         if !collection.ends_with("batch/v1/jobs") {
             return;
         }
-        let name = object["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
         if let Some(ns) = object["metadata"]["namespace"].as_str() {
             *lock(&self.namespace) = ns.to_string();
         }
+        let job = SimJob::of(object);
         let mut w = lock(&self.world);
         // A Job's template is immutable: a re-apply changes no pod.
-        if w.jobs.iter().any(|j| j.name == name && !j.deleted) {
+        if w.jobs.iter().any(|j| j.name == job.name && !j.deleted) {
             return;
         }
-        w.jobs.push(SimJob {
-            name,
-            uid: object["metadata"]["uid"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            spec: object["spec"].clone(),
-            started: Instant::now(),
-            started_at: SystemTime::now(),
-            failures: BTreeMap::new(),
-            succeeded: BTreeSet::new(),
-            failed: BTreeSet::new(),
-            finished: None,
-            deleted: false,
-        });
+        w.jobs.push(job);
     }
 
     fn deleted(&self, collection: &str, name: &str) {
@@ -1158,8 +1209,7 @@ impl Kubelet for Cluster {
             .iter()
             .find(|p| p.name == pod)
             .map(|p| p.log_dir.clone())?;
-        let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
-        Some(format!("{}{}", read("stdout"), read("stderr")))
+        Some(pod_log(&dir))
     }
 
     fn endpoint(&self, service: &str, port: u16) -> Option<SocketAddr> {
@@ -1245,11 +1295,14 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// One simulation on the machine at a time, across processes too (another test binary
 /// may run one): a lock directory holding the owner's pid, taken over when that process
-/// is gone. Then the manifests' ports must be free.
-struct MachineLock(PathBuf);
+/// is gone. Then the manifests' ports must be free. [`Sim::start`] takes it; a test that
+/// starts pods on the host's network without a [`Sim`] takes it too.
+pub struct MachineLock(PathBuf);
 
 impl MachineLock {
-    fn take() -> MachineLock {
+    /// Waits for the lock (up to 10 minutes), then for the manifests' ports 6565 and 6566
+    /// to be free (up to 2 minutes); held until dropped.
+    pub fn take() -> MachineLock {
         let dir = std::env::temp_dir().join("volley-sim.lock");
         let pid_file = dir.join("pid");
         let deadline = Instant::now() + Duration::from_secs(600);
@@ -1309,15 +1362,7 @@ impl Sim {
         let machine = MachineLock::take();
         let dir = temp_dir(tag);
         let fake = Fake::new();
-        let cluster = Arc::new(Cluster {
-            fake: fake.clone(),
-            launcher,
-            image: Image::from_dockerfile(),
-            dir: dir.clone(),
-            namespace: Mutex::new("default".into()),
-            world: Mutex::new(World::default()),
-            stop: AtomicBool::new(false),
-        });
+        let cluster = Arc::new(Cluster::new(fake.clone(), launcher, &dir, "default"));
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -1371,38 +1416,7 @@ impl Sim {
     /// server's own routes, in `namespace`.
     pub fn apply(&self, objects: &[Value], namespace: &str) {
         for o in objects {
-            let (api, kind) = (
-                o["apiVersion"].as_str().unwrap_or_default(),
-                o["kind"].as_str().unwrap_or_default(),
-            );
-            let prefix = if api.contains('/') {
-                format!("/apis/{api}")
-            } else {
-                format!("/api/{api}")
-            };
-            let resource = match kind {
-                "NetworkPolicy" => "networkpolicies".to_string(),
-                "PodDisruptionBudget" => "poddisruptionbudgets".to_string(),
-                k => format!("{}s", k.to_ascii_lowercase()),
-            };
-            let name = o["metadata"]["name"].as_str().unwrap_or_default();
-            let uri = format!(
-                "{prefix}/namespaces/{namespace}/{resource}/{name}?fieldManager=volley&force=true"
-            );
-            let r = Recorded {
-                method: "PATCH".into(),
-                uri,
-                headers: BTreeMap::new(),
-                body: serde_json::to_vec(o).unwrap(),
-            };
-            let (code, body) = self.fake.handle(r);
-            assert!(
-                (200..300).contains(&code),
-                "apply {kind} {name}: {}",
-                String::from_utf8_lossy(&body)
-            );
-            let stored: Value = serde_json::from_slice(&body).unwrap();
-            let coll = format!("{}/{resource}", prefix.trim_start_matches('/'));
+            let (coll, stored) = store(&self.fake, o, namespace);
             self.cluster.applied(&coll, &stored);
         }
     }
@@ -1453,11 +1467,7 @@ impl Sim {
                 exit_code: p.exit_code,
                 reason: p.reason.clone(),
                 pid: p.pid,
-                log: {
-                    let read =
-                        |f: &str| std::fs::read_to_string(p.log_dir.join(f)).unwrap_or_default();
-                    format!("{}{}", read("stdout"), read("stderr"))
-                },
+                log: pod_log(&p.log_dir),
             })
             .collect()
     }
@@ -1543,6 +1553,51 @@ impl Drop for Sim {
     }
 }
 
+/// Applies one object as `kubectl apply --server-side` would, through the fake API
+/// server's own routes, in `namespace`: its collection (`api/v1/configmaps`) and the
+/// object as stored.
+fn store(fake: &Fake, o: &Value, namespace: &str) -> (String, Value) {
+    let (api, kind) = (
+        o["apiVersion"].as_str().unwrap_or_default(),
+        o["kind"].as_str().unwrap_or_default(),
+    );
+    let prefix = if api.contains('/') {
+        format!("/apis/{api}")
+    } else {
+        format!("/api/{api}")
+    };
+    let resource = match kind {
+        "NetworkPolicy" => "networkpolicies".to_string(),
+        "PodDisruptionBudget" => "poddisruptionbudgets".to_string(),
+        k => format!("{}s", k.to_ascii_lowercase()),
+    };
+    let name = o["metadata"]["name"].as_str().unwrap_or_default();
+    let uri =
+        format!("{prefix}/namespaces/{namespace}/{resource}/{name}?fieldManager=volley&force=true");
+    let r = Recorded {
+        method: "PATCH".into(),
+        uri,
+        headers: BTreeMap::new(),
+        body: serde_json::to_vec(o).unwrap(),
+    };
+    let (code, body) = fake.handle(r);
+    assert!(
+        (200..300).contains(&code),
+        "apply {kind} {name}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let stored: Value = serde_json::from_slice(&body).unwrap();
+    let coll = format!("{}/{resource}", prefix.trim_start_matches('/'));
+    (coll, stored)
+}
+
+/// A pod's log as the kubelet serves it: the container's stdout, then its stderr (the
+/// files a [`Launcher`] writes in the pod's `log_dir`).
+pub fn pod_log(log_dir: &Path) -> String {
+    let read = |f: &str| std::fs::read_to_string(log_dir.join(f)).unwrap_or_default();
+    format!("{}{}", read("stdout"), read("stderr"))
+}
+
 /// The objects of a `manifests.yaml`.
 pub fn read_manifests(dir: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(dir.join("manifests.yaml")).expect("manifests.yaml");
@@ -1592,35 +1647,17 @@ mod tests {
     }
 
     fn cluster(dir: &Path) -> Cluster {
-        Cluster {
-            fake: Fake::new(),
-            launcher: Box::new(super::super::process::ProcessLauncher {
-                binary: volley_bin(),
-                entrypoint: "/volley".into(),
-            }),
-            image: Image::from_dockerfile(),
-            dir: dir.to_path_buf(),
-            namespace: Mutex::new("loadtest".into()),
-            world: Mutex::new(World::default()),
-            stop: AtomicBool::new(false),
-        }
+        let launcher = super::super::process::ProcessLauncher {
+            binary: volley_bin(),
+            entrypoint: "/volley".into(),
+        };
+        Cluster::new(Fake::new(), Box::new(launcher), dir, "loadtest")
     }
 
     fn pod(c: &Cluster, spec: Value) -> SimPod {
-        let job = SimJob {
-            name: "r-runners".into(),
-            uid: "u".into(),
-            spec: json!({"completionMode": "Indexed", "template": {"metadata": {"labels": {"a": "b"}}, "spec": spec}}),
-            started: Instant::now(),
-            started_at: SystemTime::now(),
-            failures: BTreeMap::new(),
-            succeeded: BTreeSet::new(),
-            failed: BTreeSet::new(),
-            finished: None,
-            deleted: false,
-        };
-        let mut w = World::default();
-        c.new_pod(&mut w, &job, Some(2))
+        let job = SimJob::of(&json!({"metadata": {"name": "r-runners", "uid": "u"},
+            "spec": {"completionMode": "Indexed", "template": {"metadata": {"labels": {"a": "b"}}, "spec": spec}}}));
+        c.new_pod(&mut World::default(), &job, Some(2))
     }
 
     #[test]
