@@ -47,14 +47,6 @@ fleet {
 
 const TOKEN: &str = "image-test-token-0123456789";
 
-fn launcher() -> Option<Podman> {
-    let p = Podman::from_env();
-    if p.is_none() {
-        skip_or_fail("podman and the pods' image (VOLLEY_IMAGE, built by scripts/image.sh)");
-    }
-    p
-}
-
 /// A compiled run: its name, and its objects (with the token Secret) in a cluster that
 /// starts nothing by itself.
 struct Compiled {
@@ -208,7 +200,9 @@ impl Drop for Cleanup {
 
 #[test]
 fn the_image_runs_the_pods_restricted_and_a_fleet_reaches_one_verdict() {
-    let Some(podman) = launcher() else { return };
+    let Some(podman) = Podman::from_env_or_skip() else {
+        return;
+    };
     let _machine = MachineLock::take();
     let _cleanup = Cleanup;
     let demo = DemoProcess::start();
@@ -290,7 +284,9 @@ fn the_image_runs_the_pods_restricted_and_a_fleet_reaches_one_verdict() {
 
 #[test]
 fn killing_the_launched_child_removes_its_container() {
-    let Some(podman) = launcher() else { return };
+    let Some(podman) = Podman::from_env_or_skip() else {
+        return;
+    };
     let _machine = MachineLock::take();
     let _cleanup = Cleanup;
     let run = compile("image-kill", "base_url=http://127.0.0.1:9", &podman);

@@ -30,13 +30,7 @@ fn launcher() -> Option<Box<dyn Launcher + Send + Sync>> {
 /// The container launcher: pods as containers of the pods' image (scripts/image.sh builds
 /// it; scripts/test.sh exports `VOLLEY_IMAGE`), with podman and runc.
 fn containers() -> Option<Box<dyn Launcher + Send + Sync>> {
-    match Podman::from_env() {
-        Some(p) => Some(Box::new(p)),
-        None => {
-            skip_or_fail("podman and the pods' image (VOLLEY_IMAGE, built by scripts/image.sh)");
-            None
-        }
-    }
+    Some(Box::new(Podman::from_env_or_skip()?))
 }
 
 /// A fleet file: `runners` runners, one VU each, `iterations` requests per VU with

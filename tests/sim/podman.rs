@@ -22,6 +22,7 @@
 //! `volley.sim.owner=PID` of the test process; [`remove_all`] removes what is left.
 
 use super::pod::{Launcher, MountSource, PodRun};
+use crate::support::skip_or_fail;
 use std::io;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -58,8 +59,7 @@ pub struct Podman {
 
 impl Podman {
     /// The launcher for the image scripts/test.sh built (`VOLLEY_IMAGE`), when podman and
-    /// the image are there; `None` otherwise (the caller skips, or fails under
-    /// `VOLLEY_REQUIRE_TOOLS=1`, with `crate::support::skip_or_fail`).
+    /// the image are there; `None` otherwise ([`Podman::from_env_or_skip`] then skips).
     pub fn from_env() -> Option<Podman> {
         let image = std::env::var("VOLLEY_IMAGE")
             .ok()
@@ -75,6 +75,16 @@ impl Podman {
         }
         remove_orphans();
         Some(Podman { image })
+    }
+
+    /// [`Podman::from_env`], or, when podman or the image is missing, the test's skip (a
+    /// failure under `VOLLEY_REQUIRE_TOOLS=1`) and `None`.
+    pub fn from_env_or_skip() -> Option<Podman> {
+        let p = Podman::from_env();
+        if p.is_none() {
+            skip_or_fail("podman and the pods' image (VOLLEY_IMAGE, built by scripts/image.sh)");
+        }
+        p
     }
 
     /// The `podman run` arguments for `pod`, and the env entries that go through podman's
@@ -297,11 +307,7 @@ pub fn container_name(pod: &str) -> String {
 
 /// Removes the container of `pod` (running or not); no error if there is none.
 pub fn remove(pod: &str) {
-    let _ = Command::new("podman")
-        .args(["rm", "-f", "-t", "0", "--ignore", &container_name(pod)])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    remove_ids(&[container_name(pod)]);
 }
 
 /// Removes every container this test process started.
@@ -318,14 +324,7 @@ pub fn remove_all() {
         .split_whitespace()
         .map(String::from)
         .collect();
-    if !ids.is_empty() {
-        let _ = Command::new("podman")
-            .args(["rm", "-f", "-t", "0", "--ignore"])
-            .args(&ids)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
+    remove_ids(&ids);
 }
 
 /// Removes the containers of test processes that are gone (killed before their cleanup ran):
@@ -348,10 +347,15 @@ pub fn remove_orphans() {
         .filter(|(_, pid)| !Path::new("/proc").join(pid.trim()).exists())
         .map(|(id, _)| id.to_string())
         .collect();
-    if !orphans.is_empty() {
+    remove_ids(&orphans);
+}
+
+/// Removes the containers `ids` (running or not), if any.
+fn remove_ids(ids: &[String]) {
+    if !ids.is_empty() {
         let _ = Command::new("podman")
             .args(["rm", "-f", "-t", "0", "--ignore"])
-            .args(&orphans)
+            .args(ids)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
