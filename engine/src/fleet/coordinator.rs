@@ -472,7 +472,7 @@ impl Source for FleetSource {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut left = BTreeSet::new();
         loop {
-            if self.hub.lock().all_ready() {
+            if self.hub.lock().all_ready(Instant::now()) {
                 return Ok(());
             }
             let now_left = self.hub.lock().left();
@@ -509,6 +509,8 @@ impl Source for FleetSource {
                     self.stop_fleet(WireStop::Stop);
                     return Err(FleetError::Stopped.into());
                 }
+                // A replacement that stopped asking no longer holds the start.
+                _ = tokio::time::sleep(HEARTBEAT_CHECK) => {}
                 _ = tokio::time::sleep_until(deadline) => {
                     let stuck: Vec<String> = self
                         .hub

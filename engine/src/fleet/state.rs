@@ -49,6 +49,9 @@ pub struct RunnerSlot {
     pub vus_max: f64,
     /// Why it was lost, or why it left before the start.
     pub lost_reason: Option<String>,
+    /// When another instance last asked for this index and was told to retry: the fleet
+    /// does not start while a replacement waits (the earlier runner may be dead).
+    pub contender: Option<Instant>,
 }
 
 impl RunnerSlot {
@@ -66,6 +69,7 @@ impl RunnerSlot {
             vus: 0.0,
             vus_max: 0.0,
             lost_reason: None,
+            contender: None,
         }
     }
 
@@ -253,6 +257,7 @@ impl FleetState {
                 // should it still be alive, is refused on every call from now on.
             }
             RunnerState::Joined | RunnerState::Ready if !started => {
+                slot.contender = Some(now);
                 let seen = slot
                     .last_seen
                     .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
@@ -308,8 +313,17 @@ impl FleetState {
         Ok(())
     }
 
-    pub fn all_ready(&self) -> bool {
-        self.runners.iter().all(|r| r.state == RunnerState::Ready)
+    /// Every index has a ready runner, and no replacement waits for one of them (a
+    /// runner that asked within the heartbeat timeout: the ready one may be dead, and it
+    /// is let in once that one's heartbeat lapses).
+    pub fn all_ready(&self, now: Instant) -> bool {
+        let waiting = |r: &RunnerSlot| {
+            r.contender
+                .is_some_and(|t| now.saturating_duration_since(t) <= self.heartbeat_timeout)
+        };
+        self.runners
+            .iter()
+            .all(|r| r.state == RunnerState::Ready && !waiting(r))
     }
 
     /// Indices that are not ready, with their state (for the start-timeout error).

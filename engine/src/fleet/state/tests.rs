@@ -76,7 +76,7 @@ fn started(n: u32) -> FleetState {
         )
         .unwrap();
     }
-    assert!(st.all_ready());
+    assert!(st.all_ready(now().at));
     st.start(2_000_000, vec![]);
     st
 }
@@ -184,6 +184,16 @@ fn replacement_before_start_waits_until_the_earlier_runner_is_gone_and_after_sta
     let err = st.join(&join(0, 2, "pod-b"), now().at).unwrap_err();
     assert_eq!(err.status, 503, "{}", err.message);
     assert_eq!(st.runners[0].instance, "pod-a");
+    // While the replacement waits, the fleet does not start with pod-a (it may be dead).
+    st.ready(&ready(0, "pod-a"), now().at).unwrap();
+    st.join(&join(1, 2, "pod-z"), now().at).unwrap();
+    st.ready(&ready(1, "pod-z"), now().at).unwrap();
+    assert!(!st.all_ready(now().at));
+    let gave_up = Instant::now() + HEARTBEAT_TIMEOUT + Duration::from_secs(1);
+    assert!(
+        st.all_ready(gave_up),
+        "a replacement that stopped asking holds nothing"
+    );
     // Its heartbeat lapsed: known gone, the replacement takes over.
     let later = Instant::now() + HEARTBEAT_TIMEOUT + Duration::from_secs(1);
     st.join(&join(0, 2, "pod-b"), later).unwrap();
@@ -212,7 +222,7 @@ fn a_runner_stopped_by_a_signal_before_the_start_leaves_and_a_replacement_takes_
     assert_eq!(st.runners[1].state, RunnerState::Left);
     assert_eq!((st.lost(), st.lost_reasons()), (0, vec![]));
     assert_eq!(st.left().len(), 1, "{:?}", st.left());
-    assert!(!st.all_ready(), "the fleet waits for a replacement");
+    assert!(!st.all_ready(now().at), "the fleet waits for a replacement");
     assert_eq!(st.vus(), (1, 0), "the leaver's gauges no longer count");
     // Its retried last push is acknowledged and changes nothing.
     assert_eq!(st.push(&p, now()).unwrap().acked, 1);
@@ -220,7 +230,7 @@ fn a_runner_stopped_by_a_signal_before_the_start_leaves_and_a_replacement_takes_
     // It said it is gone: the replacement is let in at once.
     st.join(&join(1, 2, "r1-b"), now().at).unwrap();
     st.ready(&ready(1, "r1-b"), now().at).unwrap();
-    assert!(st.all_ready());
+    assert!(st.all_ready(now().at));
     st.start(2_000_000, vec![]);
     // The leaver never hears the start.
     assert_eq!(st.seen(1, "r1", now().at).unwrap_err().status, 409);
