@@ -1,7 +1,8 @@
 //! The fleet end to end on loopback: `volley run --runners N` (a coordinator and N runner
 //! processes), and `volley coordinator` / `volley runner` started separately for the
 //! fault tests (a killed runner, a frozen runner, a killed coordinator, a proxy that drops
-//! and repeats pushes, a runner with another plan), and what a coordinator serves and logs
+//! and repeats pushes, a runner with another plan, a runner stopped by SIGTERM before the
+//! start and replaced), and what a coordinator serves and logs
 //! of its results (report, json output, summary line). Targets are loopback servers the
 //! tests start.
 
@@ -482,6 +483,41 @@ fn a_runner_that_never_comes_fails_the_start_timeout_naming_it() {
         text(&out)
     );
     assert_eq!(rec.count("/z"), 0, "nobody started");
+}
+
+#[test]
+fn a_runner_stopped_by_sigterm_before_the_start_is_replaced_and_the_load_runs_once() {
+    let rec = Recorder::start();
+    let dir = temp_dir("fleet-sigterm-before-start");
+    let plan = compile_plan("shared_1000.load", &dir, &rec.url());
+    let sj = dir.join("s.json");
+    let (coord, port) = coordinator_up(&plan, 2, &sj);
+    let url = format!("http://127.0.0.1:{port}");
+    // Runner 0 is not there yet: the fleet cannot start while runner 1 is evicted.
+    let first = runner(&plan, &url, 1, 2);
+    wait_for(Duration::from_secs(30), "runner 1 to be ready", || {
+        let (code, body) = get(port, "/status");
+        code == 200
+            && serde_json::from_str::<serde_json::Value>(&body)
+                .is_ok_and(|s| s["runners"]["ready"] == 1)
+    });
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status();
+    let out = wait_output(first, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(105), "{}", text(&out));
+    let again = runner(&plan, &url, 1, 2);
+    let r0 = runner(&plan, &url, 0, 2);
+    let out = wait_output(coord, Duration::from_secs(120));
+    for r in [again, r0] {
+        let o = wait_output(r, Duration::from_secs(30));
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = summary(&sj);
+    assert_eq!(metric(&s, "iterations", "count"), 1000.0);
+    assert!(runner_rows(&s).iter().all(|r| !r.0), "nobody lost: {s}");
+    assert_eq!(rec.requests().len(), 1000, "exactly the planned load");
 }
 
 /// A proxy in front of the coordinator that loses pushes: every third push request is

@@ -1108,8 +1108,12 @@ impl Cluster {
             cond("Ready", p.ready),
         ];
         if p.disrupted {
+            let (reason, message) = p
+                .reason
+                .clone()
+                .unwrap_or_else(|| ("DeletionByTaintManager".into(), "the node went away".into()));
             conditions.push(json!({"type": "DisruptionTarget", "status": "True",
-                "reason": "DeletionByTaintManager", "message": "the node went away"}));
+                "reason": reason, "message": message}));
         }
         let mut status = json!({
             "phase": format!("{:?}", p.phase),
@@ -1515,6 +1519,22 @@ impl Sim {
         if let Some(c) = p.child.as_mut() {
             let _ = c.kill();
         }
+    }
+
+    /// Pod `name` is evicted (or preempted), as the eviction API does it: the pod gets the
+    /// DisruptionTarget condition, and the kubelet sends SIGTERM, then SIGKILL after the
+    /// pod's termination grace period.
+    pub fn evict(&self, name: &str) {
+        let mut w = lock(&self.cluster.world);
+        let p = w.pods.iter_mut().find(|p| p.name == name).expect("the pod");
+        p.disrupted = true;
+        Cluster::terminate(
+            p,
+            Some((
+                "EvictionByEvictionAPI",
+                "evicted by the test (eviction API)",
+            )),
+        );
     }
 
     /// Every pod's state and log, for failure messages.

@@ -1,6 +1,6 @@
 //! The compiled manifests, run: a 4-runner fleet to one merged verdict, `volley deploy`,
 //! `status`, `logs`, `abort` and `delete` against the simulated cluster, a killed runner,
-//! a runner replaced after a disruption before the start, the Job deadline, clean-up, and
+//! a runner replaced after a disruption before the start (its node gone, or evicted), the Job deadline, clean-up, and
 //! a manifest whose path or env disagrees with the binary. Targets are loopback servers
 //! the tests start.
 
@@ -411,6 +411,67 @@ fn a_runner_whose_node_goes_away_before_the_start_is_replaced_without_double_loa
     assert_eq!(status["exit_code"], 0, "{status}");
     assert_eq!(runner_rows(&summary), vec![(false, 10.0); 4]);
     assert_eq!(rec.requests().len(), 40, "no double load");
+}
+
+#[test]
+fn a_runner_evicted_before_the_start_is_replaced_without_double_load() {
+    if let Some(l) = launcher() {
+        evicted_before_the_start(l);
+    }
+}
+
+#[test]
+fn a_runner_container_evicted_before_the_start_is_replaced_without_double_load() {
+    if let Some(l) = containers() {
+        evicted_before_the_start(l);
+    }
+}
+
+/// An eviction (or a preemption) before the start: SIGTERM and DisruptionTarget. The runner
+/// says it is gone (exit 105), the Job's `Ignore` rule makes a replacement, the coordinator
+/// lets it take the free segment and starts once all four are ready.
+fn evicted_before_the_start(l: Box<dyn Launcher + Send + Sync>) {
+    let sim = Sim::start("sim-evict", l);
+    let rec = Recorder::start();
+    let file = fleet_file(&sim.dir, 4, 10, "10ms", "");
+    let out = sim.dir.join("out");
+    let run = compile(&file, &out, Some(&rec.url()));
+    let runners = format!("{run}-runners");
+    // Index 3 stays Pending: the fleet cannot start while index 1 is evicted.
+    sim.hold(&runners, 3);
+    let mut objects = read_manifests(&out);
+    objects.insert(0, Sim::token_secret(&run, TOKEN));
+    sim.apply(&objects, "default");
+    wait_status(&sim, Duration::from_secs(60), |s| {
+        s["runners"]["ready"] == 3
+    });
+    let first = pods_of(&sim, &runners, 1).remove(0);
+    sim.evict(&first.name);
+    assert!(
+        wait_until(Duration::from_secs(60), || pods_of(&sim, &runners, 1).len()
+            == 2),
+        "a replacement for index 1:\n{}",
+        sim.describe()
+    );
+    let pods = pods_of(&sim, &runners, 1);
+    assert_eq!(
+        (pods[0].phase.clone(), pods[0].exit_code),
+        (Phase::Failed, Some(105)),
+        "the evicted runner stopped on SIGTERM, before the replacement came: {pods:?}"
+    );
+    sim.release(&runners, 3);
+    let job = sim.wait_job(&runners, Duration::from_secs(90));
+    assert_eq!(
+        job.finished.as_ref().map(|f| f.0.as_str()),
+        Some("Complete"),
+        "{}",
+        sim.describe()
+    );
+    let (status, summary) = fleet_done(&sim, Duration::from_secs(30));
+    assert_eq!(status["exit_code"], 0, "{status}\n{}", sim.describe());
+    assert_eq!(runner_rows(&summary), vec![(false, 10.0); 4]);
+    assert_eq!(rec.requests().len(), 40, "exactly the planned load");
+    assert_eq!(pods_of(&sim, &runners, 1).len(), 2, "one replacement only");
 }
 
 #[test]

@@ -465,18 +465,24 @@ impl FleetSource {
 }
 
 impl Source for FleetSource {
-    /// Every runner ready, within the start timeout.
+    /// Every runner ready, within the start timeout. A runner that leaves before the start
+    /// (an eviction's signal) sent no load: its segment waits for a replacement.
     async fn prepare(&mut self, stop: &StopHandle) -> Result<(), RunError> {
         let timeout = Duration::from_millis(self.plan.fleet.start_timeout_ms);
         let deadline = tokio::time::Instant::now() + timeout;
+        let mut left = BTreeSet::new();
         loop {
-            if self.hub.lock().all_ready() {
+            if self.hub.lock().all_ready(Instant::now()) {
                 return Ok(());
             }
-            let lost = self.hub.lock().lost_reasons();
-            if let Some((index, reason)) = lost.into_iter().next() {
-                self.stop_fleet(WireStop::Failed);
-                return Err(FleetError::LostBeforeStart { index, reason }.into());
+            let now_left = self.hub.lock().left();
+            left.retain(|i| now_left.iter().any(|(k, _)| k == i));
+            for (index, reason) in now_left {
+                if left.insert(index) {
+                    tracing::warn!(
+                        "runner {index} left before the start ({reason}): waiting for a replacement"
+                    );
+                }
             }
             tokio::select! {
                 ev = self.events.recv() => {
@@ -503,6 +509,8 @@ impl Source for FleetSource {
                     self.stop_fleet(WireStop::Stop);
                     return Err(FleetError::Stopped.into());
                 }
+                // A replacement that stopped asking no longer holds the start.
+                _ = tokio::time::sleep(HEARTBEAT_CHECK) => {}
                 _ = tokio::time::sleep_until(deadline) => {
                     let stuck: Vec<String> = self
                         .hub
@@ -703,6 +711,7 @@ fn state_name(s: RunnerState) -> &'static str {
         RunnerState::Running => "running",
         RunnerState::Done => "done",
         RunnerState::Lost => "lost",
+        RunnerState::Left => "left before the start, no replacement yet",
     }
 }
 
@@ -755,7 +764,7 @@ fn status(hub: &Hub) -> Vec<u8> {
     let joined = st
         .runners
         .iter()
-        .filter(|r| r.state != RunnerState::Absent)
+        .filter(|r| !matches!(r.state, RunnerState::Absent | RunnerState::Left))
         .count();
     let body = Status {
         protocol: PROTOCOL,

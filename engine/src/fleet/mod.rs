@@ -33,8 +33,6 @@ use volley_plan::ExitCode;
 pub enum FleetError {
     #[error("runner {index} exited before the start ({status})")]
     ExitedBeforeStart { index: u32, status: String },
-    #[error("runner {index} was lost before the start ({reason})")]
-    LostBeforeStart { index: u32, reason: String },
     #[error("not every runner was ready within the start timeout ({timeout}): {stuck}")]
     StartTimeout { timeout: String, stuck: String },
     /// A signal or `volley abort` before the start.
@@ -83,7 +81,6 @@ impl FleetError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             FleetError::ExitedBeforeStart { .. }
-            | FleetError::LostBeforeStart { .. }
             | FleetError::StartTimeout { .. }
             | FleetError::Refused(_)
             | FleetError::BadAnswer(_)

@@ -10,7 +10,8 @@
 //! runner stops all load by itself and exits with [`ExitCode::CoordinatorLost`] (111); when the
 //! coordinator refuses it (409: replaced, declared lost) it stops and exits 104. A signal
 //! to the runner (a pod eviction) stops its load gracefully: its last push carries its data
-//! flagged `stopped`, so the coordinator counts it lost with a reason, and it exits 105.
+//! flagged `stopped`, so the coordinator counts it lost with a reason (before the start it
+//! only leaves, and a replacement may take its segment), and it exits 105.
 //! The network side runs on its own thread and runtime, so a slow coordinator never
 //! stalls the load. This module must not merge metrics or judge thresholds.
 
@@ -354,9 +355,10 @@ async fn join(
         instance: link.instance.clone(),
     })
     .unwrap_or_default();
-    // The coordinator may still be starting (a pod scheduled later): retry for the
-    // start timeout.
+    // The coordinator may still be starting (a pod scheduled later), or the runner this
+    // one replaces may not be known gone yet (503): retry for the start timeout.
     let deadline = Instant::now() + Duration::from_millis(plan.fleet.start_timeout_ms).max(grace);
+    let mut waiting = false;
     loop {
         match link
             .call(Method::POST, "/v1/join", Some(body.clone()))
@@ -364,6 +366,12 @@ async fn join(
         {
             Ok(r) if r.status == 200 => {
                 return serde_json::from_slice(&r.body).map_err(FleetError::BadAnswer)
+            }
+            Ok(r) if r.status == 503 && Instant::now() < deadline => {
+                if !std::mem::replace(&mut waiting, true) {
+                    tracing::warn!("runner {}: join deferred: {}", seg.index, refusal(&r));
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Ok(r) => return Err(FleetError::Refused(refusal(&r))),
             Err(e) if Instant::now() >= deadline => {

@@ -25,6 +25,10 @@ pub enum RunnerState {
     Running,
     Done,
     Lost,
+    /// Left before the start (stopped by a signal, its process exited, or its heartbeat
+    /// lapsed when a replacement asked for the index): it never sent load, and its segment
+    /// waits for a replacement.
+    Left,
 }
 
 #[derive(Clone, Debug)]
@@ -43,7 +47,11 @@ pub struct RunnerSlot {
     /// The latest `vus` and `vus_max` it reported.
     pub vus: f64,
     pub vus_max: f64,
+    /// Why it was lost, or why it left before the start.
     pub lost_reason: Option<String>,
+    /// When another instance last asked for this index and was told to retry: the fleet
+    /// does not start while a replacement waits (the earlier runner may be dead).
+    pub contender: Option<Instant>,
 }
 
 impl RunnerSlot {
@@ -61,6 +69,7 @@ impl RunnerSlot {
             vus: 0.0,
             vus_max: 0.0,
             lost_reason: None,
+            contender: None,
         }
     }
 
@@ -174,6 +183,12 @@ impl FleetState {
         if slot.state == RunnerState::Absent {
             return Err(refuse(409, format!("runner {index} has not joined")));
         }
+        if slot.state == RunnerState::Left && slot.instance != instance {
+            return Err(refuse(
+                409,
+                format!("runner {index} (`{instance}`) left before the start; its segment waits for a replacement"),
+            ));
+        }
         if slot.instance != instance {
             return Err(refuse(
                 409,
@@ -186,8 +201,11 @@ impl FleetState {
         Ok(slot)
     }
 
-    /// A runner joins. Refused: another protocol, another plan, another fleet size, an
-    /// index out of range, a second runner for an index after the start, a lost index.
+    /// A runner joins. Refused (409): another protocol, another plan, another fleet size,
+    /// an index out of range, a second runner for an index after the start, a lost index.
+    /// Before the start a runner for a joined index is accepted only once the earlier one
+    /// is known gone: it left (a signal, its process exited) or its heartbeat lapsed; while
+    /// it may still be alive the answer is 503, and the newcomer retries.
     pub fn join(&mut self, j: &Join, now: Instant) -> Result<Joined, Refusal> {
         if j.protocol != PROTOCOL {
             return Err(refuse(
@@ -220,14 +238,37 @@ impl FleetState {
         }
         let started = self.control.start.is_some();
         let grace_ms = self.grace_ms;
+        let timeout = self.heartbeat_timeout;
         let slot = self
             .runners
             .get_mut(k as usize)
             .ok_or_else(|| refuse(409, format!("runner index {k} is out of range")))?;
+        let silent = slot
+            .last_seen
+            .map(|t| now.saturating_duration_since(t))
+            .filter(|&d| d > timeout);
         match slot.state {
-            RunnerState::Absent => {}
+            RunnerState::Absent | RunnerState::Left if !started => {}
+            RunnerState::Joined | RunnerState::Ready
+                if !started && (slot.instance == j.instance || silent.is_some()) =>
+            {
+                // Its own join again (the answer was lost), or a replacement for a runner
+                // whose heartbeat lapsed: the new instance takes over, and the earlier one,
+                // should it still be alive, is refused on every call from now on.
+            }
             RunnerState::Joined | RunnerState::Ready if !started => {
-                // A pod restarted before the test began: the new instance takes over.
+                slot.contender = Some(now);
+                let seen = slot
+                    .last_seen
+                    .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
+                return Err(refuse(
+                    503,
+                    format!(
+                        "runner {k} is `{}`, heard from {seen:.1}s ago: a replacement is accepted once it has left or been silent for {}s (retry)",
+                        slot.instance,
+                        timeout.as_secs()
+                    ),
+                ));
             }
             RunnerState::Lost => {
                 return Err(refuse(
@@ -272,8 +313,17 @@ impl FleetState {
         Ok(())
     }
 
-    pub fn all_ready(&self) -> bool {
-        self.runners.iter().all(|r| r.state == RunnerState::Ready)
+    /// Every index has a ready runner, and no replacement waits for one of them (a
+    /// runner that asked within the heartbeat timeout: the ready one may be dead, and it
+    /// is let in once that one's heartbeat lapses).
+    pub fn all_ready(&self, now: Instant) -> bool {
+        let waiting = |r: &RunnerSlot| {
+            r.contender
+                .is_some_and(|t| now.saturating_duration_since(t) <= self.heartbeat_timeout)
+        };
+        self.runners
+            .iter()
+            .all(|r| r.state == RunnerState::Ready && !waiting(r))
     }
 
     /// Indices that are not ready, with their state (for the start-timeout error).
@@ -316,6 +366,7 @@ impl FleetState {
     pub fn push(&mut self, p: &ReceivedPush, now: Now) -> Result<PushAck, Refusal> {
         let index = p.index as usize;
         let stopped_alone = p.stopped && self.control.stop.is_none();
+        let started = self.control.start.is_some();
         let slot = self.slot(p.index, &p.instance)?;
         if slot.state == RunnerState::Lost {
             return Err(refuse(409, format!("runner {} was declared lost", p.index)));
@@ -347,10 +398,16 @@ impl FleetState {
         // A done push counts only once every snapshot before it has been applied. A runner
         // stopped by a signal of its own (the fleet was not stopping) ran a short share: its
         // data is kept, and it is lost with the reason.
+        // Before the start it sent no load: it leaves, and its segment waits for a
+        // replacement.
         let mut lost_now = false;
-        if p.done && missing_from.is_none() {
+        let mut left_now = false;
+        if p.done && missing_from.is_none() && slot.state != RunnerState::Left {
             slot.state = RunnerState::Done;
-            if stopped_alone {
+            if stopped_alone && !started {
+                slot.state = RunnerState::Left;
+                left_now = true;
+            } else if stopped_alone {
                 slot.state = RunnerState::Lost;
                 lost_now = true;
             }
@@ -370,6 +427,9 @@ impl FleetState {
                 r.iterations
             ));
             self.after_loss(now);
+        }
+        if left_now {
+            self.leave(index, "stopped by a signal to its process".into(), now);
         }
         self.release_barriers(now.unix_ms);
         Ok(PushAck {
@@ -480,18 +540,51 @@ impl FleetState {
         lost
     }
 
-    /// A local runner process exited before it was done.
+    /// A local runner process exited before it was done: lost, or before the start, left.
     pub fn process_exited(&mut self, index: u32, status: &str, now: Now) -> bool {
-        let Some(r) = self.runners.get_mut(index as usize) else {
+        let Some(r) = self.runners.get(index as usize) else {
             return false;
         };
-        if r.state == RunnerState::Done || r.state == RunnerState::Lost {
+        if matches!(
+            r.state,
+            RunnerState::Done | RunnerState::Lost | RunnerState::Left
+        ) {
             return false;
         }
+        if self.control.start.is_none() {
+            self.leave(
+                index as usize,
+                format!("its process exited ({status})"),
+                now,
+            );
+            return true;
+        }
+        let r = &mut self.runners[index as usize];
         r.state = RunnerState::Lost;
         r.lost_reason = Some(format!("process exited ({status})"));
         self.after_loss(now);
         true
+    }
+
+    /// Runner `index` left before the start: it is known gone and sent no load, so its
+    /// segment is free for a replacement. Its gauges (pre-allocated VUs) no longer count.
+    fn leave(&mut self, index: usize, reason: String, now: Now) {
+        let r = &mut self.runners[index];
+        r.state = RunnerState::Left;
+        r.lost_reason = Some(reason);
+        r.vus = 0.0;
+        r.vus_max = 0.0;
+        self.after_loss(now);
+    }
+
+    /// The runners that left before the start and why, with no replacement yet.
+    pub fn left(&self) -> Vec<(u32, String)> {
+        self.runners
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.state == RunnerState::Left)
+            .map(|(i, r)| (i as u32, r.lost_reason.clone().unwrap_or_default()))
+            .collect()
     }
 
     fn after_loss(&mut self, now: Now) {

@@ -76,7 +76,7 @@ fn started(n: u32) -> FleetState {
         )
         .unwrap();
     }
-    assert!(st.all_ready());
+    assert!(st.all_ready(now().at));
     st.start(2_000_000, vec![]);
     st
 }
@@ -159,21 +159,112 @@ fn fleet_vus_are_the_sum_of_every_runners_latest() {
     assert_eq!(vus.value, 3.0);
 }
 
+fn ready(k: u32, instance: &str) -> Ready {
+    Ready {
+        protocol: PROTOCOL,
+        index: k,
+        instance: instance.into(),
+    }
+}
+
+/// A push of runner `k` stopped by a signal of its own: its last, `done` and `stopped`.
+fn stopped_push(k: u32, instance: &str, seqs: &[(u64, f64)]) -> ReceivedPush {
+    let mut p = push(k, instance, seqs, true);
+    p.stopped = true;
+    p
+}
+
 #[test]
-fn replacement_before_start_takes_over_and_after_start_is_refused() {
+fn replacement_before_start_waits_until_the_earlier_runner_is_gone_and_after_start_is_refused() {
     let mut st = state(2);
     st.join(&join(0, 2, "pod-a"), now().at).unwrap();
-    st.join(&join(0, 2, "pod-b"), now().at).unwrap();
+    // Its own join again (the answer was lost) is no replacement.
+    st.join(&join(0, 2, "pod-a"), now().at).unwrap();
+    // pod-a may still be alive: the newcomer is told to retry, never let in beside it.
+    let err = st.join(&join(0, 2, "pod-b"), now().at).unwrap_err();
+    assert_eq!(err.status, 503, "{}", err.message);
+    assert_eq!(st.runners[0].instance, "pod-a");
+    // While the replacement waits, the fleet does not start with pod-a (it may be dead).
+    st.ready(&ready(0, "pod-a"), now().at).unwrap();
+    st.join(&join(1, 2, "pod-z"), now().at).unwrap();
+    st.ready(&ready(1, "pod-z"), now().at).unwrap();
+    assert!(!st.all_ready(now().at));
+    let gave_up = Instant::now() + HEARTBEAT_TIMEOUT + Duration::from_secs(1);
+    assert!(
+        st.all_ready(gave_up),
+        "a replacement that stopped asking holds nothing"
+    );
+    // Its heartbeat lapsed: known gone, the replacement takes over.
+    let later = Instant::now() + HEARTBEAT_TIMEOUT + Duration::from_secs(1);
+    st.join(&join(0, 2, "pod-b"), later).unwrap();
     assert_eq!(st.runners[0].instance, "pod-b");
     // The replaced instance can no longer act.
-    let stale = Ready {
-        protocol: PROTOCOL,
-        index: 0,
-        instance: "pod-a".into(),
-    };
-    assert!(st.ready(&stale, now().at).is_err());
+    let err = st.ready(&ready(0, "pod-a"), later).unwrap_err();
+    assert_eq!(err.status, 409);
+    assert!(st.seen(0, "pod-a", later).is_err());
     let mut st = started(2);
     let err = st.join(&join(1, 2, "pod-c"), now().at).unwrap_err();
+    assert_eq!(err.status, 409);
+    assert!(err.message.contains("double its load"), "{}", err.message);
+}
+
+#[test]
+fn a_runner_stopped_by_a_signal_before_the_start_leaves_and_a_replacement_takes_its_segment() {
+    let mut st = state(2);
+    for k in 0..2 {
+        st.join(&join(k, 2, &format!("r{k}")), now().at).unwrap();
+        st.ready(&ready(k, &format!("r{k}")), now().at).unwrap();
+    }
+    st.push(&push(0, "r0", &[(1, 0.0)], false), now()).unwrap();
+    // Evicted before the start: its last push says it was stopped by a signal.
+    let p = stopped_push(1, "r1", &[(1, 0.0)]);
+    st.push(&p, now()).unwrap();
+    assert_eq!(st.runners[1].state, RunnerState::Left);
+    assert_eq!((st.lost(), st.lost_reasons()), (0, vec![]));
+    assert_eq!(st.left().len(), 1, "{:?}", st.left());
+    assert!(!st.all_ready(now().at), "the fleet waits for a replacement");
+    assert_eq!(st.vus(), (1, 0), "the leaver's gauges no longer count");
+    // Its retried last push is acknowledged and changes nothing.
+    assert_eq!(st.push(&p, now()).unwrap().acked, 1);
+    assert_eq!(st.runners[1].state, RunnerState::Left);
+    // It said it is gone: the replacement is let in at once.
+    st.join(&join(1, 2, "r1-b"), now().at).unwrap();
+    st.ready(&ready(1, "r1-b"), now().at).unwrap();
+    assert!(st.all_ready(now().at));
+    st.start(2_000_000, vec![]);
+    // The leaver never hears the start.
+    assert_eq!(st.seen(1, "r1", now().at).unwrap_err().status, 409);
+    assert_eq!(st.runners[1].state, RunnerState::Running);
+    st.push(&push(1, "r1-b", &[(1, 5.0)], true), now()).unwrap();
+    st.push(&push(0, "r0", &[(2, 5.0)], true), now()).unwrap();
+    assert!(st.all_finished());
+    assert_eq!((total_reqs(&st), st.lost()), (10.0, 0));
+}
+
+#[test]
+fn a_runner_whose_process_exits_before_the_start_leaves_its_segment_free() {
+    let mut st = state(2);
+    st.join(&join(0, 2, "r0"), now().at).unwrap();
+    assert!(st.process_exited(0, "exit status 105", now()));
+    assert_eq!((st.runners[0].state, st.lost()), (RunnerState::Left, 0));
+    st.join(&join(0, 2, "r0-b"), now().at).unwrap();
+    assert_eq!(st.runners[0].state, RunnerState::Joined);
+}
+
+#[test]
+fn a_runner_stopped_by_a_signal_after_the_start_is_lost_and_never_replaced() {
+    let mut st = started(2);
+    st.push(&stopped_push(1, "r1", &[(1, 3.0)]), now()).unwrap();
+    assert_eq!(st.runners[1].state, RunnerState::Lost);
+    assert_eq!(st.left(), vec![]);
+    assert_eq!(total_reqs(&st), 3.0, "its data is kept");
+    let err = st.join(&join(1, 2, "r1-b"), now().at).unwrap_err();
+    assert_eq!(err.status, 409);
+    assert!(err.message.contains("was lost"), "{}", err.message);
+    // Silent past the heartbeat timeout changes nothing after the start.
+    let later = Instant::now() + HEARTBEAT_TIMEOUT + Duration::from_secs(1);
+    assert_eq!(st.join(&join(1, 2, "r1-c"), later).unwrap_err().status, 409);
+    let err = st.join(&join(0, 2, "r0-b"), later).unwrap_err();
     assert!(err.message.contains("double its load"), "{}", err.message);
 }
 
