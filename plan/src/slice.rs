@@ -126,6 +126,7 @@ pub fn split(plan: &Plan, runners: u32) -> (Plan, Vec<DataSlice>) {
             .as_ref()
             .map_or(d.rows.len() as u64, |s| s.total_rows);
         d.rows.clear();
+        d.pack = None;
         d.slice = Some(SliceInfo {
             total_rows: total,
             indices: Vec::new(),
@@ -267,6 +268,7 @@ pub(crate) mod tests {
                 columns: vec![],
                 rows: (0..rows).map(|i| Value::Int(i as i64)).collect(),
                 slice: None,
+                pack: None,
             }],
             metrics: vec![],
             flows: vec![],

@@ -581,6 +581,7 @@ fn a_slice_over_the_configmap_limit_is_a_clear_error() {
             .map(|i| volley_plan::Value::Str(format!("{i:0>1000}")))
             .collect(),
         slice: None,
+        pack: None,
     });
     p.fleet.runners = Some(2);
     let e = build(&p, &Options::default()).unwrap_err();
