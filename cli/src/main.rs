@@ -150,9 +150,14 @@ enum Command {
         /// Worker threads (default: the number of CPUs).
         #[arg(long)]
         workers: Option<usize>,
-        /// Read this runner's data slice from a file instead of the coordinator.
+        /// Read this runner's data slice from a file (a `slice-K` data pack) instead of
+        /// the coordinator.
         #[arg(long, value_name = "FILE")]
         data: Option<PathBuf>,
+        /// Directory of the data packs of sources every runner reads (`data-NAME-P.pack`,
+        /// for plans whose data travels outside the plan).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
     /// A fleet coordinator: waits for the runners, starts them together, merges their
     /// metrics, judges the thresholds and exits with the fleet's verdict.
@@ -160,7 +165,8 @@ enum Command {
         /// The fleet plan (`plan.json`).
         #[arg(long)]
         plan: PathBuf,
-        /// Directory of `slice-K.json` data slices (plans with unique data).
+        /// Directory of the data packs: every runner's slice (`slice-K-P.pack`, plans
+        /// with unique data) and the sources every runner reads (`data-NAME-P.pack`).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
         #[arg(long, default_value = "0.0.0.0:6565")]
@@ -273,6 +279,7 @@ fn main() -> std::process::ExitCode {
             runners,
             workers,
             data,
+            data_dir,
         } => cmd::fleet::runner(cmd::fleet::RunnerArgs {
             plan,
             coordinator,
@@ -280,6 +287,7 @@ fn main() -> std::process::ExitCode {
             runners,
             workers,
             data,
+            data_dir,
         }),
         Command::Coordinator {
             plan,

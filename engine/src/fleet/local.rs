@@ -85,7 +85,7 @@ impl LocalFleet {
             SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             CoordinatorOptions {
                 plan: fleet_plan,
-                slices,
+                slices: slices.iter().map(volley_plan::pack::encode_slice).collect(),
                 runners: self.runners,
                 token: token.clone(),
                 env: self.env.clone(),
