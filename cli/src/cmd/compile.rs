@@ -1,6 +1,7 @@
-//! `volley compile FILE --out-dir DIR`: writes DIR/plan.json (the full plan), DIR/manifests.yaml
-//! (the run's Kubernetes objects) and DIR/kustomization.yaml, all deterministic, and prints
-//! the plan hash and the run id.
+//! `volley compile FILE --out-dir DIR`: writes DIR/plan.json (the full plan, its data as
+//! references to the data packs), DIR/manifests.yaml (the run's Kubernetes objects, the
+//! packs in `binaryData` ConfigMaps) and DIR/kustomization.yaml, all deterministic, and
+//! prints the plan hash and the run id.
 
 use super::compile_or_report;
 use std::path::Path;
@@ -37,7 +38,7 @@ pub fn run(file: &Path, out: &Path, params: &[String]) -> ExitCode {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let files = [
-        ("plan.json", volley_plan::to_json(&plan)),
+        ("plan.json", m.plan_json.clone()),
         (
             "manifests.yaml",
             volley_k8s::manifests::to_yaml(&m, &source),
@@ -55,7 +56,7 @@ pub fn run(file: &Path, out: &Path, params: &[String]) -> ExitCode {
     println!(
         "wrote {} (plan.json, manifests.yaml, kustomization.yaml): {}, run {}, {} runner{}",
         out.display(),
-        volley_plan::content_hash(&plan),
+        m.plan_hash,
         m.names.run,
         m.runners,
         if m.runners == 1 { "" } else { "s" }

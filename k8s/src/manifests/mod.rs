@@ -2,11 +2,13 @@
 //! YAML (`manifests.yaml`, `kustomization.yaml`). Built with k8s-openapi types; pure: no
 //! IO, no clock, no randomness (the run token is made by `deploy`, never written here).
 //!
-//! The order: the plan ConfigMap, the data-slice ConfigMaps (by segment), the
-//! coordinator's Service, the NetworkPolicies (coordinator, runners), the
+//! The order: the plan ConfigMap, the data ConfigMaps (the packs of sources every runner
+//! reads, by source, then the runners' slices, by segment; each pack in parts, see
+//! `data.rs`), the coordinator's Service, the NetworkPolicies (coordinator, runners), the
 //! PodDisruptionBudget, the coordinator Job, the runners' Indexed Job.
 
 mod config;
+pub mod data;
 mod jobs;
 pub mod names;
 mod network;
@@ -124,6 +126,8 @@ pub struct Manifests {
     pub runners: u32,
     /// The content hash of the full plan (`sha256:…`).
     pub plan_hash: String,
+    /// The full plan's `plan.json`, its data left to packs (their references only).
+    pub plan_json: String,
     pub objects: Vec<Object>,
     /// Things the CLI should show: unreachable hostname targets, default secret names.
     pub notes: Vec<String>,
@@ -133,21 +137,25 @@ pub struct Manifests {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ManifestError {
     #[error(
-        "data slice {index} of {runners} (ConfigMap `{name}`) is {}, over the {} ConfigMap limit: \
-         use more runners (`fleet.runners`) or fewer rows in the unique data",
-        mib(*bytes),
-        mib(CONFIGMAP_LIMIT)
+        "the run's data cannot be delivered: its rows are {} and pack to {} compressed; at \
+         {} per ConfigMap (the {} object limit less base64 and metadata) that takes {objects} \
+         ConfigMaps, over the limit of {} ({} compressed): use fewer or smaller data files \
+         (fewer rows or columns, shorter cells)",
+        mib(*raw_bytes as usize),
+        mib(*packed_bytes as usize),
+        kib(volley_plan::pack::PART_BYTES),
+        mib(CONFIGMAP_LIMIT),
+        data::MAX_DATA_OBJECTS,
+        mib(data::max_packed_bytes() as usize)
     )]
-    SliceTooLarge {
-        name: String,
-        index: u32,
-        runners: u32,
-        bytes: usize,
+    DataTooLarge {
+        raw_bytes: u64,
+        packed_bytes: u64,
+        objects: usize,
     },
     #[error(
-        "the plan (ConfigMap `{name}`) is {}, over the {} ConfigMap limit: data read by every \
-         runner (`pick: shared`, `sequential`, `random`) stays in the plan; use fewer rows, or \
-         `pick: unique` so the rows are sliced per runner",
+        "the plan (ConfigMap `{name}`) is {}, over the {} ConfigMap limit (its data travels \
+         apart, so this is its code): split the test into smaller files",
         mib(*bytes),
         mib(CONFIGMAP_LIMIT)
     )]
@@ -160,6 +168,10 @@ pub enum ManifestError {
 
 fn mib(bytes: usize) -> String {
     format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn kib(bytes: usize) -> String {
+    format!("{} KiB", bytes / 1024)
 }
 
 /// The deadlines of the pods, in seconds.
@@ -197,6 +209,10 @@ pub fn runner_count(plan: &Plan) -> u32 {
 
 /// Builds the objects of `plan`'s run.
 pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
+    // Every source's rows go to a pack; the plan keeps their references.
+    let mut full = plan.clone();
+    let packs = volley_plan::pack::externalise(&mut full);
+    let plan = &full;
     let names = Names::new(plan);
     let plan_hash = volley_plan::content_hash(plan);
     let namespace = opts
@@ -206,6 +222,7 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
     let runners = runner_count(plan);
     let (fleet_plan, slices) = volley_plan::slice::split(plan, runners);
     let sliced = volley_plan::slice::needs_slice(&fleet_plan);
+    let slices = if sliced { slices } else { Vec::new() };
     let meta = |name: String, component: &str| ObjectMeta {
         name: Some(name),
         namespace: Some(namespace.clone()),
@@ -218,13 +235,10 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
         meta(names.plan(), "plan"),
         volley_plan::to_json(&fleet_plan),
     )?)];
-    let slice_count = if sliced { slices.len() as u32 } else { 0 };
-    if sliced {
-        for s in &slices {
-            let m = meta(names.slice(s.segment.index), "data");
-            objects.push(Object::ConfigMap(config::slice_map(m, s)?));
-        }
-    }
+    let data = data::objects(&fleet_plan, &packs, &slices, &names, &meta);
+    drop(fleet_plan);
+    let mounts = (data.shared.clone(), data.slices.clone());
+    objects.extend(data.into_config_maps()?.into_iter().map(Object::ConfigMap));
     objects.push(Object::Service(config::service(
         meta(names.coordinator(), "coordinator"),
         &names,
@@ -244,9 +258,12 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
         &names,
     )));
     let coordinator_meta = meta(names.coordinator(), "coordinator");
-    let c = jobs::coordinator(plan, &names, coordinator_meta, runners, slice_count, &d)?;
+    let mut c = jobs::coordinator(plan, &names, coordinator_meta, runners, &d)?;
+    let every: Vec<&data::Part> = mounts.0.iter().chain(&mounts.1).collect();
+    jobs::mount_data(&mut c, &every);
     objects.push(Object::Job(c));
-    let r = jobs::runners(plan, &names, meta(names.runners(), "runner"), runners, &d)?;
+    let mut r = jobs::runners(plan, &names, meta(names.runners(), "runner"), runners, &d)?;
+    jobs::mount_data(&mut r, &mounts.0.iter().collect::<Vec<_>>());
     objects.push(Object::Job(r));
     let mut notes = network::target_notes(plan);
     notes.extend(secret_notes(plan, &names));
@@ -255,6 +272,7 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
         namespace,
         runners,
         plan_hash,
+        plan_json: volley_plan::to_json(plan),
         objects,
         notes,
     })

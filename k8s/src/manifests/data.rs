@@ -1,0 +1,213 @@
+//! The run's data as ConfigMaps: every data pack (`volley_plan::pack`: a source every
+//! runner reads, or one runner's slice of a unique source) cut into parts of
+//! `PART_BYTES`, one part per ConfigMap in `binaryData`, and the projected volume that
+//! mounts them at [`DATA_DIR`]: the shared packs in every pod, the slices only in the
+//! coordinator (which hands runner K its own). Pure.
+//!
+//! The arithmetic: a part is at most 720 KiB, 960 KiB in base64, which leaves 64 KiB of
+//! the 1 MiB object limit for the key and metadata; a run may have at most
+//! [`MAX_DATA_OBJECTS`] data ConfigMaps (about 180 MiB of compressed data).
+
+use super::names::Names;
+use super::ManifestError;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapProjection, KeyToPath, PodSpec, ProjectedVolumeSource, Volume, VolumeMount,
+    VolumeProjection,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::ByteString;
+use std::collections::BTreeMap;
+use volley_plan::pack::{self, PART_BYTES};
+use volley_plan::slice::DataSlice;
+
+/// Where every pod finds the data packs (`--data-dir`).
+pub const DATA_DIR: &str = "/etc/volley/data";
+/// The most data ConfigMaps one run may have.
+pub const MAX_DATA_OBJECTS: usize = 256;
+
+/// One data ConfigMap: its name and the file (key) it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    pub config_map: String,
+    pub key: String,
+}
+
+/// The data ConfigMaps of a run and what each role mounts.
+#[derive(Clone, Debug, Default)]
+pub struct DataObjects {
+    pub maps: Vec<(ObjectMeta, String, Vec<u8>)>,
+    /// Parts every pod mounts (sources every runner reads).
+    pub shared: Vec<Part>,
+    /// Parts only the coordinator mounts (the runners' slices).
+    pub slices: Vec<Part>,
+    /// Bytes before compression and after, for the arithmetic.
+    pub raw_bytes: u64,
+    pub packed_bytes: u64,
+}
+
+impl DataObjects {
+    fn add(&mut self, meta: ObjectMeta, stem: &str, bytes: &[u8], shared: bool) {
+        for (p, part) in pack::parts(bytes).into_iter().enumerate() {
+            let key = pack::part_name(stem, p as u32);
+            let mut m = meta.clone();
+            let name = format!("{}-{p}", m.name.clone().unwrap_or_default());
+            m.name = Some(name.clone());
+            let entry = Part {
+                config_map: name,
+                key: key.clone(),
+            };
+            if shared {
+                self.shared.push(entry);
+            } else {
+                self.slices.push(entry);
+            }
+            self.maps.push((m, key, part.to_vec()));
+        }
+        self.packed_bytes += bytes.len() as u64;
+    }
+
+    /// Whether the coordinator needs `--data-dir`.
+    pub fn any(&self) -> bool {
+        !self.maps.is_empty()
+    }
+
+    /// The ConfigMaps, or the size arithmetic when there are too many.
+    pub fn into_config_maps(self) -> Result<Vec<ConfigMap>, ManifestError> {
+        if self.maps.len() > MAX_DATA_OBJECTS {
+            return Err(ManifestError::DataTooLarge {
+                raw_bytes: self.raw_bytes,
+                packed_bytes: self.packed_bytes,
+                objects: self.maps.len(),
+            });
+        }
+        Ok(self
+            .maps
+            .into_iter()
+            .map(|(meta, key, bytes)| {
+                let mut binary = BTreeMap::new();
+                binary.insert(key, ByteString(bytes));
+                ConfigMap {
+                    metadata: meta,
+                    binary_data: Some(binary),
+                    immutable: Some(true),
+                    ..Default::default()
+                }
+            })
+            .collect())
+    }
+}
+
+/// The packs of the shared sources (`(source index, pack)` of
+/// `volley_plan::pack::externalise`, only those still packed in the fleet plan) and of
+/// every runner's slice, as data ConfigMaps named by `meta(name, component)`.
+pub fn objects(
+    fleet_plan: &volley_plan::Plan,
+    shared: &[(usize, Vec<u8>)],
+    slices: &[DataSlice],
+    names: &Names,
+    meta: &dyn Fn(String, &str) -> ObjectMeta,
+) -> DataObjects {
+    let mut out = DataObjects::default();
+    for (i, bytes) in shared {
+        let Some(d) = fleet_plan.data.get(*i).filter(|d| d.pack.is_some()) else {
+            continue;
+        };
+        out.raw_bytes += d.pack.as_ref().map_or(0, |r| r.raw_bytes);
+        let m = meta(names.data(*i as u32), "data");
+        out.add(m, &pack::source_stem(&d.name), bytes, true);
+    }
+    for s in slices {
+        let bytes = pack::encode_slice(s);
+        out.raw_bytes += s
+            .sources
+            .values()
+            .map(|r| pack::raw_len(&r.rows))
+            .sum::<u64>();
+        let m = meta(names.slice(s.segment.index), "data");
+        out.add(m, &pack::slice_stem(s.segment.index), &bytes, false);
+    }
+    out
+}
+
+/// Mounts `parts` read-only at [`DATA_DIR`] in the pod's first container (one projected
+/// volume, each ConfigMap's key at its own file name). No parts, no volume.
+pub fn mount(spec: &mut PodSpec, parts: &[&Part]) {
+    if parts.is_empty() {
+        return;
+    }
+    let sources = parts
+        .iter()
+        .map(|p| VolumeProjection {
+            config_map: Some(ConfigMapProjection {
+                name: p.config_map.clone(),
+                items: Some(vec![KeyToPath {
+                    key: p.key.clone(),
+                    path: p.key.clone(),
+                    ..Default::default()
+                }]),
+                optional: Some(false),
+            }),
+            ..Default::default()
+        })
+        .collect();
+    spec.volumes.get_or_insert_with(Vec::new).push(Volume {
+        name: "data".into(),
+        projected: Some(ProjectedVolumeSource {
+            sources: Some(sources),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    if let Some(c) = spec.containers.first_mut() {
+        c.volume_mounts
+            .get_or_insert_with(Vec::new)
+            .push(VolumeMount {
+                name: "data".into(),
+                mount_path: DATA_DIR.into(),
+                read_only: Some(true),
+                ..Default::default()
+            });
+        if let Some(args) = c.args.as_mut() {
+            args.extend(["--data-dir".into(), DATA_DIR.into()]);
+        }
+    }
+}
+
+/// The most compressed bytes one run's data may have: every data ConfigMap full.
+pub fn max_packed_bytes() -> u64 {
+    (MAX_DATA_OBJECTS * PART_BYTES) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_many_objects_is_the_size_arithmetic() {
+        let mut d = DataObjects::default();
+        for i in 0..=MAX_DATA_OBJECTS {
+            let meta = ObjectMeta {
+                name: Some(format!("r-data-{i}")),
+                ..Default::default()
+            };
+            d.add(meta, "data-users", &[1, 2, 3], true);
+        }
+        d.raw_bytes = 400 << 20;
+        d.packed_bytes = 190 << 20;
+        let e = d.into_config_maps().unwrap_err().to_string();
+        for part in [
+            "400.00 MiB",
+            "190.00 MiB compressed",
+            "720 KiB per ConfigMap",
+            "1.00 MiB object limit",
+            "257 ConfigMaps",
+            "limit of 256 (180.00 MiB compressed)",
+            "fewer or smaller data files",
+        ] {
+            assert!(e.contains(part), "{part}: {e}");
+        }
+        let mut d = DataObjects::default();
+        d.add(ObjectMeta::default(), "data-users", &[1, 2, 3], true);
+        assert_eq!(d.into_config_maps().unwrap().len(), 1);
+    }
+}
