@@ -103,7 +103,7 @@ codes! {
     E0405 => "unknown data format (`xml(..)`): csv, json or lines",
     E0406 => "a malformed data declaration (path not a constant string)",
     E0407 => "a data or imported file lies outside the test's folder tree (allow a folder with `--allow-path DIR`)",
-    E0408 => "a data file is over the limits: 16 MiB, 100,000 rows, 1,000,000 cells (rows × columns)",
+    E0408 => "a data file is over the limits: 64 MiB, 1,000,000 rows, 4,000,000 cells (rows × columns)",
     E0501 => "a secret flows into a URL, path or query",
     E0502 => "a secret flows into a check, require or group name",
     E0503 => "a secret flows into a tag or request name",
@@ -706,7 +706,8 @@ pub fn data_too_large(span: Span, path: &str, why: &str) -> Diagnostic {
         "this file",
         format!(
             "the limits are {} per file, {} rows and {} cells (rows × columns), because every \
-             row is embedded in the plan; use a smaller sample of the data",
+             row is held in memory, when compiling and by each runner that reads it (about a \
+             GiB at the limits); use a smaller sample of the data",
             bytes_text(MAX_DATA_BYTES),
             thousands(MAX_DATA_ROWS as u64),
             thousands(MAX_DATA_CELLS as u64)
