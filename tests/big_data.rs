@@ -403,3 +403,44 @@ fn a_corrupted_data_file_is_a_clear_error_naming_it() {
         "{t}"
     );
 }
+
+/// Data that cannot be delivered: 513 sources, one data ConfigMap each, over the 512 a
+/// run may have. `volley compile` says E0409 on the data declarations, with the arithmetic.
+#[test]
+fn data_over_the_object_limit_is_e0409_on_its_declarations() {
+    let dir = temp_dir("big-data-e0409");
+    std::fs::write(dir.join("d.txt"), "a\nb\n").unwrap();
+    let mut src = String::from("target api = \"http://127.0.0.1:9\"\n");
+    for i in 0..513 {
+        src.push_str(&format!("data d{i} = lines(\"d.txt\", pick: random)\n"));
+    }
+    src.push_str(
+        "scenario s {\n  workload = per_vu_iterations(vus: 1, iterations: 1)\n  \
+         iteration { get(api, \"/{d0.next()}/{d512.next()}\") }\n}\n",
+    );
+    std::fs::write(dir.join("many.load"), src).unwrap();
+    let out = volley_in(
+        &dir,
+        &["compile", "many.load", "--out-dir", "out"],
+        Duration::from_secs(120),
+    );
+    // Words only: the renderer wraps lines inside its frame.
+    let t = text(&out)
+        .replace(['│', '·'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(out.status.code(), Some(104), "{t}");
+    assert!(t.contains("E0409"), "{t}");
+    assert!(t.contains("513 ConfigMaps, over the limit of 512"), "{t}");
+    assert!(
+        t.contains("data d0 = lines") && t.contains("`d0`: 10 bytes (0.0 MiB) of rows"),
+        "a label on the data declaration with its share: {t}"
+    );
+    assert!(t.contains("508 more data declarations"), "{t}");
+    assert!(
+        t.contains("720 KiB") && t.contains("fewer or smaller data files"),
+        "{t}"
+    );
+    assert!(!dir.join("out/manifests.yaml").exists(), "nothing written");
+}

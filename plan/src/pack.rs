@@ -34,6 +34,22 @@ pub const PART_BYTES: usize = 720 * 1024;
 pub const MAX_RAW_BYTES: u64 = 1 << 30;
 /// How deep lists, records and JSON may nest in a cell.
 pub const MAX_DEPTH: usize = 64;
+/// The most data objects (ConfigMaps of one part each) a run on Kubernetes may have:
+/// about 360 MiB of compressed data, and one object per runner's slice at least.
+pub const MAX_DATA_OBJECTS: usize = 512;
+
+/// One pack's part of a run's data objects: the sources it holds (one shared source, or
+/// the sliced sources of every runner's slice), its size before and after compression,
+/// and the objects (parts) it takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Share {
+    pub sources: Vec<String>,
+    /// Whether these are the runners' slices (one pack per runner).
+    pub sliced: bool,
+    pub raw_bytes: u64,
+    pub packed_bytes: u64,
+    pub objects: u64,
+}
 
 const KIND_ROWS: u8 = 1;
 const KIND_SLICE: u8 = 2;

@@ -3,7 +3,7 @@
 //! packs in `binaryData` ConfigMaps) and DIR/kustomization.yaml, all deterministic, and
 //! prints the plan hash and the run id.
 
-use super::compile_or_report;
+use super::manifests_or_report;
 use std::path::Path;
 use volley_plan::ExitCode;
 
@@ -15,16 +15,9 @@ fn write(path: &Path, text: &str) -> Result<(), ExitCode> {
 }
 
 pub fn run(file: &Path, out: &Path, params: &[String]) -> ExitCode {
-    let plan = match compile_or_report(file, params) {
-        Ok(p) => p,
+    let (_, m) = match manifests_or_report(file, params, &volley_k8s::Options::default()) {
+        Ok(x) => x,
         Err(code) => return code,
-    };
-    let m = match volley_k8s::build(&plan, &volley_k8s::Options::default()) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::InvalidInput;
-        }
     };
     for n in &m.notes {
         eprintln!("note: {n}");

@@ -3,7 +3,7 @@
 //! `fleet.cleanup` says and exit with the run's code (`--detach`: return after applying).
 //! Also the cluster flags and helpers the run commands (status, logs, abort, delete) share.
 
-use super::compile_or_report;
+use super::manifests_or_report;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -81,19 +81,12 @@ where
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let plan = match compile_or_report(&a.file, &a.params) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
     let opts = volley_k8s::Options {
         namespace: a.cluster.namespace.clone(),
     };
-    let m = match volley_k8s::build(&plan, &opts) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::InvalidInput;
-        }
+    let (plan, m) = match manifests_or_report(&a.file, &a.params, &opts) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     for n in &m.notes {
         eprintln!("note: {n}");

@@ -190,6 +190,42 @@ pub fn compile_or_report(file: &Path, params: &[String]) -> Result<Plan, ExitCod
     }
 }
 
+/// Compiles `file` and builds its run's manifests, reporting diagnostics; data that cannot
+/// be delivered to a cluster is reported as `E0409` on its data declarations.
+#[cfg(feature = "compiler")]
+pub fn manifests_or_report(
+    file: &Path,
+    params: &[String],
+    opts: &volley_k8s::Options,
+) -> Result<(volley_plan::Plan, volley_k8s::Manifests), ExitCode> {
+    let mut compiled = compile_file(file, params)?;
+    report(file, &compiled);
+    let plan = match compiled.plan.take() {
+        Some(plan) if !compiled.diagnostics.iter().any(|d| d.is_error()) => plan,
+        _ => return Err(ExitCode::InvalidInput),
+    };
+    match volley_k8s::build(&plan, opts) {
+        Ok(m) => Ok((plan, m)),
+        Err(volley_k8s::ManifestError::DataTooLarge { shares, objects })
+            if compiled.ir.is_some() =>
+        {
+            if let Some(ir) = &compiled.ir {
+                compiled.diagnostics = vec![volley_compiler::undeliverable_data(
+                    ir,
+                    &shares,
+                    objects as u64,
+                )];
+                report(file, &compiled);
+            }
+            Err(ExitCode::InvalidInput)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::InvalidInput)
+        }
+    }
+}
+
 /// Prints a compilation's diagnostics to stderr, labelled with the file as the user named it.
 #[cfg(feature = "compiler")]
 pub fn report(file: &Path, compiled: &Compiled) {

@@ -6,7 +6,7 @@
 //!
 //! The arithmetic: a part is at most 720 KiB, 960 KiB in base64, which leaves 64 KiB of
 //! the 1 MiB object limit for the key and metadata; a run may have at most
-//! [`MAX_DATA_OBJECTS`] data ConfigMaps (about 180 MiB of compressed data).
+//! [`MAX_DATA_OBJECTS`] data ConfigMaps (about 360 MiB of compressed data).
 
 use super::names::Names;
 use super::ManifestError;
@@ -22,8 +22,7 @@ use volley_plan::slice::DataSlice;
 
 /// Where every pod finds the data packs (`--data-dir`).
 pub const DATA_DIR: &str = "/etc/volley/data";
-/// The most data ConfigMaps one run may have.
-pub const MAX_DATA_OBJECTS: usize = 256;
+pub use volley_plan::pack::{Share, MAX_DATA_OBJECTS};
 
 /// One data ConfigMap: its name and the file (key) it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,13 +39,13 @@ pub struct DataObjects {
     pub shared: Vec<Part>,
     /// Parts only the coordinator mounts (the runners' slices).
     pub slices: Vec<Part>,
-    /// Bytes before compression and after, for the arithmetic.
-    pub raw_bytes: u64,
-    pub packed_bytes: u64,
+    /// Each pack's bytes before and after compression and its objects, for the
+    /// arithmetic.
+    pub shares: Vec<Share>,
 }
 
 impl DataObjects {
-    fn add(&mut self, meta: ObjectMeta, stem: &str, bytes: &[u8], shared: bool) {
+    fn add(&mut self, meta: ObjectMeta, stem: &str, bytes: &[u8], shared: bool) -> u64 {
         for (p, part) in pack::parts(bytes).into_iter().enumerate() {
             let key = pack::part_name(stem, p as u32);
             let mut m = meta.clone();
@@ -63,7 +62,7 @@ impl DataObjects {
             }
             self.maps.push((m, key, part.to_vec()));
         }
-        self.packed_bytes += bytes.len() as u64;
+        pack::parts(bytes).len() as u64
     }
 
     /// Whether the coordinator needs `--data-dir`.
@@ -75,8 +74,7 @@ impl DataObjects {
     pub fn into_config_maps(self) -> Result<Vec<ConfigMap>, ManifestError> {
         if self.maps.len() > MAX_DATA_OBJECTS {
             return Err(ManifestError::DataTooLarge {
-                raw_bytes: self.raw_bytes,
-                packed_bytes: self.packed_bytes,
+                shares: self.shares,
                 objects: self.maps.len(),
             });
         }
@@ -112,19 +110,41 @@ pub fn objects(
         let Some(d) = fleet_plan.data.get(*i).filter(|d| d.pack.is_some()) else {
             continue;
         };
-        out.raw_bytes += d.pack.as_ref().map_or(0, |r| r.raw_bytes);
         let m = meta(names.data(*i as u32), "data");
-        out.add(m, &pack::source_stem(&d.name), bytes, true);
+        let objects = out.add(m, &pack::source_stem(&d.name), bytes, true);
+        out.shares.push(Share {
+            sources: vec![d.name.clone()],
+            sliced: false,
+            raw_bytes: d.pack.as_ref().map_or(0, |r| r.raw_bytes),
+            packed_bytes: bytes.len() as u64,
+            objects,
+        });
     }
+    let mut sliced = Share {
+        sources: fleet_plan
+            .data
+            .iter()
+            .filter(|d| d.slice.is_some())
+            .map(|d| d.name.clone())
+            .collect(),
+        sliced: true,
+        raw_bytes: 0,
+        packed_bytes: 0,
+        objects: 0,
+    };
     for s in slices {
         let bytes = pack::encode_slice(s);
-        out.raw_bytes += s
+        sliced.raw_bytes += s
             .sources
             .values()
             .map(|r| pack::raw_len(&r.rows))
             .sum::<u64>();
+        sliced.packed_bytes += bytes.len() as u64;
         let m = meta(names.slice(s.segment.index), "data");
-        out.add(m, &pack::slice_stem(s.segment.index), &bytes, false);
+        sliced.objects += out.add(m, &pack::slice_stem(s.segment.index), &bytes, false);
+    }
+    if !slices.is_empty() {
+        out.shares.push(sliced);
     }
     out
 }
@@ -192,16 +212,20 @@ mod tests {
             };
             d.add(meta, "data-users", &[1, 2, 3], true);
         }
-        d.raw_bytes = 400 << 20;
-        d.packed_bytes = 190 << 20;
+        d.shares.push(Share {
+            sources: vec!["users".into()],
+            sliced: false,
+            raw_bytes: 500 << 20,
+            packed_bytes: 370 << 20,
+            objects: 514,
+        });
         let e = d.into_config_maps().unwrap_err().to_string();
         for part in [
-            "400.00 MiB",
-            "190.00 MiB compressed",
+            "`users`: 500.00 MiB of rows, 370.00 MiB compressed, 514 ConfigMaps",
             "720 KiB per ConfigMap",
             "1.00 MiB object limit",
-            "257 ConfigMaps",
-            "limit of 256 (180.00 MiB compressed)",
+            "513 ConfigMaps",
+            "limit of 512 (360.00 MiB compressed)",
             "fewer or smaller data files",
         ] {
             assert!(e.contains(part), "{part}: {e}");

@@ -137,20 +137,18 @@ pub struct Manifests {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ManifestError {
     #[error(
-        "the run's data cannot be delivered: its rows are {} and pack to {} compressed; at \
-         {} per ConfigMap (the {} object limit less base64 and metadata) that takes {objects} \
-         ConfigMaps, over the limit of {} ({} compressed): use fewer or smaller data files \
-         (fewer rows or columns, shorter cells)",
-        mib(*raw_bytes as usize),
-        mib(*packed_bytes as usize),
+        "the run's data cannot be delivered: {}; at {} per ConfigMap (the {} object limit \
+         less base64 and metadata) that takes {objects} ConfigMaps, over the limit of {} ({} \
+         compressed): use fewer or smaller data files (fewer rows or columns, shorter cells), \
+         or fewer runners for unique data (a slice per runner)",
+        shares_text(shares),
         kib(volley_plan::pack::PART_BYTES),
         mib(CONFIGMAP_LIMIT),
         data::MAX_DATA_OBJECTS,
         mib(data::max_packed_bytes() as usize)
     )]
     DataTooLarge {
-        raw_bytes: u64,
-        packed_bytes: u64,
+        shares: Vec<data::Share>,
         objects: usize,
     },
     #[error(
@@ -172,6 +170,29 @@ fn mib(bytes: usize) -> String {
 
 fn kib(bytes: usize) -> String {
     format!("{} KiB", bytes / 1024)
+}
+
+/// `` `users`: 60.00 MiB of rows, 41.20 MiB compressed, 59 ConfigMaps``, one per pack.
+pub fn shares_text(shares: &[data::Share]) -> String {
+    shares
+        .iter()
+        .map(|s| {
+            let names: Vec<String> = s.sources.iter().map(|n| format!("`{n}`")).collect();
+            format!(
+                "{}{}: {} of rows, {} compressed, {} ConfigMaps",
+                names.join(", "),
+                if s.sliced {
+                    " (the runners' slices)"
+                } else {
+                    ""
+                },
+                mib(s.raw_bytes as usize),
+                mib(s.packed_bytes as usize),
+                s.objects
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The deadlines of the pods, in seconds.
