@@ -1,3 +1,5 @@
+//! Tests of data packs: round trips, determinism, and corrupted or hostile bytes.
+
 use super::*;
 use crate::slice::tests::plan;
 use crate::Pick;
