@@ -56,10 +56,17 @@ fn load_file(pick: &str) -> String {
     } else {
         ("", "    let user = users.next()\n")
     };
+    // Setup runs on the coordinator: it reads the shared rows from its own mount.
+    let setup = if pick.starts_with("unique") {
+        ""
+    } else {
+        "setup {\n  get(api, \"/setup/{users.next().id}/{users.next().token}\")\n}\n"
+    };
     format!(
         "param base_url: url = \"http://127.0.0.1:8088\"\n\
          target api = base_url\n\
          data users = csv(\"users.csv\", pick: {pick})\n\
+         {setup}\
          scenario s {{\n\
          \x20 workload = per_vu_iterations(vus: {VUS}, iterations: {ITERATIONS})\n\
          {vu_let}\
@@ -125,10 +132,13 @@ struct Compiled {
 }
 
 fn compile(dir: &Path, pick: &str, url: &str) -> Compiled {
+    compile_into(dir, pick, url, &dir.join(format!("out-{pick}")))
+}
+
+fn compile_into(dir: &Path, pick: &str, url: &str, out_dir: &Path) -> Compiled {
     use base64::Engine as _;
     let file = dir.join(format!("{pick}.load"));
     std::fs::write(&file, load_file(pick)).unwrap();
-    let out_dir = dir.join(format!("out-{pick}"));
     let started = Instant::now();
     let out = volley_in(
         dir,
@@ -273,6 +283,7 @@ fn run(c: &Compiled, dir: &Path) -> std::process::Output {
 fn rows_read(rec: &Recorder, rows: u64) -> Vec<(u64, u64)> {
     rec.requests()
         .iter()
+        .filter(|(p, _)| p.starts_with("/u/"))
         .map(|(p, _)| {
             let parts: Vec<&str> = p.trim_start_matches("/u/").split('/').collect();
             let (vu, id): (u64, u64) = (parts[0].parse().unwrap(), parts[1].parse().unwrap());
@@ -341,8 +352,32 @@ fn a_50_mb_csv_compiles_for_10_runners_and_runs_with_every_pick() {
                 "{pick}: slices in parts: {slices}"
             );
         }
+        if pick == "unique_per_iteration" {
+            deploys(&dir, pick, &rec.url(), &c);
+        }
+        if pick == "random" {
+            let again = dir.join("out-random-again");
+            compile_into(&dir, pick, &rec.url(), &again);
+            for f in ["plan.json", "manifests.yaml", "kustomization.yaml"] {
+                let a = std::fs::read(dir.join("out-random").join(f)).unwrap();
+                assert!(
+                    a == std::fs::read(again.join(f)).unwrap(),
+                    "{f} is deterministic"
+                );
+            }
+        }
+        let running = Instant::now();
         let out = run(&c, &dir.join(format!("run-{pick}")));
+        eprintln!("ran {pick} in {:?}", running.elapsed());
         assert_eq!(out.status.code(), Some(0), "{pick}: {}", text(&out));
+        if !pick.starts_with("unique") {
+            let setup = format!("/setup/0/{}", token(1));
+            assert_eq!(
+                rec.count(&setup),
+                1,
+                "{pick}: setup read rows 0 and 1 on the coordinator"
+            );
+        }
         let read = rows_read(&rec, rows);
         assert_eq!(read.len() as u64, VUS * ITERATIONS, "{pick}");
         let ids: BTreeSet<u64> = read.iter().map(|r| r.1).collect();
@@ -443,4 +478,41 @@ fn data_over_the_object_limit_is_e0409_on_its_declarations() {
         "{t}"
     );
     assert!(!dir.join("out/manifests.yaml").exists(), "nothing written");
+}
+
+/// `volley deploy --detach` of the same file applies every object to the fake API server
+/// (which accepts each), the data ConfigMaps byte for byte as compiled.
+fn deploys(dir: &Path, pick: &str, url: &str, c: &Compiled) {
+    use base64::Engine as _;
+    let cluster = crate::k8s::deploy::cluster("big-data-deploy");
+    let file = dir.join(format!("{pick}.load"));
+    let out = cluster.volley(&[
+        "deploy",
+        file.to_str().unwrap(),
+        "--context",
+        "fake",
+        "--detach",
+        "--param",
+        &format!("base_url={url}"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let applied = cluster.fake.with(|s| {
+        s.objects
+            .values()
+            .filter_map(|o| {
+                let name = o["metadata"]["name"].as_str()?.to_string();
+                let (key, v) = o["binaryData"].as_object()?.iter().next()?;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(v.as_str()?)
+                    .ok()?;
+                Some((name, (key.clone(), bytes)))
+            })
+            .collect::<BTreeMap<String, (String, Vec<u8>)>>()
+    });
+    assert_eq!(
+        applied.len(),
+        c.data.len(),
+        "{pick}: every data ConfigMap applied"
+    );
+    assert!(applied == c.data, "{pick}: applied as compiled");
 }

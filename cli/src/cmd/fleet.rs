@@ -145,7 +145,16 @@ fn with_packs(mut plan: Plan, dir: Option<&Path>) -> Result<Plan, ExitCode> {
 
 pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let plan = match read_plan(&args.plan).and_then(|p| with_packs(p, args.data_dir.as_deref())) {
+    // The coordinator reads data only in setup and teardown: without them it leaves the
+    // shared packs unread (a runner's rows are no business of its memory).
+    let plan = match read_plan(&args.plan).and_then(|p| {
+        let reads_data = p.setup.is_some() || p.teardown.is_some();
+        if reads_data {
+            with_packs(p, args.data_dir.as_deref())
+        } else {
+            Ok(p)
+        }
+    }) {
         Ok(p) => p,
         Err(c) => return c,
     };
