@@ -277,6 +277,56 @@ pub fn encode_slice(slice: &DataSlice) -> Vec<u8> {
     seal(KIND_SLICE, &w.0)
 }
 
+/// `plan` without any data rows: every other field cloned, so a large data file is never
+/// copied to make a plan whose rows travel in packs.
+pub fn without_rows(plan: &Plan) -> Plan {
+    Plan {
+        version: plan.version,
+        name: plan.name.clone(),
+        params: plan.params.clone(),
+        targets: plan.targets.clone(),
+        secrets: plan.secrets.clone(),
+        data: plan
+            .data
+            .iter()
+            .map(|d| crate::DataSource {
+                name: d.name.clone(),
+                format: d.format,
+                path: d.path.clone(),
+                pick: d.pick,
+                columns: d.columns.clone(),
+                rows: Vec::new(),
+                slice: d.slice.clone(),
+                pack: d.pack.clone(),
+            })
+            .collect(),
+        metrics: plan.metrics.clone(),
+        flows: plan.flows.clone(),
+        setup: plan.setup.clone(),
+        setup_values: plan.setup_values.clone(),
+        teardown: plan.teardown.clone(),
+        scenarios: plan.scenarios.clone(),
+        thresholds: plan.thresholds.clone(),
+        fleet: plan.fleet.clone(),
+    }
+}
+
+/// `plan` with every source's rows in a pack: the plan (no rows, each source's
+/// [`PackRef`]) and the packs by source index. `plan` itself is not copied.
+pub fn packed(plan: &Plan) -> (Plan, Vec<(usize, Vec<u8>)>) {
+    let mut out = without_rows(plan);
+    let mut packs = Vec::new();
+    for (i, (d, src)) in out.data.iter_mut().zip(&plan.data).enumerate() {
+        if d.pack.is_some() || d.slice.is_some() {
+            continue;
+        }
+        let (pack, r) = encode_rows(&src.rows);
+        d.pack = Some(r);
+        packs.push((i, pack));
+    }
+    (out, packs)
+}
+
 /// Gives every source with rows a [`PackRef`] and returns its pack, by source index.
 /// The rows stay in memory; a packed source's rows are left out of `plan.json` and of
 /// the content hash, whose reference holds theirs. Sources already packed are skipped.

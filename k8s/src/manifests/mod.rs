@@ -230,9 +230,10 @@ pub fn runner_count(plan: &Plan) -> u32 {
 
 /// Builds the objects of `plan`'s run.
 pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
-    // Every source's rows go to a pack; the plan keeps their references.
-    let mut full = plan.clone();
-    let packs = volley_plan::pack::externalise(&mut full);
+    // Every source's rows go to a pack; the plan keeps their references (and no copy of
+    // the rows is made: the slices read them from the caller's plan).
+    let source = plan;
+    let (full, packs) = volley_plan::pack::packed(plan);
     let plan = &full;
     let names = Names::new(plan);
     let plan_hash = volley_plan::content_hash(plan);
@@ -241,7 +242,7 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
         .clone()
         .unwrap_or_else(|| plan.fleet.namespace.clone());
     let runners = runner_count(plan);
-    let (fleet_plan, slices) = volley_plan::slice::split(plan, runners);
+    let (fleet_plan, slices) = volley_plan::slice::split_from(full.clone(), source, runners);
     let sliced = volley_plan::slice::needs_slice(&fleet_plan);
     let slices = if sliced { slices } else { Vec::new() };
     let meta = |name: String, component: &str| ObjectMeta {
