@@ -707,8 +707,8 @@ pub fn data_too_large(span: Span, path: &str, why: &str) -> Diagnostic {
         "this file",
         format!(
             "the limits are {} per file, {} rows and {} cells (rows × columns), because every \
-             row is held in memory, when compiling and by each runner that reads it (about a \
-             GiB at the limits); use a smaller sample of the data",
+             row is held in memory, when compiling and by each runner that reads it (a few GiB \
+             at the limits); use a smaller sample of the data",
             bytes_text(MAX_DATA_BYTES),
             thousands(MAX_DATA_ROWS as u64),
             thousands(MAX_DATA_CELLS as u64)

@@ -18,7 +18,7 @@ use std::path::{Component, Path, PathBuf};
 pub const MAX_SOURCE_BYTES: u64 = 8 * 1024 * 1024;
 /// The largest data file read (64 MiB). Its rows travel apart from the plan, compressed
 /// (`volley_plan::pack`), but are held in memory when compiling and by every runner that
-/// reads them: these limits keep that memory bounded (about a GiB at the limits).
+/// reads them: these limits keep that memory bounded (a few GiB at the limits).
 pub const MAX_DATA_BYTES: u64 = 64 * 1024 * 1024;
 /// The most rows a data file may have.
 pub const MAX_DATA_ROWS: usize = 1_000_000;

@@ -46,6 +46,7 @@ pub struct Share {
     pub sources: Vec<String>,
     /// Whether these are the runners' slices (one pack per runner).
     pub sliced: bool,
+    pub rows: u64,
     pub raw_bytes: u64,
     pub packed_bytes: u64,
     pub objects: u64,

@@ -115,6 +115,7 @@ pub fn objects(
         out.shares.push(Share {
             sources: vec![d.name.clone()],
             sliced: false,
+            rows: d.pack.as_ref().map_or(0, |r| r.rows),
             raw_bytes: d.pack.as_ref().map_or(0, |r| r.raw_bytes),
             packed_bytes: bytes.len() as u64,
             objects,
@@ -128,6 +129,7 @@ pub fn objects(
             .map(|d| d.name.clone())
             .collect(),
         sliced: true,
+        rows: 0,
         raw_bytes: 0,
         packed_bytes: 0,
         objects: 0,
@@ -140,6 +142,7 @@ pub fn objects(
             .map(|r| pack::raw_len(&r.rows))
             .sum::<u64>();
         sliced.packed_bytes += bytes.len() as u64;
+        sliced.rows += s.sources.values().map(|r| r.rows.len() as u64).sum::<u64>();
         let m = meta(names.slice(s.segment.index), "data");
         sliced.objects += out.add(m, &pack::slice_stem(s.segment.index), &bytes, false);
     }
@@ -147,6 +150,42 @@ pub fn objects(
         out.shares.push(sliced);
     }
     out
+}
+
+/// The memory a runner needs to hold `rows` rows whose packed payload is `raw_bytes`:
+/// measured, about 3 KiB a row (the plan's record and the engine's copy of it) plus 6 times
+/// the payload (a 50 MB CSV of 100,000 rows took 656 MB in a runner).
+pub fn runner_memory(rows: u64, raw_bytes: u64) -> u64 {
+    rows.saturating_mul(3 * 1024)
+        .saturating_add(raw_bytes.saturating_mul(6))
+}
+
+/// A note when the data one runner holds may take over half of `fleet.resources.memory`
+/// (the other half is for its VUs): every shared source, and its own slice (the slices'
+/// average) of the unique ones.
+pub fn memory_note(shares: &[Share], runners: u32, memory_bytes: u64) -> Option<String> {
+    let n = u64::from(runners.max(1));
+    let (rows, raw) = shares.iter().fold((0u64, 0u64), |(r, b), s| {
+        if s.sliced {
+            (r + s.rows / n, b + s.raw_bytes / n)
+        } else {
+            (r + s.rows, b + s.raw_bytes)
+        }
+    });
+    let need = runner_memory(rows, raw);
+    if need <= memory_bytes / 2 {
+        return None;
+    }
+    let mib = |b: u64| b.div_ceil(1 << 20);
+    Some(format!(
+        "each runner holds the data it reads in memory: about {} MiB ({rows} rows of {} MiB: \
+         about 3 KiB a row plus 6 times their size), over half of fleet.resources.memory ({} \
+         MiB): raise `fleet.resources.memory`, or use `pick: unique` so that each runner holds \
+         only its rows",
+        mib(need),
+        mib(raw),
+        mib(memory_bytes)
+    ))
 }
 
 /// Mounts `parts` read-only at [`DATA_DIR`] in the pod's first container (one projected
@@ -215,6 +254,7 @@ mod tests {
         d.shares.push(Share {
             sources: vec!["users".into()],
             sliced: false,
+            rows: 1,
             raw_bytes: 500 << 20,
             packed_bytes: 370 << 20,
             objects: 514,
@@ -233,5 +273,29 @@ mod tests {
         let mut d = DataObjects::default();
         d.add(ObjectMeta::default(), "data-users", &[1, 2, 3], true);
         assert_eq!(d.into_config_maps().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_note_when_the_data_may_not_fit_a_runner() {
+        let share = |sliced, rows, raw_bytes| Share {
+            sources: vec!["users".into()],
+            sliced,
+            rows,
+            raw_bytes,
+            packed_bytes: raw_bytes / 2,
+            objects: 1,
+        };
+        let mem = 512 << 20;
+        // The big-data test's file: 100,000 rows, 55 MB of payload.
+        let big = share(false, 100_000, 55_000_000);
+        let note = memory_note(std::slice::from_ref(&big), 10, mem).unwrap();
+        assert!(
+            note.contains("about 608 MiB") && note.contains("512 MiB"),
+            "{note}"
+        );
+        assert!(memory_note(std::slice::from_ref(&big), 10, 2048 << 20).is_none());
+        // Unique over 10 runners: each holds a tenth.
+        assert!(memory_note(&[share(true, 100_000, 55_000_000)], 10, mem).is_none());
+        assert!(memory_note(&[share(false, 1000, 100_000)], 1, mem).is_none());
     }
 }

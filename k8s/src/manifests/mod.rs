@@ -258,6 +258,7 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
         volley_plan::to_json(&fleet_plan),
     )?)];
     let data = data::objects(&fleet_plan, &packs, &slices, &names, &meta);
+    let memory_note = data::memory_note(&data.shares, runners, plan.fleet.resources.memory_bytes);
     drop(fleet_plan);
     let mounts = (data.shared.clone(), data.slices.clone());
     objects.extend(data.into_config_maps()?.into_iter().map(Object::ConfigMap));
@@ -289,6 +290,7 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
     objects.push(Object::Job(r));
     let mut notes = network::target_notes(plan);
     notes.extend(secret_notes(plan, &names));
+    notes.extend(memory_note);
     Ok(Manifests {
         names,
         namespace,
