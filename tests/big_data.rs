@@ -528,3 +528,35 @@ fn deploys(dir: &Path, pick: &str, url: &str, c: &Compiled) {
     );
     assert!(applied == c.data, "{pick}: applied as compiled");
 }
+
+/// `volley run --runners N` hands the data every runner reads to its local runners as
+/// packs too, and setup on the coordinator still reads the rows in memory.
+#[test]
+fn a_local_fleet_reads_shared_data_from_packs() {
+    let dir = temp_dir("big-data-local");
+    let mut csv = String::from("id,email,token,note\n");
+    for i in 0..5000u64 {
+        csv.push_str(&format!("{i},u{i}@x,{},{}\n", token(i), token(i + 1)));
+    }
+    std::fs::write(dir.join("users.csv"), csv).unwrap();
+    for pick in ["random", "shared"] {
+        let rec = Recorder::start();
+        std::fs::write(dir.join("t.load"), load_file(pick)).unwrap();
+        let out = volley_in(
+            &dir,
+            &[
+                "run",
+                "t.load",
+                "--runners",
+                "3",
+                "-q",
+                "--param",
+                &format!("base_url={}", rec.url()),
+            ],
+            Duration::from_secs(120),
+        );
+        assert_eq!(out.status.code(), Some(0), "{pick}: {}", text(&out));
+        assert_eq!(rec.count(&format!("/setup/0/{}", token(1))), 1, "{pick}");
+        assert_eq!(rows_read(&rec, 5000).len() as u64, VUS * ITERATIONS, "{pick}");
+    }
+}
