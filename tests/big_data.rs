@@ -557,6 +557,10 @@ fn a_local_fleet_reads_shared_data_from_packs() {
         );
         assert_eq!(out.status.code(), Some(0), "{pick}: {}", text(&out));
         assert_eq!(rec.count(&format!("/setup/0/{}", token(1))), 1, "{pick}");
-        assert_eq!(rows_read(&rec, 5000).len() as u64, VUS * ITERATIONS, "{pick}");
+        assert_eq!(
+            rows_read(&rec, 5000).len() as u64,
+            VUS * ITERATIONS,
+            "{pick}"
+        );
     }
 }
