@@ -127,8 +127,8 @@ struct Compiled {
     plan: PathBuf,
     coordinator: Pod,
     runners: Pod,
-    /// ConfigMap name → key → bytes.
-    data: BTreeMap<String, (String, Vec<u8>)>,
+    /// (ConfigMap name, key) → bytes, for every data ConfigMap.
+    data: BTreeMap<(String, String), Vec<u8>>,
     /// What `volley compile` printed.
     said: String,
 }
@@ -175,13 +175,12 @@ fn compile_into(dir: &Path, pick: &str, url: &str, out_dir: &Path) -> Compiled {
         let name = doc["metadata"]["name"].as_str().unwrap().to_string();
         match doc["kind"].as_str().unwrap() {
             "ConfigMap" if doc.get("binaryData").is_some() => {
-                let b = doc["binaryData"].as_object().unwrap();
-                assert_eq!(b.len(), 1, "one part per ConfigMap");
-                let (key, v) = b.iter().next().unwrap();
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(v.as_str().unwrap())
-                    .unwrap();
-                data.insert(name, (key.clone(), bytes));
+                for (key, v) in doc["binaryData"].as_object().unwrap() {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(v.as_str().unwrap())
+                        .unwrap();
+                    data.insert((name.clone(), key.clone()), bytes);
+                }
             }
             "ConfigMap" => {
                 let text = doc["data"]["plan.json"].as_str().unwrap().to_string();
@@ -208,8 +207,7 @@ fn compile_into(dir: &Path, pick: &str, url: &str, out_dir: &Path) -> Compiled {
 fn materialise(c: &Compiled, pod: &Pod, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     for (cm, key) in &pod.data_keys {
-        let (k, bytes) = &c.data[cm];
-        assert_eq!(k, key, "{cm}");
+        let bytes = &c.data[&(cm.clone(), key.clone())];
         std::fs::write(dir.join(key), bytes).unwrap();
     }
 }
@@ -311,14 +309,16 @@ fn a_50_mb_csv_compiles_for_10_runners_and_runs_with_every_pick() {
     ] {
         let rec = Recorder::start();
         let c = compile(&dir, pick, &rec.url());
-        let total: usize = c.data.values().map(|(_, b)| b.len()).sum();
+        let total: usize = c.data.values().map(Vec::len).sum();
         let slices = c
             .data
-            .values()
-            .filter(|(k, _)| k.starts_with("slice-"))
+            .keys()
+            .filter(|(_, k)| k.starts_with("slice-"))
             .count();
+        let maps: BTreeSet<&str> = c.data.keys().map(|(m, _)| m.as_str()).collect();
         eprintln!(
-            "{pick}: {} data ConfigMaps ({slices} of slices), {total} bytes compressed",
+            "{pick}: {} data ConfigMaps, {} files ({slices} of slices), {total} bytes compressed",
+            maps.len(),
             c.data.len()
         );
         assert!(total < 50_000_000, "{pick}: the data travels compressed");
@@ -509,22 +509,25 @@ fn deploys(dir: &Path, pick: &str, url: &str, c: &Compiled) {
     ]);
     assert!(out.status.success(), "{}", text(&out));
     let applied = cluster.fake.with(|s| {
-        s.objects
-            .values()
-            .filter_map(|o| {
-                let name = o["metadata"]["name"].as_str()?.to_string();
-                let (key, v) = o["binaryData"].as_object()?.iter().next()?;
+        let mut out = BTreeMap::new();
+        for o in s.objects.values() {
+            let name = o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            for (key, v) in o["binaryData"].as_object().into_iter().flatten() {
                 let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(v.as_str()?)
-                    .ok()?;
-                Some((name, (key.clone(), bytes)))
-            })
-            .collect::<BTreeMap<String, (String, Vec<u8>)>>()
+                    .decode(v.as_str().unwrap())
+                    .unwrap();
+                out.insert((name.clone(), key.clone()), bytes);
+            }
+        }
+        out
     });
     assert_eq!(
         applied.len(),
         c.data.len(),
-        "{pick}: every data ConfigMap applied"
+        "{pick}: every data file applied"
     );
     assert!(applied == c.data, "{pick}: applied as compiled");
 }

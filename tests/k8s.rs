@@ -305,7 +305,7 @@ pub(crate) mod deploy {
         let t = text(&out);
         assert_eq!(out.status.code(), Some(99), "{t}");
         assert!(
-            t.contains("applied 18 objects") && t.contains("thresholds failed"),
+            t.contains("applied 9 objects") && t.contains("thresholds failed"),
             "{t}"
         );
         let run = c

@@ -740,8 +740,7 @@ pub fn data_undeliverable(labels: &[(Span, String)], objects: u64) -> Diagnostic
     d.with_help(format!(
         "each data ConfigMap holds {} KiB of compressed rows (the 1 MiB object limit less base64 \
          and metadata) and a run may have {} ({} compressed); use fewer or smaller data files \
-         (fewer rows or columns, shorter cells), or fewer runners for unique data (each \
-         runner's slice takes at least one)",
+         (fewer rows or columns, shorter cells)",
         PART_BYTES / 1024,
         MAX_DATA_OBJECTS,
         bytes_text((MAX_DATA_OBJECTS * PART_BYTES) as u64)

@@ -1,8 +1,9 @@
 //! The run's data as ConfigMaps: every data pack (`volley_plan::pack`: a source every
 //! runner reads, or one runner's slice of a unique source) cut into parts of
-//! `PART_BYTES`, one part per ConfigMap in `binaryData`, and the projected volume that
-//! mounts them at [`DATA_DIR`]: the shared packs in every pod, the slices only in the
-//! coordinator (which hands runner K its own). Pure.
+//! `PART_BYTES` in `binaryData` (one part per ConfigMap for a shared pack; the runners'
+//! slices packed together, several small ones to a ConfigMap), and the projected volume
+//! that mounts them at [`DATA_DIR`]: the shared packs in every pod, the slices only in
+//! the coordinator (which hands runner K its own). Pure.
 //!
 //! The arithmetic: a part is at most 720 KiB, 960 KiB in base64, which leaves 64 KiB of
 //! the 1 MiB object limit for the key and metadata; a run may have at most
@@ -34,7 +35,11 @@ pub struct Part {
 /// The data ConfigMaps of a run and what each role mounts.
 #[derive(Clone, Debug, Default)]
 pub struct DataObjects {
-    pub maps: Vec<(ObjectMeta, String, Vec<u8>)>,
+    /// Each ConfigMap and its keys (files): one part of a shared pack, or the parts of
+    /// several runners' slices up to `PART_BYTES` together.
+    pub maps: Vec<(ObjectMeta, Vec<(String, Vec<u8>)>)>,
+    /// The ConfigMap that takes the next slice part while it has room (index in `maps`).
+    open_slices: Option<usize>,
     /// Parts every pod mounts (sources every runner reads).
     pub shared: Vec<Part>,
     /// Parts only the coordinator mounts (the runners' slices).
@@ -45,22 +50,53 @@ pub struct DataObjects {
 }
 
 impl DataObjects {
-    fn add(&mut self, meta: ObjectMeta, stem: &str, bytes: &[u8], shared: bool) -> u64 {
+    /// A shared pack: one ConfigMap per part, named `meta`'s name and `-P`.
+    fn add(&mut self, meta: ObjectMeta, stem: &str, bytes: &[u8]) -> u64 {
         for (p, part) in pack::parts(bytes).into_iter().enumerate() {
             let key = pack::part_name(stem, p as u32);
             let mut m = meta.clone();
             let name = format!("{}-{p}", m.name.clone().unwrap_or_default());
             m.name = Some(name.clone());
-            let entry = Part {
+            self.shared.push(Part {
                 config_map: name,
                 key: key.clone(),
-            };
-            if shared {
-                self.shared.push(entry);
-            } else {
-                self.slices.push(entry);
+            });
+            self.maps.push((m, vec![(key, part.to_vec())]));
+        }
+        pack::parts(bytes).len() as u64
+    }
+
+    /// A runner's slice pack: its parts go into the open slices ConfigMap while the
+    /// parts there stay within `PART_BYTES`, else into a new one made by `meta_of(n)`
+    /// (n counts the slices ConfigMaps). Only the coordinator mounts them, so runners
+    /// sharing a ConfigMap never see each other's rows.
+    fn add_slice(&mut self, meta_of: &dyn Fn(u32) -> ObjectMeta, stem: &str, bytes: &[u8]) -> u64 {
+        for (p, part) in pack::parts(bytes).into_iter().enumerate() {
+            let key = pack::part_name(stem, p as u32);
+            let room = self
+                .open_slices
+                .and_then(|i| self.maps.get(i))
+                .is_some_and(|(_, keys)| {
+                    keys.iter().map(|(_, b)| b.len()).sum::<usize>() + part.len() <= PART_BYTES
+                });
+            if !room {
+                let n = self
+                    .slices
+                    .iter()
+                    .map(|s| &s.config_map)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len();
+                self.maps.push((meta_of(n as u32), Vec::new()));
+                self.open_slices = Some(self.maps.len() - 1);
             }
-            self.maps.push((m, key, part.to_vec()));
+            let Some((meta, keys)) = self.open_slices.and_then(|i| self.maps.get_mut(i)) else {
+                continue;
+            };
+            keys.push((key.clone(), part.to_vec()));
+            self.slices.push(Part {
+                config_map: meta.name.clone().unwrap_or_default(),
+                key,
+            });
         }
         pack::parts(bytes).len() as u64
     }
@@ -81,9 +117,9 @@ impl DataObjects {
         Ok(self
             .maps
             .into_iter()
-            .map(|(meta, key, bytes)| {
-                let mut binary = BTreeMap::new();
-                binary.insert(key, ByteString(bytes));
+            .map(|(meta, keys)| {
+                let binary: BTreeMap<String, ByteString> =
+                    keys.into_iter().map(|(k, b)| (k, ByteString(b))).collect();
                 ConfigMap {
                     metadata: meta,
                     binary_data: Some(binary),
@@ -111,7 +147,7 @@ pub fn objects(
             continue;
         };
         let m = meta(names.data(*i as u32), "data");
-        let objects = out.add(m, &pack::source_stem(&d.name), bytes, true);
+        let objects = out.add(m, &pack::source_stem(&d.name), bytes);
         out.shares.push(Share {
             sources: vec![d.name.clone()],
             sliced: false,
@@ -143,8 +179,8 @@ pub fn objects(
             .sum::<u64>();
         sliced.packed_bytes += bytes.len() as u64;
         sliced.rows += s.sources.values().map(|r| r.rows.len() as u64).sum::<u64>();
-        let m = meta(names.slice(s.segment.index), "data");
-        sliced.objects += out.add(m, &pack::slice_stem(s.segment.index), &bytes, false);
+        let meta_of = |n: u32| meta(names.slices(n), "data");
+        sliced.objects += out.add_slice(&meta_of, &pack::slice_stem(s.segment.index), &bytes);
     }
     if !slices.is_empty() {
         out.shares.push(sliced);
@@ -249,7 +285,7 @@ mod tests {
                 name: Some(format!("r-data-{i}")),
                 ..Default::default()
             };
-            d.add(meta, "data-users", &[1, 2, 3], true);
+            d.add(meta, "data-users", &[1, 2, 3]);
         }
         d.shares.push(Share {
             sources: vec!["users".into()],
@@ -271,7 +307,7 @@ mod tests {
             assert!(e.contains(part), "{part}: {e}");
         }
         let mut d = DataObjects::default();
-        d.add(ObjectMeta::default(), "data-users", &[1, 2, 3], true);
+        d.add(ObjectMeta::default(), "data-users", &[1, 2, 3]);
         assert_eq!(d.into_config_maps().unwrap().len(), 1);
     }
 

@@ -139,8 +139,7 @@ pub enum ManifestError {
     #[error(
         "the run's data cannot be delivered: {}; at {} per ConfigMap (the {} object limit \
          less base64 and metadata) that takes {objects} ConfigMaps, over the limit of {} ({} \
-         compressed): use fewer or smaller data files (fewer rows or columns, shorter cells), \
-         or fewer runners for unique data (a slice per runner)",
+         compressed): use fewer or smaller data files (fewer rows or columns, shorter cells)",
         shares_text(shares),
         kib(volley_plan::pack::PART_BYTES),
         mib(CONFIGMAP_LIMIT),

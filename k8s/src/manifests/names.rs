@@ -59,6 +59,10 @@ impl Names {
     pub fn slice(&self, k: u32) -> String {
         format!("{}-slice-{k}", self.run)
     }
+    /// The `n`-th ConfigMap of the runners' slices.
+    pub fn slices(&self, n: u32) -> String {
+        format!("{}-slices-{n}", self.run)
+    }
     /// The pack of source `i` (by index in the plan; its ConfigMaps add `-P`).
     pub fn data(&self, i: u32) -> String {
         format!("{}-data-{i}", self.run)

@@ -452,13 +452,18 @@ fn the_checkout_example_makes_the_reference_objects() {
     assert_eq!(m.runners, 10);
     assert_eq!(m.namespace, "loadtest");
     let kinds: Vec<(&str, &str)> = m.objects.iter().map(|o| (o.kind(), o.name())).collect();
-    let slices = kinds
+    let maps = kinds
         .iter()
-        .filter(|(k, n)| *k == "ConfigMap" && n.contains("-slice-"))
+        .filter(|(k, n)| *k == "ConfigMap" && n.contains("-slices-"))
         .count();
+    let slices: Vec<String> = data_maps(&m)
+        .into_keys()
+        .filter(|k| k.starts_with("slice-"))
+        .collect();
     assert_eq!(
-        slices, 10,
-        "one data slice per runner (users is pick: unique): {kinds:?}"
+        (maps, slices.len()),
+        (1, 10),
+        "one data slice per runner (users is pick: unique), small ones in one ConfigMap: {kinds:?} {slices:?}"
     );
     let runner = jobs(&m)
         .into_iter()
