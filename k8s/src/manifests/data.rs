@@ -32,12 +32,15 @@ pub struct Part {
     pub key: String,
 }
 
+/// A data ConfigMap's files: key and bytes.
+pub type Files = Vec<(String, Vec<u8>)>;
+
 /// The data ConfigMaps of a run and what each role mounts.
 #[derive(Clone, Debug, Default)]
 pub struct DataObjects {
     /// Each ConfigMap and its keys (files): one part of a shared pack, or the parts of
     /// several runners' slices up to `PART_BYTES` together.
-    pub maps: Vec<(ObjectMeta, Vec<(String, Vec<u8>)>)>,
+    pub maps: Vec<(ObjectMeta, Files)>,
     /// The ConfigMap that takes the next slice part while it has room (index in `maps`).
     open_slices: Option<usize>,
     /// Parts every pod mounts (sources every runner reads).
