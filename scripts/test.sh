@@ -11,13 +11,21 @@ log() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*";
 # --- system packages the end-to-end tests use ---------------------------------------
 need_apt=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  log "installing ${need_apt[*]} (apt)"
+# podman and runc run the pods' image (scripts/image.sh, the cluster simulation). podman is
+# installed with its recommends (netavark, slirp4netns, uidmap, catatonit…), the set the
+# tests were proven with here; runc, not crun: crun fails on hybrid cgroups.
+need_rec=()
+command -v podman >/dev/null 2>&1 || need_rec+=(podman)
+command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || need_apt+=(runc)
+[ -f /etc/ssl/certs/ca-certificates.crt ] || need_apt+=(ca-certificates)
+if [ $((${#need_apt[@]} + ${#need_rec[@]})) -gt 0 ]; then
+  log "installing ${need_apt[*]} ${need_rec[*]} (apt)"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   export DEBIAN_FRONTEND=noninteractive
   timeout 600 $SUDO apt-get update -qq
   APT_UPDATED=1
-  timeout 900 $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  [ ${#need_apt[@]} = 0 ] || timeout 900 $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  [ ${#need_rec[@]} = 0 ] || timeout 900 $SUDO apt-get install -y -qq "${need_rec[@]}" >/dev/null
 fi
 export PATH="$PATH:/usr/sbin"
 
@@ -88,6 +96,12 @@ log "cargo clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo clippy: the image's binary (volley without default features: coordinator, runner)"
 cargo clippy -p volley --no-default-features --locked -- -D warnings
+
+log "the pods' image (scripts/image.sh: podman, no registry)"
+# Before the full release build: both write target/release/volley, and the tests drive
+# the full one. The cluster simulation and tests/image.rs run the image (VOLLEY_IMAGE).
+VOLLEY_IMAGE="$(timeout 1800 bash scripts/image.sh)"
+export VOLLEY_IMAGE
 
 log "cargo build --release (the binary the end-to-end tests drive)"
 # Load, fleet and timing tests measure the real engine, so they drive the release binary

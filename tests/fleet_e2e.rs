@@ -1,8 +1,9 @@
 //! The fleet end to end on loopback: `volley run --runners N` (a coordinator and N runner
 //! processes), and `volley coordinator` / `volley runner` started separately for the
 //! fault tests (a killed runner, a frozen runner, a killed coordinator, a proxy that drops
-//! and repeats pushes, a runner with another plan). Targets are loopback servers the tests
-//! start.
+//! and repeats pushes, a runner with another plan), and what a coordinator serves and logs
+//! of its results (report, json output, summary line). Targets are loopback servers the
+//! tests start.
 
 use crate::support::*;
 use std::io::{Read, Write};
@@ -746,4 +747,96 @@ fn unique_data_stays_unique_across_the_fleet() {
         .map(|seg| seg["data"][0]["slice_rows"].as_u64().unwrap())
         .collect();
     assert_eq!(slices, vec![2, 2, 2], "users: 6 VUs' rows split 2/2/2");
+}
+
+#[test]
+fn the_coordinator_serves_its_report_and_json_output_logs_its_summary_and_streams_once() {
+    let rec = Recorder::start();
+    let dir = temp_dir("fleet-results");
+    let plan = compile_plan("steady.load", &dir, &rec.url());
+    let (port, status_port) = (free_port(), free_port());
+    let (report, ndjson) = (dir.join("report.html"), dir.join("out.ndjson"));
+    let coord = spawn_volley(
+        &[
+            "--log-format",
+            "json",
+            "coordinator",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--status-listen",
+            &format!("127.0.0.1:{status_port}"),
+            "-q",
+            "--linger",
+            "4s",
+            "--out",
+            &format!("json={}", ndjson.display()),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &[("VOLLEY_TOKEN", TOKEN)],
+    );
+    wait_listening(port);
+    let (code, body) = get(status_port, "/report");
+    assert_eq!(code, 404, "no report before the end: {body}");
+    assert!(body.contains("not finished"), "{body}");
+    let url = format!("http://127.0.0.1:{port}");
+    let runners: Vec<_> = (0..3).map(|k| runner(&plan, &url, k, 3)).collect();
+    for r in runners {
+        let ro = wait_output(r, Duration::from_secs(60));
+        assert_eq!(ro.status.code(), Some(0), "{}", text(&ro));
+    }
+    wait_for(Duration::from_secs(20), "the summary", || {
+        get(status_port, "/summary").0 == 200
+    });
+    let served: serde_json::Value = serde_json::from_str(&get(status_port, "/summary").1).unwrap();
+    let st: serde_json::Value = serde_json::from_str(&get(status_port, "/status").1).unwrap();
+    assert!(
+        st["vus_max"].as_u64().is_some_and(|v| v >= 1),
+        "/status carries vus_max for deploy's progress line: {st}"
+    );
+    let (code, html) = get(status_port, "/report");
+    assert_eq!(code, 200);
+    assert!(
+        html.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &html[..80.min(html.len())]
+    );
+    assert_eq!(html, std::fs::read_to_string(&report).unwrap());
+    let (code, nd) = get(status_port, "/out/0");
+    assert_eq!(code, 200);
+    assert_eq!(nd, std::fs::read_to_string(&ndjson).unwrap());
+    assert_eq!(get(status_port, "/out/1").0, 404, "one json output");
+    let out = wait_output(coord, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // After the linger, `volley status` reads the summary from the pod's log.
+    let logged =
+        volley_k8s::deploy::results::summary_from_log(&String::from_utf8_lossy(&out.stderr))
+            .expect("the summary is logged as a JSON line");
+    assert_eq!(logged, served);
+    // The merged fleet is written once: the intervals' requests add up to the summary's
+    // count and to what the target saw (3 VUs × 40), not to three times it.
+    let by_interval: Vec<(u64, f64)> = nd
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["metric"] == "http_reqs")
+        .map(|l| {
+            (
+                l["elapsed_ms"].as_u64().unwrap(),
+                l["values"]["count"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let total: f64 = by_interval.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, metric(&served, "http_reqs", "count"));
+    assert_eq!(total, 120.0, "{by_interval:?}");
+    assert_eq!(rec.count("/k"), 120);
+    // One VU a runner sends at most ~10 requests a second: an interval counted once per
+    // runner would show more than the fleet's 30.
+    let mut per: std::collections::BTreeMap<u64, f64> = Default::default();
+    for (at, n) in &by_interval {
+        *per.entry(*at).or_default() += n;
+    }
+    assert!(per.values().all(|n| *n <= 36.0), "{per:?}");
 }

@@ -1,7 +1,10 @@
 //! Kubernetes from the CLI: `volley compile --out-dir` writes manifests that every schema and
 //! linter accepts (kubernetes-validate --strict for 1.29 and 1.37, `kubectl kustomize`,
-//! checkov), that hold no secret value; and `volley deploy`/status/logs/abort/delete work
-//! against a fake API server on loopback through a kubeconfig.
+//! checkov), also with coordinator outputs, that hold no secret value; and `volley
+//! deploy`/status/logs/abort/delete work against a fake API server on loopback through a
+//! kubeconfig: the progress line, outputs and files refused before anything is applied,
+//! the report, summary and json outputs fetched from the scripted coordinator, and the
+//! summary from its log once it has exited.
 
 use crate::support::*;
 use std::path::{Path, PathBuf};
@@ -14,7 +17,17 @@ const CANARIES: &[(&str, &str)] = &[
     ("API_KEY", "canary-apikey-51d2e8"),
 ];
 
-/// Compiles every example into its own directory under `root`; returns the directories.
+/// Outputs of the coordinator that the compiled manifests must carry and still pass every
+/// check with: an in-cluster Prometheus with a token from a Secret, an InfluxDB by address.
+const OUTPUTS: &[&str] = &[
+    "--out",
+    "prometheus=http://prometheus.monitoring.svc:9090/api/v1/write,token_env=PROM_TOKEN",
+    "--out",
+    "influxdb=http://10.20.30.40:8086/write?db=volley,token_secret=card_token",
+];
+
+/// Compiles every example into its own directory under `root`, and the checkout example
+/// once more with [`OUTPUTS`] (`checkout-outputs`); returns the directories.
 fn compile_examples(root: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
         .unwrap()
@@ -23,28 +36,81 @@ fn compile_examples(root: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     assert!(files.iter().any(|f| f.ends_with("checkout.load")));
-    files
+    let with_outputs = repo().join("examples/checkout.load");
+    let jobs = files
         .iter()
         .map(|f| {
-            let dir = root.join(f.file_stem().unwrap());
-            let out = volley_env(
-                &repo(),
-                &[
-                    "compile",
-                    f.to_str().unwrap(),
-                    "--out-dir",
-                    dir.to_str().unwrap(),
-                ],
-                CANARIES,
-                Duration::from_secs(60),
-            );
-            assert!(out.status.success(), "{}: {}", f.display(), text(&out));
-            for name in ["plan.json", "manifests.yaml", "kustomization.yaml"] {
-                assert!(dir.join(name).is_file(), "{} wrote {name}", f.display());
-            }
-            dir
+            (
+                f,
+                f.file_stem().unwrap().to_string_lossy().into_owned(),
+                &[][..],
+            )
         })
-        .collect()
+        .chain([(&with_outputs, "checkout-outputs".to_string(), OUTPUTS)]);
+    jobs.map(|(f, name, extra)| {
+        let dir = root.join(name);
+        let mut args = vec![
+            "compile",
+            f.to_str().unwrap(),
+            "--out-dir",
+            dir.to_str().unwrap(),
+        ];
+        args.extend(extra.iter().copied());
+        let out = volley_env(&repo(), &args, CANARIES, Duration::from_secs(60));
+        assert!(out.status.success(), "{}: {}", f.display(), text(&out));
+        for name in ["plan.json", "manifests.yaml", "kustomization.yaml"] {
+            assert!(dir.join(name).is_file(), "{} wrote {name}", f.display());
+        }
+        dir
+    })
+    .collect()
+}
+
+#[test]
+fn compiled_outputs_stream_from_the_coordinator_only_and_name_no_token() {
+    let root = temp_dir("k8s-outputs");
+    let dir = compile_examples(&root)
+        .into_iter()
+        .find(|d| d.ends_with("checkout-outputs"))
+        .unwrap();
+    let m = std::fs::read_to_string(dir.join("manifests.yaml")).unwrap();
+    let docs: Vec<&str> = m.split("\n---\n").collect();
+    let job = |name: &str| {
+        *docs
+            .iter()
+            .find(|d| d.contains("kind: Job") && d.contains(&format!("name: {name}\n")))
+            .unwrap_or_else(|| panic!("no Job {name}"))
+    };
+    let run = docs
+        .iter()
+        .find_map(|d| {
+            d.lines()
+                .find_map(|l| l.trim().strip_prefix("volley.dev/run: "))
+        })
+        .unwrap();
+    let coordinator = job(&format!("{run}-coordinator"));
+    assert!(
+        coordinator.contains("prometheus=http://prometheus.monitoring.svc:9090/api/v1/write")
+            && coordinator.contains("--report")
+            && coordinator.contains("name: PROM_TOKEN"),
+        "{coordinator}"
+    );
+    let runners = job(&format!("{run}-runners"));
+    assert!(
+        !runners.contains("--out") && !runners.contains("prometheus"),
+        "{runners}"
+    );
+    let policy = docs
+        .iter()
+        .find(|d| {
+            d.contains("kind: NetworkPolicy") && d.contains(&format!("name: {run}-coordinator\n"))
+        })
+        .unwrap();
+    assert!(
+        policy.contains("kubernetes.io/metadata.name: monitoring")
+            && policy.contains("10.20.30.40/32"),
+        "{policy}"
+    );
 }
 
 #[test]
@@ -396,5 +462,282 @@ pub(crate) mod deploy {
             first,
             "applying twice changes nothing"
         );
+    }
+
+    fn applied(c: &Cluster, kind_path: &str) -> serde_json::Value {
+        c.fake.with(|s| {
+            s.objects
+                .iter()
+                .find(|(k, _)| k.contains(kind_path) && k.ends_with("-coordinator"))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("no {kind_path} coordinator object"))
+        })
+    }
+
+    fn scripted_run(c: &Cluster) {
+        let status = |phase: &str, ready: u64, elapsed: u64, reqs: u64, exit: Option<i32>| {
+            serde_json::json!({"protocol": 1, "phase": phase, "elapsed_ms": elapsed, "total_ms": 60000,
+                "runners": {"expected": 10, "joined": 10, "ready": ready, "done": 0, "lost": 0},
+                "vus": 40, "vus_max": 50, "http_reqs": reqs, "rps": 321.0, "http_req_failed": 0.25,
+                "iterations": 99, "exit_code": exit, "verdict": exit.map(|_| "thresholds failed")})
+        };
+        c.fake.with(|s| {
+            s.status = vec![
+                status("waiting", 7, 0, 0, None),
+                status("running", 10, 12_300, 400, None),
+                status("done", 10, 60_000, 800, Some(99)),
+            ];
+            s.summary = Some(serde_json::json!({"fleet": "summary", "volley": {"exit_code": 99}}));
+            s.files.insert(
+                "report".into(),
+                "<!DOCTYPE html><title>fleet report</title>".into(),
+            );
+            s.files
+                .insert("out/0".into(), "{\"metric\":\"http_reqs\"}\n".into());
+        });
+    }
+
+    #[test]
+    fn deploy_streams_from_the_coordinator_shows_progress_and_fetches_its_results() {
+        let c = cluster("k8s-deploy-results");
+        scripted_run(&c);
+        let (report, sj, nd) = (
+            c.dir.join("report.html"),
+            c.dir.join("summary.json"),
+            c.dir.join("out.ndjson"),
+        );
+        let prom = "prometheus=http://10.9.8.7:9090/api/v1/write,token_env=PROM_TOKEN";
+        let json = format!("json={}", nd.display());
+        let out = c.volley(&[
+            "deploy",
+            &checkout(),
+            "--context",
+            "fake",
+            "--out",
+            prom,
+            "--out",
+            &json,
+            "--report",
+            report.to_str().unwrap(),
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(99), "{t}");
+        // The same progress line as `volley run` (plain on a non-terminal), with the runners.
+        assert!(t.contains("waiting: 7 of 10 runners ready"), "{t}");
+        assert!(
+            t.contains("10 runners: running (0m12.3s/1m00.0s), 40/50 VUs, 99 iterations, 321.0 req/s, 25.00% errors"),
+            "{t}"
+        );
+        assert!(
+            t.contains("1m00.0s/1m00.0s") && t.contains("100%"),
+            "the closing line: {t}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&report).unwrap(),
+            "<!DOCTYPE html><title>fleet report</title>"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&nd).unwrap(),
+            "{\"metric\":\"http_reqs\"}\n"
+        );
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&sj).unwrap()).unwrap();
+        assert_eq!(written["fleet"], "summary");
+        // The coordinator, not the runners, streams: its arguments carry the outputs (the
+        // json one on its own volume), its policy lets it reach the endpoint, its token
+        // comes from a Secret.
+        let job = applied(&c, "/jobs");
+        let pod = &job["spec"]["template"]["spec"];
+        let args: Vec<&str> = pod["containers"][0]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let joined = args.join(" ");
+        assert!(joined.contains(&format!("--out {prom}")), "{joined}");
+        assert!(
+            joined.contains("--out json=/var/lib/volley/results/out-0.ndjson")
+                && joined.contains("--report /var/lib/volley/results/report.html"),
+            "{joined}"
+        );
+        let env = pod["containers"][0]["env"].to_string();
+        assert!(
+            env.contains("PROM_TOKEN") && env.contains("secretKeyRef"),
+            "{env}"
+        );
+        let runners = c.fake.with(|s| {
+            s.objects
+                .iter()
+                .find(|(k, _)| k.contains("/jobs/") && k.ends_with("-runners"))
+                .map(|(_, v)| v.to_string())
+                .unwrap()
+        });
+        assert!(
+            !runners.contains("--out") && !runners.contains("10.9.8.7"),
+            "runners do not stream"
+        );
+        let policy = applied(&c, "/networkpolicies").to_string();
+        assert!(
+            policy.contains("10.9.8.7/32") && policy.contains("9090"),
+            "{policy}"
+        );
+    }
+
+    #[test]
+    fn deploy_refuses_bad_outputs_and_paths_before_applying_anything() {
+        let c = cluster("k8s-deploy-refused");
+        let missing = c.dir.join("no-such-dir/report.html");
+        for (args, says) in [
+            (
+                vec!["--report", missing.to_str().unwrap()],
+                "--report: cannot create",
+            ),
+            (
+                vec!["--summary-json", missing.to_str().unwrap()],
+                "--summary-json: cannot create",
+            ),
+            (
+                vec!["--out", "influxdb=http://ci:hunter2@10.0.0.1:8086/volley"],
+                "user info",
+            ),
+            (
+                vec!["--out", "prometheus=ftp://10.0.0.1/x"],
+                "http:// or https://",
+            ),
+            (
+                vec!["--out", "influxdb=http://10.0.0.1:8086/volley,token=abc"],
+                "never taken from the command line",
+            ),
+            (
+                vec!["--detach", "--out", "json=o.ndjson"],
+                "--detach does not wait",
+            ),
+            (
+                vec![
+                    "--out",
+                    "prometheus=http://10.0.0.1:9090/w,token_secret=nope",
+                ],
+                "declares no secret `nope`",
+            ),
+            (
+                vec!["--detach", "--report", "r.html"],
+                "--detach returns before the run ends",
+            ),
+        ] {
+            let file = checkout();
+            let mut all = vec!["deploy", &*file, "--context", "fake"];
+            all.extend(args.iter().copied());
+            let out = c.volley(&all);
+            let t = text(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {t}");
+            assert!(t.contains(says), "{args:?}: {t}");
+            assert!(!t.contains("hunter2"), "a password is never printed: {t}");
+        }
+        assert!(
+            c.fake.with(|s| s.requests.is_empty()),
+            "nothing reached the API server"
+        );
+    }
+
+    #[test]
+    fn status_fetches_the_report_and_summary_and_after_the_linger_reads_the_log() {
+        let c = cluster("k8s-status-results");
+        scripted_run(&c);
+        let out = c.volley(&["deploy", &checkout(), "--context", "fake", "--detach"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let run = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        c.fake.with(|s| s.status = vec![s.status[2].clone()]);
+        let (report, sj) = (c.dir.join("r.html"), c.dir.join("s.json"));
+        let (r, s) = (report.to_str().unwrap(), sj.to_str().unwrap());
+        let out = c.volley(&[
+            "status",
+            &run,
+            "--context",
+            "fake",
+            "--report",
+            r,
+            "--summary-json",
+            s,
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(std::fs::read_to_string(&report)
+            .unwrap()
+            .contains("fleet report"));
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&sj).unwrap()).unwrap();
+        assert_eq!(written["fleet"], "summary");
+        // The linger is over: nothing answers; the summary is the coordinator's last log
+        // line, the report is gone and status says why, at once.
+        let line = serde_json::json!({"level": "INFO", "target": "volley::summary",
+            "fields": {"message": "the fleet summary", "summary": "{\"from\":\"log\"}"}});
+        c.fake.with(|s| {
+            s.status.clear();
+            s.pods = vec![serde_json::json!({"metadata": {"name": "c-0", "labels": {"volley.dev/run": run, "app.kubernetes.io/component": "coordinator"}},
+                "status": {"phase": "Succeeded"}})];
+            s.logs = format!("{line}\n");
+        });
+        let started = std::time::Instant::now();
+        let out = c.volley(&[
+            "status",
+            &run,
+            "--context",
+            "fake",
+            "--report",
+            r,
+            "--summary-json",
+            s,
+        ]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{t}");
+        assert!(started.elapsed() < Duration::from_secs(20), "no hang");
+        assert!(t.contains("linger") && t.contains("--report"), "{t}");
+        assert!(
+            !t.contains("ERROR"),
+            "an expected 503 is no error line: {t}"
+        );
+        assert!(
+            !report.exists(),
+            "no empty report is left for one that was not fetched"
+        );
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&sj).unwrap()).unwrap();
+        assert_eq!(written, serde_json::json!({"from": "log"}));
+        let out = c.volley(&["status", &run, "--context", "fake", "--summary-json", s]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+
+    #[test]
+    fn deploy_reads_the_summary_from_the_log_when_the_coordinator_exited_unseen() {
+        let c = cluster("k8s-deploy-exited");
+        let out = c.volley(&["deploy", &checkout(), "--context", "fake", "--detach"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let run = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let line = serde_json::json!({"level": "INFO", "target": "volley::summary",
+            "fields": {"message": "the fleet summary", "summary": "{\"from\":\"the log\"}"}});
+        c.fake.with(|s| {
+            s.pods = vec![serde_json::json!({
+                "metadata": {"name": "c-0", "labels": {"volley.dev/run": run, "app.kubernetes.io/component": "coordinator"}},
+                "status": {"phase": "Failed", "containerStatuses": [{"name": "coordinator", "image": "i", "imageID": "",
+                    "ready": false, "restartCount": 0, "state": {"terminated": {"exitCode": 110}}}]}})];
+            s.logs = format!("{line}\n");
+        });
+        let sj = c.dir.join("s.json");
+        let out = c.volley(&[
+            "deploy",
+            &checkout(),
+            "--context",
+            "fake",
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(110), "{t}");
+        assert!(t.contains("the log"), "the summary is printed: {t}");
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&sj).unwrap()).unwrap();
+        assert_eq!(written, serde_json::json!({"from": "the log"}));
     }
 }

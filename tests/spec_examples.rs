@@ -47,6 +47,11 @@ fn language_reference_examples_check() {
 }
 
 #[test]
+fn kubernetes_guide_examples_check() {
+    check_blocks(&repo().join("docs/kubernetes.md"), "k8sguide");
+}
+
+#[test]
 fn readme_examples_check() {
     check_blocks(&repo().join("README.md"), "readme");
 }

@@ -10,12 +10,14 @@
 mod big_data;
 mod cases;
 mod cli;
+mod dns;
 mod docs;
 mod first_use;
 mod fleet_e2e;
 mod fuzz;
 mod hostile;
 mod hostile_files;
+mod image;
 mod k6_oracle;
 mod k8s;
 mod lint_cases;

@@ -3,7 +3,7 @@
 //! unless `--log-format json` or `VOLLEY_LOG_FORMAT=json` asks for JSON lines, which is what
 //! the pods' manifests set so a cluster's log pipeline can filter by level. `VOLLEY_LOG`
 //! sets the level filter (`RUST_LOG` syntax: `debug`, `volley_engine::fleet=debug`);
-//! the default is `info`.
+//! the default is `info` (without kube's per-request HTTP errors).
 
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
@@ -20,7 +20,11 @@ pub enum LogFormat {
 
 /// Installs the subscriber once, before any command runs.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_env("VOLLEY_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // kube's HTTP trace layer logs every 5xx at ERROR, and the service proxy answers 503
+    // whenever a run's coordinator has no endpoint (starting, or gone after its linger):
+    // the commands report what matters themselves.
+    let filter = EnvFilter::try_from_env("VOLLEY_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,kube_client::client::builder=off"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -91,6 +91,10 @@ enum Command {
         /// against its declaration.
         #[arg(long = "param", value_name = "K=V")]
         params: Vec<String>,
+        /// The coordinator streams the fleet's merged results: `prometheus=URL[,…]` or
+        /// `influxdb=URL[,…]` (repeatable; written into its arguments, see docs/outputs.md).
+        #[arg(long = "out", value_name = "KIND=TARGET")]
+        outputs: Vec<String>,
     },
     #[cfg(feature = "compiler")]
     /// Format `.load` files canonically (comments kept); `--check` only reports.
@@ -247,7 +251,12 @@ fn main() -> std::process::ExitCode {
             params,
         } => cmd::plan::run(&file, runners, segment, json, &params),
         #[cfg(feature = "compiler")]
-        Command::Compile { file, out, params } => cmd::compile::run(&file, &out, &params),
+        Command::Compile {
+            file,
+            out,
+            params,
+            outputs,
+        } => cmd::compile::run(&file, &out, &params, &outputs),
         #[cfg(feature = "compiler")]
         Command::Fmt { files, check } => cmd::fmt::run(&files, check),
         #[cfg(feature = "compiler")]
@@ -311,6 +320,7 @@ fn main() -> std::process::ExitCode {
             out,
             report,
             status_listen,
+            json_logs: cli.log_format == logging::LogFormat::Json,
         }),
         #[cfg(feature = "compiler")]
         Command::DemoServer { port, no_latency } => cmd::demo::run(port, !no_latency),

@@ -83,7 +83,7 @@ codes! {
     E0205 => "a VU-count stage (`1m -> 500`) in `ramping_arrival_rate`",
     E0206 => "unknown type name",
     E0207 => "a value out of its allowed range (negative duration, zero VUs, `max_vus` below `pre_allocated_vus`, ...)",
-    E0208 => "a malformed URL or CIDR",
+    E0208 => "a malformed URL, CIDR, or Kubernetes name, label, env variable name or quantity (`service_account = \"Load_Test\"`, `memory: \"1gi\"`)",
     E0209 => "a threshold aggregation that does not apply to the metric's type (`p(95)` on a counter)",
     E0210 => "an operator applied to types it does not support",
     E0211 => "something that is not a value used as one (a flow, a module, a data source), or a call of a non-function",
@@ -96,6 +96,7 @@ codes! {
     E0307 => "unknown workload (`constant_vu`)",
     E0308 => "a value outside a field's choices (`placement = spred`, `dns`, `cleanup`, `runners`)",
     E0309 => "unknown threshold option (`abort_on_fial`)",
+    E0310 => "a `fleet` name Volley sets itself (`env = {VOLLEY_TOKEN: ..}`, `labels = {\"volley.dev/run\": ..}`, an env variable of a declared secret)",
     E0401 => "a data file is missing or unreadable, or not a regular file (a FIFO, a device, a directory)",
     E0402 => "a data file is malformed (bad CSV, JSON that is not an array of objects, no rows)",
     E0403 => "unknown pick strategy (`pick: uniqe`)",
@@ -445,7 +446,7 @@ pub fn out_of_range(span: Span, what: &str, help: &str) -> Diagnostic {
     )
 }
 
-/// E0208. `kind` is "URL" or "CIDR".
+/// E0208. `kind` is what is malformed ("URL", "CIDR", "label key", "memory quantity"…).
 pub fn malformed(span: Span, kind: &str, value: &str, why: &str, example: &str) -> Diagnostic {
     err(
         Code::E0208,
@@ -629,6 +630,17 @@ pub fn bad_choice(
         span,
         "not one of the choices",
         help,
+    )
+}
+
+/// E0310. `what` is "environment variable" or "label key"; `why` says whose it is.
+pub fn reserved_name(span: Span, what: &str, name: &str, why: &str, fix: &str) -> Diagnostic {
+    err(
+        Code::E0310,
+        format!("the {what} `{name}` is Volley's own: {why}"),
+        span,
+        "set by Volley",
+        fix.to_string(),
     )
 }
 

@@ -12,6 +12,7 @@ pub mod data;
 pub mod files;
 pub mod ir;
 pub(crate) mod konst;
+pub mod kube;
 pub mod lint;
 pub(crate) mod params;
 pub mod suggest;

@@ -7,6 +7,9 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+
+#[cfg(feature = "fake-api")]
+pub mod cluster;
 use std::sync::{Arc, Mutex};
 
 /// One request the fake received.
@@ -27,6 +30,9 @@ pub struct State {
     pub requests: Vec<Recorded>,
     /// Answer 403 (RBAC) to requests whose `METHOD path` contains this.
     pub forbid: Option<String>,
+    /// Answer the next this many applies (PATCH) with 503, as an overloaded API server
+    /// does; then answer normally.
+    pub unavailable: usize,
     /// Answer 409 to an apply without `force=true` of objects whose path contains this.
     pub conflict: Option<String>,
     /// Pods listed for the run (JSON objects).
@@ -37,6 +43,9 @@ pub struct State {
     /// the service has no endpoints (503).
     pub status: Vec<Value>,
     pub summary: Option<Value>,
+    /// The other files the coordinator serves once the run has ended, by endpoint
+    /// (`report`, `out/0`); like `summary`, answered only while it has endpoints.
+    pub files: BTreeMap<String, String>,
     pub logs: String,
     /// The token `/v1/abort` expects in the `X-Volley-Token` header.
     pub abort_token: Option<String>,
@@ -113,6 +122,14 @@ impl Fake {
 impl State {
     fn answer(&mut self, r: &Recorded) -> (u16, Value) {
         let path = r.uri.split('?').next().unwrap_or_default().to_string();
+        if r.method == "PATCH" && self.unavailable > 0 {
+            self.unavailable -= 1;
+            return status(
+                503,
+                "ServiceUnavailable",
+                "the server is currently unable to handle the request",
+            );
+        }
         if let Some(f) = &self.forbid {
             if format!("{} {path}", r.method).contains(f.as_str()) {
                 return status(403, "Forbidden", &format!(
@@ -235,20 +252,29 @@ impl State {
         {
             return status(404, "NotFound", &format!("services \"{svc}\" not found"));
         }
+        if self.status.is_empty() && r.method == "GET" {
+            // No status answer scripted: the coordinator has no endpoint (not started, or
+            // exited after its linger), for every file it serves.
+            return status(
+                503,
+                "ServiceUnavailable",
+                &format!("no endpoints available for service \"{svc}\""),
+            );
+        }
+        let not_yet = || (404, json!({"error": "the run has not finished"}));
         match (r.method.as_str(), endpoint) {
             ("GET", "status") => match self.status.len() {
-                0 => status(
-                    503,
-                    "ServiceUnavailable",
-                    &format!("no endpoints available for service \"{svc}\""),
-                ),
                 1 => (200, self.status[0].clone()),
                 _ => (200, self.status.remove(0)),
             },
             ("GET", "summary") => match &self.summary {
                 Some(s) => (200, s.clone()),
-                None => (404, Value::String("not done".into())),
+                None => not_yet(),
             },
+            ("GET", file) if self.files.contains_key(file) => {
+                (200, Value::String(self.files[file].clone()))
+            }
+            ("GET", "report") | ("GET", "out/0") if self.summary.is_none() => not_yet(),
             ("POST", "v1/abort") => {
                 let sent = r.headers.get("x-volley-token");
                 if sent.is_some() && sent == self.abort_token.as_ref() {
@@ -257,7 +283,7 @@ impl State {
                     (401, Value::String("wrong or missing token".into()))
                 }
             }
-            _ => (404, Value::String("no such endpoint".into())),
+            _ => (404, json!({"error": "no such endpoint"})),
         }
     }
 }

@@ -230,6 +230,20 @@ mod tests {
     }
 
     #[test]
+    fn millicores_count_as_fractions_of_a_core() {
+        let rps = |cpu_millis| {
+            capacity(&Resources {
+                cpu_millis,
+                memory_bytes: 1 << 30,
+            })
+            .rps
+        };
+        assert_eq!(rps(250), 3_750.0, "`cpu: 250m` is a quarter core");
+        assert_eq!(rps(1500), 22_500.0, "`cpu: 1.5`");
+        assert_eq!(rps(1), 15.0, "`cpu: 1m`");
+    }
+
+    #[test]
     fn tiny_resources_never_divide_by_zero() {
         let c = capacity(&Resources {
             cpu_millis: 0,

@@ -204,6 +204,62 @@ pub struct HttpOptions {
         skip_serializing_if = "is_default_max_body"
     )]
     pub max_body: u64,
+    /// How host names are resolved (`http.dns`). Absent from plan.json at its default.
+    #[serde(default, skip_serializing_if = "DnsOptions::is_default")]
+    pub dns: DnsOptions,
+    /// Names with fixed addresses, never looked up (`http.hosts`, k6's `hosts`): each
+    /// address an IP literal. Absent from plan.json when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<String, Vec<String>>,
+}
+
+/// `http.dns`: k6's `dns` option (default `{ttl: 5m, select: random, policy: prefer_ipv4}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsOptions {
+    /// How long an answer is used, in ms: `None` for the whole run (`inf`), 0 for no
+    /// cache (every new connection looks the name up).
+    pub ttl_ms: Option<u64>,
+    pub select: DnsSelect,
+    pub policy: DnsPolicy,
+}
+
+/// The default of [`DnsOptions::ttl_ms`]: 5 minutes, as k6.
+pub const DEFAULT_DNS_TTL_MS: u64 = 300_000;
+
+impl Default for DnsOptions {
+    fn default() -> Self {
+        DnsOptions {
+            ttl_ms: Some(DEFAULT_DNS_TTL_MS),
+            select: DnsSelect::Random,
+            policy: DnsPolicy::PreferIpv4,
+        }
+    }
+}
+
+impl DnsOptions {
+    fn is_default(&self) -> bool {
+        *self == DnsOptions::default()
+    }
+}
+
+/// Which address of an answer a new connection uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DnsSelect {
+    First,
+    Random,
+    RoundRobin,
+}
+
+/// Which address families are used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DnsPolicy {
+    PreferIpv4,
+    PreferIpv6,
+    OnlyIpv4,
+    OnlyIpv6,
+    Any,
 }
 
 /// The default of [`HttpOptions::max_body`]: 16 MiB.
@@ -226,6 +282,8 @@ impl Default for HttpOptions {
             insecure_tls: false,
             max_redirects: 10,
             max_body: DEFAULT_MAX_BODY,
+            dns: DnsOptions::default(),
+            hosts: BTreeMap::new(),
         }
     }
 }
@@ -393,6 +451,101 @@ pub struct Fleet {
     pub grace_ms: u64,
     /// Spread runners across zones (topology spread constraint).
     pub zone_spread: bool,
+    /// The coordinator's resources when they differ from the runners' (`resources`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coordinator_resources: Option<Resources>,
+    /// Extra environment of both roles, by variable name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, EnvValue>,
+    /// The pods' service account (`serviceAccountName`); none means the namespace default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    /// Secrets the kubelet pulls the image with (`imagePullSecrets`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<String>,
+    /// Extra labels of every pod (never a key Volley sets).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Extra annotations of every pod (never a `volley.dev/` key).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// The pods' `priorityClassName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_class: Option<String>,
+    /// Affinity of both roles besides the `placement` preset (which adds the runners' own).
+    #[serde(default, skip_serializing_if = "FleetAffinity::is_empty")]
+    pub affinity: FleetAffinity,
+}
+
+/// Where an extra environment variable's value comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "from")]
+pub enum EnvValue {
+    /// A plain value, written into the manifests.
+    Value { value: String },
+    /// A key of a Kubernetes Secret (`secretKeyRef`: the value never appears).
+    Secret { secret: String, key: String },
+    /// A key of a Kubernetes ConfigMap (`configMapKeyRef`).
+    ConfigMap { config_map: String, key: String },
+}
+
+/// One node or pod label requirement: `key operator values`, as Kubernetes writes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchExpression {
+    pub key: String,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt` or `Lt`.
+    pub operator: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+/// A preferred node requirement with its weight (1..=100).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightedNodeTerm {
+    pub weight: i32,
+    pub expressions: Vec<MatchExpression>,
+}
+
+/// A pod (anti-)affinity term: pods with these labels, within this topology; with a
+/// weight it is preferred, without one required.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodTerm {
+    pub labels: BTreeMap<String, String>,
+    pub topology_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i32>,
+    /// Namespaces of the selected pods; none means the fleet's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+}
+
+/// `fleet.affinity`: node affinity (required expressions all hold; preferred terms add
+/// their weight) and pod affinity and anti-affinity terms.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetAffinity {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_required: Vec<MatchExpression>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_preferred: Vec<WeightedNodeTerm>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pod_affinity: Vec<PodTerm>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pod_anti_affinity: Vec<PodTerm>,
+}
+
+impl FleetAffinity {
+    pub fn is_empty(&self) -> bool {
+        self == &FleetAffinity::default()
+    }
+}
+
+impl Fleet {
+    /// The coordinator's resources: its own, or the runners'.
+    pub fn coordinator_resources(&self) -> &Resources {
+        self.coordinator_resources
+            .as_ref()
+            .unwrap_or(&self.resources)
+    }
 }
 
 impl Default for Fleet {
@@ -414,6 +567,14 @@ impl Default for Fleet {
             start_timeout_ms: 120_000,
             grace_ms: 30_000,
             zone_spread: false,
+            coordinator_resources: None,
+            env: BTreeMap::new(),
+            service_account: None,
+            image_pull_secrets: Vec::new(),
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            priority_class: None,
+            affinity: FleetAffinity::default(),
         }
     }
 }

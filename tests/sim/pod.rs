@@ -8,7 +8,10 @@
 //! Every pod uses the host's network: the ports are the manifests' own (6565, 6566), so
 //! simulated runs do not overlap in time.
 
-#![allow(dead_code, reason = "the contract of the launchers; not every field is read by both")]
+#![allow(
+    dead_code,
+    reason = "the contract of the launchers; not every field is read by both"
+)]
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -1,9 +1,10 @@
-//! `volley compile FILE --out-dir DIR`: writes DIR/plan.json (the full plan, its data as
-//! references to the data packs), DIR/manifests.yaml (the run's Kubernetes objects, the
-//! packs in `binaryData` ConfigMaps) and DIR/kustomization.yaml, all deterministic, and
-//! prints the plan hash and the run id.
+//! `volley compile FILE --out-dir DIR [--out KIND=URL]…`: writes DIR/plan.json (the full
+//! plan, its data as references to the data packs), DIR/manifests.yaml (the run's
+//! Kubernetes objects, the coordinator streaming to the `--out` outputs, the packs in
+//! `binaryData` ConfigMaps) and DIR/kustomization.yaml, all deterministic, and prints the
+//! plan hash and the run id.
 
-use super::manifests_or_report;
+use super::{compiled_or_report, manifests_or_report};
 use std::path::Path;
 use volley_plan::ExitCode;
 
@@ -14,9 +15,24 @@ fn write(path: &Path, text: &str) -> Result<(), ExitCode> {
     })
 }
 
-pub fn run(file: &Path, out: &Path, params: &[String]) -> ExitCode {
-    let (_, m) = match manifests_or_report(file, params, &volley_k8s::Options::default()) {
+pub fn run(file: &Path, out: &Path, params: &[String], outputs: &[String]) -> ExitCode {
+    let (compiled, plan) = match compiled_or_report(file, params) {
         Ok(x) => x,
+        Err(code) => return code,
+    };
+    let outputs = match super::cluster_out::parse(outputs, &plan, false) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::Usage;
+        }
+    };
+    let opts = volley_k8s::Options {
+        outputs: outputs.outs,
+        ..volley_k8s::Options::default()
+    };
+    let m = match manifests_or_report(file, &compiled, &plan, &opts) {
+        Ok(m) => m,
         Err(code) => return code,
     };
     for n in &m.notes {

@@ -1,12 +1,19 @@
-//! `volley deploy FILE`: compile, build the manifests, server-side apply them, follow the
-//! run through the API server to its verdict, print the fleet summary, clean up as
-//! `fleet.cleanup` says and exit with the run's code (`--detach`: return after applying).
-//! Also the cluster flags and helpers the run commands (status, logs, abort, delete) share.
+//! `volley deploy FILE`: compile, check `--out`, `--report` and `--summary-json` (exit 2
+//! before anything is applied), build the manifests, server-side apply them, follow the
+//! run through the API server to its verdict with `volley run`'s progress line, print the
+//! fleet summary, fetch the report, the summary JSON and the json outputs from the
+//! coordinator, clean up as `fleet.cleanup` says and exit with the run's code
+//! (`--detach`: return after applying). Also the cluster flags and helpers the run
+//! commands (status, logs, abort, delete) share.
 
-use super::manifests_or_report;
+use super::cluster_out::{self, ClusterOutputs};
+use super::{compiled_or_report, manifests_or_report};
 use std::io::IsTerminal;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use volley_engine::progress::Progress as Line;
+use volley_engine::run::{EventSink, ProgressLine, ProgressMode, RunEvent, Runners};
+use volley_k8s::deploy::results::{self, Fetch};
 use volley_k8s::deploy::{self, Client, DeployError, Event, FleetStatus, FollowOptions};
 use volley_plan::Cleanup;
 use volley_plan::ExitCode;
@@ -37,6 +44,35 @@ pub struct Args {
     /// against its declaration.
     #[arg(long = "param", value_name = "K=V")]
     pub params: Vec<String>,
+    /// The coordinator streams the fleet's merged results: `prometheus=URL[,…]`,
+    /// `influxdb=URL[,…]`, or `json=FILE` (fetched into FILE at the end); repeatable, see
+    /// docs/outputs.md.
+    #[arg(long = "out", short = 'o', value_name = "KIND=TARGET")]
+    pub out: Vec<String>,
+    /// Fetch the coordinator's HTML report into this file at the end.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Write the fleet summary as JSON at the end (as `volley run --summary-json`).
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+    /// No live progress line.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// The local files a run's results are written to at the end.
+#[derive(Debug, Default)]
+pub struct Wanted<'a> {
+    pub report: Option<&'a Path>,
+    pub summary_json: Option<&'a Path>,
+    /// `--out json=FILE` of deploy, in order (the coordinator's `GET /out/K`).
+    pub json_files: &'a [PathBuf],
+}
+
+impl Wanted<'_> {
+    pub fn is_empty(&self) -> bool {
+        self.report.is_none() && self.summary_json.is_none() && self.json_files.is_empty()
+    }
 }
 
 /// The exit code of a deploy error, after printing it.
@@ -81,16 +117,35 @@ where
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let opts = volley_k8s::Options {
-        namespace: a.cluster.namespace.clone(),
-    };
-    let (plan, m) = match manifests_or_report(&a.file, &a.params, &opts) {
+    let (compiled, plan) = match compiled_or_report(&a.file, &a.params) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    let outputs = match checked_outputs(&a, &plan) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::Usage;
+        }
+    };
+    let opts = volley_k8s::Options {
+        namespace: a.cluster.namespace.clone(),
+        outputs: outputs.outs.clone(),
+    };
+    let m = match manifests_or_report(&a.file, &compiled, &plan, &opts) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    drop(compiled);
     for n in &m.notes {
         eprintln!("note: {n}");
     }
+    let wanted = Wanted {
+        report: a.report.as_deref(),
+        summary_json: a.summary_json.as_deref(),
+        json_files: &outputs.json_files,
+    };
+    let mode = progress_mode(a.quiet);
     runtime().block_on(async {
         let (client, _) = match deploy::connect(a.cluster.context.as_deref()).await {
             Ok(c) => c,
@@ -116,45 +171,273 @@ pub fn run(a: Args) -> ExitCode {
             poll: Duration::from_secs(1),
             start_timeout: Duration::from_millis(plan.fleet.start_timeout_ms) + Duration::from_secs(60),
         };
-        let mut printer = Progress::default();
+        let mut printer = Progress::new(mode);
         let outcome = match deploy::follow(&client, &ns, &m.names, m.runners as usize + 1, &fo, &mut |e| printer.show(e)).await {
             Ok(o) => o,
             Err(e) => return fail(&e),
         };
-        print_summary(outcome.summary.as_ref());
+        printer.end();
+        // A coordinator that exited before its summary could be read logged it.
+        let summary = match outcome.summary {
+            Some(s) => Some(s),
+            None => match results::summary(&client, &ns, &run).await {
+                Ok(Ok((s, _))) => Some(s),
+                _ => None,
+            },
+        };
+        print_summary(summary.as_ref());
         let code = ExitCode::from_code(outcome.exit_code);
+        let verdict = outcome.status.as_ref().and_then(|s| s.verdict.clone());
+        eprintln!(
+            "run {run}: {} (exit {})",
+            verdict.as_deref().unwrap_or("ended"),
+            outcome.exit_code
+        );
+        let fetched = fetch_results(&client, &ns, &run, &wanted, summary).await;
         if code == ExitCode::Ok && plan.fleet.cleanup == Cleanup::OnSuccess {
             match deploy::ops::delete(&client, &ns, &run).await {
                 Ok(d) => eprintln!("cleanup = on_success: deleted {} objects of run {run}", d.len()),
                 Err(e) => eprintln!("warning: cleanup failed: {e}"),
             }
         }
+        if let Err(e) = fetched {
+            return fail(&e);
+        }
         code
     })
 }
 
-/// Prints a progress line when it changes.
-#[derive(Default)]
+/// `--out`, `--report` and `--summary-json`, checked before anything is applied; with
+/// `--detach` no file can be fetched at the end.
+fn checked_outputs(a: &Args, plan: &volley_plan::Plan) -> Result<ClusterOutputs, String> {
+    let json = |s: &String| {
+        matches!(
+            volley_engine::output::spec::parse(s),
+            Ok(volley_engine::output::OutSpec::Json { .. })
+        )
+    };
+    if a.detach && a.out.iter().any(json) {
+        return Err("--out json=FILE is fetched when the run ends, and --detach does not wait for it; stream to prometheus or influxdb".into());
+    }
+    let outputs = cluster_out::parse(&a.out, plan, true)?;
+    if a.detach && (a.report.is_some() || a.summary_json.is_some()) {
+        return Err(
+            "--detach returns before the run ends: fetch the report and the summary later with `volley status RUN --report FILE --summary-json FILE` (within the coordinator's linger)".into(),
+        );
+    }
+    cluster_out::check_files(a.report.as_deref(), a.summary_json.as_deref())?;
+    Ok(outputs)
+}
+
+/// Progress lines on a terminal (rewritten in place), plain lines otherwise, or none.
+pub fn progress_mode(quiet: bool) -> ProgressMode {
+    if quiet {
+        ProgressMode::Quiet
+    } else if std::io::stderr().is_terminal() {
+        ProgressMode::Tty
+    } else {
+        ProgressMode::Plain
+    }
+}
+
+/// Fetches what `wanted` asks for from the run's coordinator and writes the local files;
+/// `summary` is the one already read, if any. Each file that cannot be had is a warning
+/// naming why; `Err` only for a cluster error (RBAC, unreachable). Never waits: the
+/// coordinator answers at once, or nothing answers.
+pub async fn fetch_results(
+    client: &Client,
+    ns: &str,
+    run: &str,
+    wanted: &Wanted<'_>,
+    summary: Option<serde_json::Value>,
+) -> Result<bool, DeployError> {
+    let mut all = true;
+    if let Some(path) = wanted.summary_json {
+        let summary = match summary {
+            Some(s) => Ok(s),
+            None => results::summary(client, ns, run).await?.map(|(s, from)| {
+                if from == results::SummaryFrom::Log {
+                    eprintln!("note: the summary was read from the coordinator pod's log");
+                }
+                s
+            }),
+        };
+        all &= match summary {
+            Ok(s) => written(cluster_out::write_summary(&s, path), path, "--summary-json"),
+            Err(why) => {
+                eprintln!("warning: --summary-json: no summary for run {run}: {why}");
+                unwritten(path)
+            }
+        };
+    }
+    let mut files: Vec<(String, &Path, &str)> = Vec::new();
+    if let Some(p) = wanted.report {
+        files.push(("report".into(), p, "--report"));
+    }
+    for (k, p) in wanted.json_files.iter().enumerate() {
+        files.push((format!("out/{k}"), p, "--out json"));
+    }
+    for (endpoint, path, flag) in files {
+        all &= match results::fetch(client, ns, run, &endpoint).await? {
+            Fetch::Got(body) => written(std::fs::write(path, body), path, flag),
+            Fetch::Missing(why) => {
+                eprintln!("warning: {flag}: the coordinator of run {run} has no such file: {why}");
+                unwritten(path)
+            }
+            Fetch::NoCoordinator => {
+                eprintln!(
+                    "warning: {flag}: cannot fetch `{}` of run {run}: {}",
+                    path.display(),
+                    results::gone()
+                );
+                unwritten(path)
+            }
+        };
+    }
+    Ok(all)
+}
+
+/// Removes the empty file the up-front check created for a result that could not be
+/// had, so no empty report or summary is taken for one; `false`.
+fn unwritten(path: &Path) -> bool {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        let _ = std::fs::remove_file(path);
+    }
+    false
+}
+
+fn written(r: std::io::Result<()>, path: &Path, flag: &str) -> bool {
+    match r {
+        Ok(()) => {
+            eprintln!("{}: {}", flag.trim_start_matches("--"), path.display());
+            true
+        }
+        Err(e) => {
+            eprintln!("warning: {flag}: cannot write `{}`: {e}", path.display());
+            false
+        }
+    }
+}
+
+/// Shows the run as it is followed: the pods and the runners' readiness until the start
+/// (a line when it changes), then `volley run`'s progress line from the coordinator's
+/// `/status` (rendered by the same `render_events`: in place on a terminal, a plain line
+/// every 10 s otherwise), and the last one, at 100 %, when the status says done.
 struct Progress {
+    mode: ProgressMode,
+    sink: EventSink,
     last: String,
+    /// When a progress line was last shown (none yet: the load has not run).
+    shown: Option<Instant>,
+    /// The closing line was shown.
+    ended: bool,
 }
 
 impl Progress {
+    fn new(mode: ProgressMode) -> Progress {
+        Progress {
+            mode,
+            sink: super::render_events(mode, "the fleet"),
+            last: String::new(),
+            shown: None,
+            ended: false,
+        }
+    }
+
     fn show(&mut self, e: Event) {
-        let line = match e {
+        let s = match e {
             Event::Pods {
                 running,
                 pending,
                 total,
             } => {
-                format!("pods: {running} running, {pending} pending of {total}")
+                return self.note(format!(
+                    "pods: {running} running, {pending} pending of {total}"
+                ))
             }
-            Event::Status(s) => status_line(&s),
+            Event::Status(s) => s,
         };
-        if line != self.last {
+        if matches!(s.phase.as_str(), "waiting" | "setup" | "") && !s.is_done() {
+            let r = &s.runners;
+            return self.note(format!(
+                "{}: {} of {} runners ready ({} joined, {} lost)",
+                if s.phase == "setup" {
+                    "setup"
+                } else {
+                    "waiting"
+                },
+                r.ready,
+                r.expected,
+                r.joined,
+                r.lost
+            ));
+        }
+        if self.ended {
+            return;
+        }
+        if s.is_done() {
+            // The load never ran (a fleet that did not start): no progress to close.
+            if self.shown.is_some() {
+                self.ended = true;
+                (self.sink)(progress_event(&s, true));
+            }
+            return;
+        }
+        let due = self
+            .shown
+            .is_none_or(|t| t.elapsed() + Duration::from_millis(50) >= self.mode.interval());
+        if due {
+            self.shown = Some(Instant::now());
+            (self.sink)(progress_event(&s, false));
+        }
+    }
+
+    /// A line about the pods or the start, when it changes (one per line, also on a
+    /// terminal, where it replaces the in-place progress line until the next one).
+    fn note(&mut self, line: String) {
+        if line != self.last && self.mode != ProgressMode::Quiet {
+            if self.mode == ProgressMode::Tty && self.shown.is_some() && !self.ended {
+                eprint!("\r\x1b[2K"); // over the in-place line; the next one redraws it
+            }
             eprintln!("{line}");
             self.last = line;
         }
+    }
+
+    /// Ends an in-place line the run left open (the coordinator went away before it said
+    /// done), so what follows starts on a line of its own.
+    fn end(&mut self) {
+        if self.shown.is_some() && !self.ended && self.mode == ProgressMode::Tty {
+            eprintln!();
+        }
+        self.ended = true;
+    }
+}
+
+/// `volley run`'s progress event of a fleet status: VUs, iterations, requests per second,
+/// errors (from `http_req_failed`), elapsed over total, and the runners (lost ones named).
+pub fn progress_event(s: &FleetStatus, done: bool) -> RunEvent {
+    let progress = Line {
+        vus: s.vus,
+        vus_max: s.vus_max.max(s.vus),
+        iterations: s.iterations,
+        http_reqs: s.http_reqs,
+        errors: (s.http_req_failed * s.http_reqs as f64).round() as u64,
+        elapsed: Duration::from_millis(s.elapsed_ms),
+        total: Duration::from_millis(s.total_ms),
+        done: done || s.is_done(),
+        scenarios: Vec::new(),
+        req_rate: Some(s.rps),
+    };
+    RunEvent::Progress {
+        line: ProgressLine {
+            progress,
+            runners: Some(Runners {
+                total: s.runners.expected.min(u64::from(u32::MAX)) as u32,
+                lost: s.runners.lost.min(u64::from(u32::MAX)) as u32,
+            }),
+        },
+        done,
     }
 }
 

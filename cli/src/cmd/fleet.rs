@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use volley_engine::fleet::coordinator::{Coordinator, CoordinatorOptions};
+use volley_engine::fleet::coordinator::{Coordinator, CoordinatorOptions, Served};
 use volley_engine::fleet::datadir::{self, DataDirError};
 use volley_engine::fleet::protocol::TOKEN_ENV;
 use volley_engine::fleet::runner::{self, RunnerOptions};
@@ -37,6 +37,9 @@ pub struct CoordinatorArgs {
     pub out: Vec<String>,
     pub report: Option<PathBuf>,
     pub status_listen: Option<SocketAddr>,
+    /// Log lines are JSON (the pods): the summary is also logged as one JSON line at the
+    /// end, so `volley status` can read it from the pod's log after the linger.
+    pub json_logs: bool,
 }
 
 fn read_plan(path: &Path) -> Result<Plan, ExitCode> {
@@ -226,6 +229,8 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
             stop: stop.clone(),
             linger_end: linger_end.clone(),
             events: Some(super::render_events(progress, "the fleet")),
+            served: served(&args),
+            log_summary: args.json_logs,
         },
     ) {
         Ok(c) => c,
@@ -246,6 +251,23 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     let outcome = coordinator.run();
     super::finish(&outcome.summary, args.summary_json.as_deref());
     outcome.exit_code
+}
+
+/// What the status port serves at the end: the report and the `--out json` files (the
+/// specs were parsed already, by `OutputSet::new`).
+fn served(args: &CoordinatorArgs) -> Served {
+    let json = args
+        .out
+        .iter()
+        .filter_map(|raw| match volley_engine::output::spec::parse(raw) {
+            Ok(volley_engine::output::OutSpec::Json { path }) => Some(path),
+            _ => None,
+        })
+        .collect();
+    Served {
+        report: args.report.clone(),
+        json,
+    }
 }
 
 /// `30s`, `5m`, `1h`, `250ms` or plain seconds.

@@ -1,5 +1,5 @@
 //! Argument and field schemas as data: one table per built-in (request options, data
-//! sources, scenario fields, `http = {..}`, `fleet { .. }` and its `resources`, threshold
+//! sources, scenario fields, `http = {..}` and its `dns`, `fleet { .. }` and its `resources`, threshold
 //! flags). A row names what a built-in accepts and the key it stands for; the checker
 //! matches on the key, so every accepted name has its own arm (the compiler enforces it)
 //! and a name that is not in the table is always an error with a "did you mean".
@@ -175,6 +175,7 @@ pub(crate) enum HttpField {
     Http2,
     InsecureTls,
     Dns,
+    Hosts,
     MaxRedirects,
     MaxBody,
 }
@@ -201,12 +202,39 @@ pub(crate) const HTTP_FIELDS: &[ArgSpec<HttpField>] = &[
         key: HttpField::Dns,
     },
     ArgSpec {
+        name: "hosts",
+        key: HttpField::Hosts,
+    },
+    ArgSpec {
         name: "max_redirects",
         key: HttpField::MaxRedirects,
     },
     ArgSpec {
         name: "max_body",
         key: HttpField::MaxBody,
+    },
+];
+
+/// The fields of `http = {dns: {..}}` (k6's `dns` option).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DnsField {
+    Ttl,
+    Select,
+    Policy,
+}
+
+pub(crate) const DNS_FIELDS: &[ArgSpec<DnsField>] = &[
+    ArgSpec {
+        name: "ttl",
+        key: DnsField::Ttl,
+    },
+    ArgSpec {
+        name: "select",
+        key: DnsField::Select,
+    },
+    ArgSpec {
+        name: "policy",
+        key: DnsField::Policy,
     },
 ];
 
@@ -226,6 +254,13 @@ pub(crate) enum FleetField {
     StartTimeout,
     Grace,
     ZoneSpread,
+    Env,
+    ServiceAccount,
+    ImagePullSecrets,
+    Labels,
+    Annotations,
+    PriorityClass,
+    Affinity,
 }
 
 pub(crate) const FLEET_FIELDS: &[ArgSpec<FleetField>] = &[
@@ -281,6 +316,34 @@ pub(crate) const FLEET_FIELDS: &[ArgSpec<FleetField>] = &[
         name: "zone_spread",
         key: FleetField::ZoneSpread,
     },
+    ArgSpec {
+        name: "env",
+        key: FleetField::Env,
+    },
+    ArgSpec {
+        name: "service_account",
+        key: FleetField::ServiceAccount,
+    },
+    ArgSpec {
+        name: "image_pull_secrets",
+        key: FleetField::ImagePullSecrets,
+    },
+    ArgSpec {
+        name: "labels",
+        key: FleetField::Labels,
+    },
+    ArgSpec {
+        name: "annotations",
+        key: FleetField::Annotations,
+    },
+    ArgSpec {
+        name: "priority_class",
+        key: FleetField::PriorityClass,
+    },
+    ArgSpec {
+        name: "affinity",
+        key: FleetField::Affinity,
+    },
 ];
 
 /// The fields of `fleet { resources = {..} }`.
@@ -288,6 +351,10 @@ pub(crate) const FLEET_FIELDS: &[ArgSpec<FleetField>] = &[
 pub(crate) enum ResourceField {
     Cpu,
     Memory,
+    /// The coordinator's own `{cpu, memory}` (the flat keys set both roles).
+    Coordinator,
+    /// The runners' own `{cpu, memory}`.
+    Runners,
 }
 
 pub(crate) const RESOURCE_FIELDS: &[ArgSpec<ResourceField>] = &[
@@ -298,6 +365,110 @@ pub(crate) const RESOURCE_FIELDS: &[ArgSpec<ResourceField>] = &[
     ArgSpec {
         name: "memory",
         key: ResourceField::Memory,
+    },
+    ArgSpec {
+        name: "coordinator",
+        key: ResourceField::Coordinator,
+    },
+    ArgSpec {
+        name: "runners",
+        key: ResourceField::Runners,
+    },
+];
+
+/// The fields of one role's resources (`resources = {coordinator: {cpu:, memory:}}`).
+pub(crate) const ROLE_RESOURCE_FIELDS: &[ArgSpec<ResourceField>] = &[
+    ArgSpec {
+        name: "cpu",
+        key: ResourceField::Cpu,
+    },
+    ArgSpec {
+        name: "memory",
+        key: ResourceField::Memory,
+    },
+];
+
+/// The fields of `fleet.affinity`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AffinityField {
+    NodeRequired,
+    NodePreferred,
+    PodAffinity,
+    PodAntiAffinity,
+}
+
+pub(crate) const AFFINITY_FIELDS: &[ArgSpec<AffinityField>] = &[
+    ArgSpec {
+        name: "node_required",
+        key: AffinityField::NodeRequired,
+    },
+    ArgSpec {
+        name: "node_preferred",
+        key: AffinityField::NodePreferred,
+    },
+    ArgSpec {
+        name: "pod_affinity",
+        key: AffinityField::PodAffinity,
+    },
+    ArgSpec {
+        name: "pod_anti_affinity",
+        key: AffinityField::PodAntiAffinity,
+    },
+];
+
+/// The fields of a node match expression (`{key:, operator:, values:, weight:}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExpressionField {
+    Key,
+    Operator,
+    Values,
+    Weight,
+}
+
+pub(crate) const EXPRESSION_FIELDS: &[ArgSpec<ExpressionField>] = &[
+    ArgSpec {
+        name: "key",
+        key: ExpressionField::Key,
+    },
+    ArgSpec {
+        name: "operator",
+        key: ExpressionField::Operator,
+    },
+    ArgSpec {
+        name: "values",
+        key: ExpressionField::Values,
+    },
+    ArgSpec {
+        name: "weight",
+        key: ExpressionField::Weight,
+    },
+];
+
+/// The fields of a pod (anti-)affinity term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PodTermField {
+    Labels,
+    TopologyKey,
+    Weight,
+    Namespaces,
+}
+
+pub(crate) const POD_TERM_FIELDS: &[ArgSpec<PodTermField>] = &[
+    ArgSpec {
+        name: "labels",
+        key: PodTermField::Labels,
+    },
+    ArgSpec {
+        name: "topology_key",
+        key: PodTermField::TopologyKey,
+    },
+    ArgSpec {
+        name: "weight",
+        key: PodTermField::Weight,
+    },
+    ArgSpec {
+        name: "namespaces",
+        key: PodTermField::Namespaces,
     },
 ];
 
@@ -341,8 +512,13 @@ mod tests {
         check(DATA_ARGS);
         check(SCENARIO_FIELDS);
         check(HTTP_FIELDS);
+        check(DNS_FIELDS);
         check(FLEET_FIELDS);
         check(RESOURCE_FIELDS);
+        check(ROLE_RESOURCE_FIELDS);
+        check(AFFINITY_FIELDS);
+        check(EXPRESSION_FIELDS);
+        check(POD_TERM_FIELDS);
         check(THRESHOLD_FLAGS);
     }
 

@@ -27,7 +27,11 @@ const PLACED: &[(&str, &str)] = &[
     ("gauge", "in `metric NAME = gauge()`"),
     ("at", "in `start = at(..)`"),
     ("after", "in `start = after(..)` or `cleanup = after(..)`"),
-    ("k8s_secret", "in `fleet { secrets = {..} }`"),
+    (
+        "k8s_secret",
+        "in `fleet { secrets = {..} }` or `fleet { env = {..} }`",
+    ),
+    ("k8s_configmap", "in `fleet { env = {..} }`"),
     ("p", "in a threshold, e.g. `p(95) < 400ms`"),
     ("log", "as a statement: `log(\"..\")`"),
 ];

@@ -1,23 +1,35 @@
 //! The fleet rule pass (`FleetPass`), run by the driver after thresholds. The
-//! `fleet { .. }` block: runner count (`auto` → none), namespace, image, resources
-//! (`cpu: 2` cores or `"500m"`, `memory: 512Mi`), placement, node selector, tolerations,
-//! Kubernetes secret references (only for declared secrets), egress CIDRs, cleanup,
-//! start timeout, grace and zone spread. Unknown fields get a "did you mean". The pass
+//! `fleet { .. }` block: runner count (`auto` → none), namespace, image, resources as
+//! Kubernetes quantities (`cpu: 250m`, `"500m"`, `1.5`; `memory: 512Mi`, `"1G"`), for both
+//! roles or per role, placement, node selector, tolerations, Kubernetes secret references
+//! (only for declared secrets), egress CIDRs, cleanup, start timeout, grace and zone
+//! spread; the pod fields for real clusters (env, service account, pull secrets, labels,
+//! annotations, priority class, affinity) are in `fleet/pod.rs`. Unknown fields get a "did you mean". The pass
 //! keeps its own state and returns a `FleetOut`; it uses the checker only to evaluate
 //! constants, resolve names and report.
 
-use super::args::{FleetField, ResourceField, FLEET_FIELDS, RESOURCE_FIELDS};
-use super::{Checker, Resolved};
+use super::args::{FleetField, ResourceField, FLEET_FIELDS, RESOURCE_FIELDS, ROLE_RESOURCE_FIELDS};
+use super::{Checker, Ctx, Mode, Resolved};
 use crate::codes::{self, Sink};
 use crate::ir::{Const, Loc};
+use crate::kube;
 use crate::params;
 use crate::suggest::did_you_mean;
 use crate::types::Type;
-use volley_plan::{Cleanup, Fleet, K8sSecretRef, Placement};
-use volley_syntax::ast::{self, ExprKind as A, ItemKind, Span};
+use volley_plan::{Cleanup, Fleet, K8sSecretRef, Placement, Resources};
+use volley_syntax::ast::{self, DurationUnit, ExprKind as A, ItemKind, Span};
+
+mod pod;
 
 const PLACEMENTS: &[&str] = &["spread", "separate", "pack"];
 const CLEANUPS: &[&str] = &["after(DURATION)", "on_success", "never"];
+
+fn strip_parens(e: &ast::Expr) -> &ast::Expr {
+    match &e.kind {
+        A::Paren(inner) => strip_parens(inner),
+        _ => e,
+    }
+}
 
 /// A bare name or a plain string (`spread` or `"spread"`).
 fn word(e: &ast::Expr) -> Option<String> {
@@ -177,6 +189,25 @@ impl<'c, 'a> FleetPass<'c, 'a> {
                     fleet.grace_ms = ms;
                 }
             }
+            FleetField::Env => self.fleet_env(fleet, v),
+            FleetField::ServiceAccount => {
+                fleet.service_account = self.k8s_name(v, "service account", "\"loadtest\"")
+            }
+            FleetField::ImagePullSecrets => self.pull_secrets(fleet, v),
+            FleetField::Labels => {
+                if let Some(m) = self.metadata(v, true) {
+                    fleet.labels = m;
+                }
+            }
+            FleetField::Annotations => {
+                if let Some(m) = self.metadata(v, false) {
+                    fleet.annotations = m;
+                }
+            }
+            FleetField::PriorityClass => {
+                fleet.priority_class = self.k8s_name(v, "priority class", "\"loadtest-low\"")
+            }
+            FleetField::Affinity => self.affinity(fleet, v),
             FleetField::ZoneSpread => {
                 if let Some(Const::Bool(b)) =
                     self.ev
@@ -305,83 +336,191 @@ impl<'c, 'a> FleetPass<'c, 'a> {
         }
     }
 
+    /// `resources = {cpu:, memory:}` for both roles, with `coordinator: {..}` and
+    /// `runners: {..}` overriding either role (keys they omit come from the flat ones).
     fn resources(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
-        let Some(fields) = self.ev.record_literal(0, v, "{cpu: 2, memory: 512Mi}") else {
+        let example = "{cpu: 2, memory: 512Mi}";
+        let Some(fields) = self.ev.record_literal(0, v, example) else {
             return;
         };
+        let mut shared = fleet.resources.clone();
+        let (mut coordinator, mut runners) = (None, None);
         for f in fields {
             let unknown = |sp, n: &str, s: &Option<String>, acc: &[&str]| {
                 codes::unknown_field(sp, "fleet resources", n, s, acc)
             };
-            let Some(key) = self
+            match self
                 .ev
                 .arg_key(0, RESOURCE_FIELDS, &f.key, f.key_span, unknown)
-            else {
-                continue;
-            };
-            match key {
-                ResourceField::Cpu => {
-                    let text = super::items::literal_string(&f.value);
-                    let millis = match text {
-                        Some(t) => match t.strip_suffix('m') {
-                            Some(n) => n.parse::<f64>().ok(),
-                            None => t.parse::<f64>().ok().map(|c| c * 1000.0),
-                        },
-                        None => match self.ev.const_of(
-                            0,
-                            &f.value,
-                            &Type::Float,
-                            "`cpu`",
-                            "write cores (2, 0.5) or millicores (\"500m\")",
-                        ) {
-                            Some(Const::Int(i)) => Some(i as f64 * 1000.0),
-                            Some(Const::Float(c)) => Some(c * 1000.0),
-                            _ => continue,
-                        },
-                    };
-                    match millis {
-                        Some(m) if m >= 1.0 && m.is_finite() => {
-                            fleet.resources.cpu_millis = m.round() as u64
-                        }
-                        _ => self.ev.emit(
-                            0,
-                            codes::out_of_range(
-                                f.value.span,
-                                "cpu",
-                                "write cores (2, 0.5) or millicores (\"500m\"), above zero",
-                            ),
-                        ),
-                    }
-                }
-                ResourceField::Memory => {
-                    let bytes = match super::items::literal_string(&f.value) {
-                        Some(t) => params::parse_size(&t),
-                        None => match self.ev.const_of(
-                            0,
-                            &f.value,
-                            &Type::Size,
-                            "`memory`",
-                            "write a size such as 512Mi",
-                        ) {
-                            Some(Const::Size(b)) => Some(b),
-                            _ => continue,
-                        },
-                    };
-                    match bytes {
-                        Some(b) if b >= 1.0 && b.is_finite() => {
-                            fleet.resources.memory_bytes = b.round() as u64
-                        }
-                        _ => self.ev.emit(
-                            0,
-                            codes::out_of_range(
-                                f.value.span,
-                                "memory",
-                                "write a size above zero such as 512Mi",
-                            ),
-                        ),
-                    }
-                }
+            {
+                Some(ResourceField::Cpu) => self.cpu(&mut shared, &f.value),
+                Some(ResourceField::Memory) => self.memory(&mut shared, &f.value),
+                Some(ResourceField::Coordinator) => coordinator = Some(&f.value),
+                Some(ResourceField::Runners) => runners = Some(&f.value),
+                None => {}
             }
+        }
+        fleet.resources = match runners {
+            Some(e) => self.role_resources(shared.clone(), e, "runners"),
+            None => shared.clone(),
+        };
+        let coordinator = match coordinator {
+            Some(e) => self.role_resources(shared, e, "coordinator"),
+            None => shared,
+        };
+        fleet.coordinator_resources = (coordinator != fleet.resources).then_some(coordinator);
+    }
+
+    /// One role's `{cpu:, memory:}`, starting from the flat (or default) resources.
+    fn role_resources(&mut self, mut r: Resources, v: &ast::Expr, role: &str) -> Resources {
+        let Some(fields) = self.ev.record_literal(0, v, "{cpu: 500m, memory: 256Mi}") else {
+            return r;
+        };
+        let owner = format!("fleet resources of the {role}");
+        for f in fields {
+            let unknown = |sp, n: &str, s: &Option<String>, acc: &[&str]| {
+                codes::unknown_field(sp, &owner, n, s, acc)
+            };
+            match self
+                .ev
+                .arg_key(0, ROLE_RESOURCE_FIELDS, &f.key, f.key_span, unknown)
+            {
+                Some(ResourceField::Cpu) => self.cpu(&mut r, &f.value),
+                Some(ResourceField::Memory) => self.memory(&mut r, &f.value),
+                Some(ResourceField::Coordinator | ResourceField::Runners) | None => {}
+            }
+        }
+        r
+    }
+
+    /// `cpu:` as Kubernetes writes it: `250m` (millicores; the literal reads as minutes
+    /// elsewhere), `"500m"`, `2`, `1.5`, `"1.5"`.
+    fn cpu(&mut self, r: &mut Resources, v: &ast::Expr) {
+        const HELP: &str = "write cores (`2`, `0.5`) or millicores (`250m`)";
+        let millis = match &strip_parens(v).kind {
+            A::Duration {
+                value,
+                unit: DurationUnit::M,
+            } => kube::millis_above_zero(*value, &self.ev.source_text(0, v.span)),
+            A::Duration { value, unit } => {
+                let n = crate::konst::to_text(&Const::Float(*value));
+                let fix = format!("`{n}m` for {n} millicores, or `{}` cores", value / 1000.0);
+                let d = codes::unexpected_unit(
+                    v.span,
+                    &format!("duration in `{}`", unit.as_str()),
+                    "CPU cores or millicores",
+                    &fix,
+                );
+                self.ev.emit(0, d);
+                return;
+            }
+            _ => match super::items::literal_string(v) {
+                Some(t) => kube::cpu_millis(&t),
+                None => match self.quantity_const(v, &Type::Float, "`cpu`", HELP) {
+                    Some(Const::Int(i)) => {
+                        kube::millis_above_zero(i as f64 * 1000.0, &i.to_string())
+                    }
+                    Some(Const::Float(c)) => kube::millis_above_zero(
+                        c * 1000.0,
+                        &crate::konst::to_text(&Const::Float(c)),
+                    ),
+                    _ => return,
+                },
+            },
+        };
+        match millis {
+            Ok(m) => r.cpu_millis = m,
+            Err(e) => self.quantity_error(v, "cpu", "CPU quantity", e, HELP),
+        }
+    }
+
+    /// A refused quantity: E0208 with the nearest valid form, or E0207 for its size.
+    fn quantity_error(
+        &mut self,
+        v: &ast::Expr,
+        field: &str,
+        kind: &str,
+        e: kube::QuantityError,
+        help: &str,
+    ) {
+        let d = match e {
+            kube::QuantityError::Malformed { why, fix } => {
+                let shown = super::items::literal_string(v)
+                    .unwrap_or_else(|| self.ev.source_text(0, v.span));
+                codes::malformed(v.span, kind, &shown, &why, &fix)
+            }
+            kube::QuantityError::Range(why) => {
+                codes::out_of_range(v.span, field, &format!("{why}; {help}"))
+            }
+        };
+        self.ev.emit(0, d);
+    }
+
+    /// A constant `cpu` or `memory` expression of type `want` (`2 * 0.5`, a param). A
+    /// duration there (`250m * 2`) is refused with the quantity's own help, not the
+    /// generic "drop the unit" (which would read `250m` as 250 cores).
+    fn quantity_const(
+        &mut self,
+        v: &ast::Expr,
+        want: &Type,
+        what: &str,
+        help: &str,
+    ) -> Option<Const> {
+        let mut cx = Ctx::new(0, Mode::Const);
+        let x = self.ev.expr(&mut cx, v);
+        if x.ty.is_error() {
+            return None;
+        }
+        if x.ty == Type::Duration {
+            let expected = if *want == Type::Float {
+                "CPU cores or millicores"
+            } else {
+                "a memory size"
+            };
+            let fix = help.trim_start_matches("write ");
+            let d = codes::unexpected_unit(v.span, "duration", expected, fix);
+            self.ev.emit(0, d);
+            return None;
+        }
+        if !self.ev.expect(&cx, &x, want, help) || !self.ev.require_const(&cx, &x, what, help) {
+            return None;
+        }
+        x.konst.map(|k| super::items::coerce(k, want))
+    }
+
+    /// `memory:` as a size (`512Mi`, `1Gi`, `1GB`) or a Kubernetes quantity string
+    /// (`"1Gi"`, `"1G"`, `"512M"`).
+    fn memory(&mut self, r: &mut Resources, v: &ast::Expr) {
+        const HELP: &str = "write a size such as `512Mi` or `1Gi` (or \"1G\")";
+        let bytes = match &strip_parens(v).kind {
+            A::Duration {
+                value,
+                unit: DurationUnit::M,
+            } => {
+                let n = crate::konst::to_text(&Const::Float(*value));
+                let d = codes::unexpected_unit(
+                    v.span,
+                    "duration",
+                    "a memory size",
+                    &format!(
+                        "`{n}Mi` (mebibytes; `m` is minutes here and millibytes to Kubernetes)"
+                    ),
+                );
+                self.ev.emit(0, d);
+                return;
+            }
+            _ => match super::items::literal_string(v) {
+                Some(t) => kube::memory_bytes(&t),
+                None => match self.quantity_const(v, &Type::Size, "`memory`", HELP) {
+                    Some(Const::Size(b)) if b >= 1.0 && b.is_finite() => Ok(b.round() as u64),
+                    Some(_) => Err(kube::QuantityError::Range("it is not above zero".into())),
+                    None => return,
+                },
+            },
+        };
+        match bytes {
+            Ok(b) => r.memory_bytes = b,
+            Err(e) => self.quantity_error(v, "memory", "memory quantity", e, HELP),
         }
     }
 

@@ -13,6 +13,7 @@
 mod args;
 mod call;
 mod data_item;
+mod dns;
 mod driver;
 mod eval;
 mod expr;

@@ -15,7 +15,6 @@ use volley_plan::{HttpOptions, Start, Workload};
 use volley_syntax::ast::{self, ExprKind as A, ItemKind, ScenarioMember, Span};
 
 const WORKLOAD_EXAMPLE: &str = "workload = constant_vus(vus: 10, duration: 1m)";
-const DNS_MODES: &[&str] = &["cached"];
 
 /// A scenario's members: fields by key, the `iteration` block, the `let`s, and whether
 /// they were free of errors.
@@ -522,18 +521,8 @@ impl<'a> Checker<'a> {
                     None => return false,
                 }
             }
-            HttpField::Dns => {
-                let given = match &v.kind {
-                    A::Name(n) => Some(n.name.clone()),
-                    _ => super::items::literal_string(v),
-                };
-                if given.as_deref() != Some("cached") {
-                    let g = given.unwrap_or_else(|| self.source_text(0, v.span));
-                    let s = did_you_mean(&g, DNS_MODES.iter().copied());
-                    self.emit(0, codes::bad_choice(v.span, "dns", &g, &s, DNS_MODES));
-                    return false;
-                }
-            }
+            HttpField::Dns => return self.dns_option(h, v),
+            HttpField::Hosts => return self.hosts_option(h, v),
         }
         true
     }

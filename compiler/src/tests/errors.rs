@@ -395,6 +395,36 @@ fn an_unknown_argument_of_every_builtin_is_an_error_with_a_suggestion() {
             "cpu",
         ),
         (
+            format!("{get}fleet {{\n  service_acount = \"x\"\n}}\n"),
+            "E0301",
+            "service_acount",
+            "service_account",
+        ),
+        (
+            format!("{get}fleet {{\n  image_pull_secret = [\"x\"]\n}}\n"),
+            "E0301",
+            "image_pull_secret",
+            "image_pull_secrets",
+        ),
+        (
+            format!("{get}fleet {{\n  resources = {{coordinater: {{cpu: 1}}}}\n}}\n"),
+            "E0301",
+            "coordinater",
+            "coordinator",
+        ),
+        (
+            format!("{get}fleet {{\n  affinity = {{pod_antiaffinity: []}}\n}}\n"),
+            "E0301",
+            "pod_antiaffinity",
+            "pod_anti_affinity",
+        ),
+        (
+            format!("{get}fleet {{\n  affinity = {{node_required: [{{key: \"a\", operator: notin, values: [\"b\"]}}]}}\n}}\n"),
+            "E0308",
+            "notin",
+            "NotIn",
+        ),
+        (
             format!("{get}thresholds {{\n  http_req_failed: rate < 1%, delay_abort_evl: 10s\n}}\n"),
             "E0309",
             "delay_abort_evl",

@@ -1,8 +1,10 @@
 //! Compiler tests: every SPEC example compiles, each error family reports its code at
 //! its span, plans are deterministic, and mutated sources never panic.
 
+mod dns;
 mod errors;
 mod eval;
+mod fleet_pod;
 mod fuzz;
 mod ir;
 mod plans;

@@ -65,6 +65,21 @@ pub struct CoordinatorOptions {
     pub linger_end: StopHandle,
     /// Receives the run's events (progress, stops, lost runners, the outputs' notes).
     pub events: Option<EventSink>,
+    /// The files the outputs write that the status port serves once the run has ended.
+    pub served: Served,
+    /// Log the summary as one JSON line when the run ends, before the linger (target
+    /// `volley::summary`, field `summary`): what the pods' log keeps after they exit.
+    pub log_summary: bool,
+}
+
+/// The output files a coordinator serves on its status port (both ports, in fact: they
+/// are read-only) once the run has ended, through its linger: `GET /report` the
+/// `--report` file, `GET /out/K` the `K`-th `--out json=FILE` (0-based, in the order of
+/// the specs). `volley deploy` and `volley status` fetch them through the API server.
+#[derive(Clone, Debug, Default)]
+pub struct Served {
+    pub report: Option<std::path::PathBuf>,
+    pub json: Vec<std::path::PathBuf>,
 }
 
 /// What the handlers and the lifecycle share.
@@ -83,6 +98,7 @@ struct Hub {
     /// `POST /v1/abort` stops the run as a signal does.
     stop: StopHandle,
     prom: PromOptions,
+    served: Served,
     /// To the fleet source: every applied delta, in order, and each push.
     events: mpsc::UnboundedSender<HubEvent>,
 }
@@ -152,6 +168,7 @@ impl Coordinator {
             epoch: Instant::now(),
             stop: stop.clone(),
             prom: PromOptions::new(&opts.testid),
+            served: opts.served.clone(),
             events,
         });
         Ok(Coordinator {
@@ -266,6 +283,9 @@ impl Coordinator {
             report: Report::new(&plan),
         };
         let outcome = supervisor.run(&mut source).await;
+        if opts.log_summary {
+            log_summary(&outcome.summary);
+        }
         *hub.summary.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.summary.clone());
         hub.lock().phase = Phase::Done;
         hub.changed.notify_waiters();
@@ -282,6 +302,20 @@ impl Coordinator {
             let _ = s.await;
         }
         outcome
+    }
+}
+
+/// Logs the summary as one JSON line (compact, the `--summary-json` shape), target
+/// `volley::summary`, field `summary`; `volley status` reads it from the coordinator pod's
+/// log once the coordinator has exited (`volley_k8s::deploy::results::summary_from_log`).
+fn log_summary(summary: &Summary) {
+    match serde_json::to_string(summary) {
+        Ok(json) => tracing::info!(
+            target: "volley::summary",
+            summary = %json,
+            "the fleet summary (the --summary-json shape)"
+        ),
+        Err(e) => tracing::warn!("the summary cannot be logged as JSON: {e}"),
     }
 }
 
@@ -682,6 +716,7 @@ struct Status<'a> {
     total_ms: u64,
     runners: RunnerCounts,
     vus: u64,
+    vus_max: u64,
     http_reqs: u64,
     rps: f64,
     http_req_failed: f64,
@@ -736,6 +771,7 @@ fn status(hub: &Hub) -> Vec<u8> {
             lost: st.lost(),
         },
         vus: p.vus,
+        vus_max: p.vus_max,
         http_reqs: p.http_reqs,
         rps: if secs > 0.0 {
             p.http_reqs as f64 / secs
@@ -828,6 +864,16 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<
                 None => Err(error(404, "the run has not finished")),
             };
         }
+        (&Method::GET, "/report") => {
+            return served_file(hub, hub.served.report.as_deref(), "--report FILE").await
+        }
+        (&Method::GET, p) if p.starts_with("/out/") => {
+            let file = p["/out/".len()..]
+                .parse::<usize>()
+                .ok()
+                .and_then(|k| hub.served.json.get(k));
+            return served_file(hub, file.map(|f| f.as_path()), "--out json=FILE").await;
+        }
         _ => {}
     }
     if !req.path.starts_with("/v1/") {
@@ -842,7 +888,7 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<
     if status_only && req.path != "/v1/abort" {
         return Err(error(
             404,
-            "the status port serves /status, /summary, /metrics, /healthz and POST /v1/abort only",
+            "the status port serves /status, /summary, /report, /out/K, /metrics, /healthz and POST /v1/abort only",
         ));
     }
     hub.last_call_ms.store(
@@ -900,6 +946,39 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<
             404,
             format!("no such endpoint: {} {}", req.method, req.path),
         )),
+    }
+}
+
+/// A file the outputs wrote, once the run has ended (they write it at the end, or flush
+/// it until then); `flag` names what the coordinator needs to have one.
+async fn served_file(
+    hub: &Hub,
+    path: Option<&std::path::Path>,
+    flag: &str,
+) -> Result<Reply, Reply> {
+    let done = hub
+        .summary
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .is_some();
+    if !done {
+        return Err(error(
+            404,
+            "the run has not finished: the file is complete only at the end",
+        ));
+    }
+    let Some(path) = path else {
+        return Err(error(
+            404,
+            format!("this coordinator writes no such file (it was started without {flag})"),
+        ));
+    };
+    match tokio::fs::read(path).await {
+        Ok(body) => Ok(Reply {
+            status: 200,
+            body: Bytes::from(body),
+        }),
+        Err(e) => Err(error(500, format!("cannot read `{}`: {e}", path.display()))),
     }
 }
 

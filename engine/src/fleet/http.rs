@@ -276,6 +276,9 @@ fn too_large(limit: usize) -> Response<Full<Bytes>> {
 fn respond(reply: Reply) -> Response<Full<Bytes>> {
     let content_type = if reply.body.first() == Some(&b'{') || reply.body.first() == Some(&b'[') {
         "application/json"
+    } else if reply.body.starts_with(b"<!doctype html") || reply.body.starts_with(b"<!DOCTYPE html")
+    {
+        "text/html; charset=utf-8"
     } else if reply.body.starts_with(&volley_plan::pack::MAGIC[..7]) {
         // A runner's data slice (`GET /v1/slice`).
         "application/octet-stream"

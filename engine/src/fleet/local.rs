@@ -106,6 +106,8 @@ impl LocalFleet {
                 stop: self.stop.clone(),
                 linger_end: StopHandle::default(),
                 events: self.events.take(),
+                served: Default::default(),
+                log_summary: false,
                 testid: crate::output::default_testid(
                     &self.plan.name,
                     std::time::SystemTime::now(),

@@ -407,7 +407,10 @@ impl VuClient {
     }
 
     async fn dial(&self, url: &Url, t: &Target<'_>, acc: &mut Acc) -> Result<Pooled, HttpError> {
-        let addr = self.resolver.resolve(t.host, t.port).await?;
+        let addr = self
+            .resolver
+            .resolve(t.host, t.port, &self.opts.dns)
+            .await?;
         let tls = if t.https {
             Some(TlsParams {
                 config: &self.tls,

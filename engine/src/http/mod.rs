@@ -31,6 +31,9 @@
 //!   an idle keep-alive connection just as the request left). A connection that failed,
 //!   timed out, or whose response said `Connection: close` (or was delimited by the close)
 //!   is never reused.
+//! * **DNS.** A new connection asks the runner's [`Resolver`] for its address, by the
+//!   options' [`DnsOptions`] (k6's `dns` and `hosts`: TTL, select, family policy, fixed
+//!   hosts); a request on a kept-alive connection never does. See `resolver`.
 //! * **Protocols.** `http2: false` speaks HTTP/1.1 only. `http2: true` speaks HTTP/2 with
 //!   prior knowledge (h2c) on `http://`, and offers `h2, http/1.1` by ALPN on `https://`
 //!   (using whichever the server picks).
@@ -100,7 +103,10 @@ use url::Url;
 pub use client::VuClient;
 pub use error::{codes, HttpError};
 pub use headers::{GetAll, Headers};
-pub use resolver::Resolver;
+pub use resolver::{
+    Clock, DnsOptions, Hosts, Lookup, LookupFuture, Policy, Resolver, Select, SystemClock,
+    SystemLookup, DEFAULT_TTL, RETRY_AFTER,
+};
 pub use tls::TlsConfig;
 
 /// Per-scenario client options (the `http = {..}` scenario field), shared by its VUs.
@@ -122,6 +128,8 @@ pub struct ClientOptions {
     pub max_body: u64,
     /// The (host, port) pairs a redirect may lead to; `None` follows redirects anywhere.
     pub redirect_origins: Option<Arc<[(String, u16)]>>,
+    /// How host names are resolved and which address a new connection uses.
+    pub dns: DnsOptions,
 }
 
 impl Default for ClientOptions {
@@ -135,6 +143,7 @@ impl Default for ClientOptions {
             user_agent: "volley/0.1".to_owned(),
             max_body: 16 * 1024 * 1024,
             redirect_origins: None,
+            dns: DnsOptions::default(),
         }
     }
 }

@@ -46,7 +46,9 @@ pub use log::LogLimiter;
 pub use record::Recorder;
 
 use crate::data::{DataError, Feeder};
-use crate::http::{ClientOptions, Resolver, TlsConfig, VuClient};
+use crate::http::{
+    ClientOptions, DnsOptions, Hosts, Policy, Resolver, Select, TlsConfig, VuClient,
+};
 use crate::metrics::Registry;
 use crate::value::Value;
 use rand::rngs::SmallRng;
@@ -111,12 +113,21 @@ impl Shared {
                     max_redirects: s.http.max_redirects,
                     max_body: s.http.max_body,
                     redirect_origins: Some(Arc::clone(&origins)),
+                    dns: dns_options(&s.http.dns, &s.http.hosts),
                     ..ClientOptions::default()
                 })
             })
             .collect();
+        // Setup and teardown see every scenario's fixed hosts (the first one's wins).
+        let mut hosts = BTreeMap::new();
+        for s in &plan.scenarios {
+            for (name, addrs) in &s.http.hosts {
+                hosts.entry(name.clone()).or_insert_with(|| addrs.clone());
+            }
+        }
         client_options.push(Arc::new(ClientOptions {
             redirect_origins: Some(origins),
+            dns: dns_options(&volley_plan::DnsOptions::default(), &hosts),
             ..ClientOptions::default()
         }));
         Ok(Shared {
@@ -146,6 +157,35 @@ impl Shared {
             .get()
             .and_then(|v| v.get(i as usize).cloned())
             .unwrap_or(Value::Null)
+    }
+}
+
+/// The client's DNS options from the plan's `http.dns` and `http.hosts` (addresses the
+/// compiler checked; one that does not parse is skipped).
+fn dns_options(dns: &volley_plan::DnsOptions, hosts: &BTreeMap<String, Vec<String>>) -> DnsOptions {
+    use volley_plan::{DnsPolicy as P, DnsSelect as S};
+    let fixed: Hosts = hosts
+        .iter()
+        .map(|(name, addrs)| {
+            let ips: Vec<std::net::IpAddr> = addrs.iter().filter_map(|a| a.parse().ok()).collect();
+            (name.clone(), Arc::from(ips))
+        })
+        .collect();
+    DnsOptions {
+        ttl: dns.ttl_ms.map(Duration::from_millis),
+        select: match dns.select {
+            S::First => Select::First,
+            S::Random => Select::Random,
+            S::RoundRobin => Select::RoundRobin,
+        },
+        policy: match dns.policy {
+            P::PreferIpv4 => Policy::PreferIpv4,
+            P::PreferIpv6 => Policy::PreferIpv6,
+            P::OnlyIpv4 => Policy::OnlyIpv4,
+            P::OnlyIpv6 => Policy::OnlyIpv6,
+            P::Any => Policy::Any,
+        },
+        hosts: (!fixed.is_empty()).then(|| Arc::new(fixed)),
     }
 }
 

@@ -522,9 +522,12 @@ impl Builder<'_> {
         ]
         .into_iter()
         .find(|u| u.eq_ignore_ascii_case(suffix));
-        let help = match guess {
-            Some(u) => format!("write `{digits}{u}`; {UNITS_HELP}"),
-            None => UNITS_HELP.to_string(),
+        let help = match (guess, kubernetes_suffix(suffix)) {
+            (Some(u), _) => format!("write `{digits}{u}`; {UNITS_HELP}"),
+            (None, Some(u)) => format!(
+                "a size is `{digits}{u}B` (decimal) or `{digits}{u}i` (binary); Kubernetes' `{text}` is written as a string, \"{text}\""
+            ),
+            (None, None) => UNITS_HELP.to_string(),
         };
         let msg = format!("unknown unit `{suffix}` in `{text}`");
         let label_span = Span::new(span.start + digits_end, span.end);
@@ -542,6 +545,17 @@ impl Builder<'_> {
         self.diags.push(d);
         ExprKind::Int(0)
     }
+}
+
+/// The letter of a Kubernetes quantity suffix (`1G`, `512M`, `64k`, `1Ti`) that is not a
+/// unit of the language, for a help that names both forms.
+fn kubernetes_suffix(s: &str) -> Option<&'static str> {
+    Some(match s {
+        "k" | "K" => "K",
+        "M" => "M",
+        "G" => "G",
+        _ => return None,
+    })
 }
 
 fn duration_unit(s: &str) -> Option<DurationUnit> {

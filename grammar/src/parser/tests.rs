@@ -517,6 +517,13 @@ fn literal_errors() {
         .help
         .as_deref()
         .is_some_and(|h| h.starts_with("write `5ms`")));
+    let g = err("let x = 1G");
+    assert_eq!(g.code, "E0002");
+    let help = g.help.unwrap_or_default();
+    assert!(
+        help.contains("`1GB`") && help.contains("`1Gi`") && help.contains("\"1G\""),
+        "a Kubernetes quantity gets both size forms and the string form: {help}"
+    );
     let huge = format!("let x = {}.5s", "9".repeat(400));
     assert_eq!(err(&huge).code, "E0002");
     assert_eq!(err("let x = f(\"n\": 1)").code, "E0001");

@@ -16,6 +16,7 @@ use kube::Client;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt::Debug;
+use std::time::Duration;
 
 /// The field manager of every apply.
 pub const FIELD_MANAGER: &str = "volley";
@@ -78,7 +79,8 @@ impl Applier<'_> {
             "applying {kind} `{name}`"
         );
         let api: Api<K> = Api::namespaced(self.client.clone(), &self.m.namespace);
-        api.patch(&name, &self.params, &Patch::Apply(obj))
+        let patch = Patch::Apply(obj);
+        retrying(|| api.patch(&name, &self.params, &patch))
             .await
             .map_err(|e| classify(e, self.ctx("patch", kind, resource, &name)))
     }
@@ -137,9 +139,48 @@ impl Applier<'_> {
         K::DynamicType: Default,
     {
         let api: Api<K> = Api::namespaced(self.client.clone(), &self.m.namespace);
-        api.get_opt(name)
+        retrying(|| api.get_opt(name))
             .await
             .map_err(|e| classify(e, self.ctx("get", kind, resource, name)))
+    }
+}
+
+/// Waits before each retry of an idempotent call (a server-side apply, a get): the client
+/// itself does not retry (see `connect`), so a transient answer of the API server
+/// (429, 5xx, a dropped connection) is retried here a bounded number of times.
+const RETRY_BACKOFF: [Duration; 3] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+];
+
+/// Whether an API error is worth another try: throttling, a server error or no answer.
+fn transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(s) => s.code == 429 || (500..600).contains(&s.code),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// Runs `call` until it succeeds, fails for good, or `RETRY_BACKOFF` is used up.
+async fn retrying<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut waits = RETRY_BACKOFF.iter();
+    loop {
+        match call().await {
+            Err(e) if transient(&e) => match waits.next() {
+                Some(w) => {
+                    tracing::warn!("the API server answered `{e}`; retrying in {w:?}");
+                    tokio::time::sleep(*w).await;
+                }
+                None => return Err(e),
+            },
+            r => return r,
+        }
     }
 }
 

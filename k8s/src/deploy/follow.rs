@@ -235,10 +235,17 @@ pub async fn follow(
         }
         if let Some(text) = f.proxy_get("status").await? {
             if let Ok(s) = serde_json::from_str::<FleetStatus>(&text) {
-                if last.as_ref().is_none_or(|l| l.phase != s.phase) {
-                    tracing::info!(phase = %s.phase, "run `{}` is {}", names.run, s.phase);
+                // A new phase is logged before the caller's progress line, except the
+                // end: the caller closes its (terminal, in-place) line first.
+                let changed = last.as_ref().is_none_or(|l| l.phase != s.phase);
+                let log = || tracing::info!(phase = %s.phase, "run `{}` is {}", names.run, s.phase);
+                if changed && !s.is_done() {
+                    log();
                 }
                 on(Event::Status(s.clone()));
+                if changed && s.is_done() {
+                    log();
+                }
                 let done = s.is_done();
                 last = Some(s);
                 if done {

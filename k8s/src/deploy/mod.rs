@@ -1,12 +1,14 @@
 //! `volley deploy` and the commands that act on a run, over kube: connecting (kubeconfig,
 //! `--context`), server-side apply ([`apply`]), following the run through the API server's
-//! service proxy to its verdict ([`follow`]), and status, logs, abort, delete ([`ops`]).
+//! service proxy to its verdict ([`follow`]), status, logs, abort, delete ([`ops`]), and the
+//! run's summary, report and json outputs from its coordinator ([`results`]).
 //! Returns data and errors; progress goes to a callback. It must not print.
 
 pub mod apply;
 pub mod error;
 pub mod follow;
 pub mod ops;
+pub mod results;
 
 pub use apply::{apply, random_token, Applied, FIELD_MANAGER};
 pub use error::{DeployError, StuckPod};
@@ -38,6 +40,12 @@ pub async fn connect(context: Option<&str>) -> Result<(Client, String), DeployEr
         None => Config::infer().await.map_err(DeployError::config)?,
     };
     let ns = config.default_namespace.clone();
+    // No hidden retries: kube's default policy retries a 503 up to 15 times with a back-off
+    // growing to minutes, and the service proxy answers 503 whenever the coordinator has no
+    // endpoint (starting, or exited after its linger). `follow` polls on its own clock, and
+    // `status` must answer at once.
+    let mut config = config;
+    config.default_retry = false;
     tracing::debug!(
         host = config.cluster_url.host().unwrap_or_default(),
         namespace = %ns,
@@ -106,6 +114,7 @@ pub struct FleetStatus {
     pub total_ms: u64,
     pub runners: RunnerCounts,
     pub vus: u64,
+    pub vus_max: u64,
     pub http_reqs: u64,
     pub rps: f64,
     pub http_req_failed: f64,

@@ -177,6 +177,31 @@ async fn a_conflict_asks_for_force_and_force_takes_over() {
 }
 
 #[tokio::test]
+async fn a_busy_api_server_is_retried_a_bounded_number_of_times() {
+    let fake = Fake::new();
+    let c = client(&fake);
+    let m = manifests();
+    // Two 503s: the apply retries them and every object lands.
+    fake.with(|s| s.unavailable = 2);
+    let applied = apply(&c, &m, false, || "t".into())
+        .await
+        .expect("apply after 503s");
+    assert_eq!(
+        applied.objects.len(),
+        m.objects.len() + 1,
+        "{:?}",
+        applied.objects
+    );
+    // More 503s than the back-off allows: a clear error, not an endless wait.
+    fake.with(|s| s.unavailable = 100);
+    let t = std::time::Instant::now();
+    let e = apply(&c, &m, false, || "t".into()).await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    assert!(e.to_string().contains("unable to handle"), "{e}");
+    assert!(fake.with(|s| s.unavailable) >= 90, "retries are bounded");
+}
+
+#[tokio::test]
 async fn rbac_denial_names_the_verb_and_resource() {
     let fake = Fake::new();
     fake.with(|s| s.forbid = Some("PATCH /apis/batch/v1/namespaces/loadtest/jobs".into()));
@@ -502,5 +527,92 @@ async fn status_logs_and_delete_act_on_the_run() {
     assert!(matches!(
         ops::status(&c, &m.namespace, &run).await,
         Err(DeployError::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_report_and_outputs_are_fetched_through_the_proxy_once_the_run_ended() {
+    let fake = Fake::new();
+    let c = client(&fake);
+    let m = manifests();
+    apply(&c, &m, false, || "t".into()).await.expect("apply");
+    let (ns, run) = (m.namespace.clone(), m.names.run.clone());
+    fake.with(|s| s.status = vec![fleet_status("running", None)]);
+    assert_eq!(
+        results::fetch(&c, &ns, &run, "report")
+            .await
+            .expect("fetch"),
+        results::Fetch::Missing("the run has not finished".into()),
+        "before the end the coordinator says why"
+    );
+    fake.with(|s| {
+        s.status = vec![fleet_status("done", Some(0))];
+        s.summary = Some(json!({"volley": {"exit_code": 0}}));
+        s.files
+            .insert("report".into(), "<!DOCTYPE html><p>r</p>".into());
+        s.files
+            .insert("out/0".into(), "{\"metric\":\"http_reqs\"}\n".into());
+    });
+    let got = |f| match f {
+        results::Fetch::Got(b) => String::from_utf8(b).expect("utf-8"),
+        other => panic!("not fetched: {other:?}"),
+    };
+    let report = got(results::fetch(&c, &ns, &run, "report")
+        .await
+        .expect("fetch"));
+    assert_eq!(report, "<!DOCTYPE html><p>r</p>");
+    let out = got(results::fetch(&c, &ns, &run, "out/0").await.expect("fetch"));
+    assert_eq!(out, "{\"metric\":\"http_reqs\"}\n");
+    let (summary, from) = results::summary(&c, &ns, &run)
+        .await
+        .expect("summary")
+        .expect("a summary");
+    assert_eq!(from, results::SummaryFrom::Coordinator);
+    assert_eq!(summary["volley"]["exit_code"], 0);
+    assert!(
+        fake.with(|s| s.requests.iter().any(|r| r.uri.ends_with(&format!(
+            "/api/v1/namespaces/{ns}/services/{}:6566/proxy/report",
+            m.names.coordinator()
+        ))))
+    );
+}
+
+#[tokio::test]
+async fn after_the_linger_the_summary_comes_from_the_coordinator_log_and_the_report_is_gone() {
+    let fake = Fake::new();
+    let c = client(&fake);
+    let m = manifests();
+    apply(&c, &m, false, || "t".into()).await.expect("apply");
+    let (ns, run) = (m.namespace.clone(), m.names.run.clone());
+    let line = json!({"timestamp": "2026-12-06T01:42:43Z", "level": "INFO", "target": "volley::summary",
+        "fields": {"message": "the fleet summary", "summary": json!({"volley": {"exit_code": 99}}).to_string()}});
+    fake.with(|s| {
+        s.pods = vec![pod("c-0", "coordinator", &run, "Succeeded", None)];
+        s.status = Vec::new();
+        s.logs =
+            format!("{{\"level\":\"INFO\",\"target\":\"x\",\"fields\":{{}}}}\n{line}\nnot json\n");
+    });
+    assert_eq!(
+        results::fetch(&c, &ns, &run, "report")
+            .await
+            .expect("fetch"),
+        results::Fetch::NoCoordinator
+    );
+    let (summary, from) = results::summary(&c, &ns, &run)
+        .await
+        .expect("summary")
+        .expect("from the log");
+    assert_eq!(from, results::SummaryFrom::Log);
+    assert_eq!(summary["volley"]["exit_code"], 99);
+    fake.with(|s| s.logs = "no summary here\n".into());
+    let why = results::summary(&c, &ns, &run)
+        .await
+        .expect("summary")
+        .expect_err("no summary anywhere");
+    assert!(why.contains("linger"), "{why}");
+    fake.with(|s| s.forbid = Some("proxy/report".into()));
+    assert!(matches!(
+        results::fetch(&c, &ns, &run, "report").await,
+        Err(DeployError::Forbidden { .. })
     ));
 }

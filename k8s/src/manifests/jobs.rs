@@ -13,6 +13,7 @@
 //! doubled, and the run ends with 110 (a lost runner).
 
 use super::names::{Names, PORT, STATUS_PORT};
+use super::outputs::{self, ClusterOut};
 use super::pod::{self, PLAN_FILE};
 use super::{Deadlines, ManifestError};
 use k8s_openapi::api::batch::v1::{
@@ -35,18 +36,29 @@ fn ttl(plan: &Plan) -> Option<i32> {
 }
 
 fn template(
+    plan: &Plan,
     names: &Names,
     component: &str,
     meta: &ObjectMeta,
     spec: k8s_openapi::api::core::v1::PodSpec,
 ) -> PodTemplateSpec {
     PodTemplateSpec {
-        metadata: Some(ObjectMeta {
-            labels: Some(names.labels(component)),
-            annotations: meta.annotations.clone(),
-            ..Default::default()
-        }),
+        metadata: Some(pod_metadata(plan, names, component, meta)),
         spec: Some(spec),
+    }
+}
+
+/// A pod's labels and annotations: the run's own, then `fleet.labels` and
+/// `fleet.annotations` (the compiler refuses keys Volley sets, so none is overwritten).
+fn pod_metadata(plan: &Plan, names: &Names, component: &str, meta: &ObjectMeta) -> ObjectMeta {
+    let mut labels = plan.fleet.labels.clone();
+    labels.extend(names.labels(component));
+    let mut annotations = plan.fleet.annotations.clone();
+    annotations.extend(meta.annotations.clone().unwrap_or_default());
+    ObjectMeta {
+        labels: Some(labels),
+        annotations: (!annotations.is_empty()).then_some(annotations),
+        ..Default::default()
     }
 }
 
@@ -64,13 +76,15 @@ fn http_probe(period: i32, failures: i32) -> Probe {
     }
 }
 
-/// The coordinator: `volley coordinator` (its data is mounted by [`mount_data`]), probes on
-/// `/healthz`, one pod that is never retried (`backoffLimit: 0`).
+/// The coordinator: `volley coordinator` (its data is mounted by [`mount_data`]), its
+/// outputs and report (`outputs.rs`), probes on `/healthz`, one pod that is never retried
+/// (`backoffLimit: 0`).
 pub fn coordinator(
     plan: &Plan,
     names: &Names,
     meta: ObjectMeta,
     runners: u32,
+    outs: &[ClusterOut],
     d: &Deadlines,
 ) -> Result<Job, ManifestError> {
     let mut args: Vec<String> = vec!["coordinator".into(), "--plan".into(), PLAN_FILE.into()];
@@ -84,6 +98,7 @@ pub fn coordinator(
         "--linger".into(),
         format!("{}s", d.linger_s),
     ]);
+    args.extend(outputs::args(outs));
     let mut c = pod::container("coordinator", plan, names, args);
     let port = |name: &str, container_port: i32| ContainerPort {
         name: Some(name.into()),
@@ -94,14 +109,15 @@ pub fn coordinator(
     c.ports = Some(vec![port("http", PORT), port("status", STATUS_PORT)]);
     c.readiness_probe = Some(http_probe(2, 3));
     c.liveness_probe = Some(http_probe(10, 6));
-    let spec = pod::pod_spec(plan, names, c, d.coordinator_s)?;
+    let mut spec = pod::pod_spec(plan, names, c, d.coordinator_s)?;
+    outputs::add_to_pod(&mut spec, names, outs);
     Ok(Job {
         spec: Some(JobSpec {
             active_deadline_seconds: Some(d.coordinator_s),
             backoff_limit: Some(0),
             completions: Some(1),
             parallelism: Some(1),
-            template: template(names, "coordinator", &meta, spec),
+            template: template(plan, names, "coordinator", &meta, spec),
             ttl_seconds_after_finished: ttl(plan),
             ..Default::default()
         }),
@@ -138,7 +154,10 @@ pub fn runners(
     ];
     let c = pod::container("runner", plan, names, args);
     let mut spec = pod::pod_spec(plan, names, c, d.runner_s)?;
-    spec.affinity = Some(placement(plan.fleet.placement, names));
+    spec.affinity = Some(super::affinity::with_placement(
+        placement(plan.fleet.placement, names),
+        spec.affinity.take(),
+    ));
     if plan.fleet.zone_spread {
         spec.topology_spread_constraints = Some(vec![TopologySpreadConstraint {
             label_selector: Some(runner_selector(names)),
@@ -157,7 +176,7 @@ pub fn runners(
             completions: Some(n),
             parallelism: Some(n),
             pod_failure_policy: Some(failure_policy()),
-            template: template(names, "runner", &meta, spec),
+            template: template(plan, names, "runner", &meta, spec),
             ttl_seconds_after_finished: ttl(plan),
             ..Default::default()
         }),

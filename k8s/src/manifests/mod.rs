@@ -7,11 +7,13 @@
 //! `data.rs`), the coordinator's Service, the NetworkPolicies (coordinator, runners), the
 //! PodDisruptionBudget, the coordinator Job, the runners' Indexed Job.
 
+mod affinity;
 mod config;
 pub mod data;
 mod jobs;
 pub mod names;
 mod network;
+pub mod outputs;
 pub mod pod;
 mod yaml;
 
@@ -36,6 +38,8 @@ pub const LINGER_S: i64 = 60;
 pub struct Options {
     /// The namespace instead of `fleet.namespace` (`volley deploy --namespace`).
     pub namespace: Option<String>,
+    /// The coordinator's outputs (`--out`), in the order given (see [`outputs`]).
+    pub outputs: Vec<outputs::ClusterOut>,
 }
 
 /// One object of a run. (A run has a handful; their size difference does not matter.)
@@ -158,6 +162,12 @@ pub enum ManifestError {
     )]
     PlanTooLarge { name: String, bytes: usize },
     #[error(
+        "output token `token_env={var}`: `fleet.env` gives {var} a {given}; a token must come \
+         from a Secret: write `{var}: k8s_secret(\"NAME\", \"KEY\")` in `fleet.env`, or drop the \
+         entry so the coordinator reads it from the run's Secret"
+    )]
+    OutputTokenNotSecret { var: String, given: &'static str },
+    #[error(
         "the toleration `{toleration}` is malformed: {why} (write `key=value:Effect`, e.g. `role=loadgen:NoSchedule`)"
     )]
     Toleration { toleration: String, why: String },
@@ -229,6 +239,7 @@ pub fn runner_count(plan: &Plan) -> u32 {
 
 /// Builds the objects of `plan`'s run.
 pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
+    outputs::check_token_env(plan, &opts.outputs)?;
     // Every source's rows go to a pack; the plan keeps their references (and no copy of
     // the rows is made: the slices read them from the caller's plan).
     let source = plan;
@@ -265,11 +276,13 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
         meta(names.coordinator(), "coordinator"),
         &names,
     )));
-    objects.push(Object::NetworkPolicy(network::coordinator(
-        plan,
-        &names,
-        meta(names.coordinator(), "coordinator"),
-    )));
+    let mut coordinator_policy =
+        network::coordinator(plan, &names, meta(names.coordinator(), "coordinator"));
+    if let Some(spec) = coordinator_policy.spec.as_mut() {
+        let rules = outputs::egress(&opts.outputs, &plan.fleet.egress);
+        spec.egress.get_or_insert_with(Vec::new).extend(rules);
+    }
+    objects.push(Object::NetworkPolicy(coordinator_policy));
     objects.push(Object::NetworkPolicy(network::runners(
         plan,
         &names,
@@ -280,7 +293,7 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
         &names,
     )));
     let coordinator_meta = meta(names.coordinator(), "coordinator");
-    let mut c = jobs::coordinator(plan, &names, coordinator_meta, runners, &d)?;
+    let mut c = jobs::coordinator(plan, &names, coordinator_meta, runners, &opts.outputs, &d)?;
     let every: Vec<&data::Part> = mounts.0.iter().chain(&mounts.1).collect();
     jobs::mount_data(&mut c, &every);
     objects.push(Object::Job(c));
@@ -290,6 +303,7 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
     let mut notes = network::target_notes(plan);
     notes.extend(secret_notes(plan, &names));
     notes.extend(memory_note);
+    notes.extend(outputs::notes(&opts.outputs, &plan.fleet.egress, &names));
     Ok(Manifests {
         names,
         namespace,

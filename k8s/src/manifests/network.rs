@@ -4,7 +4,7 @@
 //! on the status port 6566 from any address (the API server's service proxy, through which
 //! `volley deploy`/`status` read `/status` and `/summary` and `volley abort` posts, comes
 //! from the API server, not a pod); egress to DNS and the same targets (setup and teardown
-//! run there).
+//! run there), and to its `--out` endpoints (those rules are `outputs.rs`'s).
 //!
 //! A NetworkPolicy cannot name a host: a target given by hostname is reachable only
 //! through a `fleet.egress` CIDR that covers its addresses, and [`target_notes`] says so.
@@ -36,11 +36,25 @@ fn ip_of(host: &url::Host<String>) -> Option<IpAddr> {
     }
 }
 
+/// The fixed addresses a scenario's `http.hosts` gives `name`, over every scenario (the
+/// runners never look such a name up, so the policy can name its addresses).
+fn fixed_addresses(plan: &Plan, name: &str) -> BTreeSet<IpAddr> {
+    plan.scenarios
+        .iter()
+        .filter_map(|s| s.http.hosts.get(name))
+        .flatten()
+        .filter_map(|a| a.parse().ok())
+        .collect()
+}
+
 /// Notes for targets a NetworkPolicy cannot express (hostnames), for the CLI to show.
 pub fn target_notes(plan: &Plan) -> Vec<String> {
     let mut out = Vec::new();
     for t in &plan.targets {
         if let Some((url::Host::Domain(d), _)) = host_port(&t.url) {
+            if !fixed_addresses(plan, &d).is_empty() {
+                continue;
+            }
             let hint = if plan.fleet.egress.is_empty() {
                 "add its addresses to `fleet.egress`, or the runners cannot reach it"
             } else {
@@ -115,15 +129,19 @@ fn dns() -> NetworkPolicyEgressRule {
     }
 }
 
-/// Egress to the targets: one rule per IP-literal target (its address and port), and one
-/// for the `fleet.egress` CIDRs on the targets' ports (every port when there is no target).
+/// Egress to the targets: one rule per IP-literal target (its address and port) and per
+/// address `http.hosts` fixes for a target's name, and one for the `fleet.egress` CIDRs on the targets' ports (every port when there is no target).
 fn target_rules(plan: &Plan) -> Vec<NetworkPolicyEgressRule> {
     let mut by_ip: BTreeMap<(String, u16), ()> = BTreeMap::new();
     let mut ports = BTreeSet::new();
     for t in &plan.targets {
         if let Some((host, port)) = host_port(&t.url) {
             ports.insert(port);
-            if let Some(ip) = ip_of(&host) {
+            let ips = match &host {
+                url::Host::Domain(d) => fixed_addresses(plan, d),
+                ip => ip_of(ip).into_iter().collect(),
+            };
+            for ip in ips {
                 let bits = if ip.is_ipv4() { 32 } else { 128 };
                 by_ip.insert((format!("{ip}/{bits}"), port), ());
             }

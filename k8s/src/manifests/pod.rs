@@ -6,13 +6,14 @@
 use super::names::Names;
 use super::ManifestError;
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, PodDNSConfig,
-    PodDNSConfigOption, PodSecurityContext, PodSpec, ResourceRequirements, SeccompProfile,
-    SecretKeySelector, SecurityContext, Toleration, Volume, VolumeMount,
+    Capabilities, ConfigMapKeySelector, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    LocalObjectReference, PodDNSConfig, PodDNSConfigOption, PodSecurityContext, PodSpec,
+    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Toleration, Volume,
+    VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
-use volley_plan::{Plan, Resources};
+use volley_plan::{EnvValue, Plan, Resources};
 
 /// The image's non-root user (distroless `nonroot`).
 pub const UID: i64 = 65532;
@@ -167,7 +168,56 @@ pub fn env(plan: &Plan, names: &Names) -> Vec<EnvVar> {
         };
         out.push(secret_env(&s.env, secret, key));
     }
+    out.extend(extra_env(plan));
     out
+}
+
+/// `fleet.env`, by name: plain values, or references to a Secret or ConfigMap key.
+pub fn extra_env(plan: &Plan) -> Vec<EnvVar> {
+    plan.fleet
+        .env
+        .iter()
+        .map(|(name, v)| {
+            let (value, value_from) = match v {
+                EnvValue::Value { value } => (Some(value.clone()), None),
+                EnvValue::Secret { secret, key } => (
+                    None,
+                    Some(EnvVarSource {
+                        secret_key_ref: Some(SecretKeySelector {
+                            name: secret.clone(),
+                            key: key.clone(),
+                            optional: Some(false),
+                        }),
+                        ..Default::default()
+                    }),
+                ),
+                EnvValue::ConfigMap { config_map, key } => (
+                    None,
+                    Some(EnvVarSource {
+                        config_map_key_ref: Some(ConfigMapKeySelector {
+                            name: config_map.clone(),
+                            key: key.clone(),
+                            optional: Some(false),
+                        }),
+                        ..Default::default()
+                    }),
+                ),
+            };
+            EnvVar {
+                name: name.clone(),
+                value,
+                value_from,
+            }
+        })
+        .collect()
+}
+
+/// The resources of a role: the coordinator's own, or the runners' `fleet.resources`.
+pub fn role_resources<'p>(plan: &'p Plan, role: &str) -> &'p Resources {
+    match role {
+        "coordinator" => plan.fleet.coordinator_resources(),
+        _ => &plan.fleet.resources,
+    }
 }
 
 /// The plan volume (read-only ConfigMap) and a small writable `/tmp`.
@@ -222,7 +272,7 @@ pub fn container(name: &str, plan: &Plan, names: &Names, args: Vec<String>) -> C
         image_pull_policy: Some("IfNotPresent".into()),
         args: Some(args),
         env: Some(env(plan, names)),
-        resources: Some(resources(&plan.fleet.resources)),
+        resources: Some(resources(role_resources(plan, name))),
         security_context: Some(container_security()),
         volume_mounts: Some(common_mounts()),
         termination_message_policy: Some("FallbackToLogsOnError".into()),
@@ -264,7 +314,30 @@ pub fn pod_spec(
         tolerations: (!tolerations.is_empty()).then_some(tolerations),
         volumes: Some(common_volumes(names)),
         ..Default::default()
-    })
+    }
+    .with_fleet_pod_fields(plan))
+}
+
+/// The pod fields a team sets for its cluster: service account, pull secrets, priority
+/// class and the affinity of `fleet.affinity` (the runners add their placement to it).
+trait FleetPodFields {
+    fn with_fleet_pod_fields(self, plan: &Plan) -> Self;
+}
+
+impl FleetPodFields for PodSpec {
+    fn with_fleet_pod_fields(mut self, plan: &Plan) -> PodSpec {
+        let f = &plan.fleet;
+        self.service_account_name = f.service_account.clone();
+        self.priority_class_name = f.priority_class.clone();
+        self.image_pull_secrets = (!f.image_pull_secrets.is_empty()).then(|| {
+            f.image_pull_secrets
+                .iter()
+                .map(|name| LocalObjectReference { name: name.clone() })
+                .collect()
+        });
+        self.affinity = super::affinity::of_fleet(&f.affinity);
+        self
+    }
 }
 
 #[cfg(test)]

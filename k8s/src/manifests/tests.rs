@@ -63,14 +63,32 @@ fn example_plans() -> Vec<(String, Plan)> {
         .collect()
 }
 
+/// Every example's manifests, and the checkout example's once more with coordinator
+/// outputs (a json file and a Prometheus with a token variable), so every rule below also
+/// holds for the results volume, the outputs' arguments and their egress.
 fn all_manifests() -> Vec<(String, Manifests)> {
-    example_plans()
-        .into_iter()
-        .map(|(n, p)| {
-            let m = build(&p, &Options::default()).unwrap_or_else(|e| panic!("{n}: {e}"));
-            (n, m)
-        })
-        .collect()
+    let mut out: Vec<(String, Manifests)> = Vec::new();
+    for (n, p) in example_plans() {
+        let m = build(&p, &Options::default()).unwrap_or_else(|e| panic!("{n}: {e}"));
+        if n == "checkout.load" {
+            let opts = Options {
+                outputs: vec![
+                    super::outputs::ClusterOut::Json,
+                    super::outputs::ClusterOut::Network {
+                        spec: "prometheus=http://10.0.0.9:9090/api/v1/write,token_env=PROM".into(),
+                        host: url::Host::Ipv4([10, 0, 0, 9].into()),
+                        port: 9090,
+                        token_env: Some("PROM".into()),
+                    },
+                ],
+                ..Options::default()
+            };
+            let with = build(&p, &opts).unwrap_or_else(|e| panic!("{n} with outputs: {e}"));
+            out.push((format!("{n} with outputs"), with));
+        }
+        out.push((n, m));
+    }
+    out
 }
 
 fn jobs(m: &Manifests) -> Vec<&Job> {
@@ -88,7 +106,12 @@ fn template(j: &Job) -> &PodTemplateSpec {
 }
 
 /// Pod Security Standards, "restricted" profile, plus the project's own rules.
-fn assert_restricted(what: &str, t: &PodTemplateSpec) {
+/// `fleet_env` is the file's `fleet.env`: its plain values are the only other values.
+fn assert_restricted(
+    what: &str,
+    t: &PodTemplateSpec,
+    fleet_env: &BTreeMap<String, volley_plan::EnvValue>,
+) {
     let spec = t.spec.as_ref().expect("pod spec");
     let psc = spec
         .security_context
@@ -125,6 +148,23 @@ fn assert_restricted(what: &str, t: &PodTemplateSpec) {
             v.config_map.is_some() || v.empty_dir.is_some() || v.projected.is_some(),
             "{what}: volume {} is of a restricted-allowed type",
             v.name
+        );
+    }
+    let volumes: Vec<&str> = spec
+        .volumes
+        .iter()
+        .flatten()
+        .map(|v| v.name.as_str())
+        .collect();
+    for m in spec
+        .containers
+        .iter()
+        .flat_map(|c| c.volume_mounts.iter().flatten())
+    {
+        assert!(
+            volumes.contains(&m.name.as_str()),
+            "{what}: mount {} has no volume",
+            m.name
         );
     }
     let containers = spec
@@ -198,6 +238,29 @@ fn assert_restricted(what: &str, t: &PodTemplateSpec) {
                 .any(|(n, _)| e.name == *n)
         });
         for e in secret_env {
+            let from = e.value_from.as_ref();
+            match fleet_env.get(&e.name) {
+                Some(volley_plan::EnvValue::Value { value }) => {
+                    assert_eq!(
+                        e.value.as_ref(),
+                        Some(value),
+                        "{what}: fleet.env {}",
+                        e.name
+                    );
+                    continue;
+                }
+                Some(volley_plan::EnvValue::ConfigMap { .. }) => {
+                    assert!(
+                        e.value.is_none()
+                            && from.and_then(|v| v.config_map_key_ref.as_ref()).is_some(),
+                        "{what}/{}: env {} is a configMapKeyRef",
+                        c.name,
+                        e.name
+                    );
+                    continue;
+                }
+                _ => {}
+            }
             assert!(
                 e.value.is_none(),
                 "{what}/{}: env {} holds a value instead of a reference",
@@ -205,10 +268,7 @@ fn assert_restricted(what: &str, t: &PodTemplateSpec) {
                 e.name
             );
             assert!(
-                e.value_from
-                    .as_ref()
-                    .and_then(|v| v.secret_key_ref.as_ref())
-                    .is_some(),
+                from.and_then(|v| v.secret_key_ref.as_ref()).is_some(),
                 "{what}/{}: env {} is a secretKeyRef",
                 c.name,
                 e.name
@@ -234,11 +294,13 @@ fn valid_label_value(v: &str) -> bool {
 #[test]
 fn every_pod_template_meets_the_restricted_profile() {
     let mut checked = 0;
+    let plans: BTreeMap<String, Plan> = example_plans().into_iter().collect();
     for (name, m) in all_manifests() {
         for j in jobs(&m) {
             assert_restricted(
                 &format!("{name}: {}", j.metadata.name.as_deref().unwrap_or_default()),
                 template(j),
+                &plans[name.trim_end_matches(" with outputs")].fleet.env,
             );
             checked += 1;
         }
@@ -542,6 +604,39 @@ fn the_checkout_example_makes_the_reference_objects() {
 }
 
 #[test]
+fn addresses_fixed_by_http_hosts_open_the_runners_egress_and_need_no_note() {
+    let mut p = tiny_plan();
+    p.targets = vec![volley_plan::Target {
+        name: "lb".into(),
+        url: "http://lb.test:8080".into(),
+    }];
+    let runners_egress = |p: &volley_plan::Plan| {
+        let m = build(p, &Options::default()).unwrap();
+        let np = m
+            .objects
+            .iter()
+            .find_map(|o| match o {
+                Object::NetworkPolicy(np) if o.name() == m.names.runners() => Some(np.clone()),
+                _ => None,
+            })
+            .unwrap();
+        serde_json::to_string(&np.spec.unwrap().egress).unwrap()
+    };
+    assert!(!runners_egress(&p).contains("ipBlock"));
+    assert_eq!(network::target_notes(&p).len(), 1);
+    p.scenarios[0]
+        .http
+        .hosts
+        .insert("lb.test".into(), vec!["10.1.2.3".into(), "fd00::7".into()]);
+    let e = runners_egress(&p);
+    assert!(
+        e.contains("10.1.2.3/32") && e.contains("fd00::7/128") && e.contains("8080"),
+        "{e}"
+    );
+    assert!(network::target_notes(&p).is_empty());
+}
+
+#[test]
 fn runners_auto_uses_the_capacity_sizing() {
     let mut p = tiny_plan();
     p.fleet.runners = None;
@@ -719,6 +814,7 @@ fn output_is_deterministic_and_the_namespace_can_be_overridden() {
     assert_eq!(a, b);
     let o = Options {
         namespace: Some("perf".into()),
+        ..Options::default()
     };
     let m = build(&p, &o).unwrap();
     assert!(m
@@ -754,4 +850,197 @@ fn the_header_counts_runners_in_words() {
         let y = to_yaml(&build(&p, &Options::default()).unwrap(), "t.load");
         assert!(y.contains(words), "{n}: {}", &y[..y.len().min(400)]);
     }
+}
+
+/// The coordinator's and the runners' Jobs of a build.
+fn roles(m: &Manifests) -> (&Job, &Job) {
+    let js = jobs(m);
+    let by = |suffix: &str| {
+        *js.iter()
+            .find(|j| j.metadata.name.as_deref().unwrap_or("").ends_with(suffix))
+            .unwrap_or_else(|| panic!("a job named *{suffix}"))
+    };
+    (by("-coordinator"), by("-runners"))
+}
+
+fn pod_spec_of(j: &Job) -> &k8s_openapi::api::core::v1::PodSpec {
+    template(j).spec.as_ref().expect("pod spec")
+}
+
+fn quantities(j: &Job) -> (String, String) {
+    let r = pod_spec_of(j).containers[0].resources.clone().unwrap();
+    let limits = r.limits.unwrap();
+    assert_eq!(Some(&limits), r.requests.as_ref(), "requests = limits");
+    (limits["cpu"].0.clone(), limits["memory"].0.clone())
+}
+
+#[test]
+fn the_cluster_example_writes_every_pod_field() {
+    let m = all_manifests()
+        .into_iter()
+        .find(|(n, _)| n == "cluster.load")
+        .expect("examples/cluster.load")
+        .1;
+    let (coord, run) = roles(&m);
+    assert_eq!(quantities(coord), ("250m".to_string(), "256Mi".to_string()));
+    assert_eq!(quantities(run), ("1500m".to_string(), "1Gi".to_string()));
+    for j in [coord, run] {
+        let what = j.metadata.name.clone().unwrap_or_default();
+        let spec = pod_spec_of(j);
+        assert_eq!(
+            spec.service_account_name.as_deref(),
+            Some("loadtest"),
+            "{what}"
+        );
+        assert_eq!(spec.automount_service_account_token, Some(false), "{what}");
+        assert_eq!(spec.priority_class_name.as_deref(), Some("loadtest-low"));
+        assert_eq!(
+            spec.image_pull_secrets
+                .as_ref()
+                .map(|v| v.iter().map(|r| r.name.as_str()).collect::<Vec<_>>()),
+            Some(vec!["regcred"])
+        );
+        let env = spec.containers[0].env.clone().unwrap();
+        let get = |n: &str| env.iter().find(|e| e.name == n).cloned();
+        assert_eq!(
+            get("REGION").and_then(|e| e.value).as_deref(),
+            Some("eu-west-1")
+        );
+        let flags = get("FEATURE_FLAGS").and_then(|e| e.value_from).unwrap();
+        let cm = flags.config_map_key_ref.unwrap();
+        assert_eq!((cm.name.as_str(), cm.key.as_str()), ("shop-flags", "flags"));
+        let trace = get("TRACE_TOKEN").and_then(|e| e.value_from).unwrap();
+        assert_eq!(trace.secret_key_ref.unwrap().name, "tracing");
+        assert!(get("VOLLEY_TOKEN").is_some(), "Volley's own env stays");
+        let meta = template(j).metadata.clone().unwrap();
+        let labels = meta.labels.unwrap();
+        assert_eq!(labels["team"], "payments");
+        assert_eq!(labels["acme.com/cost-center"], "4711");
+        assert!(
+            labels.contains_key(names::RUN_LABEL),
+            "Volley's labels stay"
+        );
+        let ann = meta.annotations.unwrap();
+        assert_eq!(ann["acme.com/owner"], "payments team");
+        assert!(ann.contains_key(names::PLAN_HASH_ANNOTATION));
+        let node = spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.clone())
+            .expect("node affinity on both roles");
+        assert!(node
+            .required_during_scheduling_ignored_during_execution
+            .is_some());
+        assert_eq!(
+            node.preferred_during_scheduling_ignored_during_execution
+                .unwrap()[0]
+                .weight,
+            50
+        );
+    }
+    let anti = |j: &Job| {
+        pod_spec_of(j)
+            .affinity
+            .clone()
+            .unwrap()
+            .pod_anti_affinity
+            .unwrap()
+    };
+    let c = anti(coord);
+    assert!(
+        c.preferred_during_scheduling_ignored_during_execution
+            .is_none(),
+        "the placement preset is the runners' only"
+    );
+    assert_eq!(
+        c.required_during_scheduling_ignored_during_execution
+            .unwrap()
+            .len(),
+        1
+    );
+    let r = anti(run);
+    assert_eq!(
+        r.preferred_during_scheduling_ignored_during_execution
+            .unwrap()[0]
+            .weight,
+        100,
+        "`placement = spread` stays"
+    );
+    let req = r
+        .required_during_scheduling_ignored_during_execution
+        .unwrap();
+    assert_eq!(
+        req[0]
+            .label_selector
+            .as_ref()
+            .unwrap()
+            .match_labels
+            .as_ref()
+            .unwrap()["app"],
+        "payments-db",
+        "and the file's term joins it"
+    );
+}
+
+#[test]
+fn without_the_new_fields_the_pods_are_as_before() {
+    let p = tiny_plan();
+    let m = build(&p, &Options::default()).unwrap();
+    let (coord, run) = roles(&m);
+    assert_eq!(
+        quantities(coord),
+        quantities(run),
+        "one size for both roles"
+    );
+    for j in [coord, run] {
+        let spec = pod_spec_of(j);
+        assert!(spec.service_account_name.is_none() && spec.priority_class_name.is_none());
+        assert!(spec.image_pull_secrets.is_none());
+        assert_eq!(
+            template(j).metadata.as_ref().unwrap().labels.as_ref(),
+            Some(&Names::new(&p).labels(if j == coord { "coordinator" } else { "runner" }))
+        );
+    }
+    assert!(
+        pod_spec_of(coord).affinity.is_none(),
+        "no affinity to write"
+    );
+    let y = to_yaml(&m, "t.load");
+    for field in [
+        "serviceAccountName",
+        "priorityClassName",
+        "imagePullSecrets",
+        "nodeAffinity",
+    ] {
+        assert!(!y.contains(field), "{field} only when the file sets it");
+    }
+}
+
+#[test]
+fn the_coordinator_gets_its_own_resources_and_the_output_stays_deterministic() {
+    let mut p = tiny_plan();
+    p.fleet.coordinator_resources = Some(volley_plan::Resources {
+        cpu_millis: 500,
+        memory_bytes: 256 << 20,
+    });
+    p.fleet.env.insert(
+        "B".into(),
+        volley_plan::EnvValue::Value { value: "2".into() },
+    );
+    p.fleet.env.insert(
+        "A".into(),
+        volley_plan::EnvValue::Value { value: "1".into() },
+    );
+    p.fleet.labels.insert("z".into(), "1".into());
+    p.fleet.labels.insert("a".into(), "1".into());
+    let m = build(&p, &Options::default()).unwrap();
+    let (coord, run) = roles(&m);
+    assert_eq!(quantities(coord), ("500m".to_string(), "256Mi".to_string()));
+    assert_eq!(quantities(run), ("1".to_string(), "512Mi".to_string()));
+    let env = pod_spec_of(run).containers[0].env.clone().unwrap();
+    let tail: Vec<&str> = env.iter().rev().take(2).map(|e| e.name.as_str()).collect();
+    assert_eq!(tail, ["B", "A"], "fleet.env in name order, after Volley's");
+    let a = to_yaml(&m, "t.load");
+    let b = to_yaml(&build(&p, &Options::default()).unwrap(), "t.load");
+    assert_eq!(a, b);
 }

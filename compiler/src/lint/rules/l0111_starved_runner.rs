@@ -10,6 +10,10 @@
 //!   for TLS, JSON bodies and checks). A closed model's rate is estimated as VUs divided
 //!   by the shortest iteration (its pauses, plus 50 ms per request).
 //!
+//! `cpu` counts as Kubernetes writes it (`250m`, `"500m"`, `1.5`); with per-role
+//! resources (`resources = {.., runners: {cpu: 2}}`) only the runners' count, since the
+//! coordinator sends no load.
+//!
 //! Files without a `fleet` block are not judged: `volley run` uses the machine it runs on.
 //!
 //! **Why it matters.** A runner out of memory is killed mid-test; a runner out of CPU
@@ -76,6 +80,15 @@ pub const RULE: Rule = Rule {
     check,
 };
 
+/// Millicores as Kubernetes writes them: `2` cores, `250m`.
+fn cpu(millis: u64) -> String {
+    if millis.is_multiple_of(1000) {
+        (millis / 1000).to_string()
+    } else {
+        format!("{millis}m")
+    }
+}
+
 /// Whether `a` runs (transitively) after `b`.
 fn after(cx: &LintCx, a: usize, b: usize) -> bool {
     let mut at = a;
@@ -125,7 +138,6 @@ fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
             .map(|(_, l)| *l)
     };
     let loc = field("resources").or(field("runners")).unwrap_or(fleet_loc);
-    let cores = res.cpu_millis as f64 / 1000.0;
     let need_runners = |per: f64, total: f64| (total / per.max(1.0)).ceil() as u64;
     let each = if runners == 1 {
         "the one runner".to_string()
@@ -154,15 +166,15 @@ fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
     }
     if runner_rps > cap.rps {
         let msg = format!(
-            "{each} sends about {} requests/s at the peak, but {} CPU carries about {} (≈ {} per core): the runner, not the server, limits the load and its queueing shows up as latency",
+            "{each} sends about {} requests/s at the peak, but `cpu: {}` carries about {} (≈ {} per core): the runner, not the server, limits the load and its queueing shows up as latency",
             num(runner_rps),
-            num(cores),
+            cpu(res.cpu_millis),
             num(cap.rps),
             thousands(capacity::RPS_PER_CORE as u64)
         );
         let help = format!(
             "give each runner `cpu: {}` or more, or use `runners = {}` (or `auto`)",
-            (runner_rps / capacity::RPS_PER_CORE).ceil(),
+            cpu(((runner_rps / capacity::RPS_PER_CORE * 10.0).ceil() as u64) * 100),
             need_runners(cap.rps, rps)
         );
         out.push(

@@ -5,6 +5,7 @@
 //! server (HTTP/1.1 and h2c, optionally behind rustls) with a few routes, and raw TCP
 //! servers that misbehave. They never reach anything but loopback.
 
+mod dns;
 mod errors;
 mod h1;
 mod plain;
@@ -84,6 +85,15 @@ where
     Fut: Future<Output = ()> + 'static,
 {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    listen_on(listener, conn)
+}
+
+/// [`listen`] on a bound listener.
+pub(super) fn listen_on<F, Fut>(listener: TcpListener, conn: F) -> Server
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
     let addr = listener.local_addr().expect("local addr");
     let accepts = Rc::new(Cell::new(0));
     let counter = Rc::clone(&accepts);
@@ -102,7 +112,13 @@ where
 
 /// The hyper test server (HTTP/1.1 or h2c by preface; TLS with ALPN when `tls` is given).
 pub(super) async fn serve(tls: Option<Arc<rustls::ServerConfig>>) -> Server {
-    listen(move |tcp| {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    serve_on(listener, tls)
+}
+
+/// [`serve`] on a bound listener.
+pub(super) fn serve_on(listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -> Server {
+    listen_on(listener, move |tcp| {
         let tls = tls.clone();
         async move {
             let builder = auto::Builder::new(LocalExec);
@@ -120,7 +136,6 @@ pub(super) async fn serve(tls: Option<Arc<rustls::ServerConfig>>) -> Server {
             }
         }
     })
-    .await
 }
 
 type Resp = http::Response<Full<Bytes>>;

@@ -244,7 +244,7 @@ fn dns_cache_resolves_localhost_once() {
         });
         let tls = TlsConfig::new().expect("tls");
         let mut a = VuClient::new(Arc::clone(&opts), Arc::clone(&resolver), Arc::clone(&tls));
-        let mut b = VuClient::new(opts, Arc::clone(&resolver), tls);
+        let mut b = VuClient::new(Arc::clone(&opts), Arc::clone(&resolver), tls);
         let target = url(&format!("http://localhost:{}/hello", server.addr.port()));
         for i in 0..3 {
             let c = if i == 1 { &mut b } else { &mut a };
@@ -258,9 +258,15 @@ fn dns_cache_resolves_localhost_once() {
         assert_eq!(server.accepts.get(), 3);
         assert_eq!(resolver.lookups(), 1);
         // IP literals never reach the system resolver.
-        let ip = resolver.resolve("127.0.0.1", 80).await.expect("literal");
+        let ip = resolver
+            .resolve("127.0.0.1", 80, &opts.dns)
+            .await
+            .expect("literal");
         assert_eq!(ip.to_string(), "127.0.0.1:80");
-        let v6 = resolver.resolve("[::1]", 80).await.expect("literal");
+        let v6 = resolver
+            .resolve("[::1]", 80, &opts.dns)
+            .await
+            .expect("literal");
         assert_eq!(v6.to_string(), "[::1]:80");
         assert_eq!(resolver.lookups(), 1);
     });
