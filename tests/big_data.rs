@@ -235,6 +235,12 @@ fn local_args(pod: &Pod, plan: &Path, data: &Path, port: u16) -> Vec<String> {
             "--status-listen" | "--linger" => {
                 next(&mut it);
             }
+            // The coordinator's report goes to its results volume; here, beside the data.
+            "--report" => {
+                next(&mut it);
+                let report = data.with_file_name("report.html");
+                out.extend(["--report".into(), report.display().to_string()]);
+            }
             "--coordinator" => {
                 next(&mut it);
                 out.extend(["--coordinator".into(), format!("http://127.0.0.1:{port}")]);
@@ -273,6 +279,13 @@ fn run(c: &Compiled, dir: &Path) -> std::process::Output {
         })
         .collect();
     let out = wait_output(coordinator, Duration::from_secs(120));
+    if out.status.code() != Some(0) {
+        for (_, mut r) in runners {
+            let _ = r.kill();
+            let _ = r.wait();
+        }
+        panic!("the coordinator failed: {}", text(&out));
+    }
     for (k, r) in runners {
         let o = wait_output(r, Duration::from_secs(60));
         assert_eq!(o.status.code(), Some(0), "runner {k}: {}", text(&o));
