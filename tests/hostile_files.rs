@@ -112,10 +112,10 @@ fn dev_zero_is_refused_even_when_dev_is_allowed() {
 }
 
 #[test]
-fn a_data_file_over_16_mib_is_refused_with_the_arithmetic() {
+fn a_data_file_over_64_mib_is_refused_with_the_arithmetic() {
     let (dir, _) = case("bigcsv", &with_data("data d = csv(\"big.csv\")"));
     let row = "12345678,abcdefgh\n";
-    let rows = 17 * 1024 * 1024 / row.len() + 1;
+    let rows = 65 * 1024 * 1024 / row.len() + 1;
     let mut csv = String::from("id,name\n");
     csv.push_str(&row.repeat(rows));
     std::fs::write(dir.join("big.csv"), &csv).unwrap();
@@ -127,20 +127,20 @@ fn a_data_file_over_16_mib_is_refused_with_the_arithmetic() {
         out.contains(&format!("{size} bytes")),
         "the file's size: {out}"
     );
-    assert!(out.contains("16,777,216 bytes"), "the limit: {out}");
+    assert!(out.contains("67,108,864 bytes"), "the limit: {out}");
 }
 
 #[test]
 fn a_data_file_over_the_cell_limit_is_refused_with_rows_times_columns() {
     let (dir, _) = case("cells", &with_data("data d = csv(\"wide.csv\")"));
     let mut csv = String::from("a,b,c,d,e,f,g,h,i,j,k,l\n");
-    csv.push_str(&"1,2,3,4,5,6,7,8,9,0,1,2\n".repeat(90_000));
+    csv.push_str(&"1,2,3,4,5,6,7,8,9,0,1,2\n".repeat(340_000));
     std::fs::write(dir.join("wide.csv"), &csv).unwrap();
     let (code, out) = check(&dir, &[]);
     assert_eq!(code, Some(104), "{out}");
     assert!(out.contains("E0408"), "{out}");
     assert!(
-        out.contains("90,000 rows × 12 columns = 1,080,000 cells"),
+        out.contains("340,000 rows × 12 columns = 4,080,000 cells"),
         "{out}"
     );
 }

@@ -310,18 +310,18 @@ fn the_documented_role_validates() {
     }
 }
 
-mod deploy {
+pub(crate) mod deploy {
     use super::*;
     use volley_k8s::fake::Fake;
 
-    struct Cluster {
-        fake: Fake,
+    pub(crate) struct Cluster {
+        pub(crate) fake: Fake,
         dir: PathBuf,
         _rt: tokio::runtime::Runtime,
     }
 
     /// A fake API server on loopback and a kubeconfig (context `fake`) pointing at it.
-    fn cluster(tag: &str) -> Cluster {
+    pub(crate) fn cluster(tag: &str) -> Cluster {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -341,7 +341,7 @@ mod deploy {
     }
 
     impl Cluster {
-        fn volley(&self, args: &[&str]) -> std::process::Output {
+        pub(crate) fn volley(&self, args: &[&str]) -> std::process::Output {
             let kc = self.dir.join("kubeconfig");
             volley_env(
                 &repo(),
@@ -371,7 +371,7 @@ mod deploy {
         let t = text(&out);
         assert_eq!(out.status.code(), Some(99), "{t}");
         assert!(
-            t.contains("applied 18 objects") && t.contains("thresholds failed"),
+            t.contains("applied 9 objects") && t.contains("thresholds failed"),
             "{t}"
         );
         let run = c

@@ -7,6 +7,7 @@
     reason = "a test binary: its helpers panic with the failure message"
 )]
 
+mod big_data;
 mod cases;
 mod cli;
 mod dns;

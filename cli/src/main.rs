@@ -154,9 +154,14 @@ enum Command {
         /// Worker threads (default: the number of CPUs).
         #[arg(long)]
         workers: Option<usize>,
-        /// Read this runner's data slice from a file instead of the coordinator.
+        /// Read this runner's data slice from a file (a `slice-K` data pack) instead of
+        /// the coordinator.
         #[arg(long, value_name = "FILE")]
         data: Option<PathBuf>,
+        /// Directory of the data packs of sources every runner reads (`data-NAME-P.pack`,
+        /// for plans whose data travels outside the plan).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
     },
     /// A fleet coordinator: waits for the runners, starts them together, merges their
     /// metrics, judges the thresholds and exits with the fleet's verdict.
@@ -164,7 +169,8 @@ enum Command {
         /// The fleet plan (`plan.json`).
         #[arg(long)]
         plan: PathBuf,
-        /// Directory of `slice-K.json` data slices (plans with unique data).
+        /// Directory of the data packs: every runner's slice (`slice-K-P.pack`, plans
+        /// with unique data) and the sources every runner reads (`data-NAME-P.pack`).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
         #[arg(long, default_value = "0.0.0.0:6565")]
@@ -282,6 +288,7 @@ fn main() -> std::process::ExitCode {
             runners,
             workers,
             data,
+            data_dir,
         } => cmd::fleet::runner(cmd::fleet::RunnerArgs {
             plan,
             coordinator,
@@ -289,6 +296,7 @@ fn main() -> std::process::ExitCode {
             runners,
             workers,
             data,
+            data_dir,
         }),
         Command::Coordinator {
             plan,

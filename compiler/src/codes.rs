@@ -104,7 +104,8 @@ codes! {
     E0405 => "unknown data format (`xml(..)`): csv, json or lines",
     E0406 => "a malformed data declaration (path not a constant string)",
     E0407 => "a data or imported file lies outside the test's folder tree (allow a folder with `--allow-path DIR`)",
-    E0408 => "a data file is over the limits: 16 MiB, 100,000 rows, 1,000,000 cells (rows × columns)",
+    E0408 => "a data file is over the limits: 64 MiB, 1,000,000 rows, 4,000,000 cells (rows × columns)",
+    E0409 => "the data cannot be delivered to a cluster: its packs need more data ConfigMaps than a run may have",
     E0501 => "a secret flows into a URL, path or query",
     E0502 => "a secret flows into a check, require or group name",
     E0503 => "a secret flows into a tag or request name",
@@ -718,12 +719,44 @@ pub fn data_too_large(span: Span, path: &str, why: &str) -> Diagnostic {
         "this file",
         format!(
             "the limits are {} per file, {} rows and {} cells (rows × columns), because every \
-             row is embedded in the plan; use a smaller sample of the data",
+             row is held in memory, when compiling and by each runner that reads it (a few GiB \
+             at the limits); use a smaller sample of the data",
             bytes_text(MAX_DATA_BYTES),
             thousands(MAX_DATA_ROWS as u64),
             thousands(MAX_DATA_CELLS as u64)
         ),
     )
+}
+
+/// E0409: the data packs of a run need `objects` ConfigMaps, over
+/// `volley_plan::pack::MAX_DATA_OBJECTS`. `labels` are the data declarations with each one's
+/// share of the arithmetic, the largest first (the primary label).
+pub fn data_undeliverable(labels: &[(Span, String)], objects: u64) -> Diagnostic {
+    use volley_plan::pack::{MAX_DATA_OBJECTS, PART_BYTES};
+    let mut d = Diagnostic::error(
+        Code::E0409.as_str(),
+        format!(
+            "the data cannot be delivered to a cluster: its packs take {} ConfigMaps, over the \
+             limit of {} a run may have",
+            thousands(objects),
+            thousands(MAX_DATA_OBJECTS as u64)
+        ),
+    );
+    for (i, (span, text)) in labels.iter().enumerate() {
+        d = if i == 0 {
+            d.with_label(*span, text.clone())
+        } else {
+            d.with_note(*span, text.clone())
+        };
+    }
+    d.with_help(format!(
+        "each data ConfigMap holds {} KiB of compressed rows (the 1 MiB object limit less base64 \
+         and metadata) and a run may have {} ({} compressed); use fewer or smaller data files \
+         (fewer rows or columns, shorter cells)",
+        PART_BYTES / 1024,
+        MAX_DATA_OBJECTS,
+        bytes_text((MAX_DATA_OBJECTS * PART_BYTES) as u64)
+    ))
 }
 
 /// E0402

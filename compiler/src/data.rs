@@ -347,19 +347,22 @@ mod tests {
     #[test]
     fn rows_and_cells_are_limited_with_the_arithmetic() {
         let mut csv = String::from("a,b,c,d,e,f,g,h,i,j,k,l\n");
-        for _ in 0..90_000 {
+        for _ in 0..340_000 {
             csv.push_str("1,2,3,4,5,6,7,8,9,10,11,12\n");
         }
         let e = read_csv(csv.as_bytes()).unwrap_err();
         assert!(e.too_large);
         assert_eq!(
             e.why,
-            "90,000 rows × 12 columns = 1,080,000 cells, over the limits of 100,000 rows and 1,000,000 cells"
+            "340,000 rows × 12 columns = 4,080,000 cells, over the limits of 1,000,000 rows and 4,000,000 cells"
         );
-        let lines = "x\n".repeat(100_001);
+        let lines = "x\n".repeat(1_000_001);
         let e = read_lines(lines.as_bytes()).unwrap_err();
-        assert_eq!(e.why, "it has 100,001 rows, over the limit of 100,000 rows");
-        assert!(read_lines("x\n".repeat(100_000).as_bytes()).is_ok());
+        assert_eq!(
+            e.why,
+            "it has 1,000,001 rows, over the limit of 1,000,000 rows"
+        );
+        assert!(read_lines("x\n".repeat(1_000_000).as_bytes()).is_ok());
     }
 
     #[test]

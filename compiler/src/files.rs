@@ -16,12 +16,14 @@ use std::path::{Component, Path, PathBuf};
 
 /// The largest `.load` file read (8 MiB).
 pub const MAX_SOURCE_BYTES: u64 = 8 * 1024 * 1024;
-/// The largest data file read (16 MiB): its rows are embedded in the plan.
-pub const MAX_DATA_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest data file read (64 MiB). Its rows travel apart from the plan, compressed
+/// (`volley_plan::pack`), but are held in memory when compiling and by every runner that
+/// reads them: these limits keep that memory bounded (a few GiB at the limits).
+pub const MAX_DATA_BYTES: u64 = 64 * 1024 * 1024;
 /// The most rows a data file may have.
-pub const MAX_DATA_ROWS: usize = 100_000;
+pub const MAX_DATA_ROWS: usize = 1_000_000;
 /// The most cells (rows × columns) a data file may have.
-pub const MAX_DATA_CELLS: usize = 1_000_000;
+pub const MAX_DATA_CELLS: usize = 4_000_000;
 
 /// Why a file could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]

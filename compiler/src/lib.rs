@@ -133,6 +133,68 @@ pub fn compile(entry: &str, loader: &dyn SourceLoader, opts: &CompileOptions) ->
     }
 }
 
+/// E0409 for a plan whose data packs need `objects` ConfigMaps, more than a run may have
+/// (`volley_plan::pack::MAX_DATA_OBJECTS`; the manifests count them), located on the data
+/// declarations of `program`: each labelled with its share of the arithmetic, the largest
+/// share first. Declarations in other files than the largest's are related places.
+pub fn undeliverable_data(
+    program: &ir::Program,
+    shares: &[volley_plan::pack::Share],
+    objects: u64,
+) -> Diagnostic {
+    let mut shares: Vec<&volley_plan::pack::Share> = shares.iter().collect();
+    shares.sort_by_key(|s| std::cmp::Reverse(s.packed_bytes));
+    let mut places = Vec::new();
+    for s in shares {
+        for name in &s.sources {
+            let Some(d) = program.data.iter().find(|d| &d.name == name) else {
+                continue;
+            };
+            let text = format!(
+                "`{name}`{}: {} of rows, {} compressed, {} ConfigMap{}",
+                if s.sliced {
+                    " (with the runners' slices)"
+                } else {
+                    ""
+                },
+                files::bytes_text(s.raw_bytes),
+                files::bytes_text(s.packed_bytes),
+                files::thousands(s.objects),
+                if s.objects == 1 { "" } else { "s" }
+            );
+            places.push((d.loc, text));
+        }
+    }
+    let file_of = |m: ir::ModuleId| {
+        program
+            .modules
+            .get(m as usize)
+            .map(|m| m.file.clone())
+            .unwrap_or_default()
+    };
+    // The five largest are labelled; the rest are counted.
+    let more = places.len().saturating_sub(5);
+    places.truncate(5);
+    let home = places.first().map(|(l, _)| l.module);
+    let labels: Vec<(volley_syntax::ast::Span, String)> = places
+        .iter()
+        .filter(|(l, _)| Some(l.module) == home)
+        .map(|(l, t)| (l.span, t.clone()))
+        .collect();
+    let mut d =
+        codes::data_undeliverable(&labels, objects).in_file(home.map(file_of).unwrap_or_default());
+    for (l, t) in places.iter().filter(|(l, _)| Some(l.module) != home) {
+        d = d.with_related(file_of(l.module), l.span, t.clone());
+    }
+    if more > 0 {
+        d.message.push_str(&format!(
+            " ({more} more data declaration{} not shown)",
+            if more == 1 { "" } else { "s" }
+        ));
+    }
+    d
+}
+
 /// Parses and type-checks; the same as `compile` (the plan may be ignored).
 pub fn check(entry: &str, loader: &dyn SourceLoader, opts: &CompileOptions) -> Compiled {
     compile(entry, loader, opts)

@@ -50,6 +50,7 @@ pub fn lower(p: &Program) -> Plan {
                 columns: d.columns.iter().map(|(n, _)| n.clone()).collect(),
                 rows: d.rows.clone(),
                 slice: None,
+                pack: None,
             })
             .collect(),
         metrics: p

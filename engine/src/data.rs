@@ -179,6 +179,7 @@ mod tests {
             columns: vec![],
             rows: (0..n).map(|i| PV::Str(format!("row{i}"))).collect(),
             slice: None,
+            pack: None,
         })
     }
 
@@ -260,6 +261,7 @@ mod tests {
                 total_rows: 4,
                 indices: vec![1, 3],
             }),
+            pack: None,
         };
         let f = Feeder::new(&d);
         let mut rng = SmallRng::seed_from_u64(1);

@@ -4,6 +4,7 @@
 
 pub mod capacity;
 pub mod exit;
+pub mod pack;
 pub mod plan;
 pub mod program;
 pub mod schedule;

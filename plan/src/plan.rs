@@ -6,6 +6,7 @@
 //! workloads), rates in iterations per second, sizes in bytes, percentages as fractions
 //! (`1%` is `0.01`).
 
+use crate::pack::PackRef;
 use crate::program::{Function, Stmt};
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
@@ -79,7 +80,7 @@ pub enum Pick {
     Shared,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct DataSource {
     pub name: String,
     pub format: DataFormat,
@@ -90,13 +91,49 @@ pub struct DataSource {
     pub columns: Vec<String>,
     /// The rows, read at compile time: `Value::Record` for csv/json objects (cells typed
     /// per column: `Int` for an all-integer CSV column, `Json` for mixed JSON values),
-    /// `Value::Str` for lines.
+    /// `Value::Str` for lines. Left out of `plan.json` (and so of the content hash) when
+    /// `pack` is set: the rows then travel in their pack and are filled in once read.
+    #[serde(default)]
     pub rows: Vec<Value>,
     /// Set when the rows are one runner's slice of a unique source (see
     /// [`crate::slice`]): `rows[i]` is global row `indices[i]` of `total_rows`. In a fleet
     /// plan before its slice is applied, `rows` and `indices` are empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slice: Option<SliceInfo>,
+    /// Set when the rows travel outside the plan, as a data pack (`crate::pack`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack: Option<PackRef>,
+}
+
+impl Serialize for DataSource {
+    /// The derived shape, except that a packed source's rows are left out.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shape<'a> {
+            name: &'a String,
+            format: DataFormat,
+            path: &'a String,
+            pick: Pick,
+            columns: &'a Vec<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            rows: Option<&'a Vec<Value>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            slice: Option<&'a SliceInfo>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pack: Option<&'a PackRef>,
+        }
+        Shape {
+            name: &self.name,
+            format: self.format,
+            path: &self.path,
+            pick: self.pick,
+            columns: &self.columns,
+            rows: self.pack.is_none().then_some(&self.rows),
+            slice: self.slice.as_ref(),
+            pack: self.pack.as_ref(),
+        }
+        .serialize(s)
+    }
 }
 
 /// Which global rows a sliced data source holds.

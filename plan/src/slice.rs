@@ -119,13 +119,31 @@ pub fn owned_rows(plan: &Plan, pick: Pick, total: u64, seg: Segment) -> Vec<u64>
 /// The fleet plan for `runners` runners and each runner's data slice (in segment order).
 /// Sources that are not sliced stay whole in the fleet plan.
 pub fn split(plan: &Plan, runners: u32) -> (Plan, Vec<DataSlice>) {
-    let mut fleet = plan.clone();
-    for d in fleet.data.iter_mut().filter(|d| is_sliced(d.pick)) {
-        let total = d
+    let mut fleet = crate::pack::without_rows(plan);
+    for (d, src) in fleet.data.iter_mut().zip(&plan.data) {
+        if !is_sliced(d.pick) {
+            d.rows = src.rows.clone();
+        }
+    }
+    split_from(fleet, plan, runners)
+}
+
+/// [`split`] onto `fleet`, a copy of `plan` whose sliced sources' rows need not be there
+/// (`crate::pack::packed`'s plan): the slices read their rows from `plan`, and the fleet
+/// plan is `fleet` with the sliced sources emptied.
+pub fn split_from(mut fleet: Plan, plan: &Plan, runners: u32) -> (Plan, Vec<DataSlice>) {
+    for (d, src) in fleet
+        .data
+        .iter_mut()
+        .zip(&plan.data)
+        .filter(|(d, _)| is_sliced(d.pick))
+    {
+        let total = src
             .slice
             .as_ref()
-            .map_or(d.rows.len() as u64, |s| s.total_rows);
+            .map_or(src.rows.len() as u64, |s| s.total_rows);
         d.rows.clear();
+        d.pack = None;
         d.slice = Some(SliceInfo {
             total_rows: total,
             indices: Vec::new(),
@@ -267,6 +285,7 @@ pub(crate) mod tests {
                 columns: vec![],
                 rows: (0..rows).map(|i| Value::Int(i as i64)).collect(),
                 slice: None,
+                pack: None,
             }],
             metrics: vec![],
             flows: vec![],

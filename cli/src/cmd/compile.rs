@@ -1,9 +1,10 @@
 //! `volley compile FILE --out-dir DIR [--out KIND=URL]…`: writes DIR/plan.json (the full
-//! plan), DIR/manifests.yaml (the run's Kubernetes objects, the coordinator streaming to
-//! the `--out` outputs) and DIR/kustomization.yaml, all deterministic, and prints the plan
-//! hash and the run id.
+//! plan, its data as references to the data packs), DIR/manifests.yaml (the run's
+//! Kubernetes objects, the coordinator streaming to the `--out` outputs, the packs in
+//! `binaryData` ConfigMaps) and DIR/kustomization.yaml, all deterministic, and prints the
+//! plan hash and the run id.
 
-use super::compile_or_report;
+use super::{compiled_or_report, manifests_or_report};
 use std::path::Path;
 use volley_plan::ExitCode;
 
@@ -15,8 +16,8 @@ fn write(path: &Path, text: &str) -> Result<(), ExitCode> {
 }
 
 pub fn run(file: &Path, out: &Path, params: &[String], outputs: &[String]) -> ExitCode {
-    let plan = match compile_or_report(file, params) {
-        Ok(p) => p,
+    let (compiled, plan) = match compiled_or_report(file, params) {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let outputs = match super::cluster_out::parse(outputs, &plan, false) {
@@ -30,12 +31,9 @@ pub fn run(file: &Path, out: &Path, params: &[String], outputs: &[String]) -> Ex
         outputs: outputs.outs,
         ..volley_k8s::Options::default()
     };
-    let m = match volley_k8s::build(&plan, &opts) {
+    let m = match manifests_or_report(file, &compiled, &plan, &opts) {
         Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::InvalidInput;
-        }
+        Err(code) => return code,
     };
     for n in &m.notes {
         eprintln!("note: {n}");
@@ -49,7 +47,7 @@ pub fn run(file: &Path, out: &Path, params: &[String], outputs: &[String]) -> Ex
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let files = [
-        ("plan.json", volley_plan::to_json(&plan)),
+        ("plan.json", m.plan_json.clone()),
         (
             "manifests.yaml",
             volley_k8s::manifests::to_yaml(&m, &source),
@@ -67,7 +65,7 @@ pub fn run(file: &Path, out: &Path, params: &[String], outputs: &[String]) -> Ex
     println!(
         "wrote {} (plan.json, manifests.yaml, kustomization.yaml): {}, run {}, {} runner{}",
         out.display(),
-        volley_plan::content_hash(&plan),
+        m.plan_hash,
         m.names.run,
         m.runners,
         if m.runners == 1 { "" } else { "s" }

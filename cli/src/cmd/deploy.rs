@@ -7,7 +7,7 @@
 //! commands (status, logs, abort, delete) share.
 
 use super::cluster_out::{self, ClusterOutputs};
-use super::compile_or_report;
+use super::{compiled_or_report, manifests_or_report};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -117,8 +117,8 @@ where
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let plan = match compile_or_report(&a.file, &a.params) {
-        Ok(p) => p,
+    let (compiled, plan) = match compiled_or_report(&a.file, &a.params) {
+        Ok(x) => x,
         Err(code) => return code,
     };
     let outputs = match checked_outputs(&a, &plan) {
@@ -132,13 +132,11 @@ pub fn run(a: Args) -> ExitCode {
         namespace: a.cluster.namespace.clone(),
         outputs: outputs.outs.clone(),
     };
-    let m = match volley_k8s::build(&plan, &opts) {
+    let m = match manifests_or_report(&a.file, &compiled, &plan, &opts) {
         Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::InvalidInput;
-        }
+        Err(code) => return code,
     };
+    drop(compiled);
     for n in &m.notes {
         eprintln!("note: {n}");
     }

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use volley_engine::fleet::coordinator::{Coordinator, CoordinatorOptions, Served};
+use volley_engine::fleet::datadir::{self, DataDirError};
 use volley_engine::fleet::protocol::TOKEN_ENV;
 use volley_engine::fleet::runner::{self, RunnerOptions};
 use volley_engine::run::{ProgressMode, StopHandle};
@@ -22,6 +23,7 @@ pub struct RunnerArgs {
     pub runners: Option<u32>,
     pub workers: Option<usize>,
     pub data: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
 }
 
 pub struct CoordinatorArgs {
@@ -71,7 +73,7 @@ fn workers_or_cores(workers: Option<usize>) -> usize {
 
 pub fn runner(args: RunnerArgs) -> ExitCode {
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let plan = match read_plan(&args.plan) {
+    let plan = match read_plan(&args.plan).and_then(|p| with_packs(p, args.data_dir.as_deref())) {
         Ok(p) => p,
         Err(c) => return c,
     };
@@ -111,19 +113,51 @@ pub fn runner(args: RunnerArgs) -> ExitCode {
 }
 
 fn read_slice(path: &Path) -> Result<DataSlice, ExitCode> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        eprintln!("error: cannot read data slice `{}`: {e}", path.display());
-        ExitCode::Usage
-    })?;
-    serde_json::from_str(&text).map_err(|e| {
-        eprintln!("error: data slice `{}`: {e}", path.display());
-        ExitCode::InvalidInput
-    })
+    datadir::slice_file(path).map_err(data_error)
+}
+
+fn data_error(e: DataDirError) -> ExitCode {
+    eprintln!("error: {e}");
+    match e {
+        DataDirError::Io { .. } => ExitCode::Usage,
+        DataDirError::Oversized { .. } | DataDirError::Pack { .. } => ExitCode::InvalidInput,
+    }
+}
+
+/// The plan with every packed source's rows read from `dir` (`--data-dir`).
+fn with_packs(mut plan: Plan, dir: Option<&Path>) -> Result<Plan, ExitCode> {
+    if !datadir::needs_packs(&plan) {
+        return Ok(plan);
+    }
+    let Some(dir) = dir else {
+        let names: Vec<String> = plan
+            .data
+            .iter()
+            .filter(|d| d.pack.is_some() && d.rows.is_empty())
+            .map(|d| format!("`{}`", d.name))
+            .collect();
+        eprintln!(
+            "error: the data {} travels outside the plan: pass --data-dir DIR holding its data packs (data-NAME-P.pack)",
+            names.join(", ")
+        );
+        return Err(ExitCode::Usage);
+    };
+    datadir::fill(&mut plan, dir).map_err(data_error)?;
+    Ok(plan)
 }
 
 pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     let env: BTreeMap<String, String> = std::env::vars().collect();
-    let plan = match read_plan(&args.plan) {
+    // The coordinator reads data only in setup and teardown: without them it leaves the
+    // shared packs unread (a runner's rows are no business of its memory).
+    let plan = match read_plan(&args.plan).and_then(|p| {
+        let reads_data = p.setup.is_some() || p.teardown.is_some();
+        if reads_data {
+            with_packs(p, args.data_dir.as_deref())
+        } else {
+            Ok(p)
+        }
+    }) {
         Ok(p) => p,
         Err(c) => return c,
     };
@@ -137,17 +171,13 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     };
     let slices = if slice::needs_slice(&plan) {
         let Some(dir) = &args.data_dir else {
-            eprintln!("error: the plan has sliced data: pass --data-dir DIR holding slice-K.json for every runner");
+            eprintln!("error: the plan has sliced data: pass --data-dir DIR holding slice-K-P.pack for every runner");
             return ExitCode::Usage;
         };
-        let mut out = Vec::new();
-        for k in 0..runners {
-            match read_slice(&dir.join(format!("slice-{k}.json"))) {
-                Ok(s) => out.push(s),
-                Err(c) => return c,
-            }
+        match datadir::slices(dir, runners) {
+            Ok(s) => s,
+            Err(e) => return data_error(e),
         }
-        out
     } else {
         Vec::new()
     };

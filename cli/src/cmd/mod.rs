@@ -192,6 +192,52 @@ pub fn compile_or_report(file: &Path, params: &[String]) -> Result<Plan, ExitCod
     }
 }
 
+/// Compiles `file` and reports its diagnostics, keeping the compilation (its IR locates
+/// `E0409` for [`manifests_or_report`]) beside the plan.
+#[cfg(feature = "compiler")]
+pub fn compiled_or_report(
+    file: &Path,
+    params: &[String],
+) -> Result<(Compiled, volley_plan::Plan), ExitCode> {
+    let mut compiled = compile_file(file, params)?;
+    report(file, &compiled);
+    match compiled.plan.take() {
+        Some(plan) if !compiled.diagnostics.iter().any(|d| d.is_error()) => Ok((compiled, plan)),
+        _ => Err(ExitCode::InvalidInput),
+    }
+}
+
+/// Builds the run's manifests of `plan` (compiled from `file`); data that cannot be
+/// delivered to a cluster is reported as `E0409` on its data declarations.
+#[cfg(feature = "compiler")]
+pub fn manifests_or_report(
+    file: &Path,
+    compiled: &Compiled,
+    plan: &volley_plan::Plan,
+    opts: &volley_k8s::Options,
+) -> Result<volley_k8s::Manifests, ExitCode> {
+    match volley_k8s::build(plan, opts) {
+        Ok(m) => Ok(m),
+        Err(volley_k8s::ManifestError::DataTooLarge { shares, objects }) => {
+            if let Some(ir) = &compiled.ir {
+                let d = volley_compiler::undeliverable_data(ir, &shares, objects as u64);
+                let only = Compiled {
+                    plan: None,
+                    diagnostics: vec![d],
+                    sources: compiled.sources.clone(),
+                    ir: None,
+                };
+                report(file, &only);
+            }
+            Err(ExitCode::InvalidInput)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::InvalidInput)
+        }
+    }
+}
+
 /// Prints a compilation's diagnostics to stderr, labelled with the file as the user named it.
 #[cfg(feature = "compiler")]
 pub fn report(file: &Path, compiled: &Compiled) {

@@ -1,6 +1,7 @@
 //! Data sources: `data NAME = csv|json|lines("path", pick: STRATEGY)`. The file is read
 //! through the loader at compile time (relative to the declaring file), its columns
-//! typed, its rows embedded in the plan. The work is a pass of its own (`DataPass`):
+//! typed, its rows put in the plan (which a cluster run ships apart, as data packs:
+//! `volley_plan::pack`). The work is a pass of its own (`DataPass`):
 //! it holds only the loader and its diagnostics, and never reaches the `Checker`, which
 //! runs it when a data item is first used and stores what it returns.
 

@@ -35,15 +35,15 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify};
-use volley_plan::slice::DataSlice;
 use volley_plan::{ExitCode, Plan};
 
 /// How to coordinate.
 pub struct CoordinatorOptions {
     /// The fleet plan, exactly as the runners hold it (its hash is checked on join).
     pub plan: Plan,
-    /// One data slice per segment when the plan has sliced data.
-    pub slices: Vec<DataSlice>,
+    /// One data slice per segment when the plan has sliced data, each a data pack
+    /// (`volley_plan::pack::encode_slice`), handed to its runner as it is.
+    pub slices: Vec<Vec<u8>>,
     pub runners: u32,
     pub token: String,
     /// Where secrets are read for setup and teardown.
@@ -135,7 +135,7 @@ pub struct Coordinator {
 
 impl Coordinator {
     /// Binds `addr` (port 0 picks one) and prepares the state.
-    pub fn bind(addr: SocketAddr, opts: CoordinatorOptions) -> std::io::Result<Coordinator> {
+    pub fn bind(addr: SocketAddr, mut opts: CoordinatorOptions) -> std::io::Result<Coordinator> {
         let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let status_listener = match opts.status_listen {
@@ -152,10 +152,9 @@ impl Coordinator {
         state.outbox = Some(Vec::new());
         let (events, hub_events) = mpsc::unbounded_channel();
         let stop = opts.stop.clone();
-        let slices = opts
-            .slices
-            .iter()
-            .map(|s| Bytes::from(serde_json::to_vec(s).unwrap_or_default()))
+        let slices = std::mem::take(&mut opts.slices)
+            .into_iter()
+            .map(Bytes::from)
             .collect();
         let hub = Arc::new(Hub {
             state: Mutex::new(state),

@@ -279,6 +279,9 @@ fn respond(reply: Reply) -> Response<Full<Bytes>> {
     } else if reply.body.starts_with(b"<!doctype html") || reply.body.starts_with(b"<!DOCTYPE html")
     {
         "text/html; charset=utf-8"
+    } else if reply.body.starts_with(&volley_plan::pack::MAGIC[..7]) {
+        // A runner's data slice (`GET /v1/slice`).
+        "application/octet-stream"
     } else {
         "text/plain; version=0.0.4; charset=utf-8"
     };

@@ -1,6 +1,7 @@
 //! `volley run FILE --runners N`: a coordinator in this process and N `volley runner`
 //! child processes on this machine, speaking the same protocol as pods do. The children
-//! get the fleet plan as a file, the coordinator's loopback address and a fresh random
+//! get the fleet plan as a file, the data every runner reads as data packs in a directory
+//! (`--data-dir`, as on a cluster), the coordinator's loopback address and a fresh random
 //! token (in their environment, never on a command line); the coordinator hands each its
 //! data slice. A child that exits before it is done is reported to the coordinator at
 //! once (it is lost: exit 110 at the end). Children still running at the end are killed.
@@ -72,7 +73,15 @@ pub fn random_token() -> String {
 impl LocalFleet {
     /// Runs the fleet to its end; blocking.
     pub fn run(mut self) -> Result<RunOutcome, FleetError> {
-        let (fleet_plan, slices) = volley_plan::slice::split(&self.plan, self.runners);
+        let (mut fleet_plan, slices) = volley_plan::slice::split(&self.plan, self.runners);
+        // Data every runner reads goes to the runners as packs (`--data-dir`), as on a
+        // cluster, rather than as JSON in their plan; the coordinator keeps its rows.
+        let data_dir = self.work_dir.join("data");
+        let packs = volley_plan::pack::externalise(&mut fleet_plan);
+        if !packs.is_empty() {
+            write_packs(&data_dir, &fleet_plan, &packs)?;
+        }
+        let data_dir = (!packs.is_empty()).then_some(data_dir);
         let plan_path = self.work_dir.join("plan.json");
         write_new(&plan_path, volley_plan::to_json(&fleet_plan).as_bytes()).map_err(|source| {
             FleetError::WritePlan {
@@ -85,7 +94,7 @@ impl LocalFleet {
             SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             CoordinatorOptions {
                 plan: fleet_plan,
-                slices,
+                slices: slices.iter().map(volley_plan::pack::encode_slice).collect(),
                 runners: self.runners,
                 token: token.clone(),
                 env: self.env.clone(),
@@ -110,7 +119,7 @@ impl LocalFleet {
         let exits = coordinator.exits();
         let children = self.processes.clone();
         for k in 0..self.runners {
-            let child = match self.spawn(k, &plan_path, addr, &token) {
+            let child = match self.spawn(k, &plan_path, data_dir.as_deref(), addr, &token) {
                 Ok(c) => c,
                 Err(e) => {
                     children.kill_now();
@@ -129,12 +138,24 @@ impl LocalFleet {
         Ok(outcome)
     }
 
-    fn spawn(&self, k: u32, plan: &Path, addr: SocketAddr, token: &str) -> std::io::Result<Child> {
+    fn spawn(
+        &self,
+        k: u32,
+        plan: &Path,
+        data_dir: Option<&Path>,
+        addr: SocketAddr,
+        token: &str,
+    ) -> std::io::Result<Child> {
         use std::os::unix::process::CommandExt;
+        let data: Vec<&std::ffi::OsStr> = match data_dir {
+            Some(d) => vec!["--data-dir".as_ref(), d.as_os_str()],
+            None => Vec::new(),
+        };
         Command::new(&self.exe)
             .arg("runner")
             .arg("--plan")
             .arg(plan)
+            .args(data)
             .arg("--coordinator")
             .arg(format!("http://{addr}"))
             .arg("--segment")
@@ -155,6 +176,25 @@ impl LocalFleet {
 
 /// Writes a new file (mode 0600); an existing file or symlink at `path` is an error,
 /// never followed.
+/// Writes every pack's parts into `dir` (`volley_plan::pack::part_name`), as the kubelet
+/// mounts them on a cluster.
+fn write_packs(dir: &Path, plan: &Plan, packs: &[(usize, Vec<u8>)]) -> Result<(), FleetError> {
+    let failed = |path: &Path, source| FleetError::WritePlan {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir(dir).map_err(|e| failed(dir, e))?;
+    for (i, bytes) in packs {
+        let Some(d) = plan.data.get(*i) else { continue };
+        let stem = volley_plan::pack::source_stem(&d.name);
+        for (p, part) in volley_plan::pack::parts(bytes).into_iter().enumerate() {
+            let path = dir.join(volley_plan::pack::part_name(&stem, p as u32));
+            write_new(&path, part).map_err(|e| failed(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
 fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;

@@ -9,6 +9,7 @@
 //! * [`runner`]: the runner process: join, slice, ready, run one segment with the
 //!   engine, push snapshots, obey stop, stop by itself when the coordinator is gone.
 //! * [`local`]: `volley run --runners N`: a coordinator and N runner processes here.
+//! * [`datadir`]: data packs read from `--data-dir` (shared rows, the runners' slices).
 //! * [`http`]: the small HTTP/1.1 client and server both sides use (hyper).
 //!
 //! The coordinator is the run's supervisor (`crate::run::supervisor`) with the hub of
@@ -18,6 +19,7 @@
 //! This module must not schedule VUs or interpret code.
 
 pub mod coordinator;
+pub mod datadir;
 pub mod http;
 pub mod local;
 pub mod protocol;

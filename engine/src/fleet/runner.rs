@@ -391,8 +391,8 @@ async fn fetch_slice(link: &Link) -> Result<DataSlice, FleetError> {
     if r.status != 200 {
         return Err(FleetError::Slice(refusal(&r)));
     }
-    serde_json::from_slice(&r.body)
-        .map_err(|e| FleetError::Slice(format!("malformed data slice: {e}")))
+    volley_plan::pack::decode_slice(&r.body)
+        .map_err(|e| FleetError::Slice(format!("the data slice from the coordinator: {e}")))
 }
 
 /// The network side of a running runner.

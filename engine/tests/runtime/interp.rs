@@ -99,6 +99,7 @@ fn users(pick: Pick, n: usize) -> DataSource {
         columns: vec![],
         rows: (0..n).map(|i| Value::Str(format!("u{i}"))).collect(),
         slice: None,
+        pack: None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The run's configuration objects: the plan ConfigMap (the fleet plan of
-//! `volley_plan::slice::split`), one data-slice ConfigMap per segment (each under the
-//! 1 MiB ConfigMap limit), the coordinator's Service, the PodDisruptionBudget and the token
+//! `volley_plan::slice::split`, its data as pack references: the data ConfigMaps are
+//! `data.rs`'s), the coordinator's Service, the PodDisruptionBudget and the token
 //! Secret (built only by `volley deploy`: compiled manifests never carry a value). Pure.
 
 use super::names::{Names, PORT, RUN_LABEL, STATUS_PORT};
@@ -12,7 +12,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use k8s_openapi::ByteString;
 use std::collections::BTreeMap;
-use volley_plan::slice::DataSlice;
 
 /// The most data a ConfigMap may hold (the API server refuses more).
 pub const CONFIGMAP_LIMIT: usize = 1024 * 1024;
@@ -28,33 +27,6 @@ pub fn plan_map(meta: ObjectMeta, plan_json: String) -> Result<ConfigMap, Manife
     if size > CONFIGMAP_LIMIT {
         return Err(ManifestError::PlanTooLarge {
             name: meta.name.clone().unwrap_or_default(),
-            bytes: size,
-        });
-    }
-    Ok(ConfigMap {
-        metadata: meta,
-        data: Some(data),
-        immutable: Some(true),
-        ..Default::default()
-    })
-}
-
-#[allow(
-    clippy::expect_used,
-    reason = "a DataSlice has string keys only: serialising it cannot fail"
-)]
-pub fn slice_map(meta: ObjectMeta, slice: &DataSlice) -> Result<ConfigMap, ManifestError> {
-    let k = slice.segment.index;
-    let mut text = serde_json::to_string(slice).expect("a data slice always serialises");
-    text.push('\n');
-    let mut data = BTreeMap::new();
-    data.insert(format!("slice-{k}.json"), text);
-    let size = data_size(&data);
-    if size > CONFIGMAP_LIMIT {
-        return Err(ManifestError::SliceTooLarge {
-            name: meta.name.clone().unwrap_or_default(),
-            index: k,
-            runners: slice.segment.count,
             bytes: size,
         });
     }

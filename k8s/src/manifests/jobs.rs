@@ -22,15 +22,11 @@ use k8s_openapi::api::batch::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, ContainerPort, HTTPGetAction, PodAffinity, PodAffinityTerm, PodAntiAffinity,
-    PodTemplateSpec, Probe, ProjectedVolumeSource, TopologySpreadConstraint, Volume, VolumeMount,
-    VolumeProjection, WeightedPodAffinityTerm,
+    PodTemplateSpec, Probe, TopologySpreadConstraint, WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use volley_plan::{Cleanup, Placement, Plan};
-
-/// Where the coordinator finds the data slices (`slice-K.json`).
-pub const DATA_DIR: &str = "/etc/volley/data";
 
 fn ttl(plan: &Plan) -> Option<i32> {
     match plan.fleet.cleanup {
@@ -80,21 +76,18 @@ fn http_probe(period: i32, failures: i32) -> Probe {
     }
 }
 
-/// The coordinator: `volley coordinator`, the data slices mounted (only here), its
+/// The coordinator: `volley coordinator` (its data is mounted by [`mount_data`]), its
 /// outputs and report (`outputs.rs`), probes on `/healthz`, one pod that is never retried
-/// (`backoffLimit: 0`). `(runners, slices)`: the runner count and the data slices.
+/// (`backoffLimit: 0`).
 pub fn coordinator(
     plan: &Plan,
     names: &Names,
     meta: ObjectMeta,
-    (runners, slices): (u32, u32),
+    runners: u32,
     outs: &[ClusterOut],
     d: &Deadlines,
 ) -> Result<Job, ManifestError> {
     let mut args: Vec<String> = vec!["coordinator".into(), "--plan".into(), PLAN_FILE.into()];
-    if slices > 0 {
-        args.extend(["--data-dir".into(), DATA_DIR.into()]);
-    }
     args.extend([
         "--listen".into(),
         format!("0.0.0.0:{PORT}"),
@@ -117,9 +110,6 @@ pub fn coordinator(
     c.readiness_probe = Some(http_probe(2, 3));
     c.liveness_probe = Some(http_probe(10, 6));
     let mut spec = pod::pod_spec(plan, names, c, d.coordinator_s)?;
-    if slices > 0 {
-        add_slices(&mut spec, names, slices);
-    }
     outputs::add_to_pod(&mut spec, names, outs);
     Ok(Job {
         spec: Some(JobSpec {
@@ -136,40 +126,11 @@ pub fn coordinator(
     })
 }
 
-/// One projected volume holding every `slice-K.json`, at [`DATA_DIR`].
-fn add_slices(spec: &mut k8s_openapi::api::core::v1::PodSpec, names: &Names, slices: u32) {
-    use k8s_openapi::api::core::v1::{ConfigMapProjection, KeyToPath};
-    let sources = (0..slices)
-        .map(|k| VolumeProjection {
-            config_map: Some(ConfigMapProjection {
-                name: names.slice(k),
-                items: Some(vec![KeyToPath {
-                    key: format!("slice-{k}.json"),
-                    path: format!("slice-{k}.json"),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .collect();
-    spec.volumes.get_or_insert_with(Vec::new).push(Volume {
-        name: "data".into(),
-        projected: Some(ProjectedVolumeSource {
-            sources: Some(sources),
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
-    if let Some(c) = spec.containers.first_mut() {
-        c.volume_mounts
-            .get_or_insert_with(Vec::new)
-            .push(VolumeMount {
-                name: "data".into(),
-                mount_path: DATA_DIR.into(),
-                read_only: Some(true),
-                ..Default::default()
-            });
+/// Mounts data ConfigMaps into a Job's pod (`data::mount`) and passes `--data-dir`.
+pub fn mount_data(job: &mut Job, parts: &[&super::data::Part]) {
+    let spec = job.spec.as_mut().and_then(|s| s.template.spec.as_mut());
+    if let Some(spec) = spec {
+        super::data::mount(spec, parts);
     }
 }
 

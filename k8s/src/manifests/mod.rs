@@ -2,12 +2,14 @@
 //! YAML (`manifests.yaml`, `kustomization.yaml`). Built with k8s-openapi types; pure: no
 //! IO, no clock, no randomness (the run token is made by `deploy`, never written here).
 //!
-//! The order: the plan ConfigMap, the data-slice ConfigMaps (by segment), the
-//! coordinator's Service, the NetworkPolicies (coordinator, runners), the
+//! The order: the plan ConfigMap, the data ConfigMaps (the packs of sources every runner
+//! reads, by source, then the runners' slices, by segment; each pack in parts, see
+//! `data.rs`), the coordinator's Service, the NetworkPolicies (coordinator, runners), the
 //! PodDisruptionBudget, the coordinator Job, the runners' Indexed Job.
 
 mod affinity;
 mod config;
+pub mod data;
 mod jobs;
 pub mod names;
 mod network;
@@ -128,6 +130,8 @@ pub struct Manifests {
     pub runners: u32,
     /// The content hash of the full plan (`sha256:…`).
     pub plan_hash: String,
+    /// The full plan's `plan.json`, its data left to packs (their references only).
+    pub plan_json: String,
     pub objects: Vec<Object>,
     /// Things the CLI should show: unreachable hostname targets, default secret names.
     pub notes: Vec<String>,
@@ -137,21 +141,22 @@ pub struct Manifests {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ManifestError {
     #[error(
-        "data slice {index} of {runners} (ConfigMap `{name}`) is {}, over the {} ConfigMap limit: \
-         use more runners (`fleet.runners`) or fewer rows in the unique data",
-        mib(*bytes),
-        mib(CONFIGMAP_LIMIT)
+        "the run's data cannot be delivered: {}; at {} per ConfigMap (the {} object limit \
+         less base64 and metadata) that takes {objects} ConfigMaps, over the limit of {} ({} \
+         compressed): use fewer or smaller data files (fewer rows or columns, shorter cells)",
+        shares_text(shares),
+        kib(volley_plan::pack::PART_BYTES),
+        mib(CONFIGMAP_LIMIT),
+        data::MAX_DATA_OBJECTS,
+        mib(data::max_packed_bytes() as usize)
     )]
-    SliceTooLarge {
-        name: String,
-        index: u32,
-        runners: u32,
-        bytes: usize,
+    DataTooLarge {
+        shares: Vec<data::Share>,
+        objects: usize,
     },
     #[error(
-        "the plan (ConfigMap `{name}`) is {}, over the {} ConfigMap limit: data read by every \
-         runner (`pick: shared`, `sequential`, `random`) stays in the plan; use fewer rows, or \
-         `pick: unique` so the rows are sliced per runner",
+        "the plan (ConfigMap `{name}`) is {}, over the {} ConfigMap limit (its data travels \
+         apart, so this is its code): split the test into smaller files",
         mib(*bytes),
         mib(CONFIGMAP_LIMIT)
     )]
@@ -170,6 +175,33 @@ pub enum ManifestError {
 
 fn mib(bytes: usize) -> String {
     format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn kib(bytes: usize) -> String {
+    format!("{} KiB", bytes / 1024)
+}
+
+/// `` `users`: 60.00 MiB of rows, 41.20 MiB compressed, 59 ConfigMaps``, one per pack.
+pub fn shares_text(shares: &[data::Share]) -> String {
+    shares
+        .iter()
+        .map(|s| {
+            let names: Vec<String> = s.sources.iter().map(|n| format!("`{n}`")).collect();
+            format!(
+                "{}{}: {} of rows, {} compressed, {} ConfigMaps",
+                names.join(", "),
+                if s.sliced {
+                    " (the runners' slices)"
+                } else {
+                    ""
+                },
+                mib(s.raw_bytes as usize),
+                mib(s.packed_bytes as usize),
+                s.objects
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The deadlines of the pods, in seconds.
@@ -208,6 +240,11 @@ pub fn runner_count(plan: &Plan) -> u32 {
 /// Builds the objects of `plan`'s run.
 pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
     outputs::check_token_env(plan, &opts.outputs)?;
+    // Every source's rows go to a pack; the plan keeps their references (and no copy of
+    // the rows is made: the slices read them from the caller's plan).
+    let source = plan;
+    let (full, packs) = volley_plan::pack::packed(plan);
+    let plan = &full;
     let names = Names::new(plan);
     let plan_hash = volley_plan::content_hash(plan);
     let namespace = opts
@@ -215,8 +252,9 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
         .clone()
         .unwrap_or_else(|| plan.fleet.namespace.clone());
     let runners = runner_count(plan);
-    let (fleet_plan, slices) = volley_plan::slice::split(plan, runners);
+    let (fleet_plan, slices) = volley_plan::slice::split_from(full.clone(), source, runners);
     let sliced = volley_plan::slice::needs_slice(&fleet_plan);
+    let slices = if sliced { slices } else { Vec::new() };
     let meta = |name: String, component: &str| ObjectMeta {
         name: Some(name),
         namespace: Some(namespace.clone()),
@@ -229,13 +267,11 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
         meta(names.plan(), "plan"),
         volley_plan::to_json(&fleet_plan),
     )?)];
-    let slice_count = if sliced { slices.len() as u32 } else { 0 };
-    if sliced {
-        for s in &slices {
-            let m = meta(names.slice(s.segment.index), "data");
-            objects.push(Object::ConfigMap(config::slice_map(m, s)?));
-        }
-    }
+    let data = data::objects(&fleet_plan, &packs, &slices, &names, &meta);
+    let memory_note = data::memory_note(&data.shares, runners, plan.fleet.resources.memory_bytes);
+    drop(fleet_plan);
+    let mounts = (data.shared.clone(), data.slices.clone());
+    objects.extend(data.into_config_maps()?.into_iter().map(Object::ConfigMap));
     objects.push(Object::Service(config::service(
         meta(names.coordinator(), "coordinator"),
         &names,
@@ -257,25 +293,23 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
         &names,
     )));
     let coordinator_meta = meta(names.coordinator(), "coordinator");
-    let c = jobs::coordinator(
-        plan,
-        &names,
-        coordinator_meta,
-        (runners, slice_count),
-        &opts.outputs,
-        &d,
-    )?;
+    let mut c = jobs::coordinator(plan, &names, coordinator_meta, runners, &opts.outputs, &d)?;
+    let every: Vec<&data::Part> = mounts.0.iter().chain(&mounts.1).collect();
+    jobs::mount_data(&mut c, &every);
     objects.push(Object::Job(c));
-    let r = jobs::runners(plan, &names, meta(names.runners(), "runner"), runners, &d)?;
+    let mut r = jobs::runners(plan, &names, meta(names.runners(), "runner"), runners, &d)?;
+    jobs::mount_data(&mut r, &mounts.0.iter().collect::<Vec<_>>());
     objects.push(Object::Job(r));
     let mut notes = network::target_notes(plan);
     notes.extend(secret_notes(plan, &names));
+    notes.extend(memory_note);
     notes.extend(outputs::notes(&opts.outputs, &plan.fleet.egress, &names));
     Ok(Manifests {
         names,
         namespace,
         runners,
         plan_hash,
+        plan_json: volley_plan::to_json(plan),
         objects,
         notes,
     })

@@ -17,7 +17,7 @@ pub const PLAN_HASH_ANNOTATION: &str = "volley.dev/plan-hash";
 /// The label of the role of an object (`coordinator`, `runner`, …).
 pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 /// The longest base name kept in a run id: with `-` and 8 hex digits the id is at most 40
-/// characters, so `ID-coordinator` and `ID-slice-9999` stay within 63.
+/// characters, so `ID-coordinator` and `ID-slice-9999-255` stay within 63.
 const MAX_BASE: usize = 31;
 
 /// The names of one run's objects.
@@ -55,8 +55,17 @@ impl Names {
     pub fn plan(&self) -> String {
         format!("{}-plan", self.run)
     }
+    /// Runner `k`'s slice (its ConfigMaps add `-P`, the part).
     pub fn slice(&self, k: u32) -> String {
         format!("{}-slice-{k}", self.run)
+    }
+    /// The `n`-th ConfigMap of the runners' slices.
+    pub fn slices(&self, n: u32) -> String {
+        format!("{}-slices-{n}", self.run)
+    }
+    /// The pack of source `i` (by index in the plan; its ConfigMaps add `-P`).
+    pub fn data(&self, i: u32) -> String {
+        format!("{}-data-{i}", self.run)
     }
     pub fn coordinator(&self) -> String {
         format!("{}-coordinator", self.run)

@@ -514,13 +514,18 @@ fn the_checkout_example_makes_the_reference_objects() {
     assert_eq!(m.runners, 10);
     assert_eq!(m.namespace, "loadtest");
     let kinds: Vec<(&str, &str)> = m.objects.iter().map(|o| (o.kind(), o.name())).collect();
-    let slices = kinds
+    let maps = kinds
         .iter()
-        .filter(|(k, n)| *k == "ConfigMap" && n.contains("-slice-"))
+        .filter(|(k, n)| *k == "ConfigMap" && n.contains("-slices-"))
         .count();
+    let slices: Vec<String> = data_maps(&m)
+        .into_keys()
+        .filter(|k| k.starts_with("slice-"))
+        .collect();
     assert_eq!(
-        slices, 10,
-        "one data slice per runner (users is pick: unique): {kinds:?}"
+        (maps, slices.len()),
+        (1, 10),
+        "one data slice per runner (users is pick: unique), small ones in one ConfigMap: {kinds:?} {slices:?}"
     );
     let runner = jobs(&m)
         .into_iter()
@@ -663,43 +668,142 @@ fn placement_and_zone_spread_shape_the_runner_pods() {
     }
 }
 
-#[test]
-fn a_slice_over_the_configmap_limit_is_a_clear_error() {
-    let mut p = tiny_plan();
-    p.data.push(volley_plan::DataSource {
+fn big_source(pick: volley_plan::Pick) -> volley_plan::DataSource {
+    volley_plan::DataSource {
         name: "users".into(),
         format: volley_plan::DataFormat::Lines,
         path: "u.txt".into(),
-        pick: volley_plan::Pick::UniquePerIteration,
+        pick,
         columns: vec![],
-        rows: (0..3000)
-            .map(|i| volley_plan::Value::Str(format!("{i:0>1000}")))
+        // About 3 MB that compress to about 1.8 MB: several parts per pack.
+        rows: (0..6000u64)
+            .map(|i| {
+                let cell: String = (0..32u64)
+                    .map(|j| format!("{:x}", (i * 32 + j).wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+                    .collect();
+                volley_plan::Value::Str(cell)
+            })
             .collect(),
         slice: None,
-    });
-    p.fleet.runners = Some(2);
-    let e = build(&p, &Options::default()).unwrap_err();
-    let text = e.to_string();
-    assert!(
-        matches!(
-            e,
-            ManifestError::SliceTooLarge {
-                index: 0,
-                runners: 2,
-                ..
+        pack: None,
+    }
+}
+
+fn volume_keys(job: &Job) -> Vec<String> {
+    template(job)
+        .spec
+        .as_ref()
+        .unwrap()
+        .volumes
+        .iter()
+        .flatten()
+        .filter(|v| v.name == "data")
+        .flat_map(|v| v.projected.as_ref().unwrap().sources.iter().flatten())
+        .flat_map(|s| s.config_map.as_ref().unwrap().items.iter().flatten())
+        .map(|k| k.path.clone())
+        .collect()
+}
+
+fn data_maps(m: &Manifests) -> BTreeMap<String, Vec<u8>> {
+    m.objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::ConfigMap(c) => c.binary_data.as_ref(),
+            _ => None,
+        })
+        .flat_map(|b| b.iter().map(|(k, v)| (k.clone(), v.0.clone())))
+        .collect()
+}
+
+fn pack_of(files: &BTreeMap<String, Vec<u8>>, stem: &str) -> Vec<u8> {
+    (0..)
+        .map_while(|p| files.get(&volley_plan::pack::part_name(stem, p)))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+#[test]
+fn big_data_travels_in_parts_each_object_under_the_limit() {
+    for pick in [
+        volley_plan::Pick::Random,
+        volley_plan::Pick::UniquePerIteration,
+    ] {
+        let mut p = tiny_plan();
+        p.data.push(big_source(pick));
+        p.fleet.runners = Some(2);
+        let m = build(&p, &Options::default()).unwrap();
+        for o in &m.objects {
+            let size = serde_json::to_string(&o.to_value()).unwrap().len();
+            assert!(size < CONFIGMAP_LIMIT, "{}: {size} bytes", o.name());
+        }
+        let plan_json = m.objects.iter().find_map(|o| match o {
+            Object::ConfigMap(c) => c.data.as_ref()?.get("plan.json").cloned(),
+            _ => None,
+        });
+        let plan_json = plan_json.unwrap();
+        assert!(
+            plan_json.len() < 64 * 1024,
+            "the plan keeps only a reference"
+        );
+        let fleet = volley_plan::from_json(&plan_json).unwrap();
+        let files = data_maps(&m);
+        let js = jobs(&m);
+        let (coordinator, runners) = (volume_keys(js[0]), volume_keys(js[1]));
+        let mut keys: Vec<String> = files.keys().cloned().collect();
+        keys.sort();
+        let mut mounted = coordinator.clone();
+        mounted.sort();
+        assert_eq!(
+            mounted, keys,
+            "{pick:?}: the coordinator mounts every data part"
+        );
+        if pick == volley_plan::Pick::Random {
+            let r = fleet.data[0].pack.clone().unwrap();
+            assert!(r.parts >= 3, "{r:?}");
+            assert_eq!(
+                runners.len() as u32,
+                r.parts,
+                "every runner mounts the shared parts"
+            );
+            let rows = volley_plan::pack::decode_rows(&pack_of(&files, "data-users"), &r).unwrap();
+            assert_eq!(rows, p.data[0].rows);
+        } else {
+            assert!(
+                runners.is_empty(),
+                "slices reach runners only through the coordinator"
+            );
+            assert!(fleet.data[0].pack.is_none() && fleet.data[0].slice.is_some());
+            let mut total = 0;
+            for k in 0..2 {
+                let s = volley_plan::pack::decode_slice(&pack_of(&files, &format!("slice-{k}")))
+                    .unwrap();
+                assert_eq!(s.plan_hash, volley_plan::content_hash(&fleet));
+                total += s.sources["users"].rows.len();
             }
-        ),
-        "{e:?}"
-    );
-    assert!(
-        text.contains("-slice-0") && text.contains("MiB") && text.contains("more runners"),
-        "{text}"
-    );
-    p.fleet.runners = Some(8);
-    assert!(
-        build(&p, &Options::default()).is_ok(),
-        "more runners make the slices fit"
-    );
+            assert_eq!(total, 6000);
+            assert!(files.keys().filter(|k| k.starts_with("slice-0-")).count() >= 2);
+        }
+        let args = |j: &Job| {
+            template(j).spec.as_ref().unwrap().containers[0]
+                .args
+                .clone()
+                .unwrap()
+        };
+        assert!(args(js[0])
+            .join(" ")
+            .contains("--data-dir /etc/volley/data"));
+        assert_eq!(
+            args(js[1]).join(" ").contains("--data-dir"),
+            pick == volley_plan::Pick::Random
+        );
+        let again = build(&p, &Options::default()).unwrap();
+        assert_eq!(
+            to_yaml(&m, "t.load"),
+            to_yaml(&again, "t.load"),
+            "deterministic"
+        );
+    }
 }
 
 #[test]
