@@ -520,9 +520,10 @@ fn a_runner_stopped_by_sigterm_before_the_start_is_replaced_and_the_load_runs_on
     assert_eq!(rec.requests().len(), 1000, "exactly the planned load");
 }
 
-/// A proxy in front of the coordinator that loses pushes: every third push request is
-/// dropped before it arrives, and every third (another) is delivered but its answer is
-/// lost, so the runner retries what was already applied.
+/// A proxy in front of the coordinator that loses pushes: of the pushes that carry
+/// snapshots (and are not a runner's last), every third is dropped before it arrives, and
+/// every third (another) is delivered but its answer is lost, so the runner retries what
+/// was already applied.
 struct FaultyProxy {
     port: u16,
     dropped: Arc<AtomicUsize>,
@@ -575,6 +576,17 @@ fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
     }
 }
 
+/// Whether a push request's JSON body carries snapshots and is not its runner's last.
+fn carries_snapshots(req: &[u8]) -> bool {
+    let Some(at) = req.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&req[at + 4..]) else {
+        return false;
+    };
+    v["snapshots"].as_array().is_some_and(|a| !a.is_empty()) && v["done"] == false
+}
+
 fn proxy_one(
     mut client: TcpStream,
     upstream: u16,
@@ -587,7 +599,10 @@ fn proxy_one(
     let Some(req) = read_request(&mut client) else {
         return;
     };
-    let is_push = req.starts_with(b"POST /v1/push");
+    // Only pushes that carry snapshots and are not the runner's last are faulted: a lost
+    // answer to one of those is always followed by a retry while the run goes on, so the
+    // coordinator must see (and ignore) the retried snapshots whatever the timing.
+    let is_push = req.starts_with(b"POST /v1/push") && carries_snapshots(&req);
     let n = if is_push {
         pushes.fetch_add(1, Ordering::SeqCst) + 1
     } else {
