@@ -290,23 +290,41 @@ impl State {
 
 #[cfg(feature = "fake-api")]
 mod server {
-    use super::Fake;
+    use super::{Fake, Recorded};
     use http_body_util::{BodyExt, Full};
     use hyper::body::Incoming;
     use hyper::{Request, Response};
     use hyper_util::rt::{TokioExecutor, TokioIo};
+    use std::future::Future;
     use std::net::SocketAddr;
+    use std::sync::Arc;
 
     /// Serves `fake` on an ephemeral loopback port until the runtime ends.
     pub async fn serve(fake: Fake) -> std::io::Result<SocketAddr> {
+        serve_with(move |r| {
+            let fake = fake.clone();
+            async move { fake.handle(r) }
+        })
+        .await
+    }
+
+    /// Serves `answer` (a request in, `(status, JSON body)` out) over HTTP/1 and HTTP/2
+    /// on an ephemeral loopback port until the runtime ends: the transport of both the
+    /// scripted fake and its cluster mode.
+    pub async fn serve_with<F, Fut>(answer: F) -> std::io::Result<SocketAddr>
+    where
+        F: Fn(Recorded) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = (u16, Vec<u8>)> + Send + 'static,
+    {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
+        let answer = Arc::new(answer);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let fake = fake.clone();
+                let answer = Arc::clone(&answer);
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        let fake = fake.clone();
+                        let answer = Arc::clone(&answer);
                         async move {
                             let (parts, body) = req.into_parts();
                             let body = body
@@ -314,7 +332,7 @@ mod server {
                                 .await
                                 .map(|b| b.to_bytes().to_vec())
                                 .unwrap_or_default();
-                            let (code, out) = fake.handle(super::recorded(&parts, body));
+                            let (code, out) = answer(super::recorded(&parts, body)).await;
                             Ok::<_, std::convert::Infallible>(
                                 Response::builder()
                                     .status(code)
@@ -335,7 +353,7 @@ mod server {
 }
 
 #[cfg(feature = "fake-api")]
-pub use server::serve;
+pub use server::{serve, serve_with};
 
 /// A [`Recorded`] from request parts and body.
 pub fn recorded(parts: &http::request::Parts, body: Vec<u8>) -> Recorded {

@@ -6,11 +6,10 @@
 //! address, so `volley deploy`, `status`, `logs`, `abort` and `delete` talk to the real
 //! coordinator. Test support only: it must not be used against a cluster.
 
-use super::{matches_labels, query, recorded, split_path, status, Fake, Recorded};
+use super::{matches_labels, query, split_path, status, Fake, Recorded};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -192,36 +191,9 @@ async fn forward(addr: SocketAddr, r: &Recorded, target: &str) -> Result<Answer,
 /// Serves `fake` in cluster mode, pods run by `kubelet`, on an ephemeral loopback port
 /// until the runtime ends.
 pub async fn serve(fake: Fake, kubelet: Arc<dyn Kubelet>) -> std::io::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (fake, kubelet) = (fake.clone(), Arc::clone(&kubelet));
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let (fake, kubelet) = (fake.clone(), Arc::clone(&kubelet));
-                    async move {
-                        let (parts, body) = req.into_parts();
-                        let body = body
-                            .collect()
-                            .await
-                            .map(|b| b.to_bytes().to_vec())
-                            .unwrap_or_default();
-                        let (code, out) = handle(&fake, &kubelet, recorded(&parts, body)).await;
-                        Ok::<_, std::convert::Infallible>(
-                            Response::builder()
-                                .status(code)
-                                .header("content-type", "application/json")
-                                .body(Full::new(bytes::Bytes::from(out)))
-                                .expect("a response"),
-                        )
-                    }
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    Ok(addr)
+    super::serve_with(move |r| {
+        let (fake, kubelet) = (fake.clone(), Arc::clone(&kubelet));
+        async move { handle(&fake, &kubelet, r).await }
+    })
+    .await
 }
