@@ -433,11 +433,19 @@ fn runner(plan: &Path, port: u16, k: u32, n: u32, tmp: &Path) -> Child {
     )
 }
 
+/// A second runner for a segment whose runner is alive waits (503) and displaces
+/// nothing; once the first has gone silent past the heartbeat lapse (frozen here by
+/// SIGSTOP, as a partitioned pod would be), the second takes the segment, and the first,
+/// when it wakes, is refused: it exits 104 instead of polling forever, having sent nothing.
 #[test]
 fn a_runner_replaced_before_the_start_exits_104_instead_of_polling_forever() {
     let rec = Recorder::start();
     let dir = temp_dir("runner-replaced");
-    let plan = compile(&long_load(&dir, &rec.url()), &dir.join("plan"));
+    let file = long_load(&dir, &rec.url());
+    // A long grace: the woken runner must learn it was replaced, not time out first.
+    let text_of = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text_of.replace("grace = 3s", "grace = 60s")).unwrap();
+    let plan = compile(&file, &dir.join("plan"));
     let port = free_port();
     let mut coord = spawn_job(
         &[
@@ -459,7 +467,18 @@ fn a_runner_replaced_before_the_start_exits_104_instead_of_polling_forever() {
     wait_for(Duration::from_secs(20), "runner 0 to be ready", || {
         try_http(port, "GET", "/status").is_ok_and(|(_, b)| b.contains("\"ready\":1"))
     });
+    // While the first is alive, a second for its segment is held off.
     let mut second = runner(&plan, port, 0, 2, &dir);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        try_http(port, "GET", "/status").is_ok_and(|(_, b)| b.contains("\"joined\":1")),
+        "the live runner keeps its segment"
+    );
+    let pid = first.id().to_string();
+    signal("STOP", &pid);
+    // The heartbeat lapses after 5 s; the second, retrying, is then let in.
+    std::thread::sleep(Duration::from_secs(12));
+    signal("CONT", &pid);
     let out = wait_output(first, Duration::from_secs(30));
     let _ = second.kill();
     let _ = second.wait();

@@ -51,7 +51,9 @@ impl ProcessLauncher {
     /// The shell script run inside the new mount namespace; the binary's argv follows as
     /// `"$@"`.
     fn script(&self, pod: &PodRun) -> io::Result<String> {
-        let mut s = String::from("set -e\n");
+        // The binary is opened before anything is mounted, and run through its descriptor:
+        // an `emptyDir` at `/tmp` would hide it when the checkout itself lives under /tmp.
+        let mut s = String::from("set -e\nexec 9<\"$1\"\nshift\n");
         let mut overlays: Vec<PathBuf> = Vec::new();
         let mut mounts = pod.mounts.clone();
         mounts.sort_by(|a, b| a.path.cmp(&b.path));
@@ -94,6 +96,20 @@ impl ProcessLauncher {
                 s += &format!("mkdir -p {}\n", q(&m.path));
             }
         }
+        // Service names, then the volumes from host directories, and the `emptyDir`s last:
+        // a tmpfs (at `/tmp`, say) must not hide a source that lives beneath it.
+        let mut hosts = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
+        for (name, ip) in &pod.hosts {
+            hosts += &format!("{ip}\t{name}\n");
+        }
+        hosts += &format!("127.0.1.1\t{}\n", pod.name);
+        let hosts_file = pod.log_dir.join("hosts");
+        std::fs::write(&hosts_file, hosts)?;
+        s += &format!(
+            "mount --bind {} /etc/hosts\n",
+            q(&hosts_file.display().to_string())
+        );
+        mounts.sort_by_key(|m| matches!(m.source, MountSource::EmptyDir { .. }));
         for m in &mounts {
             match &m.source {
                 MountSource::Dir(d) => {
@@ -114,17 +130,6 @@ impl ProcessLauncher {
                 }
             }
         }
-        let mut hosts = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost\n");
-        for (name, ip) in &pod.hosts {
-            hosts += &format!("{ip}\t{name}\n");
-        }
-        hosts += &format!("127.0.1.1\t{}\n", pod.name);
-        let hosts_file = pod.log_dir.join("hosts");
-        std::fs::write(&hosts_file, hosts)?;
-        s += &format!(
-            "mount --bind {} /etc/hosts\n",
-            q(&hosts_file.display().to_string())
-        );
         if pod.security.read_only_root_filesystem {
             s += "mount -o remount,bind,ro /\n";
             for o in &overlays {
@@ -146,7 +151,7 @@ impl ProcessLauncher {
         if sec.drop_all_capabilities {
             s += " --bounding-set=-all --inh-caps=-all";
         }
-        s += " -- \"$@\"\n";
+        s += " -- /proc/self/fd/9 \"$@\"\n";
         Ok(s)
     }
 }
