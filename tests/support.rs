@@ -215,21 +215,31 @@ impl Recorder {
     }
 }
 
+/// Reads one request head (up to and including the blank line) from `stream`, keeping
+/// any bytes after it in `buf` for the next call; `None` when the peer closes or a read
+/// fails. Bodies are not read: the test servers answer GETs.
+pub fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<String> {
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    buf.drain(..end);
+    Some(head)
+}
+
 fn serve_recorded(mut stream: TcpStream, log: &std::sync::Mutex<Vec<(String, Instant)>>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
     let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
     loop {
         // One request head (bodies are not expected from these tests' GETs).
-        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-            match stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-        buf.drain(..end);
+        let Some(head) = read_head(&mut stream, &mut buf) else {
+            return;
+        };
         let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
         log.lock().unwrap().push((path, Instant::now()));
         if stream

@@ -641,7 +641,7 @@ fn unique_data_slices_reach_the_coordinator_through_its_projected_volume() {
 /// A loopback HTTP/1.1 server that answers `200 ok` and records each request's
 /// `authorization` header.
 fn header_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
@@ -651,17 +651,12 @@ fn header_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
             let seen = std::sync::Arc::clone(&shared);
             std::thread::spawn(move || {
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-                let (mut buf, mut chunk) = (Vec::new(), [0u8; 4096]);
+                let mut buf = Vec::new();
                 loop {
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut chunk) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                    buf.drain(..end);
+                    let Some(head) = read_head(&mut stream, &mut buf) else {
+                        return;
+                    };
+                    let head = head.to_ascii_lowercase();
                     let auth = head
                         .lines()
                         .find_map(|l| l.strip_prefix("authorization: "))
