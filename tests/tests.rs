@@ -34,3 +34,4 @@ mod spec_examples;
 mod summary_snapshots;
 mod support;
 mod tidy;
+mod tls_e2e;

@@ -211,6 +211,10 @@ pub struct HttpOptions {
     /// address an IP literal. Absent from plan.json when empty.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub hosts: BTreeMap<String, Vec<String>>,
+    /// Client certificate, extra roots, versions and suites (`http.tls`). Absent from
+    /// plan.json at its default.
+    #[serde(default, skip_serializing_if = "crate::tls::TlsOptions::is_default")]
+    pub tls: crate::tls::TlsOptions,
 }
 
 /// `http.dns`: k6's `dns` option (default `{ttl: 5m, select: random, policy: prefer_ipv4}`).
@@ -284,6 +288,7 @@ impl Default for HttpOptions {
             max_body: DEFAULT_MAX_BODY,
             dns: DnsOptions::default(),
             hosts: BTreeMap::new(),
+            tls: crate::tls::TlsOptions::default(),
         }
     }
 }

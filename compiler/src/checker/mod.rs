@@ -30,6 +30,7 @@ mod sigs;
 mod stmt;
 mod taint;
 pub(crate) mod thresholds;
+mod tls;
 mod workload;
 
 use crate::codes::Sink;
