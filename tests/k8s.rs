@@ -15,6 +15,10 @@ use volley_k8s::tooling::{run_bounded, validate_strict, venv_tool};
 const CANARIES: &[(&str, &str)] = &[
     ("CARD_TOKEN", "canary-card-7f3a9c"),
     ("API_KEY", "canary-apikey-51d2e8"),
+    (
+        "CLIENT_KEY",
+        "-----BEGIN PRIVATE KEY-----\ncanary-tls-key-93b1c4\n-----END PRIVATE KEY-----\n",
+    ),
 ];
 
 /// Outputs of the coordinator that the compiled manifests must carry and still pass every
@@ -160,6 +164,17 @@ fn compiled_manifests_hold_no_secret_value() {
         }
         let m = std::fs::read_to_string(dir.join("manifests.yaml")).unwrap();
         assert!(m.contains("secretKeyRef"), "the token is referenced");
+        if dir.ends_with("mtls") {
+            // mTLS: the client key reaches the pods as a secret, by reference only.
+            assert!(m.contains("name: CLIENT_KEY"), "{m}");
+            assert!(!m.contains("PRIVATE KEY"), "no key in the manifests");
+            let plan = std::fs::read_to_string(dir.join("plan.json")).unwrap();
+            assert!(plan.contains("\"key_secret\": 0"), "{plan}");
+            assert!(
+                plan.contains("BEGIN CERTIFICATE"),
+                "the certificate travels in the plan"
+            );
+        }
     }
 }
 

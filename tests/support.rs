@@ -124,6 +124,35 @@ pub fn with_example_data(dir: &Path) {
     for f in ["users.csv", "orders.json"] {
         std::fs::copy(repo().join("examples/data").join(f), data.join(f)).expect("copy data");
     }
+    write_test_pki(dir);
+}
+
+/// A throwaway PKI made for one test, in `dir/certs`: `ca.pem` (a CA), `server.pem` and
+/// `server.key` (for `localhost` and 127.0.0.1, issued by the CA), `client.pem` and
+/// `client.key` (a client certificate issued by the CA). Fresh keys on every call: no
+/// private key is ever committed. Returns the client key's PEM (what `CLIENT_KEY` holds).
+pub fn write_test_pki(dir: &Path) -> String {
+    let certs = dir.join("certs");
+    std::fs::create_dir_all(&certs).expect("create certs dir");
+    let ca_key = rcgen::KeyPair::generate().expect("ca key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Volley test CA (throwaway)");
+    let ca = ca_params.self_signed(&ca_key).expect("ca");
+    let issue = |names: Vec<String>, file: &str| {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params = rcgen::CertificateParams::new(names).expect("params");
+        let cert = params.signed_by(&key, &ca, &ca_key).expect("issued");
+        std::fs::write(certs.join(format!("{file}.pem")), cert.pem()).expect("write cert");
+        std::fs::write(certs.join(format!("{file}.key")), key.serialize_pem()).expect("write key");
+        key.serialize_pem()
+    };
+    issue(vec!["localhost".into(), "127.0.0.1".into()], "server");
+    let client_key = issue(vec!["volley-test-client".into()], "client");
+    std::fs::write(certs.join("ca.pem"), ca.pem()).expect("write ca");
+    client_key
 }
 
 pub fn summary(path: &Path) -> serde_json::Value {

@@ -36,3 +36,4 @@ mod spec_examples;
 mod summary_snapshots;
 mod support;
 mod tidy;
+mod tls_e2e;

@@ -99,6 +99,10 @@ codes! {
     E0310 => "a `fleet` name Volley sets itself (`env = {VOLLEY_TOKEN: ..}`, `labels = {\"volley.dev/run\": ..}`, an env variable of a declared secret)",
     E0311 => "a cookie name or value a cookie cannot carry (`cookies: {\"my id\": ..}`, a value with `;`)",
     E0312 => "an HTTP method that is not a method token (`request(\"GET /\", ..)`)",
+    E0315 => "unknown TLS version or cipher suite in `http.tls` (`min_version: \"1.1\"`, `ciphers: [\"TLS_RSA_..\"]`)",
+    E0316 => "TLS options that cannot work together (`cert` without `key`, no cipher suite for the minimum version)",
+    E0317 => "a TLS certificate file (`cert`, `ca`) is unreadable or holds no valid PEM certificate",
+    E0318 => "a malformed proxy URL or `no_proxy` entry",
     E0401 => "a data file is missing or unreadable, or not a regular file (a FIFO, a device, a directory)",
     E0402 => "a data file is malformed (bad CSV, JSON that is not an array of objects, no rows)",
     E0403 => "unknown pick strategy (`pick: uniqe`)",
@@ -116,6 +120,7 @@ codes! {
     E0506 => "`fleet.secrets` names a secret the file does not declare",
     E0507 => "a secret must come from `env(\"VAR\")`",
     E0508 => "a secret is used where a compile-time constant is needed",
+    E0510 => "a private key outside a secret (`key: file(..)`, a literal, a `cert` or `ca` file holding a key)",
     E0601 => "`--param` names an unknown param",
     E0602 => "a `--param` value does not parse as the param's type",
     E0603 => "a param's default has the wrong type",
@@ -130,6 +135,7 @@ codes! {
     E0708 => "something without a value used as one (`m.add(1)`, a flow without `-> T`)",
     E0709 => "a value not available here (`vu.id` in setup, `setup.x` inside setup)",
     E0710 => "a built-in used outside its place (`env` outside `secret`, `p(..)` outside thresholds, ...)",
+    E0723 => "a TLS certificate option not written `file(\"PATH\")` (`cert`, `ca`)",
 }
 
 fn err(
@@ -685,6 +691,59 @@ pub fn unknown_threshold_option(span: Span, name: &str, suggestion: &Option<Stri
     )
 }
 
+/// E0315. `field` is `min_version` or `ciphers`.
+pub fn unknown_tls_choice(
+    span: Span,
+    field: &str,
+    value: &str,
+    suggestion: &Option<String>,
+    valid: &[&str],
+) -> Diagnostic {
+    let help = hint(suggestion).unwrap_or_else(|| format!("`{field}` takes {}", list(valid)));
+    let what = if field == "ciphers" {
+        "a cipher suite Volley offers"
+    } else {
+        "a TLS version Volley offers"
+    };
+    err(
+        Code::E0315,
+        format!("`{value}` is not {what}"),
+        span,
+        "unknown",
+        help,
+    )
+}
+
+/// E0316
+pub fn tls_conflict(span: Span, message: String, label: &str, help: String) -> Diagnostic {
+    err(Code::E0316, message, span, label, help)
+}
+
+/// E0317. `why` says what is wrong with the file (never its content).
+pub fn bad_tls_file(span: Span, field: &str, path: &str, why: &str) -> Diagnostic {
+    err(
+        Code::E0317,
+        format!("`{field}` file `{path}` is not usable: {why}"),
+        span,
+        "this file",
+        format!(
+            "`{field}` takes PEM certificates (`-----BEGIN CERTIFICATE-----`), read when the test \
+             compiles; paths are relative to the .load file's directory"
+        ),
+    )
+}
+
+/// E0318
+pub fn bad_proxy(span: Span, value: &str, why: &str, help: &str) -> Diagnostic {
+    err(
+        Code::E0318,
+        format!("`{value}` is not a usable proxy setting: {why}"),
+        span,
+        "here",
+        help.to_string(),
+    )
+}
+
 // ---- E04xx data ----
 
 /// E0401, E0407 (outside the test's folder) or E0408 (too large).
@@ -944,6 +1003,20 @@ pub fn bad_secret_source(span: Span) -> Diagnostic {
     )
 }
 
+/// E0510. `what` says where the key was found ("a file", "a string", "this certificate file").
+pub fn private_key_not_secret(span: Span, what: &str) -> Diagnostic {
+    err(
+        Code::E0510,
+        format!("a private key must come from a `secret`, not {what}"),
+        span,
+        "private key outside a secret",
+        "declare `secret client_key = env(\"CLIENT_KEY\")` (its value the key's PEM text, on a \
+         cluster a Kubernetes Secret through `fleet.secrets`) and write `key: client_key`; \
+         keep only certificates in files"
+            .into(),
+    )
+}
+
 /// E0508
 pub fn secret_at_compile_time(span: Span, secret: &str) -> Diagnostic {
     err(
@@ -1029,6 +1102,17 @@ pub fn param_type_not_allowed(span: Span, ty: &str) -> Diagnostic {
 }
 
 // ---- E07xx other ----
+
+/// E0723
+pub fn tls_file_form(span: Span, field: &str) -> Diagnostic {
+    err(
+        Code::E0723,
+        format!("`{field}` is a certificate file"),
+        span,
+        "not `file(\"PATH\")`",
+        format!("write `{field}: file(\"certs/name.pem\")` with a constant path"),
+    )
+}
 
 /// E0701
 pub fn after_cycle(span: Span, chain: &str) -> Diagnostic {

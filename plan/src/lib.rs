@@ -10,6 +10,7 @@ pub mod program;
 pub mod schedule;
 pub mod segment;
 pub mod slice;
+pub mod tls;
 pub mod value;
 pub mod view;
 
@@ -18,6 +19,7 @@ pub use plan::*;
 pub use program::{Body, Builtin, Expr, Function, Intrinsic, Request, Stmt};
 pub use segment::SegmentError;
 pub use slice::SliceError;
+pub use tls::{TlsOptions, TlsVersion};
 pub use value::Value;
 
 use sha2::{Digest, Sha256};

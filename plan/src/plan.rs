@@ -218,6 +218,10 @@ pub struct HttpOptions {
     /// from plan.json at its default (on).
     #[serde(default = "yes", skip_serializing_if = "is_yes")]
     pub compression: bool,
+    /// Client certificate, extra roots, versions and suites (`http.tls`). Absent from
+    /// plan.json at its default.
+    #[serde(default, skip_serializing_if = "crate::tls::TlsOptions::is_default")]
+    pub tls: crate::tls::TlsOptions,
 }
 
 /// `http.cookies`: when a VU's cookie jar is emptied.
@@ -318,6 +322,7 @@ impl Default for HttpOptions {
             hosts: BTreeMap::new(),
             cookies: CookieReset::PerIteration,
             compression: true,
+            tls: crate::tls::TlsOptions::default(),
         }
     }
 }

@@ -190,6 +190,7 @@ pub(crate) enum HttpField {
     MaxBody,
     Cookies,
     Compression,
+    Tls,
 }
 
 pub(crate) const HTTP_FIELDS: &[ArgSpec<HttpField>] = &[
@@ -232,6 +233,48 @@ pub(crate) const HTTP_FIELDS: &[ArgSpec<HttpField>] = &[
     ArgSpec {
         name: "compression",
         key: HttpField::Compression,
+    },
+    ArgSpec {
+        name: "tls",
+        key: HttpField::Tls,
+    },
+];
+
+/// The fields of `http = {tls: {..}}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TlsField {
+    Cert,
+    Key,
+    Ca,
+    SystemRoots,
+    MinVersion,
+    Ciphers,
+}
+
+pub(crate) const TLS_FIELDS: &[ArgSpec<TlsField>] = &[
+    ArgSpec {
+        name: "cert",
+        key: TlsField::Cert,
+    },
+    ArgSpec {
+        name: "key",
+        key: TlsField::Key,
+    },
+    ArgSpec {
+        name: "ca",
+        key: TlsField::Ca,
+    },
+    ArgSpec {
+        name: "system_roots",
+        key: TlsField::SystemRoots,
+    },
+    ArgSpec {
+        name: "min_version",
+        key: TlsField::MinVersion,
+    },
+    ArgSpec {
+        name: "ciphers",
+        key: TlsField::Ciphers,
     },
 ];
 

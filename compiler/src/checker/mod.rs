@@ -31,6 +31,7 @@ mod sigs;
 mod stmt;
 mod taint;
 pub(crate) mod thresholds;
+mod tls;
 mod workload;
 
 use crate::codes::Sink;

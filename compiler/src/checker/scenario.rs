@@ -532,6 +532,7 @@ impl<'a> Checker<'a> {
             },
             HttpField::Dns => return self.dns_option(h, v),
             HttpField::Hosts => return self.hosts_option(h, v),
+            HttpField::Tls => return self.tls_option(h, v),
         }
         true
     }

@@ -10,10 +10,12 @@ mod ir;
 mod plans;
 mod spec;
 mod stdlib;
+mod tls;
 
 use crate::{compile, CompileOptions, Compiled, MemLoader};
 
-/// The example data files the SPEC examples read.
+/// The example data files the SPEC examples read, and the certificates of `http.tls`
+/// examples.
 pub(crate) fn with_data(loader: MemLoader) -> MemLoader {
     let mut users = String::from("email,password,id\n");
     let mut orders = String::from("[");
@@ -28,6 +30,8 @@ pub(crate) fn with_data(loader: MemLoader) -> MemLoader {
     loader
         .with("data/users.csv", users)
         .with("data/orders.json", orders)
+        .with("certs/client.pem", tls::CERT)
+        .with("certs/ca.pem", tls::CERT)
 }
 
 /// Compiles `src` as `test.load` with the example data available.

@@ -122,7 +122,7 @@ pub use resolver::{
     Clock, DnsOptions, Hosts, Lookup, LookupFuture, Policy, Resolver, Select, SystemClock,
     SystemLookup, DEFAULT_TTL, RETRY_AFTER,
 };
-pub use tls::TlsConfig;
+pub use tls::{TlsConfig, TlsSettings};
 
 /// Per-scenario client options (the `http = {..}` scenario field), shared by its VUs.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,17 +2,19 @@
 //!
 //! A [`TlsConfig`] holds four `rustls::ClientConfig`s: {verifying, insecure} × {ALPN
 //! `http/1.1`, ALPN `h2,http/1.1`}; a client picks one from its options. Verifying
-//! configurations trust the webpki (Mozilla) roots plus any extra roots given (tests use
-//! this for self-signed certificates). Insecure ones accept any certificate for any name
-//! but still check the handshake signatures. Only the `ring` provider is used (no aws-lc).
-//! This module must not do IO.
+//! configurations trust the webpki (Mozilla) roots plus any extra roots given (a
+//! scenario's `http.tls.ca` and `system_roots`; tests use this for self-signed
+//! certificates). Insecure ones accept any certificate for any name but still check the
+//! handshake signatures. [`TlsSettings`] adds a client certificate (mTLS), TLS 1.3 only
+//! and a choice of cipher suites to both. Only the `ring` provider is used (no aws-lc).
+//! This module must not do IO: the caller reads files, secrets and the system store.
 
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use super::error::{codes, HttpError};
@@ -36,21 +38,61 @@ impl TlsConfig {
     /// Trust the webpki roots plus these DER certificates. Errors (code 1300) on a
     /// certificate rustls cannot use as a trust anchor.
     pub fn with_extra_roots(extra: &[CertificateDer<'static>]) -> Result<Arc<Self>, HttpError> {
+        Self::with_settings(TlsSettings {
+            extra_roots: extra.to_vec(),
+            ..TlsSettings::default()
+        })
+    }
+
+    /// The configurations for these settings. Errors (code 1300) on a certificate rustls
+    /// cannot use as a trust anchor, a client key that does not suit its certificate, or
+    /// suites that leave no protocol version.
+    pub fn with_settings(settings: TlsSettings) -> Result<Arc<Self>, HttpError> {
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for cert in extra {
+        for cert in &settings.extra_roots {
             roots
                 .add(cert.clone())
                 .map_err(|e| HttpError::new(codes::TLS, format!("bad root certificate: {e}")))?;
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifying = builder(&provider)?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let insecure = builder(&provider)?
+        let mut provider = rustls::crypto::ring::default_provider();
+        if !settings.cipher_suites.is_empty() {
+            provider.cipher_suites = settings
+                .cipher_suites
+                .iter()
+                .filter_map(|id| {
+                    let found = provider.cipher_suites.iter();
+                    found.copied().find(|s| u16::from(s.suite()) == *id)
+                })
+                .collect();
+        }
+        let provider = Arc::new(provider);
+        let versions: &[&rustls::SupportedProtocolVersion] = if settings.tls13_only {
+            &[&rustls::version::TLS13]
+        } else {
+            rustls::DEFAULT_VERSIONS
+        };
+        let verifying = builder(&provider, versions)?.with_root_certificates(roots);
+        let insecure = builder(&provider, versions)?
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
-            .with_no_client_auth();
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(Arc::clone(&provider))));
+        let (verifying, insecure) = match settings.client_cert {
+            Some((chain, key)) => {
+                let bad = |e: rustls::Error| {
+                    HttpError::new(codes::TLS, format!("client certificate: {e}"))
+                };
+                (
+                    verifying
+                        .with_client_auth_cert(chain.clone(), key.clone_key())
+                        .map_err(bad)?,
+                    insecure.with_client_auth_cert(chain, key).map_err(bad)?,
+                )
+            }
+            None => (
+                verifying.with_no_client_auth(),
+                insecure.with_no_client_auth(),
+            ),
+        };
         Ok(Arc::new(TlsConfig {
             verifying_h1: alpn(&verifying, false),
             verifying_h2: alpn(&verifying, true),
@@ -81,10 +123,24 @@ impl TlsConfig {
 
 fn builder(
     provider: &Arc<CryptoProvider>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
 ) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, HttpError> {
     ClientConfig::builder_with_provider(Arc::clone(provider))
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .map_err(|e| HttpError::new(codes::TLS, format!("tls setup: {e}")))
+}
+
+/// What a scenario's `http.tls` asks for beyond the defaults, its certificates decoded.
+#[derive(Debug, Default)]
+pub struct TlsSettings {
+    /// Trusted beside the webpki roots (`ca`, `system_roots`).
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    /// The client certificate chain and its key (mTLS).
+    pub client_cert: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+    /// Offer TLS 1.3 only (`min_version: "1.3"`).
+    pub tls13_only: bool,
+    /// The suites offered, by IANA code point, in order; empty offers rustls's defaults.
+    pub cipher_suites: Vec<u16>,
 }
 
 fn alpn(base: &ClientConfig, http2: bool) -> Arc<ClientConfig> {

@@ -39,6 +39,7 @@ mod log;
 mod ops;
 pub mod record;
 mod request;
+mod tls;
 
 pub use code::Program;
 pub use error::{HookError, ProgramError};
@@ -71,6 +72,8 @@ pub struct Shared {
     pub log: LogLimiter,
     pub resolver: Arc<Resolver>,
     pub tls: Arc<TlsConfig>,
+    /// TLS per scenario (its `http.tls`, else `tls`), then one for setup and teardown.
+    pub scenario_tls: Vec<Arc<TlsConfig>>,
     pub segment: Segment,
     /// HTTP options per scenario, then one for setup and teardown.
     pub client_options: Vec<Arc<ClientOptions>>,
@@ -100,6 +103,7 @@ impl Shared {
     ) -> Result<Shared, ProgramError> {
         let program = Program::new(&plan)?;
         let tls = TlsConfig::new().map_err(ProgramError::Tls)?;
+        let scenario_tls = tls::configs(&plan, &secrets, &tls)?;
         let origins = redirect_origins(&plan);
         let mut client_options: Vec<Arc<ClientOptions>> = plan
             .scenarios
@@ -142,6 +146,7 @@ impl Shared {
             log: LogLimiter::new(),
             resolver: Resolver::new(),
             tls,
+            scenario_tls,
             segment,
             client_options,
             keep_bodies: bodies::reads_bodies(&plan),
@@ -284,20 +289,22 @@ pub struct Vu {
 
 impl Vu {
     pub fn new(shared: Arc<Shared>, rec: Recorder, role: Role, ident: Identity) -> Vu {
-        let (opts, name, frame) = match role {
+        let (opts, tls, name, frame) = match role {
             Role::Scenario(i) => (
                 shared.client_options.get(i),
+                shared.scenario_tls.get(i),
                 shared.plan.scenarios.get(i).map(|s| s.name.as_str()),
                 shared.program.scenarios.get(i).map_or(0, |s| s.frame_size),
             ),
-            Role::Setup => (None, Some("setup"), 0),
-            Role::Teardown => (None, Some("teardown"), 0),
+            Role::Setup => (None, None, Some("setup"), 0),
+            Role::Teardown => (None, None, Some("teardown"), 0),
         };
         let opts = opts
             .or(shared.client_options.last())
             .cloned()
             .unwrap_or_default();
-        let client = VuClient::new(opts, Arc::clone(&shared.resolver), Arc::clone(&shared.tls));
+        let tls = tls.or(shared.scenario_tls.last()).unwrap_or(&shared.tls);
+        let client = VuClient::new(opts, Arc::clone(&shared.resolver), Arc::clone(tls));
         Vu {
             scenario_name: Arc::from(name.unwrap_or("")),
             cursors: vec![0; shared.feeders.len()],
