@@ -20,10 +20,11 @@ pub(crate) enum Endpoint {
     AdminReport,
     AdminStats,
     Health,
+    Signed,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Endpoint; 11] = [
+    pub(crate) const ALL: [Endpoint; 12] = [
         Endpoint::Login,
         Endpoint::ProductList,
         Endpoint::Product,
@@ -35,6 +36,7 @@ impl Endpoint {
         Endpoint::AdminReport,
         Endpoint::AdminStats,
         Endpoint::Health,
+        Endpoint::Signed,
     ];
 
     /// The key of this endpoint in [`crate::Stats`]: `"METHOD /path"`, with `{id}` for the
@@ -52,6 +54,7 @@ impl Endpoint {
             Endpoint::AdminReport => "POST /api/admin/report",
             Endpoint::AdminStats => "GET /api/admin/stats",
             Endpoint::Health => "GET /health",
+            Endpoint::Signed => "POST /api/signed",
         }
     }
 
@@ -65,6 +68,7 @@ impl Endpoint {
             Endpoint::Checkout => Some((8_000, 20_000)),
             Endpoint::OrderCreate | Endpoint::OrderCount => Some((3_000, 8_000)),
             Endpoint::AdminReset | Endpoint::AdminReport => Some((1_000, 2_000)),
+            Endpoint::Signed => Some((1_000, 3_000)),
             Endpoint::AdminStats | Endpoint::Health => None,
         }
     }
@@ -98,6 +102,7 @@ pub(crate) fn route(method: &Method, path: &str) -> Result<Endpoint, Miss> {
         "/api/admin/report" => (post(method, Endpoint::AdminReport), "POST"),
         "/api/admin/stats" => (get(method, Endpoint::AdminStats), "GET"),
         "/health" => (get(method, Endpoint::Health), "GET"),
+        "/api/signed" => (post(method, Endpoint::Signed), "POST"),
         p if p.starts_with("/api/products/") => (get(method, Endpoint::Product), "GET"),
         _ => return Err(Miss::NotFound),
     };

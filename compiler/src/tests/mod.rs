@@ -10,6 +10,7 @@ mod ir;
 mod plans;
 mod spec;
 mod stdlib;
+mod strings;
 
 use crate::{compile, CompileOptions, Compiled, MemLoader};
 

@@ -39,6 +39,7 @@ mod log;
 mod ops;
 pub mod record;
 mod request;
+mod text;
 
 pub use code::Program;
 pub use error::{HookError, ProgramError};
