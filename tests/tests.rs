@@ -33,6 +33,7 @@ mod services;
 mod signals;
 mod sim;
 mod spec_examples;
+mod strings_e2e;
 mod summary_snapshots;
 mod support;
 mod tidy;

@@ -87,6 +87,9 @@ codes! {
     E0209 => "a threshold aggregation that does not apply to the metric's type (`p(95)` on a counter)",
     E0210 => "an operator applied to types it does not support",
     E0211 => "something that is not a value used as one (a flow, a module, a data source), or a call of a non-function",
+    E0215 => "a regular expression written as a constant that does not compile (`body.find(\"id=(\\\\d+\")`)",
+    E0216 => "a time format pattern with an unknown or incomplete directive (`time.format(t, \"%K\")`)",
+    E0217 => "a regex group the constant pattern does not have (`s.find(\"v(\\\\d+)\", 2)`), or an empty `random_string` charset",
     E0301 => "unknown field in a block or record (scenario, fleet, http options, resources, record types)",
     E0302 => "unknown named argument (workloads, requests, flows, fns, data sources)",
     E0303 => "a required field or argument is missing (`workload`, `duration`, ...)",
@@ -505,6 +508,59 @@ pub fn not_a_value(span: Span, what: &str, help: &str) -> Diagnostic {
         span,
         "not a value",
         help.to_string(),
+    )
+}
+
+/// E0215. `why` is the regex parser's own message.
+pub fn bad_regex(span: Span, why: &str) -> Diagnostic {
+    err(
+        Code::E0215,
+        format!("this regular expression does not compile: {why}"),
+        span,
+        "invalid regular expression",
+        "the syntax is Rust's `regex` crate (no look-around or back-references); in a string \
+         write a backslash as `\\\\` and a literal brace as `\\{` (`\"\\\\d\\{3\\}\"` is `\\d{3}`)"
+            .into(),
+    )
+}
+
+/// E0216. `why` is the formatter's own message.
+pub fn bad_time_format(span: Span, why: &str) -> Diagnostic {
+    err(
+        Code::E0216,
+        format!("this time format does not format: {why}"),
+        span,
+        "invalid time format",
+        "use strftime directives such as `%Y-%m-%d %H:%M:%S`, `%.3f` (milliseconds), `%s` \
+         (Unix seconds); write a literal `%` as `%%`"
+            .into(),
+    )
+}
+
+/// E0217. `groups` counts the pattern's groups besides group 0 (the whole match).
+pub fn no_such_group(span: Span, group: i64, groups: usize) -> Diagnostic {
+    let has = match groups {
+        0 => "no group".to_string(),
+        1 => "one group (1)".to_string(),
+        n => format!("{n} groups (1 to {n})"),
+    };
+    err(
+        Code::E0217,
+        format!("the pattern has no group {group}"),
+        span,
+        "no such group",
+        format!("the pattern has {has}; group 0 is the whole match, a `(..)` adds a group"),
+    )
+}
+
+/// E0217, for `random_string(n, charset: "")`.
+pub fn empty_charset(span: Span) -> Diagnostic {
+    err(
+        Code::E0217,
+        "`random_string` cannot draw from an empty charset".into(),
+        span,
+        "no character to draw",
+        "give the characters to draw from, e.g. `charset: \"0123456789abcdef\"`".into(),
     )
 }
 

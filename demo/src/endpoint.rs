@@ -23,10 +23,11 @@ pub(crate) enum Endpoint {
     SessionCreate,
     SessionDelete,
     Account,
+    Signed,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Endpoint; 14] = [
+    pub(crate) const ALL: [Endpoint; 15] = [
         Endpoint::Login,
         Endpoint::ProductList,
         Endpoint::Product,
@@ -41,6 +42,7 @@ impl Endpoint {
         Endpoint::SessionCreate,
         Endpoint::SessionDelete,
         Endpoint::Account,
+        Endpoint::Signed,
     ];
 
     /// The key of this endpoint in [`crate::Stats`]: `"METHOD /path"`, with `{id}` for the
@@ -61,6 +63,7 @@ impl Endpoint {
             Endpoint::SessionCreate => "POST /api/session",
             Endpoint::SessionDelete => "DELETE /api/session",
             Endpoint::Account => "GET /api/account",
+            Endpoint::Signed => "POST /api/signed",
         }
     }
 
@@ -75,6 +78,7 @@ impl Endpoint {
             Endpoint::Checkout => Some((8_000, 20_000)),
             Endpoint::OrderCreate | Endpoint::OrderCount => Some((3_000, 8_000)),
             Endpoint::AdminReset | Endpoint::AdminReport => Some((1_000, 2_000)),
+            Endpoint::Signed => Some((1_000, 3_000)),
             Endpoint::AdminStats | Endpoint::Health => None,
         }
     }
@@ -117,6 +121,7 @@ pub(crate) fn route(method: &Method, path: &str) -> Result<Endpoint, Miss> {
             (e, "DELETE, POST")
         }
         "/api/account" => (get(method, Endpoint::Account), "GET"),
+        "/api/signed" => (post(method, Endpoint::Signed), "POST"),
         p if p.starts_with("/api/products/") => (get(method, Endpoint::Product), "GET"),
         _ => return Err(Miss::NotFound),
     };

@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The header `POST /api/signed` reads its signature from.
+const SIGNATURE_HEADER: &str = "x-signature";
+
 /// The largest request body the shop reads; larger ones get 413.
 const MAX_BODY: usize = 64 * 1024;
 /// The product list's default and largest page size.
@@ -95,6 +98,10 @@ pub(crate) async fn handle(
         if let Some((lo, hi)) = endpoint.latency_us() {
             tokio::time::sleep(Duration::from_micros(between(lo, hi))).await;
         }
+    }
+    if endpoint == Endpoint::Signed {
+        return Ok(signed(parts.headers.get(SIGNATURE_HEADER), &body)
+            .unwrap_or_else(|Reject(status, msg)| error(status, &msg)));
     }
     Ok(answer(
         &shop,
@@ -292,6 +299,8 @@ fn answer(
             "text/plain",
             Bytes::from_static(b"ok"),
         )),
+        // Answered by `handle`, which has the headers.
+        Endpoint::Signed => signed(None, body),
     };
     result.unwrap_or_else(|Reject(status, msg)| error(status, &msg))
 }
@@ -321,6 +330,31 @@ fn login(body: &[u8]) -> Outcome {
     Ok(ok_json(
         StatusCode::OK,
         json!({"token": token, "user": email}),
+    ))
+}
+
+/// `POST /api/signed`: the body must come with `x-signature`, the hex HMAC-SHA256 of the
+/// body under [`crate::SIGNING_KEY`] (compared in constant time).
+fn signed(signature: Option<&HeaderValue>, body: &[u8]) -> Outcome {
+    use hmac::Mac as _;
+    let Some(given) = signature.and_then(|v| hex::decode(v.as_bytes()).ok()) else {
+        return reject(
+            StatusCode::UNAUTHORIZED,
+            format!("missing or non-hex `{SIGNATURE_HEADER}` header"),
+        );
+    };
+    let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(crate::SIGNING_KEY.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return reject(StatusCode::INTERNAL_SERVER_ERROR, "no signing key"),
+    };
+    mac.update(body);
+    if mac.verify_slice(&given).is_err() {
+        return reject(StatusCode::UNAUTHORIZED, "bad signature");
+    }
+    use sha2::Digest as _;
+    Ok(ok_json(
+        StatusCode::OK,
+        json!({"verified": true, "bytes": body.len(), "sha256": hex::encode(sha2::Sha256::digest(body))}),
     ))
 }
 
@@ -533,6 +567,28 @@ mod tests {
         assert_eq!(
             status_of(login(br#"{"email":"a","password":"p"}"#)),
             StatusCode::OK
+        );
+    }
+
+    #[test]
+    fn signed_checks_the_hmac_of_the_body() {
+        let body = br#"{"amount":12}"#;
+        // HMAC-SHA256 of the body under the demo key, computed independently (Python's
+        // `hmac.new(b"volley-demo-signing-key", body, hashlib.sha256).hexdigest()`).
+        let sig = "35bb4da6a25350afab34168c2bb4fd86875e9c756fa7349d89f4731cb66a2690";
+        let v = HeaderValue::from_static(sig);
+        assert_eq!(status_of(signed(Some(&v), body)), StatusCode::OK);
+        let upper = HeaderValue::from_str(&sig.to_uppercase()).expect("hex");
+        assert_eq!(status_of(signed(Some(&upper), body)), StatusCode::OK);
+        assert_eq!(
+            status_of(signed(Some(&v), br#"{"amount":13}"#)),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(status_of(signed(None, body)), StatusCode::UNAUTHORIZED);
+        let junk = HeaderValue::from_static("zz");
+        assert_eq!(
+            status_of(signed(Some(&junk), body)),
+            StatusCode::UNAUTHORIZED
         );
     }
 

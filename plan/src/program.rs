@@ -141,6 +141,37 @@ pub enum Intrinsic {
     CookieSet,
     /// `vu.cookies.clear()`: empty the VU's jar.
     CookieClear,
+    /// String methods. `Find(text, pattern)` → the first match of the regex (or of its
+    /// group `Find(text, pattern, group)`), "" when none; `Matches(text, pattern)` →
+    /// bool; `Captures(text, pattern)` → list of the first match's groups (group 0 the
+    /// whole match; an unmatched group ""), empty when none; `Replace(text, pattern,
+    /// with)` replaces every match (`$1`, `${name}` expand groups). `Split(text, sep)`
+    /// → list of strings (literal separator); `Trim`, `Upper`, `Lower` → string. A
+    /// secret in gives a secret out.
+    Find,
+    Matches,
+    Captures,
+    Replace,
+    Split,
+    Trim,
+    Upper,
+    Lower,
+    /// `std/encoding`: base64 (standard alphabet, padded), lower-case hex, and URL
+    /// component encoding (every byte but `A-Z a-z 0-9 - _ . ~` as `%XX`). The decoders
+    /// fail the iteration on malformed input or bytes that are not UTF-8.
+    Base64Encode,
+    Base64Decode,
+    HexEncode,
+    HexDecode,
+    UrlEncode,
+    UrlDecode,
+    /// `std/crypto`: `Sha256(text)` and `HmacSha256(key, message)` → lower-case hex.
+    Sha256,
+    HmacSha256,
+    /// `std/time`: `UnixMs()` → milliseconds since the Unix epoch (the wall clock);
+    /// `FormatTime(unix_ms, pattern)` → the instant in UTC by a strftime pattern.
+    UnixMs,
+    FormatTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

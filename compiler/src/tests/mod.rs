@@ -11,6 +11,7 @@ mod plans;
 mod spec;
 mod stdlib;
 mod tls;
+mod strings;
 
 use crate::{compile, CompileOptions, Compiled, MemLoader};
 

@@ -147,6 +147,8 @@ pub struct Program {
     pub targets: Vec<String>,
     /// For each setup value (`Expr::Setup(i)`), the setup frame slot holding it.
     pub setup_slots: Vec<Option<u32>>,
+    /// The regex methods' constant patterns, compiled once.
+    pub regexes: super::text::Regexes,
 }
 
 struct Lower<'a> {
@@ -236,6 +238,7 @@ impl Program {
             scenarios,
             setup_slots,
             targets,
+            regexes: super::text::Regexes::of_plan(plan),
         })
     }
 }

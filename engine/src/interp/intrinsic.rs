@@ -1,6 +1,7 @@
 //! Intrinsics: response helpers (`header`, `json`), the checked conversions of JSON
 //! values, and `std/data` (uuid, random ints, emails, strings, picks) from the VU's own
-//! RNG. A conversion of a missing or mistyped value fails the iteration with a check
+//! RNG (`random_string` from a given charset too); the string, encoding, crypto and
+//! time functions are in `text`. A conversion of a missing or mistyped value fails the iteration with a check
 //! named after what was converted (`json: token is not a string`).
 //! This module must not do IO.
 
@@ -121,7 +122,13 @@ impl Vu {
                     Value::Null => 16,
                     other => return Err(wrong("random_string", "an int length", &other)),
                 };
-                Value::Str(Arc::from(self.random_alnum(n as usize).as_str()))
+                match arg(1) {
+                    Value::Null => Value::Str(Arc::from(self.random_alnum(n as usize).as_str())),
+                    charset => {
+                        let s = self.random_from(n as usize, charset.as_text().unwrap_or(""))?;
+                        Value::Str(Arc::from(s.as_str()))
+                    }
+                }
             }
             Intrinsic::RandomEmail => {
                 let domain = match arg(0) {
@@ -167,6 +174,26 @@ impl Vu {
                 self.client.clear_cookies();
                 Value::Null
             }
+            Intrinsic::Find
+            | Intrinsic::Matches
+            | Intrinsic::Captures
+            | Intrinsic::Replace
+            | Intrinsic::Split
+            | Intrinsic::Trim
+            | Intrinsic::Upper
+            | Intrinsic::Lower
+            | Intrinsic::Base64Encode
+            | Intrinsic::Base64Decode
+            | Intrinsic::HexEncode
+            | Intrinsic::HexDecode
+            | Intrinsic::UrlEncode
+            | Intrinsic::UrlDecode
+            | Intrinsic::Sha256
+            | Intrinsic::HmacSha256
+            | Intrinsic::UnixMs
+            | Intrinsic::FormatTime => {
+                return super::text::call(&self.shared.program.regexes, which, args)
+            }
         })
     }
 
@@ -194,6 +221,20 @@ impl Vu {
             ));
         }
         Ok(Value::Null)
+    }
+
+    /// `n` characters drawn uniformly from `charset` (one draw per character).
+    fn random_from(&mut self, n: usize, charset: &str) -> R<String> {
+        let chars: Vec<char> = charset.chars().collect();
+        if chars.is_empty() {
+            return Err(Halt::error(
+                "random_string: empty charset",
+                "random_string needs at least one character to draw from",
+            ));
+        }
+        Ok((0..n)
+            .map(|_| chars[self.rng.gen_range(0..chars.len())])
+            .collect())
     }
 
     fn random_alnum(&mut self, n: usize) -> String {

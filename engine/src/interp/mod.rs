@@ -40,6 +40,7 @@ mod ops;
 pub mod record;
 mod request;
 mod tls;
+mod text;
 
 pub use code::Program;
 pub use error::{HookError, ProgramError};

@@ -487,7 +487,8 @@ fn intrinsic_prov(i: Intrinsic, e: &Expr, p: Prov) -> Prov {
         | Intrinsic::RandomInt
         | Intrinsic::RandomEmail
         | Intrinsic::RandomString
-        | Intrinsic::RandomPick => {
+        | Intrinsic::RandomPick
+        | Intrinsic::UnixMs => {
             let space = e.origins.iter().find_map(|o| match o {
                 Origin::Random { intrinsic, space } if *intrinsic == i => Some(*space),
                 _ => None,
@@ -509,7 +510,7 @@ fn intrinsic_prov(i: Intrinsic, e: &Expr, p: Prov) -> Prov {
             ));
             out
         }
-        Intrinsic::Len | Intrinsic::Contains => Prov { space: None, ..p },
+        Intrinsic::Len | Intrinsic::Contains | Intrinsic::Matches => Prov { space: None, ..p },
         _ => p,
     }
 }
