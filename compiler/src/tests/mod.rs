@@ -10,6 +10,7 @@ mod ir;
 mod plans;
 mod spec;
 mod stdlib;
+mod vars;
 
 use crate::{compile, CompileOptions, Compiled, MemLoader};
 
