@@ -101,3 +101,27 @@ fn a_spinning_while_ends_at_graceful_stop() {
         "no iteration completes"
     );
 }
+
+#[test]
+fn loop_and_var_semantics_hold_at_run_time() {
+    let dir = temp_dir("loops-semantics");
+    let sj = dir.join("summary.json");
+    let out = volley_in(
+        &repo(),
+        &[
+            "run",
+            "tests/cases/run/loops_semantics.load",
+            "--demo",
+            "-q",
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    // The `checks: rate == 100%` threshold fails the run (99) if any check is false.
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = summary(&sj);
+    assert_eq!(metric(&s, "iterations", "count"), 6.0);
+    // 6 checks in each of the 6 iterations, all passing.
+    assert_eq!(metric(&s, "checks", "passes"), 36.0, "{}", text(&out));
+}
