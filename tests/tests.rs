@@ -10,6 +10,8 @@
 mod big_data;
 mod cases;
 mod cli;
+mod compression;
+mod cookies;
 mod dns;
 mod docs;
 mod first_use;

@@ -20,10 +20,13 @@ pub(crate) enum Endpoint {
     AdminReport,
     AdminStats,
     Health,
+    SessionCreate,
+    SessionDelete,
+    Account,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Endpoint; 11] = [
+    pub(crate) const ALL: [Endpoint; 14] = [
         Endpoint::Login,
         Endpoint::ProductList,
         Endpoint::Product,
@@ -35,6 +38,9 @@ impl Endpoint {
         Endpoint::AdminReport,
         Endpoint::AdminStats,
         Endpoint::Health,
+        Endpoint::SessionCreate,
+        Endpoint::SessionDelete,
+        Endpoint::Account,
     ];
 
     /// The key of this endpoint in [`crate::Stats`]: `"METHOD /path"`, with `{id}` for the
@@ -52,6 +58,9 @@ impl Endpoint {
             Endpoint::AdminReport => "POST /api/admin/report",
             Endpoint::AdminStats => "GET /api/admin/stats",
             Endpoint::Health => "GET /health",
+            Endpoint::SessionCreate => "POST /api/session",
+            Endpoint::SessionDelete => "DELETE /api/session",
+            Endpoint::Account => "GET /api/account",
         }
     }
 
@@ -60,7 +69,8 @@ impl Endpoint {
         match self {
             Endpoint::ProductList => Some((2_000, 6_000)),
             Endpoint::Product => Some((1_000, 3_000)),
-            Endpoint::Login => Some((5_000, 12_000)),
+            Endpoint::Login | Endpoint::SessionCreate => Some((5_000, 12_000)),
+            Endpoint::SessionDelete | Endpoint::Account => Some((1_000, 3_000)),
             Endpoint::Cart => Some((3_000, 8_000)),
             Endpoint::Checkout => Some((8_000, 20_000)),
             Endpoint::OrderCreate | Endpoint::OrderCount => Some((3_000, 8_000)),
@@ -98,6 +108,15 @@ pub(crate) fn route(method: &Method, path: &str) -> Result<Endpoint, Miss> {
         "/api/admin/report" => (post(method, Endpoint::AdminReport), "POST"),
         "/api/admin/stats" => (get(method, Endpoint::AdminStats), "GET"),
         "/health" => (get(method, Endpoint::Health), "GET"),
+        "/api/session" => {
+            let e = match *method {
+                Method::POST => Some(Endpoint::SessionCreate),
+                Method::DELETE => Some(Endpoint::SessionDelete),
+                _ => None,
+            };
+            (e, "DELETE, POST")
+        }
+        "/api/account" => (get(method, Endpoint::Account), "GET"),
         p if p.starts_with("/api/products/") => (get(method, Endpoint::Product), "GET"),
         _ => return Err(Miss::NotFound),
     };
