@@ -138,6 +138,10 @@ codes! {
     E0708 => "something without a value used as one (`m.add(1)`, a flow without `-> T`)",
     E0709 => "a value not available here (`vu.id` in setup, `setup.x` inside setup)",
     E0710 => "a built-in used outside its place (`env` outside `secret`, `p(..)` outside thresholds, ...)",
+    E0711 => "an assignment to a name that is not a `var` (a `let`, a loop variable, a parameter, an item)",
+    E0712 => "`break` or `continue` outside a loop (`for`, `while`, `repeat`)",
+    E0713 => "`for` over a value that is not a list, a JSON array or an int range `a..b`",
+    E0714 => "a `var` of a kind that cannot change (a target, a workload) or without a value",
     E0723 => "a TLS certificate option not written `file(\"PATH\")` (`cert`, `ca`)",
 }
 
@@ -170,6 +174,7 @@ pub fn unknown_name(span: Span, name: &str, what: &str, suggestion: &Option<Stri
         "flow" | "function" => {
             format!("declare it: `flow {name}() {{ … }}`, or import the module that has it")
         }
+        "variable" => format!("declare it first: `var {name} = …`"),
         _ => format!("declare it first (`let {name} = …`), or import the module that defines it"),
     });
     err(
@@ -1277,6 +1282,66 @@ pub fn misplaced_builtin(span: Span, name: &str, place: &str) -> Diagnostic {
         span,
         "not allowed here",
         format!("move it to {place}"),
+    )
+}
+
+/// E0711. `declared` is where the name was bound with `let`, when it is a `let` of this
+/// file (labelled, and the help rewrites it as a `var`).
+pub fn assign_immutable(span: Span, name: &str, what: &str, declared: Option<Span>) -> Diagnostic {
+    let help = match (what, declared) {
+        ("a `let`", _) => format!("declare it with `var {name} = …` to change it later"),
+        ("a built-in name", _) => {
+            format!("`{name}` is read-only; keep a `var` of your own, e.g. `var my_{name} = 0`")
+        }
+        ("a loop variable", _) => {
+            "a loop variable is fresh in each round; keep a `var` outside the loop and assign that"
+                .to_string()
+        }
+        _ => format!("declare a `var` of your own: `var my_{name} = {name}`"),
+    };
+    let d = err(
+        Code::E0711,
+        format!("cannot assign to `{name}`: it is {what}, not a `var`"),
+        span,
+        "assigned here",
+        help,
+    );
+    match declared {
+        Some(at) => d.with_label(at, "declared with `let` here: write `var`"),
+        None => d,
+    }
+}
+
+/// E0712. `word` is `break` or `continue`.
+pub fn outside_loop(span: Span, word: &str) -> Diagnostic {
+    err(
+        Code::E0712,
+        format!("`{word}` outside a loop"),
+        span,
+        "not inside `for`, `while` or `repeat`",
+        format!("`{word}` only works in a loop of the same flow or iteration; use `require COND` to end an iteration early"),
+    )
+}
+
+/// E0713
+pub fn not_iterable(span: Span, found: &str) -> Diagnostic {
+    err(
+        Code::E0713,
+        format!("cannot loop over {found}"),
+        span,
+        format!("this is {found}"),
+        "loop over a list, a JSON array (`res.json(\"items\")`) or an int range such as `0..10` (the end is excluded)".into(),
+    )
+}
+
+/// E0714
+pub fn var_kind(span: Span, name: &str, what: &str) -> Diagnostic {
+    err(
+        Code::E0714,
+        format!("`var {name}` cannot hold {what}"),
+        span,
+        format!("this is {what}"),
+        format!("use `let {name} = …` for a value that never changes"),
     )
 }
 

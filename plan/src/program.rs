@@ -65,6 +65,34 @@ pub enum Stmt {
     },
     /// `log(..)`: rate-limited, secrets redacted by the engine.
     Log(Expr),
+    /// Stores a new value in a `var`'s slot (its declaration is a `Let`).
+    Assign {
+        slot: u32,
+        value: Expr,
+    },
+    /// `for` over ints from `low` up to `high` (excluded).
+    ForRange {
+        slot: u32,
+        low: Expr,
+        high: Expr,
+        body: Vec<Stmt>,
+    },
+    /// `for` over a list's items or a JSON array's elements.
+    ForEach {
+        slot: u32,
+        items: Expr,
+        body: Vec<Stmt>,
+    },
+    /// Runs `body` while `cond` holds; the engine ends it with the iteration (its end,
+    /// `graceful_stop`), never letting it spin past a stop.
+    While {
+        cond: Expr,
+        body: Vec<Stmt>,
+    },
+    /// Leaves the innermost loop (`for`, `while`, `repeat`).
+    Break,
+    /// Starts the innermost loop's next round.
+    Continue,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,7 +286,23 @@ pub fn walk_exprs(body: &[Stmt], f: &mut dyn FnMut(&Expr)) {
             | Stmt::ThinkExponential { mean: e }
             | Stmt::MetricAdd { value: e, .. }
             | Stmt::Log(e)
+            | Stmt::Assign { value: e, .. }
             | Stmt::Return(Some(e)) => walk_expr(e, f),
+            Stmt::ForRange {
+                low, high, body, ..
+            } => {
+                walk_expr(low, f);
+                walk_expr(high, f);
+                walk_exprs(body, f);
+            }
+            Stmt::ForEach {
+                items: cond, body, ..
+            }
+            | Stmt::While { cond, body } => {
+                walk_expr(cond, f);
+                walk_exprs(body, f);
+            }
+            Stmt::Break | Stmt::Continue => {}
             Stmt::ThinkUniform { low, high } => {
                 walk_expr(low, f);
                 walk_expr(high, f);

@@ -217,6 +217,7 @@ impl<'a> Checker<'a> {
                 ty,
                 origins,
                 konst,
+                ..
             }) => Expr {
                 kind: ExprKind::Local(slot, id.name.clone()),
                 ty,

@@ -12,6 +12,7 @@ mod spec;
 mod stdlib;
 mod tls;
 mod strings;
+mod vars;
 
 use crate::{compile, CompileOptions, Compiled, MemLoader};
 

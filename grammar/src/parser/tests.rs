@@ -314,6 +314,12 @@ fn statements() {
             StmtKind::If { .. } => "if",
             StmtKind::Repeat { .. } => "repeat",
             StmtKind::Return(_) => "return",
+            StmtKind::Var { .. } => "var",
+            StmtKind::Assign { .. } => "assign",
+            StmtKind::For { .. } => "for",
+            StmtKind::While { .. } => "while",
+            StmtKind::Break => "break",
+            StmtKind::Continue => "continue",
         })
         .collect();
     assert_eq!(
@@ -328,6 +334,43 @@ fn statements() {
     assert!(matches!(s[0].kind, StmtKind::Check { name: None, .. }));
     assert!(matches!(&s[1].kind, StmtKind::Expr(e) if matches!(e.kind, ExprKind::Check { .. })));
     assert!(matches!(&s[2].kind, StmtKind::Return(Some(_))));
+}
+
+#[test]
+fn vars_assignments_and_loops() {
+    let s = stmts(
+        "var n = 0\nn = n + 1\nn += 2; n -= 1\nfor i in 0..3 { break }\n\
+         while n < 10 { continue }\na == b\n",
+    );
+    let ops: Vec<String> = s
+        .iter()
+        .map(|s| match &s.kind {
+            StmtKind::Var { name, .. } => format!("var {}", name.name),
+            StmtKind::Assign { name, op, .. } => format!("{} {}", name.name, op.as_str()),
+            StmtKind::For { var, body, .. } => format!("for {} {:?}", var.name, body.stmts[0].kind),
+            StmtKind::While { body, .. } => format!("while {:?}", body.stmts[0].kind),
+            StmtKind::Expr(_) => "expr".into(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "var n",
+            "n =",
+            "n +=",
+            "n -=",
+            "for i Break",
+            "while Continue",
+            "expr"
+        ]
+    );
+    // The new words are reserved (except `in`, a keyword only after `for NAME`).
+    for bad in ["let var = 1", "let while = 1", "let break = 1", "for = 2"] {
+        let (file, diags) = parse(&format!("flow f() {{ {bad} }}"));
+        assert!(file.is_none() && !diags.is_empty(), "{bad}");
+    }
+    assert!(stmts("let in = 1").len() == 1);
 }
 
 #[test]
