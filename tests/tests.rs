@@ -10,6 +10,7 @@
 mod big_data;
 mod cases;
 mod cli;
+mod data_e2e;
 mod dns;
 mod docs;
 mod first_use;

@@ -20,10 +20,13 @@ pub(crate) enum Endpoint {
     AdminReport,
     AdminStats,
     Health,
+    Catalog,
+    FeedbackForm,
+    FeedbackPost,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Endpoint; 11] = [
+    pub(crate) const ALL: [Endpoint; 14] = [
         Endpoint::Login,
         Endpoint::ProductList,
         Endpoint::Product,
@@ -35,6 +38,9 @@ impl Endpoint {
         Endpoint::AdminReport,
         Endpoint::AdminStats,
         Endpoint::Health,
+        Endpoint::Catalog,
+        Endpoint::FeedbackForm,
+        Endpoint::FeedbackPost,
     ];
 
     /// The key of this endpoint in [`crate::Stats`]: `"METHOD /path"`, with `{id}` for the
@@ -52,19 +58,23 @@ impl Endpoint {
             Endpoint::AdminReport => "POST /api/admin/report",
             Endpoint::AdminStats => "GET /api/admin/stats",
             Endpoint::Health => "GET /health",
+            Endpoint::Catalog => "GET /api/catalog",
+            Endpoint::FeedbackForm => "GET /html/feedback",
+            Endpoint::FeedbackPost => "POST /html/feedback",
         }
     }
 
     /// The simulated service time, in microseconds (inclusive range), when latency is on.
     pub(crate) fn latency_us(self) -> Option<(u64, u64)> {
         match self {
-            Endpoint::ProductList => Some((2_000, 6_000)),
+            Endpoint::ProductList | Endpoint::Catalog => Some((2_000, 6_000)),
             Endpoint::Product => Some((1_000, 3_000)),
             Endpoint::Login => Some((5_000, 12_000)),
             Endpoint::Cart => Some((3_000, 8_000)),
             Endpoint::Checkout => Some((8_000, 20_000)),
             Endpoint::OrderCreate | Endpoint::OrderCount => Some((3_000, 8_000)),
             Endpoint::AdminReset | Endpoint::AdminReport => Some((1_000, 2_000)),
+            Endpoint::FeedbackForm | Endpoint::FeedbackPost => Some((1_000, 3_000)),
             Endpoint::AdminStats | Endpoint::Health => None,
         }
     }
@@ -98,6 +108,15 @@ pub(crate) fn route(method: &Method, path: &str) -> Result<Endpoint, Miss> {
         "/api/admin/report" => (post(method, Endpoint::AdminReport), "POST"),
         "/api/admin/stats" => (get(method, Endpoint::AdminStats), "GET"),
         "/health" => (get(method, Endpoint::Health), "GET"),
+        "/api/catalog" => (get(method, Endpoint::Catalog), "GET"),
+        "/html/feedback" => {
+            let e = match *method {
+                Method::GET => Some(Endpoint::FeedbackForm),
+                Method::POST => Some(Endpoint::FeedbackPost),
+                _ => None,
+            };
+            (e, "GET, POST")
+        }
         p if p.starts_with("/api/products/") => (get(method, Endpoint::Product), "GET"),
         _ => return Err(Miss::NotFound),
     };

@@ -6,6 +6,7 @@
 
 use crate::catalog;
 use crate::endpoint::{self, Counters, Endpoint, Miss};
+use crate::feedback;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -36,12 +37,15 @@ pub(crate) struct Shop {
     orders: AtomicU64,
     carts: AtomicU64,
     checkouts: AtomicU64,
+    /// The key of the feedback form's CSRF tokens (`feedback::token`).
+    feedback_key: u64,
 }
 
 impl Shop {
     pub(crate) fn new(latency: bool) -> Shop {
         Shop {
             latency,
+            feedback_key: next_random(),
             ..Shop::default()
         }
     }
@@ -80,13 +84,14 @@ pub(crate) async fn handle(
             tokio::time::sleep(Duration::from_micros(between(lo, hi))).await;
         }
     }
-    Ok(answer(
-        &shop,
-        endpoint,
-        parts.uri.path(),
-        parts.uri.query(),
-        &body,
-    ))
+    let key = shop.feedback_key;
+    Ok(match endpoint {
+        Endpoint::FeedbackForm => {
+            feedback::form(key, &parts.headers, || format!("{:016x}", next_random()))
+        }
+        Endpoint::FeedbackPost => feedback::submit(key, &parts.headers, &body),
+        _ => answer(&shop, endpoint, parts.uri.path(), parts.uri.query(), &body),
+    })
 }
 
 fn answer(
@@ -99,6 +104,7 @@ fn answer(
     let result = match endpoint {
         Endpoint::Login => login(body),
         Endpoint::ProductList => product_list(query),
+        Endpoint::Catalog => catalog_page(query),
         Endpoint::Product => product(path),
         Endpoint::Cart => cart(shop, body),
         Endpoint::Checkout => any_json(body).map(|()| {
@@ -126,6 +132,10 @@ fn answer(
                 Ok(bytes) => Ok(respond(StatusCode::OK, "application/json", bytes.into())),
                 Err(_) => reject(StatusCode::INTERNAL_SERVER_ERROR, "could not render stats"),
             }
+        }
+        // Answered by `handle`, which has the request's cookies.
+        Endpoint::FeedbackForm | Endpoint::FeedbackPost => {
+            reject(StatusCode::NOT_FOUND, "not found")
         }
         Endpoint::Health => Ok(respond(
             StatusCode::OK,
@@ -165,12 +175,27 @@ fn login(body: &[u8]) -> Outcome {
 }
 
 fn product_list(query: Option<&str>) -> Outcome {
+    let (page, limit) = page_query(query, "limit")?;
+    let body = catalog::page_json(page, limit.min(MAX_LIMIT));
+    Ok(respond(StatusCode::OK, "application/json", body.into()))
+}
+
+/// `GET /api/catalog?page=N&per_page=M`: the same products, linked by `next_page`.
+fn catalog_page(query: Option<&str>) -> Outcome {
+    let (page, per_page) = page_query(query, "per_page")?;
+    let body = catalog::cursor_page_json(page, per_page.min(MAX_LIMIT));
+    Ok(respond(StatusCode::OK, "application/json", body.into()))
+}
+
+/// `page` and the page size (named `size`) of a list's query: whole numbers ≥ 1,
+/// defaults 1 and 20.
+fn page_query(query: Option<&str>, size: &str) -> Result<(u64, u64), Reject> {
     let (mut page, mut limit) = (1, DEFAULT_LIMIT);
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let slot = match key {
             "page" => &mut page,
-            "limit" => &mut limit,
+            k if k == size => &mut limit,
             _ => continue,
         };
         *slot = match number(value) {
@@ -181,8 +206,7 @@ fn product_list(query: Option<&str>) -> Outcome {
             }
         };
     }
-    let body = catalog::page_json(page, limit.min(MAX_LIMIT));
-    Ok(respond(StatusCode::OK, "application/json", body.into()))
+    Ok((page, limit))
 }
 
 fn product(path: &str) -> Outcome {
@@ -330,6 +354,22 @@ mod tests {
         assert_eq!(number("42"), Some(42));
         for bad in ["", "+4", "-1", " 4", "4x", "99999999999999999999999"] {
             assert_eq!(number(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn catalog_validates_its_query() {
+        assert_eq!(status_of(catalog_page(None)), StatusCode::OK);
+        assert_eq!(
+            status_of(catalog_page(Some("page=3&per_page=50"))),
+            StatusCode::OK
+        );
+        for bad in ["page=0", "per_page=0", "per_page=x"] {
+            assert_eq!(
+                status_of(catalog_page(Some(bad))),
+                StatusCode::BAD_REQUEST,
+                "{bad}"
+            );
         }
     }
 

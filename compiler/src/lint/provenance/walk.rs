@@ -483,7 +483,8 @@ fn intrinsic_prov(i: Intrinsic, e: &Expr, p: Prov) -> Prov {
         | Intrinsic::RandomInt
         | Intrinsic::RandomEmail
         | Intrinsic::RandomString
-        | Intrinsic::RandomPick => {
+        | Intrinsic::RandomPick
+        | Intrinsic::Pick => {
             let space = e.origins.iter().find_map(|o| match o {
                 Origin::Random { intrinsic, space } if *intrinsic == i => Some(*space),
                 _ => None,
@@ -505,7 +506,7 @@ fn intrinsic_prov(i: Intrinsic, e: &Expr, p: Prov) -> Prov {
             ));
             out
         }
-        Intrinsic::Len | Intrinsic::Contains => Prov { space: None, ..p },
+        Intrinsic::Len | Intrinsic::Contains | Intrinsic::Exists => Prov { space: None, ..p },
         _ => p,
     }
 }
