@@ -10,6 +10,8 @@
 mod big_data;
 mod cases;
 mod cli;
+mod compression;
+mod cookies;
 mod data_e2e;
 mod dns;
 mod docs;

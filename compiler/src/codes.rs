@@ -100,6 +100,8 @@ codes! {
     E0308 => "a value outside a field's choices (`placement = spred`, `dns`, `cleanup`, `runners`)",
     E0309 => "unknown threshold option (`abort_on_fial`)",
     E0310 => "a `fleet` name Volley sets itself (`env = {VOLLEY_TOKEN: ..}`, `labels = {\"volley.dev/run\": ..}`, an env variable of a declared secret)",
+    E0311 => "a cookie name or value a cookie cannot carry (`cookies: {\"my id\": ..}`, a value with `;`)",
+    E0312 => "an HTTP method that is not a method token (`request(\"GET /\", ..)`)",
     E0401 => "a data file is missing or unreadable, or not a regular file (a FIFO, a device, a directory)",
     E0402 => "a data file is malformed (bad CSV, JSON that is not an array of objects, no rows)",
     E0403 => "unknown pick strategy (`pick: uniqe`)",
@@ -680,6 +682,31 @@ pub fn reserved_name(span: Span, what: &str, name: &str, why: &str, fix: &str) -
         span,
         "set by Volley",
         fix.to_string(),
+    )
+}
+
+/// E0311. `what` is "name" or "value".
+pub fn bad_cookie(span: Span, what: &str, text: &str) -> Diagnostic {
+    err(
+        Code::E0311,
+        format!("`{text}` is not a valid cookie {what}"),
+        span,
+        format!("invalid cookie {what}"),
+        match what {
+            "name" => "a cookie name is letters, digits and `!#$%&'*+-.^_`|~`, e.g. `session_id`".into(),
+            _ => "a cookie value has no spaces, quotes, commas, semicolons or backslashes; encode it first (e.g. base64url)".to_string(),
+        },
+    )
+}
+
+/// E0312
+pub fn bad_method(span: Span, method: &str) -> Diagnostic {
+    err(
+        Code::E0312,
+        format!("`{method}` is not an HTTP method"),
+        span,
+        "not a method token",
+        "a method is one word of letters, digits and `!#$%&'*+-.^_`|~`, e.g. \"PURGE\"".to_string(),
     )
 }
 

@@ -20,13 +20,16 @@ pub(crate) enum Endpoint {
     AdminReport,
     AdminStats,
     Health,
+    SessionCreate,
+    SessionDelete,
+    Account,
     Catalog,
     FeedbackForm,
     FeedbackPost,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Endpoint; 14] = [
+    pub(crate) const ALL: [Endpoint; 17] = [
         Endpoint::Login,
         Endpoint::ProductList,
         Endpoint::Product,
@@ -38,6 +41,9 @@ impl Endpoint {
         Endpoint::AdminReport,
         Endpoint::AdminStats,
         Endpoint::Health,
+        Endpoint::SessionCreate,
+        Endpoint::SessionDelete,
+        Endpoint::Account,
         Endpoint::Catalog,
         Endpoint::FeedbackForm,
         Endpoint::FeedbackPost,
@@ -58,6 +64,9 @@ impl Endpoint {
             Endpoint::AdminReport => "POST /api/admin/report",
             Endpoint::AdminStats => "GET /api/admin/stats",
             Endpoint::Health => "GET /health",
+            Endpoint::SessionCreate => "POST /api/session",
+            Endpoint::SessionDelete => "DELETE /api/session",
+            Endpoint::Account => "GET /api/account",
             Endpoint::Catalog => "GET /api/catalog",
             Endpoint::FeedbackForm => "GET /html/feedback",
             Endpoint::FeedbackPost => "POST /html/feedback",
@@ -69,7 +78,8 @@ impl Endpoint {
         match self {
             Endpoint::ProductList | Endpoint::Catalog => Some((2_000, 6_000)),
             Endpoint::Product => Some((1_000, 3_000)),
-            Endpoint::Login => Some((5_000, 12_000)),
+            Endpoint::Login | Endpoint::SessionCreate => Some((5_000, 12_000)),
+            Endpoint::SessionDelete | Endpoint::Account => Some((1_000, 3_000)),
             Endpoint::Cart => Some((3_000, 8_000)),
             Endpoint::Checkout => Some((8_000, 20_000)),
             Endpoint::OrderCreate | Endpoint::OrderCount => Some((3_000, 8_000)),
@@ -108,6 +118,15 @@ pub(crate) fn route(method: &Method, path: &str) -> Result<Endpoint, Miss> {
         "/api/admin/report" => (post(method, Endpoint::AdminReport), "POST"),
         "/api/admin/stats" => (get(method, Endpoint::AdminStats), "GET"),
         "/health" => (get(method, Endpoint::Health), "GET"),
+        "/api/session" => {
+            let e = match *method {
+                Method::POST => Some(Endpoint::SessionCreate),
+                Method::DELETE => Some(Endpoint::SessionDelete),
+                _ => None,
+            };
+            (e, "DELETE, POST")
+        }
+        "/api/account" => (get(method, Endpoint::Account), "GET"),
         "/api/catalog" => (get(method, Endpoint::Catalog), "GET"),
         "/html/feedback" => {
             let e = match *method {

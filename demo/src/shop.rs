@@ -10,7 +10,10 @@ use crate::feedback;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::header::{
+    HeaderValue, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, COOKIE, SET_COOKIE, VARY,
+};
+use hyper::HeaderMap;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use std::cell::Cell;
@@ -37,6 +40,8 @@ pub(crate) struct Shop {
     orders: AtomicU64,
     carts: AtomicU64,
     checkouts: AtomicU64,
+    /// Signs session cookies (random per server): sessions are signed, not stored.
+    session_key: std::hash::RandomState,
     /// The key of the feedback form's CSRF tokens (`feedback::token`).
     feedback_key: u64,
 }
@@ -79,19 +84,169 @@ pub(crate) async fn handle(
     } else {
         Bytes::new()
     };
+    let gzipped = parts
+        .headers
+        .get(CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let body = match gzipped {
+        true => match gunzip(&body) {
+            Ok(b) => b,
+            Err(r) => return Ok(error(r.0, &r.1)),
+        },
+        false => body,
+    };
     if shop.latency {
         if let Some((lo, hi)) = endpoint.latency_us() {
             tokio::time::sleep(Duration::from_micros(between(lo, hi))).await;
         }
     }
-    let key = shop.feedback_key;
-    Ok(match endpoint {
-        Endpoint::FeedbackForm => {
-            feedback::form(key, &parts.headers, || format!("{:016x}", next_random()))
+    Ok(answer(
+        &shop,
+        endpoint,
+        parts.uri.path(),
+        parts.uri.query(),
+        &parts.headers,
+        &body,
+    ))
+}
+
+/// The cookie session: `POST /api/session` signs the email into a `session` cookie,
+/// `GET /api/account` needs it, `DELETE /api/session` expires it.
+fn session(shop: &Shop, endpoint: Endpoint, headers: &HeaderMap, body: &[u8]) -> Outcome {
+    match endpoint {
+        Endpoint::SessionCreate => {
+            let v = parse(body)?;
+            let email = string_field(&v, "email")?;
+            let password = string_field(&v, "password")?;
+            if email.is_empty() || email.len() > 256 {
+                return reject(StatusCode::BAD_REQUEST, "`email` must be 1 to 256 bytes");
+            }
+            if password.is_empty() {
+                return reject(StatusCode::UNAUTHORIZED, "invalid credentials");
+            }
+            let cookie = format!(
+                "session={}; Path=/; HttpOnly; SameSite=Lax",
+                sign(shop, email)
+            );
+            let mut res = ok_json(StatusCode::OK, json!({"user": email}));
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                res.headers_mut().insert(SET_COOKIE, v);
+            }
+            Ok(res)
         }
-        Endpoint::FeedbackPost => feedback::submit(key, &parts.headers, &body),
-        _ => answer(&shop, endpoint, parts.uri.path(), parts.uri.query(), &body),
-    })
+        Endpoint::SessionDelete => {
+            let mut res = respond(StatusCode::NO_CONTENT, "application/json", Bytes::new());
+            res.headers_mut().remove(CONTENT_TYPE);
+            res.headers_mut().insert(
+                SET_COOKIE,
+                HeaderValue::from_static("session=; Path=/; Max-Age=0"),
+            );
+            Ok(res)
+        }
+        _ => match session_user(shop, headers) {
+            Some(user) => Ok(ok_json(StatusCode::OK, json!({"user": user}))),
+            None => reject(
+                StatusCode::UNAUTHORIZED,
+                "no session: POST /api/session first",
+            ),
+        },
+    }
+}
+
+/// `<hex of the email>.<16 hex of its keyed hash>`.
+fn sign(shop: &Shop, email: &str) -> String {
+    use std::fmt::Write as _;
+    use std::hash::BuildHasher as _;
+    let mut out = String::with_capacity(email.len() * 2 + 17);
+    for b in email.bytes() {
+        let _ = write!(out, "{b:02x}");
+    }
+    let mac = shop.session_key.hash_one(email);
+    let _ = write!(out, ".{mac:016x}");
+    out
+}
+
+/// The email of a valid `session` cookie of the request, if any.
+fn session_user(shop: &Shop, headers: &HeaderMap) -> Option<String> {
+    let value = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix("session="))?;
+    let (hex, _) = value.split_once('.')?;
+    if hex.len() % 2 != 0 || hex.len() > 512 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    let email = String::from_utf8(bytes?).ok()?;
+    (sign(shop, &email) == value).then_some(email)
+}
+
+/// The product list in the coding the client prefers among `br` and `gzip` (by the
+/// first of them its `Accept-Encoding` names, `q=0` excluded), or as is.
+fn encoded(plain: Bytes, headers: &HeaderMap) -> Response<Body> {
+    let accept = headers
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .filter(|t| !t.ends_with("q=0"))
+        .map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .find(|t| t == "br" || t == "gzip");
+    let (coding, bytes) = match accept.as_deref() {
+        Some("br") => (Some("br"), brotli_bytes(&plain).into()),
+        Some("gzip") => (Some("gzip"), gzip_bytes(&plain).into()),
+        _ => (None, plain),
+    };
+    let mut res = respond(StatusCode::OK, "application/json", bytes);
+    let h = res.headers_mut();
+    h.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(coding) = coding {
+        h.insert(CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    res
+}
+
+/// A request body sent with `content-encoding: gzip`, decoded (at most 64 KiB).
+fn gunzip(body: &[u8]) -> Result<Bytes, Reject> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| Reject(StatusCode::BAD_REQUEST, "invalid gzip body".into()))?;
+    if out.len() > MAX_BODY {
+        return reject(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    }
+    Ok(out.into())
+}
+
+fn gzip_bytes(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let _ = e.write_all(data);
+    e.finish().unwrap_or_default()
+}
+
+fn brotli_bytes(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut out = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 4, 22);
+        let _ = w.write_all(data);
+    }
+    out
 }
 
 fn answer(
@@ -99,12 +254,16 @@ fn answer(
     endpoint: Endpoint,
     path: &str,
     query: Option<&str>,
+    headers: &HeaderMap,
     body: &[u8],
 ) -> Response<Body> {
     let result = match endpoint {
         Endpoint::Login => login(body),
-        Endpoint::ProductList => product_list(query),
+        Endpoint::ProductList => product_page(query).map(|page| encoded(page, headers)),
         Endpoint::Catalog => catalog_page(query),
+        Endpoint::SessionCreate | Endpoint::SessionDelete | Endpoint::Account => {
+            session(shop, endpoint, headers, body)
+        }
         Endpoint::Product => product(path),
         Endpoint::Cart => cart(shop, body),
         Endpoint::Checkout => any_json(body).map(|()| {
@@ -133,10 +292,10 @@ fn answer(
                 Err(_) => reject(StatusCode::INTERNAL_SERVER_ERROR, "could not render stats"),
             }
         }
-        // Answered by `handle`, which has the request's cookies.
-        Endpoint::FeedbackForm | Endpoint::FeedbackPost => {
-            reject(StatusCode::NOT_FOUND, "not found")
-        }
+        Endpoint::FeedbackForm => Ok(feedback::form(shop.feedback_key, headers, || {
+            format!("{:016x}", next_random())
+        })),
+        Endpoint::FeedbackPost => Ok(feedback::submit(shop.feedback_key, headers, body)),
         Endpoint::Health => Ok(respond(
             StatusCode::OK,
             "text/plain",
@@ -174,10 +333,16 @@ fn login(body: &[u8]) -> Outcome {
     ))
 }
 
+#[cfg(test)]
 fn product_list(query: Option<&str>) -> Outcome {
+    let body = product_page(query)?;
+    Ok(respond(StatusCode::OK, "application/json", body))
+}
+
+/// The product list's JSON for a query (`page`, `limit`).
+fn product_page(query: Option<&str>) -> Result<Bytes, Reject> {
     let (page, limit) = page_query(query, "limit")?;
-    let body = catalog::page_json(page, limit.min(MAX_LIMIT));
-    Ok(respond(StatusCode::OK, "application/json", body.into()))
+    Ok(catalog::page_json(page, limit.min(MAX_LIMIT)).into())
 }
 
 /// `GET /api/catalog?page=N&per_page=M`: the same products, linked by `next_page`.

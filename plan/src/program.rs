@@ -135,6 +135,12 @@ pub enum Intrinsic {
     RandomEmail,
     RandomString,
     RandomPick,
+    /// `res.cookie(name)` → the value a response's `Set-Cookie` gave `name` ("" if none).
+    Cookie,
+    /// `vu.cookies.set(TARGET, name, value)`: (target index, name, value) into the jar.
+    CookieSet,
+    /// `vu.cookies.clear()`: empty the VU's jar.
+    CookieClear,
     /// `base[i]`: an element of a list (out of range fails the iteration), of a JSON
     /// array (int) or a member of a JSON object (string); missing in JSON → json null.
     Index,
@@ -211,6 +217,12 @@ pub struct Request {
     pub timeout_ms: Option<u64>,
     /// Statuses counted as expected (`expected_response`), inclusive; default 200..=399.
     pub expect: (u16, u16),
+    /// This request's own cookies (a record of strings), over the jar's of the same name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookies: Option<Expr>,
+    /// Compress the body with this coding (`"gzip"`) and say so in `Content-Encoding`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compress: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -276,7 +288,7 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         Expr::Record(fields) => fields.iter().for_each(|(_, x)| walk_expr(x, f)),
         Expr::Request(r) => {
             walk_expr(&r.path, f);
-            for x in [&r.query, &r.headers].into_iter().flatten() {
+            for x in [&r.query, &r.headers, &r.cookies].into_iter().flatten() {
                 walk_expr(x, f);
             }
             match &r.body {

@@ -206,6 +206,9 @@ impl<'a> Checker<'a> {
                 return self.fail(cx, d, e.span);
             }
         }
+        if super::cookies::is_vu_cookies(base) {
+            return self.vu_cookies(cx, e, field, args);
+        }
         if let A::Name(bid) = &base.kind {
             match self.resolve(cx, &bid.name) {
                 Resolved::Module(m) => return self.call_in_module(cx, e, m, field, args),

@@ -253,9 +253,13 @@ fn methods_of(ty: &Type) -> Methods<'static> {
                 "duration",
                 "body",
                 "size",
+                "cookie(name)",
+                "cookies",
+                "wire_size",
             ],
             &[
                 ("header", Intrinsic::Header, &[Type::Str], Type::Str),
+                ("cookie", Intrinsic::Cookie, &[Type::Str], Type::Str),
                 ("json", Intrinsic::Json, &[Type::Str], Type::Json),
                 ("html", Intrinsic::Html, &[], Type::Html),
             ],

@@ -69,6 +69,10 @@ pub(crate) struct Added<'a> {
     pub(crate) authorization: Option<&'a [u8]>,
     pub(crate) content_length: bool,
     pub(crate) close: bool,
+    /// `Cookie`: the jar's and the request's own cookies.
+    pub(crate) cookie: Option<&'a [u8]>,
+    /// `Accept-Encoding` (compression on and not set by the request).
+    pub(crate) accept_encoding: Option<&'a [u8]>,
 }
 
 /// A complete response and when its phases ended.
@@ -81,6 +85,10 @@ pub(crate) struct Reply {
     pub(crate) first_byte: Instant,
     /// The connection may carry another request.
     pub(crate) reusable: bool,
+    /// The head has a `Set-Cookie` header.
+    pub(crate) set_cookie: bool,
+    /// The head has a `Content-Encoding` header.
+    pub(crate) encoded: bool,
 }
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
@@ -166,6 +174,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
             written,
             first_byte,
             reusable,
+            set_cookie: head.set_cookie,
+            encoded: head.encoded,
         })
     }
 
@@ -326,6 +336,12 @@ fn encode_head(
     if let Some(auth) = added.authorization {
         line(w, b"Authorization", auth);
     }
+    if let Some(cookie) = added.cookie {
+        line(w, b"Cookie", cookie);
+    }
+    if let Some(accept) = added.accept_encoding {
+        line(w, b"Accept-Encoding", accept);
+    }
     if added.content_length {
         w.extend_from_slice(b"Content-Length: ");
         push_decimal(w, body_len);
@@ -374,6 +390,8 @@ struct Head {
     version: Version,
     framing: Framing,
     keep_alive: bool,
+    set_cookie: bool,
+    encoded: bool,
 }
 
 enum Parsed {
@@ -423,6 +441,8 @@ fn parse_head(buf: &[u8], head_request: bool) -> Result<Parsed, HttpError> {
         version,
         framing,
         keep_alive,
+        set_cookie: scan.set_cookie,
+        encoded: scan.encoded,
     }))
 }
 
@@ -436,6 +456,10 @@ struct Scan<'a> {
     /// A `Connection` token `close` / `keep-alive` was seen.
     close: bool,
     keep_alive: bool,
+    /// A `Set-Cookie` header was seen (the jar reads it from the kept head).
+    set_cookie: bool,
+    /// A `Content-Encoding` header was seen.
+    encoded: bool,
 }
 
 impl Default for Scan<'_> {
@@ -445,6 +469,8 @@ impl Default for Scan<'_> {
             length: Ok(None),
             close: false,
             keep_alive: false,
+            set_cookie: false,
+            encoded: false,
         }
     }
 }
@@ -455,6 +481,8 @@ impl<'a> Scan<'a> {
         match name.len() {
             17 if is_name(name, b"transfer-encoding") => self.transfer_encoding = Some(value),
             14 if is_name(name, b"content-length") => self.content_length(value),
+            16 if is_name(name, b"content-encoding") => self.encoded = true,
+            10 if is_name(name, b"set-cookie") => self.set_cookie = true,
             10 if is_name(name, b"connection") => {
                 for token in value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
                     self.close |= token.eq_ignore_ascii_case(b"close");

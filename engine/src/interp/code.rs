@@ -111,6 +111,10 @@ pub struct Request {
     pub expect: (u16, u16),
     /// The whole URL when the path is a constant and there is no query record.
     pub static_url: Option<Arc<Url>>,
+    /// `cookies: {..}`: the request's own cookies.
+    pub cookies: Option<Expr>,
+    /// `compress: "gzip"`: gzip the body.
+    pub gzip: bool,
 }
 
 pub enum Body {
@@ -398,6 +402,8 @@ impl Lower<'_> {
             name: Arc::from(r.name.as_str()),
             timeout: r.timeout_ms.map(Duration::from_millis),
             expect: r.expect,
+            cookies: r.cookies.as_ref().map(|c| self.expr(c)).transpose()?,
+            gzip: r.compress.as_deref() == Some("gzip"),
             static_url,
         })
     }

@@ -148,6 +148,25 @@ impl Vu {
                 let i = self.rng.gen_range(0..items.len());
                 items[i].clone()
             }
+            Intrinsic::Cookie => {
+                let name = arg(1);
+                let name = name.as_text().unwrap_or("");
+                match arg(0) {
+                    Value::Response(r) => {
+                        let found = crate::http::response_cookies(&r.headers)
+                            .into_iter()
+                            .rev()
+                            .find(|(n, _)| n == name);
+                        Value::Str(Arc::from(found.map_or(String::new(), |(_, v)| v)))
+                    }
+                    other => return Err(wrong("cookie", "a Response", &other)),
+                }
+            }
+            Intrinsic::CookieSet => return self.cookie_set(&arg(0), &arg(1), &arg(2)),
+            Intrinsic::CookieClear => {
+                self.client.clear_cookies();
+                Value::Null
+            }
             Intrinsic::Index => index(arg(0), &arg(1))?,
             Intrinsic::Exists => Value::Bool(match arg(0) {
                 Value::Null => false,
@@ -184,6 +203,32 @@ impl Vu {
                 }
             }
         })
+    }
+
+    /// `vu.cookies.set(TARGET, name, value)`: a host-only cookie for the target's host
+    /// and every path.
+    fn cookie_set(&mut self, target: &Value, name: &Value, value: &Value) -> R<Value> {
+        let base = match target {
+            Value::Int(i) => usize::try_from(*i)
+                .ok()
+                .and_then(|i| self.shared.program.targets.get(i)),
+            _ => None,
+        };
+        let url = base.and_then(|b| url::Url::parse(b).ok());
+        let (name, value) = (name.as_text().unwrap_or(""), value.as_text().unwrap_or(""));
+        let stored = match &url {
+            Some(url) => self.client.jar_mut().set(url, name, value),
+            None => false,
+        };
+        if !stored {
+            return Err(Halt::error(
+                format!("cookies.set: cookie {name} not stored"),
+                format!(
+                    "vu.cookies.set: cookie {name:?} was not stored: an invalid name or value (no spaces, quotes, commas, semicolons or backslashes), longer than 4096 bytes, or the jar is full"
+                ),
+            ));
+        }
+        Ok(Value::Null)
     }
 
     fn random_alnum(&mut self, n: usize) -> String {

@@ -115,6 +115,7 @@ impl Shared {
                     max_body: s.http.max_body,
                     redirect_origins: Some(Arc::clone(&origins)),
                     dns: dns_options(&s.http.dns, &s.http.hosts),
+                    compression: s.http.compression,
                     ..ClientOptions::default()
                 })
             })
@@ -333,6 +334,17 @@ impl Vu {
         };
         self.reset(code.frame_size as usize);
         self.due = ticket.due;
+        let per_vu = self
+            .shared
+            .plan
+            .scenarios
+            .get(index)
+            .is_some_and(|s| s.http.cookies == volley_plan::CookieReset::PerVu);
+        if !per_vu && self.iteration > 0 {
+            // k6: every iteration starts with an empty jar (cookies of `init` reach the
+            // first iteration only).
+            self.client.clear_cookies();
+        }
         let outcome = if !self.initialized {
             // `init` runs outside any iteration: no `test.iteration` (see `data`).
             self.test_iteration = None;

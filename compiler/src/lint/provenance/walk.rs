@@ -347,6 +347,10 @@ impl Walker<'_> {
             let sh = self.shape(h, env, cx);
             flatten(&sh, Place::Header, "", &mut fields);
         }
+        if let Some(c) = &r.cookies {
+            let sh = self.shape(c, env, cx);
+            flatten(&sh, Place::Header, "", &mut fields);
+        }
         match &r.body {
             Body::None => {}
             Body::Json(x) | Body::Form(x) => {

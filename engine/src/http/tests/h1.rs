@@ -54,6 +54,8 @@ async fn exchange(
         authorization: None,
         content_length: !body.is_empty() || method == Method::POST,
         close: false,
+        cookie: None,
+        accept_encoding: None,
     };
     let mut req = Request::new(method, url("http://example.test/p?q=1#frag"))
         .header(
