@@ -12,6 +12,7 @@ mod cases;
 mod cli;
 mod compression;
 mod cookies;
+mod data_e2e;
 mod dns;
 mod docs;
 mod first_use;

@@ -337,6 +337,11 @@ pub enum ExprKind {
         base: Box<Expr>,
         field: Ident,
     },
+    /// `base[index]`: an element of a list or JSON array, a member of a JSON object.
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
+    },
     /// `callee(args)`: functions, flows, builtins and methods (`res.json("x")`).
     Call {
         callee: Box<Expr>,

@@ -200,6 +200,26 @@ pub enum Intrinsic {
     /// `FormatTime(unix_ms, pattern)` → the instant in UTC by a strftime pattern.
     UnixMs,
     FormatTime,
+    /// `base[i]`: an element of a list (out of range fails the iteration), of a JSON
+    /// array (int) or a member of a JSON object (string); missing in JSON → json null.
+    Index,
+    /// `.exists()` on a json value: present and not null.
+    Exists,
+    /// `.pick()`: a random element of a list or JSON array (a JSON element stays json).
+    Pick,
+    /// `res.html()`: the response body as an HTML document.
+    Html,
+    /// `html.find(selector)`: the elements matching a CSS selector, in document order.
+    HtmlFind,
+    /// `html.first()`: the first element (none when there is none).
+    HtmlFirst,
+    /// `html.attr(name)`: the attribute of the first element ("" when absent).
+    HtmlAttr,
+    /// `html.text()`: the text of every element, joined.
+    HtmlText,
+    /// `env("NAME", "default")`: the variable of the process running the code, else the
+    /// default.
+    Env,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ mod eval;
 mod fleet_pod;
 mod fuzz;
 mod ir;
+mod json;
 mod plans;
 mod spec;
 mod stdlib;

@@ -533,6 +533,18 @@ fn conversion_label(intrinsic: Intrinsic, args: &[p::Expr]) -> Option<Arc<str>> 
             _ => Some(Arc::from("json")),
         },
         Some(p::Expr::Field(_, name)) => Some(Arc::from(name.as_str())),
+        Some(p::Expr::Call {
+            intrinsic: Intrinsic::Index,
+            args,
+        }) => match args.get(1) {
+            Some(p::Expr::Const(volley_plan::Value::Str(key))) => {
+                Some(Arc::from(format!("json: {key}").as_str()))
+            }
+            Some(p::Expr::Const(volley_plan::Value::Int(i))) => {
+                Some(Arc::from(format!("json: [{i}]").as_str()))
+            }
+            _ => Some(Arc::from("json")),
+        },
         _ => None,
     }
 }

@@ -34,6 +34,7 @@ pub mod code;
 mod error;
 mod eval;
 mod exec;
+mod html;
 mod intrinsic;
 mod log;
 mod ops;

@@ -82,6 +82,12 @@ fn write_expr(src: &str, s: &mut String, e: &Expr) {
             s.push('.');
             s.push_str(&field.name);
         }
+        ExprKind::Index { base, index } => {
+            write_expr(src, s, base);
+            s.push('[');
+            write_expr(src, s, index);
+            s.push(']');
+        }
         ExprKind::Call { callee, args } => {
             write_expr(src, s, callee);
             s.push('(');

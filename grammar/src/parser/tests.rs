@@ -93,6 +93,7 @@ fn sx(e: &Expr) -> String {
         ExprKind::Percent(v) => format!("{v}%"),
         ExprKind::Name(id) => id.name.clone(),
         ExprKind::Field { base, field } => format!("{}.{}", sx(base), field.name),
+        ExprKind::Index { base, index } => format!("{}[{}]", sx(base), sx(index)),
         ExprKind::Call { callee, args } => {
             let a: Vec<String> = args
                 .iter()
@@ -183,6 +184,10 @@ fn precedence() {
         ("runner.index", "runner.index"),
         ("metric", "metric"),
         ("check", "check"),
+        ("r.json().items[0].id", "r.json().items[0].id"),
+        ("xs[i + 1].len()", "xs[(+ i 1)].len()"),
+        ("-a[0] * 2", "(* (Neg a[0]) 2)"),
+        ("m[\"k-1\"][2]", "m[str[\"k-1\"]][2]"),
     ];
     for (src, want) in cases {
         assert_eq!(sx(&expr(src)), want, "{src}");
@@ -663,4 +668,14 @@ fn the_deepest_accepted_nesting_fits_a_small_stack() {
             .unwrap_or_else(|e| panic!("spawn: {e}"));
         assert!(parsed && formatted, "{diags:#?}");
     }
+}
+
+#[test]
+fn an_index_must_touch_its_base() {
+    // A list on the next line is a statement of its own, never an index.
+    let f = ok("flow f() {\n  let a = [1, 2]\n  [3]\n}\n");
+    let ItemKind::Flow(flow) = &f.items[0].kind else {
+        panic!("not a flow");
+    };
+    assert_eq!(flow.body.stmts.len(), 2);
 }

@@ -567,7 +567,8 @@ fn intrinsic_prov(i: Intrinsic, e: &Expr, p: Prov) -> Prov {
         | Intrinsic::RandomEmail
         | Intrinsic::RandomString
         | Intrinsic::RandomPick
-        | Intrinsic::UnixMs => {
+        | Intrinsic::UnixMs
+        | Intrinsic::Pick => {
             let space = e.origins.iter().find_map(|o| match o {
                 Origin::Random { intrinsic, space } if *intrinsic == i => Some(*space),
                 _ => None,
@@ -589,7 +590,9 @@ fn intrinsic_prov(i: Intrinsic, e: &Expr, p: Prov) -> Prov {
             ));
             out
         }
-        Intrinsic::Len | Intrinsic::Contains | Intrinsic::Matches => Prov { space: None, ..p },
+        Intrinsic::Len | Intrinsic::Contains | Intrinsic::Matches | Intrinsic::Exists => {
+            Prov { space: None, ..p }
+        }
         _ => p,
     }
 }
