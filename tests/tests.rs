@@ -26,6 +26,7 @@ mod lint_cases;
 mod lint_cli;
 mod lint_docs;
 mod logs;
+mod methods;
 mod outputs;
 mod rendered;
 mod run_e2e;
