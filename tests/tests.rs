@@ -28,6 +28,7 @@ mod lint_cli;
 mod lint_docs;
 mod logs;
 mod loops;
+mod methods;
 mod outputs;
 mod rendered;
 mod run_e2e;

@@ -518,6 +518,9 @@ impl<'a> Checker<'a> {
         if REQUEST_METHODS.contains(&name) {
             return self.request(cx, e, name, args);
         }
+        if name == "request" {
+            return self.any_method_request(cx, e, args);
+        }
         if super::workload::WORKLOADS.iter().any(|w| w.name == name) {
             return self.workload(cx, e, name, args);
         }
@@ -534,6 +537,7 @@ impl<'a> Checker<'a> {
         }
         let mut names = self.scope_names(cx);
         names.extend(REQUEST_METHODS.iter().map(|s| s.to_string()));
+        names.push("request".into());
         names.extend(
             super::workload::WORKLOADS
                 .iter()

@@ -1,4 +1,5 @@
-//! Cookies and compression in the language: `vu.cookies.set(TARGET, "name", "value")`,
+//! Cookies, compression and methods in the language: `request("PURGE", TARGET, PATH, ..)`
+//! (any method token, E0312), `vu.cookies.set(TARGET, "name", "value")`,
 //! `vu.cookies.clear()`, a request's `cookies: {name: value}` (names and constant values
 //! checked as cookie tokens, E0311) and `compress: "gzip"`. The jar itself is the
 //! engine's (`engine/src/http/cookies.rs`); `res.cookies` and `res.cookie(name)` are in
@@ -33,7 +34,51 @@ fn valid_value(s: &str) -> bool {
             .all(|b| (0x21..=0x7e).contains(&b) && !b"\",;\\".contains(&b))
 }
 
+/// An HTTP method: a token (RFC 9110), as `http::Method` accepts it.
+fn valid_method(s: &str) -> bool {
+    valid_name(s) && s.len() <= 32
+}
+
 impl<'a> Checker<'a> {
+    /// `request("PURGE", TARGET, PATH, ..)`: a request with any method, given as a
+    /// constant string (sent as written), then a built-in request's arguments.
+    pub(crate) fn any_method_request(
+        &mut self,
+        cx: &mut Ctx,
+        e: &ast::Expr,
+        args: &[ast::Arg],
+    ) -> Expr {
+        let loc = cx.loc(e.span);
+        let Some(first) = args.first().filter(|a| a.name.is_none()) else {
+            let d = codes::arg_count(e.span, "request", "a method, a target and a path", 0);
+            return self.fail(cx, d, e.span);
+        };
+        let m = self.expr(cx, &first.value);
+        if m.ty.is_error()
+            || !self.expect(cx, &m, &Type::Str, "a method is a string such as \"PURGE\"")
+        {
+            return self.error_expr(loc);
+        }
+        let Some(Const::Str(method)) = &m.konst else {
+            self.require_const(
+                cx,
+                &m,
+                "a request method",
+                "write the method, e.g. \"PURGE\"",
+            );
+            return self.error_expr(loc);
+        };
+        if !valid_method(method) {
+            return self.fail(
+                cx,
+                codes::bad_method(first.value.span, method),
+                first.value.span,
+            );
+        }
+        let method = method.clone();
+        self.request(cx, e, &method, &args[1..])
+    }
+
     /// `vu.cookies.set(TARGET, name, value)` or `vu.cookies.clear()`.
     pub(crate) fn vu_cookies(
         &mut self,

@@ -97,7 +97,11 @@ impl<'a> Checker<'a> {
             return self.error_expr(loc);
         }
         let request = ir::Request {
-            method: method.to_ascii_uppercase(),
+            // The built-ins (`get`, ..) in capitals; `request("PURGE", ..)` as written.
+            method: match super::call::REQUEST_METHODS.contains(&method) {
+                true => method.to_ascii_uppercase(),
+                false => method.to_string(),
+            },
             target: target.unwrap_or(u32::MAX),
             path,
             query: o.query,

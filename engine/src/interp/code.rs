@@ -426,7 +426,13 @@ impl Lower<'_> {
 
     fn request(&self, r: &p::Request) -> Result<Request, ProgramError> {
         check_index("target", r.target, self.targets.len())?;
-        let method = Method::from_bytes(r.method.to_ascii_uppercase().as_bytes())
+        // The standard methods in capitals whatever their case; others as written.
+        let upper = r.method.to_ascii_uppercase();
+        let standard = matches!(
+            upper.as_str(),
+            "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS"
+        );
+        let method = Method::from_bytes(if standard { &upper } else { &r.method }.as_bytes())
             .map_err(|_| ProgramError::Method(r.method.clone()))?;
         let path = self.expr(&r.path)?;
         let static_url = match (&path.kind, &r.query) {
