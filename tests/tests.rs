@@ -25,6 +25,7 @@ mod lint_cli;
 mod lint_docs;
 mod logs;
 mod outputs;
+mod proxy_e2e;
 mod rendered;
 mod run_e2e;
 mod services;

@@ -11,13 +11,13 @@ use std::time::Duration;
 
 /// nginx serving TLS with the PKI in `dir/certs`, asking every client for a certificate
 /// issued by its CA. One process, as `run_e2e`'s nginx.
-struct MtlsNginx {
+pub struct MtlsNginx {
     _proc: Proc,
-    port: u16,
+    pub port: u16,
 }
 
 impl MtlsNginx {
-    fn start(dir: &Path) -> Option<Self> {
+    pub fn start(dir: &Path) -> Option<Self> {
         let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .find(|p| Path::new(p).exists())?;

@@ -215,6 +215,14 @@ pub struct HttpOptions {
     /// plan.json at its default.
     #[serde(default, skip_serializing_if = "crate::tls::TlsOptions::is_default")]
     pub tls: crate::tls::TlsOptions,
+    /// The proxy every request goes through (`http.proxy`, an `http://` URL), instead of
+    /// the environment's `HTTP_PROXY`/`HTTPS_PROXY`. Absent from plan.json when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Hosts that bypass the proxy (`http.no_proxy`, `NO_PROXY`'s syntax), beside
+    /// `NO_PROXY`. Absent from plan.json when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_proxy: Vec<String>,
 }
 
 /// `http.dns`: k6's `dns` option (default `{ttl: 5m, select: random, policy: prefer_ipv4}`).
@@ -289,6 +297,8 @@ impl Default for HttpOptions {
             dns: DnsOptions::default(),
             hosts: BTreeMap::new(),
             tls: crate::tls::TlsOptions::default(),
+            proxy: None,
+            no_proxy: Vec::new(),
         }
     }
 }

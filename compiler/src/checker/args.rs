@@ -179,6 +179,8 @@ pub(crate) enum HttpField {
     MaxRedirects,
     MaxBody,
     Tls,
+    Proxy,
+    NoProxy,
 }
 
 pub(crate) const HTTP_FIELDS: &[ArgSpec<HttpField>] = &[
@@ -217,6 +219,14 @@ pub(crate) const HTTP_FIELDS: &[ArgSpec<HttpField>] = &[
     ArgSpec {
         name: "tls",
         key: HttpField::Tls,
+    },
+    ArgSpec {
+        name: "proxy",
+        key: HttpField::Proxy,
+    },
+    ArgSpec {
+        name: "no_proxy",
+        key: HttpField::NoProxy,
     },
 ];
 

@@ -8,6 +8,7 @@ mod fleet_pod;
 mod fuzz;
 mod ir;
 mod plans;
+mod proxy;
 mod spec;
 mod stdlib;
 mod tls;

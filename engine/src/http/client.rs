@@ -75,6 +75,8 @@ struct Pooled {
     port: u16,
     host_header: HeaderValue,
     conn: Conn,
+    /// Plain HTTP through a proxy: absolute-form requests, with its credentials if any.
+    proxied: Option<Option<HeaderValue>>,
 }
 
 /// The origin of a URL.
@@ -312,7 +314,10 @@ impl VuClient {
                 .saturating_sub(t.connecting + t.tls_handshaking);
             acc.begin(&entry.conn, fresh, t0);
             let result = match &mut entry.conn {
-                Conn::H1(c) => self.send_h1(c, &entry.host_header, req, acc, t0).await,
+                Conn::H1(c) => {
+                    let via = entry.proxied.as_ref();
+                    self.send_h1(c, &entry.host_header, via, req, acc, t0).await
+                }
                 Conn::H2(c) => self.send_h2(c, req, acc, t0).await,
             };
             match result {
@@ -341,6 +346,7 @@ impl VuClient {
         &mut self,
         conn: &mut H1Conn<Stream>,
         host_header: &HeaderValue,
+        proxied: Option<&Option<HeaderValue>>,
         req: &Request,
         acc: &mut Acc,
         t0: Instant,
@@ -360,6 +366,8 @@ impl VuClient {
             content_length: !present.length
                 && (!req.body.is_empty() || needs_zero_length(&req.method)),
             close: !self.opts.reuse_connections,
+            absolute: proxied.is_some(),
+            proxy_authorization: proxied.and_then(|a| a.as_ref().map(HeaderValue::as_bytes)),
         };
         let reply = conn
             .exchange(&mut self.bufs, req, &added, self.opts.max_body)
@@ -407,10 +415,39 @@ impl VuClient {
     }
 
     async fn dial(&self, url: &Url, t: &Target<'_>, acc: &mut Acc) -> Result<Pooled, HttpError> {
-        let addr = self
-            .resolver
-            .resolve(t.host, t.port, &self.opts.dns)
-            .await?;
+        let proxy = self
+            .opts
+            .proxy
+            .as_ref()
+            .and_then(|p| p.for_target(t.https, t.host, t.port));
+        let authority = &url[Position::BeforeHost..Position::AfterPort];
+        let with_port;
+        let connect = match url.port() {
+            Some(_) => authority,
+            None => {
+                with_port = format!("{authority}:{}", t.port);
+                &with_port
+            }
+        };
+        let (addr, via) = match proxy {
+            Some(p) => {
+                let addr = self
+                    .resolver
+                    .resolve(&p.host, p.port, &self.opts.dns)
+                    .await
+                    .map_err(|e| {
+                        HttpError::new(codes::PROXY, format!("proxy {}: {}", p.shown, e.message))
+                    })?;
+                let connect = t.https.then_some(connect);
+                (addr, Some(conn::Via { proxy: p, connect }))
+            }
+            None => (
+                self.resolver
+                    .resolve(t.host, t.port, &self.opts.dns)
+                    .await?,
+                None,
+            ),
+        };
         let tls = if t.https {
             Some(TlsParams {
                 config: &self.tls,
@@ -419,9 +456,13 @@ impl VuClient {
         } else {
             None
         };
-        let h2c = !t.https && self.opts.http2;
+        // Plain HTTP through a proxy is HTTP/1.1 (absolute form); no h2c.
+        let proxied = (!t.https)
+            .then(|| proxy.map(|p| p.authorization.clone()))
+            .flatten();
+        let h2c = !t.https && self.opts.http2 && proxied.is_none();
         let mut times = DialTimes::default();
-        let opened = conn::open(addr, tls, self.opts.http2, &mut times).await;
+        let opened = conn::open(addr, via, tls, self.opts.http2, &mut times).await;
         acc.timings.connecting = times.connecting;
         acc.timings.tls_handshaking = times.tls_handshaking;
         let opened = opened?;
@@ -433,7 +474,6 @@ impl VuClient {
                 stats: opened.stats,
             })
         };
-        let authority = &url[Position::BeforeHost..Position::AfterPort];
         let host_header = HeaderValue::from_str(authority).map_err(HttpError::invalid_url)?;
         Ok(Pooled {
             https: t.https,
@@ -441,6 +481,7 @@ impl VuClient {
             port: t.port,
             host_header,
             conn,
+            proxied,
         })
     }
 

@@ -87,6 +87,7 @@ mod conn;
 mod error;
 mod h1;
 mod headers;
+mod proxy;
 mod resolver;
 mod tls;
 
@@ -103,6 +104,7 @@ use url::Url;
 pub use client::VuClient;
 pub use error::{codes, HttpError};
 pub use headers::{GetAll, Headers};
+pub use proxy::{Proxies, Proxy};
 pub use resolver::{
     Clock, DnsOptions, Hosts, Lookup, LookupFuture, Policy, Resolver, Select, SystemClock,
     SystemLookup, DEFAULT_TTL, RETRY_AFTER,
@@ -130,6 +132,8 @@ pub struct ClientOptions {
     pub redirect_origins: Option<Arc<[(String, u16)]>>,
     /// How host names are resolved and which address a new connection uses.
     pub dns: DnsOptions,
+    /// The proxies requests go through (see `proxy`); `None` goes direct.
+    pub proxy: Option<Arc<Proxies>>,
 }
 
 impl Default for ClientOptions {
@@ -144,6 +148,7 @@ impl Default for ClientOptions {
             max_body: 16 * 1024 * 1024,
             redirect_origins: None,
             dns: DnsOptions::default(),
+            proxy: None,
         }
     }
 }

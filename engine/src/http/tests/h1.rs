@@ -54,6 +54,8 @@ async fn exchange(
         authorization: None,
         content_length: !body.is_empty() || method == Method::POST,
         close: false,
+        absolute: false,
+        proxy_authorization: None,
     };
     let mut req = Request::new(method, url("http://example.test/p?q=1#frag"))
         .header(
