@@ -190,3 +190,38 @@ fn a_key_in_a_file_does_not_compile() {
         "the key is never quoted: {t}"
     );
 }
+
+#[test]
+fn system_roots_trust_the_machines_store() {
+    let Some((dir, nginx, key)) = setup("tls-system-roots") else {
+        return;
+    };
+    let file = variant(
+        &dir,
+        "system",
+        r#"{cert: file("certs/client.pem"), key: client_key, system_roots: true}"#,
+    );
+    // rustls-native-certs reads SSL_CERT_FILE first: the test CA stands for the machine's.
+    let sj = dir.join("system.summary.json");
+    let param = format!("base_url=https://127.0.0.1:{}", nginx.port);
+    let ca = dir.join("certs/ca.pem");
+    let out = volley_env(
+        &dir,
+        &[
+            "run",
+            &file,
+            "-q",
+            "--param",
+            &param,
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        &[
+            ("CLIENT_KEY", &key),
+            ("SSL_CERT_FILE", ca.to_str().unwrap()),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(metric(&summary(&sj), "checks", "rate"), 1.0);
+}
