@@ -3,7 +3,7 @@
 //! hosts that bypass it, checked when the test compiles (E0318). The environment's
 //! `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` are read by the engine at run time.
 
-use super::Checker;
+use super::{Checker, Ctx, Mode};
 use crate::codes;
 use crate::ir::Const;
 use crate::types::Type;
@@ -15,10 +15,22 @@ const NO_PROXY_HELP: &str =
     "list hosts that go direct: names (`\"corp.example\"`, `\".internal\"`), IPs, CIDRs (`\"10.0.0.0/8\"`), `\"*\"`";
 
 impl<'a> Checker<'a> {
-    /// `proxy`: a constant `http://` URL with a host.
+    /// `proxy`: a constant `http://` URL with a host (a string, or a `url` param so
+    /// `--param` can set it).
     pub(crate) fn proxy_option(&mut self, h: &mut HttpOptions, v: &ast::Expr) -> bool {
-        let Some(Const::Str(text)) = self.const_of(0, v, &Type::Str, "`proxy`", PROXY_HELP) else {
+        let mut cx = Ctx::new(0, Mode::Const);
+        let typed = self.expr(&mut cx, v);
+        if typed.ty.is_error() {
             return false;
+        }
+        let want = if typed.ty == Type::Url {
+            Type::Url
+        } else {
+            Type::Str
+        };
+        let text = match self.const_of(0, v, &want, "`proxy`", PROXY_HELP) {
+            Some(Const::Str(s) | Const::Url(s)) => s,
+            _ => return false,
         };
         let with_scheme = if text.contains("://") {
             text.clone()

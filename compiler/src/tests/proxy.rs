@@ -20,6 +20,20 @@ fn proxies_reach_the_plan() {
 }
 
 #[test]
+fn a_url_param_can_name_the_proxy() {
+    let src = with_http("proxy: proxy_url").replace(
+        "target api",
+        "param proxy_url: url = \"http://10.0.0.9:3128\"\ntarget api",
+    );
+    let c = super::compile_with(&src, &[("proxy_url", "http://10.1.1.1:8080")]);
+    let plan = c.plan.clone().unwrap_or_else(|| panic!("{}", show(&c)));
+    assert_eq!(
+        plan.scenarios[0].http.proxy.as_deref(),
+        Some("http://10.1.1.1:8080")
+    );
+}
+
+#[test]
 fn bad_proxies_are_e0318_at_the_value_without_the_password() {
     for (fields, under, why) in [
         (
