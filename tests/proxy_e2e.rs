@@ -168,9 +168,9 @@ fn a_scenario_proxy_tunnels_https_with_connect() {
     let proxy = TestProxy::start();
     let example = std::fs::read_to_string(repo().join("examples/mtls.load")).unwrap();
     let with_proxy = example.replace(
-        "http = {tls: {",
+        "http = {\n",
         &format!(
-            "http = {{proxy: \"http://127.0.0.1:{}\", tls: {{",
+            "http = {{\n    proxy: \"http://127.0.0.1:{}\",\n",
             proxy.port
         ),
     );

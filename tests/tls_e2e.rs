@@ -104,10 +104,8 @@ fn run_in(
 /// The example with its `tls` field replaced by `tls`.
 fn variant(dir: &Path, name: &str, tls: &str) -> String {
     let example = std::fs::read_to_string(repo().join("examples/mtls.load")).unwrap();
-    let start = example
-        .find("http = {tls: {")
-        .expect("the example sets http.tls");
-    let end = start + example[start..].find("}}").expect("closed") + 2;
+    let start = example.find("http = {\n").expect("the example sets http");
+    let end = start + example[start..].find("\n  }\n").expect("closed") + 4;
     let file = format!("{name}.load");
     let text = format!(
         "{}http = {{tls: {tls}}}{}",
