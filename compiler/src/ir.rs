@@ -204,6 +204,10 @@ pub struct Request {
     pub path: Expr,
     pub query: Option<Expr>,
     pub headers: Option<Expr>,
+    /// `cookies: {..}`: this request's own cookies (a record of strings).
+    pub cookies: Option<Expr>,
+    /// `compress: "gzip"`: the request body's coding.
+    pub compress: Option<String>,
     pub body: Body,
     pub name: String,
     pub timeout_ms: Option<u64>,
@@ -435,6 +439,7 @@ pub fn walk_expr<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
             r.query
                 .iter()
                 .chain(r.headers.iter())
+                .chain(r.cookies.iter())
                 .for_each(|x| walk_expr(x, f));
             match &r.body {
                 Body::None => {}
@@ -512,6 +517,9 @@ pub fn walk_expr_mut(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
             }
             if let Some(h) = r.headers.as_mut() {
                 walk_expr_mut(h, f);
+            }
+            if let Some(c) = r.cookies.as_mut() {
+                walk_expr_mut(c, f);
             }
             match &mut r.body {
                 Body::None => {}

@@ -214,6 +214,8 @@ fn expr(e: &ir::Expr) -> pp::Expr {
             name: r.name.clone(),
             timeout_ms: r.timeout_ms,
             expect: r.expect,
+            cookies: r.cookies.as_ref().map(expr),
+            compress: r.compress.clone(),
         })),
         ExprKind::CallFlow { flow, args } => pp::Expr::CallFlow {
             flow: *flow,

@@ -20,6 +20,9 @@ pub const STD: &[(&str, &str)] = &[
     ("checks", include_str!("../../stdlib/std/checks.load")),
     ("data", include_str!("../../stdlib/std/data.load")),
     ("auth", include_str!("../../stdlib/std/auth.load")),
+    ("encoding", include_str!("../../stdlib/std/encoding.load")),
+    ("crypto", include_str!("../../stdlib/std/crypto.load")),
+    ("time", include_str!("../../stdlib/std/time.load")),
 ];
 
 /// The items of each standard module, for "add `import std/checks { ok }`" hints (a
@@ -41,6 +44,19 @@ pub const STD_ITEMS: &[(&str, &[&str])] = &[
         ],
     ),
     ("auth", &["bearer", "bearer_login", "client_credentials"]),
+    (
+        "encoding",
+        &[
+            "base64",
+            "base64_decode",
+            "hex",
+            "hex_decode",
+            "url_encode",
+            "url_decode",
+        ],
+    ),
+    ("crypto", &["sha256", "hmac_sha256"]),
+    ("time", &["unix_ms", "unix", "now", "format"]),
 ];
 
 /// The import that brings `name` into scope, if it is a std module or a std item.

@@ -20,10 +20,14 @@ pub(crate) enum Endpoint {
     AdminReport,
     AdminStats,
     Health,
+    SessionCreate,
+    SessionDelete,
+    Account,
+    Signed,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Endpoint; 11] = [
+    pub(crate) const ALL: [Endpoint; 15] = [
         Endpoint::Login,
         Endpoint::ProductList,
         Endpoint::Product,
@@ -35,6 +39,10 @@ impl Endpoint {
         Endpoint::AdminReport,
         Endpoint::AdminStats,
         Endpoint::Health,
+        Endpoint::SessionCreate,
+        Endpoint::SessionDelete,
+        Endpoint::Account,
+        Endpoint::Signed,
     ];
 
     /// The key of this endpoint in [`crate::Stats`]: `"METHOD /path"`, with `{id}` for the
@@ -52,6 +60,10 @@ impl Endpoint {
             Endpoint::AdminReport => "POST /api/admin/report",
             Endpoint::AdminStats => "GET /api/admin/stats",
             Endpoint::Health => "GET /health",
+            Endpoint::SessionCreate => "POST /api/session",
+            Endpoint::SessionDelete => "DELETE /api/session",
+            Endpoint::Account => "GET /api/account",
+            Endpoint::Signed => "POST /api/signed",
         }
     }
 
@@ -60,11 +72,13 @@ impl Endpoint {
         match self {
             Endpoint::ProductList => Some((2_000, 6_000)),
             Endpoint::Product => Some((1_000, 3_000)),
-            Endpoint::Login => Some((5_000, 12_000)),
+            Endpoint::Login | Endpoint::SessionCreate => Some((5_000, 12_000)),
+            Endpoint::SessionDelete | Endpoint::Account => Some((1_000, 3_000)),
             Endpoint::Cart => Some((3_000, 8_000)),
             Endpoint::Checkout => Some((8_000, 20_000)),
             Endpoint::OrderCreate | Endpoint::OrderCount => Some((3_000, 8_000)),
             Endpoint::AdminReset | Endpoint::AdminReport => Some((1_000, 2_000)),
+            Endpoint::Signed => Some((1_000, 3_000)),
             Endpoint::AdminStats | Endpoint::Health => None,
         }
     }
@@ -98,6 +112,16 @@ pub(crate) fn route(method: &Method, path: &str) -> Result<Endpoint, Miss> {
         "/api/admin/report" => (post(method, Endpoint::AdminReport), "POST"),
         "/api/admin/stats" => (get(method, Endpoint::AdminStats), "GET"),
         "/health" => (get(method, Endpoint::Health), "GET"),
+        "/api/session" => {
+            let e = match *method {
+                Method::POST => Some(Endpoint::SessionCreate),
+                Method::DELETE => Some(Endpoint::SessionDelete),
+                _ => None,
+            };
+            (e, "DELETE, POST")
+        }
+        "/api/account" => (get(method, Endpoint::Account), "GET"),
+        "/api/signed" => (post(method, Endpoint::Signed), "POST"),
         p if p.starts_with("/api/products/") => (get(method, Endpoint::Product), "GET"),
         _ => return Err(Miss::NotFound),
     };

@@ -20,13 +20,19 @@
 //! | `POST /api/admin/report` | 200 `{"orders": N}` |
 //! | `GET /api/admin/stats` | 200 the [`Stats`] JSON: `{"requests": {"POST /api/login": N, …}}` |
 //! | `GET /health` | 200 `ok` (`text/plain`) |
+//! | `POST /api/session` `{"email", "password"}` | 200 `{"user": email}` and a signed `session` cookie; 400/401 as login |
+//! | `GET /api/account` | 200 `{"user": email}` with a valid `session` cookie, 401 without |
+//! | `DELETE /api/session` | 204, expires the `session` cookie |
+//! | `POST /api/signed` (any body, header `x-signature: <hex HMAC-SHA256 of the body under` [`SIGNING_KEY`]`>`) | 200 `{"verified": true, "bytes": N, "sha256": "<hex of the body>"}`; 401 when the header is missing, not hex or wrong |
 //! | anything else | 404 `{"error": …}`; a known path with the wrong method: 405 with `allow` |
 //!
 //! Bodies above 64 KiB get 413. Every JSON answer has `content-type: application/json`.
+//! The product list is compressed (`br` or `gzip`) when the request's `Accept-Encoding`
+//! asks for it.
 //!
 //! With [`DemoConfig::latency`] on (the default) each endpoint waits a pseudo-random
-//! service time before answering: product list 2–6 ms, product 1–3 ms, login 5–12 ms,
-//! cart 3–8 ms, checkout 8–20 ms, orders 3–8 ms, admin reset/report 1–2 ms; stats and
+//! service time before answering: product list 2–6 ms, product 1–3 ms, login and session 5–12 ms, account and logout 1–3 ms,
+//! cart 3–8 ms, checkout 8–20 ms, orders 3–8 ms, admin reset/report 1–2 ms, signed 1–3 ms; stats and
 //! health answer at once. Without latency every endpoint answers at once.
 
 mod catalog;
@@ -39,6 +45,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// The key `POST /api/signed` checks signatures with: a documented demo value, not a
+/// secret (docs/demo.md; examples/signed.load reads it with `secret` like a real key).
+pub const SIGNING_KEY: &str = "volley-demo-signing-key";
 
 /// How the demo shop behaves.
 #[derive(Clone, Debug)]

@@ -9,7 +9,10 @@ use crate::endpoint::{self, Counters, Endpoint, Miss};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::header::{
+    HeaderValue, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE, COOKIE, SET_COOKIE, VARY,
+};
+use hyper::HeaderMap;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use std::cell::Cell;
@@ -17,6 +20,9 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The header `POST /api/signed` reads its signature from.
+const SIGNATURE_HEADER: &str = "x-signature";
 
 /// The largest request body the shop reads; larger ones get 413.
 const MAX_BODY: usize = 64 * 1024;
@@ -36,6 +42,8 @@ pub(crate) struct Shop {
     orders: AtomicU64,
     carts: AtomicU64,
     checkouts: AtomicU64,
+    /// Signs session cookies (random per server): sessions are signed, not stored.
+    session_key: std::hash::RandomState,
 }
 
 impl Shop {
@@ -75,18 +83,173 @@ pub(crate) async fn handle(
     } else {
         Bytes::new()
     };
+    let gzipped = parts
+        .headers
+        .get(CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let body = match gzipped {
+        true => match gunzip(&body) {
+            Ok(b) => b,
+            Err(r) => return Ok(error(r.0, &r.1)),
+        },
+        false => body,
+    };
     if shop.latency {
         if let Some((lo, hi)) = endpoint.latency_us() {
             tokio::time::sleep(Duration::from_micros(between(lo, hi))).await;
         }
+    }
+    if endpoint == Endpoint::Signed {
+        return Ok(signed(parts.headers.get(SIGNATURE_HEADER), &body)
+            .unwrap_or_else(|Reject(status, msg)| error(status, &msg)));
     }
     Ok(answer(
         &shop,
         endpoint,
         parts.uri.path(),
         parts.uri.query(),
+        &parts.headers,
         &body,
     ))
+}
+
+/// The cookie session: `POST /api/session` signs the email into a `session` cookie,
+/// `GET /api/account` needs it, `DELETE /api/session` expires it.
+fn session(shop: &Shop, endpoint: Endpoint, headers: &HeaderMap, body: &[u8]) -> Outcome {
+    match endpoint {
+        Endpoint::SessionCreate => {
+            let v = parse(body)?;
+            let email = string_field(&v, "email")?;
+            let password = string_field(&v, "password")?;
+            if email.is_empty() || email.len() > 256 {
+                return reject(StatusCode::BAD_REQUEST, "`email` must be 1 to 256 bytes");
+            }
+            if password.is_empty() {
+                return reject(StatusCode::UNAUTHORIZED, "invalid credentials");
+            }
+            let cookie = format!(
+                "session={}; Path=/; HttpOnly; SameSite=Lax",
+                sign(shop, email)
+            );
+            let mut res = ok_json(StatusCode::OK, json!({"user": email}));
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                res.headers_mut().insert(SET_COOKIE, v);
+            }
+            Ok(res)
+        }
+        Endpoint::SessionDelete => {
+            let mut res = respond(StatusCode::NO_CONTENT, "application/json", Bytes::new());
+            res.headers_mut().remove(CONTENT_TYPE);
+            res.headers_mut().insert(
+                SET_COOKIE,
+                HeaderValue::from_static("session=; Path=/; Max-Age=0"),
+            );
+            Ok(res)
+        }
+        _ => match session_user(shop, headers) {
+            Some(user) => Ok(ok_json(StatusCode::OK, json!({"user": user}))),
+            None => reject(
+                StatusCode::UNAUTHORIZED,
+                "no session: POST /api/session first",
+            ),
+        },
+    }
+}
+
+/// `<hex of the email>.<16 hex of its keyed hash>`.
+fn sign(shop: &Shop, email: &str) -> String {
+    use std::fmt::Write as _;
+    use std::hash::BuildHasher as _;
+    let mut out = String::with_capacity(email.len() * 2 + 17);
+    for b in email.bytes() {
+        let _ = write!(out, "{b:02x}");
+    }
+    let mac = shop.session_key.hash_one(email);
+    let _ = write!(out, ".{mac:016x}");
+    out
+}
+
+/// The email of a valid `session` cookie of the request, if any.
+fn session_user(shop: &Shop, headers: &HeaderMap) -> Option<String> {
+    let value = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix("session="))?;
+    let (hex, _) = value.split_once('.')?;
+    if hex.len() % 2 != 0 || hex.len() > 512 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    let email = String::from_utf8(bytes?).ok()?;
+    (sign(shop, &email) == value).then_some(email)
+}
+
+/// The product list in the coding the client prefers among `br` and `gzip` (by the
+/// first of them its `Accept-Encoding` names, `q=0` excluded), or as is.
+fn encoded(plain: Bytes, headers: &HeaderMap) -> Response<Body> {
+    let accept = headers
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .filter(|t| !t.ends_with("q=0"))
+        .map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .find(|t| t == "br" || t == "gzip");
+    let (coding, bytes) = match accept.as_deref() {
+        Some("br") => (Some("br"), brotli_bytes(&plain).into()),
+        Some("gzip") => (Some("gzip"), gzip_bytes(&plain).into()),
+        _ => (None, plain),
+    };
+    let mut res = respond(StatusCode::OK, "application/json", bytes);
+    let h = res.headers_mut();
+    h.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(coding) = coding {
+        h.insert(CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    res
+}
+
+/// A request body sent with `content-encoding: gzip`, decoded (at most 64 KiB).
+fn gunzip(body: &[u8]) -> Result<Bytes, Reject> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| Reject(StatusCode::BAD_REQUEST, "invalid gzip body".into()))?;
+    if out.len() > MAX_BODY {
+        return reject(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+    }
+    Ok(out.into())
+}
+
+fn gzip_bytes(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let _ = e.write_all(data);
+    e.finish().unwrap_or_default()
+}
+
+fn brotli_bytes(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut out = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 4, 22);
+        let _ = w.write_all(data);
+    }
+    out
 }
 
 fn answer(
@@ -94,11 +257,15 @@ fn answer(
     endpoint: Endpoint,
     path: &str,
     query: Option<&str>,
+    headers: &HeaderMap,
     body: &[u8],
 ) -> Response<Body> {
     let result = match endpoint {
         Endpoint::Login => login(body),
-        Endpoint::ProductList => product_list(query),
+        Endpoint::ProductList => product_page(query).map(|page| encoded(page, headers)),
+        Endpoint::SessionCreate | Endpoint::SessionDelete | Endpoint::Account => {
+            session(shop, endpoint, headers, body)
+        }
         Endpoint::Product => product(path),
         Endpoint::Cart => cart(shop, body),
         Endpoint::Checkout => any_json(body).map(|()| {
@@ -132,6 +299,8 @@ fn answer(
             "text/plain",
             Bytes::from_static(b"ok"),
         )),
+        // Answered by `handle`, which has the headers.
+        Endpoint::Signed => signed(None, body),
     };
     result.unwrap_or_else(|Reject(status, msg)| error(status, &msg))
 }
@@ -164,7 +333,39 @@ fn login(body: &[u8]) -> Outcome {
     ))
 }
 
+/// `POST /api/signed`: the body must come with `x-signature`, the hex HMAC-SHA256 of the
+/// body under [`crate::SIGNING_KEY`] (compared in constant time).
+fn signed(signature: Option<&HeaderValue>, body: &[u8]) -> Outcome {
+    use hmac::Mac as _;
+    let Some(given) = signature.and_then(|v| hex::decode(v.as_bytes()).ok()) else {
+        return reject(
+            StatusCode::UNAUTHORIZED,
+            format!("missing or non-hex `{SIGNATURE_HEADER}` header"),
+        );
+    };
+    let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(crate::SIGNING_KEY.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => return reject(StatusCode::INTERNAL_SERVER_ERROR, "no signing key"),
+    };
+    mac.update(body);
+    if mac.verify_slice(&given).is_err() {
+        return reject(StatusCode::UNAUTHORIZED, "bad signature");
+    }
+    use sha2::Digest as _;
+    Ok(ok_json(
+        StatusCode::OK,
+        json!({"verified": true, "bytes": body.len(), "sha256": hex::encode(sha2::Sha256::digest(body))}),
+    ))
+}
+
+#[cfg(test)]
 fn product_list(query: Option<&str>) -> Outcome {
+    let body = product_page(query)?;
+    Ok(respond(StatusCode::OK, "application/json", body))
+}
+
+/// The product list's JSON for a query (`page`, `limit`).
+fn product_page(query: Option<&str>) -> Result<Bytes, Reject> {
     let (mut page, mut limit) = (1, DEFAULT_LIMIT);
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -181,8 +382,7 @@ fn product_list(query: Option<&str>) -> Outcome {
             }
         };
     }
-    let body = catalog::page_json(page, limit.min(MAX_LIMIT));
-    Ok(respond(StatusCode::OK, "application/json", body.into()))
+    Ok(catalog::page_json(page, limit.min(MAX_LIMIT)).into())
 }
 
 fn product(path: &str) -> Outcome {
@@ -367,6 +567,28 @@ mod tests {
         assert_eq!(
             status_of(login(br#"{"email":"a","password":"p"}"#)),
             StatusCode::OK
+        );
+    }
+
+    #[test]
+    fn signed_checks_the_hmac_of_the_body() {
+        let body = br#"{"amount":12}"#;
+        // HMAC-SHA256 of the body under the demo key, computed independently (Python's
+        // `hmac.new(b"volley-demo-signing-key", body, hashlib.sha256).hexdigest()`).
+        let sig = "35bb4da6a25350afab34168c2bb4fd86875e9c756fa7349d89f4731cb66a2690";
+        let v = HeaderValue::from_static(sig);
+        assert_eq!(status_of(signed(Some(&v), body)), StatusCode::OK);
+        let upper = HeaderValue::from_str(&sig.to_uppercase()).expect("hex");
+        assert_eq!(status_of(signed(Some(&upper), body)), StatusCode::OK);
+        assert_eq!(
+            status_of(signed(Some(&v), br#"{"amount":13}"#)),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(status_of(signed(None, body)), StatusCode::UNAUTHORIZED);
+        let junk = HeaderValue::from_static("zz");
+        assert_eq!(
+            status_of(signed(Some(&junk), body)),
+            StatusCode::UNAUTHORIZED
         );
     }
 

@@ -51,6 +51,9 @@ pub struct ResponseData {
     pub body: Bytes,
     /// The transport error's message, if any.
     pub error: Option<String>,
+    /// The kept body's length as it came, before its `Content-Encoding` was decoded
+    /// (`res.wire_size`).
+    pub wire_size: u64,
     /// The body parsed as JSON, on first use (`None` when it is not JSON).
     json: OnceLock<Option<Arc<serde_json::Value>>>,
 }
@@ -67,10 +70,17 @@ impl ResponseData {
             status,
             duration_ms,
             headers,
+            wire_size: body.len() as u64,
             body,
             error,
             json: OnceLock::new(),
         }
+    }
+
+    /// With the body's length as it came over the wire (a compressed body).
+    pub fn with_wire_size(mut self, wire_size: u64) -> Self {
+        self.wire_size = wire_size;
+        self
     }
 
     /// The body parsed as JSON, parsed once per response; `None` when it is not JSON.

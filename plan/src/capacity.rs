@@ -129,9 +129,14 @@ fn expr_cost(plan: &Plan, e: &Expr, depth: u32) -> (f64, f64) {
     };
     match e {
         Expr::Request(r) => {
-            let inner = sum(&mut [Some(&r.path), r.query.as_ref(), r.headers.as_ref()]
-                .into_iter()
-                .flatten());
+            let inner = sum(&mut [
+                Some(&r.path),
+                r.query.as_ref(),
+                r.headers.as_ref(),
+                r.cookies.as_ref(),
+            ]
+            .into_iter()
+            .flatten());
             (inner.0 + 1.0, inner.1 + ASSUMED_LATENCY_MS)
         }
         Expr::CallFlow { flow, args } => {

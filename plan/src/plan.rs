@@ -211,6 +211,13 @@ pub struct HttpOptions {
     /// address an IP literal. Absent from plan.json when empty.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub hosts: BTreeMap<String, Vec<String>>,
+    /// When the VU's cookie jar is emptied (`http.cookies`). Absent at its default.
+    #[serde(default, skip_serializing_if = "CookieReset::is_default")]
+    pub cookies: CookieReset,
+    /// Send `Accept-Encoding` and decode compressed bodies (`http.compression`). Absent
+    /// from plan.json at its default (on).
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub compression: bool,
     /// Client certificate, extra roots, versions and suites (`http.tls`). Absent from
     /// plan.json at its default.
     #[serde(default, skip_serializing_if = "crate::tls::TlsOptions::is_default")]
@@ -223,6 +230,31 @@ pub struct HttpOptions {
     /// `NO_PROXY`. Absent from plan.json when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub no_proxy: Vec<String>,
+}
+
+/// `http.cookies`: when a VU's cookie jar is emptied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CookieReset {
+    /// At the start of every iteration (k6's default): an iteration is a new visitor.
+    #[default]
+    PerIteration,
+    /// Never: the VU keeps its cookies across iterations (k6's `noCookiesReset`).
+    PerVu,
+}
+
+impl CookieReset {
+    fn is_default(&self) -> bool {
+        *self == CookieReset::PerIteration
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
 }
 
 /// `http.dns`: k6's `dns` option (default `{ttl: 5m, select: random, policy: prefer_ipv4}`).
@@ -296,6 +328,8 @@ impl Default for HttpOptions {
             max_body: DEFAULT_MAX_BODY,
             dns: DnsOptions::default(),
             hosts: BTreeMap::new(),
+            cookies: CookieReset::PerIteration,
+            compression: true,
             tls: crate::tls::TlsOptions::default(),
             proxy: None,
             no_proxy: Vec::new(),

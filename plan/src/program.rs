@@ -135,6 +135,43 @@ pub enum Intrinsic {
     RandomEmail,
     RandomString,
     RandomPick,
+    /// `res.cookie(name)` → the value a response's `Set-Cookie` gave `name` ("" if none).
+    Cookie,
+    /// `vu.cookies.set(TARGET, name, value)`: (target index, name, value) into the jar.
+    CookieSet,
+    /// `vu.cookies.clear()`: empty the VU's jar.
+    CookieClear,
+    /// String methods. `Find(text, pattern)` → the first match of the regex (or of its
+    /// group `Find(text, pattern, group)`), "" when none; `Matches(text, pattern)` →
+    /// bool; `Captures(text, pattern)` → list of the first match's groups (group 0 the
+    /// whole match; an unmatched group ""), empty when none; `Replace(text, pattern,
+    /// with)` replaces every match (`$1`, `${name}` expand groups). `Split(text, sep)`
+    /// → list of strings (literal separator); `Trim`, `Upper`, `Lower` → string. A
+    /// secret in gives a secret out.
+    Find,
+    Matches,
+    Captures,
+    Replace,
+    Split,
+    Trim,
+    Upper,
+    Lower,
+    /// `std/encoding`: base64 (standard alphabet, padded), lower-case hex, and URL
+    /// component encoding (every byte but `A-Z a-z 0-9 - _ . ~` as `%XX`). The decoders
+    /// fail the iteration on malformed input or bytes that are not UTF-8.
+    Base64Encode,
+    Base64Decode,
+    HexEncode,
+    HexDecode,
+    UrlEncode,
+    UrlDecode,
+    /// `std/crypto`: `Sha256(text)` and `HmacSha256(key, message)` → lower-case hex.
+    Sha256,
+    HmacSha256,
+    /// `std/time`: `UnixMs()` → milliseconds since the Unix epoch (the wall clock);
+    /// `FormatTime(unix_ms, pattern)` → the instant in UTC by a strftime pattern.
+    UnixMs,
+    FormatTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -191,6 +228,12 @@ pub struct Request {
     pub timeout_ms: Option<u64>,
     /// Statuses counted as expected (`expected_response`), inclusive; default 200..=399.
     pub expect: (u16, u16),
+    /// This request's own cookies (a record of strings), over the jar's of the same name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookies: Option<Expr>,
+    /// Compress the body with this coding (`"gzip"`) and say so in `Content-Encoding`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compress: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -256,7 +299,7 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         Expr::Record(fields) => fields.iter().for_each(|(_, x)| walk_expr(x, f)),
         Expr::Request(r) => {
             walk_expr(&r.path, f);
-            for x in [&r.query, &r.headers].into_iter().flatten() {
+            for x in [&r.query, &r.headers, &r.cookies].into_iter().flatten() {
                 walk_expr(x, f);
             }
             match &r.body {

@@ -73,6 +73,8 @@ pub(crate) enum RequestArg {
     Name,
     Timeout,
     Expect,
+    Cookies,
+    Compress,
 }
 
 /// The two positional arguments of a request, which may also be named.
@@ -120,6 +122,14 @@ pub(crate) const REQUEST_OPTIONS: &[ArgSpec<RequestArg>] = &[
     ArgSpec {
         name: "expect",
         key: RequestArg::Expect,
+    },
+    ArgSpec {
+        name: "cookies",
+        key: RequestArg::Cookies,
+    },
+    ArgSpec {
+        name: "compress",
+        key: RequestArg::Compress,
     },
 ];
 
@@ -178,6 +188,8 @@ pub(crate) enum HttpField {
     Hosts,
     MaxRedirects,
     MaxBody,
+    Cookies,
+    Compression,
     Tls,
     Proxy,
     NoProxy,
@@ -215,6 +227,14 @@ pub(crate) const HTTP_FIELDS: &[ArgSpec<HttpField>] = &[
     ArgSpec {
         name: "max_body",
         key: HttpField::MaxBody,
+    },
+    ArgSpec {
+        name: "cookies",
+        key: HttpField::Cookies,
+    },
+    ArgSpec {
+        name: "compression",
+        key: HttpField::Compression,
     },
     ArgSpec {
         name: "tls",

@@ -42,6 +42,16 @@ const INTRINSICS: &[(&str, Intrinsic)] = &[
     ("__random_int", Intrinsic::RandomInt),
     ("__random_string", Intrinsic::RandomString),
     ("__random_pick", Intrinsic::RandomPick),
+    ("__base64_encode", Intrinsic::Base64Encode),
+    ("__base64_decode", Intrinsic::Base64Decode),
+    ("__hex_encode", Intrinsic::HexEncode),
+    ("__hex_decode", Intrinsic::HexDecode),
+    ("__url_encode", Intrinsic::UrlEncode),
+    ("__url_decode", Intrinsic::UrlDecode),
+    ("__sha256", Intrinsic::Sha256),
+    ("__hmac_sha256", Intrinsic::HmacSha256),
+    ("__unix_ms", Intrinsic::UnixMs),
+    ("__format_time", Intrinsic::FormatTime),
 ];
 
 /// Whether evaluating `e` twice is the same as once (no request, random value, data row).
@@ -205,6 +215,9 @@ impl<'a> Checker<'a> {
                 };
                 return self.fail(cx, d, e.span);
             }
+        }
+        if super::cookies::is_vu_cookies(base) {
+            return self.vu_cookies(cx, e, field, args);
         }
         if let A::Name(bid) = &base.kind {
             match self.resolve(cx, &bid.name) {
@@ -409,6 +422,9 @@ impl<'a> Checker<'a> {
             if let Some(Some(info)) = summary.param_sinks.get(i) {
                 self.sink_via(cx, x, info.clone());
             }
+        }
+        if !self.std_flow_args(cx, &sig, &xs) {
+            return self.error_expr(loc);
         }
         let runtime: Vec<(usize, Expr)> = sig
             .params

@@ -122,7 +122,7 @@ impl<'a> Checker<'a> {
     }
 
     /// The index of `v` in `choices`, or E0308 with the closest choice.
-    fn choice(&mut self, v: &ast::Expr, field: &str, choices: &[&str]) -> Option<usize> {
+    pub(crate) fn choice(&mut self, v: &ast::Expr, field: &str, choices: &[&str]) -> Option<usize> {
         let given = word(v).unwrap_or_else(|| self.source_text(0, v.span));
         if let Some(i) = choices.iter().position(|c| *c == given) {
             return Some(i);

@@ -449,8 +449,20 @@ impl<'a> Checker<'a> {
                 "duration" => Type::Duration,
                 "body" => Type::Str,
                 "size" => Type::Size,
+                "wire_size" => Type::Size,
+                "cookies" => Type::Json,
                 other => {
-                    let valid = ["status", "duration", "body", "size", "header", "json"];
+                    let valid = [
+                        "status",
+                        "duration",
+                        "body",
+                        "size",
+                        "wire_size",
+                        "cookies",
+                        "header",
+                        "cookie",
+                        "json",
+                    ];
                     let s = did_you_mean(other, valid);
                     return self.fail(
                         cx,

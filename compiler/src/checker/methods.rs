@@ -2,7 +2,7 @@
 //! `res.json(..)`, `.string()`, `.len()`, `.contains(..)`), and the std-only
 //! intrinsics (`__uuid()`, `__random_int(a, b)`, ...) with the origin they give.
 
-use super::items::ItemState;
+use super::items::{FlowSig, ItemState};
 use super::{Checker, Ctx};
 use crate::codes;
 use crate::ir::{Const, Expr, ExprKind, Intrinsic, ModuleId, Origin};
@@ -87,16 +87,14 @@ impl<'a> Checker<'a> {
             );
             return self.fail(cx, d, field.span);
         };
-        // `res.json()` reads the whole body.
-        let min = if *intrinsic == Intrinsic::Json {
-            0
-        } else {
-            params.len()
-        };
+        // `res.json()` reads the whole body; `s.find(p)` gives the whole match.
+        let min = params.len() - optional_params(*intrinsic);
         if args.len() < min || args.len() > params.len() || args.iter().any(|a| a.name.is_some()) {
-            let expected = match params.len() {
-                0 => "no arguments".to_string(),
-                _ => format!("{} positional argument", params.len()),
+            let expected = match (min, params.len()) {
+                (_, 0) => "no arguments".to_string(),
+                (1, 1) => "1 positional argument".to_string(),
+                (n, m) if n == m => format!("{n} positional arguments"),
+                (n, m) => format!("{n} to {m} positional arguments"),
             };
             return self.fail(
                 cx,
@@ -112,6 +110,9 @@ impl<'a> Checker<'a> {
             }
             xs.push(x);
         }
+        if is_regex(*intrinsic) && !self.check_pattern(cx, args, &xs) {
+            return self.error_expr(loc);
+        }
         if *intrinsic == Intrinsic::Json && xs.len() == 1 {
             xs.push(self.const_expr(
                 Const::Str(String::new()),
@@ -123,11 +124,16 @@ impl<'a> Checker<'a> {
         let origins = super::expr::union_origins(&xs);
         let comptime = xs.iter().all(|x| x.comptime)
             && matches!(intrinsic, Intrinsic::Len | Intrinsic::Contains);
+        // A table holds no boxed type: the list results are written here.
+        let ret = match intrinsic {
+            Intrinsic::Captures | Intrinsic::Split => Type::list(Type::Str),
+            _ => ret.clone(),
+        };
         let node = self.folded(
             cx,
             Expr {
                 kind: ExprKind::Intrinsic(*intrinsic, xs),
-                ty: ret.clone(),
+                ty: ret,
                 konst: None,
                 comptime,
                 origins,
@@ -138,6 +144,75 @@ impl<'a> Checker<'a> {
             comptime: node.comptime || node.konst.is_some(),
             ..node
         }
+    }
+
+    /// A regex method's constant pattern must compile (E0215), and a constant group of
+    /// `find` must be one of its groups (E0217). `xs` are the receiver and the arguments.
+    fn check_pattern(&mut self, cx: &Ctx, args: &[ast::Arg], xs: &[Expr]) -> bool {
+        let (
+            Some(a),
+            Some(Expr {
+                konst: Some(Const::Str(p)),
+                ..
+            }),
+        ) = (args.first(), xs.get(1))
+        else {
+            return true;
+        };
+        let groups = match regex_groups(p) {
+            Ok(n) => n,
+            Err(why) => {
+                self.emit(cx.module, codes::bad_regex(a.value.span, &why));
+                return false;
+            }
+        };
+        if let (
+            Some(g),
+            Some(Expr {
+                konst: Some(Const::Int(i)),
+                ..
+            }),
+        ) = (args.get(1), xs.get(2))
+        {
+            if *i < 0 || *i as u64 > groups as u64 {
+                self.emit(cx.module, codes::no_such_group(g.value.span, *i, groups));
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The constant arguments of std flows that would fail at run time, reported at the
+    /// caller's argument: `time.format(t, "%K")` (E0216), `data.random_string(8,
+    /// charset: "")` (E0217).
+    pub(crate) fn std_flow_args(&mut self, cx: &Ctx, sig: &FlowSig, xs: &[Expr]) -> bool {
+        if !self.module(sig.module).is_std {
+            return true;
+        }
+        let module = self.module(sig.module).name.clone();
+        let mut ok = true;
+        for (p, x) in sig.params.iter().zip(xs) {
+            let (Some(Const::Str(s)), true) = (&x.konst, x.loc.module == cx.module) else {
+                continue;
+            };
+            let d = match (module.as_str(), sig.name.as_str(), p.name.as_str()) {
+                ("time", "format", "pattern") => {
+                    let probe = crate::checker::methods::format_time_probe(s);
+                    probe
+                        .err()
+                        .map(|why| codes::bad_time_format(x.loc.span, &why))
+                }
+                ("data", "random_string", "charset") if s.is_empty() => {
+                    Some(codes::empty_charset(x.loc.span))
+                }
+                _ => None,
+            };
+            if let Some(d) = d {
+                self.emit(cx.module, d);
+                ok = false;
+            }
+        }
+        ok
     }
 
     pub(crate) fn intrinsic(
@@ -152,10 +227,28 @@ impl<'a> Checker<'a> {
         if xs.iter().any(|x| x.ty.is_error()) {
             return self.error_expr(loc);
         }
+        if let Some((arity, ty)) = pure_std(intrinsic) {
+            if xs.len() != arity {
+                let d =
+                    codes::arg_count(e.span, "intrinsic", &format!("{arity} arguments"), xs.len());
+                return self.fail(cx, d, e.span);
+            }
+            // A function of its arguments: a secret in stays a secret out.
+            let origins = super::expr::union_origins(&xs);
+            return Expr {
+                kind: ExprKind::Intrinsic(intrinsic, xs),
+                ty,
+                konst: None,
+                comptime: false,
+                origins,
+                loc,
+            };
+        }
         let (arity, ty) = match intrinsic {
             Intrinsic::Uuid | Intrinsic::RandomEmail => (0, Type::Str),
+            Intrinsic::UnixMs => (0, Type::Int),
             Intrinsic::RandomInt => (2, Type::Int),
-            Intrinsic::RandomString => (1, Type::Str),
+            Intrinsic::RandomString => (2, Type::Str),
             _ => (
                 1,
                 match xs.first().map(|x| &x.ty) {
@@ -182,10 +275,14 @@ impl<'a> Checker<'a> {
                 }
                 _ => None,
             },
-            Intrinsic::RandomString => int(&xs[0]).map(|n| {
-                let n = u32::try_from(n.max(0)).unwrap_or(u32::MAX);
-                62u64.checked_pow(n).unwrap_or(u64::MAX)
-            }),
+            Intrinsic::RandomString => match (int(&xs[0]), &xs[1].konst) {
+                (Some(n), Some(Const::Str(charset))) => {
+                    let n = u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+                    let k = charset.chars().count() as u64;
+                    Some(k.checked_pow(n).unwrap_or(u64::MAX))
+                }
+                _ => None,
+            },
             Intrinsic::RandomPick => match (&xs[0].konst, &xs[0].kind) {
                 (Some(Const::List(l)), _) => Some(l.len() as u64),
                 (_, ExprKind::List(l)) => Some(l.len() as u64),
@@ -219,9 +316,13 @@ fn methods_of(ty: &Type) -> Methods<'static> {
                 "duration",
                 "body",
                 "size",
+                "cookie(name)",
+                "cookies",
+                "wire_size",
             ],
             &[
                 ("header", Intrinsic::Header, &[Type::Str], Type::Str),
+                ("cookie", Intrinsic::Cookie, &[Type::Str], Type::Str),
                 ("json", Intrinsic::Json, &[Type::Str], Type::Json),
             ],
         ),
@@ -235,13 +336,96 @@ fn methods_of(ty: &Type) -> Methods<'static> {
             ],
         ),
         Type::Str | Type::Url => (
-            &["len()", "contains(text)"],
+            &[
+                "len()",
+                "contains(text)",
+                "find(pattern)",
+                "find(pattern, group)",
+                "matches(pattern)",
+                "captures(pattern)",
+                "replace(pattern, with)",
+                "split(separator)",
+                "trim()",
+                "upper()",
+                "lower()",
+            ],
             &[
                 ("len", Intrinsic::Len, &[], Type::Int),
                 ("contains", Intrinsic::Contains, &[Type::Str], Type::Bool),
+                ("find", Intrinsic::Find, &[Type::Str, Type::Int], Type::Str),
+                ("matches", Intrinsic::Matches, &[Type::Str], Type::Bool),
+                ("captures", Intrinsic::Captures, &[Type::Str], Type::Any),
+                (
+                    "replace",
+                    Intrinsic::Replace,
+                    &[Type::Str, Type::Str],
+                    Type::Str,
+                ),
+                ("split", Intrinsic::Split, &[Type::Str], Type::Any),
+                ("trim", Intrinsic::Trim, &[], Type::Str),
+                ("upper", Intrinsic::Upper, &[], Type::Str),
+                ("lower", Intrinsic::Lower, &[], Type::Str),
             ],
         ),
-        Type::List(_) => (&["len()"], &[("len", Intrinsic::Len, &[], Type::Int)]),
+        Type::List(_) => (
+            &["len()", "contains(value)"],
+            &[
+                ("len", Intrinsic::Len, &[], Type::Int),
+                ("contains", Intrinsic::Contains, &[Type::Any], Type::Bool),
+            ],
+        ),
         _ => (&[], &[]),
     }
+}
+
+/// How many trailing parameters of a method may be left out.
+fn optional_params(i: Intrinsic) -> usize {
+    match i {
+        Intrinsic::Json | Intrinsic::Find => 1,
+        _ => 0,
+    }
+}
+
+fn is_regex(i: Intrinsic) -> bool {
+    matches!(
+        i,
+        Intrinsic::Find | Intrinsic::Matches | Intrinsic::Captures | Intrinsic::Replace
+    )
+}
+
+/// The number of groups of `pattern` (besides group 0), or why it does not compile: the
+/// last line of the `regex` crate's message (`unclosed group`).
+pub(crate) fn regex_groups(pattern: &str) -> Result<usize, String> {
+    match regex::Regex::new(pattern) {
+        Ok(r) => Ok(r.captures_len().saturating_sub(1)),
+        Err(regex::Error::Syntax(s)) => Err(s
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("error: "))
+            .unwrap_or("invalid syntax")
+            .to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The std intrinsics that are functions of their arguments (encodings, digests, time
+/// formatting): their arity and result type.
+fn pure_std(i: Intrinsic) -> Option<(usize, Type)> {
+    Some(match i {
+        Intrinsic::Base64Encode
+        | Intrinsic::Base64Decode
+        | Intrinsic::HexEncode
+        | Intrinsic::HexDecode
+        | Intrinsic::UrlEncode
+        | Intrinsic::UrlDecode
+        | Intrinsic::Sha256 => (1, Type::Str),
+        Intrinsic::HmacSha256 | Intrinsic::FormatTime => (2, Type::Str),
+        _ => return None,
+    })
+}
+
+/// Whether `pattern` formats a time: formats the Unix epoch with it (jiff's strftime, as
+/// the engine does), or says why not.
+pub(crate) fn format_time_probe(pattern: &str) -> Result<String, String> {
+    jiff::fmt::strtime::format(pattern, jiff::Timestamp::UNIX_EPOCH).map_err(|e| e.to_string())
 }

@@ -12,6 +12,7 @@
 
 mod args;
 mod call;
+mod cookies;
 mod data_item;
 mod dns;
 mod driver;

@@ -31,6 +31,8 @@ struct Options {
     name: Option<String>,
     timeout_ms: Option<u64>,
     expect: (u16, u16),
+    cookies: Option<Expr>,
+    compress: Option<String>,
 }
 
 /// The name an argument key is written with.
@@ -80,6 +82,8 @@ impl<'a> Checker<'a> {
             name: None,
             timeout_ms: None,
             expect: (200, 399),
+            cookies: None,
+            compress: None,
         };
         for (key, a) in bound.options {
             let x = self.expr(cx, &a.value);
@@ -102,6 +106,8 @@ impl<'a> Checker<'a> {
             name: o.name.unwrap_or(template),
             timeout_ms: o.timeout_ms,
             expect: o.expect,
+            cookies: o.cookies,
+            compress: o.compress,
         };
         Expr {
             kind: ExprKind::Request(Box::new(request)),
@@ -243,6 +249,20 @@ impl<'a> Checker<'a> {
                 }
                 None => false,
             },
+            RequestArg::Cookies => match self.request_cookies(cx, a, x) {
+                Some(x) => {
+                    o.cookies = Some(x);
+                    true
+                }
+                None => false,
+            },
+            RequestArg::Compress => match self.request_compress(cx, a, &x) {
+                Some(c) => {
+                    o.compress = Some(c);
+                    true
+                }
+                None => false,
+            },
             // Bound to their own places by `request_args`, never options.
             RequestArg::Target | RequestArg::Path => true,
         }
@@ -374,7 +394,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A record whose values become strings (headers, form fields, query parameters).
-    fn string_record(&mut self, x: Expr, what: &str) -> Option<Expr> {
+    pub(crate) fn string_record(&mut self, x: Expr, what: &str) -> Option<Expr> {
         let Type::Record(fields) = &x.ty else {
             let d = codes::mismatch(
                 x.loc.span,

@@ -521,6 +521,15 @@ impl<'a> Checker<'a> {
                     None => return false,
                 }
             }
+            HttpField::Cookies => match self.choice(v, "cookies", &["per_iteration", "per_vu"]) {
+                Some(0) => h.cookies = volley_plan::CookieReset::PerIteration,
+                Some(_) => h.cookies = volley_plan::CookieReset::PerVu,
+                None => return false,
+            },
+            HttpField::Compression => match self.bool_field(v, name) {
+                Some(b) => h.compression = b,
+                None => return false,
+            },
             HttpField::Dns => return self.dns_option(h, v),
             HttpField::Hosts => return self.hosts_option(h, v),
             HttpField::Tls => return self.tls_option(h, v),

@@ -11,6 +11,7 @@ mod plans;
 mod proxy;
 mod spec;
 mod stdlib;
+mod strings;
 mod tls;
 
 use crate::{compile, CompileOptions, Compiled, MemLoader};

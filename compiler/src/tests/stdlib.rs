@@ -9,10 +9,14 @@ use volley_plan::Workload;
 
 #[test]
 fn every_stdlib_item_checks_clean() {
-    let src = "import std/profiles\nimport std/checks\nimport std/data\nimport std/auth\n";
-    let loader = MemLoader::new().with("all.load", src);
+    let src: String = crate::modules::STD
+        .iter()
+        .map(|(name, _)| format!("import std/{name}\n"))
+        .collect();
+    assert_eq!(crate::modules::STD.len(), 7);
+    let loader = MemLoader::new().with("all.load", src.as_str());
     let loaded = crate::modules::load("all.load", &loader).expect("loads");
-    assert_eq!(loaded.modules.len(), 5);
+    assert_eq!(loaded.modules.len(), 8);
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     let opts = CompileOptions::default();
     let mut c = crate::checker::Checker::new(loaded.modules, &loader, &opts, "all".into());

@@ -24,6 +24,8 @@ use tokio::time::Sleep;
 use url::{Position, Url};
 
 use super::conn::{self, DialTimes, H2Conn, IoStats, ReqBody, Stream, TlsParams};
+use super::cookies::{self, CookieJar};
+use super::encoding;
 use super::error::{codes, HttpError};
 use super::h1::{self, H1Conn};
 use super::headers;
@@ -42,6 +44,9 @@ pub struct VuClient {
     /// timer later is one atomic update, where a new timer per request means a timer-wheel
     /// insertion and removal (under the driver's lock) every time.
     timer: Option<Pin<Box<Sleep>>>,
+    /// The VU's cookies; `None` until the first one arrives or is set, so a VU that never
+    /// sees a cookie pays nothing per request.
+    jar: Option<Box<CookieJar>>,
 }
 
 /// A connection of either protocol.
@@ -79,6 +84,14 @@ struct Pooled {
     proxied: Option<Option<HeaderValue>>,
 }
 
+/// How an HTTP/1.1 request reaches its origin: its `Host` value, and for plain HTTP
+/// through a proxy, the proxy's credentials (absolute-form requests).
+#[derive(Clone, Copy)]
+struct Route<'a> {
+    host_header: &'a HeaderValue,
+    proxied: Option<&'a Option<HeaderValue>>,
+}
+
 /// The origin of a URL.
 struct Target<'a> {
     https: bool,
@@ -91,6 +104,10 @@ struct Done {
     status: u16,
     headers: Headers,
     body: Bytes,
+    /// The head has `Set-Cookie` headers.
+    set_cookie: bool,
+    /// The head has a `Content-Encoding` header.
+    encoded: bool,
 }
 
 /// What a request has cost so far, kept outside the timed future so a timeout keeps it.
@@ -188,7 +205,23 @@ impl VuClient {
             pool: Vec::new(),
             bufs: h1::Buffers::default(),
             timer: None,
+            jar: None,
         }
+    }
+
+    /// The VU's cookie jar, made on first use.
+    pub fn jar_mut(&mut self) -> &mut CookieJar {
+        self.jar.get_or_insert_with(Box::default)
+    }
+
+    /// The VU's cookie jar, if it ever held a cookie.
+    pub fn jar(&self) -> Option<&CookieJar> {
+        self.jar.as_deref()
+    }
+
+    /// Forget every cookie (a new iteration, `vu.cookies.clear()`); keeps no jar.
+    pub fn clear_cookies(&mut self) {
+        self.jar = None;
     }
 
     /// Send `req`, following redirects; never panics, never outlives the timeout. A
@@ -213,9 +246,10 @@ impl VuClient {
         };
         self.timer = Some(timer);
         acc.settle(false);
-        let (status, headers, body, error) = match result {
-            Ok(done) => (done.status, done.headers, done.body, None),
-            Err(e) => (0, Headers::new(), Bytes::new(), Some(e)),
+        let result = result.and_then(|done| self.decode(done));
+        let (status, headers, body, wire_body, error) = match result {
+            Ok((done, wire)) => (done.status, done.headers, done.body, wire, None),
+            Err(e) => (0, Headers::new(), Bytes::new(), 0, Some(e)),
         };
         Response {
             status,
@@ -228,6 +262,34 @@ impl VuClient {
             proto: acc.proto,
             url: req.url,
             redirects,
+            wire_body,
+        }
+    }
+
+    /// Undo the final response's `Content-Encoding` (compression on, body kept); also
+    /// gives the body's length as received.
+    fn decode(&self, mut done: Done) -> Result<(Done, u64), HttpError> {
+        let wire = done.body.len() as u64;
+        if done.encoded && self.opts.compression && !done.body.is_empty() {
+            if let Some(value) = done.headers.get("content-encoding") {
+                done.body = encoding::decode(value, done.body, self.opts.max_body)?;
+            }
+        }
+        Ok((done, wire))
+    }
+
+    /// The `Cookie` header of one hop: the jar's cookies matching `req.url` and the
+    /// request's own; none when the request sets a `Cookie` header itself.
+    fn cookie_header(&self, req: &Request) -> Option<HeaderValue> {
+        if self.jar.is_none() && req.cookies.is_empty() {
+            return None;
+        }
+        if req.headers.iter().any(|(n, _)| n == header::COOKIE) {
+            return None;
+        }
+        match &self.jar {
+            Some(jar) => jar.header_for(&req.url, &req.cookies),
+            None => cookies::header_of(&req.cookies),
         }
     }
 
@@ -250,7 +312,12 @@ impl VuClient {
         let mut hops = 0;
         loop {
             let (sent0, received0) = (acc.sent, acc.received);
-            let done = self.exchange(req, acc).await?;
+            let cookie = self.cookie_header(req);
+            let done = self.exchange(req, acc, cookie.as_ref()).await?;
+            if done.set_cookie {
+                let jar = self.jar.get_or_insert_with(Box::default);
+                jar.store_response(&done.headers, &req.url);
+            }
             if hops >= self.opts.max_redirects || !is_redirect(done.status) {
                 return Ok(done);
             }
@@ -282,7 +349,12 @@ impl VuClient {
 
     /// One hop: a connection, the request, the whole response; retried once on a fresh
     /// connection when a reused one fails before any response byte.
-    async fn exchange(&mut self, req: &Request, acc: &mut Acc) -> Result<Done, HttpError> {
+    async fn exchange(
+        &mut self,
+        req: &Request,
+        acc: &mut Acc,
+        cookie: Option<&HeaderValue>,
+    ) -> Result<Done, HttpError> {
         let target = target(&req.url)?;
         let hop_start = Instant::now();
         acc.timings = Timings::default();
@@ -315,10 +387,13 @@ impl VuClient {
             acc.begin(&entry.conn, fresh, t0);
             let result = match &mut entry.conn {
                 Conn::H1(c) => {
-                    let via = entry.proxied.as_ref();
-                    self.send_h1(c, &entry.host_header, via, req, acc, t0).await
+                    let route = Route {
+                        host_header: &entry.host_header,
+                        proxied: entry.proxied.as_ref(),
+                    };
+                    self.send_h1(c, route, req, cookie, acc, t0).await
                 }
-                Conn::H2(c) => self.send_h2(c, req, acc, t0).await,
+                Conn::H2(c) => self.send_h2(c, req, cookie, acc, t0).await,
             };
             match result {
                 Ok((done, reusable)) => {
@@ -345,9 +420,9 @@ impl VuClient {
     async fn send_h1(
         &mut self,
         conn: &mut H1Conn<Stream>,
-        host_header: &HeaderValue,
-        proxied: Option<&Option<HeaderValue>>,
+        route: Route<'_>,
         req: &Request,
+        cookie: Option<&HeaderValue>,
         acc: &mut Acc,
         t0: Instant,
     ) -> Result<(Done, bool), HttpError> {
@@ -357,7 +432,7 @@ impl VuClient {
             false => Some(basic_auth(&req.url)?),
         };
         let added = h1::Added {
-            host: (!present.host).then(|| host_header.as_bytes()),
+            host: (!present.host).then(|| route.host_header.as_bytes()),
             user_agent: match present.agent {
                 true => None,
                 false => self.user_agent.as_ref().map(HeaderValue::as_bytes),
@@ -366,8 +441,13 @@ impl VuClient {
             content_length: !present.length
                 && (!req.body.is_empty() || needs_zero_length(&req.method)),
             close: !self.opts.reuse_connections,
-            absolute: proxied.is_some(),
-            proxy_authorization: proxied.and_then(|a| a.as_ref().map(HeaderValue::as_bytes)),
+            absolute: route.proxied.is_some(),
+            proxy_authorization: route
+                .proxied
+                .and_then(|a| a.as_ref().map(HeaderValue::as_bytes)),
+            cookie: cookie.map(HeaderValue::as_bytes),
+            accept_encoding: (self.opts.compression && !present.accept_encoding)
+                .then_some(encoding::ACCEPT_ENCODING.as_bytes()),
         };
         let reply = conn
             .exchange(&mut self.bufs, req, &added, self.opts.max_body)
@@ -378,6 +458,8 @@ impl VuClient {
             status: reply.status,
             headers: reply.headers,
             body: reply.body,
+            set_cookie: reply.set_cookie,
+            encoded: reply.encoded,
         };
         Ok((done, reply.reusable))
     }
@@ -386,10 +468,11 @@ impl VuClient {
         &mut self,
         conn: &mut H2Conn,
         req: &Request,
+        cookie: Option<&HeaderValue>,
         acc: &mut Acc,
         t0: Instant,
     ) -> Result<(Done, bool), HttpError> {
-        let request = self.build_h2(req)?;
+        let request = self.build_h2(req, cookie)?;
         let response = conn.send(request).await.map_err(|e| HttpError::h2(&e))?;
         let head = Instant::now();
         let written = last_write_between(&conn.stats, t0, head);
@@ -400,6 +483,8 @@ impl VuClient {
         acc.proto = proto(parts.version);
         let done = Done {
             status: parts.status.as_u16(),
+            set_cookie: parts.headers.contains_key(header::SET_COOKIE),
+            encoded: parts.headers.contains_key(header::CONTENT_ENCODING),
             headers: Headers::from(parts.headers),
             body,
         };
@@ -486,7 +571,11 @@ impl VuClient {
     }
 
     /// The hyper request for HTTP/2 (hyper adds `content-length` from the body).
-    fn build_h2(&self, req: &Request) -> Result<http::Request<ReqBody>, HttpError> {
+    fn build_h2(
+        &self,
+        req: &Request,
+        cookie: Option<&HeaderValue>,
+    ) -> Result<http::Request<ReqBody>, HttpError> {
         let mut out = http::Request::new(Full::new(req.body.clone()));
         *out.method_mut() = req.method.clone();
         *out.uri_mut() = h2_uri(&req.url)?;
@@ -505,6 +594,15 @@ impl VuClient {
         if !present.auth && has_userinfo(&req.url) {
             headers.insert(header::AUTHORIZATION, basic_auth(&req.url)?);
         }
+        if let Some(cookie) = cookie {
+            headers.insert(header::COOKIE, cookie.clone());
+        }
+        if self.opts.compression && !present.accept_encoding {
+            headers.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_static(encoding::ACCEPT_ENCODING),
+            );
+        }
         Ok(out)
     }
 }
@@ -516,6 +614,7 @@ struct Present {
     agent: bool,
     length: bool,
     auth: bool,
+    accept_encoding: bool,
 }
 
 impl Present {
@@ -526,6 +625,7 @@ impl Present {
             p.agent |= name == header::USER_AGENT;
             p.length |= name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING;
             p.auth |= name == header::AUTHORIZATION;
+            p.accept_encoding |= name == header::ACCEPT_ENCODING;
         }
         p
     }
@@ -690,6 +790,7 @@ fn redirect(req: &mut Request, status: u16, next: Url) {
                 && n != header::PROXY_AUTHORIZATION
                 && n != header::WWW_AUTHENTICATE
         });
+        req.cookies.clear();
     }
     req.url = Arc::new(next);
 }

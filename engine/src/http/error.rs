@@ -51,6 +51,11 @@ pub mod codes {
     pub const TLS_HOSTNAME: u32 = 1311;
     /// An HTTP/2 protocol error.
     pub const HTTP2: u32 = 1600;
+    /// A compressed response body could not be decoded (corrupt, truncated): k6's code.
+    pub const DECOMPRESSION: u32 = 1701;
+    /// A compressed response body the script reads decoded to more than the scenario's
+    /// `http.max_body` (a decompression bomb). Volley's own code.
+    pub const DECODED_TOO_LARGE: u32 = 1702;
 }
 
 /// A failed request: a k6 error code (see [`codes`]) and a human-readable message.

@@ -73,6 +73,10 @@ pub(crate) struct Added<'a> {
     pub(crate) absolute: bool,
     /// Through a proxy with credentials: `Proxy-Authorization`.
     pub(crate) proxy_authorization: Option<&'a [u8]>,
+    /// `Cookie`: the jar's and the request's own cookies.
+    pub(crate) cookie: Option<&'a [u8]>,
+    /// `Accept-Encoding` (compression on and not set by the request).
+    pub(crate) accept_encoding: Option<&'a [u8]>,
 }
 
 /// A complete response and when its phases ended.
@@ -85,6 +89,10 @@ pub(crate) struct Reply {
     pub(crate) first_byte: Instant,
     /// The connection may carry another request.
     pub(crate) reusable: bool,
+    /// The head has a `Set-Cookie` header.
+    pub(crate) set_cookie: bool,
+    /// The head has a `Content-Encoding` header.
+    pub(crate) encoded: bool,
 }
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
@@ -170,6 +178,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
             written,
             first_byte,
             reusable,
+            set_cookie: head.set_cookie,
+            encoded: head.encoded,
         })
     }
 
@@ -339,6 +349,12 @@ fn encode_head(
     if let Some(auth) = added.proxy_authorization {
         line(w, b"Proxy-Authorization", auth);
     }
+    if let Some(cookie) = added.cookie {
+        line(w, b"Cookie", cookie);
+    }
+    if let Some(accept) = added.accept_encoding {
+        line(w, b"Accept-Encoding", accept);
+    }
     if added.content_length {
         w.extend_from_slice(b"Content-Length: ");
         push_decimal(w, body_len);
@@ -387,6 +403,8 @@ struct Head {
     version: Version,
     framing: Framing,
     keep_alive: bool,
+    set_cookie: bool,
+    encoded: bool,
 }
 
 enum Parsed {
@@ -436,6 +454,8 @@ fn parse_head(buf: &[u8], head_request: bool) -> Result<Parsed, HttpError> {
         version,
         framing,
         keep_alive,
+        set_cookie: scan.set_cookie,
+        encoded: scan.encoded,
     }))
 }
 
@@ -449,6 +469,10 @@ struct Scan<'a> {
     /// A `Connection` token `close` / `keep-alive` was seen.
     close: bool,
     keep_alive: bool,
+    /// A `Set-Cookie` header was seen (the jar reads it from the kept head).
+    set_cookie: bool,
+    /// A `Content-Encoding` header was seen.
+    encoded: bool,
 }
 
 impl Default for Scan<'_> {
@@ -458,6 +482,8 @@ impl Default for Scan<'_> {
             length: Ok(None),
             close: false,
             keep_alive: false,
+            set_cookie: false,
+            encoded: false,
         }
     }
 }
@@ -468,6 +494,8 @@ impl<'a> Scan<'a> {
         match name.len() {
             17 if is_name(name, b"transfer-encoding") => self.transfer_encoding = Some(value),
             14 if is_name(name, b"content-length") => self.content_length(value),
+            16 if is_name(name, b"content-encoding") => self.encoded = true,
+            10 if is_name(name, b"set-cookie") => self.set_cookie = true,
             10 if is_name(name, b"connection") => {
                 for token in value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
                     self.close |= token.eq_ignore_ascii_case(b"close");

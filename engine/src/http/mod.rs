@@ -51,8 +51,17 @@
 //! * **Headers added** unless the request sets them: `Host` (HTTP/1.1; HTTP/2 sends
 //!   `:authority`), `User-Agent` (from the options; none when empty), `Content-Length` (when
 //!   there is a body, and `0` for an empty POST/PUT/PATCH), `Authorization: Basic` when the
-//!   URL has user info, and `Connection: close` on HTTP/1.1 without connection reuse.
-//!   Request headers are written as given (names lower-case), after `Host`.
+//!   URL has user info, `Connection: close` on HTTP/1.1 without connection reuse,
+//!   `Accept-Encoding: gzip, br, deflate, zstd` with [`ClientOptions::compression`], and
+//!   `Cookie` from the VU's [`CookieJar`] and the request's own `cookies` (none when the
+//!   request sets `Cookie` itself). Request headers are written as given (names
+//!   lower-case), after `Host`.
+//! * **Cookies.** Every hop's `Set-Cookie` goes into the VU's jar (made on the first one:
+//!   a VU that never gets a cookie has none and pays nothing); each hop sends the cookies
+//!   matching its URL. See `cookies`.
+//! * **Compression.** With [`ClientOptions::compression`], the final response's kept body
+//!   is decoded by its `Content-Encoding` within `max_body` (1701 corrupt, 1702 too large);
+//!   [`Response::wire_body`] keeps its size as received. See `encoding`.
 //! * **Response headers** are a [`Headers`]: an HTTP/1.1 head is kept as received and
 //!   looked up by name (any case) when asked, not turned into a map per response.
 //!
@@ -84,6 +93,8 @@
 
 mod client;
 mod conn;
+mod cookies;
+mod encoding;
 mod error;
 mod h1;
 mod headers;
@@ -102,6 +113,10 @@ use http::{HeaderName, HeaderValue, Method};
 use url::Url;
 
 pub use client::VuClient;
+pub use cookies::{
+    response_cookies, valid_name as valid_cookie_name, valid_value as valid_cookie_value, CookieJar,
+};
+pub use encoding::{gzip, ACCEPT_ENCODING};
 pub use error::{codes, HttpError};
 pub use headers::{GetAll, Headers};
 pub use proxy::{Proxies, Proxy};
@@ -134,6 +149,9 @@ pub struct ClientOptions {
     pub dns: DnsOptions,
     /// The proxies requests go through (see `proxy`); `None` goes direct.
     pub proxy: Option<Arc<Proxies>>,
+    /// Send `Accept-Encoding: gzip, br, deflate, zstd` (unless the request sets it) and
+    /// decode a kept response body by its `Content-Encoding`.
+    pub compression: bool,
 }
 
 impl Default for ClientOptions {
@@ -149,6 +167,7 @@ impl Default for ClientOptions {
             redirect_origins: None,
             dns: DnsOptions::default(),
             proxy: None,
+            compression: true,
         }
     }
 }
@@ -169,6 +188,9 @@ pub struct Request {
     pub timeout: Option<Duration>,
     /// Read and count the body but do not keep it (`Response::body` stays empty).
     pub discard_body: bool,
+    /// Cookies of this request only (`cookies: {..}`), sent after the jar's and in place
+    /// of the jar's cookies of the same name; kept on a redirect to the same origin only.
+    pub cookies: Vec<(String, String)>,
 }
 
 impl Request {
@@ -181,6 +203,7 @@ impl Request {
             body: Bytes::new(),
             timeout: None,
             discard_body: false,
+            cookies: Vec::new(),
         }
     }
 
@@ -270,6 +293,9 @@ pub struct Response {
     /// The redirect responses followed before this one, in order (empty without
     /// redirects; no allocation then).
     pub redirects: Vec<Hop>,
+    /// The length of the kept body as it came (before decoding its `Content-Encoding`);
+    /// equal to `body.len()` for a body sent without a coding.
+    pub wire_body: u64,
 }
 
 impl Response {
@@ -287,6 +313,7 @@ impl Response {
             proto: "",
             url: url.into(),
             redirects: Vec::new(),
+            wire_body: 0,
         }
     }
 

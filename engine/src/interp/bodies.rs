@@ -3,7 +3,7 @@
 //! discards it (counted in `data_received`, never held in memory), so an endless or huge
 //! body costs no memory.
 //!
-//! A body is read by `res.body`, `res.size` and `res.json(..)`. The decision is for the
+//! A body is read by `res.body`, `res.size`, `res.wire_size` and `res.json(..)`. The decision is for the
 //! whole plan (scenarios, flows, setup and teardown): one read anywhere keeps every
 //! body, each capped by its scenario's `http.max_body`. A `Response` used whole (in a
 //! `json:` body or a log line) is not a read: it shows an empty body when nothing else
@@ -18,7 +18,7 @@ pub fn reads_bodies(plan: &Plan) -> bool {
     let mut look = |body: &[Stmt]| {
         walk_exprs(body, &mut |e| {
             reads |= match e {
-                Expr::Field(_, f) => f == "body" || f == "size",
+                Expr::Field(_, f) => f == "body" || f == "size" || f == "wire_size",
                 Expr::Call { intrinsic, .. } => *intrinsic == Intrinsic::Json,
                 _ => false,
             }
@@ -50,6 +50,8 @@ mod tests {
             name: "/".into(),
             timeout_ms: None,
             expect: (200, 399),
+            cookies: None,
+            compress: None,
         }))
     }
 

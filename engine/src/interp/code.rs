@@ -111,6 +111,10 @@ pub struct Request {
     pub expect: (u16, u16),
     /// The whole URL when the path is a constant and there is no query record.
     pub static_url: Option<Arc<Url>>,
+    /// `cookies: {..}`: the request's own cookies.
+    pub cookies: Option<Expr>,
+    /// `compress: "gzip"`: gzip the body.
+    pub gzip: bool,
 }
 
 pub enum Body {
@@ -143,6 +147,8 @@ pub struct Program {
     pub targets: Vec<String>,
     /// For each setup value (`Expr::Setup(i)`), the setup frame slot holding it.
     pub setup_slots: Vec<Option<u32>>,
+    /// The regex methods' constant patterns, compiled once.
+    pub regexes: super::text::Regexes,
 }
 
 struct Lower<'a> {
@@ -232,6 +238,7 @@ impl Program {
             scenarios,
             setup_slots,
             targets,
+            regexes: super::text::Regexes::of_plan(plan),
         })
     }
 }
@@ -398,6 +405,8 @@ impl Lower<'_> {
             name: Arc::from(r.name.as_str()),
             timeout: r.timeout_ms.map(Duration::from_millis),
             expect: r.expect,
+            cookies: r.cookies.as_ref().map(|c| self.expr(c)).transpose()?,
+            gzip: r.compress.as_deref() == Some("gzip"),
             static_url,
         })
     }

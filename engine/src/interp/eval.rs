@@ -236,6 +236,14 @@ impl Vu {
                 "duration" => Value::Duration(r.duration_ms),
                 "body" => Value::Str(Arc::from(String::from_utf8_lossy(&r.body).as_ref())),
                 "size" => Value::Size(r.body.len() as f64),
+                "wire_size" => Value::Size(r.wire_size as f64),
+                "cookies" => {
+                    let map = crate::http::response_cookies(&r.headers)
+                        .into_iter()
+                        .map(|(n, v)| (n, serde_json::Value::String(v)))
+                        .collect();
+                    Value::Json(Arc::new(serde_json::Value::Object(map)))
+                }
                 "error" => Value::Str(Arc::from(r.error.as_deref().unwrap_or(""))),
                 _ => {
                     return Err(Halt::error(

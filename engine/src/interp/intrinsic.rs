@@ -1,6 +1,7 @@
 //! Intrinsics: response helpers (`header`, `json`), the checked conversions of JSON
 //! values, and `std/data` (uuid, random ints, emails, strings, picks) from the VU's own
-//! RNG. A conversion of a missing or mistyped value fails the iteration with a check
+//! RNG (`random_string` from a given charset too); the string, encoding, crypto and
+//! time functions are in `text`. A conversion of a missing or mistyped value fails the iteration with a check
 //! named after what was converted (`json: token is not a string`).
 //! This module must not do IO.
 
@@ -121,7 +122,13 @@ impl Vu {
                     Value::Null => 16,
                     other => return Err(wrong("random_string", "an int length", &other)),
                 };
-                Value::Str(Arc::from(self.random_alnum(n as usize).as_str()))
+                match arg(1) {
+                    Value::Null => Value::Str(Arc::from(self.random_alnum(n as usize).as_str())),
+                    charset => {
+                        let s = self.random_from(n as usize, charset.as_text().unwrap_or(""))?;
+                        Value::Str(Arc::from(s.as_str()))
+                    }
+                }
             }
             Intrinsic::RandomEmail => {
                 let domain = match arg(0) {
@@ -148,7 +155,86 @@ impl Vu {
                 let i = self.rng.gen_range(0..items.len());
                 items[i].clone()
             }
+            Intrinsic::Cookie => {
+                let name = arg(1);
+                let name = name.as_text().unwrap_or("");
+                match arg(0) {
+                    Value::Response(r) => {
+                        let found = crate::http::response_cookies(&r.headers)
+                            .into_iter()
+                            .rev()
+                            .find(|(n, _)| n == name);
+                        Value::Str(Arc::from(found.map_or(String::new(), |(_, v)| v)))
+                    }
+                    other => return Err(wrong("cookie", "a Response", &other)),
+                }
+            }
+            Intrinsic::CookieSet => return self.cookie_set(&arg(0), &arg(1), &arg(2)),
+            Intrinsic::CookieClear => {
+                self.client.clear_cookies();
+                Value::Null
+            }
+            Intrinsic::Find
+            | Intrinsic::Matches
+            | Intrinsic::Captures
+            | Intrinsic::Replace
+            | Intrinsic::Split
+            | Intrinsic::Trim
+            | Intrinsic::Upper
+            | Intrinsic::Lower
+            | Intrinsic::Base64Encode
+            | Intrinsic::Base64Decode
+            | Intrinsic::HexEncode
+            | Intrinsic::HexDecode
+            | Intrinsic::UrlEncode
+            | Intrinsic::UrlDecode
+            | Intrinsic::Sha256
+            | Intrinsic::HmacSha256
+            | Intrinsic::UnixMs
+            | Intrinsic::FormatTime => {
+                return super::text::call(&self.shared.program.regexes, which, args)
+            }
         })
+    }
+
+    /// `vu.cookies.set(TARGET, name, value)`: a host-only cookie for the target's host
+    /// and every path.
+    fn cookie_set(&mut self, target: &Value, name: &Value, value: &Value) -> R<Value> {
+        let base = match target {
+            Value::Int(i) => usize::try_from(*i)
+                .ok()
+                .and_then(|i| self.shared.program.targets.get(i)),
+            _ => None,
+        };
+        let url = base.and_then(|b| url::Url::parse(b).ok());
+        let (name, value) = (name.as_text().unwrap_or(""), value.as_text().unwrap_or(""));
+        let stored = match &url {
+            Some(url) => self.client.jar_mut().set(url, name, value),
+            None => false,
+        };
+        if !stored {
+            return Err(Halt::error(
+                format!("cookies.set: cookie {name} not stored"),
+                format!(
+                    "vu.cookies.set: cookie {name:?} was not stored: an invalid name or value (no spaces, quotes, commas, semicolons or backslashes), longer than 4096 bytes, or the jar is full"
+                ),
+            ));
+        }
+        Ok(Value::Null)
+    }
+
+    /// `n` characters drawn uniformly from `charset` (one draw per character).
+    fn random_from(&mut self, n: usize, charset: &str) -> R<String> {
+        let chars: Vec<char> = charset.chars().collect();
+        if chars.is_empty() {
+            return Err(Halt::error(
+                "random_string: empty charset",
+                "random_string needs at least one character to draw from",
+            ));
+        }
+        Ok((0..n)
+            .map(|_| chars[self.rng.gen_range(0..chars.len())])
+            .collect())
     }
 
     fn random_alnum(&mut self, n: usize) -> String {

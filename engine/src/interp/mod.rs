@@ -39,6 +39,7 @@ mod log;
 mod ops;
 pub mod record;
 mod request;
+mod text;
 mod tls;
 
 pub use code::Program;
@@ -121,6 +122,7 @@ impl Shared {
                     redirect_origins: Some(Arc::clone(&origins)),
                     dns: dns_options(&s.http.dns, &s.http.hosts),
                     proxy: proxy.clone(),
+                    compression: s.http.compression,
                     ..ClientOptions::default()
                 })
             })
@@ -372,6 +374,17 @@ impl Vu {
         };
         self.reset(code.frame_size as usize);
         self.due = ticket.due;
+        let per_vu = self
+            .shared
+            .plan
+            .scenarios
+            .get(index)
+            .is_some_and(|s| s.http.cookies == volley_plan::CookieReset::PerVu);
+        if !per_vu && self.iteration > 0 {
+            // k6: every iteration starts with an empty jar (cookies of `init` reach the
+            // first iteration only).
+            self.client.clear_cookies();
+        }
         let outcome = if !self.initialized {
             // `init` runs outside any iteration: no `test.iteration` (see `data`).
             self.test_iteration = None;

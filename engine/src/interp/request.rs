@@ -88,6 +88,18 @@ impl Vu {
                 (Bytes::from(text), None)
             }
         };
+        if let Some(c) = &r.cookies {
+            req.cookies = self.request_cookies(r, c).await?;
+        }
+        let body = if r.gzip && !body.is_empty() {
+            req = req.header(
+                ::http::header::CONTENT_ENCODING,
+                ::http::HeaderValue::from_static("gzip"),
+            );
+            http::gzip(&body)
+        } else {
+            body
+        };
         if let (Some(ct), false) = (content_type, has_content_type) {
             req = req.header(
                 ::http::header::CONTENT_TYPE,
@@ -171,13 +183,44 @@ impl Vu {
                 .map_or("", |t| t.name.as_str());
             self.rec.first_error(e.code, &r.name, target);
         }
-        Ok(Value::Response(Arc::new(ResponseData::new(
-            resp.status,
-            duration_ms,
-            resp.headers,
-            resp.body,
-            resp.error.map(|e| e.message),
-        ))))
+        Ok(Value::Response(Arc::new(
+            ResponseData::new(
+                resp.status,
+                duration_ms,
+                resp.headers,
+                resp.body,
+                resp.error.map(|e| e.message),
+            )
+            .with_wire_size(resp.wire_body),
+        )))
+    }
+
+    /// The request's own `cookies: {..}` as (name, value) pairs; a name or value a
+    /// cookie cannot carry stops the iteration.
+    async fn request_cookies(
+        &mut self,
+        r: &Request,
+        c: &super::code::Expr,
+    ) -> R<Vec<(String, String)>> {
+        let v = self.eval_nested(c).await?;
+        let Value::Record(fields) = &v else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(fields.len());
+        for (k, v) in fields.iter() {
+            let value = text_of(v);
+            if !http::valid_cookie_name(k) || !http::valid_cookie_value(&value) {
+                return Err(Halt::error(
+                    format!("request {}: invalid cookie {k}", r.name),
+                    format!(
+                        "request {}: cookie {k:?} has a name or value a cookie cannot carry (no spaces, quotes, commas, semicolons or backslashes)",
+                        r.name
+                    ),
+                ));
+            }
+            out.push((k.to_string(), value));
+        }
+        Ok(out)
     }
 
     /// Records a request that could not be built (an invalid header): a failed

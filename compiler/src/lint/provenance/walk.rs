@@ -347,6 +347,10 @@ impl Walker<'_> {
             let sh = self.shape(h, env, cx);
             flatten(&sh, Place::Header, "", &mut fields);
         }
+        if let Some(c) = &r.cookies {
+            let sh = self.shape(c, env, cx);
+            flatten(&sh, Place::Header, "", &mut fields);
+        }
         match &r.body {
             Body::None => {}
             Body::Json(x) | Body::Form(x) => {
@@ -483,7 +487,8 @@ fn intrinsic_prov(i: Intrinsic, e: &Expr, p: Prov) -> Prov {
         | Intrinsic::RandomInt
         | Intrinsic::RandomEmail
         | Intrinsic::RandomString
-        | Intrinsic::RandomPick => {
+        | Intrinsic::RandomPick
+        | Intrinsic::UnixMs => {
             let space = e.origins.iter().find_map(|o| match o {
                 Origin::Random { intrinsic, space } if *intrinsic == i => Some(*space),
                 _ => None,
@@ -505,7 +510,7 @@ fn intrinsic_prov(i: Intrinsic, e: &Expr, p: Prov) -> Prov {
             ));
             out
         }
-        Intrinsic::Len | Intrinsic::Contains => Prov { space: None, ..p },
+        Intrinsic::Len | Intrinsic::Contains | Intrinsic::Matches => Prov { space: None, ..p },
         _ => p,
     }
 }

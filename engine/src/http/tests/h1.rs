@@ -56,6 +56,8 @@ async fn exchange(
         close: false,
         absolute: false,
         proxy_authorization: None,
+        cookie: None,
+        accept_encoding: None,
     };
     let mut req = Request::new(method, url("http://example.test/p?q=1#frag"))
         .header(

@@ -5,6 +5,7 @@
 //! server (HTTP/1.1 and h2c, optionally behind rustls) with a few routes, and raw TCP
 //! servers that misbehave. They never reach anything but loopback.
 
+mod cookies;
 mod dns;
 mod errors;
 mod h1;
@@ -166,6 +167,8 @@ async fn handle(req: http::Request<Incoming>) -> Result<Resp, Infallible> {
         "content-length",
         "connection",
         "authorization",
+        "cookie",
+        "accept-encoding",
     ] {
         if let Some(v) = req.headers().get(name) {
             echoed.push((format!("x-{name}"), v.clone()));
@@ -189,6 +192,34 @@ async fn handle(req: http::Request<Incoming>) -> Result<Resp, Infallible> {
             r.headers_mut().insert(
                 http::header::CONNECTION,
                 http::HeaderValue::from_static("close"),
+            );
+            r
+        }
+        "/login" => {
+            let mut r = redirect_to(302, "/echo");
+            for c in [
+                "sid=s1; Path=/",
+                "scoped=x; Path=/echo",
+                "gone=1; Max-Age=0",
+            ] {
+                r.headers_mut()
+                    .append(http::header::SET_COOKIE, http::HeaderValue::from_static(c));
+            }
+            r
+        }
+        "/logout" => {
+            let mut r = reply(200, "bye");
+            r.headers_mut().insert(
+                http::header::SET_COOKIE,
+                http::HeaderValue::from_static("sid=; Max-Age=0; Path=/"),
+            );
+            r
+        }
+        "/gzip" => {
+            let mut r = reply(200, crate::http::gzip(&vec![b'z'; 100_000]));
+            r.headers_mut().insert(
+                http::header::CONTENT_ENCODING,
+                http::HeaderValue::from_static("gzip"),
             );
             r
         }

@@ -62,6 +62,8 @@ pub fn request(method: &str, path: Expr, name: &str) -> Request {
         name: name.into(),
         timeout_ms: None,
         expect: (200, 399),
+        cookies: None,
+        compress: None,
     }
 }
 

@@ -1,0 +1,273 @@
+//! [`CookieJar`]: one VU's cookies (k6's per-VU jar), stored from `Set-Cookie` and sent
+//! back in `Cookie` on the requests they match, by RFC 6265 (domain, host-only, path,
+//! `Secure`, `Max-Age`/`Expires`), with the `cookie_store` crate. No public-suffix list:
+//! a server may set a cookie for a parent domain of its own host (the tests only talk to
+//! the hosts they declare).
+//!
+//! Bounded against hostile servers: a cookie longer than [`MAX_COOKIE_BYTES`] (name and
+//! value) is ignored, as browsers do, and a jar holding [`MAX_COOKIES`] keeps them and
+//! ignores new names (an update of a stored cookie still applies). At most
+//! [`MAX_SET_COOKIE`] `Set-Cookie` headers of one response are read.
+//!
+//! The client keeps no jar until a first cookie arrives or is set: a VU that never sees
+//! one pays nothing per request. This module must not do IO.
+
+use cookie_store::{CookieStore, RawCookie};
+use http::HeaderValue;
+use url::Url;
+
+use super::Headers;
+
+/// The longest cookie kept: its name and value together, in bytes (browsers' 4096).
+pub const MAX_COOKIE_BYTES: usize = 4096;
+/// The most cookies one jar holds (expired ones included until replaced).
+pub const MAX_COOKIES: usize = 300;
+/// The most `Set-Cookie` headers read from one response.
+pub const MAX_SET_COOKIE: usize = 100;
+
+/// One VU's cookies; see the module docs.
+#[derive(Debug, Default)]
+pub struct CookieJar {
+    store: CookieStore,
+}
+
+impl CookieJar {
+    /// An empty jar.
+    pub fn new() -> Self {
+        CookieJar::default()
+    }
+
+    /// Whether the jar holds no cookie at all.
+    pub fn is_empty(&self) -> bool {
+        self.store.iter_any().next().is_none()
+    }
+
+    /// Forget every cookie.
+    pub fn clear(&mut self) {
+        self.store.clear();
+    }
+
+    /// Store the `Set-Cookie` headers of a response to `url`; bad ones are ignored.
+    pub fn store_response(&mut self, headers: &Headers, url: &Url) {
+        for value in headers.get_all("set-cookie").iter().take(MAX_SET_COOKIE) {
+            let Ok(text) = std::str::from_utf8(value.as_bytes()) else {
+                continue;
+            };
+            if let Ok(c) = RawCookie::parse(text.to_owned()) {
+                self.insert(&c, url);
+            }
+        }
+    }
+
+    /// Set cookie `name` to `value` for `url`'s host and every path (host-only, as if the
+    /// server at `url` had set it with `Path=/`). False when the name or value is not
+    /// valid in a cookie, too long, or the jar is full.
+    pub fn set(&mut self, url: &Url, name: &str, value: &str) -> bool {
+        if !valid_name(name) || !valid_value(value) {
+            return false;
+        }
+        let c = RawCookie::build((name.to_owned(), value.to_owned()))
+            .path("/")
+            .build();
+        self.insert(&c, url)
+    }
+
+    /// Insert within the bounds; true when stored (or an existing cookie updated).
+    fn insert(&mut self, c: &RawCookie<'_>, url: &Url) -> bool {
+        if c.name().len() + c.value().len() > MAX_COOKIE_BYTES {
+            return false;
+        }
+        if self.store.iter_any().nth(MAX_COOKIES - 1).is_some() {
+            let host = url.host_str().unwrap_or("");
+            let domain = c.domain().unwrap_or(host).trim_start_matches('.');
+            let path = c.path().unwrap_or("/");
+            if !self.store.contains_any(domain, path, c.name()) {
+                return false;
+            }
+        }
+        self.store.insert_raw(c, url).is_ok()
+    }
+
+    /// The `Cookie` header for a request to `url`: the jar's matching cookies, except
+    /// those named in `overrides`, then `overrides` (the request's own `cookies:`).
+    /// `None` when there is none to send.
+    pub fn header_for(&self, url: &Url, overrides: &[(String, String)]) -> Option<HeaderValue> {
+        let mut out = String::new();
+        for (name, value) in self.store.get_request_values(url) {
+            if overrides.iter().any(|(n, _)| n == name) {
+                continue;
+            }
+            push_pair(&mut out, name, value);
+        }
+        for (name, value) in overrides {
+            push_pair(&mut out, name, value);
+        }
+        if out.is_empty() {
+            return None;
+        }
+        HeaderValue::from_str(&out).ok()
+    }
+
+    /// Every unexpired cookie as (domain, path, name, value), for diagnostics and tests.
+    pub fn entries(&self) -> Vec<(String, String, String, String)> {
+        self.store
+            .iter_unexpired()
+            .map(|c| {
+                let domain = c.domain().map(str::to_owned).unwrap_or_default();
+                (
+                    domain,
+                    String::from(&c.path),
+                    c.name().to_owned(),
+                    c.value().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// The `Cookie` header for a request that has only its own `cookies:` and no jar.
+pub fn header_of(overrides: &[(String, String)]) -> Option<HeaderValue> {
+    let mut out = String::new();
+    for (name, value) in overrides {
+        push_pair(&mut out, name, value);
+    }
+    (!out.is_empty())
+        .then(|| HeaderValue::from_str(&out).ok())
+        .flatten()
+}
+
+fn push_pair(out: &mut String, name: &str, value: &str) {
+    if !out.is_empty() {
+        out.push_str("; ");
+    }
+    out.push_str(name);
+    out.push('=');
+    out.push_str(value);
+}
+
+/// A cookie name: an HTTP token (RFC 6265 `cookie-name`).
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A cookie value: visible ASCII without `"`, `,`, `;`, `\` or spaces (RFC 6265
+/// `cookie-octet`); empty is allowed.
+pub fn valid_value(value: &str) -> bool {
+    value.len() <= MAX_COOKIE_BYTES
+        && value
+            .bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) && !b"\",;\\".contains(&b))
+}
+
+/// The cookies a response sets, as (name, value) in order, read from its `Set-Cookie`
+/// headers (what `res.cookies` shows; not the jar's content).
+pub fn response_cookies(headers: &Headers) -> Vec<(String, String)> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .take(MAX_SET_COOKIE)
+        .filter_map(|v| {
+            let text = std::str::from_utf8(v.as_bytes()).ok()?;
+            let c = RawCookie::parse(text.to_owned()).ok()?;
+            Some((c.name().to_owned(), c.value().to_owned()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+    use bytes::Bytes;
+
+    fn head(lines: &str) -> Headers {
+        Headers::from_head(Bytes::from(format!("HTTP/1.1 200 OK\r\n{lines}\r\n")))
+    }
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap_or_else(|_| unreachable!("test URL {s}"))
+    }
+
+    #[test]
+    fn matches_domain_path_secure_and_expiry() {
+        let mut jar = CookieJar::new();
+        let h = head(
+            "Set-Cookie: sid=abc; Path=/\r\n\
+             Set-Cookie: api=1; Path=/api\r\n\
+             Set-Cookie: sec=2; Secure; Path=/\r\n\
+             Set-Cookie: old=3; Max-Age=0\r\n\
+             Set-Cookie: wide=4; Domain=shop.test; Path=/\r\n",
+        );
+        jar.store_response(&h, &url("http://www.shop.test/login"));
+        let sent = |u: &str| {
+            jar.header_for(&url(u), &[])
+                .map(|v| v.to_str().unwrap_or("").to_owned())
+        };
+        let root = sent("http://www.shop.test/").unwrap_or_default();
+        assert!(
+            root.contains("sid=abc") && root.contains("wide=4"),
+            "{root}"
+        );
+        assert!(!root.contains("api=1") && !root.contains("sec=2") && !root.contains("old"));
+        let api = sent("http://www.shop.test/api/x").unwrap_or_default();
+        assert!(api.contains("api=1"), "{api}");
+        let tls = sent("https://www.shop.test/").unwrap_or_default();
+        assert!(tls.contains("sec=2"), "{tls}");
+        // Host-only `sid` stays on www; the domain cookie reaches the parent.
+        assert_eq!(sent("http://shop.test/").as_deref(), Some("wide=4"));
+        assert_eq!(sent("http://other.test/"), None);
+    }
+
+    #[test]
+    fn overrides_replace_jar_cookies_of_the_same_name() {
+        let mut jar = CookieJar::new();
+        assert!(jar.set(&url("http://h/"), "a", "1"));
+        assert!(jar.set(&url("http://h/"), "b", "2"));
+        let v = jar.header_for(&url("http://h/x"), &[("a".into(), "9".into())]);
+        let v = v
+            .map(|v| v.to_str().unwrap_or("").to_owned())
+            .unwrap_or_default();
+        assert_eq!(v, "b=2; a=9");
+        assert!(!jar.set(&url("http://h/"), "bad name", "1"));
+        assert!(!jar.set(&url("http://h/"), "a", "x;y"));
+        jar.clear();
+        assert!(jar.is_empty());
+        assert_eq!(jar.header_for(&url("http://h/"), &[]), None);
+    }
+
+    #[test]
+    fn bounded_against_hostile_servers() {
+        let mut jar = CookieJar::new();
+        let big = "x".repeat(MAX_COOKIE_BYTES);
+        jar.store_response(
+            &head(&format!("Set-Cookie: big={big}\r\n")),
+            &url("http://h/"),
+        );
+        assert!(jar.is_empty());
+        for i in 0..MAX_COOKIES + 50 {
+            jar.set(&url("http://h/"), &format!("c{i}"), "v");
+        }
+        assert_eq!(jar.entries().len(), MAX_COOKIES);
+        // An update of a stored cookie still applies when full.
+        assert!(jar.set(&url("http://h/"), "c0", "new"));
+        assert!(!jar.set(&url("http://h/"), "fresh", "v"));
+        assert!(jar
+            .entries()
+            .iter()
+            .any(|(_, _, n, v)| n == "c0" && v == "new"));
+    }
+
+    #[test]
+    fn response_cookies_are_read_from_set_cookie() {
+        let h = head("Set-Cookie: a=1; HttpOnly\r\nSet-Cookie: b=two\r\nX: y\r\n");
+        assert_eq!(
+            response_cookies(&h),
+            [
+                ("a".to_owned(), "1".to_owned()),
+                ("b".to_owned(), "two".to_owned())
+            ]
+        );
+    }
+}
