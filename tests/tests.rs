@@ -30,6 +30,7 @@ mod logs;
 mod loops;
 mod methods;
 mod outputs;
+mod proxy_e2e;
 mod rendered;
 mod run_e2e;
 mod services;

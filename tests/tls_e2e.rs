@@ -11,13 +11,13 @@ use std::time::Duration;
 
 /// nginx serving TLS with the PKI in `dir/certs`, asking every client for a certificate
 /// issued by its CA. One process, as `run_e2e`'s nginx.
-struct MtlsNginx {
+pub struct MtlsNginx {
     _proc: Proc,
-    port: u16,
+    pub port: u16,
 }
 
 impl MtlsNginx {
-    fn start(dir: &Path) -> Option<Self> {
+    pub fn start(dir: &Path) -> Option<Self> {
         let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .find(|p| Path::new(p).exists())?;
@@ -104,10 +104,8 @@ fn run_in(
 /// The example with its `tls` field replaced by `tls`.
 fn variant(dir: &Path, name: &str, tls: &str) -> String {
     let example = std::fs::read_to_string(repo().join("examples/mtls.load")).unwrap();
-    let start = example
-        .find("http = {tls: {")
-        .expect("the example sets http.tls");
-    let end = start + example[start..].find("}}").expect("closed") + 2;
+    let start = example.find("http = {\n").expect("the example sets http");
+    let end = start + example[start..].find("\n  }\n").expect("closed") + 4;
     let file = format!("{name}.load");
     let text = format!(
         "{}http = {{tls: {tls}}}{}",
@@ -189,4 +187,39 @@ fn a_key_in_a_file_does_not_compile() {
         !t.contains("BEGIN PRIVATE KEY"),
         "the key is never quoted: {t}"
     );
+}
+
+#[test]
+fn system_roots_trust_the_machines_store() {
+    let Some((dir, nginx, key)) = setup("tls-system-roots") else {
+        return;
+    };
+    let file = variant(
+        &dir,
+        "system",
+        r#"{cert: file("certs/client.pem"), key: client_key, system_roots: true}"#,
+    );
+    // rustls-native-certs reads SSL_CERT_FILE first: the test CA stands for the machine's.
+    let sj = dir.join("system.summary.json");
+    let param = format!("base_url=https://127.0.0.1:{}", nginx.port);
+    let ca = dir.join("certs/ca.pem");
+    let out = volley_env(
+        &dir,
+        &[
+            "run",
+            &file,
+            "-q",
+            "--param",
+            &param,
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        &[
+            ("CLIENT_KEY", &key),
+            ("SSL_CERT_FILE", ca.to_str().unwrap()),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(metric(&summary(&sj), "checks", "rate"), 1.0);
 }

@@ -44,6 +44,7 @@ pub struct ErrorSummary {
 pub fn kind(code: u32) -> &'static str {
     match code {
         codes::INVALID_URL => "invalid URL or header",
+        codes::PROXY => "proxy unreachable or refused the tunnel",
         codes::REQUEST_TIMEOUT => "request timeout",
         codes::DNS => "host name not found (DNS)",
         codes::TCP => "TCP error",

@@ -222,6 +222,14 @@ pub struct HttpOptions {
     /// plan.json at its default.
     #[serde(default, skip_serializing_if = "crate::tls::TlsOptions::is_default")]
     pub tls: crate::tls::TlsOptions,
+    /// The proxy every request goes through (`http.proxy`, an `http://` URL), instead of
+    /// the environment's `HTTP_PROXY`/`HTTPS_PROXY`. Absent from plan.json when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Hosts that bypass the proxy (`http.no_proxy`, `NO_PROXY`'s syntax), beside
+    /// `NO_PROXY`. Absent from plan.json when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub no_proxy: Vec<String>,
 }
 
 /// `http.cookies`: when a VU's cookie jar is emptied.
@@ -323,6 +331,8 @@ impl Default for HttpOptions {
             cookies: CookieReset::PerIteration,
             compression: true,
             tls: crate::tls::TlsOptions::default(),
+            proxy: None,
+            no_proxy: Vec::new(),
         }
     }
 }

@@ -191,6 +191,8 @@ pub(crate) enum HttpField {
     Cookies,
     Compression,
     Tls,
+    Proxy,
+    NoProxy,
 }
 
 pub(crate) const HTTP_FIELDS: &[ArgSpec<HttpField>] = &[
@@ -237,6 +239,14 @@ pub(crate) const HTTP_FIELDS: &[ArgSpec<HttpField>] = &[
     ArgSpec {
         name: "tls",
         key: HttpField::Tls,
+    },
+    ArgSpec {
+        name: "proxy",
+        key: HttpField::Proxy,
+    },
+    ArgSpec {
+        name: "no_proxy",
+        key: HttpField::NoProxy,
     },
 ];
 

@@ -26,6 +26,7 @@ mod items;
 mod methods;
 mod ops;
 mod passes;
+mod proxy;
 mod report;
 mod request;
 mod scenario;

@@ -534,6 +534,8 @@ impl<'a> Checker<'a> {
             HttpField::Dns => return self.dns_option(h, v),
             HttpField::Hosts => return self.hosts_option(h, v),
             HttpField::Tls => return self.tls_option(h, v),
+            HttpField::Proxy => return self.proxy_option(h, v),
+            HttpField::NoProxy => return self.no_proxy_option(h, v),
         }
         true
     }

@@ -9,10 +9,11 @@ mod fuzz;
 mod ir;
 mod json;
 mod plans;
+mod proxy;
 mod spec;
 mod stdlib;
-mod tls;
 mod strings;
+mod tls;
 mod vars;
 
 use crate::{compile, CompileOptions, Compiled, MemLoader};

@@ -80,6 +80,16 @@ struct Pooled {
     port: u16,
     host_header: HeaderValue,
     conn: Conn,
+    /// Plain HTTP through a proxy: absolute-form requests, with its credentials if any.
+    proxied: Option<Option<HeaderValue>>,
+}
+
+/// How an HTTP/1.1 request reaches its origin: its `Host` value, and for plain HTTP
+/// through a proxy, the proxy's credentials (absolute-form requests).
+#[derive(Clone, Copy)]
+struct Route<'a> {
+    host_header: &'a HeaderValue,
+    proxied: Option<&'a Option<HeaderValue>>,
 }
 
 /// The origin of a URL.
@@ -377,8 +387,11 @@ impl VuClient {
             acc.begin(&entry.conn, fresh, t0);
             let result = match &mut entry.conn {
                 Conn::H1(c) => {
-                    self.send_h1(c, &entry.host_header, req, cookie, acc, t0)
-                        .await
+                    let route = Route {
+                        host_header: &entry.host_header,
+                        proxied: entry.proxied.as_ref(),
+                    };
+                    self.send_h1(c, route, req, cookie, acc, t0).await
                 }
                 Conn::H2(c) => self.send_h2(c, req, cookie, acc, t0).await,
             };
@@ -407,7 +420,7 @@ impl VuClient {
     async fn send_h1(
         &mut self,
         conn: &mut H1Conn<Stream>,
-        host_header: &HeaderValue,
+        route: Route<'_>,
         req: &Request,
         cookie: Option<&HeaderValue>,
         acc: &mut Acc,
@@ -419,7 +432,7 @@ impl VuClient {
             false => Some(basic_auth(&req.url)?),
         };
         let added = h1::Added {
-            host: (!present.host).then(|| host_header.as_bytes()),
+            host: (!present.host).then(|| route.host_header.as_bytes()),
             user_agent: match present.agent {
                 true => None,
                 false => self.user_agent.as_ref().map(HeaderValue::as_bytes),
@@ -428,6 +441,10 @@ impl VuClient {
             content_length: !present.length
                 && (!req.body.is_empty() || needs_zero_length(&req.method)),
             close: !self.opts.reuse_connections,
+            absolute: route.proxied.is_some(),
+            proxy_authorization: route
+                .proxied
+                .and_then(|a| a.as_ref().map(HeaderValue::as_bytes)),
             cookie: cookie.map(HeaderValue::as_bytes),
             accept_encoding: (self.opts.compression && !present.accept_encoding)
                 .then_some(encoding::ACCEPT_ENCODING.as_bytes()),
@@ -483,10 +500,39 @@ impl VuClient {
     }
 
     async fn dial(&self, url: &Url, t: &Target<'_>, acc: &mut Acc) -> Result<Pooled, HttpError> {
-        let addr = self
-            .resolver
-            .resolve(t.host, t.port, &self.opts.dns)
-            .await?;
+        let proxy = self
+            .opts
+            .proxy
+            .as_ref()
+            .and_then(|p| p.for_target(t.https, t.host, t.port));
+        let authority = &url[Position::BeforeHost..Position::AfterPort];
+        let with_port;
+        let connect = match url.port() {
+            Some(_) => authority,
+            None => {
+                with_port = format!("{authority}:{}", t.port);
+                &with_port
+            }
+        };
+        let (addr, via) = match proxy {
+            Some(p) => {
+                let addr = self
+                    .resolver
+                    .resolve(&p.host, p.port, &self.opts.dns)
+                    .await
+                    .map_err(|e| {
+                        HttpError::new(codes::PROXY, format!("proxy {}: {}", p.shown, e.message))
+                    })?;
+                let connect = t.https.then_some(connect);
+                (addr, Some(conn::Via { proxy: p, connect }))
+            }
+            None => (
+                self.resolver
+                    .resolve(t.host, t.port, &self.opts.dns)
+                    .await?,
+                None,
+            ),
+        };
         let tls = if t.https {
             Some(TlsParams {
                 config: &self.tls,
@@ -495,9 +541,13 @@ impl VuClient {
         } else {
             None
         };
-        let h2c = !t.https && self.opts.http2;
+        // Plain HTTP through a proxy is HTTP/1.1 (absolute form); no h2c.
+        let proxied = (!t.https)
+            .then(|| proxy.map(|p| p.authorization.clone()))
+            .flatten();
+        let h2c = !t.https && self.opts.http2 && proxied.is_none();
         let mut times = DialTimes::default();
-        let opened = conn::open(addr, tls, self.opts.http2, &mut times).await;
+        let opened = conn::open(addr, via, tls, self.opts.http2, &mut times).await;
         acc.timings.connecting = times.connecting;
         acc.timings.tls_handshaking = times.tls_handshaking;
         let opened = opened?;
@@ -509,7 +559,6 @@ impl VuClient {
                 stats: opened.stats,
             })
         };
-        let authority = &url[Position::BeforeHost..Position::AfterPort];
         let host_header = HeaderValue::from_str(authority).map_err(HttpError::invalid_url)?;
         Ok(Pooled {
             https: t.https,
@@ -517,6 +566,7 @@ impl VuClient {
             port: t.port,
             host_header,
             conn,
+            proxied,
         })
     }
 

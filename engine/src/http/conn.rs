@@ -30,7 +30,8 @@ use tokio::net::TcpStream;
 use tokio::task::AbortHandle;
 use tokio_rustls::client::TlsStream;
 
-use super::error::HttpError;
+use super::error::{codes, HttpError};
+use super::proxy::{self, Proxy};
 
 /// The request body type given to hyper.
 pub(crate) type ReqBody = Full<Bytes>;
@@ -258,25 +259,43 @@ pub(crate) struct Opened {
     pub(crate) alpn_h2: bool,
 }
 
-/// Dial `addr` and do the TLS handshake when `tls` is given. `stamp_writes` is for HTTP/2.
+/// Through a proxy: the proxy itself, and for `https://` the `host:port` to `CONNECT` to.
+pub(crate) struct Via<'a> {
+    pub(crate) proxy: &'a Proxy,
+    pub(crate) connect: Option<&'a str>,
+}
+
+/// Dial `addr` (the proxy's, with `via`), open a `CONNECT` tunnel when asked, and do the
+/// TLS handshake when `tls` is given. `stamp_writes` is for HTTP/2. The tunnel's time
+/// counts as `connecting`; a proxy that cannot be reached or refuses the tunnel is
+/// [`codes::PROXY`].
 pub(crate) async fn open(
     addr: SocketAddr,
+    via: Option<Via<'_>>,
     tls: Option<TlsParams<'_>>,
     stamp_writes: bool,
     times: &mut DialTimes,
 ) -> Result<Opened, HttpError> {
     let start = Instant::now();
-    let tcp = TcpStream::connect(addr)
-        .await
-        .map_err(|e| HttpError::dial(&e))?;
+    let tcp = TcpStream::connect(addr).await.map_err(|e| match &via {
+        Some(v) => HttpError::new(codes::PROXY, format!("proxy {}: {e}", v.proxy.shown)),
+        None => HttpError::dial(&e),
+    })?;
     // Latency matters more than packet count in a load test; failure here is harmless.
     let _ = tcp.set_nodelay(true);
     let stats = Rc::new(IoStats::default());
-    let io = CountingIo {
+    let mut io = CountingIo {
         inner: tcp,
         stats: Rc::clone(&stats),
         stamp: stamp_writes,
     };
+    if let Some(Via {
+        proxy,
+        connect: Some(authority),
+    }) = via
+    {
+        tunnel(&mut io, proxy, authority).await?;
+    }
     let connected = Instant::now();
     times.connecting = connected - start;
     let Some(params) = tls else {
@@ -298,4 +317,46 @@ pub(crate) async fn open(
         stats,
         alpn_h2,
     })
+}
+
+/// The longest `CONNECT` answer head read.
+const MAX_CONNECT_HEAD: usize = 16 * 1024;
+
+/// `CONNECT authority` through `proxy` on `io`; Ok once the proxy answered 2xx. The head
+/// is read a byte at a time so nothing of the tunnel's first bytes is consumed.
+async fn tunnel<T: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut T,
+    proxy: &Proxy,
+    authority: &str,
+) -> Result<(), HttpError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fail = |why: String| {
+        HttpError::new(
+            codes::PROXY,
+            format!("proxy {}: CONNECT {authority}: {why}", proxy.shown),
+        )
+    };
+    io.write_all(&proxy::connect_head(authority, proxy))
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let mut head = Vec::with_capacity(128);
+    let mut byte = [0u8; 1];
+    loop {
+        let n = io.read(&mut byte).await.map_err(|e| fail(e.to_string()))?;
+        if n == 0 {
+            return Err(fail("the proxy closed the connection".into()));
+        }
+        head.push(byte[0]);
+        if head.ends_with(b"\r\n\r\n") {
+            break;
+        }
+        if head.len() > MAX_CONNECT_HEAD {
+            return Err(fail("answer head too long".into()));
+        }
+    }
+    match proxy::connect_status(&head) {
+        Ok(Some((status, _))) if (200..300).contains(&status) => Ok(()),
+        Ok(Some((status, reason))) => Err(fail(format!("refused: {status} {reason}"))),
+        _ => Err(fail("not an HTTP answer".into())),
+    }
 }

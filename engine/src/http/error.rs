@@ -14,6 +14,9 @@ pub mod codes {
     pub const GENERIC: u32 = 1000;
     /// The URL could not be used (unsupported scheme, no host, invalid header).
     pub const INVALID_URL: u32 = 1020;
+    /// The proxy could not be reached, or refused the `CONNECT` tunnel. Volley's own code
+    /// (Go and k6 report these as dial errors).
+    pub const PROXY: u32 = 1030;
     /// The request did not complete within its timeout.
     pub const REQUEST_TIMEOUT: u32 = 1050;
     /// The request was still in flight when its iteration was interrupted (the end of the

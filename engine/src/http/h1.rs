@@ -69,6 +69,10 @@ pub(crate) struct Added<'a> {
     pub(crate) authorization: Option<&'a [u8]>,
     pub(crate) content_length: bool,
     pub(crate) close: bool,
+    /// Through a proxy: the request line in absolute form (`GET http://host/path`).
+    pub(crate) absolute: bool,
+    /// Through a proxy with credentials: `Proxy-Authorization`.
+    pub(crate) proxy_authorization: Option<&'a [u8]>,
     /// `Cookie`: the jar's and the request's own cookies.
     pub(crate) cookie: Option<&'a [u8]>,
     /// `Accept-Encoding` (compression on and not set by the request).
@@ -322,6 +326,12 @@ fn encode_head(
     w.clear();
     w.extend_from_slice(method.as_str().as_bytes());
     w.push(b' ');
+    if added.absolute {
+        // Without user info: `scheme://host[:port]`, then the path and query.
+        w.extend_from_slice(url.scheme().as_bytes());
+        w.extend_from_slice(b"://");
+        w.extend_from_slice(url[Position::BeforeHost..Position::AfterPort].as_bytes());
+    }
     w.extend_from_slice(url[Position::BeforePath..Position::AfterQuery].as_bytes());
     w.extend_from_slice(b" HTTP/1.1\r\n");
     if let Some(host) = added.host {
@@ -335,6 +345,9 @@ fn encode_head(
     }
     if let Some(auth) = added.authorization {
         line(w, b"Authorization", auth);
+    }
+    if let Some(auth) = added.proxy_authorization {
+        line(w, b"Proxy-Authorization", auth);
     }
     if let Some(cookie) = added.cookie {
         line(w, b"Cookie", cookie);

@@ -98,6 +98,7 @@ mod encoding;
 mod error;
 mod h1;
 mod headers;
+mod proxy;
 mod resolver;
 mod tls;
 
@@ -118,6 +119,7 @@ pub use cookies::{
 pub use encoding::{gzip, ACCEPT_ENCODING};
 pub use error::{codes, HttpError};
 pub use headers::{GetAll, Headers};
+pub use proxy::{Proxies, Proxy};
 pub use resolver::{
     Clock, DnsOptions, Hosts, Lookup, LookupFuture, Policy, Resolver, Select, SystemClock,
     SystemLookup, DEFAULT_TTL, RETRY_AFTER,
@@ -145,6 +147,8 @@ pub struct ClientOptions {
     pub redirect_origins: Option<Arc<[(String, u16)]>>,
     /// How host names are resolved and which address a new connection uses.
     pub dns: DnsOptions,
+    /// The proxies requests go through (see `proxy`); `None` goes direct.
+    pub proxy: Option<Arc<Proxies>>,
     /// Send `Accept-Encoding: gzip, br, deflate, zstd` (unless the request sets it) and
     /// decode a kept response body by its `Content-Encoding`.
     pub compression: bool,
@@ -162,6 +166,7 @@ impl Default for ClientOptions {
             max_body: 16 * 1024 * 1024,
             redirect_origins: None,
             dns: DnsOptions::default(),
+            proxy: None,
             compression: true,
         }
     }

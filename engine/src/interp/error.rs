@@ -35,6 +35,8 @@ pub enum ProgramError {
     Method(String),
     #[error("TLS setup: {}", .0.message)]
     Tls(#[source] HttpError),
+    #[error("proxy setup: {}", .0.message)]
+    Proxy(#[source] HttpError),
 }
 
 /// Why setup or teardown stopped (its samples are recorded).

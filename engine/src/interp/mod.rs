@@ -40,8 +40,8 @@ mod log;
 mod ops;
 pub mod record;
 mod request;
-mod tls;
 mod text;
+mod tls;
 
 pub use code::Program;
 pub use error::{HookError, ProgramError};
@@ -50,7 +50,7 @@ pub use record::Recorder;
 
 use crate::data::{DataError, Feeder};
 use crate::http::{
-    ClientOptions, DnsOptions, Hosts, Policy, Resolver, Select, TlsConfig, VuClient,
+    ClientOptions, DnsOptions, Hosts, Policy, Proxies, Resolver, Select, TlsConfig, VuClient,
 };
 use crate::metrics::Registry;
 use crate::value::Value;
@@ -106,11 +106,13 @@ impl Shared {
         let program = Program::new(&plan)?;
         let tls = TlsConfig::new().map_err(ProgramError::Tls)?;
         let scenario_tls = tls::configs(&plan, &secrets, &tls)?;
+        let proxies = proxies(&plan, |k| std::env::var(k).ok())?;
         let origins = redirect_origins(&plan);
         let mut client_options: Vec<Arc<ClientOptions>> = plan
             .scenarios
             .iter()
-            .map(|s| {
+            .zip(&proxies)
+            .map(|(s, proxy)| {
                 Arc::new(ClientOptions {
                     timeout: Duration::from_millis(s.http.timeout_ms.max(1)),
                     reuse_connections: s.http.reuse_connections,
@@ -120,6 +122,7 @@ impl Shared {
                     max_body: s.http.max_body,
                     redirect_origins: Some(Arc::clone(&origins)),
                     dns: dns_options(&s.http.dns, &s.http.hosts),
+                    proxy: proxy.clone(),
                     compression: s.http.compression,
                     ..ClientOptions::default()
                 })
@@ -134,6 +137,7 @@ impl Shared {
         }
         client_options.push(Arc::new(ClientOptions {
             redirect_origins: Some(origins),
+            proxy: proxies.last().cloned().flatten(),
             dns: dns_options(&volley_plan::DnsOptions::default(), &hosts),
             ..ClientOptions::default()
         }));
@@ -195,6 +199,35 @@ fn dns_options(dns: &volley_plan::DnsOptions, hosts: &BTreeMap<String, Vec<Strin
         },
         hosts: (!fixed.is_empty()).then(|| Arc::new(fixed)),
     }
+}
+
+/// Each scenario's proxies (its `http.proxy`, else the environment's, read by `var`), then
+/// setup and teardown's: the first scenario's own `proxy`, else the environment's.
+fn proxies(
+    plan: &Plan,
+    var: impl Fn(&str) -> Option<String> + Copy,
+) -> Result<Vec<Option<Arc<Proxies>>>, ProgramError> {
+    let one = |proxy: Option<&str>, no_proxy: &[String]| match proxy {
+        Some(p) => Proxies::explicit(p, no_proxy).map(|p| Some(Arc::new(p))),
+        None => Proxies::from_env(var, no_proxy).map(|p| p.map(Arc::new)),
+    };
+    let mut out = Vec::with_capacity(plan.scenarios.len() + 1);
+    for s in &plan.scenarios {
+        let p = one(s.http.proxy.as_deref(), &s.http.no_proxy)
+            .map_err(|e| ProgramError::Proxy(scenario_error(e, &s.name)))?;
+        out.push(p);
+    }
+    let first = plan.scenarios.iter().find(|s| s.http.proxy.is_some());
+    let hooks = match first {
+        Some(s) => one(s.http.proxy.as_deref(), &s.http.no_proxy),
+        None => one(None, &[]),
+    };
+    out.push(hooks.map_err(ProgramError::Proxy)?);
+    Ok(out)
+}
+
+fn scenario_error(e: crate::http::HttpError, scenario: &str) -> crate::http::HttpError {
+    crate::http::HttpError::new(e.code, format!("scenario {scenario}: {}", e.message))
 }
 
 /// The (host, port) of every declared target: the only places a redirect may lead.

@@ -47,9 +47,34 @@ fn fixed_addresses(plan: &Plan, name: &str) -> BTreeSet<IpAddr> {
         .collect()
 }
 
+/// The host and port of each scenario's `http.proxy` (`http://` assumed without a scheme).
+fn proxies(plan: &Plan) -> BTreeSet<(String, u16)> {
+    plan.scenarios
+        .iter()
+        .filter_map(|s| s.http.proxy.as_deref())
+        .filter_map(|p| {
+            let url = if p.contains("://") {
+                p.to_owned()
+            } else {
+                format!("http://{p}")
+            };
+            let (host, port) = host_port(&url)?;
+            Some((host.to_string(), port))
+        })
+        .collect()
+}
+
 /// Notes for targets a NetworkPolicy cannot express (hostnames), for the CLI to show.
 pub fn target_notes(plan: &Plan) -> Vec<String> {
     let mut out = Vec::new();
+    for (host, port) in proxies(plan) {
+        if host.parse::<IpAddr>().is_err() && !host.starts_with('[') {
+            out.push(format!(
+                "the proxy `{host}:{port}` is a hostname: a NetworkPolicy cannot name hosts; \
+                 add its addresses to `fleet.egress`, or the runners cannot reach it"
+            ));
+        }
+    }
     for t in &plan.targets {
         if let Some((url::Host::Domain(d), _)) = host_port(&t.url) {
             if !fixed_addresses(plan, &d).is_empty() {
@@ -146,6 +171,18 @@ fn target_rules(plan: &Plan) -> Vec<NetworkPolicyEgressRule> {
                 by_ip.insert((format!("{ip}/{bits}"), port), ());
             }
         }
+    }
+    // A declared proxy: its address on its port (a hostname needs `fleet.egress`).
+    for (host, port) in proxies(plan) {
+        if let Ok(ip) = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
+            let bits = if ip.is_ipv4() { 32 } else { 128 };
+            by_ip.insert((format!("{ip}/{bits}"), port), ());
+        }
+        ports.insert(port);
     }
     let mut rules: Vec<NetworkPolicyEgressRule> = by_ip
         .into_keys()

@@ -1044,3 +1044,33 @@ fn the_coordinator_gets_its_own_resources_and_the_output_stays_deterministic() {
     let b = to_yaml(&build(&p, &Options::default()).unwrap(), "t.load");
     assert_eq!(a, b);
 }
+
+#[test]
+fn a_declared_proxy_opens_the_runners_egress() {
+    let mut p = tiny_plan();
+    let runners_egress = |p: &volley_plan::Plan| {
+        let m = build(p, &Options::default()).unwrap();
+        let np = m
+            .objects
+            .iter()
+            .find_map(|o| match o {
+                Object::NetworkPolicy(np) if o.name() == m.names.runners() => Some(np.clone()),
+                _ => None,
+            })
+            .unwrap();
+        serde_json::to_string(&np.spec.unwrap().egress).unwrap()
+    };
+    assert!(!runners_egress(&p).contains("10.9.8.7/32"));
+    p.scenarios[0].http.proxy = Some("http://10.9.8.7:3128".into());
+    let e = runners_egress(&p);
+    assert!(e.contains("10.9.8.7/32") && e.contains("3128"), "{e}");
+    assert!(network::target_notes(&p)
+        .iter()
+        .all(|n| !n.contains("proxy")));
+    p.scenarios[0].http.proxy = Some("proxy.corp:3128".into());
+    let notes = network::target_notes(&p);
+    assert!(
+        notes.iter().any(|n| n.contains("proxy `proxy.corp:3128`")),
+        "{notes:?}"
+    );
+}

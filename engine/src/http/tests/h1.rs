@@ -54,6 +54,8 @@ async fn exchange(
         authorization: None,
         content_length: !body.is_empty() || method == Method::POST,
         close: false,
+        absolute: false,
+        proxy_authorization: None,
         cookie: None,
         accept_encoding: None,
     };
