@@ -89,6 +89,12 @@ const TOKENS: &[&str] = &[
     "flow f() { f() }\n",
     "not ",
     " and ",
+    "var ",
+    "for i in 0..3 { ",
+    "while ",
+    " += 1\n",
+    "break\n",
+    "continue\n",
 ];
 
 /// Statements inserted at the start of a line: most inputs then still compile, so fmt's
@@ -100,6 +106,9 @@ const LINES: &[&str] = &[
     "check \"n\": vu.id  >= 0\n",
     "let zz = vu.id+1\n",
     "sleep 1s\n",
+    "var vv = vu.id\n",
+    "for ii in 0..2 { check  ii>=0 }\n",
+    "while false { sleep 1s }\n",
     "// a comment\n",
     "\n",
 ];

@@ -87,6 +87,9 @@ codes! {
     E0209 => "a threshold aggregation that does not apply to the metric's type (`p(95)` on a counter)",
     E0210 => "an operator applied to types it does not support",
     E0211 => "something that is not a value used as one (a flow, a module, a data source), or a call of a non-function",
+    E0212 => "`x[i]` on a value that cannot be indexed (only lists and json values can)",
+    E0213 => "an index of the wrong type (a list takes an int, a json value an int or a string key)",
+    E0214 => "a CSS selector that does not parse (`res.html().find(\"input[name=\")`)",
     E0215 => "a regular expression written as a constant that does not compile (`body.find(\"id=(\\\\d+\")`)",
     E0216 => "a time format pattern with an unknown or incomplete directive (`time.format(t, \"%K\")`)",
     E0217 => "a regex group the constant pattern does not have (`s.find(\"v(\\\\d+)\", 2)`), or an empty `random_string` charset",
@@ -123,6 +126,7 @@ codes! {
     E0506 => "`fleet.secrets` names a secret the file does not declare",
     E0507 => "a secret must come from `env(\"VAR\")`",
     E0508 => "a secret is used where a compile-time constant is needed",
+    E0509 => "`env(\"NAME\")` of a name that looks like a credential (`API_TOKEN`, `DB_PASSWORD`): declare it with `secret`",
     E0510 => "a private key outside a secret (`key: file(..)`, a literal, a `cert` or `ca` file holding a key)",
     E0601 => "`--param` names an unknown param",
     E0602 => "a `--param` value does not parse as the param's type",
@@ -137,7 +141,12 @@ codes! {
     E0707 => "a flow with `-> T` can finish without returning",
     E0708 => "something without a value used as one (`m.add(1)`, a flow without `-> T`)",
     E0709 => "a value not available here (`vu.id` in setup, `setup.x` inside setup)",
-    E0710 => "a built-in used outside its place (`env` outside `secret`, `p(..)` outside thresholds, ...)",
+    E0710 => "a built-in used outside its place (`p(..)` outside thresholds, `exponential` outside `think`, ...)",
+    E0711 => "an assignment to a name that is not a `var` (a `let`, a loop variable, a parameter, an item)",
+    E0712 => "`break` or `continue` outside a loop (`for`, `while`, `repeat`)",
+    E0713 => "`for` over a value that is not a list, a JSON array or an int range `a..b`",
+    E0714 => "a `var` of a kind that cannot change (a target, a workload) or without a value",
+    E0716 => "`env(..)`'s name is not a constant variable name (`env(\"BASE_URL\", \"http://..\")`)",
     E0723 => "a TLS certificate option not written `file(\"PATH\")` (`cert`, `ca`)",
 }
 
@@ -170,6 +179,7 @@ pub fn unknown_name(span: Span, name: &str, what: &str, suggestion: &Option<Stri
         "flow" | "function" => {
             format!("declare it: `flow {name}() {{ … }}`, or import the module that has it")
         }
+        "variable" => format!("declare it first: `var {name} = …`"),
         _ => format!("declare it first (`let {name} = …`), or import the module that defines it"),
     });
     err(
@@ -385,6 +395,40 @@ pub fn mismatch(span: Span, expected: &str, found: &str, help: String) -> Diagno
         span,
         format!("this is {found}"),
         help,
+    )
+}
+
+/// E0212. `ty` is the base's type as shown.
+pub fn not_indexable(span: Span, ty: &str, help: &str) -> Diagnostic {
+    err(
+        Code::E0212,
+        format!("a value of type {ty} cannot be indexed"),
+        span,
+        format!("this is {ty}"),
+        help.to_string(),
+    )
+}
+
+/// E0213. `base` says what is indexed ("a list", "a json value"), `expected` the index
+/// types it takes.
+pub fn bad_index(span: Span, base: &str, expected: &str, found: &str, help: &str) -> Diagnostic {
+    err(
+        Code::E0213,
+        format!("{base} is indexed by {expected}, not {found}"),
+        span,
+        format!("this is {found}"),
+        help.to_string(),
+    )
+}
+
+/// E0214. `why` is the selector parser's complaint.
+pub fn bad_selector(span: Span, selector: &str, why: &str) -> Diagnostic {
+    err(
+        Code::E0214,
+        format!("`{selector}` is not a valid CSS selector: {why}"),
+        span,
+        "this selector does not parse",
+        "write a CSS selector such as `input[name=csrf]`, `form#login input`, `ul.tips > li`; quote attribute values with spaces: `[value=\"a b\"]`".into(),
     )
 }
 
@@ -1192,6 +1236,29 @@ pub fn name_not_constant(span: Span, what: &str) -> Diagnostic {
     )
 }
 
+/// E0509
+pub fn env_credential(span: Span, name: &str) -> Diagnostic {
+    let var = name.to_ascii_lowercase();
+    err(
+        Code::E0509,
+        format!("`{name}` looks like a credential: `env(..)` is for plain configuration"),
+        span,
+        "a credential's variable",
+        format!("declare it as a secret, which is kept out of logs, tags and URLs: `secret {var} = env(\"{name}\")`"),
+    )
+}
+
+/// E0716
+pub fn bad_env_name(span: Span) -> Diagnostic {
+    err(
+        Code::E0716,
+        "`env(..)` needs the variable's name as a constant string".into(),
+        span,
+        "not a variable name",
+        "write the name as written in the environment: `env(\"BASE_URL\", \"http://127.0.0.1:8088\")`".into(),
+    )
+}
+
 /// E0703
 pub fn not_constant(span: Span, what: &str, help: &str) -> Diagnostic {
     err(
@@ -1277,6 +1344,66 @@ pub fn misplaced_builtin(span: Span, name: &str, place: &str) -> Diagnostic {
         span,
         "not allowed here",
         format!("move it to {place}"),
+    )
+}
+
+/// E0711. `declared` is where the name was bound with `let`, when it is a `let` of this
+/// file (labelled, and the help rewrites it as a `var`).
+pub fn assign_immutable(span: Span, name: &str, what: &str, declared: Option<Span>) -> Diagnostic {
+    let help = match (what, declared) {
+        ("a `let`", _) => format!("declare it with `var {name} = …` to change it later"),
+        ("a built-in name", _) => {
+            format!("`{name}` is read-only; keep a `var` of your own, e.g. `var my_{name} = 0`")
+        }
+        ("a loop variable", _) => {
+            "a loop variable is fresh in each round; keep a `var` outside the loop and assign that"
+                .to_string()
+        }
+        _ => format!("declare a `var` of your own: `var my_{name} = {name}`"),
+    };
+    let d = err(
+        Code::E0711,
+        format!("cannot assign to `{name}`: it is {what}, not a `var`"),
+        span,
+        "assigned here",
+        help,
+    );
+    match declared {
+        Some(at) => d.with_label(at, "declared with `let` here: write `var`"),
+        None => d,
+    }
+}
+
+/// E0712. `word` is `break` or `continue`.
+pub fn outside_loop(span: Span, word: &str) -> Diagnostic {
+    err(
+        Code::E0712,
+        format!("`{word}` outside a loop"),
+        span,
+        "not inside `for`, `while` or `repeat`",
+        format!("`{word}` only works in a loop of the same flow or iteration; use `require COND` to end an iteration early"),
+    )
+}
+
+/// E0713
+pub fn not_iterable(span: Span, found: &str) -> Diagnostic {
+    err(
+        Code::E0713,
+        format!("cannot loop over {found}"),
+        span,
+        format!("this is {found}"),
+        "loop over a list, a JSON array (`res.json(\"items\")`) or an int range such as `0..10` (the end is excluded)".into(),
+    )
+}
+
+/// E0714
+pub fn var_kind(span: Span, name: &str, what: &str) -> Diagnostic {
+    err(
+        Code::E0714,
+        format!("`var {name}` cannot hold {what}"),
+        span,
+        format!("this is {what}"),
+        format!("use `let {name} = …` for a value that never changes"),
     )
 }
 

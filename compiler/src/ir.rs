@@ -271,6 +271,34 @@ pub enum StmtKind {
         value: Expr,
     },
     Log(Expr),
+    /// `x = e`, `x += e`, `x -= e` on a `var` (whose declaration is a `Let`): `value` is
+    /// the whole new value (`x + e` for `+=`).
+    Assign {
+        slot: u32,
+        name: String,
+        value: Expr,
+    },
+    /// `for NAME in LOW..HIGH { .. }`: ints from `low` up to `high`, end excluded.
+    ForRange {
+        slot: u32,
+        name: String,
+        low: Expr,
+        high: Expr,
+        body: Vec<Stmt>,
+    },
+    /// `for NAME in ITEMS { .. }` over a list or a JSON array.
+    ForEach {
+        slot: u32,
+        name: String,
+        items: Expr,
+        body: Vec<Stmt>,
+    },
+    While {
+        cond: Expr,
+        body: Vec<Stmt>,
+    },
+    Break,
+    Continue,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -462,7 +490,11 @@ pub fn walk_stmts<'a>(body: &'a [Stmt], f: &mut dyn FnMut(&'a Stmt)) {
     for s in body {
         f(s);
         match &s.kind {
-            StmtKind::Group { body, .. } | StmtKind::Repeat { body, .. } => walk_stmts(body, f),
+            StmtKind::Group { body, .. }
+            | StmtKind::Repeat { body, .. }
+            | StmtKind::ForRange { body, .. }
+            | StmtKind::ForEach { body, .. }
+            | StmtKind::While { body, .. } => walk_stmts(body, f),
             StmtKind::If {
                 then, otherwise, ..
             } => {
@@ -485,8 +517,11 @@ pub fn stmt_exprs(s: &Stmt) -> Vec<&Expr> {
         StmtKind::If { cond, .. } => vec![cond],
         StmtKind::Repeat { count, .. } => vec![count],
         StmtKind::Return(e) => e.iter().collect(),
-        StmtKind::MetricAdd { value, .. } => vec![value],
-        StmtKind::Group { .. } => vec![],
+        StmtKind::MetricAdd { value, .. } | StmtKind::Assign { value, .. } => vec![value],
+        StmtKind::ForRange { low, high, .. } => vec![low, high],
+        StmtKind::ForEach { items, .. } => vec![items],
+        StmtKind::While { cond, .. } => vec![cond],
+        StmtKind::Group { .. } | StmtKind::Break | StmtKind::Continue => vec![],
     }
 }
 
@@ -549,7 +584,23 @@ pub fn walk_body_exprs_mut(body: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
             | StmtKind::Check { cond: e, .. }
             | StmtKind::Require { cond: e, .. }
             | StmtKind::ThinkExponential { mean: e }
+            | StmtKind::Assign { value: e, .. }
             | StmtKind::MetricAdd { value: e, .. } => walk_expr_mut(e, f),
+            StmtKind::ForRange {
+                low, high, body, ..
+            } => {
+                walk_expr_mut(low, f);
+                walk_expr_mut(high, f);
+                walk_body_exprs_mut(body, f);
+            }
+            StmtKind::ForEach {
+                items: cond, body, ..
+            }
+            | StmtKind::While { cond, body } => {
+                walk_expr_mut(cond, f);
+                walk_body_exprs_mut(body, f);
+            }
+            StmtKind::Break | StmtKind::Continue => {}
             StmtKind::ThinkUniform { low, high } => {
                 walk_expr_mut(low, f);
                 walk_expr_mut(high, f);

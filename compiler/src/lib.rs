@@ -10,6 +10,7 @@
 pub mod codes;
 pub mod data;
 pub mod files;
+mod html;
 pub mod ir;
 pub(crate) mod konst;
 pub mod kube;

@@ -165,6 +165,35 @@ fn stmt(s: &ir::Stmt) -> pp::Stmt {
             value: expr(value),
         },
         StmtKind::Log(e) => pp::Stmt::Log(expr(e)),
+        StmtKind::Assign { slot, value, .. } => pp::Stmt::Assign {
+            slot: *slot,
+            value: expr(value),
+        },
+        StmtKind::ForRange {
+            slot,
+            low,
+            high,
+            body,
+            ..
+        } => pp::Stmt::ForRange {
+            slot: *slot,
+            low: expr(low),
+            high: expr(high),
+            body: stmts(body),
+        },
+        StmtKind::ForEach {
+            slot, items, body, ..
+        } => pp::Stmt::ForEach {
+            slot: *slot,
+            items: expr(items),
+            body: stmts(body),
+        },
+        StmtKind::While { cond, body } => pp::Stmt::While {
+            cond: expr(cond),
+            body: stmts(body),
+        },
+        StmtKind::Break => pp::Stmt::Break,
+        StmtKind::Continue => pp::Stmt::Continue,
     }
 }
 

@@ -31,6 +31,9 @@ pub enum Type {
     /// An untyped JSON value (`res.json(path)`), converted with `.string()`, `.int()`, ...
     Json,
     Response,
+    /// Elements of an HTML page (`res.html()`, `.find(selector)`), read with `.attr(..)`,
+    /// `.text()`, `.len()` and `.first()`.
+    Html,
     List(Box<Type>),
     /// Fields in declaration order.
     Record(Vec<(String, Type)>),
@@ -81,7 +84,7 @@ impl Type {
         match self {
             Type::List(t) => t.is_data(),
             Type::Record(fs) => fs.iter().all(|(_, t)| t.is_data()),
-            Type::Unit | Type::Response | Type::Workload | Type::Target => false,
+            Type::Unit | Type::Response | Type::Html | Type::Workload | Type::Target => false,
             Type::Stage(_) | Type::Range(_) => false,
             _ => true,
         }
@@ -180,6 +183,7 @@ impl fmt::Display for Type {
             Type::Stage(t) => write!(f, "Stage<{t}>"),
             Type::Range(t) => write!(f, "range<{t}>"),
             Type::Workload => write!(f, "Workload"),
+            Type::Html => write!(f, "Html"),
             Type::Target => write!(f, "target"),
         }
     }

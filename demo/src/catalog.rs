@@ -84,6 +84,33 @@ fn price_cents(id: u64) -> u64 {
     dollars * 100 + if x & 1 == 0 { 99 } else { 49 }
 }
 
+/// Renders a page of `GET /api/catalog` (the cursor-style list): `{"items": [..],
+/// "page": N, "next_page": N + 1}`, `next_page` null on the last page and past it.
+pub(crate) fn cursor_page_json(page: u64, per_page: u64) -> Vec<u8> {
+    let first = page.saturating_sub(1).saturating_mul(per_page);
+    let all = rendered();
+    let start = usize::try_from(first).unwrap_or(usize::MAX).min(all.len());
+    let end = start
+        .saturating_add(usize::try_from(per_page).unwrap_or(usize::MAX))
+        .min(all.len());
+    let mut out =
+        Vec::with_capacity(64 + all[start..end].iter().map(|s| s.len() + 1).sum::<usize>());
+    out.extend_from_slice(b"{\"items\":[");
+    for (i, item) in all[start..end].iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(item.as_bytes());
+    }
+    let next = if end < all.len() && end > start {
+        (page + 1).to_string()
+    } else {
+        "null".to_string()
+    };
+    out.extend_from_slice(format!("],\"page\":{page},\"next_page\":{next}}}").as_bytes());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +141,25 @@ mod tests {
             })
             .collect();
         assert_eq!(names.len() as u64, MAX_ID);
+    }
+
+    #[test]
+    fn cursor_pages_link_to_the_next_one() {
+        let v: serde_json::Value = serde_json::from_slice(&cursor_page_json(1, 100)).unwrap();
+        assert_eq!(v["page"], 1);
+        assert_eq!(v["next_page"], 2);
+        assert_eq!(v["items"].as_array().unwrap().len(), 100);
+        assert_eq!(v["items"][0]["id"], 1);
+        let last: serde_json::Value = serde_json::from_slice(&cursor_page_json(10, 100)).unwrap();
+        assert_eq!(last["items"][99]["id"], 1000);
+        assert!(last["next_page"].is_null(), "{last}");
+        let odd: serde_json::Value = serde_json::from_slice(&cursor_page_json(3, 400)).unwrap();
+        assert_eq!(odd["items"].as_array().unwrap().len(), 200);
+        assert!(odd["next_page"].is_null());
+        let past: serde_json::Value =
+            serde_json::from_slice(&cursor_page_json(u64::MAX, 100)).unwrap();
+        assert_eq!(past["items"].as_array().unwrap().len(), 0);
+        assert!(past["next_page"].is_null());
     }
 
     #[test]

@@ -24,10 +24,13 @@ pub(crate) enum Endpoint {
     SessionDelete,
     Account,
     Signed,
+    Catalog,
+    FeedbackForm,
+    FeedbackPost,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Endpoint; 15] = [
+    pub(crate) const ALL: [Endpoint; 18] = [
         Endpoint::Login,
         Endpoint::ProductList,
         Endpoint::Product,
@@ -43,6 +46,9 @@ impl Endpoint {
         Endpoint::SessionDelete,
         Endpoint::Account,
         Endpoint::Signed,
+        Endpoint::Catalog,
+        Endpoint::FeedbackForm,
+        Endpoint::FeedbackPost,
     ];
 
     /// The key of this endpoint in [`crate::Stats`]: `"METHOD /path"`, with `{id}` for the
@@ -64,13 +70,16 @@ impl Endpoint {
             Endpoint::SessionDelete => "DELETE /api/session",
             Endpoint::Account => "GET /api/account",
             Endpoint::Signed => "POST /api/signed",
+            Endpoint::Catalog => "GET /api/catalog",
+            Endpoint::FeedbackForm => "GET /html/feedback",
+            Endpoint::FeedbackPost => "POST /html/feedback",
         }
     }
 
     /// The simulated service time, in microseconds (inclusive range), when latency is on.
     pub(crate) fn latency_us(self) -> Option<(u64, u64)> {
         match self {
-            Endpoint::ProductList => Some((2_000, 6_000)),
+            Endpoint::ProductList | Endpoint::Catalog => Some((2_000, 6_000)),
             Endpoint::Product => Some((1_000, 3_000)),
             Endpoint::Login | Endpoint::SessionCreate => Some((5_000, 12_000)),
             Endpoint::SessionDelete | Endpoint::Account => Some((1_000, 3_000)),
@@ -78,7 +87,7 @@ impl Endpoint {
             Endpoint::Checkout => Some((8_000, 20_000)),
             Endpoint::OrderCreate | Endpoint::OrderCount => Some((3_000, 8_000)),
             Endpoint::AdminReset | Endpoint::AdminReport => Some((1_000, 2_000)),
-            Endpoint::Signed => Some((1_000, 3_000)),
+            Endpoint::Signed | Endpoint::FeedbackForm | Endpoint::FeedbackPost => Some((1_000, 3_000)),
             Endpoint::AdminStats | Endpoint::Health => None,
         }
     }
@@ -122,6 +131,15 @@ pub(crate) fn route(method: &Method, path: &str) -> Result<Endpoint, Miss> {
         }
         "/api/account" => (get(method, Endpoint::Account), "GET"),
         "/api/signed" => (post(method, Endpoint::Signed), "POST"),
+        "/api/catalog" => (get(method, Endpoint::Catalog), "GET"),
+        "/html/feedback" => {
+            let e = match *method {
+                Method::GET => Some(Endpoint::FeedbackForm),
+                Method::POST => Some(Endpoint::FeedbackPost),
+                _ => None,
+            };
+            (e, "GET, POST")
+        }
         p if p.starts_with("/api/products/") => (get(method, Endpoint::Product), "GET"),
         _ => return Err(Miss::NotFound),
     };

@@ -11,6 +11,7 @@
 //! |---|---|
 //! | `POST /api/login` `{"email": str, "password": str}` | 200 `{"token": "tok-<hex>", "user": email}`; 400 on invalid JSON, a missing or non-string field or an empty email; 401 on an empty password |
 //! | `GET /api/products?page=N&limit=M` | 200 `{"page": N, "limit": M, "total": 1000, "items": [{"id", "name", "price"}…]}`; `page` from 1 (default 1), `limit` default 20, above 100 served as 100; 0 or a non-number gives 400; a page past the end has no items |
+//! | `GET /api/catalog?page=N&per_page=M` | 200 `{"items": [..], "page": N, "next_page": N+1 or null}` over the same products (`per_page` as `limit` above) |
 //! | `GET /api/products/{id}` | 200 `{"id", "name", "price"}` for ids `1..=1000`, 404 otherwise |
 //! | `POST /api/cart` `{"product_id": int, "qty": int}` | 201 `{"cart_id": N, "items": qty}`; 400 on a bad body (both ≥ 1), 404 for an unknown product |
 //! | `POST /api/checkout` (empty or any JSON) | 200 `{"order_id": N, "status": "paid"}`; 400 on invalid JSON |
@@ -24,6 +25,8 @@
 //! | `GET /api/account` | 200 `{"user": email}` with a valid `session` cookie, 401 without |
 //! | `DELETE /api/session` | 204, expires the `session` cookie |
 //! | `POST /api/signed` (any body, header `x-signature: <hex HMAC-SHA256 of the body under` [`SIGNING_KEY`]`>`) | 200 `{"verified": true, "bytes": N, "sha256": "<hex of the body>"}`; 401 when the header is missing, not hex or wrong |
+//! | `GET /html/feedback` | 200 an HTML form whose hidden `csrf` input holds the session's token; `set-cookie: sid=…` when the request has no `sid` cookie |
+//! | `POST /html/feedback` (form-encoded `csrf=…`) | 200 HTML with the `sid` cookie's token; 403 without a session or with another token |
 //! | anything else | 404 `{"error": …}`; a known path with the wrong method: 405 with `allow` |
 //!
 //! Bodies above 64 KiB get 413. Every JSON answer has `content-type: application/json`.
@@ -31,12 +34,13 @@
 //! asks for it.
 //!
 //! With [`DemoConfig::latency`] on (the default) each endpoint waits a pseudo-random
-//! service time before answering: product list 2–6 ms, product 1–3 ms, login and session 5–12 ms, account and logout 1–3 ms,
-//! cart 3–8 ms, checkout 8–20 ms, orders 3–8 ms, admin reset/report 1–2 ms, signed 1–3 ms; stats and
+//! service time before answering: product list and catalog 2–6 ms, product 1–3 ms, login and session 5–12 ms, account and logout 1–3 ms,
+//! cart 3–8 ms, checkout 8–20 ms, orders 3–8 ms, admin reset/report 1–2 ms, signed and feedback 1–3 ms; stats and
 //! health answer at once. Without latency every endpoint answers at once.
 
 mod catalog;
 mod endpoint;
+mod feedback;
 mod server;
 mod shop;
 

@@ -6,6 +6,7 @@
 
 use crate::catalog;
 use crate::endpoint::{self, Counters, Endpoint, Miss};
+use crate::feedback;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -44,12 +45,15 @@ pub(crate) struct Shop {
     checkouts: AtomicU64,
     /// Signs session cookies (random per server): sessions are signed, not stored.
     session_key: std::hash::RandomState,
+    /// The key of the feedback form's CSRF tokens (`feedback::token`).
+    feedback_key: u64,
 }
 
 impl Shop {
     pub(crate) fn new(latency: bool) -> Shop {
         Shop {
             latency,
+            feedback_key: next_random(),
             ..Shop::default()
         }
     }
@@ -263,6 +267,7 @@ fn answer(
     let result = match endpoint {
         Endpoint::Login => login(body),
         Endpoint::ProductList => product_page(query).map(|page| encoded(page, headers)),
+        Endpoint::Catalog => catalog_page(query),
         Endpoint::SessionCreate | Endpoint::SessionDelete | Endpoint::Account => {
             session(shop, endpoint, headers, body)
         }
@@ -294,6 +299,10 @@ fn answer(
                 Err(_) => reject(StatusCode::INTERNAL_SERVER_ERROR, "could not render stats"),
             }
         }
+        Endpoint::FeedbackForm => Ok(feedback::form(shop.feedback_key, headers, || {
+            format!("{:016x}", next_random())
+        })),
+        Endpoint::FeedbackPost => Ok(feedback::submit(shop.feedback_key, headers, body)),
         Endpoint::Health => Ok(respond(
             StatusCode::OK,
             "text/plain",
@@ -366,12 +375,26 @@ fn product_list(query: Option<&str>) -> Outcome {
 
 /// The product list's JSON for a query (`page`, `limit`).
 fn product_page(query: Option<&str>) -> Result<Bytes, Reject> {
+    let (page, limit) = page_query(query, "limit")?;
+    Ok(catalog::page_json(page, limit.min(MAX_LIMIT)).into())
+}
+
+/// `GET /api/catalog?page=N&per_page=M`: the same products, linked by `next_page`.
+fn catalog_page(query: Option<&str>) -> Outcome {
+    let (page, per_page) = page_query(query, "per_page")?;
+    let body = catalog::cursor_page_json(page, per_page.min(MAX_LIMIT));
+    Ok(respond(StatusCode::OK, "application/json", body.into()))
+}
+
+/// `page` and the page size (named `size`) of a list's query: whole numbers ≥ 1,
+/// defaults 1 and 20.
+fn page_query(query: Option<&str>, size: &str) -> Result<(u64, u64), Reject> {
     let (mut page, mut limit) = (1, DEFAULT_LIMIT);
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let slot = match key {
             "page" => &mut page,
-            "limit" => &mut limit,
+            k if k == size => &mut limit,
             _ => continue,
         };
         *slot = match number(value) {
@@ -382,7 +405,7 @@ fn product_page(query: Option<&str>) -> Result<Bytes, Reject> {
             }
         };
     }
-    Ok(catalog::page_json(page, limit.min(MAX_LIMIT)).into())
+    Ok((page, limit))
 }
 
 fn product(path: &str) -> Outcome {
@@ -530,6 +553,22 @@ mod tests {
         assert_eq!(number("42"), Some(42));
         for bad in ["", "+4", "-1", " 4", "4x", "99999999999999999999999"] {
             assert_eq!(number(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn catalog_validates_its_query() {
+        assert_eq!(status_of(catalog_page(None)), StatusCode::OK);
+        assert_eq!(
+            status_of(catalog_page(Some("page=3&per_page=50"))),
+            StatusCode::OK
+        );
+        for bad in ["page=0", "per_page=0", "per_page=x"] {
+            assert_eq!(
+                status_of(catalog_page(Some(bad))),
+                StatusCode::BAD_REQUEST,
+                "{bad}"
+            );
         }
     }
 

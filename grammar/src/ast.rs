@@ -252,6 +252,52 @@ pub enum StmtKind {
         body: Block,
     },
     Return(Option<Expr>),
+    /// `var NAME = EXPR`: a mutable slot (at scenario level it keeps its value across the
+    /// VU's iterations).
+    Var {
+        name: Ident,
+        value: Expr,
+    },
+    /// `NAME = EXPR`, `NAME += EXPR`, `NAME -= EXPR` (a statement, never an expression).
+    Assign {
+        name: Ident,
+        op: AssignOp,
+        value: Expr,
+    },
+    /// `for NAME in EXPR { .. }` over a list, a JSON array or an int range `a..b`.
+    For {
+        var: Ident,
+        over: Expr,
+        body: Block,
+    },
+    /// `while COND { .. }`
+    While {
+        cond: Expr,
+        body: Block,
+    },
+    Break,
+    Continue,
+}
+
+/// The operator of an assignment statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum AssignOp {
+    /// `=`
+    Set,
+    /// `+=`
+    Add,
+    /// `-=`
+    Sub,
+}
+
+impl AssignOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignOp::Set => "=",
+            AssignOp::Add => "+=",
+            AssignOp::Sub => "-=",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -290,6 +336,11 @@ pub enum ExprKind {
     Field {
         base: Box<Expr>,
         field: Ident,
+    },
+    /// `base[index]`: an element of a list or JSON array, a member of a JSON object.
+    Index {
+        base: Box<Expr>,
+        index: Box<Expr>,
     },
     /// `callee(args)`: functions, flows, builtins and methods (`res.json("x")`).
     Call {

@@ -97,8 +97,23 @@ fn stmt_cost(plan: &Plan, s: &Stmt, depth: u32) -> (f64, f64) {
         | Stmt::Require { cond: e, .. }
         | Stmt::MetricAdd { value: e, .. }
         | Stmt::Log(e)
+        | Stmt::Assign { value: e, .. }
         | Stmt::Return(Some(e)) => expr_cost(plan, e, depth),
-        Stmt::Return(None) => (0.0, 0.0),
+        Stmt::Return(None) | Stmt::Break | Stmt::Continue => (0.0, 0.0),
+        Stmt::ForRange {
+            low, high, body, ..
+        } => {
+            let n = match (low, high) {
+                (Expr::Const(Value::Int(a)), Expr::Const(Value::Int(b))) => {
+                    b.saturating_sub(*a).max(0) as f64
+                }
+                _ => 1.0,
+            };
+            let (r, ms) = cost(plan, body, depth);
+            (r * n, ms * n)
+        }
+        // A loop's rounds are unknown before it runs: counted once (as an `if` would be).
+        Stmt::ForEach { body, .. } | Stmt::While { body, .. } => cost(plan, body, depth),
         Stmt::Sleep(d) => (0.0, const_ms(d)),
         Stmt::ThinkUniform { low, .. } => (0.0, const_ms(low)),
         Stmt::ThinkExponential { mean } => (0.0, const_ms(mean)),

@@ -65,6 +65,34 @@ pub enum Stmt {
     },
     /// `log(..)`: rate-limited, secrets redacted by the engine.
     Log(Expr),
+    /// Stores a new value in a `var`'s slot (its declaration is a `Let`).
+    Assign {
+        slot: u32,
+        value: Expr,
+    },
+    /// `for` over ints from `low` up to `high` (excluded).
+    ForRange {
+        slot: u32,
+        low: Expr,
+        high: Expr,
+        body: Vec<Stmt>,
+    },
+    /// `for` over a list's items or a JSON array's elements.
+    ForEach {
+        slot: u32,
+        items: Expr,
+        body: Vec<Stmt>,
+    },
+    /// Runs `body` while `cond` holds; the engine ends it with the iteration (its end,
+    /// `graceful_stop`), never letting it spin past a stop.
+    While {
+        cond: Expr,
+        body: Vec<Stmt>,
+    },
+    /// Leaves the innermost loop (`for`, `while`, `repeat`).
+    Break,
+    /// Starts the innermost loop's next round.
+    Continue,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,6 +200,26 @@ pub enum Intrinsic {
     /// `FormatTime(unix_ms, pattern)` → the instant in UTC by a strftime pattern.
     UnixMs,
     FormatTime,
+    /// `base[i]`: an element of a list (out of range fails the iteration), of a JSON
+    /// array (int) or a member of a JSON object (string); missing in JSON → json null.
+    Index,
+    /// `.exists()` on a json value: present and not null.
+    Exists,
+    /// `.pick()`: a random element of a list or JSON array (a JSON element stays json).
+    Pick,
+    /// `res.html()`: the response body as an HTML document.
+    Html,
+    /// `html.find(selector)`: the elements matching a CSS selector, in document order.
+    HtmlFind,
+    /// `html.first()`: the first element (none when there is none).
+    HtmlFirst,
+    /// `html.attr(name)`: the attribute of the first element ("" when absent).
+    HtmlAttr,
+    /// `html.text()`: the text of every element, joined.
+    HtmlText,
+    /// `env("NAME", "default")`: the variable of the process running the code, else the
+    /// default.
+    Env,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -258,7 +306,23 @@ pub fn walk_exprs(body: &[Stmt], f: &mut dyn FnMut(&Expr)) {
             | Stmt::ThinkExponential { mean: e }
             | Stmt::MetricAdd { value: e, .. }
             | Stmt::Log(e)
+            | Stmt::Assign { value: e, .. }
             | Stmt::Return(Some(e)) => walk_expr(e, f),
+            Stmt::ForRange {
+                low, high, body, ..
+            } => {
+                walk_expr(low, f);
+                walk_expr(high, f);
+                walk_exprs(body, f);
+            }
+            Stmt::ForEach {
+                items: cond, body, ..
+            }
+            | Stmt::While { cond, body } => {
+                walk_expr(cond, f);
+                walk_exprs(body, f);
+            }
+            Stmt::Break | Stmt::Continue => {}
             Stmt::ThinkUniform { low, high } => {
                 walk_expr(low, f);
                 walk_expr(high, f);

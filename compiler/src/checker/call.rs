@@ -521,6 +521,9 @@ impl<'a> Checker<'a> {
         if super::workload::WORKLOADS.iter().any(|w| w.name == name) {
             return self.workload(cx, e, name, args);
         }
+        if name == "env" {
+            return self.env_call(cx, e, args);
+        }
         if let Some((_, place)) = PLACED.iter().find(|(n, _)| *n == name) {
             return self.fail(cx, codes::misplaced_builtin(id.span, name, place), id.span);
         }

@@ -141,6 +141,14 @@ impl Evaluator {
                     (Intrinsic::Len, Some(Some(Const::List(l)))) => {
                         Some(Const::Int(l.len() as i64))
                     }
+                    (Intrinsic::Index, Some(Some(Const::List(l)))) => match vals.get(1) {
+                        Some(Some(Const::Int(i))) => {
+                            let at = usize::try_from(*i).ok().and_then(|i| l.get(i));
+                            let why = || format!("index {i} is outside a list of {}", l.len());
+                            Some(at.cloned().ok_or_else(|| failed(why()))?)
+                        }
+                        _ => None,
+                    },
                     _ => None,
                 }
             }

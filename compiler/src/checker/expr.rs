@@ -131,6 +131,7 @@ impl<'a> Checker<'a> {
             A::Record(fields) => self.record(cx, e, fields),
             A::Check { name, cond } => self.check_value(cx, e, name.as_deref(), cond),
             A::Paren(inner) => self.expr(cx, inner),
+            A::Index { base, index } => self.index(cx, e, base, index),
         }
     }
 
@@ -217,6 +218,7 @@ impl<'a> Checker<'a> {
                 ty,
                 origins,
                 konst,
+                ..
             }) => Expr {
                 kind: ExprKind::Local(slot, id.name.clone()),
                 ty,
@@ -414,6 +416,7 @@ impl<'a> Checker<'a> {
         let ty = match &b.ty {
             Type::Error => return self.error_expr(loc),
             Type::Any => Type::Any,
+            Type::Json => return self.json_member(cx, b, &field.name, span),
             Type::Record(fields) => match fields.iter().find(|(n, _)| *n == field.name) {
                 Some((_, t)) => t.clone(),
                 None => {
@@ -472,16 +475,16 @@ impl<'a> Checker<'a> {
                 }
             },
             other => {
-                let (valid, s): (Vec<&str>, _) = match other {
-                    Type::Json => (vec!["string()", "int()", "float()", "bool()"], None),
-                    _ => (Vec::new(), None),
+                let valid: &[&str] = match other {
+                    Type::Html => &["find(selector)", "attr(name)", "text()", "len()", "first()"],
+                    _ => &[],
                 };
                 let d = codes::unknown_member(
                     field.span,
                     &format!("a value of type {other}"),
                     &field.name,
-                    &s,
-                    &valid,
+                    &None,
+                    valid,
                 );
                 return self.fail(cx, d, field.span);
             }

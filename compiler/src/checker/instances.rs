@@ -156,6 +156,7 @@ impl<'a> Checker<'a> {
                         ty: p.ty.clone(),
                         origins: vec![Origin::FlowParam(i as u32)],
                         konst: None,
+                        kind: super::LocalKind::Param,
                     },
                 );
                 runtime_params.push((p.name.clone(), p.ty.clone()));

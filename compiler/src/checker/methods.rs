@@ -108,6 +108,14 @@ impl<'a> Checker<'a> {
             if x.ty.is_error() || !self.expect(cx, &x, t, "") {
                 return self.error_expr(loc);
             }
+            if *intrinsic == Intrinsic::HtmlFind {
+                if let Some(Const::Str(sel)) = &x.konst {
+                    if let Err(why) = crate::html::check_selector(sel) {
+                        let d = codes::bad_selector(a.value.span, sel, &why);
+                        return self.fail(cx, d, a.value.span);
+                    }
+                }
+            }
             xs.push(x);
         }
         if is_regex(*intrinsic) && !self.check_pattern(cx, args, &xs) {
@@ -121,14 +129,23 @@ impl<'a> Checker<'a> {
                 loc,
             ));
         }
-        let origins = super::expr::union_origins(&xs);
+        let mut origins = super::expr::union_origins(&xs);
         let comptime = xs.iter().all(|x| x.comptime)
             && matches!(intrinsic, Intrinsic::Len | Intrinsic::Contains);
         // A table holds no boxed type: the list results are written here.
-        let ret = match intrinsic {
+        let mut ret = match intrinsic {
             Intrinsic::Captures | Intrinsic::Split => Type::list(Type::Str),
             _ => ret.clone(),
         };
+        if *intrinsic == Intrinsic::Pick {
+            let (ty, space) = pick_of(&b);
+            ret = ty.unwrap_or(ret);
+            let random = Origin::Random {
+                intrinsic: Intrinsic::Pick,
+                space,
+            };
+            crate::ir::merge_origins(&mut origins, &[random]);
+        }
         let node = self.folded(
             cx,
             Expr {
@@ -305,6 +322,21 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// `.pick()`: the element type of a list (json stays json) and how many elements it can
+/// give when the list is a constant or a literal.
+fn pick_of(b: &Expr) -> (Option<Type>, Option<u64>) {
+    let ty = match &b.ty {
+        Type::List(t) => Some((**t).clone()),
+        _ => None,
+    };
+    let space = match (&b.konst, &b.kind) {
+        (Some(Const::List(l)), _) => Some(l.len() as u64),
+        (_, ExprKind::List(l)) => Some(l.len() as u64),
+        _ => None,
+    };
+    (ty, space)
+}
+
 /// The methods of a value of type `ty`: their names as shown in help, and the table.
 fn methods_of(ty: &Type) -> Methods<'static> {
     match ty {
@@ -312,6 +344,7 @@ fn methods_of(ty: &Type) -> Methods<'static> {
             &[
                 "header(name)",
                 "json(path)",
+                "html()",
                 "status",
                 "duration",
                 "body",
@@ -324,15 +357,32 @@ fn methods_of(ty: &Type) -> Methods<'static> {
                 ("header", Intrinsic::Header, &[Type::Str], Type::Str),
                 ("cookie", Intrinsic::Cookie, &[Type::Str], Type::Str),
                 ("json", Intrinsic::Json, &[Type::Str], Type::Json),
+                ("html", Intrinsic::Html, &[], Type::Html),
+            ],
+        ),
+        Type::Html => (
+            &["find(selector)", "attr(name)", "text()", "len()", "first()"],
+            &[
+                ("find", Intrinsic::HtmlFind, &[Type::Str], Type::Html),
+                ("attr", Intrinsic::HtmlAttr, &[Type::Str], Type::Str),
+                ("text", Intrinsic::HtmlText, &[], Type::Str),
+                ("len", Intrinsic::Len, &[], Type::Int),
+                ("first", Intrinsic::HtmlFirst, &[], Type::Html),
             ],
         ),
         Type::Json | Type::Any => (
-            &["string()", "int()", "float()", "bool()"],
+            &[
+                "string()", "int()", "float()", "bool()", "len()", "exists()", "pick()", ".field",
+                "[index]",
+            ],
             &[
                 ("string", Intrinsic::AsString, &[], Type::Str),
                 ("int", Intrinsic::AsInt, &[], Type::Int),
                 ("float", Intrinsic::AsFloat, &[], Type::Float),
                 ("bool", Intrinsic::AsBool, &[], Type::Bool),
+                ("len", Intrinsic::Len, &[], Type::Int),
+                ("exists", Intrinsic::Exists, &[], Type::Bool),
+                ("pick", Intrinsic::Pick, &[], Type::Json),
             ],
         ),
         Type::Str | Type::Url => (
@@ -368,10 +418,12 @@ fn methods_of(ty: &Type) -> Methods<'static> {
             ],
         ),
         Type::List(_) => (
-            &["len()", "contains(value)"],
+            &["len()", "contains(value)", "pick()", "[index]"],
             &[
                 ("len", Intrinsic::Len, &[], Type::Int),
                 ("contains", Intrinsic::Contains, &[Type::Any], Type::Bool),
+                // The element type replaces `Any` in `method`.
+                ("pick", Intrinsic::Pick, &[], Type::Any),
             ],
         ),
         _ => (&[], &[]),

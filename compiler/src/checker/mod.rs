@@ -16,9 +16,11 @@ mod cookies;
 mod data_item;
 mod dns;
 mod driver;
+mod env;
 mod eval;
 mod expr;
 mod fleet;
+mod index;
 mod instances;
 mod items;
 mod methods;
@@ -33,6 +35,7 @@ mod stmt;
 mod taint;
 pub(crate) mod thresholds;
 mod tls;
+mod vars;
 mod workload;
 
 use crate::codes::Sink;
@@ -67,11 +70,25 @@ pub(crate) enum Binding {
         ty: Type,
         origins: Vec<Origin>,
         konst: Option<Const>,
+        kind: LocalKind,
     },
     /// An expression substituted at each use: a fn parameter's placeholder (while the
     /// body is typed), a flow's `target` parameter, an argument of a flow expanded in
     /// place.
     Value(Expr),
+}
+
+/// How a local slot was bound, which decides whether it may be assigned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LocalKind {
+    /// `let NAME`, with the name's span (for the fix-it of an assignment).
+    Let(Span),
+    /// `var NAME`: the only kind an assignment may change.
+    Var,
+    /// The variable of a `for`.
+    Loop,
+    /// A flow's run-time parameter.
+    Param,
 }
 
 /// The first place a flow parameter reaches a sink, for reporting secrets at call sites.
@@ -101,6 +118,8 @@ pub(crate) struct Ctx {
     pub flow: Option<FlowCx>,
     /// Set while checking a `fn` body (its name).
     pub in_fn: Option<String>,
+    /// How many loops (`for`, `while`, `repeat`) enclose the statement being checked.
+    pub loops: u32,
 }
 
 impl Ctx {
@@ -113,6 +132,7 @@ impl Ctx {
             max_slot: 0,
             flow: None,
             in_fn: None,
+            loops: 0,
         }
     }
 
@@ -125,6 +145,24 @@ impl Ctx {
             .iter()
             .rev()
             .find_map(|s| s.iter().rev().find(|(n, _)| n == name).map(|(_, b)| b))
+    }
+
+    /// The innermost binding of `name`, to update (an assigned var's origins).
+    pub fn lookup_mut(&mut self, name: &str) -> Option<&mut Binding> {
+        self.scopes
+            .iter_mut()
+            .rev()
+            .find_map(|s| s.iter_mut().rev().find(|(n, _)| n == name).map(|(_, b)| b))
+    }
+
+    /// The origins a local slot's binding has gathered (a var's, after its assignments).
+    pub fn slot_origins(&self, slot: u32) -> Option<&Vec<Origin>> {
+        self.scopes.iter().flatten().find_map(|(_, b)| match b {
+            Binding::Local {
+                slot: s, origins, ..
+            } if *s == slot => Some(origins),
+            _ => None,
+        })
     }
 
     pub fn bind(&mut self, name: &str, b: Binding) {

@@ -226,7 +226,8 @@ impl<'a> Checker<'a> {
         let before = self.error_count();
         let init: Vec<ir::Stmt> = lets.iter().filter_map(|s| self.stmt(&mut cx, s)).collect();
         let iteration_body = match iteration {
-            Some(b) => self.block(&mut cx, &b.stmts),
+            // The iteration runs again and again: vars it assigns are followed round it.
+            Some(b) => self.fixpoint(&mut cx, &b.stmts, |c, cx| c.block(cx, &b.stmts)),
             None => {
                 self.missing_in_scenario(name, "block", "iteration", "iteration { … }");
                 ok = false;

@@ -1,5 +1,6 @@
 //! Statements and bodies of code: `let` (frame slots), bare calls, `log`, `METRIC.add`,
-//! `check`/`require`, `sleep`, `think`, `group`, `if`, `repeat`, `return`; and the setup
+//! `check`/`require`, `sleep`, `think`, `group`, `if`, `repeat`, `return` (`var`, assignments
+//! and the other loops are in `vars.rs`); and the setup
 //! block, whose top-level `let`s are the setup values. Flow instances are in
 //! `instances.rs`.
 
@@ -101,6 +102,13 @@ impl<'a> Checker<'a> {
             }
             ast::StmtKind::Repeat { count, body } => self.repeat_stmt(cx, count, body)?,
             ast::StmtKind::Return(value) => self.return_stmt(cx, s, value.as_ref())?,
+            ast::StmtKind::Var { name, value } => self.var_stmt(cx, name, value)?,
+            ast::StmtKind::Assign { name, op, value } => {
+                self.assign_stmt(cx, s, name, *op, value)?
+            }
+            ast::StmtKind::For { var, over, body } => self.for_stmt(cx, var, over, body)?,
+            ast::StmtKind::While { cond, body } => self.while_stmt(cx, cond, body)?,
+            ast::StmtKind::Break | ast::StmtKind::Continue => self.jump_stmt(cx, s)?,
         };
         Some(ir::Stmt { kind, loc })
     }
@@ -131,6 +139,7 @@ impl<'a> Checker<'a> {
                 ty: v.ty.clone(),
                 origins: v.origins.clone(),
                 konst: v.konst.clone(),
+                kind: super::LocalKind::Let(name.span),
             },
         );
         Some(StmtKind::Let {
@@ -150,7 +159,7 @@ impl<'a> Checker<'a> {
         let c = self.expr(cx, count);
         let ok =
             !c.ty.is_error() && self.expect(cx, &c, &Type::Int, "`repeat` takes a whole number");
-        let b = self.block(cx, &body.stmts);
+        let b = self.repeat_body(cx, body);
         if !ok {
             return None;
         }
@@ -479,7 +488,9 @@ impl<'a> Checker<'a> {
                 // setup's body is `setup_values[i]`); a name bound twice reads the last.
                 for s in &body {
                     if let StmtKind::Let { slot, name, value } = &s.kind {
-                        values.push((name.clone(), *slot, value.ty.clone(), value.origins.clone()));
+                        // A `var`'s origins include every value assigned to it.
+                        let origins = cx.slot_origins(*slot).unwrap_or(&value.origins);
+                        values.push((name.clone(), *slot, value.ty.clone(), origins.clone()));
                     }
                 }
                 (body, values, cx.max_slot)

@@ -785,7 +785,29 @@ fn values_that_are_not_there() {
         &scenario("    get(api, \"/\")")[HEAD.len()..]
     );
     assert_one(&src, "E0709", "vu.id");
-    assert_one(&scenario("    let e = env(\"X\")"), "E0710", "env");
+    assert_one(
+        &scenario("    let e = exponential(mean: 1s)"),
+        "E0710",
+        "exponential",
+    );
+    assert_one(
+        &scenario("    let e = env(\"API_TOKEN\")"),
+        "E0509",
+        "\"API_TOKEN\"",
+    );
+    assert_one(
+        &scenario("    let e = env(\"a-b\", \"x\")"),
+        "E0716",
+        "\"a-b\"",
+    );
+    assert_one(
+        &format!(
+            "{HEAD}let e = env(\"REGION\", \"eu\")\n{}",
+            &scenario("    get(api, \"/\")")[HEAD.len()..]
+        ),
+        "E0703",
+        "env(\"REGION\", \"eu\")",
+    );
 }
 
 #[test]

@@ -7,12 +7,14 @@ mod eval;
 mod fleet_pod;
 mod fuzz;
 mod ir;
+mod json;
 mod plans;
 mod proxy;
 mod spec;
 mod stdlib;
 mod strings;
 mod tls;
+mod vars;
 
 use crate::{compile, CompileOptions, Compiled, MemLoader};
 

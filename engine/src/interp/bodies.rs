@@ -3,7 +3,7 @@
 //! discards it (counted in `data_received`, never held in memory), so an endless or huge
 //! body costs no memory.
 //!
-//! A body is read by `res.body`, `res.size`, `res.wire_size` and `res.json(..)`. The decision is for the
+//! A body is read by `res.body`, `res.size`, `res.wire_size`, `res.json(..)` and `res.html()`. The decision is for the
 //! whole plan (scenarios, flows, setup and teardown): one read anywhere keeps every
 //! body, each capped by its scenario's `http.max_body`. A `Response` used whole (in a
 //! `json:` body or a log line) is not a read: it shows an empty body when nothing else
@@ -19,7 +19,9 @@ pub fn reads_bodies(plan: &Plan) -> bool {
         walk_exprs(body, &mut |e| {
             reads |= match e {
                 Expr::Field(_, f) => f == "body" || f == "size" || f == "wire_size",
-                Expr::Call { intrinsic, .. } => *intrinsic == Intrinsic::Json,
+                Expr::Call { intrinsic, .. } => {
+                    matches!(intrinsic, Intrinsic::Json | Intrinsic::Html)
+                }
                 _ => false,
             }
         })

@@ -58,6 +58,28 @@ pub enum Stmt {
         value: Expr,
     },
     Log(Expr),
+    /// A `var`'s new value (`Let` stores the first).
+    Assign {
+        slot: u32,
+        value: Expr,
+    },
+    ForRange {
+        slot: u32,
+        low: Expr,
+        high: Expr,
+        body: Block,
+    },
+    ForEach {
+        slot: u32,
+        items: Expr,
+        body: Block,
+    },
+    While {
+        cond: Expr,
+        body: Block,
+    },
+    Break,
+    Continue,
 }
 
 pub struct Expr {
@@ -299,6 +321,32 @@ impl Lower<'_> {
                 }
             }
             p::Stmt::Log(e) => Stmt::Log(self.expr(e)?),
+            p::Stmt::Assign { slot, value } => Stmt::Assign {
+                slot: *slot,
+                value: self.expr(value)?,
+            },
+            p::Stmt::ForRange {
+                slot,
+                low,
+                high,
+                body,
+            } => Stmt::ForRange {
+                slot: *slot,
+                low: self.expr(low)?,
+                high: self.expr(high)?,
+                body: self.block(body)?,
+            },
+            p::Stmt::ForEach { slot, items, body } => Stmt::ForEach {
+                slot: *slot,
+                items: self.expr(items)?,
+                body: self.block(body)?,
+            },
+            p::Stmt::While { cond, body } => Stmt::While {
+                cond: self.expr(cond)?,
+                body: self.block(body)?,
+            },
+            p::Stmt::Break => Stmt::Break,
+            p::Stmt::Continue => Stmt::Continue,
         })
     }
 
@@ -485,6 +533,18 @@ fn conversion_label(intrinsic: Intrinsic, args: &[p::Expr]) -> Option<Arc<str>> 
             _ => Some(Arc::from("json")),
         },
         Some(p::Expr::Field(_, name)) => Some(Arc::from(name.as_str())),
+        Some(p::Expr::Call {
+            intrinsic: Intrinsic::Index,
+            args,
+        }) => match args.get(1) {
+            Some(p::Expr::Const(volley_plan::Value::Str(key))) => {
+                Some(Arc::from(format!("json: {key}").as_str()))
+            }
+            Some(p::Expr::Const(volley_plan::Value::Int(i))) => {
+                Some(Arc::from(format!("json: [{i}]").as_str()))
+            }
+            _ => Some(Arc::from("json")),
+        },
         _ => None,
     }
 }

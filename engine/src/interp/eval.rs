@@ -293,7 +293,7 @@ impl Vu {
         self.stack.truncate(base);
         match result? {
             Flow::Return(v) => Ok(v),
-            Flow::Next => Ok(Value::Null),
+            Flow::Next | Flow::Break | Flow::Continue => Ok(Value::Null),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! boxed futures (they recurse); a straight run of statements is one loop.
 //! This module must not build requests or evaluate expressions itself.
 
-use super::code::{Block, Stmt};
+use super::code::{Block, Expr, Stmt};
 use super::{log, ms, Halt, Vu, R};
 use crate::value::Value;
 use rand::Rng;
@@ -15,7 +15,21 @@ use std::time::{Duration, Instant};
 pub(crate) enum Flow {
     Next,
     Return(Value),
+    /// `break`: leaves the innermost loop.
+    Break,
+    /// `continue`: the innermost loop's next round.
+    Continue,
 }
+
+/// What a loop does after one round of its body.
+enum Round {
+    Again,
+    Leave(R<Flow>),
+}
+
+/// The most rounds one `for` over a range may run (a range is not a list held in
+/// memory; this only stops a typo such as `0..vu.id * 1000000000000` from spinning).
+const MAX_RANGE_ROUNDS: i64 = 1 << 40;
 
 /// Longest pause a script may ask for in one statement (a day): guards against
 /// `sleep` of a nonsense value hanging a VU past any test's end.
@@ -34,8 +48,78 @@ impl Vu {
     /// task, so an iteration allocates none for it).
     pub(crate) async fn exec_stmts(&mut self, block: &Block) -> R<Flow> {
         for stmt in block.iter() {
-            if let Flow::Return(v) = self.stmt(stmt).await? {
-                return Ok(Flow::Return(v));
+            match self.stmt(stmt).await? {
+                Flow::Next => {}
+                other => return Ok(other),
+            }
+        }
+        Ok(Flow::Next)
+    }
+
+    /// One round of a loop's body, and what the loop does next. Every round ends at a
+    /// back-edge that spends a unit of the task's cooperative budget (yielding to the
+    /// runtime once it is used up), so a loop that never awaits (`while true {}`) still
+    /// lets the executor end the iteration at its end or `graceful_stop`.
+    async fn round(&mut self, body: &Block) -> Round {
+        let flow = match self.exec(body).await {
+            Ok(Flow::Next | Flow::Continue) => None,
+            Ok(Flow::Break) => Some(Ok(Flow::Next)),
+            other => Some(other),
+        };
+        tokio::task::consume_budget().await;
+        match flow {
+            None => Round::Again,
+            Some(f) => Round::Leave(f),
+        }
+    }
+
+    async fn for_range(&mut self, slot: u32, low: &Expr, high: &Expr, body: &Block) -> R<Flow> {
+        let (lo, hi) = (self.eval(low).await?, self.eval(high).await?);
+        let (Value::Int(lo), Value::Int(hi)) = (&lo, &hi) else {
+            return Err(Halt::error(
+                "for: range is not of ints",
+                format!("for needs an int range, got {}..{}", lo.kind(), hi.kind()),
+            ));
+        };
+        let hi = (*hi).min(lo.saturating_add(MAX_RANGE_ROUNDS));
+        let mut i = *lo;
+        while i < hi {
+            self.set_local(slot, Value::Int(i));
+            if let Round::Leave(f) = self.round(body).await {
+                return f;
+            }
+            i += 1;
+        }
+        Ok(Flow::Next)
+    }
+
+    async fn for_each(&mut self, slot: u32, items: &Expr, body: &Block) -> R<Flow> {
+        let v = self.eval(items).await?;
+        let items: Vec<Value> = match &v {
+            Value::List(items) => items.to_vec(),
+            Value::Json(j) => match &**j {
+                serde_json::Value::Array(a) => a.iter().map(crate::value::from_json).collect(),
+                // A JSON `null` (a missing path) is an empty list: nothing to walk.
+                serde_json::Value::Null => Vec::new(),
+                _ => {
+                    return Err(Halt::error(
+                        "for: json is not an array",
+                        format!("for over json needs an array, got {}", v.kind()),
+                    ))
+                }
+            },
+            Value::Null => Vec::new(),
+            other => {
+                return Err(Halt::error(
+                    "for: not a list",
+                    format!("for needs a list, got {}", other.kind()),
+                ))
+            }
+        };
+        for item in items {
+            self.set_local(slot, item);
+            if let Round::Leave(f) = self.round(body).await {
+                return f;
             }
         }
         Ok(Flow::Next)
@@ -125,11 +209,31 @@ impl Vu {
                     }
                 };
                 for _ in 0..n {
-                    if let Flow::Return(v) = self.exec(body).await? {
-                        return Ok(Flow::Return(v));
+                    if let Round::Leave(f) = self.round(body).await {
+                        return f;
                     }
                 }
             }
+            Stmt::Assign { slot, value } => {
+                let v = self.eval(value).await?;
+                self.set_local(*slot, v);
+            }
+            Stmt::ForRange {
+                slot,
+                low,
+                high,
+                body,
+            } => return self.for_range(*slot, low, high, body).await,
+            Stmt::ForEach { slot, items, body } => return self.for_each(*slot, items, body).await,
+            Stmt::While { cond, body } => {
+                while self.eval_bool(cond, "while").await? {
+                    if let Round::Leave(f) = self.round(body).await {
+                        return f;
+                    }
+                }
+            }
+            Stmt::Break => return Ok(Flow::Break),
+            Stmt::Continue => return Ok(Flow::Continue),
             Stmt::Return(e) => {
                 let v = match e {
                     Some(e) => self.eval(e).await?,

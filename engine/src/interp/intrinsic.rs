@@ -194,6 +194,41 @@ impl Vu {
             | Intrinsic::FormatTime => {
                 return super::text::call(&self.shared.program.regexes, which, args)
             }
+            Intrinsic::Index => index(arg(0), &arg(1))?,
+            Intrinsic::Exists => Value::Bool(match arg(0) {
+                Value::Null => false,
+                Value::Json(j) => !j.is_null(),
+                _ => true,
+            }),
+            Intrinsic::Pick => match arg(0) {
+                Value::List(l) if !l.is_empty() => {
+                    let i = self.rng.gen_range(0..l.len());
+                    l[i].clone()
+                }
+                Value::Json(j) => match &*j {
+                    serde_json::Value::Array(a) if !a.is_empty() => {
+                        let i = self.rng.gen_range(0..a.len());
+                        Value::Json(Arc::new(a[i].clone()))
+                    }
+                    _ => return Err(empty_pick(&Value::Json(j))),
+                },
+                other => return Err(empty_pick(&other)),
+            },
+            Intrinsic::Html => match arg(0) {
+                Value::Response(r) => super::html::document(&r.body),
+                other => return Err(wrong("html", "a Response", &other)),
+            },
+            Intrinsic::HtmlFind => super::html::find(&arg(0), &arg(1))?,
+            Intrinsic::HtmlFirst => super::html::first(&arg(0))?,
+            Intrinsic::HtmlAttr => super::html::attr(&arg(0), &arg(1))?,
+            Intrinsic::HtmlText => super::html::text(&arg(0))?,
+            Intrinsic::Env => {
+                let name = arg(0);
+                match std::env::var(name.as_text().unwrap_or("")) {
+                    Ok(v) => Value::Str(Arc::from(v.as_str())),
+                    Err(_) => arg(1),
+                }
+            }
         })
     }
 
@@ -259,6 +294,45 @@ impl Vu {
             &hex[20..32]
         )
     }
+}
+
+/// `base[i]`: a list element (out of range fails), a json element or member (json null
+/// when missing: a negative index, a key of an array, an index of an object).
+fn index(base: Value, i: &Value) -> R<Value> {
+    Ok(match (base, i) {
+        (Value::List(l), Value::Int(n)) => match usize::try_from(*n).ok().and_then(|k| l.get(k)) {
+            Some(v) => v.clone(),
+            None => {
+                return Err(Halt::error(
+                    "index: outside the list",
+                    format!("index {n} is outside a list of {}", l.len()),
+                ))
+            }
+        },
+        (Value::Json(j), key) => {
+            let found = match key {
+                Value::Int(n) => usize::try_from(*n).ok().and_then(|k| j.get(k)),
+                other => other.as_text().and_then(|k| match &*j {
+                    serde_json::Value::Object(o) => o.get(k),
+                    _ => None,
+                }),
+            };
+            Value::Json(Arc::new(found.cloned().unwrap_or(serde_json::Value::Null)))
+        }
+        (Value::Null, _) => Value::Json(Arc::new(serde_json::Value::Null)),
+        (other, _) => return Err(wrong("index", "a list or json value", &other)),
+    })
+}
+
+/// `.pick()` of an empty list, a json value that is not an array, or a missing one.
+fn empty_pick(got: &Value) -> Halt {
+    Halt::error(
+        "pick: nothing to pick",
+        format!(
+            "pick needs a non-empty list or json array, got {}",
+            got.kind()
+        ),
+    )
 }
 
 fn wrong(what: &str, expected: &str, got: &Value) -> Halt {

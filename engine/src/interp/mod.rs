@@ -34,6 +34,7 @@ pub mod code;
 mod error;
 mod eval;
 mod exec;
+mod html;
 mod intrinsic;
 mod log;
 mod ops;
@@ -425,7 +426,7 @@ impl Vu {
             Ok(flow) => {
                 let returned = match flow {
                     exec::Flow::Return(v) => Some(v),
-                    exec::Flow::Next => None,
+                    exec::Flow::Next | exec::Flow::Break | exec::Flow::Continue => None,
                 };
                 let frame = std::mem::take(&mut self.stack);
                 Ok(self.shared.program.setup_values(&frame, returned))

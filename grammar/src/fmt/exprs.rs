@@ -60,6 +60,12 @@ impl Printer<'_> {
                 self.expr(base);
                 self.write(&format!(".{}", field.name));
             }
+            ExprKind::Index { base, index } => {
+                self.expr(base);
+                self.write("[");
+                self.expr(index);
+                self.write("]");
+            }
             ExprKind::Unary { op, operand } => {
                 self.write(match op {
                     UnaryOp::Not => "not ",

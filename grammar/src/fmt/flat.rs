@@ -82,6 +82,12 @@ fn write_expr(src: &str, s: &mut String, e: &Expr) {
             s.push('.');
             s.push_str(&field.name);
         }
+        ExprKind::Index { base, index } => {
+            write_expr(src, s, base);
+            s.push('[');
+            write_expr(src, s, index);
+            s.push(']');
+        }
         ExprKind::Call { callee, args } => {
             write_expr(src, s, callee);
             s.push('(');
@@ -245,7 +251,8 @@ pub(crate) fn param(src: &str, p: &ParamDecl) -> String {
     s
 }
 
-/// A statement without a block, on one line; `None` for `if`, `group` and `repeat`.
+/// A statement without a block, on one line; `None` for `if`, `group`, `repeat`, `for`
+/// and `while`.
 pub(crate) fn simple_stmt(src: &str, st: &Stmt) -> Option<String> {
     Some(match &st.kind {
         StmtKind::Let { name, value } => format!("let {} = {}", name.name, expr(src, value)),
@@ -256,7 +263,17 @@ pub(crate) fn simple_stmt(src: &str, st: &Stmt) -> Option<String> {
         StmtKind::Think(e) => format!("think {}", expr(src, e)),
         StmtKind::Return(None) => "return".into(),
         StmtKind::Return(Some(e)) => format!("return {}", expr(src, e)),
-        StmtKind::Group { .. } | StmtKind::If { .. } | StmtKind::Repeat { .. } => return None,
+        StmtKind::Var { name, value } => format!("var {} = {}", name.name, expr(src, value)),
+        StmtKind::Assign { name, op, value } => {
+            format!("{} {} {}", name.name, op.as_str(), expr(src, value))
+        }
+        StmtKind::Break => "break".into(),
+        StmtKind::Continue => "continue".into(),
+        StmtKind::Group { .. }
+        | StmtKind::If { .. }
+        | StmtKind::Repeat { .. }
+        | StmtKind::For { .. }
+        | StmtKind::While { .. } => return None,
     })
 }
 

@@ -272,6 +272,28 @@ impl Printer<'_> {
                     self.expr(v);
                 }
             }
+            StmtKind::Var { name, value } => {
+                self.write(&format!("var {} = ", name.name));
+                self.expr(value);
+            }
+            StmtKind::Assign { name, op, value } => {
+                self.write(&format!("{} {} ", name.name, op.as_str()));
+                self.expr(value);
+            }
+            StmtKind::For { var, over, body } => {
+                self.write(&format!("for {} in ", var.name));
+                self.expr(over);
+                self.write(" ");
+                self.block(body);
+            }
+            StmtKind::While { cond, body } => {
+                self.write("while ");
+                self.expr(cond);
+                self.write(" ");
+                self.block(body);
+            }
+            StmtKind::Break => self.write("break"),
+            StmtKind::Continue => self.write("continue"),
         }
     }
 

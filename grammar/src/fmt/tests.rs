@@ -166,6 +166,21 @@ fn blocks_if_chains_and_fns() {
 }
 
 #[test]
+fn vars_assignments_and_loops() {
+    let src = "scenario s {\n var  n=0\n iteration {\n n+=1; n -=  2\n n=n*2\n \
+               for i in 0..3 { if i==1 {continue} }\n while n<10 {\n n = n + 1\n break }\n }\n}\n";
+    let out = fmt(src);
+    assert_eq!(
+        out,
+        "scenario s {\n  var n = 0\n  iteration {\n    n += 1\n    n -= 2\n    n = n * 2\n    \
+         for i in 0..3 {\n      if i == 1 { continue }\n    }\n    while n < 10 {\n      n = n + 1\n      \
+         break\n    }\n  }\n}\n"
+    );
+    check_invariants(src);
+    check_invariants(&out);
+}
+
+#[test]
 fn thresholds_and_fleet() {
     let src = "thresholds{http_req_duration{group:\"b\"}:p(99)<800ms,abort_on_fail,delay_abort_eval:10s\nchecks:rate>99%}\nfleet{runners=4;cleanup=after(24h)}";
     assert_eq!(

@@ -46,6 +46,12 @@ pub(super) fn is_keyword(rule: Rule) -> bool {
             | kw_else
             | kw_repeat
             | kw_return
+            | kw_var
+            | kw_for
+            | kw_in
+            | kw_while
+            | kw_break
+            | kw_continue
     )
 }
 
@@ -269,7 +275,7 @@ impl<'s> Builder<'s> {
 
     fn scenario_member(&mut self, p: P) -> ScenarioMember {
         match p.as_rule() {
-            Rule::let_stmt => ScenarioMember::Let(self.stmt(p)),
+            Rule::let_stmt | Rule::var_stmt => ScenarioMember::Let(self.stmt(p)),
             Rule::iteration => {
                 let span = self.span(&p);
                 match kids(p).into_iter().next() {
@@ -424,9 +430,59 @@ impl<'s> Builder<'s> {
             (Rule::return_stmt, 0 | 1) => {
                 StmtKind::Return(k.into_iter().next().map(|e| self.expr(e)))
             }
+            (Rule::var_stmt | Rule::assign_stmt | Rule::for_stmt | Rule::while_stmt, _)
+            | (Rule::break_stmt | Rule::continue_stmt, 0) => match self.loop_stmt(rule, k) {
+                Some(kind) => kind,
+                None => return self.bad_stmt(span),
+            },
             _ => return self.bad_stmt(span),
         };
         Stmt { kind, span }
+    }
+
+    /// `var`, assignments, `for`, `while`, `break` and `continue` (issue 17).
+    fn loop_stmt(&mut self, rule: Rule, k: Vec<P>) -> Option<StmtKind> {
+        let mut k = k.into_iter();
+        Some(match rule {
+            Rule::var_stmt => {
+                let (n, v) = (k.next()?, k.next()?);
+                StmtKind::Var {
+                    name: self.ident(&n),
+                    value: self.expr(v),
+                }
+            }
+            Rule::assign_stmt => {
+                let (n, op, v) = (k.next()?, k.next()?, k.next()?);
+                let op = match op.as_str() {
+                    "+=" => AssignOp::Add,
+                    "-=" => AssignOp::Sub,
+                    _ => AssignOp::Set,
+                };
+                StmtKind::Assign {
+                    name: self.ident(&n),
+                    op,
+                    value: self.expr(v),
+                }
+            }
+            Rule::for_stmt => {
+                let (n, over, b) = (k.next()?, k.next()?, k.next()?);
+                StmtKind::For {
+                    var: self.ident(&n),
+                    over: self.expr(over),
+                    body: self.block(b),
+                }
+            }
+            Rule::while_stmt => {
+                let (c, b) = (k.next()?, k.next()?);
+                StmtKind::While {
+                    cond: self.expr(c),
+                    body: self.block(b),
+                }
+            }
+            Rule::break_stmt => StmtKind::Break,
+            Rule::continue_stmt => StmtKind::Continue,
+            _ => return None,
+        })
     }
 
     fn bad_stmt(&mut self, span: Span) -> Stmt {

@@ -74,7 +74,11 @@ fn want_of_rule(rule: Rule) -> Option<Want> {
         | kw_thresholds | kw_fleet => Want::Item,
         check_stmt | require_stmt | sleep_stmt | think_stmt | group_stmt | if_stmt
         | repeat_stmt | return_stmt | expr_stmt | kw_require | kw_sleep | kw_think | kw_group
-        | kw_if | kw_repeat | kw_return => Want::Statement,
+        | kw_if | kw_repeat | kw_return | for_stmt | while_stmt | break_stmt | continue_stmt
+        | assign_stmt | kw_for | kw_while | kw_break | kw_continue => Want::Statement,
+        var_stmt | kw_var => Want::Token("var".into()),
+        kw_in => Want::Token("in".into()),
+        assign_op => Want::Operator,
         let_stmt | kw_let => Want::Token("let".into()),
         field => Want::Field,
         threshold_entry => Want::Threshold,
@@ -109,9 +113,10 @@ fn want_of_token(token: &str) -> Option<Want> {
         "list" => None,
         "true" | "false" | "not" | "check" => Some(Want::Expression),
         "iteration" | "else" => Some(Want::Token(token.into())),
-        "require" | "sleep" | "think" | "group" | "if" | "repeat" | "return" => {
-            Some(Want::Statement)
-        }
+        "require" | "sleep" | "think" | "group" | "if" | "repeat" | "return" | "for" | "while"
+        | "break" | "continue" => Some(Want::Statement),
+        "var" | "in" => Some(Want::Token(token.into())),
+        "+=" | "-=" => Some(Want::Operator),
         "(" | ")" | "[" | "]" | "{" | "}" | "," | ":" | "=" => Some(Want::Token(token.to_string())),
         _ => None,
     }

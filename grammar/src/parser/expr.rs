@@ -224,6 +224,17 @@ impl Builder<'_> {
                     };
                     (e, depth) = self.node(kind, span, depth);
                 }
+                Rule::index => {
+                    let Some(x) = suffix.into_inner().next() else {
+                        continue;
+                    };
+                    let (index, d) = self.expr_d(x);
+                    let kind = ExprKind::Index {
+                        base: Box::new(e),
+                        index: Box::new(index),
+                    };
+                    (e, depth) = self.node(kind, span, depth.max(d));
+                }
                 _ => {
                     let mut raw = Vec::new();
                     let mut d = depth;

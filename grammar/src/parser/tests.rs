@@ -93,6 +93,7 @@ fn sx(e: &Expr) -> String {
         ExprKind::Percent(v) => format!("{v}%"),
         ExprKind::Name(id) => id.name.clone(),
         ExprKind::Field { base, field } => format!("{}.{}", sx(base), field.name),
+        ExprKind::Index { base, index } => format!("{}[{}]", sx(base), sx(index)),
         ExprKind::Call { callee, args } => {
             let a: Vec<String> = args
                 .iter()
@@ -183,6 +184,10 @@ fn precedence() {
         ("runner.index", "runner.index"),
         ("metric", "metric"),
         ("check", "check"),
+        ("r.json().items[0].id", "r.json().items[0].id"),
+        ("xs[i + 1].len()", "xs[(+ i 1)].len()"),
+        ("-a[0] * 2", "(* (Neg a[0]) 2)"),
+        ("m[\"k-1\"][2]", "m[str[\"k-1\"]][2]"),
     ];
     for (src, want) in cases {
         assert_eq!(sx(&expr(src)), want, "{src}");
@@ -314,6 +319,12 @@ fn statements() {
             StmtKind::If { .. } => "if",
             StmtKind::Repeat { .. } => "repeat",
             StmtKind::Return(_) => "return",
+            StmtKind::Var { .. } => "var",
+            StmtKind::Assign { .. } => "assign",
+            StmtKind::For { .. } => "for",
+            StmtKind::While { .. } => "while",
+            StmtKind::Break => "break",
+            StmtKind::Continue => "continue",
         })
         .collect();
     assert_eq!(
@@ -328,6 +339,43 @@ fn statements() {
     assert!(matches!(s[0].kind, StmtKind::Check { name: None, .. }));
     assert!(matches!(&s[1].kind, StmtKind::Expr(e) if matches!(e.kind, ExprKind::Check { .. })));
     assert!(matches!(&s[2].kind, StmtKind::Return(Some(_))));
+}
+
+#[test]
+fn vars_assignments_and_loops() {
+    let s = stmts(
+        "var n = 0\nn = n + 1\nn += 2; n -= 1\nfor i in 0..3 { break }\n\
+         while n < 10 { continue }\na == b\n",
+    );
+    let ops: Vec<String> = s
+        .iter()
+        .map(|s| match &s.kind {
+            StmtKind::Var { name, .. } => format!("var {}", name.name),
+            StmtKind::Assign { name, op, .. } => format!("{} {}", name.name, op.as_str()),
+            StmtKind::For { var, body, .. } => format!("for {} {:?}", var.name, body.stmts[0].kind),
+            StmtKind::While { body, .. } => format!("while {:?}", body.stmts[0].kind),
+            StmtKind::Expr(_) => "expr".into(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "var n",
+            "n =",
+            "n +=",
+            "n -=",
+            "for i Break",
+            "while Continue",
+            "expr"
+        ]
+    );
+    // The new words are reserved (except `in`, a keyword only after `for NAME`).
+    for bad in ["let var = 1", "let while = 1", "let break = 1", "for = 2"] {
+        let (file, diags) = parse(&format!("flow f() {{ {bad} }}"));
+        assert!(file.is_none() && !diags.is_empty(), "{bad}");
+    }
+    assert!(stmts("let in = 1").len() == 1);
 }
 
 #[test]
@@ -620,4 +668,14 @@ fn the_deepest_accepted_nesting_fits_a_small_stack() {
             .unwrap_or_else(|e| panic!("spawn: {e}"));
         assert!(parsed && formatted, "{diags:#?}");
     }
+}
+
+#[test]
+fn an_index_must_touch_its_base() {
+    // A list on the next line is a statement of its own, never an index.
+    let f = ok("flow f() {\n  let a = [1, 2]\n  [3]\n}\n");
+    let ItemKind::Flow(flow) = &f.items[0].kind else {
+        panic!("not a flow");
+    };
+    assert_eq!(flow.body.stmts.len(), 2);
 }

@@ -5,9 +5,10 @@
 //! its range, something captured from a response, a secret, a setup value — and which
 //! request fields carry identity (login, user, email, account, session, token, password…).
 //!
-//! The analysis walks every scenario (its scenario-level `let`s, then its iteration),
-//! setup and teardown in order, following local slots to the expression they were bound
-//! to and flow calls into the flow body with the caller's arguments, so a literal passed
+//! The analysis walks every scenario (its scenario-level `let`s and `var`s, then its
+//! iteration), setup and teardown in order, following local slots to the expression they
+//! were bound to (a `var` to every value assigned to it: loops and the iteration are
+//! walked to a fixpoint, see `Walker::repeated`) and flow calls into the flow body with the caller's arguments, so a literal passed
 //! to `login("alice@example.com")` is seen at the request inside `login`, labelled where it
 //! is written. Records keep their fields apart (`{email: user.email, password: "x"}`).
 //! Alongside the request sites it collects what thresholds can match: metrics added,
@@ -25,6 +26,9 @@ use walk::{Cx, Env, Walker};
 
 /// How deep flow calls are followed.
 pub const MAX_DEPTH: usize = 8;
+
+/// Rounds of a loop body walked before the final one (see `Walker::repeated`).
+const MAX_ROUNDS: usize = 8;
 
 /// What one part of a value is made of.
 #[derive(Clone, Debug, PartialEq)]
@@ -321,7 +325,11 @@ pub fn analyse(prog: &ir::Program) -> Facts {
         let mut env = Env::default();
         w.stmts(&s.init, &mut env, &mut cx);
         cx.phase = Phase::Iteration;
-        w.stmts(&s.iteration, &mut env, &mut cx);
+        // The iteration runs again and again: what it assigns to a scenario-level var
+        // reaches its reads above the assignment too.
+        w.repeated(&s.iteration, &mut env, &mut cx, &mut |w, env, cx| {
+            w.stmts(&s.iteration, env, cx)
+        });
     }
     for (block, phase) in [
         (&prog.setup, Phase::Setup),

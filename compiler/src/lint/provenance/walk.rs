@@ -87,7 +87,7 @@ impl Walker<'_> {
             }
             StmtKind::Repeat { count, body } => {
                 self.shape(count, env, cx);
-                self.stmts(body, env, cx);
+                self.repeated(body, env, cx, &mut |w, env, cx| w.stmts(body, env, cx));
             }
             StmtKind::Return(e) => {
                 if let Some(e) = e {
@@ -99,7 +99,86 @@ impl Walker<'_> {
                 self.facts.metrics_added.insert(*metric);
                 self.shape(value, env, cx);
             }
+            StmtKind::Assign { slot, value, .. } => {
+                let sh = self.shape(value, env, cx);
+                let merged = match env.slots.remove(slot) {
+                    Some(old) => union(old, sh),
+                    None => sh,
+                };
+                env.slots.insert(*slot, merged);
+            }
+            StmtKind::ForRange {
+                slot,
+                low,
+                high,
+                body,
+                ..
+            } => {
+                let mut p = self.shape(low, env, cx).flat();
+                p = p.join(self.shape(high, env, cx).flat());
+                p.space = match (&low.konst, &high.konst) {
+                    (Some(ir::Const::Int(a)), Some(ir::Const::Int(b))) => {
+                        Some(b.saturating_sub(*a).max(1).unsigned_abs())
+                    }
+                    _ => None,
+                };
+                env.slots.insert(*slot, Shape::Leaf(p));
+                self.repeated(body, env, cx, &mut |w, env, cx| w.stmts(body, env, cx));
+            }
+            StmtKind::ForEach {
+                slot, items, body, ..
+            } => {
+                let p = self.shape(items, env, cx).flat();
+                env.slots.insert(*slot, Shape::Leaf(p));
+                self.repeated(body, env, cx, &mut |w, env, cx| w.stmts(body, env, cx));
+            }
+            StmtKind::While { cond, body } => {
+                self.repeated(body, env, cx, &mut |w, env, cx| {
+                    let p = w.shape(cond, env, cx).flat();
+                    cx.guards.push((p, cond.loc));
+                    w.stmts(body, env, cx);
+                    cx.guards.pop();
+                });
+            }
+            StmtKind::Break | StmtKind::Continue => {}
         }
+    }
+
+    /// Code that runs again and again (a loop, the iteration block): when it assigns a
+    /// var, walked without keeping what it records until the slots stop changing (a
+    /// value assigned late in one round reaches the reads above it in the next), then
+    /// once for real.
+    pub(super) fn repeated(
+        &mut self,
+        body: &[ir::Stmt],
+        env: &mut Env,
+        cx: &mut Cx,
+        walk: &mut dyn FnMut(&mut Self, &mut Env, &mut Cx),
+    ) {
+        let mut assigns = false;
+        ir::walk_stmts(body, &mut |s| {
+            assigns |= matches!(s.kind, StmtKind::Assign { .. });
+        });
+        if assigns {
+            for _ in 0..MAX_ROUNDS {
+                let before = env.slots.clone();
+                let marks = (
+                    self.facts.sites.len(),
+                    self.facts.status_checks.len(),
+                    self.facts.data_reads.len(),
+                    env.returns.len(),
+                );
+                walk(self, env, cx);
+                self.facts.sites.truncate(marks.0);
+                self.facts.status_checks.truncate(marks.1);
+                self.facts.data_reads.truncate(marks.2);
+                env.returns.truncate(marks.3);
+                if env.slots == before {
+                    break;
+                }
+            }
+        }
+        walk(self, env, cx);
     }
 
     fn pause(&mut self, cx: &Cx) {
@@ -488,7 +567,8 @@ fn intrinsic_prov(i: Intrinsic, e: &Expr, p: Prov) -> Prov {
         | Intrinsic::RandomEmail
         | Intrinsic::RandomString
         | Intrinsic::RandomPick
-        | Intrinsic::UnixMs => {
+        | Intrinsic::UnixMs
+        | Intrinsic::Pick => {
             let space = e.origins.iter().find_map(|o| match o {
                 Origin::Random { intrinsic, space } if *intrinsic == i => Some(*space),
                 _ => None,
@@ -510,7 +590,9 @@ fn intrinsic_prov(i: Intrinsic, e: &Expr, p: Prov) -> Prov {
             ));
             out
         }
-        Intrinsic::Len | Intrinsic::Contains | Intrinsic::Matches => Prov { space: None, ..p },
+        Intrinsic::Len | Intrinsic::Contains | Intrinsic::Matches | Intrinsic::Exists => {
+            Prov { space: None, ..p }
+        }
         _ => p,
     }
 }
@@ -583,6 +665,32 @@ fn literal_pairs(text: &str, loc: Loc, place: Place, out: &mut Vec<Field>) {
                     prov: Prov::leaf(Kind::Literal, loc),
                 });
             }
+        }
+    }
+}
+
+/// What a slot holds after an assignment: what it held or the new value. Records with
+/// the same fields stay records; anything else becomes one scalar of every part, its
+/// number of distinct values unknown (a counter, a value that changes with responses).
+fn union(old: Shape, new: Shape) -> Shape {
+    if old == new {
+        return old;
+    }
+    match (old, new) {
+        (Shape::Record(a), Shape::Record(b))
+            if a.len() == b.len() && a.iter().zip(&b).all(|((x, _), (y, _))| x == y) =>
+        {
+            Shape::Record(
+                a.into_iter()
+                    .zip(b)
+                    .map(|((k, x), (_, y))| (k, union(x, y)))
+                    .collect(),
+            )
+        }
+        (old, new) => {
+            let mut p = old.flat().join(new.flat());
+            p.space = None;
+            Shape::Leaf(p)
         }
     }
 }

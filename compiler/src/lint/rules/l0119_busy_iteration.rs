@@ -6,6 +6,12 @@
 //! `per_vu_iterations`) end after a fixed amount of work, and arrival-rate workloads pace
 //! themselves; neither is judged.
 //!
+//! Also, in any scenario, a `while true { .. }` in the iteration whose body sends no
+//! request, never pauses and has no way out (no `break`, `return` or `require`, no flow
+//! call): it spins until the engine ends the iteration at the test's end and its
+//! `graceful_stop`, and the iteration never completes. A bounded loop (`while n < 10`)
+//! is not judged.
+//!
 //! **Why it matters.** Nothing in such an iteration waits, so each VU runs it back to
 //! back for the whole duration: millions of iterations that measure nothing, a core
 //! pinned per worker, and a load generator too busy to report, or to be stopped, on time.
@@ -48,6 +54,7 @@
 //! }
 //! ```
 
+use crate::ir::{self, Const, ExprKind, StmtKind};
 use crate::lint::{LintCx, Rule};
 use volley_syntax::{Diagnostic, Severity};
 
@@ -61,6 +68,50 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
+    busy_iterations(cx, out);
+    for sc in &cx.prog.scenarios {
+        ir::walk_stmts(&sc.iteration, &mut |s| {
+            let StmtKind::While { cond, body } = &s.kind else {
+                return;
+            };
+            if cond.konst != Some(Const::Bool(true)) || !spins(body) {
+                return;
+            }
+            let msg = format!(
+                "this `while true` in scenario `{}` sends no request, never pauses and never leaves: it spins until the test ends it",
+                sc.name
+            );
+            // `while true`, not the whole loop.
+            let head = ir::Span::new(s.loc.span.start, cond.loc.span.end.max(s.loc.span.start));
+            out.push(
+                cx.at(ir::Loc::new(s.loc.module, head), msg, "no request, pause or way out in this loop")
+                    .with_help("give the loop an end (`while n < 10`, `break`) or put the request it repeats inside it"),
+            );
+        });
+    }
+}
+
+/// A loop body with no request, no pause and no way out (flows may do either: not judged).
+fn spins(body: &[ir::Stmt]) -> bool {
+    let mut exits = false;
+    ir::walk_stmts(body, &mut |s| {
+        exits |= matches!(
+            s.kind,
+            StmtKind::Break
+                | StmtKind::Return(_)
+                | StmtKind::Require { .. }
+                | StmtKind::Sleep(_)
+                | StmtKind::ThinkUniform { .. }
+                | StmtKind::ThinkExponential { .. }
+        );
+    });
+    ir::walk_body_exprs(body, &mut |e| {
+        exits |= matches!(e.kind, ExprKind::Request(_) | ExprKind::CallFlow { .. });
+    });
+    !exits
+}
+
+fn busy_iterations(cx: &LintCx, out: &mut Vec<Diagnostic>) {
     for (s, sc, sends) in cx.unpaused_closed_loops() {
         if sends {
             continue;
