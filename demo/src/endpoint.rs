@@ -87,7 +87,9 @@ impl Endpoint {
             Endpoint::Checkout => Some((8_000, 20_000)),
             Endpoint::OrderCreate | Endpoint::OrderCount => Some((3_000, 8_000)),
             Endpoint::AdminReset | Endpoint::AdminReport => Some((1_000, 2_000)),
-            Endpoint::Signed | Endpoint::FeedbackForm | Endpoint::FeedbackPost => Some((1_000, 3_000)),
+            Endpoint::Signed | Endpoint::FeedbackForm | Endpoint::FeedbackPost => {
+                Some((1_000, 3_000))
+            }
             Endpoint::AdminStats | Endpoint::Health => None,
         }
     }

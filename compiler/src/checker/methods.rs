@@ -132,20 +132,7 @@ impl<'a> Checker<'a> {
         let mut origins = super::expr::union_origins(&xs);
         let comptime = xs.iter().all(|x| x.comptime)
             && matches!(intrinsic, Intrinsic::Len | Intrinsic::Contains);
-        // A table holds no boxed type: the list results are written here.
-        let mut ret = match intrinsic {
-            Intrinsic::Captures | Intrinsic::Split => Type::list(Type::Str),
-            _ => ret.clone(),
-        };
-        if *intrinsic == Intrinsic::Pick {
-            let (ty, space) = pick_of(&b);
-            ret = ty.unwrap_or(ret);
-            let random = Origin::Random {
-                intrinsic: Intrinsic::Pick,
-                space,
-            };
-            crate::ir::merge_origins(&mut origins, &[random]);
-        }
+        let ret = method_result(*intrinsic, &b, ret, &mut origins);
         let node = self.folded(
             cx,
             Expr {
@@ -324,6 +311,24 @@ impl<'a> Checker<'a> {
 
 /// `.pick()`: the element type of a list (json stays json) and how many elements it can
 /// give when the list is a constant or a literal.
+/// A method's result type: a table holds no boxed type, so the list results are written
+/// here, and `.pick()` gives its receiver's element type and adds its draw to `origins`.
+fn method_result(intrinsic: Intrinsic, b: &Expr, ret: &Type, origins: &mut Vec<Origin>) -> Type {
+    match intrinsic {
+        Intrinsic::Captures | Intrinsic::Split => Type::list(Type::Str),
+        Intrinsic::Pick => {
+            let (ty, space) = pick_of(b);
+            let random = Origin::Random {
+                intrinsic: Intrinsic::Pick,
+                space,
+            };
+            crate::ir::merge_origins(origins, &[random]);
+            ty.unwrap_or_else(|| ret.clone())
+        }
+        _ => ret.clone(),
+    }
+}
+
 fn pick_of(b: &Expr) -> (Option<Type>, Option<u64>) {
     let ty = match &b.ty {
         Type::List(t) => Some((**t).clone()),
