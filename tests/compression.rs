@@ -9,24 +9,13 @@ use std::time::Duration;
 #[test]
 fn compressed_responses_are_decoded_and_counted_on_the_wire() {
     let demo = DemoProcess::start();
-    let dir = temp_dir("compression");
-    let sj = dir.join("summary.json");
-    let file = repo().join("tests/cases/run/compression.load");
-    let out = volley_in(
-        &repo(),
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "-q",
-            "--param",
-            &demo.url(),
-            "--summary-json",
-            sj.to_str().unwrap(),
-        ],
+    let (out, s) = run_with_summary(
+        "compression",
+        "tests/cases/run/compression.load",
+        &["--param", &demo.url()],
         Duration::from_secs(90),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let s = summary(&sj);
     assert_eq!(metric(&s, "checks", "passes"), 5.0 * 5.0 + 2.0, "{s:#}");
     assert_eq!(metric(&s, "checks", "fails"), 0.0, "{s:#}");
     // 12 product pages of 100 items (~5 KB each decoded); 10 of them came compressed.

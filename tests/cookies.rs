@@ -33,24 +33,13 @@ fn the_session_example_logs_in_and_out_with_the_jar() {
 #[test]
 fn the_jar_is_kept_per_vu_or_reset_per_iteration_and_set_by_the_script() {
     let demo = DemoProcess::start();
-    let dir = temp_dir("cookies-modes");
-    let sj = dir.join("summary.json");
-    let file = repo().join("tests/cases/run/cookie_modes.load");
-    let out = volley_in(
-        &repo(),
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "-q",
-            "--param",
-            &demo.url(),
-            "--summary-json",
-            sj.to_str().unwrap(),
-        ],
+    let (out, s) = run_with_summary(
+        "cookies-modes",
+        "tests/cases/run/cookie_modes.load",
+        &["--param", &demo.url()],
         Duration::from_secs(90),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let s = summary(&sj);
     // kept: 2 logins + 6 account checks; fresh: 6 iterations × 6 checks.
     assert_eq!(metric(&s, "checks", "passes"), 2.0 + 6.0 + 36.0, "{s:#}");
     assert_eq!(metric(&s, "checks", "fails"), 0.0, "{s:#}");

@@ -48,22 +48,13 @@ fn run_file(
 
 #[test]
 fn the_scrape_and_page_example_runs_against_the_demo() {
-    let dir = temp_dir("scrape-and-page");
-    let sj = dir.join("summary.json");
-    let out = volley_in(
-        &repo(),
-        &[
-            "run",
-            "examples/scrape_and_page.load",
-            "--demo",
-            "-q",
-            "--summary-json",
-            sj.to_str().unwrap(),
-        ],
+    let (out, s) = run_with_summary(
+        "scrape-and-page",
+        "examples/scrape_and_page.load",
+        &["--demo"],
         Duration::from_secs(90),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let s = summary(&sj);
     // 2 VUs × 5 iterations × (2 catalogue pages, 1 product, the form, the post).
     assert_eq!(metric(&s, "http_reqs", "count"), 50.0);
     assert_eq!(metric(&s, "checks", "rate"), 1.0, "{s:#}");

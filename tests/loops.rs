@@ -16,19 +16,10 @@ const HEALTH: u64 = 2 * 2;
 #[test]
 fn loops_example_counts_each_request_against_the_demo_shop() {
     let demo = DemoProcess::start();
-    let dir = temp_dir("loops");
-    let sj = dir.join("summary.json");
-    let out = volley_in(
-        &repo(),
-        &[
-            "run",
-            "examples/loops.load",
-            "-q",
-            "--param",
-            &demo.url(),
-            "--summary-json",
-            sj.to_str().unwrap(),
-        ],
+    let (out, s) = run_with_summary(
+        "loops",
+        "examples/loops.load",
+        &["--param", &demo.url()],
         Duration::from_secs(60),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -37,7 +28,6 @@ fn loops_example_counts_each_request_against_the_demo_shop() {
     assert_eq!(served("GET /api/products"), LISTS, "{stats}");
     assert_eq!(served("GET /api/products/{id}"), PRODUCTS, "{stats}");
     assert_eq!(served("GET /health"), HEALTH, "{stats}");
-    let s = summary(&sj);
     assert_eq!(metric(&s, "iterations", "count"), 6.0);
     assert_eq!(
         metric(&s, "http_reqs", "count"),
@@ -48,22 +38,13 @@ fn loops_example_counts_each_request_against_the_demo_shop() {
 
 #[test]
 fn loops_example_runs_with_the_embedded_demo() {
-    let dir = temp_dir("loops-demo");
-    let sj = dir.join("summary.json");
-    let out = volley_in(
-        &repo(),
-        &[
-            "run",
-            "examples/loops.load",
-            "--demo",
-            "-q",
-            "--summary-json",
-            sj.to_str().unwrap(),
-        ],
+    let (out, s) = run_with_summary(
+        "loops-demo",
+        "examples/loops.load",
+        &["--demo"],
         Duration::from_secs(60),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let s = summary(&sj);
     assert_eq!(
         metric(&s, "http_reqs", "count"),
         (LISTS + PRODUCTS + HEALTH) as f64
@@ -72,26 +53,17 @@ fn loops_example_runs_with_the_embedded_demo() {
 
 #[test]
 fn a_spinning_while_ends_at_graceful_stop() {
-    let dir = temp_dir("loops-spin");
-    let sj = dir.join("summary.json");
     let started = Instant::now();
-    let out = volley_in(
-        &repo(),
-        &[
-            "run",
-            "tests/cases/run/spin.load",
-            "--demo",
-            "-q",
-            "--summary-json",
-            sj.to_str().unwrap(),
-        ],
+    let (out, s) = run_with_summary(
+        "loops-spin",
+        "tests/cases/run/spin.load",
+        &["--demo"],
         Duration::from_secs(60),
     );
     let took = started.elapsed();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // 1 s of load and 1 s of graceful stop; the loop never ends on its own.
     assert!(took < Duration::from_secs(20), "the run took {took:?}");
-    let s = summary(&sj);
     assert_eq!(metric(&s, "http_reqs", "count"), 2.0, "one request per VU");
     assert_eq!(
         s["metrics"]["iterations"]["values"]["count"]
@@ -104,23 +76,14 @@ fn a_spinning_while_ends_at_graceful_stop() {
 
 #[test]
 fn loop_and_var_semantics_hold_at_run_time() {
-    let dir = temp_dir("loops-semantics");
-    let sj = dir.join("summary.json");
-    let out = volley_in(
-        &repo(),
-        &[
-            "run",
-            "tests/cases/run/loops_semantics.load",
-            "--demo",
-            "-q",
-            "--summary-json",
-            sj.to_str().unwrap(),
-        ],
+    let (out, s) = run_with_summary(
+        "loops-semantics",
+        "tests/cases/run/loops_semantics.load",
+        &["--demo"],
         Duration::from_secs(60),
     );
     // The `checks: rate == 100%` threshold fails the run (99) if any check is false.
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let s = summary(&sj);
     assert_eq!(metric(&s, "iterations", "count"), 6.0);
     // 6 checks in each of the 6 iterations, all passing.
     assert_eq!(metric(&s, "checks", "passes"), 36.0, "{}", text(&out));

@@ -7,24 +7,13 @@ use std::time::Duration;
 #[test]
 fn any_method_reaches_the_server() {
     let demo = DemoProcess::start();
-    let dir = temp_dir("methods");
-    let sj = dir.join("summary.json");
-    let file = repo().join("tests/cases/run/methods.load");
-    let out = volley_in(
-        &repo(),
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "-q",
-            "--param",
-            &demo.url(),
-            "--summary-json",
-            sj.to_str().unwrap(),
-        ],
+    let (out, s) = run_with_summary(
+        "methods",
+        "tests/cases/run/methods.load",
+        &["--param", &demo.url()],
         Duration::from_secs(60),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let s = summary(&sj);
     assert_eq!(metric(&s, "checks", "passes"), 4.0, "{s:#}");
     assert_eq!(metric(&s, "checks", "fails"), 0.0, "{s:#}");
     assert_eq!(demo.stats()["requests"]["DELETE /api/session"], 2);

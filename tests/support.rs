@@ -56,6 +56,27 @@ pub fn volley_env(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Durati
     }
 }
 
+/// `volley run FILE -q --summary-json … ARGS` from the repository root, killed after
+/// `limit`: its output, and the summary it wrote (JSON null when it wrote none) in a fresh
+/// temporary directory named after `name`.
+pub fn run_with_summary(
+    name: &str,
+    file: &str,
+    args: &[&str],
+    limit: Duration,
+) -> (Output, serde_json::Value) {
+    let sj = temp_dir(name).join("summary.json");
+    let mut all = vec!["run", file, "-q", "--summary-json", sj.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = volley_in(&repo(), &all, limit);
+    let s = if sj.exists() {
+        summary(&sj)
+    } else {
+        serde_json::Value::Null
+    };
+    (out, s)
+}
+
 pub fn volley(args: &[&str]) -> Output {
     volley_in(&repo(), args, Duration::from_secs(120))
 }
