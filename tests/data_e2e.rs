@@ -4,19 +4,6 @@
 use crate::support::*;
 use std::time::Duration;
 
-/// (passes, fails) of a check of the root group.
-fn check(s: &serde_json::Value, name: &str) -> (u64, u64) {
-    let checks = s["root_group"]["checks"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let c = checks
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap_or_else(|| panic!("no check `{name}` in {s:#}"));
-    (c["passes"].as_u64().unwrap(), c["fails"].as_u64().unwrap())
-}
-
 fn run_file(
     dir: &std::path::Path,
     src: &str,
@@ -58,8 +45,8 @@ fn the_scrape_and_page_example_runs_against_the_demo() {
     // 2 VUs × 5 iterations × (2 catalogue pages, 1 product, the form, the post).
     assert_eq!(metric(&s, "http_reqs", "count"), 50.0);
     assert_eq!(metric(&s, "checks", "rate"), 1.0, "{s:#}");
-    assert_eq!(check(&s, "the token is accepted"), (10, 0));
-    assert_eq!(check(&s, "page 2 starts at 51"), (10, 0));
+    assert_eq!(root_check(&s, "the token is accepted"), (10, 0));
+    assert_eq!(root_check(&s, "page 2 starts at 51"), (10, 0));
 }
 
 #[test]
@@ -96,7 +83,7 @@ scenario s {
         "len of the page",
         "last id",
     ] {
-        assert_eq!(check(&s, name), (3, 0), "{name}");
+        assert_eq!(root_check(&s, name), (3, 0), "{name}");
     }
     // The conversion of null failed each iteration before the check and the request.
     let checks = s["root_group"]["checks"].as_array().unwrap();
@@ -134,8 +121,8 @@ scenario s {
 "#;
     let (out, s) = run_file(&dir, src, &demo);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(check(&s, "picked from page 3"), (20, 0));
-    assert_eq!(check(&s, "sized"), (20, 0));
+    assert_eq!(root_check(&s, "picked from page 3"), (20, 0));
+    assert_eq!(root_check(&s, "sized"), (20, 0));
     let checks = s["root_group"]["checks"].as_array().unwrap();
     assert!(
         checks
@@ -184,7 +171,7 @@ scenario s {
         "the right token is accepted",
         "the page's text",
     ] {
-        assert_eq!(check(&s, name), (2, 0), "{name}");
+        assert_eq!(root_check(&s, name), (2, 0), "{name}");
     }
     let stats = demo.stats();
     assert_eq!(stats["requests"]["POST /html/feedback"], 8, "{stats}");
@@ -225,6 +212,6 @@ scenario s {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let s = summary(&sj);
-    assert_eq!(check(&s, "sized by the environment"), (2, 0));
-    assert_eq!(check(&s, "unset is the default"), (2, 0));
+    assert_eq!(root_check(&s, "sized by the environment"), (2, 0));
+    assert_eq!(root_check(&s, "unset is the default"), (2, 0));
 }

@@ -195,29 +195,10 @@ fn setup_and_teardown_run_once_for_the_fleet() {
     assert_eq!(stats["requests"]["POST /api/orders"], 40, "{stats}");
     let s = summary(&sj);
     assert_eq!(
-        s.check("has token"),
+        root_check(&s, "has token"),
         (40, 0),
         "every runner's VUs read setup's value"
     );
-}
-
-trait Checks {
-    fn check(&self, name: &str) -> (u64, u64);
-}
-
-impl Checks for serde_json::Value {
-    /// (passes, fails) of a root-level check.
-    fn check(&self, name: &str) -> (u64, u64) {
-        let checks = self["root_group"]["checks"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let c = checks
-            .iter()
-            .find(|c| c["name"] == name)
-            .expect("check present");
-        (c["passes"].as_u64().unwrap(), c["fails"].as_u64().unwrap())
-    }
 }
 
 /// The skew is reported and sane. The test holds only a bound no honest machine misses

@@ -180,6 +180,20 @@ pub fn summary(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).expect("summary written")).expect("summary is JSON")
 }
 
+/// (passes, fails) of a check of the summary's root group; panics naming the check when
+/// the summary has none of that name.
+pub fn root_check(s: &serde_json::Value, name: &str) -> (u64, u64) {
+    let checks = s["root_group"]["checks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let c = checks
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check `{name}` in {s:#}"));
+    (c["passes"].as_u64().unwrap(), c["fails"].as_u64().unwrap())
+}
+
 pub fn metric(s: &serde_json::Value, name: &str, value: &str) -> f64 {
     s["metrics"][name]["values"][value]
         .as_f64()
