@@ -513,12 +513,18 @@ p1_k6() { # p1_k6 ROUND
 part1() {
   log "part 1: throughput, $TP_VUS VUs for ${TP_DUR}s, one GET + one check per iteration, $TP_ROUNDS rounds"
   rm -rf "$RAW"/p1-*
-  local r i order=(wrk volley k6)
-  # Rounds interleave the tools and rotate which goes first (round 1: wrk, Volley, k6;
-  # round 2: Volley, k6, wrk; ...), so that neither a drift of the machine over the minutes
-  # nor the place in the round favours one tool; report.py takes each tool's median round.
+  rounds p1 wrk volley k6
+}
+# rounds PREFIX TOOL...: TP_ROUNDS rounds of PREFIX_TOOL ROUND for each tool. Rounds
+# interleave the tools and rotate which goes first (round 1: wrk, Volley, k6; round 2:
+# Volley, k6, wrk; ...), so that neither a drift of the machine over the minutes nor the
+# place in the round favours one tool; report.py takes each tool's median round.
+rounds() {
+  local prefix="$1" r i
+  shift
+  local order=("$@")
   for ((r = 1; r <= TP_ROUNDS; r++)); do
-    for ((i = 0; i < 3; i++)); do "p1_${order[(r - 1 + i) % 3]}" "$r"; done
+    for ((i = 0; i < ${#order[@]}; i++)); do "${prefix}_${order[(r - 1 + i) % ${#order[@]}]}" "$r"; done
   done
 }
 
@@ -641,10 +647,7 @@ p4_k6() {
 part4() {
   log "part 4: HTTPS keep-alive, $TP_VUS VUs for ${TP_DUR}s, one GET + one check per iteration, $TP_ROUNDS rounds"
   rm -rf "$RAW"/p4-*
-  local r i order=(wrk volley k6)
-  for ((r = 1; r <= TP_ROUNDS; r++)); do
-    for ((i = 0; i < 3; i++)); do "p4_${order[(r - 1 + i) % 3]}" "$r"; done
-  done
+  rounds p4 wrk volley k6
 }
 p5_h2load() {
   measure "p5-r$1-h2load" "$((TP_DUR + 60))" tool=h2load part=5 role=load round="$1" vus=$TP_VUS duration_s=$TP_DUR -- \
@@ -662,10 +665,7 @@ p5_k6() {
 part5() {
   log "part 5: HTTP/2 over TLS, $TP_VUS VUs (one connection and one stream each) for ${TP_DUR}s, $TP_ROUNDS rounds"
   rm -rf "$RAW"/p5-*
-  local r i order=(h2load volley k6)
-  for ((r = 1; r <= TP_ROUNDS; r++)); do
-    for ((i = 0; i < 3; i++)); do "p5_${order[(r - 1 + i) % 3]}" "$r"; done
-  done
+  rounds p5 h2load volley k6
 }
 
 mkdir -p "$RAW"
