@@ -18,6 +18,9 @@ pub struct ClusterOutputs {
     pub outs: Vec<ClusterOut>,
     /// The local file of each `--out json=FILE`, in order: the coordinator's `GET /out/K`.
     pub json_files: Vec<PathBuf>,
+    /// The local file of each `--out junit=FILE`: written by the CLI at the end, from the
+    /// fleet's summary (the coordinator's merged verdict).
+    pub junit_files: Vec<PathBuf>,
 }
 
 /// Query keys that carry a credential (InfluxDB 1.x takes `u=…&p=…`).
@@ -46,6 +49,24 @@ pub fn parse(specs: &[String], plan: &Plan, local_json: bool) -> Result<ClusterO
                 create(&path, "--out json")?;
                 out.outs.push(ClusterOut::Json);
                 out.json_files.push(path);
+            }
+            OutSpec::Junit { path } => {
+                if !local_json {
+                    return Err("--out junit=…: `volley compile` writes no results; \
+                                `volley deploy --out junit=FILE` writes the JUnit XML from the \
+                                fleet's summary at the end"
+                        .into());
+                }
+                create(&path, "--out junit")?;
+                out.junit_files.push(path);
+            }
+            OutSpec::Csv { .. } => {
+                return Err(
+                    "--out csv=…: a cluster run streams its merged intervals to network \
+                            outputs (prometheus, influxdb) and can fetch --out json=FILE; CSV rows \
+                            are written by `volley run` (also with --runners N)"
+                        .into(),
+                );
             }
             OutSpec::Prometheus { url, opts } => {
                 if let Some(stats) = opts.get("trend_stats") {

@@ -9,12 +9,22 @@ use std::path::PathBuf;
 /// A `--out` spec that cannot be used (parsing only: nothing was opened).
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("--out `{spec}`: expected KIND=TARGET (json=FILE, prometheus=URL or influxdb=URL)")]
+    #[error("--out `{spec}`: expected KIND=TARGET (json=FILE, csv=FILE, junit=FILE, prometheus=URL or influxdb=URL)")]
     NoKind { spec: String },
-    #[error("--out `{kind}=…`: unknown output (expected json, prometheus or influxdb)")]
+    #[error(
+        "--out `{kind}=…`: unknown output (expected json, csv, junit, prometheus or influxdb)"
+    )]
     UnknownOutput { kind: String },
-    #[error("--out json=FILE: the file name is missing")]
-    NoFile,
+    #[error("--out {kind}=FILE: the file name is missing")]
+    NoFile { kind: &'static str },
+    #[error(
+        "--out csv: unknown option `{key}` (expected file_name, time_format or save_interval)"
+    )]
+    CsvOption { key: String },
+    #[error("--out csv: time_format `{value}` is not one of unix, unix_milli, unix_micro, unix_nano, rfc3339, rfc3339_nano")]
+    CsvTimeFormat { value: String },
+    #[error("--out csv: save_interval `{value}` is not a duration such as 1s or 500ms")]
+    CsvSaveInterval { value: String },
     #[error("--out {kind}=`{raw}`: not a URL ({source})")]
     NotUrl {
         kind: String,
@@ -102,6 +112,20 @@ pub enum OutputError {
     },
     #[error("--out json: cannot write `{}`: {source}", path.display())]
     JsonWrite {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--out {kind}: cannot create `{}`: {source}", path.display())]
+    Create {
+        kind: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--out {kind}: cannot write `{}`: {source}", path.display())]
+    Write {
+        kind: &'static str,
         path: PathBuf,
         #[source]
         source: std::io::Error,

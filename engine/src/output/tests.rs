@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use url::Url;
 use volley_plan::plan::{Aggregation, CmpOp, Condition, Fleet, SecretRef, Threshold};
 
-fn plan() -> Plan {
+pub(super) fn plan() -> Plan {
     Plan {
         version: volley_plan::PLAN_VERSION,
         name: "checkout".into(),
