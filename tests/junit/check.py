@@ -61,7 +61,9 @@ def table(path):
     widths = sorted({len(r) for r in body})
     first = {}
     for r in body:
-        first.setdefault(r[0], dict(zip(header, r)))
+        row = dict(zip(header, r))
+        first.setdefault(r[0], row)
+        first.setdefault("|".join([r[0], row["group"], row["status"], row["check"]]), row)
     return {"header": header, "rows": len(body), "widths": widths, "metrics": metrics, "first": first}
 
 
