@@ -228,6 +228,18 @@ mod tests {
         assert!(e.contains("never sent to an output"), "{e}");
         let e = parse(&["json=out.ndjson".into()], &p, false).unwrap_err();
         assert!(e.contains("volley deploy --out json"), "{e}");
+        let e = parse(&["junit=out.xml".into()], &p, false).unwrap_err();
+        assert!(e.contains("volley deploy --out junit=FILE"), "{e}");
+        let e = parse(&["csv=out.csv".into()], &p, true).unwrap_err();
+        assert!(e.contains("--out csv=…: a cluster run"), "{e}");
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let xml = dir.path().join("verdict.xml");
+        let ok = parse(&[format!("junit={}", xml.display())], &p, true).expect("valid");
+        assert_eq!(ok.junit_files, [xml.clone()]);
+        assert!(ok.outs.is_empty(), "the coordinator gets no junit output");
+        assert!(xml.is_file(), "created up front");
+        let e = parse(&["junit=/nonexistent-volley-dir/v.xml".into()], &p, true).unwrap_err();
+        assert!(e.contains("--out junit: cannot create"), "{e}");
         let ok = parse(
             &[
                 "prometheus=http://prom.monitoring.svc:9090/api/v1/write,token_env=PROM_TOKEN"

@@ -18,12 +18,12 @@ pub enum SpecError {
     #[error("--out {kind}=FILE: the file name is missing")]
     NoFile { kind: &'static str },
     #[error(
-        "--out csv: unknown option `{key}` (expected file_name, time_format or save_interval)"
+        "--out csv: unknown option `{key}` (expected fileName, timeFormat or saveInterval; snake_case works too)"
     )]
     CsvOption { key: String },
-    #[error("--out csv: time_format `{value}` is not one of unix, unix_milli, unix_micro, unix_nano, rfc3339, rfc3339_nano")]
+    #[error("--out csv: timeFormat `{value}` is not one of unix, unix_milli, unix_micro, unix_nano, rfc3339, rfc3339_nano")]
     CsvTimeFormat { value: String },
-    #[error("--out csv: save_interval `{value}` is not a duration such as 1s or 500ms")]
+    #[error("--out csv: saveInterval `{value}` is not a duration such as 1s or 500ms")]
     CsvSaveInterval { value: String },
     #[error("--out {kind}=`{raw}`: not a URL ({source})")]
     NotUrl {

@@ -81,6 +81,9 @@ fn csv(rest: &str) -> Result<OutSpec, SpecError> {
     let mut path: Option<PathBuf> = None;
     let mut time_format = TimeFormat::Unix;
     let mut save_interval = None;
+    if rest.is_empty() {
+        return Err(SpecError::NoFile { kind: "csv" });
+    }
     for (i, piece) in rest.split(',').enumerate() {
         let piece = piece.trim();
         let Some((k, v)) = piece.split_once('=').filter(|(k, _)| is_option_key(k)) else {
