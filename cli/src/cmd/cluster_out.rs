@@ -235,7 +235,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let xml = dir.path().join("verdict.xml");
         let ok = parse(&[format!("junit={}", xml.display())], &p, true).expect("valid");
-        assert_eq!(ok.junit_files, [xml.clone()]);
+        assert_eq!(ok.junit_files, std::slice::from_ref(&xml));
         assert!(ok.outs.is_empty(), "the coordinator gets no junit output");
         assert!(xml.is_file(), "created up front");
         let e = parse(&["junit=/nonexistent-volley-dir/v.xml".into()], &p, true).unwrap_err();

@@ -165,7 +165,10 @@ fn csv_and_junit_specs_take_k6s_csv_options() {
     );
     for (bad, says) in [
         ("csv=", "--out csv=FILE: the file name is missing"),
-        ("csv=timeFormat=unix", "--out csv=FILE: the file name is missing"),
+        (
+            "csv=timeFormat=unix",
+            "--out csv=FILE: the file name is missing",
+        ),
         ("junit=", "--out junit=FILE: the file name is missing"),
         ("csv=a.csv,timeFormat=unixMilli", "timeFormat `unixMilli`"),
         ("csv=a.csv,saveInterval=soon", "saveInterval `soon`"),
