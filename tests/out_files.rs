@@ -225,12 +225,19 @@ fn junit_names_every_threshold_and_check_and_validates() {
 }
 
 #[test]
-fn junit_of_a_local_fleet_is_the_coordinators_merged_verdict() {
+fn junit_and_csv_of_a_local_fleet_are_the_coordinators_merged_results() {
     let Some(py) = python() else { return };
     let dir = temp_dir("out-junit-fleet");
     let xml = dir.join("fleet.xml");
-    let spec = format!("junit={}", xml.display());
-    let (out, s) = run("out-junit-fleet", &["--runners", "2", "--out", &spec]);
+    let csv = dir.join("fleet.csv");
+    let (a, b) = (
+        format!("junit={}", xml.display()),
+        format!("csv={}", csv.display()),
+    );
+    let (out, s) = run(
+        "out-junit-fleet",
+        &["--runners", "2", "--out", &a, "--out", &b],
+    );
     assert_eq!(out.status.code(), Some(99), "{}", text(&out));
     assert_eq!(s["volley"]["runners"].as_array().map(Vec::len), Some(2));
     let j = check_py(
@@ -238,6 +245,16 @@ fn junit_of_a_local_fleet_is_the_coordinators_merged_verdict() {
         &["junit", "tests/junit/junit-10.xsd", xml.to_str().unwrap()],
     );
     assert_junit(&j, &s, "verdicts-");
+    // The coordinator writes each sample once, not once per runner.
+    let v = check_py(&py, &["csv", csv.to_str().unwrap()]);
+    assert_eq!(
+        v["metrics"]["http_reqs"]["rows"].as_u64(),
+        Some(count(&s, "http_reqs"))
+    );
+    assert_eq!(
+        v["metrics"]["checks"]["ones"].as_u64(),
+        Some(metric_value(&s, "checks", "passes"))
+    );
 }
 
 #[test]
