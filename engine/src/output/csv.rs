@@ -25,7 +25,7 @@
 //!
 //! So row counts and sums equal k6's for every per-request metric; what differs: every
 //! row of an interval carries the interval's end as its timestamp (k6: the sample's own
-//! time; with the default whole-second format the two agree to the second), the rows of
+//! time; a row's time is at most one interval, a second, after the sample's), the rows of
 //! one request are not next to each other (they come by metric, then by tag set), and
 //! trend values are rounded to the histogram's precision.
 //!
