@@ -32,8 +32,11 @@ use crate::summary::{
     fmt_bytes, fmt_duration, fmt_num, percentile_key, GroupSummary, MetricSummary, Summary, Verdict,
 };
 use crate::thresholds::submetric_key;
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesDecl, BytesText};
+use quick_xml::name::QName;
 use quick_xml::Writer;
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -167,10 +170,10 @@ fn write_doc(
             let failures = s.cases.iter().filter(|c| c.failure.is_some()).count();
             w.create_element("testsuite")
                 .with_attribute(("name", s.name))
-                .with_attribute(("package", test.as_str()))
+                .with_attribute(attr("package", &test))
                 .with_attribute(("id", id.to_string().as_str()))
                 .with_attribute(("timestamp", timestamp.as_str()))
-                .with_attribute(("hostname", xml_text(&meta.hostname).as_str()))
+                .with_attribute(attr("hostname", &meta.hostname))
                 .with_attribute(("tests", s.cases.len().to_string().as_str()))
                 .with_attribute(("failures", failures.to_string().as_str()))
                 .with_attribute(("errors", "0"))
@@ -181,7 +184,7 @@ fn write_doc(
                         for (k, v) in &props {
                             w.create_element("property")
                                 .with_attribute(("name", *k))
-                                .with_attribute(("value", v.as_str()))
+                                .with_attribute(attr("value", v))
                                 .write_empty()?;
                         }
                         Ok(())
@@ -189,8 +192,8 @@ fn write_doc(
                     for c in &s.cases {
                         let el = w
                             .create_element("testcase")
-                            .with_attribute(("name", xml_text(&c.name).as_str()))
-                            .with_attribute(("classname", xml_text(&c.classname).as_str()))
+                            .with_attribute(attr("name", &c.name))
+                            .with_attribute(attr("classname", &c.classname))
                             .with_attribute(("time", "0"));
                         match &c.failure {
                             None => {
@@ -199,7 +202,7 @@ fn write_doc(
                             Some((kind, message, text)) => {
                                 el.write_inner_content(|w| {
                                     w.create_element("failure")
-                                        .with_attribute(("message", xml_text(message).as_str()))
+                                        .with_attribute(attr("message", message))
                                         .with_attribute(("type", *kind))
                                         .write_text_content(BytesText::new(&xml_text(text)))?;
                                     Ok(())
@@ -223,6 +226,20 @@ fn write_doc(
 fn timestamp(at: SystemTime) -> String {
     let s = humantime::format_rfc3339_seconds(at).to_string();
     s.trim_end_matches('Z').to_string()
+}
+
+/// An attribute whose value keeps its line breaks and tabs: escaped as the writer escapes
+/// (`<`, `>`, `&`, quotes) and with `\n`, `\r`, `\t` as character references, which a
+/// parser would otherwise normalise to spaces in an attribute.
+fn attr<'a>(key: &'a str, value: &str) -> Attribute<'a> {
+    let escaped = quick_xml::escape::escape(xml_text(value))
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+        .replace('\t', "&#9;");
+    Attribute {
+        key: QName(key.as_bytes()),
+        value: Cow::Owned(escaped.into_bytes()),
+    }
 }
 
 /// The text with every character XML 1.0 cannot carry replaced by U+FFFD.
@@ -602,6 +619,11 @@ mod tests {
             "{xml}"
         );
         assert!(!xml.contains('\u{1}'));
+        let (xml, _) = render(&summary(true, "two\nlines\tand a tab"), &plan, &meta());
+        assert!(
+            xml.contains(r#"name="two&#10;lines&#9;and a tab""#),
+            "{xml}"
+        );
     }
 
     #[test]
