@@ -285,7 +285,7 @@ fn threshold_cases(summary: &Summary, plan: &Plan, test: &str) -> Vec<Case> {
                     ),
                 )),
                 Some(_) => {
-                    let (lhs, observed) = observed(metric, c, summary);
+                    let (lhs, observed) = observed(metric, c);
                     let message = format!("{lhs}={observed}, threshold {}", rhs(c));
                     let text = format!("threshold {name}\nobserved {lhs} = {observed}\nfailed");
                     Some(("threshold", message, text))
@@ -311,7 +311,7 @@ fn threshold_cases(summary: &Summary, plan: &Plan, test: &str) -> Vec<Case> {
 }
 
 /// The condition's left side (`p(95)`) and its observed value in the metric's units.
-fn observed(metric: Option<&MetricSummary>, c: &Condition, summary: &Summary) -> (String, String) {
+fn observed(metric: Option<&MetricSummary>, c: &Condition) -> (String, String) {
     let key = match c.aggregation {
         Aggregation::Avg => "avg".to_string(),
         Aggregation::Min => "min".to_string(),
@@ -324,14 +324,14 @@ fn observed(metric: Option<&MetricSummary>, c: &Condition, summary: &Summary) ->
     };
     let value = metric.and_then(|m| m.values.get(&key).copied());
     let shown = match (value, metric) {
-        (Some(v), Some(m)) => show(v, m, c.aggregation, summary),
+        (Some(v), Some(m)) => show(v, m, c.aggregation),
         _ => "not measured".to_string(),
     };
     (key, shown)
 }
 
 /// A value in the metric's units: `412.3ms`, `1.9%`, `12 kB`, `33.2/s`.
-fn show(v: f64, m: &MetricSummary, agg: Aggregation, _summary: &Summary) -> String {
+fn show(v: f64, m: &MetricSummary, agg: Aggregation) -> String {
     match (m.kind, agg) {
         (MetricKind::Rate, _) => format!("{}%", fmt_num(v * 100.0)),
         (MetricKind::Counter, Aggregation::Rate) => format!("{}/s", fmt_num(v)),
