@@ -21,12 +21,14 @@
 //! Bad:
 //!
 //! ```load
+//! import std/data
+//!
 //! target api = "http://127.0.0.1:8088"
 //!
 //! scenario browse {
 //!   workload = constant_vus(vus: 10, duration: 30s)
 //!   iteration {
-//!     let id = random_int(1, 100000)
+//!     let id = data.random_int(1, 100000)
 //!     get(api, "/api/products/{id}", tags: {product: "{id}"})
 //!     sleep 1s
 //!   }
@@ -40,14 +42,16 @@
 //! Good:
 //!
 //! ```load
+//! import std/data
+//!
 //! target api = "http://127.0.0.1:8088"
 //!
 //! scenario browse {
 //!   workload = constant_vus(vus: 10, duration: 30s)
 //!   iteration {
-//!     let id = random_int(1, 100000)
+//!     let id = data.random_int(1, 100000)
 //!     let kind = ["book", "toy", "tool"].pick()
-//!     get(api, "/api/products/{id}?kind={kind}", name: "/api/products/{id}", tags: {kind: kind})
+//!     get(api, "/api/products/{id}?kind={kind}", name: "product", tags: {kind: kind})
 //!     sleep 1s
 //!   }
 //! }
@@ -229,7 +233,7 @@ mod tests {
 
     /// Whether L0120 fires on `tags: {k: VALUE}` after `stmt`, with `decl` at scenario level.
     fn fires(decl: &str, stmt: &str, value: &str) -> bool {
-        let src = format!("target api = \"http://127.0.0.1:8088\"\nthresholds {{ http_req_failed: rate < 1% }}\nscenario s {{\n  workload = constant_vus(vus: 10, duration: 10s)\n  {decl}\n  iteration {{\n    {stmt}\n    get(api, \"/x\", tags: {{k: {value}}})\n    sleep 1s\n  }}\n}}\n");
+        let src = format!("import std/data\ntarget api = \"http://127.0.0.1:8088\"\nthresholds {{ http_req_failed: rate < 1% }}\nscenario s {{\n  workload = constant_vus(vus: 10, duration: 10s)\n  {decl}\n  iteration {{\n    {stmt}\n    get(api, \"/x\", tags: {{k: {value}}})\n    sleep 1s\n  }}\n}}\n");
         let found = codes(&src);
         found.contains(&"L0120".to_string())
     }
@@ -240,7 +244,7 @@ mod tests {
         assert!(fires("", "", "\"{vu.iteration}\""));
         assert!(fires("", "", "\"{test.iteration}\""));
         assert!(fires("", "", "data.uuid()"));
-        assert!(fires("", "", "\"{random_int(1, 1000)}\""));
+        assert!(fires("", "", "\"{data.random_int(1, 1000)}\""));
         assert!(fires("var n = 0", "n += 1", "\"{n}\""));
         assert!(fires(
             "",
@@ -254,7 +258,7 @@ mod tests {
         assert!(!fires("", "", "\"fixed\""));
         assert!(!fires("", "", "[\"a\", \"b\", \"c\"].pick()"));
         assert!(!fires("", "", "\"{vu.id % 10}\""));
-        assert!(!fires("", "", "\"{random_int(1, 5)}\""));
+        assert!(!fires("", "", "\"{data.random_int(1, 5)}\""));
         assert!(!fires("", "", "\"{vu.id > 5}\""));
         assert!(!fires(
             "var kind = \"a\"",
