@@ -364,3 +364,45 @@ fn condition_finding(cx: &LintCx, t: &ThresholdIr, c: &Condition) -> Option<Diag
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::tests::codes;
+
+    /// Whether L0113 fires on `filter` with a request tagged `tags`.
+    fn fires(tags: &str, filter: &str) -> bool {
+        let src = format!("target api = \"http://127.0.0.1:8088\"\nscenario s {{\n  workload = constant_vus(vus: 1, duration: 10s)\n  iteration {{\n    get(api, \"/x\", tags: {tags})\n    sleep 1s\n  }}\n}}\nthresholds {{\n  {filter}: p(95) < 1s\n}}\n");
+        codes(&src).contains(&"L0113".to_string())
+    }
+
+    #[test]
+    fn request_tags_are_samples_thresholds_can_match() {
+        assert!(!fires(
+            "{kind: \"search\"}",
+            "http_req_duration{kind: \"search\"}"
+        ));
+        assert!(fires(
+            "{kind: \"search\"}",
+            "http_req_duration{kind: \"serach\"}"
+        ));
+        assert!(fires(
+            "{kind: \"search\"}",
+            "http_req_duration{knd: \"search\"}"
+        ));
+        // Known only at run time: any value may match.
+        assert!(!fires(
+            "{kind: [\"a\", \"b\"].pick()}",
+            "http_req_duration{kind: \"c\"}"
+        ));
+        // A request's `group` is a group samples carry.
+        assert!(!fires(
+            "{group: \"custom\"}",
+            "http_req_duration{group: \"custom\"}"
+        ));
+        // Only `http_*` samples carry a request's own tags.
+        assert!(fires(
+            "{kind: \"search\"}",
+            "iteration_duration{kind: \"search\"}"
+        ));
+    }
+}
