@@ -41,5 +41,6 @@ mod spec_examples;
 mod strings_e2e;
 mod summary_snapshots;
 mod support;
+mod tags_e2e;
 mod tidy;
 mod tls_e2e;

@@ -107,6 +107,19 @@ impl Vu {
             );
         }
         req.body = body;
+        // Dynamic tags are read before the send, as every other part of the request.
+        let dynamic;
+        let tags = match &r.dynamic_tags {
+            None => &r.tags,
+            Some(d) => {
+                let mut values = Vec::with_capacity(d.exprs.len());
+                for e in d.exprs.iter() {
+                    values.push(text_of(&self.eval_nested(e).await?));
+                }
+                dynamic = Some(d.resolve(values));
+                &dynamic
+            }
+        };
 
         if matches!(self.role, super::Role::Scenario(_))
             && self.shared.first_request.get().is_none()
@@ -124,6 +137,7 @@ impl Vu {
             group: &self.group,
             name: &r.name,
             method: &r.method_tag,
+            tags,
             since: Instant::now(),
             armed: true,
         };
@@ -140,6 +154,7 @@ impl Vu {
                 group: &self.group,
                 name: &r.name,
                 method: &r.method_tag,
+                tags,
                 status: hop.status,
                 expected: (r.expect.0..=r.expect.1).contains(&hop.status),
                 duration_ms: ms(t.duration),
@@ -161,6 +176,7 @@ impl Vu {
             group: &self.group,
             name: &r.name,
             method: &r.method_tag,
+            tags,
             status: resp.status,
             expected,
             duration_ms,
@@ -230,6 +246,8 @@ impl Vu {
             group: &self.group,
             name: &r.name,
             method: &r.method_tag,
+            // Built before its dynamic tags were read: the site's constant ones.
+            tags: &r.tags,
             status: 0,
             expected: false,
             duration_ms: 0.0,
@@ -309,6 +327,7 @@ struct Cut<'a> {
     group: &'a Option<Arc<str>>,
     name: &'a Arc<str>,
     method: &'a Arc<str>,
+    tags: &'a Option<super::tags::TagMap>,
     since: Instant,
     armed: bool,
 }
@@ -323,6 +342,7 @@ impl Drop for Cut<'_> {
             group: self.group,
             name: self.name,
             method: self.method,
+            tags: self.tags,
             status: 0,
             expected: false,
             duration_ms: waited,
