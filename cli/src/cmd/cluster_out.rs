@@ -8,7 +8,7 @@
 //! from the run's Secret, key VAR).
 
 use std::path::{Path, PathBuf};
-use volley_engine::output::{influx, spec, stats::TrendStat, OutSpec};
+use volley_engine::output::{influx, otlp, spec, stats::TrendStat, OutSpec};
 use volley_k8s::manifests::outputs::ClusterOut;
 use volley_plan::Plan;
 
@@ -78,6 +78,10 @@ pub fn parse(specs: &[String], plan: &Plan, local_json: bool) -> Result<ClusterO
             OutSpec::Influx { url, opts } => {
                 influx::write_url(&url).map_err(|e| e.to_string())?;
                 out.outs.push(network("influxdb", raw, &url, &opts, plan)?);
+            }
+            OutSpec::Otlp { url, opts } => {
+                otlp::OtlpOptions::from_spec(&opts, &plan.name, "").map_err(|e| e.to_string())?;
+                out.outs.push(network("otlp", raw, &url, &opts, plan)?);
             }
         }
     }
