@@ -119,12 +119,12 @@ fn value(s: &Value, metric: &str, key: &str) -> f64 {
 
 fn attr(kvs: &[opentelemetry_proto_kv::KeyValue], key: &str) -> Option<String> {
     use opentelemetry_proto_kv::Value as V;
-    kvs.iter().find(|kv| kv.key == key).and_then(|kv| {
-        match kv.value.as_ref()?.value.as_ref()? {
+    kvs.iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
             V::StringValue(s) => Some(s.clone()),
             _ => None,
-        }
-    })
+        })
 }
 
 /// The proto types the assertions read (re-exported by the engine's module).
@@ -155,7 +155,11 @@ fn otlp_exports_match_the_summary() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("otlp: "), "{}", text(&out));
     let exports: Vec<Export> = rx.try_iter().collect();
-    assert!(exports.len() >= 3, "one export per interval: {}", exports.len());
+    assert!(
+        exports.len() >= 3,
+        "one export per interval: {}",
+        exports.len()
+    );
     for e in &exports {
         assert_eq!(e.path, "/v1/metrics");
         assert_eq!(e.content_type, "application/x-protobuf");
@@ -164,11 +168,21 @@ fn otlp_exports_match_the_summary() {
         let res = &rm[0].resource.as_ref().unwrap().attributes;
         assert_eq!(attr(res, "service.name").as_deref(), Some("volley"));
         assert_eq!(attr(res, "volley.run_id").as_deref(), Some("otlp-e2e"));
-        assert!(attr(res, "volley.test").is_some_and(|t| !t.is_empty()), "{res:?}");
+        assert!(
+            attr(res, "volley.test").is_some_and(|t| !t.is_empty()),
+            "{res:?}"
+        );
     }
     use opentelemetry_proto_kv::Data;
     let m = last_metrics(&exports);
-    for name in ["http_req_duration", "http_reqs", "iterations", "checks", "vus", "data_received"] {
+    for name in [
+        "http_req_duration",
+        "http_reqs",
+        "iterations",
+        "checks",
+        "vus",
+        "data_received",
+    ] {
         assert!(m.contains_key(name), "{name} missing: {:?}", m.keys());
     }
     // Cumulative by default: the last export's histograms and sums hold the whole run.
@@ -180,16 +194,29 @@ fn otlp_exports_match_the_summary() {
     let mut hist_count = 0;
     let mut names = BTreeSet::new();
     for p in &h.data_points {
-        let buckets: u64 = p.positive.as_ref().map_or(0, |b| b.bucket_counts.iter().sum());
-        assert_eq!(buckets + p.zero_count, p.count, "bucket counts sum to the count");
+        let buckets: u64 = p
+            .positive
+            .as_ref()
+            .map_or(0, |b| b.bucket_counts.iter().sum());
+        assert_eq!(
+            buckets + p.zero_count,
+            p.count,
+            "bucket counts sum to the count"
+        );
         hist_count += p.count;
         names.extend(attr(&p.attributes, "name"));
         assert!(attr(&p.attributes, "url").is_none(), "no url attribute");
         assert_eq!(attr(&p.attributes, "scenario").as_deref(), Some("browse"));
     }
     let reqs = value(&s, "http_reqs", "count");
-    assert_eq!(hist_count as f64, reqs, "histogram counts = the summary's http_reqs");
-    assert!(names.iter().any(|n| n.contains("/api/products")), "{names:?}");
+    assert_eq!(
+        hist_count as f64, reqs,
+        "histogram counts = the summary's http_reqs"
+    );
+    assert!(
+        names.iter().any(|n| n.contains("/api/products")),
+        "{names:?}"
+    );
     let Some(Data::Sum(sum)) = &m["http_reqs"].data else {
         panic!("a Sum")
     };
@@ -198,7 +225,11 @@ fn otlp_exports_match_the_summary() {
         .data_points
         .iter()
         .map(|p| match p.value {
-            Some(volley_engine::output::otlp::proto::metrics::v1::number_data_point::Value::AsDouble(v)) => v,
+            Some(
+                volley_engine::output::otlp::proto::metrics::v1::number_data_point::Value::AsDouble(
+                    v,
+                ),
+            ) => v,
             _ => 0.0,
         })
         .sum();
@@ -209,9 +240,8 @@ fn otlp_exports_match_the_summary() {
 fn otlp_delta_and_explicit_buckets_add_up_to_the_summary() {
     let (port, rx) = receiver(200);
     let dir = temp_dir("out-otlp-delta");
-    let spec = format!(
-        "otlp=http://127.0.0.1:{port}/v1/metrics,temporality=delta,histogram=explicit"
-    );
+    let spec =
+        format!("otlp=http://127.0.0.1:{port}/v1/metrics,temporality=delta,histogram=explicit");
     // A local fleet: the coordinator sends the merged intervals once.
     let (out, s) = run(&dir, &["--runners", "2", "--out", &spec]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

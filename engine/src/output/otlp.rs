@@ -34,17 +34,17 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{
     exponential_histogram_data_point::Buckets, metric::Data, number_data_point,
-    AggregationTemporality, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge,
-    Histogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    AggregationTemporality, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 use std::collections::BTreeMap;
 use url::Url;
 
-pub use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest as Request;
 /// The generated OTLP types (for receivers and tests).
 pub use opentelemetry_proto::tonic as proto;
+pub use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest as Request;
 
 /// The most buckets of an exponential histogram (the OpenTelemetry SDK's default).
 pub const MAX_BUCKETS: i64 = 160;
@@ -52,8 +52,8 @@ pub const MAX_BUCKETS: i64 = 160;
 pub const MAX_SCALE: i32 = 20;
 /// The explicit bounds (ms for time trends) of `histogram=explicit`: the SDK's defaults.
 pub const EXPLICIT_BOUNDS: &[f64] = &[
-    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0,
-    7500.0, 10000.0,
+    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
+    10000.0,
 ];
 
 /// Cumulative (since the run's start) or delta (per interval) data points.
@@ -106,7 +106,10 @@ impl OtlpOptions {
             temporality,
             histogram,
             test: test.to_string(),
-            run_id: spec.get("testid").map_or(run_id, String::as_str).to_string(),
+            run_id: spec
+                .get("testid")
+                .map_or(run_id, String::as_str)
+                .to_string(),
         })
     }
 }
@@ -213,11 +216,24 @@ pub fn request(iv: &Interval<'_>, opts: &OtlpOptions) -> ExportMetricsServiceReq
                     let ratio = *hits as f64 / *total as f64;
                     put(metric, "1", gauge(number(attrs.clone(), ratio)));
                 }
-                put(&format!("{metric}.hits"), "", sum(number(attrs.clone(), *hits as f64)));
-                put(&format!("{metric}.total"), "", sum(number(attrs, *total as f64)));
+                put(
+                    &format!("{metric}.hits"),
+                    "",
+                    sum(number(attrs.clone(), *hits as f64)),
+                );
+                put(
+                    &format!("{metric}.total"),
+                    "",
+                    sum(number(attrs, *total as f64)),
+                );
             }
             SeriesData::Gauge { value, .. } => put(metric, "", gauge(number(attrs, *value))),
-            SeriesData::Trend { sum: s, min, max, hist } => {
+            SeriesData::Trend {
+                sum: s,
+                min,
+                max,
+                hist,
+            } => {
                 let h = &hist.0;
                 if h.is_empty() {
                     continue;
@@ -296,17 +312,18 @@ pub fn request(iv: &Interval<'_>, opts: &OtlpOptions) -> ExportMetricsServiceReq
 }
 
 fn contains(reg: &Registry, metric: &str) -> Contains {
-    reg.by_name(metric).map_or(Contains::Default, |d| d.contains)
+    reg.by_name(metric)
+        .map_or(Contains::Default, |d| d.contains)
 }
 
 /// The HDR buckets of a trend as (value in value units, count), each bucket's value its
-/// median equivalent (the middle of the range HDR recorded it in); 0 units stay 0.
+/// lowest equivalent (the start of the range HDR recorded it in, within 0.1% of every value
+/// in it), so a value recorded exactly on a bound stays in the bucket the bound closes.
 fn values(h: &hdrhistogram::Histogram<u64>) -> Vec<(f64, u64)> {
     h.iter_recorded()
         .map(|v| {
             let u = v.value_iterated_to();
-            let mid = if u == 0 { 0 } else { h.median_equivalent(u) };
-            (from_units(mid), v.count_at_value())
+            (from_units(h.lowest_equivalent(u)), v.count_at_value())
         })
         .collect()
 }
@@ -439,4 +456,63 @@ impl Output for Otlp {
 /// Parses a request body (for tests and receivers).
 pub fn decode(body: &[u8]) -> Result<ExportMetricsServiceRequest, prost::DecodeError> {
     ExportMetricsServiceRequest::decode(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::hist::{new_hist, record};
+
+    fn hist(values: &[f64]) -> hdrhistogram::Histogram<u64> {
+        let mut h = new_hist();
+        for v in values {
+            record(&mut h, *v, true);
+        }
+        h
+    }
+
+    #[test]
+    fn exponential_buckets_hold_each_value_and_fit_the_size() {
+        let vals = [0.0, 0.5, 1.0, 2.0, 3.7, 12.0, 250.0, 999.0, 60_000.0];
+        let h = hist(&vals);
+        let (scale, zero, offset, counts) = exponential(&h);
+        assert_eq!(zero, 1);
+        assert!(counts.len() as i64 <= MAX_BUCKETS && scale < MAX_SCALE);
+        assert_eq!(counts.iter().sum::<u64>() + zero, vals.len() as u64);
+        let base = 2f64.powf(2f64.powi(-scale));
+        for v in &vals[1..] {
+            // Each value lies in a bucket with a count (HDR's 0.1% may cross a bound).
+            let i = (v.log2() * 2f64.powi(scale)).ceil() as i64 - 1 - i64::from(offset);
+            let near = (i - 1..=i + 1).any(|j| counts.get(j as usize).is_some_and(|c| *c > 0));
+            assert!(near, "{v} not near bucket {i}: {counts:?}");
+            let lo = base.powi(i as i32 + offset);
+            assert!(
+                lo < *v * 1.001 && *v <= lo * base * 1.001,
+                "{v} in ({lo}, {}]",
+                lo * base
+            );
+        }
+        // A narrow range keeps the finest scale.
+        let (scale, _, _, counts) = exponential(&hist(&[10.0, 10.5]));
+        assert_eq!(counts.iter().sum::<u64>(), 2);
+        assert!(scale >= 10, "{scale}");
+    }
+
+    #[test]
+    fn explicit_buckets_are_upper_inclusive() {
+        let h = hist(&[0.0, 5.0, 7.0, 10_000.0, 20_000.0]);
+        let c = explicit(&h, EXPLICIT_BOUNDS);
+        assert_eq!(c.len(), EXPLICIT_BOUNDS.len() + 1);
+        assert_eq!((c[0], c[1], c[2]), (1, 1, 1));
+        assert_eq!(c[EXPLICIT_BOUNDS.len() - 1], 1, "10 s in (7.5 s, 10 s]");
+        assert_eq!(c[EXPLICIT_BOUNDS.len()], 1, "above the last bound");
+    }
+
+    #[test]
+    fn the_export_url_appends_v1_metrics_unless_given() {
+        let u = |s: &str| export_url(&Url::parse(s).unwrap()).to_string();
+        assert_eq!(u("http://c:4318"), "http://c:4318/v1/metrics");
+        assert_eq!(u("http://c:4318/otlp/"), "http://c:4318/otlp/v1/metrics");
+        assert_eq!(u("http://c:4318/v1/metrics"), "http://c:4318/v1/metrics");
+    }
 }
