@@ -1,7 +1,6 @@
 //! `--out otlp=URL` end to end: a short `volley run` against the embedded demo shop sends
 //! OTLP/HTTP protobuf to a receiver this test starts. No OpenTelemetry Collector installs
-//! here (none in Debian's apt, PyPI or npm; GitHub releases are unreachable), so the
-//! receiver is a loopback HTTP/1.1 server that decodes each body as an
+//! here (none in Debian's apt; GitHub releases are unreachable), so the receiver is a loopback HTTP/1.1 server that decodes each body as an
 //! `ExportMetricsServiceRequest` with the types generated from the official proto
 //! (`opentelemetry-proto`) and answers as a collector does (200, or 500 when told to).
 
