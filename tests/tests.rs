@@ -29,6 +29,7 @@ mod lint_docs;
 mod logs;
 mod loops;
 mod methods;
+mod otlp;
 mod out_files;
 mod outputs;
 mod proxy_e2e;

@@ -8,7 +8,7 @@
 //! from the run's Secret, key VAR).
 
 use std::path::{Path, PathBuf};
-use volley_engine::output::{influx, spec, stats::TrendStat, OutSpec};
+use volley_engine::output::{influx, otlp, spec, stats::TrendStat, OutSpec};
 use volley_k8s::manifests::outputs::ClusterOut;
 use volley_plan::Plan;
 
@@ -42,7 +42,7 @@ pub fn parse(specs: &[String], plan: &Plan, local_json: bool) -> Result<ClusterO
             OutSpec::Json { path } => {
                 if !local_json {
                     return Err("--out json=…: `volley compile` writes no results; the coordinator of a \
-                                compiled run streams only to network outputs (prometheus, influxdb). \
+                                compiled run streams only to network outputs (prometheus, influxdb, otlp). \
                                 `volley deploy --out json=FILE` fetches the NDJSON into FILE at the end"
                         .into());
                 }
@@ -63,7 +63,7 @@ pub fn parse(specs: &[String], plan: &Plan, local_json: bool) -> Result<ClusterO
             OutSpec::Csv { .. } => {
                 return Err(
                     "--out csv=…: a cluster run streams its merged intervals to network \
-                            outputs (prometheus, influxdb) and can fetch --out json=FILE; CSV rows \
+                            outputs (prometheus, influxdb, otlp) and can fetch --out json=FILE; CSV rows \
                             are written by `volley run` (also with --runners N)"
                         .into(),
                 );
@@ -78,6 +78,10 @@ pub fn parse(specs: &[String], plan: &Plan, local_json: bool) -> Result<ClusterO
             OutSpec::Influx { url, opts } => {
                 influx::write_url(&url).map_err(|e| e.to_string())?;
                 out.outs.push(network("influxdb", raw, &url, &opts, plan)?);
+            }
+            OutSpec::Otlp { url, opts } => {
+                otlp::OtlpOptions::from_spec(&opts, &plan.name, "").map_err(|e| e.to_string())?;
+                out.outs.push(network("otlp", raw, &url, &opts, plan)?);
             }
         }
     }

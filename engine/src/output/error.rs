@@ -9,10 +9,10 @@ use std::path::PathBuf;
 /// A `--out` spec that cannot be used (parsing only: nothing was opened).
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("--out `{spec}`: expected KIND=TARGET (json=FILE, csv=FILE, junit=FILE, prometheus=URL or influxdb=URL)")]
+    #[error("--out `{spec}`: expected KIND=TARGET (json=FILE, csv=FILE, junit=FILE, prometheus=URL, influxdb=URL or otlp=URL)")]
     NoKind { spec: String },
     #[error(
-        "--out `{kind}=…`: unknown output (expected json, csv, junit, prometheus or influxdb)"
+        "--out `{kind}=…`: unknown output (expected json, csv, junit, prometheus, influxdb or otlp)"
     )]
     UnknownOutput { kind: String },
     #[error("--out {kind}=FILE: the file name is missing")]
@@ -56,6 +56,12 @@ pub enum SpecError {
         "--out influxdb: name the database: http://HOST:8086/write?db=NAME, http://HOST:8086/NAME, or http://HOST:8086/api/v2/write?org=O&bucket=B"
     )]
     InfluxNoDatabase,
+    #[error("--out otlp: {key}=`{value}` is not one of {expected}")]
+    OtlpChoice {
+        key: String,
+        value: String,
+        expected: String,
+    },
 }
 
 /// A trend-stats list (`p(95),p(99),max`) that does not parse.

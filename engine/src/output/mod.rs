@@ -1,6 +1,6 @@
 //! Results where teams already look: `--out json=FILE` (NDJSON), `--out csv=FILE` (k6's
 //! CSV), `--out junit=FILE` (the verdict as JUnit XML), `--out prometheus=URL` (remote
-//! write), `--out influxdb=URL` (line protocol) and `--report FILE.html`, plus the
+//! write), `--out influxdb=URL` (line protocol), `--out otlp=URL` (OTLP/HTTP protobuf) and `--report FILE.html`, plus the
 //! Prometheus text format of an aggregate for a `/metrics` endpoint
 //! ([`prometheus::text`]). See docs/outputs.md for flags, names and shapes.
 //!
@@ -34,6 +34,7 @@ pub mod influx;
 mod intervals;
 pub mod json;
 pub mod junit;
+pub mod otlp;
 pub mod prometheus;
 pub mod report;
 mod sender;
@@ -173,6 +174,12 @@ impl OutputSet {
                 OutSpec::Prometheus { url, opts } => outputs.push(Box::new(
                     prometheus::RemoteWrite::start(url, &opts, &cfg, SendPolicy::default())?,
                 )),
+                OutSpec::Otlp { url, opts } => outputs.push(Box::new(otlp::Otlp::start(
+                    url,
+                    &opts,
+                    &cfg,
+                    SendPolicy::default(),
+                )?)),
                 OutSpec::Influx { url, opts } => outputs.push(Box::new(influx::Influx::start(
                     url,
                     &opts,

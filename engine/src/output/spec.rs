@@ -1,5 +1,5 @@
 //! The `--out` specs, parsed: `json=FILE`, `csv=FILE[,key=value…]`, `junit=FILE`,
-//! `prometheus=URL[,key=value…]` and `influxdb=URL[,key=value…]`. After the URL come options; a piece without `=` continues
+//! `prometheus=URL[,key=value…]`, `influxdb=URL[,key=value…]` and `otlp=URL[,key=value…]`. After the URL come options; a piece without `=` continues
 //! the previous option's value, so `trend_stats=p(95),p(99),max` reads as one list.
 //! Pure: it reads nothing (secrets are resolved by the caller) and never holds a token.
 
@@ -34,11 +34,23 @@ pub enum OutSpec {
         url: Url,
         opts: BTreeMap<String, String>,
     },
+    /// OTLP/HTTP protobuf metrics (see `otlp`).
+    Otlp {
+        url: Url,
+        opts: BTreeMap<String, String>,
+    },
 }
 
 /// The options each kind accepts.
 const PROMETHEUS_OPTS: &[&str] = &["trend_stats", "testid", "token_env", "token_secret"];
 const INFLUX_OPTS: &[&str] = &["testid", "token_env", "token_secret"];
+const OTLP_OPTS: &[&str] = &[
+    "testid",
+    "temporality",
+    "histogram",
+    "token_env",
+    "token_secret",
+];
 
 /// Parses one spec. Errors name the spec and what is wrong.
 pub fn parse(spec: &str) -> Result<OutSpec, SpecError> {
@@ -61,6 +73,10 @@ pub fn parse(spec: &str) -> Result<OutSpec, SpecError> {
         "influxdb" => {
             let (url, opts) = url_and_opts(kind, rest, INFLUX_OPTS)?;
             Ok(OutSpec::Influx { url, opts })
+        }
+        "otlp" => {
+            let (url, opts) = url_and_opts(kind, rest, OTLP_OPTS)?;
+            Ok(OutSpec::Otlp { url, opts })
         }
         other => Err(SpecError::UnknownOutput {
             kind: other.to_string(),
