@@ -47,6 +47,16 @@ pub struct VuClient {
     /// The VU's cookies; `None` until the first one arrives or is set, so a VU that never
     /// sees a cookie pays nothing per request.
     jar: Option<Box<CookieJar>>,
+    /// An exchange is (or was, when its future was dropped) in flight on the pooled
+    /// connection marked `in_use`; see [`VuClient::drop_cut`].
+    busy: bool,
+}
+
+/// What sending on a connection needs of the client, borrowed beside its pool.
+struct Ctx<'a> {
+    opts: &'a ClientOptions,
+    user_agent: Option<&'a HeaderValue>,
+    bufs: &'a mut h1::Buffers,
 }
 
 /// A connection of either protocol.
@@ -73,8 +83,13 @@ impl Conn {
     }
 }
 
-/// An idle (or, while checked out, busy) connection and what identifies its origin.
+/// An idle (or, while `in_use`, busy) connection and what identifies its origin. A
+/// connection stays in the pool while it carries a request (a move of this struct would
+/// be a `memcpy` call: it is larger than the 128 bytes copied inline).
 struct Pooled {
+    /// A request is in flight on it; still set after the exchange was dropped midway (a
+    /// timeout, the end of the test), when the connection's state is unknown.
+    in_use: bool,
     https: bool,
     host: Box<str>,
     port: u16,
@@ -206,6 +221,7 @@ impl VuClient {
             bufs: h1::Buffers::default(),
             timer: None,
             jar: None,
+            busy: false,
         }
     }
 
@@ -227,6 +243,7 @@ impl VuClient {
     /// Send `req`, following redirects; never panics, never outlives the timeout. A
     /// transport failure is a response with `status == 0` and `error` set.
     pub async fn send(&mut self, mut req: Request) -> Response {
+        self.drop_cut();
         let limit = req.timeout.unwrap_or(self.opts.timeout);
         let mut acc = Acc::default();
         let mut redirects = Vec::new();
@@ -245,8 +262,9 @@ impl VuClient {
             () = &mut timer => Err(HttpError::timeout(limit)),
         };
         self.timer = Some(timer);
+        self.drop_cut();
         acc.settle(false);
-        let result = result.and_then(|done| self.decode(done));
+        let result = result.and_then(|mut done| self.decode(&mut done).map(|wire| (done, wire)));
         let (status, headers, body, wire_body, error) = match result {
             Ok((done, wire)) => (done.status, done.headers, done.body, wire, None),
             Err(e) => (0, Headers::new(), Bytes::new(), 0, Some(e)),
@@ -266,16 +284,27 @@ impl VuClient {
         }
     }
 
-    /// Undo the final response's `Content-Encoding` (compression on, body kept); also
-    /// gives the body's length as received.
-    fn decode(&self, mut done: Done) -> Result<(Done, u64), HttpError> {
+    /// Close the connection an exchange was cut on (its future dropped by a timeout or
+    /// the end of the test): its state is unknown, as the old code dropped it with the
+    /// future that owned it.
+    fn drop_cut(&mut self) {
+        if self.busy {
+            self.pool.retain(|p| !p.in_use);
+            self.busy = false;
+        }
+    }
+
+    /// Undo the final response's `Content-Encoding` (compression on, body kept); gives
+    /// the body's length as received.
+    fn decode(&self, done: &mut Done) -> Result<u64, HttpError> {
         let wire = done.body.len() as u64;
         if done.encoded && self.opts.compression && !done.body.is_empty() {
             if let Some(value) = done.headers.get("content-encoding") {
-                done.body = encoding::decode(value, done.body, self.opts.max_body)?;
+                let body = std::mem::take(&mut done.body);
+                done.body = encoding::decode(value, body, self.opts.max_body)?;
             }
         }
-        Ok((done, wire))
+        Ok(wire)
     }
 
     /// The `Cookie` header of one hop: the jar's cookies matching `req.url` and the
@@ -362,19 +391,35 @@ impl VuClient {
         loop {
             let mut pooled = None;
             if !retried {
-                if let Some(mut p) = self.take(&target) {
-                    if p.conn.ready().await {
-                        pooled = Some(p);
+                if let Some(i) = self.find(&target) {
+                    if self.pool[i].conn.ready().await {
+                        pooled = Some(i);
+                    } else {
+                        self.pool.swap_remove(i);
                     }
                 }
             }
             let fresh = pooled.is_none();
-            let mut entry = match pooled {
-                Some(p) => p,
-                // Boxed: the dial future (TLS state included) is large and cold; inline
-                // it would make every request's future large and costly to move.
-                None => Box::pin(self.dial(&req.url, &target, acc)).await?,
+            let i = match pooled {
+                Some(i) => i,
+                None => {
+                    // Boxed: the dial future (TLS state included) is large and cold;
+                    // inline it would make every request's future large and costly to
+                    // move.
+                    let entry = Box::pin(self.dial(&req.url, &target, acc)).await?;
+                    self.pool.push(entry);
+                    self.pool.len() - 1
+                }
             };
+            let VuClient {
+                pool,
+                opts,
+                user_agent,
+                bufs,
+                busy,
+                ..
+            } = self;
+            let entry = &mut pool[i];
             // A pooled HTTP/1.1 connection is used at once: no clock read needed.
             let t0 = match entry.conn {
                 Conn::H1(_) if !fresh => hop_start,
@@ -385,28 +430,37 @@ impl VuClient {
                 .saturating_duration_since(hop_start)
                 .saturating_sub(t.connecting + t.tls_handshaking);
             acc.begin(&entry.conn, fresh, t0);
+            entry.in_use = true;
+            *busy = true;
+            let ctx = Ctx {
+                opts,
+                user_agent: user_agent.as_ref(),
+                bufs,
+            };
             let result = match &mut entry.conn {
                 Conn::H1(c) => {
                     let route = Route {
                         host_header: &entry.host_header,
                         proxied: entry.proxied.as_ref(),
                     };
-                    self.send_h1(c, route, req, cookie, acc, t0).await
+                    send_h1(ctx, c, route, req, cookie, acc, t0).await
                 }
-                Conn::H2(c) => self.send_h2(c, req, cookie, acc, t0).await,
+                Conn::H2(c) => send_h2(ctx, c, req, cookie, acc, t0).await,
             };
+            entry.in_use = false;
+            *busy = false;
             match result {
                 Ok((done, reusable)) => {
                     acc.settle(true);
-                    if reusable && self.opts.reuse_connections {
-                        self.pool.push(entry);
+                    if !(reusable && self.opts.reuse_connections) {
+                        self.pool.swap_remove(i);
                     }
                     return Ok(done);
                 }
                 Err(e) => {
                     let retry = !fresh && !retried && acc.nothing_received();
                     acc.settle(false);
-                    drop(entry);
+                    self.pool.swap_remove(i);
                     if retry {
                         retried = true;
                         continue;
@@ -417,86 +471,11 @@ impl VuClient {
         }
     }
 
-    async fn send_h1(
-        &mut self,
-        conn: &mut H1Conn<Stream>,
-        route: Route<'_>,
-        req: &Request,
-        cookie: Option<&HeaderValue>,
-        acc: &mut Acc,
-        t0: Instant,
-    ) -> Result<(Done, bool), HttpError> {
-        let present = Present::scan(req);
-        let authorization = match present.auth || !has_userinfo(&req.url) {
-            true => None,
-            false => Some(basic_auth(&req.url)?),
-        };
-        let added = h1::Added {
-            host: (!present.host).then(|| route.host_header.as_bytes()),
-            user_agent: match present.agent {
-                true => None,
-                false => self.user_agent.as_ref().map(HeaderValue::as_bytes),
-            },
-            authorization: authorization.as_ref().map(HeaderValue::as_bytes),
-            content_length: !present.length
-                && (!req.body.is_empty() || needs_zero_length(&req.method)),
-            close: !self.opts.reuse_connections,
-            absolute: route.proxied.is_some(),
-            proxy_authorization: route
-                .proxied
-                .and_then(|a| a.as_ref().map(HeaderValue::as_bytes)),
-            cookie: cookie.map(HeaderValue::as_bytes),
-            accept_encoding: (self.opts.compression && !present.accept_encoding)
-                .then_some(encoding::ACCEPT_ENCODING.as_bytes()),
-        };
-        let reply = conn
-            .exchange(&mut self.bufs, req, &added, self.opts.max_body)
-            .await?;
-        acc.set_phases(t0, reply.written, reply.first_byte, Instant::now());
-        acc.proto = proto(reply.version);
-        let done = Done {
-            status: reply.status,
-            headers: reply.headers,
-            body: reply.body,
-            set_cookie: reply.set_cookie,
-            encoded: reply.encoded,
-        };
-        Ok((done, reply.reusable))
-    }
-
-    async fn send_h2(
-        &mut self,
-        conn: &mut H2Conn,
-        req: &Request,
-        cookie: Option<&HeaderValue>,
-        acc: &mut Acc,
-        t0: Instant,
-    ) -> Result<(Done, bool), HttpError> {
-        let request = self.build_h2(req, cookie)?;
-        let response = conn.send(request).await.map_err(|e| HttpError::h2(&e))?;
-        let head = Instant::now();
-        let written = last_write_between(&conn.stats, t0, head);
-        let (parts, incoming) = response.into_parts();
-        let keep = (!req.discard_body).then_some(self.opts.max_body);
-        let body = read_body(incoming, keep).await?;
-        acc.set_phases(t0, written, head, Instant::now());
-        acc.proto = proto(parts.version);
-        let done = Done {
-            status: parts.status.as_u16(),
-            set_cookie: parts.headers.contains_key(header::SET_COOKIE),
-            encoded: parts.headers.contains_key(header::CONTENT_ENCODING),
-            headers: Headers::from(parts.headers),
-            body,
-        };
-        Ok((done, true))
-    }
-
-    fn take(&mut self, t: &Target<'_>) -> Option<Pooled> {
-        let i = self
-            .pool
+    /// The pooled connection to `t`'s origin, if any.
+    fn find(&self, t: &Target<'_>) -> Option<usize> {
+        self.pool
             .iter()
-            .position(|p| p.port == t.port && p.https == t.https && *p.host == *t.host)?;
-        Some(self.pool.swap_remove(i))
+            .position(|p| p.port == t.port && p.https == t.https && *p.host == *t.host)
     }
 
     async fn dial(&self, url: &Url, t: &Target<'_>, acc: &mut Acc) -> Result<Pooled, HttpError> {
@@ -567,44 +546,120 @@ impl VuClient {
             host_header,
             conn,
             proxied,
+            in_use: false,
         })
     }
+}
 
-    /// The hyper request for HTTP/2 (hyper adds `content-length` from the body).
-    fn build_h2(
-        &self,
-        req: &Request,
-        cookie: Option<&HeaderValue>,
-    ) -> Result<http::Request<ReqBody>, HttpError> {
-        let mut out = http::Request::new(Full::new(req.body.clone()));
-        *out.method_mut() = req.method.clone();
-        *out.uri_mut() = h2_uri(&req.url)?;
-        *out.version_mut() = Version::HTTP_2;
-        let present = Present::scan(req);
-        let headers = out.headers_mut();
-        headers.reserve(req.headers.len() + 2);
-        for (name, value) in &req.headers {
-            headers.append(name.clone(), value.clone());
-        }
-        if !present.agent {
-            if let Some(ua) = &self.user_agent {
-                headers.insert(header::USER_AGENT, ua.clone());
-            }
-        }
-        if !present.auth && has_userinfo(&req.url) {
-            headers.insert(header::AUTHORIZATION, basic_auth(&req.url)?);
-        }
-        if let Some(cookie) = cookie {
-            headers.insert(header::COOKIE, cookie.clone());
-        }
-        if self.opts.compression && !present.accept_encoding {
-            headers.insert(
-                header::ACCEPT_ENCODING,
-                HeaderValue::from_static(encoding::ACCEPT_ENCODING),
-            );
-        }
-        Ok(out)
+/// One HTTP/1.1 exchange on `conn`: the `Done` response and whether the connection may
+/// carry another request.
+async fn send_h1(
+    ctx: Ctx<'_>,
+    conn: &mut H1Conn<Stream>,
+    route: Route<'_>,
+    req: &Request,
+    cookie: Option<&HeaderValue>,
+    acc: &mut Acc,
+    t0: Instant,
+) -> Result<(Done, bool), HttpError> {
+    let present = Present::scan(req);
+    let authorization = match present.auth || !has_userinfo(&req.url) {
+        true => None,
+        false => Some(basic_auth(&req.url)?),
+    };
+    let added = h1::Added {
+        host: (!present.host).then(|| route.host_header.as_bytes()),
+        user_agent: match present.agent {
+            true => None,
+            false => ctx.user_agent.map(HeaderValue::as_bytes),
+        },
+        authorization: authorization.as_ref().map(HeaderValue::as_bytes),
+        content_length: !present.length && (!req.body.is_empty() || needs_zero_length(&req.method)),
+        close: !ctx.opts.reuse_connections,
+        absolute: route.proxied.is_some(),
+        proxy_authorization: route
+            .proxied
+            .and_then(|a| a.as_ref().map(HeaderValue::as_bytes)),
+        cookie: cookie.map(HeaderValue::as_bytes),
+        accept_encoding: ctx.opts.compression && !present.accept_encoding,
+    };
+    let reply = conn
+        .exchange(ctx.bufs, req, &added, ctx.opts.max_body)
+        .await?;
+    acc.set_phases(t0, reply.written, reply.first_byte, Instant::now());
+    acc.proto = proto(reply.version);
+    let done = Done {
+        status: reply.status,
+        headers: reply.headers,
+        body: reply.body,
+        set_cookie: reply.set_cookie,
+        encoded: reply.encoded,
+    };
+    Ok((done, reply.reusable))
+}
+
+/// One HTTP/2 exchange on `conn` (always reusable: hyper knows when it is not).
+async fn send_h2(
+    ctx: Ctx<'_>,
+    conn: &mut H2Conn,
+    req: &Request,
+    cookie: Option<&HeaderValue>,
+    acc: &mut Acc,
+    t0: Instant,
+) -> Result<(Done, bool), HttpError> {
+    let request = build_h2(&ctx, req, cookie)?;
+    let response = conn.send(request).await.map_err(|e| HttpError::h2(&e))?;
+    let head = Instant::now();
+    let written = last_write_between(&conn.stats, t0, head);
+    let (parts, incoming) = response.into_parts();
+    let keep = (!req.discard_body).then_some(ctx.opts.max_body);
+    let body = read_body(incoming, keep).await?;
+    acc.set_phases(t0, written, head, Instant::now());
+    acc.proto = proto(parts.version);
+    let done = Done {
+        status: parts.status.as_u16(),
+        set_cookie: parts.headers.contains_key(header::SET_COOKIE),
+        encoded: parts.headers.contains_key(header::CONTENT_ENCODING),
+        headers: Headers::from(parts.headers),
+        body,
+    };
+    Ok((done, true))
+}
+
+/// The hyper request for HTTP/2 (hyper adds `content-length` from the body).
+fn build_h2(
+    ctx: &Ctx<'_>,
+    req: &Request,
+    cookie: Option<&HeaderValue>,
+) -> Result<http::Request<ReqBody>, HttpError> {
+    let mut out = http::Request::new(Full::new(req.body.clone()));
+    *out.method_mut() = req.method.clone();
+    *out.uri_mut() = h2_uri(&req.url)?;
+    *out.version_mut() = Version::HTTP_2;
+    let present = Present::scan(req);
+    let headers = out.headers_mut();
+    headers.reserve(req.headers.len() + 2);
+    for (name, value) in &req.headers {
+        headers.append(name.clone(), value.clone());
     }
+    if !present.agent {
+        if let Some(ua) = ctx.user_agent {
+            headers.insert(header::USER_AGENT, ua.clone());
+        }
+    }
+    if !present.auth && has_userinfo(&req.url) {
+        headers.insert(header::AUTHORIZATION, basic_auth(&req.url)?);
+    }
+    if let Some(cookie) = cookie {
+        headers.insert(header::COOKIE, cookie.clone());
+    }
+    if ctx.opts.compression && !present.accept_encoding {
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static(encoding::ACCEPT_ENCODING),
+        );
+    }
+    Ok(out)
 }
 
 /// Which headers the request sets itself.

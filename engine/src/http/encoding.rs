@@ -162,6 +162,12 @@ mod unit {
     }
 
     #[test]
+    fn the_h1_header_line_is_the_default_value() {
+        let line = format!("Accept-Encoding: {ACCEPT_ENCODING}\r\n");
+        assert_eq!(line.as_bytes(), super::super::h1::ACCEPT_ENCODING_LINE);
+    }
+
+    #[test]
     fn bombs_and_corrupt_bodies_fail_with_their_codes() {
         let bomb = gzip(&vec![0u8; 10 << 20]);
         assert!(bomb.len() < 64 * 1024);

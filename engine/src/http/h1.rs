@@ -48,6 +48,9 @@ const READ_CHUNK: usize = 2 * 1024;
 const MAX_RESERVE: u64 = 1 << 20;
 /// A response head larger than this is refused.
 const MAX_HEAD: usize = 64 * 1024;
+/// The default `Accept-Encoding` header line ([`super::encoding::ACCEPT_ENCODING`]), written
+/// with one copy.
+pub(crate) const ACCEPT_ENCODING_LINE: &[u8] = b"Accept-Encoding: gzip, br, deflate, zstd\r\n";
 
 /// An HTTP/1.1 connection: the socket and its byte counters.
 pub(crate) struct H1Conn<IO> {
@@ -75,8 +78,9 @@ pub(crate) struct Added<'a> {
     pub(crate) proxy_authorization: Option<&'a [u8]>,
     /// `Cookie`: the jar's and the request's own cookies.
     pub(crate) cookie: Option<&'a [u8]>,
-    /// `Accept-Encoding` (compression on and not set by the request).
-    pub(crate) accept_encoding: Option<&'a [u8]>,
+    /// `Accept-Encoding` (compression on and not set by the request): the line
+    /// [`ACCEPT_ENCODING_LINE`].
+    pub(crate) accept_encoding: bool,
 }
 
 /// A complete response and when its phases ended.
@@ -352,8 +356,8 @@ fn encode_head(
     if let Some(cookie) = added.cookie {
         line(w, b"Cookie", cookie);
     }
-    if let Some(accept) = added.accept_encoding {
-        line(w, b"Accept-Encoding", accept);
+    if added.accept_encoding {
+        w.extend_from_slice(ACCEPT_ENCODING_LINE);
     }
     if added.content_length {
         w.extend_from_slice(b"Content-Length: ");

@@ -125,6 +125,45 @@ impl Vu {
         Ok(Flow::Next)
     }
 
+    /// `repeat`, `for` and `while`.
+    async fn loop_stmt(&mut self, stmt: &Stmt) -> R<Flow> {
+        match stmt {
+            Stmt::Repeat { count, body } => {
+                let n = self.eval(count).await?;
+                let n = match n {
+                    Value::Int(n) => n.max(0),
+                    other => {
+                        return Err(Halt::error(
+                            "repeat: count is not an int",
+                            format!("repeat needs an int count, got {}", other.kind()),
+                        ))
+                    }
+                };
+                for _ in 0..n {
+                    if let Round::Leave(f) = self.round(body).await {
+                        return f;
+                    }
+                }
+            }
+            Stmt::ForRange {
+                slot,
+                low,
+                high,
+                body,
+            } => return self.for_range(*slot, low, high, body).await,
+            Stmt::ForEach { slot, items, body } => return self.for_each(*slot, items, body).await,
+            Stmt::While { cond, body } => {
+                while self.eval_bool(cond, "while").await? {
+                    if let Round::Leave(f) = self.round(body).await {
+                        return f;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(Flow::Next)
+    }
+
     async fn stmt(&mut self, stmt: &Stmt) -> R<Flow> {
         match stmt {
             Stmt::Let { slot, value } => {
@@ -197,40 +236,16 @@ impl Vu {
                     return self.exec(branch).await;
                 }
             }
-            Stmt::Repeat { count, body } => {
-                let n = self.eval(count).await?;
-                let n = match n {
-                    Value::Int(n) => n.max(0),
-                    other => {
-                        return Err(Halt::error(
-                            "repeat: count is not an int",
-                            format!("repeat needs an int count, got {}", other.kind()),
-                        ))
-                    }
-                };
-                for _ in 0..n {
-                    if let Round::Leave(f) = self.round(body).await {
-                        return f;
-                    }
-                }
-            }
+            // Loops run in their own boxed future: inline, their states would make every
+            // statement's future larger (and its poll no longer inlined), a cost paid by
+            // every `let` and `check` of every script.
+            Stmt::Repeat { .. }
+            | Stmt::ForRange { .. }
+            | Stmt::ForEach { .. }
+            | Stmt::While { .. } => return Box::pin(self.loop_stmt(stmt)).await,
             Stmt::Assign { slot, value } => {
                 let v = self.eval(value).await?;
                 self.set_local(*slot, v);
-            }
-            Stmt::ForRange {
-                slot,
-                low,
-                high,
-                body,
-            } => return self.for_range(*slot, low, high, body).await,
-            Stmt::ForEach { slot, items, body } => return self.for_each(*slot, items, body).await,
-            Stmt::While { cond, body } => {
-                while self.eval_bool(cond, "while").await? {
-                    if let Round::Leave(f) = self.round(body).await {
-                        return f;
-                    }
-                }
             }
             Stmt::Break => return Ok(Flow::Break),
             Stmt::Continue => return Ok(Flow::Continue),

@@ -57,7 +57,7 @@ async fn exchange(
         absolute: false,
         proxy_authorization: None,
         cookie: None,
-        accept_encoding: None,
+        accept_encoding: false,
     };
     let mut req = Request::new(method, url("http://example.test/p?q=1#frag"))
         .header(
