@@ -157,6 +157,7 @@ mod tests {
             op,
             value,
             source: format!("{aggregation:?} {op:?} {value}"),
+            baseline: None,
         }
     }
 

@@ -29,7 +29,7 @@
 
 mod error;
 pub mod influx;
-mod intervals;
+pub(crate) mod intervals;
 pub mod json;
 pub mod prometheus;
 pub mod report;

@@ -19,6 +19,7 @@ fn cond(
         op,
         value,
         source: source.into(),
+        baseline: None,
     }
 }
 

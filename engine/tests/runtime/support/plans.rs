@@ -121,6 +121,7 @@ pub fn threshold(
             op,
             value,
             source: format!("{aggregation:?} {op:?} {value}"),
+            baseline: None,
         }],
         abort_on_fail: abort,
         delay_abort_eval_ms: 0,
