@@ -102,7 +102,7 @@ fn the_same_build_passes_the_gate_and_20ms_more_fails_it() {
     // (`volley compare` on the files.)
     let cmp = |a: &str, b: &str, extra: &[&str]| {
         let mut args = vec![
-            "compare",
+            "compare".to_string(),
             dir.join(a).to_str().unwrap().to_string(),
             dir.join(b).to_str().unwrap().to_string(),
         ];

@@ -244,7 +244,8 @@ impl DetailRecorder {
     /// The tag sets kept for an interval: those kept so far, each metric whole, each
     /// request name (up to [`MAX_NAMES`] per metric), the thresholds'.
     fn keys_of(&self, block: &Aggregate) -> Vec<(String, TagMap)> {
-        let mut keys: Vec<(String, TagMap)> = self.acc.keys().cloned().collect();
+        let mut keys: std::collections::BTreeSet<(String, TagMap)> =
+            self.acc.keys().cloned().collect();
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
         for (metric, tags) in &keys {
             if tags.contains_key("name") {
@@ -255,7 +256,7 @@ impl DetailRecorder {
             if matches!(data, crate::metrics::SeriesData::Gauge { .. }) {
                 continue;
             }
-            keys.push((metric.to_string(), TagMap::new()));
+            keys.insert((metric.to_string(), TagMap::new()));
             let Some(name) = tags.get("name") else {
                 continue;
             };
@@ -269,13 +270,11 @@ impl DetailRecorder {
             let seen = names.entry(metric.to_string()).or_default();
             if *seen < MAX_NAMES {
                 *seen += 1;
-                keys.push(key);
+                keys.insert(key);
             }
         }
         keys.extend(self.filters.iter().cloned());
-        keys.sort();
-        keys.dedup();
-        keys
+        keys.into_iter().collect()
     }
 
     fn close_block(&mut self, block: &Aggregate, secs: f64) {

@@ -1,3 +1,7 @@
+//! The comparison on synthetic runs: a shift beyond the tolerance is a regression, the
+//! same build is not (also over 400 simulated pairs), short and old summaries are not
+//! judged, and `baseline` thresholds take their values from the baseline summary.
+
 use super::detail::{Detail, SeriesDetail};
 use super::*;
 use crate::metrics::{Aggregate, Registry};
