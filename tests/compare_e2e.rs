@@ -1,7 +1,8 @@
 //! Regression gates end to end (issue 20): `volley compare` and `--baseline` against the
 //! embedded demo shop, with `--demo-latency 20ms` standing for a slower build. One test,
 //! its runs in sequence (runs in parallel would slow each other down), about 45 s:
-//! a baseline, two more runs of the same build judged against it (neither may be called
+//! a baseline, two more runs of the same build judged against it, the second as a fleet
+//! of 2 whose coordinator judges (neither may be called
 //! a regression, by the comparison or by the `med < baseline * 1.1 + 2ms` threshold), and a run
 //! 20 ms slower (both must catch it, exit 99). Then `volley compare` on the files, its
 //! JSON, and the errors that must come before any load.
@@ -73,8 +74,13 @@ fn the_same_build_passes_the_gate_and_20ms_more_fails_it() {
     // Two more runs of the same build: no regression, the threshold passes.
     let mut baseline = vec!["--baseline", base.to_str().unwrap()];
     baseline.extend_from_slice(JUDGE);
-    for name in ["same1.json", "same2.json"] {
-        let (code, out, s) = run(&dir, name, &baseline);
+    // The second as a fleet of 2: its coordinator fills in and judges the same way.
+    for (name, fleet) in [("same1.json", false), ("same2.json", true)] {
+        let mut args = baseline.clone();
+        if fleet {
+            args.extend_from_slice(&["--runners", "2"]);
+        }
+        let (code, out, s) = run(&dir, name, &args);
         assert!(
             out.contains("baseline: http_req_duration{name:products}"),
             "{out}"

@@ -451,6 +451,10 @@ pub struct BaselineRef {
     pub factor: f64,
     #[serde(default)]
     pub offset: f64,
+    /// The baseline's value, once filled in (`value` is then `factor × base + offset`);
+    /// a plan without it cannot judge the condition, and the engine fails it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -194,6 +194,14 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     if let Err(code) = super::check_summary_json(args.summary_json.as_deref()) {
         return code;
     }
+    let unresolved = volley_engine::compare::unresolved(&plan);
+    if !unresolved.is_empty() {
+        eprintln!(
+            "error: the plan's thresholds against a baseline were not filled in ({}): deploy it with `volley deploy --baseline FILE` or run it with `volley run --baseline FILE`",
+            unresolved.join(", ")
+        );
+        return ExitCode::Usage;
+    }
     let baseline = match &args.baseline {
         Some(file) => match super::compare::read_summary(file) {
             Ok(summary) => Some(std::sync::Arc::new(volley_engine::compare::Baseline {

@@ -510,11 +510,12 @@ pub fn resolve_baseline(plan: &mut Plan, base: &Summary) -> Result<Vec<String>, 
     for t in &mut plan.thresholds {
         let key = submetric_key(&t.metric, &t.tags);
         for c in &mut t.conditions {
-            let Some(rel) = c.baseline else {
+            let Some(rel) = c.baseline.as_mut() else {
                 continue;
             };
             match baseline_value(base, &t.metric, &t.tags, c.aggregation, c.percentile) {
                 Ok(b) => {
+                    rel.base = Some(b);
                     c.value = rel.factor * b + rel.offset;
                     lines.push(format!(
                         "{key}: {} (baseline {} = {}, so {})",
@@ -533,6 +534,20 @@ pub fn resolve_baseline(plan: &mut Plan, base: &Summary) -> Result<Vec<String>, 
     } else {
         Err(errors)
     }
+}
+
+/// The conditions written against `baseline` whose value was not filled in
+/// (`metric: condition`).
+pub fn unresolved(plan: &Plan) -> Vec<String> {
+    plan.thresholds
+        .iter()
+        .flat_map(|t| {
+            t.conditions
+                .iter()
+                .filter(|c| c.baseline.is_some_and(|b| b.base.is_none()))
+                .map(move |c| format!("{}: {}", submetric_key(&t.metric, &t.tags), c.source))
+        })
+        .collect()
 }
 
 /// Whether a plan has a condition written against `baseline`.

@@ -240,7 +240,11 @@ fn baseline_plan(agg: Aggregation, p: Option<f64>, factor: f64, offset: f64) -> 
             op: CmpOp::Lt,
             value: 0.0,
             source: "p(95) < baseline * 1.1".into(),
-            baseline: Some(BaselineRef { factor, offset }),
+            baseline: Some(BaselineRef {
+                factor,
+                offset,
+                base: None,
+            }),
         }],
         abort_on_fail: false,
         delay_abort_eval_ms: 0,
@@ -260,7 +264,16 @@ fn baseline_thresholds_take_the_baseline_value() {
     base.metrics.insert("http_req_duration".into(), m.clone());
     let mut plan = baseline_plan(Aggregation::P, Some(95.0), 1.1, 2.0);
     assert!(needs_baseline(&plan));
+    assert_eq!(
+        unresolved(&plan),
+        ["http_req_duration: p(95) < baseline * 1.1"]
+    );
+    // Not filled in, it fails whatever the data (the engine's guard).
+    let agg = Aggregate::new(Registry::new(&[]));
+    let r = crate::thresholds::evaluate(&plan.thresholds, &agg, crate::thresholds::Phase::End);
+    assert!(!r[0].passed);
     let lines = resolve_baseline(&mut plan, &base).unwrap();
+    assert!(unresolved(&plan).is_empty());
     assert!((plan.thresholds[0].conditions[0].value - 13.0).abs() < 1e-9);
     assert_eq!(lines.len(), 1);
     // p(97) is not in the values and there is no histogram: a clear error.

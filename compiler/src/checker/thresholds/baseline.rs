@@ -92,6 +92,7 @@ impl ThresholdPass<'_, '_> {
             A::Name(n) if n.name == "baseline" => Some(BaselineRef {
                 factor: 1.0,
                 offset: 0.0,
+                base: None,
             }),
             A::Paren(x) => self.linear(info, x),
             A::Binary { op, lhs, rhs } => {
@@ -109,6 +110,7 @@ impl ThresholdPass<'_, '_> {
                         Some(BaselineRef {
                             factor: rel.factor * k,
                             offset: rel.offset * k,
+                            base: None,
                         })
                     }
                     (BinaryOp::Add, _) | (BinaryOp::Sub, true) => {
@@ -118,6 +120,7 @@ impl ThresholdPass<'_, '_> {
                         Some(BaselineRef {
                             factor: rel.factor,
                             offset: rel.offset + d,
+                            base: None,
                         })
                     }
                     (BinaryOp::Sub | BinaryOp::Div, false) => {
