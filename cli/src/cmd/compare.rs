@@ -117,6 +117,14 @@ pub struct Args {
     pub judge: Judge,
 }
 
+/// Writes to stdout; a reader that stops early is not an error (the coordinator's build
+/// has no `super::stdout`).
+fn out(text: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(text.as_bytes()).and_then(|()| o.flush());
+}
+
 /// Reads a summary file; the error says what is wrong with it.
 pub fn read_summary(path: &Path) -> Result<Summary, String> {
     let text = std::fs::read_to_string(path)
@@ -147,9 +155,9 @@ pub fn run(a: Args) -> ExitCode {
     let c = compare::compare(&base, &new, &a.judge.options(&a.metrics));
     if a.json {
         let text = serde_json::to_string_pretty(&c).unwrap_or_else(|_| "{}".into());
-        super::stdout(&format!("{text}\n"));
+        out(&format!("{text}\n"));
     } else {
-        super::stdout(&compare::render_table(&c));
+        out(&compare::render_table(&c));
     }
     if c.regressions > 0 {
         ExitCode::ThresholdsFailed
@@ -222,7 +230,7 @@ pub fn prepare(
 /// Prints a run's comparison with its baseline (after the summary).
 pub fn print(summary: &Summary) {
     if let Some(c) = &summary.volley.comparison {
-        super::stdout(&format!(
+        out(&format!(
             "\ncompared with the baseline:\n{}",
             compare::render_table(c)
         ));
