@@ -10,6 +10,7 @@
 mod big_data;
 mod cases;
 mod cli;
+mod compare_e2e;
 mod compression;
 mod cookies;
 mod data_e2e;

@@ -137,7 +137,17 @@ enum Command {
         /// Write a self-contained HTML report at the end.
         #[arg(long, value_name = "FILE.html")]
         report: Option<PathBuf>,
+        #[command(flatten)]
+        baseline: cmd::compare::BaselineArgs,
+        /// With --demo: add this much latency to every answer of the demo shop (e.g.
+        /// `20ms`), to stand for a slower build.
+        #[arg(long, value_name = "DURATION", requires = "demo", value_parser = cmd::fleet::parse_duration)]
+        demo_latency: Option<std::time::Duration>,
     },
+    #[cfg(feature = "compiler")]
+    /// Compare two runs' summaries (`--summary-json`): the change per metric and tag set,
+    /// judged with a test on per-interval values; exit 99 on a regression.
+    Compare(cmd::compare::Args),
     /// A fleet runner: runs one segment of a plan for a coordinator (a pod's command).
     Runner {
         /// The fleet plan (`plan.json`), the same file the coordinator holds.
@@ -198,6 +208,12 @@ enum Command {
         /// Write a self-contained HTML report of the fleet's run.
         #[arg(long, value_name = "FILE.html")]
         report: Option<PathBuf>,
+        /// Compare the fleet's summary with an earlier run's (the plan's `baseline`
+        /// thresholds must already be filled in, as `volley run --baseline` does).
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        #[command(flatten)]
+        judge: cmd::compare::Judge,
     },
     #[cfg(feature = "deploy")]
     /// Deploy a test to Kubernetes, follow it and exit with its verdict.
@@ -271,6 +287,8 @@ fn main() -> std::process::ExitCode {
             quiet,
             out,
             report,
+            baseline,
+            demo_latency,
         } => cmd::run::run(cmd::run::Args {
             file,
             runners,
@@ -281,7 +299,11 @@ fn main() -> std::process::ExitCode {
             quiet,
             out,
             report,
+            baseline,
+            demo_latency,
         }),
+        #[cfg(feature = "compiler")]
+        Command::Compare(a) => cmd::compare::run(a),
         Command::Runner {
             plan,
             coordinator,
@@ -310,7 +332,11 @@ fn main() -> std::process::ExitCode {
             out,
             report,
             status_listen,
+            baseline,
+            judge,
         } => cmd::fleet::coordinator(cmd::fleet::CoordinatorArgs {
+            baseline,
+            judge,
             plan,
             data_dir,
             listen,

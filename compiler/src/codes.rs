@@ -150,7 +150,12 @@ codes! {
     E0714 => "a `var` of a kind that cannot change (a target, a workload) or without a value",
     E0715 => "a request tag key that is not a tag name (`tags: {\"my tag\": ..}`, an empty key, `__` first)",
     E0716 => "`env(..)`'s name is not a constant variable name (`env(\"BASE_URL\", \"http://..\")`)",
+    E0719 => "`baseline` in a threshold of a metric or aggregation an earlier run cannot be compared on (a gauge, a counter's `count`)",
     E0723 => "a TLS certificate option not written `file(\"PATH\")` (`cert`, `ca`)",
+    E0724 => "a `baseline` threshold with mismatched units (`baseline * 10ms`, `baseline + 5` on a time)",
+    E0725 => "a `baseline` expression Volley cannot read: write `AGG OP baseline * K + D` (`p(95) < baseline * 1.1`)",
+    E0730 => "a `baseline` factor that is not a positive number (`baseline * 0`, `baseline / -2`)",
+    E0731 => "`baseline` outside a threshold's condition (it is the earlier run's value of that threshold's statistic)",
 }
 
 fn err(
@@ -1232,6 +1237,61 @@ pub fn param_type_not_allowed(span: Span, ty: &str) -> Diagnostic {
 }
 
 // ---- E07xx other ----
+
+/// E0719. `kind` is the metric's kind in words; `fix` the concrete alternative.
+pub fn baseline_meaningless(span: Span, what: &str, fix: String) -> Diagnostic {
+    err(
+        Code::E0719,
+        format!("`baseline` cannot compare {what} with an earlier run"),
+        span,
+        "compared with the baseline run here",
+        fix,
+    )
+}
+
+/// E0724. `got` is what was written, `want` what the position needs, `fix` the rewrite.
+pub fn baseline_units(span: Span, got: &str, want: &str, fix: String) -> Diagnostic {
+    err(
+        Code::E0724,
+        format!("mismatched units in a `baseline` threshold: {want}, found {got}"),
+        span,
+        format!("this is {got}"),
+        fix,
+    )
+}
+
+/// E0725
+pub fn baseline_shape(span: Span, why: &str, fix: String) -> Diagnostic {
+    err(
+        Code::E0725,
+        format!("this `baseline` condition cannot be read: {why}"),
+        span,
+        "not `AGGREGATION OP baseline * FACTOR + OFFSET`",
+        fix,
+    )
+}
+
+/// E0730
+pub fn baseline_factor(span: Span, factor: f64) -> Diagnostic {
+    err(
+        Code::E0730,
+        format!("the baseline's factor must be a positive number, here it is {factor}"),
+        span,
+        "not above 0",
+        "a factor scales the earlier run's value: write e.g. `baseline * 1.1` (10 % slower allowed) or `baseline * 0.9`".into(),
+    )
+}
+
+/// E0731
+pub fn baseline_outside(span: Span) -> Diagnostic {
+    err(
+        Code::E0731,
+        "`baseline` is only known in a threshold's condition".into(),
+        span,
+        "not in a threshold's condition",
+        "use it on the right of a threshold, e.g. `thresholds { http_req_duration: p(95) < baseline * 1.1 }`, and run with `--baseline FILE`".into(),
+    )
+}
 
 /// E0723
 pub fn tls_file_form(span: Span, field: &str) -> Diagnostic {

@@ -59,11 +59,17 @@ pub const SIGNING_KEY: &str = "volley-demo-signing-key";
 pub struct DemoConfig {
     /// Realistic small per-endpoint delays (see the crate docs). Default: on.
     pub latency: bool,
+    /// Extra latency added to every endpoint's answer, whether `latency` is on or not
+    /// (`volley run --demo --demo-latency 20ms`: a slower build, for regression gates).
+    pub extra_latency: std::time::Duration,
 }
 
 impl Default for DemoConfig {
     fn default() -> Self {
-        DemoConfig { latency: true }
+        DemoConfig {
+            latency: true,
+            extra_latency: std::time::Duration::ZERO,
+        }
     }
 }
 
@@ -90,7 +96,9 @@ impl DemoServer {
     pub async fn start(addr: SocketAddr, config: DemoConfig) -> std::io::Result<DemoServer> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let shop = Arc::new(shop::Shop::new(config.latency));
+        let mut shop = shop::Shop::new(config.latency);
+        shop.extra_latency = config.extra_latency;
+        let shop = Arc::new(shop);
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(server::accept_loop(listener, shop.clone(), stopped));
         Ok(DemoServer {

@@ -38,6 +38,8 @@ pub(crate) type Body = Full<Bytes>;
 #[derive(Default)]
 pub(crate) struct Shop {
     pub(crate) latency: bool,
+    /// Added to every answer (a slower build).
+    pub(crate) extra_latency: Duration,
     pub(crate) counters: Counters,
     /// Orders created with `POST /api/orders` since the last reset.
     orders: AtomicU64,
@@ -98,10 +100,14 @@ pub(crate) async fn handle(
         },
         false => body,
     };
+    let mut wait = shop.extra_latency;
     if shop.latency {
         if let Some((lo, hi)) = endpoint.latency_us() {
-            tokio::time::sleep(Duration::from_micros(between(lo, hi))).await;
+            wait += Duration::from_micros(between(lo, hi));
         }
+    }
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
     }
     if endpoint == Endpoint::Signed {
         return Ok(signed(parts.headers.get(SIGNATURE_HEADER), &body)

@@ -32,9 +32,15 @@ async fn bounded<T>(f: impl Future<Output = T>) -> T {
 
 async fn start(latency: bool) -> DemoServer {
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    DemoServer::start(addr, DemoConfig { latency })
-        .await
-        .expect("binds loopback")
+    DemoServer::start(
+        addr,
+        DemoConfig {
+            latency,
+            ..DemoConfig::default()
+        },
+    )
+    .await
+    .expect("binds loopback")
 }
 
 struct Reply {

@@ -9,6 +9,7 @@
 //! [`output`]s (NDJSON, Prometheus, InfluxDB, the HTML report) and ends with a [`summary`].
 //!
 //! It must not depend on the compiler: the runner image carries no compiler.
+pub mod compare;
 pub mod data;
 pub mod errors;
 pub mod executor;

@@ -32,7 +32,11 @@
 //! `thresholds_failed`, `no_responses` (requests were made and not one got a response:
 //! every one failed at the transport level, timed out or was cut by the end of the test),
 //! `aborted` (signal or `volley abort`), `aborted_by_threshold`, `runners_lost`,
-//! `not_started`; `exit_code` is its exit code (0, 99, 105, 108, 110, 104). A run that
+//! `not_started`, `regression` (thresholds passed, `--baseline` found a regression);
+//! `exit_code` is its exit code (0, 99, 105, 108, 110, 104).
+//! `volley.summary_version` is 2 (absent: 1) since `volley.detail` (per metric and tag set,
+//! the merged histogram and per-interval figures `volley compare` reads, see
+//! `crate::compare::detail`); `volley.comparison` is `--baseline`'s comparison. A run that
 //! never started (a missing secret, an invalid plan) has verdict `not_started`, its
 //! `reason` in words, and no metrics and no threshold verdicts. A threshold whose
 //! (sub)metric got no sample is `{ "ok": false, "no_data": true }`.
@@ -130,6 +134,23 @@ pub struct VolleyInfo {
     /// latency), one sentence each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The file's format: 2 adds `detail` (read as 1 when absent).
+    #[serde(default = "format_one")]
+    pub summary_version: u32,
+    /// Per metric and tag set, the merged histogram and per-interval figures that
+    /// `volley compare` and `--baseline` read (see `crate::compare::detail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<crate::compare::detail::Detail>,
+    /// The comparison with the `--baseline` run, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<crate::compare::Comparison>,
+}
+
+/// The summary format this version writes.
+pub const SUMMARY_VERSION: u32 = 2;
+
+fn format_one() -> u32 {
+    1
 }
 
 /// One runner's row in a fleet's summary.
@@ -181,6 +202,8 @@ pub enum Verdict {
     RunnersLost,
     /// The run never started (a missing secret, an invalid plan): no load, no verdicts.
     NotStarted,
+    /// The thresholds passed, but `--baseline`'s comparison found a regression (exit 99).
+    Regression,
 }
 
 impl Verdict {
@@ -188,7 +211,9 @@ impl Verdict {
     pub fn exit_code(self) -> ExitCode {
         match self {
             Verdict::Passed => ExitCode::Ok,
-            Verdict::ThresholdsFailed | Verdict::NoResponses => ExitCode::ThresholdsFailed,
+            Verdict::ThresholdsFailed | Verdict::NoResponses | Verdict::Regression => {
+                ExitCode::ThresholdsFailed
+            }
             Verdict::Aborted => ExitCode::AbortedBySignal,
             Verdict::AbortedByThreshold => ExitCode::AbortedByThreshold,
             Verdict::RunnersLost => ExitCode::RunnersLost,
@@ -205,6 +230,7 @@ impl Verdict {
             Verdict::AbortedByThreshold => "aborted by a failing threshold (abort_on_fail)",
             Verdict::RunnersLost => "the fleet lost a runner",
             Verdict::NotStarted => "the run did not start",
+            Verdict::Regression => "a regression against the baseline",
         }
     }
 }
@@ -347,6 +373,9 @@ pub fn build(
             runners_lost: 0,
             errors: crate::errors::summarize(agg),
             notes: notes(plan).into_iter().chain(overflow_notes(agg)).collect(),
+            summary_version: SUMMARY_VERSION,
+            detail: None,
+            comparison: None,
         },
     }
 }
@@ -412,6 +441,9 @@ pub fn not_started(plan: &Plan, reason: &str) -> Summary {
             runners_lost: 0,
             errors: Vec::new(),
             notes: Vec::new(),
+            summary_version: SUMMARY_VERSION,
+            detail: None,
+            comparison: None,
         },
     }
 }

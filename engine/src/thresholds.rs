@@ -108,6 +108,11 @@ fn judge(c: &Condition, view: Option<&MetricView>, phase: Phase) -> ConditionRes
         passed,
         no_data: false,
     };
+    // Written against `baseline` and never filled in (`--baseline`): nothing to judge
+    // against, so it cannot pass.
+    if c.baseline.is_some_and(|b| b.base.is_none()) {
+        return verdict(None, false);
+    }
     let Some(v) = view else {
         return verdict(None, phase == Phase::Running);
     };
@@ -157,6 +162,7 @@ mod tests {
             op,
             value,
             source: format!("{aggregation:?} {op:?} {value}"),
+            baseline: None,
         }
     }
 

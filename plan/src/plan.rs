@@ -437,6 +437,24 @@ pub struct Condition {
     pub value: f64,
     /// The condition as written, for the summary (`p(95) < 400ms`).
     pub source: String,
+    /// `p(95) < baseline * 1.1`: `value` is set before the run from the `--baseline`
+    /// summary (the same aggregation of the same (sub)metric there), as
+    /// `factor × baseline + offset`; 0 until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineRef>,
+}
+
+/// A condition's value relative to the baseline run: `factor × baseline + offset`
+/// (`offset` in the condition's units: ms, a fraction, per second).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BaselineRef {
+    pub factor: f64,
+    #[serde(default)]
+    pub offset: f64,
+    /// The baseline's value, once filled in (`value` is then `factor × base + offset`);
+    /// a plan without it cannot judge the condition, and the engine fails it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -19,7 +19,15 @@ pub fn run(port: u16, latency: bool) -> ExitCode {
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     runtime.block_on(async {
-        let server = match DemoServer::start(addr, DemoConfig { latency }).await {
+        let server = match DemoServer::start(
+            addr,
+            DemoConfig {
+                latency,
+                ..DemoConfig::default()
+            },
+        )
+        .await
+        {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error: {}", cannot_listen(addr, &e));

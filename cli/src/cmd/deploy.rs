@@ -60,6 +60,10 @@ pub struct Args {
     /// No live progress line.
     #[arg(long, short)]
     pub quiet: bool,
+    /// `--baseline FILE`: `baseline` thresholds are filled in before the deploy (the
+    /// coordinator judges them), and the fleet's summary is compared with it at the end.
+    #[command(flatten)]
+    pub baseline: super::compare::BaselineArgs,
 }
 
 /// The local files a run's results are written to at the end.
@@ -128,8 +132,12 @@ where
 }
 
 pub fn run(a: Args) -> ExitCode {
-    let (compiled, plan) = match compiled_or_report(&a.file, &a.params) {
+    let (compiled, mut plan) = match compiled_or_report(&a.file, &a.params) {
         Ok(x) => x,
+        Err(code) => return code,
+    };
+    let baseline = match super::compare::prepare(&mut plan, &a.baseline) {
+        Ok(b) => b,
         Err(code) => return code,
     };
     let outputs = match checked_outputs(&a, &plan) {
@@ -197,8 +205,12 @@ pub fn run(a: Args) -> ExitCode {
                 _ => None,
             },
         };
+        let (summary, regressed) = judged(summary, baseline.as_deref());
         print_summary(summary.as_ref());
-        let code = ExitCode::from_code(outcome.exit_code);
+        let mut code = ExitCode::from_code(outcome.exit_code);
+        if regressed && code == ExitCode::Ok {
+            code = ExitCode::ThresholdsFailed;
+        }
         let verdict = outcome.status.as_ref().and_then(|s| s.verdict.clone());
         eprintln!(
             "run {run}: {} (exit {})",
@@ -251,6 +263,28 @@ pub fn progress_mode(quiet: bool) -> ProgressMode {
     } else {
         ProgressMode::Plain
     }
+}
+
+/// The fleet's summary compared with `--baseline` (recorded in it, and printed after
+/// it); whether that found a regression.
+fn judged(
+    summary: Option<serde_json::Value>,
+    baseline: Option<&volley_engine::compare::Baseline>,
+) -> (Option<serde_json::Value>, bool) {
+    let (Some(value), Some(b)) = (summary.as_ref(), baseline) else {
+        return (summary, false);
+    };
+    let Ok(mut s) = serde_json::from_value::<volley_engine::summary::Summary>(value.clone()) else {
+        eprintln!("warning: --baseline: the fleet's summary could not be read: no comparison");
+        return (summary, false);
+    };
+    volley_engine::compare::judge(&mut s, b);
+    let regressed = s
+        .volley
+        .comparison
+        .as_ref()
+        .is_some_and(|c| c.regressions > 0);
+    (serde_json::to_value(&s).ok().or(summary), regressed)
 }
 
 /// Fetches what `wanted` asks for from the run's coordinator and writes the local files;
@@ -522,10 +556,13 @@ pub fn print_summary(summary: Option<&serde_json::Value>) {
         return;
     };
     match serde_json::from_value::<volley_engine::summary::Summary>(v.clone()) {
-        Ok(s) => print!(
-            "{}",
-            volley_engine::summary::render_text(&s, std::io::stdout().is_terminal())
-        ),
+        Ok(s) => {
+            print!(
+                "{}",
+                volley_engine::summary::render_text(&s, std::io::stdout().is_terminal())
+            );
+            super::compare::print(&s);
+        }
         Err(_) => println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
     }
 }

@@ -40,6 +40,9 @@ pub struct CoordinatorArgs {
     /// Log lines are JSON (the pods): the summary is also logged as one JSON line at the
     /// end, so `volley status` can read it from the pod's log after the linger.
     pub json_logs: bool,
+    /// `--baseline FILE`: compared with the fleet's summary at the end.
+    pub baseline: Option<PathBuf>,
+    pub judge: super::compare::Judge,
 }
 
 fn read_plan(path: &Path) -> Result<Plan, ExitCode> {
@@ -191,6 +194,27 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     if let Err(code) = super::check_summary_json(args.summary_json.as_deref()) {
         return code;
     }
+    let unresolved = volley_engine::compare::unresolved(&plan);
+    if !unresolved.is_empty() {
+        eprintln!(
+            "error: the plan's thresholds against a baseline were not filled in ({}): deploy it with `volley deploy --baseline FILE` or run it with `volley run --baseline FILE`",
+            unresolved.join(", ")
+        );
+        return ExitCode::Usage;
+    }
+    let baseline = match &args.baseline {
+        Some(file) => match super::compare::read_summary(file) {
+            Ok(summary) => Some(std::sync::Arc::new(volley_engine::compare::Baseline {
+                summary,
+                options: args.judge.options(&[]),
+            })),
+            Err(e) => {
+                eprintln!("error: --baseline: {e}");
+                return ExitCode::Usage;
+            }
+        },
+        None => None,
+    };
     let testid = volley_engine::output::default_testid(&plan.name, std::time::SystemTime::now());
     let (stop, linger_end) = (StopHandle::default(), StopHandle::default());
     let outputs = if args.out.is_empty() && args.report.is_none() {
@@ -231,6 +255,7 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
             events: Some(super::render_events(progress, "the fleet")),
             served: served(&args),
             log_summary: args.json_logs,
+            baseline,
         },
     ) {
         Ok(c) => c,
@@ -250,6 +275,7 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     crate::signals::install(vec![stop, linger_end], Box::new(|| {}));
     let outcome = coordinator.run();
     super::finish(&outcome.summary, args.summary_json.as_deref());
+    super::compare::print(&outcome.summary);
     outcome.exit_code
 }
 

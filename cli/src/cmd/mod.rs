@@ -7,6 +7,8 @@ pub mod abort;
 pub mod check;
 #[cfg(feature = "compiler")]
 pub mod cluster_out;
+#[cfg_attr(not(feature = "compiler"), allow(dead_code))]
+pub mod compare;
 #[cfg(feature = "compiler")]
 pub mod compile;
 #[cfg(feature = "deploy")]

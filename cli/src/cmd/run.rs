@@ -24,6 +24,10 @@ pub struct Args {
     pub quiet: bool,
     pub out: Vec<String>,
     pub report: Option<PathBuf>,
+    /// `--baseline FILE` (or `--no-baseline`) and how to judge against it.
+    pub baseline: super::compare::BaselineArgs,
+    /// `--demo-latency`: extra latency of every demo answer.
+    pub demo_latency: Option<std::time::Duration>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -41,13 +45,24 @@ pub fn run(args: Args) -> ExitCode {
         }
     }
     // The demo shop runs on its own small runtime so the engine's workers stay its own.
+    let baseline = match super::compare::prepare(&mut plan, &args.baseline) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
     let demo = if args.demo {
-        match start_demo() {
+        match start_demo(args.demo_latency.unwrap_or_default()) {
             Ok(d) => {
                 for target in &mut plan.targets {
                     target.url = d.1.clone();
                 }
-                eprintln!("demo shop on {} (every target points at it)", d.1);
+                match args.demo_latency.filter(|d| !d.is_zero()) {
+                    Some(extra) => eprintln!(
+                        "demo shop on {} (every target points at it; {} extra latency per answer)",
+                        d.1,
+                        volley_engine::summary::fmt_duration(extra.as_secs_f64() * 1000.0)
+                    ),
+                    None => eprintln!("demo shop on {} (every target points at it)", d.1),
+                }
                 Some(d)
             }
             Err(e) => {
@@ -121,6 +136,7 @@ pub fn run(args: Args) -> ExitCode {
                 stop,
                 processes,
                 events: Some(super::render_events(progress, "the fleet")),
+                baseline,
             };
             let result = fleet.run();
             drop(work_dir);
@@ -149,6 +165,7 @@ pub fn run(args: Args) -> ExitCode {
                 outputs,
                 stop: Some(stop),
                 events: Some(super::render_events(progress, "the test")),
+                baseline,
                 ..RunHooks::default()
             };
             run_with(&plan, opts, hooks)
@@ -156,6 +173,7 @@ pub fn run(args: Args) -> ExitCode {
     };
     drop(demo);
     super::finish(&outcome.summary, args.summary_json.as_deref());
+    super::compare::print(&outcome.summary);
     outcome.exit_code
 }
 
@@ -182,7 +200,7 @@ fn outputs(
 
 /// Starts the demo shop on an ephemeral loopback port; the runtime lives as long as the
 /// returned value.
-fn start_demo() -> std::io::Result<(tokio::runtime::Runtime, String)> {
+fn start_demo(extra: std::time::Duration) -> std::io::Result<(tokio::runtime::Runtime, String)> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("volley-demo")
@@ -191,7 +209,10 @@ fn start_demo() -> std::io::Result<(tokio::runtime::Runtime, String)> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let server = runtime.block_on(volley_demo::DemoServer::start(
         addr,
-        volley_demo::DemoConfig::default(),
+        volley_demo::DemoConfig {
+            extra_latency: extra,
+            ..volley_demo::DemoConfig::default()
+        },
     ))?;
     let url = server.url();
     // The server task lives on the runtime; keep the handle alive with it.

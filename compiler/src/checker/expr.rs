@@ -270,6 +270,7 @@ impl<'a> Checker<'a> {
                     (None, Some(import)) => {
                         codes::unknown_name_in_std(id.span, &id.name, "name", &import)
                     }
+                    _ if id.name == "baseline" => codes::baseline_outside(id.span),
                     _ => codes::unknown_name(id.span, &id.name, "name", &s),
                 };
                 self.fail(cx, d, id.span)

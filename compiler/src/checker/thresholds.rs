@@ -4,6 +4,8 @@
 //! and the `abort_on_fail` / `delay_abort_eval: 10s` options. A rule pass of its own
 //! (`ThresholdPass`), run by the driver after teardown.
 
+mod baseline;
+
 use super::args::{ThresholdFlag, THRESHOLD_FLAGS};
 use super::{Checker, Ctx, Mode, Resolved};
 use crate::codes::{self, Sink};
@@ -284,6 +286,21 @@ impl<'c, 'a> ThresholdPass<'c, 'a> {
             }
             _ => return self.bad_condition(e),
         };
+        if self.is_baseline(lhs) {
+            let fix = format!(
+                "put the aggregation on the left: `{}`",
+                baseline::flipped(
+                    &self.ev.source_text(0, rhs.span),
+                    op,
+                    &self.ev.source_text(0, lhs.span)
+                )
+            );
+            self.ev.emit(
+                0,
+                codes::baseline_shape(lhs.span, "`baseline` is on the left", fix),
+            );
+            return None;
+        }
         let valid = aggregations(info.kind);
         let (agg, agg_name, percentile) = match &lhs.kind {
             A::Name(n) => (self.aggregation(info, n, valid)?, n.name.clone(), None),
@@ -306,13 +323,18 @@ impl<'c, 'a> ThresholdPass<'c, 'a> {
             );
             return None;
         }
-        let value = self.threshold_value(info, agg, rhs)?;
+        let (value, baseline) = if self.is_baseline(rhs) {
+            (0.0, Some(self.baseline_rel(info, agg, rhs)?))
+        } else {
+            (self.threshold_value(info, agg, rhs)?, None)
+        };
         Some(Condition {
             aggregation: agg,
             percentile,
             op,
             value,
             source: self.ev.source_text(0, e.span),
+            baseline,
         })
     }
 

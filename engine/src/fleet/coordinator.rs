@@ -70,6 +70,8 @@ pub struct CoordinatorOptions {
     /// Log the summary as one JSON line when the run ends, before the linger (target
     /// `volley::summary`, field `summary`): what the pods' log keeps after they exit.
     pub log_summary: bool,
+    /// `--baseline`: the fleet's summary is compared with this run's at the end.
+    pub baseline: Option<Arc<crate::compare::Baseline>>,
 }
 
 /// The output files a coordinator serves on its status port (both ports, in fact: they
@@ -281,6 +283,11 @@ impl Coordinator {
                 built: None,
             },
             report: Report::new(&plan),
+            detail: Some(crate::compare::detail::DetailRecorder::new(
+                &plan,
+                Registry::new(&plan.metrics),
+            )),
+            baseline: opts.baseline.clone(),
         };
         let outcome = supervisor.run(&mut source).await;
         if opts.log_summary {

@@ -42,6 +42,8 @@ pub struct LocalFleet {
     pub processes: Processes,
     /// Receives the run's events (see [`crate::run::RunEvent`]).
     pub events: Option<crate::run::EventSink>,
+    /// `--baseline`: the coordinator compares the fleet's summary with it.
+    pub baseline: Option<Arc<crate::compare::Baseline>>,
 }
 
 /// The runner processes of a local fleet; cheap to clone.
@@ -108,6 +110,7 @@ impl LocalFleet {
                 events: self.events.take(),
                 served: Default::default(),
                 log_summary: false,
+                baseline: self.baseline.clone(),
                 testid: crate::output::default_testid(
                     &self.plan.name,
                     std::time::SystemTime::now(),

@@ -262,6 +262,7 @@ fn verdict_key(v: Verdict) -> &'static str {
         Verdict::AbortedByThreshold => "aborted_by_threshold",
         Verdict::RunnersLost => "runners_lost",
         Verdict::NotStarted => "not_started",
+        Verdict::Regression => "regression",
     }
 }
 
@@ -570,6 +571,9 @@ mod tests {
                 runners_lost: 0,
                 errors: Vec::new(),
                 notes: Vec::new(),
+                summary_version: crate::summary::SUMMARY_VERSION,
+                detail: None,
+                comparison: None,
             },
         }
     }
@@ -634,6 +638,7 @@ mod tests {
             op,
             value: 0.0,
             source: src.into(),
+            baseline: None,
         };
         assert_eq!(rhs(&c("rate<1%", CmpOp::Lt)), "< 1%");
         assert_eq!(rhs(&c("count >= 10", CmpOp::Ge)), ">= 10");

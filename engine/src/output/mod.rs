@@ -31,7 +31,7 @@
 pub mod csv;
 mod error;
 pub mod influx;
-mod intervals;
+pub(crate) mod intervals;
 pub mod json;
 pub mod junit;
 pub mod otlp;

@@ -42,6 +42,7 @@ pub(super) fn plan() -> Plan {
                 op: CmpOp::Lt,
                 value: 400.0,
                 source: "p(95) < 400ms".into(),
+                baseline: None,
             }],
             abort_on_fail: false,
             delay_abort_eval_ms: 0,

@@ -48,6 +48,7 @@ impl ProgressMode {
     }
 }
 
+use crate::compare::detail::DetailRecorder;
 use crate::interp::Shared;
 use crate::metrics::{Aggregate, Snapshot};
 use crate::summary::Summary;
@@ -107,6 +108,8 @@ pub struct RunHooks {
     pub outputs: Option<crate::output::OutputSet>,
     /// Receives the run's events (progress lines, stops, the outputs' notes).
     pub events: Option<EventSink>,
+    /// `--baseline`: the summary is compared with this run's at the end.
+    pub baseline: Option<Arc<crate::compare::Baseline>>,
 }
 
 /// Why a run could not start or go on, with its exit code ([`RunError::exit_code`]).
@@ -221,8 +224,10 @@ pub fn run_with(plan: &Plan, opts: RunOptions, hooks: RunHooks) -> RunOutcome {
         stop: hooks.stop,
         events: hooks.events,
         tap: hooks.on_snapshot,
+        detail: Some(DetailRecorder::new(&plan, Arc::clone(&shared.registry))),
         hooks: HookVu::Shared(shared),
         report: Report::new(&plan),
+        baseline: hooks.baseline,
     };
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, supervisor.run(&mut source))

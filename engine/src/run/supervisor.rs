@@ -20,6 +20,8 @@
 
 use super::report::{Report, EVALUATE_EVERY};
 use super::{interrupted, ProgressMode, RunError, RunOutcome, SnapshotSink, StopHandle};
+use crate::compare::detail::DetailRecorder;
+use crate::compare::Baseline;
 use crate::interp::{Identity, Recorder, Role, Shared, Vu};
 use crate::metrics::wire::SparseSnapshot;
 use crate::metrics::{Aggregate, SeriesSnapshot, Shard, Snapshot};
@@ -192,6 +194,10 @@ pub(crate) struct Supervisor {
     pub tap: Option<SnapshotSink>,
     pub hooks: HookVu,
     pub report: Report,
+    /// Per-interval figures for the summary's `detail` (what `volley compare` reads).
+    pub detail: Option<DetailRecorder>,
+    /// `--baseline`: the earlier run the summary is compared with at the end.
+    pub baseline: Option<Arc<Baseline>>,
 }
 
 /// How long after a snapshot second the progress line and the outputs' flush come, so
@@ -316,10 +322,13 @@ impl Supervisor {
                 _ = progress_tick.tick(), if self.progress != ProgressMode::Quiet => {
                     self.progress_line(source, t0, total, false);
                 }
-                _ = flush_tick.tick(), if self.outputs.is_some() => {
+                _ = flush_tick.tick(), if self.outputs.is_some() || self.detail.is_some() => {
                     let live = self.output_live(source, t0.elapsed());
                     if let Some(o) = self.outputs.as_mut() {
                         o.flush(SystemTime::now(), &self.agg, &live);
+                    }
+                    if let Some(d) = self.detail.as_mut() {
+                        d.flush(millis(live.elapsed));
                     }
                 }
                 _ = &mut signal, if armed => {
@@ -345,11 +354,20 @@ impl Supervisor {
                 if let Some(o) = self.outputs.as_mut() {
                     o.observe(&s);
                 }
+                if let Some(d) = self.detail.as_mut() {
+                    d.observe(&s);
+                }
                 self.agg.merge(&s);
             }
             Delta::Sparse(s) => {
-                if let Some(o) = self.outputs.as_mut() {
-                    o.observe(&dense(&s));
+                if self.outputs.is_some() || self.detail.is_some() {
+                    let s = dense(&s);
+                    if let Some(o) = self.outputs.as_mut() {
+                        o.observe(&s);
+                    }
+                    if let Some(d) = self.detail.as_mut() {
+                        d.observe(&s);
+                    }
                 }
                 self.agg.merge_sparse(&s);
             }
@@ -419,6 +437,14 @@ impl Supervisor {
     ) -> RunOutcome {
         let mut summary = self.report.finish(&mut self.agg, elapsed, verdict, code);
         source.complete(&mut summary);
+        if summary.volley.verdict != Verdict::NotStarted {
+            if let Some(d) = self.detail.take() {
+                summary.volley.detail = Some(d.finish(&self.agg, millis(elapsed)));
+            }
+            if let Some(b) = self.baseline.as_ref() {
+                crate::compare::judge(&mut summary, b);
+            }
+        }
         let live = self.output_live(source, elapsed);
         if let Some(o) = self.outputs.take() {
             let notes = o.finish(&summary, &self.agg, &live);
@@ -431,6 +457,11 @@ impl Supervisor {
             summary,
         }
     }
+}
+
+/// A duration in whole ms.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// A sparse snapshot as a dense one (what the outputs observe).

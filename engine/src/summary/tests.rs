@@ -19,6 +19,7 @@ fn cond(
         op,
         value,
         source: source.into(),
+        baseline: None,
     }
 }
 
@@ -196,7 +197,8 @@ fn json_shape() {
             "verdict",
             "runners",
             "start_skew_ms",
-            "runners_lost"
+            "runners_lost",
+            "summary_version"
         ]
     );
     assert_eq!(j["volley"]["verdict"], "thresholds_failed");

@@ -72,7 +72,7 @@ fn bound(cx: &LintCx, metric: &str, name: &str) -> Option<(f64, String)> {
         if th.metric != metric || !applies {
             continue;
         }
-        for c in &th.conditions {
+        for c in th.conditions.iter().filter(|c| c.baseline.is_none()) {
             let upper = matches!(c.op, CmpOp::Lt | CmpOp::Le)
                 && matches!(
                     c.aggregation,

@@ -22,6 +22,7 @@ fn verdict_text(v: Verdict) -> &'static str {
         Verdict::AbortedByThreshold => "aborted by a threshold",
         Verdict::RunnersLost => "runners lost",
         Verdict::NotStarted => "did not start",
+        Verdict::Regression => "regression against the baseline",
     }
 }
 

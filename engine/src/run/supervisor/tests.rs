@@ -120,6 +120,8 @@ fn run_supervisor(
             built: None,
         },
         report: Report::new(&plan),
+        detail: None,
+        baseline: None,
         plan,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -176,6 +178,7 @@ fn a_failed_abort_on_fail_threshold_stops_the_source_with_108() {
             op: CmpOp::Lt,
             value: 0.01,
             source: "rate < 1%".into(),
+            baseline: None,
         }],
         abort_on_fail: true,
         delay_abort_eval_ms: 0,

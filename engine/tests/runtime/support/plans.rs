@@ -123,6 +123,7 @@ pub fn threshold(
             op,
             value,
             source: format!("{aggregation:?} {op:?} {value}"),
+            baseline: None,
         }],
         abort_on_fail: abort,
         delay_abort_eval_ms: 0,
