@@ -29,6 +29,7 @@ mod lint_docs;
 mod logs;
 mod loops;
 mod methods;
+mod multipart;
 mod outputs;
 mod proxy_e2e;
 mod rendered;

@@ -75,6 +75,7 @@ pub(crate) enum RequestArg {
     Expect,
     Cookies,
     Compress,
+    Multipart,
 }
 
 /// The two positional arguments of a request, which may also be named.
@@ -130,6 +131,10 @@ pub(crate) const REQUEST_OPTIONS: &[ArgSpec<RequestArg>] = &[
     ArgSpec {
         name: "compress",
         key: RequestArg::Compress,
+    },
+    ArgSpec {
+        name: "multipart",
+        key: RequestArg::Multipart,
     },
 ];
 

@@ -47,6 +47,7 @@ fn plan() -> Plan {
             delay_abort_eval_ms: 0,
         }],
         fleet: Fleet::default(),
+        files: Vec::new(),
     }
 }
 

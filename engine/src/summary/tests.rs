@@ -38,6 +38,7 @@ fn plan(thresholds: Vec<Threshold>) -> Plan {
         scenarios: Vec::new(),
         thresholds,
         fleet: Fleet::default(),
+        files: Vec::new(),
     }
 }
 
