@@ -36,8 +36,8 @@ const PLACED: &[(&str, &str)] = &[
     ("log", "as a statement: `log(\"..\")`"),
     (
         "file",
-        "as a `multipart:` part (`multipart: {doc: file(\"data/report.csv\")}`) or a TLS \
-         certificate (`http = {tls: {ca: file(\"certs/ca.pem\")}}`)",
+        "in a `multipart:` part (`multipart: {doc: file(\"data/report.csv\")}`) or a TLS \
+         option (`http = {tls: {ca: file(\"certs/ca.pem\")}}`)",
     ),
 ];
 
