@@ -1412,50 +1412,6 @@ pub fn var_kind(span: Span, name: &str, what: &str) -> Diagnostic {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::BTreeSet;
-
-    /// Every code is written `E` and four digits, once, with a summary; the table, the
-    /// enum and `parse` agree. (That every reported code is one of these is the type of
-    /// `err`: it takes a `Code`.)
-    #[test]
-    fn codes_are_unique_well_formed_and_documented() {
-        let mut seen = BTreeSet::new();
-        for code in Code::ALL {
-            let s = code.as_str();
-            assert!(seen.insert(s), "{s} twice");
-            assert!(
-                s.len() == 5 && s.starts_with('E') && s[1..].chars().all(|c| c.is_ascii_digit()),
-                "{s}"
-            );
-            assert!(!code.summary().is_empty(), "{s} has no summary");
-            assert_eq!(Code::parse(s), Some(*code));
-        }
-        assert_eq!(TABLE.len(), Code::ALL.len());
-        for (row, code) in TABLE.iter().zip(Code::ALL) {
-            assert_eq!((row.code, row.summary), (code.as_str(), code.summary()));
-        }
-        assert_eq!(
-            Code::parse("E0001"),
-            None,
-            "parser codes belong to the grammar"
-        );
-    }
-
-    #[test]
-    fn a_diagnostic_carries_its_code_as_written() {
-        let d = unknown_field(Span::new(0, 1), "fleet", "x", &None, &["runners"]);
-        assert_eq!(d.code, Code::E0301.as_str());
-        assert_eq!(d.code, "E0301");
-        assert_eq!(
-            secret_into(Span::new(0, 1), "token", Sink::Log, None).code,
-            "E0504"
-        );
-    }
-}
-
 // ---- multipart bodies (E0321, E0322, E0323, E0717, E0718) ----
 
 const MULTIPART_EXAMPLE: &str = "multipart: {note: \"hello\", doc: file(\"data/report.csv\")}";
@@ -1547,4 +1503,48 @@ pub fn multipart_not_record(span: Span, found: &str) -> Diagnostic {
         "not a record of parts",
         format!("write each part as a field: `{MULTIPART_EXAMPLE}`"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// Every code is written `E` and four digits, once, with a summary; the table, the
+    /// enum and `parse` agree. (That every reported code is one of these is the type of
+    /// `err`: it takes a `Code`.)
+    #[test]
+    fn codes_are_unique_well_formed_and_documented() {
+        let mut seen = BTreeSet::new();
+        for code in Code::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "{s} twice");
+            assert!(
+                s.len() == 5 && s.starts_with('E') && s[1..].chars().all(|c| c.is_ascii_digit()),
+                "{s}"
+            );
+            assert!(!code.summary().is_empty(), "{s} has no summary");
+            assert_eq!(Code::parse(s), Some(*code));
+        }
+        assert_eq!(TABLE.len(), Code::ALL.len());
+        for (row, code) in TABLE.iter().zip(Code::ALL) {
+            assert_eq!((row.code, row.summary), (code.as_str(), code.summary()));
+        }
+        assert_eq!(
+            Code::parse("E0001"),
+            None,
+            "parser codes belong to the grammar"
+        );
+    }
+
+    #[test]
+    fn a_diagnostic_carries_its_code_as_written() {
+        let d = unknown_field(Span::new(0, 1), "fleet", "x", &None, &["runners"]);
+        assert_eq!(d.code, Code::E0301.as_str());
+        assert_eq!(d.code, "E0301");
+        assert_eq!(
+            secret_into(Span::new(0, 1), "token", Sink::Log, None).code,
+            "E0504"
+        );
+    }
 }

@@ -96,10 +96,10 @@ pub fn encode(boundary: &str, parts: &[Part]) -> Body {
 mod unit {
     use super::*;
 
-    fn parse(
-        boundary: &str,
-        body: Bytes,
-    ) -> Vec<(String, Option<String>, Option<String>, Vec<u8>)> {
+    /// A part as `multer` read it: name, filename, content type, content.
+    type Read = (String, Option<String>, Option<String>, Vec<u8>);
+
+    fn parse(boundary: &str, body: Bytes) -> Vec<Read> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
