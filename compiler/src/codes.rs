@@ -109,6 +109,8 @@ codes! {
     E0316 => "TLS options that cannot work together (`cert` without `key`, no cipher suite for the minimum version)",
     E0317 => "a TLS certificate file (`cert`, `ca`) is unreadable or holds no valid PEM certificate",
     E0318 => "a malformed proxy URL or `no_proxy` entry",
+    E0319 => "a request tag Volley sets itself (`tags: {method: ..}`, `status`, `url`, `check`, ...)",
+    E0320 => "a request tag value that is not text (a record, a list, JSON, a response)",
     E0321 => "a `multipart:` file (`file(\"PATH\")`) is missing, unreadable or not a regular file (a directory, a FIFO)",
     E0322 => "`multipart:` together with another body (`json:`, `body:` or `form:`): a request sends one body",
     E0323 => "the files `multipart:` bodies send are over 512 KiB together (they travel in the plan)",
@@ -149,6 +151,7 @@ codes! {
     E0712 => "`break` or `continue` outside a loop (`for`, `while`, `repeat`)",
     E0713 => "`for` over a value that is not a list, a JSON array or an int range `a..b`",
     E0714 => "a `var` of a kind that cannot change (a target, a workload) or without a value",
+    E0715 => "a request tag key that is not a tag name (`tags: {\"my tag\": ..}`, an empty key, `__` first)",
     E0716 => "`env(..)`'s name is not a constant variable name (`env(\"BASE_URL\", \"http://..\")`)",
     E0717 => "a malformed `multipart:` part: neither text nor `file(\"PATH\")`, a path that is not a constant string, a bad `name:` or `content_type:`",
     E0718 => "`multipart:` not written as a record literal of parts (`multipart: {note: \"..\", doc: file(\"..\")}`), or without a part",
@@ -849,6 +852,33 @@ pub fn bad_proxy(span: Span, value: &str, why: &str, help: &str) -> Diagnostic {
     )
 }
 
+/// E0319. `fix` says what to write instead.
+pub fn system_tag(span: Span, key: &str, fix: &str) -> Diagnostic {
+    err(
+        Code::E0319,
+        format!("`{key}` is a tag Volley sets on every request itself"),
+        span,
+        "set by Volley",
+        fix.to_string(),
+    )
+}
+
+/// E0320
+pub fn tag_not_text(span: Span, key: &str, found: &str) -> Diagnostic {
+    let help = if found == "json" {
+        format!("convert it where it is read, e.g. `{key}: res.json(\"kind\").string()`")
+    } else {
+        format!("a tag value is text (a string, a number or a bool): tag `{key}` with one field of it, or with a name for it")
+    };
+    err(
+        Code::E0320,
+        format!("the value of tag `{key}` is {found}, not text"),
+        span,
+        format!("this is {found}"),
+        help,
+    )
+}
+
 // ---- E04xx data ----
 
 /// E0401, E0407 (outside the test's folder) or E0408 (too large).
@@ -1398,6 +1428,17 @@ pub fn not_iterable(span: Span, found: &str) -> Diagnostic {
         span,
         format!("this is {found}"),
         "loop over a list, a JSON array (`res.json(\"items\")`) or an int range such as `0..10` (the end is excluded)".into(),
+    )
+}
+
+/// E0715
+pub fn bad_tag_key(span: Span, key: &str, fix: &str) -> Diagnostic {
+    err(
+        Code::E0715,
+        format!("`{key}` is not a tag name"),
+        span,
+        "not a tag name",
+        format!("tag names are letters, digits and `_` (`.` and `-` after the first), starting with a letter or `_` but not `__`: write `{fix}`"),
     )
 }
 

@@ -212,6 +212,9 @@ pub struct Request {
     pub name: String,
     pub timeout_ms: Option<u64>,
     pub expect: (u16, u16),
+    /// `tags: {..}`: the request's own tags in source order, each a string (a folded
+    /// constant or a value known at run time). A constant `name` is already in `name`.
+    pub tags: Vec<(String, Expr)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -492,6 +495,7 @@ pub fn walk_expr<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
                 .iter()
                 .chain(r.headers.iter())
                 .chain(r.cookies.iter())
+                .chain(r.tags.iter().map(|(_, x)| x))
                 .for_each(|x| walk_expr(x, f));
             match &r.body {
                 Body::None => {}
@@ -586,6 +590,9 @@ pub fn walk_expr_mut(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
             }
             if let Some(c) = r.cookies.as_mut() {
                 walk_expr_mut(c, f);
+            }
+            for (_, x) in r.tags.iter_mut() {
+                walk_expr_mut(x, f);
             }
             match &mut r.body {
                 Body::None => {}

@@ -266,6 +266,20 @@ fn expr(e: &ir::Expr) -> pp::Expr {
             expect: r.expect,
             cookies: r.cookies.as_ref().map(expr),
             compress: r.compress.clone(),
+            tags: r
+                .tags
+                .iter()
+                .filter_map(|(k, v)| match &v.konst {
+                    Some(ir::Const::Str(s)) => Some((k.clone(), s.clone())),
+                    _ => None,
+                })
+                .collect(),
+            dynamic_tags: r
+                .tags
+                .iter()
+                .filter(|(_, v)| !matches!(v.konst, Some(ir::Const::Str(_))))
+                .map(|(k, v)| (k.clone(), expr(v)))
+                .collect(),
         })),
         ExprKind::CallFlow { flow, args } => pp::Expr::CallFlow {
             flow: *flow,

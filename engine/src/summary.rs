@@ -346,9 +346,38 @@ pub fn build(
             start_skew_ms: None,
             runners_lost: 0,
             errors: crate::errors::summarize(agg),
-            notes: notes(plan),
+            notes: notes(plan).into_iter().chain(overflow_notes(agg)).collect(),
         },
     }
+}
+
+/// One note per request whose dynamic tags passed the cap of distinct values (a series
+/// of `http_reqs` with a tag of value `__overflow__`), from the merged series, so a fleet
+/// reports it as one machine does.
+fn overflow_notes(agg: &Aggregate) -> Vec<String> {
+    use volley_plan::program::{DYNAMIC_TAG_SERIES_CAP, OVERFLOW_TAG_VALUE};
+    let mut by_name: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (metric, tags, _) in agg.series() {
+        if metric != "http_reqs" {
+            continue;
+        }
+        for (k, v) in tags.iter() {
+            if v == OVERFLOW_TAG_VALUE {
+                let name = tags.get("name").cloned().unwrap_or_default();
+                by_name.entry(name).or_default().insert(k.clone());
+            }
+        }
+    }
+    by_name
+        .into_iter()
+        .map(|(name, keys)| {
+            let keys: Vec<String> = keys.into_iter().map(|k| format!("`{k}`")).collect();
+            format!(
+                "request {name}: its tag {} took more than {DYNAMIC_TAG_SERIES_CAP} distinct values on a runner; the rest are recorded as `{OVERFLOW_TAG_VALUE}` (tag with a bounded value, or group URLs with `name:`)",
+                keys.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// Whether requests were made and every one failed without a response (status 0).

@@ -5,6 +5,7 @@
 
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A flow (or setup/teardown body): parameters occupy slots `0..params`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -282,7 +283,23 @@ pub struct Request {
     /// Compress the body with this coding (`"gzip"`) and say so in `Content-Encoding`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compress: Option<String>,
+    /// The request's own tags (`tags: {..}`) whose values are constants, folded when the
+    /// test compiles: on every `http_*` sample of the request, over the scenario's tags.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// The request's tags whose values are known only at run time: (key, string expr),
+    /// evaluated before each send. The engine bounds the distinct value sets per request
+    /// (`DYNAMIC_TAG_SERIES_CAP`); later ones are recorded as `OVERFLOW_TAG_VALUE`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dynamic_tags: Vec<(String, Expr)>,
 }
+
+/// The most distinct value sets of one request's dynamic tags a runner records as their
+/// own series; past it, every dynamic tag of that request takes [`OVERFLOW_TAG_VALUE`].
+pub const DYNAMIC_TAG_SERIES_CAP: usize = 1000;
+
+/// The value of every dynamic tag of a request past [`DYNAMIC_TAG_SERIES_CAP`].
+pub const OVERFLOW_TAG_VALUE: &str = "__overflow__";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -387,6 +404,9 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         Expr::Request(r) => {
             walk_expr(&r.path, f);
             for x in [&r.query, &r.headers, &r.cookies].into_iter().flatten() {
+                walk_expr(x, f);
+            }
+            for (_, x) in &r.dynamic_tags {
                 walk_expr(x, f);
             }
             match &r.body {

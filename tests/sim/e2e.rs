@@ -200,12 +200,33 @@ fn deploy_status_logs_abort_and_delete_drive_the_simulated_run() {
     let file = fleet_file(&sim.dir, 4, 20, "300ms", "");
     let url = format!("base_url={}", rec.url());
     let f = file.to_str().unwrap();
+    let junit = sim.dir.join("verdict.xml");
+    let spec = format!("junit={}", junit.display());
     let out = sim.volley(
-        &["deploy", f, "--context", "sim", "--param", &url],
+        &[
+            "deploy",
+            f,
+            "--context",
+            "sim",
+            "--param",
+            &url,
+            "--out",
+            &spec,
+        ],
         Duration::from_secs(120),
     );
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}\n{}", sim.describe());
+    // `--out junit=FILE`: written by deploy from the fleet's merged summary.
+    assert!(t.contains("junit: 3 test cases (0 failed)"), "{t}");
+    let xml = std::fs::read_to_string(&junit).expect("deploy wrote the JUnit file");
+    assert!(
+        xml.contains(
+            r#"<testcase name="checks: rate == 100%" classname="sim.thresholds" time="0"/>"#
+        ) && xml.contains(r#"<testcase name="ok" classname="sim.checks" time="0"/>"#)
+            && xml.contains(r#"<property name="verdict" value="passed"/>"#),
+        "{xml}"
+    );
     // About 6 s of load: the readiness probe (every 2 s) passes and deploy's one-second
     // polls see the run live.
     assert!(

@@ -8,7 +8,7 @@
 //! from the run's Secret, key VAR).
 
 use std::path::{Path, PathBuf};
-use volley_engine::output::{influx, spec, stats::TrendStat, OutSpec};
+use volley_engine::output::{influx, otlp, spec, stats::TrendStat, OutSpec};
 use volley_k8s::manifests::outputs::ClusterOut;
 use volley_plan::Plan;
 
@@ -18,6 +18,9 @@ pub struct ClusterOutputs {
     pub outs: Vec<ClusterOut>,
     /// The local file of each `--out json=FILE`, in order: the coordinator's `GET /out/K`.
     pub json_files: Vec<PathBuf>,
+    /// The local file of each `--out junit=FILE`: written by the CLI at the end, from the
+    /// fleet's summary (the coordinator's merged verdict).
+    pub junit_files: Vec<PathBuf>,
 }
 
 /// Query keys that carry a credential (InfluxDB 1.x takes `u=…&p=…`).
@@ -39,13 +42,31 @@ pub fn parse(specs: &[String], plan: &Plan, local_json: bool) -> Result<ClusterO
             OutSpec::Json { path } => {
                 if !local_json {
                     return Err("--out json=…: `volley compile` writes no results; the coordinator of a \
-                                compiled run streams only to network outputs (prometheus, influxdb). \
+                                compiled run streams only to network outputs (prometheus, influxdb, otlp). \
                                 `volley deploy --out json=FILE` fetches the NDJSON into FILE at the end"
                         .into());
                 }
                 create(&path, "--out json")?;
                 out.outs.push(ClusterOut::Json);
                 out.json_files.push(path);
+            }
+            OutSpec::Junit { path } => {
+                if !local_json {
+                    return Err("--out junit=…: `volley compile` writes no results; \
+                                `volley deploy --out junit=FILE` writes the JUnit XML from the \
+                                fleet's summary at the end"
+                        .into());
+                }
+                create(&path, "--out junit")?;
+                out.junit_files.push(path);
+            }
+            OutSpec::Csv { .. } => {
+                return Err(
+                    "--out csv=…: a cluster run streams its merged intervals to network \
+                            outputs (prometheus, influxdb, otlp) and can fetch --out json=FILE; CSV rows \
+                            are written by `volley run` (also with --runners N)"
+                        .into(),
+                );
             }
             OutSpec::Prometheus { url, opts } => {
                 if let Some(stats) = opts.get("trend_stats") {
@@ -57,6 +78,10 @@ pub fn parse(specs: &[String], plan: &Plan, local_json: bool) -> Result<ClusterO
             OutSpec::Influx { url, opts } => {
                 influx::write_url(&url).map_err(|e| e.to_string())?;
                 out.outs.push(network("influxdb", raw, &url, &opts, plan)?);
+            }
+            OutSpec::Otlp { url, opts } => {
+                otlp::OtlpOptions::from_spec(&opts, &plan.name, "").map_err(|e| e.to_string())?;
+                out.outs.push(network("otlp", raw, &url, &opts, plan)?);
             }
         }
     }
@@ -207,6 +232,18 @@ mod tests {
         assert!(e.contains("never sent to an output"), "{e}");
         let e = parse(&["json=out.ndjson".into()], &p, false).unwrap_err();
         assert!(e.contains("volley deploy --out json"), "{e}");
+        let e = parse(&["junit=out.xml".into()], &p, false).unwrap_err();
+        assert!(e.contains("volley deploy --out junit=FILE"), "{e}");
+        let e = parse(&["csv=out.csv".into()], &p, true).unwrap_err();
+        assert!(e.contains("--out csv=…: a cluster run"), "{e}");
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let xml = dir.path().join("verdict.xml");
+        let ok = parse(&[format!("junit={}", xml.display())], &p, true).expect("valid");
+        assert_eq!(ok.junit_files, std::slice::from_ref(&xml));
+        assert!(ok.outs.is_empty(), "the coordinator gets no junit output");
+        assert!(xml.is_file(), "created up front");
+        let e = parse(&["junit=/nonexistent-volley-dir/v.xml".into()], &p, true).unwrap_err();
+        assert!(e.contains("--out junit: cannot create"), "{e}");
         let ok = parse(
             &[
                 "prometheus=http://prom.monitoring.svc:9090/api/v1/write,token_env=PROM_TOKEN"

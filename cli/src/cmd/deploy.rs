@@ -11,8 +11,10 @@ use super::{compiled_or_report, manifests_or_report};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use volley_engine::output::junit;
 use volley_engine::progress::Progress as Line;
 use volley_engine::run::{EventSink, ProgressLine, ProgressMode, RunEvent, Runners};
+use volley_engine::summary::Summary;
 use volley_k8s::deploy::results::{self, Fetch};
 use volley_k8s::deploy::{self, Client, DeployError, Event, FleetStatus, FollowOptions};
 use volley_plan::Cleanup;
@@ -45,8 +47,8 @@ pub struct Args {
     #[arg(long = "param", value_name = "K=V")]
     pub params: Vec<String>,
     /// The coordinator streams the fleet's merged results: `prometheus=URL[,…]`,
-    /// `influxdb=URL[,…]`, or `json=FILE` (fetched into FILE at the end); repeatable, see
-    /// docs/outputs.md.
+    /// `influxdb=URL[,…]`, `json=FILE` (fetched into FILE at the end), or `junit=FILE`
+    /// (written from the fleet's summary at the end); repeatable, see docs/outputs.md.
     #[arg(long = "out", short = 'o', value_name = "KIND=TARGET")]
     pub out: Vec<String>,
     /// Fetch the coordinator's HTML report into this file at the end.
@@ -67,11 +69,20 @@ pub struct Wanted<'a> {
     pub summary_json: Option<&'a Path>,
     /// `--out json=FILE` of deploy, in order (the coordinator's `GET /out/K`).
     pub json_files: &'a [PathBuf],
+    /// `--out junit=FILE` of deploy, written from the summary with the plan's thresholds.
+    pub junit: Option<(&'a volley_plan::Plan, &'a [PathBuf])>,
 }
 
 impl Wanted<'_> {
     pub fn is_empty(&self) -> bool {
-        self.report.is_none() && self.summary_json.is_none() && self.json_files.is_empty()
+        self.report.is_none()
+            && self.summary_json.is_none()
+            && self.json_files.is_empty()
+            && self.junit.is_none_or(|(_, f)| f.is_empty())
+    }
+
+    fn junit_files(&self) -> &[PathBuf] {
+        self.junit.map_or(&[], |(_, f)| f)
     }
 }
 
@@ -144,6 +155,7 @@ pub fn run(a: Args) -> ExitCode {
         report: a.report.as_deref(),
         summary_json: a.summary_json.as_deref(),
         json_files: &outputs.json_files,
+        junit: Some((&plan, &outputs.junit_files)),
     };
     let mode = progress_mode(a.quiet);
     runtime().block_on(async {
@@ -213,11 +225,12 @@ fn checked_outputs(a: &Args, plan: &volley_plan::Plan) -> Result<ClusterOutputs,
     let json = |s: &String| {
         matches!(
             volley_engine::output::spec::parse(s),
-            Ok(volley_engine::output::OutSpec::Json { .. })
+            Ok(volley_engine::output::OutSpec::Json { .. }
+                | volley_engine::output::OutSpec::Junit { .. })
         )
     };
     if a.detach && a.out.iter().any(json) {
-        return Err("--out json=FILE is fetched when the run ends, and --detach does not wait for it; stream to prometheus or influxdb".into());
+        return Err("--out json=FILE and junit=FILE are written when the run ends, and --detach does not wait for it; stream to prometheus or influxdb".into());
     }
     let outputs = cluster_out::parse(&a.out, plan, true)?;
     if a.detach && (a.report.is_some() || a.summary_json.is_some()) {
@@ -252,8 +265,9 @@ pub async fn fetch_results(
     summary: Option<serde_json::Value>,
 ) -> Result<bool, DeployError> {
     let mut all = true;
-    if let Some(path) = wanted.summary_json {
-        let summary = match summary {
+    let junit = wanted.junit_files();
+    let summary = if wanted.summary_json.is_some() || !junit.is_empty() {
+        Some(match summary {
             Some(s) => Ok(s),
             None => results::summary(client, ns, run).await?.map(|(s, from)| {
                 if from == results::SummaryFrom::Log {
@@ -261,14 +275,51 @@ pub async fn fetch_results(
                 }
                 s
             }),
-        };
+        })
+    } else {
+        None
+    };
+    if let (Some(path), Some(summary)) = (wanted.summary_json, &summary) {
         all &= match summary {
-            Ok(s) => written(cluster_out::write_summary(&s, path), path, "--summary-json"),
+            Ok(s) => written(cluster_out::write_summary(s, path), path, "--summary-json"),
             Err(why) => {
                 eprintln!("warning: --summary-json: no summary for run {run}: {why}");
                 unwritten(path)
             }
         };
+    }
+    if let (Some((plan, _)), Some(summary)) = (wanted.junit, &summary) {
+        for path in junit {
+            all &= match summary
+                .as_ref()
+                .map(|s| serde_json::from_value::<Summary>(s.clone()))
+            {
+                Ok(Ok(s)) => {
+                    let meta = junit::Meta::ended_now(run, &s);
+                    match junit::write(&s, plan, &meta, path) {
+                        Ok(counts) => {
+                            eprintln!("{}", junit::note(counts, path));
+                            true
+                        }
+                        Err(e) => {
+                            eprintln!(
+                                "warning: --out junit: cannot write `{}`: {e}",
+                                path.display()
+                            );
+                            false
+                        }
+                    }
+                }
+                Ok(Err(e)) => {
+                    eprintln!("warning: --out junit: the summary of run {run} does not read: {e}");
+                    unwritten(path)
+                }
+                Err(why) => {
+                    eprintln!("warning: --out junit: no summary for run {run}: {why}");
+                    unwritten(path)
+                }
+            };
+        }
     }
     let mut files: Vec<(String, &Path, &str)> = Vec::new();
     if let Some(p) = wanted.report {

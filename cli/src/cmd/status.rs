@@ -56,6 +56,7 @@ pub fn run(a: Args) -> ExitCode {
             report: a.report.as_deref(),
             summary_json: a.summary_json.as_deref(),
             json_files: &[],
+            junit: None,
         };
         if wanted.is_empty() {
             return ExitCode::Ok;

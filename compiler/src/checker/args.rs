@@ -76,6 +76,7 @@ pub(crate) enum RequestArg {
     Cookies,
     Compress,
     Multipart,
+    Tags,
 }
 
 /// The two positional arguments of a request, which may also be named.
@@ -135,6 +136,10 @@ pub(crate) const REQUEST_OPTIONS: &[ArgSpec<RequestArg>] = &[
     ArgSpec {
         name: "multipart",
         key: RequestArg::Multipart,
+    },
+    ArgSpec {
+        name: "tags",
+        key: RequestArg::Tags,
     },
 ];
 

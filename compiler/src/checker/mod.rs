@@ -33,6 +33,7 @@ mod request;
 mod scenario;
 mod sigs;
 mod stmt;
+mod tags;
 mod taint;
 pub(crate) mod thresholds;
 mod tls;

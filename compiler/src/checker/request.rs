@@ -1,6 +1,6 @@
 //! HTTP requests: `get|post|put|patch|delete|head|options(TARGET, PATH, json:, body:,
-//! form:, multipart:, query:, headers:, name:, timeout:, expect:)` (`multipart:` is
-//! `multipart.rs`'s). The target must be a declared
+//! form:, multipart:, query:, headers:, name:, timeout:, expect:, tags:)` (`multipart:` is
+//! `multipart.rs`'s, tags in `tags.rs`). The target must be a declared
 //! `target`; the path is a string (interpolation becomes a concatenation) whose template
 //! (`/api/users/{id}`, up to `?`) is the default `name` tag; secrets may go into headers
 //! and bodies but not into the path or query. The accepted arguments are the tables
@@ -24,17 +24,20 @@ struct Bound<'e> {
 }
 
 /// The request options checked so far.
-struct Options {
+pub(super) struct Options {
     body: ir::Body,
     /// The option that gave the body, and where.
     body_span: Option<(RequestArg, Span)>,
     query: Option<Expr>,
     headers: Option<Expr>,
-    name: Option<String>,
+    pub(super) name: Option<String>,
     timeout_ms: Option<u64>,
     expect: (u16, u16),
     cookies: Option<Expr>,
     compress: Option<String>,
+    /// Where `name:` was given (a `name` in `tags:` too is E0306).
+    pub(super) name_span: Option<Span>,
+    pub(super) tags: Vec<(String, Expr)>,
 }
 
 /// The name an argument key is written with.
@@ -86,6 +89,8 @@ impl<'a> Checker<'a> {
             expect: (200, 399),
             cookies: None,
             compress: None,
+            name_span: None,
+            tags: Vec::new(),
         };
         for (key, a) in bound.options {
             if key == RequestArg::Multipart {
@@ -126,6 +131,7 @@ impl<'a> Checker<'a> {
             expect: o.expect,
             cookies: o.cookies,
             compress: o.compress,
+            tags: o.tags,
         };
         Expr {
             kind: ExprKind::Request(Box::new(request)),
@@ -258,7 +264,15 @@ impl<'a> Checker<'a> {
                 }
                 None => false,
             },
-            RequestArg::Name => self.request_name(cx, a, &x, o),
+            RequestArg::Name => {
+                if let Some(first) = o.name_span {
+                    self.emit(cx.module, codes::duplicate_field(a.span, "name", first));
+                    return false;
+                }
+                o.name_span = Some(a.span);
+                self.request_name(cx, a, &x, o)
+            }
+            RequestArg::Tags => self.request_tags(cx, a, x, o),
             RequestArg::Timeout => self.request_timeout(cx, a, &x, o),
             RequestArg::Expect => match self.expect_range(cx, &x, a.value.span) {
                 Some(r) => {

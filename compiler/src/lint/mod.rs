@@ -73,6 +73,7 @@ pub const RULES: &[&Rule] = &[
     &rules::l0117_status_outside_expect::RULE,
     &rules::l0118_idle_runner::RULE,
     &rules::l0119_busy_iteration::RULE,
+    &rules::l0120_high_cardinality_tag::RULE,
 ];
 
 /// The rule with this code.

@@ -54,6 +54,8 @@ mod tests {
             expect: (200, 399),
             cookies: None,
             compress: None,
+            tags: Default::default(),
+            dynamic_tags: Vec::new(),
         }))
     }
 

@@ -137,6 +137,11 @@ pub struct Request {
     pub cookies: Option<Expr>,
     /// `compress: "gzip"`: gzip the body.
     pub gzip: bool,
+    /// The request's constant tags (`None` without any, or when it has dynamic ones:
+    /// then they are in `dynamic_tags`' maps).
+    pub tags: Option<super::tags::TagMap>,
+    /// The request's tags known only at run time.
+    pub dynamic_tags: Option<Box<super::tags::DynamicTags>>,
 }
 
 pub enum Body {
@@ -485,6 +490,23 @@ impl Lower<'_> {
             cookies: r.cookies.as_ref().map(|c| self.expr(c)).transpose()?,
             gzip: r.compress.as_deref() == Some("gzip"),
             static_url,
+            tags: (!r.tags.is_empty() && r.dynamic_tags.is_empty())
+                .then(|| Arc::new(r.tags.clone())),
+            dynamic_tags: match r.dynamic_tags.is_empty() {
+                true => None,
+                false => Some(Box::new(super::tags::DynamicTags::new(
+                    r.dynamic_tags
+                        .iter()
+                        .map(|(k, _)| Arc::from(k.as_str()))
+                        .collect(),
+                    r.dynamic_tags
+                        .iter()
+                        .map(|(_, e)| self.expr(e))
+                        .collect::<Result<_, _>>()?,
+                    r.tags.clone(),
+                    Arc::from(r.name.as_str()),
+                ))),
+            },
         })
     }
 }

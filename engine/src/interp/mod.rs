@@ -40,6 +40,7 @@ mod log;
 mod ops;
 pub mod record;
 mod request;
+mod tags;
 mod text;
 mod tls;
 

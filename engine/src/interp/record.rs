@@ -8,10 +8,13 @@
 //! all in one tag set so a request costs one series lookup; `checks` carry `scenario`,
 //! `group`, `check`; `iterations`, `iteration_duration` and `dropped_iterations` carry
 //! `scenario`; `group_duration` and the file's own metrics `scenario` and `group`. Every
-//! sample also carries the scenario's own `tags = {..}`.
+//! sample also carries the scenario's own `tags = {..}`, and a request's samples its own
+//! `tags: {..}` over them (a request tag wins over a scenario tag of the same key, and
+//! its `group` or `scenario` over the VU's, as in k6 1.1).
 //!
 //! This module must not aggregate or evaluate anything.
 
+use super::tags::TagMap;
 use crate::metrics::{ids, Registry, SeriesId, Shard, Tags};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -23,6 +26,8 @@ pub struct HttpSample<'a> {
     pub group: &'a Option<Arc<str>>,
     pub name: &'a Arc<str>,
     pub method: &'a Arc<str>,
+    /// The request's own tags (`tags: {..}`), over the scenario's.
+    pub tags: &'a Option<TagMap>,
     /// 0 on a transport error.
     pub status: u16,
     pub expected: bool,
@@ -48,6 +53,7 @@ struct HttpKey {
     group: Option<Arc<str>>,
     name: Arc<str>,
     method: Arc<str>,
+    tags: Option<TagMap>,
     status: u16,
     expected: bool,
     error_code: Option<u32>,
@@ -59,6 +65,7 @@ impl HttpKey {
             group: s.group.clone(),
             name: Arc::clone(s.name),
             method: Arc::clone(s.method),
+            tags: s.tags.clone(),
             status: s.status,
             expected: s.expected,
             error_code: s.error_code,
@@ -72,6 +79,11 @@ impl HttpKey {
             && self.name == *s.name
             && self.method == *s.method
             && self.group == *s.group
+            && match (&self.tags, s.tags) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+                _ => false,
+            }
     }
 }
 
@@ -158,6 +170,19 @@ impl Recorder {
         t.status = Some(s.status);
         t.expected_response = Some(s.expected);
         t.error_code = s.error_code;
+        if let Some(own) = s.tags {
+            // The request's tags over the scenario's, as k6 merges them.
+            let mut extra = t.extra.as_deref().cloned().unwrap_or_default();
+            extra.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+            t.extra = Some(Arc::new(extra));
+            // As in k6, a request's `group` and `scenario` replace the VU's.
+            if let Some(g) = own.get("group") {
+                t.group = Some(Arc::from(g.as_str()));
+            }
+            if let Some(s) = own.get("scenario") {
+                t.scenario = Some(Arc::from(s.as_str()));
+            }
+        }
         let id = sh.series(&t);
         self.http.put(HttpKey::of(s), id);
         id

@@ -105,6 +105,19 @@ impl Vu {
             req = req.header(::http::header::CONTENT_TYPE, ct);
         }
         req.body = body;
+        // Dynamic tags are read before the send, as every other part of the request.
+        let dynamic;
+        let tags = match &r.dynamic_tags {
+            None => &r.tags,
+            Some(d) => {
+                let mut values = Vec::with_capacity(d.exprs.len());
+                for e in d.exprs.iter() {
+                    values.push(text_of(&self.eval_nested(e).await?));
+                }
+                dynamic = Some(d.resolve(values));
+                &dynamic
+            }
+        };
 
         if matches!(self.role, super::Role::Scenario(_))
             && self.shared.first_request.get().is_none()
@@ -122,6 +135,7 @@ impl Vu {
             group: &self.group,
             name: &r.name,
             method: &r.method_tag,
+            tags,
             since: Instant::now(),
             armed: true,
         };
@@ -138,6 +152,7 @@ impl Vu {
                 group: &self.group,
                 name: &r.name,
                 method: &r.method_tag,
+                tags,
                 status: hop.status,
                 expected: (r.expect.0..=r.expect.1).contains(&hop.status),
                 duration_ms: ms(t.duration),
@@ -159,6 +174,7 @@ impl Vu {
             group: &self.group,
             name: &r.name,
             method: &r.method_tag,
+            tags,
             status: resp.status,
             expected,
             duration_ms,
@@ -256,6 +272,8 @@ impl Vu {
             group: &self.group,
             name: &r.name,
             method: &r.method_tag,
+            // Built before its dynamic tags were read: the site's constant ones.
+            tags: &r.tags,
             status: 0,
             expected: false,
             duration_ms: 0.0,
@@ -335,6 +353,7 @@ struct Cut<'a> {
     group: &'a Option<Arc<str>>,
     name: &'a Arc<str>,
     method: &'a Arc<str>,
+    tags: &'a Option<super::tags::TagMap>,
     since: Instant,
     armed: bool,
 }
@@ -349,6 +368,7 @@ impl Drop for Cut<'_> {
             group: self.group,
             name: self.name,
             method: self.method,
+            tags: self.tags,
             status: 0,
             expected: false,
             duration_ms: waited,

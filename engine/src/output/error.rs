@@ -9,12 +9,22 @@ use std::path::PathBuf;
 /// A `--out` spec that cannot be used (parsing only: nothing was opened).
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("--out `{spec}`: expected KIND=TARGET (json=FILE, prometheus=URL or influxdb=URL)")]
+    #[error("--out `{spec}`: expected KIND=TARGET (json=FILE, csv=FILE, junit=FILE, prometheus=URL, influxdb=URL or otlp=URL)")]
     NoKind { spec: String },
-    #[error("--out `{kind}=…`: unknown output (expected json, prometheus or influxdb)")]
+    #[error(
+        "--out `{kind}=…`: unknown output (expected json, csv, junit, prometheus, influxdb or otlp)"
+    )]
     UnknownOutput { kind: String },
-    #[error("--out json=FILE: the file name is missing")]
-    NoFile,
+    #[error("--out {kind}=FILE: the file name is missing")]
+    NoFile { kind: &'static str },
+    #[error(
+        "--out csv: unknown option `{key}` (expected fileName, timeFormat or saveInterval; snake_case works too)"
+    )]
+    CsvOption { key: String },
+    #[error("--out csv: timeFormat `{value}` is not one of unix, unix_milli, unix_micro, unix_nano, rfc3339, rfc3339_nano")]
+    CsvTimeFormat { value: String },
+    #[error("--out csv: saveInterval `{value}` is not a duration such as 1s or 500ms")]
+    CsvSaveInterval { value: String },
     #[error("--out {kind}=`{raw}`: not a URL ({source})")]
     NotUrl {
         kind: String,
@@ -46,6 +56,12 @@ pub enum SpecError {
         "--out influxdb: name the database: http://HOST:8086/write?db=NAME, http://HOST:8086/NAME, or http://HOST:8086/api/v2/write?org=O&bucket=B"
     )]
     InfluxNoDatabase,
+    #[error("--out otlp: {key}=`{value}` is not one of {expected}")]
+    OtlpChoice {
+        key: String,
+        value: String,
+        expected: String,
+    },
 }
 
 /// A trend-stats list (`p(95),p(99),max`) that does not parse.
@@ -102,6 +118,20 @@ pub enum OutputError {
     },
     #[error("--out json: cannot write `{}`: {source}", path.display())]
     JsonWrite {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--out {kind}: cannot create `{}`: {source}", path.display())]
+    Create {
+        kind: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--out {kind}: cannot write `{}`: {source}", path.display())]
+    Write {
+        kind: &'static str,
         path: PathBuf,
         #[source]
         source: std::io::Error,

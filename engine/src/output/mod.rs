@@ -1,5 +1,6 @@
-//! Results where teams already look: `--out json=FILE` (NDJSON), `--out prometheus=URL`
-//! (remote write), `--out influxdb=URL` (line protocol) and `--report FILE.html`, plus the
+//! Results where teams already look: `--out json=FILE` (NDJSON), `--out csv=FILE` (k6's
+//! CSV), `--out junit=FILE` (the verdict as JUnit XML), `--out prometheus=URL` (remote
+//! write), `--out influxdb=URL` (line protocol), `--out otlp=URL` (OTLP/HTTP protobuf) and `--report FILE.html`, plus the
 //! Prometheus text format of an aggregate for a `/metrics` endpoint
 //! ([`prometheus::text`]). See docs/outputs.md for flags, names and shapes.
 //!
@@ -27,10 +28,13 @@
 //! This module must not evaluate thresholds, merge into the run's own aggregate, or print;
 //! it never writes a token anywhere (tokens only travel in request headers).
 
+pub mod csv;
 mod error;
 pub mod influx;
 mod intervals;
 pub mod json;
+pub mod junit;
+pub mod otlp;
 pub mod prometheus;
 pub mod report;
 mod sender;
@@ -56,7 +60,8 @@ use volley_plan::Plan;
 /// What the outputs of one run need to know.
 #[derive(Clone, Debug)]
 pub struct OutputConfig {
-    /// `--out` specs as typed: `json=FILE`, `prometheus=URL[,k=v…]`, `influxdb=URL[,k=v…]`.
+    /// `--out` specs as typed: `json=FILE`, `csv=FILE[,k=v…]`, `junit=FILE`,
+    /// `prometheus=URL[,k=v…]`, `influxdb=URL[,k=v…]`.
     pub specs: Vec<String>,
     /// `--report FILE.html`.
     pub report: Option<PathBuf>,
@@ -152,9 +157,29 @@ impl OutputSet {
                 OutSpec::Json { path } => {
                     outputs.push(Box::new(json::JsonOutput::create(&path, &cfg.testid)?))
                 }
+                OutSpec::Csv {
+                    path,
+                    time_format,
+                    save_interval,
+                } => outputs.push(Box::new(csv::CsvOutput::create(
+                    &path,
+                    time_format,
+                    save_interval,
+                )?)),
+                OutSpec::Junit { path } => outputs.push(Box::new(junit::JunitOutput::create(
+                    &path,
+                    Arc::clone(&cfg.plan),
+                    &cfg.testid,
+                )?)),
                 OutSpec::Prometheus { url, opts } => outputs.push(Box::new(
                     prometheus::RemoteWrite::start(url, &opts, &cfg, SendPolicy::default())?,
                 )),
+                OutSpec::Otlp { url, opts } => outputs.push(Box::new(otlp::Otlp::start(
+                    url,
+                    &opts,
+                    &cfg,
+                    SendPolicy::default(),
+                )?)),
                 OutSpec::Influx { url, opts } => outputs.push(Box::new(influx::Influx::start(
                     url,
                     &opts,

@@ -1,4 +1,4 @@
-//! The background sender of the network outputs (Prometheus remote write, InfluxDB): one
+//! The background sender of the network outputs (Prometheus remote write, InfluxDB, OTLP): one
 //! thread per output with a bounded queue of ready request bodies, so pushing never
 //! blocks the load. The driver enqueues; when the queue is full the oldest batch is
 //! dropped and counted. The thread posts each batch with retries and exponential back-off

@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use url::Url;
 use volley_plan::plan::{Aggregation, CmpOp, Condition, Fleet, SecretRef, Threshold};
 
-fn plan() -> Plan {
+pub(super) fn plan() -> Plan {
     Plan {
         version: volley_plan::PLAN_VERSION,
         name: "checkout".into(),
@@ -131,6 +131,53 @@ fn specs_parse_with_options_and_list_values() {
         let e = spec::parse(bad).unwrap_err().to_string();
         assert!(e.contains(says), "{bad}: {e}");
         assert!(!e.contains("abc"), "an error never repeats a token: {e}");
+    }
+}
+
+#[test]
+fn csv_and_junit_specs_take_k6s_csv_options() {
+    use std::time::Duration;
+    let csv = |path: &str, tf, si| OutSpec::Csv {
+        path: path.into(),
+        time_format: tf,
+        save_interval: si,
+    };
+    assert_eq!(
+        spec::parse("csv=out.csv").unwrap(),
+        csv("out.csv", spec::TimeFormat::Unix, None)
+    );
+    assert_eq!(
+        spec::parse("csv=fileName=out.csv.gz,timeFormat=rfc3339,saveInterval=5s").unwrap(),
+        csv(
+            "out.csv.gz",
+            spec::TimeFormat::Rfc3339,
+            Some(Duration::from_secs(5))
+        )
+    );
+    assert_eq!(
+        spec::parse("csv=out.csv,time_format=unix_nano").unwrap(),
+        csv("out.csv", spec::TimeFormat::UnixNano, None)
+    );
+    assert_eq!(
+        spec::parse("junit=results/load.xml").unwrap(),
+        OutSpec::Junit {
+            path: "results/load.xml".into()
+        }
+    );
+    for (bad, says) in [
+        ("csv=", "--out csv=FILE: the file name is missing"),
+        (
+            "csv=timeFormat=unix",
+            "--out csv=FILE: the file name is missing",
+        ),
+        ("junit=", "--out junit=FILE: the file name is missing"),
+        ("csv=a.csv,timeFormat=unixMilli", "timeFormat `unixMilli`"),
+        ("csv=a.csv,saveInterval=soon", "saveInterval `soon`"),
+        ("csv=a.csv,colour=red", "unknown option `colour`"),
+        ("csv=a.csv,b.csv", "unknown option `b.csv`"),
+    ] {
+        let e = spec::parse(bad).unwrap_err().to_string();
+        assert!(e.contains(says), "{bad}: {e}");
     }
 }
 

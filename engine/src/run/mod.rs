@@ -203,14 +203,14 @@ pub fn run_with(plan: &Plan, opts: RunOptions, hooks: RunHooks) -> RunOutcome {
     let plan = Arc::new(plan.clone());
     let shared = match shared_for(&plan, &opts.env, opts.segment) {
         Ok(s) => Arc::new(s),
-        Err(e) => return not_started(&plan, &e),
+        Err(e) => return not_started(&plan, &e, hooks),
     };
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return not_started(&plan, &RunError::Runtime(e)),
+        Err(e) => return not_started(&plan, &RunError::Runtime(e), hooks),
     };
     let mut source = LocalSource::new(Arc::clone(&shared), opts.workers, hooks.start);
     let supervisor = Supervisor {
@@ -229,11 +229,20 @@ pub fn run_with(plan: &Plan, opts: RunOptions, hooks: RunHooks) -> RunOutcome {
 }
 
 /// Nothing ran: the summary is one line with the reason (the caller prints it), no
-/// metrics and no threshold verdicts.
-fn not_started(plan: &Plan, e: &RunError) -> RunOutcome {
+/// metrics and no threshold verdicts. The outputs are finished with it all the same, so a
+/// file written at the end (`--out junit`) says the run did not start instead of staying
+/// empty.
+fn not_started(plan: &Plan, e: &RunError, mut hooks: RunHooks) -> RunOutcome {
     let code = e.exit_code();
     let mut summary = crate::summary::not_started(plan, &error_chain(e));
     summary.volley.exit_code = code;
+    if let Some(o) = hooks.outputs.take() {
+        let agg = Aggregate::new(crate::metrics::Registry::new(&plan.metrics));
+        let notes = o.finish(&summary, &agg, &crate::output::Live::default());
+        if let (Some(sink), false) = (hooks.events.as_mut(), notes.is_empty()) {
+            sink(RunEvent::Notes(notes));
+        }
+    }
     RunOutcome {
         exit_code: code,
         summary,

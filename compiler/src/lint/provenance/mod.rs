@@ -281,6 +281,20 @@ pub struct Site {
     pub calls: Vec<Loc>,
     /// The literal path text (for absolute URLs), when the path starts with a literal.
     pub path_text: Option<(String, Loc)>,
+    /// The request's own `tags: {..}` (a constant `name` is in `name`).
+    pub tags: Vec<SiteTag>,
+}
+
+/// One of a request's own tags.
+#[derive(Clone, Debug)]
+pub struct SiteTag {
+    pub key: String,
+    /// The value when it is a constant.
+    pub value: Option<String>,
+    /// What a value known only at run time is made of.
+    pub prov: Prov,
+    /// Where the value is written.
+    pub loc: Loc,
 }
 
 /// A response status compared with `==` (`check r.status == 404`).

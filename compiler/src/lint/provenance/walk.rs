@@ -102,6 +102,8 @@ impl Walker<'_> {
             StmtKind::Assign { slot, value, .. } => {
                 let sh = self.shape(value, env, cx);
                 let merged = match env.slots.remove(slot) {
+                    // A constant adds one value at most (`kind = "b"` under an `if`).
+                    Some(old) if value.konst.is_some() => union_const(old, sh),
                     Some(old) => union(old, sh),
                     None => sh,
                 };
@@ -448,6 +450,19 @@ impl Walker<'_> {
                 }
             }
         }
+        let tags = r
+            .tags
+            .iter()
+            .map(|(k, v)| SiteTag {
+                key: k.clone(),
+                value: match &v.konst {
+                    Some(ir::Const::Str(s)) => Some(s.clone()),
+                    _ => None,
+                },
+                prov: self.shape(v, env, cx).flat(),
+                loc: v.loc,
+            })
+            .collect();
         for f in &mut fields {
             if f.key.is_empty() {
                 f.key = self.data_identity_column(&f.prov).unwrap_or_default();
@@ -471,6 +486,7 @@ impl Walker<'_> {
             guards: cx.guards.clone(),
             calls: cx.calls.clone(),
             path_text,
+            tags,
         };
         self.facts.sites.push(site);
         self.facts.sites.len() - 1
@@ -700,6 +716,27 @@ fn union(old: Shape, new: Shape) -> Shape {
             p.space = None;
             Shape::Leaf(p)
         }
+    }
+}
+
+/// What a slot holds after a constant is assigned to it: what it held, or that and the
+/// constant's value: one more distinct value, unless it is one the slot already had
+/// (the same literal, assigned again in the next round of a loop).
+fn union_const(old: Shape, new: Shape) -> Shape {
+    match (old, new) {
+        (Shape::Leaf(o), Shape::Leaf(n)) => {
+            if n.parts.iter().all(|p| o.parts.contains(p)) {
+                return Shape::Leaf(o);
+            }
+            let space = match (o.space, n.space) {
+                (Some(a), Some(b)) => Some(a.saturating_add(b)),
+                _ => None,
+            };
+            let mut p = o.join(n);
+            p.space = space;
+            Shape::Leaf(p)
+        }
+        (old, new) => union(old, new),
     }
 }
 

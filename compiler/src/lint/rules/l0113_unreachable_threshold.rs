@@ -6,8 +6,9 @@
 //!   check, `group_duration` without a group, `http_req_*` without a request;
 //! * a tag filter that matches no sample: a `group`, `name`, `method`, `check` or
 //!   `scenario` that no code produces (typos like `{group: "brwose"}`), a tag key nothing
-//!   sets (`{grup: …}`), `check` on another metric than `checks`, request tags (`name`,
-//!   `method`, `status`, `expected_response`) on a metric that is not `http_*`, any tag on
+//!   sets (`{grup: …}`, in a scenario's `tags = {..}` or a request's `tags: {..}`), `check`
+//!   on another metric than `checks`, request tags (`name`, `method`, `status`,
+//!   `expected_response`, a request's own) on a metric that is not `http_*`, any tag on
 //!   `vus`/`vus_max`, a `status` that is not one;
 //! * a condition outside its metric's range: `rate > 100%` or `p(95) < 0ms` can never
 //!   pass, `rate <= 100%` or `count >= 0` can never fail.
@@ -163,6 +164,14 @@ fn tag_finding(cx: &LintCx, t: &ThresholdIr, key: &str, value: &str) -> Option<D
         k if REQUEST_TAGS.contains(&k) && !metric.starts_with("http_") => {
             Some(format!("only `http_*` samples carry the `{k}` tag"))
         }
+        k if !metric.starts_with("http_")
+            && f.sites.iter().any(|s| s.tags.iter().any(|t| t.key == k))
+            && !cx.prog.scenarios.iter().any(|s| s.tags.contains_key(k)) =>
+        {
+            Some(format!(
+                "only `http_*` samples carry the requests' own tag `{k}`"
+            ))
+        }
         _ => None,
     };
     let value_loc = cx.find(t.loc, &format!("\"{value}\""));
@@ -174,6 +183,17 @@ fn tag_finding(cx: &LintCx, t: &ThresholdIr, key: &str, value: &str) -> Option<D
             format!("{why}: `{metric}{{{key}: \"{value}\"}}` matches no sample"),
             None,
         ));
+    }
+    // A request's own tag: any value when known only at run time.
+    let by_requests: Vec<Option<&str>> = f
+        .sites
+        .iter()
+        .flat_map(|s| s.tags.iter())
+        .filter(|t| t.key == key)
+        .map(|t| t.value.as_deref())
+        .collect();
+    if by_requests.iter().any(|v| v.is_none_or(|v| v == value)) {
+        return None;
     }
     if let Some((set, what)) = known {
         if set.contains(value) {
@@ -207,7 +227,8 @@ fn tag_finding(cx: &LintCx, t: &ThresholdIr, key: &str, value: &str) -> Option<D
     }
 }
 
-/// A filter on a tag the scenarios set themselves (`tags = {..}`).
+/// A filter on a tag the scenarios (`tags = {..}`) or the requests (`tags: {..}`) set
+/// themselves. A request tag whose value is known only at run time may match any value.
 fn scenario_tag_finding(
     cx: &LintCx,
     t: &ThresholdIr,
@@ -216,7 +237,11 @@ fn scenario_tag_finding(
     value_loc: Loc,
 ) -> Option<Diagnostic> {
     let metric = t.threshold.metric.as_str();
-    let own: BTreeSet<&str> = cx
+    let request_tags = || cx.facts.sites.iter().flat_map(|s| s.tags.iter());
+    if request_tags().any(|t| t.key == key && t.value.is_none()) {
+        return None;
+    }
+    let mut own: BTreeSet<&str> = cx
         .prog
         .scenarios
         .iter()
@@ -224,6 +249,11 @@ fn scenario_tag_finding(
         .filter(|(k, _)| k.as_str() == key)
         .map(|(_, v)| v.as_str())
         .collect();
+    own.extend(
+        request_tags()
+            .filter(|t| t.key == key)
+            .filter_map(|t| t.value.as_deref()),
+    );
     if own.contains(value) {
         return None;
     }
@@ -244,15 +274,16 @@ fn scenario_tag_finding(
                 .iter()
                 .flat_map(|s| s.tags.keys().map(String::as_str)),
         );
+        keys.extend(request_tags().map(|t| t.key.as_str()));
         let s = did_you_mean(key, keys.iter().copied());
         let loc = cx.find(t.loc, key);
-        return Some(unmatched(cx, loc, format!("no sample has a `{key}` tag (no scenario sets it in `tags`): `{metric}{{{key}: …}}` matches nothing"), s));
+        return Some(unmatched(cx, loc, format!("no sample has a `{key}` tag (no scenario or request sets it in `tags`): `{metric}{{{key}: …}}` matches nothing"), s));
     }
     let s = did_you_mean(value, own.iter().copied());
     Some(unmatched(
         cx,
         value_loc,
-        format!("no scenario sets `tags = {{{key}: \"{value}\"}}`: the filter matches no sample"),
+        format!("no scenario or request sets tag `{key}` to `\"{value}\"`: the filter matches no sample"),
         s,
     ))
 }
@@ -332,4 +363,46 @@ fn condition_finding(cx: &LintCx, t: &ThresholdIr, c: &Condition) -> Option<Diag
             "compare with a value inside the metric's range, e.g. `rate < 1%` or `p(95) < 400ms`",
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::tests::codes;
+
+    /// Whether L0113 fires on `filter` with a request tagged `tags`.
+    fn fires(tags: &str, filter: &str) -> bool {
+        let src = format!("target api = \"http://127.0.0.1:8088\"\nscenario s {{\n  workload = constant_vus(vus: 1, duration: 10s)\n  iteration {{\n    get(api, \"/x\", tags: {tags})\n    sleep 1s\n  }}\n}}\nthresholds {{\n  {filter}: p(95) < 1s\n}}\n");
+        codes(&src).contains(&"L0113".to_string())
+    }
+
+    #[test]
+    fn request_tags_are_samples_thresholds_can_match() {
+        assert!(!fires(
+            "{kind: \"search\"}",
+            "http_req_duration{kind: \"search\"}"
+        ));
+        assert!(fires(
+            "{kind: \"search\"}",
+            "http_req_duration{kind: \"serach\"}"
+        ));
+        assert!(fires(
+            "{kind: \"search\"}",
+            "http_req_duration{knd: \"search\"}"
+        ));
+        // Known only at run time: any value may match.
+        assert!(!fires(
+            "{kind: [\"a\", \"b\"].pick()}",
+            "http_req_duration{kind: \"c\"}"
+        ));
+        // A request's `group` is a group samples carry.
+        assert!(!fires(
+            "{group: \"custom\"}",
+            "http_req_duration{group: \"custom\"}"
+        ));
+        // Only `http_*` samples carry a request's own tags.
+        assert!(fires(
+            "{kind: \"search\"}",
+            "iteration_duration{kind: \"search\"}"
+        ));
+    }
 }

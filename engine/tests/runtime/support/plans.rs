@@ -65,6 +65,8 @@ pub fn request(method: &str, path: Expr, name: &str) -> Request {
         expect: (200, 399),
         cookies: None,
         compress: None,
+        tags: Default::default(),
+        dynamic_tags: Vec::new(),
     }
 }
 
