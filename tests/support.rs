@@ -142,7 +142,7 @@ pub fn load_blocks(markdown: &str) -> Vec<(usize, String)> {
 pub fn with_example_data(dir: &Path) {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).expect("create data dir");
-    for f in ["users.csv", "orders.json"] {
+    for f in ["users.csv", "orders.json", "report.csv", "pixels.png"] {
         std::fs::copy(repo().join("examples/data").join(f), data.join(f)).expect("copy data");
     }
     write_test_pki(dir);

@@ -30,6 +30,7 @@ mod lint_docs;
 mod logs;
 mod loops;
 mod methods;
+mod multipart;
 mod otlp;
 mod out_files;
 mod outputs;

@@ -111,6 +111,9 @@ codes! {
     E0318 => "a malformed proxy URL or `no_proxy` entry",
     E0319 => "a request tag Volley sets itself (`tags: {method: ..}`, `status`, `url`, `check`, ...)",
     E0320 => "a request tag value that is not text (a record, a list, JSON, a response)",
+    E0321 => "a `multipart:` file (`file(\"PATH\")`) is missing, unreadable or not a regular file (a directory, a FIFO)",
+    E0322 => "`multipart:` together with another body (`json:`, `body:` or `form:`): a request sends one body",
+    E0323 => "the files `multipart:` bodies send are over 512 KiB together (they travel in the plan)",
     E0401 => "a data file is missing or unreadable, or not a regular file (a FIFO, a device, a directory)",
     E0402 => "a data file is malformed (bad CSV, JSON that is not an array of objects, no rows)",
     E0403 => "unknown pick strategy (`pick: uniqe`)",
@@ -150,6 +153,8 @@ codes! {
     E0714 => "a `var` of a kind that cannot change (a target, a workload) or without a value",
     E0715 => "a request tag key that is not a tag name (`tags: {\"my tag\": ..}`, an empty key, `__` first)",
     E0716 => "`env(..)`'s name is not a constant variable name (`env(\"BASE_URL\", \"http://..\")`)",
+    E0717 => "a malformed `multipart:` part: neither text nor `file(\"PATH\")`, a path that is not a constant string, a bad `name:` or `content_type:`",
+    E0718 => "`multipart:` not written as a record literal of parts (`multipart: {note: \"..\", doc: file(\"..\")}`), or without a part",
     E0719 => "`baseline` in a threshold of a metric or aggregation an earlier run cannot be compared on (a gauge, a counter's `count`)",
     E0723 => "a TLS certificate option not written `file(\"PATH\")` (`cert`, `ca`)",
     E0724 => "a `baseline` threshold with mismatched units (`baseline * 10ms`, `baseline + 5` on a time)",
@@ -1505,6 +1510,99 @@ pub fn var_kind(span: Span, name: &str, what: &str) -> Diagnostic {
         span,
         format!("this is {what}"),
         format!("use `let {name} = …` for a value that never changes"),
+    )
+}
+
+// ---- multipart bodies (E0321, E0322, E0323, E0717, E0718) ----
+
+const MULTIPART_EXAMPLE: &str = "multipart: {note: \"hello\", doc: file(\"data/report.csv\")}";
+
+/// E0321: a `multipart:` file that cannot be read; `why` never quotes its content.
+pub fn multipart_file_unreadable(span: Span, path: &str, why: &LoadError) -> Diagnostic {
+    let help = match why {
+        LoadError::NotRegular(_) => format!(
+            "`file(..)` names one regular file, read when the test compiles; for a folder, \
+             name each file: `file(\"{}/NAME\")`",
+            path.trim_end_matches('/')
+        ),
+        _ => "paths are relative to the .load file's directory; check that the file exists"
+            .to_string(),
+    };
+    err(
+        Code::E0321,
+        format!("cannot read file `{path}`: {why}"),
+        span,
+        "this file",
+        help,
+    )
+}
+
+/// E0322: a second body beside `multipart:`. `other` is the other option's name.
+pub fn multipart_conflict(span: Span, other: &str, first: Span) -> Diagnostic {
+    let help = match other {
+        "form" => "`multipart:` also sends text fields: move the `form:` fields into it, \
+                   e.g. `multipart: {note: \"hello\", doc: file(\"data/report.csv\")}`"
+            .to_string(),
+        _ => format!(
+            "a request has one body: keep `multipart:` and drop `{other}:`, or send a text \
+             part instead, e.g. `multipart: {{meta: \"..\", doc: file(\"..\")}}`"
+        ),
+    };
+    Diagnostic::error(
+        Code::E0322.as_str(),
+        format!("`multipart:` and `{other}:` cannot both be the request's body"),
+    )
+    .with_label(span, "a second body")
+    .with_note(first, "the first body")
+    .with_help(help)
+}
+
+/// E0323: the files of the test are over `limit` bytes together (`total` with this one).
+pub fn multipart_files_too_large(
+    span: Span,
+    path: &str,
+    size: u64,
+    total: u64,
+    limit: u64,
+) -> Diagnostic {
+    let what = if size == total {
+        format!("file `{path}` is {}", bytes_text(size))
+    } else {
+        format!(
+            "file `{path}` ({}) brings the test's files to {}",
+            bytes_text(size),
+            bytes_text(total)
+        )
+    };
+    err(
+        Code::E0323,
+        format!(
+            "{what}, over the limit of {} for the files a test sends",
+            bytes_text(limit)
+        ),
+        span,
+        "too large",
+        format!(
+            "files travel inside the plan (on Kubernetes, its ConfigMap of at most 1 MiB), so \
+             the files of one test take at most {} together: send a smaller file",
+            bytes_text(limit)
+        ),
+    )
+}
+
+/// E0717: a part that is not text or `file(..)`, or a `file(..)` argument that is wrong.
+pub fn bad_multipart_part(span: Span, message: String, label: &str, help: String) -> Diagnostic {
+    err(Code::E0717, message, span, label, help)
+}
+
+/// E0718: `multipart:` that is not a record literal of parts, or has none.
+pub fn multipart_not_record(span: Span, found: &str) -> Diagnostic {
+    err(
+        Code::E0718,
+        format!("`multipart:` takes a record literal of parts, found {found}"),
+        span,
+        "not a record of parts",
+        format!("write each part as a field: `{MULTIPART_EXAMPLE}`"),
     )
 }
 

@@ -223,6 +223,27 @@ pub enum Body {
     Json(Expr),
     Form(Expr),
     Raw(Expr),
+    /// `multipart: {..}`: the parts in source order.
+    Multipart(Vec<Part>),
+}
+
+/// One part of a `multipart:` body: the field's name and its value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Part {
+    pub name: String,
+    pub value: PartValue,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PartValue {
+    /// A text field (a string expression).
+    Text(Expr),
+    /// `file("PATH", ..)`: index into `Program::files`, and its part header's values.
+    File {
+        file: u32,
+        filename: String,
+        content_type: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -444,6 +465,9 @@ pub struct Program {
     /// Each field written in the `fleet` block and the span of its name, in source order
     /// (lint findings point at `resources`, `egress`, `runners`).
     pub fleet_fields: Vec<(String, Loc)>,
+    /// Files of the test's folder that `multipart:` bodies send, read at compile time
+    /// (`PartValue::File::file` indexes them).
+    pub files: Vec<volley_plan::FileData>,
 }
 
 /// Calls `f` on `e` and every expression inside it (pre-order).
@@ -476,6 +500,13 @@ pub fn walk_expr<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
             match &r.body {
                 Body::None => {}
                 Body::Json(x) | Body::Form(x) | Body::Raw(x) => walk_expr(x, f),
+                Body::Multipart(parts) => {
+                    for p in parts {
+                        if let PartValue::Text(x) = &p.value {
+                            walk_expr(x, f);
+                        }
+                    }
+                }
             }
         }
         ExprKind::Const
@@ -566,6 +597,13 @@ pub fn walk_expr_mut(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
             match &mut r.body {
                 Body::None => {}
                 Body::Json(x) | Body::Form(x) | Body::Raw(x) => walk_expr_mut(x, f),
+                Body::Multipart(parts) => {
+                    for p in parts {
+                        if let PartValue::Text(x) = &mut p.value {
+                            walk_expr_mut(x, f);
+                        }
+                    }
+                }
             }
         }
         ExprKind::Const

@@ -97,6 +97,7 @@ pub fn lower(p: &Program) -> Plan {
             .collect(),
         thresholds: p.thresholds.iter().map(|t| t.threshold.clone()).collect(),
         fleet: p.fleet.clone(),
+        files: p.files.clone(),
     }
 }
 
@@ -239,6 +240,26 @@ fn expr(e: &ir::Expr) -> pp::Expr {
                 ir::Body::Json(x) => pp::Body::Json(expr(x)),
                 ir::Body::Form(x) => pp::Body::Form(expr(x)),
                 ir::Body::Raw(x) => pp::Body::Raw(expr(x)),
+                ir::Body::Multipart(parts) => pp::Body::Multipart(
+                    parts
+                        .iter()
+                        .map(|p| pp::Part {
+                            name: p.name.clone(),
+                            value: match &p.value {
+                                ir::PartValue::Text(x) => pp::PartValue::Text(expr(x)),
+                                ir::PartValue::File {
+                                    file,
+                                    filename,
+                                    content_type,
+                                } => pp::PartValue::File {
+                                    file: *file,
+                                    filename: filename.clone(),
+                                    content_type: content_type.clone(),
+                                },
+                            },
+                        })
+                        .collect(),
+                ),
             },
             name: r.name.clone(),
             timeout_ms: r.timeout_ms,

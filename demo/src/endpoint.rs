@@ -27,10 +27,11 @@ pub(crate) enum Endpoint {
     Catalog,
     FeedbackForm,
     FeedbackPost,
+    Upload,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Endpoint; 18] = [
+    pub(crate) const ALL: [Endpoint; 19] = [
         Endpoint::Login,
         Endpoint::ProductList,
         Endpoint::Product,
@@ -49,6 +50,7 @@ impl Endpoint {
         Endpoint::Catalog,
         Endpoint::FeedbackForm,
         Endpoint::FeedbackPost,
+        Endpoint::Upload,
     ];
 
     /// The key of this endpoint in [`crate::Stats`]: `"METHOD /path"`, with `{id}` for the
@@ -73,6 +75,7 @@ impl Endpoint {
             Endpoint::Catalog => "GET /api/catalog",
             Endpoint::FeedbackForm => "GET /html/feedback",
             Endpoint::FeedbackPost => "POST /html/feedback",
+            Endpoint::Upload => "POST /api/upload",
         }
     }
 
@@ -90,6 +93,7 @@ impl Endpoint {
             Endpoint::Signed | Endpoint::FeedbackForm | Endpoint::FeedbackPost => {
                 Some((1_000, 3_000))
             }
+            Endpoint::Upload => Some((2_000, 5_000)),
             Endpoint::AdminStats | Endpoint::Health => None,
         }
     }
@@ -134,6 +138,7 @@ pub(crate) fn route(method: &Method, path: &str) -> Result<Endpoint, Miss> {
         "/api/account" => (get(method, Endpoint::Account), "GET"),
         "/api/signed" => (post(method, Endpoint::Signed), "POST"),
         "/api/catalog" => (get(method, Endpoint::Catalog), "GET"),
+        "/api/upload" => (post(method, Endpoint::Upload), "POST"),
         "/html/feedback" => {
             let e = match *method {
                 Method::GET => Some(Endpoint::FeedbackForm),

@@ -43,6 +43,7 @@ mod endpoint;
 mod feedback;
 mod server;
 mod shop;
+mod upload;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -7,6 +7,7 @@
 use crate::catalog;
 use crate::endpoint::{self, Counters, Endpoint, Miss};
 use crate::feedback;
+use crate::upload;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -78,8 +79,12 @@ pub(crate) async fn handle(
     };
     shop.counters.hit(endpoint);
     let (parts, body) = req.into_parts();
+    let limit = match endpoint {
+        Endpoint::Upload => upload::MAX_BODY,
+        _ => MAX_BODY,
+    };
     let body = if parts.method == Method::POST {
-        match Limited::new(body, MAX_BODY).collect().await {
+        match Limited::new(body, limit).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
                 return Ok(error(StatusCode::PAYLOAD_TOO_LARGE, "body too large"));
@@ -94,7 +99,7 @@ pub(crate) async fn handle(
         .get(CONTENT_ENCODING)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
     let body = match gzipped {
-        true => match gunzip(&body) {
+        true => match gunzip(&body, limit) {
             Ok(b) => b,
             Err(r) => return Ok(error(r.0, &r.1)),
         },
@@ -108,6 +113,9 @@ pub(crate) async fn handle(
     }
     if !wait.is_zero() {
         tokio::time::sleep(wait).await;
+    }
+    if endpoint == Endpoint::Upload {
+        return Ok(upload::answer(&parts.headers, body).await);
     }
     if endpoint == Endpoint::Signed {
         return Ok(signed(parts.headers.get(SIGNATURE_HEADER), &body)
@@ -231,15 +239,16 @@ fn encoded(plain: Bytes, headers: &HeaderMap) -> Response<Body> {
     res
 }
 
-/// A request body sent with `content-encoding: gzip`, decoded (at most 64 KiB).
-fn gunzip(body: &[u8]) -> Result<Bytes, Reject> {
+/// A request body sent with `content-encoding: gzip`, decoded (at most `limit` bytes:
+/// 64 KiB, 1 MiB for an upload).
+fn gunzip(body: &[u8], limit: usize) -> Result<Bytes, Reject> {
     use std::io::Read as _;
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(body)
-        .take(MAX_BODY as u64 + 1)
+        .take(limit as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|_| Reject(StatusCode::BAD_REQUEST, "invalid gzip body".into()))?;
-    if out.len() > MAX_BODY {
+    if out.len() > limit {
         return reject(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
     }
     Ok(out.into())
@@ -316,6 +325,7 @@ fn answer(
         )),
         // Answered by `handle`, which has the headers.
         Endpoint::Signed => signed(None, body),
+        Endpoint::Upload => reject(StatusCode::INTERNAL_SERVER_ERROR, "uploads are async"),
     };
     result.unwrap_or_else(|Reject(status, msg)| error(status, &msg))
 }
@@ -495,11 +505,11 @@ fn number(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
-fn ok_json(status: StatusCode, v: Value) -> Response<Body> {
+pub(crate) fn ok_json(status: StatusCode, v: Value) -> Response<Body> {
     respond(status, "application/json", v.to_string().into())
 }
 
-fn error(status: StatusCode, msg: &str) -> Response<Body> {
+pub(crate) fn error(status: StatusCode, msg: &str) -> Response<Body> {
     ok_json(status, json!({"error": msg}))
 }
 

@@ -4,6 +4,7 @@
 
 pub mod capacity;
 pub mod exit;
+pub mod files;
 pub mod pack;
 pub mod plan;
 pub mod program;
@@ -15,8 +16,9 @@ pub mod value;
 pub mod view;
 
 pub use exit::ExitCode;
+pub use files::FileData;
 pub use plan::*;
-pub use program::{Body, Builtin, Expr, Function, Intrinsic, Request, Stmt};
+pub use program::{Body, Builtin, Expr, Function, Intrinsic, Part, PartValue, Request, Stmt};
 pub use segment::SegmentError;
 pub use slice::SliceError;
 pub use tls::{TlsOptions, TlsVersion};

@@ -309,6 +309,7 @@ pub fn without_rows(plan: &Plan) -> Plan {
         scenarios: plan.scenarios.clone(),
         thresholds: plan.thresholds.clone(),
         fleet: plan.fleet.clone(),
+        files: plan.files.clone(),
     }
 }
 

@@ -39,6 +39,10 @@ pub struct Plan {
     pub scenarios: Vec<Scenario>,
     pub thresholds: Vec<Threshold>,
     pub fleet: Fleet,
+    /// Files of the test's folder that requests send (`multipart:` file parts), by index
+    /// (`PartValue::File::file`); left out of `plan.json` when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<crate::FileData>,
 }
 
 /// A declared host. Requests name targets by index.

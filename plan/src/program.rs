@@ -308,6 +308,29 @@ pub enum Body {
     Json(Expr),
     Form(Expr),
     Raw(Expr),
+    /// `multipart: {..}`: a `multipart/form-data` body, its parts in source order.
+    Multipart(Vec<Part>),
+}
+
+/// One part of a `multipart/form-data` body: the form field's name and its value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Part {
+    pub name: String,
+    pub value: PartValue,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartValue {
+    /// A text field: a string expression, sent without a `Content-Type`.
+    Text(Expr),
+    /// A file of the test's folder: index into `Plan::files`, with the `filename` and
+    /// `Content-Type` its part header carries.
+    File {
+        file: u32,
+        filename: String,
+        content_type: String,
+    },
 }
 
 /// Calls `f` on every expression of `body`, outermost first, descending into nested
@@ -389,6 +412,13 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             match &r.body {
                 Body::None => {}
                 Body::Json(x) | Body::Form(x) | Body::Raw(x) => walk_expr(x, f),
+                Body::Multipart(parts) => {
+                    for p in parts {
+                        if let PartValue::Text(x) = &p.value {
+                            walk_expr(x, f);
+                        }
+                    }
+                }
             }
         }
         Expr::Const(_)

@@ -295,6 +295,7 @@ pub(crate) mod tests {
             scenarios: vus.iter().map(|&v| scenario(v)).collect(),
             thresholds: vec![],
             fleet: Fleet::default(),
+            files: Vec::new(),
         }
     }
 

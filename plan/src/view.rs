@@ -468,6 +468,7 @@ mod tests {
             scenarios: vec![scenario("a", Start::Immediately)],
             thresholds: vec![],
             fleet: Default::default(),
+            files: Vec::new(),
         };
         let view = segment_view(&plan, Segment::whole());
         assert_eq!(plan.planned_duration_ms(), view.scenarios[0].duration_ms);

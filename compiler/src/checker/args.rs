@@ -75,6 +75,7 @@ pub(crate) enum RequestArg {
     Expect,
     Cookies,
     Compress,
+    Multipart,
     Tags,
 }
 
@@ -131,6 +132,10 @@ pub(crate) const REQUEST_OPTIONS: &[ArgSpec<RequestArg>] = &[
     ArgSpec {
         name: "compress",
         key: RequestArg::Compress,
+    },
+    ArgSpec {
+        name: "multipart",
+        key: RequestArg::Multipart,
     },
     ArgSpec {
         name: "tags",

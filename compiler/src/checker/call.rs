@@ -34,6 +34,11 @@ const PLACED: &[(&str, &str)] = &[
     ("k8s_configmap", "in `fleet { env = {..} }`"),
     ("p", "in a threshold, e.g. `p(95) < 400ms`"),
     ("log", "as a statement: `log(\"..\")`"),
+    (
+        "file",
+        "in a `multipart:` part (`multipart: {doc: file(\"data/report.csv\")}`) or a TLS \
+         option (`http = {tls: {ca: file(\"certs/ca.pem\")}}`)",
+    ),
 ];
 
 const INTRINSICS: &[(&str, Intrinsic)] = &[

@@ -24,6 +24,7 @@ mod index;
 mod instances;
 mod items;
 mod methods;
+mod multipart;
 mod ops;
 mod passes;
 mod proxy;
@@ -275,6 +276,7 @@ impl<'a> Checker<'a> {
             fleet: volley_plan::Fleet::default(),
             fleet_loc: None,
             fleet_fields: Vec::new(),
+            files: Vec::new(),
         };
         Checker {
             modules,

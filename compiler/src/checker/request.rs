@@ -1,5 +1,6 @@
 //! HTTP requests: `get|post|put|patch|delete|head|options(TARGET, PATH, json:, body:,
-//! form:, query:, headers:, name:, timeout:, expect:, tags:)` (tags in `tags.rs`). The target must be a declared
+//! form:, multipart:, query:, headers:, name:, timeout:, expect:, tags:)` (`multipart:` is
+//! `multipart.rs`'s, tags in `tags.rs`). The target must be a declared
 //! `target`; the path is a string (interpolation becomes a concatenation) whose template
 //! (`/api/users/{id}`, up to `?`) is the default `name` tag; secrets may go into headers
 //! and bodies but not into the path or query. The accepted arguments are the tables
@@ -25,7 +26,8 @@ struct Bound<'e> {
 /// The request options checked so far.
 pub(super) struct Options {
     body: ir::Body,
-    body_span: Option<Span>,
+    /// The option that gave the body, and where.
+    body_span: Option<(RequestArg, Span)>,
     query: Option<Expr>,
     headers: Option<Expr>,
     pub(super) name: Option<String>,
@@ -91,6 +93,18 @@ impl<'a> Checker<'a> {
             tags: Vec::new(),
         };
         for (key, a) in bound.options {
+            if key == RequestArg::Multipart {
+                // Its `file(..)` parts are not expressions: checked part by part.
+                ok &= self.body_slot(cx, key, a, &mut o)
+                    && match self.multipart_body(cx, a) {
+                        Some(parts) => {
+                            o.body = ir::Body::Multipart(parts);
+                            true
+                        }
+                        None => false,
+                    };
+                continue;
+            }
             let x = self.expr(cx, &a.value);
             if x.ty.is_error() {
                 ok = false;
@@ -223,10 +237,10 @@ impl<'a> Checker<'a> {
         o: &mut Options,
     ) -> bool {
         match key {
-            RequestArg::Json => self.body_slot(cx, a, o) && self.json_body(cx, a, x, o),
-            RequestArg::Body => self.body_slot(cx, a, o) && self.raw_body(cx, x, o),
+            RequestArg::Json => self.body_slot(cx, key, a, o) && self.json_body(cx, a, x, o),
+            RequestArg::Body => self.body_slot(cx, key, a, o) && self.raw_body(cx, x, o),
             RequestArg::Form => {
-                self.body_slot(cx, a, o)
+                self.body_slot(cx, key, a, o)
                     && match self.string_record(x, "form fields") {
                         Some(x) => {
                             o.body = ir::Body::Form(x);
@@ -281,19 +295,26 @@ impl<'a> Checker<'a> {
                 }
                 None => false,
             },
-            // Bound to their own places by `request_args`, never options.
-            RequestArg::Target | RequestArg::Path => true,
+            // Bound to their own places by `request_args`, never options; `multipart:`
+            // is checked before its value is typed (`request`).
+            RequestArg::Target | RequestArg::Path | RequestArg::Multipart => true,
         }
     }
 
-    /// Takes the one body of a request (`json:`, `body:` or `form:`); false (reported)
-    /// when it was already given.
-    fn body_slot(&mut self, cx: &Ctx, a: &ast::Arg, o: &mut Options) -> bool {
-        if let Some(first) = o.body_span {
-            self.emit(cx.module, codes::duplicate_field(a.span, "body", first));
+    /// Takes the one body of a request (`json:`, `body:`, `form:` or `multipart:`); false
+    /// (reported) when it was already given: E0322 when one of the two is `multipart:`.
+    fn body_slot(&mut self, cx: &Ctx, key: RequestArg, a: &ast::Arg, o: &mut Options) -> bool {
+        if let Some((first_key, first)) = o.body_span {
+            let d = match (first_key, key) {
+                (RequestArg::Multipart, other) | (other, RequestArg::Multipart) => {
+                    codes::multipart_conflict(a.span, key_name(other), first)
+                }
+                _ => codes::duplicate_field(a.span, "body", first),
+            };
+            self.emit(cx.module, d);
             return false;
         }
-        o.body_span = Some(a.span);
+        o.body_span = Some((key, a.span));
         true
     }
 

@@ -34,6 +34,8 @@ pub(crate) fn with_data(loader: MemLoader) -> MemLoader {
     loader
         .with("data/users.csv", users)
         .with("data/orders.json", orders)
+        .with("data/report.csv", "region,orders\nnorth,120\n")
+        .with("data/pixels.png", b"\x89PNG\r\n\x1a\n\x00\xff".to_vec())
         .with("certs/client.pem", tls::CERT)
         .with("certs/ca.pem", tls::CERT)
 }

@@ -206,6 +206,7 @@ mod tests {
             }],
             thresholds: vec![],
             fleet: Fleet::default(),
+            files: Vec::new(),
         }
     }
 

@@ -18,7 +18,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderValue};
 use http::{Method, StatusCode, Uri, Version};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use rustls::pki_types::ServerName;
 use tokio::time::Sleep;
 use url::{Position, Url};
@@ -632,7 +632,7 @@ fn build_h2(
     req: &Request,
     cookie: Option<&HeaderValue>,
 ) -> Result<http::Request<ReqBody>, HttpError> {
-    let mut out = http::Request::new(Full::new(req.body.clone()));
+    let mut out = http::Request::new(ReqBody::new(&req.body));
     *out.method_mut() = req.method.clone();
     *out.uri_mut() = h2_uri(&req.url)?;
     *out.version_mut() = Version::HTTP_2;
@@ -829,7 +829,7 @@ fn redirect(req: &mut Request, status: u16, next: Url) {
         && req.method != Method::HEAD;
     if to_get {
         req.method = Method::GET;
-        req.body = Bytes::new();
+        req.body = super::Body::default();
         req.headers.retain(|(n, _)| {
             n != header::CONTENT_TYPE
                 && n != header::CONTENT_LENGTH
@@ -891,7 +891,7 @@ mod unit {
             .header(header::AUTHORIZATION, HeaderValue::from_static("secret"));
         redirect(&mut req, 307, base.join("/y")?);
         assert_eq!(req.method, Method::POST);
-        assert_eq!(req.body, Bytes::from("data"));
+        assert_eq!(req.body.to_bytes(), Bytes::from("data"));
         assert_eq!(req.headers.len(), 2);
         redirect(&mut req, 302, Url::parse("http://b/z")?);
         assert_eq!(req.method, Method::GET);

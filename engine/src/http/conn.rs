@@ -20,8 +20,6 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::client::conn::http2;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
@@ -34,7 +32,7 @@ use super::error::{codes, HttpError};
 use super::proxy::{self, Proxy};
 
 /// The request body type given to hyper.
-pub(crate) type ReqBody = Full<Bytes>;
+pub(crate) use super::body::ReqBody;
 
 /// Bytes through one socket and the instant of its last write.
 #[derive(Debug, Default)]

@@ -114,11 +114,16 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
         encode_head(w, &req.method, &req.url, &req.headers, body.len(), added);
         let inline = body.len() <= INLINE_BODY;
         if inline {
-            w.extend_from_slice(body);
+            for chunk in body.chunks() {
+                w.extend_from_slice(chunk);
+            }
         }
         self.io.write_all(w).await.map_err(|e| io_error(&e))?;
         if !inline {
-            self.io.write_all(body).await.map_err(|e| io_error(&e))?;
+            // A multipart body's file chunks are written from their shared buffers.
+            for chunk in body.chunks() {
+                self.io.write_all(chunk).await.map_err(|e| io_error(&e))?;
+            }
         }
         self.io.flush().await.map_err(|e| io_error(&e))?;
         if w.capacity() > 4 * INLINE_BODY {

@@ -91,6 +91,7 @@
 //! This module must not know about scripts, metrics or tags: the interpreter turns a
 //! [`Response`] into samples.
 
+mod body;
 mod client;
 mod conn;
 mod cookies;
@@ -98,6 +99,7 @@ mod encoding;
 mod error;
 mod h1;
 mod headers;
+pub mod multipart;
 mod proxy;
 mod resolver;
 mod tls;
@@ -112,6 +114,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method};
 use url::Url;
 
+pub use body::Body;
 pub use client::VuClient;
 pub use cookies::{
     response_cookies, valid_name as valid_cookie_name, valid_value as valid_cookie_value, CookieJar,
@@ -182,8 +185,8 @@ pub struct Request {
     pub url: Arc<Url>,
     /// Headers in order; repeated names are all sent.
     pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// The body; empty sends none.
-    pub body: Bytes,
+    /// The body, in one or more chunks; empty sends none.
+    pub body: Body,
     /// Overrides [`ClientOptions::timeout`].
     pub timeout: Option<Duration>,
     /// Read and count the body but do not keep it (`Response::body` stays empty).
@@ -200,7 +203,7 @@ impl Request {
             method,
             url: url.into(),
             headers: Vec::new(),
-            body: Bytes::new(),
+            body: Body::default(),
             timeout: None,
             discard_body: false,
             cookies: Vec::new(),
@@ -224,7 +227,7 @@ impl Request {
     }
 
     /// Set the body.
-    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+    pub fn body(mut self, body: impl Into<Body>) -> Self {
         self.body = body.into();
         self
     }

@@ -149,6 +149,21 @@ pub enum Body {
     Json(Expr),
     Form(Expr),
     Raw(Expr),
+    /// `multipart: {..}`: the parts, their headers built once here.
+    Multipart(Vec<Part>),
+}
+
+/// One part of a multipart body: its headers (up to the empty line) and its content.
+pub struct Part {
+    pub head: bytes::Bytes,
+    pub content: PartContent,
+}
+
+pub enum PartContent {
+    /// A text field, evaluated per request.
+    Text(Expr),
+    /// A file of the plan: one buffer shared by every request that sends it.
+    File(bytes::Bytes),
 }
 
 pub struct Function {
@@ -181,6 +196,8 @@ pub struct Program {
 struct Lower<'a> {
     plan: &'a Plan,
     targets: &'a [String],
+    /// `Plan::files`, each in one shared buffer.
+    files: Vec<bytes::Bytes>,
 }
 
 impl Program {
@@ -222,6 +239,11 @@ impl Program {
         let l = Lower {
             plan,
             targets: &targets,
+            files: plan
+                .files
+                .iter()
+                .map(|f| bytes::Bytes::from(f.bytes.clone()))
+                .collect(),
         };
         let function = |f: &p::Function| -> Result<Function, ProgramError> {
             Ok(Function {
@@ -460,6 +482,7 @@ impl Lower<'_> {
                 p::Body::Json(e) => Body::Json(self.expr(e)?),
                 p::Body::Form(e) => Body::Form(self.expr(e)?),
                 p::Body::Raw(e) => Body::Raw(self.expr(e)?),
+                p::Body::Multipart(parts) => Body::Multipart(self.parts(parts)?),
             },
             name: Arc::from(r.name.as_str()),
             timeout: r.timeout_ms.map(Duration::from_millis),
@@ -485,6 +508,35 @@ impl Lower<'_> {
                 ))),
             },
         })
+    }
+}
+
+impl Lower<'_> {
+    /// A multipart body's parts: headers built once, files shared.
+    fn parts(&self, parts: &[p::Part]) -> Result<Vec<Part>, ProgramError> {
+        use crate::http::multipart::{file_head, text_head};
+        parts
+            .iter()
+            .map(|part| {
+                Ok(match &part.value {
+                    p::PartValue::Text(e) => Part {
+                        head: text_head(&part.name),
+                        content: PartContent::Text(self.expr(e)?),
+                    },
+                    p::PartValue::File {
+                        file,
+                        filename,
+                        content_type,
+                    } => {
+                        check_index("file", *file, self.files.len())?;
+                        Part {
+                            head: file_head(&part.name, filename, content_type),
+                            content: PartContent::File(self.files[*file as usize].clone()),
+                        }
+                    }
+                })
+            })
+            .collect()
     }
 }
 

@@ -65,27 +65,28 @@ impl Vu {
                 }
             }
         }
+        let static_type = ::http::HeaderValue::from_static;
         let (body, content_type) = match &r.body {
-            Body::None => (Bytes::new(), None),
+            Body::None => (http::Body::default(), None),
             Body::Json(e) => {
                 let v = self.eval_nested(e).await?;
                 let bytes = serde_json::to_vec(&v.to_json()).unwrap_or_default();
-                (Bytes::from(bytes), Some("application/json"))
+                (bytes.into(), Some(static_type("application/json")))
             }
             Body::Form(e) => {
                 let v = self.eval_nested(e).await?;
                 (
-                    Bytes::from(form_encode(&v, &r.name)?),
-                    Some("application/x-www-form-urlencoded"),
+                    form_encode(&v, &r.name)?.into(),
+                    Some(static_type("application/x-www-form-urlencoded")),
                 )
             }
             Body::Raw(e) => {
                 let v = self.eval_nested(e).await?;
-                let text = match v.as_text() {
-                    Some(t) => t.to_string(),
-                    None => v.to_text(),
-                };
-                (Bytes::from(text), None)
+                (text_of(&v).into(), None)
+            }
+            Body::Multipart(parts) => {
+                let (body, content_type) = self.multipart(parts).await?;
+                (body, Some(content_type))
             }
         };
         if let Some(c) = &r.cookies {
@@ -96,15 +97,12 @@ impl Vu {
                 ::http::header::CONTENT_ENCODING,
                 ::http::HeaderValue::from_static("gzip"),
             );
-            http::gzip(&body)
+            http::gzip(&body.to_bytes()).into()
         } else {
             body
         };
         if let (Some(ct), false) = (content_type, has_content_type) {
-            req = req.header(
-                ::http::header::CONTENT_TYPE,
-                ::http::HeaderValue::from_static(ct),
-            );
+            req = req.header(::http::header::CONTENT_TYPE, ct);
         }
         req.body = body;
         // Dynamic tags are read before the send, as every other part of the request.
@@ -209,6 +207,34 @@ impl Vu {
             )
             .with_wire_size(resp.wire_body),
         )))
+    }
+
+    /// A `multipart:` body with a boundary of its own, and its `Content-Type`: text parts
+    /// evaluated now, file parts their shared buffers.
+    async fn multipart(
+        &mut self,
+        parts: &[super::code::Part],
+    ) -> R<(http::Body, ::http::HeaderValue)> {
+        use super::code::PartContent;
+        use http::multipart;
+        let mut out = Vec::with_capacity(parts.len());
+        for p in parts {
+            let content = match &p.content {
+                PartContent::File(bytes) => bytes.clone(),
+                PartContent::Text(e) => {
+                    let v = self.eval_nested(e).await?;
+                    Bytes::from(text_of(&v))
+                }
+            };
+            out.push(multipart::Part {
+                head: p.head.clone(),
+                content,
+            });
+        }
+        let boundary = multipart::boundary();
+        let content_type = ::http::HeaderValue::from_str(&multipart::content_type(&boundary))
+            .unwrap_or_else(|_| ::http::HeaderValue::from_static("multipart/form-data"));
+        Ok((multipart::encode(&boundary, &out), content_type))
     }
 
     /// The request's own `cookies: {..}` as (name, value) pairs; a name or value a

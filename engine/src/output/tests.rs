@@ -48,6 +48,7 @@ pub(super) fn plan() -> Plan {
             delay_abort_eval_ms: 0,
         }],
         fleet: Fleet::default(),
+        files: Vec::new(),
     }
 }
 

@@ -39,6 +39,7 @@ fn plan(thresholds: Vec<Threshold>) -> Plan {
         scenarios: Vec::new(),
         thresholds,
         fleet: Fleet::default(),
+        files: Vec::new(),
     }
 }
 

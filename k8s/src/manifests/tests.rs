@@ -32,6 +32,7 @@ pub(crate) fn tiny_plan() -> Plan {
         }],
         thresholds: vec![],
         fleet: Fleet::default(),
+        files: Vec::new(),
     }
 }
 

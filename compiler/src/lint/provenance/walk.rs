@@ -441,6 +441,14 @@ impl Walker<'_> {
             Body::Raw(x) => {
                 self.path_fields(x, Place::Body, env, cx, &mut fields);
             }
+            Body::Multipart(parts) => {
+                for p in parts {
+                    if let ir::PartValue::Text(x) = &p.value {
+                        let sh = self.shape(x, env, cx);
+                        flatten(&sh, Place::Body, &p.name, &mut fields);
+                    }
+                }
+            }
         }
         let tags = r
             .tags

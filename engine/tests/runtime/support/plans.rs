@@ -26,6 +26,7 @@ pub fn plan(base: &str, scenarios: Vec<Scenario>) -> Plan {
         scenarios,
         thresholds: vec![],
         fleet: Fleet::default(),
+        files: Vec::new(),
     }
 }
 
