@@ -27,6 +27,7 @@ pub(crate) fn tiny_plan() -> Plan {
         scenarios: Vec::new(),
         thresholds: Vec::new(),
         fleet: Fleet::default(),
+        files: Vec::new(),
     }
 }
 
