@@ -64,23 +64,9 @@ pub const HEADER: &[&str] = &[
     "metadata",
 ];
 
-/// The tag columns (between `metric_value` and `extra_tags`).
-const TAG_COLUMNS: &[&str] = &[
-    "check",
-    "error",
-    "error_code",
-    "expected_response",
-    "group",
-    "method",
-    "name",
-    "proto",
-    "scenario",
-    "service",
-    "status",
-    "subproto",
-    "tls_version",
-    "url",
-];
+/// The tag columns (between `metric_value` and `extra_tags`): all but the first three
+/// and the last two of the header.
+const TAG_COLUMNS: &[&str] = HEADER.split_at(3).1.split_at(HEADER.len() - 5).0;
 
 /// Counters every sample of which adds exactly 1: written as one row of `1` per sample.
 const UNIT_COUNTERS: &[&str] = &["http_reqs", "iterations", "dropped_iterations"];

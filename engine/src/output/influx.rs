@@ -18,7 +18,7 @@
 use super::prometheus::remote::note;
 use super::sender::{SendPolicy, Sender, Target};
 use super::stats::{finite, TrendNumbers, TrendStat};
-use super::{resolve_token, Interval, Output, OutputConfig, OutputError, SpecError};
+use super::{auth_header, Interval, Output, OutputConfig, OutputError, SpecError};
 use crate::metrics::{Aggregate, SeriesData};
 use crate::summary::Summary;
 use bytes::Bytes;
@@ -204,16 +204,7 @@ impl Influx {
             HeaderName::from_static("content-type"),
             HeaderValue::from_static("text/plain; charset=utf-8"),
         )];
-        if let Some(token) = resolve_token("influxdb", spec, cfg)? {
-            let mut v = HeaderValue::from_str(&format!("Token {}", token.0)).map_err(|source| {
-                OutputError::TokenHeader {
-                    kind: "influxdb".into(),
-                    source,
-                }
-            })?;
-            v.set_sensitive(true);
-            headers.push((http::header::AUTHORIZATION, v));
-        }
+        headers.extend(auth_header("influxdb", "Token", spec, cfg)?);
         let sender = Sender::start(
             "influxdb",
             Target {

@@ -360,6 +360,29 @@ pub(crate) fn resolve_token(
     }
 }
 
+/// The `Authorization: SCHEME TOKEN` header of a spec's `token_env=`/`token_secret=`
+/// (`Bearer` for Prometheus and OTLP, `Token` for InfluxDB), marked sensitive; `None`
+/// when the spec names no token. The value is never part of an error message.
+pub(crate) fn auth_header(
+    kind: &str,
+    scheme: &str,
+    opts: &BTreeMap<String, String>,
+    cfg: &OutputConfig,
+) -> Result<Option<(http::HeaderName, http::HeaderValue)>, OutputError> {
+    let Some(token) = resolve_token(kind, opts, cfg)? else {
+        return Ok(None);
+    };
+    let mut v =
+        http::HeaderValue::from_str(&format!("{scheme} {}", token.0)).map_err(|source| {
+            OutputError::TokenHeader {
+                kind: kind.into(),
+                source,
+            }
+        })?;
+    v.set_sensitive(true);
+    Ok(Some((http::header::AUTHORIZATION, v)))
+}
+
 /// A token: its `Debug` never shows the value.
 #[derive(Clone)]
 pub(crate) struct Secret(pub String);

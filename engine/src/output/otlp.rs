@@ -24,7 +24,7 @@
 use super::prometheus::remote::note;
 use super::sender::{SendPolicy, Sender, Target};
 use super::stats::finite;
-use super::{resolve_token, Interval, Output, OutputConfig, OutputError, SpecError};
+use super::{auth_header, Interval, Output, OutputConfig, OutputError, SpecError};
 use crate::metrics::hist::from_units;
 use crate::metrics::{Aggregate, Contains, Registry, SeriesData};
 use crate::summary::Summary;
@@ -395,17 +395,7 @@ impl Otlp {
             HeaderName::from_static("content-type"),
             HeaderValue::from_static("application/x-protobuf"),
         )];
-        if let Some(token) = resolve_token("otlp", spec, cfg)? {
-            let mut v =
-                HeaderValue::from_str(&format!("Bearer {}", token.0)).map_err(|source| {
-                    OutputError::TokenHeader {
-                        kind: "otlp".into(),
-                        source,
-                    }
-                })?;
-            v.set_sensitive(true);
-            headers.push((http::header::AUTHORIZATION, v));
-        }
+        headers.extend(auth_header("otlp", "Bearer", spec, cfg)?);
         let target = Target {
             url: url.clone(),
             headers,

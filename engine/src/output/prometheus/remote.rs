@@ -12,7 +12,7 @@ use crate::metrics::Aggregate;
 use crate::output::sender::{SendPolicy, SendReport, Sender, Target};
 use crate::output::spec::redacted;
 use crate::output::stats::TrendStat;
-use crate::output::{resolve_token, CodecError, Interval, Output, OutputConfig, OutputError};
+use crate::output::{auth_header, CodecError, Interval, Output, OutputConfig, OutputError};
 use crate::summary::Summary;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
@@ -125,17 +125,7 @@ impl RemoteWrite {
             header("content-encoding", "snappy"),
             header("x-prometheus-remote-write-version", "0.1.0"),
         ];
-        if let Some(token) = resolve_token("prometheus", spec, cfg)? {
-            let mut v =
-                HeaderValue::from_str(&format!("Bearer {}", token.0)).map_err(|source| {
-                    OutputError::TokenHeader {
-                        kind: "prometheus".into(),
-                        source,
-                    }
-                })?;
-            v.set_sensitive(true);
-            headers.push((http::header::AUTHORIZATION, v));
-        }
+        headers.extend(auth_header("prometheus", "Bearer", spec, cfg)?);
         let target = Target {
             url: url.clone(),
             headers,
