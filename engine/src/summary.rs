@@ -558,4 +558,4 @@ mod text;
 pub use text::{fmt_bytes, fmt_duration, fmt_num, plural, render_text};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -9,26 +9,12 @@ use crate::summary;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::time::Duration;
-use volley_plan::plan::{BaselineRef, CmpOp, Condition, Fleet, Threshold};
+use volley_plan::plan::{BaselineRef, CmpOp, Condition, Threshold};
 
 pub(crate) fn tiny_plan() -> Plan {
-    Plan {
-        version: volley_plan::PLAN_VERSION,
-        name: "shop".into(),
-        params: BTreeMap::new(),
-        targets: Vec::new(),
-        secrets: Vec::new(),
-        data: Vec::new(),
-        metrics: Vec::new(),
-        flows: Vec::new(),
-        setup: None,
-        setup_values: Vec::new(),
-        teardown: None,
-        scenarios: Vec::new(),
-        thresholds: Vec::new(),
-        fleet: Fleet::default(),
-        files: Vec::new(),
-    }
+    let mut plan = crate::summary::tests::plan(Vec::new());
+    plan.name = "shop".into();
+    plan
 }
 
 /// A summary whose `http_req_duration` has `n` intervals of p95 `level + noise`, the

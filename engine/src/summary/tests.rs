@@ -23,7 +23,8 @@ fn cond(
     }
 }
 
-fn plan(thresholds: Vec<Threshold>) -> Plan {
+/// A plan with no scenario and these thresholds (also the compare tests' plan).
+pub(crate) fn plan(thresholds: Vec<Threshold>) -> Plan {
     Plan {
         version: volley_plan::PLAN_VERSION,
         name: "checkout".into(),
