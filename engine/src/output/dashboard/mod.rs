@@ -230,6 +230,8 @@ impl Dashboard {
         let mut st = self.lock();
         st.thresholds = rows(&results);
         st.elapsed_ms = u64::try_from(live.elapsed.as_millis()).unwrap_or(u64::MAX);
+        st.vus = live.vus;
+        st.vus_max = live.vus_max;
         st.totals = Some(Point::from_delta(
             total,
             live,

@@ -65,6 +65,7 @@ const SCRIPT: &str = r#"
   }
   function ms(v) {
     if (v === null || v === undefined) return '–';
+    if (v === 0) return '0 ms';
     if (v >= 1000) return (v / 1000).toFixed(2) + ' s';
     if (v >= 10) return v.toFixed(0) + ' ms';
     return v.toFixed(2) + ' ms';
@@ -92,7 +93,7 @@ const SCRIPT: &str = r#"
     el.textContent = text;
   }
   // One chart: each interval a step over its true span, like the report.
-  function chart(name, fmt, lines) {
+  function chart(name, fmt, lines, whole) {
     var svg = $('chart-' + name), legend = $('l-' + name);
     if (!legend.childElementCount) {
       legend.innerHTML = lines.map(function (l, i) {
@@ -109,7 +110,7 @@ const SCRIPT: &str = r#"
         return [p.start_ms / 1000, p.t_ms / 1000, y];
       });
     });
-    var step = nice(yMax / 4), top = Math.max(step * Math.ceil(yMax / step), step);
+    var step = whole ? Math.max(1, nice(yMax / 4)) : nice(yMax / 4), top = Math.max(step * Math.ceil(yMax / step), step);
     function sx(x) { return L + x / xMax * (W - L - R); }
     function sy(y) { return H - B - y / top * (H - T - B); }
     var s = '';
@@ -153,7 +154,7 @@ const SCRIPT: &str = r#"
     chart('vus', num, [
       { label: 'active VUs', f: function (p) { return p.vus; } },
       { label: 'allocated VUs', f: function (p) { return p.vus_max; } }
-    ]);
+    ], true);
     chart('errors', per, [
       { label: 'failed requests/s', f: function (p) { return rate(p.http_failed, p); } },
       { label: 'failed checks/s', f: function (p) { return rate(p.checks_failed, p); } },
