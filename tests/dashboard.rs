@@ -44,7 +44,10 @@ fn line_with(rx: &mpsc::Receiver<String>, seen: &mut Vec<String>, prefix: &str) 
                     return l;
                 }
             }
-            Err(_) => panic!("no `{prefix}` line within 60 s; stderr:\n{}", seen.join("\n")),
+            Err(_) => panic!(
+                "no `{prefix}` line within 60 s; stderr:\n{}",
+                seen.join("\n")
+            ),
         }
     }
 }
@@ -91,7 +94,10 @@ fn live_figures(dom: &str) -> (f64, f64) {
     }
     let points = num(dom, "chart-latency", "data-points");
     assert_eq!(points, num(dom, "chart-throughput", "data-points"));
-    assert!(num(dom, "chart-throughput", "data-last") > 0.0, "requests/s");
+    assert!(
+        num(dom, "chart-throughput", "data-last") > 0.0,
+        "requests/s"
+    );
     assert!(num(dom, "c-vus", "data-value") >= 1.0, "active VUs");
     (points, num(dom, "c-reqs", "data-value"))
 }
@@ -166,7 +172,10 @@ fn a_local_run_serves_a_live_page_that_becomes_the_report() {
         .unwrap();
     let page = http(port, "GET", "/", "").1;
     assert!(page.contains("id=\"live\""), "{page}");
-    assert!(!page.contains("://"), "nothing from elsewhere: no URL in the page");
+    assert!(
+        !page.contains("://"),
+        "nothing from elsewhere: no URL in the page"
+    );
     let points = || {
         json(port, "/dashboard/data")["point_count"]
             .as_u64()
@@ -261,8 +270,15 @@ fn a_coordinator_serves_the_fleets_page_without_the_token_and_its_abort_needs_it
     let url = format!("http://127.0.0.1:{status_port}/dashboard");
     // Before the start: every runner's state, waited for.
     let waiting = chromium.dump_url(&url, 1500);
-    assert_eq!(attr(&waiting, "phase", "class").as_deref(), Some("verdict wait"));
-    assert_eq!(waiting.matches("data-state=\"waiting\"").count(), 2, "{waiting}");
+    assert_eq!(
+        attr(&waiting, "phase", "class").as_deref(),
+        Some("verdict wait")
+    );
+    assert_eq!(
+        waiting.matches("data-state=\"waiting\"").count(),
+        2,
+        "{waiting}"
+    );
     let runners: Vec<Child> = (0..2).map(|k| runner(&plan, port, k)).collect();
     let points = || {
         json(status_port, "/dashboard/data")["point_count"]
@@ -272,13 +288,20 @@ fn a_coordinator_serves_the_fleets_page_without_the_token_and_its_abort_needs_it
     assert_the_page_follows_the_run(&chromium, &url, points);
     let live = chromium.dump_url(&url, 1500);
     assert_eq!(live.matches("data-state=\"running\"").count(), 2, "{live}");
-    assert!(live.contains("<form id=\"abort\">"), "the abort form shows:\n{live}");
+    assert!(
+        live.contains("<form id=\"abort\">"),
+        "the abort form shows:\n{live}"
+    );
     // Both ports serve the page and its data without the token; the abort needs it.
     for p in [port, status_port] {
         assert_eq!(http(p, "GET", "/dashboard", "").0, 200);
         assert_eq!(http(p, "GET", "/dashboard/data", "").0, 200);
         assert_eq!(http(p, "POST", "/dashboard", "").0, 405);
-        assert_eq!(http(p, "POST", "/v1/abort", "").0, 401, "no token, no abort");
+        assert_eq!(
+            http(p, "POST", "/v1/abort", "").0,
+            401,
+            "no token, no abort"
+        );
     }
     let d = json(status_port, "/dashboard/data");
     assert_eq!(d["control"], true);

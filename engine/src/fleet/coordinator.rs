@@ -17,8 +17,8 @@ use super::state::{FleetState, Now, Phase, RunnerState};
 use super::FleetError;
 use crate::interp::Role;
 use crate::metrics::{Aggregate, Registry, Snapshot};
-use crate::output::prometheus::{self, PromOptions};
 use crate::output::dashboard::{Dashboard, RunnerRow};
+use crate::output::prometheus::{self, PromOptions};
 use crate::output::{Live as OutputLive, OutputConfig, OutputSet};
 use crate::progress::Progress;
 use crate::run::report::Report;
@@ -929,7 +929,9 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<
         }
         (_, "/dashboard" | "/dashboard/data") => {
             let rows = || runner_rows(hub);
-            if let Some(reply) = hub.dashboard.route(&req.method, &req.path, &req.query, false, rows)
+            if let Some(reply) =
+                hub.dashboard
+                    .route(&req.method, &req.path, &req.query, false, rows)
             {
                 return Ok(reply);
             }

@@ -72,11 +72,17 @@ fn the_data_follows_the_intervals_and_the_page_becomes_the_report() {
     // The threshold `p(95) < 400ms` turned red with the slow second.
     assert_eq!(v["thresholds"][0]["name"], "http_req_duration");
     assert_eq!(v["thresholds"][0]["passed"], false);
-    assert_eq!(v["thresholds"][0]["conditions"][0]["source"], "p(95) < 400ms");
+    assert_eq!(
+        v["thresholds"][0]["conditions"][0]["source"],
+        "p(95) < 400ms"
+    );
     assert_eq!(v["control"], false);
     // The page asks only for what it has not seen.
     let v = data(&d, 1);
-    assert_eq!((v["since"].as_u64(), v["point_count"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(
+        (v["since"].as_u64(), v["point_count"].as_u64()),
+        (Some(1), Some(2))
+    );
     assert_eq!(v["points"].as_array().unwrap().len(), 1);
     assert_eq!(data(&d, 99)["points"].as_array().unwrap().len(), 0);
 
@@ -86,10 +92,15 @@ fn the_data_follows_the_intervals_and_the_page_becomes_the_report() {
     let html = body(&page);
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(html.contains("id=\"live\"") && html.contains("<script>"));
-    assert!(!html.contains("://"), "the page refers to nothing outside itself");
+    assert!(
+        !html.contains("://"),
+        "the page refers to nothing outside itself"
+    );
     assert!(!html.contains(" src="), "no external script or image");
     assert!(d.route(&Method::GET, "/", "", false, Vec::new).is_none());
-    assert!(d.route(&Method::GET, "/v1/abort", "", true, Vec::new).is_none());
+    assert!(d
+        .route(&Method::GET, "/v1/abort", "", true, Vec::new)
+        .is_none());
     // Read-only.
     for m in [Method::POST, Method::PUT, Method::DELETE] {
         let r = d.route(&m, "/dashboard/data", "", true, Vec::new).unwrap();
@@ -104,7 +115,9 @@ fn the_data_follows_the_intervals_and_the_page_becomes_the_report() {
             reason: None,
         }]
     };
-    let r = d.route(&Method::GET, "/dashboard/data", "since=2", false, rows).unwrap();
+    let r = d
+        .route(&Method::GET, "/dashboard/data", "since=2", false, rows)
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v["runners"][0]["state"], "running");
     assert_eq!(v["points"].as_array().unwrap().len(), 0);
@@ -125,7 +138,10 @@ fn the_data_follows_the_intervals_and_the_page_becomes_the_report() {
     assert_eq!(v["phase"], "done");
     assert_eq!(v["verdict"], "thresholds_failed");
     assert_eq!(v["exit_code"], 99);
-    let html = body(&d.route(&Method::GET, "/dashboard", "", false, Vec::new).unwrap());
+    let html = body(
+        &d.route(&Method::GET, "/dashboard", "", false, Vec::new)
+            .unwrap(),
+    );
     assert!(html.contains("id=\"intervals\""), "the report");
     assert!(html.contains("the source"), "with the file's source");
     assert!(!html.contains("id=\"live\""));
@@ -156,7 +172,10 @@ fn the_server_serves_the_page_and_data_and_nothing_else() {
     assert!(page.contains("text/html"), "{page}");
     let data = get("GET", "/dashboard/data?since=0");
     assert!(data.contains("application/json") && data.contains("\"phase\":\"starting\""));
-    assert!(get("POST", "/v1/abort").starts_with("HTTP/1.1 404"), "no control");
+    assert!(
+        get("POST", "/v1/abort").starts_with("HTTP/1.1 404"),
+        "no control"
+    );
     assert!(get("POST", "/dashboard").starts_with("HTTP/1.1 405"));
     drop(server);
     assert!(
