@@ -187,6 +187,14 @@ impl Coordinator {
             dashboard,
             events,
         });
+        // Any server of the dashboard (`volley run --runners N --dashboard`'s own) shows
+        // the runners; a weak link, as the hub holds the dashboard.
+        let weak = Arc::downgrade(&hub);
+        hub.dashboard.set_runner_rows(move || {
+            weak.upgrade()
+                .map(|hub| runner_rows(&hub))
+                .unwrap_or_default()
+        });
         Ok(Coordinator {
             listener,
             status_listener,

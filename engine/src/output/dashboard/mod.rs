@@ -54,8 +54,14 @@ impl std::fmt::Debug for Dashboard {
     }
 }
 
+/// Where the runners' rows come from (a fleet's coordinator).
+type RunnerRows = Arc<dyn Fn() -> Vec<RunnerRow> + Send + Sync>;
+
 struct State {
     plan: Arc<Plan>,
+    /// The fleet's runners, for a server that does not know them itself
+    /// (`volley run --runners N --dashboard`).
+    runners: Option<RunnerRows>,
     source: Option<String>,
     testid: String,
     /// Served by a coordinator: the page offers the token-guarded abort.
@@ -157,6 +163,7 @@ impl Dashboard {
     pub fn new(plan: Arc<Plan>, testid: impl Into<String>, source: Option<String>) -> Dashboard {
         Dashboard(Arc::new(Mutex::new(State {
             plan,
+            runners: None,
             source,
             testid: testid.into(),
             control: false,
@@ -181,6 +188,12 @@ impl Dashboard {
     /// for in the page and sent with `POST v1/abort`; nothing else needs it).
     pub fn set_control(&self, control: bool) {
         self.lock().control = control;
+    }
+
+    /// Where the rows of a fleet's runners come from: a coordinator sets it, so the page
+    /// shows them on any server of this dashboard.
+    pub fn set_runner_rows(&self, rows: impl Fn() -> Vec<RunnerRow> + Send + Sync + 'static) {
+        self.lock().runners = Some(Arc::new(rows));
     }
 
     /// A closed interval.
@@ -324,9 +337,15 @@ impl Dashboard {
         let since = crate::fleet::http::query_param(query, "since")
             .and_then(|v| v.parse::<usize>().ok())
             .unwrap_or(0);
+        let mut rows = runners();
+        if rows.is_empty() {
+            // Called without the lock held: the source may take a lock of its own.
+            let source = self.lock().runners.clone();
+            rows = source.map(|f| f()).unwrap_or_default();
+        }
         Some(Reply {
             status: 200,
-            body: Bytes::from(self.data(since, &runners())),
+            body: Bytes::from(self.data(since, &rows)),
         })
     }
 }

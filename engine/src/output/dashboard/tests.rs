@@ -122,6 +122,14 @@ fn the_data_follows_the_intervals_and_the_page_becomes_the_report() {
     assert_eq!(v["runners"][0]["state"], "running");
     assert_eq!(v["points"].as_array().unwrap().len(), 0);
 
+    // A fleet's rows reach any server of the dashboard.
+    d.set_runner_rows(rows);
+    let r = d
+        .route(&Method::GET, "/dashboard/data", "", true, Vec::new)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["runners"][0]["http_reqs"], 40.0);
+
     // The end: the page is the report.
     agg.set_elapsed(Duration::from_secs(2));
     let results = thresholds::evaluate(&plan.thresholds, &agg, Phase::End);
