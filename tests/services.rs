@@ -281,6 +281,12 @@ impl Chromium {
 
     /// Runs Chromium on `page` with `extra` flags and a fresh profile; bounded by 90 s.
     fn run(&self, page: &Path, extra: &[String]) -> Output {
+        self.run_target(&format!("file://{}", page.display()), extra)
+    }
+
+    /// Runs Chromium on `target` (a URL) with `extra` flags and a fresh profile; only
+    /// loopback is reachable; bounded by 90 s.
+    fn run_target(&self, target: &str, extra: &[String]) -> Output {
         let profile = temp_dir("chromium-profile");
         let mut args: Vec<String> = [
             "--headless",
@@ -295,14 +301,14 @@ impl Chromium {
             "--hide-scrollbars",
             // No network: every proxied request goes to a closed port, names do not resolve.
             "--proxy-server=127.0.0.1:9",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
         args.push(format!("--user-data-dir={}", profile.display()));
         args.extend_from_slice(extra);
-        args.push(format!("file://{}", page.display()));
+        args.push(target.to_string());
         let mut child = Command::new(&self.bin)
             .args(&args)
             .stdin(Stdio::null())
@@ -326,6 +332,22 @@ impl Chromium {
     /// The DOM after loading `page`.
     pub fn dump_dom(&self, page: &Path) -> String {
         let out = self.run(page, &["--dump-dom".to_string()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// The DOM of the page at `url` (a loopback server) after its scripts ran for
+    /// `budget_ms` of virtual time (timers run fast, network answers are waited for).
+    pub fn dump_url(&self, url: &str, budget_ms: u64) -> String {
+        let flags = [
+            "--dump-dom".to_string(),
+            format!("--virtual-time-budget={budget_ms}"),
+        ];
+        let out = self.run_target(url, &flags);
         assert!(
             out.status.success(),
             "{}",

@@ -13,6 +13,7 @@ mod cli;
 mod compare_e2e;
 mod compression;
 mod cookies;
+mod dashboard;
 mod data_e2e;
 mod dns;
 mod docs;

@@ -143,6 +143,16 @@ enum Command {
         /// `20ms`), to stand for a slower build.
         #[arg(long, value_name = "DURATION", requires = "demo", value_parser = cmd::fleet::parse_duration)]
         demo_latency: Option<std::time::Duration>,
+        /// Serve a live dashboard while the test runs (`--dashboard` on 127.0.0.1:5665,
+        /// `--dashboard=ADDR`; port 0 picks one); it prints its URL. Read-only; after the
+        /// run the page is the HTML report (see docs/dashboard.md).
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = true,
+              default_missing_value = volley_engine::output::dashboard::DEFAULT_ADDR)]
+        dashboard: Option<std::net::SocketAddr>,
+        /// With --dashboard: keep serving it (the report, now) this long after the run,
+        /// or until Ctrl-C (e.g. `10m`).
+        #[arg(long, value_name = "DURATION", requires = "dashboard", value_parser = cmd::fleet::parse_duration)]
+        linger: Option<std::time::Duration>,
     },
     #[cfg(feature = "compiler")]
     /// Compare two runs' summaries (`--summary-json`): the change per metric and tag set,
@@ -289,6 +299,8 @@ fn main() -> std::process::ExitCode {
             report,
             baseline,
             demo_latency,
+            dashboard,
+            linger,
         } => cmd::run::run(cmd::run::Args {
             file,
             runners,
@@ -301,6 +313,8 @@ fn main() -> std::process::ExitCode {
             report,
             baseline,
             demo_latency,
+            dashboard,
+            linger,
         }),
         #[cfg(feature = "compiler")]
         Command::Compare(a) => cmd::compare::run(a),

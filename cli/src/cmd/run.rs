@@ -1,6 +1,8 @@
-//! `volley run FILE [--demo] [--out KIND=TARGET]… [--report FILE.html]`: compile, run on
-//! this machine with its outputs, print the summary, exit with the verdict (0, 99, 104,
-//! 105, 108; 2 for a bad `--out`, `--report` or `--summary-json` before any load).
+//! `volley run FILE [--demo] [--out KIND=TARGET]… [--report FILE.html] [--dashboard[=ADDR]
+//! [--linger DURATION]]`: compile, run on this machine with its outputs (and the live
+//! dashboard, whose server outlives the run by `--linger`), print the summary, exit with
+//! the verdict (0, 99, 104, 105, 108; 2 for a bad `--out`, `--report` or `--summary-json`
+//! before any load; 106 when the dashboard's address cannot be bound).
 //! SIGINT, SIGTERM, SIGHUP and SIGQUIT stop it gracefully (see `crate::signals`).
 
 use super::compile_or_report;
@@ -9,6 +11,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use volley_engine::fleet::local::{LocalFleet, Processes};
+use volley_engine::output::dashboard::{Dashboard, DashboardServer};
 use volley_engine::output::{default_testid, OutputConfig, OutputSet};
 use volley_engine::run::{run_with, ProgressMode, RunHooks, RunOptions, StopHandle};
 use volley_plan::ExitCode;
@@ -28,6 +31,10 @@ pub struct Args {
     pub baseline: super::compare::BaselineArgs,
     /// `--demo-latency`: extra latency of every demo answer.
     pub demo_latency: Option<std::time::Duration>,
+    /// `--dashboard[=ADDR]`: serve the live dashboard there.
+    pub dashboard: Option<SocketAddr>,
+    /// `--linger`: how long the dashboard outlives the run.
+    pub linger: Option<std::time::Duration>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -91,7 +98,22 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::Usage;
         }
     };
+    let dashboard = match (args.dashboard, outputs.as_ref().and_then(|o| o.dashboard())) {
+        (Some(addr), Some(d)) => match DashboardServer::start(addr, d.clone()) {
+            Ok(server) => {
+                eprintln!("dashboard: {} (live while the test runs)", server.url());
+                Some(server)
+            }
+            Err(e) => {
+                eprintln!("error: cannot serve the dashboard on {addr}: {e}; pick another address with --dashboard=ADDR (port 0 picks a free one)");
+                return ExitCode::CannotListen;
+            }
+        },
+        _ => None,
+    };
     let stop = StopHandle::default();
+    // A signal stops the run, and ends the dashboard's linger after it.
+    let linger_end = StopHandle::default();
     let outcome = match args.runners {
         Some(n) if n >= 1 => {
             // A private work folder (0700, made fresh under a random name): the plan file
@@ -117,7 +139,7 @@ pub fn run(args: Args) -> ExitCode {
                     let _ = std::fs::remove_dir_all(&path);
                 })
             };
-            crate::signals::install(vec![stop.clone()], on_second);
+            crate::signals::install(vec![stop.clone(), linger_end.clone()], on_second);
             let fleet = LocalFleet {
                 exe: match std::env::current_exe() {
                     Ok(p) => p,
@@ -160,7 +182,7 @@ pub fn run(args: Args) -> ExitCode {
             if let Some(w) = args.workers {
                 opts.workers = w.max(1);
             }
-            crate::signals::install(vec![stop.clone()], Box::new(|| {}));
+            crate::signals::install(vec![stop.clone(), linger_end.clone()], Box::new(|| {}));
             let hooks = RunHooks {
                 outputs,
                 stop: Some(stop),
@@ -174,7 +196,28 @@ pub fn run(args: Args) -> ExitCode {
     drop(demo);
     super::finish(&outcome.summary, args.summary_json.as_deref());
     super::compare::print(&outcome.summary);
+    if let (Some(server), Some(linger)) = (&dashboard, args.linger) {
+        linger_with(server, linger, &linger_end);
+    }
+    drop(dashboard);
     outcome.exit_code
+}
+
+/// Keeps the dashboard's server (now serving the report) up for `linger`, or until a
+/// signal.
+fn linger_with(server: &DashboardServer, linger: std::time::Duration, end: &StopHandle) {
+    if end.is_stopped() {
+        return;
+    }
+    eprintln!(
+        "dashboard: the report stays at {} for {} (Ctrl-C ends it)",
+        server.url(),
+        volley_engine::summary::fmt_duration(linger.as_secs_f64() * 1000.0)
+    );
+    let deadline = std::time::Instant::now() + linger;
+    while !end.is_stopped() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// The `--out` and `--report` outputs (none when neither is given). The report shows the
@@ -184,7 +227,7 @@ fn outputs(
     plan: &volley_plan::Plan,
     env: &std::collections::BTreeMap<String, String>,
 ) -> Result<Option<OutputSet>, volley_engine::output::OutputError> {
-    if args.out.is_empty() && args.report.is_none() {
+    if args.out.is_empty() && args.report.is_none() && args.dashboard.is_none() {
         return Ok(None);
     }
     let cfg = OutputConfig {
@@ -195,7 +238,18 @@ fn outputs(
         source: std::fs::read_to_string(&args.file).ok(),
         env: env.clone(),
     };
-    OutputSet::new(cfg).map(Some)
+    let dashboard = args.dashboard.map(|_| {
+        Dashboard::new(
+            Arc::clone(&cfg.plan),
+            cfg.testid.clone(),
+            cfg.source.clone(),
+        )
+    });
+    let mut set = OutputSet::new(cfg)?;
+    if let Some(d) = dashboard {
+        set.attach_dashboard(d);
+    }
+    Ok(Some(set))
 }
 
 /// Starts the demo shop on an ephemeral loopback port; the runtime lives as long as the

@@ -17,8 +17,9 @@ use super::state::{FleetState, Now, Phase, RunnerState};
 use super::FleetError;
 use crate::interp::Role;
 use crate::metrics::{Aggregate, Registry, Snapshot};
+use crate::output::dashboard::{Dashboard, RunnerRow};
 use crate::output::prometheus::{self, PromOptions};
-use crate::output::{Live as OutputLive, OutputSet};
+use crate::output::{Live as OutputLive, OutputConfig, OutputSet};
 use crate::progress::Progress;
 use crate::run::report::Report;
 use crate::run::supervisor::{
@@ -101,6 +102,8 @@ struct Hub {
     stop: StopHandle,
     prom: PromOptions,
     served: Served,
+    /// The live page (`GET /dashboard`), fed by the outputs.
+    dashboard: Dashboard,
     /// To the fleet source: every applied delta, in order, and each push.
     events: mpsc::UnboundedSender<HubEvent>,
 }
@@ -154,6 +157,16 @@ impl Coordinator {
         state.outbox = Some(Vec::new());
         let (events, hub_events) = mpsc::unbounded_channel();
         let stop = opts.stop.clone();
+        // The caller's dashboard (`volley run --runners N --dashboard`, served on its own
+        // port without a control), or one of its own whose page offers the abort.
+        let dashboard = match opts.outputs.as_ref().and_then(|o| o.dashboard().cloned()) {
+            Some(d) => d,
+            None => {
+                let d = Dashboard::new(Arc::new(opts.plan.clone()), opts.testid.clone(), None);
+                d.set_control(true);
+                d
+            }
+        };
         let slices = std::mem::take(&mut opts.slices)
             .into_iter()
             .map(Bytes::from)
@@ -171,7 +184,16 @@ impl Coordinator {
             stop: stop.clone(),
             prom: PromOptions::new(&opts.testid),
             served: opts.served.clone(),
+            dashboard,
             events,
+        });
+        // Any server of the dashboard (`volley run --runners N --dashboard`'s own) shows
+        // the runners; a weak link, as the hub holds the dashboard.
+        let weak = Arc::downgrade(&hub);
+        hub.dashboard.set_runner_rows(move || {
+            weak.upgrade()
+                .map(|hub| runner_rows(&hub))
+                .unwrap_or_default()
         });
         Ok(Coordinator {
             listener,
@@ -216,7 +238,24 @@ impl Coordinator {
     }
 
     async fn lifecycle(mut self) -> RunOutcome {
-        let outputs = self.opts.outputs.take().map(|mut o| {
+        // The dashboard is always fed, with or without `--out` and `--report`.
+        let outputs = match self.opts.outputs.take() {
+            Some(o) => Some(o),
+            None => OutputSet::new(OutputConfig {
+                specs: Vec::new(),
+                report: None,
+                testid: self.opts.testid.clone(),
+                plan: Arc::new(self.opts.plan.clone()),
+                source: None,
+                env: BTreeMap::new(),
+            })
+            .map_err(|e| tracing::warn!("the dashboard gets no data: {e}"))
+            .ok(),
+        };
+        let outputs = outputs.map(|mut o| {
+            if o.dashboard().is_none() {
+                o.attach_dashboard(self.hub.dashboard.clone());
+            }
             // Runners' deltas arrive up to a push period late: intervals wait longer.
             o.set_settle(super::OUTPUT_SETTLE);
             o
@@ -721,6 +760,33 @@ fn state_name(s: RunnerState) -> &'static str {
     }
 }
 
+/// Every runner's row on the dashboard.
+fn runner_rows(hub: &Hub) -> Vec<RunnerRow> {
+    let st = hub.lock();
+    st.runners
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RunnerRow {
+            index: i as u32,
+            state: match r.state {
+                RunnerState::Absent => "waiting",
+                RunnerState::Joined => "joined",
+                RunnerState::Ready => "ready",
+                RunnerState::Running => "running",
+                RunnerState::Done => "done",
+                RunnerState::Lost => "lost",
+                RunnerState::Left => "left",
+            },
+            http_reqs: r.http_reqs,
+            iterations: r.iterations,
+            reason: r
+                .lost_reason
+                .clone()
+                .filter(|_| r.state == RunnerState::Lost),
+        })
+        .collect()
+}
+
 /// `/status`: what `volley deploy` and `volley status` show.
 #[derive(Serialize)]
 struct Status<'a> {
@@ -869,6 +935,15 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<
                 body: Bytes::from(prometheus::text(&st.agg, &hub.prom, Some(&live))),
             });
         }
+        (_, "/dashboard" | "/dashboard/data") => {
+            let rows = || runner_rows(hub);
+            if let Some(reply) =
+                hub.dashboard
+                    .route(&req.method, &req.path, &req.query, false, rows)
+            {
+                return Ok(reply);
+            }
+        }
         (&Method::GET, "/summary") => {
             let summary = hub
                 .summary
@@ -904,7 +979,7 @@ async fn route(hub: &Arc<Hub>, req: ServerRequest, status_only: bool) -> Result<
     if status_only && req.path != "/v1/abort" {
         return Err(error(
             404,
-            "the status port serves /status, /summary, /report, /out/K, /metrics, /healthz and POST /v1/abort only",
+            "the status port serves /status, /summary, /report, /out/K, /metrics, /dashboard, /healthz and POST /v1/abort only",
         ));
     }
     hub.last_call_ms.store(

@@ -2,7 +2,8 @@
 //! CSV), `--out junit=FILE` (the verdict as JUnit XML), `--out prometheus=URL` (remote
 //! write), `--out influxdb=URL` (line protocol), `--out otlp=URL` (OTLP/HTTP protobuf) and `--report FILE.html`, plus the
 //! Prometheus text format of an aggregate for a `/metrics` endpoint
-//! ([`prometheus::text`]). See docs/outputs.md for flags, names and shapes.
+//! ([`prometheus::text`]), and the live view `--dashboard` and a coordinator serve
+//! ([`dashboard`]). See docs/outputs.md for flags, names and shapes.
 //!
 //! The interface, the same for the local driver and the fleet coordinator:
 //!
@@ -29,6 +30,7 @@
 //! it never writes a token anywhere (tokens only travel in request headers).
 
 pub mod csv;
+pub mod dashboard;
 mod error;
 pub mod influx;
 pub(crate) mod intervals;
@@ -137,6 +139,8 @@ trait Output: Send {
 pub struct OutputSet {
     outputs: Vec<Box<dyn Output>>,
     report: Option<report::ReportFile>,
+    /// `--dashboard` or a coordinator's page: the live view it serves.
+    dashboard: Option<dashboard::Dashboard>,
     intervals: intervals::Intervals,
     timeline: Timeline,
     /// How long after its end an interval is closed (see [`OutputSet::set_settle`]).
@@ -195,6 +199,7 @@ impl OutputSet {
         Ok(OutputSet {
             outputs,
             report,
+            dashboard: None,
             intervals: intervals::Intervals::new(registry),
             timeline: Timeline::default(),
             settle: SETTLE,
@@ -202,9 +207,20 @@ impl OutputSet {
         })
     }
 
-    /// Whether there is nothing to write (no spec, no report).
+    /// Whether there is nothing to write (no spec, no report, no dashboard).
     pub fn is_empty(&self) -> bool {
-        self.outputs.is_empty() && self.report.is_none()
+        self.outputs.is_empty() && self.report.is_none() && self.dashboard.is_none()
+    }
+
+    /// Feeds `d` too: every closed interval, the cumulative figures and running
+    /// threshold verdicts at each flush, the report at the end.
+    pub fn attach_dashboard(&mut self, d: dashboard::Dashboard) {
+        self.dashboard = Some(d);
+    }
+
+    /// The dashboard this set feeds, if any.
+    pub fn dashboard(&self) -> Option<&dashboard::Dashboard> {
+        self.dashboard.as_ref()
     }
 
     /// How long after its end an interval waits for late deltas before [`flush`] closes
@@ -231,6 +247,9 @@ impl OutputSet {
         let until = now_ms.saturating_sub(millis(self.settle));
         for c in self.intervals.close_until(until) {
             self.emit(c, at, now_ms, total, live);
+        }
+        if let Some(d) = &self.dashboard {
+            d.update(total, live);
         }
     }
 
@@ -268,9 +287,12 @@ impl OutputSet {
                 }
             }
         }
-        if self.report.is_some() {
-            self.timeline
-                .push(Point::from_delta(&delta, &live, iv.unix_ms(), c.start_ms));
+        if self.report.is_some() || self.dashboard.is_some() {
+            let point = Point::from_delta(&delta, &live, iv.unix_ms(), c.start_ms);
+            if let Some(d) = &self.dashboard {
+                d.interval(&point);
+            }
+            self.timeline.push(point);
         }
     }
 
@@ -294,6 +316,9 @@ impl OutputSet {
             .collect();
         if let Some(r) = self.report.take() {
             notes.push(r.write(summary, total, &self.timeline));
+        }
+        if let Some(d) = self.dashboard.take() {
+            d.finish(summary, total, &self.timeline, live);
         }
         for out in self.outputs.drain(..) {
             notes.push(out.finish(summary, total));

@@ -10,7 +10,7 @@
 //! [`render`] is pure (a coordinator calls it with a fleet's summary, aggregate and
 //! timeline); [`ReportFile`] is the file the driver writes at the end.
 
-mod html;
+pub(super) mod html;
 mod sections;
 mod svg;
 
