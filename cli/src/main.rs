@@ -143,6 +143,8 @@ enum Command {
         /// `20ms`), to stand for a slower build.
         #[arg(long, value_name = "DURATION", requires = "demo", value_parser = cmd::fleet::parse_duration)]
         demo_latency: Option<std::time::Duration>,
+        #[command(flatten)]
+        summary: cmd::summary_format::SummaryArgs,
     },
     #[cfg(feature = "compiler")]
     /// Compare two runs' summaries (`--summary-json`): the change per metric and tag set,
@@ -214,6 +216,8 @@ enum Command {
         baseline: Option<PathBuf>,
         #[command(flatten)]
         judge: cmd::compare::Judge,
+        #[command(flatten)]
+        summary: cmd::summary_format::SummaryArgs,
     },
     #[cfg(feature = "deploy")]
     /// Deploy a test to Kubernetes, follow it and exit with its verdict.
@@ -289,6 +293,7 @@ fn main() -> std::process::ExitCode {
             report,
             baseline,
             demo_latency,
+            summary,
         } => cmd::run::run(cmd::run::Args {
             file,
             runners,
@@ -301,6 +306,7 @@ fn main() -> std::process::ExitCode {
             report,
             baseline,
             demo_latency,
+            summary,
         }),
         #[cfg(feature = "compiler")]
         Command::Compare(a) => cmd::compare::run(a),
@@ -334,9 +340,11 @@ fn main() -> std::process::ExitCode {
             status_listen,
             baseline,
             judge,
+            summary,
         } => cmd::fleet::coordinator(cmd::fleet::CoordinatorArgs {
             baseline,
             judge,
+            summary,
             plan,
             data_dir,
             listen,

@@ -28,6 +28,8 @@ pub struct Args {
     pub baseline: super::compare::BaselineArgs,
     /// `--demo-latency`: extra latency of every demo answer.
     pub demo_latency: Option<std::time::Duration>,
+    /// `--summary-trend-stats`, `--summary-time-unit`, `--summary-template`.
+    pub summary: super::summary_format::SummaryArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -44,6 +46,11 @@ pub fn run(args: Args) -> ExitCode {
             );
         }
     }
+    // The summary's flags and templates are checked before anything starts.
+    let format = match args.summary.prepare() {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     // The demo shop runs on its own small runtime so the engine's workers stay its own.
     let baseline = match super::compare::prepare(&mut plan, &args.baseline) {
         Ok(b) => b,
@@ -172,7 +179,7 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     drop(demo);
-    super::finish(&outcome.summary, args.summary_json.as_deref());
+    super::finish(&outcome.summary, args.summary_json.as_deref(), &format);
     super::compare::print(&outcome.summary);
     outcome.exit_code
 }
