@@ -64,12 +64,17 @@ fn trend_stats_and_time_unit_shape_the_text_and_the_json_and_a_template_writes_a
         if k == "count" {
             assert_eq!(v, "240", "{stdout}");
         } else {
-            let n = v.strip_suffix("ms").unwrap_or_else(|| panic!("{k}={v} in ms"));
+            let n = v
+                .strip_suffix("ms")
+                .unwrap_or_else(|| panic!("{k}={v} in ms"));
             let (_, decimals) = n.split_once('.').expect("two decimals");
             assert_eq!(decimals.len(), 2, "{k}={v}");
         }
     }
-    assert!(stdout.contains("passed: "), "the verdict line stays:\n{stdout}");
+    assert!(
+        stdout.contains("passed: "),
+        "the verdict line stays:\n{stdout}"
+    );
     // The JSON gains the stats it lacked, from the merged histogram.
     let s = summary(&sj);
     assert_eq!(metric(&s, "http_req_duration", "count"), 240.0);
@@ -88,10 +93,16 @@ fn trend_stats_and_time_unit_shape_the_text_and_the_json_and_a_template_writes_a
     assert!(md.contains("240 requests in "), "{md}");
     assert!(md.contains("| `http_req_duration` | "), "{md}");
     assert!(md.contains("| ✅ | `checks: rate == 100%` |"), "{md}");
-    assert!(md.contains("- ✅ r.status == 200: 200 passed, 0 failed"), "{md}");
+    assert!(
+        md.contains("- ✅ r.status == 200: 200 passed, 0 failed"),
+        "{md}"
+    );
     assert!(!md.contains("{{") && !md.contains("{%"), "{md}");
     assert!(
-        text(&out).contains(&format!("summary template: {}", dir.join("comment.md").display())),
+        text(&out).contains(&format!(
+            "summary template: {}",
+            dir.join("comment.md").display()
+        )),
         "{}",
         text(&out)
     );
@@ -139,10 +150,20 @@ fn a_fleet_merged_summary_takes_the_stats_and_a_template_replaces_the_text() {
 fn a_template_error_names_its_line_before_anything_starts() {
     let dir = temp_dir("summary-format-bad");
     let bad = dir.join("bad.md.j2");
-    std::fs::write(&bad, "# {{ volley.test }}\n\n{% for m in metrics %}\n{{ m }\n").unwrap();
+    std::fs::write(
+        &bad,
+        "# {{ volley.test }}\n\n{% for m in metrics %}\n{{ m }\n",
+    )
+    .unwrap();
     let out = volley_in(
         &repo(),
-        &["run", EXAMPLE, "--demo", "--summary-template", bad.to_str().unwrap()],
+        &[
+            "run",
+            EXAMPLE,
+            "--demo",
+            "--summary-template",
+            bad.to_str().unwrap(),
+        ],
         Duration::from_secs(30),
     );
     let all = text(&out);
@@ -156,7 +177,13 @@ fn a_template_error_names_its_line_before_anything_starts() {
     std::fs::write(&bad, "{{ metrics.http_reqs.values.count | nope }}\n").unwrap();
     let out = volley_in(
         &repo(),
-        &["run", EXAMPLE, "--demo", "--summary-template", bad.to_str().unwrap()],
+        &[
+            "run",
+            EXAMPLE,
+            "--demo",
+            "--summary-template",
+            bad.to_str().unwrap(),
+        ],
         Duration::from_secs(30),
     );
     let all = text(&out);
@@ -167,8 +194,16 @@ fn a_template_error_names_its_line_before_anything_starts() {
 #[test]
 fn bad_stats_and_units_are_usage_errors() {
     for (flag, value, says) in [
-        ("--summary-trend-stats", "avg,p(abc)", "unknown trend stat `p(abc)`"),
-        ("--summary-trend-stats", "p(101)", "unknown trend stat `p(101)`"),
+        (
+            "--summary-trend-stats",
+            "avg,p(abc)",
+            "unknown trend stat `p(abc)`",
+        ),
+        (
+            "--summary-trend-stats",
+            "p(101)",
+            "unknown trend stat `p(101)`",
+        ),
         ("--summary-trend-stats", ",", "empty"),
         ("--summary-time-unit", "m", "possible values: s, ms, us"),
     ] {
@@ -268,17 +303,25 @@ fn trend_stats_and_time_unit_read_as_real_k6_writes_them() {
                     .to_string()
             };
             let (theirs, mine) = (stats_of(&line(&k6_text)), stats_of(&line(&our_text)));
-            let keys = |s: &[(String, String)]| s.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
-            assert_eq!(keys(&theirs), keys(&mine), "{unit} {metric}:\n{k6_text}\n{our_text}");
+            let keys =
+                |s: &[(String, String)]| s.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+            assert_eq!(
+                keys(&theirs),
+                keys(&mine),
+                "{unit} {metric}:\n{k6_text}\n{our_text}"
+            );
             for ((k, a), (_, b)) in theirs.iter().zip(&mine) {
                 let split = |v: &str| {
-                    let at = v.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(v.len());
+                    let at = v
+                        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                        .unwrap_or(v.len());
                     (v[..at].parse::<f64>().unwrap(), v[at..].to_string())
                 };
                 let ((x, ua), (y, ub)) = (split(a), split(b));
                 assert_eq!(ua, ub, "{unit} {metric} {k}: k6 {a}, volley {b}");
                 if metric == "lat" {
-                    let decimals = |v: &str| v.split_once('.').map_or(0, |(_, d)| d.len() - ua.len());
+                    let decimals =
+                        |v: &str| v.split_once('.').map_or(0, |(_, d)| d.len() - ua.len());
                     if k != "count" {
                         assert_eq!(decimals(a), 2, "k6 {a}");
                         assert_eq!(decimals(b), 2, "volley {b}");
@@ -287,7 +330,10 @@ fn trend_stats_and_time_unit_read_as_real_k6_writes_them() {
                 if ["avg", "min", "max", "count"].contains(&k.as_str()) {
                     assert_eq!(a, b, "{unit} {metric} {k}");
                 } else {
-                    assert!((x - y).abs() <= x * 0.002 + 0.01, "{unit} {metric} {k}: k6 {a}, volley {b}");
+                    assert!(
+                        (x - y).abs() <= x * 0.002 + 0.01,
+                        "{unit} {metric} {k}: k6 {a}, volley {b}"
+                    );
                 }
             }
         }

@@ -64,9 +64,7 @@ impl SummaryArgs {
         let time_unit = match &self.summary_time_unit {
             None => None,
             Some(u) => Some(TimeUnit::parse(u).ok_or_else(|| {
-                usage(format!(
-                    "--summary-time-unit `{u}`: expected s, ms or us"
-                ))
+                usage(format!("--summary-time-unit `{u}`: expected s, ms or us"))
             })?),
         };
         let opts = TextOptions {
@@ -188,13 +186,14 @@ impl Template {
         env.add_filter("percent", |v: Value| {
             shown(&v, |x| format!("{}%", summary::fmt_num(x * 100.0)))
         });
-        env.add_filter("human", move |v: Value, contains: Option<String>| {
-            match contains.as_deref() {
+        env.add_filter(
+            "human",
+            move |v: Value, contains: Option<String>| match contains.as_deref() {
                 Some("time") => shown(&v, duration),
                 Some("data") => shown(&v, summary::fmt_bytes),
                 _ => shown(&v, summary::fmt_num),
-            }
-        });
+            },
+        );
         env.add_global("text_summary", Value::from(text));
         let template = env.template_from_named_str(&name, &self.source)?;
         template.render(ctx)
@@ -323,7 +322,9 @@ mod tests {
             time_unit: Some(TimeUnit::Ms),
             ..TextOptions::default()
         };
-        let r = template("{{ 1.5 | duration }}").render(&sample(), &ms).unwrap();
+        let r = template("{{ 1.5 | duration }}")
+            .render(&sample(), &ms)
+            .unwrap();
         assert_eq!(r, "1.50ms");
     }
 
@@ -332,7 +333,10 @@ mod tests {
         let t = template("# ok\n\n{% for x in metrics %}\n{{ x }\n");
         let e = t.render(&sample(), &TextOptions::default()).unwrap_err();
         let msg = describe(&t, &e);
-        assert!(msg.starts_with("--summary-template `t.md`, line 4: syntax error"), "{msg}");
+        assert!(
+            msg.starts_with("--summary-template `t.md`, line 4: syntax error"),
+            "{msg}"
+        );
         assert!(msg.contains("\n  4 | {{ x }"), "{msg}");
         assert!(msg.contains("help: "), "{msg}");
     }
@@ -360,7 +364,9 @@ mod tests {
         assert!(out.contains("✓ passed: "), "{out}");
         let fine = SummaryFormat {
             opts: TextOptions::default(),
-            templates: vec![template("{{ volley.test }}: {{ text_summary | length > 0 }}")],
+            templates: vec![template(
+                "{{ volley.test }}: {{ text_summary | length > 0 }}",
+            )],
         };
         assert_eq!(fine.finish(&real, false), "real: true");
     }
