@@ -368,7 +368,7 @@ mod tests {
                 "{{ volley.test }}: {{ text_summary | length > 0 }}",
             )],
         };
-        assert_eq!(fine.finish(&real, false), "real: true");
+        assert_eq!(fine.finish(&real, false), "real: True");
     }
 
     #[test]
