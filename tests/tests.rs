@@ -43,6 +43,7 @@ mod signals;
 mod sim;
 mod spec_examples;
 mod strings_e2e;
+mod summary_format;
 mod summary_snapshots;
 mod support;
 mod tags_e2e;

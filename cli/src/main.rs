@@ -153,6 +153,8 @@ enum Command {
         /// or until Ctrl-C (e.g. `10m`).
         #[arg(long, value_name = "DURATION", requires = "dashboard", value_parser = cmd::fleet::parse_duration)]
         linger: Option<std::time::Duration>,
+        #[command(flatten)]
+        summary: cmd::summary_format::SummaryArgs,
     },
     #[cfg(feature = "compiler")]
     /// Compare two runs' summaries (`--summary-json`): the change per metric and tag set,
@@ -224,6 +226,8 @@ enum Command {
         baseline: Option<PathBuf>,
         #[command(flatten)]
         judge: cmd::compare::Judge,
+        #[command(flatten)]
+        summary: cmd::summary_format::SummaryArgs,
     },
     #[cfg(feature = "deploy")]
     /// Deploy a test to Kubernetes, follow it and exit with its verdict.
@@ -301,6 +305,7 @@ fn main() -> std::process::ExitCode {
             demo_latency,
             dashboard,
             linger,
+            summary,
         } => cmd::run::run(cmd::run::Args {
             file,
             runners,
@@ -315,6 +320,7 @@ fn main() -> std::process::ExitCode {
             demo_latency,
             dashboard,
             linger,
+            summary,
         }),
         #[cfg(feature = "compiler")]
         Command::Compare(a) => cmd::compare::run(a),
@@ -348,9 +354,11 @@ fn main() -> std::process::ExitCode {
             status_listen,
             baseline,
             judge,
+            summary,
         } => cmd::fleet::coordinator(cmd::fleet::CoordinatorArgs {
             baseline,
             judge,
+            summary,
             plan,
             data_dir,
             listen,

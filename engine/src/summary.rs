@@ -554,8 +554,9 @@ fn root_group(agg: &Aggregate) -> GroupSummary {
     node("", &paths, &checks)
 }
 
+pub mod format;
 mod text;
-pub use text::{fmt_bytes, fmt_duration, fmt_num, plural, render_text};
+pub use text::{fmt_bytes, fmt_duration, fmt_num, plural, render_text, render_text_with};
 
 #[cfg(test)]
 pub(crate) mod tests;

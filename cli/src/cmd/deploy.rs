@@ -64,6 +64,10 @@ pub struct Args {
     /// coordinator judges them), and the fleet's summary is compared with it at the end.
     #[command(flatten)]
     pub baseline: super::compare::BaselineArgs,
+    /// `--summary-trend-stats`, `--summary-time-unit`, `--summary-template` on the fleet
+    /// summary printed at the end.
+    #[command(flatten)]
+    pub summary: super::summary_format::SummaryArgs,
 }
 
 /// The local files a run's results are written to at the end.
@@ -147,6 +151,10 @@ pub fn run(a: Args) -> ExitCode {
             return ExitCode::Usage;
         }
     };
+    let format = match a.summary.prepare() {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let opts = volley_k8s::Options {
         namespace: a.cluster.namespace.clone(),
         outputs: outputs.outs.clone(),
@@ -206,7 +214,7 @@ pub fn run(a: Args) -> ExitCode {
             },
         };
         let (summary, regressed) = judged(summary, baseline.as_deref());
-        print_summary(summary.as_ref());
+        print_summary(summary.as_ref(), &format);
         let mut code = ExitCode::from_code(outcome.exit_code);
         if regressed && code == ExitCode::Ok {
             code = ExitCode::ThresholdsFailed;
@@ -549,8 +557,12 @@ pub fn status_line(s: &FleetStatus) -> String {
     line
 }
 
-/// The fleet summary as `volley run` prints it, or the raw JSON if it has another shape.
-pub fn print_summary(summary: Option<&serde_json::Value>) {
+/// The fleet summary as `volley run` prints it (shaped by the summary flags), or the raw
+/// JSON if it has another shape.
+pub fn print_summary(
+    summary: Option<&serde_json::Value>,
+    format: &super::summary_format::SummaryFormat,
+) {
     let Some(v) = summary else {
         eprintln!("note: the fleet summary could not be read (see `volley logs RUN`)");
         return;
@@ -559,7 +571,7 @@ pub fn print_summary(summary: Option<&serde_json::Value>) {
         Ok(s) => {
             print!(
                 "{}",
-                volley_engine::summary::render_text(&s, std::io::stdout().is_terminal())
+                format.finish(&format.apply(&s), std::io::stdout().is_terminal())
             );
             super::compare::print(&s);
         }

@@ -43,6 +43,8 @@ pub struct CoordinatorArgs {
     /// `--baseline FILE`: compared with the fleet's summary at the end.
     pub baseline: Option<PathBuf>,
     pub judge: super::compare::Judge,
+    /// `--summary-trend-stats`, `--summary-time-unit`, `--summary-template`.
+    pub summary: super::summary_format::SummaryArgs,
 }
 
 fn read_plan(path: &Path) -> Result<Plan, ExitCode> {
@@ -194,6 +196,10 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     if let Err(code) = super::check_summary_json(args.summary_json.as_deref()) {
         return code;
     }
+    let format = match args.summary.prepare() {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let unresolved = volley_engine::compare::unresolved(&plan);
     if !unresolved.is_empty() {
         eprintln!(
@@ -274,7 +280,7 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     // A signal stops the fleet (exit 105 with the summary) and ends the linger.
     crate::signals::install(vec![stop, linger_end], Box::new(|| {}));
     let outcome = coordinator.run();
-    super::finish(&outcome.summary, args.summary_json.as_deref());
+    super::finish(&outcome.summary, args.summary_json.as_deref(), &format);
     super::compare::print(&outcome.summary);
     outcome.exit_code
 }

@@ -30,6 +30,7 @@ pub mod plan;
 pub mod run;
 #[cfg(feature = "deploy")]
 pub mod status;
+pub mod summary_format;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -95,10 +96,16 @@ pub fn check_summary_json(path: Option<&Path>) -> Result<(), ExitCode> {
     })
 }
 
-/// Prints the summary and writes it as JSON when asked (`run` and the coordinator).
-pub fn finish(summary: &Summary, summary_json: Option<&Path>) {
+/// Prints the summary (or its templates' rendering) and writes it as JSON when asked
+/// (`run` and the coordinator), shaped by the summary flags.
+pub fn finish(
+    summary: &Summary,
+    summary_json: Option<&Path>,
+    format: &summary_format::SummaryFormat,
+) {
     let color = std::io::stdout().is_terminal();
-    print!("{}", summary::render_text(summary, color));
+    let summary = &format.apply(summary);
+    print!("{}", format.finish(summary, color));
     if let Some(path) = summary_json {
         if let Err(e) = summary::write_json(summary, path) {
             eprintln!("error: cannot write `{}`: {e}", path.display());

@@ -35,6 +35,8 @@ pub struct Args {
     pub dashboard: Option<SocketAddr>,
     /// `--linger`: how long the dashboard outlives the run.
     pub linger: Option<std::time::Duration>,
+    /// `--summary-trend-stats`, `--summary-time-unit`, `--summary-template`.
+    pub summary: super::summary_format::SummaryArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -51,6 +53,11 @@ pub fn run(args: Args) -> ExitCode {
             );
         }
     }
+    // The summary's flags and templates are checked before anything starts.
+    let format = match args.summary.prepare() {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     // The demo shop runs on its own small runtime so the engine's workers stay its own.
     let baseline = match super::compare::prepare(&mut plan, &args.baseline) {
         Ok(b) => b,
@@ -194,7 +201,7 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     drop(demo);
-    super::finish(&outcome.summary, args.summary_json.as_deref());
+    super::finish(&outcome.summary, args.summary_json.as_deref(), &format);
     super::compare::print(&outcome.summary);
     if let (Some(server), Some(linger)) = (&dashboard, args.linger) {
         linger_with(server, linger, &linger_end);

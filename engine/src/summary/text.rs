@@ -2,6 +2,7 @@
 //! padding and human units, threshold marks, the fleet lines and the verdict. Reads only
 //! the summary (never the aggregate), so a summary read back from JSON renders the same.
 
+use super::format::TextOptions;
 use super::{GroupSummary, MetricSummary, Summary, Verdict};
 use crate::metrics::Contains;
 use std::collections::BTreeSet;
@@ -37,6 +38,13 @@ impl Style {
 /// (threshold marks beside their metrics, conditions under them), the fleet lines and
 /// the verdict. `color` adds ANSI colours.
 pub fn render_text(s: &Summary, color: bool) -> String {
+    render_text_with(s, color, &TextOptions::default())
+}
+
+/// [`render_text`] shaped by k6's summary flags: each trend shows `opts.trend_stats` in
+/// their order (those the summary holds; see [`super::format::add_trend_stats`]), time
+/// values are written in `opts.time_unit`.
+pub fn render_text_with(s: &Summary, color: bool, opts: &TextOptions) -> String {
     let st = Style { color };
     let mut out = String::new();
     if s.volley.verdict == Verdict::NotStarted {
@@ -97,7 +105,7 @@ pub fn render_text(s: &Summary, color: bool) -> String {
         let text = if m.thresholds.values().any(|t| t.no_data) {
             "(no data)".to_string()
         } else {
-            metric_text(m, &st, duration_s)
+            metric_text(m, &st, duration_s, opts)
         };
         let _ = writeln!(out, "   {mark} {label}{}: {text}", ".".repeat(dots));
         for (src, t) in &m.thresholds {
@@ -188,14 +196,28 @@ fn render_group(out: &mut String, st: &Style, g: &GroupSummary, indent: &str) {
     }
 }
 
-fn metric_text(m: &MetricSummary, st: &Style, duration_s: f64) -> String {
+fn metric_text(m: &MetricSummary, st: &Style, duration_s: f64, opts: &TextOptions) -> String {
     let v = |k: &str| m.values.get(k).copied().unwrap_or(0.0);
-    let fmt = |x: f64| match m.contains {
-        Contains::Time => fmt_duration(x),
-        Contains::Data => fmt_bytes(x),
-        Contains::Default => fmt_num(x),
+    let fmt = |x: f64| match (m.contains, opts.time_unit) {
+        (Contains::Time, Some(unit)) => unit.format(x),
+        (Contains::Time, None) => fmt_duration(x),
+        (Contains::Data, _) => fmt_bytes(x),
+        (Contains::Default, _) => fmt_num(x),
     };
     match m.kind {
+        MetricKind::Trend if opts.trend_stats.is_some() => {
+            let stats = opts.trend_stats.as_deref().unwrap_or_default();
+            let parts: Vec<String> = stats
+                .iter()
+                .filter_map(|stat| {
+                    let k = stat.key();
+                    let x = *m.values.get(&k)?;
+                    let shown = if stat.is_value() { fmt(x) } else { fmt_num(x) };
+                    Some(format!("{k}={}", st.value(&shown)))
+                })
+                .collect();
+            parts.join(" ")
+        }
         MetricKind::Trend => {
             let mut parts = vec![
                 format!("avg={}", st.value(&fmt(v("avg")))),
