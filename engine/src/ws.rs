@@ -205,7 +205,7 @@ impl Session {
             return Err(WsError("send on a closed session".into()));
         }
         let msg = if binary {
-            Message::Binary(Bytes::copy_from_slice(data.as_bytes()).into())
+            Message::Binary(Bytes::copy_from_slice(data.as_bytes()))
         } else {
             Message::Text(data.to_string().into())
         };
@@ -299,7 +299,7 @@ impl Session {
             return Err(WsError("ping on a closed session".into()));
         }
         let t0 = Instant::now();
-        c.ws.send(Message::Ping(Bytes::from(payload.clone()).into()))
+        c.ws.send(Message::Ping(Bytes::from(payload.clone())))
             .await
             .map_err(|e| WsError(format!("ping: {e}")))?;
         let mut came = 0;
