@@ -97,3 +97,18 @@ fn a_fleet_merges_the_ws_metrics_of_its_runners_into_one_verdict() {
     let rows = s["volley"]["runners"].as_array().expect("per-runner rows");
     assert_eq!(rows.len(), 2);
 }
+
+#[test]
+fn the_demo_shop_refuses_a_plain_get_on_its_websocket_endpoints_and_counts_them() {
+    let demo = DemoProcess::start();
+    for path in ["/ws/echo", "/ws/ticker"] {
+        let (status, body) = http(demo.1, "GET", path, "");
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body.contains("WebSocket handshake"), "{body}");
+        let (status, _) = http(demo.1, "POST", path, "");
+        assert_eq!(status, 405, "{path} takes GET only");
+    }
+    let stats = demo.stats();
+    assert_eq!(stats["requests"]["GET /ws/echo"], 1);
+    assert_eq!(stats["requests"]["GET /ws/ticker"], 1);
+}

@@ -543,6 +543,23 @@ mod tests {
         assert!(e.0.contains("dial"), "{e}");
     }
 
+    #[test]
+    fn the_handshake_carries_headers_the_jars_cookie_and_subprotocols() {
+        let mut c = connect_to(1);
+        c.cookie = Some(HeaderValue::from_static("room=lobby"));
+        c.subprotocols = vec!["chat".into(), "v2.json".into()];
+        let req = request(&c).unwrap();
+        let h = req.headers();
+        assert_eq!(h["x-test"], "1");
+        assert_eq!(h[http::header::COOKIE], "room=lobby");
+        assert_eq!(h[http::header::SEC_WEBSOCKET_PROTOCOL], "chat, v2.json");
+        assert_eq!(req.uri(), "ws://127.0.0.1:1/echo");
+        // A `Cookie` the script sets itself wins over the jar's.
+        c.headers.push(("cookie".into(), "mine=1".into()));
+        let req = request(&c).unwrap();
+        assert_eq!(req.headers()[http::header::COOKIE], "mine=1");
+    }
+
     fn free_port() -> u16 {
         std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
