@@ -49,3 +49,4 @@ mod support;
 mod tags_e2e;
 mod tidy;
 mod tls_e2e;
+mod websocket_e2e;

@@ -161,6 +161,10 @@ codes! {
     E0725 => "a `baseline` expression Volley cannot read: write `AGG OP baseline * K + D` (`p(95) < baseline * 1.1`)",
     E0730 => "a `baseline` factor that is not a positive number (`baseline * 0`, `baseline / -2`)",
     E0731 => "`baseline` outside a threshold's condition (it is the earlier run's value of that threshold's statistic)",
+    E0801 => "a WebSocket call to an `http(s)://` target, or an HTTP request to a `ws(s)://` target",
+    E0802 => "a WebSocket subprotocol that is not a token (`subprotocols: [\"chat v2\"]`)",
+    E0803 => "a WebSocket close code a client may not send (`s.close(1006)`; 1000, 1001-1003, 1007-1014 or 3000-4999)",
+    E0804 => "`s.events(..)` anywhere but as the list of a `for` (`for e in s.events(duration: 10s) { .. }`)",
 }
 
 fn err(
@@ -1603,6 +1607,73 @@ pub fn multipart_not_record(span: Span, found: &str) -> Diagnostic {
         span,
         "not a record of parts",
         format!("write each part as a field: `{MULTIPART_EXAMPLE}`"),
+    )
+}
+
+// ---- WebSocket (E0801-E0804) ----
+
+/// E0801: `ws.connect(..)` to an `http(s)://` target (`want_ws`), or an HTTP request to a
+/// `ws(s)://` target.
+pub fn ws_target_scheme(span: Span, target: &str, url: &str, want_ws: bool) -> Diagnostic {
+    let (message, help) = if want_ws {
+        (
+            format!("`ws.connect` needs a `ws://` or `wss://` target, and `{target}` is `{url}`"),
+            format!(
+                "declare a WebSocket target for the same host, e.g. `target {target}_ws = \"{}\"`, \
+                 and connect to it",
+                url.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1)
+            ),
+        )
+    } else {
+        (
+            format!("an HTTP request to the WebSocket target `{target}` (`{url}`)"),
+            format!(
+                "send HTTP requests to an `http://` or `https://` target (`target {target}_http = \"{}\"`), \
+                 or open a session: `ws.connect({target}, \"/path\")`",
+                url.replacen("wss://", "https://", 1).replacen("ws://", "http://", 1)
+            ),
+        )
+    };
+    err(Code::E0801, message, span, "wrong kind of target", help)
+}
+
+/// E0802: a subprotocol that is not an HTTP token.
+pub fn ws_bad_subprotocol(span: Span, value: &str) -> Diagnostic {
+    err(
+        Code::E0802,
+        format!("`{value}` is not a WebSocket subprotocol name"),
+        span,
+        "not a token",
+        "a subprotocol is a token: letters, digits and `!#$%&'*+-.^_`|~`, no spaces or commas \
+         (`subprotocols: [\"chat\", \"v2.json\"]`)"
+            .into(),
+    )
+}
+
+/// E0803: a close code a client may not send.
+pub fn ws_bad_close_code(span: Span, code: i64) -> Diagnostic {
+    err(
+        Code::E0803,
+        format!("{code} is not a close code a client may send"),
+        span,
+        "not sendable",
+        "close with 1000 (normal: `s.close()`), 1001 (going away), another of 1001-1003 or \
+         1007-1014, or an application code of 3000-4999 (RFC 6455, 7.4); 1005, 1006 and 1015 \
+         are never sent"
+            .into(),
+    )
+}
+
+/// E0804: `s.events(..)` outside a `for`.
+pub fn ws_events_outside_for(span: Span) -> Diagnostic {
+    err(
+        Code::E0804,
+        "`events(..)` of a WebSocket session is only the list of a `for`".into(),
+        span,
+        "not in a `for`",
+        "walk the session's messages and ticks with a loop: `for e in s.events(duration: 10s, \
+         every: 1s) { if e.tick { s.send(\"ping\") } else { check \"priced\": e.data != \"\" } }`"
+            .into(),
     )
 }
 

@@ -107,12 +107,13 @@ pub fn parse_size(t: &str) -> Option<f64> {
     Some(parse_number(n)? * unit)
 }
 
-/// Validates an absolute http(s) URL; the error says why not.
+/// Validates an absolute http(s) URL, or a WebSocket one (ws, wss: a target that only
+/// `ws.connect` may use); the error says why not.
 pub fn check_url(text: &str) -> Result<(), String> {
     let u = url::Url::parse(text).map_err(|e| e.to_string())?;
-    if u.scheme() != "http" && u.scheme() != "https" {
+    if !matches!(u.scheme(), "http" | "https" | "ws" | "wss") {
         return Err(format!(
-            "the scheme must be http or https, not `{}`",
+            "the scheme must be http or https (ws or wss for a WebSocket target), not `{}`",
             u.scheme()
         ));
     }

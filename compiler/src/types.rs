@@ -44,6 +44,9 @@ pub enum Type {
     Workload,
     /// A declared target (only as a flow parameter, resolved at compile time).
     Target,
+    /// An open WebSocket session (`ws.connect(..)`), used through its methods
+    /// (`checker/ws.rs`).
+    WsSession,
 }
 
 impl Type {
@@ -85,6 +88,7 @@ impl Type {
             Type::List(t) => t.is_data(),
             Type::Record(fs) => fs.iter().all(|(_, t)| t.is_data()),
             Type::Unit | Type::Response | Type::Html | Type::Workload | Type::Target => false,
+            Type::WsSession => false,
             Type::Stage(_) | Type::Range(_) => false,
             _ => true,
         }
@@ -185,14 +189,30 @@ impl fmt::Display for Type {
             Type::Workload => write!(f, "Workload"),
             Type::Html => write!(f, "Html"),
             Type::Target => write!(f, "target"),
+            Type::WsSession => write!(f, "WsSession"),
         }
     }
 }
 
 /// The type names a user may write, for "did you mean" on an unknown type.
 pub const TYPE_NAMES: &[&str] = &[
-    "int", "float", "bool", "string", "duration", "rate", "size", "percent", "url", "json",
-    "Response", "Workload", "Stage", "secret", "target", "list",
+    "int",
+    "float",
+    "bool",
+    "string",
+    "duration",
+    "rate",
+    "size",
+    "percent",
+    "url",
+    "json",
+    "Response",
+    "Workload",
+    "Stage",
+    "secret",
+    "target",
+    "list",
+    "WsSession",
 ];
 
 #[cfg(test)]

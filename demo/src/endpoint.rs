@@ -28,10 +28,12 @@ pub(crate) enum Endpoint {
     FeedbackForm,
     FeedbackPost,
     Upload,
+    WsEcho,
+    WsTicker,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Endpoint; 19] = [
+    pub(crate) const ALL: [Endpoint; 21] = [
         Endpoint::Login,
         Endpoint::ProductList,
         Endpoint::Product,
@@ -51,6 +53,8 @@ impl Endpoint {
         Endpoint::FeedbackForm,
         Endpoint::FeedbackPost,
         Endpoint::Upload,
+        Endpoint::WsEcho,
+        Endpoint::WsTicker,
     ];
 
     /// The key of this endpoint in [`crate::Stats`]: `"METHOD /path"`, with `{id}` for the
@@ -76,6 +80,8 @@ impl Endpoint {
             Endpoint::FeedbackForm => "GET /html/feedback",
             Endpoint::FeedbackPost => "POST /html/feedback",
             Endpoint::Upload => "POST /api/upload",
+            Endpoint::WsEcho => "GET /ws/echo",
+            Endpoint::WsTicker => "GET /ws/ticker",
         }
     }
 
@@ -95,6 +101,8 @@ impl Endpoint {
             }
             Endpoint::Upload => Some((2_000, 5_000)),
             Endpoint::AdminStats | Endpoint::Health => None,
+            // Sessions: their messages are answered at once.
+            Endpoint::WsEcho | Endpoint::WsTicker => None,
         }
     }
 }
@@ -139,6 +147,8 @@ pub(crate) fn route(method: &Method, path: &str) -> Result<Endpoint, Miss> {
         "/api/signed" => (post(method, Endpoint::Signed), "POST"),
         "/api/catalog" => (get(method, Endpoint::Catalog), "GET"),
         "/api/upload" => (post(method, Endpoint::Upload), "POST"),
+        "/ws/echo" => (get(method, Endpoint::WsEcho), "GET"),
+        "/ws/ticker" => (get(method, Endpoint::WsTicker), "GET"),
         "/html/feedback" => {
             let e = match *method {
                 Method::GET => Some(Endpoint::FeedbackForm),

@@ -27,6 +27,8 @@
 //! | `POST /api/signed` (any body, header `x-signature: <hex HMAC-SHA256 of the body under` [`SIGNING_KEY`]`>`) | 200 `{"verified": true, "bytes": N, "sha256": "<hex of the body>"}`; 401 when the header is missing, not hex or wrong |
 //! | `GET /html/feedback` | 200 an HTML form whose hidden `csrf` input holds the session's token; `set-cookie: sid=…` when the request has no `sid` cookie |
 //! | `POST /html/feedback` (form-encoded `csrf=…`) | 200 HTML with the `sid` cookie's token; 403 without a session or with another token |
+//! | `GET /ws/echo` (WebSocket) | every text or binary message sent back as it came; the first subprotocol offered is accepted |
+//! | `GET /ws/ticker?interval_ms=N` (WebSocket) | a text message `{"symbol", "price", "seq"}` every N ms (default 100, 10..=10000); any message in is echoed |
 //! | anything else | 404 `{"error": …}`; a known path with the wrong method: 405 with `allow` |
 //!
 //! Bodies above 64 KiB get 413. Every JSON answer has `content-type: application/json`.
@@ -44,6 +46,7 @@ mod feedback;
 mod server;
 mod shop;
 mod upload;
+mod ws;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

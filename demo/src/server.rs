@@ -56,7 +56,8 @@ async fn connection(
 ) {
     let _ = stream.set_nodelay(true);
     let service = service_fn(move |req| shop::handle(shop.clone(), req));
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    // With upgrades: `GET /ws/*` hands its connection over to a WebSocket session.
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {
         // A client that goes away mid-request is no error of the shop's: nothing to report.

@@ -78,6 +78,9 @@ pub(crate) async fn handle(
         }
     };
     shop.counters.hit(endpoint);
+    if matches!(endpoint, Endpoint::WsEcho | Endpoint::WsTicker) {
+        return Ok(crate::ws::upgrade(req, endpoint == Endpoint::WsTicker));
+    }
     let (parts, body) = req.into_parts();
     let limit = match endpoint {
         Endpoint::Upload => upload::MAX_BODY,
@@ -326,6 +329,10 @@ fn answer(
         // Answered by `handle`, which has the headers.
         Endpoint::Signed => signed(None, body),
         Endpoint::Upload => reject(StatusCode::INTERNAL_SERVER_ERROR, "uploads are async"),
+        // Upgraded by `handle` before any body is read.
+        Endpoint::WsEcho | Endpoint::WsTicker => {
+            reject(StatusCode::BAD_REQUEST, "expected a WebSocket handshake")
+        }
     };
     result.unwrap_or_else(|Reject(status, msg)| error(status, &msg))
 }

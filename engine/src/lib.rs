@@ -24,3 +24,4 @@ pub use volley_plan::schedule;
 pub mod summary;
 pub mod thresholds;
 pub mod value;
+pub mod ws;

@@ -38,6 +38,8 @@ pub enum Value {
     Record(Fields),
     Json(Arc<serde_json::Value>),
     Response(Arc<ResponseData>),
+    /// An open WebSocket session (`ws.connect(..)`), owned by the VU that opened it.
+    Ws(Arc<crate::ws::Session>),
 }
 
 /// What a request returned, as scripts see it.
@@ -210,6 +212,9 @@ impl Value {
             Value::Response(r) => {
                 let _ = write!(out, "Response(status {}, {} bytes)", r.status, r.body.len());
             }
+            Value::Ws(s) => {
+                let _ = write!(out, "WsSession({})", s.name);
+            }
         }
     }
 
@@ -244,6 +249,7 @@ impl Value {
             ),
             Value::Json(j) => (**j).clone(),
             Value::Response(r) => r.json().map_or(J::Null, |j| (**j).clone()),
+            Value::Ws(_) => J::Null,
         }
     }
 
@@ -328,6 +334,7 @@ impl Value {
                 serde_json::Value::Object(_) => "json object",
             },
             Value::Response(_) => "Response",
+            Value::Ws(_) => "WsSession",
         }
     }
 }

@@ -221,6 +221,42 @@ pub enum Intrinsic {
     /// `env("NAME", "default")`: the variable of the process running the code, else the
     /// default.
     Env,
+    /// WebSocket (`ws.connect(..)` and a session's methods, run by `engine/src/ws.rs`).
+    /// They wait on the network, so the engine evaluates them asynchronously (see
+    /// [`Intrinsic::waits`]). `WsConnect(target index, path, headers record or null,
+    /// subprotocols list, timeout ms, name)` → a session; `WsSend(session, text)` and
+    /// `WsSendBinary(session, text)` send a text or binary message; `WsReceive(session,
+    /// timeout ms)` and `WsWaitFor(session, pattern, timeout ms)` → a message record
+    /// `{data, binary, timed_out, closed}`; `WsPing(session, timeout ms)` → the round trip
+    /// (a duration); `WsClose(session, code)`. `WsEvents(session, duration ms or null,
+    /// every ms or null)` is only the items of a `ForEach`: the engine walks the session's
+    /// messages and interval ticks as they come, and closes it after the duration.
+    WsConnect,
+    WsSend,
+    WsSendBinary,
+    WsReceive,
+    WsWaitFor,
+    WsPing,
+    WsClose,
+    WsEvents,
+}
+
+impl Intrinsic {
+    /// Whether the intrinsic waits on the network (the WebSocket ones): the engine then
+    /// evaluates the call asynchronously, as a request.
+    pub fn waits(self) -> bool {
+        matches!(
+            self,
+            Intrinsic::WsConnect
+                | Intrinsic::WsSend
+                | Intrinsic::WsSendBinary
+                | Intrinsic::WsReceive
+                | Intrinsic::WsWaitFor
+                | Intrinsic::WsPing
+                | Intrinsic::WsClose
+                | Intrinsic::WsEvents
+        )
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -67,7 +67,11 @@ pub fn run(args: Args) -> ExitCode {
         match start_demo(args.demo_latency.unwrap_or_default()) {
             Ok(d) => {
                 for target in &mut plan.targets {
-                    target.url = d.1.clone();
+                    // A WebSocket target stays one (`ws://` to the same shop).
+                    target.url = match target.url.starts_with("ws") {
+                        true => d.1.replacen("http", "ws", 1),
+                        false => d.1.clone(),
+                    };
                 }
                 match args.demo_latency.filter(|d| !d.is_zero()) {
                     Some(extra) => eprintln!(

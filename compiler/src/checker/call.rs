@@ -224,6 +224,9 @@ impl<'a> Checker<'a> {
         if super::cookies::is_vu_cookies(base) {
             return self.vu_cookies(cx, e, field, args);
         }
+        if self.is_ws_namespace(cx, base) {
+            return self.ws_call(cx, e, field, args);
+        }
         if let A::Name(bid) = &base.kind {
             match self.resolve(cx, &bid.name) {
                 Resolved::Module(m) => return self.call_in_module(cx, e, m, field, args),

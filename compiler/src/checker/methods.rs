@@ -73,6 +73,9 @@ impl<'a> Checker<'a> {
             }
             return self.error_expr(loc);
         }
+        if b.ty == Type::WsSession {
+            return self.ws_method(cx, e, b, field, args);
+        }
         let (valid, table) = methods_of(&b.ty);
         let Some((_, intrinsic, params, ret)) = table.iter().find(|(n, ..)| *n == field.name)
         else {

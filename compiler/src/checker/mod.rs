@@ -39,6 +39,7 @@ pub(crate) mod thresholds;
 mod tls;
 mod vars;
 mod workload;
+mod ws;
 
 use crate::codes::Sink;
 use crate::ir::{self, Const, Expr, ExprKind, Loc, ModuleId, Origin};

@@ -63,7 +63,7 @@ impl<'a> Checker<'a> {
         };
         let mut ok = bound.ok;
         let target = self.target_arg(cx, &bound.target.value);
-        ok &= target.is_some();
+        ok &= target.is_some() && !self.http_to_ws_target(cx, &bound.target.value, target);
         let p = bound.path;
         let path = self.expr(cx, &p.value);
         if path.ty.is_error()
@@ -400,7 +400,7 @@ impl<'a> Checker<'a> {
 
     /// The `name` tag a request gets by default: the path as written up to `?`, each
     /// interpolation shown as `{source text}`.
-    fn path_template(&self, cx: &Ctx, path: &ast::Expr, checked: &Expr) -> String {
+    pub(crate) fn path_template(&self, cx: &Ctx, path: &ast::Expr, checked: &Expr) -> String {
         let mut out = String::new();
         match &path.kind {
             A::Str(parts) => {

@@ -51,6 +51,7 @@ impl<'a> Checker<'a> {
                 "Workload" => Type::Workload,
                 "Stage" => Type::Stage(Box::new(Type::Any)),
                 "target" => Type::Target,
+                "WsSession" => Type::WsSession,
                 "any" if is_std => Type::Any,
                 other => {
                     let synonym = match other {

@@ -37,6 +37,12 @@ pub(crate) const BUILTIN_METRICS: &[(&str, MetricKind, bool)] = &[
     ("data_sent", MetricKind::Counter, false),
     ("data_received", MetricKind::Counter, false),
     ("group_duration", MetricKind::Trend, true),
+    ("ws_connecting", MetricKind::Trend, true),
+    ("ws_session_duration", MetricKind::Trend, true),
+    ("ws_sessions", MetricKind::Counter, false),
+    ("ws_msgs_sent", MetricKind::Counter, false),
+    ("ws_msgs_received", MetricKind::Counter, false),
+    ("ws_ping", MetricKind::Trend, true),
 ];
 
 pub(crate) fn builtin_metric(name: &str) -> Option<(MetricKind, bool)> {

@@ -225,7 +225,11 @@ impl Checker<'_> {
         over: &ast::Expr,
         body: &ast::Block,
     ) -> Option<StmtKind> {
-        let x = self.expr(cx, over);
+        // `for e in s.events(..)`: a WebSocket session's messages and ticks (`ws.rs`).
+        let x = match self.ws_events_in_for(cx, over) {
+            Some(x) => x,
+            None => self.expr(cx, over),
+        };
         let (elem, walk) = self.for_over(cx, over, x);
         let origins = match &walk {
             Some(Over::Range(lo, hi)) => {

@@ -74,6 +74,7 @@ pub const RULES: &[&Rule] = &[
     &rules::l0118_idle_runner::RULE,
     &rules::l0119_busy_iteration::RULE,
     &rules::l0120_high_cardinality_tag::RULE,
+    &rules::l0130_unclosed_ws_session::RULE,
 ];
 
 /// The rule with this code.

@@ -172,7 +172,7 @@ impl WireValue {
                     .collect::<Result<_, WireError>>()?,
             ),
             Value::Json(j) => WireValue::Json((**j).clone()),
-            Value::Response(_) => return Err(WireError::Response),
+            Value::Response(_) | Value::Ws(_) => return Err(WireError::Response),
         })
     }
 

@@ -225,6 +225,11 @@ impl VuClient {
         }
     }
 
+    /// The TLS configuration of the VU's connections (WebSocket sessions use it too).
+    pub fn tls_config(&self) -> Arc<rustls::ClientConfig> {
+        Arc::clone(&self.tls)
+    }
+
     /// The VU's cookie jar, made on first use.
     pub fn jar_mut(&mut self) -> &mut CookieJar {
         self.jar.get_or_insert_with(Box::default)

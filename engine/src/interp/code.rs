@@ -228,7 +228,7 @@ impl Program {
                 url: t.url.clone(),
                 source,
             })?;
-            if !matches!(url.scheme(), "http" | "https") {
+            if !matches!(url.scheme(), "http" | "https" | "ws" | "wss") {
                 return Err(ProgramError::TargetScheme {
                     name: t.name.clone(),
                 });
@@ -443,9 +443,10 @@ impl Lower<'_> {
                 e.sync
             }
             ExprKind::Binary(_, a, b) => a.sync && b.sync,
-            ExprKind::Concat(es) | ExprKind::List(es) | ExprKind::Call { args: es, .. } => {
-                es.iter().all(|e| e.sync)
-            }
+            ExprKind::Call {
+                intrinsic, args, ..
+            } => !intrinsic.waits() && args.iter().all(|e| e.sync),
+            ExprKind::Concat(es) | ExprKind::List(es) => es.iter().all(|e| e.sync),
             ExprKind::Record(fields) => fields.iter().all(|(_, e)| e.sync),
         };
         Ok(Expr { kind, sync })

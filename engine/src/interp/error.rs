@@ -17,7 +17,7 @@ pub enum ProgramError {
         #[source]
         source: url::ParseError,
     },
-    #[error("target {name}: only http:// and https:// urls are supported")]
+    #[error("target {name}: only http://, https://, ws:// and wss:// urls are supported")]
     TargetScheme { name: String },
     #[error(
         "invalid plan: scenario {scenario} starts after scenario {after}, which does not exist"

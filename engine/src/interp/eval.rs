@@ -111,6 +111,9 @@ impl Vu {
                 for a in args.iter() {
                     values.push(self.eval(a).await?);
                 }
+                if intrinsic.waits() {
+                    return self.ws(*intrinsic, &values).await;
+                }
                 self.intrinsic(*intrinsic, &values, label.as_deref())
             }
             ExprKind::Check { name, cond } => {

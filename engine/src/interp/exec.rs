@@ -22,7 +22,7 @@ pub(crate) enum Flow {
 }
 
 /// What a loop does after one round of its body.
-enum Round {
+pub(super) enum Round {
     Again,
     Leave(R<Flow>),
 }
@@ -60,7 +60,7 @@ impl Vu {
     /// back-edge that spends a unit of the task's cooperative budget (yielding to the
     /// runtime once it is used up), so a loop that never awaits (`while true {}`) still
     /// lets the executor end the iteration at its end or `graceful_stop`.
-    async fn round(&mut self, body: &Block) -> Round {
+    pub(super) async fn round(&mut self, body: &Block) -> Round {
         let flow = match self.exec(body).await {
             Ok(Flow::Next | Flow::Continue) => None,
             Ok(Flow::Break) => Some(Ok(Flow::Next)),
@@ -94,6 +94,15 @@ impl Vu {
     }
 
     async fn for_each(&mut self, slot: u32, items: &Expr, body: &Block) -> R<Flow> {
+        // `for e in s.events(..)`: walked as the session's messages and ticks come.
+        if let super::code::ExprKind::Call {
+            intrinsic: volley_plan::Intrinsic::WsEvents,
+            args,
+            ..
+        } = &items.kind
+        {
+            return self.ws_events(slot, args, body).await;
+        }
         let v = self.eval(items).await?;
         let items: Vec<Value> = match &v {
             Value::List(items) => items.to_vec(),

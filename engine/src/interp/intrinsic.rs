@@ -229,6 +229,20 @@ impl Vu {
                     Err(_) => arg(1),
                 }
             }
+            // They wait: `eval` runs them with `Vu::ws`, never here.
+            Intrinsic::WsConnect
+            | Intrinsic::WsSend
+            | Intrinsic::WsSendBinary
+            | Intrinsic::WsReceive
+            | Intrinsic::WsWaitFor
+            | Intrinsic::WsPing
+            | Intrinsic::WsClose
+            | Intrinsic::WsEvents => {
+                return Err(Halt::error(
+                    "internal: WebSocket call in a sync expression",
+                    "internal error: a WebSocket call was evaluated synchronously",
+                ))
+            }
         })
     }
 

@@ -43,6 +43,7 @@ mod request;
 mod tags;
 mod text;
 mod tls;
+mod ws;
 
 pub use code::Program;
 pub use error::{HookError, ProgramError};

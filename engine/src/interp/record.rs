@@ -268,6 +268,23 @@ impl Recorder {
         }
     }
 
+    /// One sample of a `ws_*` metric (`interp/ws.rs`), tagged with the scenario, the
+    /// group and the session's `name`.
+    pub fn ws(
+        &mut self,
+        group: &Option<Arc<str>>,
+        name: &Arc<str>,
+        metric: crate::metrics::MetricId,
+        value: f64,
+    ) {
+        let shard = Rc::clone(&self.shard);
+        let mut sh = shard.borrow_mut();
+        let mut t = self.with_group(group);
+        t.name = Some(Arc::clone(name));
+        let s = sh.series(&t);
+        sh.add_at(s, metric, value);
+    }
+
     /// An arrival no VU was free for.
     pub fn dropped_iteration(&mut self) {
         let shard = Rc::clone(&self.shard);

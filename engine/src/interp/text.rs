@@ -62,7 +62,7 @@ impl Regexes {
     }
 
     /// The compiled `pattern`: the plan's, else this thread's cache, else compiled now.
-    fn get(&self, what: &str, pattern: &str) -> R<Arc<Regex>> {
+    pub(crate) fn get(&self, what: &str, pattern: &str) -> R<Arc<Regex>> {
         if let Some(r) = self.0.get(pattern) {
             return Ok(Arc::clone(r));
         }

@@ -58,6 +58,12 @@ pub mod ids {
     pub const DATA_SENT: MetricId = MetricId(15);
     pub const DATA_RECEIVED: MetricId = MetricId(16);
     pub const GROUP_DURATION: MetricId = MetricId(17);
+    pub const WS_CONNECTING: MetricId = MetricId(18);
+    pub const WS_SESSION_DURATION: MetricId = MetricId(19);
+    pub const WS_SESSIONS: MetricId = MetricId(20);
+    pub const WS_MSGS_SENT: MetricId = MetricId(21);
+    pub const WS_MSGS_RECEIVED: MetricId = MetricId(22);
+    pub const WS_PING: MetricId = MetricId(23);
 }
 
 /// The built-in metrics in id order: (name, kind, contains).
@@ -84,6 +90,13 @@ pub const BUILTINS: &[(&str, MetricKind, Contains)] = &[
     ("data_sent", MetricKind::Counter, Contains::Data),
     ("data_received", MetricKind::Counter, Contains::Data),
     ("group_duration", MetricKind::Trend, Contains::Time),
+    // WebSocket (`interp/ws.rs`), k6's names.
+    ("ws_connecting", MetricKind::Trend, Contains::Time),
+    ("ws_session_duration", MetricKind::Trend, Contains::Time),
+    ("ws_sessions", MetricKind::Counter, Contains::Default),
+    ("ws_msgs_sent", MetricKind::Counter, Contains::Default),
+    ("ws_msgs_received", MetricKind::Counter, Contains::Default),
+    ("ws_ping", MetricKind::Trend, Contains::Time),
 ];
 
 /// Every metric of a run, by id and by name.

@@ -248,6 +248,10 @@ impl Walker<'_> {
             ExprKind::Field(base, f) => self.shape(base, env, cx).field(f),
             ExprKind::Unary(_, x) => leaf(self.shape(x, env, cx).flat()),
             ExprKind::Binary(op, a, b) => leaf(self.binary(*op, a, b, env, cx)),
+            ExprKind::Intrinsic(ir::Intrinsic::WsConnect, xs) => {
+                let site = self.ws_site(xs, e.loc, env, cx);
+                leaf(Prov::leaf(Kind::Response(Some(site)), e.loc))
+            }
             ExprKind::Concat(xs) | ExprKind::List(xs) | ExprKind::Intrinsic(_, xs) => {
                 let mut p = Prov {
                     parts: Vec::new(),
@@ -489,6 +493,51 @@ impl Walker<'_> {
             tags,
         };
         self.facts.sites.push(site);
+        self.facts.sites.len() - 1
+    }
+
+    /// `ws.connect(target, path, headers, subprotocols, timeout, name)`: a site as a
+    /// request's (method `WS`), so that the rules on targets, hosts, identities and
+    /// secrets judge sessions too.
+    fn ws_site(&mut self, xs: &[Expr], loc: Loc, env: &mut Env, cx: &mut Cx) -> usize {
+        let mut fields = Vec::new();
+        let path_text = match xs.get(1) {
+            Some(p) => self.path_fields(p, Place::Path, env, cx, &mut fields),
+            None => None,
+        };
+        if let Some(h) = xs.get(2) {
+            let sh = self.shape(h, env, cx);
+            flatten(&sh, Place::Header, "", &mut fields);
+        }
+        for f in &mut fields {
+            f.role = match f.place {
+                Place::Path => None,
+                _ => identity_role(&f.key),
+            };
+        }
+        let target = match xs.first().and_then(|t| t.konst.as_ref()) {
+            Some(ir::Const::Int(t)) => u32::try_from(*t).unwrap_or(u32::MAX),
+            _ => u32::MAX,
+        };
+        let name = match xs.get(5).and_then(|n| n.konst.as_ref()) {
+            Some(ir::Const::Str(n)) => n.clone(),
+            _ => String::new(),
+        };
+        self.facts.sites.push(Site {
+            loc,
+            method: "WS".into(),
+            target,
+            name,
+            expect: (101, 101),
+            timeout_ms: None,
+            scenario: cx.scenario,
+            phase: cx.phase,
+            fields,
+            guards: cx.guards.clone(),
+            calls: cx.calls.clone(),
+            path_text,
+            tags: Vec::new(),
+        });
         self.facts.sites.len() - 1
     }
 

@@ -1,7 +1,8 @@
 //! Secret in the clear: a `secret` sent where the network can read or redirect it.
 //!
 //! **What it finds.** A request that sends a `secret` (in a header or the body) to a
-//! target over plain `http://` on a host other than loopback, or from a scenario with
+//! target over plain `http://` on a host other than loopback (a WebSocket session's
+//! handshake headers to a `ws://` one too), or from a scenario with
 //! `http = {insecure_tls: true}` (certificates unchecked, so anyone in the middle can
 //! pose as the server). The compiler already refuses secrets in URLs, tags, check and
 //! group names, metrics and logs; this is the way out it cannot see from types alone.
@@ -75,11 +76,12 @@ fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
         let Some(t) = cx.prog.targets.get(site.target as usize) else {
             continue;
         };
-        let plain = t.url.starts_with("http://") && !is_loopback(&t.url);
+        let plain =
+            (t.url.starts_with("http://") || t.url.starts_with("ws://")) && !is_loopback(&t.url);
         let insecure = site
             .scenario
             .is_some_and(|s| cx.scenario(s).http.insecure_tls)
-            && t.url.starts_with("https://");
+            && (t.url.starts_with("https://") || t.url.starts_with("wss://"));
         if !plain && !insecure {
             continue;
         }
@@ -97,7 +99,7 @@ fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
             let (msg, help) = if plain {
                 (
                     format!("secret `{name}` is sent to target `{}` over plain HTTP ({}): anyone on the network path can read it, once per request", t.name, t.url),
-                    "use an `https://` URL for the target".to_string(),
+                    "use an `https://` URL for the target (`wss://` for a WebSocket one)".to_string(),
                 )
             } else {
                 (

@@ -3,12 +3,14 @@
 //!
 //! **What it finds.**
 //! * a metric nothing records: a custom metric no `.add(..)` reaches, `checks` without a
-//!   check, `group_duration` without a group, `http_req_*` without a request;
+//!   check, `group_duration` without a group, `http_req_*` without a request, `ws_*`
+//!   without a WebSocket session;
 //! * a tag filter that matches no sample: a `group`, `name`, `method`, `check` or
 //!   `scenario` that no code produces (typos like `{group: "brwose"}`), a tag key nothing
 //!   sets (`{grup: …}`, in a scenario's `tags = {..}` or a request's `tags: {..}`), `check`
 //!   on another metric than `checks`, request tags (`name`, `method`, `status`,
-//!   `expected_response`, a request's own) on a metric that is not `http_*`, any tag on
+//!   `expected_response`, a request's own) on a metric that is not `http_*` (`name` on a
+//!   `ws_*` one is its session's), any tag on
 //!   `vus`/`vus_max`, a `status` that is not one;
 //! * a condition outside its metric's range: `rate > 100%` or `p(95) < 0ms` can never
 //!   pass, `rate <= 100%` or `count >= 0` can never fail.
@@ -120,9 +122,16 @@ fn metric_finding(cx: &LintCx, t: &ThresholdIr) -> Option<Diagnostic> {
             .is_empty()
             .then(|| "no code has a `group`".to_string())
     } else if name.starts_with("http_req_") {
+        // A WebSocket session (`WS` site) records no `http_req_*` sample.
         f.sites
-            .is_empty()
+            .iter()
+            .all(|s| s.method == "WS")
             .then(|| "no code sends a request".to_string())
+    } else if name.starts_with("ws_") {
+        f.sites
+            .iter()
+            .all(|s| s.method != "WS")
+            .then(|| "no code opens a WebSocket session (`ws.connect(..)`)".to_string())
     } else {
         None
     }?;
@@ -167,6 +176,8 @@ fn tag_finding(cx: &LintCx, t: &ThresholdIr, key: &str, value: &str) -> Option<D
         "check" if metric != "checks" => {
             Some("only `checks` samples carry the `check` tag".to_string())
         }
+        // WebSocket samples carry their session's `name`.
+        "name" if metric.starts_with("ws_") => None,
         k if REQUEST_TAGS.contains(&k) && !metric.starts_with("http_") => {
             Some(format!("only `http_*` samples carry the `{k}` tag"))
         }

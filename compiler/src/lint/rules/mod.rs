@@ -25,6 +25,7 @@ pub mod l0117_status_outside_expect;
 pub mod l0118_idle_runner;
 pub mod l0119_busy_iteration;
 pub mod l0120_high_cardinality_tag;
+pub mod l0130_unclosed_ws_session;
 
 use super::LintCx;
 use volley_syntax::Diagnostic;
