@@ -22,6 +22,8 @@ pub mod fleet;
 pub mod fmt;
 #[cfg(feature = "compiler")]
 pub mod lint;
+#[cfg(feature = "compiler")]
+pub mod lsp;
 #[cfg(feature = "deploy")]
 pub mod logs;
 #[cfg(feature = "compiler")]

@@ -39,6 +39,7 @@ pub(crate) mod thresholds;
 mod tls;
 mod vars;
 mod workload;
+pub(crate) mod vocab;
 
 use crate::codes::Sink;
 use crate::ir::{self, Const, Expr, ExprKind, Loc, ModuleId, Origin};
@@ -229,6 +230,8 @@ pub(crate) struct Checker<'a> {
     pub setup_failed: bool,
     /// Overrides given with `--param`, consumed as entry params are checked.
     pub param_overrides: BTreeMap<String, String>,
+    /// The type of every expression checked, when an editor asked (`crate::analyze`).
+    pub type_log: Option<Vec<crate::editor::TypeAt>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,6 +293,7 @@ impl<'a> Checker<'a> {
             setup_state: SetupState::NotChecked,
             setup_failed: false,
             param_overrides: opts.params.iter().cloned().collect(),
+            type_log: None,
         }
     }
 
