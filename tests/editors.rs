@@ -47,7 +47,10 @@ fn the_extension_manifest_and_grammar_are_valid() {
     }
     assert!(dir.join(pkg["main"].as_str().unwrap()).is_file());
     assert!(pkg["dependencies"]["vscode-languageclient"].is_string());
-    assert!(pkg["scripts"]["package"].as_str().unwrap().contains("vsce package"));
+    assert!(pkg["scripts"]["package"]
+        .as_str()
+        .unwrap()
+        .contains("vsce package"));
     let lang = &pkg["contributes"]["languages"][0];
     assert_eq!(lang["id"], "volley");
     assert_eq!(lang["extensions"], serde_json::json!([".load"]));
@@ -60,7 +63,10 @@ fn the_extension_manifest_and_grammar_are_valid() {
     let text = grammar.to_string();
     for inc in text.split("\"include\":\"#").skip(1) {
         let name = &inc[..inc.find('"').unwrap()];
-        assert!(!grammar["repository"][name].is_null(), "#{name} is in the repository");
+        assert!(
+            !grammar["repository"][name].is_null(),
+            "#{name} is in the repository"
+        );
     }
     let mut all = Vec::new();
     patterns(&grammar, "", &mut all);
@@ -78,13 +84,21 @@ fn the_extension_manifest_and_grammar_are_valid() {
             .map(|(_, re)| regex(re))
             .collect()
     };
-    let hits = |res: &[fancy_regex::Regex], s: &str| res.iter().any(|r| r.is_match(s).unwrap_or(false));
+    let hits =
+        |res: &[fancy_regex::Regex], s: &str| res.iter().any(|r| r.is_match(s).unwrap_or(false));
     let numbers = find("/number/");
     for lit in ["400ms", "2m", "200/s", "512Mi", "99.9%", "10"] {
         assert!(hits(&numbers, lit), "{lit} is a number");
     }
     let keywords = find("/keyword/");
-    for k in ["flow", "scenario", "iteration", "check", "think", "thresholds"] {
+    for k in [
+        "flow",
+        "scenario",
+        "iteration",
+        "check",
+        "think",
+        "thresholds",
+    ] {
         assert!(hits(&keywords, k), "{k} is a keyword");
     }
     assert!(hits(&find("/comment/"), "// a comment"));
@@ -145,7 +159,10 @@ fn npm_builds_the_vsix() {
         skip_or_fail("npm install (the npm registry)");
         return;
     }
-    assert!(run(&["run", "package"], Duration::from_secs(300)), "npm run package");
+    assert!(
+        run(&["run", "package"], Duration::from_secs(300)),
+        "npm run package"
+    );
     let vsix = std::fs::read(work.join("volley.vsix")).expect("volley.vsix was built");
     assert!(vsix.starts_with(b"PK"), "a .vsix is a zip archive");
     let names = String::from_utf8_lossy(&vsix);

@@ -209,7 +209,10 @@ impl Drop for Client {
 /// The LSP position (UTF-16 columns) of the first `needle` in `text`, plus `shift`
 /// characters.
 fn pos_of(text: &str, needle: &str, shift: usize) -> (usize, usize) {
-    let at = text.find(needle).unwrap_or_else(|| panic!("`{needle}` in the text")) + shift;
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("`{needle}` in the text"))
+        + shift;
     let line = text[..at].matches('\n').count();
     let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     (line, text[start..at].encode_utf16().count())
@@ -304,8 +307,11 @@ fn workspace(name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let dir = temp_dir(name);
     std::fs::write(dir.join("lib.load"), LIB).unwrap();
     std::fs::write(dir.join("main.load"), MAIN).unwrap();
-    std::fs::write(dir.join("users.csv"), "email,password\na@example.com,pw\nb@example.com,pw\n")
-        .unwrap();
+    std::fs::write(
+        dir.join("users.csv"),
+        "email,password\na@example.com,pw\nb@example.com,pw\n",
+    )
+    .unwrap();
     let (main, lib) = (dir.join("main.load"), dir.join("lib.load"));
     (dir, main, lib)
 }
@@ -325,16 +331,34 @@ fn diagnostics_and_fixits_use_utf16_positions() {
     // An unknown name after characters of 2 and 4 UTF-8 bytes (1 and 2 UTF-16 units),
     // and a number where a duration is expected.
     let broken = MAIN
-        .replace("let pause = 400ms", "let pause = 400ms\nlet label = \"é😀{pauze}\"")
+        .replace(
+            "let pause = 400ms",
+            "let pause = 400ms\nlet label = \"é😀{pauze}\"",
+        )
         .replace("sleep pause", "sleep 2");
     c.change(&main, 2, &broken);
     let d = c.diagnostics(&uri(&main), 2);
-    let e0101 = d.iter().find(|d| d["code"] == "E0101").unwrap_or_else(|| panic!("{d:?}"));
+    let e0101 = d
+        .iter()
+        .find(|d| d["code"] == "E0101")
+        .unwrap_or_else(|| panic!("{d:?}"));
     let (line, col) = pos_of(&broken, "pauze", 0);
-    assert_eq!(e0101["range"]["start"], json!({"line": line, "character": col}));
-    assert_eq!(e0101["range"]["end"], json!({"line": line, "character": col + 5}));
-    assert!(e0101["message"].as_str().unwrap().contains("did you mean `pause`"));
-    let e0202 = d.iter().find(|d| d["code"] == "E0202").unwrap_or_else(|| panic!("{d:?}"));
+    assert_eq!(
+        e0101["range"]["start"],
+        json!({"line": line, "character": col})
+    );
+    assert_eq!(
+        e0101["range"]["end"],
+        json!({"line": line, "character": col + 5})
+    );
+    assert!(e0101["message"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean `pause`"));
+    let e0202 = d
+        .iter()
+        .find(|d| d["code"] == "E0202")
+        .unwrap_or_else(|| panic!("{d:?}"));
 
     // Every fix-it is a code action; applying them makes the file compile again.
     let mut text = broken.clone();
@@ -353,7 +377,10 @@ fn diagnostics_and_fixits_use_utf16_positions() {
             .iter()
             .find(|a| a["diagnostics"][0]["code"] == diag["code"])
             .unwrap_or_else(|| panic!("a fix for {diag}: {actions}"));
-        let edits = action["edit"]["changes"][uri(&main)].as_array().unwrap().clone();
+        let edits = action["edit"]["changes"][uri(&main)]
+            .as_array()
+            .unwrap()
+            .clone();
         // Both diagnostics were computed on `broken`; the fixes do not shift each other's
         // lines, and the second is applied to text whose earlier columns did not change.
         text = apply(&text, &edits);
@@ -367,7 +394,10 @@ fn diagnostics_and_fixits_use_utf16_positions() {
     // Lint findings are diagnostics too, with an allow comment as their fix.
     c.open(&lib, LIB);
     let d = c.diagnostics(&uri(&lib), 1);
-    let l0114 = d.iter().find(|d| d["code"] == "L0114").unwrap_or_else(|| panic!("{d:?}"));
+    let l0114 = d
+        .iter()
+        .find(|d| d["code"] == "L0114")
+        .unwrap_or_else(|| panic!("{d:?}"));
     let actions = c.result(
         "textDocument/codeAction",
         json!({"textDocument": {"uri": uri(&lib)}, "range": l0114["range"], "context": {"diagnostics": []}}),
@@ -384,17 +414,41 @@ fn hover_shows_types_units_and_declarations() {
     let (dir, main, _) = workspace("lsp-hover");
     let mut c = Client::start(&dir);
     c.open(&main, MAIN);
-    let h = c.at("textDocument/hover", &main, pos_of(MAIN, "sleep pause", 7), json!({}));
+    let h = c.at(
+        "textDocument/hover",
+        &main,
+        pos_of(MAIN, "sleep pause", 7),
+        json!({}),
+    );
     let v = h["contents"]["value"].as_str().unwrap();
     assert!(v.contains("let pause = 400ms"), "{v}");
     assert!(v.contains("duration") && v.contains("400ms"), "{v}");
-    let h = c.at("textDocument/hover", &main, pos_of(MAIN, "{token}", 1), json!({}));
+    let h = c.at(
+        "textDocument/hover",
+        &main,
+        pos_of(MAIN, "{token}", 1),
+        json!({}),
+    );
     assert!(h.to_string().contains("string"), "{h}");
     // An imported flow shows its declaration from the other file.
-    let h = c.at("textDocument/hover", &main, pos_of(MAIN, "login(user", 1), json!({}));
-    assert!(h.to_string().contains("flow login(email: string) -> string"), "{h}");
+    let h = c.at(
+        "textDocument/hover",
+        &main,
+        pos_of(MAIN, "login(user", 1),
+        json!({}),
+    );
+    assert!(
+        h.to_string()
+            .contains("flow login(email: string) -> string"),
+        "{h}"
+    );
     // A data row's type lists its columns.
-    let h = c.at("textDocument/hover", &main, pos_of(MAIN, "let user", 5), json!({}));
+    let h = c.at(
+        "textDocument/hover",
+        &main,
+        pos_of(MAIN, "let user", 5),
+        json!({}),
+    );
     assert!(h.to_string().contains("email: string"), "{h}");
     c.shutdown();
 }
@@ -407,25 +461,56 @@ fn completion_offers_fields_members_parameters_and_std() {
     // A data row's fields, on a line that does not parse yet.
     let typing = MAIN.replace("    check ok(res)", "    let e = user.\n    check ok(res)");
     c.change(&main, 2, &typing);
-    let items = c.at("textDocument/completion", &main, pos_of(&typing, "user.\n", 5), json!({}));
+    let items = c.at(
+        "textDocument/completion",
+        &main,
+        pos_of(&typing, "user.\n", 5),
+        json!({}),
+    );
     let l = labels(&items);
-    assert!(l.contains(&"email".into()) && l.contains(&"password".into()), "{l:?}");
+    assert!(
+        l.contains(&"email".into()) && l.contains(&"password".into()),
+        "{l:?}"
+    );
     c.change(&main, 3, MAIN);
     // A response's members.
     let typing = MAIN.replace("check ok(res)", "check res.s");
     c.change(&main, 4, &typing);
-    let items = c.at("textDocument/completion", &main, pos_of(&typing, "res.s", 4), json!({}));
+    let items = c.at(
+        "textDocument/completion",
+        &main,
+        pos_of(&typing, "res.s", 4),
+        json!({}),
+    );
     let l = labels(&items);
-    assert!(l.contains(&"status".into()) && l.contains(&"json".into()), "{l:?}");
+    assert!(
+        l.contains(&"status".into()) && l.contains(&"json".into()),
+        "{l:?}"
+    );
     c.change(&main, 5, MAIN);
     // A workload's parameters.
-    let items = c.at("textDocument/completion", &main, pos_of(MAIN, "vus: 2", 0), json!({}));
+    let items = c.at(
+        "textDocument/completion",
+        &main,
+        pos_of(MAIN, "vus: 2", 0),
+        json!({}),
+    );
     let l = labels(&items);
-    assert!(l.contains(&"duration".into()) && l.contains(&"vus".into()), "{l:?}");
+    assert!(
+        l.contains(&"duration".into()) && l.contains(&"vus".into()),
+        "{l:?}"
+    );
     // Names in scope and the standard library, with its import.
-    let items = c.at("textDocument/completion", &main, pos_of(MAIN, "sleep pause", 6), json!({}));
+    let items = c.at(
+        "textDocument/completion",
+        &main,
+        pos_of(MAIN, "sleep pause", 6),
+        json!({}),
+    );
     let l = labels(&items);
-    for want in ["pause", "shop", "users", "login", "token", "res", "get", "uuid"] {
+    for want in [
+        "pause", "shop", "users", "login", "token", "res", "get", "uuid",
+    ] {
         assert!(l.contains(&want.into()), "{want} in {l:?}");
     }
     let uuid = items
@@ -434,11 +519,19 @@ fn completion_offers_fields_members_parameters_and_std() {
         .iter()
         .find(|i| i["label"] == "uuid")
         .unwrap();
-    assert!(uuid.to_string().contains("import std/data { uuid }"), "{uuid}");
+    assert!(
+        uuid.to_string().contains("import std/data { uuid }"),
+        "{uuid}"
+    );
     // Identity values.
     let typing = MAIN.replace("check ok(res)", "check vu.");
     c.change(&main, 6, &typing);
-    let items = c.at("textDocument/completion", &main, pos_of(&typing, "vu.", 3), json!({}));
+    let items = c.at(
+        "textDocument/completion",
+        &main,
+        pos_of(&typing, "vu.", 3),
+        json!({}),
+    );
     assert!(labels(&items).contains(&"iteration".into()), "{items}");
     c.shutdown();
 }
@@ -449,10 +542,20 @@ fn definition_references_and_rename_cross_imports() {
     let mut c = Client::start(&dir);
     c.open(&main, MAIN);
     // Definition: a local, then an imported flow in the other file.
-    let d = c.at("textDocument/definition", &main, pos_of(MAIN, "sleep pause", 7), json!({}));
+    let d = c.at(
+        "textDocument/definition",
+        &main,
+        pos_of(MAIN, "sleep pause", 7),
+        json!({}),
+    );
     assert_eq!(d["uri"], uri(&main));
     assert_eq!(d["range"]["start"], json!({"line": 6, "character": 4}));
-    let d = c.at("textDocument/definition", &main, pos_of(MAIN, "login(user", 0), json!({}));
+    let d = c.at(
+        "textDocument/definition",
+        &main,
+        pos_of(MAIN, "login(user", 0),
+        json!({}),
+    );
     assert_eq!(d["uri"], uri(&lib), "{d}");
     assert_eq!(d["range"]["start"], json!({"line": 3, "character": 5}));
     // References of the flow from its own file: its declaration and call there, the
@@ -468,17 +571,36 @@ fn definition_references_and_rename_cross_imports() {
     let in_lib = refs.iter().filter(|r| r["uri"] == uri(&lib)).count();
     assert_eq!((in_main, in_lib), (2, 2), "{refs:?}");
     // Rename a local, then the imported flow across both files.
-    let e = c.at("textDocument/rename", &main, pos_of(MAIN, "let pause", 4), json!({"newName": "gap"}));
+    let e = c.at(
+        "textDocument/rename",
+        &main,
+        pos_of(MAIN, "let pause", 4),
+        json!({"newName": "gap"}),
+    );
     let edits = e["changes"][uri(&main)].as_array().unwrap().clone();
     assert_eq!(edits.len(), 2, "{e}");
     let renamed = apply(MAIN, &edits);
-    assert!(renamed.contains("let gap = 400ms") && renamed.contains("sleep gap"), "{renamed}");
-    let e = c.at("textDocument/rename", &main, pos_of(MAIN, "login(user", 0), json!({"newName": "sign_in"}));
+    assert!(
+        renamed.contains("let gap = 400ms") && renamed.contains("sleep gap"),
+        "{renamed}"
+    );
+    let e = c.at(
+        "textDocument/rename",
+        &main,
+        pos_of(MAIN, "login(user", 0),
+        json!({"newName": "sign_in"}),
+    );
     let main_edits = e["changes"][uri(&main)].as_array().unwrap().clone();
     let lib_edits = e["changes"][uri(&lib)].as_array().unwrap().clone();
     let (m, l) = (apply(MAIN, &main_edits), apply(LIB, &lib_edits));
-    assert!(m.contains("{ sign_in }") && m.contains("sign_in(user.email)"), "{m}");
-    assert!(l.contains("flow sign_in(") && l.contains("{ sign_in(\"a@"), "{l}");
+    assert!(
+        m.contains("{ sign_in }") && m.contains("sign_in(user.email)"),
+        "{m}"
+    );
+    assert!(
+        l.contains("flow sign_in(") && l.contains("{ sign_in(\"a@"),
+        "{l}"
+    );
     std::fs::write(&lib, &l).unwrap();
     c.change(&main, 2, &m);
     assert!(errors(&c.diagnostics(&uri(&main), 2)).is_empty());
@@ -496,14 +618,21 @@ fn symbols_and_formatting() {
     let (dir, main, _) = workspace("lsp-symbols");
     let mut c = Client::start(&dir);
     c.open(&main, MAIN);
-    let s = c.result("textDocument/documentSymbol", json!({"textDocument": {"uri": uri(&main)}}));
+    let s = c.result(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": uri(&main)}}),
+    );
     let names: Vec<&str> = s
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["shop", "users", "pause", "browse", "thresholds"], "{s}");
+    assert_eq!(
+        names,
+        ["shop", "users", "pause", "browse", "thresholds"],
+        "{s}"
+    );
     let browse = &s[3]["children"];
     assert!(browse.to_string().contains("\"token\""), "{browse}");
     // Formatting is `volley fmt`'s.
@@ -527,14 +656,18 @@ fn a_10000_line_file_is_checked_incrementally() {
     let dir = temp_dir("lsp-large");
     let gen = Command::new("python3")
         .arg(repo().join("bench/gen_large.py"))
-        .args(["--lines", "10000", "--users", "200", "--out"])
+        .args(["--lines", "10000", "--out"])
         .arg(&dir)
         .output();
     let Ok(out) = gen else {
         skip_or_fail("python3");
         return;
     };
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let file = dir.join("large.load");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.lines().count() >= 10_000);
@@ -543,7 +676,8 @@ fn a_10000_line_file_is_checked_incrementally() {
     c.open(&file, &text);
     let d = c.diagnostics(&uri(&file), 1);
     let first = started.elapsed();
-    assert!(errors(&d).is_empty(), "{:?}", errors(&d));
+    let first_error = errors(&d).first().map(|e| e["message"].to_string());
+    assert!(first_error.is_none(), "{first_error:?}");
     let mut times = Vec::new();
     for v in 2..5 {
         let edited = format!("{text}// edit {v}\n");
@@ -551,7 +685,7 @@ fn a_10000_line_file_is_checked_incrementally() {
         c.change(&file, v, &edited);
         let d = c.diagnostics(&uri(&file), v);
         times.push(t.elapsed());
-        assert!(errors(&d).is_empty());
+        assert_eq!(errors(&d).len(), 0);
     }
     times.sort();
     let median = times[times.len() / 2];

@@ -137,6 +137,8 @@ mod tests {
         assert!(cv.is_some_and(|(_, ps)| ps.contains(&("duration", false))));
         assert!(request_options().contains(&"headers"));
         assert!(members(&Type::Response).contains(&"status"));
-        assert!(identities().iter().any(|(ns, v)| *ns == "vu" && v.contains(&"id")));
+        assert!(identities()
+            .iter()
+            .any(|(ns, v)| *ns == "vu" && v.contains(&"id")));
     }
 }

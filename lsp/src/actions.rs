@@ -118,7 +118,10 @@ pub fn fixes(d: &Diagnostic, text: &str) -> Vec<Fix> {
             title: format!("Allow {} here (with a reason)", d.code),
             edits: vec![(
                 Span::new(start, start),
-                format!("{indent}// volley: allow({}) reason: why this is fine\n", d.code),
+                format!(
+                    "{indent}// volley: allow({}) reason: why this is fine\n",
+                    d.code
+                ),
             )],
             preferred: false,
         });

@@ -131,11 +131,20 @@ fn lint_config(dir: &Path) -> Config {
 }
 
 /// Analyses `text` as the file `place`, with the open documents over the disk.
-pub fn analyse(place: &Place, text: &str, open: &HashMap<PathBuf, String>) -> Analysis {
+/// `allowed` are the directories `--allow-path` opened outside the file's folder.
+pub fn analyse(
+    place: &Place,
+    text: &str,
+    open: &HashMap<PathBuf, String>,
+    allowed: &[PathBuf],
+) -> Analysis {
     let mut open_here = open.clone();
     open_here.insert(normalise(&place.dir.join(&place.name)), text.to_string());
     let loader = Overlay {
-        fs: FsLoader::new(place.dir.clone()),
+        fs: FsLoader {
+            base_dir: place.dir.clone(),
+            allowed: allowed.to_vec(),
+        },
         open: &open_here,
     };
     let an = editor::analyze(&place.name, &loader, &CompileOptions::default());

@@ -205,7 +205,13 @@ fn after_dot(
                 return index
                     .setup_values
                     .iter()
-                    .map(|&i| item(&index.defs[i].name, CompletionItemKind::FIELD, "setup value"))
+                    .map(|&i| {
+                        item(
+                            &index.defs[i].name,
+                            CompletionItemKind::FIELD,
+                            "setup value",
+                        )
+                    })
                     .collect();
             }
             let data = index
@@ -213,7 +219,11 @@ fn after_dot(
                 .into_iter()
                 .any(|i| index.defs[i].name == base && index.defs[i].kind == DefKind::Data);
             if data {
-                return vec![item("next", CompletionItemKind::METHOD, "next(): the next row")];
+                return vec![item(
+                    "next",
+                    CompletionItemKind::METHOD,
+                    "next(): the next row",
+                )];
             }
         }
         if let Some((ns, values)) = editor::identities().into_iter().find(|(n, _)| *n == base) {
@@ -344,24 +354,56 @@ fn names(a: &Analysis, offset: usize) -> Vec<CompletionItem> {
         }
     }
     for (ns, _) in editor::identities() {
-        push(&mut out, &mut seen, item(ns, CompletionItemKind::MODULE, "identity values"));
+        push(
+            &mut out,
+            &mut seen,
+            item(ns, CompletionItemKind::MODULE, "identity values"),
+        );
     }
-    push(&mut out, &mut seen, item("setup", CompletionItemKind::MODULE, "setup values"));
+    push(
+        &mut out,
+        &mut seen,
+        item("setup", CompletionItemKind::MODULE, "setup values"),
+    );
     for (w, _) in editor::workloads() {
         let sig = crate::vocab::workload_signature(w).unwrap_or_default();
-        push(&mut out, &mut seen, item(w, CompletionItemKind::FUNCTION, sig));
+        push(
+            &mut out,
+            &mut seen,
+            item(w, CompletionItemKind::FUNCTION, sig),
+        );
     }
     for m in editor::request_methods().iter().chain(["request"].iter()) {
-        push(&mut out, &mut seen, item(m, CompletionItemKind::FUNCTION, "HTTP request"));
+        push(
+            &mut out,
+            &mut seen,
+            item(m, CompletionItemKind::FUNCTION, "HTTP request"),
+        );
     }
     for (b, place) in editor::placed_builtins() {
-        push(&mut out, &mut seen, item(b, CompletionItemKind::FUNCTION, format!("used {place}")));
+        push(
+            &mut out,
+            &mut seen,
+            item(b, CompletionItemKind::FUNCTION, format!("used {place}")),
+        );
     }
     for (m, kind) in editor::builtin_metrics() {
-        push(&mut out, &mut seen, item(m, CompletionItemKind::VALUE, format!("built-in {kind} metric")));
+        push(
+            &mut out,
+            &mut seen,
+            item(
+                m,
+                CompletionItemKind::VALUE,
+                format!("built-in {kind} metric"),
+            ),
+        );
     }
     for k in crate::vocab::KEYWORDS {
-        push(&mut out, &mut seen, item(k, CompletionItemKind::KEYWORD, "keyword"));
+        push(
+            &mut out,
+            &mut seen,
+            item(k, CompletionItemKind::KEYWORD, "keyword"),
+        );
     }
     // The standard library's functions, with their import when the file lacks it.
     let at = import_position(a);

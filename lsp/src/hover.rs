@@ -104,7 +104,9 @@ pub fn hover(server: &mut Server, p: &TextDocumentPositionParams) -> Option<Hove
                     Target::Def(i) => {
                         let d = &index.defs[*i];
                         parts.push(code(&signature(&a.text, d)));
-                        typed = a.type_of(r.span).or_else(|| d.value.and_then(|v| a.type_of(v)));
+                        typed = a
+                            .type_of(r.span)
+                            .or_else(|| d.value.and_then(|v| a.type_of(v)));
                         declared = declared_type(&a.text, d);
                     }
                     Target::Item(m, name) => {

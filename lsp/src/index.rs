@@ -229,7 +229,10 @@ impl Builder {
                 ItemKind::Flow(f) => (&f.name, DefKind::Flow, None, f.ret.as_ref().map(|t| t.span)),
                 ItemKind::Scenario { name, .. } => (name, DefKind::Scenario, None, None),
                 ItemKind::Setup(_) => {
-                    self.idx.sections.push(Section { word: "setup", full });
+                    self.idx.sections.push(Section {
+                        word: "setup",
+                        full,
+                    });
                     continue;
                 }
                 ItemKind::Teardown(_) => {
@@ -247,7 +250,10 @@ impl Builder {
                     continue;
                 }
                 ItemKind::Fleet(_) => {
-                    self.idx.sections.push(Section { word: "fleet", full });
+                    self.idx.sections.push(Section {
+                        word: "fleet",
+                        full,
+                    });
                     continue;
                 }
             };

@@ -26,9 +26,10 @@ mod vocab;
 pub use server::serve;
 
 /// Runs the server on standard input and output until the client says `exit`.
-pub fn run_stdio() -> Result<(), String> {
+/// `allowed`: the directories `--allow-path` opened outside a test's folder.
+pub fn run_stdio(allowed: Vec<std::path::PathBuf>) -> Result<(), String> {
     let (connection, io_threads) = lsp_server::Connection::stdio();
-    serve(&connection)?;
+    serve(&connection, allowed)?;
     drop(connection);
     io_threads.join().map_err(|e| e.to_string())
 }

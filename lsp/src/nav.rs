@@ -58,10 +58,13 @@ pub enum Symbol {
     Local(PathBuf, usize),
 }
 
+/// A file read from the disk and when it was modified then.
+type Cached = (Option<SystemTime>, Rc<FileInfo>);
+
 /// Files read from the disk (and the standard library), cached by modification time.
 pub struct Files {
     roots: Vec<PathBuf>,
-    cache: RefCell<HashMap<PathBuf, (Option<SystemTime>, Rc<FileInfo>)>>,
+    cache: RefCell<HashMap<PathBuf, Cached>>,
     std_dir: RefCell<Option<PathBuf>>,
 }
 

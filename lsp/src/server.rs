@@ -39,6 +39,8 @@ pub struct Server {
     /// Documents changed since their diagnostics were last published, oldest first.
     dirty: Vec<Url>,
     pub files: Files,
+    /// The directories `--allow-path` opened outside a test's folder.
+    allowed: Vec<PathBuf>,
 }
 
 fn capabilities() -> ServerCapabilities {
@@ -65,8 +67,9 @@ fn capabilities() -> ServerCapabilities {
     }
 }
 
-/// Runs the server on `connection` until `shutdown` and `exit`.
-pub fn serve(connection: &Connection) -> Result<(), String> {
+/// Runs the server on `connection` until `shutdown` and `exit`; `allowed` are the
+/// directories `--allow-path` opened (data and imports outside a test's folder).
+pub fn serve(connection: &Connection, allowed: Vec<PathBuf>) -> Result<(), String> {
     let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
     let init = connection.initialize(caps).map_err(|e| e.to_string())?;
     let params: InitializeParams = serde_json::from_value(init).map_err(|e| e.to_string())?;
@@ -74,6 +77,7 @@ pub fn serve(connection: &Connection) -> Result<(), String> {
         docs: HashMap::new(),
         dirty: Vec::new(),
         files: Files::new(roots(&params)),
+        allowed,
     };
     server.run(connection)
 }
@@ -86,7 +90,10 @@ fn roots(params: &InitializeParams) -> Vec<PathBuf> {
         .flatten()
         .filter_map(|f| f.uri.to_file_path().ok())
         .collect();
-    #[allow(deprecated, reason = "clients that send no workspace folders send root_uri")]
+    #[allow(
+        deprecated,
+        reason = "clients that send no workspace folders send root_uri"
+    )]
     let root = params.root_uri.as_ref();
     if out.is_empty() {
         out.extend(root.and_then(|u| u.to_file_path().ok()));
@@ -97,11 +104,13 @@ fn roots(params: &InitializeParams) -> Vec<PathBuf> {
 type Handled = Result<serde_json::Value, (i32, String)>;
 
 fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, (i32, String)> {
-    serde_json::from_value(v).map_err(|e| (lsp_server::ErrorCode::InvalidParams as i32, e.to_string()))
+    serde_json::from_value(v)
+        .map_err(|e| (lsp_server::ErrorCode::InvalidParams as i32, e.to_string()))
 }
 
 fn json<T: serde::Serialize>(v: T) -> Handled {
-    serde_json::to_value(v).map_err(|e| (lsp_server::ErrorCode::InternalError as i32, e.to_string()))
+    serde_json::to_value(v)
+        .map_err(|e| (lsp_server::ErrorCode::InternalError as i32, e.to_string()))
 }
 
 impl Server {
@@ -160,7 +169,10 @@ impl Server {
             }
             "textDocument/definition" => {
                 let p: GotoDefinitionParams = parse(params)?;
-                json(crate::nav::definition(self, &p.text_document_position_params))
+                json(crate::nav::definition(
+                    self,
+                    &p.text_document_position_params,
+                ))
             }
             "textDocument/references" => {
                 let p: ReferenceParams = parse(params)?;
@@ -273,10 +285,7 @@ impl Server {
             .docs
             .iter()
             .filter(|(_, d)| {
-                d.path != path
-                    && d.analysis
-                        .as_ref()
-                        .is_some_and(|a| a.deps.contains(path))
+                d.path != path && d.analysis.as_ref().is_some_and(|a| a.deps.contains(path))
             })
             .map(|(u, _)| u.clone())
             .collect();
@@ -306,7 +315,12 @@ impl Server {
         let open = self.open_texts();
         let doc = self.docs.get_mut(uri)?;
         let started = Instant::now();
-        let a = Rc::new(analysis::analyse(&Place::of(&doc.path), &doc.text, &open));
+        let a = Rc::new(analysis::analyse(
+            &Place::of(&doc.path),
+            &doc.text,
+            &open,
+            &self.allowed,
+        ));
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         doc.analysis = Some(a.clone());
         tracing::debug!("analysed {} in {ms:.1} ms", doc.path.display());
@@ -318,7 +332,12 @@ impl Server {
     pub fn analyse_as(&self, uri: &Url, text: &str) -> Option<Analysis> {
         let open = self.open_texts();
         let doc = self.docs.get(uri)?;
-        Some(analysis::analyse(&Place::of(&doc.path), text, &open))
+        Some(analysis::analyse(
+            &Place::of(&doc.path),
+            text,
+            &open,
+            &self.allowed,
+        ))
     }
 
     fn publish_dirty(&mut self, conn: &Connection) -> Result<(), String> {
@@ -441,7 +460,10 @@ fn lsp_diagnostic(uri: &Url, a: &Analysis, d: &Diagnostic) -> LspDiag {
             message: l.text.clone(),
         })
         .collect();
-    let dir = doc_path(uri).parent().map(PathBuf::from).unwrap_or_default();
+    let dir = doc_path(uri)
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default();
     for r in &d.related {
         let path = normalise(&dir.join(&r.file));
         let Ok(other) = Url::from_file_path(&path) else {
@@ -512,7 +534,10 @@ fn symbol_kind(k: DefKind) -> SymbolKind {
     }
 }
 
-#[allow(deprecated, reason = "DocumentSymbol's `deprecated` field must be written")]
+#[allow(
+    deprecated,
+    reason = "DocumentSymbol's `deprecated` field must be written"
+)]
 fn symbol(
     name: String,
     detail: Option<String>,

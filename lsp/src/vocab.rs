@@ -8,11 +8,48 @@ pub const AGGREGATIONS: &[&str] = &["p", "avg", "min", "max", "med", "count", "r
 
 /// The words of the language.
 pub const KEYWORDS: &[&str] = &[
-    "import", "param", "target", "data", "secret", "metric", "let", "var", "fn", "flow",
-    "scenario", "setup", "teardown", "thresholds", "fleet", "iteration", "check", "require",
-    "sleep", "think", "group", "if", "else", "repeat", "return", "for", "in", "while", "break",
-    "continue", "and", "or", "not", "true", "false", "null", "workload", "start",
-    "graceful_stop", "tags", "http", "abort_on_fail",
+    "import",
+    "param",
+    "target",
+    "data",
+    "secret",
+    "metric",
+    "let",
+    "var",
+    "fn",
+    "flow",
+    "scenario",
+    "setup",
+    "teardown",
+    "thresholds",
+    "fleet",
+    "iteration",
+    "check",
+    "require",
+    "sleep",
+    "think",
+    "group",
+    "if",
+    "else",
+    "repeat",
+    "return",
+    "for",
+    "in",
+    "while",
+    "break",
+    "continue",
+    "and",
+    "or",
+    "not",
+    "true",
+    "false",
+    "null",
+    "workload",
+    "start",
+    "graceful_stop",
+    "tags",
+    "http",
+    "abort_on_fail",
 ];
 
 /// Whether `name` is a built-in function, workload, metric or value word.
@@ -68,13 +105,17 @@ pub fn describe(name: &str) -> Option<String> {
         ));
     }
     if let Some((_, place)) = editor::placed_builtins().iter().find(|(b, _)| *b == name) {
-        return Some(format!("```volley\n{name}(..)\n```\nbuilt-in, used {place}"));
+        return Some(format!(
+            "```volley\n{name}(..)\n```\nbuilt-in, used {place}"
+        ));
     }
     if let Some((_, kind)) = editor::builtin_metrics().iter().find(|(m, _)| *m == name) {
         return Some(format!("```volley\n{name}\n```\nbuilt-in metric ({kind})"));
     }
     if editor::picks().contains(&name) {
-        return Some(format!("`{name}`: a pick strategy of a data source (`pick: {name}`)"));
+        return Some(format!(
+            "`{name}`: a pick strategy of a data source (`pick: {name}`)"
+        ));
     }
     if AGGREGATIONS.contains(&name) {
         return Some(format!("`{name}`: a threshold aggregation"));

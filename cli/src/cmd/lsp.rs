@@ -5,7 +5,7 @@
 use volley_plan::ExitCode;
 
 pub fn run() -> ExitCode {
-    match volley_lsp::run_stdio() {
+    match volley_lsp::run_stdio(super::allowed()) {
         Ok(()) => ExitCode::Ok,
         Err(e) => {
             eprintln!("error: volley lsp: {e}");

@@ -22,10 +22,10 @@ pub mod fleet;
 pub mod fmt;
 #[cfg(feature = "compiler")]
 pub mod lint;
-#[cfg(feature = "compiler")]
-pub mod lsp;
 #[cfg(feature = "deploy")]
 pub mod logs;
+#[cfg(feature = "compiler")]
+pub mod lsp;
 #[cfg(feature = "compiler")]
 pub mod plan;
 #[cfg(feature = "compiler")]
@@ -48,6 +48,12 @@ static ALLOWED: OnceLock<Vec<PathBuf>> = OnceLock::new();
 /// Records `--allow-path` (once, before any subcommand runs).
 pub fn allow_paths(dirs: Vec<PathBuf>) {
     let _ = ALLOWED.set(dirs);
+}
+
+/// The directories `--allow-path` opened.
+#[cfg(feature = "compiler")]
+pub fn allowed() -> Vec<PathBuf> {
+    ALLOWED.get().cloned().unwrap_or_default()
 }
 #[cfg(feature = "compiler")]
 use volley_plan::Plan;

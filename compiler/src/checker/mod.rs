@@ -38,8 +38,8 @@ mod taint;
 pub(crate) mod thresholds;
 mod tls;
 mod vars;
-mod workload;
 pub(crate) mod vocab;
+mod workload;
 
 use crate::codes::Sink;
 use crate::ir::{self, Const, Expr, ExprKind, Loc, ModuleId, Origin};
