@@ -693,3 +693,24 @@ fn a_10000_line_file_is_checked_incrementally() {
     assert!(median < Duration::from_secs(30), "{median:?}");
     c.shutdown();
 }
+
+#[test]
+fn an_import_changed_on_disk_is_checked_again() {
+    let (dir, main, lib) = workspace("lsp-watch");
+    let mut c = Client::start(&dir);
+    c.open(&main, MAIN);
+    assert!(errors(&c.diagnostics(&uri(&main), 1)).is_empty());
+    std::fs::write(&lib, LIB.replace("flow login(", "flow log_in(")).unwrap();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": uri(&lib), "type": 2}]}),
+    );
+    let d = c.diagnostics(&uri(&main), 1);
+    assert!(
+        errors(&d)
+            .iter()
+            .any(|e| e["message"].as_str().unwrap().contains("login")),
+        "{d:?}"
+    );
+    c.shutdown();
+}

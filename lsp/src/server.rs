@@ -259,6 +259,20 @@ impl Server {
                     }
                 }
             }
+            "workspace/didChangeWatchedFiles" => {
+                // A file changed on disk (an import saved elsewhere, `volley.toml`): every
+                // open document is analysed again (files that are not open are read
+                // afresh when their modification time changed).
+                let uris: Vec<Url> = self.docs.keys().cloned().collect();
+                for u in uris {
+                    if let Some(d) = self.docs.get_mut(&u) {
+                        d.analysis = None;
+                    }
+                    if !self.dirty.contains(&u) {
+                        self.dirty.push(u);
+                    }
+                }
+            }
             _ => {}
         }
     }
