@@ -106,6 +106,14 @@ enum Command {
         check: bool,
     },
     #[cfg(feature = "compiler")]
+    /// Serve the language server of `.load` files over stdio (for editors: diagnostics,
+    /// fix-its, hover, completion, navigation, formatting, rename; see docs/editors.md).
+    Lsp {
+        /// Accepted for editors that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
+    #[cfg(feature = "compiler")]
     /// Run a test on this machine and exit with its verdict.
     Run {
         file: PathBuf,
@@ -290,6 +298,8 @@ fn main() -> std::process::ExitCode {
         } => cmd::compile::run(&file, &out, &params, &outputs),
         #[cfg(feature = "compiler")]
         Command::Fmt { files, check } => cmd::fmt::run(&files, check),
+        #[cfg(feature = "compiler")]
+        Command::Lsp { stdio: _ } => cmd::lsp::run(),
         #[cfg(feature = "compiler")]
         Command::Run {
             file,

@@ -9,6 +9,7 @@
 
 pub mod codes;
 pub mod data;
+pub mod editor;
 pub mod files;
 mod html;
 pub mod ir;
@@ -87,16 +88,28 @@ pub struct Compiled {
 /// Compiles `entry` (a file name the loader understands, e.g. `checkout.load`); the
 /// plan's name is its stem.
 pub fn compile(entry: &str, loader: &dyn SourceLoader, opts: &CompileOptions) -> Compiled {
+    compile_with(entry, loader, opts, false).0
+}
+
+/// `compile`, and the type of every expression checked when `types` is set (for
+/// `editor::analyze`).
+pub(crate) fn compile_with(
+    entry: &str,
+    loader: &dyn SourceLoader,
+    opts: &CompileOptions,
+    types: bool,
+) -> (Compiled, Option<Vec<editor::TypeAt>>) {
     let loaded = match modules::load(entry, loader) {
         Ok(l) => l,
         Err(why) => {
             let d = codes::unreadable_entry(entry, &why).in_file(entry);
-            return Compiled {
+            let compiled = Compiled {
                 plan: None,
                 diagnostics: vec![d],
                 sources: BTreeMap::new(),
                 ir: None,
             };
+            return (compiled, None);
         }
     };
     let sources: BTreeMap<String, String> = loaded
@@ -108,6 +121,9 @@ pub fn compile(entry: &str, loader: &dyn SourceLoader, opts: &CompileOptions) ->
     let mut checker =
         checker::Checker::new(loaded.modules.clone(), loader, opts, modules::stem(entry));
     checker.reports.list = loaded.diagnostics;
+    if types {
+        checker.type_log = Some(Vec::new());
+    }
     let parsed = loaded.modules.first().is_some_and(|m| m.ast.is_some());
     if parsed {
         checker.run();
@@ -124,14 +140,16 @@ pub fn compile(entry: &str, loader: &dyn SourceLoader, opts: &CompileOptions) ->
         })
         .collect();
     let ok = parsed && !diagnostics.iter().any(Diagnostic::is_error);
+    let type_log = checker.type_log.take();
     let program = checker.prog;
     let plan = ok.then(|| lower::lower(&program));
-    Compiled {
+    let compiled = Compiled {
         plan,
         diagnostics,
         sources,
         ir: ok.then_some(program),
-    }
+    };
+    (compiled, type_log)
 }
 
 /// E0409 for a plan whose data packs need `objects` ConfigMaps, more than a run may have

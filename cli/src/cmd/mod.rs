@@ -25,6 +25,8 @@ pub mod lint;
 #[cfg(feature = "deploy")]
 pub mod logs;
 #[cfg(feature = "compiler")]
+pub mod lsp;
+#[cfg(feature = "compiler")]
 pub mod plan;
 #[cfg(feature = "compiler")]
 pub mod run;
@@ -47,6 +49,12 @@ static ALLOWED: OnceLock<Vec<PathBuf>> = OnceLock::new();
 /// Records `--allow-path` (once, before any subcommand runs).
 pub fn allow_paths(dirs: Vec<PathBuf>) {
     let _ = ALLOWED.set(dirs);
+}
+
+/// The directories `--allow-path` opened.
+#[cfg(feature = "compiler")]
+pub fn allowed() -> Vec<PathBuf> {
+    ALLOWED.get().cloned().unwrap_or_default()
 }
 #[cfg(feature = "compiler")]
 use volley_plan::Plan;

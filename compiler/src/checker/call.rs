@@ -17,7 +17,7 @@ pub(crate) const REQUEST_METHODS: &[&str] =
     &["get", "post", "put", "patch", "delete", "head", "options"];
 
 /// Built-ins that belong to one place only, and that place.
-const PLACED: &[(&str, &str)] = &[
+pub(crate) const PLACED: &[(&str, &str)] = &[
     ("exponential", "in `think exponential(mean: ..)`"),
     ("env", "in `secret NAME = env(\"VAR\")`"),
     ("csv", "in `data NAME = csv(..)`"),

@@ -99,7 +99,7 @@ impl<'a> Checker<'a> {
     pub(crate) fn expr(&mut self, cx: &mut Ctx, e: &ast::Expr) -> Expr {
         let loc = cx.loc(e.span);
         let lit = vec![Origin::Literal];
-        match &e.kind {
+        let out = match &e.kind {
             A::Int(i) => self.const_expr(Const::Int(*i), Type::Int, lit, loc),
             A::Float(f) => self.const_expr(Const::Float(*f), Type::Float, lit, loc),
             A::Bool(b) => self.const_expr(Const::Bool(*b), Type::Bool, lit, loc),
@@ -132,7 +132,15 @@ impl<'a> Checker<'a> {
             A::Check { name, cond } => self.check_value(cx, e, name.as_deref(), cond),
             A::Paren(inner) => self.expr(cx, inner),
             A::Index { base, index } => self.index(cx, e, base, index),
+        };
+        if let Some(log) = &mut self.type_log {
+            log.push(crate::editor::TypeAt {
+                loc: out.loc,
+                ty: out.ty.clone(),
+                konst: out.konst.clone(),
+            });
         }
+        out
     }
 
     /// Checks that `x` fits `want`, reporting the best diagnostic (unit fixes, "no

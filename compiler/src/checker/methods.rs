@@ -346,7 +346,7 @@ fn pick_of(b: &Expr) -> (Option<Type>, Option<u64>) {
 }
 
 /// The methods of a value of type `ty`: their names as shown in help, and the table.
-fn methods_of(ty: &Type) -> Methods<'static> {
+pub(crate) fn methods_of(ty: &Type) -> Methods<'static> {
     match ty {
         Type::Response => (
             &[

@@ -38,6 +38,7 @@ mod taint;
 pub(crate) mod thresholds;
 mod tls;
 mod vars;
+pub(crate) mod vocab;
 mod workload;
 mod ws;
 
@@ -230,6 +231,8 @@ pub(crate) struct Checker<'a> {
     pub setup_failed: bool,
     /// Overrides given with `--param`, consumed as entry params are checked.
     pub param_overrides: BTreeMap<String, String>,
+    /// The type of every expression checked, when an editor asked (`crate::analyze`).
+    pub type_log: Option<Vec<crate::editor::TypeAt>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -291,6 +294,7 @@ impl<'a> Checker<'a> {
             setup_state: SetupState::NotChecked,
             setup_failed: false,
             param_overrides: opts.params.iter().cloned().collect(),
+            type_log: None,
         }
     }
 

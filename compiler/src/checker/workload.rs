@@ -114,6 +114,11 @@ impl Spec {
     pub(crate) fn default_of(&self, i: usize) -> Option<Const> {
         self.params.get(i).and_then(|(_, _, d)| d.clone())
     }
+
+    /// Each parameter's name and whether it has a default (editors complete them).
+    pub(crate) fn param_names(&self) -> impl Iterator<Item = (&'static str, bool)> {
+        self.params.iter().map(|(n, _, d)| (*n, d.is_some()))
+    }
 }
 
 pub(crate) fn workload_names() -> Vec<&'static str> {

@@ -1,0 +1,15 @@
+//! `volley lsp`: the language server of `.load` files over stdio (the library is
+//! `volley-lsp`; see docs/editors.md). Standard output carries the protocol only: logs
+//! go to standard error.
+
+use volley_plan::ExitCode;
+
+pub fn run() -> ExitCode {
+    match volley_lsp::run_stdio(super::allowed()) {
+        Ok(()) => ExitCode::Ok,
+        Err(e) => {
+            eprintln!("error: volley lsp: {e}");
+            ExitCode::Failure
+        }
+    }
+}

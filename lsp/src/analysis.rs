@@ -1,0 +1,216 @@
+//! One analysis of an open document: compile (with the editor's unsaved texts of every
+//! open file in place of the disk's), lint when it compiled, and keep what the features
+//! read: the entry file's diagnostics, the types of its expressions and (built on
+//! first use) its name index.
+
+use crate::index::Index;
+use crate::line_index::LineIndex;
+use std::cell::OnceCell;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Component, Path, PathBuf};
+use volley_compiler::editor::{self, TypeAt};
+use volley_compiler::lint::{self, Config};
+use volley_compiler::{CompileOptions, FsLoader, LoadError, SourceLoader};
+use volley_syntax::ast::Span;
+use volley_syntax::Diagnostic;
+
+/// Removes `.` and `..` without touching the disk.
+pub fn normalise(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The disk, with the editor's open documents (normalised absolute path → text) over it.
+pub struct Overlay<'a> {
+    pub fs: FsLoader,
+    pub open: &'a HashMap<PathBuf, String>,
+}
+
+impl SourceLoader for Overlay<'_> {
+    fn load_source(&self, path: &str) -> Result<String, LoadError> {
+        let full = normalise(&self.fs.base_dir.join(path));
+        match self.open.get(&full) {
+            Some(text) => Ok(text.clone()),
+            None => self.fs.load_source(path),
+        }
+    }
+    fn load_data(&self, path: &str) -> Result<Vec<u8>, LoadError> {
+        self.fs.load_data(path)
+    }
+}
+
+/// Where a document lives: its directory (paths in it resolve against it) and its name.
+#[derive(Clone, Debug)]
+pub struct Place {
+    pub dir: PathBuf,
+    pub name: String,
+}
+
+impl Place {
+    pub fn of(path: &Path) -> Place {
+        Place {
+            dir: path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("/")),
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "untitled.load".into()),
+        }
+    }
+}
+
+pub struct Analysis {
+    pub text: String,
+    pub lines: LineIndex,
+    /// Compile errors and (when it compiled) lint findings of the document itself.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Errors in imported files, shown on the document's import.
+    pub elsewhere: Vec<Diagnostic>,
+    /// The type of every expression of the document the checker reached.
+    pub types: Vec<TypeAt>,
+    /// Every file the compilation read (normalised absolute paths), for re-analysing
+    /// dependents when one changes.
+    pub deps: BTreeSet<PathBuf>,
+    index: OnceCell<Option<Index>>,
+}
+
+impl Analysis {
+    /// The document's name index, or `None` when it does not parse.
+    pub fn index(&self) -> Option<&Index> {
+        self.index
+            .get_or_init(|| {
+                let (file, _) = volley_syntax::parse(&self.text);
+                file.as_ref().map(Index::build)
+            })
+            .as_ref()
+    }
+
+    /// The narrowest typed expression holding `offset`.
+    pub fn type_at(&self, offset: usize) -> Option<&TypeAt> {
+        self.types
+            .iter()
+            .filter(|t| t.loc.span.start <= offset && offset <= t.loc.span.end)
+            .min_by_key(|t| (t.loc.span.len(), t.ty.is_error()))
+    }
+
+    /// The typed expression with exactly this span (a known type first).
+    pub fn type_of(&self, span: Span) -> Option<&TypeAt> {
+        let mut hits = self.types.iter().filter(|t| t.loc.span == span);
+        let first = hits.next()?;
+        if !first.ty.is_error() {
+            return Some(first);
+        }
+        hits.find(|t| !t.ty.is_error()).or(Some(first))
+    }
+}
+
+/// The severities of the `volley.toml` nearest above `dir` (like `volley lint`); a
+/// broken file gives the defaults.
+fn lint_config(dir: &Path) -> Config {
+    for d in dir.ancestors() {
+        let p = d.join("volley.toml");
+        if p.is_file() {
+            return std::fs::read_to_string(&p)
+                .ok()
+                .and_then(|t| Config::from_toml(&t).ok())
+                .unwrap_or_default();
+        }
+    }
+    Config::default()
+}
+
+/// Analyses `text` as the file `place`, with the open documents over the disk.
+/// `allowed` are the directories `--allow-path` opened outside the file's folder.
+pub fn analyse(
+    place: &Place,
+    text: &str,
+    open: &HashMap<PathBuf, String>,
+    allowed: &[PathBuf],
+) -> Analysis {
+    let mut open_here = open.clone();
+    open_here.insert(normalise(&place.dir.join(&place.name)), text.to_string());
+    let loader = Overlay {
+        fs: FsLoader {
+            base_dir: place.dir.clone(),
+            allowed: allowed.to_vec(),
+        },
+        open: &open_here,
+    };
+    let an = editor::analyze(&place.name, &loader, &CompileOptions::default());
+    let compiled = an.compiled;
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    let mut elsewhere: Vec<Diagnostic> = Vec::new();
+    for d in &compiled.diagnostics {
+        if d.file == place.name {
+            diagnostics.push(d.clone());
+        } else if d.is_error() && !d.file.starts_with("std/") {
+            elsewhere.push(d.clone());
+        }
+    }
+    let ok = !compiled.diagnostics.iter().any(Diagnostic::is_error);
+    if let (true, Some(ir), Some(plan)) = (ok, &compiled.ir, &compiled.plan) {
+        let found = lint::lint(ir, plan, &lint_config(&place.dir));
+        diagnostics.extend(found.into_iter().filter(|d| d.file == place.name));
+    }
+    mask_secrets(text, &mut diagnostics);
+    let deps = compiled
+        .sources
+        .keys()
+        .filter(|f| !f.starts_with("std/"))
+        .map(|f| normalise(&place.dir.join(f)))
+        .collect();
+    Analysis {
+        text: text.to_string(),
+        lines: LineIndex::new(text),
+        diagnostics,
+        elsewhere,
+        types: an.types.into_iter().filter(|t| t.loc.module == 0).collect(),
+        deps,
+        index: OnceCell::new(),
+    }
+}
+
+/// A plaintext credential a finding (L0109) points at is not repeated in its text: the
+/// editor shows it in the file already, a diagnostic list need not copy it.
+fn mask_secrets(text: &str, diags: &mut [Diagnostic]) {
+    let mut secrets: Vec<String> = Vec::new();
+    for d in diags.iter().filter(|d| d.code == "L0109") {
+        if let Some(v) = d.span().and_then(|s| text.get(s.start..s.end)) {
+            let v = v.trim_matches('"');
+            if v.chars().count() >= 4 {
+                secrets.push(v.to_string());
+            }
+        }
+    }
+    if secrets.is_empty() {
+        return;
+    }
+    let scrub = |s: &mut String| {
+        for v in &secrets {
+            if s.contains(v.as_str()) {
+                let keep: String = v.chars().take(4.min(v.chars().count() / 4)).collect();
+                *s = s.replace(v.as_str(), &format!("{keep}…"));
+            }
+        }
+    };
+    for d in diags.iter_mut() {
+        scrub(&mut d.message);
+        if let Some(h) = &mut d.help {
+            scrub(h);
+        }
+        for l in &mut d.labels {
+            scrub(&mut l.text);
+        }
+    }
+}
