@@ -136,17 +136,36 @@ fn k6_scenarios(inspect: &serde_json::Value) -> BTreeMap<String, (String, u64, u
                 .unwrap_or(0)
         };
         let (vus, dur) = match ex.as_str() {
-            "constant-vus" => (n("vus"), k6_ms(&s["duration"])),
+            "constant-vus" => (n("vus").max(1), k6_ms(&s["duration"])),
             "ramping-vus" => {
                 let peak = s["stages"]
                     .as_array()
-                    .map(|a| a.iter().map(|st| st["target"].as_u64().unwrap()).max().unwrap_or(0))
+                    .map(|a| {
+                        a.iter()
+                            .map(|st| st["target"].as_u64().unwrap())
+                            .max()
+                            .unwrap_or(0)
+                    })
                     .unwrap_or(0);
-                (peak.max(n("startVUs")), stages_ms())
+                let start = if s["startVUs"].is_u64() {
+                    n("startVUs")
+                } else {
+                    1
+                };
+                (peak.max(start), stages_ms())
             }
-            "constant-arrival-rate" => (n("maxVUs").max(n("preAllocatedVUs")), k6_ms(&s["duration"])),
+            "constant-arrival-rate" => {
+                (n("maxVUs").max(n("preAllocatedVUs")), k6_ms(&s["duration"]))
+            }
             "ramping-arrival-rate" => (n("maxVUs").max(n("preAllocatedVUs")), stages_ms()),
-            "shared-iterations" | "per-vu-iterations" => (n("vus"), k6_ms(&s["maxDuration"])),
+            "shared-iterations" | "per-vu-iterations" => {
+                let max = if s["maxDuration"].is_string() {
+                    k6_ms(&s["maxDuration"])
+                } else {
+                    600_000
+                };
+                (n("vus").max(1), max)
+            }
             other => panic!("executor {other}"),
         };
         let name = name.replace('-', "_");
@@ -175,7 +194,7 @@ fn volley_scenarios(plan: &serde_json::Value) -> BTreeMap<String, (String, u64, 
 
 fn k6_inspect(k6: &Path, dir: &Path, script: &str) -> serde_json::Value {
     let out = Command::new(k6)
-        .args(["inspect", script])
+        .args(["inspect", "--execution-requirements", script])
         .current_dir(dir)
         .env("K6_NO_USAGE_REPORT", "true")
         .stdin(Stdio::null())
@@ -192,7 +211,11 @@ fn k6_inspect(k6: &Path, dir: &Path, script: &str) -> serde_json::Value {
 #[test]
 fn k6_corpus_converts_compiles_lints_and_plans_as_k6_inspects() {
     let scripts = corpus();
-    assert!(scripts.len() >= 25, "the corpus has {} scripts", scripts.len());
+    assert!(
+        scripts.len() >= 25,
+        "the corpus has {} scripts",
+        scripts.len()
+    );
     let dir = work_dir("convert-corpus");
     let k6 = k6_bin();
     if k6.is_none() {
@@ -202,13 +225,24 @@ fn k6_corpus_converts_compiles_lints_and_plans_as_k6_inspects() {
     for script in &scripts {
         let name = script.file_name().unwrap().to_str().unwrap();
         let (load, report) = convert(&dir, name);
-        assert!(report.contains("converted:"), "{name}: no report:\n{report}");
+        assert!(
+            report.contains("converted:"),
+            "{name}: no report:\n{report}"
+        );
         let plan = volley_in(
             &dir,
-            &["plan", load.file_name().unwrap().to_str().unwrap(), "--json"],
+            &[
+                "plan",
+                load.file_name().unwrap().to_str().unwrap(),
+                "--json",
+            ],
             Duration::from_secs(60),
         );
-        assert!(plan.status.success(), "{name}: volley plan: {}", text(&plan));
+        assert!(
+            plan.status.success(),
+            "{name}: volley plan: {}",
+            text(&plan)
+        );
         let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
         let Some(k6) = &k6 else { continue };
         let want = k6_scenarios(&k6_inspect(k6, &dir, name));
@@ -256,7 +290,14 @@ fn demo_counts(demo: &DemoProcess) -> BTreeMap<String, u64> {
 /// Runs `k6 run` of the script with a time bound; its exit code.
 fn k6_run(k6: &Path, dir: &Path, script: &str, base: &str) -> i32 {
     let mut child = Command::new(k6)
-        .args(["run", "-q", "--no-summary", "-e", &format!("BASE_URL={base}"), script])
+        .args([
+            "run",
+            "-q",
+            "--no-summary",
+            "-e",
+            &format!("BASE_URL={base}"),
+            script,
+        ])
         .current_dir(dir)
         .env("K6_NO_USAGE_REPORT", "true")
         .env("API_TOKEN", "tok-test")
@@ -299,7 +340,12 @@ fn k6_corpus_runs_like_k6_against_the_demo_shop() {
     for script in &runnable {
         let (load, _) = convert(&dir, script);
         let k6_shop = DemoProcess::start();
-        let k6_code = k6_run(&k6, &dir, script, &format!("http://127.0.0.1:{}", k6_shop.1));
+        let k6_code = k6_run(
+            &k6,
+            &dir,
+            script,
+            &format!("http://127.0.0.1:{}", k6_shop.1),
+        );
         let volley_shop = DemoProcess::start();
         let out = volley_env(
             &dir,
@@ -338,20 +384,36 @@ fn har_recording_converts_with_correlation_and_runs() {
     assert!(out.status.success(), "{t}");
     let load = std::fs::read_to_string(dir.join("shop.load")).unwrap();
     // Static assets left out, and said so.
-    assert!(!load.contains("app.css") && !load.contains("logo.png"), "{load}");
+    assert!(
+        !load.contains("app.css") && !load.contains("logo.png"),
+        "{load}"
+    );
     assert!(t.contains("2 static asset request(s) left out"), "{t}");
     // The token of the login answer is read from it in the later request, with a note.
-    assert!(load.contains("\"authorization\": \"Bearer {r1.json(\"token\")}\""), "{load}");
+    assert!(
+        load.contains("\"authorization\": \"Bearer {r1.json(\"token\")}\""),
+        "{load}"
+    );
     assert!(load.contains("// correlated: `tok-"), "{load}");
     // The id of the order is read from its answer in the later path.
-    assert!(load.contains("/api/products/{r2.json(\"items[1].id\")}"), "{load}");
+    assert!(
+        load.contains("/api/products/{r2.json(\"items[1].id\")}"),
+        "{load}"
+    );
     // Think time from the gap, cookies left to the jar.
     assert!(load.contains("sleep 2s"), "{load}");
     assert!(!load.to_lowercase().contains("\"cookie\""), "{load}");
     // Kept: static assets too with --keep-static.
     let keep = volley_in(
         &dir,
-        &["convert", "har", "shop.har", "-o", "all.load", "--keep-static"],
+        &[
+            "convert",
+            "har",
+            "shop.har",
+            "-o",
+            "all.load",
+            "--keep-static",
+        ],
         Duration::from_secs(60),
     );
     assert!(keep.status.success(), "{}", text(&keep));
@@ -380,11 +442,23 @@ fn har_recording_converts_with_correlation_and_runs() {
 fn convert_refuses_bad_input_with_a_message() {
     let dir = temp_dir("convert-bad");
     std::fs::write(dir.join("broken.js"), "export default function ( {").unwrap();
-    let out = volley_in(&dir, &["convert", "k6", "broken.js"], Duration::from_secs(30));
+    let out = volley_in(
+        &dir,
+        &["convert", "k6", "broken.js"],
+        Duration::from_secs(30),
+    );
     assert_eq!(out.status.code(), Some(104), "{}", text(&out));
-    assert!(text(&out).contains("broken.js:1: the script does not parse"), "{}", text(&out));
+    assert!(
+        text(&out).contains("broken.js:1: the script does not parse"),
+        "{}",
+        text(&out)
+    );
     std::fs::write(dir.join("x.har"), "{\"log\": {}}").unwrap();
     let out = volley_in(&dir, &["convert", "har", "x.har"], Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(104), "{}", text(&out));
-    assert!(text(&out).contains("no `log.entries` list"), "{}", text(&out));
+    assert!(
+        text(&out).contains("no `log.entries` list"),
+        "{}",
+        text(&out)
+    );
 }

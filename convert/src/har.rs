@@ -25,9 +25,24 @@ const STATIC_EXT: &[&str] = &[
 /// Request headers a browser adds by itself, or that the engine sets (cookies come from
 /// the jar).
 const DROPPED_HEADERS: &[&str] = &[
-    "host", "content-length", "connection", "cookie", "accept-encoding", "accept-language",
-    "user-agent", "referer", "origin", "cache-control", "pragma", "upgrade-insecure-requests",
-    "priority", "dnt", "te", "if-none-match", "if-modified-since", "keep-alive",
+    "host",
+    "content-length",
+    "connection",
+    "cookie",
+    "accept-encoding",
+    "accept-language",
+    "user-agent",
+    "referer",
+    "origin",
+    "cache-control",
+    "pragma",
+    "upgrade-insecure-requests",
+    "priority",
+    "dnt",
+    "te",
+    "if-none-match",
+    "if-modified-since",
+    "keep-alive",
 ];
 
 struct Entry {
@@ -78,7 +93,9 @@ pub fn convert(text: &str, file: &str, opts: &Options) -> Result<Conversion, Con
             continue;
         }
         let mime = e["response"]["content"]["mimeType"].as_str().unwrap_or("");
-        let is_static = STATIC_EXT.iter().any(|x| u.path().to_ascii_lowercase().ends_with(x))
+        let is_static = STATIC_EXT
+            .iter()
+            .any(|x| u.path().to_ascii_lowercase().ends_with(x))
             || mime.starts_with("image/")
             || mime.starts_with("font/")
             || mime.starts_with("text/css")
@@ -96,15 +113,25 @@ pub fn convert(text: &str, file: &str, opts: &Options) -> Result<Conversion, Con
             .as_array()
             .map(|hs| {
                 hs.iter()
-                    .filter_map(|h| Some((h["name"].as_str()?.to_string(), h["value"].as_str()?.to_string())))
+                    .filter_map(|h| {
+                        Some((
+                            h["name"].as_str()?.to_string(),
+                            h["value"].as_str()?.to_string(),
+                        ))
+                    })
                     .filter(|(n, _)| {
                         let l = n.to_ascii_lowercase();
-                        !l.starts_with(':') && !l.starts_with("sec-") && !DROPPED_HEADERS.contains(&l.as_str())
+                        !l.starts_with(':')
+                            && !l.starts_with("sec-")
+                            && !DROPPED_HEADERS.contains(&l.as_str())
                     })
                     .collect()
             })
             .unwrap_or_default();
-        let body = req["postData"]["text"].as_str().filter(|b| !b.is_empty()).map(str::to_string);
+        let body = req["postData"]["text"]
+            .as_str()
+            .filter(|b| !b.is_empty())
+            .map(str::to_string);
         let resp_text = e["response"]["content"]["text"].as_str().unwrap_or("");
         let response_json = if mime.contains("json") {
             serde_json::from_str(resp_text).ok()
@@ -115,7 +142,12 @@ pub fn convert(text: &str, file: &str, opts: &Options) -> Result<Conversion, Con
             .as_array()
             .map(|hs| {
                 hs.iter()
-                    .filter_map(|h| Some((h["name"].as_str()?.to_ascii_lowercase(), h["value"].as_str()?.to_string())))
+                    .filter_map(|h| {
+                        Some((
+                            h["name"].as_str()?.to_ascii_lowercase(),
+                            h["value"].as_str()?.to_string(),
+                        ))
+                    })
                     .filter(|(n, _)| n != "set-cookie" && n != "date" && n != "content-length")
                     .collect()
             })
@@ -142,7 +174,9 @@ pub fn convert(text: &str, file: &str, opts: &Options) -> Result<Conversion, Con
     if skipped_static > 0 {
         report.approximated(
             0,
-            format!("{skipped_static} static asset request(s) left out (`--keep-static` keeps them)"),
+            format!(
+                "{skipped_static} static asset request(s) left out (`--keep-static` keeps them)"
+            ),
         );
     }
 
@@ -198,7 +232,12 @@ pub fn convert(text: &str, file: &str, opts: &Options) -> Result<Conversion, Con
         }
     }
     // Longer values first, so a token is not replaced piecewise by a shorter one.
-    sources.sort_by(|a, b| b.value.len().cmp(&a.value.len()).then(a.entry.cmp(&b.entry)));
+    sources.sort_by(|a, b| {
+        b.value
+            .len()
+            .cmp(&a.value.len())
+            .then(a.entry.cmp(&b.entry))
+    });
 
     let mut lines: Vec<String> = Vec::new();
     let mut prev_end: Option<f64> = None;
@@ -207,11 +246,21 @@ pub fn convert(text: &str, file: &str, opts: &Options) -> Result<Conversion, Con
             let gap = e.start_ms - end;
             if gap >= 500.0 {
                 let ms = (gap / 100.0).round() * 100.0;
-                lines.push(format!("sleep {}                  // think time of the recording", duration_ms(ms)));
-                report.converted(0, format!("think time of {} before request {}", duration_ms(ms), i + 1));
+                lines.push(format!(
+                    "sleep {}                  // think time of the recording",
+                    duration_ms(ms)
+                ));
+                report.converted(
+                    0,
+                    format!("think time of {} before request {}", duration_ms(ms), i + 1),
+                );
             }
         }
-        prev_end = Some(if e.start_ms > 0.0 { e.start_ms + e.time_ms } else { 0.0 });
+        prev_end = Some(if e.start_ms > 0.0 {
+            e.start_ms + e.time_ms
+        } else {
+            0.0
+        });
         let mut notes = Vec::new();
         let mut corr = |text: &str| -> String {
             // Escape literal text, and put the earlier responses' values back as reads.
@@ -281,7 +330,12 @@ pub fn convert(text: &str, file: &str, opts: &Options) -> Result<Conversion, Con
         if e.status > 0 {
             lines.push(format!(
                 "check {}: r{}.status == {}",
-                quote(&format!("{} {} is {}", e.method, first_part(&e.path), e.status)),
+                quote(&format!(
+                    "{} {} is {}",
+                    e.method,
+                    first_part(&e.path),
+                    e.status
+                )),
                 i + 1,
                 e.status
             ));
@@ -335,7 +389,11 @@ fn json_leaves(v: &Value, path: &str, f: &mut dyn FnMut(&str, String)) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 json_leaves(x, &p, f);
             }
         }
@@ -362,7 +420,8 @@ mod jiff_like {
             if b.len() < 19 {
                 return Err(());
             }
-            let n = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<i64>().ok()).ok_or(());
+            let n =
+                |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<i64>().ok()).ok_or(());
             let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
             let (h, mi, sec) = (n(11..13)?, n(14..16)?, n(17..19)?);
             let mut rest = &s[19..];
@@ -376,7 +435,8 @@ mod jiff_like {
                 "" | "Z" | "z" => 0,
                 o if o.len() == 6 => {
                     let sign = if o.starts_with('-') { -1 } else { 1 };
-                    sign * (o[1..3].parse::<i64>().map_err(|_| ())? * 60 + o[4..6].parse::<i64>().map_err(|_| ())?)
+                    sign * (o[1..3].parse::<i64>().map_err(|_| ())? * 60
+                        + o[4..6].parse::<i64>().map_err(|_| ())?)
                 }
                 _ => return Err(()),
             };

@@ -62,7 +62,10 @@ pub fn run(source: Source) -> ExitCode {
     };
     let out = out.unwrap_or_else(|| file.with_extension("load"));
     if out == file {
-        eprintln!("error: the output would replace the input `{}`: give -o", file.display());
+        eprintln!(
+            "error: the output would replace the input `{}`: give -o",
+            file.display()
+        );
         return ExitCode::Usage;
     }
     if let Err(e) = std::fs::write(&out, &conversion.load) {

@@ -184,11 +184,24 @@ pub(crate) fn env_with_default(e: &Expression<'_>) -> Option<(String, Option<Str
     None
 }
 
+/// The statements of an arrow function with a block body.
+pub(crate) fn arrow_statements<'b, 'a>(
+    a: &'b ArrowFunctionExpression<'a>,
+) -> Option<&'b [Statement<'a>]> {
+    match &a.body {
+        ArrowFunctionBody::FunctionBody(b) => Some(&b.statements),
+        _ => None,
+    }
+}
+
 /// The expression a function (or arrow) returns when its body is that one `return`.
 pub(crate) fn returned_expression<'b, 'a>(f: &'b Expression<'a>) -> Option<&'b Expression<'a>> {
     let stmts = match unparen(f) {
         Expression::FunctionExpression(f) => &f.body.as_ref()?.statements,
-        Expression::ArrowFunctionExpression(a) => &a.body.statements,
+        Expression::ArrowFunctionExpression(a) => match &a.body {
+            ArrowFunctionBody::FunctionBody(b) => &b.statements,
+            other => return other.as_expression(),
+        },
         _ => return None,
     };
     match stmts.as_slice() {
@@ -232,20 +245,26 @@ fn collect_assigned_stmt(s: &Statement<'_>, out: &mut HashSet<String>) {
         Statement::DoWhileStatement(w) => collect_assigned_stmt(&w.body, out),
         Statement::FunctionDeclaration(f) => {
             if let Some(b) = &f.body {
-                b.statements.iter().for_each(|s| collect_assigned_stmt(s, out));
+                b.statements
+                    .iter()
+                    .for_each(|s| collect_assigned_stmt(s, out));
             }
         }
-        Statement::ExportNamedDeclaration(e) => {
-            if let Some(Declaration::FunctionDeclaration(f)) = &e.declaration {
+        Statement::ExportDeclaration(e) => {
+            if let Declaration::FunctionDeclaration(f) = &e.declaration {
                 if let Some(b) = &f.body {
-                    b.statements.iter().for_each(|s| collect_assigned_stmt(s, out));
+                    b.statements
+                        .iter()
+                        .for_each(|s| collect_assigned_stmt(s, out));
                 }
             }
         }
         Statement::ExportDefaultDeclaration(e) => {
             if let ExportDefaultDeclarationKind::FunctionDeclaration(f) = &e.declaration {
                 if let Some(b) = &f.body {
-                    b.statements.iter().for_each(|s| collect_assigned_stmt(s, out));
+                    b.statements
+                        .iter()
+                        .for_each(|s| collect_assigned_stmt(s, out));
                 }
             }
         }
@@ -256,7 +275,11 @@ fn collect_assigned_stmt(s: &Statement<'_>, out: &mut HashSet<String>) {
                 }
             }
         }
-        Statement::TryStatement(t) => t.block.body.iter().for_each(|s| collect_assigned_stmt(s, out)),
+        Statement::TryStatement(t) => t
+            .block
+            .body
+            .iter()
+            .for_each(|s| collect_assigned_stmt(s, out)),
         _ => {}
     }
 }
@@ -278,17 +301,24 @@ fn collect_assigned_expr(e: &Expression<'_>, out: &mut HashSet<String>) {
                 match a.as_expression() {
                     Some(Expression::FunctionExpression(f)) => {
                         if let Some(b) = &f.body {
-                            b.statements.iter().for_each(|s| collect_assigned_stmt(s, out));
+                            b.statements
+                                .iter()
+                                .for_each(|s| collect_assigned_stmt(s, out));
                         }
                     }
                     Some(Expression::ArrowFunctionExpression(f)) => {
-                        f.body.statements.iter().for_each(|s| collect_assigned_stmt(s, out));
+                        if let Some(b) = arrow_statements(f) {
+                            b.iter().for_each(|s| collect_assigned_stmt(s, out));
+                        }
                     }
                     _ => {}
                 }
             }
         }
-        Expression::SequenceExpression(s) => s.expressions.iter().for_each(|e| collect_assigned_expr(e, out)),
+        Expression::SequenceExpression(s) => s
+            .expressions
+            .iter()
+            .for_each(|e| collect_assigned_expr(e, out)),
         _ => {}
     }
 }
@@ -297,7 +327,7 @@ fn collect_assigned_expr(e: &Expression<'_>, out: &mut HashSet<String>) {
 fn fn_statements<'b, 'a>(e: &'b Expression<'a>) -> Option<&'b [Statement<'a>]> {
     match unparen(e) {
         Expression::FunctionExpression(f) => Some(&f.body.as_ref()?.statements),
-        Expression::ArrowFunctionExpression(a) => Some(&a.body.statements),
+        Expression::ArrowFunctionExpression(a) => arrow_statements(a),
         _ => None,
     }
 }
@@ -363,7 +393,12 @@ impl<'a> K6<'a> {
         out.into_iter().map(|l| format!("  {l}")).collect()
     }
 
-    fn stmt(&mut self, s: &'a Statement<'a>, cx: &mut Cx, out: &mut Vec<String>) -> Result<(), String> {
+    fn stmt(
+        &mut self,
+        s: &'a Statement<'a>,
+        cx: &mut Cx,
+        out: &mut Vec<String>,
+    ) -> Result<(), String> {
         let line = self.line_of(s.span());
         match s {
             Statement::EmptyStatement(_) => Ok(()),
@@ -375,15 +410,47 @@ impl<'a> K6<'a> {
                     };
                     // `const res = http.batch([...])`
                     if let Some(batch) = self.batch(init, &name, cx, out)? {
-                        cx.bind(&name, Bind::Local { name: String::new(), ty: Ty::Batch(batch) });
+                        cx.bind(
+                            &name,
+                            Bind::Local {
+                                name: String::new(),
+                                ty: Ty::Batch(batch),
+                            },
+                        );
                         continue;
+                    }
+                    // `const body = JSON.stringify(x)`: sent later as `json: x`.
+                    if let Expression::CallExpression(c) = unparen(init) {
+                        if is_json_stringify(&c.callee) {
+                            let v = c
+                                .arguments
+                                .first()
+                                .and_then(|a| a.as_expression())
+                                .ok_or("JSON.stringify of nothing")?;
+                            let x = self.expr(v, cx)?;
+                            cx.bind(
+                                &name,
+                                Bind::Local {
+                                    name: x.text,
+                                    ty: Ty::Stringified,
+                                },
+                            );
+                            continue;
+                        }
                     }
                     let e = self.expr(init, cx)?;
                     let mut n = ident(&name);
-                    if cx.taken(&n) || self.globals.contains_key(&n) && !matches!(self.globals.get(&n), Some(Bind::Local { .. })) {
+                    if cx.taken(&n)
+                        || self.globals.contains_key(&n)
+                            && !matches!(self.globals.get(&n), Some(Bind::Local { .. }))
+                    {
                         n = self.fresh(&n);
                     }
-                    let kw = if cx.assigned.contains(&name) { "var" } else { "let" };
+                    let kw = if cx.assigned.contains(&name) {
+                        "var"
+                    } else {
+                        "let"
+                    };
                     out.push(format!("{kw} {n} = {}", e.text));
                     cx.bind(&name, Bind::Local { name: n, ty: e.ty });
                 }
@@ -434,7 +501,11 @@ impl<'a> K6<'a> {
                 let ty = match &over.ty {
                     Ty::Json => Ty::Json,
                     Ty::List(t) => (**t).clone(),
-                    _ => return Err("a for-of over something that is not a list or JSON array".into()),
+                    _ => {
+                        return Err(
+                            "a for-of over something that is not a list or JSON array".into()
+                        )
+                    }
                 };
                 let n = ident(&name);
                 out.push(format!("for {n} in {} {{", over.text));
@@ -496,7 +567,12 @@ impl<'a> K6<'a> {
         }
     }
 
-    fn for_range(&mut self, f: &'a ForStatement<'a>, cx: &mut Cx, out: &mut Vec<String>) -> Result<(), String> {
+    fn for_range(
+        &mut self,
+        f: &'a ForStatement<'a>,
+        cx: &mut Cx,
+        out: &mut Vec<String>,
+    ) -> Result<(), String> {
         let line = self.line_of(f.span);
         let Some(ForStatementInit::VariableDeclaration(v)) = &f.init else {
             return Err("a for loop without `let i = ..`".into());
@@ -516,7 +592,7 @@ impl<'a> K6<'a> {
         let to = self.expr(&t.right, cx)?;
         let end = match t.operator {
             BinaryOperator::LessThan => to.wrapped(8),
-            BinaryOperator::LessEqualThan => format!("{} + 1", to.wrapped(8)),
+            BinaryOperator::LessEqualThan => format!("({} + 1)", to.wrapped(8)),
             _ => return Err("a for loop whose test is not `<` or `<=`".into()),
         };
         let step_ok = match f.update.as_ref().map(unparen) {
@@ -536,7 +612,13 @@ impl<'a> K6<'a> {
         let n = ident(&name);
         out.push(format!("for {n} in {}..{end} {{", from.wrapped(8)));
         cx.scopes.push(HashMap::new());
-        cx.bind(&name, Bind::Local { name: n, ty: Ty::Int });
+        cx.bind(
+            &name,
+            Bind::Local {
+                name: n,
+                ty: Ty::Int,
+            },
+        );
         let body = self.nested(&f.body, cx);
         cx.scopes.pop();
         out.extend(body);
@@ -545,7 +627,12 @@ impl<'a> K6<'a> {
         Ok(())
     }
 
-    fn expr_stmt(&mut self, e: &'a Expression<'a>, cx: &mut Cx, out: &mut Vec<String>) -> Result<(), String> {
+    fn expr_stmt(
+        &mut self,
+        e: &'a Expression<'a>,
+        cx: &mut Cx,
+        out: &mut Vec<String>,
+    ) -> Result<(), String> {
         let line = self.line_of(e.span());
         let e = unparen(e);
         match e {
@@ -597,7 +684,10 @@ impl<'a> K6<'a> {
                     return Err("an assignment to something other than a variable".into());
                 };
                 let Some(Bind::Local { name, ty }) = self.resolve(id.name.as_str(), cx) else {
-                    return Err(format!("an assignment to `{}`, which was not converted", id.name));
+                    return Err(format!(
+                        "an assignment to `{}`, which was not converted",
+                        id.name
+                    ));
                 };
                 let r = self.expr(&a.right, cx)?;
                 let op = match a.operator {
@@ -622,7 +712,11 @@ impl<'a> K6<'a> {
                 let Some(Bind::Local { name, .. }) = self.resolve(id.name.as_str(), cx) else {
                     return Err(format!("`{}` was not converted", id.name));
                 };
-                let op = if u.operator == UpdateOperator::Increment { "+=" } else { "-=" };
+                let op = if u.operator == UpdateOperator::Increment {
+                    "+="
+                } else {
+                    "-="
+                };
                 out.push(format!("{name} {op} 1"));
                 Ok(())
             }
@@ -650,7 +744,9 @@ impl<'a> K6<'a> {
     }
 
     pub(crate) fn resolve(&self, name: &str, cx: &Cx) -> Option<Bind> {
-        cx.lookup(name).cloned().or_else(|| self.globals.get(name).cloned())
+        cx.lookup(name)
+            .cloned()
+            .or_else(|| self.globals.get(name).cloned())
     }
 
     fn callee_module(&self, callee: &Expression<'a>, cx: &Cx) -> Option<Module> {
@@ -660,7 +756,9 @@ impl<'a> K6<'a> {
                 _ => None,
             },
             Expression::StaticMemberExpression(m) => {
-                let Expression::Identifier(o) = &m.object else { return None };
+                let Expression::Identifier(o) = &m.object else {
+                    return None;
+                };
                 match (self.resolve(o.name.as_str(), cx), m.property.name.as_str()) {
                     (Some(Bind::Module(Module::K6)), "check") => Some(Module::Check),
                     (Some(Bind::Module(Module::K6)), "group") => Some(Module::Group),
@@ -683,8 +781,17 @@ impl<'a> K6<'a> {
         want: Option<()>,
     ) -> Result<Option<String>, String> {
         let line = self.line_of(c.span);
-        let subject = c.arguments.first().and_then(|a| a.as_expression()).ok_or("check without a value")?;
-        let Some(Expression::ObjectExpression(o)) = c.arguments.get(1).and_then(|a| a.as_expression()).map(unparen) else {
+        let subject = c
+            .arguments
+            .first()
+            .and_then(|a| a.as_expression())
+            .ok_or("check without a value")?;
+        let Some(Expression::ObjectExpression(o)) = c
+            .arguments
+            .get(1)
+            .and_then(|a| a.as_expression())
+            .map(unparen)
+        else {
             return Err("check without an object of conditions".into());
         };
         if c.arguments.len() > 2 {
@@ -706,10 +813,20 @@ impl<'a> K6<'a> {
             };
             let name = key_name(&p.key).ok_or("a computed check name")?;
             let f = unparen(&p.value);
-            let cond_expr = returned_expression(f).ok_or("a check condition that is not one expression")?;
+            let cond_expr =
+                returned_expression(f).ok_or("a check condition that is not one expression")?;
             cx.scopes.push(HashMap::new());
-            if let Some(param) = fn_params(f).and_then(|ps| ps.first()).and_then(|p| binding_name(&p.pattern)) {
-                cx.bind(&param, Bind::Local { name: subj_name.clone(), ty: subj.ty.clone() });
+            if let Some(param) = fn_params(f)
+                .and_then(|ps| ps.first())
+                .and_then(|p| binding_name(&p.pattern))
+            {
+                cx.bind(
+                    &param,
+                    Bind::Local {
+                        name: subj_name.clone(),
+                        ty: subj.ty.clone(),
+                    },
+                );
             }
             let cond = self.expr(cond_expr, cx);
             cx.scopes.pop();
@@ -731,14 +848,27 @@ impl<'a> K6<'a> {
         Ok(None)
     }
 
-    fn group(&mut self, c: &'a CallExpression<'a>, cx: &mut Cx, out: &mut Vec<String>) -> Result<(), String> {
+    fn group(
+        &mut self,
+        c: &'a CallExpression<'a>,
+        cx: &mut Cx,
+        out: &mut Vec<String>,
+    ) -> Result<(), String> {
         let line = self.line_of(c.span);
-        let name = c.arguments.first().and_then(|a| a.as_expression()).ok_or("group without a name")?;
+        let name = c
+            .arguments
+            .first()
+            .and_then(|a| a.as_expression())
+            .ok_or("group without a name")?;
         let name = self.expr(name, cx)?;
         if name.ty != Ty::Str {
             return Err("a group name that is not a string".into());
         }
-        let f = c.arguments.get(1).and_then(|a| a.as_expression()).ok_or("group without a function")?;
+        let f = c
+            .arguments
+            .get(1)
+            .and_then(|a| a.as_expression())
+            .ok_or("group without a function")?;
         let stmts = fn_statements(f).ok_or("group with something other than a function")?;
         out.push(format!("group {} {{", name.text));
         cx.scopes.push(HashMap::new());
@@ -753,9 +883,19 @@ impl<'a> K6<'a> {
         Ok(())
     }
 
-    fn sleep(&mut self, c: &'a CallExpression<'a>, cx: &mut Cx, out: &mut Vec<String>) -> Result<(), String> {
+    fn sleep(
+        &mut self,
+        c: &'a CallExpression<'a>,
+        _cx: &mut Cx,
+        out: &mut Vec<String>,
+    ) -> Result<(), String> {
         let line = self.line_of(c.span);
-        let a = unparen(c.arguments.first().and_then(|a| a.as_expression()).ok_or("sleep without a time")?);
+        let a = unparen(
+            c.arguments
+                .first()
+                .and_then(|a| a.as_expression())
+                .ok_or("sleep without a time")?,
+        );
         // sleep(N)
         if let Some(secs) = self.const_value(a).and_then(|v| v.as_f64()) {
             out.push(format!("sleep {}", duration_ms(secs * 1000.0)));
@@ -763,7 +903,9 @@ impl<'a> K6<'a> {
             return Ok(());
         }
         // sleep(Math.random() * N), sleep(A + Math.random() * B), sleep(randomIntBetween(a, b))
-        let (lo, hi) = self.random_range(a).ok_or("a sleep time the converter cannot read")?;
+        let (lo, hi) = self
+            .random_range(a)
+            .ok_or("a sleep time the converter cannot read")?;
         out.push(format!(
             "think {}..{}",
             duration_ms(lo * 1000.0),
@@ -800,12 +942,21 @@ impl<'a> K6<'a> {
                 Some((a + lo, a + hi))
             }
             Expression::CallExpression(c) => {
-                let Expression::Identifier(f) = &c.callee else { return None };
-                if !matches!(self.globals.get(f.name.as_str()), Some(Bind::Module(Module::RandomIntBetween))) {
+                let Expression::Identifier(f) = &c.callee else {
+                    return None;
+                };
+                if !matches!(
+                    self.globals.get(f.name.as_str()),
+                    Some(Bind::Module(Module::RandomIntBetween))
+                ) {
                     return None;
                 }
-                let lo = self.const_value(c.arguments.first()?.as_expression()?)?.as_f64()?;
-                let hi = self.const_value(c.arguments.get(1)?.as_expression()?)?.as_f64()?;
+                let lo = self
+                    .const_value(c.arguments.first()?.as_expression()?)?
+                    .as_f64()?;
+                let hi = self
+                    .const_value(c.arguments.get(1)?.as_expression()?)?
+                    .as_f64()?;
                 self.report.approximated(
                     self.line_of(c.span),
                     "randomIntBetween as a pause: drawn from the continuous range",
@@ -816,12 +967,23 @@ impl<'a> K6<'a> {
         }
     }
 
-    fn metric_add(&mut self, key: &str, c: &'a CallExpression<'a>, cx: &mut Cx, out: &mut Vec<String>) -> Result<(), String> {
+    fn metric_add(
+        &mut self,
+        key: &str,
+        c: &'a CallExpression<'a>,
+        cx: &mut Cx,
+        out: &mut Vec<String>,
+    ) -> Result<(), String> {
         let line = self.line_of(c.span);
-        let v = c.arguments.first().and_then(|a| a.as_expression()).ok_or("add without a value")?;
+        let v = c
+            .arguments
+            .first()
+            .and_then(|a| a.as_expression())
+            .ok_or("add without a value")?;
         let x = self.expr(v, cx)?;
         if c.arguments.len() > 1 {
-            self.report.approximated(line, "tags of a metric sample are dropped");
+            self.report
+                .approximated(line, "tags of a metric sample are dropped");
         }
         let m = self.metrics.get_mut(key).ok_or("an unknown metric")?;
         let text = match (m.ctor, &x.ty) {
@@ -833,7 +995,9 @@ impl<'a> K6<'a> {
                 format!("{} * 1ms", x.wrapped(8))
             }
             (Module::Trend | Module::Gauge | Module::Counter, Ty::Int | Ty::Float) => x.text,
-            (Module::Trend | Module::Gauge | Module::Counter, Ty::Json) => format!("{}.float()", x.wrapped(10)),
+            (Module::Trend | Module::Gauge | Module::Counter, Ty::Json) => {
+                format!("{}.float()", x.wrapped(10))
+            }
             (Module::Rate, Ty::Bool) => x.text,
             (Module::Rate, _) => x.truthy()?.text,
             (Module::Counter, Ty::Bool) => format!("if {} {{ 1 }} else {{ 0 }}", x.text),
@@ -849,15 +1013,36 @@ impl<'a> K6<'a> {
     }
 
     /// `http.batch([...])` as one request per element: `Some(names)` when `init` is one.
-    fn batch(&mut self, init: &'a Expression<'a>, var: &str, cx: &mut Cx, out: &mut Vec<String>) -> Result<Option<Vec<String>>, String> {
-        let Expression::CallExpression(c) = unparen(init) else { return Ok(None) };
-        let Expression::StaticMemberExpression(m) = &c.callee else { return Ok(None) };
-        let Expression::Identifier(o) = &m.object else { return Ok(None) };
-        if !matches!(self.resolve(o.name.as_str(), cx), Some(Bind::Module(Module::Http))) || m.property.name != "batch" {
+    fn batch(
+        &mut self,
+        init: &'a Expression<'a>,
+        var: &str,
+        cx: &mut Cx,
+        out: &mut Vec<String>,
+    ) -> Result<Option<Vec<String>>, String> {
+        let Expression::CallExpression(c) = unparen(init) else {
+            return Ok(None);
+        };
+        let Expression::StaticMemberExpression(m) = &c.callee else {
+            return Ok(None);
+        };
+        let Expression::Identifier(o) = &m.object else {
+            return Ok(None);
+        };
+        if !matches!(
+            self.resolve(o.name.as_str(), cx),
+            Some(Bind::Module(Module::Http))
+        ) || m.property.name != "batch"
+        {
             return Ok(None);
         }
         let line = self.line_of(c.span);
-        let Some(Expression::ArrayExpression(arr)) = c.arguments.first().and_then(|a| a.as_expression()).map(unparen) else {
+        let Some(Expression::ArrayExpression(arr)) = c
+            .arguments
+            .first()
+            .and_then(|a| a.as_expression())
+            .map(unparen)
+        else {
             return Err("http.batch of something other than a list".into());
         };
         let mut names = Vec::new();
@@ -867,8 +1052,17 @@ impl<'a> K6<'a> {
             let call = match unparen(el) {
                 Expression::ArrayExpression(req) => {
                     let get = |i: usize| req.elements.get(i).and_then(|e| e.as_expression());
-                    let method = get(0).and_then(|m| self.const_value(m)).and_then(|v| v.as_str().map(str::to_string)).ok_or("a batch request without a constant method")?;
-                    self.request(&method, get(1).ok_or("a batch request without a URL")?, get(2), get(3), cx)?
+                    let method = get(0)
+                        .and_then(|m| self.const_value(m))
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .ok_or("a batch request without a constant method")?;
+                    self.request(
+                        &method,
+                        get(1).ok_or("a batch request without a URL")?,
+                        get(2),
+                        get(3),
+                        cx,
+                    )?
                 }
                 Expression::ObjectExpression(o) => {
                     let mut f: HashMap<String, &'a Expression<'a>> = HashMap::new();
@@ -879,8 +1073,20 @@ impl<'a> K6<'a> {
                             }
                         }
                     }
-                    let method = f.get("method").and_then(|m| self.const_value(m)).and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "GET".into());
-                    self.request(&method, f.get("url").copied().ok_or("a batch request without a URL")?, f.get("body").copied(), f.get("params").copied(), cx)?
+                    let method = f
+                        .get("method")
+                        .and_then(|m| self.const_value(m))
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_else(|| "GET".into());
+                    self.request(
+                        &method,
+                        f.get("url")
+                            .copied()
+                            .ok_or("a batch request without a URL")?,
+                        f.get("body").copied(),
+                        f.get("params").copied(),
+                        cx,
+                    )?
                 }
                 other => self.request("GET", other, None, None, cx)?,
             };
@@ -934,7 +1140,9 @@ impl<'a> K6<'a> {
                                     if !matches!(hv.ty, Ty::Str | Ty::Int | Ty::Json) {
                                         return Err(format!("header `{hk}` is not a string"));
                                     }
-                                    if hk.eq_ignore_ascii_case("content-type") && hv.text.contains("application/json") {
+                                    if hk.eq_ignore_ascii_case("content-type")
+                                        && hv.text.contains("application/json")
+                                    {
                                         json_body = true;
                                     }
                                     headers.push((hk, hv.text));
@@ -953,12 +1161,18 @@ impl<'a> K6<'a> {
                                     let tv = self.expr(&tp.value, cx)?;
                                     if tk == "name" {
                                         if tv.runtime || tv.ty != Ty::Str {
-                                            return Err("a name tag that is not a constant string".into());
+                                            return Err(
+                                                "a name tag that is not a constant string".into()
+                                            );
                                         }
                                         args.push(format!("name: {}", tv.text));
                                         named = true;
                                     } else {
-                                        tags.push(format!("{}: {}", super::options::tag_key(&tk), tv.text));
+                                        tags.push(format!(
+                                            "{}: {}",
+                                            super::options::tag_key(&tk),
+                                            tv.text
+                                        ));
                                     }
                                 }
                                 if !tags.is_empty() {
@@ -966,7 +1180,9 @@ impl<'a> K6<'a> {
                                 }
                             }
                             "timeout" => {
-                                let v = self.const_value(&prop.value).ok_or("a timeout that is not a constant")?;
+                                let v = self
+                                    .const_value(&prop.value)
+                                    .ok_or("a timeout that is not a constant")?;
                                 let ms = match &v {
                                     serde_json::Value::String(s) => parse_k6_duration(s),
                                     other => other.as_f64(),
@@ -981,7 +1197,10 @@ impl<'a> K6<'a> {
                                 self.report.approximated(line, "request param `redirects`: set the scenario's `http = {max_redirects: N}` instead");
                             }
                             "compression" => {
-                                let v = self.const_value(&prop.value).and_then(|v| v.as_str().map(str::to_string)).ok_or("a compression that is not a constant")?;
+                                let v = self
+                                    .const_value(&prop.value)
+                                    .and_then(|v| v.as_str().map(str::to_string))
+                                    .ok_or("a compression that is not a constant")?;
                                 args.push(format!("compress: {}", quote(&v)));
                             }
                             "cookies" => {
@@ -998,11 +1217,17 @@ impl<'a> K6<'a> {
                                     if cv.ty != Ty::Str {
                                         return Err("a cookie whose value is not a string".into());
                                     }
-                                    kv.push(format!("{}: {}", super::options::tag_key(&ck), cv.text));
+                                    kv.push(format!(
+                                        "{}: {}",
+                                        super::options::tag_key(&ck),
+                                        cv.text
+                                    ));
                                 }
                                 args.push(format!("cookies: {{{}}}", kv.join(", ")));
                             }
-                            other => return Err(format!("request param `{other}` has no equivalent")),
+                            other => {
+                                return Err(format!("request param `{other}` has no equivalent"))
+                            }
                         }
                     }
                 }
@@ -1016,7 +1241,11 @@ impl<'a> K6<'a> {
                 Expression::NullLiteral(_) => {}
                 Expression::Identifier(id) if id.name == "undefined" => {}
                 Expression::CallExpression(c) if is_json_stringify(&c.callee) => {
-                    let v = c.arguments.first().and_then(|a| a.as_expression()).ok_or("JSON.stringify of nothing")?;
+                    let v = c
+                        .arguments
+                        .first()
+                        .and_then(|a| a.as_expression())
+                        .ok_or("JSON.stringify of nothing")?;
                     let x = self.expr(v, cx)?;
                     args.push(format!("json: {}", x.text));
                     headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
@@ -1028,12 +1257,18 @@ impl<'a> K6<'a> {
                 _ => {
                     let x = self.expr(b, cx)?;
                     match x.ty {
+                        Ty::Stringified => {
+                            args.push(format!("json: {}", x.text));
+                            headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+                        }
                         Ty::Str if json_body => {
                             args.push(format!("body: {}", x.text));
                         }
                         Ty::Str => args.push(format!("body: {}", x.text)),
                         Ty::Record => args.push(format!("form: {}", x.text)),
-                        _ => return Err("a request body of a type the converter cannot send".into()),
+                        _ => {
+                            return Err("a request body of a type the converter cannot send".into())
+                        }
                     }
                 }
             }
@@ -1067,7 +1302,12 @@ impl<'a> K6<'a> {
                 Expression::StringLiteral(s) => parts.push(Part::Text(s.value.to_string())),
                 Expression::TemplateLiteral(t) => {
                     for (j, q) in t.quasis.iter().enumerate() {
-                        let text = q.value.cooked.as_ref().map(|c| c.to_string()).unwrap_or_default();
+                        let text = q
+                            .value
+                            .cooked
+                            .as_ref()
+                            .map(|c| c.to_string())
+                            .unwrap_or_default();
                         if !text.is_empty() {
                             parts.push(Part::Text(text));
                         }
@@ -1110,15 +1350,18 @@ impl<'a> K6<'a> {
         let target = match target {
             Some(t) => t,
             None => {
+                let parts_after = merged.len();
                 let Some(Part::Text(first)) = merged.first_mut() else {
-                    return Err("a URL that does not start with a constant origin or base URL".into());
+                    return Err(
+                        "a URL that does not start with a constant origin or base URL".into(),
+                    );
                 };
                 let scheme_end = first.find("://").ok_or("a URL without a scheme and host")?;
                 let host_end = first[scheme_end + 3..]
                     .find(['/', '?'])
                     .map(|p| p + scheme_end + 3)
                     .unwrap_or(first.len());
-                if host_end == first.len() && merged.len() > 1 {
+                if host_end == first.len() && parts_after > 1 {
                     return Err("a URL whose host is computed".into());
                 }
                 let origin = first[..host_end].to_string();
@@ -1127,19 +1370,29 @@ impl<'a> K6<'a> {
                 self.target_for(&origin)
             }
         };
-        if let Some(Part::Text(t)) = merged.first_mut() {
-            if !t.starts_with('/') {
-                t.insert(0, '/');
+        match merged.first_mut() {
+            Some(Part::Text(t)) => {
+                if t.is_empty() {
+                    merged.remove(0);
+                } else if !t.starts_with('/') {
+                    t.insert(0, '/');
+                }
             }
-        } else {
-            merged.insert(0, Part::Text("/".into()));
+            // A path read at run time (`${BASE}${path}`) brings its own `/`.
+            Some(Part::Expr(_)) => {}
+            None => merged.push(Part::Text("/".into())),
+        }
+        if merged.is_empty() {
+            merged.push(Part::Text("/".into()));
         }
         Ok((target, Ex::string(merged, runtime).text))
     }
 
     /// A base-URL constant: its target and path.
     fn base_of(&self, e: &Expression<'a>, cx: &Cx) -> Option<(String, String)> {
-        let Expression::Identifier(id) = unparen(e) else { return None };
+        let Expression::Identifier(id) = unparen(e) else {
+            return None;
+        };
         match self.resolve(id.name.as_str(), cx)? {
             Bind::Target { name, path } => Some((name, path)),
             _ => None,
@@ -1150,18 +1403,27 @@ impl<'a> K6<'a> {
     pub(crate) fn expr(&mut self, e: &'a Expression<'a>, cx: &mut Cx) -> Result<Ex, String> {
         let e = unparen(e);
         match e {
-            Expression::StringLiteral(s) => Ok(Ex::string(vec![Part::Text(s.value.to_string())], false)),
-            Expression::NumericLiteral(n) => Ok(if n.value.fract() == 0.0 && n.value.abs() < 1e15 {
-                Ex::atom(number(n.value), Ty::Int, false)
-            } else {
-                Ex::atom(format!("{}", n.value), Ty::Float, false)
-            }),
+            Expression::StringLiteral(s) => {
+                Ok(Ex::string(vec![Part::Text(s.value.to_string())], false))
+            }
+            Expression::NumericLiteral(n) => {
+                Ok(if n.value.fract() == 0.0 && n.value.abs() < 1e15 {
+                    Ex::atom(number(n.value), Ty::Int, false)
+                } else {
+                    Ex::atom(format!("{}", n.value), Ty::Float, false)
+                })
+            }
             Expression::BooleanLiteral(b) => Ok(Ex::atom(b.value.to_string(), Ty::Bool, false)),
             Expression::TemplateLiteral(t) => {
                 let mut parts = Vec::new();
                 let mut runtime = false;
                 for (j, q) in t.quasis.iter().enumerate() {
-                    let text = q.value.cooked.as_ref().map(|c| c.to_string()).unwrap_or_default();
+                    let text = q
+                        .value
+                        .cooked
+                        .as_ref()
+                        .map(|c| c.to_string())
+                        .unwrap_or_default();
                     if !text.is_empty() {
                         parts.push(Part::Text(text));
                     }
@@ -1182,12 +1444,17 @@ impl<'a> K6<'a> {
                 let mut ty = Ty::Unknown;
                 let mut runtime = false;
                 for el in &a.elements {
-                    let x = self.expr(el.as_expression().ok_or("a spread or hole in a list")?, cx)?;
+                    let x =
+                        self.expr(el.as_expression().ok_or("a spread or hole in a list")?, cx)?;
                     runtime |= x.runtime;
                     ty = x.ty.clone();
                     items.push(x.text);
                 }
-                Ok(Ex::atom(format!("[{}]", items.join(", ")), Ty::List(Box::new(ty)), runtime))
+                Ok(Ex::atom(
+                    format!("[{}]", items.join(", ")),
+                    Ty::List(Box::new(ty)),
+                    runtime,
+                ))
             }
             Expression::ObjectExpression(o) => {
                 let mut fields = Vec::new();
@@ -1201,16 +1468,32 @@ impl<'a> K6<'a> {
                     runtime |= v.runtime;
                     fields.push(format!("{}: {}", super::options::tag_key(&k), v.text));
                 }
-                Ok(Ex::atom(format!("{{{}}}", fields.join(", ")), Ty::Record, runtime))
+                Ok(Ex::atom(
+                    format!("{{{}}}", fields.join(", ")),
+                    Ty::Record,
+                    runtime,
+                ))
             }
             Expression::UnaryExpression(u) => {
                 let x = self.expr(&u.argument, cx)?;
                 match u.operator {
                     UnaryOperator::LogicalNot => {
                         let b = x.truthy()?;
-                        Ok(Ex { text: format!("not {}", b.wrapped(4)), ty: Ty::Bool, prec: 3, runtime: b.runtime, parts: None })
+                        Ok(Ex {
+                            text: format!("not {}", b.wrapped(4)),
+                            ty: Ty::Bool,
+                            prec: 3,
+                            runtime: b.runtime,
+                            parts: None,
+                        })
                     }
-                    UnaryOperator::UnaryNegation => Ok(Ex { text: format!("-{}", x.wrapped(9)), ty: x.ty, prec: 9, runtime: x.runtime, parts: None }),
+                    UnaryOperator::UnaryNegation => Ok(Ex {
+                        text: format!("-{}", x.wrapped(9)),
+                        ty: x.ty,
+                        prec: 9,
+                        runtime: x.runtime,
+                        parts: None,
+                    }),
                     UnaryOperator::UnaryPlus => Ok(x),
                     _ => Err(format!("the operator `{}`", u.operator.as_str())),
                 }
@@ -1226,15 +1509,29 @@ impl<'a> K6<'a> {
                 };
                 let a = self.expr(&l.left, cx)?.truthy()?;
                 let b = self.expr(&l.right, cx)?.truthy()?;
-                Ok(Ex { text: format!("{} {op} {}", a.wrapped(prec), b.wrapped(prec + 1)), ty: Ty::Bool, prec, runtime: a.runtime || b.runtime, parts: None })
+                Ok(Ex {
+                    text: format!("{} {op} {}", a.wrapped(prec), b.wrapped(prec + 1)),
+                    ty: Ty::Bool,
+                    prec,
+                    runtime: a.runtime || b.runtime,
+                    parts: None,
+                })
             }
             Expression::BinaryExpression(b) => self.binary(b, cx),
-            Expression::ConditionalExpression(_) => Err("a ?: expression (write an if statement)".into()),
-            Expression::StaticMemberExpression(m) => self.member(&m.object, Some(m.property.name.as_str()), None, cx),
-            Expression::ComputedMemberExpression(m) => self.member(&m.object, None, Some(&m.expression), cx),
+            Expression::ConditionalExpression(_) => {
+                Err("a ?: expression (write an if statement)".into())
+            }
+            Expression::StaticMemberExpression(m) => {
+                self.member(&m.object, Some(m.property.name.as_str()), None, cx)
+            }
+            Expression::ComputedMemberExpression(m) => {
+                self.member(&m.object, None, Some(&m.expression), cx)
+            }
             Expression::CallExpression(c) => self.call(c, cx),
             Expression::ChainExpression(_) => Err("optional chaining (`?.`)".into()),
-            Expression::AwaitExpression(_) => Err("await: k6's async APIs have no equivalent".into()),
+            Expression::AwaitExpression(_) => {
+                Err("await: k6's async APIs have no equivalent".into())
+            }
             _ => Err("an expression of a kind the converter does not know".into()),
         }
     }
@@ -1246,15 +1543,18 @@ impl<'a> K6<'a> {
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            self.report.converted(line, format!("__ENV.{var} from the scenario's env"));
+            self.report
+                .converted(line, format!("__ENV.{var} from the scenario's env"));
             return Ok(Ex::string(vec![Part::Text(text)], false));
         }
         if looks_secret(var) {
             let s = self.secret(var);
-            self.report.converted(line, format!("__ENV.{var} as a secret"));
+            self.report
+                .converted(line, format!("__ENV.{var} as a secret"));
             return Ok(Ex::atom(s, Ty::Str, true));
         }
-        self.report.converted(line, format!("__ENV.{var} as env(..)"));
+        self.report
+            .converted(line, format!("__ENV.{var} as env(..)"));
         Ok(Ex::atom(
             match default {
                 Some(d) => format!("env({}, {})", quote(var), quote(d)),
@@ -1283,8 +1583,12 @@ impl<'a> K6<'a> {
             Some(Bind::Target { .. }) => Err("a base URL outside a request".into()),
             Some(Bind::Data(_)) => Err("a whole data item (read one row with an index)".into()),
             Some(Bind::Setup) => Err("setup's data as a whole (read its fields)".into()),
-            Some(Bind::Metric(_)) | Some(Bind::Module(_)) | Some(Bind::Function(_)) => Err(format!("`{name}` as a value")),
-            None => Err(format!("`{name}` is not known here (its declaration was not converted)")),
+            Some(Bind::Metric(_)) | Some(Bind::Module(_)) | Some(Bind::Function(_)) => {
+                Err(format!("`{name}` as a value"))
+            }
+            None => Err(format!(
+                "`{name}` is not known here (its declaration was not converted)"
+            )),
         }
     }
 
@@ -1316,12 +1620,18 @@ impl<'a> K6<'a> {
             other => return Err(format!("the operator `{}`", other.as_str())),
         };
         // A JSON value compared with or added to a plain value is converted to its type.
-        let (lt, rt) = (coerce(&l, &r.ty), coerce(&r, &l.ty));
+        let ordered = matches!(
+            b.operator,
+            B::LessThan | B::LessEqualThan | B::GreaterThan | B::GreaterEqualThan
+        );
+        let (lt, rt) = (coerce(&l, &r.ty, ordered), coerce(&r, &l.ty, ordered));
         let ty = if prec == 5 {
             Ty::Bool
         } else {
             match (&lt.ty, &rt.ty) {
-                (Ty::Int, Ty::Int) if op == "/" => return Err("an integer division (JavaScript divides as floats)".into()),
+                (Ty::Int, Ty::Int) if op == "/" => {
+                    return Err("an integer division (JavaScript divides as floats)".into())
+                }
                 (Ty::Int, Ty::Int) => Ty::Int,
                 (Ty::Float | Ty::Int, Ty::Float | Ty::Int) => Ty::Float,
                 (Ty::Duration, _) | (_, Ty::Duration) => Ty::Duration,
@@ -1352,10 +1662,16 @@ impl<'a> K6<'a> {
             }
             match self.resolve(o.name.as_str(), cx) {
                 Some(Bind::Setup) => {
-                    let ty = self.setup_values.get(p).cloned().ok_or(format!("setup returns no `{p}`"))?;
+                    let ty = self
+                        .setup_values
+                        .get(p)
+                        .cloned()
+                        .ok_or(format!("setup returns no `{p}`"))?;
                     return Ok(Ex::atom(format!("setup.{}", ident(p)), ty, true));
                 }
-                Some(Bind::Data(_)) if p == "length" => return Err("the length of a data item".into()),
+                Some(Bind::Data(_)) if p == "length" => {
+                    return Err("the length of a data item".into())
+                }
                 _ => {}
             }
             if o.name == "Math" {
@@ -1364,14 +1680,20 @@ impl<'a> K6<'a> {
         }
         if let Expression::StaticMemberExpression(inner) = obj {
             if let Expression::Identifier(o) = &inner.object {
-                if matches!(self.resolve(o.name.as_str(), cx), Some(Bind::Module(Module::Exec))) {
+                if matches!(
+                    self.resolve(o.name.as_str(), cx),
+                    Some(Bind::Module(Module::Exec))
+                ) {
                     let p = prop.unwrap_or("");
                     return match (inner.property.name.as_str(), p) {
                         ("vu", "idInTest") => Ok(Ex::atom("vu.id", Ty::Int, true)),
                         ("vu", "idInInstance") => Ok(Ex::atom("vu.local_id", Ty::Int, true)),
-                        ("vu", "iterationInScenario" | "iterationInInstance") => Ok(Ex::atom("vu.iteration", Ty::Int, true)),
-                        ("scenario", "iterationInTest") => Ok(Ex::atom("test.iteration", Ty::Int, true)),
-                        ("scenario", "name") => Ok(Ex::atom("scenario.name", Ty::Str, true)),
+                        ("vu", "iterationInScenario" | "iterationInInstance") => {
+                            Ok(Ex::atom("vu.iteration", Ty::Int, true))
+                        }
+                        ("scenario", "iterationInTest") => {
+                            Ok(Ex::atom("test.iteration", Ty::Int, true))
+                        }
                         (a, b) => Err(format!("exec.{a}.{b} has no equivalent")),
                     };
                 }
@@ -1380,9 +1702,17 @@ impl<'a> K6<'a> {
         if let (Expression::Identifier(o), Some(ix)) = (obj, index) {
             match self.resolve(o.name.as_str(), cx) {
                 Some(Bind::Data(item)) => return self.data_row(&item, ix, cx),
-                Some(Bind::Local { ty: Ty::Batch(names), .. }) => {
-                    let i = self.const_value(ix).and_then(|v| v.as_u64()).ok_or("a batch response by a computed index")?;
-                    let n = names.get(i as usize).ok_or("a batch response past the end")?;
+                Some(Bind::Local {
+                    ty: Ty::Batch(names),
+                    ..
+                }) => {
+                    let i = self
+                        .const_value(ix)
+                        .and_then(|v| v.as_u64())
+                        .ok_or("a batch response by a computed index")?;
+                    let n = names
+                        .get(i as usize)
+                        .ok_or("a batch response past the end")?;
                     return Ok(Ex::atom(n.clone(), Ty::Response, true));
                 }
                 _ => {}
@@ -1395,46 +1725,96 @@ impl<'a> K6<'a> {
                 if r.ty == Ty::Response {
                     let p = prop.unwrap_or("");
                     if p != "duration" {
-                        self.report.approximated(self.line_of(obj.span()), format!("timings.{p} as the request's whole duration"));
+                        self.report.approximated(
+                            self.line_of(obj.span()),
+                            format!("timings.{p} as the request's whole duration"),
+                        );
                     }
-                    return Ok(Ex::atom(format!("{}.duration", r.wrapped(10)), Ty::Duration, true));
+                    return Ok(Ex::atom(
+                        format!("{}.duration", r.wrapped(10)),
+                        Ty::Duration,
+                        true,
+                    ));
                 }
             }
             if inner.property.name == "headers" {
                 let r = self.expr(&inner.object, cx)?;
                 if r.ty == Ty::Response {
-                    let h = prop.map(str::to_string).or_else(|| index.and_then(|i| self.const_value(i)).and_then(|v| v.as_str().map(str::to_string))).ok_or("a computed header name")?;
-                    return Ok(Ex::atom(format!("{}.header({})", r.wrapped(10), quote(&h)), Ty::Str, true));
+                    let h = prop
+                        .map(str::to_string)
+                        .or_else(|| {
+                            index
+                                .and_then(|i| self.const_value(i))
+                                .and_then(|v| v.as_str().map(str::to_string))
+                        })
+                        .ok_or("a computed header name")?;
+                    return Ok(Ex::atom(
+                        format!("{}.header({})", r.wrapped(10), quote(&h)),
+                        Ty::Str,
+                        true,
+                    ));
                 }
             }
         }
         let o = self.expr(obj, cx)?;
         match (&o.ty, prop, index) {
-            (Ty::Response, Some("status"), _) => Ok(Ex::atom(format!("{}.status", o.wrapped(10)), Ty::Int, true)),
-            (Ty::Response, Some("body"), _) => Ok(Ex::atom(format!("{}.body", o.wrapped(10)), Ty::Str, true)),
+            (Ty::Response, Some("status"), _) => {
+                Ok(Ex::atom(format!("{}.status", o.wrapped(10)), Ty::Int, true))
+            }
+            (Ty::Response, Some("body"), _) => {
+                Ok(Ex::atom(format!("{}.body", o.wrapped(10)), Ty::Str, true))
+            }
             (Ty::Response, Some(p), _) => Err(format!("the response's `{p}`")),
-            (Ty::Json, Some("length"), _) => Ok(Ex::atom(format!("{}.len()", o.wrapped(10)), Ty::Int, true)),
-            (Ty::Str, Some("length"), _) => Ok(Ex::atom(format!("{}.len()", o.wrapped(10)), Ty::Int, o.runtime)),
+            (Ty::Json, Some("length"), _) => {
+                Ok(Ex::atom(format!("{}.len()", o.wrapped(10)), Ty::Int, true))
+            }
+            (Ty::Str, Some("length"), _) => Ok(Ex::atom(
+                format!("{}.len()", o.wrapped(10)),
+                Ty::Int,
+                o.runtime,
+            )),
             (Ty::Json, Some(p), _) => {
-                let access = if is_word(p) { format!(".{p}") } else { format!("[{}]", quote(p)) };
-                Ok(Ex::atom(format!("{}{access}", o.wrapped(10)), Ty::Json, true))
+                let access = if is_word(p) {
+                    format!(".{p}")
+                } else {
+                    format!("[{}]", quote(p))
+                };
+                Ok(Ex::atom(
+                    format!("{}{access}", o.wrapped(10)),
+                    Ty::Json,
+                    true,
+                ))
             }
             (Ty::Json, None, Some(ix)) => {
                 let i = self.expr(ix, cx)?;
                 if !matches!(i.ty, Ty::Int | Ty::Str) {
                     return Err("an index that is not a number or a string".into());
                 }
-                Ok(Ex::atom(format!("{}[{}]", o.wrapped(10), i.text), Ty::Json, true))
+                Ok(Ex::atom(
+                    format!("{}[{}]", o.wrapped(10), i.text),
+                    Ty::Json,
+                    true,
+                ))
             }
             (Ty::List(t), None, Some(ix)) => {
                 let i = self.expr(ix, cx)?;
                 if i.ty != Ty::Int {
                     return Err("a list index that is not an integer".into());
                 }
-                Ok(Ex::atom(format!("{}[{}]", o.wrapped(10), i.text), (**t).clone(), o.runtime || i.runtime))
+                Ok(Ex::atom(
+                    format!("{}[{}]", o.wrapped(10), i.text),
+                    (**t).clone(),
+                    o.runtime || i.runtime,
+                ))
             }
-            (Ty::Row, Some(p), _) => Ok(Ex::atom(format!("{}.{}", o.wrapped(10), p), Ty::Str, true)),
-            (Ty::Record, Some(p), _) => Ok(Ex::atom(format!("{}.{}", o.wrapped(10), p), Ty::Unknown, o.runtime)),
+            (Ty::Row, Some(p), _) => {
+                Ok(Ex::atom(format!("{}.{}", o.wrapped(10), p), Ty::Str, true))
+            }
+            (Ty::Record, Some(p), _) => Ok(Ex::atom(
+                format!("{}.{}", o.wrapped(10), p),
+                Ty::Unknown,
+                o.runtime,
+            )),
             _ => Err("a member of a value the converter does not follow".into()),
         }
     }
@@ -1443,13 +1823,25 @@ impl<'a> K6<'a> {
     /// with the `pick` the index suggests.
     fn data_row(&mut self, item: &str, ix: &'a Expression<'a>, cx: &mut Cx) -> Result<Ex, String> {
         let line = self.line_of(ix.span());
-        let text = self.src.get(ix.span().start as usize..ix.span().end as usize).unwrap_or("");
+        let text = self
+            .src
+            .get(ix.span().start as usize..ix.span().end as usize)
+            .unwrap_or("");
         let (pick, why) = if text.contains("Math.random") || text.contains("randomIntBetween") {
             ("random", "a random index: `pick: random`")
         } else if text.contains("iterationInTest") {
-            ("unique_per_iteration", "an index by the test's iteration: `pick: unique_per_iteration`")
-        } else if (text.contains("__VU") || text.contains("idInTest")) && !text.contains("__ITER") && !text.contains("iteration") {
-            ("unique", "an index by VU: `pick: unique` (each VU its own row)")
+            (
+                "unique_per_iteration",
+                "an index by the test's iteration: `pick: unique_per_iteration`",
+            )
+        } else if (text.contains("__VU") || text.contains("idInTest"))
+            && !text.contains("__ITER")
+            && !text.contains("iteration")
+        {
+            (
+                "unique",
+                "an index by VU: `pick: unique` (each VU its own row)",
+            )
         } else {
             ("sequential", "an index by iteration: `pick: sequential` (rows cycle over the whole test, not per VU)")
         };
@@ -1461,13 +1853,17 @@ impl<'a> K6<'a> {
                 None => {
                     d.pick = Some(pick);
                     if pick == "sequential" {
-                        self.report.approximated(line, format!("data `{item}`: {why}"));
+                        self.report
+                            .approximated(line, format!("data `{item}`: {why}"));
                     } else {
                         self.report.converted(line, format!("data `{item}`: {why}"));
                     }
                 }
                 Some(p) if p != pick => {
-                    self.report.approximated(line, format!("data `{item}`: read with another index too; `pick: {p}` kept"));
+                    self.report.approximated(
+                        line,
+                        format!("data `{item}`: read with another index too; `pick: {p}` kept"),
+                    );
                 }
                 _ => {}
             }
@@ -1501,22 +1897,42 @@ impl<'a> K6<'a> {
                                 "patch" => ("PATCH", Some(1), 2),
                                 "del" => ("DELETE", Some(1), 2),
                                 "request" => {
-                                    let verb = arg(0).and_then(|m| self.const_value(m)).and_then(|v| v.as_str().map(str::to_string)).ok_or("http.request with a computed method")?;
-                                    let call = self.request(&verb, arg(1).ok_or("a request without a URL")?, arg(2), arg(3), cx)?;
+                                    let verb = arg(0)
+                                        .and_then(|m| self.const_value(m))
+                                        .and_then(|v| v.as_str().map(str::to_string))
+                                        .ok_or("http.request with a computed method")?;
+                                    let call = self.request(
+                                        &verb,
+                                        arg(1).ok_or("a request without a URL")?,
+                                        arg(2),
+                                        arg(3),
+                                        cx,
+                                    )?;
                                     return Ok(Ex::atom(call, Ty::Response, true));
                                 }
                                 other => return Err(format!("http.{other}")),
                             };
-                            let call = self.request(verb, arg(0).ok_or("a request without a URL")?, body_at.and_then(arg), arg(params_at), cx)?;
+                            let call = self.request(
+                                verb,
+                                arg(0).ok_or("a request without a URL")?,
+                                body_at.and_then(arg),
+                                arg(params_at),
+                                cx,
+                            )?;
                             return Ok(Ex::atom(call, Ty::Response, true));
                         }
                         (_, "JSON") if method == "parse" => {
                             // JSON.parse(res.body)
-                            if let Some(Expression::StaticMemberExpression(b)) = arg(0).map(unparen) {
+                            if let Some(Expression::StaticMemberExpression(b)) = arg(0).map(unparen)
+                            {
                                 if b.property.name == "body" {
                                     let r = self.expr(&b.object, cx)?;
                                     if r.ty == Ty::Response {
-                                        return Ok(Ex::atom(format!("{}.json()", r.wrapped(10)), Ty::Json, true));
+                                        return Ok(Ex::atom(
+                                            format!("{}.json()", r.wrapped(10)),
+                                            Ty::Json,
+                                            true,
+                                        ));
                                     }
                                 }
                             }
@@ -1526,17 +1942,29 @@ impl<'a> K6<'a> {
                             // Math.floor(Math.random() * N) → data.random_int(0, N - 1)
                             if let Some(Expression::BinaryExpression(b)) = arg(0).map(unparen) {
                                 if b.operator == BinaryOperator::Multiplication {
-                                    let k = if is_math_random(&b.left) { Some(&b.right) } else if is_math_random(&b.right) { Some(&b.left) } else { None };
+                                    let k = if is_math_random(&b.left) {
+                                        Some(&b.right)
+                                    } else if is_math_random(&b.right) {
+                                        Some(&b.left)
+                                    } else {
+                                        None
+                                    };
                                     if let Some(k) = k {
                                         let n = self.expr(k, cx)?;
                                         if n.ty == Ty::Int {
                                             self.std.insert("data");
-                                            return Ok(Ex::atom(format!("data.random_int(0, {} - 1)", n.wrapped(8)), Ty::Int, true));
+                                            return Ok(Ex::atom(
+                                                format!("data.random_int(0, {} - 1)", n.wrapped(8)),
+                                                Ty::Int,
+                                                true,
+                                            ));
                                         }
                                     }
                                 }
                             }
-                            return Err("Math.floor of something other than Math.random() * N".into());
+                            return Err(
+                                "Math.floor of something other than Math.random() * N".into()
+                            );
                         }
                         (Some(Bind::Module(Module::Encoding)), _) => {
                             let x = self.expr(arg(0).ok_or("encoding without a value")?, cx)?;
@@ -1549,7 +1977,11 @@ impl<'a> K6<'a> {
                                 return Err("a base64 variant other than the standard one".into());
                             }
                             self.std.insert("encoding");
-                            return Ok(Ex::atom(format!("encoding.{f}({})", x.text), Ty::Str, true));
+                            return Ok(Ex::atom(
+                                format!("encoding.{f}({})", x.text),
+                                Ty::Str,
+                                true,
+                            ));
                         }
                         _ => {}
                     }
@@ -1560,37 +1992,83 @@ impl<'a> K6<'a> {
                     (Ty::Response, "json") => {
                         let path = match arg(0) {
                             None => None,
-                            Some(p) => Some(self.const_value(p).and_then(|v| v.as_str().map(str::to_string)).ok_or("res.json with a computed path")?),
+                            Some(p) => Some(
+                                self.const_value(p)
+                                    .and_then(|v| v.as_str().map(str::to_string))
+                                    .ok_or("res.json with a computed path")?,
+                            ),
                         };
                         let text = match path {
                             None => format!("{}.json()", o.wrapped(10)),
-                            Some(p) => format!("{}.json({})", o.wrapped(10), quote(&gjson_path(&p)?)),
+                            Some(p) => {
+                                format!("{}.json({})", o.wrapped(10), quote(&gjson_path(&p)?))
+                            }
                         };
                         Ok(Ex::atom(text, Ty::Json, true))
                     }
-                    (Ty::Response, "html") => Ok(Ex::atom(format!("{}.html()", o.wrapped(10)), Ty::Html, true)),
+                    (Ty::Response, "html") => Ok(Ex::atom(
+                        format!("{}.html()", o.wrapped(10)),
+                        Ty::Html,
+                        true,
+                    )),
                     (Ty::Html, "find") => {
                         let s = self.expr(arg(0).ok_or("find without a selector")?, cx)?;
-                        Ok(Ex::atom(format!("{}.find({})", o.wrapped(10), s.text), Ty::Html, true))
+                        Ok(Ex::atom(
+                            format!("{}.find({})", o.wrapped(10), s.text),
+                            Ty::Html,
+                            true,
+                        ))
                     }
                     (Ty::Html, "attr") => {
                         let s = self.expr(arg(0).ok_or("attr without a name")?, cx)?;
-                        Ok(Ex::atom(format!("{}.attr({})", o.wrapped(10), s.text), Ty::Str, true))
+                        Ok(Ex::atom(
+                            format!("{}.attr({})", o.wrapped(10), s.text),
+                            Ty::Str,
+                            true,
+                        ))
                     }
-                    (Ty::Html, "text") => Ok(Ex::atom(format!("{}.text()", o.wrapped(10)), Ty::Str, true)),
-                    (Ty::Html, "first") => Ok(Ex::atom(format!("{}.first()", o.wrapped(10)), Ty::Html, true)),
+                    (Ty::Html, "text") => {
+                        Ok(Ex::atom(format!("{}.text()", o.wrapped(10)), Ty::Str, true))
+                    }
+                    (Ty::Html, "first") => Ok(Ex::atom(
+                        format!("{}.first()", o.wrapped(10)),
+                        Ty::Html,
+                        true,
+                    )),
                     (Ty::Str, "includes") => {
                         let s = self.expr(arg(0).ok_or("includes without a value")?, cx)?;
-                        Ok(Ex::atom(format!("{}.contains({})", o.wrapped(10), s.text), Ty::Bool, o.runtime || s.runtime))
+                        Ok(Ex::atom(
+                            format!("{}.contains({})", o.wrapped(10), s.text),
+                            Ty::Bool,
+                            o.runtime || s.runtime,
+                        ))
                     }
-                    (Ty::Str, "toLowerCase") => Ok(Ex::atom(format!("{}.lower()", o.wrapped(10)), Ty::Str, o.runtime)),
-                    (Ty::Str, "toUpperCase") => Ok(Ex::atom(format!("{}.upper()", o.wrapped(10)), Ty::Str, o.runtime)),
-                    (Ty::Str, "trim") => Ok(Ex::atom(format!("{}.trim()", o.wrapped(10)), Ty::Str, o.runtime)),
+                    (Ty::Str, "toLowerCase") => Ok(Ex::atom(
+                        format!("{}.lower()", o.wrapped(10)),
+                        Ty::Str,
+                        o.runtime,
+                    )),
+                    (Ty::Str, "toUpperCase") => Ok(Ex::atom(
+                        format!("{}.upper()", o.wrapped(10)),
+                        Ty::Str,
+                        o.runtime,
+                    )),
+                    (Ty::Str, "trim") => Ok(Ex::atom(
+                        format!("{}.trim()", o.wrapped(10)),
+                        Ty::Str,
+                        o.runtime,
+                    )),
                     (Ty::Str, "split") => {
                         let s = self.expr(arg(0).ok_or("split without a separator")?, cx)?;
-                        Ok(Ex::atom(format!("{}.split({})", o.wrapped(10), s.text), Ty::List(Box::new(Ty::Str)), o.runtime))
+                        Ok(Ex::atom(
+                            format!("{}.split({})", o.wrapped(10), s.text),
+                            Ty::List(Box::new(Ty::Str)),
+                            o.runtime,
+                        ))
                     }
-                    (Ty::Json | Ty::Int | Ty::Float | Ty::Bool, "toString") => Ok(Ex::string(o.string_parts(), o.runtime)),
+                    (Ty::Json | Ty::Int | Ty::Float | Ty::Bool, "toString") => {
+                        Ok(Ex::string(o.string_parts(), o.runtime))
+                    }
                     _ => Err(format!("the method `{method}`")),
                 }
             }
@@ -1600,13 +2078,23 @@ impl<'a> K6<'a> {
                     Some(Bind::Module(Module::Check)) => {
                         let mut out = Vec::new();
                         let cond = self.check(c, cx, &mut out, Some(()))?.unwrap_or_default();
-                        Ok(Ex { text: cond, ty: Ty::Bool, prec: 2, runtime: true, parts: None })
+                        Ok(Ex {
+                            text: cond,
+                            ty: Ty::Bool,
+                            prec: 2,
+                            runtime: true,
+                            parts: None,
+                        })
                     }
                     Some(Bind::Module(Module::RandomIntBetween)) => {
                         let a = self.expr(arg(0).ok_or("randomIntBetween without bounds")?, cx)?;
                         let b = self.expr(arg(1).ok_or("randomIntBetween without bounds")?, cx)?;
                         self.std.insert("data");
-                        Ok(Ex::atom(format!("data.random_int({}, {})", a.text, b.text), Ty::Int, true))
+                        Ok(Ex::atom(
+                            format!("data.random_int({}, {})", a.text, b.text),
+                            Ty::Int,
+                            true,
+                        ))
                     }
                     Some(Bind::Module(Module::RandomItem)) => {
                         let x = arg(0).ok_or("randomItem of nothing")?;
@@ -1630,7 +2118,11 @@ impl<'a> K6<'a> {
                             Some(cs) => format!(", charset: {}", self.expr(cs, cx)?.text),
                             None => String::new(),
                         };
-                        Ok(Ex::atom(format!("data.random_string({}{charset})", n.text), Ty::Str, true))
+                        Ok(Ex::atom(
+                            format!("data.random_string({}{charset})", n.text),
+                            Ty::Str,
+                            true,
+                        ))
                     }
                     Some(Bind::Module(Module::Uuid)) => {
                         self.std.insert("data");
@@ -1646,7 +2138,12 @@ impl<'a> K6<'a> {
 
     /// A call of a script function: converted once into a flow, with parameter types
     /// taken from this first call.
-    fn flow_call(&mut self, fname: &str, c: &'a CallExpression<'a>, cx: &mut Cx) -> Result<Ex, String> {
+    fn flow_call(
+        &mut self,
+        fname: &str,
+        c: &'a CallExpression<'a>,
+        cx: &mut Cx,
+    ) -> Result<Ex, String> {
         let mut args = Vec::new();
         let mut tys = Vec::new();
         for a in &c.arguments {
@@ -1659,9 +2156,18 @@ impl<'a> K6<'a> {
             self.flow_state.insert(fname.to_string(), None);
             let (params, stmts): (&'a [FormalParameter<'a>], &'a [Statement<'a>]) =
                 if let Some(f) = self.functions.get(fname).copied() {
-                    (&f.params.items, &f.body.as_ref().ok_or("a function without a body")?.statements)
+                    (
+                        &f.params.items,
+                        &f.body
+                            .as_ref()
+                            .ok_or("a function without a body")?
+                            .statements,
+                    )
                 } else if let Some(a) = self.arrows.get(fname).copied() {
-                    (&a.params.items, &a.body.statements)
+                    (
+                        &a.params.items,
+                        arrow_statements(a).ok_or("an arrow function without a block")?,
+                    )
                 } else {
                     return Err(format!("no function `{fname}`"));
                 };
@@ -1670,9 +2176,17 @@ impl<'a> K6<'a> {
             for (i, p) in params.iter().enumerate() {
                 let n = binding_name(&p.pattern).ok_or("a destructured parameter")?;
                 let ty = tys.get(i).cloned().unwrap_or(Ty::Unknown);
-                let t = ty.load_type().ok_or(format!("parameter `{n}` of a type with no `.load` name"))?;
+                let t = ty
+                    .load_type()
+                    .ok_or(format!("parameter `{n}` of a type with no `.load` name"))?;
                 sig.push(format!("{}: {t}", ident(&n)));
-                fcx.bind(&n, Bind::Local { name: ident(&n), ty });
+                fcx.bind(
+                    &n,
+                    Bind::Local {
+                        name: ident(&n),
+                        ty,
+                    },
+                );
             }
             let mut body = Vec::new();
             self.block(stmts, &mut fcx, &mut body);
@@ -1687,25 +2201,48 @@ impl<'a> K6<'a> {
             }
             text.push_str("}\n");
             self.flows.push(text);
-            self.flow_state.insert(fname.to_string(), ret.or(Some(Ty::Unknown)));
-            self.report.converted(self.line_of(c.span), format!("function `{fname}` as a flow"));
+            self.flow_state
+                .insert(fname.to_string(), ret.or(Some(Ty::Unknown)));
+            self.report.converted(
+                self.line_of(c.span),
+                format!("function `{fname}` as a flow"),
+            );
         }
-        let ret = self.flow_state.get(fname).cloned().flatten().unwrap_or(Ty::Unknown);
+        let ret = self
+            .flow_state
+            .get(fname)
+            .cloned()
+            .flatten()
+            .unwrap_or(Ty::Unknown);
         Ok(Ex::atom(format!("{flow}({})", args.join(", ")), ret, true))
     }
 
     /// setup's `return {k: v, ..}`: each field a top-level `let` of the setup block.
-    pub(crate) fn setup_return(&mut self, stmts: &'a [Statement<'a>], cx: &mut Cx, out: &mut Vec<String>) {
-        let Some(Statement::ReturnStatement(r)) = stmts.last() else { return };
+    pub(crate) fn setup_return(
+        &mut self,
+        stmts: &'a [Statement<'a>],
+        cx: &mut Cx,
+        out: &mut Vec<String>,
+    ) {
+        let Some(Statement::ReturnStatement(r)) = stmts.last() else {
+            return;
+        };
         let Some(arg) = &r.argument else { return };
         let line = self.line_of(r.span);
         let Expression::ObjectExpression(o) = unparen(arg) else {
-            self.report.left(line, "setup returns something other than an object: its value is not passed on");
-            out.push("// k6: setup returned a value that is not an object; it is not passed on".into());
+            self.report.left(
+                line,
+                "setup returns something other than an object: its value is not passed on",
+            );
+            out.push(
+                "// k6: setup returned a value that is not an object; it is not passed on".into(),
+            );
             return;
         };
         for p in &o.properties {
-            let ObjectPropertyKind::ObjectProperty(p) = p else { continue };
+            let ObjectPropertyKind::ObjectProperty(p) = p else {
+                continue;
+            };
             let Some(k) = key_name(&p.key) else { continue };
             match self.expr(&p.value, cx) {
                 Ok(x) => {
@@ -1721,20 +2258,26 @@ impl<'a> K6<'a> {
                 }
             }
         }
-        self.report.converted(line, "setup's returned data as setup values");
+        self.report
+            .converted(line, "setup's returned data as setup values");
     }
 }
 
 fn ex_scalar(t: &Ty) -> bool {
-    matches!(t, Ty::Int | Ty::Float | Ty::Bool | Ty::Str | Ty::Json | Ty::Duration)
+    matches!(
+        t,
+        Ty::Int | Ty::Float | Ty::Bool | Ty::Str | Ty::Json | Ty::Duration
+    )
 }
 
 /// A JSON value beside a plain value: converted to the plain value's type.
-fn coerce(x: &Ex, other: &Ty) -> Ex {
+fn coerce(x: &Ex, other: &Ty, ordered: bool) -> Ex {
     if x.ty != Ty::Json {
         return x.clone();
     }
     let (m, ty) = match other {
+        // An ordering reads any JSON number (k6 compares floats); equality an integer.
+        Ty::Int if ordered => ("float", Ty::Float),
         Ty::Int => ("int", Ty::Int),
         Ty::Float => ("float", Ty::Float),
         Ty::Str => ("string", Ty::Str),
@@ -1751,14 +2294,22 @@ fn is_word(s: &str) -> bool {
 }
 
 fn is_math_random(e: &Expression<'_>) -> bool {
-    let Expression::CallExpression(c) = unparen(e) else { return false };
-    let Expression::StaticMemberExpression(m) = &c.callee else { return false };
-    matches!(&m.object, Expression::Identifier(o) if o.name == "Math") && m.property.name == "random"
+    let Expression::CallExpression(c) = unparen(e) else {
+        return false;
+    };
+    let Expression::StaticMemberExpression(m) = &c.callee else {
+        return false;
+    };
+    matches!(&m.object, Expression::Identifier(o) if o.name == "Math")
+        && m.property.name == "random"
 }
 
 fn is_json_stringify(e: &Expression<'_>) -> bool {
-    let Expression::StaticMemberExpression(m) = unparen(e) else { return false };
-    matches!(&m.object, Expression::Identifier(o) if o.name == "JSON") && m.property.name == "stringify"
+    let Expression::StaticMemberExpression(m) = unparen(e) else {
+        return false;
+    };
+    matches!(&m.object, Expression::Identifier(o) if o.name == "JSON")
+        && m.property.name == "stringify"
 }
 
 /// `a + b + c` as its pieces, left to right.
@@ -1775,7 +2326,9 @@ fn flatten_concat<'a>(e: &'a Expression<'a>, out: &mut Vec<&'a Expression<'a>>) 
 /// A k6 (gjson) path as a `.load` JSON path: `items.0.id` → `items[0].id`.
 fn gjson_path(p: &str) -> Result<String, String> {
     if p.contains(['#', '*', '?', '|', '@']) {
-        return Err(format!("the JSON path `{p}` uses gjson syntax with no equivalent"));
+        return Err(format!(
+            "the JSON path `{p}` uses gjson syntax with no equivalent"
+        ));
     }
     let mut out = String::new();
     for seg in p.split('.') {

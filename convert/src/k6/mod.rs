@@ -35,6 +35,8 @@ pub(crate) enum Ty {
     Record,
     /// The responses of an `http.batch`, by index: the `.load` names of each.
     Batch(Vec<String>),
+    /// `JSON.stringify(x)` kept as `x` (the name binds the record's text), sent as `json:`.
+    Stringified,
     Unknown,
 }
 
@@ -80,10 +82,16 @@ pub(crate) enum Module {
 #[derive(Clone, Debug)]
 pub(crate) enum Bind {
     /// A `.load` value (a `let`, `var`, loop variable or flow parameter) of that name.
-    Local { name: String, ty: Ty },
+    Local {
+        name: String,
+        ty: Ty,
+    },
     Module(Module),
     /// A base URL: the target and the path it starts with.
-    Target { name: String, path: String },
+    Target {
+        name: String,
+        path: String,
+    },
     /// A data item.
     Data(String),
     /// A metric (the key of `metrics`).
@@ -149,11 +157,10 @@ pub fn convert(source: &str, file: &str) -> Result<Conversion, ConvertError> {
     let allocator = Allocator::default();
     let parsed = Parser::new(&allocator, source, SourceType::mjs()).parse();
     let mut k6 = K6::new(source);
-    if let Some(e) = parsed.errors.first() {
+    if let Some(e) = parsed.diagnostics.errors().next() {
         let line = e
             .labels
-            .as_ref()
-            .and_then(|l| l.first())
+            .first()
             .map(|l| k6.line(l.offset() as u32))
             .unwrap_or(1);
         return Err(ConvertError::Syntax {
@@ -297,11 +304,11 @@ impl<'a> K6<'a> {
                 Statement::VariableDeclaration(v) => {
                     self.top_vars(v, &mut options, &mut top_comments)
                 }
-                Statement::ExportNamedDeclaration(e) => match &e.declaration {
-                    Some(Declaration::FunctionDeclaration(f)) => {
+                Statement::ExportDeclaration(e) => match &e.declaration {
+                    Declaration::FunctionDeclaration(f) => {
                         self.function_decl(f, true, &mut exported)
                     }
-                    Some(Declaration::VariableDeclaration(v)) => {
+                    Declaration::VariableDeclaration(v) => {
                         self.top_vars(v, &mut options, &mut top_comments)
                     }
                     _ => self.left_top(stmt.span(), "an export of this kind", &mut top_comments),
@@ -309,22 +316,35 @@ impl<'a> K6<'a> {
                 Statement::ExportDefaultDeclaration(e) => match &e.declaration {
                     ExportDefaultDeclarationKind::FunctionDeclaration(f) => {
                         self.functions.insert("default".into(), f);
-                        self.report.converted(self.line_of(f.span), "the default function");
+                        self.report
+                            .converted(self.line_of(f.span), "the default function");
                     }
                     ExportDefaultDeclarationKind::ArrowFunctionExpression(a) => {
                         self.arrows.insert("default".into(), a);
-                        self.report.converted(self.line_of(a.span), "the default function");
+                        self.report
+                            .converted(self.line_of(a.span), "the default function");
                     }
-                    _ => self.left_top(stmt.span(), "a default export that is not a function", &mut top_comments),
+                    _ => self.left_top(
+                        stmt.span(),
+                        "a default export that is not a function",
+                        &mut top_comments,
+                    ),
                 },
                 Statement::EmptyStatement(_) => {}
-                _ => self.left_top(stmt.span(), "a top-level statement k6 runs once per VU at init", &mut top_comments),
+                _ => self.left_top(
+                    stmt.span(),
+                    "a top-level statement k6 runs once per VU at init",
+                    &mut top_comments,
+                ),
             }
         }
         for name in &exported {
             if name == "handleSummary" {
                 self.report.left(
-                    self.functions.get(name).map(|f| self.line_of(f.span)).unwrap_or(0),
+                    self.functions
+                        .get(name)
+                        .map(|f| self.line_of(f.span))
+                        .unwrap_or(0),
                     "handleSummary: use `volley run --summary-json`, `--report` or `--out` instead",
                 );
             }
@@ -340,7 +360,10 @@ impl<'a> K6<'a> {
                 .unwrap_or("")
                 .to_string();
             if assigned.contains(&name) {
-                let init = l.split_once(" = ").map(|(_, v)| v.to_string()).unwrap_or_default();
+                let init = l
+                    .split_once(" = ")
+                    .map(|(_, v)| v.to_string())
+                    .unwrap_or_default();
                 self.vu_vars.push((name.clone(), init));
                 if let Some(Bind::Local { ty, .. }) = self.globals.get(&name).cloned() {
                     self.globals.insert(name.clone(), Bind::Local { name, ty });
@@ -389,7 +412,10 @@ impl<'a> K6<'a> {
         let mut scenario_text = Vec::new();
         let mut done: HashMap<(String, String), Vec<String>> = HashMap::new();
         for sc in &scenarios {
-            let key = (sc.exec.clone(), serde_json::to_string(&sc.env).unwrap_or_default());
+            let key = (
+                sc.exec.clone(),
+                serde_json::to_string(&sc.env).unwrap_or_default(),
+            );
             let lines = match done.get(&key) {
                 Some(l) => l.clone(),
                 None => {
@@ -401,7 +427,10 @@ impl<'a> K6<'a> {
                                 opt_line,
                                 format!("scenario `{}`: no function `{}` to run", sc.name, sc.exec),
                             );
-                            vec![format!("// k6 ran `{}`, which the converter did not find", sc.exec)]
+                            vec![format!(
+                                "// k6 ran `{}`, which the converter did not find",
+                                sc.exec
+                            )]
                         });
                     self.scenario_env = Map::new();
                     done.insert(key, l.clone());
@@ -429,13 +458,16 @@ impl<'a> K6<'a> {
             if let Some(k) = options::builtin_kind(m) {
                 return Some(k);
             }
-            metrics.values().find(|x| x.name == ident(m)).map(|x| match x.ctor {
-                Module::Trend if x.is_time || x.got_duration => Kind::TimeTrend,
-                Module::Trend => Kind::NumberTrend,
-                Module::Counter => Kind::Counter,
-                Module::Rate => Kind::Rate,
-                _ => Kind::Gauge,
-            })
+            metrics
+                .values()
+                .find(|x| x.name == ident(m))
+                .map(|x| match x.ctor {
+                    Module::Trend if x.is_time || x.got_duration => Kind::TimeTrend,
+                    Module::Trend => Kind::NumberTrend,
+                    Module::Counter => Kind::Counter,
+                    Module::Rate => Kind::Rate,
+                    _ => Kind::Gauge,
+                })
         };
         let mut report = std::mem::take(&mut self.report);
         let thresholds = options::thresholds(&opts, &kind_of, &mut report, opt_line);
@@ -446,7 +478,9 @@ impl<'a> K6<'a> {
         out.push_str(&format!(
             "// Converted from the k6 script {file} by `volley convert k6`.\n"
         ));
-        out.push_str("// Review the notes marked `k6:`: they are what was approximated or left.\n\n");
+        out.push_str(
+            "// Review the notes marked `k6:`: they are what was approximated or left.\n\n",
+        );
         for m in &self.std {
             out.push_str(&format!("import std/{m}\n"));
         }
@@ -473,7 +507,10 @@ impl<'a> K6<'a> {
             if d.pick.is_none() {
                 self.report.approximated(
                     d.line,
-                    format!("data `{}`: no row access seen, `pick: sequential` chosen", d.name),
+                    format!(
+                        "data `{}`: no row access seen, `pick: sequential` chosen",
+                        d.name
+                    ),
                 );
             }
         }
@@ -536,7 +573,8 @@ impl<'a> K6<'a> {
 
     fn left_top(&mut self, span: Span, why: &str, comments: &mut Vec<String>) {
         let line = self.line_of(span);
-        self.report.left(line, format!("{why}: `{}`", self.snippet(span)));
+        self.report
+            .left(line, format!("{why}: `{}`", self.snippet(span)));
         comments.push(format!("// k6 (line {line}): {}", self.snippet(span)));
         comments.push(format!("//   not converted: {why}"));
     }
@@ -574,9 +612,7 @@ impl<'a> K6<'a> {
                 ("k6/execution", "default" | "*") => Some(Module::Exec),
                 ("k6/encoding", "default" | "*") => Some(Module::Encoding),
                 (s, "default") if s.contains("papaparse") => Some(Module::Papaparse),
-                (s, "randomIntBetween") if s.contains("k6-utils") => {
-                    Some(Module::RandomIntBetween)
-                }
+                (s, "randomIntBetween") if s.contains("k6-utils") => Some(Module::RandomIntBetween),
                 (s, "randomItem") if s.contains("k6-utils") => Some(Module::RandomItem),
                 (s, "randomString") if s.contains("k6-utils") => Some(Module::RandomString),
                 (s, "uuidv4") if s.contains("k6-utils") => Some(Module::Uuid),
@@ -593,8 +629,13 @@ impl<'a> K6<'a> {
                         line,
                         format!("import of `{imported}` from {source}: no equivalent; code using `{local}` is left"),
                     );
+                    let what = match imported.as_str() {
+                        "default" => local.clone(),
+                        "*" => format!("* as {local}"),
+                        named => format!("{{ {named} }}"),
+                    };
                     comments.push(format!(
-                        "// k6 (line {line}): import {imported} from '{source}' (no equivalent)"
+                        "// k6 (line {line}): import {what} from '{source}' (no equivalent)"
                     ));
                 }
             }
@@ -607,7 +648,8 @@ impl<'a> K6<'a> {
         if export {
             exported.push(name.clone());
         }
-        self.globals.insert(name.clone(), Bind::Function(name.clone()));
+        self.globals
+            .insert(name.clone(), Bind::Function(name.clone()));
         self.functions.insert(name, f);
     }
 
@@ -653,7 +695,9 @@ impl<'a> K6<'a> {
         if let Expression::NewExpression(n) = init {
             if let Expression::Identifier(c) = &n.callee {
                 match self.globals.get(c.name.as_str()) {
-                    Some(Bind::Module(m @ (Module::Trend | Module::Counter | Module::Rate | Module::Gauge))) => {
+                    Some(Bind::Module(
+                        m @ (Module::Trend | Module::Counter | Module::Rate | Module::Gauge),
+                    )) => {
                         let m = *m;
                         let metric = n
                             .arguments
@@ -726,7 +770,11 @@ impl<'a> K6<'a> {
                         .trim_end_matches("url")
                         .trim_end_matches('_')
                         .to_string();
-                    let tname = if base.is_empty() { "api".into() } else { ident(&base) };
+                    let tname = if base.is_empty() {
+                        "api".into()
+                    } else {
+                        ident(&base)
+                    };
                     let tname = if self.targets.iter().any(|x| x.name == tname) {
                         self.target_for(&origin)
                     } else {
@@ -768,13 +816,8 @@ impl<'a> K6<'a> {
             Ok(e) if !e.runtime => {
                 let n = ident(name);
                 self.lets.push(format!("let {n} = {}", e.text));
-                self.globals.insert(
-                    name.to_string(),
-                    Bind::Local {
-                        name: n,
-                        ty: e.ty,
-                    },
-                );
+                self.globals
+                    .insert(name.to_string(), Bind::Local { name: n, ty: e.ty });
                 self.report.converted(line, format!("constant `{name}`"));
                 None
             }
@@ -801,11 +844,19 @@ impl<'a> K6<'a> {
         let e = body::unparen(e);
         match e {
             Expression::StaticMemberExpression(m) if m.property.name == "data" => {
-                let Expression::CallExpression(c) = &m.object else { return None };
-                let Expression::StaticMemberExpression(callee) = &c.callee else { return None };
-                let Expression::Identifier(pp) = &callee.object else { return None };
-                if !matches!(self.globals.get(pp.name.as_str()), Some(Bind::Module(Module::Papaparse)))
-                    || callee.property.name != "parse"
+                let Expression::CallExpression(c) = &m.object else {
+                    return None;
+                };
+                let Expression::StaticMemberExpression(callee) = &c.callee else {
+                    return None;
+                };
+                let Expression::Identifier(pp) = &callee.object else {
+                    return None;
+                };
+                if !matches!(
+                    self.globals.get(pp.name.as_str()),
+                    Some(Bind::Module(Module::Papaparse))
+                ) || callee.property.name != "parse"
                 {
                     return None;
                 }
@@ -839,7 +890,8 @@ impl<'a> K6<'a> {
             return Some(self.body_lines(params, &body.statements, place));
         }
         if let Some(a) = self.arrows.get(name).copied() {
-            return Some(self.body_lines(&a.params.items, &a.body.statements, place));
+            let stmts = body::arrow_statements(a)?;
+            return Some(self.body_lines(&a.params.items, stmts, place));
         }
         None
     }
@@ -880,7 +932,13 @@ impl<'a> K6<'a> {
             Expression::TemplateLiteral(t) if t.expressions.is_empty() => Value::String(
                 t.quasis
                     .iter()
-                    .map(|q| q.value.cooked.as_ref().map(|c| c.to_string()).unwrap_or_default())
+                    .map(|q| {
+                        q.value
+                            .cooked
+                            .as_ref()
+                            .map(|c| c.to_string())
+                            .unwrap_or_default()
+                    })
                     .collect(),
             ),
             Expression::ArrayExpression(a) => Value::Array(
@@ -892,7 +950,9 @@ impl<'a> K6<'a> {
             Expression::ObjectExpression(o) => {
                 let mut m = Map::new();
                 for p in &o.properties {
-                    let ObjectPropertyKind::ObjectProperty(p) = p else { return None };
+                    let ObjectPropertyKind::ObjectProperty(p) = p else {
+                        return None;
+                    };
                     let k = p.key.static_name()?.to_string();
                     let v = self.const_value(&p.value)?;
                     m.insert(k, v);
@@ -915,15 +975,21 @@ impl<'a> K6<'a> {
                     }
                     (BinaryOperator::Addition, _, _) => Value::String(format!(
                         "{}{}",
-                        l.as_str().map(str::to_string).unwrap_or_else(|| l.to_string()),
-                        r.as_str().map(str::to_string).unwrap_or_else(|| r.to_string())
+                        l.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| l.to_string()),
+                        r.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| r.to_string())
                     )),
                     _ => return None,
                 }
             }
             Expression::CallExpression(c) => {
                 // parseInt(x) / parseFloat(x) / Number(x) of a constant.
-                let Expression::Identifier(f) = &c.callee else { return None };
+                let Expression::Identifier(f) = &c.callee else {
+                    return None;
+                };
                 if !matches!(f.name.as_str(), "parseInt" | "parseFloat" | "Number") {
                     return None;
                 }
@@ -967,8 +1033,12 @@ impl<'a> K6<'a> {
 }
 
 fn open_path(e: &Expression<'_>) -> Option<String> {
-    let Expression::CallExpression(c) = body::unparen(e) else { return None };
-    let Expression::Identifier(f) = &c.callee else { return None };
+    let Expression::CallExpression(c) = body::unparen(e) else {
+        return None;
+    };
+    let Expression::Identifier(f) = &c.callee else {
+        return None;
+    };
     if f.name != "open" {
         return None;
     }

@@ -163,7 +163,9 @@ pub fn scenarios(options: &Map<String, Value>, report: &mut Report, line: usize)
         fields.push(w);
         report.converted(line, "options.iterations (shared_iterations)");
     } else if let Some(d) = &duration {
-        fields.push(format!("workload = constant_vus(vus: {n_vus}, duration: {d})"));
+        fields.push(format!(
+            "workload = constant_vus(vus: {n_vus}, duration: {d})"
+        ));
         report.converted(line, "options.vus and options.duration (constant_vus)");
     } else {
         fields.push(format!(
@@ -299,7 +301,10 @@ fn scenario(
         ]
         .contains(&k.as_str())
         {
-            report.left(line, format!("scenario `{name}`: option `{k}` has no equivalent"));
+            report.left(
+                line,
+                format!("scenario `{name}`: option `{k}` has no equivalent"),
+            );
         }
     }
     let env = match s.get("env") {
@@ -388,7 +393,9 @@ pub fn thresholds(
                     }
                     (
                         o.get("threshold").and_then(Value::as_str).unwrap_or(""),
-                        o.get("abortOnFail").and_then(Value::as_bool).unwrap_or(false),
+                        o.get("abortOnFail")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
                     )
                 }
                 _ => ("", false),
@@ -409,7 +416,10 @@ pub fn thresholds(
             out.push(format!("{selector}: {}", plain.join(", ")));
         }
         if !aborting.is_empty() {
-            out.push(format!("{selector}: {}, abort_on_fail", aborting.join(", ")));
+            out.push(format!(
+                "{selector}: {}, abort_on_fail",
+                aborting.join(", ")
+            ));
         }
     }
     out
@@ -489,9 +499,15 @@ mod tests {
 
     #[test]
     fn conditions() {
-        assert_eq!(condition("p(95)<500", Kind::TimeTrend).unwrap(), "p(95) < 500ms");
+        assert_eq!(
+            condition("p(95)<500", Kind::TimeTrend).unwrap(),
+            "p(95) < 500ms"
+        );
         assert_eq!(condition("rate < 0.01", Kind::Rate).unwrap(), "rate < 1%");
-        assert_eq!(condition("count>=10", Kind::Counter).unwrap(), "count >= 10");
+        assert_eq!(
+            condition("count>=10", Kind::Counter).unwrap(),
+            "count >= 10"
+        );
         assert!(condition("p(95)<500", Kind::Rate).is_err());
         assert_eq!(
             tag_filter("group:::api,name:x").unwrap(),

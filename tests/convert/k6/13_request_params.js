@@ -12,7 +12,6 @@ export const options = {
 };
 
 export default function () {
-  const params = undefined;
   http.get(`${BASE_URL}/api/products?limit=3`, {
     headers: { Accept: 'application/json', 'X-Client': 'k6-corpus' },
     tags: { name: 'products', tier: 'free' },
