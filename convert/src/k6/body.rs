@@ -1768,6 +1768,11 @@ impl<'a> K6<'a> {
             (Ty::Json, Some("length"), _) => {
                 Ok(Ex::atom(format!("{}.len()", o.wrapped(10)), Ty::Int, true))
             }
+            (Ty::List(_), Some("length"), _) => Ok(Ex::atom(
+                format!("{}.len()", o.wrapped(10)),
+                Ty::Int,
+                o.runtime,
+            )),
             (Ty::Str, Some("length"), _) => Ok(Ex::atom(
                 format!("{}.len()", o.wrapped(10)),
                 Ty::Int,
