@@ -158,11 +158,7 @@ pub fn convert(source: &str, file: &str) -> Result<Conversion, ConvertError> {
     let parsed = Parser::new(&allocator, source, SourceType::mjs()).parse();
     let mut k6 = K6::new(source);
     if let Some(e) = parsed.diagnostics.errors().next() {
-        let line = e
-            .labels
-            .first()
-            .map(|l| k6.line(l.offset() as u32))
-            .unwrap_or(1);
+        let line = e.labels.first().map(|l| k6.line(l.offset())).unwrap_or(1);
         return Err(ConvertError::Syntax {
             file: file.to_string(),
             line,
@@ -1062,3 +1058,6 @@ fn indent(text: &str, n: usize) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
