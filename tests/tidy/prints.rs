@@ -9,7 +9,7 @@ use crate::support::repo;
 use std::path::{Path, PathBuf};
 
 /// The library crates: everything but the CLI.
-const LIBRARY_CRATES: &[&str] = &["grammar", "compiler", "plan", "engine", "demo", "k8s"];
+const LIBRARY_CRATES: &[&str] = &["grammar", "compiler", "plan", "engine", "demo", "k8s", "convert"];
 
 const MACROS: &[&str] = &["eprintln", "eprint", "println", "print"];
 
