@@ -9,7 +9,9 @@ use crate::support::repo;
 use std::path::{Path, PathBuf};
 
 /// The library crates: everything but the CLI.
-const LIBRARY_CRATES: &[&str] = &["grammar", "compiler", "plan", "engine", "demo", "k8s", "convert"];
+const LIBRARY_CRATES: &[&str] = &[
+    "grammar", "compiler", "plan", "engine", "demo", "k8s", "convert",
+];
 
 const MACROS: &[&str] = &["eprintln", "eprint", "println", "print"];
 
