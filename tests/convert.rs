@@ -8,8 +8,8 @@
 //!   scenario's executor, its VUs (the most it can run) and its duration;
 //! * the scripts marked `// oracle: run` are run by real k6 and their conversion by
 //!   `volley run`, each against a demo shop of its own, and the requests each shop served
-//!   per endpoint (`GET /api/admin/stats`) and the threshold verdict (exit 0 or 99) must
-//!   be the same.
+//!   per endpoint (`GET /api/admin/stats`), the verdict of every threshold (from k6's
+//!   `--summary-export` and Volley's `--summary-json`) and the exit code must be the same.
 //!
 //! A HAR fixture (`tests/convert/har/shop.har`) checks `volley convert har`: static assets
 //! left out, think time, a correlated token, and a run against the demo shop.
@@ -287,17 +287,37 @@ fn demo_counts(demo: &DemoProcess) -> BTreeMap<String, u64> {
         .collect()
 }
 
-/// Runs `k6 run` of the script with a time bound; its exit code.
-fn k6_run(k6: &Path, dir: &Path, script: &str, base: &str) -> i32 {
+/// Per metric (its name without tag filters), the verdicts of its thresholds, failed
+/// ones `true`, sorted: from k6's `--summary-export` (`{"p(95)<500": true}` is a failed
+/// threshold) or Volley's `--summary-json` (`{"p(95) < 500ms": {"ok": false}}`).
+fn verdicts(summary: &Path) -> BTreeMap<String, Vec<bool>> {
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(summary).unwrap()).unwrap();
+    let mut out: BTreeMap<String, Vec<bool>> = BTreeMap::new();
+    for (metric, v) in s["metrics"].as_object().unwrap() {
+        let Some(ts) = v["thresholds"].as_object() else {
+            continue;
+        };
+        let base = metric.split('{').next().unwrap().to_string();
+        for t in ts.values() {
+            let failed = match t {
+                serde_json::Value::Bool(b) => *b,
+                other => !other["ok"].as_bool().unwrap(),
+            };
+            out.entry(base.clone()).or_default().push(failed);
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    out
+}
+
+/// Runs `k6 run` of the script with a time bound, its summary exported to `summary`;
+/// its exit code.
+fn k6_run(k6: &Path, dir: &Path, script: &str, base: &str, summary: &Path) -> i32 {
     let mut child = Command::new(k6)
-        .args([
-            "run",
-            "-q",
-            "--no-summary",
-            "-e",
-            &format!("BASE_URL={base}"),
-            script,
-        ])
+        .args(["run", "-q", "--summary-export", summary.to_str().unwrap()])
+        .args(["-e", &format!("BASE_URL={base}"), script])
         .current_dir(dir)
         .env("K6_NO_USAGE_REPORT", "true")
         .env("API_TOKEN", "tok-test")
@@ -340,11 +360,14 @@ fn k6_corpus_runs_like_k6_against_the_demo_shop() {
     for script in &runnable {
         let (load, _) = convert(&dir, script);
         let k6_shop = DemoProcess::start();
+        let k6_summary = dir.join("k6-summary.json");
+        let volley_summary = dir.join("volley-summary.json");
         let k6_code = k6_run(
             &k6,
             &dir,
             script,
             &format!("http://127.0.0.1:{}", k6_shop.1),
+            &k6_summary,
         );
         let volley_shop = DemoProcess::start();
         let out = volley_env(
@@ -353,6 +376,8 @@ fn k6_corpus_runs_like_k6_against_the_demo_shop() {
                 "run",
                 load.file_name().unwrap().to_str().unwrap(),
                 "-q",
+                "--summary-json",
+                volley_summary.to_str().unwrap(),
                 "--param",
                 &format!("base_url=http://127.0.0.1:{}", volley_shop.1),
             ],
@@ -361,9 +386,10 @@ fn k6_corpus_runs_like_k6_against_the_demo_shop() {
         );
         let volley_code = out.status.code().unwrap_or(-1);
         let (want, got) = (demo_counts(&k6_shop), demo_counts(&volley_shop));
-        if want != got || k6_code != volley_code {
+        let (k6_verdicts, volley_verdicts) = (verdicts(&k6_summary), verdicts(&volley_summary));
+        if want != got || k6_code != volley_code || k6_verdicts != volley_verdicts {
             failures.push(format!(
-                "{script}: k6 exit {k6_code}, volley exit {volley_code}\n  k6 requests:     {want:?}\n  volley requests: {got:?}\n{}",
+                "{script}: k6 exit {k6_code}, volley exit {volley_code}\n  k6 requests:     {want:?}\n  volley requests: {got:?}\n  k6 thresholds failed:     {k6_verdicts:?}\n  volley thresholds failed: {volley_verdicts:?}\n{}",
                 text(&out)
             ));
         }
