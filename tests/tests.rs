@@ -12,6 +12,7 @@ mod cases;
 mod cli;
 mod compare_e2e;
 mod compression;
+mod convert;
 mod cookies;
 mod dashboard;
 mod data_e2e;

@@ -97,6 +97,11 @@ enum Command {
         outputs: Vec<String>,
     },
     #[cfg(feature = "compiler")]
+    /// Convert a k6 script or a HAR recording to a `.load` file, report what was
+    /// converted, approximated and left, and lint the result.
+    #[command(subcommand)]
+    Convert(cmd::convert::Source),
+    #[cfg(feature = "compiler")]
     /// Format `.load` files canonically (comments kept); `--check` only reports.
     Fmt {
         #[arg(required = true)]
@@ -296,6 +301,8 @@ fn main() -> std::process::ExitCode {
             params,
             outputs,
         } => cmd::compile::run(&file, &out, &params, &outputs),
+        #[cfg(feature = "compiler")]
+        Command::Convert(source) => cmd::convert::run(source),
         #[cfg(feature = "compiler")]
         Command::Fmt { files, check } => cmd::fmt::run(&files, check),
         #[cfg(feature = "compiler")]

@@ -7,7 +7,7 @@ use crate::support::repo;
 /// The crates whose `src/`, `examples/`, `benches/` and `tests/` hold modules (the
 /// integration tests of the repository's own `tests/` are walked as well).
 const CRATES: &[&str] = &[
-    "grammar", "compiler", "plan", "engine", "demo", "k8s", "cli", "lsp",
+    "grammar", "compiler", "plan", "engine", "demo", "k8s", "cli", "lsp", "convert",
 ];
 
 /// Whether a module's text opens with its inner doc comment.

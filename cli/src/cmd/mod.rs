@@ -11,6 +11,8 @@ pub mod cluster_out;
 pub mod compare;
 #[cfg(feature = "compiler")]
 pub mod compile;
+#[cfg(feature = "compiler")]
+pub mod convert;
 #[cfg(feature = "deploy")]
 pub mod delete;
 #[cfg(feature = "compiler")]
