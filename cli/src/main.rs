@@ -239,8 +239,10 @@ enum Command {
         baseline: Option<PathBuf>,
         #[command(flatten)]
         judge: cmd::compare::Judge,
+        /// Boxed: without the compiler feature (the pods' binary) this variant is the
+        /// largest by far (clippy's large_enum_variant).
         #[command(flatten)]
-        summary: cmd::summary_format::SummaryArgs,
+        summary: Box<cmd::summary_format::SummaryArgs>,
     },
     #[cfg(feature = "deploy")]
     /// Deploy a test to Kubernetes, follow it and exit with its verdict.
@@ -375,7 +377,7 @@ fn main() -> std::process::ExitCode {
         } => cmd::fleet::coordinator(cmd::fleet::CoordinatorArgs {
             baseline,
             judge,
-            summary,
+            summary: *summary,
             plan,
             data_dir,
             listen,
