@@ -19,6 +19,7 @@ mod docs;
 mod first_use;
 mod fleet_e2e;
 mod fuzz;
+mod grpc_e2e;
 mod hostile;
 mod hostile_files;
 mod image;

@@ -161,6 +161,13 @@ codes! {
     E0725 => "a `baseline` expression Volley cannot read: write `AGG OP baseline * K + D` (`p(95) < baseline * 1.1`)",
     E0730 => "a `baseline` factor that is not a positive number (`baseline * 0`, `baseline / -2`)",
     E0731 => "`baseline` outside a threshold's condition (it is the earlier run's value of that threshold's statistic)",
+    E0820 => "a `.proto` file that cannot be read or does not compile (`data shop = proto(\"shop.proto\")`)",
+    E0821 => "`grpc.NAME` that is neither `invoke` nor a status code (`grpc.OK`, `grpc.NOT_FOUND`, ..)",
+    E0822 => "a gRPC method not written as a constant `\"package.Service/Method\"`, or not unary",
+    E0823 => "a gRPC service or method that no declared `.proto` has (with a \"did you mean\")",
+    E0824 => "a gRPC message field that the message type does not have (with a \"did you mean\")",
+    E0825 => "a gRPC message field of the wrong type (`id: \"3\"` for an `int64`)",
+    E0826 => "gRPC metadata that is not a record of text, or a key that is not a lower-case header name",
 }
 
 fn err(
@@ -1605,6 +1612,9 @@ pub fn multipart_not_record(span: Span, found: &str) -> Diagnostic {
         format!("write each part as a field: `{MULTIPART_EXAMPLE}`"),
     )
 }
+
+mod grpc;
+pub use grpc::*;
 
 #[cfg(test)]
 mod tests {

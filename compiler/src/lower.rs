@@ -98,6 +98,7 @@ pub fn lower(p: &Program) -> Plan {
         thresholds: p.thresholds.iter().map(|t| t.threshold.clone()).collect(),
         fleet: p.fleet.clone(),
         files: p.files.clone(),
+        protos: p.protos.clone(),
     }
 }
 
@@ -203,7 +204,10 @@ fn expr(e: &ir::Expr) -> pp::Expr {
     // sample, a request is sent): those keep their code.
     let effect = matches!(
         e.kind,
-        ExprKind::Check { .. } | ExprKind::Request(_) | ExprKind::CallFlow { .. }
+        ExprKind::Check { .. }
+            | ExprKind::Request(_)
+            | ExprKind::Grpc(_)
+            | ExprKind::CallFlow { .. }
     );
     if !effect {
         if let Some(v) = e.konst.as_ref().and_then(konst::to_value) {
@@ -280,6 +284,15 @@ fn expr(e: &ir::Expr) -> pp::Expr {
                 .filter(|(_, v)| !matches!(v.konst, Some(ir::Const::Str(_))))
                 .map(|(k, v)| (k.clone(), expr(v)))
                 .collect(),
+        })),
+        ExprKind::Grpc(g) => pp::Expr::Grpc(Box::new(volley_plan::grpc::GrpcCall {
+            target: g.target,
+            proto: g.proto,
+            method: g.method.clone(),
+            message: expr(&g.message),
+            metadata: g.metadata.as_ref().map(expr),
+            timeout_ms: g.timeout_ms,
+            tags: g.tags.clone(),
         })),
         ExprKind::CallFlow { flow, args } => pp::Expr::CallFlow {
             flow: *flow,

@@ -28,10 +28,12 @@ pub(crate) enum Endpoint {
     FeedbackForm,
     FeedbackPost,
     Upload,
+    /// gRPC `shop.Catalog/GetProduct` (`grpc.rs`).
+    GrpcGetProduct,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Endpoint; 19] = [
+    pub(crate) const ALL: [Endpoint; 20] = [
         Endpoint::Login,
         Endpoint::ProductList,
         Endpoint::Product,
@@ -51,6 +53,7 @@ impl Endpoint {
         Endpoint::FeedbackForm,
         Endpoint::FeedbackPost,
         Endpoint::Upload,
+        Endpoint::GrpcGetProduct,
     ];
 
     /// The key of this endpoint in [`crate::Stats`]: `"METHOD /path"`, with `{id}` for the
@@ -76,6 +79,7 @@ impl Endpoint {
             Endpoint::FeedbackForm => "GET /html/feedback",
             Endpoint::FeedbackPost => "POST /html/feedback",
             Endpoint::Upload => "POST /api/upload",
+            Endpoint::GrpcGetProduct => "POST /shop.Catalog/GetProduct",
         }
     }
 
@@ -83,7 +87,7 @@ impl Endpoint {
     pub(crate) fn latency_us(self) -> Option<(u64, u64)> {
         match self {
             Endpoint::ProductList | Endpoint::Catalog => Some((2_000, 6_000)),
-            Endpoint::Product => Some((1_000, 3_000)),
+            Endpoint::Product | Endpoint::GrpcGetProduct => Some((1_000, 3_000)),
             Endpoint::Login | Endpoint::SessionCreate => Some((5_000, 12_000)),
             Endpoint::SessionDelete | Endpoint::Account => Some((1_000, 3_000)),
             Endpoint::Cart => Some((3_000, 8_000)),

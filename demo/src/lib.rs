@@ -27,6 +27,7 @@
 //! | `POST /api/signed` (any body, header `x-signature: <hex HMAC-SHA256 of the body under` [`SIGNING_KEY`]`>`) | 200 `{"verified": true, "bytes": N, "sha256": "<hex of the body>"}`; 401 when the header is missing, not hex or wrong |
 //! | `GET /html/feedback` | 200 an HTML form whose hidden `csrf` input holds the session's token; `set-cookie: sid=…` when the request has no `sid` cookie |
 //! | `POST /html/feedback` (form-encoded `csrf=…`) | 200 HTML with the `sid` cookie's token; 403 without a session or with another token |
+//! | gRPC `shop.Catalog/GetProduct` (`content-type: application/grpc`, h2c) | the product, `NOT_FOUND` outside `1..=1000` (see `grpc`) |
 //! | anything else | 404 `{"error": …}`; a known path with the wrong method: 405 with `allow` |
 //!
 //! Bodies above 64 KiB get 413. Every JSON answer has `content-type: application/json`.
@@ -34,13 +35,14 @@
 //! asks for it.
 //!
 //! With [`DemoConfig::latency`] on (the default) each endpoint waits a pseudo-random
-//! service time before answering: product list and catalog 2–6 ms, product 1–3 ms, login and session 5–12 ms, account and logout 1–3 ms,
+//! service time before answering: product list and catalog 2–6 ms, product (HTTP or gRPC) 1–3 ms, login and session 5–12 ms, account and logout 1–3 ms,
 //! cart 3–8 ms, checkout 8–20 ms, orders 3–8 ms, admin reset/report 1–2 ms, signed and feedback 1–3 ms; stats and
 //! health answer at once. Without latency every endpoint answers at once.
 
 mod catalog;
 mod endpoint;
 mod feedback;
+mod grpc;
 mod server;
 mod shop;
 mod upload;

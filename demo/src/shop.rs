@@ -60,6 +60,17 @@ impl Shop {
             ..Shop::default()
         }
     }
+
+    /// The simulated service time of one answer of `endpoint` (see the crate docs).
+    pub(crate) fn wait(&self, endpoint: Endpoint) -> Duration {
+        let mut wait = self.extra_latency;
+        if self.latency {
+            if let Some((lo, hi)) = endpoint.latency_us() {
+                wait += Duration::from_micros(between(lo, hi));
+            }
+        }
+        wait
+    }
 }
 
 /// The service function: every request, any protocol version.
@@ -105,12 +116,7 @@ pub(crate) async fn handle(
         },
         false => body,
     };
-    let mut wait = shop.extra_latency;
-    if shop.latency {
-        if let Some((lo, hi)) = endpoint.latency_us() {
-            wait += Duration::from_micros(between(lo, hi));
-        }
-    }
+    let wait = shop.wait(endpoint);
     if !wait.is_zero() {
         tokio::time::sleep(wait).await;
     }
@@ -326,6 +332,8 @@ fn answer(
         // Answered by `handle`, which has the headers.
         Endpoint::Signed => signed(None, body),
         Endpoint::Upload => reject(StatusCode::INTERNAL_SERVER_ERROR, "uploads are async"),
+        // Never routed here: gRPC calls go to `grpc::handle` by their content type.
+        Endpoint::GrpcGetProduct => reject(StatusCode::NOT_FOUND, "not found"),
     };
     result.unwrap_or_else(|Reject(status, msg)| error(status, &msg))
 }

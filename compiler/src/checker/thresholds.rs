@@ -37,6 +37,7 @@ pub(crate) const BUILTIN_METRICS: &[(&str, MetricKind, bool)] = &[
     ("data_sent", MetricKind::Counter, false),
     ("data_received", MetricKind::Counter, false),
     ("group_duration", MetricKind::Trend, true),
+    ("grpc_req_duration", MetricKind::Trend, true),
 ];
 
 pub(crate) fn builtin_metric(name: &str) -> Option<(MetricKind, bool)> {

@@ -210,6 +210,31 @@ impl Recorder {
         sh.count_at(t, ids::DATA_RECEIVED, s.bytes_received as f64);
     }
 
+    /// A gRPC call's `grpc_req_duration`, tagged `name` and `method` (the method's path)
+    /// and `status` (its gRPC code), with the call's own tags over the scenario's.
+    pub fn grpc(
+        &mut self,
+        group: &Option<Arc<str>>,
+        name: &Arc<str>,
+        tags: &Option<TagMap>,
+        status: u16,
+        duration_ms: f64,
+    ) {
+        let shard = Rc::clone(&self.shard);
+        let mut sh = shard.borrow_mut();
+        let mut t = self.with_group(group);
+        t.name = Some(Arc::clone(name));
+        t.method = Some(Arc::clone(name));
+        t.status = Some(status);
+        if let Some(own) = tags {
+            let mut extra = t.extra.as_deref().cloned().unwrap_or_default();
+            extra.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+            t.extra = Some(Arc::new(extra));
+        }
+        let s = sh.series(&t);
+        sh.trend_at(s, ids::GRPC_REQ_DURATION, duration_ms);
+    }
+
     /// The first occurrence of error `code` in this worker (a request `request` to
     /// `target`), for the summary's errors section; later ones cost a short scan.
     pub fn first_error(&mut self, code: u32, request: &str, target: &str) {

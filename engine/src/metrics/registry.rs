@@ -58,6 +58,7 @@ pub mod ids {
     pub const DATA_SENT: MetricId = MetricId(15);
     pub const DATA_RECEIVED: MetricId = MetricId(16);
     pub const GROUP_DURATION: MetricId = MetricId(17);
+    pub const GRPC_REQ_DURATION: MetricId = MetricId(18);
 }
 
 /// The built-in metrics in id order: (name, kind, contains).
@@ -84,6 +85,7 @@ pub const BUILTINS: &[(&str, MetricKind, Contains)] = &[
     ("data_sent", MetricKind::Counter, Contains::Data),
     ("data_received", MetricKind::Counter, Contains::Data),
     ("group_duration", MetricKind::Trend, Contains::Time),
+    ("grpc_req_duration", MetricKind::Trend, Contains::Time),
 ];
 
 /// Every metric of a run, by id and by name.
