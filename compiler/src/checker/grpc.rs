@@ -124,9 +124,10 @@ pub(crate) fn compile_proto(
             return Err(format!("it imports more than {MAX_PROTO_FILES} files"));
         }
         let full = crate::files::data_path(dir, &name);
-        let bytes = loader
-            .load_data(&full)
-            .map_err(|e| format!("{name}: {e}"))?;
+        let bytes = loader.load_data(&full).map_err(|e| match name == path {
+            true => e.to_string(),
+            false => format!("{name} (imported): {e}"),
+        })?;
         let text = String::from_utf8(bytes).map_err(|_| format!("{name} is not UTF-8"))?;
         let file = protox::file::File::from_source(&name, &text).map_err(|e| proto_error(&e))?;
         todo.extend(file.file_descriptor_proto().dependency.iter().cloned());
