@@ -2,7 +2,9 @@
 //! of the method's input type (prost-reflect, from the plan's descriptor sets), tonic
 //! sends it over the VU's HTTP/2 channel to the target (plaintext h2c for `http://`; a
 //! channel per target and VU, connected on first use and kept, as k6 keeps a VU's
-//! client), and the answer comes back as the record `{status, message, error, duration}`
+//! client; `https://` through the scenario's TLS configuration, the same rustls config as
+//! its HTTP requests with ALPN `h2`: `http.tls` certificates, CA, versions and
+//! `insecure_tls`), and the answer comes back as the record `{status, message, error, duration}`
 //! the compiler typed: every field of the output message (absent ones at their default),
 //! nested messages as records, repeated fields as lists, enums by name, bytes as base64,
 //! maps and messages nested deeper than `MAX_TYPED_DEPTH` as json. Each call records a
@@ -184,9 +186,73 @@ impl Vu {
                 format!("grpc: target {base}: {e}"),
             )
         })?;
-        let channel = endpoint.tcp_nodelay(true).connect_lazy();
+        let channel = if base.starts_with("https://") {
+            let (tls, insecure) = match self.role {
+                super::Role::Scenario(i) => (
+                    self.shared.scenario_tls.get(i),
+                    self.shared.client_options.get(i).map(|o| o.insecure_tls),
+                ),
+                _ => (None, None),
+            };
+            let tls = tls
+                .or(self.shared.scenario_tls.last())
+                .unwrap_or(&self.shared.tls);
+            let config = Arc::clone(tls.client_config(insecure.unwrap_or(false), true));
+            endpoint.connect_with_connector_lazy(TlsConnector(config))
+        } else {
+            endpoint.tcp_nodelay(true).connect_lazy()
+        };
         self.grpc.0.insert(target, channel.clone());
         Ok(channel)
+    }
+}
+
+/// Opens a TLS connection (ALPN `h2`) for tonic's channel.
+#[derive(Clone)]
+struct TlsConnector(Arc<rustls::ClientConfig>);
+
+type Connecting = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = std::io::Result<
+                    hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>,
+                >,
+            > + Send,
+    >,
+>;
+
+impl tower_service::Service<http::Uri> for TlsConnector {
+    type Response = hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+    type Error = std::io::Error;
+    type Future = Connecting;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Connecting {
+        let config = Arc::clone(&self.0);
+        Box::pin(async move {
+            let invalid = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+            let host = uri
+                .host()
+                .ok_or_else(|| invalid(format!("{uri} has no host")))?
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            let port = uri.port_u16().unwrap_or(443);
+            let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+            tcp.set_nodelay(true)?;
+            let name = rustls::pki_types::ServerName::try_from(host)
+                .map_err(|e| invalid(e.to_string()))?;
+            let tls = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await?;
+            Ok(hyper_util::rt::TokioIo::new(tls))
+        })
     }
 }
 
