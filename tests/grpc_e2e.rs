@@ -112,6 +112,27 @@ fn a_fleet_merges_grpc_req_duration_into_its_verdict() {
 }
 
 #[test]
+fn server_client_and_bidirectional_streams_count_their_messages() {
+    let demo = DemoProcess::start();
+    let file = repo().join("tests/cases/run/grpc_streams.load");
+    let (out, s) = run_with_summary(
+        "grpc-streams",
+        &file.to_string_lossy(),
+        &["--param", &demo.url()],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(metric(&s, "checks", "rate"), 1.0, "{s:#}");
+    assert_eq!(metric(&s, "grpc_streams", "count"), 20.0);
+    assert_eq!(metric(&s, "grpc_streams_msgs_sent", "count"), 30.0);
+    assert_eq!(metric(&s, "grpc_streams_msgs_received", "count"), 30.0);
+    let stats = demo.stats();
+    assert_eq!(stats["requests"]["POST /shop.Catalog/ListProducts"], 10);
+    assert_eq!(stats["requests"]["POST /shop.Catalog/AddToCart"], 5);
+    assert_eq!(stats["requests"]["POST /shop.Catalog/Chat"], 5);
+}
+
+#[test]
 fn a_closed_port_answers_unavailable_and_the_iteration_goes_on() {
     let port = free_port();
     let (out, s) = run_with_summary(

@@ -202,6 +202,8 @@ pub struct Callee {
 /// A unary gRPC call; the plan's `GrpcCall` with typed expressions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GrpcCall {
+    /// `grpc.stream(..)` rather than `grpc.invoke(..)`.
+    pub stream: bool,
     pub target: u32,
     /// Index into `Program::protos`.
     pub proto: u32,

@@ -201,6 +201,7 @@ fn stmt(s: &ir::Stmt) -> pp::Stmt {
 
 fn grpc(g: &ir::GrpcCall) -> pp::Expr {
     pp::Expr::Grpc(Box::new(volley_plan::grpc::GrpcCall {
+        stream: g.stream,
         target: g.target,
         proto: g.proto,
         method: g.method.clone(),

@@ -28,12 +28,15 @@ pub(crate) enum Endpoint {
     FeedbackForm,
     FeedbackPost,
     Upload,
-    /// gRPC `shop.Catalog/GetProduct` (`grpc.rs`).
+    /// gRPC `shop.Catalog/GetProduct` and its streams (`grpc.rs`).
     GrpcGetProduct,
+    GrpcListProducts,
+    GrpcAddToCart,
+    GrpcChat,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Endpoint; 20] = [
+    pub(crate) const ALL: [Endpoint; 23] = [
         Endpoint::Login,
         Endpoint::ProductList,
         Endpoint::Product,
@@ -54,6 +57,9 @@ impl Endpoint {
         Endpoint::FeedbackPost,
         Endpoint::Upload,
         Endpoint::GrpcGetProduct,
+        Endpoint::GrpcListProducts,
+        Endpoint::GrpcAddToCart,
+        Endpoint::GrpcChat,
     ];
 
     /// The key of this endpoint in [`crate::Stats`]: `"METHOD /path"`, with `{id}` for the
@@ -80,6 +86,9 @@ impl Endpoint {
             Endpoint::FeedbackPost => "POST /html/feedback",
             Endpoint::Upload => "POST /api/upload",
             Endpoint::GrpcGetProduct => "POST /shop.Catalog/GetProduct",
+            Endpoint::GrpcListProducts => "POST /shop.Catalog/ListProducts",
+            Endpoint::GrpcAddToCart => "POST /shop.Catalog/AddToCart",
+            Endpoint::GrpcChat => "POST /shop.Catalog/Chat",
         }
     }
 
@@ -98,7 +107,11 @@ impl Endpoint {
                 Some((1_000, 3_000))
             }
             Endpoint::Upload => Some((2_000, 5_000)),
-            Endpoint::AdminStats | Endpoint::Health => None,
+            Endpoint::AdminStats
+            | Endpoint::Health
+            | Endpoint::GrpcListProducts
+            | Endpoint::GrpcAddToCart
+            | Endpoint::GrpcChat => None,
         }
     }
 }

@@ -8,6 +8,9 @@
 //! | Method | Answer |
 //! |---|---|
 //! | `shop.Catalog/GetProduct` `{id}` | the product (`id`, `name`, `price` as the JSON API, `list_price` `{currency: "USD", cents}`, `availability` `IN_STOCK` for odd ids else `BACKORDER`, `tags`); `NOT_FOUND` for ids outside `1..=1000` |
+//! | `shop.Catalog/ListProducts` `{limit}` (server stream) | products `1..=limit`, one message each; `INVALID_ARGUMENT` outside `1..=100` |
+//! | `shop.Catalog/AddToCart` (client stream of `{product_id, qty}`) | `{lines, total_qty, total_cents}` once the client is done; `NOT_FOUND` for an unknown product, `INVALID_ARGUMENT` for `qty < 1` |
+//! | `shop.Catalog/Chat` (bidirectional stream of `{text}`) | each message back as it comes, upper-cased |
 //! | any other method | `UNIMPLEMENTED` |
 
 use crate::catalog;
@@ -22,6 +25,7 @@ use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use tokio_stream::Stream;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::server::UnaryService;
 use tonic::Status;
@@ -90,7 +94,136 @@ pub(crate) async fn handle(shop: Arc<Shop>, req: Request<Incoming>) -> hyper::Re
             };
             tonic::server::Grpc::new(codec).unary(service, req).await
         }
+        (Some(m), "/shop.Catalog/ListProducts") => {
+            shop.counters.hit(Endpoint::GrpcListProducts);
+            let codec = DynamicCodec(m.input());
+            let service = ListProducts(m.output());
+            tonic::server::Grpc::new(codec)
+                .server_streaming(service, req)
+                .await
+        }
+        (Some(m), "/shop.Catalog/AddToCart") => {
+            shop.counters.hit(Endpoint::GrpcAddToCart);
+            let codec = DynamicCodec(m.input());
+            let service = AddToCart(m.output());
+            tonic::server::Grpc::new(codec)
+                .client_streaming(service, req)
+                .await
+        }
+        (Some(m), "/shop.Catalog/Chat") => {
+            shop.counters.hit(Endpoint::GrpcChat);
+            let codec = DynamicCodec(m.input());
+            let service = Chat(m.output());
+            tonic::server::Grpc::new(codec)
+                .streaming(service, req)
+                .await
+        }
         _ => Status::unimplemented(format!("no method {path}")).into_http(),
+    }
+}
+
+type Messages = Pin<Box<dyn Stream<Item = Result<DynamicMessage, Status>> + Send>>;
+type Streamed = Pin<Box<dyn Future<Output = Result<tonic::Response<Messages>, Status>> + Send>>;
+
+fn int_field(m: &DynamicMessage, name: &str) -> i64 {
+    m.get_field_by_name(name)
+        .and_then(|v| v.as_i64().or_else(|| v.as_i32().map(i64::from)))
+        .unwrap_or(0)
+}
+
+/// `shop.Catalog/ListProducts`: a server stream.
+struct ListProducts(MessageDescriptor);
+
+impl tonic::server::ServerStreamingService<DynamicMessage> for ListProducts {
+    type Response = DynamicMessage;
+    type ResponseStream = Messages;
+    type Future = Streamed;
+
+    fn call(&mut self, request: tonic::Request<DynamicMessage>) -> Streamed {
+        let output = self.0.clone();
+        Box::pin(async move {
+            let limit = int_field(request.get_ref(), "limit");
+            if !(1..=100).contains(&limit) {
+                return Err(Status::invalid_argument(format!(
+                    "limit {limit} is not within 1..=100"
+                )));
+            }
+            let items: Vec<Result<DynamicMessage, Status>> = (1..=limit)
+                .map(|id| {
+                    let (name, cents) =
+                        catalog::product(id as u64).ok_or_else(|| Status::internal("catalogue"))?;
+                    product(&output, id, name, cents)
+                })
+                .collect();
+            let stream: Messages = Box::pin(tokio_stream::iter(items));
+            Ok(tonic::Response::new(stream))
+        })
+    }
+}
+
+/// `shop.Catalog/AddToCart`: a client stream.
+struct AddToCart(MessageDescriptor);
+
+impl tonic::server::ClientStreamingService<DynamicMessage> for AddToCart {
+    type Response = DynamicMessage;
+    type Future = Answer;
+
+    fn call(&mut self, request: tonic::Request<tonic::Streaming<DynamicMessage>>) -> Answer {
+        let output = self.0.clone();
+        Box::pin(async move {
+            let mut items = request.into_inner();
+            let (mut lines, mut qty, mut cents) = (0i32, 0i64, 0i64);
+            while let Some(item) = items.message().await? {
+                let id = int_field(&item, "product_id");
+                let q = int_field(&item, "qty");
+                let Some((_, price)) = u64::try_from(id).ok().and_then(catalog::product) else {
+                    return Err(Status::not_found(format!("no product {id}")));
+                };
+                if q < 1 {
+                    return Err(Status::invalid_argument(format!("qty {q} is below 1")));
+                }
+                lines += 1;
+                qty += q;
+                cents += q * i64::try_from(price).unwrap_or(0);
+            }
+            let mut cart = DynamicMessage::new(output);
+            let bad = |e: prost_reflect::SetFieldError| Status::internal(e.to_string());
+            cart.try_set_field_by_name("lines", Value::I32(lines))
+                .map_err(bad)?;
+            cart.try_set_field_by_name("total_qty", Value::I64(qty))
+                .map_err(bad)?;
+            cart.try_set_field_by_name("total_cents", Value::I64(cents))
+                .map_err(bad)?;
+            Ok(tonic::Response::new(cart))
+        })
+    }
+}
+
+/// `shop.Catalog/Chat`: a bidirectional stream.
+struct Chat(MessageDescriptor);
+
+impl tonic::server::StreamingService<DynamicMessage> for Chat {
+    type Response = DynamicMessage;
+    type ResponseStream = Messages;
+    type Future = Streamed;
+
+    fn call(&mut self, request: tonic::Request<tonic::Streaming<DynamicMessage>>) -> Streamed {
+        let output = self.0.clone();
+        Box::pin(async move {
+            let incoming = request.into_inner();
+            let echoed = tokio_stream::StreamExt::map(incoming, move |m| {
+                let text = m?
+                    .get_field_by_name("text")
+                    .and_then(|v| v.as_str().map(str::to_uppercase))
+                    .unwrap_or_default();
+                let mut out = DynamicMessage::new(output.clone());
+                out.try_set_field_by_name("text", Value::String(text))
+                    .map_err(|e| Status::internal(e.to_string()))?;
+                Ok(out)
+            });
+            let stream: Messages = Box::pin(echoed);
+            Ok(tonic::Response::new(stream))
+        })
     }
 }
 

@@ -333,7 +333,10 @@ fn answer(
         Endpoint::Signed => signed(None, body),
         Endpoint::Upload => reject(StatusCode::INTERNAL_SERVER_ERROR, "uploads are async"),
         // Never routed here: gRPC calls go to `grpc::handle` by their content type.
-        Endpoint::GrpcGetProduct => reject(StatusCode::NOT_FOUND, "not found"),
+        Endpoint::GrpcGetProduct
+        | Endpoint::GrpcListProducts
+        | Endpoint::GrpcAddToCart
+        | Endpoint::GrpcChat => reject(StatusCode::NOT_FOUND, "not found"),
     };
     result.unwrap_or_else(|Reject(status, msg)| error(status, &msg))
 }

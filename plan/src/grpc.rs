@@ -7,9 +7,13 @@ use crate::program::Expr;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// One unary gRPC call.
+/// One gRPC call: unary (`grpc.invoke`), or a stream (`grpc.stream`: server, client or
+/// bidirectional, its messages sent in order, then every answer read to the end).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GrpcCall {
+    /// `grpc.stream(..)`: `message` is a list of messages (or one), the answer a list.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
     /// Index into `Plan::targets` (an `http://` target is h2c, `https://` TLS).
     pub target: u32,
     /// Index into `Plan::protos`: the descriptor set that declares the method.

@@ -231,14 +231,17 @@ impl<'a> Checker<'a> {
                 cx.loc(span),
             );
         }
-        let d = if field.name == "invoke" {
+        let d = if field.name == "invoke" || field.name == "stream" {
             codes::not_a_value(
                 span,
-                "`grpc.invoke` is a function",
+                &format!("`grpc.{}` is a function", field.name),
                 "call it: `grpc.invoke(TARGET, \"package.Service/Method\", {..})`",
             )
         } else {
-            let names = STATUS_CODES.iter().map(|(n, _)| *n).chain(["invoke"]);
+            let names = STATUS_CODES
+                .iter()
+                .map(|(n, _)| *n)
+                .chain(["invoke", "stream"]);
             let s = did_you_mean(&field.name, names);
             codes::unknown_grpc_member(field.span, &field.name, &s)
         };
@@ -254,25 +257,20 @@ impl<'a> Checker<'a> {
         args: &[ast::Arg],
     ) -> Expr {
         let loc = cx.loc(e.span);
-        if field.name != "invoke" {
+        let stream = field.name == "stream";
+        if field.name != "invoke" && !stream {
             for a in args {
                 self.expr(cx, &a.value);
             }
-            let s = did_you_mean(&field.name, ["invoke"]);
+            let s = did_you_mean(&field.name, ["invoke", "stream"]);
             return self.fail(
                 cx,
                 codes::unknown_grpc_member(field.span, &field.name, &s),
                 field.span,
             );
         }
-        let (bound, ok) = self.bind_args(
-            cx,
-            "grpc.invoke",
-            INVOKE_PARAMS,
-            INVOKE_REQUIRED,
-            args,
-            e.span,
-        );
+        let callee = if stream { "grpc.stream" } else { "grpc.invoke" };
+        let (bound, ok) = self.bind_args(cx, callee, INVOKE_PARAMS, INVOKE_REQUIRED, args, e.span);
         let arg = |i: usize| bound.get(i).copied().flatten().and_then(|a| args.get(a));
         let (Some(t), Some(m), Some(msg), true) = (arg(0), arg(1), arg(2), ok) else {
             for a in args {
@@ -281,11 +279,14 @@ impl<'a> Checker<'a> {
             return self.error_expr(loc);
         };
         let target = self.target_arg(cx, &t.value);
-        let method = self.grpc_method(&m.value, cx.module);
+        let method = self.grpc_method(&m.value, cx.module, stream);
         let message = self.expr(cx, &msg.value);
         let mut ok = target.is_some() && method.is_some() && !message.ty.is_error();
         if let Some((_, md)) = &method {
-            ok &= self.check_message(cx.module, &message, Some(&msg.value), &md.input(), 0);
+            ok &= match stream {
+                true => self.check_messages(cx.module, &message, &msg.value, &md.input()),
+                false => self.check_message(cx.module, &message, Some(&msg.value), &md.input(), 0),
+            };
         }
         let metadata = match arg(3) {
             Some(a) => {
@@ -315,13 +316,18 @@ impl<'a> Checker<'a> {
         let (Some(target), Some((proto, md)), true) = (target, method, ok) else {
             return self.error_expr(loc);
         };
+        let answer = message_type(&md.output(), 0);
         let ty = Type::Record(vec![
             ("status".into(), Type::Int),
-            ("message".into(), message_type(&md.output(), 0)),
+            match stream {
+                true => ("messages".into(), Type::list(answer)),
+                false => ("message".into(), answer),
+            },
             ("error".into(), Type::Str),
             ("duration".into(), Type::Duration),
         ]);
         let call = ir::GrpcCall {
+            stream,
             target,
             proto,
             method: format!("{}/{}", md.parent_service().full_name(), md.name()),
@@ -341,7 +347,12 @@ impl<'a> Checker<'a> {
     }
 
     /// The method `"package.Service/Method"` in the declared `.proto` files.
-    fn grpc_method(&mut self, a: &ast::Expr, module: ModuleId) -> Option<(u32, MethodDescriptor)> {
+    fn grpc_method(
+        &mut self,
+        a: &ast::Expr,
+        module: ModuleId,
+        stream: bool,
+    ) -> Option<(u32, MethodDescriptor)> {
         let bad = |why: &str| {
             codes::bad_grpc_method(
                 a.span,
@@ -389,15 +400,21 @@ impl<'a> Checker<'a> {
             );
             return None;
         };
-        if md.is_client_streaming() || md.is_server_streaming() {
-            self.emit(
-                module,
-                codes::bad_grpc_method(
+        let streaming = md.is_client_streaming() || md.is_server_streaming();
+        if streaming != stream {
+            let d = match streaming {
+                true => codes::bad_grpc_method(
                     a.span,
                     &format!("`{text}` is a streaming method"),
-                    "`grpc.invoke` makes unary calls; streams are not supported yet",
+                    "call it with `grpc.stream(TARGET, METHOD, [messages..])`",
                 ),
-            );
+                false => codes::bad_grpc_method(
+                    a.span,
+                    &format!("`{text}` is a unary method"),
+                    "call it with `grpc.invoke(TARGET, METHOD, {..})`",
+                ),
+            };
+            self.emit(module, d);
             return None;
         }
         Some((id, md))
@@ -456,6 +473,32 @@ impl<'a> Checker<'a> {
             ok &= self.check_field(module, &fd, ty, sub, value_ast, value_span, depth);
         }
         ok
+    }
+
+    /// The messages of a stream: a list of records (each checked), or one record.
+    fn check_messages(
+        &mut self,
+        module: ModuleId,
+        x: &Expr,
+        written: &ast::Expr,
+        desc: &MessageDescriptor,
+    ) -> bool {
+        let Type::List(elem) = &x.ty else {
+            return self.check_message(module, x, Some(written), desc, 0);
+        };
+        match (&x.kind, &written.kind) {
+            (ExprKind::List(items), A::List(asts)) if items.len() == asts.len() => {
+                items.iter().zip(asts).fold(true, |ok, (i, w)| {
+                    self.check_message(module, i, Some(w), desc, 0) && ok
+                })
+            }
+            _ => {
+                let mut probe = x.clone();
+                probe.ty = (**elem).clone();
+                probe.kind = ExprKind::Error;
+                self.check_message(module, &probe, None, desc, 0)
+            }
+        }
     }
 
     /// One field's value against the field's kind.

@@ -38,6 +38,9 @@ pub(crate) const BUILTIN_METRICS: &[(&str, MetricKind, bool)] = &[
     ("data_received", MetricKind::Counter, false),
     ("group_duration", MetricKind::Trend, true),
     ("grpc_req_duration", MetricKind::Trend, true),
+    ("grpc_streams", MetricKind::Counter, false),
+    ("grpc_streams_msgs_sent", MetricKind::Counter, false),
+    ("grpc_streams_msgs_received", MetricKind::Counter, false),
 ];
 
 pub(crate) fn builtin_metric(name: &str) -> Option<(MetricKind, bool)> {

@@ -493,6 +493,7 @@ impl Lower<'_> {
         let path = http::uri::PathAndQuery::try_from(name.as_str())
             .map_err(|e| missing(format!("{name}: {e}")))?;
         Ok(super::grpc::GrpcCode {
+            stream: g.stream,
             target: g.target,
             method,
             path,

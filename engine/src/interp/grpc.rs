@@ -36,6 +36,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One `grpc.invoke(..)` site, prepared.
 pub struct GrpcCode {
+    /// `grpc.stream(..)`: the message is a list, the answer `messages`.
+    pub stream: bool,
     pub target: u32,
     pub method: MethodDescriptor,
     /// `/package.Service/Method`.
@@ -100,24 +102,23 @@ impl Vu {
             )
         };
         let value = self.eval_nested(&g.message).await?;
+        if g.stream {
+            let items = match &value {
+                Value::List(items) => items.to_vec(),
+                other => vec![other.clone()],
+            };
+            let messages = items
+                .iter()
+                .map(|v| to_message(&g.method.input(), v))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(bad)?;
+            let mut req = tonic::Request::new(tokio_stream::iter(messages.clone()));
+            self.grpc_metadata(g, req.metadata_mut()).await?;
+            return self.grpc_stream(g, req, messages.len()).await;
+        }
         let message = to_message(&g.method.input(), &value).map_err(bad)?;
         let mut req = tonic::Request::new(message);
-        if let Some(m) = &g.metadata {
-            if let Value::Record(fields) = self.eval_nested(m).await? {
-                for (k, v) in fields.iter() {
-                    let text = v.as_text().map_or_else(|| v.to_text(), str::to_string);
-                    let key = tonic::metadata::MetadataKey::from_bytes(k.as_bytes());
-                    let val = tonic::metadata::MetadataValue::try_from(text.as_str());
-                    let (Ok(key), Ok(val)) = (key, val) else {
-                        return Err(Halt::error(
-                            format!("grpc {}: invalid metadata {k}", g.name),
-                            format!("grpc {}: metadata {k:?} has an invalid value", g.name),
-                        ));
-                    };
-                    req.metadata_mut().insert(key, val);
-                }
-            }
-        }
+        self.grpc_metadata(g, req.metadata_mut()).await?;
         let timeout = g.timeout.unwrap_or(DEFAULT_TIMEOUT);
         req.set_timeout(timeout);
         let channel = self.grpc_channel(g.target)?;
@@ -163,6 +164,87 @@ impl Vu {
         Ok(Value::Record(Arc::from(vec![
             (Arc::from("status"), Value::Int(i64::from(status))),
             (Arc::from("message"), message_value(&answer, 0)),
+            (Arc::from("error"), Value::str(&error)),
+            (Arc::from("duration"), Value::Duration(duration_ms)),
+        ])))
+    }
+
+    /// Evaluates a call's metadata into the request's.
+    async fn grpc_metadata(
+        &mut self,
+        g: &GrpcCode,
+        into: &mut tonic::metadata::MetadataMap,
+    ) -> R<()> {
+        let Some(m) = &g.metadata else {
+            return Ok(());
+        };
+        if let Value::Record(fields) = self.eval_nested(m).await? {
+            for (k, v) in fields.iter() {
+                let text = v.as_text().map_or_else(|| v.to_text(), str::to_string);
+                let key = tonic::metadata::MetadataKey::from_bytes(k.as_bytes());
+                let val = tonic::metadata::MetadataValue::try_from(text.as_str());
+                let (Ok(key), Ok(val)) = (key, val) else {
+                    return Err(Halt::error(
+                        format!("grpc {}: invalid metadata {k}", g.name),
+                        format!("grpc {}: metadata {k:?} has an invalid value", g.name),
+                    ));
+                };
+                into.insert(key, val);
+            }
+        }
+        Ok(())
+    }
+
+    /// A stream: sends every message, half-closes, reads every answer to the end (or to
+    /// an error status, or the deadline). Records `grpc_streams` +1 and the messages sent
+    /// and received, tagged as a unary call's samples.
+    async fn grpc_stream(
+        &mut self,
+        g: &GrpcCode,
+        req: tonic::Request<tokio_stream::Iter<std::vec::IntoIter<DynamicMessage>>>,
+        sent: usize,
+    ) -> R<Value> {
+        let mut req = req;
+        let timeout = g.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        req.set_timeout(timeout);
+        let channel = self.grpc_channel(g.target)?;
+        let started = Instant::now();
+        let mut client = tonic::client::Grpc::new(channel);
+        let codec = DynamicCodec(g.method.output());
+        let mut received = Vec::new();
+        let call = async {
+            client
+                .ready()
+                .await
+                .map_err(|e| Status::unavailable(e.to_string()))?;
+            let mut answers = client
+                .streaming(req, g.path.clone(), codec)
+                .await?
+                .into_inner();
+            while let Some(m) = answers.message().await? {
+                received.push(m);
+            }
+            Ok::<(), Status>(())
+        };
+        let result = tokio::time::timeout(timeout, call)
+            .await
+            .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded")));
+        let duration_ms = ms(started.elapsed());
+        let (status, error) = match result {
+            Ok(()) => (0, String::new()),
+            Err(s) => (s.code() as i32, s.message().to_string()),
+        };
+        self.rec.grpc_stream(
+            &self.group,
+            &g.name,
+            &g.tags,
+            u16::try_from(status).unwrap_or(u16::MAX),
+            (sent, received.len()),
+        );
+        let messages: Vec<Value> = received.iter().map(|m| message_value(m, 0)).collect();
+        Ok(Value::Record(Arc::from(vec![
+            (Arc::from("status"), Value::Int(i64::from(status))),
+            (Arc::from("messages"), Value::List(messages.into())),
             (Arc::from("error"), Value::str(&error)),
             (Arc::from("duration"), Value::Duration(duration_ms)),
         ])))

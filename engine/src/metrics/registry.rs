@@ -59,6 +59,9 @@ pub mod ids {
     pub const DATA_RECEIVED: MetricId = MetricId(16);
     pub const GROUP_DURATION: MetricId = MetricId(17);
     pub const GRPC_REQ_DURATION: MetricId = MetricId(18);
+    pub const GRPC_STREAMS: MetricId = MetricId(19);
+    pub const GRPC_STREAMS_MSGS_SENT: MetricId = MetricId(20);
+    pub const GRPC_STREAMS_MSGS_RECEIVED: MetricId = MetricId(21);
 }
 
 /// The built-in metrics in id order: (name, kind, contains).
@@ -86,6 +89,17 @@ pub const BUILTINS: &[(&str, MetricKind, Contains)] = &[
     ("data_received", MetricKind::Counter, Contains::Data),
     ("group_duration", MetricKind::Trend, Contains::Time),
     ("grpc_req_duration", MetricKind::Trend, Contains::Time),
+    ("grpc_streams", MetricKind::Counter, Contains::Default),
+    (
+        "grpc_streams_msgs_sent",
+        MetricKind::Counter,
+        Contains::Default,
+    ),
+    (
+        "grpc_streams_msgs_received",
+        MetricKind::Counter,
+        Contains::Default,
+    ),
 ];
 
 /// Every metric of a run, by id and by name.
