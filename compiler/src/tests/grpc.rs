@@ -106,3 +106,44 @@ fn a_proto_is_not_a_value_and_status_codes_are_ints() {
         show(&c)
     );
 }
+
+#[test]
+fn calls_reach_declared_targets_only_and_secrets_stay_out_of_tags() {
+    let src = call(
+        "let a = grpc.invoke(\"http://10.0.0.1:50051\", \"shop.Catalog/GetProduct\", {id: 1})\n\
+         let b = grpc.invoke(shop, \"shop.Catalog/GetProduct\", {id: 1}, metadata: {authorization: key}, tags: {who: key})",
+    )
+    .replace("data catalog", "secret key = env(\"KEY\")\ndata catalog");
+    let c = compile_src(&src);
+    let codes: Vec<String> = errors(&src, &c).into_iter().map(|(c, _)| c).collect();
+    assert_eq!(codes.len(), 2, "{}", show(&c));
+    assert_eq!(codes[0], "E0105", "a string is not a declared target");
+    assert!(
+        codes[1].starts_with("E05"),
+        "a secret as a tag: {}",
+        show(&c)
+    );
+}
+
+#[test]
+fn streams_check_each_message_and_answer_a_list() {
+    let src = call(
+        "let a = grpc.stream(shop, \"shop.Catalog/AddToCart\", [{product_id: 1, qty: 2}, {product_id: 2, qtty: 1}])\n\
+         let b = grpc.stream(shop, \"shop.Catalog/GetProduct\", [{id: 1}])\n\
+         let c = grpc.stream(shop, \"shop.Catalog/ListProducts\", {limit: 3})\n\
+         check \"n\": c.messages.len() == 3 and c.messages[0].name != \"\"",
+    );
+    let c = compile_src(&src);
+    assert_eq!(
+        errors(&src, &c),
+        vec![
+            ("E0824".to_string(), "qtty".to_string()),
+            (
+                "E0822".to_string(),
+                "\"shop.Catalog/GetProduct\"".to_string()
+            ),
+        ],
+        "{}",
+        show(&c)
+    );
+}
