@@ -109,6 +109,20 @@ fn a_fleet_merges_grpc_req_duration_into_its_verdict() {
         demo.stats()["requests"]["POST /shop.Catalog/GetProduct"],
         80
     );
+    // Streams on two runners: the merged counters meet the file's exact thresholds.
+    let streams = repo().join("tests/cases/run/grpc_streams.load");
+    let (out, s) = run_with_summary(
+        "grpc-fleet-streams",
+        &streams.to_string_lossy(),
+        &["--runners", "2", "--param", &demo.url()],
+        Duration::from_secs(90),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(metric(&s, "grpc_streams", "count"), 20.0, "{s:#}");
+    assert_eq!(
+        s["metrics"]["grpc_streams_msgs_received"]["thresholds"]["count == 30"]["ok"], true,
+        "{s:#}"
+    );
 }
 
 #[test]
