@@ -145,6 +145,13 @@ pub fn with_example_data(dir: &Path) {
     for f in ["users.csv", "orders.json", "report.csv", "pixels.png"] {
         std::fs::copy(repo().join("examples/data").join(f), data.join(f)).expect("copy data");
     }
+    let protos = dir.join("protos");
+    std::fs::create_dir_all(&protos).expect("create protos dir");
+    std::fs::copy(
+        repo().join("examples/protos/shop.proto"),
+        protos.join("shop.proto"),
+    )
+    .expect("copy shop.proto");
     write_test_pki(dir);
 }
 

@@ -22,6 +22,7 @@ mod editors;
 mod first_use;
 mod fleet_e2e;
 mod fuzz;
+mod grpc_e2e;
 mod hostile;
 mod hostile_files;
 mod image;

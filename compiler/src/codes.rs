@@ -165,6 +165,13 @@ codes! {
     E0802 => "a WebSocket subprotocol that is not a token (`subprotocols: [\"chat v2\"]`)",
     E0803 => "a WebSocket close code a client may not send (`s.close(1006)`; 1000, 1001-1003, 1007-1014 or 3000-4999)",
     E0804 => "`s.events(..)` anywhere but as the list of a `for` (`for e in s.events(duration: 10s) { .. }`)",
+    E0820 => "a `.proto` file that cannot be read or does not compile (`data shop = proto(\"shop.proto\")`)",
+    E0821 => "`grpc.NAME` that is neither `invoke` nor a status code (`grpc.OK`, `grpc.NOT_FOUND`, ..)",
+    E0822 => "a gRPC method not written as a constant `\"package.Service/Method\"`, or not unary",
+    E0823 => "a gRPC service or method that no declared `.proto` has (with a \"did you mean\")",
+    E0824 => "a gRPC message field that the message type does not have (with a \"did you mean\")",
+    E0825 => "a gRPC message field of the wrong type (`id: \"3\"` for an `int64`)",
+    E0826 => "gRPC metadata that is not a record of text, or a key that is not a lower-case header name",
 }
 
 fn err(
@@ -1676,6 +1683,8 @@ pub fn ws_events_outside_for(span: Span) -> Diagnostic {
             .into(),
     )
 }
+mod grpc;
+pub use grpc::*;
 
 #[cfg(test)]
 mod tests {

@@ -155,6 +155,8 @@ pub enum ExprKind {
     Stage(Box<Expr>, Box<Expr>),
     Range(Box<Expr>, Box<Expr>),
     Request(Box<Request>),
+    /// `grpc.invoke(..)`: a unary gRPC call (`checker/grpc/`).
+    Grpc(Box<GrpcCall>),
     /// A call of a flow instance (index into `Program::flows`).
     CallFlow {
         flow: u32,
@@ -195,6 +197,23 @@ pub struct Callee {
     pub item: (ModuleId, usize),
     /// The callee as written (`lib.double`), for naming it in an evaluation error.
     pub shown: String,
+}
+
+/// A unary gRPC call; the plan's `GrpcCall` with typed expressions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GrpcCall {
+    /// `grpc.stream(..)` rather than `grpc.invoke(..)`.
+    pub stream: bool,
+    pub target: u32,
+    /// Index into `Program::protos`.
+    pub proto: u32,
+    /// `package.Service/Method`.
+    pub method: String,
+    pub message: Expr,
+    pub metadata: Option<Expr>,
+    pub timeout_ms: Option<u64>,
+    /// Constant tags (`tags: {..}`).
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -468,6 +487,9 @@ pub struct Program {
     /// Files of the test's folder that `multipart:` bodies send, read at compile time
     /// (`PartValue::File::file` indexes them).
     pub files: Vec<volley_plan::FileData>,
+    /// The `.proto` files of `data NAME = proto(..)`, compiled to encoded descriptor sets
+    /// (`GrpcCall::proto` indexes them).
+    pub protos: Vec<volley_plan::FileData>,
 }
 
 /// Calls `f` on `e` and every expression inside it (pre-order).
@@ -489,6 +511,10 @@ pub fn walk_expr<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
         ExprKind::Record(fs) => fs.iter().for_each(|(_, x)| walk_expr(x, f)),
         ExprKind::Inlined { body, .. } => walk_expr(body, f),
         ExprKind::Check { cond, .. } => walk_expr(cond, f),
+        ExprKind::Grpc(g) => {
+            walk_expr(&g.message, f);
+            g.metadata.iter().for_each(|x| walk_expr(x, f));
+        }
         ExprKind::Request(r) => {
             walk_expr(&r.path, f);
             r.query
@@ -580,6 +606,12 @@ pub fn walk_expr_mut(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
         ExprKind::Record(fs) => fs.iter_mut().for_each(|(_, x)| walk_expr_mut(x, f)),
         ExprKind::Inlined { body, .. } => walk_expr_mut(body, f),
         ExprKind::Check { cond, .. } => walk_expr_mut(cond, f),
+        ExprKind::Grpc(g) => {
+            walk_expr_mut(&mut g.message, f);
+            if let Some(m) = g.metadata.as_mut() {
+                walk_expr_mut(m, f);
+            }
+        }
         ExprKind::Request(r) => {
             walk_expr_mut(&mut r.path, f);
             if let Some(q) = r.query.as_mut() {

@@ -98,6 +98,7 @@ pub fn lower(p: &Program) -> Plan {
         thresholds: p.thresholds.iter().map(|t| t.threshold.clone()).collect(),
         fleet: p.fleet.clone(),
         files: p.files.clone(),
+        protos: p.protos.clone(),
     }
 }
 
@@ -198,14 +199,34 @@ fn stmt(s: &ir::Stmt) -> pp::Stmt {
     }
 }
 
-fn expr(e: &ir::Expr) -> pp::Expr {
-    // Folded values are constants, unless evaluating has an effect (a check records a
-    // sample, a request is sent): those keep their code.
-    let effect = matches!(
+fn grpc(g: &ir::GrpcCall) -> pp::Expr {
+    pp::Expr::Grpc(Box::new(volley_plan::grpc::GrpcCall {
+        stream: g.stream,
+        target: g.target,
+        proto: g.proto,
+        method: g.method.clone(),
+        message: expr(&g.message),
+        metadata: g.metadata.as_ref().map(expr),
+        timeout_ms: g.timeout_ms,
+        tags: g.tags.clone(),
+    }))
+}
+
+/// Whether evaluating `e` has an effect (a check records a sample, a request or call is
+/// sent), so that its code stays even when its value is folded.
+fn has_effect(e: &ir::Expr) -> bool {
+    matches!(
         e.kind,
-        ExprKind::Check { .. } | ExprKind::Request(_) | ExprKind::CallFlow { .. }
-    );
-    if !effect {
+        ExprKind::Check { .. }
+            | ExprKind::Request(_)
+            | ExprKind::Grpc(_)
+            | ExprKind::CallFlow { .. }
+    )
+}
+
+fn expr(e: &ir::Expr) -> pp::Expr {
+    // Folded values are constants, unless evaluating has an effect.
+    if !has_effect(e) {
         if let Some(v) = e.konst.as_ref().and_then(konst::to_value) {
             return pp::Expr::Const(v);
         }
@@ -281,6 +302,7 @@ fn expr(e: &ir::Expr) -> pp::Expr {
                 .map(|(k, v)| (k.clone(), expr(v)))
                 .collect(),
         })),
+        ExprKind::Grpc(g) => grpc(g),
         ExprKind::CallFlow { flow, args } => pp::Expr::CallFlow {
             flow: *flow,
             args: args.iter().map(expr).collect(),

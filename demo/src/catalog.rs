@@ -63,14 +63,26 @@ fn rendered() -> &'static [Box<str>] {
     RENDERED.get_or_init(|| (1..=MAX_ID).map(render).collect())
 }
 
-fn render(id: u64) -> Box<str> {
+/// The product's name and price in cents (what its JSON says), or `None` for an
+/// unknown id; the gRPC service answers from it.
+pub(crate) fn product(id: u64) -> Option<(String, u64)> {
+    (1..=MAX_ID)
+        .contains(&id)
+        .then(|| (name(id), price_cents(id)))
+}
+
+fn name(id: u64) -> String {
     let n = (id - 1) as usize;
-    let name = format!(
+    format!(
         "{} {} {}",
         ADJECTIVES[n % 10],
         MATERIALS[(n / 10) % 10],
         NOUNS[(n / 100) % 10]
-    );
+    )
+}
+
+fn render(id: u64) -> Box<str> {
+    let name = name(id);
     serde_json::json!({"id": id, "name": name, "price": price_cents(id) as f64 / 100.0})
         .to_string()
         .into_boxed_str()

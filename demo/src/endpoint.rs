@@ -30,10 +30,15 @@ pub(crate) enum Endpoint {
     Upload,
     WsEcho,
     WsTicker,
+    /// gRPC `shop.Catalog/GetProduct` and its streams (`grpc.rs`).
+    GrpcGetProduct,
+    GrpcListProducts,
+    GrpcAddToCart,
+    GrpcChat,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Endpoint; 21] = [
+    pub(crate) const ALL: [Endpoint; 25] = [
         Endpoint::Login,
         Endpoint::ProductList,
         Endpoint::Product,
@@ -55,6 +60,10 @@ impl Endpoint {
         Endpoint::Upload,
         Endpoint::WsEcho,
         Endpoint::WsTicker,
+        Endpoint::GrpcGetProduct,
+        Endpoint::GrpcListProducts,
+        Endpoint::GrpcAddToCart,
+        Endpoint::GrpcChat,
     ];
 
     /// The key of this endpoint in [`crate::Stats`]: `"METHOD /path"`, with `{id}` for the
@@ -82,6 +91,10 @@ impl Endpoint {
             Endpoint::Upload => "POST /api/upload",
             Endpoint::WsEcho => "GET /ws/echo",
             Endpoint::WsTicker => "GET /ws/ticker",
+            Endpoint::GrpcGetProduct => "POST /shop.Catalog/GetProduct",
+            Endpoint::GrpcListProducts => "POST /shop.Catalog/ListProducts",
+            Endpoint::GrpcAddToCart => "POST /shop.Catalog/AddToCart",
+            Endpoint::GrpcChat => "POST /shop.Catalog/Chat",
         }
     }
 
@@ -89,7 +102,7 @@ impl Endpoint {
     pub(crate) fn latency_us(self) -> Option<(u64, u64)> {
         match self {
             Endpoint::ProductList | Endpoint::Catalog => Some((2_000, 6_000)),
-            Endpoint::Product => Some((1_000, 3_000)),
+            Endpoint::Product | Endpoint::GrpcGetProduct => Some((1_000, 3_000)),
             Endpoint::Login | Endpoint::SessionCreate => Some((5_000, 12_000)),
             Endpoint::SessionDelete | Endpoint::Account => Some((1_000, 3_000)),
             Endpoint::Cart => Some((3_000, 8_000)),
@@ -100,7 +113,11 @@ impl Endpoint {
                 Some((1_000, 3_000))
             }
             Endpoint::Upload => Some((2_000, 5_000)),
-            Endpoint::AdminStats | Endpoint::Health => None,
+            Endpoint::AdminStats
+            | Endpoint::Health
+            | Endpoint::GrpcListProducts
+            | Endpoint::GrpcAddToCart
+            | Endpoint::GrpcChat => None,
             // Sessions: their messages are answered at once.
             Endpoint::WsEcho | Endpoint::WsTicker => None,
         }

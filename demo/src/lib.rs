@@ -29,6 +29,7 @@
 //! | `POST /html/feedback` (form-encoded `csrf=…`) | 200 HTML with the `sid` cookie's token; 403 without a session or with another token |
 //! | `GET /ws/echo` (WebSocket) | every text or binary message sent back as it came; the first subprotocol offered is accepted |
 //! | `GET /ws/ticker?interval_ms=N` (WebSocket) | a text message `{"symbol", "price", "seq"}` every N ms (default 100, 10..=10000); any message in is echoed |
+//! | gRPC `shop.Catalog/GetProduct` (`content-type: application/grpc`, h2c) | the product, `NOT_FOUND` outside `1..=1000` (see `grpc`) |
 //! | anything else | 404 `{"error": …}`; a known path with the wrong method: 405 with `allow` |
 //!
 //! Bodies above 64 KiB get 413. Every JSON answer has `content-type: application/json`.
@@ -36,13 +37,14 @@
 //! asks for it.
 //!
 //! With [`DemoConfig::latency`] on (the default) each endpoint waits a pseudo-random
-//! service time before answering: product list and catalog 2–6 ms, product 1–3 ms, login and session 5–12 ms, account and logout 1–3 ms,
+//! service time before answering: product list and catalog 2–6 ms, product (HTTP or gRPC) 1–3 ms, login and session 5–12 ms, account and logout 1–3 ms,
 //! cart 3–8 ms, checkout 8–20 ms, orders 3–8 ms, admin reset/report 1–2 ms, signed and feedback 1–3 ms; stats and
 //! health answer at once. Without latency every endpoint answers at once.
 
 mod catalog;
 mod endpoint;
 mod feedback;
+mod grpc;
 mod server;
 mod shop;
 mod upload;

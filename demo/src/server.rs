@@ -1,13 +1,17 @@
 //! Sockets and connections: the accept loop, one task per connection serving HTTP/1.1
 //! (keep-alive) and HTTP/2 prior knowledge on the same port, and shutdown. It does not
-//! look at requests (see `shop`). On shutdown it stops accepting at once, asks every
+//! look at requests beyond their content type (gRPC calls go to `grpc`, the rest to
+//! `shop`). On shutdown it stops accepting at once, asks every
 //! connection to close gracefully (idle ones close immediately) and drops any still
 //! open after [`GRACE`].
 
+use crate::grpc;
 use crate::shop::{self, Shop};
+use http_body_util::Either;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -55,7 +59,17 @@ async fn connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |req| shop::handle(shop.clone(), req));
+    let service = service_fn(move |req| {
+        let shop = shop.clone();
+        async move {
+            if grpc::is_grpc(&req) {
+                return Ok::<_, Infallible>(grpc::handle(shop, req).await.map(Either::Right));
+            }
+            shop::handle(shop, req)
+                .await
+                .map(|res| res.map(Either::Left))
+        }
+    });
     // With upgrades: `GET /ws/*` hands its connection over to a WebSocket session.
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     tokio::pin!(conn);

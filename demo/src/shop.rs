@@ -60,6 +60,17 @@ impl Shop {
             ..Shop::default()
         }
     }
+
+    /// The simulated service time of one answer of `endpoint` (see the crate docs).
+    pub(crate) fn wait(&self, endpoint: Endpoint) -> Duration {
+        let mut wait = self.extra_latency;
+        if self.latency {
+            if let Some((lo, hi)) = endpoint.latency_us() {
+                wait += Duration::from_micros(between(lo, hi));
+            }
+        }
+        wait
+    }
 }
 
 /// The service function: every request, any protocol version.
@@ -108,12 +119,7 @@ pub(crate) async fn handle(
         },
         false => body,
     };
-    let mut wait = shop.extra_latency;
-    if shop.latency {
-        if let Some((lo, hi)) = endpoint.latency_us() {
-            wait += Duration::from_micros(between(lo, hi));
-        }
-    }
+    let wait = shop.wait(endpoint);
     if !wait.is_zero() {
         tokio::time::sleep(wait).await;
     }
@@ -333,6 +339,11 @@ fn answer(
         Endpoint::WsEcho | Endpoint::WsTicker => {
             reject(StatusCode::BAD_REQUEST, "expected a WebSocket handshake")
         }
+        // Never routed here: gRPC calls go to `grpc::handle` by their content type.
+        Endpoint::GrpcGetProduct
+        | Endpoint::GrpcListProducts
+        | Endpoint::GrpcAddToCart
+        | Endpoint::GrpcChat => reject(StatusCode::NOT_FOUND, "not found"),
     };
     result.unwrap_or_else(|Reject(status, msg)| error(status, &msg))
 }

@@ -154,6 +154,12 @@ fn expr_cost(plan: &Plan, e: &Expr, depth: u32) -> (f64, f64) {
             .flatten());
             (inner.0 + 1.0, inner.1 + ASSUMED_LATENCY_MS)
         }
+        Expr::Grpc(g) => {
+            let inner = sum(&mut [Some(&g.message), g.metadata.as_ref()]
+                .into_iter()
+                .flatten());
+            (inner.0 + 1.0, inner.1 + ASSUMED_LATENCY_MS)
+        }
         Expr::CallFlow { flow, args } => {
             let a = sum(&mut args.iter());
             let f: Option<&Function> = plan.flows.get(*flow as usize);

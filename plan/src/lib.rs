@@ -5,6 +5,7 @@
 pub mod capacity;
 pub mod exit;
 pub mod files;
+pub mod grpc;
 pub mod pack;
 pub mod plan;
 pub mod program;

@@ -310,6 +310,7 @@ pub fn without_rows(plan: &Plan) -> Plan {
         thresholds: plan.thresholds.clone(),
         fleet: plan.fleet.clone(),
         files: plan.files.clone(),
+        protos: plan.protos.clone(),
     }
 }
 

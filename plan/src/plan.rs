@@ -43,6 +43,10 @@ pub struct Plan {
     /// (`PartValue::File::file`); left out of `plan.json` when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<crate::FileData>,
+    /// The `.proto` files of `data NAME = proto(..)`, each compiled to an encoded
+    /// `FileDescriptorSet` (`path` as written), by index (`GrpcCall::proto`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protos: Vec<crate::FileData>,
 }
 
 /// A declared host. Requests name targets by index.

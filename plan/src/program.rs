@@ -278,6 +278,8 @@ pub enum Expr {
     List(Vec<Expr>),
     Record(Vec<(String, Expr)>),
     Request(Box<Request>),
+    /// A unary gRPC call (`grpc.invoke(..)`).
+    Grpc(Box<crate::grpc::GrpcCall>),
     CallFlow {
         flow: u32,
         args: Vec<Expr>,
@@ -437,6 +439,12 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             args.iter().for_each(|x| walk_expr(x, f))
         }
         Expr::Record(fields) => fields.iter().for_each(|(_, x)| walk_expr(x, f)),
+        Expr::Grpc(g) => {
+            walk_expr(&g.message, f);
+            if let Some(m) = &g.metadata {
+                walk_expr(m, f);
+            }
+        }
         Expr::Request(r) => {
             walk_expr(&r.path, f);
             for x in [&r.query, &r.headers, &r.cookies].into_iter().flatten() {

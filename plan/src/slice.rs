@@ -296,6 +296,7 @@ pub(crate) mod tests {
             thresholds: vec![],
             fleet: Fleet::default(),
             files: Vec::new(),
+            protos: Vec::new(),
         }
     }
 

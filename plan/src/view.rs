@@ -469,6 +469,7 @@ mod tests {
             thresholds: vec![],
             fleet: Default::default(),
             files: Vec::new(),
+            protos: Vec::new(),
         };
         let view = segment_view(&plan, Segment::whole());
         assert_eq!(plan.planned_duration_ms(), view.scenarios[0].duration_ms);

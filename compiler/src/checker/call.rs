@@ -22,6 +22,7 @@ pub(crate) const PLACED: &[(&str, &str)] = &[
     ("env", "in `secret NAME = env(\"VAR\")`"),
     ("csv", "in `data NAME = csv(..)`"),
     ("lines", "in `data NAME = lines(..)`"),
+    ("proto", "in `data NAME = proto(\"file.proto\")`"),
     ("trend", "in `metric NAME = trend(..)`"),
     ("counter", "in `metric NAME = counter()`"),
     ("gauge", "in `metric NAME = gauge()`"),
@@ -66,6 +67,7 @@ pub(crate) fn duplicable(e: &Expr) -> bool {
         if matches!(
             x.kind,
             ExprKind::Request(_)
+                | ExprKind::Grpc(_)
                 | ExprKind::CallFlow { .. }
                 | ExprKind::DataNext(_)
                 | ExprKind::Intrinsic(..)
@@ -230,6 +232,7 @@ impl<'a> Checker<'a> {
         if let A::Name(bid) = &base.kind {
             match self.resolve(cx, &bid.name) {
                 Resolved::Module(m) => return self.call_in_module(cx, e, m, field, args),
+                Resolved::Namespace("grpc") => return self.grpc_call(cx, e, field, args),
                 Resolved::Broken => return self.error_expr(cx.loc(e.span)),
                 _ => {}
             }

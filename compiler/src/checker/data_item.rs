@@ -42,10 +42,15 @@ fn pick_of(name: &str) -> Option<Pick> {
 impl<'a> Checker<'a> {
     pub(crate) fn ensure_data(&mut self, module: ModuleId, index: usize) -> ItemState {
         let key = (module, index);
+        let m = self.module(module);
+        if let Some(ItemKind::Data { source, .. }) = m.item(index).map(|i| &i.kind) {
+            if super::grpc::is_proto_decl(source) {
+                return self.ensure_proto(module, index);
+            }
+        }
         if let Some(s) = self.begin(key) {
             return s;
         }
-        let m = self.module(module);
         let Some(ItemKind::Data { name, source }) = m.item(index).map(|i| &i.kind) else {
             return self.finish(key, ItemState::Failed);
         };

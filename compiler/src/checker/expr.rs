@@ -336,6 +336,9 @@ impl<'a> Checker<'a> {
         if ns == "setup" {
             return self.setup_value(cx, field, span);
         }
+        if ns == "grpc" {
+            return self.grpc_value(cx, field, span);
+        }
         let fields = IDENTITIES
             .iter()
             .find(|(n, _)| *n == ns)

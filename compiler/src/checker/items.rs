@@ -52,6 +52,8 @@ pub(crate) enum ItemState {
     Let(Expr),
     Target(u32),
     Data(u32, Type),
+    /// `data NAME = proto(..)`: index into `Program::protos`.
+    Proto(u32),
     Secret(u32),
     Metric(u32),
     Fn(Rc<FnSig>),
@@ -176,6 +178,15 @@ impl<'a> Checker<'a> {
                     span,
                     &format!("`{name}` is a data source"),
                     &format!("take a row with `{name}.next()`"),
+                ),
+                span,
+            ),
+            ItemState::Proto(_) => self.fail(
+                cx,
+                codes::not_a_value(
+                    span,
+                    &format!("`{name}` is a .proto file"),
+                    "call its methods with `grpc.invoke(TARGET, \"package.Service/Method\", {..})`",
                 ),
                 span,
             ),

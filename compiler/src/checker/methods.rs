@@ -53,6 +53,14 @@ impl<'a> Checker<'a> {
                     loc,
                 }
             }
+            ItemState::Proto(_) => {
+                let d = codes::not_a_value(
+                    e.span,
+                    "a .proto file has no rows",
+                    "call its methods with `grpc.invoke(TARGET, \"package.Service/Method\", {..})`",
+                );
+                self.fail(cx, d, e.span)
+            }
             _ => self.error_expr(loc),
         }
     }

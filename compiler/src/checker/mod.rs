@@ -20,6 +20,7 @@ mod env;
 mod eval;
 mod expr;
 mod fleet;
+mod grpc;
 mod index;
 mod instances;
 mod items;
@@ -211,7 +212,7 @@ pub(crate) enum Resolved {
     Unknown,
 }
 
-pub(crate) const NAMESPACES: &[&str] = &["vu", "test", "runner", "scenario", "setup"];
+pub(crate) const NAMESPACES: &[&str] = &["vu", "test", "runner", "scenario", "setup", "grpc"];
 
 pub(crate) struct Checker<'a> {
     pub modules: Vec<Rc<Module>>,
@@ -281,6 +282,7 @@ impl<'a> Checker<'a> {
             fleet_loc: None,
             fleet_fields: Vec::new(),
             files: Vec::new(),
+            protos: Vec::new(),
         };
         Checker {
             modules,

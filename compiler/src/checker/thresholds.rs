@@ -43,6 +43,10 @@ pub(crate) const BUILTIN_METRICS: &[(&str, MetricKind, bool)] = &[
     ("ws_msgs_sent", MetricKind::Counter, false),
     ("ws_msgs_received", MetricKind::Counter, false),
     ("ws_ping", MetricKind::Trend, true),
+    ("grpc_req_duration", MetricKind::Trend, true),
+    ("grpc_streams", MetricKind::Counter, false),
+    ("grpc_streams_msgs_sent", MetricKind::Counter, false),
+    ("grpc_streams_msgs_received", MetricKind::Counter, false),
 ];
 
 pub(crate) fn builtin_metric(name: &str) -> Option<(MetricKind, bool)> {

@@ -6,6 +6,7 @@ mod errors;
 mod eval;
 mod fleet_pod;
 mod fuzz;
+mod grpc;
 mod ir;
 mod json;
 mod plans;
@@ -36,6 +37,10 @@ pub(crate) fn with_data(loader: MemLoader) -> MemLoader {
         .with("data/orders.json", orders)
         .with("data/report.csv", "region,orders\nnorth,120\n")
         .with("data/pixels.png", b"\x89PNG\r\n\x1a\n\x00\xff".to_vec())
+        .with(
+            "protos/shop.proto",
+            include_str!("../../../examples/protos/shop.proto"),
+        )
         .with("certs/client.pem", tls::CERT)
         .with("certs/ca.pem", tls::CERT)
 }

@@ -207,6 +207,7 @@ mod tests {
             thresholds: vec![],
             fleet: Fleet::default(),
             files: Vec::new(),
+            protos: Vec::new(),
         }
     }
 

@@ -101,6 +101,8 @@ pub enum ExprKind {
     List(Box<[Expr]>),
     Record(Box<[(Arc<str>, Expr)]>),
     Request(Box<Request>),
+    /// `grpc.invoke(..)`.
+    Grpc(Box<super::grpc::GrpcCode>),
     CallFlow {
         flow: u32,
         args: Box<[Expr]>,
@@ -198,6 +200,8 @@ struct Lower<'a> {
     targets: &'a [String],
     /// `Plan::files`, each in one shared buffer.
     files: Vec<bytes::Bytes>,
+    /// `Plan::protos`, decoded.
+    protos: Vec<prost_reflect::DescriptorPool>,
 }
 
 impl Program {
@@ -244,6 +248,18 @@ impl Program {
                 .iter()
                 .map(|f| bytes::Bytes::from(f.bytes.clone()))
                 .collect(),
+            protos: plan
+                .protos
+                .iter()
+                .map(|p| {
+                    prost_reflect::DescriptorPool::decode(p.bytes.as_slice()).map_err(|e| {
+                        ProgramError::Proto {
+                            path: p.path.clone(),
+                            why: e.to_string(),
+                        }
+                    })
+                })
+                .collect::<Result<_, _>>()?,
         };
         let function = |f: &p::Function| -> Result<Function, ProgramError> {
             Ok(Function {
@@ -410,6 +426,7 @@ impl Lower<'_> {
                     .collect::<Result<_, ProgramError>>()?,
             ),
             p::Expr::Request(r) => ExprKind::Request(Box::new(self.request(r)?)),
+            p::Expr::Grpc(g) => ExprKind::Grpc(Box::new(self.grpc(g)?)),
             p::Expr::CallFlow { flow, args } => {
                 check_index("flow", *flow, self.plan.flows.len())?;
                 ExprKind::CallFlow {
@@ -432,7 +449,7 @@ impl Lower<'_> {
             },
         };
         let sync = match &kind {
-            ExprKind::Request(_) | ExprKind::CallFlow { .. } => false,
+            ExprKind::Request(_) | ExprKind::Grpc(_) | ExprKind::CallFlow { .. } => false,
             ExprKind::Const(_)
             | ExprKind::Local(_)
             | ExprKind::Setup(_)
@@ -450,6 +467,43 @@ impl Lower<'_> {
             ExprKind::Record(fields) => fields.iter().all(|(_, e)| e.sync),
         };
         Ok(Expr { kind, sync })
+    }
+
+    fn grpc(&self, g: &volley_plan::grpc::GrpcCall) -> Result<super::grpc::GrpcCode, ProgramError> {
+        check_index("target", g.target, self.targets.len())?;
+        check_index("proto", g.proto, self.protos.len())?;
+        let missing = |why: String| ProgramError::Proto {
+            path: self
+                .plan
+                .protos
+                .get(g.proto as usize)
+                .map_or_else(String::new, |p| p.path.clone()),
+            why,
+        };
+        let (service, method) = g
+            .method
+            .split_once('/')
+            .ok_or_else(|| missing(format!("{:?} is not Service/Method", g.method)))?;
+        let method = self
+            .protos
+            .get(g.proto as usize)
+            .and_then(|p| p.get_service_by_name(service))
+            .and_then(|s| s.methods().find(|m| m.name() == method))
+            .ok_or_else(|| missing(format!("no method {}", g.method)))?;
+        let name = format!("/{}", g.method);
+        let path = http::uri::PathAndQuery::try_from(name.as_str())
+            .map_err(|e| missing(format!("{name}: {e}")))?;
+        Ok(super::grpc::GrpcCode {
+            stream: g.stream,
+            target: g.target,
+            method,
+            path,
+            name: Arc::from(name.as_str()),
+            message: self.expr(&g.message)?,
+            metadata: g.metadata.as_ref().map(|m| self.expr(m)).transpose()?,
+            timeout: g.timeout_ms.map(Duration::from_millis),
+            tags: (!g.tags.is_empty()).then(|| Arc::new(g.tags.clone())),
+        })
     }
 
     fn request(&self, r: &p::Request) -> Result<Request, ProgramError> {

@@ -37,6 +37,8 @@ pub enum ProgramError {
     Tls(#[source] HttpError),
     #[error("proxy setup: {}", .0.message)]
     Proxy(#[source] HttpError),
+    #[error("invalid plan: proto {path}: {why}")]
+    Proto { path: String, why: String },
 }
 
 /// Why setup or teardown stopped (its samples are recorded).

@@ -25,6 +25,7 @@ impl Vu {
         }
         match &e.kind {
             ExprKind::Request(r) => self.request(r).await,
+            ExprKind::Grpc(g) => self.grpc(g).await,
             _ => self.eval_boxed(e).await,
         }
     }
@@ -55,6 +56,7 @@ impl Vu {
     async fn eval_async(&mut self, e: &Expr) -> R<Value> {
         match &e.kind {
             ExprKind::Request(r) => self.request(r).await,
+            ExprKind::Grpc(g) => self.grpc(g).await,
             ExprKind::CallFlow { flow, args } => {
                 let mut values = Vec::with_capacity(args.len());
                 for a in args.iter() {
@@ -204,7 +206,7 @@ impl Vu {
                 self.rec.check(&self.group, name, ok);
                 Value::Bool(ok)
             }
-            ExprKind::Request(_) | ExprKind::CallFlow { .. } => {
+            ExprKind::Request(_) | ExprKind::Grpc(_) | ExprKind::CallFlow { .. } => {
                 return Err(Halt::error(
                     "internal: request in a sync expression",
                     "internal error: a request was evaluated synchronously",

@@ -34,6 +34,7 @@ pub mod code;
 mod error;
 mod eval;
 mod exec;
+mod grpc;
 mod html;
 mod intrinsic;
 mod log;
@@ -321,6 +322,8 @@ pub struct Vu {
     pub(crate) group: Option<Arc<str>>,
     /// The due instant, until the first request takes it.
     pub(crate) due: Option<Instant>,
+    /// gRPC channels by target (`grpc.invoke`), made on first use.
+    pub(crate) grpc: grpc::Channels,
     initialized: bool,
 }
 
@@ -357,6 +360,7 @@ impl Vu {
             rng: SmallRng::from_entropy(),
             group: None,
             due: None,
+            grpc: grpc::Channels::default(),
             initialized: false,
         }
     }

@@ -210,6 +210,61 @@ impl Recorder {
         sh.count_at(t, ids::DATA_RECEIVED, s.bytes_received as f64);
     }
 
+    /// A gRPC call's `grpc_req_duration`, tagged `name` and `method` (the method's path)
+    /// and `status` (its gRPC code), with the call's own tags over the scenario's.
+    pub fn grpc(
+        &mut self,
+        group: &Option<Arc<str>>,
+        name: &Arc<str>,
+        tags: &Option<TagMap>,
+        status: u16,
+        duration_ms: f64,
+    ) {
+        let shard = Rc::clone(&self.shard);
+        let mut sh = shard.borrow_mut();
+        let s = self.grpc_series(&mut sh, group, name, tags, status);
+        sh.trend_at(s, ids::GRPC_REQ_DURATION, duration_ms);
+    }
+
+    /// A gRPC stream's `grpc_streams` (+1), `grpc_streams_msgs_sent` and
+    /// `grpc_streams_msgs_received` (`counts`: sent, received), tagged as [`Self::grpc`].
+    pub fn grpc_stream(
+        &mut self,
+        group: &Option<Arc<str>>,
+        name: &Arc<str>,
+        tags: &Option<TagMap>,
+        status: u16,
+        counts: (usize, usize),
+    ) {
+        let shard = Rc::clone(&self.shard);
+        let mut sh = shard.borrow_mut();
+        let s = self.grpc_series(&mut sh, group, name, tags, status);
+        sh.count_at(s, ids::GRPC_STREAMS, 1.0);
+        sh.count_at(s, ids::GRPC_STREAMS_MSGS_SENT, counts.0 as f64);
+        sh.count_at(s, ids::GRPC_STREAMS_MSGS_RECEIVED, counts.1 as f64);
+    }
+
+    /// The series of a gRPC call's samples.
+    fn grpc_series(
+        &self,
+        sh: &mut Shard,
+        group: &Option<Arc<str>>,
+        name: &Arc<str>,
+        tags: &Option<TagMap>,
+        status: u16,
+    ) -> SeriesId {
+        let mut t = self.with_group(group);
+        t.name = Some(Arc::clone(name));
+        t.method = Some(Arc::clone(name));
+        t.status = Some(status);
+        if let Some(own) = tags {
+            let mut extra = t.extra.as_deref().cloned().unwrap_or_default();
+            extra.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+            t.extra = Some(Arc::new(extra));
+        }
+        sh.series(&t)
+    }
+
     /// The first occurrence of error `code` in this worker (a request `request` to
     /// `target`), for the summary's errors section; later ones cost a short scan.
     pub fn first_error(&mut self, code: u32, request: &str, target: &str) {

@@ -64,6 +64,10 @@ pub mod ids {
     pub const WS_MSGS_SENT: MetricId = MetricId(21);
     pub const WS_MSGS_RECEIVED: MetricId = MetricId(22);
     pub const WS_PING: MetricId = MetricId(23);
+    pub const GRPC_REQ_DURATION: MetricId = MetricId(24);
+    pub const GRPC_STREAMS: MetricId = MetricId(25);
+    pub const GRPC_STREAMS_MSGS_SENT: MetricId = MetricId(26);
+    pub const GRPC_STREAMS_MSGS_RECEIVED: MetricId = MetricId(27);
 }
 
 /// The built-in metrics in id order: (name, kind, contains).
@@ -97,6 +101,18 @@ pub const BUILTINS: &[(&str, MetricKind, Contains)] = &[
     ("ws_msgs_sent", MetricKind::Counter, Contains::Default),
     ("ws_msgs_received", MetricKind::Counter, Contains::Default),
     ("ws_ping", MetricKind::Trend, Contains::Time),
+    ("grpc_req_duration", MetricKind::Trend, Contains::Time),
+    ("grpc_streams", MetricKind::Counter, Contains::Default),
+    (
+        "grpc_streams_msgs_sent",
+        MetricKind::Counter,
+        Contains::Default,
+    ),
+    (
+        "grpc_streams_msgs_received",
+        MetricKind::Counter,
+        Contains::Default,
+    ),
 ];
 
 /// Every metric of a run, by id and by name.

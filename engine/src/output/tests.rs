@@ -49,6 +49,7 @@ pub(super) fn plan() -> Plan {
         }],
         fleet: Fleet::default(),
         files: Vec::new(),
+        protos: Vec::new(),
     }
 }
 

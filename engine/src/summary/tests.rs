@@ -41,6 +41,7 @@ pub(crate) fn plan(thresholds: Vec<Threshold>) -> Plan {
         thresholds,
         fleet: Fleet::default(),
         files: Vec::new(),
+        protos: Vec::new(),
     }
 }
 

@@ -33,6 +33,7 @@ pub(crate) fn tiny_plan() -> Plan {
         thresholds: vec![],
         fleet: Fleet::default(),
         files: Vec::new(),
+        protos: Vec::new(),
     }
 }
 

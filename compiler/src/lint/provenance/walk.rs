@@ -278,6 +278,14 @@ impl Walker<'_> {
                 let site = self.request(r, e.loc, env, cx);
                 leaf(Prov::leaf(Kind::Response(Some(site)), e.loc))
             }
+            ExprKind::Grpc(g) => {
+                // What the message and metadata read is recorded; the answer is a
+                // response of no HTTP request site.
+                for x in std::iter::once(&g.message).chain(g.metadata.iter()) {
+                    self.shape(x, env, cx);
+                }
+                leaf(Prov::leaf(Kind::Response(None), e.loc))
+            }
             ExprKind::CallFlow { flow, args } => self.call(*flow, args, e, env, cx),
             ExprKind::Inlined { body, .. } => {
                 let sh = self.shape(body, env, cx);

@@ -3,7 +3,7 @@
 //! **What it finds.**
 //! * A literal (or a param's non-empty default) sent in a password, token, authorization,
 //!   cookie or API-key field of a request (`password: "hunter2"`,
-//!   `authorization: "Bearer eyJ…"`);
+//!   `authorization: "Bearer eyJ…"`), or in such a key of a gRPC call's `metadata:`;
 //! * any string literal that looks like a credential wherever it is written: a GitHub,
 //!   GitLab, Slack, Stripe, AWS or Google key by its prefix, a JSON Web Token, a private
 //!   key, a URL with a password (`https://user:pass@host`), or a long random-looking string
@@ -174,6 +174,7 @@ fn entropy(s: &str) -> f64 {
 
 fn check(cx: &LintCx, out: &mut Vec<Diagnostic>) {
     credential_fields(cx, out);
+    grpc_metadata(cx, out);
     for_each_literal(cx, &mut |loc, s| {
         if let Some(what) = known_format(s.trim_start_matches("Bearer ")) {
             // Above the rule's default: the registry keeps an error an error.
@@ -278,6 +279,52 @@ fn param_credential(cx: &LintCx, f: &Field, name: &str) -> Option<Diagnostic> {
 }
 
 /// Every string literal of the user's files (code, lets, params, targets).
+/// Every body of code: flows, scenarios' `init` and iterations, setup and teardown.
+fn bodies(p: &ir::Program) -> Vec<&[ir::Stmt]> {
+    let mut bodies: Vec<&[ir::Stmt]> = p.flows.iter().map(|x| x.body.as_slice()).collect();
+    for s in &p.scenarios {
+        bodies.push(&s.init);
+        bodies.push(&s.iteration);
+    }
+    bodies.extend(p.setup.iter().map(|b| b.body.as_slice()));
+    bodies.extend(p.teardown.iter().map(|b| b.body.as_slice()));
+    bodies
+}
+
+/// A gRPC call's metadata key that names a credential (`authorization`, `x-api-key`)
+/// given a literal; literals that look like a credential anywhere are
+/// `for_each_literal`'s.
+fn grpc_metadata(cx: &LintCx, out: &mut Vec<Diagnostic>) {
+    let mut visit = |e: &ir::Expr| {
+        let ExprKind::Grpc(g) = &e.kind else {
+            return;
+        };
+        let Some(ExprKind::Record(fields)) = g.metadata.as_ref().map(|m| &m.kind) else {
+            return;
+        };
+        for (key, v) in fields {
+            let credential = matches!(
+                crate::lint::provenance::identity_role(key),
+                Some(Role::Credential | Role::Session)
+            );
+            let (ExprKind::Const, Some(Const::Str(s))) = (&v.kind, &v.konst) else {
+                continue;
+            };
+            let bare = s.trim_start_matches("Bearer ").trim_start_matches("Basic ");
+            if !credential || bare.trim().is_empty() || cx.in_std(v.loc) {
+                continue;
+            }
+            if looks_like_secret(s).is_none() {
+                let msg = format!("gRPC metadata `{key}` is sent as a literal");
+                out.push(finding(cx, v.loc, msg));
+            }
+        }
+    };
+    for b in bodies(cx.prog) {
+        ir::walk_body_exprs(b, &mut visit);
+    }
+}
+
 fn for_each_literal(cx: &LintCx, f: &mut dyn FnMut(Loc, &str)) {
     let mut visit = |e: &ir::Expr| {
         if let (ExprKind::Const, Some(Const::Str(s))) = (&e.kind, &e.konst) {
@@ -287,14 +334,7 @@ fn for_each_literal(cx: &LintCx, f: &mut dyn FnMut(Loc, &str)) {
         }
     };
     let p = cx.prog;
-    let mut bodies: Vec<&[ir::Stmt]> = p.flows.iter().map(|x| x.body.as_slice()).collect();
-    for s in &p.scenarios {
-        bodies.push(&s.init);
-        bodies.push(&s.iteration);
-    }
-    bodies.extend(p.setup.iter().map(|b| b.body.as_slice()));
-    bodies.extend(p.teardown.iter().map(|b| b.body.as_slice()));
-    for b in bodies {
+    for b in bodies(p) {
         ir::walk_body_exprs(b, &mut visit);
     }
     for l in &p.lets {

@@ -106,7 +106,10 @@ fn spins(body: &[ir::Stmt]) -> bool {
         );
     });
     ir::walk_body_exprs(body, &mut |e| {
-        exits |= matches!(e.kind, ExprKind::Request(_) | ExprKind::CallFlow { .. });
+        exits |= matches!(
+            e.kind,
+            ExprKind::Request(_) | ExprKind::Grpc(_) | ExprKind::CallFlow { .. }
+        );
     });
     !exits
 }

@@ -27,6 +27,7 @@ pub fn plan(base: &str, scenarios: Vec<Scenario>) -> Plan {
         thresholds: vec![],
         fleet: Fleet::default(),
         files: Vec::new(),
+        protos: Vec::new(),
     }
 }
 

@@ -1,0 +1,541 @@
+//! gRPC calls (`grpc.invoke(..)`): the request record becomes a dynamic protobuf message
+//! of the method's input type (prost-reflect, from the plan's descriptor sets), tonic
+//! sends it over the VU's HTTP/2 channel to the target (plaintext h2c for `http://`; a
+//! channel per target and VU, connected on first use and kept, as k6 keeps a VU's
+//! client; `https://` through the scenario's TLS configuration, the same rustls config as
+//! its HTTP requests with ALPN `h2`: `http.tls` certificates, CA, versions and
+//! `insecure_tls`), and the answer comes back as the record `{status, message, error, duration}`
+//! the compiler typed: every field of the output message (absent ones at their default),
+//! nested messages as records, repeated fields as lists, enums by name, bytes as base64,
+//! maps and messages nested deeper than `MAX_TYPED_DEPTH` as json. Each call records a
+//! `grpc_req_duration` sample tagged `name` and `method` (`/package.Service/Method`) and
+//! `status` (the gRPC code), as k6 does.
+//!
+//! This module must not hand-write any of the protocol: framing, headers, deadlines and
+//! status codes are tonic's.
+
+use super::code::Expr;
+use super::tags::TagMap;
+use super::{ms, Halt, Vu, R};
+use crate::value::{from_json, Value};
+use base64::Engine as _;
+use prost_reflect::{
+    DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, MethodDescriptor,
+    ReflectMessage, Value as PValue,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::transport::{Channel, Endpoint};
+use tonic::Status;
+use volley_plan::grpc::MAX_TYPED_DEPTH;
+
+/// A call's deadline when it sets none (k6's default for gRPC).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One `grpc.invoke(..)` site, prepared.
+pub struct GrpcCode {
+    /// `grpc.stream(..)`: the message is a list, the answer `messages`.
+    pub stream: bool,
+    pub target: u32,
+    pub method: MethodDescriptor,
+    /// `/package.Service/Method`.
+    pub path: http::uri::PathAndQuery,
+    /// The `name` and `method` tags: the path.
+    pub name: Arc<str>,
+    pub message: Expr,
+    pub metadata: Option<Expr>,
+    pub timeout: Option<Duration>,
+    pub tags: Option<TagMap>,
+}
+
+/// A VU's gRPC channels by target index.
+#[derive(Default)]
+pub struct Channels(HashMap<u32, Channel>);
+
+/// Encodes and decodes dynamic messages (the decoder knows the output type).
+#[derive(Clone)]
+pub struct DynamicCodec(pub MessageDescriptor);
+
+impl Codec for DynamicCodec {
+    type Encode = DynamicMessage;
+    type Decode = DynamicMessage;
+    type Encoder = DynamicCodec;
+    type Decoder = DynamicCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        self.clone()
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        self.clone()
+    }
+}
+
+impl Encoder for DynamicCodec {
+    type Item = DynamicMessage;
+    type Error = Status;
+
+    fn encode(&mut self, item: DynamicMessage, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        prost::Message::encode(&item, dst).map_err(|e| Status::internal(e.to_string()))
+    }
+}
+
+impl Decoder for DynamicCodec {
+    type Item = DynamicMessage;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<DynamicMessage>, Status> {
+        DynamicMessage::decode(self.0.clone(), src)
+            .map(Some)
+            .map_err(|e| Status::internal(e.to_string()))
+    }
+}
+
+impl Vu {
+    pub(crate) async fn grpc(&mut self, g: &GrpcCode) -> R<Value> {
+        let bad = |why: String| {
+            Halt::error(
+                format!("grpc {}: invalid message", g.name),
+                format!("grpc {}: {why}", g.name),
+            )
+        };
+        let value = self.eval_nested(&g.message).await?;
+        if g.stream {
+            let items = match &value {
+                Value::List(items) => items.to_vec(),
+                other => vec![other.clone()],
+            };
+            let messages = items
+                .iter()
+                .map(|v| to_message(&g.method.input(), v))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(bad)?;
+            let mut req = tonic::Request::new(tokio_stream::iter(messages.clone()));
+            self.grpc_metadata(g, req.metadata_mut()).await?;
+            return self.grpc_stream(g, req, messages.len()).await;
+        }
+        let message = to_message(&g.method.input(), &value).map_err(bad)?;
+        let mut req = tonic::Request::new(message);
+        self.grpc_metadata(g, req.metadata_mut()).await?;
+        let timeout = g.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        req.set_timeout(timeout);
+        let channel = self.grpc_channel(g.target)?;
+        if matches!(self.role, super::Role::Scenario(_))
+            && self.shared.first_request.get().is_none()
+        {
+            let _ = self.shared.first_request.set(std::time::SystemTime::now());
+        }
+        // Open models: the wait since the iteration was due counts, as for HTTP.
+        let queued = self
+            .due
+            .take()
+            .map_or(0.0, |d| ms(Instant::now().saturating_duration_since(d)));
+        let started = Instant::now();
+        let mut client = tonic::client::Grpc::new(channel);
+        let codec = DynamicCodec(g.method.output());
+        let call = async {
+            client
+                .ready()
+                .await
+                .map_err(|e| Status::unavailable(e.to_string()))?;
+            client.unary(req, g.path.clone(), codec).await
+        };
+        let result = tokio::time::timeout(timeout, call)
+            .await
+            .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded")));
+        let duration_ms = ms(started.elapsed()) + queued;
+        let (status, answer, error) = match result {
+            Ok(resp) => (0, resp.into_inner(), String::new()),
+            Err(s) => (
+                s.code() as i32,
+                DynamicMessage::new(g.method.output()),
+                s.message().to_string(),
+            ),
+        };
+        self.rec.grpc(
+            &self.group,
+            &g.name,
+            &g.tags,
+            u16::try_from(status).unwrap_or(u16::MAX),
+            duration_ms,
+        );
+        Ok(Value::Record(Arc::from(vec![
+            (Arc::from("status"), Value::Int(i64::from(status))),
+            (Arc::from("message"), message_value(&answer, 0)),
+            (Arc::from("error"), Value::str(&error)),
+            (Arc::from("duration"), Value::Duration(duration_ms)),
+        ])))
+    }
+
+    /// Evaluates a call's metadata into the request's.
+    async fn grpc_metadata(
+        &mut self,
+        g: &GrpcCode,
+        into: &mut tonic::metadata::MetadataMap,
+    ) -> R<()> {
+        let Some(m) = &g.metadata else {
+            return Ok(());
+        };
+        if let Value::Record(fields) = self.eval_nested(m).await? {
+            for (k, v) in fields.iter() {
+                let text = v.as_text().map_or_else(|| v.to_text(), str::to_string);
+                let key = tonic::metadata::MetadataKey::from_bytes(k.as_bytes());
+                let val = tonic::metadata::MetadataValue::try_from(text.as_str());
+                let (Ok(key), Ok(val)) = (key, val) else {
+                    return Err(Halt::error(
+                        format!("grpc {}: invalid metadata {k}", g.name),
+                        format!("grpc {}: metadata {k:?} has an invalid value", g.name),
+                    ));
+                };
+                into.insert(key, val);
+            }
+        }
+        Ok(())
+    }
+
+    /// A stream: sends every message, half-closes, reads every answer to the end (or to
+    /// an error status, or the deadline). Records `grpc_streams` +1 and the messages sent
+    /// and received, tagged as a unary call's samples.
+    async fn grpc_stream(
+        &mut self,
+        g: &GrpcCode,
+        req: tonic::Request<tokio_stream::Iter<std::vec::IntoIter<DynamicMessage>>>,
+        sent: usize,
+    ) -> R<Value> {
+        let mut req = req;
+        let timeout = g.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        req.set_timeout(timeout);
+        let channel = self.grpc_channel(g.target)?;
+        let started = Instant::now();
+        let mut client = tonic::client::Grpc::new(channel);
+        let codec = DynamicCodec(g.method.output());
+        let mut received = Vec::new();
+        let call = async {
+            client
+                .ready()
+                .await
+                .map_err(|e| Status::unavailable(e.to_string()))?;
+            let mut answers = client
+                .streaming(req, g.path.clone(), codec)
+                .await?
+                .into_inner();
+            while let Some(m) = answers.message().await? {
+                received.push(m);
+            }
+            Ok::<(), Status>(())
+        };
+        let result = tokio::time::timeout(timeout, call)
+            .await
+            .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded")));
+        let duration_ms = ms(started.elapsed());
+        let (status, error) = match result {
+            Ok(()) => (0, String::new()),
+            Err(s) => (s.code() as i32, s.message().to_string()),
+        };
+        self.rec.grpc_stream(
+            &self.group,
+            &g.name,
+            &g.tags,
+            u16::try_from(status).unwrap_or(u16::MAX),
+            (sent, received.len()),
+        );
+        let messages: Vec<Value> = received.iter().map(|m| message_value(m, 0)).collect();
+        Ok(Value::Record(Arc::from(vec![
+            (Arc::from("status"), Value::Int(i64::from(status))),
+            (Arc::from("messages"), Value::List(messages.into())),
+            (Arc::from("error"), Value::str(&error)),
+            (Arc::from("duration"), Value::Duration(duration_ms)),
+        ])))
+    }
+
+    /// The VU's channel to a target, made (not yet connected) on first use.
+    fn grpc_channel(&mut self, target: u32) -> R<Channel> {
+        if let Some(c) = self.grpc.0.get(&target) {
+            return Ok(c.clone());
+        }
+        let base = self
+            .shared
+            .program
+            .targets
+            .get(target as usize)
+            .cloned()
+            .unwrap_or_default();
+        let endpoint = Endpoint::from_shared(base.clone()).map_err(|e| {
+            Halt::error(
+                "grpc: invalid target".to_string(),
+                format!("grpc: target {base}: {e}"),
+            )
+        })?;
+        let channel = if base.starts_with("https://") {
+            let (tls, insecure) = match self.role {
+                super::Role::Scenario(i) => (
+                    self.shared.scenario_tls.get(i),
+                    self.shared.client_options.get(i).map(|o| o.insecure_tls),
+                ),
+                _ => (None, None),
+            };
+            let tls = tls
+                .or(self.shared.scenario_tls.last())
+                .unwrap_or(&self.shared.tls);
+            let config = Arc::clone(tls.client_config(insecure.unwrap_or(false), true));
+            endpoint.connect_with_connector_lazy(TlsConnector(config))
+        } else {
+            endpoint.tcp_nodelay(true).connect_lazy()
+        };
+        self.grpc.0.insert(target, channel.clone());
+        Ok(channel)
+    }
+}
+
+/// Opens a TLS connection (ALPN `h2`) for tonic's channel.
+#[derive(Clone)]
+struct TlsConnector(Arc<rustls::ClientConfig>);
+
+type Connecting = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = std::io::Result<
+                    hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>,
+                >,
+            > + Send,
+    >,
+>;
+
+impl tower_service::Service<http::Uri> for TlsConnector {
+    type Response = hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+    type Error = std::io::Error;
+    type Future = Connecting;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Connecting {
+        let config = Arc::clone(&self.0);
+        Box::pin(async move {
+            let invalid = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+            let host = uri
+                .host()
+                .ok_or_else(|| invalid(format!("{uri} has no host")))?
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            let port = uri.port_u16().unwrap_or(443);
+            let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+            tcp.set_nodelay(true)?;
+            let name = rustls::pki_types::ServerName::try_from(host)
+                .map_err(|e| invalid(e.to_string()))?;
+            let tls = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await?;
+            Ok(hyper_util::rt::TokioIo::new(tls))
+        })
+    }
+}
+
+/// A record (or json object) as a message of type `desc`.
+pub(crate) fn to_message(desc: &MessageDescriptor, v: &Value) -> Result<DynamicMessage, String> {
+    let mut msg = DynamicMessage::new(desc.clone());
+    let fields = match v {
+        Value::Record(f) => f.clone(),
+        Value::Json(j) if j.is_object() => return to_message(desc, &from_json(j)),
+        Value::Null => return Ok(msg),
+        other => {
+            return Err(format!(
+                "{} is a {}, not a record",
+                desc.name(),
+                other.kind()
+            ))
+        }
+    };
+    for (k, val) in fields.iter() {
+        let fd = desc
+            .get_field_by_name(k)
+            .ok_or_else(|| format!("{} has no field {k}", desc.name()))?;
+        let pv = if fd.is_map() {
+            return Err(format!("field {k}: map fields cannot be sent yet"));
+        } else if fd.is_list() {
+            let items = match val {
+                Value::List(items) => items.to_vec(),
+                Value::Json(j) => match from_json(j) {
+                    Value::List(items) => items.to_vec(),
+                    _ => return Err(format!("field {k} is a list")),
+                },
+                _ => return Err(format!("field {k} is a list")),
+            };
+            let kind = fd.kind();
+            PValue::List(
+                items
+                    .iter()
+                    .map(|x| to_scalar(&kind, x))
+                    .collect::<Result<_, _>>()
+                    .map_err(|why| format!("field {k}: {why}"))?,
+            )
+        } else {
+            to_scalar(&fd.kind(), val).map_err(|why| format!("field {k}: {why}"))?
+        };
+        msg.try_set_field(&fd, pv)
+            .map_err(|e| format!("field {k}: {e}"))?;
+    }
+    Ok(msg)
+}
+
+fn to_int(v: &Value) -> Result<i64, String> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        Value::Float(f) if f.fract() == 0.0 => Ok(*f as i64),
+        Value::Json(j) => j.as_i64().ok_or_else(|| "not an int".to_string()),
+        other => Err(format!("a {} is not an int", other.kind())),
+    }
+}
+
+fn to_scalar(kind: &Kind, v: &Value) -> Result<PValue, String> {
+    let range = |_| "out of range".to_string();
+    let float = || {
+        v.as_f64()
+            .or_else(|| match v {
+                Value::Json(j) => j.as_f64(),
+                _ => None,
+            })
+            .ok_or_else(|| format!("a {} is not a number", v.kind()))
+    };
+    let text = || match v {
+        Value::Json(j) => j
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| j.to_string()),
+        _ => v.as_text().map_or_else(|| v.to_text(), str::to_string),
+    };
+    Ok(match kind {
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
+            PValue::I32(i32::try_from(to_int(v)?).map_err(range)?)
+        }
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => PValue::I64(to_int(v)?),
+        Kind::Uint32 | Kind::Fixed32 => PValue::U32(u32::try_from(to_int(v)?).map_err(range)?),
+        Kind::Uint64 | Kind::Fixed64 => PValue::U64(u64::try_from(to_int(v)?).map_err(range)?),
+        Kind::Float => PValue::F32(float()? as f32),
+        Kind::Double => PValue::F64(float()?),
+        Kind::Bool => PValue::Bool(
+            v.as_bool()
+                .ok_or_else(|| format!("a {} is not a bool", v.kind()))?,
+        ),
+        Kind::String => PValue::String(text()),
+        Kind::Bytes => PValue::Bytes(
+            base64::engine::general_purpose::STANDARD
+                .decode(text())
+                .map_err(|_| "bytes are written in base64".to_string())?
+                .into(),
+        ),
+        Kind::Enum(e) => match v {
+            Value::Int(n) => PValue::EnumNumber(i32::try_from(*n).map_err(range)?),
+            _ => {
+                let name = text();
+                let value = e
+                    .get_value_by_name(&name)
+                    .ok_or_else(|| format!("{} has no value {name}", e.name()))?;
+                PValue::EnumNumber(value.number())
+            }
+        },
+        Kind::Message(m) => PValue::Message(to_message(m, v)?),
+    })
+}
+
+/// A message as the record the compiler typed (see the module docs).
+pub(crate) fn message_value(msg: &DynamicMessage, depth: u32) -> Value {
+    if depth > MAX_TYPED_DEPTH {
+        return Value::Json(Arc::new(message_json(msg)));
+    }
+    let fields: Vec<(Arc<str>, Value)> = msg
+        .descriptor()
+        .fields()
+        .map(|f| {
+            let v = msg.get_field(&f);
+            (Arc::from(f.name()), field_value(&f, &v, depth))
+        })
+        .collect();
+    Value::Record(Arc::from(fields))
+}
+
+fn field_value(f: &FieldDescriptor, v: &PValue, depth: u32) -> Value {
+    if f.is_map() {
+        return Value::Json(Arc::new(value_json(v)));
+    }
+    let kind = f.kind();
+    match v {
+        PValue::List(items) => Value::List(
+            items
+                .iter()
+                .map(|x| scalar_value(&kind, x, depth))
+                .collect::<Vec<_>>()
+                .into(),
+        ),
+        other => scalar_value(&kind, other, depth),
+    }
+}
+
+fn scalar_value(kind: &Kind, v: &PValue, depth: u32) -> Value {
+    match v {
+        PValue::Bool(b) => Value::Bool(*b),
+        PValue::I32(i) => Value::Int(i64::from(*i)),
+        PValue::I64(i) => Value::Int(*i),
+        PValue::U32(u) => Value::Int(i64::from(*u)),
+        PValue::U64(u) => Value::Int(i64::try_from(*u).unwrap_or(i64::MAX)),
+        PValue::F32(f) => Value::Float(f64::from(*f)),
+        PValue::F64(f) => Value::Float(*f),
+        PValue::String(s) => Value::str(s),
+        PValue::Bytes(b) => Value::str(&base64::engine::general_purpose::STANDARD.encode(b)),
+        PValue::EnumNumber(n) => match kind {
+            Kind::Enum(e) => match e.get_value(*n) {
+                Some(ev) => Value::str(ev.name()),
+                None => Value::str(&n.to_string()),
+            },
+            _ => Value::Int(i64::from(*n)),
+        },
+        PValue::Message(m) => message_value(m, depth + 1),
+        PValue::List(_) | PValue::Map(_) => Value::Json(Arc::new(value_json(v))),
+    }
+}
+
+/// A message as json (set fields only), for maps and deep nesting.
+fn message_json(msg: &DynamicMessage) -> serde_json::Value {
+    serde_json::Value::Object(
+        msg.fields()
+            .map(|(f, v)| (f.name().to_string(), value_json(v)))
+            .collect(),
+    )
+}
+
+fn value_json(v: &PValue) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        PValue::Bool(b) => J::Bool(*b),
+        PValue::I32(i) => J::from(*i),
+        PValue::I64(i) => J::from(*i),
+        PValue::U32(u) => J::from(*u),
+        PValue::U64(u) => J::from(*u),
+        PValue::F32(f) => J::from(f64::from(*f)),
+        PValue::F64(f) => J::from(*f),
+        PValue::String(s) => J::String(s.clone()),
+        PValue::Bytes(b) => J::String(base64::engine::general_purpose::STANDARD.encode(b)),
+        PValue::EnumNumber(n) => J::from(*n),
+        PValue::Message(m) => message_json(m),
+        PValue::List(items) => J::Array(items.iter().map(value_json).collect()),
+        PValue::Map(m) => J::Object(m.iter().map(|(k, v)| (map_key(k), value_json(v))).collect()),
+    }
+}
+
+fn map_key(k: &MapKey) -> String {
+    match k {
+        MapKey::Bool(b) => b.to_string(),
+        MapKey::I32(i) => i.to_string(),
+        MapKey::I64(i) => i.to_string(),
+        MapKey::U32(u) => u.to_string(),
+        MapKey::U64(u) => u.to_string(),
+        MapKey::String(s) => s.clone(),
+    }
+}

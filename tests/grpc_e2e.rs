@@ -1,0 +1,277 @@
+//! gRPC end to end (issue 18): `grpc.invoke` against the demo shop's `shop.Catalog`
+//! over h2c, with the answer's fields checked, `grpc_req_duration` in the summary with
+//! k6's tags, a threshold on it failing the run (exit 99), a fleet whose merged verdict
+//! includes it, and a call to a closed port ending UNAVAILABLE. Loopback only, bounded.
+
+use crate::support::*;
+use std::time::Duration;
+
+fn case() -> String {
+    repo()
+        .join("tests/cases/run/grpc_unary.load")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn unary_calls_check_their_fields_and_record_grpc_req_duration() {
+    let demo = DemoProcess::start();
+    let (out, s) = run_with_summary(
+        "grpc-unary",
+        &case(),
+        &["--param", &demo.url()],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(metric(&s, "checks", "rate"), 1.0, "{s:#}");
+    assert_eq!(root_check(&s, "enum"), (20, 0));
+    assert_eq!(root_check(&s, "not found"), (20, 0));
+    assert!(metric(&s, "grpc_req_duration", "max") > 0.0);
+    let th = &s["metrics"]["grpc_req_duration"]["thresholds"];
+    assert_eq!(th["max < max_ms"]["ok"], true, "{s:#}");
+    // A threshold without a sample fails at the end: this one passing shows that the
+    // NOT_FOUND calls were recorded with `status: "5"`.
+    let not_found = &s["metrics"]["grpc_req_duration{status:5}"]["thresholds"];
+    assert_eq!(not_found["max < max_ms"]["ok"], true, "{s:#}");
+    assert_eq!(
+        demo.stats()["requests"]["POST /shop.Catalog/GetProduct"],
+        40,
+        "every call reached the shop"
+    );
+}
+
+#[test]
+fn a_failed_threshold_on_grpc_req_duration_exits_99() {
+    let demo = DemoProcess::start();
+    let (out, s) = run_with_summary(
+        "grpc-threshold",
+        &case(),
+        &["--param", &demo.url(), "--param", "max_ms=1us"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out));
+    assert_eq!(
+        s["metrics"]["grpc_req_duration"]["thresholds"]["max < max_ms"]["ok"], false,
+        "{s:#}"
+    );
+    assert_eq!(
+        metric(&s, "checks", "rate"),
+        1.0,
+        "the calls themselves passed"
+    );
+}
+
+#[test]
+fn a_fleet_merges_grpc_req_duration_into_its_verdict() {
+    let demo = DemoProcess::start();
+    let (out, s) = run_with_summary(
+        "grpc-fleet",
+        &case(),
+        &["--runners", "2", "--param", &demo.url()],
+        Duration::from_secs(90),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        s["volley"]["runners"].as_array().map(Vec::len),
+        Some(2),
+        "{s:#}"
+    );
+    assert!(metric(&s, "grpc_req_duration", "max") > 0.0);
+    assert_eq!(
+        s["metrics"]["grpc_req_duration"]["thresholds"]["max < max_ms"]["ok"], true,
+        "{s:#}"
+    );
+    assert_eq!(root_check(&s, "ok"), (20, 0), "the runners' checks, merged");
+    assert_eq!(
+        demo.stats()["requests"]["POST /shop.Catalog/GetProduct"],
+        40
+    );
+    // The same fleet with a threshold no call can meet fails on the merged metric.
+    let (out, s) = run_with_summary(
+        "grpc-fleet-fail",
+        &case(),
+        &[
+            "--runners",
+            "2",
+            "--param",
+            &demo.url(),
+            "--param",
+            "max_ms=1us",
+        ],
+        Duration::from_secs(90),
+    );
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out));
+    assert_eq!(
+        s["metrics"]["grpc_req_duration"]["thresholds"]["max < max_ms"]["ok"], false,
+        "{s:#}"
+    );
+    assert_eq!(
+        demo.stats()["requests"]["POST /shop.Catalog/GetProduct"],
+        80
+    );
+    // Streams on two runners: the merged counters meet the file's exact thresholds.
+    let streams = repo().join("tests/cases/run/grpc_streams.load");
+    let (out, s) = run_with_summary(
+        "grpc-fleet-streams",
+        &streams.to_string_lossy(),
+        &["--runners", "2", "--param", &demo.url()],
+        Duration::from_secs(90),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(metric(&s, "grpc_streams", "count"), 20.0, "{s:#}");
+    assert_eq!(
+        s["metrics"]["grpc_streams_msgs_received"]["thresholds"]["count == 30"]["ok"], true,
+        "{s:#}"
+    );
+}
+
+#[test]
+fn server_client_and_bidirectional_streams_count_their_messages() {
+    let demo = DemoProcess::start();
+    let file = repo().join("tests/cases/run/grpc_streams.load");
+    let (out, s) = run_with_summary(
+        "grpc-streams",
+        &file.to_string_lossy(),
+        &["--param", &demo.url()],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(metric(&s, "checks", "rate"), 1.0, "{s:#}");
+    assert_eq!(metric(&s, "grpc_streams", "count"), 20.0);
+    assert_eq!(metric(&s, "grpc_streams_msgs_sent", "count"), 30.0);
+    assert_eq!(metric(&s, "grpc_streams_msgs_received", "count"), 30.0);
+    let stats = demo.stats();
+    assert_eq!(stats["requests"]["POST /shop.Catalog/ListProducts"], 10);
+    assert_eq!(stats["requests"]["POST /shop.Catalog/AddToCart"], 5);
+    assert_eq!(stats["requests"]["POST /shop.Catalog/Chat"], 5);
+}
+
+#[test]
+fn a_closed_port_answers_unavailable_and_the_iteration_goes_on() {
+    let port = free_port();
+    let (out, s) = run_with_summary(
+        "grpc-unavailable",
+        &repo()
+            .join("tests/cases/run/grpc_unavailable.load")
+            .to_string_lossy(),
+        &["--param", &format!("base_url=http://127.0.0.1:{port}")],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(metric(&s, "checks", "rate"), 1.0, "{s:#}");
+    assert_eq!(root_check(&s, "unavailable"), (2, 0));
+    assert!(metric(&s, "grpc_req_duration", "max") >= 0.0);
+}
+
+#[test]
+fn the_grpc_example_runs_against_the_embedded_demo() {
+    let (out, s) = run_with_summary(
+        "grpc-example",
+        "examples/grpc.load",
+        &["--demo"],
+        Duration::from_secs(90),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(metric(&s, "checks", "rate"), 1.0, "{s:#}");
+    assert!(metric(&s, "grpc_req_duration", "p(95)") > 0.0);
+}
+
+/// A TLS terminator on loopback (the test PKI's server certificate, ALPN `h2`) that
+/// forwards every connection to `backend`; its port. Runs until the test process ends.
+fn tls_terminator(dir: &std::path::Path, backend: u16) -> u16 {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(dir.join("certs/server.pem"))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("certs/server.key")).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let Ok(mut plain) =
+                        tokio::net::TcpStream::connect(("127.0.0.1", backend)).await
+                    else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+    });
+    port
+}
+
+#[test]
+fn https_targets_use_the_scenarios_tls_options() {
+    let demo = DemoProcess::start();
+    let dir = temp_dir("grpc-tls");
+    with_example_data(&dir);
+    let port = tls_terminator(&dir, demo.1);
+    let file = |name: &str, tls: &str, want: &str| {
+        let src = format!(
+            "param base_url: url = \"https://127.0.0.1:8443\"\n\
+             target shop = base_url\n\
+             data catalog = proto(\"protos/shop.proto\")\n\
+             scenario s {{\n  workload = shared_iterations(vus: 1, iterations: 3)\n  {tls}\n  \
+             iteration {{\n    let r = grpc.invoke(shop, \"shop.Catalog/GetProduct\", {{id: 7}})\n    \
+             check \"status\": r.status == grpc.{want}\n  }}\n}}\n"
+        );
+        let path = dir.join(name);
+        std::fs::write(&path, src).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let trusted = file(
+        "trusted.load",
+        "http = {tls: {ca: file(\"certs/ca.pem\")}}",
+        "OK",
+    );
+    let untrusted = file("untrusted.load", "", "UNAVAILABLE");
+    let url = format!("base_url=https://127.0.0.1:{port}");
+    for f in [trusted, untrusted] {
+        let sj = dir.join("summary.json");
+        let out = volley_in(
+            &dir,
+            &[
+                "run",
+                &f,
+                "-q",
+                "--param",
+                &url,
+                "--summary-json",
+                sj.to_str().unwrap(),
+            ],
+            Duration::from_secs(60),
+        );
+        assert_eq!(out.status.code(), Some(0), "{f}: {}", text(&out));
+        assert_eq!(root_check(&summary(&sj), "status"), (3, 0), "{f}");
+    }
+    assert_eq!(
+        demo.stats()["requests"]["POST /shop.Catalog/GetProduct"],
+        3,
+        "only the calls that trusted the CA reached the shop"
+    );
+}
