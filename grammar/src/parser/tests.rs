@@ -685,7 +685,10 @@ fn scenario_name_is_an_expression_though_scenario_is_reserved() {
     // The identity value `scenario.name` (docs/language.md) reads as a field of the name
     // `scenario`, bare and inside a string; the word alone is still no expression.
     assert_eq!(sx(&expr("scenario.name")), "scenario.name");
-    assert_eq!(sx(&expr("\"in {scenario.name}\"")), "str[\"in \" {scenario.name}]");
+    assert_eq!(
+        sx(&expr("\"in {scenario.name}\"")),
+        "str[\"in \" {scenario.name}]"
+    );
     let src = "let x = scenario";
     let d = err(src);
     assert_eq!(d.code, "E0001", "{d:?}");
