@@ -278,40 +278,13 @@ impl Walker<'_> {
                 let site = self.request(r, e.loc, env, cx);
                 leaf(Prov::leaf(Kind::Response(Some(site)), e.loc))
             }
-            ExprKind::Grpc(g) => {
-                // What the message and metadata read is recorded; the answer is a
-                // response of no HTTP request site.
-                for x in std::iter::once(&g.message).chain(g.metadata.iter()) {
-                    self.shape(x, env, cx);
-                }
-                leaf(Prov::leaf(Kind::Response(None), e.loc))
-            }
+            ExprKind::Grpc(g) => leaf(self.grpc(g, e.loc, env, cx)),
             ExprKind::CallFlow { flow, args } => self.call(*flow, args, e, env, cx),
             ExprKind::Inlined { body, .. } => {
                 let sh = self.shape(body, env, cx);
                 self.relocate_std(sh, e.loc)
             }
-            ExprKind::DataNext(src) => {
-                let pick = self
-                    .prog
-                    .data
-                    .get(*src as usize)
-                    .map_or(Pick::Shared, |d| d.pick);
-                self.facts.data_reads.push(DataRead {
-                    source: *src,
-                    scenario: cx.scenario,
-                    phase: cx.phase,
-                    loc: e.loc,
-                });
-                leaf(Prov::leaf(
-                    Kind::Data {
-                        source: *src,
-                        pick,
-                        column: None,
-                    },
-                    e.loc,
-                ))
-            }
+            ExprKind::DataNext(src) => leaf(self.data_next(*src, e.loc, cx)),
             ExprKind::Check { name, cond } => {
                 self.facts.checks.insert(name.clone());
                 let mut p = self.check_cond(cond, env, cx).flat();
@@ -320,6 +293,38 @@ impl Walker<'_> {
             }
             ExprKind::Error => leaf(Prov::default()),
         }
+    }
+
+    /// A gRPC call: what its message and metadata read is recorded; the answer is a
+    /// response of no HTTP request site.
+    fn grpc(&mut self, g: &ir::GrpcCall, loc: Loc, env: &mut Env, cx: &mut Cx) -> Prov {
+        for x in std::iter::once(&g.message).chain(g.metadata.iter()) {
+            self.shape(x, env, cx);
+        }
+        Prov::leaf(Kind::Response(None), loc)
+    }
+
+    /// `DATA.next()`: a read of the source, recorded for the data rules.
+    fn data_next(&mut self, src: u32, loc: Loc, cx: &mut Cx) -> Prov {
+        let pick = self
+            .prog
+            .data
+            .get(src as usize)
+            .map_or(Pick::Shared, |d| d.pick);
+        self.facts.data_reads.push(DataRead {
+            source: src,
+            scenario: cx.scenario,
+            phase: cx.phase,
+            loc,
+        });
+        Prov::leaf(
+            Kind::Data {
+                source: src,
+                pick,
+                column: None,
+            },
+            loc,
+        )
     }
 
     /// Parts written inside a standard-library flow expanded in place are labelled at the
