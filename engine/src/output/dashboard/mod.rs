@@ -26,14 +26,15 @@ use super::report::{render, ReportInput};
 use super::timeline::{Point, Timeline};
 use super::Live;
 use crate::fleet::http::Reply;
-use crate::metrics::Aggregate;
-use crate::summary::{Summary, Verdict};
+use crate::metrics::{Aggregate, Contains};
+use crate::summary::{fmt_bytes, fmt_duration, fmt_num, Summary, Verdict};
 use crate::thresholds::{self, Phase, ThresholdResult};
 use bytes::Bytes;
 use hyper::Method;
 use serde::Serialize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
+use volley_plan::plan::{Aggregation, MetricKind};
 use volley_plan::{ExitCode, Plan};
 
 /// The default address of `--dashboard` (k6's web dashboard's port).
@@ -98,6 +99,9 @@ pub struct ConditionRow {
     pub source: String,
     /// The value compared, in the plan's units (ms for time, a fraction for rates).
     pub observed: Option<f64>,
+    /// `observed` in the metric's units, as the summary writes it (`6.79ms`, `0.5%`,
+    /// `12.0 kB`, `33.2/s`); what the page shows.
+    pub observed_text: Option<String>,
     pub passed: bool,
 }
 
@@ -139,23 +143,47 @@ struct Data<'a> {
     exit_code: Option<ExitCode>,
 }
 
-fn rows(results: &[ThresholdResult]) -> Vec<ThresholdRow> {
+fn rows(plan: &Plan, total: &Aggregate, results: &[ThresholdResult]) -> Vec<ThresholdRow> {
     results
         .iter()
-        .map(|r| ThresholdRow {
-            name: r.key(),
-            passed: r.passed,
-            conditions: r
-                .conditions
-                .iter()
-                .map(|c| ConditionRow {
-                    source: c.source.clone(),
-                    observed: c.observed,
-                    passed: c.passed,
-                })
-                .collect(),
+        .map(|r| {
+            let t = plan.thresholds.get(r.index);
+            let view = t.and_then(|t| total.view(&t.metric, &t.tags));
+            ThresholdRow {
+                name: r.key(),
+                passed: r.passed,
+                conditions: r
+                    .conditions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let agg = t.and_then(|t| t.conditions.get(i)).map(|c| c.aggregation);
+                        let unit = view.as_ref().map(|v| (v.kind, v.contains));
+                        ConditionRow {
+                            source: c.source.clone(),
+                            observed: c.observed,
+                            observed_text: c.observed.map(|x| observed_text(x, unit, agg)),
+                            passed: c.passed,
+                        }
+                    })
+                    .collect(),
+            }
         })
         .collect()
+}
+
+/// A threshold's observed value in its metric's units, as the summary writes them; a
+/// bare number when the metric is unknown.
+fn observed_text(x: f64, unit: Option<(MetricKind, Contains)>, agg: Option<Aggregation>) -> String {
+    let count_or_rate = matches!(agg, Some(Aggregation::Count | Aggregation::Rate));
+    match (unit, agg) {
+        (Some((MetricKind::Rate, _)), _) => format!("{}%", fmt_num(x * 100.0)),
+        (Some((_, Contains::Time)), _) if !count_or_rate => fmt_duration(x),
+        (Some((_, Contains::Data)), Some(Aggregation::Rate)) => format!("{}/s", fmt_bytes(x)),
+        (Some((_, Contains::Data)), _) => fmt_bytes(x),
+        (_, Some(Aggregation::Rate)) => format!("{}/s", fmt_num(x)),
+        _ => fmt_num(x),
+    }
 }
 
 impl Dashboard {
@@ -205,7 +233,7 @@ impl Dashboard {
     pub(crate) fn update(&self, total: &Aggregate, live: &Live) {
         let mut st = self.lock();
         let results = thresholds::evaluate(&st.plan.thresholds, total, Phase::Running);
-        st.thresholds = rows(&results);
+        st.thresholds = rows(&st.plan, total, &results);
         st.started = true;
         st.elapsed_ms = u64::try_from(live.elapsed.as_millis()).unwrap_or(u64::MAX);
         st.vus = live.vus;
@@ -241,7 +269,7 @@ impl Dashboard {
         });
         let results = thresholds::evaluate(&plan.thresholds, total, Phase::End);
         let mut st = self.lock();
-        st.thresholds = rows(&results);
+        st.thresholds = rows(&plan, total, &results);
         st.elapsed_ms = u64::try_from(live.elapsed.as_millis()).unwrap_or(u64::MAX);
         st.vus = live.vus;
         st.vus_max = live.vus_max;

@@ -178,7 +178,7 @@ const SCRIPT: &str = r#"
     $('meta').textContent = 'test id ' + d.testid + ' · live dashboard · updates every second';
     var rows = d.thresholds.map(function (r) {
       var conds = r.conditions.map(function (c) {
-        return esc(c.source) + ' (' + (c.observed === null ? 'no data yet' : esc(num(c.observed))) + ')';
+        return esc(c.source) + ' (' + (c.observed === null ? 'no data yet' : esc(c.observed_text || num(c.observed))) + ')';
       }).join('<br>');
       return '<tr data-state="' + (r.passed ? 'pass' : 'fail') + '"><td>' + esc(r.name) + '</td><td>' + conds +
         '</td><td class="' + (r.passed ? 'pass">pass' : 'fail">fail') + '</td></tr>';

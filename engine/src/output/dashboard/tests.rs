@@ -76,6 +76,11 @@ fn the_data_follows_the_intervals_and_the_page_becomes_the_report() {
         v["thresholds"][0]["conditions"][0]["source"],
         "p(95) < 400ms"
     );
+    // What the page shows carries the metric's unit, as the summary writes it.
+    assert_eq!(
+        v["thresholds"][0]["conditions"][0]["observed_text"],
+        "500ms"
+    );
     assert_eq!(v["control"], false);
     // The page asks only for what it has not seen.
     let v = data(&d, 1);
@@ -190,4 +195,27 @@ fn the_server_serves_the_page_and_data_and_nothing_else() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "stopped when dropped"
     );
+}
+
+#[test]
+fn observed_values_are_written_in_their_metrics_units() {
+    let time = Some((MetricKind::Trend, Contains::Time));
+    assert_eq!(
+        observed_text(6.79, time, Some(Aggregation::P)),
+        fmt_duration(6.79)
+    );
+    assert_eq!(observed_text(12.0, time, Some(Aggregation::Count)), "12");
+    let rate = Some((MetricKind::Rate, Contains::Default));
+    assert_eq!(observed_text(0.005, rate, Some(Aggregation::Rate)), "0.5%");
+    let data = Some((MetricKind::Counter, Contains::Data));
+    assert_eq!(
+        observed_text(2048.0, data, Some(Aggregation::Count)),
+        fmt_bytes(2048.0)
+    );
+    let count = Some((MetricKind::Counter, Contains::Default));
+    assert_eq!(
+        observed_text(33.2, count, Some(Aggregation::Rate)),
+        "33.2/s"
+    );
+    assert_eq!(observed_text(7.0, None, None), fmt_num(7.0));
 }
