@@ -3,7 +3,7 @@
 //! its runs in sequence (runs in parallel would slow each other down), about 45 s:
 //! a baseline, two more runs of the same build judged against it, the second as a fleet
 //! of 2 whose coordinator judges (neither may be called
-//! a regression, by the comparison or by the `med < baseline * 1.1 + 2ms` threshold), and a run
+//! a regression, by the comparison or by the example's `med` threshold), and a run
 //! 20 ms slower (both must catch it, exit 99). Then `volley compare` on the files, its
 //! JSON, and the errors that must come before any load.
 
@@ -12,17 +12,32 @@ use std::path::Path;
 use std::time::Duration;
 
 const FILE: &str = "examples/regression.load";
-/// The tolerance the test judges with: a change must exceed 25 % and 3 ms. The effect to
-/// catch is 20 ms on endpoints of 2–6 ms; on a shared 2-core machine, other tests' load
-/// moves a short run's p(95) by several ms (measured: docs/compare.md: with the defaults,
-/// 10 % and 1 ms, meant for a quiet load generator, 1 of 10 pairs of the same build was
-/// called a regression there; with these, none of 10, and 10 of 10 slower builds caught).
-const JUDGE: &[&str] = &["--tolerance", "25%", "--min-change", "3ms"];
+/// The example's threshold, and the one the test's copy gates with.
+const GATE: &str = "med < baseline * 1.1 + 2ms";
+const TEST_GATE: &str = "med < baseline * 1.1 + 8ms";
+/// The tolerance the test judges with: a median slower by more than 50 % and 8 ms. The
+/// effect to catch is 20 ms on endpoints of 2–6 ms; the noise to ride out is a shared
+/// 2-core CI machine whose other tests start and stop during the runs. Measured there
+/// (docs/compare.md), the same build's p(95) moved from 7.5 to 24.4 ms and its median from
+/// 3.8 to 5.5 ms, and a CI run of the suite judging med and p(95) with 25 % and 3 ms called
+/// the same build a regression once. So the test judges medians only, with margins
+/// the 20 ms slowdown still clears twice over (its median was 25–29 ms).
+const JUDGE: &[&str] = &["--tolerance", "50%", "--min-change", "8ms", "--stats", "med"];
+
+/// The example with the test's margin: `+ 2ms` suits a quiet load generator, not a
+/// CI machine running other tests beside this one.
+fn test_copy(dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(repo().join(FILE)).unwrap();
+    assert!(text.contains(GATE), "the example's gate changed: update the test");
+    let copy = dir.join("regression.load");
+    std::fs::write(&copy, text.replace(GATE, TEST_GATE)).unwrap();
+    copy
+}
 
 /// `volley run FILE --demo ARGS --summary-json OUT`: exit code, output, summary.
 fn run(dir: &Path, name: &str, args: &[&str]) -> (i32, String, serde_json::Value) {
     let sj = dir.join(name);
-    let file = repo().join(FILE);
+    let file = test_copy(dir);
     let mut all = vec![
         "run",
         file.to_str().unwrap(),
@@ -32,7 +47,7 @@ fn run(dir: &Path, name: &str, args: &[&str]) -> (i32, String, serde_json::Value
         sj.to_str().unwrap(),
     ];
     all.extend_from_slice(args);
-    let out = volley_in(dir, &all, Duration::from_secs(60));
+    let out = volley_in(dir, &all, Duration::from_secs(120));
     let s = if sj.exists() {
         summary(&sj)
     } else {
@@ -99,7 +114,7 @@ fn the_same_build_passes_the_gate_and_20ms_more_fails_it() {
     assert_eq!(s["volley"]["verdict"], "thresholds_failed", "{out}");
     let key = "http_req_duration{name:products}";
     assert_eq!(
-        s["metrics"][key]["thresholds"]["med < baseline * 1.1 + 2ms"]["ok"],
+        s["metrics"][key]["thresholds"][TEST_GATE]["ok"],
         false
     );
     assert!(out.contains("REGRESSION"), "{out}");
@@ -131,7 +146,8 @@ fn the_same_build_passes_the_gate_and_20ms_more_fails_it() {
                 && l.contains(" med ")
         })
         .unwrap_or_else(|| panic!("{table}"));
-    assert!(row.contains("REGRESSION (p<0.001, shift +"), "{table}");
+    assert!(row.contains("REGRESSION (p<"), "{table}");
+    assert!(row.contains(", shift +"), "{table}");
     let json = cmp(
         "base.json",
         "slow.json",
@@ -148,7 +164,7 @@ fn the_same_build_passes_the_gate_and_20ms_more_fails_it() {
     assert_eq!(med["verdict"], "regression");
     let shift = med["shift"][0].as_f64().unwrap();
     assert!(
-        (15.0..30.0).contains(&shift),
+        (12.0..40.0).contains(&shift),
         "shift {shift} ms, not about 20"
     );
     assert!(c["method"].as_str().unwrap().contains("Mann-Whitney"));
