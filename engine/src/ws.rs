@@ -424,7 +424,12 @@ fn handshake_error(e: tokio_tungstenite::tungstenite::Error) -> String {
             | P::WrongHttpVersion
             | P::SecWebSocketSubProtocolError(_)),
         ) => format!("the server's 101 answer is not a valid WebSocket handshake: {p}"),
-        E::Io(e) => format!("the connection broke during the opening handshake: {e}"),
+        // A TLS alert (a server that wants a client certificate refuses it here, after
+        // the TLS 1.3 handshake) or a reset, with its kind and code as requests have.
+        E::Io(e) => format!(
+            "the connection broke during the opening handshake: {}",
+            transport(&HttpError::io(&e)).0
+        ),
         other => format!("opening handshake: {other}"),
     }
 }
