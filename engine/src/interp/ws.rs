@@ -7,12 +7,15 @@
 //! * `ws_session_duration` (trend, time): from the handshake to the close (by `close`, or
 //!   seen when the server closed it), once per session;
 //! * `ws_msgs_sent`, `ws_msgs_received` (counters): data messages (text and binary);
-//! * `ws_ping` (trend, time): a ping's round trip to its pong.
+//! * `ws_ping` (trend, time): a ping's round trip to its pong;
+//! * `data_sent`, `data_received` (counters): the session's bytes on the wire (handshake,
+//!   frames, TLS), reported after each call, as k6 counts them.
 //!
 //! A session that cannot open fails the iteration (a failed check
 //! `ws.connect: <name> failed`, the reason in the log); so do a send on a closed session
 //! and a ping without a pong. A receive that times out or finds the session closed is not
-//! an error: the message says so (`timed_out`, `closed`).
+//! an error: the message says so (`timed_out`, `closed`); a connection that ended without
+//! a close frame is also logged once (`ws session <name>: ...`).
 
 use super::code::{Block, Expr};
 use super::exec::{Flow, Round};
