@@ -13,15 +13,16 @@ use std::time::Duration;
 /// A forwarding proxy: `CONNECT host:port` tunnels to 127.0.0.1:port, an absolute-form
 /// request goes to 127.0.0.1 on the URL's port in origin form; whatever host was asked
 /// for. Counts both and keeps the request lines it saw. Threads end with the process.
-struct TestProxy {
-    port: u16,
-    tunnels: Arc<AtomicUsize>,
+/// (websocket_e2e's sessions go through it too.)
+pub struct TestProxy {
+    pub port: u16,
+    pub tunnels: Arc<AtomicUsize>,
     forwarded: Arc<AtomicUsize>,
-    lines: Arc<Mutex<Vec<String>>>,
+    pub lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl TestProxy {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let p = TestProxy {

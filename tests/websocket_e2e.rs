@@ -112,3 +112,7 @@ fn the_demo_shop_refuses_a_plain_get_on_its_websocket_endpoints_and_counts_them(
     assert_eq!(stats["requests"]["GET /ws/echo"], 1);
     assert_eq!(stats["requests"]["GET /ws/ticker"], 1);
 }
+
+/// `wss://`, bytes, hosts, proxies and misbehaving servers.
+#[path = "websocket_net.rs"]
+mod net;

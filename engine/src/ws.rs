@@ -1,24 +1,39 @@
 //! WebSocket sessions (`ws.connect(..)` and a session's methods): the connection, its
-//! opening handshake and every frame are tokio-tungstenite's; this module dials (TCP,
-//! then TLS with the VU's rustls configuration for `wss://`), hands the stream to
-//! tungstenite with the handshake request (headers, the jar's cookies, subprotocols), and
-//! keeps the session's state: the messages that arrived while it waited for a pong, and
-//! whether it is closed. Pings from the server are answered by tungstenite.
+//! opening handshake and every frame are tokio-tungstenite's; this module dials as a
+//! request would (the scenario's `hosts` and `dns` policy through the runner's resolver,
+//! its proxy with a `CONNECT` tunnel, then TLS with the VU's rustls configuration for
+//! `wss://`), hands the stream to tungstenite with the handshake request (headers, the
+//! jar's cookies, subprotocols), and keeps the session's state: the messages that arrived
+//! while it waited for a pong, whether it is closed and how its connection broke. Pings
+//! from the server are answered by tungstenite.
+//!
+//! The socket is counted below TLS into the session's [`Wire`] (handshakes, frames, TLS
+//! records: the bytes on the wire), which `interp/ws.rs` reports to `data_sent` and
+//! `data_received` after each call, as k6 counts a session's traffic.
+//!
+//! Every phase of opening (dial, tunnel, TLS, the opening handshake) ends by the session's
+//! timeout, and the error says which phase did not finish, or why it failed: a transport
+//! error with its kind and k6's code as requests name them (`TLS certificate not trusted
+//! (1310)`), a status other than 101, an answer that is not HTTP.
 //!
 //! A [`Session`] is owned by one VU, which uses it one call at a time: the lock inside is
 //! never contended (it is there because script values are `Send + Sync`). This module
 //! records no metric and knows nothing of scripts: it returns what happened (how long the
 //! handshake took, how many messages came) and `interp/ws.rs` records k6's `ws_*` samples.
 
+use crate::http::{codes, ClientOptions, HttpError, Resolver};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use http::HeaderValue;
 use rustls::pki_types::ServerName;
 use std::collections::VecDeque;
 use std::fmt;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -48,6 +63,10 @@ pub struct Connect {
     pub timeout: Duration,
     /// The VU's TLS configuration, for `wss://`.
     pub tls: Arc<rustls::ClientConfig>,
+    /// The scenario's HTTP options: its `hosts`, `dns` policy and proxies apply.
+    pub opts: Arc<ClientOptions>,
+    /// The runner's DNS cache, shared with requests.
+    pub resolver: Arc<Resolver>,
 }
 
 /// One message as scripts see it.
@@ -82,6 +101,29 @@ struct Conn {
     /// Messages that came while a ping waited for its pong, oldest first.
     queue: VecDeque<Received>,
     closed: bool,
+    /// How the connection broke, when it ended without the server's close frame (not
+    /// yet told).
+    broke: Option<String>,
+}
+
+impl Conn {
+    /// The connection ended without the server's close frame: how, for the log.
+    fn broke(&mut self, e: Option<tokio_tungstenite::tungstenite::Error>) {
+        use tokio_tungstenite::tungstenite::error::ProtocolError as P;
+        use tokio_tungstenite::tungstenite::Error as E;
+        self.closed = true;
+        self.broke = Some(match e {
+            None | Some(E::Protocol(P::ResetWithoutClosingHandshake)) => {
+                "the server ended the connection without a close frame".into()
+            }
+            Some(E::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                "the server ended the connection in the middle of a message".into()
+            }
+            Some(E::Io(e)) => format!("the connection broke: {e}"),
+            Some(E::Protocol(p)) => format!("the server broke the protocol: {p}"),
+            Some(other) => format!("the connection broke: {other}"),
+        });
+    }
 }
 
 /// An open session.
@@ -93,6 +135,8 @@ pub struct Session {
     conn: Mutex<Conn>,
     pings: std::sync::atomic::AtomicU64,
     ended: std::sync::atomic::AtomicBool,
+    /// The socket's bytes, for `data_sent` and `data_received`.
+    pub wire: Arc<Wire>,
 }
 
 impl fmt::Debug for Session {
@@ -130,8 +174,89 @@ fn request(c: &Connect) -> Result<http::Request<()>, WsError> {
     Ok(req)
 }
 
-/// Dials the URL's host: TCP, then TLS for `wss://` (ALPN `http/1.1`).
-async fn dial(c: &Connect) -> Result<Box<dyn Io>, WsError> {
+/// Bytes through a session's socket, below TLS (so TLS records and handshakes count, as
+/// k6 counts them), and how many of them were already reported to `data_sent` and
+/// `data_received`.
+#[derive(Debug, Default)]
+pub struct Wire {
+    read: AtomicU64,
+    written: AtomicU64,
+    reported_read: AtomicU64,
+    reported_written: AtomicU64,
+}
+
+impl Wire {
+    /// (sent, received) since the last call.
+    pub fn take(&self) -> (u64, u64) {
+        let w = self.written.load(Ordering::Relaxed);
+        let r = self.read.load(Ordering::Relaxed);
+        let pw = self.reported_written.swap(w, Ordering::Relaxed);
+        let pr = self.reported_read.swap(r, Ordering::Relaxed);
+        (w.saturating_sub(pw), r.saturating_sub(pr))
+    }
+}
+
+/// A socket that counts its bytes into a [`Wire`].
+struct Counted<T> {
+    inner: T,
+    wire: Arc<Wire>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = poll {
+            let n = buf.filled().len().saturating_sub(before) as u64;
+            self.wire.read.fetch_add(n, Ordering::Relaxed);
+        }
+        poll
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = poll {
+            self.wire.written.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        poll
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A transport error in words: its kind and k6's code, as the errors section names them
+/// (`TLS certificate not trusted (1310): tls: invalid peer certificate: UnknownIssuer`).
+fn transport(e: &HttpError) -> WsError {
+    WsError(format!(
+        "{} ({}): {}",
+        crate::errors::kind(e.code),
+        e.code,
+        e.message
+    ))
+}
+
+/// Dials the URL's host as a request to it would: the address from the scenario's
+/// `hosts` and `dns` policy (the runner's resolver), through the scenario's (or the
+/// environment's) proxy with a `CONNECT` tunnel, `ws://` as `http://` and `wss://` as
+/// `https://`; then TLS for `wss://` (ALPN `http/1.1`). Each phase ends by `deadline`,
+/// and a phase that does not says which it was.
+async fn dial(c: &Connect, wire: &Arc<Wire>, deadline: Instant) -> Result<Box<dyn Io>, WsError> {
     let host = c
         .url
         .host_str()
@@ -143,21 +268,85 @@ async fn dial(c: &Connect) -> Result<Box<dyn Io>, WsError> {
         .url
         .port_or_known_default()
         .ok_or_else(|| WsError("the URL has no port".into()))?;
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+    let secure = c.url.scheme() == "wss";
+    let ms = c.timeout.as_millis();
+    let deadline = tokio::time::Instant::from_std(deadline);
+    let proxy = c
+        .opts
+        .proxy
+        .as_ref()
+        .and_then(|p| p.for_target(secure, &host, port));
+    let (name, name_port) = match proxy {
+        Some(p) => (p.host.as_str(), p.port),
+        None => (host.as_str(), port),
+    };
+    let resolved =
+        tokio::time::timeout_at(deadline, c.resolver.resolve(name, name_port, &c.opts.dns))
+            .await
+            .map_err(|_| WsError(format!("no address for {name} within {ms} ms")))?;
+    let (addr, shown) = match proxy {
+        Some(p) => (
+            resolved.map_err(|e| {
+                transport(&HttpError::new(
+                    codes::PROXY,
+                    format!("proxy {}: {}", p.shown, e.message),
+                ))
+            })?,
+            format!("proxy {}", p.shown),
+        ),
+        None => (
+            resolved.map_err(|e| transport(&e))?,
+            format!("{host}:{port}"),
+        ),
+    };
+    let dialled = tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(addr))
         .await
-        .map_err(|e| WsError(format!("dial {host}:{port}: {e}")))?;
+        .map_err(|_| WsError(format!("no connection to {shown} ({addr}) within {ms} ms")))?;
+    let tcp = dialled.map_err(|e| match proxy {
+        Some(p) => transport(&HttpError::new(
+            codes::PROXY,
+            format!("proxy {}: {e}", p.shown),
+        )),
+        None => transport(&HttpError::dial(&e)),
+    })?;
     let _ = tcp.set_nodelay(true);
-    if c.url.scheme() != "wss" {
-        return Ok(Box::new(tcp));
+    let mut io = Counted {
+        inner: tcp,
+        wire: Arc::clone(wire),
+    };
+    if let Some(p) = proxy {
+        let authority = match c.url.host() {
+            Some(url::Host::Ipv6(a)) => format!("[{a}]:{port}"),
+            _ => format!("{host}:{port}"),
+        };
+        tokio::time::timeout_at(deadline, crate::http::tunnel(&mut io, p, &authority))
+            .await
+            .map_err(|_| {
+                WsError(format!(
+                    "proxy {}: no answer to CONNECT {authority} within {ms} ms",
+                    p.shown
+                ))
+            })?
+            .map_err(|e| transport(&e))?;
+    }
+    if !secure {
+        return Ok(Box::new(io));
     }
     let mut cfg = (*c.tls).clone();
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     let name = ServerName::try_from(host.clone())
         .map_err(|_| WsError(format!("`{host}` is not a TLS server name")))?;
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
-        .connect(name, tcp)
-        .await
-        .map_err(|e| WsError(format!("TLS handshake with {host}: {e}")))?;
+    let tls = tokio::time::timeout_at(
+        deadline,
+        tokio_rustls::TlsConnector::from(Arc::new(cfg)).connect(name, io),
+    )
+    .await
+    .map_err(|_| {
+        WsError(format!(
+            "no TLS handshake with {host}:{port} within {ms} ms"
+        ))
+    })?
+    .map_err(|e| transport(&HttpError::tls(&e)))?;
     Ok(Box::new(tls))
 }
 
@@ -172,18 +361,24 @@ fn config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
         .read_buffer_size(READ_BUFFER)
 }
 
-/// Opens a session within the timeout: dial, TLS, and the opening handshake.
-pub async fn connect(c: Connect, name: Arc<str>) -> Result<Session, WsError> {
+/// Opens a session within the timeout: dial (through a proxy's tunnel when one applies),
+/// TLS, and the opening handshake; its bytes go to `wire` whether it opens or not.
+pub async fn connect(c: Connect, name: Arc<str>, wire: Arc<Wire>) -> Result<Session, WsError> {
     let req = request(&c)?;
-    let open = async {
-        let io = dial(&c).await?;
-        tokio_tungstenite::client_async_with_config(req, io, Some(config()))
+    let deadline = Instant::now() + c.timeout;
+    let io = dial(&c, &wire, deadline).await?;
+    let handshake = tokio_tungstenite::client_async_with_config(req, io, Some(config()));
+    let (ws, _response) =
+        tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), handshake)
             .await
-            .map_err(|e| WsError(handshake_error(e)))
-    };
-    let (ws, _response) = tokio::time::timeout(c.timeout, open)
-        .await
-        .map_err(|_| WsError(format!("no session within {} ms", c.timeout.as_millis())))??;
+            .map_err(|_| {
+                WsError(format!(
+                    "the server took the connection but did not answer the opening handshake \
+                     within {} ms",
+                    c.timeout.as_millis()
+                ))
+            })?
+            .map_err(|e| WsError(handshake_error(e)))?;
     Ok(Session {
         name,
         opened: Instant::now(),
@@ -191,20 +386,51 @@ pub async fn connect(c: Connect, name: Arc<str>) -> Result<Session, WsError> {
             ws,
             queue: VecDeque::new(),
             closed: false,
+            broke: None,
         }),
         pings: std::sync::atomic::AtomicU64::new(0),
         ended: std::sync::atomic::AtomicBool::new(false),
+        wire,
     })
 }
 
+/// Why the opening handshake failed, in the terms of the protocol: the status the server
+/// answered with when it was not 101, an answer that is not HTTP, a connection closed
+/// before the answer, a 101 that is not a WebSocket one.
 fn handshake_error(e: tokio_tungstenite::tungstenite::Error) -> String {
+    use tokio_tungstenite::tungstenite::error::ProtocolError as P;
     use tokio_tungstenite::tungstenite::Error as E;
     match e {
-        E::Http(res) => format!(
-            "the server answered the handshake with status {}",
-            res.status().as_u16()
+        E::Http(res) => {
+            let status = res.status();
+            format!(
+                "the server answered the opening handshake with status {} {}, not 101 \
+                 Switching Protocols (is the path a WebSocket endpoint?)",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            )
+            .replace("  ", " ")
+        }
+        E::Protocol(P::HttparseError(e)) => {
+            format!("the server's answer to the opening handshake is not HTTP ({e})")
+        }
+        E::Protocol(P::HandshakeIncomplete) => {
+            "the server closed the connection before answering the opening handshake".into()
+        }
+        E::Protocol(
+            p @ (P::MissingUpgradeWebSocketHeader
+            | P::MissingConnectionUpgradeHeader
+            | P::SecWebSocketAcceptKeyMismatch
+            | P::WrongHttpVersion
+            | P::SecWebSocketSubProtocolError(_)),
+        ) => format!("the server's 101 answer is not a valid WebSocket handshake: {p}"),
+        // A TLS alert (a server that wants a client certificate refuses it here, after
+        // the TLS 1.3 handshake) or a reset, with its kind and code as requests have.
+        E::Io(e) => format!(
+            "the connection broke during the opening handshake: {}",
+            transport(&HttpError::io(&e)).0
         ),
-        other => format!("handshake: {other}"),
+        other => format!("opening handshake: {other}"),
     }
 }
 
@@ -318,8 +544,8 @@ impl Session {
             let left = deadline.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, c.ws.next()).await {
                 Err(_) => return Ok((None, came)),
-                Ok(None | Some(Err(_))) => {
-                    c.closed = true;
+                Ok(end @ (None | Some(Err(_)))) => {
+                    c.broke(end.and_then(Result::err));
                     return Ok((None, came));
                 }
                 Ok(Some(Ok(msg))) => match msg {
@@ -367,6 +593,12 @@ impl Session {
         true
     }
 
+    /// How the connection broke, once, when it ended without the server's close frame.
+    /// (The lock is never contended: a VU uses its session one call at a time.)
+    pub fn take_broke(&self) -> Option<String> {
+        self.conn.try_lock().ok().and_then(|mut c| c.broke.take())
+    }
+
     /// Whether the session is closed (by `close`, or by the server).
     pub async fn is_closed(&self) -> bool {
         self.conn.lock().await.closed
@@ -405,8 +637,8 @@ async fn next(c: &mut Conn, deadline: Instant) -> Next {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, c.ws.next()).await {
             Err(_) => return Next::TimedOut,
-            Ok(None | Some(Err(_))) => {
-                c.closed = true;
+            Ok(end @ (None | Some(Err(_)))) => {
+                c.broke(end.and_then(Result::err));
                 return Next::Closed;
             }
             Ok(Some(Ok(Message::Close(_)))) => {
@@ -463,13 +695,19 @@ mod tests {
             subprotocols: Vec::new(),
             timeout: Duration::from_secs(5),
             tls: Arc::clone(tls.client_config(false, false)),
+            opts: Arc::new(ClientOptions::default()),
+            resolver: Resolver::new(),
         }
+    }
+
+    async fn open(c: Connect) -> Result<Session, WsError> {
+        connect(c, Arc::from("echo"), Arc::default()).await
     }
 
     #[tokio::test]
     async fn a_session_sends_receives_pings_and_closes() {
         let port = echo_server(None).await;
-        let s = connect(connect_to(port), Arc::from("echo")).await.unwrap();
+        let s = open(connect_to(port)).await.unwrap();
         s.send("hello", false).await.unwrap();
         let got = s.receive(Duration::from_secs(2)).await;
         assert_eq!(
@@ -497,7 +735,7 @@ mod tests {
     #[tokio::test]
     async fn a_message_larger_than_the_read_buffer_arrives_whole() {
         let port = echo_server(None).await;
-        let s = connect(connect_to(port), Arc::from("echo")).await.unwrap();
+        let s = open(connect_to(port)).await.unwrap();
         // 25 reads' worth of the 4 KiB buffer, text and binary.
         let big: String = (0..100 * 1024)
             .map(|i| char::from(b'a' + (i % 26) as u8))
@@ -516,7 +754,7 @@ mod tests {
     #[tokio::test]
     async fn wait_for_skips_to_the_matching_message() {
         let port = echo_server(None).await;
-        let s = connect(connect_to(port), Arc::from("echo")).await.unwrap();
+        let s = open(connect_to(port)).await.unwrap();
         for t in ["a", "b", "price 12"] {
             s.send(t, false).await.unwrap();
         }
@@ -532,7 +770,7 @@ mod tests {
     #[tokio::test]
     async fn events_tick_then_end_at_the_deadline_or_the_servers_close() {
         let port = echo_server(Some(1)).await;
-        let s = connect(connect_to(port), Arc::from("echo")).await.unwrap();
+        let s = open(connect_to(port)).await.unwrap();
         let start = Instant::now();
         let tick = Some(start + Duration::from_millis(20));
         let deadline = Some(start + Duration::from_secs(2));
@@ -545,7 +783,7 @@ mod tests {
         ));
         // The server closes after its first echo.
         assert_eq!(s.next_event(deadline, far).await, Event::Closed);
-        let s = connect(connect_to(port), Arc::from("echo")).await.unwrap();
+        let s = open(connect_to(port)).await.unwrap();
         let soon = Some(Instant::now() + Duration::from_millis(30));
         assert_eq!(s.next_event(soon, far).await, Event::Deadline);
     }
@@ -564,12 +802,10 @@ mod tests {
                     .await;
             }
         });
-        let e = connect(connect_to(port), Arc::from("x")).await.unwrap_err();
+        let e = open(connect_to(port)).await.unwrap_err();
         assert!(e.0.contains("403"), "{e}");
         let closed = free_port();
-        let e = connect(connect_to(closed), Arc::from("x"))
-            .await
-            .unwrap_err();
+        let e = open(connect_to(closed)).await.unwrap_err();
         assert!(e.0.contains("dial"), "{e}");
     }
 
@@ -588,6 +824,213 @@ mod tests {
         c.headers.push(("cookie".into(), "mine=1".into()));
         let req = request(&c).unwrap();
         assert_eq!(req.headers()[http::header::COOKIE], "mine=1");
+    }
+
+    #[tokio::test]
+    async fn the_wire_counts_the_handshake_and_every_frame() {
+        let port = echo_server(None).await;
+        let wire = Arc::new(Wire::default());
+        let s = connect(connect_to(port), Arc::from("echo"), Arc::clone(&wire))
+            .await
+            .unwrap();
+        // The upgrade request and the 101 answer.
+        let (sent, received) = wire.take();
+        assert!(sent > 150 && received > 100, "{sent} {received}");
+        assert_eq!(wire.take(), (0, 0), "taken once");
+        // A client frame: 2 bytes of header, a 4-byte mask, the payload; the server's is
+        // unmasked. 200 bytes take a 2-byte extended length.
+        s.send("hello", false).await.unwrap();
+        assert_eq!(wire.take(), (2 + 4 + 5, 0));
+        let _ = s.receive(Duration::from_secs(2)).await;
+        assert_eq!(wire.take(), (0, 2 + 5));
+        s.send(&"b".repeat(200), true).await.unwrap();
+        let _ = s.receive(Duration::from_secs(2)).await;
+        assert_eq!(wire.take(), (4 + 4 + 200, 4 + 200));
+        // A ping carries 8 bytes, its pong the same.
+        s.ping(Duration::from_secs(2)).await.unwrap();
+        assert_eq!(wire.take(), (2 + 4 + 8, 2 + 8));
+        // Close 1000 (2 bytes of code), and the server's close back.
+        assert!(s.close(1000).await);
+        assert_eq!(wire.take(), (2 + 4 + 2, 2 + 2));
+    }
+
+    /// A server that accepts, reads the upgrade request and does `answer` with the socket.
+    async fn hostile<F, Fut>(answer: F) -> u16
+    where
+        F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = l.accept().await {
+                use tokio::io::AsyncReadExt;
+                let mut buf = [0u8; 2048];
+                let _ = tcp.read(&mut buf).await;
+                answer(tcp).await;
+            }
+        });
+        port
+    }
+
+    async fn refused_with(reply: &'static [u8]) -> String {
+        let port = hostile(move |mut tcp| async move {
+            use tokio::io::AsyncWriteExt;
+            let _ = tcp.write_all(reply).await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        })
+        .await;
+        let mut c = connect_to(port);
+        c.timeout = Duration::from_millis(500);
+        open(c).await.unwrap_err().0
+    }
+
+    #[tokio::test]
+    async fn a_hostile_handshake_ends_within_the_timeout_and_says_what_happened() {
+        let t0 = Instant::now();
+        // Takes the connection, never answers.
+        let port = hostile(|tcp| async move {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            drop(tcp);
+        })
+        .await;
+        let mut c = connect_to(port);
+        c.timeout = Duration::from_millis(300);
+        let e = open(c).await.unwrap_err().0;
+        assert_eq!(
+            e,
+            "the server took the connection but did not answer the opening handshake within 300 ms"
+        );
+        let e = refused_with(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+        assert!(
+            e.contains("status 200 OK, not 101 Switching Protocols"),
+            "{e}"
+        );
+        let e = refused_with(b"SSH-2.0-OpenSSH_9.6\r\n\r\n").await;
+        assert!(e.contains("is not HTTP"), "{e}");
+        // Half an answer, then nothing: the timeout ends it.
+        let e = refused_with(b"HTTP/1.1 101 Switching").await;
+        assert!(
+            e.contains("did not answer the opening handshake within 500 ms"),
+            "{e}"
+        );
+        let e = refused_with(
+            b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-accept: nope\r\n\r\n",
+        )
+        .await;
+        assert!(e.contains("not a valid WebSocket handshake"), "{e}");
+        let port = hostile(|tcp| async move { drop(tcp) }).await;
+        let e = open(connect_to(port)).await.unwrap_err().0;
+        assert!(e.contains("closed the connection before answering"), "{e}");
+        assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_connection_cut_mid_message_closes_the_session_and_says_so() {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            if let Ok((tcp, _)) = l.accept().await {
+                use tokio::io::AsyncWriteExt;
+                let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+                // A text frame announcing 100 bytes, 10 of them, then the end.
+                let raw = ws.get_mut();
+                let _ = raw.write_all(&[0x81, 100]).await;
+                let _ = raw.write_all(b"0123456789").await;
+                let _ = raw.shutdown().await;
+            }
+        });
+        let s = open(connect_to(port)).await.unwrap();
+        assert_eq!(s.receive(Duration::from_secs(5)).await, Next::Closed);
+        let why = s.take_broke().unwrap();
+        assert!(why.contains("without a close frame"), "{why}");
+        assert_eq!(s.take_broke(), None, "told once");
+        assert!(s.send("late", false).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn hosts_and_a_proxy_route_the_session_as_a_request() {
+        let port = echo_server(None).await;
+        // `echo.test` is known only to the scenario's hosts.
+        let mut hosts = crate::http::Hosts::new();
+        hosts.insert(
+            "echo.test".into(),
+            Arc::from(vec!["127.0.0.1".parse().unwrap()]),
+        );
+        let mut opts = ClientOptions::default();
+        opts.dns.hosts = Some(Arc::new(hosts));
+        let mut c = connect_to(port);
+        c.url = Url::parse(&format!("ws://echo.test:{port}/echo")).unwrap();
+        c.opts = Arc::new(opts.clone());
+        let s = open(c).await.unwrap();
+        s.send("via hosts", false).await.unwrap();
+        assert!(
+            matches!(s.receive(Duration::from_secs(2)).await, Next::Message(m) if m.data == "via hosts")
+        );
+        // A CONNECT proxy that tunnels to loopback whatever host it is asked for.
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy_port = l.local_addr().unwrap().port();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut tcp, _)) = l.accept().await {
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if tcp.read(&mut b).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(b[0]);
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .to_string();
+                let _ = tx.send(line);
+                let mut up = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .unwrap();
+                tcp.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy_bidirectional(&mut tcp, &mut up).await;
+                });
+            }
+        });
+        let mut c = connect_to(port);
+        c.url = Url::parse(&format!("ws://nowhere.test:{port}/echo")).unwrap();
+        c.opts = Arc::new(ClientOptions {
+            proxy: Some(Arc::new(
+                crate::http::Proxies::explicit(&format!("http://127.0.0.1:{proxy_port}"), &[])
+                    .unwrap(),
+            )),
+            ..opts
+        });
+        let s = open(c).await.unwrap();
+        s.send("via proxy", false).await.unwrap();
+        assert!(
+            matches!(s.receive(Duration::from_secs(2)).await, Next::Message(m) if m.data == "via proxy")
+        );
+        assert_eq!(
+            rx.recv().await.unwrap(),
+            format!("CONNECT nowhere.test:{port} HTTP/1.1")
+        );
+        // A proxy that is not there: its own code, 1030.
+        let mut c = connect_to(port);
+        c.opts = Arc::new(ClientOptions {
+            proxy: Some(Arc::new(
+                crate::http::Proxies::explicit(&format!("http://127.0.0.1:{}", free_port()), &[])
+                    .unwrap(),
+            )),
+            ..ClientOptions::default()
+        });
+        let e = open(c).await.unwrap_err().0;
+        assert!(
+            e.starts_with("proxy unreachable or refused the tunnel (1030): proxy 127.0.0.1:"),
+            "{e}"
+        );
     }
 
     fn free_port() -> u16 {

@@ -230,6 +230,16 @@ impl VuClient {
         Arc::clone(&self.tls)
     }
 
+    /// The scenario's options (WebSocket sessions use its `hosts`, `dns` and proxies).
+    pub fn options(&self) -> &Arc<ClientOptions> {
+        &self.opts
+    }
+
+    /// The runner's DNS cache (WebSocket sessions resolve through it too).
+    pub fn resolver(&self) -> &Arc<Resolver> {
+        &self.resolver
+    }
+
     /// The VU's cookie jar, made on first use.
     pub fn jar_mut(&mut self) -> &mut CookieJar {
         self.jar.get_or_insert_with(Box::default)

@@ -339,7 +339,7 @@ const MAX_CONNECT_HEAD: usize = 16 * 1024;
 
 /// `CONNECT authority` through `proxy` on `io`; Ok once the proxy answered 2xx. The head
 /// is read a byte at a time so nothing of the tunnel's first bytes is consumed.
-async fn tunnel<T: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn tunnel<T: AsyncRead + AsyncWrite + Unpin>(
     io: &mut T,
     proxy: &Proxy,
     authority: &str,

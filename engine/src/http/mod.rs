@@ -116,6 +116,8 @@ use url::Url;
 
 pub use body::Body;
 pub use client::VuClient;
+/// WebSocket sessions tunnel through a proxy as `https://` requests do.
+pub(crate) use conn::tunnel;
 pub use cookies::{
     response_cookies, valid_name as valid_cookie_name, valid_value as valid_cookie_value, CookieJar,
 };

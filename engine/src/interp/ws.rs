@@ -7,19 +7,22 @@
 //! * `ws_session_duration` (trend, time): from the handshake to the close (by `close`, or
 //!   seen when the server closed it), once per session;
 //! * `ws_msgs_sent`, `ws_msgs_received` (counters): data messages (text and binary);
-//! * `ws_ping` (trend, time): a ping's round trip to its pong.
+//! * `ws_ping` (trend, time): a ping's round trip to its pong;
+//! * `data_sent`, `data_received` (counters): the session's bytes on the wire (handshake,
+//!   frames, TLS), reported after each call, as k6 counts them.
 //!
 //! A session that cannot open fails the iteration (a failed check
 //! `ws.connect: <name> failed`, the reason in the log); so do a send on a closed session
 //! and a ping without a pong. A receive that times out or finds the session closed is not
-//! an error: the message says so (`timed_out`, `closed`).
+//! an error: the message says so (`timed_out`, `closed`); a connection that ended without
+//! a close frame is also logged once (`ws session <name>: ...`).
 
 use super::code::{Block, Expr};
 use super::exec::{Flow, Round};
 use super::{Halt, Vu, R};
 use crate::metrics::ids;
 use crate::value::Value;
-use crate::ws::{Connect, Event, Next, Received, Session};
+use crate::ws::{Connect, Event, Next, Received, Session, Wire};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use volley_plan::Intrinsic;
@@ -41,7 +44,9 @@ impl Vu {
             Intrinsic::WsSend | Intrinsic::WsSendBinary => {
                 let data = arg(1);
                 let text = data.as_text().unwrap_or("");
-                if let Err(e) = s.send(text, which == Intrinsic::WsSendBinary).await {
+                let sent = s.send(text, which == Intrinsic::WsSendBinary).await;
+                self.ws_bytes(&s);
+                if let Err(e) = sent {
                     self.ws_end(&s);
                     return Err(ws_failed(&s, "send", &e.0));
                 }
@@ -50,6 +55,7 @@ impl Vu {
             }
             Intrinsic::WsReceive => {
                 let next = s.receive(duration(&arg(1))).await;
+                self.ws_bytes(&s);
                 let seen = u64::from(matches!(next, Next::Message(_)));
                 Ok(self.ws_message(&s, next, seen))
             }
@@ -58,11 +64,14 @@ impl Vu {
                 let pattern = pattern.as_text().unwrap_or("");
                 let re = self.shared.program.regexes.get("wait_for", pattern)?;
                 let (next, seen) = s.wait_for(|t| re.is_match(t), duration(&arg(2))).await;
+                self.ws_bytes(&s);
                 Ok(self.ws_message(&s, next, seen))
             }
             Intrinsic::WsPing => {
                 let timeout = duration(&arg(1));
-                let (rtt, came) = match s.ping(timeout).await {
+                let pinged = s.ping(timeout).await;
+                self.ws_bytes(&s);
+                let (rtt, came) = match pinged {
                     Ok(x) => x,
                     Err(e) => return Err(ws_failed(&s, "ping", &e.0)),
                 };
@@ -75,6 +84,7 @@ impl Vu {
                     }
                     None => {
                         if s.is_closed().await {
+                            self.ws_broke(&s);
                             self.ws_end(&s);
                         }
                         Err(ws_failed(
@@ -91,6 +101,7 @@ impl Vu {
                     _ => 1000,
                 };
                 s.close(code).await;
+                self.ws_bytes(&s);
                 self.ws_end(&s);
                 Ok(Value::Null)
             }
@@ -127,7 +138,9 @@ impl Vu {
         };
         let mut tick = every.map(|e| start + e);
         loop {
-            let event = match s.next_event(deadline, tick).await {
+            let next = s.next_event(deadline, tick).await;
+            self.ws_bytes(&s);
+            let event = match next {
                 Event::Message(m) => {
                     self.ws_count(&s, ids::WS_MSGS_RECEIVED, 1.0);
                     event_record(&m.data, m.binary, false)
@@ -138,10 +151,12 @@ impl Vu {
                 }
                 Event::Deadline => {
                     s.close(1000).await;
+                    self.ws_bytes(&s);
                     self.ws_end(&s);
                     return Ok(Flow::Next);
                 }
                 Event::Closed => {
+                    self.ws_broke(&s);
                     self.ws_end(&s);
                     return Ok(Flow::Next);
                 }
@@ -203,12 +218,19 @@ impl Vu {
             subprotocols,
             timeout: duration(&arg(4)),
             tls: self.client.tls_config(),
+            opts: Arc::clone(self.client.options()),
+            resolver: Arc::clone(self.client.resolver()),
         };
         self.shared
             .first_request
             .get_or_init(std::time::SystemTime::now);
         let t0 = Instant::now();
-        match crate::ws::connect(c, Arc::clone(&name)).await {
+        let wire = Arc::new(Wire::default());
+        let opened = crate::ws::connect(c, Arc::clone(&name), Arc::clone(&wire)).await;
+        // A session that did not open spent bytes too (a TLS handshake, a refused upgrade).
+        let (sent, received) = wire.take();
+        self.ws_data(&name, sent, received);
+        match opened {
             Ok(s) => {
                 let s = Arc::new(s);
                 let connecting = super::ms(t0.elapsed());
@@ -233,6 +255,7 @@ impl Vu {
             Next::Message(m) => (m, false, false),
             Next::TimedOut => (Received::default(), true, false),
             Next::Closed => {
+                self.ws_broke(s);
                 self.ws_end(s);
                 (Received::default(), false, true)
             }
@@ -246,6 +269,33 @@ impl Vu {
             ]
             .into(),
         )
+    }
+
+    /// The session's bytes since the last call, into `data_sent` and `data_received`.
+    fn ws_bytes(&mut self, s: &Arc<Session>) {
+        let (sent, received) = s.wire.take();
+        self.ws_data(&s.name, sent, received);
+    }
+
+    fn ws_data(&mut self, name: &Arc<str>, sent: u64, received: u64) {
+        if sent > 0 {
+            self.rec.ws(&self.group, name, ids::DATA_SENT, sent as f64);
+        }
+        if received > 0 {
+            self.rec
+                .ws(&self.group, name, ids::DATA_RECEIVED, received as f64);
+        }
+    }
+
+    /// Logs (once) how a session's connection broke when it ended without a close frame:
+    /// the script sees `closed`, the log says it was not a clean close.
+    fn ws_broke(&mut self, s: &Arc<Session>) {
+        if let Some(why) = s.take_broke() {
+            let line = format!("ws session {}: {why}", s.name);
+            self.shared
+                .log
+                .write(super::log::Line::IterationError, self.ident.id, &line);
+        }
     }
 
     /// `ws_session_duration`, once per session.
