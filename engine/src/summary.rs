@@ -56,6 +56,17 @@ use volley_plan::ExitCode;
 /// The percentiles every trend reports.
 pub const TREND_PERCENTILES: &[f64] = &[90.0, 95.0, 99.0];
 
+/// The submetrics every summary has, as k6's: `http_req_duration{expected_response:true}`,
+/// the latency of the answers the requests expected (k6 shows it as `{
+/// expected_response:true }` under `http_req_duration` and its `--summary-export` carries
+/// it). As (metric, tags); present when it has samples.
+pub fn k6_submetrics() -> Vec<(String, BTreeMap<String, String>)> {
+    vec![(
+        "http_req_duration".to_string(),
+        BTreeMap::from([("expected_response".to_string(), "true".to_string())]),
+    )]
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Summary {
     pub metrics: BTreeMap<String, MetricSummary>,
@@ -320,6 +331,11 @@ pub fn build(
         }
         filters.insert(key, (t.metric.clone(), t.tags.clone()));
     }
+    for (metric, tags) in k6_submetrics() {
+        filters
+            .entry(submetric_key(&metric, &tags))
+            .or_insert((metric, tags));
+    }
     let mut names: BTreeSet<String> = agg.registry().iter().map(|(_, d)| d.name.clone()).collect();
     names.extend(agg.metric_names().map(str::to_string));
     for name in names {
@@ -554,6 +570,7 @@ fn root_group(agg: &Aggregate) -> GroupSummary {
     node("", &paths, &checks)
 }
 
+pub mod export;
 pub mod format;
 mod text;
 pub use text::{fmt_bytes, fmt_duration, fmt_num, plural, render_text, render_text_with};
