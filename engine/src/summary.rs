@@ -27,8 +27,9 @@
 //! Units: trend values in ms for `"contains": "time"` (plain values otherwise), rates as
 //! fractions, counter `rate` per second of the test's duration, data in bytes. A metric
 //! appears when it has samples or a threshold; a threshold's submetric appears as
-//! `metric{k:v,…}`; a trend also lists any other `p(N)` its thresholds use. Group and
-//! check paths follow k6 (`::browse::ok`). `verdict` is one of `passed`,
+//! `metric{k:v,…}`; a trend also lists any other `p(N)` its thresholds use. As k6's,
+//! every summary has `http_req_duration{expected_response:true}` (once it has samples).
+//! Group and check paths follow k6 (`::browse::ok`). `verdict` is one of `passed`,
 //! `thresholds_failed`, `no_responses` (requests were made and not one got a response:
 //! every one failed at the transport level, timed out or was cut by the end of the test),
 //! `aborted` (signal or `volley abort`), `aborted_by_threshold`, `runners_lost`,

@@ -156,6 +156,7 @@ impl SummaryFormat {
 
     /// [`SummaryFormat::apply`] on a summary read as JSON (a deployed fleet's); JSON of
     /// another shape is left as it is.
+    #[cfg(feature = "deploy")]
     pub fn apply_value(&self, v: serde_json::Value) -> serde_json::Value {
         if self.opts.trend_stats.is_none() {
             return v;
@@ -233,11 +234,13 @@ impl SummaryFormat {
     }
 
     /// Whether `--summary-export` was asked for.
+    #[cfg(feature = "deploy")]
     pub fn exporting(&self) -> bool {
         self.export.is_some()
     }
 
     /// No summary could be had (a deploy whose coordinator's summary is lost).
+    #[cfg(feature = "deploy")]
     pub fn missing(&self) {
         self.export(None);
     }
