@@ -875,3 +875,98 @@ fn the_coordinator_serves_its_report_and_json_output_logs_its_summary_and_stream
     }
     assert!(per.values().all(|n| *n <= 36.0), "{per:?}");
 }
+
+/// The summary flags on a bare `volley coordinator` with three `volley runner` processes:
+/// `--summary-trend-stats` and `--summary-time-unit` shape its text summary and the JSON,
+/// `--summary-template FILE=OUT` writes the rendering from the merged summary, and
+/// `--summary-export` writes k6's legacy JSON with the same stats.
+#[test]
+fn a_coordinators_summary_takes_the_summary_flags() {
+    let rec = Recorder::start();
+    let dir = temp_dir("fleet-summary-flags");
+    let plan = compile_plan("steady.load", &dir, &rec.url());
+    let port = free_port();
+    let (sj, se, md) = (
+        dir.join("summary.json"),
+        dir.join("export.json"),
+        dir.join("comment.md"),
+    );
+    let template = format!(
+        "{}={}",
+        repo().join("examples/summary/pr-comment.md.j2").display(),
+        md.display()
+    );
+    let coord = spawn_volley(
+        &[
+            "coordinator",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "-q",
+            "--summary-json",
+            sj.to_str().unwrap(),
+            "--summary-trend-stats",
+            "med,p(99.9),count",
+            "--summary-time-unit",
+            "us",
+            "--summary-template",
+            &template,
+            "--summary-export",
+            se.to_str().unwrap(),
+        ],
+        &[("VOLLEY_TOKEN", TOKEN)],
+    );
+    wait_listening(port);
+    let url = format!("http://127.0.0.1:{port}");
+    let runners: Vec<_> = (0..3).map(|k| runner(&plan, &url, k, 3)).collect();
+    for r in runners {
+        let ro = wait_output(r, Duration::from_secs(60));
+        assert_eq!(ro.status.code(), Some(0), "{}", text(&ro));
+    }
+    let out = wait_output(coord, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("http_req_duration."))
+        .unwrap_or_else(|| panic!("no http_req_duration line:\n{stdout}"));
+    let stats: Vec<&str> = line
+        .split_once(": ")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    assert_eq!(stats.len(), 3, "{line}");
+    assert!(
+        stats[0].starts_with("med=") && stats[0].ends_with("µs"),
+        "{line}"
+    );
+    assert!(
+        stats[1].starts_with("p(99.9)=") && stats[1].ends_with("µs"),
+        "{line}"
+    );
+    assert_eq!(stats[2], "count=120", "{line}");
+    let s = summary(&sj);
+    assert_eq!(metric(&s, "http_req_duration", "count"), 120.0);
+    assert!(metric(&s, "http_req_duration", "p(99.9)") > 0.0);
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        md.starts_with("### ✅ Load test `steady`: passed\n"),
+        "{md}"
+    );
+    assert!(md.contains("120 requests in "), "{md}");
+    let export = summary(&se);
+    let d = export["metrics"]["http_req_duration"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect::<Vec<_>>();
+    assert_eq!(d, ["med", "p(99.9)", "count"], "{export:#}");
+    assert_eq!(export["metrics"]["http_reqs"]["count"], 120.0);
+    assert_eq!(
+        export["metrics"]["http_req_failed"]["thresholds"]["rate == 0%"],
+        false
+    );
+}

@@ -641,6 +641,22 @@ pub(crate) mod deploy {
                 vec!["--detach", "--report", "r.html"],
                 "--detach returns before the run ends",
             ),
+            (
+                vec!["--detach", "--summary-export", "e.json"],
+                "--detach returns before the run ends",
+            ),
+            (
+                vec!["--summary-export", missing.to_str().unwrap()],
+                "--summary-export: cannot create",
+            ),
+            (
+                vec![
+                    "--no-summary",
+                    "--summary-template",
+                    "examples/summary/pr-comment.md.j2",
+                ],
+                "--no-summary prints nothing there",
+            ),
         ] {
             let file = checkout();
             let mut all = vec!["deploy", &*file, "--context", "fake"];
@@ -754,5 +770,173 @@ pub(crate) mod deploy {
         let written: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&sj).unwrap()).unwrap();
         assert_eq!(written, serde_json::json!({"from": "the log"}));
+    }
+
+    /// The printed hint to the coordinator's dashboard: `kubectl port-forward` and the
+    /// API server's service proxy, with the run's namespace, service and context.
+    fn assert_dashboard_hint(t: &str, run: &str) {
+        assert!(
+            t.contains(&format!(
+                "dashboard: `kubectl --context fake port-forward -n loadtest svc/{run}-coordinator 6566`, then http://127.0.0.1:6566/dashboard"
+            )),
+            "{t}"
+        );
+        assert!(
+            t.contains(&format!(
+                "or: `kubectl --context fake proxy`, then http://127.0.0.1:8001/api/v1/namespaces/loadtest/services/{run}-coordinator:6566/proxy/dashboard"
+            )),
+            "{t}"
+        );
+    }
+
+    fn run_id(c: &Cluster) -> String {
+        c.fake
+            .with(|s| {
+                s.objects.values().find_map(|o| {
+                    o["metadata"]["labels"]["volley.dev/run"]
+                        .as_str()
+                        .map(String::from)
+                })
+            })
+            .expect("a run was applied")
+    }
+
+    #[test]
+    fn deploy_prints_how_to_reach_the_dashboard_also_detached() {
+        let c = cluster("k8s-deploy-dashboard");
+        let out = c.volley(&["deploy", &checkout(), "--context", "fake", "--detach"]);
+        let t = text(&out);
+        assert!(out.status.success(), "{t}");
+        assert_dashboard_hint(&t, &run_id(&c));
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("dashboard"),
+            "stdout is the run id only"
+        );
+    }
+
+    /// A real fleet summary (the demo shop, `iterations.load`: 240 requests) served by the
+    /// scripted coordinator: deploy's `--summary-trend-stats`, `--summary-time-unit`,
+    /// `--summary-template FILE=OUT`, `--summary-export` and `--summary-json` shape what it
+    /// prints and writes; `--no-summary` prints nothing and still writes the files.
+    #[test]
+    fn deploy_shapes_the_fleet_summary_with_the_summary_flags() {
+        let c = cluster("k8s-deploy-summary-flags");
+        let real = c.dir.join("real.json");
+        let out = volley(&[
+            "run",
+            "examples/iterations.load",
+            "--demo",
+            "-q",
+            "--summary-json",
+            real.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let real = summary(&real);
+        c.fake.with(|s| {
+            s.status = vec![serde_json::json!({"protocol": 1, "phase": "done", "elapsed_ms": 3000, "total_ms": 3000,
+                "exit_code": 0, "verdict": "passed",
+                "runners": {"expected": 10, "joined": 10, "ready": 10, "done": 10, "lost": 0}})];
+            s.summary = Some(real.clone());
+        });
+        let (sj, se, md) = (
+            c.dir.join("summary.json"),
+            c.dir.join("export.json"),
+            c.dir.join("comment.md"),
+        );
+        let template = format!("examples/summary/pr-comment.md.j2={}", md.display());
+        let out = c.volley(&[
+            "deploy",
+            &checkout(),
+            "--context",
+            "fake",
+            "-q",
+            "--summary-trend-stats",
+            "avg,p(99.9),count",
+            "--summary-time-unit",
+            "us",
+            "--summary-template",
+            &template,
+            "--summary-export",
+            se.to_str().unwrap(),
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{t}");
+        assert_dashboard_hint(&t, &run_id(&c));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("http_req_duration."))
+            .unwrap_or_else(|| panic!("the text summary on stdout:\n{t}"));
+        let stats: Vec<&str> = line
+            .split_once(": ")
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        assert_eq!(stats.len(), 3, "{line}");
+        assert!(
+            stats[0].starts_with("avg=") && stats[0].ends_with("µs"),
+            "{line}"
+        );
+        assert!(
+            stats[1].starts_with("p(99.9)=") && stats[1].ends_with("µs"),
+            "{line}"
+        );
+        assert_eq!(stats[2], "count=240", "{line}");
+        let md_text = std::fs::read_to_string(&md).unwrap();
+        assert!(
+            md_text.starts_with("### ✅ Load test `iterations`: passed\n")
+                && md_text.contains("240 requests in "),
+            "{md_text}"
+        );
+        // The JSON gains the stats it lacked, as `volley run`'s does.
+        let written = summary(&sj);
+        assert_eq!(metric(&written, "http_req_duration", "count"), 240.0);
+        assert!(metric(&written, "http_req_duration", "p(99.9)") > 0.0);
+        let export = summary(&se);
+        let keys: Vec<String> = export["metrics"]["http_req_duration"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, ["avg", "p(99.9)", "count"], "{export:#}");
+        assert_eq!(export["metrics"]["checks"]["value"], 1.0);
+        assert_eq!(
+            export["metrics"]["checks"]["thresholds"]["rate == 100%"],
+            false
+        );
+        // --no-summary: nothing on stdout, the exit code and the files as before.
+        std::fs::remove_file(&se).unwrap();
+        let out = c.volley(&[
+            "deploy",
+            &checkout(),
+            "--context",
+            "fake",
+            "-q",
+            "--no-summary",
+            "--summary-export",
+            se.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let export = summary(&se);
+        assert_eq!(export["metrics"]["http_reqs"]["count"], 240.0);
+        assert_eq!(
+            export["metrics"]["http_req_duration"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>(),
+            ["avg", "min", "med", "max", "p(90)", "p(95)"],
+            "k6's default stats"
+        );
     }
 }

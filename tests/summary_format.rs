@@ -339,3 +339,247 @@ fn trend_stats_and_time_unit_read_as_real_k6_writes_them() {
         }
     }
 }
+
+/// Real k6 from `.venv/bin` of the repo or `PATH`.
+fn k6_bin() -> Option<std::path::PathBuf> {
+    let local = repo().join(".venv/bin/k6");
+    if local.is_file() {
+        return Some(local);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("k6"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// `k6 run -q ARGS` in `dir`, killed after 60 s.
+fn run_k6(k6: &std::path::Path, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut child = std::process::Command::new(k6)
+        .args(["run", "-q", "--no-color", "--no-usage-report"])
+        .args(args)
+        .current_dir(dir)
+        .env("K6_NO_USAGE_REPORT", "true")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("k6 did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The same test of the demo shop as a k6 script and a `.load` file: 40 shared
+/// iterations on 4 VUs, a group with a check, a check at the root, a threshold that passes
+/// and one that fails; 2.5 s long, so that k6 samples its `vus` and `vus_max` (once a
+/// second).
+const EXPORT_JS: &str = "import http from 'k6/http';\n\
+import { check, group, sleep } from 'k6';\n\
+export const options = {\n\
+  scenarios: { shared: { executor: 'shared-iterations', vus: 4, iterations: 40, maxDuration: '1m' } },\n\
+  thresholds: { http_req_duration: ['p(95)<5000'], checks: ['rate>0.9'], http_reqs: ['count<1'] },\n\
+};\n\
+export default function () {\n\
+  group('browse', function () {\n\
+    const r = http.get(`${__ENV.BASE}/api/products?page=1`);\n\
+    check(r, { 'status 200': (r) => r.status === 200 });\n\
+  });\n\
+  const h = http.get(`${__ENV.BASE}/health`);\n\
+  check(h, { 'health ok': (r) => r.status === 200 });\n\
+  sleep(0.25);\n\
+}\n";
+
+const EXPORT_LOAD: &str = "param base_url: url = \"http://127.0.0.1:8088\"\n\
+target shop = base_url\n\
+scenario shared {\n  \
+  workload = shared_iterations(vus: 4, iterations: 40, max_duration: 1m)\n  \
+  iteration {\n    \
+    group \"browse\" {\n      \
+      let r = get(shop, \"/api/products?page=1\")\n      \
+      check \"status 200\": r.status == 200\n    \
+    }\n    \
+    let h = get(shop, \"/health\")\n    \
+    check \"health ok\": h.status == 200\n    \
+    sleep 250ms\n  \
+  }\n\
+}\n\
+thresholds {\n  \
+  http_req_duration: p(95) < 5s\n  \
+  checks: rate > 90%\n  \
+  http_reqs: count < 1\n\
+}\n";
+
+/// The keys of a JSON object, sorted.
+fn keys(v: &serde_json::Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("an object: {v}"))
+        .keys()
+        .cloned()
+        .collect();
+    k.sort();
+    k
+}
+
+/// A group of a legacy export with its groups and checks, keyed by name, with every
+/// value but the check counts (which differ in nothing here) compared.
+fn same_group(k6: &serde_json::Value, ours: &serde_json::Value) {
+    assert_eq!(keys(k6), keys(ours), "group keys:\n{k6:#}\n{ours:#}");
+    for k in ["name", "path", "id"] {
+        assert_eq!(k6[k], ours[k], "group {k}");
+    }
+    assert_eq!(keys(&k6["checks"]), keys(&ours["checks"]), "check names");
+    for name in keys(&k6["checks"]) {
+        let (a, b) = (&k6["checks"][&name], &ours["checks"][&name]);
+        assert_eq!(keys(a), keys(b), "check {name}'s keys");
+        for k in ["name", "path", "id", "passes", "fails"] {
+            assert_eq!(a[k], b[k], "check {name}: {k}");
+        }
+    }
+    assert_eq!(keys(&k6["groups"]), keys(&ours["groups"]), "group names");
+    for name in keys(&k6["groups"]) {
+        same_group(&k6["groups"][&name], &ours["groups"][&name]);
+    }
+}
+
+/// `--summary-export` against real k6 1.1.0's: both run the same test of the demo shop
+/// and their files agree key by key: the same top-level keys, metric names and stat keys
+/// per metric (a trend's k6 default stats, a rate's `value`, `passes` and
+/// `fails`, a counter's `count` and `rate`, a gauge's `value`, `min` and `max`), the
+/// thresholds as booleans `true` when failed, the groups and checks keyed by name with
+/// k6's ids, and the deterministic values (counts) equal, times in ms. Volley's run also
+/// takes `--no-summary`: nothing on stdout, the exit code of the failed threshold, and
+/// `--summary-json` and the export written.
+#[test]
+fn summary_export_is_k6s_legacy_json_key_by_key() {
+    let Some(k6) = k6_bin() else {
+        return skip_or_fail("k6");
+    };
+    let demo = DemoProcess::start();
+    let base = format!("http://127.0.0.1:{}", demo.1);
+    let dir = temp_dir("summary-export-k6");
+    std::fs::write(dir.join("t.js"), EXPORT_JS).unwrap();
+    std::fs::write(dir.join("t.load"), EXPORT_LOAD).unwrap();
+    let env = format!("BASE={base}");
+    let theirs = run_k6(
+        &k6,
+        &dir,
+        &["--env", &env, "--summary-export", "k6.json", "t.js"],
+    );
+    assert_eq!(theirs.status.code(), Some(99), "{}", text(&theirs));
+    let param = format!("base_url={base}");
+    let ours = volley_in(
+        &dir,
+        &[
+            "run",
+            "t.load",
+            "-q",
+            "--param",
+            &param,
+            "--no-summary",
+            "--summary-export",
+            "volley.json",
+            "--summary-json",
+            "summary.json",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(ours.status.code(), Some(99), "{}", text(&ours));
+    assert!(
+        ours.stdout.is_empty(),
+        "--no-summary: nothing on stdout:\n{}",
+        String::from_utf8_lossy(&ours.stdout)
+    );
+    assert_eq!(
+        metric(&summary(&dir.join("summary.json")), "http_reqs", "count"),
+        80.0
+    );
+    let (k6j, ourj) = (
+        summary(&dir.join("k6.json")),
+        summary(&dir.join("volley.json")),
+    );
+    assert_eq!(keys(&k6j), keys(&ourj), "top-level keys");
+    // Metric names: k6's every one, and no more.
+    let (km, om) = (&k6j["metrics"], &ourj["metrics"]);
+    assert_eq!(keys(km), keys(om), "metric names:\n{km:#}\n{om:#}");
+    for name in keys(km) {
+        let (a, b) = (&km[&name], &om[&name]);
+        assert_eq!(keys(a), keys(b), "{name}'s keys:\nk6 {a}\nvolley {b}");
+        // (k6's order of a trend's stats varies from run to run: Go's map order.)
+        if let Some(t) = a.get("thresholds") {
+            let verdicts = |t: &serde_json::Value| -> Vec<bool> {
+                t.as_object()
+                    .unwrap()
+                    .values()
+                    .map(|v| v.as_bool().expect("a threshold is a boolean"))
+                    .collect()
+            };
+            assert_eq!(
+                verdicts(t),
+                verdicts(&b["thresholds"]),
+                "{name}'s thresholds (true: failed):\nk6 {t}\nvolley {}",
+                b["thresholds"]
+            );
+        }
+    }
+    // The deterministic values: every request and iteration, every check.
+    for (m, k, v) in [
+        ("http_reqs", "count", 80.0),
+        ("iterations", "count", 40.0),
+        ("checks", "passes", 80.0),
+        ("checks", "fails", 0.0),
+        ("checks", "value", 1.0),
+        ("http_req_failed", "value", 0.0),
+        ("http_req_failed", "fails", 80.0),
+    ] {
+        assert_eq!(km[m][k], v, "k6 {m}.{k}");
+        assert_eq!(om[m][k], v, "volley {m}.{k}");
+    }
+    assert_eq!(
+        km["http_reqs"]["thresholds"]["count<1"], true,
+        "k6: failed is true"
+    );
+    // Times in ms: loopback answers within 1 s and take more than 1 µs, in both.
+    for m in ["http_req_duration", "iteration_duration"] {
+        for f in [&km[m]["avg"], &om[m]["avg"]] {
+            let ms = f.as_f64().unwrap();
+            assert!(ms > 0.001 && ms < 1000.0, "{m} avg {ms} ms");
+        }
+    }
+    same_group(&k6j["root_group"], &ourj["root_group"]);
+    assert_eq!(ourj["root_group"]["checks"]["health ok"]["passes"], 40);
+    assert_eq!(
+        ourj["root_group"]["groups"]["browse"]["checks"]["status 200"]["passes"],
+        40
+    );
+}
+
+#[test]
+fn no_summary_with_a_template_on_stdout_is_a_usage_error() {
+    let out = volley_in(
+        &repo(),
+        &[
+            "run",
+            EXAMPLE,
+            "--demo",
+            "--no-summary",
+            "--summary-template",
+            PR_COMMENT,
+        ],
+        Duration::from_secs(30),
+    );
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("--no-summary prints nothing there") && all.contains("=OUT"),
+        "{all}"
+    );
+    assert!(!all.contains("demo shop on"), "nothing started:\n{all}");
+}

@@ -133,7 +133,8 @@ enum Command {
         /// against its declaration.
         #[arg(long = "param", value_name = "K=V")]
         params: Vec<String>,
-        /// Write the end-of-test summary as JSON (k6 `--summary-export` shape, see docs/outputs.md).
+        /// Write the end-of-test summary as JSON (close to k6's `handleSummary` data; see
+        /// docs/outputs.md).
         #[arg(long, value_name = "FILE")]
         summary_json: Option<PathBuf>,
         /// Worker threads (default: the number of CPUs; 1 per runner with --runners).

@@ -27,8 +27,9 @@
 //! Units: trend values in ms for `"contains": "time"` (plain values otherwise), rates as
 //! fractions, counter `rate` per second of the test's duration, data in bytes. A metric
 //! appears when it has samples or a threshold; a threshold's submetric appears as
-//! `metric{k:v,…}`; a trend also lists any other `p(N)` its thresholds use. Group and
-//! check paths follow k6 (`::browse::ok`). `verdict` is one of `passed`,
+//! `metric{k:v,…}`; a trend also lists any other `p(N)` its thresholds use. As k6's,
+//! every summary has `http_req_duration{expected_response:true}` (once it has samples).
+//! Group and check paths follow k6 (`::browse::ok`). `verdict` is one of `passed`,
 //! `thresholds_failed`, `no_responses` (requests were made and not one got a response:
 //! every one failed at the transport level, timed out or was cut by the end of the test),
 //! `aborted` (signal or `volley abort`), `aborted_by_threshold`, `runners_lost`,
@@ -55,6 +56,17 @@ use volley_plan::ExitCode;
 
 /// The percentiles every trend reports.
 pub const TREND_PERCENTILES: &[f64] = &[90.0, 95.0, 99.0];
+
+/// The submetrics every summary has, as k6's: `http_req_duration{expected_response:true}`,
+/// the latency of the answers the requests expected (k6 shows it as `{
+/// expected_response:true }` under `http_req_duration` and its `--summary-export` carries
+/// it). As (metric, tags); present when it has samples.
+pub fn k6_submetrics() -> Vec<(String, BTreeMap<String, String>)> {
+    vec![(
+        "http_req_duration".to_string(),
+        BTreeMap::from([("expected_response".to_string(), "true".to_string())]),
+    )]
+}
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Summary {
@@ -320,6 +332,11 @@ pub fn build(
         }
         filters.insert(key, (t.metric.clone(), t.tags.clone()));
     }
+    for (metric, tags) in k6_submetrics() {
+        filters
+            .entry(submetric_key(&metric, &tags))
+            .or_insert((metric, tags));
+    }
     let mut names: BTreeSet<String> = agg.registry().iter().map(|(_, d)| d.name.clone()).collect();
     names.extend(agg.metric_names().map(str::to_string));
     for name in names {
@@ -554,6 +571,7 @@ fn root_group(agg: &Aggregate) -> GroupSummary {
     node("", &paths, &checks)
 }
 
+pub mod export;
 pub mod format;
 mod text;
 pub use text::{fmt_bytes, fmt_duration, fmt_num, plural, render_text, render_text_with};

@@ -190,6 +190,7 @@ pub fn run(a: Args) -> ExitCode {
             Err(e) => return fail(&e),
         };
         eprintln!("applied {} objects (server-side, field manager `volley`)", applied.objects.len());
+        eprintln!("{}", dashboard_hint(&ns, &m.names.coordinator(), a.cluster.context.as_deref()));
         if a.detach {
             println!("{run}");
             eprintln!("follow it with `volley status {run} -n {ns}`, stop it with `volley abort {run} -n {ns}`");
@@ -214,6 +215,8 @@ pub fn run(a: Args) -> ExitCode {
             },
         };
         let (summary, regressed) = judged(summary, baseline.as_deref());
+        // `--summary-trend-stats`: the written JSON gains the stats, as `volley run`'s.
+        let summary = summary.map(|v| format.apply_value(v));
         print_summary(summary.as_ref(), &format);
         let mut code = ExitCode::from_code(outcome.exit_code);
         if regressed && code == ExitCode::Ok {
@@ -253,13 +256,29 @@ fn checked_outputs(a: &Args, plan: &volley_plan::Plan) -> Result<ClusterOutputs,
         return Err("--out json=FILE and junit=FILE are written when the run ends, and --detach does not wait for it; stream to prometheus or influxdb".into());
     }
     let outputs = cluster_out::parse(&a.out, plan, true)?;
-    if a.detach && (a.report.is_some() || a.summary_json.is_some()) {
+    if a.detach
+        && (a.report.is_some() || a.summary_json.is_some() || a.summary.summary_export.is_some())
+    {
         return Err(
             "--detach returns before the run ends: fetch the report and the summary later with `volley status RUN --report FILE --summary-json FILE` (within the coordinator's linger)".into(),
         );
     }
     cluster_out::check_files(a.report.as_deref(), a.summary_json.as_deref())?;
     Ok(outputs)
+}
+
+/// How to open the coordinator's live dashboard (`GET /dashboard` on its status port):
+/// through `kubectl port-forward`, or the API server's service proxy (`kubectl proxy`).
+pub fn dashboard_hint(ns: &str, service: &str, context: Option<&str>) -> String {
+    let port = volley_k8s::manifests::names::STATUS_PORT;
+    let kubectl = match context {
+        Some(c) => format!("kubectl --context {c}"),
+        None => "kubectl".to_string(),
+    };
+    format!(
+        "dashboard: `{kubectl} port-forward -n {ns} svc/{service} {port}`, then http://127.0.0.1:{port}/dashboard\n   \
+         or: `{kubectl} proxy`, then http://127.0.0.1:8001/api/v1/namespaces/{ns}/services/{service}:{port}/proxy/dashboard"
+    )
 }
 
 /// Progress lines on a terminal (rewritten in place), plain lines otherwise, or none.
@@ -565,6 +584,7 @@ pub fn print_summary(
 ) {
     let Some(v) = summary else {
         eprintln!("note: the fleet summary could not be read (see `volley logs RUN`)");
+        format.missing();
         return;
     };
     match serde_json::from_value::<volley_engine::summary::Summary>(v.clone()) {
@@ -573,8 +593,20 @@ pub fn print_summary(
                 "{}",
                 format.finish(&format.apply(&s), std::io::stdout().is_terminal())
             );
-            super::compare::print(&s);
+            if !format.quiet() {
+                super::compare::print(&s);
+            }
         }
-        Err(_) => println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
+        Err(e) => {
+            if !format.quiet() {
+                println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+            }
+            if format.exporting() {
+                eprintln!(
+                    "warning: --summary-export: the fleet summary does not read as Volley's: {e}"
+                );
+                format.missing();
+            }
+        }
     }
 }

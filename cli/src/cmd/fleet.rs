@@ -281,7 +281,9 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     crate::signals::install(vec![stop, linger_end], Box::new(|| {}));
     let outcome = coordinator.run();
     super::finish(&outcome.summary, args.summary_json.as_deref(), &format);
-    super::compare::print(&outcome.summary);
+    if !format.quiet() {
+        super::compare::print(&outcome.summary);
+    }
     outcome.exit_code
 }
 

@@ -206,7 +206,9 @@ pub fn run(args: Args) -> ExitCode {
     };
     drop(demo);
     super::finish(&outcome.summary, args.summary_json.as_deref(), &format);
-    super::compare::print(&outcome.summary);
+    if !format.quiet() {
+        super::compare::print(&outcome.summary);
+    }
     if let (Some(server), Some(linger)) = (&dashboard, args.linger) {
         linger_with(server, linger, &linger_end);
     }

@@ -1,8 +1,11 @@
 //! The end-of-test summary shaped without code (what k6 users do with `handleSummary`):
 //! k6's `--summary-trend-stats` and `--summary-time-unit`, and `--summary-template
 //! FILE[=OUT]`, a minijinja template rendered with the summary JSON as its context,
-//! printed instead of the text summary (or written to OUT). Shared by `volley run` (one
-//! process or a local fleet) and `volley coordinator` (the fleet's merged summary).
+//! printed instead of the text summary (or written to OUT); k6's `--no-summary` (nothing
+//! on stdout) and `--summary-export FILE` (k6's legacy flat JSON,
+//! `volley_engine::summary::export`). Shared by `volley run` (one process or a local
+//! fleet), `volley coordinator` (the fleet's merged summary) and `volley deploy` (the
+//! summary fetched from the coordinator).
 //! Everything is checked before the run: a bad stat or a template that does not render
 //! against a sample summary is a usage error (exit 2) naming the template's line.
 
@@ -12,7 +15,7 @@ use volley_engine::summary::format::{add_trend_stats, TextOptions, TimeUnit};
 use volley_engine::summary::{self, Summary};
 use volley_plan::ExitCode;
 
-/// The summary flags of `run` and `coordinator`.
+/// The summary flags of `run`, `coordinator` and `deploy`.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct SummaryArgs {
     /// The statistics of every trend in the summary, in this order (k6's flag): e.g.
@@ -28,6 +31,14 @@ pub struct SummaryArgs {
     /// the text (repeatable; see docs/outputs.md).
     #[arg(long, value_name = "FILE[=OUT]")]
     pub summary_template: Vec<String>,
+    /// No end-of-test summary on stdout (k6's flag); the exit code, `--summary-json`,
+    /// `--summary-export`, the outputs and templates with an OUT file still work.
+    #[arg(long)]
+    pub no_summary: bool,
+    /// Write k6's legacy flat JSON summary to FILE (k6's flag: metrics flat, thresholds
+    /// `true` when failed; see docs/outputs.md).
+    #[arg(long, value_name = "FILE")]
+    pub summary_export: Option<PathBuf>,
 }
 
 /// The checked flags: what [`SummaryFormat::finish`] applies at the end.
@@ -35,6 +46,10 @@ pub struct SummaryArgs {
 pub struct SummaryFormat {
     opts: TextOptions,
     templates: Vec<Template>,
+    /// `--no-summary`: nothing on stdout.
+    quiet: bool,
+    /// `--summary-export FILE`.
+    export: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -103,7 +118,29 @@ impl SummaryArgs {
             }
             templates.push(t);
         }
-        Ok(SummaryFormat { opts, templates })
+        if self.no_summary {
+            if let Some(t) = templates.iter().find(|t| t.out.is_none()) {
+                return Err(usage(format!(
+                    "--summary-template `{}` renders to stdout, and --no-summary prints nothing there: write it to a file with `--summary-template {}=OUT`, or drop --no-summary",
+                    t.path.display(),
+                    t.path.display()
+                )));
+            }
+        }
+        if let Some(path) = &self.summary_export {
+            std::fs::write(path, "").map_err(|e| {
+                usage(format!(
+                    "--summary-export: cannot create `{}`: {e}",
+                    path.display()
+                ))
+            })?;
+        }
+        Ok(SummaryFormat {
+            opts,
+            templates,
+            quiet: self.no_summary,
+            export: self.summary_export.clone(),
+        })
     }
 }
 
@@ -117,10 +154,24 @@ impl SummaryFormat {
         s
     }
 
+    /// [`SummaryFormat::apply`] on a summary read as JSON (a deployed fleet's); JSON of
+    /// another shape is left as it is.
+    #[cfg(feature = "deploy")]
+    pub fn apply_value(&self, v: serde_json::Value) -> serde_json::Value {
+        if self.opts.trend_stats.is_none() {
+            return v;
+        }
+        match serde_json::from_value::<Summary>(v.clone()) {
+            Ok(s) => serde_json::to_value(self.apply(&s)).unwrap_or(v),
+            Err(_) => v,
+        }
+    }
+
     /// What goes to stdout at the end: the text summary, or the rendering of the
     /// templates without OUT (a template that fails now is reported and the text printed
     /// in its place); templates with OUT are written.
     pub fn finish(&self, s: &Summary, color: bool) -> String {
+        self.export(Some(s));
         let mut stdout = String::new();
         // The text is replaced by what templates render to stdout, if any does.
         let mut replaced = false;
@@ -143,10 +194,55 @@ impl SummaryFormat {
                 (Err(e), _) => eprintln!("error: {}", describe(t, &e)),
             }
         }
+        if self.quiet {
+            return String::new();
+        }
         if !replaced {
             stdout.push_str(&summary::render_text_with(s, color, &self.opts));
         }
         stdout
+    }
+
+    /// `--no-summary`: the end-of-test summary (and the baseline's comparison) stays off
+    /// stdout.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Writes `--summary-export` from `s` (the summary as [`SummaryFormat::apply`] shaped
+    /// it), if asked; without a summary the empty file created before the run is removed
+    /// and a warning says why.
+    fn export(&self, s: Option<&Summary>) {
+        let Some(path) = &self.export else {
+            return;
+        };
+        let Some(s) = s else {
+            eprintln!("warning: --summary-export: no summary to write (see above)");
+            if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+                let _ = std::fs::remove_file(path);
+            }
+            return;
+        };
+        let stats = self.opts.trend_stats.as_deref();
+        match summary::export::write(s, stats, path) {
+            Ok(()) => eprintln!("summary export: {}", path.display()),
+            Err(e) => eprintln!(
+                "error: --summary-export: cannot write `{}`: {e}",
+                path.display()
+            ),
+        }
+    }
+
+    /// Whether `--summary-export` was asked for.
+    #[cfg(feature = "deploy")]
+    pub fn exporting(&self) -> bool {
+        self.export.is_some()
+    }
+
+    /// No summary could be had (a deploy whose coordinator's summary is lost).
+    #[cfg(feature = "deploy")]
+    pub fn missing(&self) {
+        self.export(None);
     }
 }
 
@@ -357,6 +453,7 @@ mod tests {
         let f = SummaryFormat {
             opts: TextOptions::default(),
             templates: vec![t],
+            ..SummaryFormat::default()
         };
         let mut real = sample();
         real.volley.test = "real".into();
@@ -367,6 +464,7 @@ mod tests {
             templates: vec![template(
                 "{{ volley.test }}: {{ text_summary | length > 0 }}",
             )],
+            ..SummaryFormat::default()
         };
         assert_eq!(fine.finish(&real, false), "real: True");
     }

@@ -274,6 +274,13 @@ impl DetailRecorder {
             }
         }
         keys.extend(self.filters.iter().cloned());
+        // k6's submetrics the summary has (once they have samples), so that
+        // `--summary-trend-stats` finds their histograms too.
+        for (metric, tags) in crate::summary::k6_submetrics() {
+            if block.view(&metric, &tags).is_some_and(|v| v.has_samples()) {
+                keys.insert((metric, tags));
+            }
+        }
         keys.into_iter().collect()
     }
 
