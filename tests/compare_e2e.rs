@@ -22,13 +22,23 @@ const TEST_GATE: &str = "med < baseline * 1.1 + 8ms";
 /// 3.8 to 5.5 ms, and a CI run of the suite judging med and p(95) with 25 % and 3 ms called
 /// the same build a regression once. So the test judges medians only, with margins
 /// the 20 ms slowdown still clears twice over (its median was 25–29 ms).
-const JUDGE: &[&str] = &["--tolerance", "50%", "--min-change", "8ms", "--stats", "med"];
+const JUDGE: &[&str] = &[
+    "--tolerance",
+    "50%",
+    "--min-change",
+    "8ms",
+    "--stats",
+    "med",
+];
 
 /// The example with the test's margin: `+ 2ms` suits a quiet load generator, not a
 /// CI machine running other tests beside this one.
 fn test_copy(dir: &Path) -> std::path::PathBuf {
     let text = std::fs::read_to_string(repo().join(FILE)).unwrap();
-    assert!(text.contains(GATE), "the example's gate changed: update the test");
+    assert!(
+        text.contains(GATE),
+        "the example's gate changed: update the test"
+    );
     let copy = dir.join("regression.load");
     std::fs::write(&copy, text.replace(GATE, TEST_GATE)).unwrap();
     copy
@@ -113,10 +123,7 @@ fn the_same_build_passes_the_gate_and_20ms_more_fails_it() {
     assert!(regressions(&s) >= 1, "{out}");
     assert_eq!(s["volley"]["verdict"], "thresholds_failed", "{out}");
     let key = "http_req_duration{name:products}";
-    assert_eq!(
-        s["metrics"][key]["thresholds"][TEST_GATE]["ok"],
-        false
-    );
+    assert_eq!(s["metrics"][key]["thresholds"][TEST_GATE]["ok"], false);
     assert!(out.contains("REGRESSION"), "{out}");
 
     // Without the threshold the comparison alone fails the run: the verdict says so.

@@ -116,3 +116,81 @@ fn the_demo_shop_refuses_a_plain_get_on_its_websocket_endpoints_and_counts_them(
 /// `wss://`, bytes, hosts, proxies and misbehaving servers.
 #[path = "websocket_net.rs"]
 mod net;
+
+/// Every handshake refused: the run must not say "passed". It exits 99 as a run whose
+/// requests all failed does, counts the failures in `ws_connect_errors` by `error_code`,
+/// and lists them in the errors section with the first one's name and target.
+#[test]
+fn a_run_whose_sessions_all_fail_to_open_exits_99_and_says_so() {
+    let dir = temp_dir("ws-refused");
+    let port = free_port(); // nothing listens on it
+    let file = dir.join("refused.load");
+    std::fs::write(
+        &file,
+        format!(
+            "target live = \"ws://127.0.0.1:{port}\"\n\n\
+             scenario chat {{\n  workload = per_vu_iterations(vus: 2, iterations: 3)\n  \
+             iteration {{\n    let s = ws.connect(live, \"/ws/echo\", timeout: 2s)\n    \
+             s.send(\"hi\")\n    s.close(1000)\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let sj = dir.join("summary.json");
+    let out = volley_in(
+        &dir,
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(99), "{t}");
+    assert!(
+        t.contains("no WebSocket session opened: all 6 handshakes failed"),
+        "{t}"
+    );
+    assert!(!t.contains("passed"), "{t}");
+    let s = summary(&sj);
+    assert_eq!(s["volley"]["verdict"], "no_responses");
+    assert_eq!(metric(&s, "ws_connect_errors", "count"), 6.0);
+    let errors = s["volley"]["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["code"], 1212);
+    assert_eq!(errors[0]["count"], 6);
+    assert_eq!(errors[0]["first"]["target"], "live");
+    assert_eq!(errors[0]["first"]["request"], "/ws/echo");
+
+    // One session that opens (the demo's echo) makes it an ordinary run again: the
+    // refused ones stay counted, the verdict is the thresholds'.
+    let demo = DemoProcess::start();
+    std::fs::write(
+        &file,
+        format!(
+            "target live = \"ws://127.0.0.1:{port}\"\ntarget demo = \"ws://127.0.0.1:{}\"\n\n\
+             scenario chat {{\n  workload = per_vu_iterations(vus: 1, iterations: 2)\n  \
+             iteration {{\n    let ok = ws.connect(demo, \"/ws/echo\", timeout: 5s)\n    \
+             ok.close(1000)\n    let s = ws.connect(live, \"/ws/echo\", timeout: 2s)\n    \
+             s.close(1000)\n  }}\n}}\n",
+            demo.1
+        ),
+    )
+    .unwrap();
+    let out = volley_in(
+        &dir,
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let s = summary(&sj);
+    assert_eq!(metric(&s, "ws_sessions", "count"), 2.0);
+    assert_eq!(metric(&s, "ws_connect_errors", "count"), 2.0);
+}

@@ -76,7 +76,7 @@ pub fn keep_first(into: &mut BTreeMap<u32, FirstError>, e: &FirstError) {
 pub fn summarize(agg: &Aggregate) -> Vec<ErrorSummary> {
     let mut counts: BTreeMap<u32, f64> = BTreeMap::new();
     for (metric, tags, data) in agg.series() {
-        if metric != "http_reqs" {
+        if metric != "http_reqs" && metric != "ws_connect_errors" {
             continue;
         }
         let Some(code) = tags.get("error_code").and_then(|c| c.parse::<u32>().ok()) else {

@@ -426,15 +426,19 @@ fn overflow_notes(agg: &Aggregate) -> Vec<String> {
         .collect()
 }
 
-/// Whether requests were made and every one failed without a response (status 0).
+/// Whether requests or WebSocket handshakes were made and not one got an answer: every
+/// request failed without a response (status 0) and no session opened.
 fn no_responses(agg: &Aggregate) -> bool {
-    let count = |filter: &BTreeMap<String, String>| {
-        agg.view("http_reqs", filter)
+    let count = |metric: &str, filter: &BTreeMap<String, String>| {
+        agg.view(metric, filter)
             .map_or(0.0, |v| if v.has_samples() { v.sum } else { 0.0 })
     };
-    let all = count(&BTreeMap::new());
+    let none = BTreeMap::new();
+    let requests = count("http_reqs", &none);
     let status0 = BTreeMap::from([("status".to_string(), "0".to_string())]);
-    all > 0.0 && count(&status0) >= all
+    let sessions = count("ws_sessions", &none);
+    let refused = count("ws_connect_errors", &none);
+    requests + refused > 0.0 && count("http_reqs", &status0) >= requests && sessions == 0.0
 }
 
 /// The summary of a run that never started: no metrics, no threshold verdicts, the

@@ -51,7 +51,24 @@ type Stream = WebSocketStream<Box<dyn Io>>;
 /// Why a session could not open or a frame could not be sent.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct WsError(pub String);
+pub struct WsError(pub String, pub u32);
+
+impl WsError {
+    /// An error of no transport kind (k6's generic 1000).
+    fn new(message: String) -> WsError {
+        WsError(message, codes::GENERIC)
+    }
+
+    /// A phase that did not end in time (k6's request timeout, 1050).
+    fn timeout(message: String) -> WsError {
+        WsError(message, codes::REQUEST_TIMEOUT)
+    }
+
+    /// The error's code, as the summary's errors section counts it.
+    pub fn code(&self) -> u32 {
+        self.1
+    }
+}
 
 /// What `ws.connect` asks for.
 pub struct Connect {
@@ -152,13 +169,13 @@ fn request(c: &Connect) -> Result<http::Request<()>, WsError> {
         .url
         .as_str()
         .into_client_request()
-        .map_err(|e| WsError(format!("invalid WebSocket URL: {e}")))?;
+        .map_err(|e| WsError::new(format!("invalid WebSocket URL: {e}")))?;
     let h = req.headers_mut();
     for (k, v) in &c.headers {
         let name = http::HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| WsError(format!("invalid header name `{k}`")))?;
+            .map_err(|_| WsError::new(format!("invalid header name `{k}`")))?;
         let value = HeaderValue::from_str(v)
-            .map_err(|_| WsError(format!("invalid value of header `{k}`")))?;
+            .map_err(|_| WsError::new(format!("invalid value of header `{k}`")))?;
         h.insert(name, value);
     }
     if let Some(cookie) = &c.cookie {
@@ -168,7 +185,7 @@ fn request(c: &Connect) -> Result<http::Request<()>, WsError> {
     }
     if !c.subprotocols.is_empty() {
         let v = HeaderValue::from_str(&c.subprotocols.join(", "))
-            .map_err(|_| WsError("invalid subprotocol".into()))?;
+            .map_err(|_| WsError::new("invalid subprotocol".into()))?;
         h.insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
     }
     Ok(req)
@@ -243,12 +260,15 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
 /// A transport error in words: its kind and k6's code, as the errors section names them
 /// (`TLS certificate not trusted (1310): tls: invalid peer certificate: UnknownIssuer`).
 fn transport(e: &HttpError) -> WsError {
-    WsError(format!(
-        "{} ({}): {}",
-        crate::errors::kind(e.code),
+    WsError(
+        format!(
+            "{} ({}): {}",
+            crate::errors::kind(e.code),
+            e.code,
+            e.message
+        ),
         e.code,
-        e.message
-    ))
+    )
 }
 
 /// Dials the URL's host as a request to it would: the address from the scenario's
@@ -260,14 +280,14 @@ async fn dial(c: &Connect, wire: &Arc<Wire>, deadline: Instant) -> Result<Box<dy
     let host = c
         .url
         .host_str()
-        .ok_or_else(|| WsError("the URL has no host".into()))?
+        .ok_or_else(|| WsError::new("the URL has no host".into()))?
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
     let port = c
         .url
         .port_or_known_default()
-        .ok_or_else(|| WsError("the URL has no port".into()))?;
+        .ok_or_else(|| WsError::new("the URL has no port".into()))?;
     let secure = c.url.scheme() == "wss";
     let ms = c.timeout.as_millis();
     let deadline = tokio::time::Instant::from_std(deadline);
@@ -283,7 +303,7 @@ async fn dial(c: &Connect, wire: &Arc<Wire>, deadline: Instant) -> Result<Box<dy
     let resolved =
         tokio::time::timeout_at(deadline, c.resolver.resolve(name, name_port, &c.opts.dns))
             .await
-            .map_err(|_| WsError(format!("no address for {name} within {ms} ms")))?;
+            .map_err(|_| WsError::timeout(format!("no address for {name} within {ms} ms")))?;
     let (addr, shown) = match proxy {
         Some(p) => (
             resolved.map_err(|e| {
@@ -301,7 +321,9 @@ async fn dial(c: &Connect, wire: &Arc<Wire>, deadline: Instant) -> Result<Box<dy
     };
     let dialled = tokio::time::timeout_at(deadline, tokio::net::TcpStream::connect(addr))
         .await
-        .map_err(|_| WsError(format!("no connection to {shown} ({addr}) within {ms} ms")))?;
+        .map_err(|_| {
+            WsError::timeout(format!("no connection to {shown} ({addr}) within {ms} ms"))
+        })?;
     let tcp = dialled.map_err(|e| match proxy {
         Some(p) => transport(&HttpError::new(
             codes::PROXY,
@@ -322,7 +344,7 @@ async fn dial(c: &Connect, wire: &Arc<Wire>, deadline: Instant) -> Result<Box<dy
         tokio::time::timeout_at(deadline, crate::http::tunnel(&mut io, p, &authority))
             .await
             .map_err(|_| {
-                WsError(format!(
+                WsError::timeout(format!(
                     "proxy {}: no answer to CONNECT {authority} within {ms} ms",
                     p.shown
                 ))
@@ -335,14 +357,14 @@ async fn dial(c: &Connect, wire: &Arc<Wire>, deadline: Instant) -> Result<Box<dy
     let mut cfg = (*c.tls).clone();
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     let name = ServerName::try_from(host.clone())
-        .map_err(|_| WsError(format!("`{host}` is not a TLS server name")))?;
+        .map_err(|_| WsError::new(format!("`{host}` is not a TLS server name")))?;
     let tls = tokio::time::timeout_at(
         deadline,
         tokio_rustls::TlsConnector::from(Arc::new(cfg)).connect(name, io),
     )
     .await
     .map_err(|_| {
-        WsError(format!(
+        WsError::timeout(format!(
             "no TLS handshake with {host}:{port} within {ms} ms"
         ))
     })?
@@ -372,13 +394,13 @@ pub async fn connect(c: Connect, name: Arc<str>, wire: Arc<Wire>) -> Result<Sess
         tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), handshake)
             .await
             .map_err(|_| {
-                WsError(format!(
+                WsError::timeout(format!(
                     "the server took the connection but did not answer the opening handshake \
                      within {} ms",
                     c.timeout.as_millis()
                 ))
             })?
-            .map_err(|e| WsError(handshake_error(e)))?;
+            .map_err(|e| WsError::new(handshake_error(e)))?;
     Ok(Session {
         name,
         opened: Instant::now(),
@@ -439,7 +461,7 @@ impl Session {
     pub async fn send(&self, data: &str, binary: bool) -> Result<(), WsError> {
         let mut c = self.conn.lock().await;
         if c.closed {
-            return Err(WsError("send on a closed session".into()));
+            return Err(WsError::new("send on a closed session".into()));
         }
         let msg = if binary {
             Message::Binary(Bytes::copy_from_slice(data.as_bytes()))
@@ -448,7 +470,7 @@ impl Session {
         };
         c.ws.send(msg)
             .await
-            .map_err(|e| WsError(format!("send: {e}")))
+            .map_err(|e| WsError::new(format!("send: {e}")))
     }
 
     /// The next message (a queued one first), within `timeout`.
@@ -533,12 +555,12 @@ impl Session {
         let deadline = Instant::now() + timeout;
         let mut c = self.conn.lock().await;
         if c.closed {
-            return Err(WsError("ping on a closed session".into()));
+            return Err(WsError::new("ping on a closed session".into()));
         }
         let t0 = Instant::now();
         c.ws.send(Message::Ping(Bytes::from(payload.clone())))
             .await
-            .map_err(|e| WsError(format!("ping: {e}")))?;
+            .map_err(|e| WsError::new(format!("ping: {e}")))?;
         let mut came = 0;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());

@@ -47,6 +47,7 @@ pub(crate) const BUILTIN_METRICS: &[(&str, MetricKind, bool)] = &[
     ("grpc_streams", MetricKind::Counter, false),
     ("grpc_streams_msgs_sent", MetricKind::Counter, false),
     ("grpc_streams_msgs_received", MetricKind::Counter, false),
+    ("ws_connect_errors", MetricKind::Counter, false),
 ];
 
 pub(crate) fn builtin_metric(name: &str) -> Option<(MetricKind, bool)> {

@@ -340,6 +340,18 @@ impl Recorder {
         sh.add_at(s, metric, value);
     }
 
+    /// A WebSocket session that did not open: `ws_connect_errors` +1, tagged with its
+    /// name and `error_code`, so the summary's errors section counts it beside requests'.
+    pub fn ws_connect_error(&mut self, group: &Option<Arc<str>>, name: &Arc<str>, code: u32) {
+        let shard = Rc::clone(&self.shard);
+        let mut sh = shard.borrow_mut();
+        let mut t = self.with_group(group);
+        t.name = Some(Arc::clone(name));
+        t.error_code = Some(code);
+        let s = sh.series(&t);
+        sh.count_at(s, ids::WS_CONNECT_ERRORS, 1.0);
+    }
+
     /// An arrival no VU was free for.
     pub fn dropped_iteration(&mut self) {
         let shard = Rc::clone(&self.shard);

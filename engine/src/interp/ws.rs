@@ -238,10 +238,21 @@ impl Vu {
                 self.ws_count(&s, ids::WS_SESSIONS, 1.0);
                 Ok(Value::Ws(s))
             }
-            Err(e) => Err(Halt::error(
-                format!("ws.connect: {name} failed"),
-                format!("ws.connect {name}: {}", e.0),
-            )),
+            Err(e) => Err({
+                self.rec.ws_connect_error(&self.group, &name, e.code());
+                let target = match arg(0) {
+                    Value::Int(i) => usize::try_from(i)
+                        .ok()
+                        .and_then(|i| self.shared.plan.targets.get(i))
+                        .map_or(String::new(), |t| t.name.clone()),
+                    _ => String::new(),
+                };
+                self.rec.first_error(e.code(), &name, &target);
+                Halt::error(
+                    format!("ws.connect: {name} failed"),
+                    format!("ws.connect {name}: {}", e.0),
+                )
+            }),
         }
     }
 

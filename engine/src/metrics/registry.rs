@@ -68,6 +68,7 @@ pub mod ids {
     pub const GRPC_STREAMS: MetricId = MetricId(25);
     pub const GRPC_STREAMS_MSGS_SENT: MetricId = MetricId(26);
     pub const GRPC_STREAMS_MSGS_RECEIVED: MetricId = MetricId(27);
+    pub const WS_CONNECT_ERRORS: MetricId = MetricId(28);
 }
 
 /// The built-in metrics in id order: (name, kind, contains).
@@ -113,6 +114,9 @@ pub const BUILTINS: &[(&str, MetricKind, Contains)] = &[
         MetricKind::Counter,
         Contains::Default,
     ),
+    // Volley's own: WebSocket sessions that did not open, tagged with `error_code` as
+    // `http_reqs` is (k6 has no metric for them: a failed `ws.connect` only throws).
+    ("ws_connect_errors", MetricKind::Counter, Contains::Default),
 ];
 
 /// Every metric of a run, by id and by name.

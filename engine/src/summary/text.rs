@@ -333,12 +333,28 @@ fn render_footer(out: &mut String, st: &Style, s: &Summary) {
     let passed = vo.verdict == Verdict::Passed && vo.exit_code == ExitCode::Ok;
     if vo.verdict == Verdict::NoResponses {
         let n = s.value("http_reqs", "count").unwrap_or(0.0);
-        let _ = writeln!(
-            out,
-            "\n     no request got a response: all {} requests failed, timed out or were cut \
-             by the end of the test (see http_reqs by error_code)",
-            fmt_num(n)
-        );
+        let ws = s.value("ws_connect_errors", "count").unwrap_or(0.0);
+        let _ = match (n > 0.0, ws > 0.0) {
+            (_, false) => writeln!(
+                out,
+                "\n     no request got a response: all {} requests failed, timed out or were \
+                 cut by the end of the test (see http_reqs by error_code)",
+                fmt_num(n)
+            ),
+            (false, true) => writeln!(
+                out,
+                "\n     no WebSocket session opened: all {} handshakes failed or timed out \
+                 (see ws_connect_errors by error_code)",
+                fmt_num(ws)
+            ),
+            (true, true) => writeln!(
+                out,
+                "\n     nothing answered: all {} requests and all {} WebSocket handshakes \
+                 failed, timed out or were cut by the end of the test",
+                fmt_num(n),
+                fmt_num(ws)
+            ),
+        };
     }
     let _ = writeln!(
         out,
