@@ -291,7 +291,7 @@ impl Vu {
 
 /// Opens a TLS connection (ALPN `h2`) for tonic's channel.
 #[derive(Clone)]
-struct TlsConnector(Arc<rustls::ClientConfig>);
+pub(crate) struct TlsConnector(pub(crate) Arc<rustls::ClientConfig>);
 
 type Connecting = std::pin::Pin<
     Box<
@@ -358,7 +358,7 @@ pub(crate) fn to_message(desc: &MessageDescriptor, v: &Value) -> Result<DynamicM
             .get_field_by_name(k)
             .ok_or_else(|| format!("{} has no field {k}", desc.name()))?;
         let pv = if fd.is_map() {
-            return Err(format!("field {k}: map fields cannot be sent yet"));
+            to_map(&fd, val).map_err(|why| format!("field {k}: {why}"))?
         } else if fd.is_list() {
             let items = match val {
                 Value::List(items) => items.to_vec(),
@@ -383,6 +383,38 @@ pub(crate) fn to_message(desc: &MessageDescriptor, v: &Value) -> Result<DynamicM
             .map_err(|e| format!("field {k}: {e}"))?;
     }
     Ok(msg)
+}
+
+/// A record (or json object) as a map field: its keys parsed as the map's key type, its
+/// values as its value type.
+fn to_map(fd: &FieldDescriptor, v: &Value) -> Result<PValue, String> {
+    let Kind::Message(entry) = fd.kind() else {
+        return Err("not a map".into());
+    };
+    let (key_kind, value_kind) = (
+        entry.map_entry_key_field().kind(),
+        entry.map_entry_value_field().kind(),
+    );
+    let fields = match v {
+        Value::Record(f) => f.clone(),
+        Value::Json(j) if j.is_object() => return to_map(fd, &from_json(j)),
+        Value::Null => Arc::from(Vec::new()),
+        other => return Err(format!("a {} is not a map (a record)", other.kind())),
+    };
+    let mut out = HashMap::with_capacity(fields.len());
+    for (k, val) in fields.iter() {
+        let bad = |_| format!("key {k:?} is not a {key_kind:?} key");
+        let key = match key_kind {
+            Kind::String => MapKey::String(k.to_string()),
+            Kind::Bool => MapKey::Bool(k.parse().map_err(|_| format!("key {k:?} is not a bool"))?),
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => MapKey::I32(k.parse().map_err(bad)?),
+            Kind::Uint32 | Kind::Fixed32 => MapKey::U32(k.parse().map_err(bad)?),
+            Kind::Uint64 | Kind::Fixed64 => MapKey::U64(k.parse().map_err(bad)?),
+            _ => MapKey::I64(k.parse().map_err(bad)?),
+        };
+        out.insert(key, to_scalar(&value_kind, val)?);
+    }
+    Ok(PValue::Map(out))
 }
 
 fn to_int(v: &Value) -> Result<i64, String> {
