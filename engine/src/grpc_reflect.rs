@@ -45,18 +45,19 @@ pub fn fetch_descriptors(url: &str, timeout: Duration) -> Result<Vec<u8>, String
 async fn fetch(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
     let endpoint = Endpoint::from_shared(url.to_string())
         .map_err(|e| format!("{url} is not a gRPC address: {e}"))?
-        .connect_timeout(timeout)
-        .tcp_nodelay(true);
-    let channel = if url.starts_with("https://") {
-        let tls = crate::http::TlsConfig::new().map_err(|e| e.to_string())?;
-        let config = std::sync::Arc::clone(tls.client_config(false, true));
-        endpoint
-            .connect_with_connector(crate::interp::grpc::TlsConnector(config))
-            .await
-    } else {
-        endpoint.connect().await
-    }
-    .map_err(|e| format!("cannot connect: {}", chain(&e)))?;
+        .connect_timeout(timeout);
+    let tls = match url.starts_with("https://") {
+        true => {
+            let tls = crate::http::TlsConfig::new().map_err(|e| e.to_string())?;
+            Some(std::sync::Arc::clone(tls.client_config(false, true)))
+        }
+        false => None,
+    };
+    let connector = crate::interp::grpc::Connector { dns: None, tls };
+    let channel = endpoint
+        .connect_with_connector(connector)
+        .await
+        .map_err(|e| format!("cannot connect: {}", chain(&e)))?;
     let files = match v1::files(channel.clone()).await {
         Err(s) if s.code() == Code::Unimplemented => v1alpha::files(channel).await,
         other => other,

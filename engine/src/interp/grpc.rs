@@ -2,12 +2,15 @@
 //! of the method's input type (prost-reflect, from the plan's descriptor sets), tonic
 //! sends it over the VU's HTTP/2 channel to the target (plaintext h2c for `http://`; a
 //! channel per target and VU, connected on first use and kept, as k6 keeps a VU's
-//! client; `https://` through the scenario's TLS configuration, the same rustls config as
-//! its HTTP requests with ALPN `h2`: `http.tls` certificates, CA, versions and
-//! `insecure_tls`), and the answer comes back as the record `{status, message, error, duration}`
-//! the compiler typed: every field of the output message (absent ones at their default),
-//! nested messages as records, repeated fields as lists, enums by name, bytes as base64,
-//! maps and messages nested deeper than `MAX_TYPED_DEPTH` as json. Each call records a
+//! client; its host resolved as the scenario's HTTP requests resolve it, `http.hosts`
+//! and `http.dns` through the runner's resolver; `https://` through the scenario's TLS
+//! configuration, the same rustls config as its HTTP requests with ALPN `h2`: `http.tls`
+//! certificates, CA, versions and `insecure_tls`), and the answer comes back as the
+//! record `{status, message, error, duration}` the compiler typed: every field of the
+//! output message (absent ones at their default), nested messages as records, repeated
+//! fields as lists, enums by name, bytes as base64, maps and messages nested deeper than
+//! `MAX_TYPED_DEPTH` as json (a map field sent is a record keyed by the map's keys as
+//! text). Each call records a
 //! `grpc_req_duration` sample tagged `name` and `method` (`/package.Service/Method`) and
 //! `status` (the gRPC code), as k6 does.
 //!
@@ -268,43 +271,59 @@ impl Vu {
                 format!("grpc: target {base}: {e}"),
             )
         })?;
-        let channel = if base.starts_with("https://") {
-            let (tls, insecure) = match self.role {
-                super::Role::Scenario(i) => (
-                    self.shared.scenario_tls.get(i),
-                    self.shared.client_options.get(i).map(|o| o.insecure_tls),
-                ),
-                _ => (None, None),
-            };
+        let (tls, opts) = match self.role {
+            super::Role::Scenario(i) => (
+                self.shared.scenario_tls.get(i),
+                self.shared.client_options.get(i),
+            ),
+            _ => (None, None),
+        };
+        // Setup and teardown: every scenario's fixed hosts, as their HTTP requests.
+        let opts = opts.or(self.shared.client_options.last());
+        let tls = base.starts_with("https://").then(|| {
             let tls = tls
                 .or(self.shared.scenario_tls.last())
                 .unwrap_or(&self.shared.tls);
-            let config = Arc::clone(tls.client_config(insecure.unwrap_or(false), true));
-            endpoint.connect_with_connector_lazy(TlsConnector(config))
-        } else {
-            endpoint.tcp_nodelay(true).connect_lazy()
+            let insecure = opts.is_some_and(|o| o.insecure_tls);
+            Arc::clone(tls.client_config(insecure, true))
+        });
+        let connector = Connector {
+            dns: Some((
+                Arc::clone(&self.shared.resolver),
+                opts.map(|o| o.dns.clone()).unwrap_or_default(),
+            )),
+            tls,
         };
+        let channel = endpoint.connect_with_connector_lazy(connector);
         self.grpc.0.insert(target, channel.clone());
         Ok(channel)
     }
 }
 
-/// Opens a TLS connection (ALPN `h2`) for tonic's channel.
+/// A byte stream tonic's channel speaks HTTP/2 over: TCP, or TLS over TCP.
+pub(crate) trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Io for T {}
+
+/// Opens the connections of a gRPC channel: the address through the runner's resolver
+/// with the scenario's `http.hosts` and `http.dns` (as its HTTP requests; IP literals
+/// as they are), then TLS with ALPN `h2` for an `https://` target.
 #[derive(Clone)]
-pub(crate) struct TlsConnector(pub(crate) Arc<rustls::ClientConfig>);
+pub(crate) struct Connector {
+    /// The runner's resolver and the scenario's DNS options; `None`: the system's.
+    pub(crate) dns: Option<(Arc<crate::http::Resolver>, crate::http::DnsOptions)>,
+    /// The rustls configuration of an `https://` target.
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+}
 
 type Connecting = std::pin::Pin<
     Box<
-        dyn std::future::Future<
-                Output = std::io::Result<
-                    hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>,
-                >,
-            > + Send,
+        dyn std::future::Future<Output = std::io::Result<hyper_util::rt::TokioIo<Box<dyn Io>>>>
+            + Send,
     >,
 >;
 
-impl tower_service::Service<http::Uri> for TlsConnector {
-    type Response = hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+impl tower_service::Service<http::Uri> for Connector {
+    type Response = hyper_util::rt::TokioIo<Box<dyn Io>>;
     type Error = std::io::Error;
     type Future = Connecting;
 
@@ -316,7 +335,7 @@ impl tower_service::Service<http::Uri> for TlsConnector {
     }
 
     fn call(&mut self, uri: http::Uri) -> Connecting {
-        let config = Arc::clone(&self.0);
+        let this = self.clone();
         Box::pin(async move {
             let invalid = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
             let host = uri
@@ -325,15 +344,33 @@ impl tower_service::Service<http::Uri> for TlsConnector {
                 .trim_start_matches('[')
                 .trim_end_matches(']')
                 .to_string();
-            let port = uri.port_u16().unwrap_or(443);
-            let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+            let port = uri
+                .port_u16()
+                .unwrap_or(if this.tls.is_some() { 443 } else { 80 });
+            let tcp = match &this.dns {
+                Some((resolver, opts)) => {
+                    let addr = resolver
+                        .resolve(&host, port, opts)
+                        .await
+                        .map_err(|e| std::io::Error::other(e.message))?;
+                    tokio::net::TcpStream::connect(addr).await?
+                }
+                None => tokio::net::TcpStream::connect((host.as_str(), port)).await?,
+            };
             tcp.set_nodelay(true)?;
-            let name = rustls::pki_types::ServerName::try_from(host)
-                .map_err(|e| invalid(e.to_string()))?;
-            let tls = tokio_rustls::TlsConnector::from(config)
-                .connect(name, tcp)
-                .await?;
-            Ok(hyper_util::rt::TokioIo::new(tls))
+            let io: Box<dyn Io> = match this.tls {
+                Some(config) => {
+                    let name = rustls::pki_types::ServerName::try_from(host)
+                        .map_err(|e| invalid(e.to_string()))?;
+                    Box::new(
+                        tokio_rustls::TlsConnector::from(config)
+                            .connect(name, tcp)
+                            .await?,
+                    )
+                }
+                None => Box::new(tcp),
+            };
+            Ok(hyper_util::rt::TokioIo::new(io))
         })
     }
 }
