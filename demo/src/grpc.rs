@@ -27,9 +27,9 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use tokio_stream::Stream;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::server::UnaryService;
 use tonic::Status;
+use volley_grpc_codec::DynamicCodec;
 
 /// The service's definition (the same file examples/grpc.load reads).
 pub(crate) const SHOP_PROTO: &str = include_str!("../../examples/protos/shop.proto");
@@ -131,7 +131,7 @@ pub(crate) async fn handle(shop: Arc<Shop>, req: Request<Incoming>) -> hyper::Re
     match (method, path.as_str()) {
         (Some(m), "/shop.Catalog/GetProduct") => {
             shop.counters.hit(Endpoint::GrpcGetProduct);
-            let codec = DynamicCodec(m.input());
+            let codec = DynamicCodec::server(m.input());
             let service = GetProduct {
                 shop,
                 output: m.output(),
@@ -140,7 +140,7 @@ pub(crate) async fn handle(shop: Arc<Shop>, req: Request<Incoming>) -> hyper::Re
         }
         (Some(m), "/shop.Catalog/ListProducts") => {
             shop.counters.hit(Endpoint::GrpcListProducts);
-            let codec = DynamicCodec(m.input());
+            let codec = DynamicCodec::server(m.input());
             let service = ListProducts(m.output());
             tonic::server::Grpc::new(codec)
                 .server_streaming(service, req)
@@ -148,7 +148,7 @@ pub(crate) async fn handle(shop: Arc<Shop>, req: Request<Incoming>) -> hyper::Re
         }
         (Some(m), "/shop.Catalog/AddToCart") => {
             shop.counters.hit(Endpoint::GrpcAddToCart);
-            let codec = DynamicCodec(m.input());
+            let codec = DynamicCodec::server(m.input());
             let service = AddToCart(m.output());
             tonic::server::Grpc::new(codec)
                 .client_streaming(service, req)
@@ -156,7 +156,7 @@ pub(crate) async fn handle(shop: Arc<Shop>, req: Request<Incoming>) -> hyper::Re
         }
         (Some(m), "/shop.Catalog/Chat") => {
             shop.counters.hit(Endpoint::GrpcChat);
-            let codec = DynamicCodec(m.input());
+            let codec = DynamicCodec::server(m.input());
             let service = Chat(m.output());
             tonic::server::Grpc::new(codec)
                 .streaming(service, req)
@@ -347,43 +347,4 @@ fn product(
         p.try_set_field_by_name(k, v).map_err(|e| bad(&e))?;
     }
     Ok(p)
-}
-
-/// Decodes requests of one input type and encodes any answer.
-#[derive(Clone)]
-struct DynamicCodec(MessageDescriptor);
-
-impl Codec for DynamicCodec {
-    type Encode = DynamicMessage;
-    type Decode = DynamicMessage;
-    type Encoder = DynamicCodec;
-    type Decoder = DynamicCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        self.clone()
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        self.clone()
-    }
-}
-
-impl Encoder for DynamicCodec {
-    type Item = DynamicMessage;
-    type Error = Status;
-
-    fn encode(&mut self, item: DynamicMessage, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        prost::Message::encode(&item, dst).map_err(|e| Status::internal(e.to_string()))
-    }
-}
-
-impl Decoder for DynamicCodec {
-    type Item = DynamicMessage;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<DynamicMessage>, Status> {
-        DynamicMessage::decode(self.0.clone(), src)
-            .map(Some)
-            .map_err(|e| Status::invalid_argument(e.to_string()))
-    }
 }

@@ -29,9 +29,9 @@ use prost_reflect::{
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::{Channel, Endpoint};
 use tonic::Status;
+use volley_grpc_codec::DynamicCodec;
 use volley_plan::grpc::MAX_TYPED_DEPTH;
 
 /// A call's deadline when it sets none (k6's default for gRPC).
@@ -56,45 +56,6 @@ pub struct GrpcCode {
 /// A VU's gRPC channels by target index.
 #[derive(Default)]
 pub struct Channels(HashMap<u32, Channel>);
-
-/// Encodes and decodes dynamic messages (the decoder knows the output type).
-#[derive(Clone)]
-pub struct DynamicCodec(pub MessageDescriptor);
-
-impl Codec for DynamicCodec {
-    type Encode = DynamicMessage;
-    type Decode = DynamicMessage;
-    type Encoder = DynamicCodec;
-    type Decoder = DynamicCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        self.clone()
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        self.clone()
-    }
-}
-
-impl Encoder for DynamicCodec {
-    type Item = DynamicMessage;
-    type Error = Status;
-
-    fn encode(&mut self, item: DynamicMessage, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        prost::Message::encode(&item, dst).map_err(|e| Status::internal(e.to_string()))
-    }
-}
-
-impl Decoder for DynamicCodec {
-    type Item = DynamicMessage;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<DynamicMessage>, Status> {
-        DynamicMessage::decode(self.0.clone(), src)
-            .map(Some)
-            .map_err(|e| Status::internal(e.to_string()))
-    }
-}
 
 impl Vu {
     pub(crate) async fn grpc(&mut self, g: &GrpcCode) -> R<Value> {
@@ -137,7 +98,7 @@ impl Vu {
             .map_or(0.0, |d| ms(Instant::now().saturating_duration_since(d)));
         let started = Instant::now();
         let mut client = tonic::client::Grpc::new(channel);
-        let codec = DynamicCodec(g.method.output());
+        let codec = DynamicCodec::client(g.method.output());
         let call = async {
             client
                 .ready()
@@ -213,7 +174,7 @@ impl Vu {
         let channel = self.grpc_channel(g.target)?;
         let started = Instant::now();
         let mut client = tonic::client::Grpc::new(channel);
-        let codec = DynamicCodec(g.method.output());
+        let codec = DynamicCodec::client(g.method.output());
         let mut received = Vec::new();
         let call = async {
             client
