@@ -9,7 +9,7 @@ use std::time::Duration;
 
 fn reflect_case() -> String {
     repo()
-        .join("tests/cases/run/grpc_reflect.load")
+        .join("tests/cases/reflect/grpc_reflect.load")
         .to_string_lossy()
         .into_owned()
 }
