@@ -275,3 +275,43 @@ fn https_targets_use_the_scenarios_tls_options() {
         "only the calls that trusted the CA reached the shop"
     );
 }
+
+#[test]
+fn grpc_connections_follow_the_scenarios_hosts() {
+    // `shop.test` exists only in the scenario's `http.hosts`: the system resolver does
+    // not know it, so every call reaching the shop went through the runner's resolver.
+    let demo = DemoProcess::start();
+    let dir = temp_dir("grpc-hosts");
+    with_example_data(&dir);
+    let src = "param base_url: url = \"http://shop.test:8088\"\n\
+               target shop = base_url\n\
+               data catalog = proto(\"protos/shop.proto\")\n\
+               scenario s {\n  workload = shared_iterations(vus: 1, iterations: 3)\n  \
+               http = {hosts: {\"shop.test\": [\"127.0.0.1\"]}}\n  \
+               iteration {\n    let r = grpc.invoke(shop, \"shop.Catalog/GetProduct\", {id: 7})\n    \
+               check \"status\": r.status == grpc.OK\n    \
+               let c = grpc.stream(shop, \"shop.Catalog/Chat\", [{text: \"a\"}])\n    \
+               check \"stream\": c.status == grpc.OK\n  }\n}\n";
+    let file = dir.join("hosts.load");
+    std::fs::write(&file, src).unwrap();
+    let url = format!("base_url=http://shop.test:{}", demo.1);
+    let sj = dir.join("summary.json");
+    let out = volley_in(
+        &dir,
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "-q",
+            "--param",
+            &url,
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = summary(&sj);
+    assert_eq!(root_check(&s, "status"), (3, 0), "{s:#}");
+    assert_eq!(root_check(&s, "stream"), (3, 0), "{s:#}");
+    assert_eq!(demo.stats()["requests"]["POST /shop.Catalog/GetProduct"], 3);
+}

@@ -3,7 +3,7 @@
 //! code actions, hover, completion, definition, references and rename across an import,
 //! document symbols, formatting, and the time a check of a 10,000-line file takes.
 
-use crate::support::{repo, skip_or_fail, temp_dir, volley_bin};
+use crate::support::{repo, skip_or_fail, temp_dir, volley_bin, DemoProcess};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -713,4 +713,26 @@ fn an_import_changed_on_disk_is_checked_again() {
         "{d:?}"
     );
     c.shutdown();
+}
+
+#[test]
+fn reflected_grpc_services_are_checked_in_the_editor() {
+    // `proto(reflect: shop)`: the language server asks the running shop's reflection
+    // service, so a typo in a message field is reported with its fix as on the CLI.
+    let demo = DemoProcess::start();
+    let dir = temp_dir("lsp-reflect");
+    let text = format!(
+        "target shop = \"http://127.0.0.1:{}\"\n\
+         data catalog = proto(reflect: shop)\n\
+         scenario s {{\n  workload = shared_iterations(vus: 1, iterations: 1)\n  \
+         iteration {{\n    let r = grpc.invoke(shop, \"shop.Catalog/GetProduct\", {{idd: 7}})\n  }}\n}}\n",
+        demo.1
+    );
+    let main = dir.join("main.load");
+    std::fs::write(&main, &text).unwrap();
+    let mut c = Client::start(&dir);
+    c.open(&main, &text);
+    let d = c.diagnostics(&uri(&main), 1);
+    let codes: Vec<&Value> = errors(&d).iter().map(|e| &e["code"]).collect();
+    assert_eq!(codes, [&json!("E0824")], "{d:?}");
 }

@@ -172,6 +172,8 @@ codes! {
     E0824 => "a gRPC message field that the message type does not have (with a \"did you mean\")",
     E0825 => "a gRPC message field of the wrong type (`id: \"3\"` for an `int64`)",
     E0826 => "gRPC metadata that is not a record of text, or a key that is not a lower-case header name",
+    E0827 => "a gRPC server whose reflection service cannot give its descriptors (`data shop = proto(reflect: shop)`: unreachable, or no reflection)",
+    E0828 => "a `proto(..)` declaration that is neither one constant path nor `reflect: TARGET`",
 }
 
 fn err(

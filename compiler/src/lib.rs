@@ -36,6 +36,13 @@ use volley_syntax::Diagnostic;
 pub trait SourceLoader {
     fn load_source(&self, path: &str) -> Result<String, LoadError>;
     fn load_data(&self, path: &str) -> Result<Vec<u8>, LoadError>;
+    /// The encoded `FileDescriptorSet` of every service the gRPC server at `url` lists
+    /// through its reflection service (`data shop = proto(reflect: shop)`), or why not.
+    /// A loader that does not reach servers (tests, the editor) refuses.
+    fn reflect(&self, url: &str) -> Result<Vec<u8>, String> {
+        let _ = url;
+        Err("this tool does not reach servers when it compiles; run `volley check`".into())
+    }
 }
 
 /// Files in memory, keyed by path (for tests).
@@ -62,6 +69,13 @@ impl SourceLoader for MemLoader {
     }
     fn load_data(&self, path: &str) -> Result<Vec<u8>, LoadError> {
         self.files.get(path).cloned().ok_or(LoadError::NotFound)
+    }
+    /// A server's descriptors are the file `reflect:URL`.
+    fn reflect(&self, url: &str) -> Result<Vec<u8>, String> {
+        self.files
+            .get(&format!("reflect:{url}"))
+            .cloned()
+            .ok_or_else(|| "connection refused".to_string())
     }
 }
 

@@ -10,7 +10,8 @@
 //! | `shop.Catalog/GetProduct` `{id}` | the product (`id`, `name`, `price` as the JSON API, `list_price` `{currency: "USD", cents}`, `availability` `IN_STOCK` for odd ids else `BACKORDER`, `tags`); `NOT_FOUND` for ids outside `1..=1000` |
 //! | `shop.Catalog/ListProducts` `{limit}` (server stream) | products `1..=limit`, one message each; `INVALID_ARGUMENT` outside `1..=100` |
 //! | `shop.Catalog/AddToCart` (client stream of `{product_id, qty}`) | `{lines, total_qty, total_cents}` once the client is done; `NOT_FOUND` for an unknown product, `INVALID_ARGUMENT` for `qty < 1` |
-//! | `shop.Catalog/Chat` (bidirectional stream of `{text}`) | each message back as it comes, upper-cased |
+//! | `shop.Catalog/Chat` (bidirectional stream of `{text, meta}`) | each message back as it comes, its text upper-cased, its `meta` map as sent |
+//! | `grpc.reflection.v1.ServerReflection/ServerReflectionInfo` (and `v1alpha`) | server reflection (tonic-reflection): lists `shop.Catalog` and gives `shop.proto`'s descriptors |
 //! | any other method | `UNIMPLEMENTED` |
 
 use crate::catalog;
@@ -26,9 +27,9 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use tokio_stream::Stream;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::server::UnaryService;
 use tonic::Status;
+use volley_grpc_codec::DynamicCodec;
 
 /// The service's definition (the same file examples/grpc.load reads).
 pub(crate) const SHOP_PROTO: &str = include_str!("../../examples/protos/shop.proto");
@@ -46,9 +47,48 @@ pub(crate) fn is_grpc(req: &Request<Incoming>) -> bool {
 /// `shop.proto` compiled once per process.
 fn pool() -> Result<&'static DescriptorPool, Status> {
     static POOL: OnceLock<Result<DescriptorPool, String>> = OnceLock::new();
-    POOL.get_or_init(compile)
+    POOL.get_or_init(|| {
+        let bytes = encoded().map_err(|e| e.message().to_string())?;
+        DescriptorPool::decode(bytes).map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| Status::internal(format!("shop.proto: {e}")))
+}
+
+/// `shop.proto` compiled once per process, as an encoded `FileDescriptorSet` (what the
+/// reflection service serves).
+fn encoded() -> Result<&'static [u8], Status> {
+    static SET: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    SET.get_or_init(compile)
         .as_ref()
+        .map(Vec::as_slice)
         .map_err(|e| Status::internal(format!("shop.proto: {e}")))
+}
+
+/// Serves gRPC server reflection (tonic-reflection, `v1` and `v1alpha`) of `shop.proto`.
+async fn reflection(path: &str, req: Request<Incoming>) -> hyper::Response<Body> {
+    use tonic::codegen::Service as _;
+    let set = match encoded() {
+        Ok(set) => set,
+        Err(s) => return s.into_http(),
+    };
+    let builder =
+        tonic_reflection::server::Builder::configure().register_encoded_file_descriptor_set(set);
+    let answer = if path.starts_with("/grpc.reflection.v1alpha.") {
+        match builder.build_v1alpha() {
+            Ok(mut service) => service.call(req).await,
+            Err(e) => return Status::internal(e.to_string()).into_http(),
+        }
+    } else {
+        match builder.build_v1() {
+            Ok(mut service) => service.call(req).await,
+            Err(e) => return Status::internal(e.to_string()).into_http(),
+        }
+    };
+    match answer {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
 }
 
 /// The one file of the service, for protox.
@@ -67,17 +107,21 @@ impl protox::file::FileResolver for Source {
     }
 }
 
-fn compile() -> Result<DescriptorPool, String> {
+fn compile() -> Result<Vec<u8>, String> {
     let mut compiler = protox::Compiler::with_file_resolver(Source);
+    compiler.include_imports(true).include_source_info(false);
     compiler
         .open_file("shop.proto")
         .map_err(|e| e.to_string())?;
-    Ok(compiler.descriptor_pool())
+    Ok(compiler.encode_file_descriptor_set())
 }
 
 /// Serves one gRPC call.
 pub(crate) async fn handle(shop: Arc<Shop>, req: Request<Incoming>) -> hyper::Response<Body> {
     let path = req.uri().path().to_string();
+    if path.starts_with("/grpc.reflection.v1.") || path.starts_with("/grpc.reflection.v1alpha.") {
+        return reflection(&path, req).await;
+    }
     let method = pool().ok().and_then(|p| {
         let (service, method) = path.trim_start_matches('/').split_once('/')?;
         let s = p.get_service_by_name(service)?;
@@ -87,7 +131,7 @@ pub(crate) async fn handle(shop: Arc<Shop>, req: Request<Incoming>) -> hyper::Re
     match (method, path.as_str()) {
         (Some(m), "/shop.Catalog/GetProduct") => {
             shop.counters.hit(Endpoint::GrpcGetProduct);
-            let codec = DynamicCodec(m.input());
+            let codec = DynamicCodec::server(m.input());
             let service = GetProduct {
                 shop,
                 output: m.output(),
@@ -96,7 +140,7 @@ pub(crate) async fn handle(shop: Arc<Shop>, req: Request<Incoming>) -> hyper::Re
         }
         (Some(m), "/shop.Catalog/ListProducts") => {
             shop.counters.hit(Endpoint::GrpcListProducts);
-            let codec = DynamicCodec(m.input());
+            let codec = DynamicCodec::server(m.input());
             let service = ListProducts(m.output());
             tonic::server::Grpc::new(codec)
                 .server_streaming(service, req)
@@ -104,7 +148,7 @@ pub(crate) async fn handle(shop: Arc<Shop>, req: Request<Incoming>) -> hyper::Re
         }
         (Some(m), "/shop.Catalog/AddToCart") => {
             shop.counters.hit(Endpoint::GrpcAddToCart);
-            let codec = DynamicCodec(m.input());
+            let codec = DynamicCodec::server(m.input());
             let service = AddToCart(m.output());
             tonic::server::Grpc::new(codec)
                 .client_streaming(service, req)
@@ -112,7 +156,7 @@ pub(crate) async fn handle(shop: Arc<Shop>, req: Request<Incoming>) -> hyper::Re
         }
         (Some(m), "/shop.Catalog/Chat") => {
             shop.counters.hit(Endpoint::GrpcChat);
-            let codec = DynamicCodec(m.input());
+            let codec = DynamicCodec::server(m.input());
             let service = Chat(m.output());
             tonic::server::Grpc::new(codec)
                 .streaming(service, req)
@@ -212,13 +256,18 @@ impl tonic::server::StreamingService<DynamicMessage> for Chat {
         Box::pin(async move {
             let incoming = request.into_inner();
             let echoed = tokio_stream::StreamExt::map(incoming, move |m| {
-                let text = m?
+                let m = m?;
+                let text = m
                     .get_field_by_name("text")
                     .and_then(|v| v.as_str().map(str::to_uppercase))
                     .unwrap_or_default();
                 let mut out = DynamicMessage::new(output.clone());
                 out.try_set_field_by_name("text", Value::String(text))
                     .map_err(|e| Status::internal(e.to_string()))?;
+                if let Some(meta) = m.get_field_by_name("meta") {
+                    out.try_set_field_by_name("meta", meta.into_owned())
+                        .map_err(|e| Status::internal(e.to_string()))?;
+                }
                 Ok(out)
             });
             let stream: Messages = Box::pin(echoed);
@@ -298,43 +347,4 @@ fn product(
         p.try_set_field_by_name(k, v).map_err(|e| bad(&e))?;
     }
     Ok(p)
-}
-
-/// Decodes requests of one input type and encodes any answer.
-#[derive(Clone)]
-struct DynamicCodec(MessageDescriptor);
-
-impl Codec for DynamicCodec {
-    type Encode = DynamicMessage;
-    type Decode = DynamicMessage;
-    type Encoder = DynamicCodec;
-    type Decoder = DynamicCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        self.clone()
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        self.clone()
-    }
-}
-
-impl Encoder for DynamicCodec {
-    type Item = DynamicMessage;
-    type Error = Status;
-
-    fn encode(&mut self, item: DynamicMessage, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        prost::Message::encode(&item, dst).map_err(|e| Status::internal(e.to_string()))
-    }
-}
-
-impl Decoder for DynamicCodec {
-    type Item = DynamicMessage;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<DynamicMessage>, Status> {
-        DynamicMessage::decode(self.0.clone(), src)
-            .map(Some)
-            .map_err(|e| Status::invalid_argument(e.to_string()))
-    }
 }

@@ -14,6 +14,7 @@ pub mod data;
 pub mod errors;
 pub mod executor;
 pub mod fleet;
+pub mod grpc_reflect;
 pub mod http;
 pub mod interp;
 pub mod metrics;

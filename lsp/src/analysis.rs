@@ -46,6 +46,9 @@ impl SourceLoader for Overlay<'_> {
     fn load_data(&self, path: &str) -> Result<Vec<u8>, LoadError> {
         self.fs.load_data(path)
     }
+    fn reflect(&self, url: &str) -> Result<Vec<u8>, String> {
+        crate::reflect::reflect(url)
+    }
 }
 
 /// Where a document lives: its directory (paths in it resolve against it) and its name.

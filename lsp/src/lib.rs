@@ -20,9 +20,11 @@ mod hover;
 mod index;
 mod line_index;
 mod nav;
+mod reflect;
 mod server;
 mod vocab;
 
+pub use reflect::{set_reflector, Reflector};
 pub use server::serve;
 
 /// Runs the server on standard input and output until the client says `exit`.

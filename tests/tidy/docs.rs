@@ -7,7 +7,16 @@ use crate::support::repo;
 /// The crates whose `src/`, `examples/`, `benches/` and `tests/` hold modules (the
 /// integration tests of the repository's own `tests/` are walked as well).
 const CRATES: &[&str] = &[
-    "grammar", "compiler", "plan", "engine", "demo", "k8s", "cli", "lsp", "convert",
+    "grammar",
+    "compiler",
+    "plan",
+    "engine",
+    "demo",
+    "k8s",
+    "cli",
+    "lsp",
+    "convert",
+    "grpc-codec",
 ];
 
 /// Whether a module's text opens with its inner doc comment.

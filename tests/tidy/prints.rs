@@ -10,7 +10,15 @@ use std::path::{Path, PathBuf};
 
 /// The library crates: everything but the CLI.
 const LIBRARY_CRATES: &[&str] = &[
-    "grammar", "compiler", "plan", "engine", "demo", "k8s", "lsp", "convert",
+    "grammar",
+    "compiler",
+    "plan",
+    "engine",
+    "demo",
+    "k8s",
+    "lsp",
+    "convert",
+    "grpc-codec",
 ];
 
 const MACROS: &[&str] = &["eprintln", "eprint", "println", "print"];

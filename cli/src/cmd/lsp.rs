@@ -5,6 +5,7 @@
 use volley_plan::ExitCode;
 
 pub fn run() -> ExitCode {
+    volley_lsp::set_reflector(super::reflect::editor_reflect);
     match volley_lsp::run_stdio(super::allowed()) {
         Ok(()) => ExitCode::Ok,
         Err(e) => {

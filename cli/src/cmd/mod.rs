@@ -31,6 +31,8 @@ pub mod lsp;
 #[cfg(feature = "compiler")]
 pub mod plan;
 #[cfg(feature = "compiler")]
+pub mod reflect;
+#[cfg(feature = "compiler")]
 pub mod run;
 #[cfg(feature = "deploy")]
 pub mod status;
@@ -189,10 +191,10 @@ pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, ExitCode
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let loader = FsLoader {
+    let loader = reflect::CliLoader(FsLoader {
         base_dir,
         allowed: ALLOWED.get().cloned().unwrap_or_default(),
-    };
+    });
     Ok(volley_compiler::compile(
         &entry,
         &loader,

@@ -40,6 +40,21 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
+    // The demo shop starts before the file compiles: `proto(reflect: ..)` reads its
+    // services from the shop's reflection service.
+    let demo = match args.demo {
+        true => match start_demo(args.demo_latency.unwrap_or_default()) {
+            Ok(d) => {
+                super::reflect::redirect(&d.1);
+                Some(d)
+            }
+            Err(e) => {
+                eprintln!("error: cannot start the demo shop: {e}");
+                return ExitCode::CannotListen;
+            }
+        },
+        false => None,
+    };
     let mut plan = match compile_or_report(&args.file, &args.params) {
         Ok(p) => p,
         Err(code) => return code,
@@ -58,39 +73,27 @@ pub fn run(args: Args) -> ExitCode {
         Ok(f) => f,
         Err(code) => return code,
     };
-    // The demo shop runs on its own small runtime so the engine's workers stay its own.
     let baseline = match super::compare::prepare(&mut plan, &args.baseline) {
         Ok(b) => b,
         Err(code) => return code,
     };
-    let demo = if args.demo {
-        match start_demo(args.demo_latency.unwrap_or_default()) {
-            Ok(d) => {
-                for target in &mut plan.targets {
-                    // A WebSocket target stays one (`ws://` to the same shop).
-                    target.url = match target.url.starts_with("ws") {
-                        true => d.1.replacen("http", "ws", 1),
-                        false => d.1.clone(),
-                    };
-                }
-                match args.demo_latency.filter(|d| !d.is_zero()) {
-                    Some(extra) => eprintln!(
-                        "demo shop on {} (every target points at it; {} extra latency per answer)",
-                        d.1,
-                        volley_engine::summary::fmt_duration(extra.as_secs_f64() * 1000.0)
-                    ),
-                    None => eprintln!("demo shop on {} (every target points at it)", d.1),
-                }
-                Some(d)
-            }
-            Err(e) => {
-                eprintln!("error: cannot start the demo shop: {e}");
-                return ExitCode::CannotListen;
-            }
+    if let Some(d) = &demo {
+        for target in &mut plan.targets {
+            // A WebSocket target stays one (`ws://` to the same shop).
+            target.url = match target.url.starts_with("ws") {
+                true => d.1.replacen("http", "ws", 1),
+                false => d.1.clone(),
+            };
         }
-    } else {
-        None
-    };
+        match args.demo_latency.filter(|d| !d.is_zero()) {
+            Some(extra) => eprintln!(
+                "demo shop on {} (every target points at it; {} extra latency per answer)",
+                d.1,
+                volley_engine::summary::fmt_duration(extra.as_secs_f64() * 1000.0)
+            ),
+            None => eprintln!("demo shop on {} (every target points at it)", d.1),
+        }
+    }
     let progress = if args.quiet {
         ProgressMode::Quiet
     } else if std::io::stderr().is_terminal() {

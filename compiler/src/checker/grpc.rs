@@ -6,7 +6,9 @@
 //! field of the request message with its type, with a "did you mean" on every unknown
 //! name. The answer is a record `{status, message, error, duration}` whose `message` is
 //! typed from the method's output message. `grpc.OK`, `grpc.NOT_FOUND`, .. are the status
-//! codes as ints.
+//! codes as ints. `data NAME = proto(reflect: TARGET)` takes the descriptors from the
+//! target's server reflection service instead, through `SourceLoader::reflect` (the CLI
+//! asks the server; the plan carries them as it carries a compiled file).
 
 use super::items::{literal_string, ItemState};
 use super::{Checker, Ctx};
@@ -77,8 +79,15 @@ fn kind_name(f: &FieldDescriptor) -> String {
         Kind::Message(m) => format!("a `{}` record", m.name()),
         _ => "an int".to_string(),
     };
-    if f.is_map() {
-        "a map, which `grpc.invoke` cannot send yet".into()
+    if let (true, Kind::Message(entry)) = (f.is_map(), f.kind()) {
+        let key = match entry.map_entry_key_field().kind() {
+            Kind::String => "text",
+            Kind::Bool => "`true`/`false`",
+            _ => "integer",
+        };
+        let value = kind_name(&entry.map_entry_value_field());
+        let value = value.trim_start_matches("a ").trim_start_matches("an ");
+        format!("a map (a record of {key} keys and {value} values)")
     } else if f.is_list() {
         format!(
             "a list of {}",
@@ -151,7 +160,9 @@ fn proto_error(e: &protox::Error) -> String {
 }
 
 impl<'a> Checker<'a> {
-    /// `data NAME = proto("file.proto")`: compiles the file into `Program::protos`.
+    /// `data NAME = proto("file.proto")`: compiles the file into `Program::protos`;
+    /// `data NAME = proto(reflect: TARGET)`: asks the target's reflection service (through
+    /// the loader, when the test compiles) for the descriptors of the services it lists.
     pub(crate) fn ensure_proto(&mut self, module: ModuleId, index: usize) -> ItemState {
         let key = (module, index);
         if let Some(s) = self.begin(key) {
@@ -161,64 +172,141 @@ impl<'a> Checker<'a> {
         let Some(ItemKind::Data { source, .. }) = m.item(index).map(|i| &i.kind) else {
             return self.finish(key, ItemState::Failed);
         };
-        let path = match &source.kind {
-            A::Call { args, .. } => match args.as_slice() {
-                [a] if a.name.is_none() => literal_string(&a.value)
-                    .filter(|p| !p.is_empty())
-                    .map(|p| (p, a.value.span)),
-                _ => None,
-            },
-            _ => None,
+        let args = match &source.kind {
+            A::Call { args, .. } => args.as_slice(),
+            _ => &[],
         };
         let (state, _) = self.loud(|c| {
-            let Some((path, span)) = path else {
-                let why = "write `proto(\"file.proto\")`: one constant path";
-                c.emit(module, codes::bad_data_decl(source.span, why));
-                return ItemState::Failed;
+            let compiled = match args {
+                [a] if a.name.as_ref().is_some_and(|n| n.name == "reflect") => {
+                    c.reflect_proto(module, &a.value)
+                }
+                [a] if a.name.is_none() => {
+                    match literal_string(&a.value).filter(|p| !p.is_empty()) {
+                        Some(path) => c.file_proto(module, &m.dir, path, a.value.span),
+                        None => {
+                            let why = "the path is not one constant string";
+                            c.emit(module, codes::bad_proto_decl(a.value.span, why));
+                            None
+                        }
+                    }
+                }
+                [a] => {
+                    let name = a.name.as_ref().map_or("", |n| n.name.as_str());
+                    let why = match did_you_mean(name, ["reflect"]) {
+                        Some(s) => {
+                            format!("`proto` has no argument `{name}` (did you mean `{s}`?)")
+                        }
+                        None => format!("`proto` has no argument `{name}`"),
+                    };
+                    c.emit(module, codes::bad_proto_decl(a.span, &why));
+                    None
+                }
+                _ => {
+                    let why = "it takes one argument";
+                    c.emit(module, codes::bad_proto_decl(source.span, why));
+                    None
+                }
             };
-            match compile_proto(c.loader, &m.dir, &path) {
-                Ok(bytes) => {
+            match compiled {
+                Some(file) => {
                     let id = c.prog.protos.len() as u32;
-                    c.prog.protos.push(volley_plan::FileData {
-                        path: if module == 0 {
-                            path
-                        } else {
-                            crate::files::data_path(&m.dir, &path)
-                        },
-                        bytes,
-                    });
+                    c.prog.protos.push(file);
                     ItemState::Proto(id)
                 }
-                Err(why) => {
-                    c.emit(module, codes::proto_failed(span, &path, &why));
-                    ItemState::Failed
-                }
+                None => ItemState::Failed,
             }
         });
         self.finish(key, state)
     }
 
-    /// Every `.proto` the test declares that compiled: (index, pool).
-    fn protos(&mut self) -> Vec<(u32, DescriptorPool)> {
+    /// `proto("file.proto")`: the file and its imports, compiled.
+    fn file_proto(
+        &mut self,
+        module: ModuleId,
+        dir: &str,
+        path: String,
+        span: Span,
+    ) -> Option<volley_plan::FileData> {
+        match compile_proto(self.loader, dir, &path) {
+            Ok(bytes) => Some(volley_plan::FileData {
+                path: if module == 0 {
+                    path
+                } else {
+                    crate::files::data_path(dir, &path)
+                },
+                bytes,
+            }),
+            Err(why) => {
+                self.emit(module, codes::proto_failed(span, &path, &why));
+                None
+            }
+        }
+    }
+
+    /// `proto(reflect: TARGET)`: the target's services, from its reflection service.
+    fn reflect_proto(&mut self, module: ModuleId, a: &ast::Expr) -> Option<volley_plan::FileData> {
+        let mut cx = Ctx::new(module, super::Mode::Const);
+        let t = self.target_arg(&mut cx, a)?;
+        let Some(target) = self.prog.targets.get(t as usize) else {
+            let why = "`reflect:` takes a declared target, e.g. `proto(reflect: shop)`";
+            self.emit(module, codes::bad_proto_decl(a.span, why));
+            return None;
+        };
+        let (name, url) = (target.name.clone(), target.url.clone());
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            let why =
+                format!("`{name}` ({url}) is not a gRPC target: give an http:// or https:// one");
+            self.emit(module, codes::bad_proto_decl(a.span, &why));
+            return None;
+        }
+        let checked = self.loader.reflect(&url).and_then(|bytes| {
+            let pool = DescriptorPool::decode(bytes.as_slice())
+                .map_err(|e| format!("its descriptors do not decode: {e}"))?;
+            let services = pool.services().len();
+            match services {
+                0 => Err("it lists no service besides reflection".to_string()),
+                _ => Ok(bytes),
+            }
+        });
+        match checked {
+            Ok(bytes) => Some(volley_plan::FileData {
+                path: format!("reflect:{url}"),
+                bytes,
+            }),
+            Err(why) => {
+                self.emit(module, codes::reflection_failed(a.span, &name, &url, &why));
+                None
+            }
+        }
+    }
+
+    /// Every `.proto` the test declares that compiled: (index, pool); and whether one
+    /// did not (its error is reported, and may be why a service is missing).
+    fn protos(&mut self) -> (Vec<(u32, DescriptorPool)>, bool) {
         let mut ids = Vec::new();
+        let mut failed = false;
         for mi in 0..self.modules.len() {
             let m = self.module(mi as ModuleId);
             for (i, item) in m.items().iter().enumerate() {
                 if let ItemKind::Data { source, .. } = &item.kind {
                     if is_proto_decl(source) {
-                        if let ItemState::Proto(id) = self.ensure_proto(m.id, i) {
-                            ids.push(id);
+                        match self.ensure_proto(m.id, i) {
+                            ItemState::Proto(id) => ids.push(id),
+                            _ => failed = true,
                         }
                     }
                 }
             }
         }
-        ids.into_iter()
+        let pools = ids
+            .into_iter()
             .filter_map(|id| {
                 let bytes = &self.prog.protos.get(id as usize)?.bytes;
                 Some((id, DescriptorPool::decode(bytes.as_slice()).ok()?))
             })
-            .collect()
+            .collect();
+        (pools, failed)
     }
 
     /// `grpc.NAME` as a value: a status code.
@@ -371,11 +459,15 @@ impl<'a> Checker<'a> {
             );
             return None;
         };
-        let protos = self.protos();
+        let (protos, some_failed) = self.protos();
         let found = protos
             .iter()
             .find_map(|(id, p)| p.get_service_by_name(service).map(|s| (*id, s)));
         let Some((id, svc)) = found else {
+            if some_failed {
+                // The declaration that failed may have had it: its own error says why.
+                return None;
+            }
             let known: Vec<String> = protos
                 .iter()
                 .flat_map(|(_, p)| p.services().map(|s| s.full_name().to_string()))
@@ -532,7 +624,7 @@ impl<'a> Checker<'a> {
             return true;
         }
         if fd.is_map() {
-            return wrong(self);
+            return self.check_map(module, fd, ty, sub, written, span, depth) || wrong(self);
         }
         if fd.is_list() {
             return match ty {
@@ -544,6 +636,52 @@ impl<'a> Checker<'a> {
             };
         }
         self.check_kind(module, fd, ty, sub, written, span, depth) || wrong(self)
+    }
+
+    /// A map field: a record whose keys are the map's keys written as text (`{"7": ..}`
+    /// for int keys, `"true"`/`"false"` for bool ones) and whose values fit its values.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one field's facts, passed down once"
+    )]
+    fn check_map(
+        &mut self,
+        module: ModuleId,
+        fd: &FieldDescriptor,
+        ty: &Type,
+        sub: Option<&Expr>,
+        written: Option<&ast::Expr>,
+        span: Span,
+        depth: u32,
+    ) -> bool {
+        let Kind::Message(entry) = fd.kind() else {
+            return false;
+        };
+        let (key, value) = (entry.map_entry_key_field(), entry.map_entry_value_field());
+        let fields = match ty {
+            Type::Json | Type::Any => return true,
+            Type::Record(fields) => fields,
+            _ => return false,
+        };
+        fields.iter().all(|(k, vt)| {
+            let key_ok = match key.kind() {
+                Kind::String => true,
+                Kind::Bool => k == "true" || k == "false",
+                Kind::Uint32 | Kind::Fixed32 => k.parse::<u32>().is_ok(),
+                Kind::Uint64 | Kind::Fixed64 => k.parse::<u64>().is_ok(),
+                Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => k.parse::<i32>().is_ok(),
+                _ => k.parse::<i64>().is_ok(),
+            };
+            let item = match sub.map(|x| &x.kind) {
+                Some(ExprKind::Record(items)) => items.iter().find(|(n, _)| n == k).map(|(_, v)| v),
+                _ => None,
+            };
+            let item_ast = match written.map(|w| &w.kind) {
+                Some(A::Record(rfs)) => rfs.iter().find(|f| &f.key == k).map(|f| &f.value),
+                _ => None,
+            };
+            key_ok && self.check_kind(module, &value, vt, item, item_ast, span, depth)
+        })
     }
 
     /// Whether `ty` fits one value of the field's kind (a nested message is checked field
@@ -708,6 +846,7 @@ fn example(desc: &MessageDescriptor) -> String {
         .take(3)
         .map(|f| {
             let v = match f.kind() {
+                _ if f.is_map() => "{}",
                 _ if f.is_list() => "[]",
                 Kind::String | Kind::Bytes => "\"\"",
                 Kind::Bool => "false",

@@ -1,4 +1,4 @@
-//! The wording of gRPC's diagnostics (E0820–E0826): `.proto` files, `grpc.invoke(..)`,
+//! The wording of gRPC's diagnostics (E0820–E0828): `.proto` files, `grpc.invoke(..)`,
 //! its method, message fields and metadata.
 
 use super::{err, list, Code};
@@ -111,4 +111,32 @@ pub fn message_field_type(
 /// lower-case header name.
 pub fn bad_metadata(span: Span, message: &str, help: &str) -> Diagnostic {
     err(Code::E0826, message.into(), span, "metadata", help.into())
+}
+
+/// E0827: the target's reflection service did not give the descriptors (`why`: the
+/// server is unreachable, has no reflection, or answered with an error).
+pub fn reflection_failed(span: Span, target: &str, url: &str, why: &str) -> Diagnostic {
+    err(
+        Code::E0827,
+        format!("cannot read the gRPC services of `{target}` ({url}) from its reflection service: {why}"),
+        span,
+        "descriptors read from this target when the test compiles",
+        "start the server before compiling (`volley run FILE --demo` starts the demo shop first), \
+         make it serve gRPC server reflection (`grpc.reflection.v1`), or declare its .proto \
+         file instead: `data shop = proto(\"shop.proto\")`"
+            .into(),
+    )
+}
+
+/// E0828: `proto(..)` that is neither `proto("file.proto")` nor `proto(reflect: TARGET)`.
+pub fn bad_proto_decl(span: Span, why: &str) -> Diagnostic {
+    err(
+        Code::E0828,
+        format!("malformed `proto(..)`: {why}"),
+        span,
+        "here",
+        "write `proto(\"protos/shop.proto\")` (a file, read when the test compiles) or \
+         `proto(reflect: shop)` (the services of the target `shop`, from its reflection service)"
+            .into(),
+    )
 }

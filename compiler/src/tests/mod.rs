@@ -7,6 +7,7 @@ mod eval;
 mod fleet_pod;
 mod fuzz;
 mod grpc;
+mod grpc_reflect;
 mod ir;
 mod json;
 mod plans;

@@ -2,12 +2,15 @@
 //! of the method's input type (prost-reflect, from the plan's descriptor sets), tonic
 //! sends it over the VU's HTTP/2 channel to the target (plaintext h2c for `http://`; a
 //! channel per target and VU, connected on first use and kept, as k6 keeps a VU's
-//! client; `https://` through the scenario's TLS configuration, the same rustls config as
-//! its HTTP requests with ALPN `h2`: `http.tls` certificates, CA, versions and
-//! `insecure_tls`), and the answer comes back as the record `{status, message, error, duration}`
-//! the compiler typed: every field of the output message (absent ones at their default),
-//! nested messages as records, repeated fields as lists, enums by name, bytes as base64,
-//! maps and messages nested deeper than `MAX_TYPED_DEPTH` as json. Each call records a
+//! client; its host resolved as the scenario's HTTP requests resolve it, `http.hosts`
+//! and `http.dns` through the runner's resolver; `https://` through the scenario's TLS
+//! configuration, the same rustls config as its HTTP requests with ALPN `h2`: `http.tls`
+//! certificates, CA, versions and `insecure_tls`), and the answer comes back as the
+//! record `{status, message, error, duration}` the compiler typed: every field of the
+//! output message (absent ones at their default), nested messages as records, repeated
+//! fields as lists, enums by name, bytes as base64, maps and messages nested deeper than
+//! `MAX_TYPED_DEPTH` as json (a map field sent is a record keyed by the map's keys as
+//! text). Each call records a
 //! `grpc_req_duration` sample tagged `name` and `method` (`/package.Service/Method`) and
 //! `status` (the gRPC code), as k6 does.
 //!
@@ -26,9 +29,9 @@ use prost_reflect::{
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::{Channel, Endpoint};
 use tonic::Status;
+use volley_grpc_codec::DynamicCodec;
 use volley_plan::grpc::MAX_TYPED_DEPTH;
 
 /// A call's deadline when it sets none (k6's default for gRPC).
@@ -53,45 +56,6 @@ pub struct GrpcCode {
 /// A VU's gRPC channels by target index.
 #[derive(Default)]
 pub struct Channels(HashMap<u32, Channel>);
-
-/// Encodes and decodes dynamic messages (the decoder knows the output type).
-#[derive(Clone)]
-pub struct DynamicCodec(pub MessageDescriptor);
-
-impl Codec for DynamicCodec {
-    type Encode = DynamicMessage;
-    type Decode = DynamicMessage;
-    type Encoder = DynamicCodec;
-    type Decoder = DynamicCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        self.clone()
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        self.clone()
-    }
-}
-
-impl Encoder for DynamicCodec {
-    type Item = DynamicMessage;
-    type Error = Status;
-
-    fn encode(&mut self, item: DynamicMessage, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        prost::Message::encode(&item, dst).map_err(|e| Status::internal(e.to_string()))
-    }
-}
-
-impl Decoder for DynamicCodec {
-    type Item = DynamicMessage;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<DynamicMessage>, Status> {
-        DynamicMessage::decode(self.0.clone(), src)
-            .map(Some)
-            .map_err(|e| Status::internal(e.to_string()))
-    }
-}
 
 impl Vu {
     pub(crate) async fn grpc(&mut self, g: &GrpcCode) -> R<Value> {
@@ -134,7 +98,7 @@ impl Vu {
             .map_or(0.0, |d| ms(Instant::now().saturating_duration_since(d)));
         let started = Instant::now();
         let mut client = tonic::client::Grpc::new(channel);
-        let codec = DynamicCodec(g.method.output());
+        let codec = DynamicCodec::client(g.method.output());
         let call = async {
             client
                 .ready()
@@ -210,7 +174,7 @@ impl Vu {
         let channel = self.grpc_channel(g.target)?;
         let started = Instant::now();
         let mut client = tonic::client::Grpc::new(channel);
-        let codec = DynamicCodec(g.method.output());
+        let codec = DynamicCodec::client(g.method.output());
         let mut received = Vec::new();
         let call = async {
             client
@@ -268,43 +232,59 @@ impl Vu {
                 format!("grpc: target {base}: {e}"),
             )
         })?;
-        let channel = if base.starts_with("https://") {
-            let (tls, insecure) = match self.role {
-                super::Role::Scenario(i) => (
-                    self.shared.scenario_tls.get(i),
-                    self.shared.client_options.get(i).map(|o| o.insecure_tls),
-                ),
-                _ => (None, None),
-            };
+        let (tls, opts) = match self.role {
+            super::Role::Scenario(i) => (
+                self.shared.scenario_tls.get(i),
+                self.shared.client_options.get(i),
+            ),
+            _ => (None, None),
+        };
+        // Setup and teardown: every scenario's fixed hosts, as their HTTP requests.
+        let opts = opts.or(self.shared.client_options.last());
+        let tls = base.starts_with("https://").then(|| {
             let tls = tls
                 .or(self.shared.scenario_tls.last())
                 .unwrap_or(&self.shared.tls);
-            let config = Arc::clone(tls.client_config(insecure.unwrap_or(false), true));
-            endpoint.connect_with_connector_lazy(TlsConnector(config))
-        } else {
-            endpoint.tcp_nodelay(true).connect_lazy()
+            let insecure = opts.is_some_and(|o| o.insecure_tls);
+            Arc::clone(tls.client_config(insecure, true))
+        });
+        let connector = Connector {
+            dns: Some((
+                Arc::clone(&self.shared.resolver),
+                opts.map(|o| o.dns.clone()).unwrap_or_default(),
+            )),
+            tls,
         };
+        let channel = endpoint.connect_with_connector_lazy(connector);
         self.grpc.0.insert(target, channel.clone());
         Ok(channel)
     }
 }
 
-/// Opens a TLS connection (ALPN `h2`) for tonic's channel.
+/// A byte stream tonic's channel speaks HTTP/2 over: TCP, or TLS over TCP.
+pub(crate) trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Io for T {}
+
+/// Opens the connections of a gRPC channel: the address through the runner's resolver
+/// with the scenario's `http.hosts` and `http.dns` (as its HTTP requests; IP literals
+/// as they are), then TLS with ALPN `h2` for an `https://` target.
 #[derive(Clone)]
-struct TlsConnector(Arc<rustls::ClientConfig>);
+pub(crate) struct Connector {
+    /// The runner's resolver and the scenario's DNS options; `None`: the system's.
+    pub(crate) dns: Option<(Arc<crate::http::Resolver>, crate::http::DnsOptions)>,
+    /// The rustls configuration of an `https://` target.
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+}
 
 type Connecting = std::pin::Pin<
     Box<
-        dyn std::future::Future<
-                Output = std::io::Result<
-                    hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>,
-                >,
-            > + Send,
+        dyn std::future::Future<Output = std::io::Result<hyper_util::rt::TokioIo<Box<dyn Io>>>>
+            + Send,
     >,
 >;
 
-impl tower_service::Service<http::Uri> for TlsConnector {
-    type Response = hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+impl tower_service::Service<http::Uri> for Connector {
+    type Response = hyper_util::rt::TokioIo<Box<dyn Io>>;
     type Error = std::io::Error;
     type Future = Connecting;
 
@@ -316,7 +296,7 @@ impl tower_service::Service<http::Uri> for TlsConnector {
     }
 
     fn call(&mut self, uri: http::Uri) -> Connecting {
-        let config = Arc::clone(&self.0);
+        let this = self.clone();
         Box::pin(async move {
             let invalid = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
             let host = uri
@@ -325,15 +305,33 @@ impl tower_service::Service<http::Uri> for TlsConnector {
                 .trim_start_matches('[')
                 .trim_end_matches(']')
                 .to_string();
-            let port = uri.port_u16().unwrap_or(443);
-            let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+            let port = uri
+                .port_u16()
+                .unwrap_or(if this.tls.is_some() { 443 } else { 80 });
+            let tcp = match &this.dns {
+                Some((resolver, opts)) => {
+                    let addr = resolver
+                        .resolve(&host, port, opts)
+                        .await
+                        .map_err(|e| std::io::Error::other(e.message))?;
+                    tokio::net::TcpStream::connect(addr).await?
+                }
+                None => tokio::net::TcpStream::connect((host.as_str(), port)).await?,
+            };
             tcp.set_nodelay(true)?;
-            let name = rustls::pki_types::ServerName::try_from(host)
-                .map_err(|e| invalid(e.to_string()))?;
-            let tls = tokio_rustls::TlsConnector::from(config)
-                .connect(name, tcp)
-                .await?;
-            Ok(hyper_util::rt::TokioIo::new(tls))
+            let io: Box<dyn Io> = match this.tls {
+                Some(config) => {
+                    let name = rustls::pki_types::ServerName::try_from(host)
+                        .map_err(|e| invalid(e.to_string()))?;
+                    Box::new(
+                        tokio_rustls::TlsConnector::from(config)
+                            .connect(name, tcp)
+                            .await?,
+                    )
+                }
+                None => Box::new(tcp),
+            };
+            Ok(hyper_util::rt::TokioIo::new(io))
         })
     }
 }
@@ -358,7 +356,7 @@ pub(crate) fn to_message(desc: &MessageDescriptor, v: &Value) -> Result<DynamicM
             .get_field_by_name(k)
             .ok_or_else(|| format!("{} has no field {k}", desc.name()))?;
         let pv = if fd.is_map() {
-            return Err(format!("field {k}: map fields cannot be sent yet"));
+            to_map(&fd, val).map_err(|why| format!("field {k}: {why}"))?
         } else if fd.is_list() {
             let items = match val {
                 Value::List(items) => items.to_vec(),
@@ -383,6 +381,38 @@ pub(crate) fn to_message(desc: &MessageDescriptor, v: &Value) -> Result<DynamicM
             .map_err(|e| format!("field {k}: {e}"))?;
     }
     Ok(msg)
+}
+
+/// A record (or json object) as a map field: its keys parsed as the map's key type, its
+/// values as its value type.
+fn to_map(fd: &FieldDescriptor, v: &Value) -> Result<PValue, String> {
+    let Kind::Message(entry) = fd.kind() else {
+        return Err("not a map".into());
+    };
+    let (key_kind, value_kind) = (
+        entry.map_entry_key_field().kind(),
+        entry.map_entry_value_field().kind(),
+    );
+    let fields = match v {
+        Value::Record(f) => f.clone(),
+        Value::Json(j) if j.is_object() => return to_map(fd, &from_json(j)),
+        Value::Null => Arc::from(Vec::new()),
+        other => return Err(format!("a {} is not a map (a record)", other.kind())),
+    };
+    let mut out = HashMap::with_capacity(fields.len());
+    for (k, val) in fields.iter() {
+        let bad = |_| format!("key {k:?} is not a {key_kind:?} key");
+        let key = match key_kind {
+            Kind::String => MapKey::String(k.to_string()),
+            Kind::Bool => MapKey::Bool(k.parse().map_err(|_| format!("key {k:?} is not a bool"))?),
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => MapKey::I32(k.parse().map_err(bad)?),
+            Kind::Uint32 | Kind::Fixed32 => MapKey::U32(k.parse().map_err(bad)?),
+            Kind::Uint64 | Kind::Fixed64 => MapKey::U64(k.parse().map_err(bad)?),
+            _ => MapKey::I64(k.parse().map_err(bad)?),
+        };
+        out.insert(key, to_scalar(&value_kind, val)?);
+    }
+    Ok(PValue::Map(out))
 }
 
 fn to_int(v: &Value) -> Result<i64, String> {

@@ -34,7 +34,7 @@ pub mod code;
 mod error;
 mod eval;
 mod exec;
-mod grpc;
+pub(crate) mod grpc;
 mod html;
 mod intrinsic;
 mod log;
