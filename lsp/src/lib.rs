@@ -16,11 +16,14 @@
 mod actions;
 mod analysis;
 mod complete;
+#[cfg(test)]
+mod fix_cases;
 mod hover;
 mod index;
 mod line_index;
 mod nav;
 mod server;
+mod shapes;
 mod vocab;
 
 pub use server::serve;
