@@ -735,4 +735,186 @@ fn reflected_grpc_services_are_checked_in_the_editor() {
     let d = c.diagnostics(&uri(&main), 1);
     let codes: Vec<&Value> = errors(&d).iter().map(|e| &e["code"]).collect();
     assert_eq!(codes, [&json!("E0824")], "{d:?}");
+
+const ORDERS: &str = r#"[
+  {"sku": "A", "qty": 1, "ship": {"city": "Oslo", "zip": "0150"}, "lines": [{"item": "x", "n": 2}]},
+  {"sku": "B", "qty": 2, "ship": {"city": "Rome", "geo": {"lat": 41.9}}, "lines": [], "ship to": "x"}
+]"#;
+
+const SHOP: &str = r#"target shop = "http://127.0.0.1:8088"
+data orders = json("orders.json", pick: sequential)
+
+scenario s {
+  workload = per_vu_iterations(vus: 1, iterations: 1)
+  iteration {
+    let o = orders.next()
+    let page = get(shop, "/api/catalog?page=1", name: "catalog").json()
+    check "first id": page.items[0].id.int() == 1
+    require page.next_page.exists()
+    for l in o.lines { log(l.item.string()) }
+    let res = get(shop, "/api/catalog?page=2", name: "catalog")
+    check res.status == 200
+    let other = get(shop, "/api/other").json()
+    //typing
+  }
+}
+"#;
+
+/// The completion items at the end of `typing` (inserted at the `//typing` line of SHOP):
+/// (label, detail) pairs.
+fn complete_typing(
+    c: &mut Client,
+    path: &Path,
+    version: i64,
+    typing: &str,
+) -> Vec<(String, String)> {
+    let text = SHOP.replace("//typing", typing);
+    c.change(path, version, &text);
+    let at = pos_of(&text, typing, typing.len());
+    let items = c.at("textDocument/completion", path, at, json!({}));
+    let list = items
+        .as_array()
+        .or_else(|| items["items"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    list.iter()
+        .map(|i| {
+            (
+                i["label"].as_str().unwrap_or("").to_string(),
+                i["detail"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn detail<'a>(items: &'a [(String, String)], label: &str) -> &'a str {
+    items
+        .iter()
+        .find(|(l, _)| l == label)
+        .map(|(_, d)| d.as_str())
+        .unwrap_or_else(|| panic!("`{label}` in {items:?}"))
+}
+
+#[test]
+fn json_paths_complete_where_their_shape_is_known() {
+    let dir = temp_dir("lsp-json");
+    std::fs::write(dir.join("orders.json"), ORDERS).unwrap();
+    let shop = dir.join("shop.load");
+    std::fs::write(&shop, SHOP).unwrap();
+    let mut c = Client::start(&dir);
+    c.open(&shop, SHOP);
+    let d = c.diagnostics(&uri(&shop), 1);
+    assert!(errors(&d).is_empty(), "shop.load compiles: {d:?}");
+
+    // A JSON data file: the keys of a json column's objects, with their JSON types.
+    let items = complete_typing(&mut c, &shop, 2, "let c = o.ship.");
+    assert!(detail(&items, "city").contains("string"), "{items:?}");
+    assert!(detail(&items, "zip").contains("orders.json"), "{items:?}");
+    assert!(detail(&items, "geo").contains("object"), "{items:?}");
+    assert!(
+        items.iter().any(|(l, _)| l == "exists"),
+        "methods stay: {items:?}"
+    );
+    let items = complete_typing(&mut c, &shop, 3, "let c = o.ship.geo.");
+    assert!(detail(&items, "lat").contains("float"), "{items:?}");
+    // A key that is not a word is written as an index.
+    let items = complete_typing(&mut c, &shop, 4, "let c = o.");
+    assert!(detail(&items, "ship").contains("json"), "{items:?}");
+    assert!(items.iter().any(|(l, _)| l == "[\"ship to\"]"), "{items:?}");
+    // A loop variable over an array of the file.
+    c.change(&shop, 5, SHOP);
+    let items = c.at(
+        "textDocument/completion",
+        &shop,
+        pos_of(SHOP, "log(l.", 6),
+        json!({}),
+    );
+    assert!(labels(&items).contains(&"item".into()), "{items}");
+    assert!(
+        items.to_string().contains("json int: in orders.json"),
+        "{items}"
+    );
+
+    // A response: the paths this file reads from the same request.
+    let items = complete_typing(&mut c, &shop, 6, "let n = page.");
+    let labels: Vec<&str> = items.iter().map(|(l, _)| l.as_str()).collect();
+    assert!(
+        labels.contains(&"items") && labels.contains(&"next_page"),
+        "{labels:?}"
+    );
+    assert!(
+        detail(&items, "items").contains("GET shop /api/catalog"),
+        "{items:?}"
+    );
+    let items = complete_typing(&mut c, &shop, 7, "let n = page.items[1].");
+    assert!(detail(&items, "id").contains("int"), "{items:?}");
+    // Inside the path string of `.json("..")`, on another request to the same path.
+    let items = complete_typing(&mut c, &shop, 8, "let n = res.json(\"items[0].");
+    assert_eq!(
+        items.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(),
+        ["id"],
+        "{items:?}"
+    );
+    let items = complete_typing(&mut c, &shop, 9, "let n = res.json(\"");
+    let labels: Vec<&str> = items.iter().map(|(l, _)| l.as_str()).collect();
+    assert!(
+        labels.contains(&"items") && labels.contains(&"next_page"),
+        "{labels:?}"
+    );
+    // Another request's body has no known keys: only json's methods.
+    let items = complete_typing(&mut c, &shop, 10, "let n = other.");
+    assert!(!items.iter().any(|(l, _)| l == "items"), "{items:?}");
+    assert!(items.iter().any(|(l, _)| l == "int"), "{items:?}");
+    c.shutdown();
+}
+
+#[test]
+fn a_template_fixit_becomes_an_edit_that_compiles() {
+    let dir = temp_dir("lsp-template");
+    let path = dir.join("t.load");
+    let text = r#"scenario s {
+  workload = per_vu_iterations(vus: 1, iterations: 1)
+  iteration {
+    get("http://127.0.0.1:8088", "/health")
+  }
+}
+"#;
+    std::fs::write(&path, text).unwrap();
+    let mut c = Client::start(&dir);
+    c.open(&path, text);
+    let d = c.diagnostics(&uri(&path), 1);
+    let e0105 = d
+        .iter()
+        .find(|d| d["code"] == "E0105")
+        .unwrap_or_else(|| panic!("{d:?}"))
+        .clone();
+    let actions = c.result(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri(&path)}, "range": e0105["range"], "context": {"diagnostics": [e0105]}}),
+    );
+    let action = actions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| {
+            a["title"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("Declare `target NAME")
+        })
+        .unwrap_or_else(|| panic!("a template action: {actions}"));
+    let edits = action["edit"]["changes"][uri(&path)]
+        .as_array()
+        .unwrap()
+        .clone();
+    let fixed = apply(text, &edits);
+    assert!(
+        fixed.starts_with("target NAME = \"http://127.0.0.1:8088\"\nscenario s {"),
+        "{fixed}"
+    );
+    assert!(fixed.contains("get(NAME, \"/health\")"), "{fixed}");
+    c.change(&path, 2, &fixed);
+    let d = c.diagnostics(&uri(&path), 2);
+    assert!(errors(&d).is_empty(), "the filled template compiles: {d:?}");
+    c.shutdown();
 }

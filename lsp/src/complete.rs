@@ -8,11 +8,16 @@
 //!
 //! A line being typed often does not parse (`user.`): the type of the value before the
 //! dot then comes from analysing the text with the member access left out.
+//!
+//! Where the shape of a JSON value is known ([`crate::shapes`]: a JSON data file, or the
+//! paths the file reads from the same request), its keys complete after a dot
+//! (`o.address.`) and inside the path string of `res.json("items[0].")`.
 
 use crate::analysis::{normalise, Analysis};
 use crate::index::{DefKind, Index, ModRef, Target};
 use crate::nav::mod_key;
 use crate::server::{doc_path, Server};
+use crate::shapes;
 use lsp_types::{
     CompletionItem, CompletionItemKind, CompletionResponse, Position, Range,
     TextDocumentPositionParams, TextEdit,
@@ -20,7 +25,7 @@ use lsp_types::{
 use std::collections::BTreeSet;
 use volley_compiler::editor;
 use volley_compiler::types::Type;
-use volley_syntax::ast::ItemKind;
+use volley_syntax::ast::{ItemKind, Span};
 
 fn is_ident(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
@@ -240,7 +245,173 @@ fn after_dot(
         let other = server.analyse_as(&p.text_document.uri, &text)?;
         chain_type(&other, start, dot)
     });
-    ty.map(|t| members_of(&t)).unwrap_or_default()
+    let keys = json_keys(
+        server,
+        p,
+        a,
+        Span::new(start, dot),
+        offset,
+        KeyPlace::AfterDot,
+    );
+    let members = ty.as_ref().map(members_of).unwrap_or_default();
+    // A record's own fields come first (the compiler's types); a json value's known
+    // keys before its methods.
+    let (first, second) = match ty {
+        Some(Type::Record(_)) => (members, keys),
+        _ => (keys, members),
+    };
+    let mut out = first;
+    for i in second {
+        if !out.iter().any(|o| o.label == i.label) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// Where JSON keys are being completed.
+#[derive(Clone, Copy, PartialEq)]
+enum KeyPlace {
+    /// After `value.`: the text from the dot to the cursor is replaced (a key that is not a
+    /// word is written `["a key"]`).
+    AfterDot,
+    /// Inside the path string of `.json("..")`, after `path` (the steps before the word
+    /// being typed).
+    PathString { word: usize },
+}
+
+/// The texts to look for the value before the dot in: as it is, without the member
+/// being typed, and without the rest of the line (a line being typed rarely parses).
+/// Each with the cursor's offset in it when the text being typed is still there.
+fn candidate_texts(text: &str, dot: usize, offset: usize) -> Vec<(String, Option<usize>)> {
+    let eol = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let mut cut = text.to_string();
+    cut.replace_range(dot..offset.max(dot), "");
+    let mut line = text.to_string();
+    line.replace_range(dot..eol.max(dot), "");
+    vec![(text.to_string(), Some(offset)), (cut, None), (line, None)]
+}
+
+/// The keys of the JSON value `base` (with `path` more steps, in a path string) where its
+/// shape is known.
+fn json_keys(
+    server: &Server,
+    p: &TextDocumentPositionParams,
+    a: &Analysis,
+    base: Span,
+    offset: usize,
+    place: KeyPlace,
+) -> Vec<CompletionItem> {
+    let path_steps = match place {
+        KeyPlace::AfterDot => Vec::new(),
+        KeyPlace::PathString { word } => {
+            let written = a.text[base.end..word]
+                .split_once('"')
+                .map_or("", |(_, w)| w)
+                .trim_end_matches('.');
+            match shapes::parse_path(written) {
+                Some(steps) => steps,
+                None => return Vec::new(),
+            }
+        }
+    };
+    for (text, typing) in candidate_texts(&a.text, base.end, offset) {
+        let (file, _) = volley_syntax::parse(&text);
+        let Some(file) = file else { continue };
+        let walk = shapes::Walk::new(&file);
+        let Some(expr) = walk.expr_at(base) else {
+            continue;
+        };
+        let Some(mut origin) = walk.origin(expr) else {
+            return Vec::new();
+        };
+        // In a path string the value before `.json(` is the response itself.
+        if let KeyPlace::PathString { .. } = place {
+            if !origin.response {
+                return Vec::new();
+            }
+            origin.response = false;
+            origin.path = path_steps.clone();
+        } else if origin.response {
+            return Vec::new();
+        }
+        let (shape, source) = match &origin.root {
+            shapes::Root::Data(file) => {
+                let dir = crate::analysis::Place::of(&doc_path(&p.text_document.uri)).dir;
+                match shapes::data_shape(&dir, server.allowed_paths(), file) {
+                    Some(s) => (s.at(&origin.path).cloned(), format!("in {file}")),
+                    None => return Vec::new(),
+                }
+            }
+            shapes::Root::Request(key) => {
+                let usage = walk.usage(typing);
+                (
+                    usage.get(key).and_then(|s| s.at(&origin.path)).cloned(),
+                    format!("read from {key} in this file"),
+                )
+            }
+        };
+        let Some(shape) = shape else {
+            return Vec::new();
+        };
+        return shape
+            .fields
+            .iter()
+            .filter_map(|(k, s)| {
+                let detail = format!("json {}: {source}", s.describe());
+                let word = !k.is_empty() && k.chars().all(is_ident);
+                match (place, word) {
+                    (_, true) => Some(item(k, CompletionItemKind::FIELD, detail)),
+                    (KeyPlace::AfterDot, false) => {
+                        let new = format!("[{}]", serde_json::Value::from(k.as_str()));
+                        let range = a.lines.range(&a.text, Span::new(base.end, offset));
+                        Some(CompletionItem {
+                            filter_text: Some(k.clone()),
+                            text_edit: Some(lsp_types::CompletionTextEdit::Edit(TextEdit::new(
+                                range,
+                                new.clone(),
+                            ))),
+                            ..item(&new, CompletionItemKind::FIELD, detail)
+                        })
+                    }
+                    (KeyPlace::PathString { .. }, false) => None,
+                }
+            })
+            .collect();
+    }
+    Vec::new()
+}
+
+/// Inside the path string of `X.json("..`: the span of `X` and the start of the word
+/// being typed.
+fn in_json_path(text: &str, offset: usize) -> Option<(Span, usize)> {
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let mut open = None;
+    let mut escaped = false;
+    for (i, c) in text[line_start..offset].char_indices() {
+        match c {
+            '\\' if open.is_some() && !escaped => {
+                escaped = true;
+                continue;
+            }
+            '"' if !escaped => {
+                open = match open {
+                    Some(_) => None,
+                    None => Some(line_start + i),
+                }
+            }
+            _ => {}
+        }
+        escaped = false;
+    }
+    let quote = open?;
+    let dot = text[..quote].strip_suffix(".json(").map(str::len)?;
+    let written = &text[quote + 1..offset];
+    if written.contains(['{', '"']) {
+        return None;
+    }
+    let start = chain_start(text, dot);
+    (start < dot).then(|| (Span::new(start, dot), word_start(text, offset)))
 }
 
 /// The callee of the call whose argument list holds `offset`, if any (`constant_vus`).
@@ -447,6 +618,16 @@ pub fn complete(server: &mut Server, p: &TextDocumentPositionParams) -> Option<C
     let a = server.analysis(&p.text_document.uri)?;
     let offset = a.lines.offset(&a.text, p.position);
     let start = word_start(&a.text, offset);
+    if let Some((base, word)) = in_json_path(&a.text, offset) {
+        let place = KeyPlace::PathString { word };
+        return Some(CompletionResponse::Array(json_keys(
+            server, p, &a, base, offset, place,
+        )));
+    }
+    if a.text[..offset].ends_with('"') {
+        // A string just opened (`"` is a trigger character, for JSON paths).
+        return Some(CompletionResponse::Array(Vec::new()));
+    }
     let before = a.text[..start].chars().next_back();
     if before == Some('.') {
         let items = after_dot(server, p, &a, start - 1, offset);

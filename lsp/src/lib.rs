@@ -16,12 +16,15 @@
 mod actions;
 mod analysis;
 mod complete;
+#[cfg(test)]
+mod fix_cases;
 mod hover;
 mod index;
 mod line_index;
 mod nav;
 mod reflect;
 mod server;
+mod shapes;
 mod vocab;
 
 pub use reflect::{set_reflector, Reflector};

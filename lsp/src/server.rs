@@ -51,7 +51,7 @@ fn capabilities() -> ServerCapabilities {
         )),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
         completion_provider: Some(CompletionOptions {
-            trigger_characters: Some(vec![".".into(), "(".into()]),
+            trigger_characters: Some(vec![".".into(), "(".into(), "\"".into()]),
             ..Default::default()
         }),
         definition_provider: Some(OneOf::Left(true)),
@@ -421,6 +421,13 @@ impl Server {
             }
         }
         Some(out)
+    }
+}
+
+impl Server {
+    /// The directories `--allow-path` opened outside a test's folder.
+    pub fn allowed_paths(&self) -> &[PathBuf] {
+        &self.allowed
     }
 }
 
