@@ -735,6 +735,7 @@ fn reflected_grpc_services_are_checked_in_the_editor() {
     let d = c.diagnostics(&uri(&main), 1);
     let codes: Vec<&Value> = errors(&d).iter().map(|e| &e["code"]).collect();
     assert_eq!(codes, [&json!("E0824")], "{d:?}");
+}
 
 const ORDERS: &str = r#"[
   {"sku": "A", "qty": 1, "ship": {"city": "Oslo", "zip": "0150"}, "lines": [{"item": "x", "n": 2}]},
