@@ -157,10 +157,24 @@ fn a_closed_port_answers_unavailable_and_the_iteration_goes_on() {
         &["--param", &format!("base_url=http://127.0.0.1:{port}")],
         Duration::from_secs(60),
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The checks pass, but no server answered a call: the run does not pass (exit 99,
+    // as a run whose HTTP requests all failed), and the errors section counts the calls
+    // under the refused connection's code.
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(99), "{t}");
+    assert!(
+        t.contains("nothing answered: all 2 gRPC calls failed to reach a server"),
+        "{t}"
+    );
+    assert_eq!(s["volley"]["verdict"], "no_responses");
     assert_eq!(metric(&s, "checks", "rate"), 1.0, "{s:#}");
     assert_eq!(root_check(&s, "unavailable"), (2, 0));
     assert!(metric(&s, "grpc_req_duration", "max") >= 0.0);
+    let errors = s["volley"]["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["code"], 1212);
+    assert_eq!(errors[0]["count"], 2);
+    assert_eq!(errors[0]["first"]["target"], "nobody");
 }
 
 #[test]
@@ -251,7 +265,9 @@ fn https_targets_use_the_scenarios_tls_options() {
     );
     let untrusted = file("untrusted.load", "", "UNAVAILABLE");
     let url = format!("base_url=https://127.0.0.1:{port}");
-    for f in [trusted, untrusted] {
+    // The untrusted run's checks pass (UNAVAILABLE), but no server answered a call: exit
+    // 99 with the TLS error's code (1310) in the errors section.
+    for (f, code, error) in [(trusted, 0, None), (untrusted, 99, Some(1310))] {
         let sj = dir.join("summary.json");
         let out = volley_in(
             &dir,
@@ -266,8 +282,14 @@ fn https_targets_use_the_scenarios_tls_options() {
             ],
             Duration::from_secs(60),
         );
-        assert_eq!(out.status.code(), Some(0), "{f}: {}", text(&out));
-        assert_eq!(root_check(&summary(&sj), "status"), (3, 0), "{f}");
+        assert_eq!(out.status.code(), Some(code), "{f}: {}", text(&out));
+        let s = summary(&sj);
+        assert_eq!(root_check(&s, "status"), (3, 0), "{f}");
+        let codes: Vec<u64> = s["volley"]["errors"]
+            .as_array()
+            .map(|rows| rows.iter().map(|e| e["code"].as_u64().unwrap()).collect())
+            .unwrap_or_default();
+        assert_eq!(codes, error.into_iter().collect::<Vec<_>>(), "{f}: {s:#}");
     }
     assert_eq!(
         demo.stats()["requests"]["POST /shop.Catalog/GetProduct"],

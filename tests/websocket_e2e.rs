@@ -149,7 +149,7 @@ fn a_run_whose_sessions_all_fail_to_open_exits_99_and_says_so() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(99), "{t}");
     assert!(
-        t.contains("no WebSocket session opened: all 6 handshakes failed"),
+        t.contains("nothing answered: all 6 WebSocket handshakes failed to reach a server"),
         "{t}"
     );
     assert!(!t.contains("passed"), "{t}");

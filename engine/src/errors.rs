@@ -71,19 +71,44 @@ pub fn keep_first(into: &mut BTreeMap<u32, FirstError>, e: &FirstError) {
     }
 }
 
-/// The errors section: one row per error code the run's requests failed with, most
-/// frequent first.
+/// The metrics whose samples carry `error_code` when no server answered: requests,
+/// WebSocket sessions that did not open, gRPC calls and streams whose connection failed.
+pub const UNANSWERED_METRICS: [&str; 4] = [
+    "http_reqs",
+    "ws_connect_errors",
+    "grpc_req_duration",
+    "grpc_streams",
+];
+
+/// How many of `metric`'s samples (a counter's sum, a trend's count) carry each
+/// `error_code`.
+pub fn unanswered(agg: &Aggregate, metric: &str) -> BTreeMap<u32, f64> {
+    let codes: std::collections::BTreeSet<String> = agg
+        .series()
+        .filter(|(m, _, _)| *m == metric)
+        .filter_map(|(_, tags, _)| tags.get("error_code").cloned())
+        .collect();
+    codes
+        .into_iter()
+        .filter_map(|c| {
+            let code = c.parse::<u32>().ok()?;
+            let v = agg.view(metric, &BTreeMap::from([("error_code".to_string(), c)]))?;
+            let n = match v.kind {
+                volley_plan::plan::MetricKind::Trend => v.count as f64,
+                _ => v.sum,
+            };
+            Some((code, n))
+        })
+        .collect()
+}
+
+/// The errors section: one row per error code the run's requests, sessions and calls
+/// failed with, most frequent first.
 pub fn summarize(agg: &Aggregate) -> Vec<ErrorSummary> {
     let mut counts: BTreeMap<u32, f64> = BTreeMap::new();
-    for (metric, tags, data) in agg.series() {
-        if metric != "http_reqs" && metric != "ws_connect_errors" {
-            continue;
-        }
-        let Some(code) = tags.get("error_code").and_then(|c| c.parse::<u32>().ok()) else {
-            continue;
-        };
-        if let crate::metrics::SeriesData::Counter { sum } = data {
-            *counts.entry(code).or_default() += sum;
+    for metric in UNANSWERED_METRICS {
+        for (code, n) in unanswered(agg, metric) {
+            *counts.entry(code).or_default() += n;
         }
     }
     let firsts = agg.first_errors();

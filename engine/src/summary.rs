@@ -426,19 +426,31 @@ fn overflow_notes(agg: &Aggregate) -> Vec<String> {
         .collect()
 }
 
-/// Whether requests or WebSocket handshakes were made and not one got an answer: every
-/// request failed without a response (status 0) and no session opened.
+/// Whether requests, WebSocket handshakes or gRPC calls were made and not one got an
+/// answer from a server: every request failed without a response (status 0), no session
+/// opened, every gRPC call and stream failed at its connection (`error_code`).
 fn no_responses(agg: &Aggregate) -> bool {
     let count = |metric: &str, filter: &BTreeMap<String, String>| {
         agg.view(metric, filter)
-            .map_or(0.0, |v| if v.has_samples() { v.sum } else { 0.0 })
+            .map_or(0.0, |v| match (v.has_samples(), v.kind) {
+                (false, _) => 0.0,
+                (true, volley_plan::plan::MetricKind::Trend) => v.count as f64,
+                (true, _) => v.sum,
+            })
     };
     let none = BTreeMap::new();
-    let requests = count("http_reqs", &none);
     let status0 = BTreeMap::from([("status".to_string(), "0".to_string())]);
-    let sessions = count("ws_sessions", &none);
+    let unanswered =
+        |metric: &str| -> f64 { crate::errors::unanswered(agg, metric).values().sum() };
+    let requests = count("http_reqs", &none);
     let refused = count("ws_connect_errors", &none);
-    requests + refused > 0.0 && count("http_reqs", &status0) >= requests && sessions == 0.0
+    let calls = count("grpc_req_duration", &none);
+    let streams = count("grpc_streams", &none);
+    requests + refused + calls + streams > 0.0
+        && count("http_reqs", &status0) >= requests
+        && count("ws_sessions", &none) == 0.0
+        && unanswered("grpc_req_duration") >= calls
+        && unanswered("grpc_streams") >= streams
 }
 
 /// The summary of a run that never started: no metrics, no threshold verdicts, the

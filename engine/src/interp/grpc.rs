@@ -99,17 +99,16 @@ impl Vu {
         let started = Instant::now();
         let mut client = tonic::client::Grpc::new(channel);
         let codec = DynamicCodec::client(g.method.output());
+        let mut unanswered = None;
         let call = async {
-            client
-                .ready()
-                .await
-                .map_err(|e| Status::unavailable(e.to_string()))?;
+            ready(&mut client, &mut unanswered).await?;
             client.unary(req, g.path.clone(), codec).await
         };
         let result = tokio::time::timeout(timeout, call)
             .await
             .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded")));
         let duration_ms = ms(started.elapsed()) + queued;
+        let error_code = self.grpc_unanswered(g, unanswered, result.as_ref().err());
         let (status, answer, error) = match result {
             Ok(resp) => (0, resp.into_inner(), String::new()),
             Err(s) => (
@@ -123,6 +122,7 @@ impl Vu {
             &g.name,
             &g.tags,
             u16::try_from(status).unwrap_or(u16::MAX),
+            error_code,
             duration_ms,
         );
         Ok(Value::Record(Arc::from(vec![
@@ -176,11 +176,9 @@ impl Vu {
         let mut client = tonic::client::Grpc::new(channel);
         let codec = DynamicCodec::client(g.method.output());
         let mut received = Vec::new();
+        let mut unanswered = None;
         let call = async {
-            client
-                .ready()
-                .await
-                .map_err(|e| Status::unavailable(e.to_string()))?;
+            ready(&mut client, &mut unanswered).await?;
             let mut answers = client
                 .streaming(req, g.path.clone(), codec)
                 .await?
@@ -194,6 +192,7 @@ impl Vu {
             .await
             .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded")));
         let duration_ms = ms(started.elapsed());
+        let error_code = self.grpc_unanswered(g, unanswered, result.as_ref().err());
         let (status, error) = match result {
             Ok(()) => (0, String::new()),
             Err(s) => (s.code() as i32, s.message().to_string()),
@@ -203,6 +202,7 @@ impl Vu {
             &g.name,
             &g.tags,
             u16::try_from(status).unwrap_or(u16::MAX),
+            error_code,
             (sent, received.len()),
         );
         let messages: Vec<Value> = received.iter().map(|m| message_value(m, 0)).collect();
@@ -212,6 +212,32 @@ impl Vu {
             (Arc::from("error"), Value::str(&error)),
             (Arc::from("duration"), Value::Duration(duration_ms)),
         ])))
+    }
+
+    /// The error code of a call no server answered, counted as the first of its code for
+    /// the summary's errors section: its connection could not be made (`ready` failed,
+    /// `unanswered`) or broke before an answer (a status whose source is a transport
+    /// error; a status a server sent has none). `None` when a server answered, whatever
+    /// its status, and for the call's own deadline (DEADLINE_EXCEEDED, as in k6).
+    fn grpc_unanswered(
+        &mut self,
+        g: &GrpcCode,
+        unanswered: Option<u32>,
+        failed: Option<&Status>,
+    ) -> Option<u32> {
+        let code = unanswered.or_else(|| {
+            failed
+                .and_then(std::error::Error::source)
+                .map(transport_code)
+        })?;
+        let target = self
+            .shared
+            .plan
+            .targets
+            .get(g.target as usize)
+            .map_or("", |t| t.name.as_str());
+        self.rec.first_error(code, &g.name, target);
+        Some(code)
     }
 
     /// The VU's channel to a target, made (not yet connected) on first use.
@@ -568,4 +594,38 @@ fn map_key(k: &MapKey) -> String {
         MapKey::U64(u) => u.to_string(),
         MapKey::String(s) => s.clone(),
     }
+}
+
+/// Waits for the channel's connection; when it cannot be made, the call fails with
+/// UNAVAILABLE (as tonic reports it) and `unanswered` keeps the transport error's code.
+async fn ready(
+    client: &mut tonic::client::Grpc<Channel>,
+    unanswered: &mut Option<u32>,
+) -> Result<(), Status> {
+    client.ready().await.map_err(|e| {
+        *unanswered = Some(transport_code(&e));
+        Status::unavailable(e.to_string())
+    })
+}
+
+/// The code of a transport error (k6's, as the summary's errors section counts them):
+/// the TLS handshake's when an I/O error in its chain wraps rustls' (1310 for a
+/// certificate not trusted), the dial's for another I/O error (1212 for a refused
+/// connection), else the generic 1000.
+fn transport_code(e: &(dyn std::error::Error + 'static)) -> u32 {
+    use crate::http::HttpError;
+    let mut cur = Some(e);
+    while let Some(x) = cur {
+        if let Some(io) = x.downcast_ref::<std::io::Error>() {
+            let tls = io.get_ref().is_some_and(|i| i.is::<rustls::Error>());
+            return if tls {
+                HttpError::tls(io)
+            } else {
+                HttpError::dial(io)
+            }
+            .code;
+        }
+        cur = x.source();
+    }
+    crate::http::codes::GENERIC
 }

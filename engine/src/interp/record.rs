@@ -211,18 +211,20 @@ impl Recorder {
     }
 
     /// A gRPC call's `grpc_req_duration`, tagged `name` and `method` (the method's path)
-    /// and `status` (its gRPC code), with the call's own tags over the scenario's.
+    /// and `status` (its gRPC code), with the call's own tags over the scenario's, and
+    /// `error_code` when no server answered it (its connection failed).
     pub fn grpc(
         &mut self,
         group: &Option<Arc<str>>,
         name: &Arc<str>,
         tags: &Option<TagMap>,
         status: u16,
+        error_code: Option<u32>,
         duration_ms: f64,
     ) {
         let shard = Rc::clone(&self.shard);
         let mut sh = shard.borrow_mut();
-        let s = self.grpc_series(&mut sh, group, name, tags, status);
+        let s = self.grpc_series(&mut sh, group, name, tags, (status, error_code));
         sh.trend_at(s, ids::GRPC_REQ_DURATION, duration_ms);
     }
 
@@ -234,11 +236,12 @@ impl Recorder {
         name: &Arc<str>,
         tags: &Option<TagMap>,
         status: u16,
+        error_code: Option<u32>,
         counts: (usize, usize),
     ) {
         let shard = Rc::clone(&self.shard);
         let mut sh = shard.borrow_mut();
-        let s = self.grpc_series(&mut sh, group, name, tags, status);
+        let s = self.grpc_series(&mut sh, group, name, tags, (status, error_code));
         sh.count_at(s, ids::GRPC_STREAMS, 1.0);
         sh.count_at(s, ids::GRPC_STREAMS_MSGS_SENT, counts.0 as f64);
         sh.count_at(s, ids::GRPC_STREAMS_MSGS_RECEIVED, counts.1 as f64);
@@ -251,12 +254,13 @@ impl Recorder {
         group: &Option<Arc<str>>,
         name: &Arc<str>,
         tags: &Option<TagMap>,
-        status: u16,
+        (status, error_code): (u16, Option<u32>),
     ) -> SeriesId {
         let mut t = self.with_group(group);
         t.name = Some(Arc::clone(name));
         t.method = Some(Arc::clone(name));
         t.status = Some(status);
+        t.error_code = error_code;
         if let Some(own) = tags {
             let mut extra = t.extra.as_deref().cloned().unwrap_or_default();
             extra.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));

@@ -333,27 +333,37 @@ fn render_footer(out: &mut String, st: &Style, s: &Summary) {
     let passed = vo.verdict == Verdict::Passed && vo.exit_code == ExitCode::Ok;
     if vo.verdict == Verdict::NoResponses {
         let n = s.value("http_reqs", "count").unwrap_or(0.0);
-        let ws = s.value("ws_connect_errors", "count").unwrap_or(0.0);
-        let _ = match (n > 0.0, ws > 0.0) {
-            (_, false) => writeln!(
+        let present = |m: &str| s.metrics.contains_key(m);
+        let others: Vec<&str> = [
+            ("ws_connect_errors", "WebSocket handshakes"),
+            ("grpc_req_duration", "gRPC calls"),
+            ("grpc_streams", "gRPC streams"),
+        ]
+        .iter()
+        .filter(|(m, _)| present(m))
+        .map(|(_, what)| *what)
+        .collect();
+        let _ = if others.is_empty() {
+            writeln!(
                 out,
                 "\n     no request got a response: all {} requests failed, timed out or were \
                  cut by the end of the test (see http_reqs by error_code)",
                 fmt_num(n)
-            ),
-            (false, true) => writeln!(
+            )
+        } else {
+            let mut kinds: Vec<&str> = Vec::new();
+            if n > 0.0 {
+                kinds.push("requests");
+            }
+            kinds.extend(others);
+            let total: u64 = vo.errors.iter().map(|e| e.count).sum();
+            writeln!(
                 out,
-                "\n     no WebSocket session opened: all {} handshakes failed or timed out \
-                 (see ws_connect_errors by error_code)",
-                fmt_num(ws)
-            ),
-            (true, true) => writeln!(
-                out,
-                "\n     nothing answered: all {} requests and all {} WebSocket handshakes \
-                 failed, timed out or were cut by the end of the test",
-                fmt_num(n),
-                fmt_num(ws)
-            ),
+                "\n     nothing answered: all {} {} failed to reach a server, timed out or \
+                 were cut by the end of the test (see the errors above)",
+                fmt_num(total as f64),
+                kinds.join(", ")
+            )
         };
     }
     let _ = writeln!(
