@@ -337,3 +337,68 @@ fn grpc_connections_follow_the_scenarios_hosts() {
     assert_eq!(root_check(&s, "stream"), (3, 0), "{s:#}");
     assert_eq!(demo.stats()["requests"]["POST /shop.Catalog/GetProduct"], 3);
 }
+
+/// Calls and streams go through the proxy with `CONNECT`, as `https://` requests do:
+/// `HTTP_PROXY` for an `http://` (h2c) target, to a name only the proxy can reach; a
+/// proxy that is not there fails every call with the proxy's code (1030), and since no
+/// server answered, the run exits 99.
+#[test]
+fn grpc_calls_go_through_the_proxy_with_connect() {
+    let demo = DemoProcess::start();
+    let proxy = crate::proxy_e2e::TestProxy::start();
+    let dir = temp_dir("grpc-proxy");
+    with_example_data(&dir);
+    let src = |http: &str| {
+        format!(
+            "param base_url: url = \"http://shop.test:8088\"\n\
+             target shop = base_url\n\
+             data catalog = proto(\"protos/shop.proto\")\n\
+             scenario s {{\n  workload = shared_iterations(vus: 1, iterations: 2)\n  {http}\n  \
+             iteration {{\n    let r = grpc.invoke(shop, \"shop.Catalog/GetProduct\", {{id: 7}})\n    \
+             check \"status\": r.status == grpc.OK\n    \
+             let c = grpc.stream(shop, \"shop.Catalog/Chat\", [{{text: \"a\"}}])\n    \
+             check \"stream\": c.status == grpc.OK\n  }}\n}}\n"
+        )
+    };
+    let file = dir.join("proxied.load");
+    std::fs::write(&file, src("")).unwrap();
+    let url = format!("base_url=http://shop.test:{}", demo.1);
+    let sj = dir.join("summary.json");
+    let args = [
+        "run",
+        file.to_str().unwrap(),
+        "-q",
+        "--param",
+        &url,
+        "--summary-json",
+        sj.to_str().unwrap(),
+    ];
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
+    let out = volley_env(
+        &dir,
+        &args,
+        &[("HTTP_PROXY", &proxy_url), ("NO_PROXY", "other.test")],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = summary(&sj);
+    assert_eq!(root_check(&s, "status"), (2, 0), "{s:#}");
+    assert_eq!(root_check(&s, "stream"), (2, 0), "{s:#}");
+    // One VU, one channel, one connection: one tunnel.
+    let want = format!("CONNECT shop.test:{} HTTP/1.1", demo.1);
+    assert_eq!(proxy.lines.lock().unwrap().clone(), vec![want]);
+
+    // The scenario's own proxy, which is not there.
+    let closed = free_port();
+    std::fs::write(
+        &file,
+        src(&format!("http = {{proxy: \"http://127.0.0.1:{closed}\"}}")),
+    )
+    .unwrap();
+    let out = volley_in(&dir, &args, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out));
+    let s = summary(&sj);
+    assert_eq!(s["volley"]["verdict"], "no_responses", "{s:#}");
+    assert_eq!(s["volley"]["errors"][0]["code"], 1030, "{s:#}");
+    assert_eq!(s["volley"]["errors"][0]["count"], 4, "{s:#}");
+}

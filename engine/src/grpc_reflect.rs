@@ -53,7 +53,11 @@ async fn fetch(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
         }
         false => None,
     };
-    let connector = crate::interp::grpc::Connector { dns: None, tls };
+    let connector = crate::interp::grpc::Connector {
+        dns: None,
+        tls,
+        proxy: None,
+    };
     let channel = endpoint
         .connect_with_connector(connector)
         .await

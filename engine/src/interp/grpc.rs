@@ -280,6 +280,7 @@ impl Vu {
                 opts.map(|o| o.dns.clone()).unwrap_or_default(),
             )),
             tls,
+            proxy: opts.and_then(|o| o.proxy.clone()),
         };
         let channel = endpoint.connect_with_connector_lazy(connector);
         self.grpc.0.insert(target, channel.clone());
@@ -300,6 +301,9 @@ pub(crate) struct Connector {
     pub(crate) dns: Option<(Arc<crate::http::Resolver>, crate::http::DnsOptions)>,
     /// The rustls configuration of an `https://` target.
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+    /// The scenario's (or the environment's) proxies: a target one applies to is reached
+    /// through a `CONNECT` tunnel, as an `https://` request is (h2c or TLS inside it).
+    pub(crate) proxy: Option<Arc<crate::http::Proxies>>,
 }
 
 type Connecting = std::pin::Pin<
@@ -334,17 +338,47 @@ impl tower_service::Service<http::Uri> for Connector {
             let port = uri
                 .port_u16()
                 .unwrap_or(if this.tls.is_some() { 443 } else { 80 });
-            let tcp = match &this.dns {
+            let proxy = this
+                .proxy
+                .as_ref()
+                .and_then(|p| p.for_target(this.tls.is_some(), &host, port));
+            let (name, name_port) = match proxy {
+                Some(p) => (p.host.as_str(), p.port),
+                None => (host.as_str(), port),
+            };
+            // A proxy that cannot be reached is the proxy's error (1030), as for requests.
+            let via_proxy = |e: crate::http::HttpError| match proxy {
+                Some(p) => Transport(crate::http::HttpError::new(
+                    crate::http::codes::PROXY,
+                    format!("proxy {}: {}", p.shown, e.message),
+                )),
+                None => Transport(e),
+            };
+            let dialled = match &this.dns {
                 Some((resolver, opts)) => {
                     let addr = resolver
-                        .resolve(&host, port, opts)
+                        .resolve(name, name_port, opts)
                         .await
-                        .map_err(|e| std::io::Error::other(e.message))?;
-                    tokio::net::TcpStream::connect(addr).await?
+                        .map_err(|e| std::io::Error::other(via_proxy(e)))?;
+                    tokio::net::TcpStream::connect(addr).await
                 }
-                None => tokio::net::TcpStream::connect((host.as_str(), port)).await?,
+                None => tokio::net::TcpStream::connect((name, name_port)).await,
             };
+            let mut tcp = dialled.map_err(|e| match proxy {
+                Some(_) => std::io::Error::other(via_proxy(crate::http::HttpError::dial(&e))),
+                None => e,
+            })?;
             tcp.set_nodelay(true)?;
+            if let Some(p) = proxy {
+                let authority = if host.contains(':') {
+                    format!("[{host}]:{port}")
+                } else {
+                    format!("{host}:{port}")
+                };
+                crate::http::tunnel(&mut tcp, p, &authority)
+                    .await
+                    .map_err(|e| std::io::Error::other(Transport(e)))?;
+            }
             let io: Box<dyn Io> = match this.tls {
                 Some(config) => {
                     let name = rustls::pki_types::ServerName::try_from(host)
@@ -617,6 +651,9 @@ fn transport_code(e: &(dyn std::error::Error + 'static)) -> u32 {
     let mut cur = Some(e);
     while let Some(x) = cur {
         if let Some(io) = x.downcast_ref::<std::io::Error>() {
+            if let Some(Transport(e)) = io.get_ref().and_then(|i| i.downcast_ref()) {
+                return e.code;
+            }
             let tls = io.get_ref().is_some_and(|i| i.is::<rustls::Error>());
             return if tls {
                 HttpError::tls(io)
@@ -629,3 +666,16 @@ fn transport_code(e: &(dyn std::error::Error + 'static)) -> u32 {
     }
     crate::http::codes::GENERIC
 }
+
+/// A transport error of the connector (a name not resolved, a proxy that refused the
+/// tunnel) inside the `io::Error` tonic carries, so its code survives to the summary.
+#[derive(Debug)]
+struct Transport(crate::http::HttpError);
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.message)
+    }
+}
+
+impl std::error::Error for Transport {}
