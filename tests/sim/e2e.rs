@@ -34,7 +34,10 @@ fn containers() -> Option<Box<dyn Launcher + Send + Sync>> {
 }
 
 /// A fleet file: `runners` runners, one VU each, `iterations` requests per VU with
-/// `pause` between them.
+/// `pause` between them. The start timeout is long (90 s): no test waits for it to pass,
+/// and on a busy 2-core CI machine containers of a held or replaced runner took longer
+/// than the 20 s it was (the eviction test's coordinator gave up before the
+/// replacement came).
 fn fleet_file(
     dir: &Path,
     runners: u32,
@@ -50,7 +53,7 @@ fn fleet_file(
              scenario s {{\n  workload = per_vu_iterations(vus: {runners}, iterations: {iterations}, max_duration: 1m)\n\
              \x20 iteration {{\n    check \"ok\": get(api, \"/k/{{test.iteration}}\").status == 200\n    sleep {pause}\n  }}\n}}\n\n\
              thresholds {{\n  checks: rate == 100%\n}}\n\n\
-             fleet {{\n  runners = {runners}\n  grace = 2s\n  start_timeout = 20s\n{fleet_extra}}}\n"
+             fleet {{\n  runners = {runners}\n  grace = 2s\n  start_timeout = 90s\n{fleet_extra}}}\n"
         ),
     )
     .unwrap();
