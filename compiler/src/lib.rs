@@ -29,13 +29,22 @@ mod tests;
 
 pub use files::{FsLoader, LoadError};
 use std::collections::BTreeMap;
-use volley_syntax::Diagnostic;
+use std::rc::Rc;
+use volley_syntax::{ast, Diagnostic};
 
 /// Reads source and data files; paths are relative to the entry file's directory
 /// (absolute when written so). `files::FsLoader` reads the disk, `MemLoader` a map.
 pub trait SourceLoader {
     fn load_source(&self, path: &str) -> Result<String, LoadError>;
     fn load_data(&self, path: &str) -> Result<Vec<u8>, LoadError>;
+    /// Parses the text of the source file `file` (`std/NAME` for the standard library)
+    /// as `volley_syntax::parse` does; a loader that keeps earlier parses (the language
+    /// server's) may reparse only what changed, with the same result.
+    fn parse(&self, file: &str, source: &str) -> (Option<Rc<ast::File>>, Vec<Diagnostic>) {
+        let _ = file;
+        let (ast, diags) = volley_syntax::parse(source);
+        (ast.map(Rc::new), diags)
+    }
 }
 
 /// Files in memory, keyed by path (for tests).
@@ -91,8 +100,8 @@ pub fn compile(entry: &str, loader: &dyn SourceLoader, opts: &CompileOptions) ->
     compile_with(entry, loader, opts, false).0
 }
 
-/// `compile`, and the type of every expression checked when `types` is set (for
-/// `editor::analyze`).
+/// `compile`, and for an editor (`editor::analyze`, when `types` is set) the type of
+/// every expression checked, with a plan whose data sources carry no rows.
 pub(crate) fn compile_with(
     entry: &str,
     loader: &dyn SourceLoader,
@@ -142,7 +151,7 @@ pub(crate) fn compile_with(
     let ok = parsed && !diagnostics.iter().any(Diagnostic::is_error);
     let type_log = checker.type_log.take();
     let program = checker.prog;
-    let plan = ok.then(|| lower::lower(&program));
+    let plan = ok.then(|| lower::lower(&program, !types));
     let compiled = Compiled {
         plan,
         diagnostics,
