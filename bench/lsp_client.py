@@ -27,7 +27,7 @@ class Client:
     def __init__(self, volley, cwd):
         self.proc = subprocess.Popen(
             [volley, "lsp"], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL)
+            stderr=None if os.environ.get("VOLLEY_LOG") else subprocess.DEVNULL)
         self.inbox = queue.Queue()
         self.next_id = 0
         threading.Thread(target=self._read, daemon=True).start()
@@ -70,6 +70,13 @@ class Client:
                 p = m["params"]
                 if p["uri"] == uri and p.get("version") == version:
                     return p["diagnostics"]
+
+
+def cpu_ms(pid):
+    """User + system CPU time of a process so far, in ms (clock-tick resolution)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def position(text, offset):
@@ -125,11 +132,13 @@ def main():
                              "workspaceFolders": [{"uri": "file://" + root, "name": "b"}],
                              "capabilities": {}})
     c.notify("initialized", {})
+    cpu0 = cpu_ms(c.proc.pid)
     t = time.perf_counter()
     c.notify("textDocument/didOpen", {"textDocument": {
         "uri": uri, "languageId": "volley", "version": 1, "text": text}})
     d = c.diagnostics(uri, 1)
     first = (time.perf_counter() - t) * 1000
+    cpu1 = cpu_ms(c.proc.pid)
     errors = [x for x in d if x.get("severity") == 1]
     if errors:
         sys.exit(f"the file has errors: {errors[0]['message']}")
@@ -146,13 +155,16 @@ def main():
         errors = [x for x in d if x.get("severity") == 1]
         if errors:
             sys.exit(f"edit {v - 1} ({kind}) gave an error: {errors[0]['message']}")
+    cpu2 = cpu_ms(c.proc.pid)
     c.request("shutdown", None)
     c.notify("exit", None)
     c.proc.wait(timeout=10)
     every = [x for k in times for x in times[k]]
     result = {"lines": text.count("\n"), "first_check_ms": first,
+              "first_check_cpu_ms": cpu1 - cpu0, "edit_cpu_ms": (cpu2 - cpu1) / len(every),
               "edit_ms": summary(every), "by_kind": {k: summary(v) for k, v in times.items() if v}}
-    print(f"first check: {first:.1f} ms")
+    print(f"first check: {first:.1f} ms ({cpu1 - cpu0:.0f} ms of the server's CPU)")
+    print(f"server CPU per edit: {result['edit_cpu_ms']:.1f} ms (average)")
     print("after an edit (ms):   min  median     max   n")
     for name, s in [("all", result["edit_ms"])] + list(result["by_kind"].items()):
         print(f"  {name:<8} {s['min']:8.1f} {s['median']:7.1f} {s['max']:7.1f} {s['n']:3d}")

@@ -39,16 +39,22 @@ impl Parsed {
     }
 
     /// The parse of `text` (what [`Parsed::new`] gives), reusing this parse's items
-    /// outside the changed part.
+    /// outside the changed part (copies of them: see [`Parsed::into_reparse`]).
     pub fn reparse(&self, text: &str) -> Parsed {
+        self.clone().into_reparse(text)
+    }
+
+    /// [`Parsed::reparse`], moving this parse's items instead of copying them when no
+    /// one else holds its AST.
+    pub fn into_reparse(self, text: &str) -> Parsed {
         if text == self.text {
-            return self.clone();
+            return self;
         }
-        match self
-            .file
-            .as_deref()
-            .and_then(|old| reparse(&self.text, old, text))
-        {
+        let Some(file) = self.file else {
+            return Parsed::new(text);
+        };
+        let old = Rc::try_unwrap(file).unwrap_or_else(|shared| (*shared).clone());
+        match reparse(&self.text, old, text) {
             Some((file, diagnostics)) => Parsed {
                 text: text.to_string(),
                 file: file.map(Rc::new),
@@ -84,7 +90,7 @@ fn changed(old: &str, new: &str) -> (usize, usize, usize) {
 type Outcome = (Option<File>, Vec<Diagnostic>);
 
 /// The parse of `new` from the parse `old_file` of `old`, or `None` for a whole parse.
-fn reparse(old: &str, old_file: &File, new: &str) -> Option<Outcome> {
+fn reparse(old: &str, old_file: File, new: &str) -> Option<Outcome> {
     let scan = lex::scan(new);
     if scan.too_deep.is_some() {
         return None;
@@ -126,14 +132,14 @@ fn reparse(old: &str, old_file: &File, new: &str) -> Option<Outcome> {
             .collect();
         return Some((None, diags));
     };
-    let mut out: Vec<Item> = Vec::with_capacity(keep_before + mid.items.len() + n - keep_from);
-    out.extend(items[..keep_before].iter().cloned());
+    let mut out = old_file.items;
+    let after_part = out.split_off(keep_from);
+    out.truncate(keep_before);
     out.extend(mid.items.into_iter().map(|mut it| {
         item(&mut it, by);
         it
     }));
-    out.extend(items[keep_from..].iter().map(|it| {
-        let mut it = it.clone();
+    out.extend(after_part.into_iter().map(|mut it| {
         item(&mut it, delta);
         it
     }));

@@ -66,8 +66,8 @@ impl SourceLoader for Overlay<'_> {
     fn parse(&self, file: &str, source: &str) -> (Option<Rc<ast::File>>, Vec<Diagnostic>) {
         let key = normalise(&self.fs.base_dir.join(file));
         let mut parses = self.parses.borrow_mut();
-        let next = match parses.get(&key) {
-            Some(prev) => prev.reparse(source),
+        let next = match parses.remove(&key) {
+            Some(prev) => prev.into_reparse(source),
             None => Parsed::new(source),
         };
         let out = (next.file.clone(), next.diagnostics.clone());
@@ -110,8 +110,9 @@ pub struct Analysis {
     /// Every file the compilation read (normalised absolute paths), for re-analysing
     /// dependents when one changes.
     pub deps: BTreeSet<PathBuf>,
-    /// The document's AST, when it parses (the compilation's own).
-    ast: Option<Rc<ast::File>>,
+    /// The document's AST, when it parses (the compilation's own; let go when the
+    /// document changes, so the next parse can take its items over).
+    pub ast: Option<Rc<ast::File>>,
     index: OnceCell<Option<Index>>,
 }
 

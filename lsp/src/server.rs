@@ -286,7 +286,11 @@ impl Server {
     fn changed(&mut self, uri: &Url) {
         let path = match self.docs.get_mut(uri) {
             Some(doc) => {
-                if let Some(old) = doc.analysis.take() {
+                if let Some(mut old) = doc.analysis.take() {
+                    // The next parse reuses the AST's items when it alone holds them.
+                    if let Some(a) = Rc::get_mut(&mut old) {
+                        a.ast = None;
+                    }
                     self.kept.spent.borrow_mut().push(Box::new(old));
                 }
                 doc.path.clone()

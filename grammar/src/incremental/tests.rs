@@ -19,7 +19,7 @@ fn same_after(prev: &Parsed, new: &str) -> bool {
     assert_eq!(got.diagnostics, want.diagnostics, "{old:?} -> {new:?}");
     prev.file
         .as_deref()
-        .is_some_and(|f| reparse(old, f, new).is_some())
+        .is_some_and(|f| reparse(old, f.clone(), new).is_some())
 }
 
 const TWO: &str = "let a = 1\nlet b = 2\n// end\n";
@@ -173,8 +173,11 @@ proptest! {
                 Ok(l) => line_edit(&prev.text, l),
                 Err(m) => apply(&prev.text, std::slice::from_ref(m)),
             };
-            let got = prev.reparse(&text);
+            // Moving the items (no one else holds them) and copying them agree.
+            let copied = prev.reparse(&text);
+            let got = prev.into_reparse(&text);
             let want = Parsed::new(&text);
+            prop_assert_eq!(&copied.file, &got.file);
             prop_assert_eq!(&got.file, &want.file);
             prop_assert_eq!(&got.diagnostics, &want.diagnostics);
             // Back to the start now and then: reparsing a broken file's successor.
