@@ -691,6 +691,25 @@ fn a_10000_line_file_is_checked_incrementally() {
     let median = times[times.len() / 2];
     eprintln!("volley lsp, 10,000 lines: first check {first:?}, after an edit {median:?} (median)");
     assert!(median < Duration::from_secs(30), "{median:?}");
+    // An error typed in the middle of the file (only the items around it are parsed
+    // again) is reported where it is, and gone once it is deleted.
+    let mid = text[text.len() / 2..]
+        .find("\nlet team_")
+        .map(|i| text.len() / 2 + i + 1)
+        .unwrap();
+    let broken = format!("{}let typo = page_sise\n{}", &text[..mid], &text[mid..]);
+    c.change(&file, 5, &broken);
+    let d = c.diagnostics(&uri(&file), 5);
+    let e = errors(&d);
+    assert_eq!(e.len(), 1, "{d:?}");
+    assert!(
+        e[0]["message"].as_str().unwrap().contains("page_sise"),
+        "{d:?}"
+    );
+    let line = text[..mid].lines().count();
+    assert_eq!(e[0]["range"]["start"]["line"], json!(line), "{d:?}");
+    c.change(&file, 6, &text);
+    assert!(errors(&c.diagnostics(&uri(&file), 6)).is_empty());
     c.shutdown();
 }
 

@@ -18,7 +18,9 @@ pub struct TypeAt {
 
 /// A compilation for an editor: what `compile` returns, and the types of the
 /// expressions the checker reached (also when the file has errors: only a file that
-/// does not parse has none).
+/// does not parse has none). The plan's data sources carry no rows (copying a large
+/// data file's rows was a good part of a check; the IR has them, and the linter counts
+/// them there): the plan is for linting, not for running.
 #[derive(Debug)]
 pub struct Analysis {
     pub compiled: Compiled,
@@ -128,6 +130,39 @@ mod tests {
             .iter()
             .find(|t| t.loc.module == 0 && t.loc.span.start == b && t.loc.span.end == b + 5);
         assert_eq!(at.map(|t| &t.ty), Some(&Type::Duration));
+    }
+
+    /// The linter finds in an editor's compilation what it finds in `compile`'s (whose
+    /// plan has the data rows), for every example.
+    #[test]
+    fn an_editor_compilation_lints_like_compile() {
+        let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples"));
+        let loader = crate::FsLoader {
+            base_dir: dir.clone(),
+            allowed: Vec::new(),
+        };
+        let mut linted = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".load") {
+                continue;
+            }
+            let opts = CompileOptions::default();
+            let full = crate::compile(&name, &loader, &opts);
+            let an = analyze(&name, &loader, &opts);
+            assert_eq!(full.diagnostics, an.compiled.diagnostics, "{name}");
+            let (Some(ir), Some(plan)) = (&full.ir, &full.plan) else {
+                continue;
+            };
+            let (Some(ir2), Some(plan2)) = (&an.compiled.ir, &an.compiled.plan) else {
+                panic!("{name}: the editor's compilation has no plan");
+            };
+            let config = crate::lint::Config::default();
+            let want = crate::lint::lint(ir, plan, &config);
+            assert_eq!(crate::lint::lint(ir2, plan2, &config), want, "{name}");
+            linted += 1;
+        }
+        assert!(linted >= 10, "{linted}");
     }
 
     #[test]

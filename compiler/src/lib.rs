@@ -29,7 +29,8 @@ mod tests;
 
 pub use files::{FsLoader, LoadError};
 use std::collections::BTreeMap;
-use volley_syntax::Diagnostic;
+use std::rc::Rc;
+use volley_syntax::{ast, Diagnostic};
 
 /// Reads source and data files; paths are relative to the entry file's directory
 /// (absolute when written so). `files::FsLoader` reads the disk, `MemLoader` a map.
@@ -42,6 +43,15 @@ pub trait SourceLoader {
     fn reflect(&self, url: &str) -> Result<Vec<u8>, String> {
         let _ = url;
         Err("this tool does not reach servers when it compiles; run `volley check`".into())
+    }
+
+    /// Parses the text of the source file `file` (`std/NAME` for the standard library)
+    /// as `volley_syntax::parse` does; a loader that keeps earlier parses (the language
+    /// server's) may reparse only what changed, with the same result.
+    fn parse(&self, file: &str, source: &str) -> (Option<Rc<ast::File>>, Vec<Diagnostic>) {
+        let _ = file;
+        let (ast, diags) = volley_syntax::parse(source);
+        (ast.map(Rc::new), diags)
     }
 }
 
@@ -105,8 +115,8 @@ pub fn compile(entry: &str, loader: &dyn SourceLoader, opts: &CompileOptions) ->
     compile_with(entry, loader, opts, false).0
 }
 
-/// `compile`, and the type of every expression checked when `types` is set (for
-/// `editor::analyze`).
+/// `compile`, and for an editor (`editor::analyze`, when `types` is set) the type of
+/// every expression checked, with a plan whose data sources carry no rows.
 pub(crate) fn compile_with(
     entry: &str,
     loader: &dyn SourceLoader,
@@ -156,7 +166,7 @@ pub(crate) fn compile_with(
     let ok = parsed && !diagnostics.iter().any(Diagnostic::is_error);
     let type_log = checker.type_log.take();
     let program = checker.prog;
-    let plan = ok.then(|| lower::lower(&program));
+    let plan = ok.then(|| lower::lower(&program, !types));
     let compiled = Compiled {
         plan,
         diagnostics,

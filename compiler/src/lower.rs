@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use volley_plan::program::{self as pp, Function};
 use volley_plan::{DataSource, MetricDef, Plan, SecretRef, Target, Value, PLAN_VERSION};
 
-pub fn lower(p: &Program) -> Plan {
+/// The plan of `p`, with the data sources' rows copied only when `rows` is set (an
+/// editor's plan is only linted, and the linter counts rows in the IR).
+pub(crate) fn lower(p: &Program, rows: bool) -> Plan {
     Plan {
         version: PLAN_VERSION,
         name: p.name.clone(),
@@ -48,7 +50,7 @@ pub fn lower(p: &Program) -> Plan {
                 path: d.path.clone(),
                 pick: d.pick,
                 columns: d.columns.iter().map(|(n, _)| n.clone()).collect(),
-                rows: d.rows.clone(),
+                rows: if rows { d.rows.clone() } else { Vec::new() },
                 slice: None,
                 pack: None,
             })

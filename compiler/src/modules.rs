@@ -90,7 +90,8 @@ pub struct Module {
     /// The directory relative paths in this file start from (`""` or `lib/`).
     pub dir: String,
     pub source: String,
-    pub ast: Option<ast::File>,
+    /// Shared with the loader, which may keep parses (`SourceLoader::parse`).
+    pub ast: Option<Rc<ast::File>>,
     pub is_std: bool,
     /// Value-namespace items: name → index into `ast.items`.
     pub values: BTreeMap<String, usize>,
@@ -183,7 +184,14 @@ pub fn load(entry: &str, loader: &dyn SourceLoader) -> Result<Loaded, crate::Loa
         by_key: BTreeMap::new(),
         diagnostics: Vec::new(),
     };
-    st.add(entry.to_string(), stem(entry), dir_of(entry), source, false);
+    st.add(
+        loader,
+        entry.to_string(),
+        stem(entry),
+        dir_of(entry),
+        source,
+        false,
+    );
     let mut next = 0;
     while next < st.modules.len() {
         st.resolve_imports(next, loader);
@@ -208,6 +216,7 @@ struct State {
 impl State {
     fn add(
         &mut self,
+        loader: &dyn SourceLoader,
         file: String,
         name: String,
         dir: String,
@@ -215,7 +224,7 @@ impl State {
         is_std: bool,
     ) -> ModuleId {
         let id = self.modules.len() as ModuleId;
-        let (ast, parse_diags) = volley_syntax::parse(&source);
+        let (ast, parse_diags) = loader.parse(&file, &source);
         for d in parse_diags {
             self.diagnostics.push((id, d));
         }
@@ -242,10 +251,10 @@ impl State {
     }
 
     fn collect_names(&mut self, m: &mut Module) {
-        let items = match &m.ast {
-            Some(f) => f.items.clone(),
-            None => return,
+        let Some(file) = m.ast.clone() else {
+            return;
         };
+        let items = &file.items;
         let mut spans: BTreeMap<String, Span> = BTreeMap::new();
         let mut scenario_spans: BTreeMap<String, Span> = BTreeMap::new();
         for (i, item) in items.iter().enumerate() {
@@ -294,14 +303,14 @@ impl State {
     fn resolve_imports(&mut self, index: usize, loader: &dyn SourceLoader) {
         let (items, dir, id) = {
             let m = &self.modules[index];
-            (m.items_cloned(), m.dir.clone(), m.id)
+            (m.ast.clone(), m.dir.clone(), m.id)
         };
-        for item in &items {
+        for item in items.iter().flat_map(|f| f.items.iter()) {
             let ItemKind::Import(imp) = &item.kind else {
                 continue;
             };
             let target = match &imp.path {
-                ImportPath::Module(segs) => self.import_module(id, segs),
+                ImportPath::Module(segs) => self.import_module(id, segs, loader),
                 ImportPath::File { path, span } => self.import_file(id, &dir, path, *span, loader),
             };
             let path_span = match &imp.path {
@@ -358,7 +367,12 @@ impl State {
         m.imports.insert(name, (what, span));
     }
 
-    fn import_module(&mut self, from: ModuleId, segs: &[ast::Ident]) -> Option<ModuleId> {
+    fn import_module(
+        &mut self,
+        from: ModuleId,
+        segs: &[ast::Ident],
+        loader: &dyn SourceLoader,
+    ) -> Option<ModuleId> {
         let path: Vec<&str> = segs.iter().map(|s| s.name.as_str()).collect();
         let span = match (segs.first(), segs.last()) {
             (Some(a), Some(b)) => a.span.to(b.span),
@@ -384,6 +398,7 @@ impl State {
             return Some(*id);
         }
         Some(self.add(
+            loader,
             key,
             name.to_string(),
             String::new(),
@@ -405,7 +420,9 @@ impl State {
             return Some(*id);
         }
         match loader.load_source(&key) {
-            Ok(source) => Some(self.add(key.clone(), stem(&key), dir_of(&key), source, false)),
+            Ok(source) => {
+                Some(self.add(loader, key.clone(), stem(&key), dir_of(&key), source, false))
+            }
             Err(why) => {
                 self.diagnostics
                     .push((from, codes::unreadable_import(span, path, &why)));
@@ -437,12 +454,6 @@ impl State {
                 .imports
                 .insert(name, (Imported::Broken, span));
         }
-    }
-}
-
-impl Module {
-    fn items_cloned(&self) -> Vec<ast::Item> {
-        self.items().to_vec()
     }
 }
 

@@ -4,11 +4,13 @@
 pub mod ast;
 pub mod diagnostic;
 mod fmt;
+pub mod incremental;
 mod lex;
 mod parser;
 
 pub use diagnostic::{Diagnostic, Label, Related, Severity};
 pub use fmt::format;
+pub use incremental::Parsed;
 pub use parser::parse;
 
 #[cfg(test)]

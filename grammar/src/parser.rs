@@ -41,10 +41,14 @@ pub fn parse(source: &str) -> (Option<ast::File>, Vec<Diagnostic>) {
         .with_help("split the code into smaller parts with `let`, `fn` or `flow`");
         return (None, vec![d]);
     }
-    let pairs = match pairs(source) {
-        Ok(pairs) => pairs,
-        Err(e) => return (None, vec![errors::syntax_error(source, &e, &scan)]),
-    };
+    match pairs(source) {
+        Ok(pairs) => to_ast(source, pairs, scan),
+        Err(e) => (None, vec![errors::syntax_error(source, &e, &scan)]),
+    }
+}
+
+/// The AST of a file's pairs (literal errors are diagnostics).
+fn to_ast(source: &str, pairs: Pairs<'_>, scan: lex::Scan) -> (Option<ast::File>, Vec<Diagnostic>) {
     let mut b = build::Builder::new(source, &scan.comments);
     let items = match pairs.into_iter().next() {
         Some(file) => b.file(file),
@@ -59,6 +63,20 @@ pub fn parse(source: &str) -> (Option<ast::File>, Vec<Diagnostic>) {
         comments: scan.comments,
     };
     (Some(file), diags)
+}
+
+/// `parse` without the second, detailed pass: `None` at a syntax error (or too deep a
+/// nesting), for [`crate::incremental`], which then parses the whole file.
+pub(crate) fn parse_fast(source: &str) -> Option<(Option<ast::File>, Vec<Diagnostic>)> {
+    let scan = lex::scan(source);
+    if scan.too_deep.is_some() {
+        return None;
+    }
+    let pairs = {
+        let _shared = DETAIL.read().unwrap_or_else(|e| e.into_inner());
+        LoadParser::parse(Rule::file, source).ok()?
+    };
+    Some(to_ast(source, pairs, scan))
 }
 
 /// Held shared by parses without error detail, exclusively by the one that turns pest's

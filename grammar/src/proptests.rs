@@ -110,13 +110,13 @@ fn soup() -> impl Strategy<Value = String> {
 }
 
 #[derive(Debug, Clone)]
-enum Mutation {
+pub(crate) enum Mutation {
     Delete(usize, usize),
     Insert(usize, String),
     Duplicate(usize, usize),
 }
 
-fn mutation() -> impl Strategy<Value = Mutation> {
+pub(crate) fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<usize>(), 1..12usize).prop_map(|(a, n)| Mutation::Delete(a, n)),
         (any::<usize>(), token()).prop_map(|(a, t)| Mutation::Insert(a, t)),
@@ -124,7 +124,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     ]
 }
 
-fn apply(src: &str, muts: &[Mutation]) -> String {
+pub(crate) fn apply(src: &str, muts: &[Mutation]) -> String {
     let mut chars: Vec<char> = src.chars().collect();
     for m in muts {
         let len = chars.len().max(1);

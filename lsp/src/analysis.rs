@@ -5,14 +5,16 @@
 
 use crate::index::Index;
 use crate::line_index::LineIndex;
-use std::cell::OnceCell;
+use std::any::Any;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 use volley_compiler::editor::{self, TypeAt};
 use volley_compiler::lint::{self, Config};
 use volley_compiler::{CompileOptions, FsLoader, LoadError, SourceLoader};
-use volley_syntax::ast::Span;
-use volley_syntax::Diagnostic;
+use volley_syntax::ast::{self, Span};
+use volley_syntax::{Diagnostic, Parsed};
 
 /// Removes `.` and `..` without touching the disk.
 pub fn normalise(p: &Path) -> PathBuf {
@@ -29,10 +31,25 @@ pub fn normalise(p: &Path) -> PathBuf {
     out
 }
 
+/// What analyses keep for the next one and leave for later, shared by the server's
+/// analyses.
+#[derive(Default)]
+pub struct Kept {
+    /// The last parse of every source file analyses read (normalised absolute path; the
+    /// standard library's modules as `DIR/std/NAME`): the next parse of a file reparses
+    /// only the items around what changed (`Parsed::reparse`, which gives what a whole
+    /// parse gives for any two texts, so a stale entry costs time, never correctness).
+    pub parses: RefCell<HashMap<PathBuf, Parsed>>,
+    /// What analyses are done with (the compilation's IR and plan, replaced analyses),
+    /// freed once the diagnostics are sent rather than before.
+    pub spent: RefCell<Vec<Box<dyn Any>>>,
+}
+
 /// The disk, with the editor's open documents (normalised absolute path → text) over it.
 pub struct Overlay<'a> {
     pub fs: FsLoader,
     pub open: &'a HashMap<PathBuf, String>,
+    pub parses: &'a RefCell<HashMap<PathBuf, Parsed>>,
 }
 
 impl SourceLoader for Overlay<'_> {
@@ -48,6 +65,18 @@ impl SourceLoader for Overlay<'_> {
     }
     fn reflect(&self, url: &str) -> Result<Vec<u8>, String> {
         crate::reflect::reflect(url)
+    }
+
+    fn parse(&self, file: &str, source: &str) -> (Option<Rc<ast::File>>, Vec<Diagnostic>) {
+        let key = normalise(&self.fs.base_dir.join(file));
+        let mut parses = self.parses.borrow_mut();
+        let next = match parses.remove(&key) {
+            Some(prev) => prev.into_reparse(source),
+            None => Parsed::new(source),
+        };
+        let out = (next.file.clone(), next.diagnostics.clone());
+        parses.insert(key, next);
+        out
     }
 }
 
@@ -85,6 +114,9 @@ pub struct Analysis {
     /// Every file the compilation read (normalised absolute paths), for re-analysing
     /// dependents when one changes.
     pub deps: BTreeSet<PathBuf>,
+    /// The document's AST, when it parses (the compilation's own; let go when the
+    /// document changes, so the next parse can take its items over).
+    pub ast: Option<Rc<ast::File>>,
     index: OnceCell<Option<Index>>,
 }
 
@@ -92,10 +124,7 @@ impl Analysis {
     /// The document's name index, or `None` when it does not parse.
     pub fn index(&self) -> Option<&Index> {
         self.index
-            .get_or_init(|| {
-                let (file, _) = volley_syntax::parse(&self.text);
-                file.as_ref().map(Index::build)
-            })
+            .get_or_init(|| self.ast.as_deref().map(Index::build))
             .as_ref()
     }
 
@@ -135,20 +164,25 @@ fn lint_config(dir: &Path) -> Config {
 
 /// Analyses `text` as the file `place`, with the open documents over the disk.
 /// `allowed` are the directories `--allow-path` opened outside the file's folder.
+/// `kept`: the parses of earlier analyses (updated here), and where what is done with
+/// goes.
 pub fn analyse(
     place: &Place,
     text: &str,
     open: &HashMap<PathBuf, String>,
     allowed: &[PathBuf],
+    kept: &Kept,
 ) -> Analysis {
     let mut open_here = open.clone();
-    open_here.insert(normalise(&place.dir.join(&place.name)), text.to_string());
+    let path = normalise(&place.dir.join(&place.name));
+    open_here.insert(path.clone(), text.to_string());
     let loader = Overlay {
         fs: FsLoader {
             base_dir: place.dir.clone(),
             allowed: allowed.to_vec(),
         },
         open: &open_here,
+        parses: &kept.parses,
     };
     let an = editor::analyze(&place.name, &loader, &CompileOptions::default());
     let compiled = an.compiled;
@@ -173,6 +207,11 @@ pub fn analyse(
         .filter(|f| !f.starts_with("std/"))
         .map(|f| normalise(&place.dir.join(f)))
         .collect();
+    kept.spent.borrow_mut().push(Box::new(compiled));
+    let ast = match kept.parses.borrow().get(&path) {
+        Some(p) if p.text == text => p.file.clone(),
+        _ => volley_syntax::parse(text).0.map(Rc::new),
+    };
     Analysis {
         text: text.to_string(),
         lines: LineIndex::new(text),
@@ -180,6 +219,7 @@ pub fn analyse(
         elsewhere,
         types: an.types.into_iter().filter(|t| t.loc.module == 0).collect(),
         deps,
+        ast,
         index: OnceCell::new(),
     }
 }
@@ -215,5 +255,84 @@ fn mask_secrets(text: &str, diags: &mut [Diagnostic]) {
         for l in &mut d.labels {
             scrub(&mut l.text);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn examples() -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples"))
+    }
+
+    /// What a check reports, without the AST and index.
+    fn seen(a: &Analysis) -> (Vec<Diagnostic>, Vec<Diagnostic>, Vec<TypeAt>) {
+        (a.diagnostics.clone(), a.elsewhere.clone(), a.types.clone())
+    }
+
+    /// A session of edits analysed with the parses of the previous analyses (items
+    /// reparsed around each edit) reports what a fresh analysis of the same text
+    /// reports: errors, lint findings, types. Edits that keep the file valid, that
+    /// break it (syntax, types, names) and that mend it again, anywhere in the file.
+    #[test]
+    fn an_edited_document_is_checked_as_a_fresh_one() {
+        let place = Place {
+            dir: examples(),
+            name: "checkout.load".into(),
+        };
+        let Ok(base) = std::fs::read_to_string(place.dir.join(&place.name)) else {
+            panic!("examples/checkout.load is readable");
+        };
+        let open = HashMap::new();
+        let kept = Kept::default();
+        let edits: Vec<(&str, &str)> = vec![
+            ("param peak: int = 500", "param peak: int = 50"),
+            (
+                "metric failed_orders = counter()",
+                "metric failed_orders = counter()\nlet extra = peak * 2",
+            ),
+            ("qty: 1}", "qty: extra}"),
+            ("qty: extra}", "qty: \"x\" + 1}"),
+            (
+                "return res.json(\"token\").string()",
+                "return res.json(\"token\").string(",
+            ),
+            (
+                "return res.json(\"token\").string(",
+                "return res.json(\"token\").string()",
+            ),
+            ("let extra = peak * 2", "let extra = peek * 2"),
+            ("let extra = peek * 2", "let extra = 99999999999999999999"),
+            ("let extra = 99999999999999999999", "let extra = 3"),
+            ("sleep 1s", "sleep 1"),
+            ("sleep 1", "sleep 1s\n    sleep 2s"),
+            ("// checkout.load", "// checkout.load, edited"),
+            ("import std/checks { ok }", "import std/checks { okay }"),
+            ("import std/checks { okay }", "import std/checks { ok }"),
+        ];
+        let mut text = base.clone();
+        let mut reused = 0;
+        for (from, to) in edits {
+            assert!(text.contains(from), "{from}");
+            text = text.replacen(from, to, 1);
+            let before = kept
+                .parses
+                .borrow()
+                .get(&normalise(&place.dir.join(&place.name)))
+                .cloned();
+            let got = analyse(&place, &text, &open, &[], &kept);
+            let want = analyse(&place, &text, &open, &[], &Default::default());
+            assert_eq!(seen(&got), seen(&want), "after {to:?}");
+            assert_eq!(got.ast, want.ast, "after {to:?}");
+            if before.is_some_and(|b| b.file.is_some()) && got.ast.is_some() {
+                reused += 1;
+            }
+        }
+        // Several edits were analysed from the previous parse (not only whole parses).
+        assert!(reused >= 6, "{reused}");
+        let last = analyse(&place, &base, &open, &[], &kept);
+        let findings: Vec<&str> = last.diagnostics.iter().map(|d| d.code.as_str()).collect();
+        assert!(!findings.iter().any(|c| c.starts_with('E')), "{findings:?}");
     }
 }

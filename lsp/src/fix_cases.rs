@@ -177,7 +177,13 @@ fn every_fixit_of_the_corpus_is_a_code_action() {
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let name = path.display().to_string();
-        let an = analyse(&Place::of(&path), &text, &HashMap::new(), &[]);
+        let an = analyse(
+            &Place::of(&path),
+            &text,
+            &HashMap::new(),
+            &[],
+            &Default::default(),
+        );
         let parsed = parses(&text);
         for d in &an.diagnostics {
             let Some(help) = d.help.as_deref() else {

@@ -10,8 +10,9 @@
 //! Everything is computed from the compiler's own results: `volley_compiler::editor`
 //! gives the type of every expression and the built-in vocabulary; [`index`] resolves
 //! names on the AST. A document is analysed once per change (edits that arrive
-//! together are analysed once), lazily for requests; files that are not open are read
-//! from the disk and cached by modification time. The server never runs a test.
+//! together are analysed once), lazily for requests; only the top-level items around an
+//! edit are parsed again (`volley_syntax::Parsed::reparse`); files that are not open are
+//! read from the disk and cached by modification time. The server never runs a test.
 
 mod actions;
 mod analysis;

@@ -41,6 +41,9 @@ pub struct Server {
     pub files: Files,
     /// The directories `--allow-path` opened outside a test's folder.
     allowed: Vec<PathBuf>,
+    /// The last parse of every file analysed (for reparsing only what an edit changed),
+    /// and what analyses are done with, freed after publishing.
+    kept: analysis::Kept,
 }
 
 fn capabilities() -> ServerCapabilities {
@@ -78,6 +81,7 @@ pub fn serve(connection: &Connection, allowed: Vec<PathBuf>) -> Result<(), Strin
         dirty: Vec::new(),
         files: Files::new(roots(&params)),
         allowed,
+        kept: Default::default(),
     };
     server.run(connection)
 }
@@ -282,7 +286,13 @@ impl Server {
     fn changed(&mut self, uri: &Url) {
         let path = match self.docs.get_mut(uri) {
             Some(doc) => {
-                doc.analysis = None;
+                if let Some(mut old) = doc.analysis.take() {
+                    // The next parse reuses the AST's items when it alone holds them.
+                    if let Some(a) = Rc::get_mut(&mut old) {
+                        a.ast = None;
+                    }
+                    self.kept.spent.borrow_mut().push(Box::new(old));
+                }
                 doc.path.clone()
             }
             None => return,
@@ -334,6 +344,7 @@ impl Server {
             &doc.text,
             &open,
             &self.allowed,
+            &self.kept,
         ));
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         doc.analysis = Some(a.clone());
@@ -351,6 +362,7 @@ impl Server {
             text,
             &open,
             &self.allowed,
+            &self.kept,
         ))
     }
 
@@ -366,6 +378,8 @@ impl Server {
             let note = Notification::new("textDocument/publishDiagnostics".into(), params);
             send(conn, Message::Notification(note))?;
         }
+        // Freed once the diagnostics are on their way.
+        self.kept.spent.borrow_mut().clear();
         Ok(())
     }
 
