@@ -190,61 +190,12 @@ fn the_grpc_example_runs_against_the_embedded_demo() {
     assert!(metric(&s, "grpc_req_duration", "p(95)") > 0.0);
 }
 
-/// A TLS terminator on loopback (the test PKI's server certificate, ALPN `h2`) that
-/// forwards every connection to `backend`; its port. Runs until the test process ends.
-fn tls_terminator(dir: &std::path::Path, backend: u16) -> u16 {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(dir.join("certs/server.pem"))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-    let key = PrivateKeyDer::from_pem_file(dir.join("certs/server.key")).unwrap();
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            while let Ok((tcp, _)) = listener.accept().await {
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let Ok(mut plain) =
-                        tokio::net::TcpStream::connect(("127.0.0.1", backend)).await
-                    else {
-                        return;
-                    };
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-                });
-            }
-        });
-    });
-    port
-}
-
 #[test]
 fn https_targets_use_the_scenarios_tls_options() {
     let demo = DemoProcess::start();
     let dir = temp_dir("grpc-tls");
     with_example_data(&dir);
-    let port = tls_terminator(&dir, demo.1);
+    let port = tls_front(&dir, demo.1, b"h2", false);
     let file = |name: &str, tls: &str, want: &str| {
         let src = format!(
             "param base_url: url = \"https://127.0.0.1:8443\"\n\

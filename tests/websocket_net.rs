@@ -17,67 +17,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A TLS terminator on loopback in front of `backend` (ALPN `http/1.1`), with the test
-/// PKI's server certificate; with `client_auth`, it asks for a client certificate issued
-/// by the test CA and refuses a client without one.
-fn tls_front(dir: &Path, backend: u16, client_auth: bool) -> u16 {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(dir.join("certs/server.pem"))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-    let key = PrivateKeyDer::from_pem_file(dir.join("certs/server.key")).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .unwrap();
-    let builder = if client_auth {
-        let mut roots = rustls::RootCertStore::empty();
-        for ca in CertificateDer::pem_file_iter(dir.join("certs/ca.pem")).unwrap() {
-            roots.add(ca.unwrap()).unwrap();
-        }
-        let verifier =
-            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .unwrap();
-        builder.with_client_cert_verifier(verifier)
-    } else {
-        builder.with_no_client_auth()
-    };
-    let mut config = builder.with_single_cert(certs, key).unwrap();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            while let Ok((tcp, _)) = listener.accept().await {
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let Ok(mut plain) =
-                        tokio::net::TcpStream::connect(("127.0.0.1", backend)).await
-                    else {
-                        return;
-                    };
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-                });
-            }
-        });
-    });
-    port
-}
-
 /// An echo session per iteration, three iterations, with `http` as the scenario's field.
 fn echo_file(dir: &Path, name: &str, target: &str, http: &str, secret: &str) -> String {
     let src = format!(
@@ -120,8 +59,8 @@ fn wss_sessions_use_the_scenarios_tls_options() {
     let demo = DemoProcess::start();
     let dir = temp_dir("ws-tls");
     let key = write_test_pki(&dir);
-    let open = tls_front(&dir, demo.1, false);
-    let mutual = tls_front(&dir, demo.1, true);
+    let open = tls_front(&dir, demo.1, b"http/1.1", false);
+    let mutual = tls_front(&dir, demo.1, b"http/1.1", true);
     let wss = |port: u16| format!("wss://127.0.0.1:{port}");
     let secret = "secret client_key = env(\"CLIENT_KEY\")";
     let cases = [
@@ -165,8 +104,8 @@ fn an_untrusted_certificate_fails_each_session_counted_and_said() {
     let demo = DemoProcess::start();
     let dir = temp_dir("ws-tls-untrusted");
     write_test_pki(&dir);
-    let open = tls_front(&dir, demo.1, false);
-    let mutual = tls_front(&dir, demo.1, true);
+    let open = tls_front(&dir, demo.1, b"http/1.1", false);
+    let mutual = tls_front(&dir, demo.1, b"http/1.1", true);
     // No `ca:`: the private CA is not trusted.
     let file = echo_file(&dir, "no_ca", &format!("wss://127.0.0.1:{open}"), "", "");
     let t0 = Instant::now();
@@ -374,7 +313,7 @@ fn sessions_go_through_a_proxy_with_connect() {
     assert_eq!(proxy.lines.lock().unwrap().len(), 3, "no tunnel");
     // The scenario's own proxy carries `wss://`: TLS inside the tunnel.
     write_test_pki(&dir);
-    let tls = tls_front(&dir, demo.1, false);
+    let tls = tls_front(&dir, demo.1, b"http/1.1", false);
     let file = echo_file(
         &dir,
         "wss",

@@ -306,6 +306,48 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// The expressions directly inside this one, in source order: a string's
+    /// interpolations, a field's base, a call's callee and arguments, both sides of a
+    /// binary, a stage or a range, list items, record values, a check's name and
+    /// condition. For walkers that handle a few kinds themselves and recurse into the rest.
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Duration { .. }
+            | ExprKind::Rate { .. }
+            | ExprKind::Size { .. }
+            | ExprKind::Percent(_)
+            | ExprKind::Name(_) => Vec::new(),
+            ExprKind::Str(parts) => parts
+                .iter()
+                .filter_map(|p| match p {
+                    StrPart::Interp(x) => Some(x),
+                    StrPart::Text(_) => None,
+                })
+                .collect(),
+            ExprKind::Field { base, .. } => vec![base],
+            ExprKind::Index { base, index } => vec![base, index],
+            ExprKind::Call { callee, args } => std::iter::once(&**callee)
+                .chain(args.iter().map(|a| &a.value))
+                .collect(),
+            ExprKind::Unary { operand, .. } => vec![operand],
+            ExprKind::Binary { lhs: a, rhs: b, .. }
+            | ExprKind::Stage {
+                duration: a,
+                target: b,
+            }
+            | ExprKind::Range { low: a, high: b } => vec![a, b],
+            ExprKind::List(xs) => xs.iter().collect(),
+            ExprKind::Record(fields) => fields.iter().map(|f| &f.value).collect(),
+            ExprKind::Check { name, cond } => name.iter().map(|n| &**n).chain([&**cond]).collect(),
+            ExprKind::Paren(x) => vec![x],
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum ExprKind {
     Int(i64),

@@ -7,7 +7,7 @@
 
 use volley_syntax::ast::{
     self, Block, Expr, ExprKind, ImportPath, ItemKind, ScenarioMember, Span, Stmt, StmtKind,
-    StrPart, ThresholdItem,
+    ThresholdItem,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -522,20 +522,6 @@ impl Builder {
 
     fn expr(&mut self, e: &Expr) {
         match &e.kind {
-            ExprKind::Int(_)
-            | ExprKind::Float(_)
-            | ExprKind::Bool(_)
-            | ExprKind::Duration { .. }
-            | ExprKind::Rate { .. }
-            | ExprKind::Size { .. }
-            | ExprKind::Percent(_) => {}
-            ExprKind::Str(parts) => {
-                for p in parts {
-                    if let StrPart::Interp(x) = p {
-                        self.expr(x);
-                    }
-                }
-            }
             ExprKind::Name(id) => self.use_name(id),
             ExprKind::Field { base, field } => {
                 self.expr(base);
@@ -559,43 +545,11 @@ impl Builder {
                     }
                 }
             }
-            ExprKind::Index { base, index } => {
-                self.expr(base);
-                self.expr(index);
-            }
-            ExprKind::Call { callee, args } => {
-                self.expr(callee);
-                for a in args {
-                    self.expr(&a.value);
+            _ => {
+                for c in e.children() {
+                    self.expr(c);
                 }
             }
-            ExprKind::Unary { operand, .. } => self.expr(operand),
-            ExprKind::Binary { lhs: a, rhs: b, .. }
-            | ExprKind::Stage {
-                duration: a,
-                target: b,
-            }
-            | ExprKind::Range { low: a, high: b } => {
-                self.expr(a);
-                self.expr(b);
-            }
-            ExprKind::List(xs) => {
-                for x in xs {
-                    self.expr(x);
-                }
-            }
-            ExprKind::Record(fields) => {
-                for f in fields {
-                    self.expr(&f.value);
-                }
-            }
-            ExprKind::Check { name, cond } => {
-                if let Some(n) = name {
-                    self.expr(n);
-                }
-                self.expr(cond);
-            }
-            ExprKind::Paren(x) => self.expr(x),
         }
     }
 }

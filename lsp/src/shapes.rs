@@ -380,20 +380,8 @@ impl<'a> Walk<'a> {
     fn expr(&mut self, e: &'a Expr) {
         self.exprs.push(e);
         match &e.kind {
-            ExprKind::Str(parts) => {
-                for p in parts {
-                    if let StrPart::Interp(x) = p {
-                        self.expr(x);
-                    }
-                }
-            }
-            ExprKind::Field { base, .. } => self.expr(base),
-            ExprKind::Index { base, index } => {
-                self.expr(base);
-                self.expr(index);
-            }
+            // A method's callee (`x.int`) is not a member read.
             ExprKind::Call { callee, args } => {
-                // A method's callee (`x.int`) is not a member read.
                 match &callee.kind {
                     ExprKind::Field { base, .. } => self.expr(base),
                     _ => self.expr(callee),
@@ -402,34 +390,11 @@ impl<'a> Walk<'a> {
                     self.expr(&a.value);
                 }
             }
-            ExprKind::Unary { operand, .. } => self.expr(operand),
-            ExprKind::Binary { lhs: a, rhs: b, .. }
-            | ExprKind::Stage {
-                duration: a,
-                target: b,
-            }
-            | ExprKind::Range { low: a, high: b } => {
-                self.expr(a);
-                self.expr(b);
-            }
-            ExprKind::List(xs) => {
-                for x in xs {
-                    self.expr(x);
+            _ => {
+                for c in e.children() {
+                    self.expr(c);
                 }
             }
-            ExprKind::Record(fields) => {
-                for f in fields {
-                    self.expr(&f.value);
-                }
-            }
-            ExprKind::Check { name, cond } => {
-                if let Some(n) = name {
-                    self.expr(n);
-                }
-                self.expr(cond);
-            }
-            ExprKind::Paren(x) => self.expr(x),
-            _ => {}
         }
     }
 

@@ -230,13 +230,7 @@ impl Vu {
                 .and_then(std::error::Error::source)
                 .map(transport_code)
         })?;
-        let target = self
-            .shared
-            .plan
-            .targets
-            .get(g.target as usize)
-            .map_or("", |t| t.name.as_str());
-        self.rec.first_error(code, &g.name, target);
+        self.first_error_at(code, &g.name, g.target as usize);
         Some(code)
     }
 

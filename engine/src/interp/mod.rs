@@ -490,6 +490,14 @@ impl Vu {
     pub fn id(&self) -> u64 {
         self.ident.id
     }
+
+    /// Keeps the first occurrence of error `code` for the summary's errors section: a
+    /// request, session or call named `name` to the plan's target number `target`.
+    fn first_error_at(&mut self, code: u32, name: &str, target: usize) {
+        let targets = &self.shared.plan.targets;
+        let target = targets.get(target).map_or("", |t| t.name.as_str());
+        self.rec.first_error(code, name, target);
+    }
 }
 
 /// A duration in (fractional) milliseconds.

@@ -189,13 +189,7 @@ impl Vu {
             error_code: resp.error.as_ref().map(|e| e.code),
         });
         if let Some(e) = &resp.error {
-            let target = self
-                .shared
-                .plan
-                .targets
-                .get(r.target as usize)
-                .map_or("", |t| t.name.as_str());
-            self.rec.first_error(e.code, &r.name, target);
+            self.first_error_at(e.code, &r.name, r.target as usize);
         }
         Ok(Value::Response(Arc::new(
             ResponseData::new(
@@ -287,13 +281,7 @@ impl Vu {
             bytes_received: 0,
             error_code: Some(code),
         });
-        let target = self
-            .shared
-            .plan
-            .targets
-            .get(r.target as usize)
-            .map_or("", |t| t.name.as_str());
-        self.rec.first_error(code, &r.name, target);
+        self.first_error_at(code, &r.name, r.target as usize);
     }
 
     async fn build_url(&mut self, r: &Request) -> R<Url> {

@@ -241,13 +241,10 @@ impl Vu {
             Err(e) => Err({
                 self.rec.ws_connect_error(&self.group, &name, e.code());
                 let target = match arg(0) {
-                    Value::Int(i) => usize::try_from(i)
-                        .ok()
-                        .and_then(|i| self.shared.plan.targets.get(i))
-                        .map_or(String::new(), |t| t.name.clone()),
-                    _ => String::new(),
+                    Value::Int(i) => usize::try_from(i).unwrap_or(usize::MAX),
+                    _ => usize::MAX,
                 };
-                self.rec.first_error(e.code(), &name, &target);
+                self.first_error_at(e.code(), &name, target);
                 Halt::error(
                     format!("ws.connect: {name} failed"),
                     format!("ws.connect {name}: {}", e.0),
