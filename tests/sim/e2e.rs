@@ -423,6 +423,19 @@ fn a_runner_whose_node_goes_away_before_the_start_is_replaced_without_double_loa
         !matches!(pods[0].phase, Phase::Pending | Phase::Running),
         "the replacement came after the old pod terminated: {pods:?}"
     );
+    // A lost node says no goodbye: the coordinator lets the replacement take index 1
+    // once the old instance's heartbeat has lapsed (5 s; docs/protocol.md,
+    // "Replacements"). Index 3 comes only after that: released as soon as the
+    // replacement's pod exists, it could join in the moment before the replacement first
+    // asks, and the fleet would start with the dead runner (then lose it, exit 110), the
+    // race a CI run hit.
+    assert!(
+        wait_until(Duration::from_secs(30), || pods_of(&sim, &runners, 1)
+            .iter()
+            .any(|p| p.name != first.name && p.log.contains("joined run"))),
+        "the replacement joined:\n{}",
+        sim.describe()
+    );
     sim.release(&runners, 3);
     let job = sim.wait_job(&runners, Duration::from_secs(60));
     assert_eq!(
