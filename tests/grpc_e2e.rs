@@ -353,3 +353,59 @@ fn grpc_calls_go_through_the_proxy_with_connect() {
     assert_eq!(s["volley"]["errors"][0]["code"], 1030, "{s:#}");
     assert_eq!(s["volley"]["errors"][0]["count"], 4, "{s:#}");
 }
+
+/// A server that takes the connection and never answers: each call ends at its deadline
+/// (DEADLINE_EXCEEDED, which the check sees), tagged with the request timeout's code
+/// (1050), and since nothing answered, the run exits 99 as a run of requests to such a
+/// server does (tests/hostile.rs).
+#[test]
+fn a_server_that_never_answers_fails_the_run_at_the_deadline() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s); // accepted, never read nor answered
+        }
+    });
+    let dir = temp_dir("grpc-silent");
+    with_example_data(&dir);
+    let file = dir.join("silent.load");
+    std::fs::write(
+        &file,
+        "param base_url: url = \"http://127.0.0.1:9\"\n\
+         target shop = base_url\n\
+         data catalog = proto(\"protos/shop.proto\")\n\
+         scenario s {\n  workload = shared_iterations(vus: 1, iterations: 2)\n  \
+         iteration {\n    let r = grpc.invoke(shop, \"shop.Catalog/GetProduct\", {id: 7}, timeout: 500ms)\n    \
+         check \"deadline\": r.status == grpc.DEADLINE_EXCEEDED\n  }\n}\n",
+    )
+    .unwrap();
+    let sj = dir.join("summary.json");
+    let url = format!("base_url=http://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let out = volley_in(
+        &dir,
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "-q",
+            "--param",
+            &url,
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(99), "{t}");
+    assert!(started.elapsed() < Duration::from_secs(30), "no hang: {t}");
+    assert!(
+        t.contains("nothing answered: all 2 gRPC calls failed to reach a server"),
+        "{t}"
+    );
+    let s = summary(&sj);
+    assert_eq!(root_check(&s, "deadline"), (2, 0), "{s:#}");
+    assert_eq!(s["volley"]["errors"][0]["code"], 1050, "{s:#}");
+    assert_eq!(s["volley"]["errors"][0]["count"], 2, "{s:#}");
+}

@@ -20,6 +20,7 @@
 use super::code::Expr;
 use super::tags::TagMap;
 use super::{ms, Halt, Vu, R};
+use crate::http::codes;
 use crate::value::{from_json, Value};
 use base64::Engine as _;
 use prost_reflect::{
@@ -104,10 +105,13 @@ impl Vu {
             ready(&mut client, &mut unanswered).await?;
             client.unary(req, g.path.clone(), codec).await
         };
-        let result = tokio::time::timeout(timeout, call)
-            .await
-            .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded")));
+        let (result, timed_out) = match tokio::time::timeout(timeout, call).await {
+            Ok(r) => (r, false),
+            Err(_) => (Err(Status::deadline_exceeded("deadline exceeded")), true),
+        };
+        let (result, timed_out) = client_deadline(result, timed_out);
         let duration_ms = ms(started.elapsed()) + queued;
+        let unanswered = unanswered.or(timed_out.then_some(codes::REQUEST_TIMEOUT));
         let error_code = self.grpc_unanswered(g, unanswered, result.as_ref().err());
         let (status, answer, error) = match result {
             Ok(resp) => (0, resp.into_inner(), String::new()),
@@ -188,10 +192,15 @@ impl Vu {
             }
             Ok::<(), Status>(())
         };
-        let result = tokio::time::timeout(timeout, call)
-            .await
-            .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded")));
+        let (result, timed_out) = match tokio::time::timeout(timeout, call).await {
+            Ok(r) => (r, false),
+            Err(_) => (Err(Status::deadline_exceeded("deadline exceeded")), true),
+        };
+        let (result, timed_out) = client_deadline(result, timed_out);
         let duration_ms = ms(started.elapsed());
+        // A stream that had answers before its deadline was answered.
+        let silent = timed_out && received.is_empty();
+        let unanswered = unanswered.or(silent.then_some(codes::REQUEST_TIMEOUT));
         let error_code = self.grpc_unanswered(g, unanswered, result.as_ref().err());
         let (status, error) = match result {
             Ok(()) => (0, String::new()),
@@ -215,10 +224,11 @@ impl Vu {
     }
 
     /// The error code of a call no server answered, counted as the first of its code for
-    /// the summary's errors section: its connection could not be made (`ready` failed,
-    /// `unanswered`) or broke before an answer (a status whose source is a transport
+    /// the summary's errors section: its connection could not be made (`ready` failed)
+    /// or nothing came before its deadline (1050, as a request's timeout; both in
+    /// `unanswered`), or it broke before an answer (a status whose source is a transport
     /// error; a status a server sent has none). `None` when a server answered, whatever
-    /// its status, and for the call's own deadline (DEADLINE_EXCEEDED, as in k6).
+    /// its status (DEADLINE_EXCEEDED from the server too).
     fn grpc_unanswered(
         &mut self,
         g: &GrpcCode,
@@ -673,3 +683,25 @@ impl std::fmt::Display for Transport {
 }
 
 impl std::error::Error for Transport {}
+
+/// tonic reports a call's own deadline (the timer its `grpc-timeout` sets on the client)
+/// as CANCELLED "Timeout expired"; the gRPC spec and grpc-go, so k6, say
+/// DEADLINE_EXCEEDED. The result as k6 gives it, and whether the deadline passed.
+fn client_deadline<T>(result: Result<T, Status>, timed_out: bool) -> (Result<T, Status>, bool) {
+    let expired = |s: &Status| {
+        let mut cur = std::error::Error::source(s);
+        while let Some(x) = cur {
+            if x.is::<tonic::TimeoutExpired>() {
+                return true;
+            }
+            cur = x.source();
+        }
+        false
+    };
+    match result {
+        Err(s) if s.code() == tonic::Code::Cancelled && expired(&s) => {
+            (Err(Status::deadline_exceeded("deadline exceeded")), true)
+        }
+        r => (r, timed_out),
+    }
+}
