@@ -95,7 +95,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for CountingIo<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        let mut nonempty = bufs.iter().filter(|b| !b.is_empty());
+        let poll = match (nonempty.next(), nonempty.next()) {
+            (Some(one), None) => Pin::new(&mut self.inner).poll_write(cx, one),
+            _ => Pin::new(&mut self.inner).poll_write_vectored(cx, bufs),
+        };
         if let Poll::Ready(Ok(n)) = poll {
             self.wrote(n);
         }
