@@ -5,8 +5,9 @@
 //! and `data_received`, equal to what a relay in front of the shop carried; sessions
 //! routed by the scenario's `hosts` and through a proxy's `CONNECT` tunnel (the
 //! environment's or the scenario's); and servers that misbehave at the handshake or cut a
-//! session, which end within the timeout with a message that says what happened. Every
-//! run is bounded and every server is on loopback.
+//! session, which end within the timeout with a message that says what happened; and the
+//! scenario's `user_agent` on handshakes as on requests. Every run is bounded and every
+//! server is on loopback.
 
 use crate::proxy_e2e::TestProxy;
 use crate::support::*;
@@ -475,4 +476,72 @@ fn misbehaving_servers_end_within_the_timeout_and_say_what_happened() {
         t.contains("ws session cut: the server ended the connection without a close frame"),
         "{t}"
     );
+}
+
+/// `http.user_agent` (k6's `userAgent`) reaches requests and WebSocket handshakes alike:
+/// a loopback server records every head it is sent (answering `200 ok`, so each
+/// handshake fails after its head was read), and each scenario's agent is checked there.
+#[test]
+fn the_scenarios_user_agent_goes_with_requests_and_handshakes() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let heads: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    let seen = Arc::clone(&heads);
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let seen = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+                let mut buf = Vec::new();
+                while let Some(head) = read_head(&mut s, &mut buf) {
+                    seen.lock().unwrap().push(head);
+                    if s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let dir = temp_dir("ws-user-agent");
+    let scenario = |name: &str, http: &str| {
+        format!(
+            "scenario {name} {{\n  workload = per_vu_iterations(vus: 1, iterations: 1)\n  {http}\n  \
+             iteration {{\n    get(web, \"/{name}\")\n    \
+             let s = ws.connect(live, \"/ws-{name}\", timeout: 2s)\n  }}\n}}\n"
+        )
+    };
+    let src = format!(
+        "target web = \"http://127.0.0.1:{port}\"\ntarget live = \"ws://127.0.0.1:{port}\"\n{}{}{}",
+        scenario("mine", "http = {user_agent: \"shop-tests/1.0\"}"),
+        scenario("plain", ""),
+        scenario("none", "http = {user_agent: \"\"}"),
+    );
+    std::fs::write(dir.join("ua.load"), src).unwrap();
+    let (out, _) = run(&dir, "ua.load", &[], Duration::from_secs(60));
+    let t = text(&out);
+    let heads = heads.lock().unwrap().clone();
+    let agent = |path: &str| -> Option<String> {
+        let head = heads
+            .iter()
+            .find(|h| h.split_whitespace().nth(1) == Some(path))
+            .unwrap_or_else(|| panic!("no request for {path}: {heads:?}\n{t}"));
+        head.lines()
+            .find_map(|l| {
+                l.strip_prefix("user-agent: ")
+                    .or(l.strip_prefix("User-Agent: "))
+            })
+            .map(str::to_owned)
+    };
+    for (path, want) in [
+        ("/mine", Some("shop-tests/1.0")),
+        ("/ws-mine", Some("shop-tests/1.0")),
+        ("/plain", Some("volley/0.1")),
+        ("/ws-plain", Some("volley/0.1")),
+        ("/none", None),
+        ("/ws-none", None),
+    ] {
+        assert_eq!(agent(path).as_deref(), want, "{path}\n{heads:?}");
+    }
 }

@@ -183,6 +183,13 @@ fn request(c: &Connect) -> Result<http::Request<()>, WsError> {
             h.insert(http::header::COOKIE, cookie.clone());
         }
     }
+    // The scenario's `user_agent`, as its requests send it (k6 sends its own on every
+    // handshake too); a header the script sets wins, and an empty agent sends none.
+    if !c.opts.user_agent.is_empty() && !h.contains_key(http::header::USER_AGENT) {
+        let v = HeaderValue::from_str(&c.opts.user_agent)
+            .map_err(|_| WsError::new("invalid user_agent".into()))?;
+        h.insert(http::header::USER_AGENT, v);
+    }
     if !c.subprotocols.is_empty() {
         let v = HeaderValue::from_str(&c.subprotocols.join(", "))
             .map_err(|_| WsError::new("invalid subprotocol".into()))?;
@@ -842,10 +849,24 @@ mod tests {
         assert_eq!(h[http::header::COOKIE], "room=lobby");
         assert_eq!(h[http::header::SEC_WEBSOCKET_PROTOCOL], "chat, v2.json");
         assert_eq!(req.uri(), "ws://127.0.0.1:1/echo");
-        // A `Cookie` the script sets itself wins over the jar's.
+        // The scenario's user agent, as on its requests.
+        assert_eq!(h[http::header::USER_AGENT], "volley/0.1");
+        // A `Cookie` or `User-Agent` the script sets itself wins over the jar's and the
+        // scenario's.
         c.headers.push(("cookie".into(), "mine=1".into()));
+        c.headers.push(("user-agent".into(), "mine/2".into()));
         let req = request(&c).unwrap();
         assert_eq!(req.headers()[http::header::COOKIE], "mine=1");
+        assert_eq!(req.headers()[http::header::USER_AGENT], "mine/2");
+        // An empty agent sends none, as for requests.
+        c.headers.pop();
+        let mut opts = ClientOptions::default();
+        opts.user_agent.clear();
+        c.opts = Arc::new(opts);
+        assert!(!request(&c)
+            .unwrap()
+            .headers()
+            .contains_key(http::header::USER_AGENT));
     }
 
     #[tokio::test]

@@ -238,6 +238,11 @@ pub struct HttpOptions {
     /// `NO_PROXY`. Absent from plan.json when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub no_proxy: Vec<String>,
+    /// The `User-Agent` requests and WebSocket handshakes send unless they set their own
+    /// (`http.user_agent`, k6's `userAgent`): `None` for Volley's own, empty for none.
+    /// Absent from plan.json when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 /// `http.cookies`: when a VU's cookie jar is emptied.
@@ -341,6 +346,7 @@ impl Default for HttpOptions {
             tls: crate::tls::TlsOptions::default(),
             proxy: None,
             no_proxy: Vec::new(),
+            user_agent: None,
         }
     }
 }

@@ -203,6 +203,7 @@ pub(crate) enum HttpField {
     Tls,
     Proxy,
     NoProxy,
+    UserAgent,
 }
 
 pub(crate) const HTTP_FIELDS: &[ArgSpec<HttpField>] = &[
@@ -257,6 +258,10 @@ pub(crate) const HTTP_FIELDS: &[ArgSpec<HttpField>] = &[
     ArgSpec {
         name: "no_proxy",
         key: HttpField::NoProxy,
+    },
+    ArgSpec {
+        name: "user_agent",
+        key: HttpField::UserAgent,
     },
 ];
 

@@ -536,6 +536,30 @@ impl<'a> Checker<'a> {
             HttpField::Tls => return self.tls_option(h, v),
             HttpField::Proxy => return self.proxy_option(h, v),
             HttpField::NoProxy => return self.no_proxy_option(h, v),
+            HttpField::UserAgent => {
+                let help =
+                    "write the header's text, such as \"shop-tests/1.0\", or \"\" to send none";
+                match self.const_of(0, v, &Type::Str, "`user_agent`", help) {
+                    Some(Const::Str(s))
+                        if s.bytes().all(|b| (b >= 32 && b != 127) || b == b'\t') =>
+                    {
+                        h.user_agent = Some(s)
+                    }
+                    Some(Const::Str(s)) => {
+                        let why = "a header value has no control characters or line breaks";
+                        let d = codes::malformed(
+                            v.span,
+                            "User-Agent",
+                            &s.escape_debug().to_string(),
+                            why,
+                            "\"shop-tests/1.0\"",
+                        );
+                        self.emit(0, d);
+                        return false;
+                    }
+                    _ => return false,
+                }
+            }
         }
         true
     }

@@ -127,7 +127,10 @@ impl Shared {
                     dns: dns_options(&s.http.dns, &s.http.hosts),
                     proxy: proxy.clone(),
                     compression: s.http.compression,
-                    ..ClientOptions::default()
+                    user_agent: match &s.http.user_agent {
+                        Some(agent) => agent.clone(),
+                        None => ClientOptions::default().user_agent,
+                    },
                 })
             })
             .collect();
