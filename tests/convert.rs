@@ -17,23 +17,13 @@
 //! k6 comes from `.venv/bin` (scripts/test.sh installs it) or `PATH`; without it the k6
 //! comparisons are skipped, unless `VOLLEY_REQUIRE_TOOLS=1`.
 
-use crate::support::{repo, skip_or_fail, temp_dir, text, volley_env, volley_in, DemoProcess};
+use crate::support::{
+    k6_bin, repo, skip_or_fail, temp_dir, text, volley_env, volley_in, DemoProcess,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn k6_bin() -> Option<PathBuf> {
-    let local = repo().join(".venv/bin/k6");
-    if local.is_file() {
-        return Some(local);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("k6"))
-            .find(|p| p.is_file())
-    })
-}
 
 fn corpus() -> Vec<PathBuf> {
     let dir = repo().join("tests/convert/k6");

@@ -19,7 +19,7 @@
 //! k6 comes from `.venv/bin` of the repo (scripts/test.sh installs it) or `PATH`; without
 //! it the test is skipped, unless `VOLLEY_REQUIRE_TOOLS=1`.
 
-use crate::support::{skip_or_fail, temp_dir, volley_bin};
+use crate::support::{k6_bin, skip_or_fail, temp_dir, volley_bin};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -44,18 +44,6 @@ const GROUPS: [(u32, usize); 10] = [
 ];
 /// Arrivals this close to a scenario's end (ms) make a case racy in k6: left out.
 const END_MARGIN_NS: u64 = 120_000_000;
-
-fn k6_bin() -> Option<PathBuf> {
-    let local = crate::support::repo().join(".venv/bin/k6");
-    if local.is_file() {
-        return Some(local);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("k6"))
-            .find(|p| p.is_file())
-    })
-}
 
 /// A small deterministic generator (splitmix64): the cases are the same on every run.
 struct Rng(u64);

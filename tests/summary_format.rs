@@ -340,42 +340,6 @@ fn trend_stats_and_time_unit_read_as_real_k6_writes_them() {
     }
 }
 
-/// Real k6 from `.venv/bin` of the repo or `PATH`.
-fn k6_bin() -> Option<std::path::PathBuf> {
-    let local = repo().join(".venv/bin/k6");
-    if local.is_file() {
-        return Some(local);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("k6"))
-            .find(|p| p.is_file())
-    })
-}
-
-/// `k6 run -q ARGS` in `dir`, killed after 60 s.
-fn run_k6(k6: &std::path::Path, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let mut child = std::process::Command::new(k6)
-        .args(["run", "-q", "--no-color", "--no-usage-report"])
-        .args(args)
-        .current_dir(dir)
-        .env("K6_NO_USAGE_REPORT", "true")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("k6 did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
-}
-
 /// The same test of the demo shop as a k6 script and a `.load` file: 40 shared
 /// iterations on 4 VUs, a group with a check, a check at the root, a threshold that passes
 /// and one that fails; 2.5 s long, so that k6 samples its `vus` and `vus_max` (once a
@@ -468,7 +432,7 @@ fn summary_export_is_k6s_legacy_json_key_by_key() {
     std::fs::write(dir.join("t.js"), EXPORT_JS).unwrap();
     std::fs::write(dir.join("t.load"), EXPORT_LOAD).unwrap();
     let env = format!("BASE={base}");
-    let theirs = run_k6(
+    let theirs = k6_run(
         &k6,
         &dir,
         &["--env", &env, "--summary-export", "k6.json", "t.js"],

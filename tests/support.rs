@@ -397,6 +397,43 @@ pub fn sigkill(pid: u32) {
 
 /// A tool a test needs is missing: fail when the test command promised to install it
 /// (`VOLLEY_REQUIRE_TOOLS=1`), else say the test is skipped.
+/// Real k6, the oracle of the tests that compare with it: `.venv/bin/k6` of the repo
+/// (scripts/test.sh installs it) or one on `PATH`.
+pub fn k6_bin() -> Option<PathBuf> {
+    let local = repo().join(".venv/bin/k6");
+    if local.is_file() {
+        return Some(local);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("k6"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// `k6 run -q ARGS` in `dir`, killed after 60 s.
+pub fn k6_run(k6: &Path, dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(k6)
+        .args(["run", "-q", "--no-color", "--no-usage-report"])
+        .args(args)
+        .current_dir(dir)
+        .env("K6_NO_USAGE_REPORT", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("k6 starts");
+    let start = Instant::now();
+    while child.try_wait().expect("wait on k6").is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("k6 did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("k6's output")
+}
+
 pub fn skip_or_fail(tool: &str) {
     assert!(
         std::env::var("VOLLEY_REQUIRE_TOOLS").as_deref() != Ok("1"),
