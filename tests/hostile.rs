@@ -1,7 +1,8 @@
 //! The misbehaving-server matrix (issue 14): `volley run` against servers on loopback
 //! that close on accept, answer garbage, send headers slowly, never answer, cut a body
 //! short, stream an endless or a 100 MB body, send 10,000 headers, speak HTTP/1.0 or 1xx,
-//! loop on redirects, or redirect to a host that is not a declared target. Each case
+//! loop on redirects, or redirect to a host that is not a declared target, or fail the TLS
+//! handshake (measured as real k6 measures it). Each case
 //! asserts the requests counted (by error code, from `--out json`), the exit code and the
 //! process's peak RSS (VmHWM, sampled from /proc every 2 ms while it runs: a run that
 //! grows memory runs long enough to be seen). Every run is bounded.
@@ -10,6 +11,7 @@ use crate::support::{temp_dir, text, volley_bin};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -450,3 +452,109 @@ fn a_redirect_to_an_undeclared_host_is_not_followed() {
 }
 
 static OTHER_PORT: AtomicUsize = AtomicUsize::new(0);
+
+/// What a summary export (Volley's `--summary-export`, k6's) says of a failed handshake:
+/// (data_sent, data_received, the largest http_req_connecting in ms, http_reqs).
+fn handshake_figures(export: &Path) -> (f64, f64, f64, f64) {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(export).unwrap_or_default())
+            .unwrap_or_default();
+    let m = &v["metrics"];
+    let num = |name: &str, stat: &str| m[name][stat].as_f64().unwrap_or(-1.0);
+    (
+        num("data_sent", "count"),
+        num("data_received", "count"),
+        num("http_req_connecting", "max"),
+        num("http_reqs", "count"),
+    )
+}
+
+/// A TLS handshake that fails is measured as k6 measures it: its ClientHello counts in
+/// `data_sent`, what the server sent back in `data_received`, and the TCP connect in
+/// `http_req_connecting`, whether the server answers the hello with plain HTTP or says
+/// nothing until the request's timeout. Before, such a request counted no bytes at all
+/// (and no connect when it timed out), as if nothing had been sent. Real k6, when present,
+/// runs the same test against the same servers and counts the server's bytes exactly as
+/// Volley does.
+#[test]
+fn a_failed_tls_handshake_counts_its_bytes_and_connect_time_as_k6_does() {
+    const REPLY: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\nbad request";
+    fn plain_reply(mut s: TcpStream) {
+        let mut hello = [0u8; 4096];
+        if s.read(&mut hello).unwrap_or(0) > 0 {
+            let _ = s.write_all(REPLY);
+        }
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    fn silent(mut s: TcpStream) {
+        let mut hello = [0u8; 4096];
+        let _ = s.read(&mut hello);
+        std::thread::sleep(Duration::from_secs(10));
+    }
+    let k6 = crate::support::k6_bin();
+    if k6.is_none() {
+        crate::support::skip_or_fail("k6 (the comparison with it)");
+    }
+    for (name, behave, received) in [
+        ("plain-reply", plain_reply as fn(TcpStream), REPLY.len()),
+        ("silent", silent, 0),
+    ] {
+        let srv = server(behave);
+        let dir = temp_dir(&format!("hostile-tls-{name}"));
+        let url = format!("https://127.0.0.1:{}", srv.port);
+        std::fs::write(
+            dir.join("t.load"),
+            format!(
+                "target srv = \"{url}\"\n\
+                 scenario s {{\n  workload = per_vu_iterations(vus: 2, iterations: 1)\n  \
+                 http = {{timeout: 1s}}\n  iteration {{\n    get(srv, \"/\")\n  }}\n}}\n"
+            ),
+        )
+        .expect("write the test file");
+        let out = crate::support::volley_in(
+            &dir,
+            &["run", "t.load", "-q", "--summary-export", "volley.json"],
+            Duration::from_secs(40),
+        );
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(99), "{name}: nothing answered\n{t}");
+        let (sent, got, connecting, reqs) = handshake_figures(&dir.join("volley.json"));
+        assert_eq!(reqs, 2.0, "{name}\n{t}");
+        // Two ClientHellos of a few hundred bytes each (and the alert a bad answer earns).
+        assert!(
+            (300.0..2000.0).contains(&sent),
+            "{name}: data_sent {sent}\n{t}"
+        );
+        assert_eq!(got, 2.0 * received as f64, "{name}: data_received\n{t}");
+        assert!(
+            connecting > 0.0,
+            "{name}: http_req_connecting {connecting}\n{t}"
+        );
+        let Some(k6) = &k6 else { continue };
+        std::fs::write(
+            dir.join("t.js"),
+            "import http from 'k6/http';\n\
+             export const options = { scenarios: { s: { executor: 'per-vu-iterations', vus: 2, iterations: 1 } } };\n\
+             export default function () { http.get(__ENV.URL, { timeout: '1s' }); }\n",
+        )
+        .expect("write the k6 script");
+        let env = format!("URL={url}/");
+        let theirs = crate::support::k6_run(
+            k6,
+            &dir,
+            &["-e", &env, "--summary-export", "k6.json", "t.js"],
+        );
+        let (k_sent, k_got, k_connecting, k_reqs) = handshake_figures(&dir.join("k6.json"));
+        let kt = text(&theirs);
+        assert_eq!(k_reqs, 2.0, "{name}: k6\n{kt}");
+        assert!(k_sent > 300.0, "{name}: k6's data_sent {k_sent}\n{kt}");
+        assert_eq!(
+            k_got, got,
+            "{name}: k6 counts the server's bytes as Volley\n{kt}"
+        );
+        assert!(
+            k_connecting > 0.0,
+            "{name}: k6's connecting {k_connecting}\n{kt}"
+        );
+    }
+}

@@ -538,7 +538,7 @@ impl<'a> Checker<'a> {
             HttpField::NoProxy => return self.no_proxy_option(h, v),
             HttpField::UserAgent => {
                 let help =
-                    "write the header's text, such as \"shop-tests/1.0\", or \"\" to send none";
+                    "write the header's text, such as \"shop-tests/1.0\" (a `param` sets it per run with --param), or \"\" to send none";
                 match self.const_of(0, v, &Type::Str, "`user_agent`", help) {
                     Some(Const::Str(s))
                         if s.bytes().all(|b| (b >= 32 && b != 127) || b == b'\t') =>

@@ -133,6 +133,10 @@ struct Acc {
     timings: Timings,
     proto: &'static str,
     live: Option<Live>,
+    /// The connection being opened, until it carries its first request: a dial that fails
+    /// or times out still counts what it sent and received (a refused TLS handshake's
+    /// ClientHello, a server's garbage) and how long its TCP connect took, as k6 does.
+    dialing: Option<(Rc<IoStats>, DialTimes)>,
 }
 
 /// The attempt in flight: its connection's counters and when it started.
@@ -173,6 +177,7 @@ impl Acc {
 
     /// End the attempt: add its bytes; when it failed midway, time what there was.
     fn settle(&mut self, finished: bool) {
+        self.settle_dial();
         let Some(live) = self.live.take() else {
             return;
         };
@@ -182,6 +187,16 @@ impl Acc {
             let now = Instant::now();
             let written = last_write_between(&live.stats, live.t0, now);
             self.set_phases(live.t0, written, now, now);
+        }
+    }
+
+    /// End a dial that never carried a request: add its bytes and its phases.
+    fn settle_dial(&mut self) {
+        if let Some((stats, times)) = self.dialing.take() {
+            self.sent += stats.written.get();
+            self.received += stats.read.get();
+            self.timings.connecting = times.connecting;
+            self.timings.tls_handshaking = times.tls_handshaking;
         }
     }
 
@@ -540,10 +555,15 @@ impl VuClient {
             .then(|| proxy.map(|p| p.authorization.clone()))
             .flatten();
         let h2c = !t.https && self.opts.http2 && proxied.is_none();
-        let mut times = DialTimes::default();
-        let opened = conn::open(addr, via, tls, self.opts.http2, &mut times).await;
+        let stats = Rc::new(IoStats::default());
+        let dialing = acc
+            .dialing
+            .insert((Rc::clone(&stats), DialTimes::default()));
+        let opened = conn::open(addr, via, tls, self.opts.http2, stats, &mut dialing.1).await;
+        let times = dialing.1;
         acc.timings.connecting = times.connecting;
         acc.timings.tls_handshaking = times.tls_handshaking;
+        // A failure from here on returns with `acc.dialing` set: `send` settles it.
         let opened = opened?;
         let conn = if h2c || opened.alpn_h2 {
             Conn::H2(H2Conn::handshake(opened.stream, opened.stats).await?)
@@ -554,6 +574,8 @@ impl VuClient {
             })
         };
         let host_header = HeaderValue::from_str(authority).map_err(HttpError::invalid_url)?;
+        // The connection's first request counts its setup bytes (`Acc::begin`, fresh).
+        acc.dialing = None;
         Ok(Pooled {
             https: t.https,
             host: t.host.into(),

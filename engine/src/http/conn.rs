@@ -293,6 +293,7 @@ pub(crate) async fn open(
     via: Option<Via<'_>>,
     tls: Option<TlsParams<'_>>,
     stamp_writes: bool,
+    stats: Rc<IoStats>,
     times: &mut DialTimes,
 ) -> Result<Opened, HttpError> {
     let start = Instant::now();
@@ -302,7 +303,6 @@ pub(crate) async fn open(
     })?;
     // Latency matters more than packet count in a load test; failure here is harmless.
     let _ = tcp.set_nodelay(true);
-    let stats = Rc::new(IoStats::default());
     let mut io = CountingIo {
         inner: tcp,
         stats: Rc::clone(&stats),
