@@ -4,7 +4,34 @@
 //! includes it, and a call to a closed port ending UNAVAILABLE. Loopback only, bounded.
 
 use crate::support::*;
+use std::path::Path;
+use std::process::Output;
 use std::time::Duration;
+
+/// `volley run FILE -q --param P… --summary-json dir/summary.json` in `dir` with `env`
+/// added, killed after a minute: its output, and the summary it wrote (JSON null when it
+/// wrote none; an earlier run's is removed first).
+pub(crate) fn run_grpc(
+    dir: &Path,
+    file: &Path,
+    params: &[&str],
+    env: &[(&str, &str)],
+) -> (Output, serde_json::Value) {
+    let sj = dir.join("summary.json");
+    let _ = std::fs::remove_file(&sj);
+    let mut args = vec!["run", file.to_str().unwrap(), "-q"];
+    for p in params {
+        args.extend(["--param", p]);
+    }
+    args.extend(["--summary-json", sj.to_str().unwrap()]);
+    let out = volley_env(dir, &args, env, Duration::from_secs(60));
+    let s = if sj.exists() {
+        summary(&sj)
+    } else {
+        serde_json::Value::Null
+    };
+    (out, s)
+}
 
 fn case() -> String {
     repo()
@@ -219,22 +246,8 @@ fn https_targets_use_the_scenarios_tls_options() {
     // The untrusted run's checks pass (UNAVAILABLE), but no server answered a call: exit
     // 99 with the TLS error's code (1310) in the errors section.
     for (f, code, error) in [(trusted, 0, None), (untrusted, 99, Some(1310))] {
-        let sj = dir.join("summary.json");
-        let out = volley_in(
-            &dir,
-            &[
-                "run",
-                &f,
-                "-q",
-                "--param",
-                &url,
-                "--summary-json",
-                sj.to_str().unwrap(),
-            ],
-            Duration::from_secs(60),
-        );
+        let (out, s) = run_grpc(&dir, Path::new(&f), &[&url], &[]);
         assert_eq!(out.status.code(), Some(code), "{f}: {}", text(&out));
-        let s = summary(&sj);
         assert_eq!(root_check(&s, "status"), (3, 0), "{f}");
         let codes: Vec<u64> = s["volley"]["errors"]
             .as_array()
@@ -268,22 +281,8 @@ fn grpc_connections_follow_the_scenarios_hosts() {
     let file = dir.join("hosts.load");
     std::fs::write(&file, src).unwrap();
     let url = format!("base_url=http://shop.test:{}", demo.1);
-    let sj = dir.join("summary.json");
-    let out = volley_in(
-        &dir,
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "-q",
-            "--param",
-            &url,
-            "--summary-json",
-            sj.to_str().unwrap(),
-        ],
-        Duration::from_secs(60),
-    );
+    let (out, s) = run_grpc(&dir, &file, &[&url], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let s = summary(&sj);
     assert_eq!(root_check(&s, "status"), (3, 0), "{s:#}");
     assert_eq!(root_check(&s, "stream"), (3, 0), "{s:#}");
     assert_eq!(demo.stats()["requests"]["POST /shop.Catalog/GetProduct"], 3);
@@ -314,25 +313,14 @@ fn grpc_calls_go_through_the_proxy_with_connect() {
     let file = dir.join("proxied.load");
     std::fs::write(&file, src("")).unwrap();
     let url = format!("base_url=http://shop.test:{}", demo.1);
-    let sj = dir.join("summary.json");
-    let args = [
-        "run",
-        file.to_str().unwrap(),
-        "-q",
-        "--param",
-        &url,
-        "--summary-json",
-        sj.to_str().unwrap(),
-    ];
     let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
-    let out = volley_env(
+    let (out, s) = run_grpc(
         &dir,
-        &args,
+        &file,
+        &[&url],
         &[("HTTP_PROXY", &proxy_url), ("NO_PROXY", "other.test")],
-        Duration::from_secs(60),
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let s = summary(&sj);
     assert_eq!(root_check(&s, "status"), (2, 0), "{s:#}");
     assert_eq!(root_check(&s, "stream"), (2, 0), "{s:#}");
     // One VU, one channel, one connection: one tunnel.
@@ -346,9 +334,8 @@ fn grpc_calls_go_through_the_proxy_with_connect() {
         src(&format!("http = {{proxy: \"http://127.0.0.1:{closed}\"}}")),
     )
     .unwrap();
-    let out = volley_in(&dir, &args, Duration::from_secs(60));
+    let (out, s) = run_grpc(&dir, &file, &[&url], &[]);
     assert_eq!(out.status.code(), Some(99), "{}", text(&out));
-    let s = summary(&sj);
     assert_eq!(s["volley"]["verdict"], "no_responses", "{s:#}");
     assert_eq!(s["volley"]["errors"][0]["code"], 1030, "{s:#}");
     assert_eq!(s["volley"]["errors"][0]["count"], 4, "{s:#}");
@@ -381,22 +368,9 @@ fn a_server_that_never_answers_fails_the_run_at_the_deadline() {
          check \"deadline\": r.status == grpc.DEADLINE_EXCEEDED\n  }\n}\n",
     )
     .unwrap();
-    let sj = dir.join("summary.json");
     let url = format!("base_url=http://127.0.0.1:{port}");
     let started = std::time::Instant::now();
-    let out = volley_in(
-        &dir,
-        &[
-            "run",
-            file.to_str().unwrap(),
-            "-q",
-            "--param",
-            &url,
-            "--summary-json",
-            sj.to_str().unwrap(),
-        ],
-        Duration::from_secs(60),
-    );
+    let (out, s) = run_grpc(&dir, &file, &[&url], &[]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(99), "{t}");
     assert!(started.elapsed() < Duration::from_secs(30), "no hang: {t}");
@@ -404,7 +378,6 @@ fn a_server_that_never_answers_fails_the_run_at_the_deadline() {
         t.contains("nothing answered: all 2 gRPC calls failed to reach a server"),
         "{t}"
     );
-    let s = summary(&sj);
     assert_eq!(root_check(&s, "deadline"), (2, 0), "{s:#}");
     assert_eq!(s["volley"]["errors"][0]["code"], 1050, "{s:#}");
     assert_eq!(s["volley"]["errors"][0]["count"], 2, "{s:#}");

@@ -23,6 +23,7 @@ mod first_use;
 mod fleet_e2e;
 mod fuzz;
 mod grpc_e2e;
+mod grpc_k6_oracle;
 mod grpc_reflect;
 mod hostile;
 mod hostile_files;
