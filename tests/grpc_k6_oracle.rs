@@ -20,7 +20,7 @@ use crate::grpc_e2e::run_grpc;
 use crate::support::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -157,19 +157,6 @@ fn hold(mut s: TcpStream, conn: usize, seen: &Mutex<Seen>) {
             _ => {}
         }
     }
-}
-
-/// Real k6 from `.venv/bin` of the repo or `PATH`.
-fn k6_bin() -> Option<PathBuf> {
-    let local = repo().join(".venv/bin/k6");
-    if local.is_file() {
-        return Some(local);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("k6"))
-            .find(|p| p.is_file())
-    })
 }
 
 /// The k6 side: one VU connects once and makes the call twice, logging what it got
