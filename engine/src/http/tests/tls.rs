@@ -272,6 +272,51 @@ fn minimum_version_and_suites_are_what_is_offered() {
     });
 }
 
+/// By default the client offers AES-128-GCM first in each version, as k6 and browsers
+/// do, and a server that follows the client's order picks it.
+#[test]
+fn aes_128_gcm_is_offered_first_and_negotiated() {
+    use rustls::CipherSuite as C;
+    let tls = TlsConfig::new().expect("config");
+    let offered: Vec<C> = tls
+        .client_config(false, false)
+        .crypto_provider()
+        .cipher_suites
+        .iter()
+        .map(|s| s.suite())
+        .collect();
+    let at = |s: C| offered.iter().position(|o| *o == s).expect("offered");
+    assert_eq!(offered[0], C::TLS13_AES_128_GCM_SHA256, "{offered:?}");
+    assert!(at(C::TLS13_AES_128_GCM_SHA256) < at(C::TLS13_AES_256_GCM_SHA384));
+    assert!(
+        at(C::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+            < at(C::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)
+    );
+    assert!(
+        at(C::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) < at(C::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384)
+    );
+    // Every suite rustls offers is still offered.
+    assert_eq!(
+        offered.len(),
+        rustls::crypto::ring::default_provider().cipher_suites.len()
+    );
+    // The `ciphers:` a test names keep their order.
+    let mut s = crate::http::TlsSettings::default();
+    s.cipher_suites = vec![0x1302, 0x1301];
+    let named = TlsConfig::with_settings(s).expect("named");
+    let named: Vec<C> = named
+        .client_config(false, false)
+        .crypto_provider()
+        .cipher_suites
+        .iter()
+        .map(|s| s.suite())
+        .collect();
+    assert_eq!(
+        named,
+        [C::TLS13_AES_256_GCM_SHA384, C::TLS13_AES_128_GCM_SHA256]
+    );
+}
+
 #[test]
 fn every_suite_the_plan_names_is_one_rustls_offers() {
     let provider = rustls::crypto::ring::default_provider();
