@@ -301,8 +301,10 @@ fn aes_128_gcm_is_offered_first_and_negotiated() {
         rustls::crypto::ring::default_provider().cipher_suites.len()
     );
     // The `ciphers:` a test names keep their order.
-    let mut s = crate::http::TlsSettings::default();
-    s.cipher_suites = vec![0x1302, 0x1301];
+    let s = crate::http::TlsSettings {
+        cipher_suites: vec![0x1302, 0x1301],
+        ..crate::http::TlsSettings::default()
+    };
     let named = TlsConfig::with_settings(s).expect("named");
     let named: Vec<C> = named
         .client_config(false, false)
