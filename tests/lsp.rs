@@ -734,6 +734,50 @@ fn an_import_changed_on_disk_is_checked_again() {
     c.shutdown();
 }
 
+/// Sets a file's modification time `ago` in the past.
+fn set_mtime(path: &Path, ago: Duration) {
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    f.set_modified(std::time::SystemTime::now() - ago).unwrap();
+}
+
+#[test]
+fn a_data_file_changed_on_disk_is_read_again() {
+    // The server keeps parsed data files while their length and modification time stay
+    // the same: a change of the same length, with a new modification time, is seen by
+    // the next analysis.
+    let (dir, main, _) = workspace("lsp-data-cache");
+    let csv = dir.join("users.csv");
+    let hour = Duration::from_secs(3600);
+    set_mtime(&csv, hour);
+    let mut c = Client::start(&dir);
+    c.open(&main, MAIN);
+    assert!(errors(&c.diagnostics(&uri(&main), 1)).is_empty());
+    c.change(&main, 2, MAIN);
+    assert!(errors(&c.diagnostics(&uri(&main), 2)).is_empty());
+    let renamed = "emaix,password\na@example.com,pw\nb@example.com,pw\n";
+    assert_eq!(renamed.len() as u64, std::fs::metadata(&csv).unwrap().len());
+    std::fs::write(&csv, renamed).unwrap();
+    set_mtime(&csv, hour / 2);
+    c.change(&main, 3, MAIN);
+    let d = c.diagnostics(&uri(&main), 3);
+    assert!(
+        errors(&d)
+            .iter()
+            .any(|e| e["message"].as_str().unwrap().contains("email")),
+        "{d:?}"
+    );
+    std::fs::remove_file(&csv).unwrap();
+    c.change(&main, 4, MAIN);
+    let d = c.diagnostics(&uri(&main), 4);
+    assert!(
+        errors(&d)
+            .iter()
+            .any(|e| e["message"].as_str().unwrap().contains("users.csv")),
+        "{d:?}"
+    );
+    c.shutdown();
+}
+
 #[test]
 fn reflected_grpc_services_are_checked_in_the_editor() {
     // `proto(reflect: shop)`: the language server asks the running shop's reflection

@@ -11,12 +11,28 @@
 use crate::files::{thousands, MAX_DATA_CELLS, MAX_DATA_ROWS};
 use crate::types::Type;
 use std::collections::BTreeMap;
-use volley_plan::Value;
+use std::sync::Arc;
+use volley_plan::{DataFormat, Value};
 
+/// A data file's columns and rows. The rows are shared (the IR holds the same ones): a
+/// loader that keeps parsed files (the language server's) hands them to the next
+/// compilation without copying them.
 #[derive(Debug)]
 pub struct Loaded {
     pub columns: Vec<(String, Type)>,
-    pub rows: Vec<Value>,
+    pub rows: Arc<Vec<Value>>,
+}
+
+/// What reading a data file's bytes as a format gives: its rows, or why not.
+pub type Table = Result<Loaded, Malformed>;
+
+/// Parses a data file's bytes as `format`.
+pub fn read(bytes: &[u8], format: DataFormat) -> Table {
+    match format {
+        DataFormat::Csv => read_csv(bytes),
+        DataFormat::Json => read_json(bytes),
+        DataFormat::Lines => read_lines(bytes),
+    }
 }
 
 impl Loaded {
@@ -167,7 +183,10 @@ pub fn read_csv(bytes: &[u8]) -> Result<Loaded, Malformed> {
             Value::Record(rec)
         })
         .collect();
-    Ok(Loaded { columns, rows })
+    Ok(Loaded {
+        columns,
+        rows: Arc::new(rows),
+    })
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -277,7 +296,10 @@ pub fn read_json(bytes: &[u8]) -> Result<Loaded, Malformed> {
             Value::Record(rec)
         })
         .collect();
-    Ok(Loaded { columns, rows })
+    Ok(Loaded {
+        columns,
+        rows: Arc::new(rows),
+    })
 }
 
 pub fn read_lines(bytes: &[u8]) -> Result<Loaded, Malformed> {
@@ -298,7 +320,7 @@ pub fn read_lines(bytes: &[u8]) -> Result<Loaded, Malformed> {
     }
     Ok(Loaded {
         columns: Vec::new(),
-        rows,
+        rows: Arc::new(rows),
     })
 }
 
@@ -368,6 +390,9 @@ mod tests {
     #[test]
     fn lines_skip_blank_lines() {
         let l = read_lines(b"a\r\n\nb\n").unwrap();
-        assert_eq!(l.rows, vec![Value::Str("a".into()), Value::Str("b".into())]);
+        assert_eq!(
+            *l.rows,
+            vec![Value::Str("a".into()), Value::Str("b".into())]
+        );
     }
 }

@@ -392,7 +392,8 @@ pub struct Data {
     pub pick: Pick,
     /// Columns and their types (`int` for CSV columns of integers).
     pub columns: Vec<(String, Type)>,
-    pub rows: Vec<Value>,
+    /// The rows, shared with the loader's `data::Loaded` (not copied per compilation).
+    pub rows: std::sync::Arc<Vec<Value>>,
     pub loc: Loc,
 }
 

@@ -30,6 +30,8 @@ mod tests;
 pub use files::{FsLoader, LoadError};
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::Arc;
+use volley_plan::DataFormat;
 use volley_syntax::{ast, Diagnostic};
 
 /// Reads source and data files; paths are relative to the entry file's directory
@@ -43,6 +45,21 @@ pub trait SourceLoader {
     fn reflect(&self, url: &str) -> Result<Vec<u8>, String> {
         let _ = url;
         Err("this tool does not reach servers when it compiles; run `volley check`".into())
+    }
+
+    /// The data file `path` (a loader path, as for `load_data`) read and parsed as
+    /// `format` (`data::read`); a file over `files::MAX_DATA_BYTES` is `TooLarge`. A
+    /// loader that keeps parsed files (the language server's) may return the one it
+    /// kept while the file is unchanged, with the same result.
+    fn load_table(&self, path: &str, format: DataFormat) -> Result<Arc<data::Table>, LoadError> {
+        let bytes = self.load_data(path)?;
+        if bytes.len() as u64 > files::MAX_DATA_BYTES {
+            return Err(LoadError::TooLarge {
+                size: bytes.len() as u64,
+                limit: files::MAX_DATA_BYTES,
+            });
+        }
+        Ok(Arc::new(data::read(&bytes, format)))
     }
 
     /// Parses the text of the source file `file` (`std/NAME` for the standard library)

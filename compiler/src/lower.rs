@@ -50,7 +50,7 @@ pub(crate) fn lower(p: &Program, rows: bool) -> Plan {
                 path: d.path.clone(),
                 pick: d.pick,
                 columns: d.columns.iter().map(|(n, _)| n.clone()).collect(),
-                rows: if rows { d.rows.clone() } else { Vec::new() },
+                rows: if rows { d.rows.to_vec() } else { Vec::new() },
                 slice: None,
                 pack: None,
             })

@@ -213,6 +213,50 @@ pub struct Stmt {
     pub span: Span,
 }
 
+/// What a statement directly holds: an expression or a block.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StmtChild<'a> {
+    Expr(&'a Expr),
+    Block(&'a Block),
+}
+
+impl Stmt {
+    /// The expressions and blocks directly inside this statement, in source order: a
+    /// `let`'s, `var`'s or assignment's value, a check's name and condition, a group's
+    /// name and body, an `if`'s condition and branches, a loop's count, condition or
+    /// list and body, a returned value. Names bound or assigned are not children. For
+    /// walkers that handle a few kinds themselves and recurse into the rest, as with
+    /// [`Expr::children`].
+    pub fn children(&self) -> Vec<StmtChild<'_>> {
+        use StmtChild::{Block as B, Expr as E};
+        match &self.kind {
+            StmtKind::Let { value, .. }
+            | StmtKind::Var { value, .. }
+            | StmtKind::Assign { value, .. }
+            | StmtKind::Expr(value)
+            | StmtKind::Sleep(value)
+            | StmtKind::Think(value)
+            | StmtKind::Return(Some(value)) => vec![E(value)],
+            StmtKind::Check { name, cond } | StmtKind::Require { name, cond } => {
+                name.iter().map(E).chain([E(cond)]).collect()
+            }
+            StmtKind::Group { name: e, body }
+            | StmtKind::Repeat { count: e, body }
+            | StmtKind::While { cond: e, body }
+            | StmtKind::For { over: e, body, .. } => vec![E(e), B(body)],
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => [E(cond), B(then)]
+                .into_iter()
+                .chain(otherwise.iter().map(B))
+                .collect(),
+            StmtKind::Return(None) | StmtKind::Break | StmtKind::Continue => Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum StmtKind {
     Let {
@@ -567,5 +611,77 @@ impl BinaryOp {
             BinaryOp::Add | BinaryOp::Sub => 4,
             BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => 5,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The source text of each child of each statement of the flow's body, in order.
+    fn children_of(src: &str) -> Vec<Vec<String>> {
+        let (file, diags) = crate::parse(src);
+        assert!(diags.is_empty(), "{diags:?}");
+        let Some(file) = file else {
+            panic!("parses");
+        };
+        let Some(ItemKind::Flow(f)) = file.items.first().map(|i| &i.kind) else {
+            panic!("a flow");
+        };
+        f.body
+            .stmts
+            .iter()
+            .map(|s| {
+                s.children()
+                    .into_iter()
+                    .map(|c| {
+                        let span = match c {
+                            StmtChild::Expr(e) => e.span,
+                            StmtChild::Block(b) => b.span,
+                        };
+                        src[span.start..span.end].to_string()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn statement_children_are_in_source_order() {
+        let src = r#"flow f() {
+  let a = 1
+  var b = a
+  b += 2
+  check "c": a == 1
+  require a > 0
+  sleep 1s
+  group "g" { log("x") }
+  if a == 1 { log("y") } else { log("z") }
+  if a == 2 { log("w") }
+  repeat 3 { log("r") }
+  while b < 5 { b += 1 }
+  for x in [1, 2] { log("{x}") }
+  log("e")
+  return
+}
+"#;
+        let got = children_of(src);
+        let want: Vec<Vec<&str>> = vec![
+            vec!["1"],
+            vec!["a"],
+            vec!["2"],
+            vec!["\"c\"", "a == 1"],
+            vec!["a > 0"],
+            vec!["1s"],
+            vec!["\"g\"", "{ log(\"x\") }"],
+            vec!["a == 1", "{ log(\"y\") }", "{ log(\"z\") }"],
+            vec!["a == 2", "{ log(\"w\") }"],
+            vec!["3", "{ log(\"r\") }"],
+            vec!["b < 5", "{ b += 1 }"],
+            vec!["[1, 2]", "{ log(\"{x}\") }"],
+            vec!["log(\"e\")"],
+            vec![],
+        ];
+        assert_eq!(got, want);
     }
 }

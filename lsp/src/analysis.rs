@@ -5,14 +5,18 @@
 
 use crate::index::Index;
 use crate::line_index::LineIndex;
+use crate::tables::Tables;
 use std::any::Any;
 use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
+use volley_compiler::data::Table;
 use volley_compiler::editor::{self, TypeAt};
 use volley_compiler::lint::{self, Config};
 use volley_compiler::{CompileOptions, FsLoader, LoadError, SourceLoader};
+use volley_plan::DataFormat;
 use volley_syntax::ast::{self, Span};
 use volley_syntax::{Diagnostic, Parsed};
 
@@ -43,6 +47,8 @@ pub struct Kept {
     /// What analyses are done with (the compilation's IR and plan, replaced analyses),
     /// freed once the diagnostics are sent rather than before.
     pub spent: RefCell<Vec<Box<dyn Any>>>,
+    /// The data files analyses parsed, kept while unchanged on disk.
+    pub tables: RefCell<Tables>,
 }
 
 /// The disk, with the editor's open documents (normalised absolute path → text) over it.
@@ -50,6 +56,7 @@ pub struct Overlay<'a> {
     pub fs: FsLoader,
     pub open: &'a HashMap<PathBuf, String>,
     pub parses: &'a RefCell<HashMap<PathBuf, Parsed>>,
+    pub tables: &'a RefCell<Tables>,
 }
 
 impl SourceLoader for Overlay<'_> {
@@ -62,6 +69,9 @@ impl SourceLoader for Overlay<'_> {
     }
     fn load_data(&self, path: &str) -> Result<Vec<u8>, LoadError> {
         self.fs.load_data(path)
+    }
+    fn load_table(&self, path: &str, format: DataFormat) -> Result<Arc<Table>, LoadError> {
+        self.tables.borrow_mut().load(&self.fs, path, format)
     }
     fn reflect(&self, url: &str) -> Result<Vec<u8>, String> {
         crate::reflect::reflect(url)
@@ -183,6 +193,7 @@ pub fn analyse(
         },
         open: &open_here,
         parses: &kept.parses,
+        tables: &kept.tables,
     };
     let an = editor::analyze(&place.name, &loader, &CompileOptions::default());
     let compiled = an.compiled;

@@ -6,8 +6,8 @@
 //! to the end of its block) and needs no type: it works on any file that parses.
 
 use volley_syntax::ast::{
-    self, Block, Expr, ExprKind, ImportPath, ItemKind, ScenarioMember, Span, Stmt, StmtKind,
-    ThresholdItem,
+    self, Block, Expr, ExprKind, ImportPath, ItemKind, ScenarioMember, Span, Stmt, StmtChild,
+    StmtKind, ThresholdItem,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -474,37 +474,6 @@ impl Builder {
                 let i = self.bind(name, kind, s.span, after);
                 self.idx.defs[i].value = Some(value.span);
             }
-            StmtKind::Expr(e) | StmtKind::Sleep(e) | StmtKind::Think(e) => self.expr(e),
-            StmtKind::Check { name, cond } | StmtKind::Require { name, cond } => {
-                if let Some(n) = name {
-                    self.expr(n);
-                }
-                self.expr(cond);
-            }
-            StmtKind::Group { name, body } => {
-                self.expr(name);
-                self.block(body);
-            }
-            StmtKind::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                self.expr(cond);
-                self.block(then);
-                if let Some(o) = otherwise {
-                    self.block(o);
-                }
-            }
-            StmtKind::Repeat { count: e, body } | StmtKind::While { cond: e, body } => {
-                self.expr(e);
-                self.block(body);
-            }
-            StmtKind::Return(e) => {
-                if let Some(e) = e {
-                    self.expr(e);
-                }
-            }
             StmtKind::Assign { name, value, .. } => {
                 self.use_name(name);
                 self.expr(value);
@@ -516,7 +485,14 @@ impl Builder {
                 self.block(body);
                 self.scopes.pop();
             }
-            StmtKind::Break | StmtKind::Continue => {}
+            _ => {
+                for c in s.children() {
+                    match c {
+                        StmtChild::Expr(e) => self.expr(e),
+                        StmtChild::Block(b) => self.block(b),
+                    }
+                }
+            }
         }
     }
 

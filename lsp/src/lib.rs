@@ -12,7 +12,8 @@
 //! names on the AST. A document is analysed once per change (edits that arrive
 //! together are analysed once), lazily for requests; only the top-level items around an
 //! edit are parsed again (`volley_syntax::Parsed::reparse`); files that are not open are
-//! read from the disk and cached by modification time. The server never runs a test.
+//! read from the disk and cached by modification time, data files parsed ([`tables`]).
+//! The server never runs a test.
 
 mod actions;
 mod analysis;
@@ -26,6 +27,7 @@ mod nav;
 mod reflect;
 mod server;
 mod shapes;
+mod tables;
 mod vocab;
 
 pub use reflect::{set_reflector, Reflector};

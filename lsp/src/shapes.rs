@@ -27,8 +27,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 use volley_compiler::FsLoader;
 use volley_syntax::ast::{
-    self, Block, Expr, ExprKind, ItemKind, ScenarioMember, Span, Stmt, StmtKind, StrPart,
-    ThresholdItem,
+    self, Block, Expr, ExprKind, ItemKind, ScenarioMember, Span, Stmt, StmtChild, StmtKind,
+    StrPart, ThresholdItem,
 };
 
 /// Elements of an array whose keys are merged (a data file may hold a million rows).
@@ -338,42 +338,17 @@ impl<'a> Walk<'a> {
         match &s.kind {
             StmtKind::Let { name, value } | StmtKind::Var { name, value } => {
                 self.bindings.insert(name.span.start, Binding::Value(value));
-                self.expr(value);
             }
-            StmtKind::Expr(e) | StmtKind::Sleep(e) | StmtKind::Think(e) => self.expr(e),
-            StmtKind::Check { name, cond } | StmtKind::Require { name, cond } => {
-                if let Some(n) = name {
-                    self.expr(n);
-                }
-                self.expr(cond);
-            }
-            StmtKind::Group { name, body } => {
-                self.expr(name);
-                self.block(body);
-            }
-            StmtKind::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                self.expr(cond);
-                self.block(then);
-                if let Some(o) = otherwise {
-                    self.block(o);
-                }
-            }
-            StmtKind::Repeat { count: e, body } | StmtKind::While { cond: e, body } => {
-                self.expr(e);
-                self.block(body);
-            }
-            StmtKind::Return(Some(e)) => self.expr(e),
-            StmtKind::Assign { value, .. } => self.expr(value),
-            StmtKind::For { var, over, body } => {
+            StmtKind::For { var, over, .. } => {
                 self.bindings.insert(var.span.start, Binding::Each(over));
-                self.expr(over);
-                self.block(body);
             }
-            StmtKind::Return(None) | StmtKind::Break | StmtKind::Continue => {}
+            _ => {}
+        }
+        for c in s.children() {
+            match c {
+                StmtChild::Expr(e) => self.expr(e),
+                StmtChild::Block(b) => self.block(b),
+            }
         }
     }
 

@@ -221,8 +221,9 @@ impl DataPass<'_> {
         (path, pick, ok)
     }
 
-    /// Reads and parses a data file (after reporting an unreadable one, nothing more if
-    /// the declaration had errors: `ok` false).
+    /// Reads and parses a data file through the loader (after reporting an unreadable
+    /// one, nothing more if the declaration had errors: `ok` false). The rows are the
+    /// loader's, shared.
     fn load_data_file(
         &mut self,
         full: &str,
@@ -231,8 +232,8 @@ impl DataPass<'_> {
         path_span: Span,
         ok: bool,
     ) -> Option<data::Loaded> {
-        let bytes = match self.loader.load_data(full) {
-            Ok(b) => b,
+        let table = match self.loader.load_table(full, format) {
+            Ok(t) => t,
             Err(why) => {
                 self.emit(codes::data_unreadable(path_span, path, &why));
                 return None;
@@ -241,21 +242,11 @@ impl DataPass<'_> {
         if !ok {
             return None;
         }
-        if bytes.len() as u64 > crate::files::MAX_DATA_BYTES {
-            let why = crate::LoadError::TooLarge {
-                size: bytes.len() as u64,
-                limit: crate::files::MAX_DATA_BYTES,
-            };
-            self.emit(codes::data_unreadable(path_span, path, &why));
-            return None;
-        }
-        let loaded = match format {
-            DataFormat::Csv => data::read_csv(&bytes),
-            DataFormat::Json => data::read_json(&bytes),
-            DataFormat::Lines => data::read_lines(&bytes),
-        };
-        match loaded {
-            Ok(l) => Some(l),
+        match &*table {
+            Ok(l) => Some(data::Loaded {
+                columns: l.columns.clone(),
+                rows: l.rows.clone(),
+            }),
             Err(e) if e.too_large => {
                 self.emit(codes::data_too_large(path_span, path, &e.why));
                 None
