@@ -495,9 +495,20 @@ fn a_failed_tls_handshake_counts_its_bytes_and_connect_time_as_k6_does() {
     if k6.is_none() {
         crate::support::skip_or_fail("k6 (the comparison with it)");
     }
-    for (name, behave, received) in [
-        ("plain-reply", plain_reply as fn(TcpStream), REPLY.len()),
-        ("silent", silent, 0),
+    // The errors section says why, in the client's words, beside the first occurrence.
+    for (name, behave, received, said) in [
+        (
+            "plain-reply",
+            plain_reply as fn(TcpStream),
+            REPLY.len(),
+            "1300  TLS error  2         request / to target srv: tls: received corrupt message",
+        ),
+        (
+            "silent",
+            silent,
+            0,
+            "1050  request timeout  2         request / to target srv: request timeout after 1s",
+        ),
     ] {
         let srv = server(behave);
         let dir = temp_dir(&format!("hostile-tls-{name}"));
@@ -518,6 +529,7 @@ fn a_failed_tls_handshake_counts_its_bytes_and_connect_time_as_k6_does() {
         );
         let t = text(&out);
         assert_eq!(out.status.code(), Some(99), "{name}: nothing answered\n{t}");
+        assert!(t.contains(said), "{name}: {said}\n{t}");
         let (sent, got, connecting, reqs) = handshake_figures(&dir.join("volley.json"));
         assert_eq!(reqs, 2.0, "{name}\n{t}");
         // Two ClientHellos of a few hundred bytes each (and the alert a bad answer earns).

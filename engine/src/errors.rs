@@ -24,7 +24,15 @@ pub struct FirstError {
     pub target: String,
     /// When it happened (Unix ms): the earliest wins when merging.
     pub at_unix_ms: u64,
+    /// What went wrong in the client's words (`received corrupt message of type
+    /// InvalidContentType`), secrets redacted and at most [`MESSAGE_CHARS`] characters;
+    /// empty when there was none (and from a runner that does not send it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
 }
+
+/// The longest first-error message kept, in characters.
+pub const MESSAGE_CHARS: usize = 200;
 
 /// One row of the errors section.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -144,11 +152,13 @@ mod tests {
             request: "products".into(),
             target: target.into(),
             at_unix_ms: at,
+            message: format!("connection refused at {target}"),
         };
         let mut m = BTreeMap::new();
         keep_first(&mut m, &e("b", 20));
         keep_first(&mut m, &e("a", 10));
         keep_first(&mut m, &e("c", 30));
         assert_eq!(m[&1212].target, "a");
+        assert_eq!(m[&1212].message, "connection refused at a");
     }
 }

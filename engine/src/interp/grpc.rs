@@ -240,7 +240,11 @@ impl Vu {
                 .and_then(std::error::Error::source)
                 .map(transport_code)
         })?;
-        self.first_error_at(code, &g.name, g.target as usize);
+        let why = failed.map_or_else(String::new, |s| match std::error::Error::source(s) {
+            Some(source) => source.to_string(),
+            None => s.message().to_string(),
+        });
+        self.first_error_at(code, &g.name, g.target as usize, &why);
         Some(code)
     }
 

@@ -495,15 +495,66 @@ impl Vu {
     }
 
     /// Keeps the first occurrence of error `code` for the summary's errors section: a
-    /// request, session or call named `name` to the plan's target number `target`.
-    fn first_error_at(&mut self, code: u32, name: &str, target: usize) {
+    /// request, session or call named `name` to the plan's target number `target`, which
+    /// failed with `message` (the client's words; secrets are redacted here, as they
+    /// could be in a URL the message quotes).
+    fn first_error_at(&mut self, code: u32, name: &str, target: usize, message: &str) {
         let targets = &self.shared.plan.targets;
         let target = targets.get(target).map_or("", |t| t.name.as_str());
-        self.rec.first_error(code, name, target);
+        let message = redact(message, &self.shared.secrets);
+        self.rec.first_error(code, name, target, message);
+    }
+}
+
+/// `text` with every secret value in it, as written or percent-encoded (as a URL carries
+/// it), replaced by `***`, cut to [`crate::errors::MESSAGE_CHARS`] characters.
+fn redact(text: &str, secrets: &[Value]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        let Value::Secret(v) = s else { continue };
+        if v.is_empty() {
+            continue;
+        }
+        out = out.replace(&**v, "***");
+        let encoded = percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+        if encoded != **v {
+            out = out.replace(&encoded, "***");
+        }
+    }
+    match out.char_indices().nth(crate::errors::MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}…", &out[..cut]),
+        None => out,
     }
 }
 
 /// A duration in (fractional) milliseconds.
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::{redact, Value};
+    use std::sync::Arc;
+
+    #[test]
+    fn secrets_are_redacted_as_written_and_percent_encoded_and_long_text_is_cut() {
+        let secrets = [
+            Value::Secret(Arc::from("s3cr3t")),
+            Value::Secret(Arc::from("a b/c")),
+            Value::Secret(Arc::from("")),
+        ];
+        assert_eq!(
+            redact(
+                "no host in http://x/?k=s3cr3t&j=a%20b%2Fc and a b/c",
+                &secrets
+            ),
+            "no host in http://x/?k=***&j=*** and ***"
+        );
+        let long = "é".repeat(300);
+        let cut = redact(&long, &secrets);
+        assert_eq!(cut.chars().count(), crate::errors::MESSAGE_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
 }

@@ -270,14 +270,16 @@ impl Recorder {
     }
 
     /// The first occurrence of error `code` in this worker (a request `request` to
-    /// `target`), for the summary's errors section; later ones cost a short scan.
-    pub fn first_error(&mut self, code: u32, request: &str, target: &str) {
+    /// `target`, failed with `message`, already redacted), for the summary's errors
+    /// section; later ones cost a short scan.
+    pub fn first_error(&mut self, code: u32, request: &str, target: &str, message: String) {
         self.shard
             .borrow_mut()
             .first_error(code, || crate::errors::FirstError {
                 code,
                 request: request.to_string(),
                 target: target.to_string(),
+                message,
                 at_unix_ms: std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64),

@@ -41,7 +41,8 @@ impl Vu {
                         if req.try_header(k, &text).is_err() {
                             // It never leaves, but it was made: counted failed, as a URL
                             // the client cannot use is (1020), so the run cannot pass.
-                            self.record_unsent(r, codes::INVALID_URL);
+                            let why = format!("header {k:?} has an invalid name or value");
+                            self.record_unsent(r, codes::INVALID_URL, &why);
                             return Err(Halt::error(
                                 format!("request {}: invalid header {k}", r.name),
                                 format!(
@@ -189,7 +190,7 @@ impl Vu {
             error_code: resp.error.as_ref().map(|e| e.code),
         });
         if let Some(e) = &resp.error {
-            self.first_error_at(e.code, &r.name, r.target as usize);
+            self.first_error_at(e.code, &r.name, r.target as usize, &e.message);
         }
         Ok(Value::Response(Arc::new(
             ResponseData::new(
@@ -261,7 +262,7 @@ impl Vu {
 
     /// Records a request that could not be built (an invalid header): a failed
     /// `http_reqs` sample with status 0, no timings, and `code` as its first error.
-    fn record_unsent(&mut self, r: &Request, code: u32) {
+    fn record_unsent(&mut self, r: &Request, code: u32, why: &str) {
         self.rec.http(&HttpSample {
             group: &self.group,
             name: &r.name,
@@ -281,7 +282,7 @@ impl Vu {
             bytes_received: 0,
             error_code: Some(code),
         });
-        self.first_error_at(code, &r.name, r.target as usize);
+        self.first_error_at(code, &r.name, r.target as usize, why);
     }
 
     async fn build_url(&mut self, r: &Request) -> R<Url> {

@@ -244,7 +244,7 @@ impl Vu {
                     Value::Int(i) => usize::try_from(i).unwrap_or(usize::MAX),
                     _ => usize::MAX,
                 };
-                self.first_error_at(e.code(), &name, target);
+                self.first_error_at(e.code(), &name, target, &e.0);
                 Halt::error(
                     format!("ws.connect: {name} failed"),
                     format!("ws.connect {name}: {}", e.0),

@@ -785,6 +785,7 @@ fn the_report_shows_a_fleets_runners_and_skew() {
             request: "products".into(),
             target: "shop".into(),
             at_unix_ms: 1,
+            message: "Connection refused (os error 111) <&>".into(),
         }),
     }];
     let reg = registry();
@@ -812,7 +813,9 @@ fn the_report_shows_a_fleets_runners_and_skew() {
     );
     assert!(!html.contains(">::"), "no k6 paths as names");
     assert!(html.contains("data-error-code=\"1212\"") && html.contains("connection refused"));
-    assert!(html.contains("request <code>products</code> to target <code>shop</code>"));
+    assert!(html.contains(
+        "request <code>products</code> to target <code>shop</code>: Connection refused (os error 111) &lt;&amp;&gt;"
+    ));
     assert!(html.contains("no data"), "an empty timeline says so");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -135,7 +135,12 @@ fn render_errors(out: &mut String, errors: &[crate::errors::ErrorSummary]) {
         .to_vec()];
     for e in errors {
         let first = e.first.as_ref().map_or("-".to_string(), |f| {
-            format!("request {} to target {}", f.request, f.target)
+            let mut first = format!("request {} to target {}", f.request, f.target);
+            if !f.message.is_empty() {
+                first.push_str(": ");
+                first.push_str(&f.message);
+            }
+            first
         });
         rows.push(vec![
             e.code.to_string(),

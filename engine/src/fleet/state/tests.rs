@@ -424,6 +424,7 @@ fn first_errors_travel_in_pushes_and_the_earliest_wins() {
             request: "products".into(),
             target: target.into(),
             at_unix_ms: at,
+            message: format!("refused at {target}"),
         }];
         // Through the wire, as the coordinator reads it.
         let text = serde_json::to_string(&p).unwrap();
@@ -431,6 +432,7 @@ fn first_errors_travel_in_pushes_and_the_earliest_wins() {
         st.push(&back, now()).unwrap();
     }
     assert_eq!(st.agg.first_errors()[&1212].target, "early");
+    assert_eq!(st.agg.first_errors()[&1212].message, "refused at early");
 }
 
 #[test]

@@ -268,11 +268,16 @@ pub fn errors(s: &Summary) -> String {
         .iter()
         .map(|e| {
             let first = e.first.as_ref().map_or("-".to_string(), |f| {
-                format!(
+                let mut first = format!(
                     "request <code>{}</code> to target <code>{}</code>",
                     esc(&f.request),
                     esc(&f.target)
-                )
+                );
+                if !f.message.is_empty() {
+                    first.push_str(": ");
+                    first.push_str(&esc(&f.message));
+                }
+                first
             });
             (
                 format!(" data-error-code=\"{}\"", e.code),
