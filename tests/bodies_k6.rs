@@ -210,6 +210,19 @@ fn cases() -> Vec<Case> {
         keep("both", "GET", both),
         keep("longer", "GET", longer),
         keep("after", "GET", with_length("200 OK", "", b"after")),
+        keep(
+            "early",
+            "GET",
+            b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n\
+              HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                .to_vec(),
+        ),
+        Case {
+            name: "short",
+            method: "GET",
+            reply: with_length("200 OK", "", &body)[..60].to_vec(),
+            close: true,
+        },
         Case {
             name: "eof",
             method: "GET",
@@ -270,6 +283,10 @@ const DIFFERENT: &[(&str, (&str, &str, u64), (&str, &str, u64))] = &[
     // A gzip stream cut short: k6 says 1000 (unexpected EOF) and keeps the 4 bytes decoded
     // so far; Volley says what it is, 1701, and keeps no half body.
     ("truncated", ("0", "1000", 4), ("0", "1701", 0)),
+    // A body shorter than its Content-Length, then the close: 1000 in both; k6 keeps the
+    // part that came, Volley no body for a request that got no whole response
+    // (docs/faults.md).
+    ("short", ("0", "1000", 19), ("0", "1000", 0)),
 ];
 
 const AGENT: &str = "bodies-oracle/1.0";
