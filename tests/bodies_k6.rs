@@ -5,14 +5,17 @@
 //! `res.body.length`, Volley's `r.body.len()`) and, for the whole run, `data_sent` and
 //! `data_received` (`--summary-export`, both k6's legacy JSON: wire bytes in both).
 //!
-//! The cases: gzip, br, zstd and deflate bodies, stacked `gzip, br`, a corrupt gzip body, an
-//! unknown coding, a HEAD answer with a `Content-Length`, 204 and 304 without a body (the
-//! 304 keeps the `Content-Encoding: gzip` of the resource), a chunked body with trailers,
-//! `Content-Length` together with `Transfer-Encoding: chunked`, a body longer than its
-//! `Content-Length` followed by a second request on the same keep-alive connection, and a
-//! body read to EOF (no length). Both requests send the same head (the same `User-Agent`
-//! and `Accept-Encoding`, which k6 only sends when the script sets it), so `data_sent`
-//! must match to the byte.
+//! The cases: gzip, br, zstd, deflate (zlib and raw) bodies, stacked `gzip, br`, a known
+//! coding after an unknown one, `x-gzip`, `GZIP`, `identity`, a corrupt, a truncated and an
+//! empty gzip body, an unknown coding, HEAD answers with a `Content-Length` (plain and
+//! gzip), 204 and 304 without a body (the 304 keeps the `Content-Encoding: gzip` of the
+//! resource), a chunked body with trailers, `Content-Length` together with
+//! `Transfer-Encoding: chunked`, a 103 before the answer, a body longer than its
+//! `Content-Length` followed by a second request on the same keep-alive connection, a body
+//! shorter than its length, and a body read to EOF (no length). Both tools send the same
+//! request heads (the same `User-Agent`, and the `Accept-Encoding` that k6 only sends when
+//! the script sets it), so `data_sent` must match to the byte; so must the connections the server accepted. Where Volley
+//! differs on purpose, `DIFFERENT` holds both sides (docs/language.md, *Compression*).
 
 use crate::support::{k6_bin, k6_run, skip_or_fail, temp_dir, text, volley_in};
 use std::collections::BTreeMap;
@@ -267,9 +270,12 @@ fn answer(mut s: TcpStream, cases: &[Case]) {
     }
 }
 
+/// What a tool's script sees of one case: (status tag, error_code tag, body length).
+type Sees = (&'static str, &'static str, u64);
+
 /// Where Volley deliberately differs from k6 1.1.0 (docs/language.md, *Compression*):
 /// (case, k6's (status, error_code, body length), Volley's).
-const DIFFERENT: &[(&str, (&str, &str, u64), (&str, &str, u64))] = &[
+const DIFFERENT: &[(&str, Sees, Sees)] = &[
     // An empty body under `Content-Encoding: gzip` (a HEAD answer, a 200 with
     // `Content-Length: 0`) is no corrupt body: k6 fails it with 1701 (gzip: EOF).
     ("emptygzip", ("0", "1701", 0), ("200", "", 0)),
