@@ -8,6 +8,7 @@
 )]
 
 mod big_data;
+mod bodies_k6;
 mod cases;
 mod cli;
 mod compare_e2e;

@@ -5,9 +5,10 @@
 //! encoding of a request body (`compress: "gzip"`).
 //!
 //! A body is decoded only when it is kept (a script reads bodies); a discarded one is
-//! counted on the wire and never inflated. An unknown coding leaves the body as received
-//! (as Go's and k6's clients do); a corrupt body fails with [`codes::DECOMPRESSION`] (k6's
-//! 1701). This module must not do IO.
+//! counted on the wire and never inflated. The codings after an unknown one are undone
+//! and the body under it is left as received; a corrupt body fails with
+//! [`codes::DECOMPRESSION`] (k6's 1701), an empty one (a HEAD answer, a 304) is no error.
+//! tests/bodies_k6.rs compares all this with k6 1.1.0. This module must not do IO.
 
 use std::io::{self, Read, Write};
 
@@ -48,19 +49,18 @@ impl Coding {
 }
 
 /// Decode `body` by the `Content-Encoding` header `value`, keeping at most `max` decoded
-/// bytes. An unknown coding anywhere in the list leaves the body as it is.
+/// bytes. The codings are undone last first, down to the first unknown one: what lies
+/// under a coding this client cannot undo is left as it is (k6 skips the unknown coding
+/// and goes on decoding what is under it, which only works when the coding changed
+/// nothing).
 pub fn decode(value: &[u8], body: Bytes, max: u64) -> Result<Bytes, HttpError> {
-    let mut codings = Vec::new();
-    for token in value.split(|b| *b == b',') {
-        match Coding::parse(token) {
-            Some(Some(c)) => codings.push(c),
-            Some(None) => {}
-            None => return Ok(body),
-        }
-    }
     let mut out = body;
-    for c in codings.into_iter().rev() {
-        out = decode_one(c, &out, max)?;
+    for token in value.split(|b| *b == b',').rev() {
+        match Coding::parse(token) {
+            Some(Some(c)) => out = decode_one(c, &out, max)?,
+            Some(None) => {}
+            None => break,
+        }
     }
     Ok(out)
 }
@@ -158,6 +158,10 @@ mod unit {
         // Unknown or identity: as received.
         assert_eq!(decode(b"compress", gz.clone(), 1 << 20)?, gz);
         assert_eq!(decode(b"identity", Bytes::from_static(b"x"), 10)?, "x");
+        // The known codings applied after an unknown one are undone, down to it.
+        assert_eq!(decode(b"compress, gzip", gz.clone(), 1 << 20)?, data[..]);
+        let br_gz = Bytes::from(br(&gz));
+        assert_eq!(decode(b"gzip, compress, br", br_gz, 1 << 20)?, gz);
         Ok(())
     }
 
