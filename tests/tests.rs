@@ -15,6 +15,7 @@ mod compare_e2e;
 mod compression;
 mod convert;
 mod cookies;
+mod cookies_k6;
 mod dashboard;
 mod data_e2e;
 mod dns;

@@ -9,13 +9,20 @@
 //! ignores new names (an update of a stored cookie still applies). At most
 //! [`MAX_SET_COOKIE`] `Set-Cookie` headers of one response are read.
 //!
+//! The `Cookie` header lists the cookies as RFC 6265 (5.4) and k6 (Go's jar) do: longer
+//! paths first, then the earlier created (a replaced cookie keeps its creation). A server
+//! given two cookies of one name takes the first, so the order is behaviour, not cosmetics;
+//! `cookie_store` keeps them in hash maps, whose order changes from jar to jar.
+//!
 //! The client keeps no jar until a first cookie arrives or is set: a VU that never sees
 //! one pays nothing per request. A jar also remembers the domains it ever stored a cookie
 //! for, so that a request to a host none of them can match skips `cookie_store`'s lookup
 //! (which runs IDNA on every stored domain: about 2,000 instructions a request). This
 //! module must not do IO.
 
-use cookie_store::{CookieStore, RawCookie};
+use std::collections::HashMap;
+
+use cookie_store::{Cookie, CookieStore, RawCookie, StoreAction};
 use http::HeaderValue;
 use url::Url;
 
@@ -39,6 +46,14 @@ pub struct CookieJar {
     /// A domain that could not be kept in `domains` (not ASCII, or too many): every
     /// request consults the store.
     unfiltered: bool,
+    /// When each stored cookie was created, as a count of insertions: by name, the
+    /// (domain, path, count) of each cookie of that name, as `cookie_store` keys them (a
+    /// request's lookup borrows, never allocates). The `Cookie` header's order among
+    /// cookies of one path length. One entry per cookie of the store (expired ones
+    /// included), so bounded as the store is.
+    created: HashMap<String, Vec<(String, String, u64)>>,
+    /// The next creation count.
+    next: u64,
 }
 
 impl CookieJar {
@@ -57,6 +72,7 @@ impl CookieJar {
         self.store.clear();
         self.domains.clear();
         self.unfiltered = false;
+        self.created.clear();
     }
 
     /// Store the `Set-Cookie` headers of a response to `url`; bad ones are ignored.
@@ -97,11 +113,52 @@ impl CookieJar {
                 return false;
             }
         }
-        let stored = self.store.insert_raw(c, url).is_ok();
+        let Ok(cookie) = Cookie::try_from_raw_cookie(c, url) else {
+            return false;
+        };
+        let domain = String::from(&cookie.domain);
+        let path = String::from(&cookie.path);
+        // A cookie replacing an unexpired one keeps its creation (RFC 6265 5.3, 11.3).
+        let fresh = self.store.get(&domain, &path, c.name()).is_none();
+        let stored = match self.store.insert(cookie.into_owned(), url) {
+            Ok(StoreAction::Inserted | StoreAction::UpdatedExisting) => {
+                let known = self.creation(&domain, &path, c.name()).is_some();
+                if fresh || !known {
+                    self.forget_creation(&domain, &path, c.name());
+                    let next = self.next;
+                    self.next += 1;
+                    let same_name = self.created.entry(c.name().to_owned()).or_default();
+                    same_name.push((domain, path, next));
+                }
+                true
+            }
+            Ok(StoreAction::ExpiredExisting) => {
+                self.forget_creation(&domain, &path, c.name());
+                true
+            }
+            Err(_) => false,
+        };
         if stored {
             self.remember_domain(c, url);
         }
         stored
+    }
+
+    /// The creation count of the cookie stored under (`domain`, `path`, `name`).
+    fn creation(&self, domain: &str, path: &str, name: &str) -> Option<u64> {
+        let same_name = self.created.get(name)?;
+        let hit = same_name.iter().find(|(d, p, _)| d == domain && p == path);
+        hit.map(|&(_, _, n)| n)
+    }
+
+    /// Drop the creation count of the cookie stored under (`domain`, `path`, `name`).
+    fn forget_creation(&mut self, domain: &str, path: &str, name: &str) {
+        if let Some(same_name) = self.created.get_mut(name) {
+            same_name.retain(|(d, p, _)| d != domain || p != path);
+            if same_name.is_empty() {
+                self.created.remove(name);
+            }
+        }
     }
 
     /// Note the domain `c` was stored under, as `cookie_store` keys it: its `Domain`
@@ -138,21 +195,34 @@ impl CookieJar {
         })
     }
 
-    /// The `Cookie` header for a request to `url`: the jar's matching cookies, except
-    /// those named in `overrides`, then `overrides` (the request's own `cookies:`).
+    /// The `Cookie` header for a request to `url`: `overrides` (the request's own
+    /// `cookies:`, in their order), then the jar's matching cookies except those named in
+    /// `overrides`, longer paths first, then the older.
     /// `None` when there is none to send.
     pub fn header_for(&self, url: &Url, overrides: &[(String, String)]) -> Option<HeaderValue> {
         if !self.may_match(url) {
             return header_of(overrides);
         }
+        let mut matched = self.store.matches(url);
+        if matched.len() > 1 {
+            // Longer paths first, then the earlier created (RFC 6265 5.4, as Go's jar).
+            matched.sort_by_cached_key(|c| {
+                let path: &str = &c.path;
+                let domain = c.domain.as_cow().unwrap_or_default();
+                let created = self.creation(&domain, path, c.name());
+                (std::cmp::Reverse(path.len()), created.unwrap_or(u64::MAX))
+            });
+        }
+        // The request's own first, as k6 sends them.
         let mut out = String::new();
-        for (name, value) in self.store.get_request_values(url) {
+        for (name, value) in overrides {
+            push_pair(&mut out, name, value);
+        }
+        for c in matched {
+            let (name, value) = c.name_value();
             if overrides.iter().any(|(n, _)| n == name) {
                 continue;
             }
-            push_pair(&mut out, name, value);
-        }
-        for (name, value) in overrides {
             push_pair(&mut out, name, value);
         }
         if out.is_empty() {
@@ -303,12 +373,49 @@ mod unit {
         let v = v
             .map(|v| v.to_str().unwrap_or("").to_owned())
             .unwrap_or_default();
-        assert_eq!(v, "b=2; a=9");
+        assert_eq!(v, "a=9; b=2");
         assert!(!jar.set(&url("http://h/"), "bad name", "1"));
         assert!(!jar.set(&url("http://h/"), "a", "x;y"));
         jar.clear();
         assert!(jar.is_empty());
         assert_eq!(jar.header_for(&url("http://h/"), &[]), None);
+    }
+
+    #[test]
+    fn the_header_lists_longer_paths_first_then_the_older() {
+        let mut jar = CookieJar::new();
+        let at = url("http://www.shop.test/sub/page");
+        // Over many jars: a hash map's order would differ from one to the next.
+        for _ in 0..20 {
+            jar.clear();
+            jar.store_response(
+                &head(
+                    "Set-Cookie: h=1; Path=/\r\n\
+                     Set-Cookie: d=1; Domain=shop.test; Path=/\r\n\
+                     Set-Cookie: p=1; Path=/sub\r\n\
+                     Set-Cookie: a=1; Path=/\r\n\
+                     Set-Cookie: h=sub; Path=/sub\r\n",
+                ),
+                &at,
+            );
+            let sent = jar.header_for(&at, &[]);
+            assert_eq!(
+                sent,
+                Some(HeaderValue::from_static("p=1; h=sub; h=1; d=1; a=1"))
+            );
+        }
+        // A replaced cookie keeps its place; a deleted and set again one goes last.
+        jar.store_response(&head("Set-Cookie: h=2; Path=/\r\n"), &at);
+        jar.store_response(
+            &head("Set-Cookie: d=; Domain=shop.test; Path=/; Max-Age=0\r\n"),
+            &at,
+        );
+        assert!(jar.set(&at, "d", "3"));
+        let sent = jar.header_for(&at, &[("a".into(), "9".into())]);
+        assert_eq!(
+            sent,
+            Some(HeaderValue::from_static("a=9; p=1; h=sub; h=2; d=3"))
+        );
     }
 
     #[test]
