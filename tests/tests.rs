@@ -44,6 +44,7 @@ mod otlp;
 mod out_files;
 mod outputs;
 mod proxy_e2e;
+mod redirects_k6;
 mod rendered;
 mod run_e2e;
 mod services;

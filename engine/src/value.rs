@@ -56,6 +56,8 @@ pub struct ResponseData {
     /// The kept body's length as it came, before its `Content-Encoding` was decoded
     /// (`res.wire_size`).
     pub wire_size: u64,
+    /// The final URL, after redirects (`res.url`); `None` for a response made without one.
+    pub url: Option<Arc<url::Url>>,
     /// The body parsed as JSON, on first use (`None` when it is not JSON).
     json: OnceLock<Option<Arc<serde_json::Value>>>,
 }
@@ -75,6 +77,7 @@ impl ResponseData {
             wire_size: body.len() as u64,
             body,
             error,
+            url: None,
             json: OnceLock::new(),
         }
     }
@@ -82,6 +85,12 @@ impl ResponseData {
     /// With the body's length as it came over the wire (a compressed body).
     pub fn with_wire_size(mut self, wire_size: u64) -> Self {
         self.wire_size = wire_size;
+        self
+    }
+
+    /// With the final URL the request reached (`res.url`).
+    pub fn with_url(mut self, url: Arc<url::Url>) -> Self {
+        self.url = Some(url);
         self
     }
 

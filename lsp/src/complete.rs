@@ -125,6 +125,7 @@ fn members_of(ty: &Type) -> Vec<CompletionItem> {
             ("body", "string"),
             ("size", "size"),
             ("wire_size", "size"),
+            ("url", "string"),
             ("cookies", "json"),
         ];
     }

@@ -465,6 +465,7 @@ impl<'a> Checker<'a> {
                 "body" => Type::Str,
                 "size" => Type::Size,
                 "wire_size" => Type::Size,
+                "url" => Type::Str,
                 "cookies" => Type::Json,
                 other => {
                     let valid = [
@@ -473,6 +474,7 @@ impl<'a> Checker<'a> {
                         "body",
                         "size",
                         "wire_size",
+                        "url",
                         "cookies",
                         "header",
                         "cookie",

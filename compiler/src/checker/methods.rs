@@ -368,6 +368,7 @@ pub(crate) fn methods_of(ty: &Type) -> Methods<'static> {
                 "cookie(name)",
                 "cookies",
                 "wire_size",
+                "url",
             ],
             &[
                 ("header", Intrinsic::Header, &[Type::Str], Type::Str),

@@ -1764,6 +1764,9 @@ impl<'a> K6<'a> {
             (Ty::Response, Some("body"), _) => {
                 Ok(Ex::atom(format!("{}.body", o.wrapped(10)), Ty::Str, true))
             }
+            (Ty::Response, Some("url"), _) => {
+                Ok(Ex::atom(format!("{}.url", o.wrapped(10)), Ty::Str, true))
+            }
             (Ty::Response, Some(p), _) => Err(format!("the response's `{p}`")),
             (Ty::Json, Some("length"), _) => {
                 Ok(Ex::atom(format!("{}.len()", o.wrapped(10)), Ty::Int, true))

@@ -88,3 +88,12 @@ fn syntax_errors_name_the_line() {
     let e = convert("let a = 1;\nexport default function ( {", "bad.js").unwrap_err();
     assert!(e.to_string().starts_with("bad.js:2:"), "{e}");
 }
+
+#[test]
+fn the_response_url_converts() {
+    let src = "import http from 'k6/http';\n\
+               export default function () {\n  const res = http.get('http://127.0.0.1:8088/health');\n  console.log(res.url);\n}\n";
+    let c = convert(src, "t.js").unwrap();
+    assert!(c.load.contains("log(\"{res.url}\")"), "{}", c.load);
+    assert!(c.report.left.is_empty(), "{:?}\n{}", c.report.left, c.load);
+}

@@ -137,6 +137,9 @@ struct Acc {
     /// or times out still counts what it sent and received (a refused TLS handshake's
     /// ClientHello, a server's garbage) and how long its TCP connect took, as k6 does.
     dialing: Option<(Rc<IoStats>, DialTimes)>,
+    /// A 301/302/303 turned the request into a body-less GET: the hops from then on
+    /// were sent as GET (their `method` tag says so).
+    as_get: bool,
 }
 
 /// The attempt in flight: its connection's counters and when it started.
@@ -308,6 +311,7 @@ impl VuClient {
             bytes_sent: acc.sent,
             bytes_received: acc.received,
             proto: acc.proto,
+            as_get: acc.as_get,
             url: req.url,
             redirects,
             wire_body,
@@ -393,6 +397,7 @@ impl VuClient {
                 timings: acc.timings,
                 bytes_sent: acc.sent - sent0,
                 bytes_received: acc.received - received0,
+                as_get: acc.as_get,
             });
             if let Some(allowed) = &self.opts.redirect_origins {
                 if let Err(e) = check_origin(&next, allowed) {
@@ -401,7 +406,7 @@ impl VuClient {
                     return Err(e);
                 }
             }
-            redirect(req, done.status, next);
+            acc.as_get |= redirect(req, done.status, next);
             hops += 1;
         }
     }
@@ -858,17 +863,25 @@ fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
-/// Point `req` at the redirect target, with Go's method and header rules.
-fn redirect(req: &mut Request, status: u16, next: Url) {
+/// Point `req` at the redirect target, with Go's method rules and its header rules but for
+/// the body's headers, dropped with the body; true when it turned the request into a
+/// body-less GET.
+fn redirect(req: &mut Request, status: u16, next: Url) -> bool {
     let to_get = status != StatusCode::TEMPORARY_REDIRECT.as_u16()
         && status != StatusCode::PERMANENT_REDIRECT.as_u16()
         && req.method != Method::GET
         && req.method != Method::HEAD;
     if to_get {
+        // The body goes, and the headers that describe it with it (the Fetch standard's
+        // request-body-header names, as browsers do). Go, so k6, keeps them: a GET with a
+        // `Content-Type` and no body (docs/language.md, *Redirects*).
         req.method = Method::GET;
         req.body = super::Body::default();
         req.headers.retain(|(n, _)| {
             n != header::CONTENT_TYPE
+                && n != header::CONTENT_ENCODING
+                && n != header::CONTENT_LANGUAGE
+                && n != header::CONTENT_LOCATION
                 && n != header::CONTENT_LENGTH
                 && n != header::TRANSFER_ENCODING
         });
@@ -885,6 +898,7 @@ fn redirect(req: &mut Request, status: u16, next: Url) {
         req.cookies.clear();
     }
     req.url = Arc::new(next);
+    to_get
 }
 
 fn needs_zero_length(method: &Method) -> bool {
@@ -925,15 +939,28 @@ mod unit {
         let mut req = Request::new(Method::POST, base.clone())
             .body("data")
             .header(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))
-            .header(header::AUTHORIZATION, HeaderValue::from_static("secret"));
-        redirect(&mut req, 307, base.join("/y")?);
+            .header(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))
+            .header(header::AUTHORIZATION, HeaderValue::from_static("secret"))
+            .header(
+                header::HeaderName::from_static("x-custom"),
+                HeaderValue::from_static("kept"),
+            );
+        assert!(
+            !redirect(&mut req, 307, base.join("/y")?),
+            "307 keeps the method"
+        );
         assert_eq!(req.method, Method::POST);
         assert_eq!(req.body.to_bytes(), Bytes::from("data"));
-        assert_eq!(req.headers.len(), 2);
-        redirect(&mut req, 302, Url::parse("http://b/z")?);
+        assert_eq!(req.headers.len(), 4);
+        assert!(
+            redirect(&mut req, 302, Url::parse("http://b/z")?),
+            "302 turns POST to GET"
+        );
         assert_eq!(req.method, Method::GET);
         assert!(req.body.is_empty());
-        assert!(req.headers.is_empty());
+        // The body's headers went with it, `Authorization` with the host; the rest stays.
+        let names: Vec<&str> = req.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["x-custom"]);
         assert_eq!(req.url.as_str(), "http://b/z");
         Ok(())
     }

@@ -38,8 +38,10 @@
 //!   prior knowledge (h2c) on `http://`, and offers `h2, http/1.1` by ALPN on `https://`
 //!   (using whichever the server picks).
 //! * **Redirects.** 301/302/303/307/308 with a `Location` are followed up to `max_redirects`
-//!   hops; 301/302/303 turn any method but GET/HEAD into a body-less GET (as Go and k6 do);
-//!   307/308 keep method and body. `Authorization`, `Proxy-Authorization`, `Cookie` and
+//!   hops; 301/302/303 turn any method but GET/HEAD into a body-less GET (as Go and k6 do;
+//!   [`Hop::as_get`] and [`Response::as_get`] say so) and drop the body's own headers
+//!   (`Content-Type`, `Content-Encoding`, .., as browsers do; Go keeps them); 307/308 keep
+//!   method and body. `Authorization`, `Proxy-Authorization`, `Cookie` and
 //!   `WWW-Authenticate` are dropped when the host or port changes. With
 //!   [`ClientOptions::redirect_origins`] set (the engine sets it to the declared targets),
 //!   a redirect to any other host and port is not followed: the request fails with code
@@ -271,6 +273,9 @@ pub struct Hop {
     pub bytes_sent: u64,
     /// Wire bytes read for this hop (its retry included).
     pub bytes_received: u64,
+    /// Sent as a body-less GET: an earlier 301/302/303 turned the request's method (not
+    /// GET or HEAD) into one, so this hop's `method` tag is `GET`, as in k6.
+    pub as_get: bool,
 }
 
 /// The outcome of [`VuClient::send`]: a response, or a transport error with `status == 0`.
@@ -295,6 +300,8 @@ pub struct Response {
     pub proto: &'static str,
     /// The final URL, after redirects.
     pub url: Arc<Url>,
+    /// The final hop was sent as a body-less GET (see [`Hop::as_get`]).
+    pub as_get: bool,
     /// The redirect responses followed before this one, in order (empty without
     /// redirects; no allocation then).
     pub redirects: Vec<Hop>,
@@ -317,6 +324,7 @@ impl Response {
             bytes_received: 0,
             proto: "",
             url: url.into(),
+            as_get: false,
             redirects: Vec::new(),
             wire_body: 0,
         }

@@ -242,6 +242,7 @@ impl Vu {
                 "body" => Value::Str(Arc::from(String::from_utf8_lossy(&r.body).as_ref())),
                 "size" => Value::Size(r.body.len() as f64),
                 "wire_size" => Value::Size(r.wire_size as f64),
+                "url" => Value::Str(Arc::from(r.url.as_ref().map_or("", |u| u.as_str()))),
                 "cookies" => {
                     let map = crate::http::response_cookies(&r.headers)
                         .into_iter()

@@ -143,7 +143,13 @@ impl Vu {
         let resp = self.client.send(req).await;
         cut.armed = false;
         drop(cut);
-        // Each redirect followed is a request of its own (k6 counts every hop).
+        // Each redirect followed is a request of its own (k6 counts every hop), tagged
+        // with the method it was sent with: GET once a 301/302/303 turned a POST into one.
+        let get_tag = resp.as_get.then(|| Arc::<str>::from("GET"));
+        let method_of = |as_get: bool| match (&get_tag, as_get) {
+            (Some(get), true) => get,
+            _ => &r.method_tag,
+        };
         let (mut sent, mut received) = (resp.bytes_sent, resp.bytes_received);
         for hop in &resp.redirects {
             let t = &hop.timings;
@@ -152,7 +158,7 @@ impl Vu {
             self.rec.http(&HttpSample {
                 group: &self.group,
                 name: &r.name,
-                method: &r.method_tag,
+                method: method_of(hop.as_get),
                 tags,
                 status: hop.status,
                 expected: (r.expect.0..=r.expect.1).contains(&hop.status),
@@ -174,7 +180,7 @@ impl Vu {
         self.rec.http(&HttpSample {
             group: &self.group,
             name: &r.name,
-            method: &r.method_tag,
+            method: method_of(resp.as_get),
             tags,
             status: resp.status,
             expected,
@@ -200,7 +206,8 @@ impl Vu {
                 resp.body,
                 resp.error.map(|e| e.message),
             )
-            .with_wire_size(resp.wire_body),
+            .with_wire_size(resp.wire_body)
+            .with_url(resp.url),
         )))
     }
 
