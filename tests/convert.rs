@@ -18,12 +18,12 @@
 //! comparisons are skipped, unless `VOLLEY_REQUIRE_TOOLS=1`.
 
 use crate::support::{
-    k6_bin, repo, skip_or_fail, temp_dir, text, volley_env, volley_in, DemoProcess,
+    k6_bin, k6_run_env, repo, skip_or_fail, temp_dir, text, volley_env, volley_in, DemoProcess,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn corpus() -> Vec<PathBuf> {
     let dir = repo().join("tests/convert/k6");
@@ -305,28 +305,16 @@ fn verdicts(summary: &Path) -> BTreeMap<String, Vec<bool>> {
 /// Runs `k6 run` of the script with a time bound, its summary exported to `summary`;
 /// its exit code.
 fn k6_run(k6: &Path, dir: &Path, script: &str, base: &str, summary: &Path) -> i32 {
-    let mut child = Command::new(k6)
-        .args(["run", "-q", "--summary-export", summary.to_str().unwrap()])
-        .args(["-e", &format!("BASE_URL={base}"), script])
-        .current_dir(dir)
-        .env("K6_NO_USAGE_REPORT", "true")
-        .env("API_TOKEN", "tok-test")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st.code().unwrap_or(-1);
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("k6 run {script} did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let base = format!("BASE_URL={base}");
+    let args = [
+        "--summary-export",
+        summary.to_str().unwrap(),
+        "-e",
+        &base,
+        script,
+    ];
+    let out = k6_run_env(k6, dir, &args, &[("API_TOKEN", "tok-test")]);
+    out.status.code().unwrap_or(-1)
 }
 
 #[test]

@@ -21,7 +21,6 @@ use crate::support::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -212,33 +211,21 @@ thresholds {
 fn k6_run(k6: &Path, dir: &Path, addr: &str) -> (i32, Vec<serde_json::Value>, serde_json::Value) {
     let console = dir.join("k6-console.txt");
     let export = dir.join("k6-summary.json");
-    let mut child = Command::new(k6)
-        .args([
-            "run",
-            "-q",
-            "--no-color",
-            "--no-usage-report",
+    let addr = format!("ADDR={addr}");
+    let out = crate::support::k6_run(
+        k6,
+        dir,
+        &[
             "--log-format=raw",
-        ])
-        .args(["--console-output", console.to_str().unwrap()])
-        .args(["--summary-export", export.to_str().unwrap()])
-        .args(["-e", &format!("ADDR={addr}"), "deadline.js"])
-        .current_dir(dir)
-        .env("K6_NO_USAGE_REPORT", "true")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("k6 did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
+            "--console-output",
+            console.to_str().unwrap(),
+            "--summary-export",
+            export.to_str().unwrap(),
+            "-e",
+            &addr,
+            "deadline.js",
+        ],
+    );
     let lines = std::fs::read_to_string(&console).unwrap_or_default();
     let logged = lines
         .lines()

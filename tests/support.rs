@@ -413,10 +413,16 @@ pub fn k6_bin() -> Option<PathBuf> {
 
 /// `k6 run -q ARGS` in `dir`, killed after 60 s.
 pub fn k6_run(k6: &Path, dir: &Path, args: &[&str]) -> Output {
+    k6_run_env(k6, dir, args, &[])
+}
+
+/// `k6 run -q ARGS` in `dir` with `env` added to its environment, killed after 60 s.
+pub fn k6_run_env(k6: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(k6)
         .args(["run", "-q", "--no-color", "--no-usage-report"])
         .args(args)
         .current_dir(dir)
+        .envs(env.iter().copied())
         .env("K6_NO_USAGE_REPORT", "true")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -277,14 +277,11 @@ fn minimum_version_and_suites_are_what_is_offered() {
 #[test]
 fn aes_128_gcm_is_offered_first_and_negotiated() {
     use rustls::CipherSuite as C;
-    let tls = TlsConfig::new().expect("config");
-    let offered: Vec<C> = tls
-        .client_config(false, false)
-        .crypto_provider()
-        .cipher_suites
-        .iter()
-        .map(|s| s.suite())
-        .collect();
+    let suites = |tls: &TlsConfig| -> Vec<C> {
+        let provider = tls.client_config(false, false).crypto_provider();
+        provider.cipher_suites.iter().map(|s| s.suite()).collect()
+    };
+    let offered = suites(&TlsConfig::new().expect("config"));
     let at = |s: C| offered.iter().position(|o| *o == s).expect("offered");
     assert_eq!(offered[0], C::TLS13_AES_128_GCM_SHA256, "{offered:?}");
     assert!(at(C::TLS13_AES_128_GCM_SHA256) < at(C::TLS13_AES_256_GCM_SHA384));
@@ -305,14 +302,7 @@ fn aes_128_gcm_is_offered_first_and_negotiated() {
         cipher_suites: vec![0x1302, 0x1301],
         ..crate::http::TlsSettings::default()
     };
-    let named = TlsConfig::with_settings(s).expect("named");
-    let named: Vec<C> = named
-        .client_config(false, false)
-        .crypto_provider()
-        .cipher_suites
-        .iter()
-        .map(|s| s.suite())
-        .collect();
+    let named = suites(&TlsConfig::with_settings(s).expect("named"));
     assert_eq!(
         named,
         [C::TLS13_AES_256_GCM_SHA384, C::TLS13_AES_128_GCM_SHA256]
