@@ -56,6 +56,7 @@ mod summary_format;
 mod summary_snapshots;
 mod support;
 mod tags_e2e;
+mod thresholds_k6;
 mod tidy;
 mod tls_e2e;
 mod websocket_e2e;
