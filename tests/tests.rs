@@ -57,6 +57,7 @@ mod summary_snapshots;
 mod support;
 mod tags_e2e;
 mod tags_k6;
+mod thresholds_k6;
 mod tidy;
 mod tls_e2e;
 mod websocket_e2e;
