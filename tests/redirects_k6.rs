@@ -23,7 +23,7 @@
 //! Volley is checked against the expected table below whether or not k6 is installed; k6,
 //! when present, against the same table (or `VOLLEY_REQUIRE_TOOLS=1` fails without it).
 
-use crate::support::{k6_bin, k6_run, read_head, skip_or_fail, temp_dir, text, volley_in};
+use crate::support::{k6_bin, k6_run, read_head, skip_or_fail, temp_dir, text, volley_out_json};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -425,17 +425,7 @@ fn redirects_match_k6() {
     let load = load_file(srv.port, other.port);
     std::fs::write(dir.join("redirects.load"), load).expect("write .load");
     let ndjson = dir.join("volley.ndjson");
-    let out = volley_in(
-        &dir,
-        &[
-            "run",
-            "redirects.load",
-            "-q",
-            "--out",
-            &format!("json={}", ndjson.display()),
-        ],
-        Duration::from_secs(60),
-    );
+    let out = volley_out_json(&dir, "redirects.load", &ndjson);
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");
     let at = |server, k6| lines_at(&expected, server, k6);

@@ -397,6 +397,17 @@ pub fn sigkill(pid: u32) {
 
 /// A tool a test needs is missing: fail when the test command promised to install it
 /// (`VOLLEY_REQUIRE_TOOLS=1`), else say the test is skipped.
+/// `volley run FILE -q --out json=NDJSON` in `dir`, bounded at 60 s: the run of a test
+/// that compares Volley's samples with k6's.
+pub fn volley_out_json(dir: &Path, file: &str, ndjson: &Path) -> Output {
+    let out = format!("json={}", ndjson.display());
+    volley_in(
+        dir,
+        &["run", file, "-q", "--out", &out],
+        Duration::from_secs(60),
+    )
+}
+
 /// Real k6, the oracle of the tests that compare with it: `.venv/bin/k6` of the repo
 /// (scripts/test.sh installs it) or one on `PATH`.
 pub fn k6_bin() -> Option<PathBuf> {

@@ -25,7 +25,7 @@
 //! Volley is checked against the expected table whether or not k6 is installed; k6, when
 //! present, against the same table (or `VOLLEY_REQUIRE_TOOLS=1` fails without it).
 
-use crate::support::{k6_bin, k6_run, read_head, skip_or_fail, temp_dir, text, volley_in};
+use crate::support::{k6_bin, k6_run, read_head, skip_or_fail, temp_dir, text, volley_out_json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -259,17 +259,7 @@ fn tags_match_k6_sample_by_sample() {
     let port = serve();
     std::fs::write(dir.join("tags.load"), load_file(port)).expect("write .load");
     let ndjson = dir.join("volley.ndjson");
-    let out = volley_in(
-        &dir,
-        &[
-            "run",
-            "tags.load",
-            "-q",
-            "--out",
-            &format!("json={}", ndjson.display()),
-        ],
-        Duration::from_secs(60),
-    );
+    let out = volley_out_json(&dir, "tags.load", &ndjson);
     let log = text(&out);
     assert_eq!(out.status.code(), Some(0), "{log}");
     let (lines, vus) = volley_lines(&std::fs::read_to_string(&ndjson).unwrap_or_default());
