@@ -21,6 +21,7 @@
 //! have no known shape here.
 
 use crate::index::{DefKind, Index, Occurrence, Target};
+use crate::tables::{FileCache, Stamp};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -571,15 +572,15 @@ fn request_key(callee: &str, args: &[ast::Arg]) -> Option<String> {
     Some(format!("{method} {} {p}", target.name))
 }
 
-type Cached = (SystemTime, u64, Arc<Shape>);
-
-fn cache() -> &'static Mutex<HashMap<PathBuf, Cached>> {
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Cached>>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+/// The row shapes of the JSON data files completion has read, by canonical path: kept
+/// and bounded as the analyses' parsed data files are ([`FileCache`]).
+fn cache() -> &'static Mutex<FileCache<PathBuf, Arc<Shape>>> {
+    static CACHE: OnceLock<Mutex<FileCache<PathBuf, Arc<Shape>>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(FileCache::default()))
 }
 
 /// The shape of one row of the JSON data file `path` (as written, relative to `dir`),
-/// cached by modification time. `None` when it cannot be read or is not JSON.
+/// kept while the file is unchanged. `None` when it cannot be read or is not JSON.
 pub fn data_shape(dir: &Path, allowed: &[PathBuf], path: &str) -> Option<Arc<Shape>> {
     let loader = FsLoader {
         base_dir: dir.to_path_buf(),
@@ -590,19 +591,18 @@ pub fn data_shape(dir: &Path, allowed: &[PathBuf], path: &str) -> Option<Arc<Sha
     if !meta.is_file() || meta.len() > MAX_FILE {
         return None;
     }
-    let modified = meta.modified().ok()?;
-    if let Some((m, len, shape)) = cache().lock().ok()?.get(&full) {
-        if *m == modified && *len == meta.len() {
-            return Some(shape.clone());
-        }
+    let stamp = Stamp::of(&meta);
+    if let Some(shape) = cache().lock().ok()?.get(&full, &stamp) {
+        return Some(shape);
     }
+    let read_at = SystemTime::now();
     let bytes = std::fs::read(&full).ok()?;
     let doc: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let mut whole = Shape::default();
     whole.add(&doc);
     let row = Arc::new(whole.items.map(|b| *b).unwrap_or_default());
     if let Ok(mut c) = cache().lock() {
-        c.insert(full, (modified, meta.len(), row.clone()));
+        c.keep(full, stamp, read_at, row.clone());
     }
     Some(row)
 }
@@ -611,6 +611,38 @@ pub fn data_shape(dir: &Path, allowed: &[PathBuf], path: &str) -> Option<Arc<Sha
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A changed JSON file gives its new shape; at most `MAX_ENTRIES` shapes are kept.
+    #[test]
+    fn data_shapes_follow_the_file_and_stay_bounded() {
+        use crate::tables::MAX_ENTRIES;
+        use std::time::Duration;
+        let dir = std::env::temp_dir().join(format!("volley-lsp-shapes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, text: &str, ago: Duration| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+            f.set_modified(SystemTime::now() - ago).unwrap();
+        };
+        let keys = |name: &str| -> Vec<String> {
+            let s = data_shape(&dir, &[], name).unwrap();
+            s.fields.iter().map(|(k, _)| k.clone()).collect()
+        };
+        let hour = Duration::from_secs(3600);
+        write("u.json", r#"[{"email": "a"}]"#, hour);
+        assert_eq!(keys("u.json"), ["email"]);
+        // Same length, a new key and modification time.
+        write("u.json", r#"[{"mail_": "a"}]"#, hour / 2);
+        assert_eq!(keys("u.json"), ["mail_"]);
+        for i in 0..MAX_ENTRIES + 3 {
+            write(&format!("{i}.json"), r#"[{"id": 1}]"#, hour);
+            assert_eq!(keys(&format!("{i}.json")), ["id"]);
+        }
+        assert!(cache().lock().unwrap().len() <= MAX_ENTRIES);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn shapes_merge_keys_and_kinds() {

@@ -26,7 +26,7 @@ pub const RACY: Duration = Duration::from_secs(2);
 
 /// What identifies one version of a file on disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Stamp {
+pub(crate) struct Stamp {
     len: u64,
     modified: Option<SystemTime>,
     /// Inode, device and change time (Unix): a file replaced by another (an editor's
@@ -35,7 +35,7 @@ struct Stamp {
 }
 
 impl Stamp {
-    fn of(meta: &std::fs::Metadata) -> Stamp {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Stamp {
         #[cfg(unix)]
         let node = {
             use std::os::unix::fs::MetadataExt;
@@ -51,18 +51,17 @@ impl Stamp {
     }
 }
 
-struct Entry {
-    path: PathBuf,
-    format: DataFormat,
+struct Entry<K, V> {
+    key: K,
     stamp: Stamp,
     /// When it was read.
     read_at: SystemTime,
     /// The cache's clock when it was last used.
     used: u64,
-    table: Arc<Table>,
+    value: V,
 }
 
-impl Entry {
+impl<K, V> Entry<K, V> {
     /// Whether the file was modified so shortly before it was read that a later write
     /// may have kept its stamp (or its time is in the future).
     fn racy(&self) -> bool {
@@ -73,75 +72,64 @@ impl Entry {
     }
 }
 
-/// The kept data files.
-#[derive(Default)]
-pub struct Tables {
-    entries: Vec<Entry>,
+/// What was made from files (parsed rows, a JSON shape), each kept while its file's
+/// [`Stamp`] is unchanged, at most [`MAX_ENTRIES`] of them and [`MAX_BYTES`] of file
+/// bytes, the least recently used dropped first.
+pub(crate) struct FileCache<K, V> {
+    entries: Vec<Entry<K, V>>,
     clock: u64,
-    /// Data files read and parsed (rather than found kept), for tests.
-    pub reads: u64,
 }
 
-impl Tables {
-    /// The data file `path` (a loader path of `fs`) parsed as `format`: the kept one
-    /// while the file is unchanged, else read and parsed through `fs` (and kept).
-    pub fn load(
-        &mut self,
-        fs: &FsLoader,
-        path: &str,
-        format: DataFormat,
-    ) -> Result<Arc<Table>, LoadError> {
+impl<K, V> Default for FileCache<K, V> {
+    fn default() -> Self {
+        FileCache {
+            entries: Vec::new(),
+            clock: 0,
+        }
+    }
+}
+
+impl<K: PartialEq, V: Clone> FileCache<K, V> {
+    /// The value kept for `key` if it was made from the file as `stamp` finds it now.
+    /// A stale entry of `key` is dropped.
+    pub(crate) fn get(&mut self, key: &K, stamp: &Stamp) -> Option<V> {
         self.clock += 1;
-        let real = match fs.resolve(path) {
-            Ok(r) => r,
-            Err(e) => {
-                self.forget_missing();
-                return Err(e);
-            }
-        };
-        // Stamped before reading: a write during the read changes the stamp the next
-        // analysis sees, so it reads again.
-        let stamp = match std::fs::metadata(&real) {
-            Ok(m) if m.is_file() => Stamp::of(&m),
-            // Gone since, or not a regular file: the loader says why.
-            _ => {
-                self.entries.retain(|e| e.path != real);
-                return fs.load_table(path, format);
-            }
-        };
         let clock = self.clock;
-        if let Some(e) = self
-            .entries
-            .iter_mut()
-            .find(|e| e.path == real && e.format == format)
-        {
-            if e.stamp == stamp && !e.racy() {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.key == *key) {
+            if e.stamp == *stamp && !e.racy() {
                 e.used = clock;
-                return Ok(e.table.clone());
+                return Some(e.value.clone());
             }
         }
-        self.entries
-            .retain(|e| !(e.path == real && e.format == format));
-        self.reads += 1;
-        let read_at = SystemTime::now();
-        let table = fs.load_table(path, format)?;
-        if stamp.len <= MAX_BYTES {
-            self.entries.push(Entry {
-                path: real,
-                format,
-                stamp,
-                read_at,
-                used: clock,
-                table: table.clone(),
-            });
-            self.evict();
-        }
-        Ok(table)
+        self.forget(key);
+        None
     }
 
-    /// Drops entries of files that no longer exist.
-    fn forget_missing(&mut self) {
-        self.entries.retain(|e| e.path.is_file());
+    /// Keeps `value`, made from the file stamped `stamp` (taken before the read) and
+    /// read at `read_at`. A file over [`MAX_BYTES`] is not kept.
+    pub(crate) fn keep(&mut self, key: K, stamp: Stamp, read_at: SystemTime, value: V) {
+        self.forget(&key);
+        if stamp.len > MAX_BYTES {
+            return;
+        }
+        self.entries.push(Entry {
+            key,
+            stamp,
+            read_at,
+            used: self.clock,
+            value,
+        });
+        self.evict();
+    }
+
+    /// Drops the entry of `key`.
+    pub(crate) fn forget(&mut self, key: &K) {
+        self.entries.retain(|e| e.key != *key);
+    }
+
+    /// Keeps only the entries whose key passes `keep`.
+    fn retain(&mut self, keep: impl Fn(&K) -> bool) {
+        self.entries.retain(|e| keep(&e.key));
     }
 
     /// Drops the least recently used entries until the bounds hold.
@@ -164,10 +152,63 @@ impl Tables {
         }
     }
 
+    /// How many values are kept.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// The kept data files.
+#[derive(Default)]
+pub struct Tables {
+    kept: FileCache<(PathBuf, DataFormat), Arc<Table>>,
+    /// Data files read and parsed (rather than found kept), for tests.
+    pub reads: u64,
+}
+
+impl Tables {
+    /// The data file `path` (a loader path of `fs`) parsed as `format`: the kept one
+    /// while the file is unchanged, else read and parsed through `fs` (and kept).
+    pub fn load(
+        &mut self,
+        fs: &FsLoader,
+        path: &str,
+        format: DataFormat,
+    ) -> Result<Arc<Table>, LoadError> {
+        let real = match fs.resolve(path) {
+            Ok(r) => r,
+            Err(e) => {
+                // Drops entries of files that no longer exist.
+                self.kept.retain(|(p, _)| p.is_file());
+                return Err(e);
+            }
+        };
+        // Stamped before reading: a write during the read changes the stamp the next
+        // analysis sees, so it reads again.
+        let stamp = match std::fs::metadata(&real) {
+            Ok(m) if m.is_file() => Stamp::of(&m),
+            // Gone since, or not a regular file: the loader says why.
+            _ => {
+                self.kept.retain(|(p, _)| *p != real);
+                return fs.load_table(path, format);
+            }
+        };
+        let key = (real, format);
+        if let Some(table) = self.kept.get(&key, &stamp) {
+            return Ok(table);
+        }
+        self.reads += 1;
+        let read_at = SystemTime::now();
+        let table = fs.load_table(path, format)?;
+        self.kept.keep(key, stamp, read_at, table.clone());
+        Ok(table)
+    }
+
     /// How many files are kept.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.kept.len()
     }
 }
 
