@@ -2,6 +2,7 @@
 //! `volley runner` and `volley coordinator` processes loading a loopback server the test
 //! starts. Every signal CI or Kubernetes sends ends a run with exit 105, a complete summary
 //! and complete outputs, and no runner process outlives it; a second signal exits at once.
+//! A closed output pipe stops a run the same way (k6 dies of SIGPIPE there).
 //! Also: a closed-model iteration that never awaits still ends on time, a runner evicted
 //! mid-run is reported lost with its reason, a replaced runner exits 104, the local
 //! fleet's work folder is private, and an unwritable `--summary-json` is refused up front.
@@ -614,4 +615,91 @@ fn an_unwritable_summary_json_is_refused_before_any_load() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("--summary-json"), "{}", text(&out));
+}
+
+/// `volley run t.load 2>&1 | head -1`: once the pipe's reader is gone, the next progress
+/// line finds it closed, and the run stops as on a first signal (exit 105, a complete
+/// summary file, no more load). `eprintln!` used to panic there (exit 101, no file),
+/// and a run that ignored it would go on loading the target for nobody.
+#[test]
+fn a_reader_gone_from_the_pipe_stops_the_run_gracefully() {
+    use std::io::BufRead;
+    let rec = Recorder::start();
+    let dir = temp_dir("reader-gone");
+    let file = long_load(&dir, &rec.url());
+    let sj = dir.join("summary.json");
+    let mut child = spawn_job(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    let started = std::time::Instant::now();
+    // Read one line of stderr (the first progress line or note), then close both pipes.
+    let mut first = String::new();
+    let stderr = child.stderr.take().expect("stderr is piped");
+    std::io::BufReader::new(stderr)
+        .read_line(&mut first)
+        .expect("a first line");
+    assert!(!first.is_empty(), "volley wrote to stderr");
+    drop(child.stdout.take());
+    wait_for(Duration::from_secs(30), "the load to start", || {
+        rec.requests().len() >= 5
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if started.elapsed() > Duration::from_secs(50) {
+            let _ = child.kill();
+            panic!("volley went on with its reader gone (the test lasts a minute)");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(105), "{status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "stopped by the closed pipe, not the end of the minute"
+    );
+    assert_aborted_summary(&sj);
+    assert_no_more_load(&rec);
+
+    // k6 1.1.0, the same way: SIGPIPE kills it at its next write, with no summary file.
+    let Some(k6) = k6_bin() else {
+        return skip_or_fail("k6");
+    };
+    let script = dir.join("long.js");
+    std::fs::write(
+        &script,
+        format!(
+            "import http from 'k6/http';\n\
+             export const options = {{ vus: 2, duration: '1m' }};\n\
+             export default function () {{ http.get('{}/z'); }}\n",
+            rec.url()
+        ),
+    )
+    .unwrap();
+    let export = dir.join("k6-summary.json");
+    let mut k6 = Command::new(k6)
+        .args(["run", "--no-usage-report", "--summary-export"])
+        .arg(&export)
+        .arg(&script)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("k6 starts");
+    let mut first = String::new();
+    std::io::BufReader::new(k6.stdout.take().expect("stdout is piped"))
+        .read_line(&mut first)
+        .expect("a first line");
+    drop(k6.stderr.take());
+    let out = wait_output(k6, Duration::from_secs(50));
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(13), "k6: {:?}", out.status);
+    assert!(!export.exists(), "k6 wrote no summary");
 }

@@ -27,7 +27,10 @@ pub fn init(format: LogFormat) {
         .unwrap_or_else(|_| EnvFilter::new("info,kube_client::client::builder=off"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Its own report of a failed write is an `eprintln!`, which panics when stderr's
+        // reader is gone (a closed pipe): such lines are dropped, as `crate::term` does.
+        .log_internal_errors(false);
     // A second install (tests calling `main` twice) keeps the first: nothing to report.
     let _ = match format {
         LogFormat::Text => builder

@@ -2,6 +2,9 @@
 //! subcommand lives in `cmd/`; the libraries return data and diagnostics, and only this
 //! crate prints them (miette for diagnostics).
 
+#[macro_use]
+mod term;
+
 mod cmd;
 mod logging;
 #[cfg(feature = "compiler")]

@@ -4,6 +4,9 @@
 //! exits 105. A second one exits at once (105), after `on_second` has cleaned up (the local
 //! fleet kills its runner processes and removes its work folder).
 //!
+//! A reader gone from stdout or stderr (a closed pipe, [`crate::term`]) stops the run
+//! as the first signal does.
+//!
 //! The handlers are registered before [`install`] returns, so a signal that arrives while
 //! the run starts is never the default one (which would kill the process with no summary).
 
@@ -18,13 +21,16 @@ pub type OnSecond = Box<dyn Fn() + Send + 'static>;
 /// one runs `on_second` and exits 105. Without a runtime or a handler (very unusual) the
 /// signals keep their default action, and a note says so.
 pub fn install(stops: Vec<StopHandle>, on_second: OnSecond) {
+    // A reader gone from stdout or stderr stops the run as a first signal does.
+    let gone = stops.clone();
+    crate::term::when_reader_gone(Box::new(move || gone.iter().for_each(StopHandle::stop)));
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("note: signals keep their default action: {e}");
+            errln!("note: signals keep their default action: {e}");
             return;
         }
     };
@@ -44,7 +50,7 @@ pub fn install(stops: Vec<StopHandle>, on_second: OnSecond) {
     let mut streams = match streams {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("note: signals keep their default action: {e}");
+            errln!("note: signals keep their default action: {e}");
             return;
         }
     };
@@ -57,14 +63,14 @@ pub fn install(stops: Vec<StopHandle>, on_second: OnSecond) {
                     let name = next(&mut streams).await;
                     seen += 1;
                     if seen == 1 {
-                        eprintln!(
+                        errln!(
                             "{name}: stopping gracefully (the summary follows; a second signal exits at once)"
                         );
                         for s in &stops {
                             s.stop();
                         }
                     } else {
-                        eprintln!("{name} again: exiting at once (no summary)");
+                        errln!("{name} again: exiting at once (no summary)");
                         on_second();
                         std::process::exit(ExitCode::AbortedBySignal.as_i32());
                     }
@@ -72,7 +78,7 @@ pub fn install(stops: Vec<StopHandle>, on_second: OnSecond) {
             });
         });
     if let Err(e) = spawned {
-        eprintln!("note: signals keep their default action: {e}");
+        errln!("note: signals keep their default action: {e}");
     }
 }
 

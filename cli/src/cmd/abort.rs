@@ -15,7 +15,7 @@ pub fn run(a: Args) -> ExitCode {
     on_cluster(&a.cluster, |client, ns| async move {
         match volley_k8s::deploy::ops::abort(&client, &ns, &a.run).await {
             Ok(_) => {
-                eprintln!("run {} is stopping", a.run);
+                errln!("run {} is stopping", a.run);
                 ExitCode::Ok
             }
             Err(e) => fail(&e),

@@ -23,11 +23,11 @@ pub fn run(files: &[PathBuf], params: &[String]) -> ExitCode {
         if e > 0 {
             worst = ExitCode::InvalidInput;
         } else {
-            println!("ok: {}", file.display());
+            outln!("ok: {}", file.display());
         }
     }
     if errors + warnings > 0 {
-        eprintln!(
+        errln!(
             "{errors} error{}, {warnings} warning{} in {} file{}",
             plural(errors),
             plural(warnings),

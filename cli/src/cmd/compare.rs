@@ -117,14 +117,6 @@ pub struct Args {
     pub judge: Judge,
 }
 
-/// Writes to stdout; a reader that stops early is not an error (the coordinator's build
-/// has no `super::stdout`).
-fn out(text: &str) {
-    use std::io::Write;
-    let mut o = std::io::stdout().lock();
-    let _ = o.write_all(text.as_bytes()).and_then(|()| o.flush());
-}
-
 /// Reads a summary file; the error says what is wrong with it.
 pub fn read_summary(path: &Path) -> Result<Summary, String> {
     let text = std::fs::read_to_string(path)
@@ -148,16 +140,16 @@ pub fn run(a: Args) -> ExitCode {
     let (base, new) = match (read_summary(&a.base), read_summary(&a.new)) {
         (Ok(b), Ok(n)) => (b, n),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::Usage;
         }
     };
     let c = compare::compare(&base, &new, &a.judge.options(&a.metrics));
     if a.json {
         let text = serde_json::to_string_pretty(&c).unwrap_or_else(|_| "{}".into());
-        out(&format!("{text}\n"));
+        outln!("{text}");
     } else {
-        out(&compare::render_table(&c));
+        out!("{}", compare::render_table(&c));
     }
     if c.regressions > 0 {
         ExitCode::ThresholdsFailed
@@ -190,7 +182,7 @@ pub fn prepare(
         }
         if args.no_baseline {
             for u in &uses {
-                eprintln!("warning: --no-baseline: {u} is not judged in this run");
+                errln!("warning: --no-baseline: {u} is not judged in this run");
             }
             for t in &mut plan.thresholds {
                 t.conditions.retain(|c| c.baseline.is_none());
@@ -198,25 +190,25 @@ pub fn prepare(
             plan.thresholds.retain(|t| !t.conditions.is_empty());
             return Ok(None);
         }
-        eprintln!(
+        errln!(
             "error: thresholds compare with an earlier run ({}): give its summary with --baseline FILE (written by `volley run --summary-json FILE`), or record a first one with --no-baseline",
             uses.join(", ")
         );
         return Err(ExitCode::Usage);
     };
     let summary = read_summary(file).map_err(|e| {
-        eprintln!("error: --baseline: {e}");
+        errln!("error: --baseline: {e}");
         ExitCode::Usage
     })?;
     match compare::resolve_baseline(plan, &summary) {
         Ok(lines) => {
             for l in lines {
-                eprintln!("baseline: {l}");
+                errln!("baseline: {l}");
             }
         }
         Err(errors) => {
             for e in errors {
-                eprintln!("error: --baseline `{}`: {e}", file.display());
+                errln!("error: --baseline `{}`: {e}", file.display());
             }
             return Err(ExitCode::Usage);
         }
@@ -230,10 +222,10 @@ pub fn prepare(
 /// Prints a run's comparison with its baseline (after the summary).
 pub fn print(summary: &Summary) {
     if let Some(c) = &summary.volley.comparison {
-        out(&format!(
+        out!(
             "\ncompared with the baseline:\n{}",
             compare::render_table(c)
-        ));
+        );
     }
 }
 

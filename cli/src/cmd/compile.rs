@@ -10,7 +10,7 @@ use volley_plan::ExitCode;
 
 fn write(path: &Path, text: &str) -> Result<(), ExitCode> {
     std::fs::write(path, text).map_err(|e| {
-        eprintln!("error: cannot write `{}`: {e}", path.display());
+        errln!("error: cannot write `{}`: {e}", path.display());
         ExitCode::Usage
     })
 }
@@ -23,7 +23,7 @@ pub fn run(file: &Path, out: &Path, params: &[String], outputs: &[String]) -> Ex
     let outputs = match super::cluster_out::parse(outputs, &plan, false) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::Usage;
         }
     };
@@ -36,10 +36,10 @@ pub fn run(file: &Path, out: &Path, params: &[String], outputs: &[String]) -> Ex
         Err(code) => return code,
     };
     for n in &m.notes {
-        eprintln!("note: {n}");
+        errln!("note: {n}");
     }
     if let Err(e) = std::fs::create_dir_all(out) {
-        eprintln!("error: cannot create `{}`: {e}", out.display());
+        errln!("error: cannot create `{}`: {e}", out.display());
         return ExitCode::Usage;
     }
     let source = file
@@ -62,7 +62,7 @@ pub fn run(file: &Path, out: &Path, params: &[String], outputs: &[String]) -> Ex
             return code;
         }
     }
-    println!(
+    outln!(
         "wrote {} (plan.json, manifests.yaml, kustomization.yaml): {}, run {}, {} runner{}",
         out.display(),
         m.plan_hash,

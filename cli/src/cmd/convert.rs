@@ -56,34 +56,34 @@ pub fn run(source: Source) -> ExitCode {
     let conversion = match result {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::InvalidInput;
         }
     };
     let out = out.unwrap_or_else(|| file.with_extension("load"));
     if out == file {
-        eprintln!(
+        errln!(
             "error: the output would replace the input `{}`: give -o",
             file.display()
         );
         return ExitCode::Usage;
     }
     if let Err(e) = std::fs::write(&out, &conversion.load) {
-        eprintln!("error: cannot write `{}`: {e}", out.display());
+        errln!("error: cannot write `{}`: {e}", out.display());
         return ExitCode::Usage;
     }
-    eprint!("{}", conversion.report);
-    eprintln!("wrote {}; checking it:", out.display());
+    err!("{}", conversion.report);
+    errln!("wrote {}; checking it:", out.display());
     let code = lint::run(std::slice::from_ref(&out), lint::Format::Human, &[], None);
     if code == ExitCode::Ok {
-        eprintln!("ok: {} compiles and lints without errors", out.display());
+        errln!("ok: {} compiles and lints without errors", out.display());
     }
     code
 }
 
 fn read(file: &Path) -> Result<String, ExitCode> {
     std::fs::read_to_string(file).map_err(|e| {
-        eprintln!("error: cannot read `{}`: {e}", file.display());
+        errln!("error: cannot read `{}`: {e}", file.display());
         ExitCode::Usage
     })
 }

@@ -15,7 +15,7 @@ pub fn run(a: Args) -> ExitCode {
         match volley_k8s::deploy::ops::delete(&client, &ns, &a.run).await {
             Ok(deleted) => {
                 for (kind, name) in &deleted {
-                    println!("deleted {kind} {name}");
+                    outln!("deleted {kind} {name}");
                 }
                 ExitCode::Ok
             }

@@ -13,7 +13,7 @@ pub fn run(port: u16, latency: bool) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            errln!("error: cannot start the runtime: {e}");
             return ExitCode::Usage;
         }
     };
@@ -30,11 +30,11 @@ pub fn run(port: u16, latency: bool) -> ExitCode {
         {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("error: {}", cannot_listen(addr, &e));
+                errln!("error: {}", cannot_listen(addr, &e));
                 return ExitCode::CannotListen;
             }
         };
-        eprintln!(
+        errln!(
             "demo shop listening on {} (endpoints: docs/demo.md; Ctrl-C to stop)",
             server.url()
         );
@@ -43,7 +43,7 @@ pub fn run(port: u16, latency: bool) -> ExitCode {
         match signal {
             Ok(()) => ExitCode::Ok,
             Err(e) => {
-                eprintln!("error: demo shop on {addr}: cannot wait for Ctrl-C: {e}");
+                errln!("error: demo shop on {addr}: cannot wait for Ctrl-C: {e}");
                 ExitCode::CannotListen
             }
         }

@@ -96,7 +96,7 @@ impl Wanted<'_> {
 
 /// The exit code of a deploy error, after printing it.
 pub fn fail(e: &DeployError) -> ExitCode {
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     match e {
         DeployError::NotFound { .. } => ExitCode::Usage,
         _ => ExitCode::DeployFailed,
@@ -147,7 +147,7 @@ pub fn run(a: Args) -> ExitCode {
     let outputs = match checked_outputs(&a, &plan) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::Usage;
         }
     };
@@ -165,7 +165,7 @@ pub fn run(a: Args) -> ExitCode {
     };
     drop(compiled);
     for n in &m.notes {
-        eprintln!("note: {n}");
+        errln!("note: {n}");
     }
     let wanted = Wanted {
         report: a.report.as_deref(),
@@ -181,7 +181,7 @@ pub fn run(a: Args) -> ExitCode {
         };
         let (run, ns) = (m.names.run.clone(), m.namespace.clone());
         let s = if m.runners == 1 { "" } else { "s" };
-        eprintln!(
+        errln!(
             "deploying run {run}: {} runner{s} in namespace {ns}",
             m.runners
         );
@@ -189,11 +189,11 @@ pub fn run(a: Args) -> ExitCode {
             Ok(x) => x,
             Err(e) => return fail(&e),
         };
-        eprintln!("applied {} objects (server-side, field manager `volley`)", applied.objects.len());
-        eprintln!("{}", dashboard_hint(&ns, &m.names.coordinator(), a.cluster.context.as_deref()));
+        errln!("applied {} objects (server-side, field manager `volley`)", applied.objects.len());
+        errln!("{}", dashboard_hint(&ns, &m.names.coordinator(), a.cluster.context.as_deref()));
         if a.detach {
-            println!("{run}");
-            eprintln!("follow it with `volley status {run} -n {ns}`, stop it with `volley abort {run} -n {ns}`");
+            outln!("{run}");
+            errln!("follow it with `volley status {run} -n {ns}`, stop it with `volley abort {run} -n {ns}`");
             return ExitCode::Ok;
         }
         let fo = FollowOptions {
@@ -223,7 +223,7 @@ pub fn run(a: Args) -> ExitCode {
             code = ExitCode::ThresholdsFailed;
         }
         let verdict = outcome.status.as_ref().and_then(|s| s.verdict.clone());
-        eprintln!(
+        errln!(
             "run {run}: {} (exit {})",
             verdict.as_deref().unwrap_or("ended"),
             outcome.exit_code
@@ -231,8 +231,8 @@ pub fn run(a: Args) -> ExitCode {
         let fetched = fetch_results(&client, &ns, &run, &wanted, summary).await;
         if code == ExitCode::Ok && plan.fleet.cleanup == Cleanup::OnSuccess {
             match deploy::ops::delete(&client, &ns, &run).await {
-                Ok(d) => eprintln!("cleanup = on_success: deleted {} objects of run {run}", d.len()),
-                Err(e) => eprintln!("warning: cleanup failed: {e}"),
+                Ok(d) => errln!("cleanup = on_success: deleted {} objects of run {run}", d.len()),
+                Err(e) => errln!("warning: cleanup failed: {e}"),
             }
         }
         if let Err(e) = fetched {
@@ -302,7 +302,7 @@ fn judged(
         return (summary, false);
     };
     let Ok(mut s) = serde_json::from_value::<volley_engine::summary::Summary>(value.clone()) else {
-        eprintln!("warning: --baseline: the fleet's summary could not be read: no comparison");
+        errln!("warning: --baseline: the fleet's summary could not be read: no comparison");
         return (summary, false);
     };
     volley_engine::compare::judge(&mut s, b);
@@ -332,7 +332,7 @@ pub async fn fetch_results(
             Some(s) => Ok(s),
             None => results::summary(client, ns, run).await?.map(|(s, from)| {
                 if from == results::SummaryFrom::Log {
-                    eprintln!("note: the summary was read from the coordinator pod's log");
+                    errln!("note: the summary was read from the coordinator pod's log");
                 }
                 s
             }),
@@ -344,7 +344,7 @@ pub async fn fetch_results(
         all &= match summary {
             Ok(s) => written(cluster_out::write_summary(s, path), path, "--summary-json"),
             Err(why) => {
-                eprintln!("warning: --summary-json: no summary for run {run}: {why}");
+                errln!("warning: --summary-json: no summary for run {run}: {why}");
                 unwritten(path)
             }
         };
@@ -359,11 +359,11 @@ pub async fn fetch_results(
                     let meta = junit::Meta::ended_now(run, &s);
                     match junit::write(&s, plan, &meta, path) {
                         Ok(counts) => {
-                            eprintln!("{}", junit::note(counts, path));
+                            errln!("{}", junit::note(counts, path));
                             true
                         }
                         Err(e) => {
-                            eprintln!(
+                            errln!(
                                 "warning: --out junit: cannot write `{}`: {e}",
                                 path.display()
                             );
@@ -372,11 +372,11 @@ pub async fn fetch_results(
                     }
                 }
                 Ok(Err(e)) => {
-                    eprintln!("warning: --out junit: the summary of run {run} does not read: {e}");
+                    errln!("warning: --out junit: the summary of run {run} does not read: {e}");
                     unwritten(path)
                 }
                 Err(why) => {
-                    eprintln!("warning: --out junit: no summary for run {run}: {why}");
+                    errln!("warning: --out junit: no summary for run {run}: {why}");
                     unwritten(path)
                 }
             };
@@ -393,11 +393,11 @@ pub async fn fetch_results(
         all &= match results::fetch(client, ns, run, &endpoint).await? {
             Fetch::Got(body) => written(std::fs::write(path, body), path, flag),
             Fetch::Missing(why) => {
-                eprintln!("warning: {flag}: the coordinator of run {run} has no such file: {why}");
+                errln!("warning: {flag}: the coordinator of run {run} has no such file: {why}");
                 unwritten(path)
             }
             Fetch::NoCoordinator => {
-                eprintln!(
+                errln!(
                     "warning: {flag}: cannot fetch `{}` of run {run}: {}",
                     path.display(),
                     results::gone()
@@ -421,11 +421,11 @@ fn unwritten(path: &Path) -> bool {
 fn written(r: std::io::Result<()>, path: &Path, flag: &str) -> bool {
     match r {
         Ok(()) => {
-            eprintln!("{}: {}", flag.trim_start_matches("--"), path.display());
+            errln!("{}: {}", flag.trim_start_matches("--"), path.display());
             true
         }
         Err(e) => {
-            eprintln!("warning: {flag}: cannot write `{}`: {e}", path.display());
+            errln!("warning: {flag}: cannot write `{}`: {e}", path.display());
             false
         }
     }
@@ -509,9 +509,9 @@ impl Progress {
     fn note(&mut self, line: String) {
         if line != self.last && self.mode != ProgressMode::Quiet {
             if self.mode == ProgressMode::Tty && self.shown.is_some() && !self.ended {
-                eprint!("\r\x1b[2K"); // over the in-place line; the next one redraws it
+                err!("\r\x1b[2K"); // over the in-place line; the next one redraws it
             }
-            eprintln!("{line}");
+            errln!("{line}");
             self.last = line;
         }
     }
@@ -520,7 +520,7 @@ impl Progress {
     /// done), so what follows starts on a line of its own.
     fn end(&mut self) {
         if self.shown.is_some() && !self.ended && self.mode == ProgressMode::Tty {
-            eprintln!();
+            errln!();
         }
         self.ended = true;
     }
@@ -583,13 +583,13 @@ pub fn print_summary(
     format: &super::summary_format::SummaryFormat,
 ) {
     let Some(v) = summary else {
-        eprintln!("note: the fleet summary could not be read (see `volley logs RUN`)");
+        errln!("note: the fleet summary could not be read (see `volley logs RUN`)");
         format.missing();
         return;
     };
     match serde_json::from_value::<volley_engine::summary::Summary>(v.clone()) {
         Ok(s) => {
-            print!(
+            out!(
                 "{}",
                 format.finish(&format.apply(&s), std::io::stdout().is_terminal())
             );
@@ -599,10 +599,10 @@ pub fn print_summary(
         }
         Err(e) => {
             if !format.quiet() {
-                println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
             }
             if format.exporting() {
-                eprintln!(
+                errln!(
                     "warning: --summary-export: the fleet summary does not read as Volley's: {e}"
                 );
                 format.missing();

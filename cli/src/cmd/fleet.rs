@@ -49,11 +49,11 @@ pub struct CoordinatorArgs {
 
 fn read_plan(path: &Path) -> Result<Plan, ExitCode> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        eprintln!("error: cannot read plan `{}`: {e}", path.display());
+        errln!("error: cannot read plan `{}`: {e}", path.display());
         ExitCode::Usage
     })?;
     volley_plan::from_json(&text).map_err(|e| {
-        eprintln!("error: `{}`: {e}", path.display());
+        errln!("error: `{}`: {e}", path.display());
         ExitCode::InvalidInput
     })
 }
@@ -66,7 +66,7 @@ fn token(env: &BTreeMap<String, String>) -> Result<String, ExitCode> {
     {
         Some(t) => Ok(t.to_string()),
         None => {
-            eprintln!("error: the run token is missing: set {TOKEN_ENV} (the same value on the coordinator and every runner)");
+            errln!("error: the run token is missing: set {TOKEN_ENV} (the same value on the coordinator and every runner)");
             Err(ExitCode::Usage)
         }
     }
@@ -89,7 +89,7 @@ pub fn runner(args: RunnerArgs) -> ExitCode {
     let segment = match runner::segment_from(args.segment, args.runners, &env, &plan) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::Usage;
         }
     };
@@ -122,7 +122,7 @@ fn read_slice(path: &Path) -> Result<DataSlice, ExitCode> {
 }
 
 fn data_error(e: DataDirError) -> ExitCode {
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     match e {
         DataDirError::Io { .. } => ExitCode::Usage,
         DataDirError::Oversized { .. } | DataDirError::Pack { .. } => ExitCode::InvalidInput,
@@ -141,7 +141,7 @@ fn with_packs(mut plan: Plan, dir: Option<&Path>) -> Result<Plan, ExitCode> {
             .filter(|d| d.pack.is_some() && d.rows.is_empty())
             .map(|d| format!("`{}`", d.name))
             .collect();
-        eprintln!(
+        errln!(
             "error: the data {} travels outside the plan: pass --data-dir DIR holding its data packs (data-NAME-P.pack)",
             names.join(", ")
         );
@@ -171,12 +171,12 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
         Err(c) => return c,
     };
     let Some(runners) = args.runners.or(plan.fleet.runners) else {
-        eprintln!("error: no --runners and the plan's fleet.runners is auto");
+        errln!("error: no --runners and the plan's fleet.runners is auto");
         return ExitCode::Usage;
     };
     let slices = if slice::needs_slice(&plan) {
         let Some(dir) = &args.data_dir else {
-            eprintln!("error: the plan has sliced data: pass --data-dir DIR holding slice-K-P.pack for every runner");
+            errln!("error: the plan has sliced data: pass --data-dir DIR holding slice-K-P.pack for every runner");
             return ExitCode::Usage;
         };
         match datadir::slices(dir, runners) {
@@ -202,7 +202,7 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     };
     let unresolved = volley_engine::compare::unresolved(&plan);
     if !unresolved.is_empty() {
-        eprintln!(
+        errln!(
             "error: the plan's thresholds against a baseline were not filled in ({}): deploy it with `volley deploy --baseline FILE` or run it with `volley run --baseline FILE`",
             unresolved.join(", ")
         );
@@ -215,7 +215,7 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
                 options: args.judge.options(&[]),
             })),
             Err(e) => {
-                eprintln!("error: --baseline: {e}");
+                errln!("error: --baseline: {e}");
                 return ExitCode::Usage;
             }
         },
@@ -237,7 +237,7 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
         match volley_engine::output::OutputSet::new(cfg) {
             Ok(o) => Some(o),
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 return ExitCode::Usage;
             }
         }
@@ -266,7 +266,7 @@ pub fn coordinator(args: CoordinatorArgs) -> ExitCode {
     ) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}", args.listen);
+            errln!("error: cannot listen on {}: {e}", args.listen);
             return ExitCode::CannotListen;
         }
     };

@@ -14,12 +14,12 @@ pub fn run(files: &[PathBuf], check: bool) -> ExitCode {
         let source = match volley_compiler::files::read_source_file(file) {
             Ok(s) => s,
             Err(e @ (LoadError::NotFound | LoadError::PermissionDenied | LoadError::Other(_))) => {
-                eprintln!("error: cannot read `{}`: {e}", file.display());
+                errln!("error: cannot read `{}`: {e}", file.display());
                 code = code.max(ExitCode::Usage);
                 continue;
             }
             Err(e) => {
-                eprintln!("error[E0103]: cannot read `{}`: {e}", file.display());
+                errln!("error[E0103]: cannot read `{}`: {e}", file.display());
                 code = code.max(ExitCode::InvalidInput);
                 continue;
             }
@@ -28,21 +28,21 @@ pub fn run(files: &[PathBuf], check: bool) -> ExitCode {
         match volley_syntax::format(&source) {
             Ok(formatted) if formatted == source => {}
             Ok(_) if check => {
-                println!("would reformat {name}");
+                outln!("would reformat {name}");
                 code = code.max(ExitCode::Failure);
             }
             Ok(formatted) => {
                 if let Err(e) = std::fs::write(file, formatted) {
-                    eprintln!("error: cannot write `{name}`: {e}");
+                    errln!("error: cannot write `{name}`: {e}");
                     code = code.max(ExitCode::Usage);
                 } else {
-                    println!("formatted {name}");
+                    outln!("formatted {name}");
                 }
             }
             Err(diags) => {
                 let diags: Vec<_> = diags.into_iter().map(|d| d.in_file(name.clone())).collect();
                 let sources = BTreeMap::from([(name.clone(), source)]);
-                eprint!("{}", render::diagnostics(&diags, &sources));
+                err!("{}", render::diagnostics(&diags, &sources));
                 code = code.max(ExitCode::InvalidInput);
             }
         }

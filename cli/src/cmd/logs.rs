@@ -18,7 +18,7 @@ pub fn run(a: Args) -> ExitCode {
     on_cluster(&a.cluster, |client, ns| async move {
         match volley_k8s::deploy::ops::logs(&client, &ns, &a.run, a.runner).await {
             Ok(text) => {
-                print!("{text}");
+                out!("{text}");
                 ExitCode::Ok
             }
             Err(e) => fail(&e),

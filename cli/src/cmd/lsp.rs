@@ -9,7 +9,7 @@ pub fn run() -> ExitCode {
     match volley_lsp::run_stdio(super::allowed()) {
         Ok(()) => ExitCode::Ok,
         Err(e) => {
-            eprintln!("error: volley lsp: {e}");
+            errln!("error: volley lsp: {e}");
             ExitCode::Failure
         }
     }

@@ -74,12 +74,10 @@ pub fn fleet_runners(plan: &Plan) -> u32 {
 }
 
 /// Writes to stdout; a reader that stops early (`volley plan f.load | head`) is not an
-/// error (`println!` would panic on the broken pipe).
+/// error (see [`crate::term`]).
 #[cfg(feature = "compiler")]
 pub fn stdout(text: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    out!("{text}");
 }
 
 /// Splits `--param k=v` arguments; a malformed one is a usage error.
@@ -100,7 +98,7 @@ pub fn check_summary_json(path: Option<&Path>) -> Result<(), ExitCode> {
         return Ok(());
     };
     std::fs::write(path, "").map_err(|e| {
-        eprintln!(
+        errln!(
             "error: --summary-json: cannot create `{}`: {e}",
             path.display()
         );
@@ -117,10 +115,10 @@ pub fn finish(
 ) {
     let color = std::io::stdout().is_terminal();
     let summary = &format.apply(summary);
-    print!("{}", format.finish(summary, color));
+    out!("{}", format.finish(summary, color));
     if let Some(path) = summary_json {
         if let Err(e) = summary::write_json(summary, path) {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
+            errln!("error: cannot write `{}`: {e}", path.display());
         }
     }
 }
@@ -144,12 +142,12 @@ pub fn render_events(mode: ProgressMode, what: &'static str) -> EventSink {
             }
             match mode {
                 ProgressMode::Tty => {
-                    eprint!("\r\x1b[2K{text}");
+                    err!("\r\x1b[2K{text}");
                     if done {
-                        eprintln!();
+                        errln!();
                     }
                 }
-                ProgressMode::Plain => eprintln!("{text}"),
+                ProgressMode::Plain => errln!("{text}"),
                 ProgressMode::Quiet => {}
             }
         }
@@ -164,7 +162,7 @@ pub fn render_events(mode: ProgressMode, what: &'static str) -> EventSink {
         }
         RunEvent::Notes(notes) => {
             for note in notes {
-                eprintln!("{note}");
+                errln!("{note}");
             }
         }
     })
@@ -174,12 +172,12 @@ pub fn render_events(mode: ProgressMode, what: &'static str) -> EventSink {
 #[cfg(feature = "compiler")]
 pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, ExitCode> {
     let params = parse_params(params).map_err(|e| {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         ExitCode::Usage
     })?;
     // A FIFO or a device goes on to the loader, which refuses it without blocking (E0103).
     if !file.exists() || file.is_dir() {
-        eprintln!("error: cannot read `{}`: no such file", file.display());
+        errln!("error: cannot read `{}`: no such file", file.display());
         return Err(ExitCode::Usage);
     }
     let base_dir = file
@@ -253,7 +251,7 @@ pub fn manifests_or_report(
             Err(ExitCode::InvalidInput)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Err(ExitCode::InvalidInput)
         }
     }
@@ -286,5 +284,5 @@ pub fn report(file: &Path, compiled: &Compiled) {
             d
         })
         .collect();
-    eprint!("{}", crate::render::diagnostics(&diags, &sources));
+    err!("{}", crate::render::diagnostics(&diags, &sources));
 }

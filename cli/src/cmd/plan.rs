@@ -28,12 +28,12 @@ pub fn run(
         Some(k) => match Segment::new(k, runners) {
             Ok(s) => vec![s],
             Err(e) => {
-                eprintln!("error: --segment: {e}");
+                errln!("error: --segment: {e}");
                 return ExitCode::Usage;
             }
         },
         None if runners == 0 => {
-            eprintln!("error: --runners must be at least 1");
+            errln!("error: --runners must be at least 1");
             return ExitCode::Usage;
         }
         None => (0..runners)

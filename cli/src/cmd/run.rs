@@ -49,7 +49,7 @@ pub fn run(args: Args) -> ExitCode {
                 Some(d)
             }
             Err(e) => {
-                eprintln!("error: cannot start the demo shop: {e}");
+                errln!("error: cannot start the demo shop: {e}");
                 return ExitCode::CannotListen;
             }
         },
@@ -62,7 +62,7 @@ pub fn run(args: Args) -> ExitCode {
     if args.runners.is_none() {
         let wanted = super::fleet_runners(&plan);
         if wanted > 1 {
-            eprintln!(
+            errln!(
                 "note: the file's fleet asks for {wanted} runners; this run is one process with all the load. Run them with `volley run {} --runners {wanted}` (or `volley deploy`)",
                 args.file.display()
             );
@@ -86,12 +86,12 @@ pub fn run(args: Args) -> ExitCode {
             };
         }
         match args.demo_latency.filter(|d| !d.is_zero()) {
-            Some(extra) => eprintln!(
+            Some(extra) => errln!(
                 "demo shop on {} (every target points at it; {} extra latency per answer)",
                 d.1,
                 volley_engine::summary::fmt_duration(extra.as_secs_f64() * 1000.0)
             ),
-            None => eprintln!("demo shop on {} (every target points at it)", d.1),
+            None => errln!("demo shop on {} (every target points at it)", d.1),
         }
     }
     let progress = if args.quiet {
@@ -108,18 +108,18 @@ pub fn run(args: Args) -> ExitCode {
     let outputs = match outputs(&args, &plan, &env) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::Usage;
         }
     };
     let dashboard = match (args.dashboard, outputs.as_ref().and_then(|o| o.dashboard())) {
         (Some(addr), Some(d)) => match DashboardServer::start(addr, d.clone()) {
             Ok(server) => {
-                eprintln!("dashboard: {} (live while the test runs)", server.url());
+                errln!("dashboard: {} (live while the test runs)", server.url());
                 Some(server)
             }
             Err(e) => {
-                eprintln!("error: cannot serve the dashboard on {addr}: {e}; pick another address with --dashboard=ADDR (port 0 picks a free one)");
+                errln!("error: cannot serve the dashboard on {addr}: {e}; pick another address with --dashboard=ADDR (port 0 picks a free one)");
                 return ExitCode::CannotListen;
             }
         },
@@ -141,7 +141,7 @@ pub fn run(args: Args) -> ExitCode {
             {
                 Ok(d) => d,
                 Err(e) => {
-                    eprintln!("error: cannot create a work folder: {e}");
+                    errln!("error: cannot create a work folder: {e}");
                     return ExitCode::Usage;
                 }
             };
@@ -158,7 +158,7 @@ pub fn run(args: Args) -> ExitCode {
                 exe: match std::env::current_exe() {
                     Ok(p) => p,
                     Err(e) => {
-                        eprintln!("error: cannot find the volley binary: {e}");
+                        errln!("error: cannot find the volley binary: {e}");
                         return ExitCode::Usage;
                     }
                 },
@@ -179,13 +179,13 @@ pub fn run(args: Args) -> ExitCode {
             match result {
                 Ok(o) => o,
                 Err(e) => {
-                    eprintln!("error: {}", volley_engine::run::error_chain(&e));
+                    errln!("error: {}", volley_engine::run::error_chain(&e));
                     return ExitCode::Usage;
                 }
             }
         }
         Some(_) => {
-            eprintln!("error: --runners must be at least 1");
+            errln!("error: --runners must be at least 1");
             return ExitCode::Usage;
         }
         None => {
@@ -225,7 +225,7 @@ fn linger_with(server: &DashboardServer, linger: std::time::Duration, end: &Stop
     if end.is_stopped() {
         return;
     }
-    eprintln!(
+    errln!(
         "dashboard: the report stays at {} for {} (Ctrl-C ends it)",
         server.url(),
         volley_engine::summary::fmt_duration(linger.as_secs_f64() * 1000.0)

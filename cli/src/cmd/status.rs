@@ -26,7 +26,7 @@ pub struct Args {
 pub fn run(a: Args) -> ExitCode {
     if let Err(e) = super::cluster_out::check_files(a.report.as_deref(), a.summary_json.as_deref())
     {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         return ExitCode::Usage;
     }
     on_cluster(&a.cluster, |client, ns| async move {
@@ -34,11 +34,15 @@ pub fn run(a: Args) -> ExitCode {
             Ok(s) => s,
             Err(e) => return fail(&e),
         };
-        println!("run {} in namespace {ns}", st.run);
+        outln!("run {} in namespace {ns}", st.run);
         for j in &st.jobs {
-            println!(
+            outln!(
                 "  job {}: {} (active {}, succeeded {}, failed {})",
-                j.name, j.state, j.active, j.succeeded, j.failed
+                j.name,
+                j.state,
+                j.active,
+                j.succeeded,
+                j.failed
             );
         }
         for p in &st.pods {
@@ -46,11 +50,11 @@ pub fn run(a: Args) -> ExitCode {
                 .exit_code
                 .map(|c| format!(", exit {c}"))
                 .unwrap_or_default();
-            println!("  pod {} [{}]: {}{code}", p.name, p.component, p.phase);
+            outln!("  pod {} [{}]: {}{code}", p.name, p.component, p.phase);
         }
         match &st.fleet {
-            Some(f) => println!("  {}", status_line(f)),
-            None => println!("  the coordinator does not answer (not started, or finished: see `volley logs {}`)", st.run),
+            Some(f) => outln!("  {}", status_line(f)),
+            None => outln!("  the coordinator does not answer (not started, or finished: see `volley logs {}`)", st.run),
         }
         let wanted = Wanted {
             report: a.report.as_deref(),

@@ -66,7 +66,7 @@ impl SummaryArgs {
     /// before the run, as a usage error.
     pub fn prepare(&self) -> Result<SummaryFormat, ExitCode> {
         let usage = |msg: String| {
-            eprintln!("error: {msg}");
+            errln!("error: {msg}");
             ExitCode::Usage
         };
         let trend_stats = match &self.summary_trend_stats {
@@ -179,19 +179,19 @@ impl SummaryFormat {
             match (t.render(s, &self.opts), &t.out) {
                 (Ok(r), Some(out)) => {
                     if let Err(e) = std::fs::write(out, r) {
-                        eprintln!(
+                        errln!(
                             "error: --summary-template: cannot write `{}`: {e}",
                             out.display()
                         );
                     } else {
-                        eprintln!("summary template: {}", out.display());
+                        errln!("summary template: {}", out.display());
                     }
                 }
                 (Ok(r), None) => {
                     stdout.push_str(&r);
                     replaced = true;
                 }
-                (Err(e), _) => eprintln!("error: {}", describe(t, &e)),
+                (Err(e), _) => errln!("error: {}", describe(t, &e)),
             }
         }
         if self.quiet {
@@ -217,7 +217,7 @@ impl SummaryFormat {
             return;
         };
         let Some(s) = s else {
-            eprintln!("warning: --summary-export: no summary to write (see above)");
+            errln!("warning: --summary-export: no summary to write (see above)");
             if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
                 let _ = std::fs::remove_file(path);
             }
@@ -225,8 +225,8 @@ impl SummaryFormat {
         };
         let stats = self.opts.trend_stats.as_deref();
         match summary::export::write(s, stats, path) {
-            Ok(()) => eprintln!("summary export: {}", path.display()),
-            Err(e) => eprintln!(
+            Ok(()) => errln!("summary export: {}", path.display()),
+            Err(e) => errln!(
                 "error: --summary-export: cannot write `{}`: {e}",
                 path.display()
             ),

@@ -47,13 +47,13 @@ pub fn run(
                 ExitCode::Ok
             }
             None => {
-                eprintln!("error: `{code}` is not a lint rule (see docs/lints/README.md)");
+                errln!("error: `{code}` is not a lint rule (see docs/lints/README.md)");
                 ExitCode::Usage
             }
         };
     }
     if files.is_empty() {
-        eprintln!("error: give at least one .load file (or --explain CODE)");
+        errln!("error: give at least one .load file (or --explain CODE)");
         return ExitCode::Usage;
     }
     let mut reports = Vec::new();
@@ -70,7 +70,7 @@ pub fn run(
         let config = match project_config(file, &mut configs) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 worst = worst.max(ExitCode::InvalidInput);
                 continue;
             }
@@ -167,7 +167,7 @@ fn human(reports: &[FileReport]) {
     let mut counts = [0usize; 3];
     for r in reports {
         if !r.findings.is_empty() {
-            eprint!("{}", render::diagnostics(&r.findings, &r.sources));
+            err!("{}", render::diagnostics(&r.findings, &r.sources));
         }
         for d in &r.findings {
             counts[match d.severity {
@@ -179,7 +179,7 @@ fn human(reports: &[FileReport]) {
         super::stdout(&format!("{}\n", file_line(r)));
     }
     let n = reports.len();
-    eprintln!(
+    errln!(
         "lint: {} error{}, {} warning{}, {} info in {n} file{}",
         counts[0],
         plural(counts[0]),
