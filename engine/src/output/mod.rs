@@ -321,7 +321,11 @@ impl OutputSet {
             d.finish(summary, total, &self.timeline, live);
         }
         for out in self.outputs.drain(..) {
-            notes.push(out.finish(summary, total));
+            // An output that failed says so in its own note too: once is enough.
+            let note = out.finish(summary, total);
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
         }
         notes.sort_by_key(|n| !n.starts_with("warning"));
         notes

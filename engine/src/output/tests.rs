@@ -562,6 +562,36 @@ fn a_full_queue_drops_the_oldest_batch_and_counts_it() {
     assert_eq!((r.sent, r.dropped), (0, 4), "{r:?}");
 }
 
+/// A file output that fails mid-run (a full disk) is one warning, not one per interval
+/// nor one from the set and another from the output.
+#[test]
+fn a_json_file_that_fails_mid_run_is_one_warning() {
+    if !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let mut set = OutputSet::new(config(&["json=/dev/full"], &[])).unwrap();
+    let reg = registry();
+    let mut agg = Aggregate::new(Arc::clone(&reg));
+    for (i, path) in ["/a", "/b", "/c"].into_iter().enumerate() {
+        let snap = requests(&reg, path, 2, 3.0, 0);
+        set.observe(&snap);
+        agg.merge(&snap);
+        let live = Live {
+            elapsed: Duration::from_secs(2 * i as u64 + 2),
+            ..Live::default()
+        };
+        set.flush(SystemTime::now(), &agg, &live);
+    }
+    let s = summary::build(&agg, &plan(), &[], Duration::from_secs(6));
+    let notes = set.finish(&s, &agg, &Live::default());
+    let warnings: Vec<&String> = notes.iter().filter(|n| n.starts_with("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{notes:?}");
+    assert!(
+        warnings[0].starts_with("warning: --out json: cannot write `/dev/full`"),
+        "{notes:?}"
+    );
+}
+
 #[test]
 fn influx_sends_the_token_only_in_its_header() {
     let (port, rx) = server(vec![204, 204, 204]);
