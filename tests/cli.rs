@@ -28,6 +28,9 @@ fn missing_file_is_a_usage_error() {
     let out = volley(&["check", "no/such/file.load"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("no such file"));
+    let out = volley(&["check", "examples"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("it is a directory"), "{}", text(&out));
 }
 
 #[test]

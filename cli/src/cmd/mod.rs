@@ -176,7 +176,14 @@ pub fn compile_file(file: &Path, params: &[String]) -> Result<Compiled, ExitCode
         ExitCode::Usage
     })?;
     // A FIFO or a device goes on to the loader, which refuses it without blocking (E0103).
-    if !file.exists() || file.is_dir() {
+    if file.is_dir() {
+        errln!(
+            "error: cannot read `{}`: it is a directory (give a .load file in it)",
+            file.display()
+        );
+        return Err(ExitCode::Usage);
+    }
+    if !file.exists() {
         errln!("error: cannot read `{}`: no such file", file.display());
         return Err(ExitCode::Usage);
     }
