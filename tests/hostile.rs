@@ -7,7 +7,7 @@
 //! process's peak RSS (VmHWM, sampled from /proc every 2 ms while it runs: a run that
 //! grows memory runs long enough to be seen). Every run is bounded.
 
-use crate::support::{temp_dir, text, volley_bin};
+use crate::support::{metric, summary, temp_dir, text, volley_bin, volley_env};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -569,4 +569,77 @@ fn a_failed_tls_handshake_counts_its_bytes_and_connect_time_as_k6_does() {
             "{name}: k6's connecting {k_connecting}\n{kt}"
         );
     }
+}
+
+/// The phases of a request that timed out, from the summary: (sending, waiting) max in ms.
+fn timed_out_phases(name: &str, port: u16, iteration: &str) -> (f64, f64) {
+    let dir = temp_dir(&format!("hostile-{name}"));
+    let file = dir.join("hostile.load");
+    let workload = "per_vu_iterations(vus: 1, iterations: 2)";
+    let mut source = script(port, workload, "timeout: 1s", iteration);
+    if iteration.contains("random_string") {
+        source.insert_str(0, "import std/data { random_string }\n");
+    }
+    std::fs::write(&file, source).unwrap();
+    let sj = dir.join("summary.json");
+    let out = volley_env(
+        &dir,
+        &[
+            "run",
+            "hostile.load",
+            "-q",
+            "--summary-json",
+            sj.to_str().unwrap(),
+        ],
+        &[("HOSTILE_KEY", "hostile-secret-4711")],
+        Duration::from_secs(40),
+    );
+    assert_eq!(out.status.code(), Some(99), "{name}: {}", text(&out));
+    let s = summary(&sj);
+    assert_eq!(metric(&s, "http_reqs", "count"), 2.0, "{name}: {s}");
+    assert_eq!(metric(&s, "http_req_failed", "rate"), 1.0, "{name}: {s}");
+    (
+        metric(&s, "http_req_sending", "max"),
+        metric(&s, "http_req_waiting", "max"),
+    )
+}
+
+/// A request that times out is timed where it was: still sending to a server that does
+/// not read a 16 MB body (the kernel's buffers fill), or waiting on one that read it all
+/// and never answers. Before, every failed HTTP/1.1 request counted its whole time as
+/// waiting, so a server that stopped reading looked like a slow one. (k6 records 0 for
+/// every phase of a request that failed.)
+#[test]
+fn a_timed_out_request_counts_its_time_as_sending_or_waiting_where_it_was() {
+    let deaf = server(|s| {
+        std::thread::sleep(Duration::from_secs(5));
+        drop(s);
+    });
+    let big = "var body = \"\"\n    \
+               for i in 0..16 { body = body + random_string(1000000) }\n    \
+               post(srv, \"/\", body: body)";
+    let (sending, waiting) = timed_out_phases("deaf", deaf.port, big);
+    assert!(
+        sending >= 900.0,
+        "sending {sending} ms, waiting {waiting} ms"
+    );
+    assert!(
+        waiting < 100.0,
+        "sending {sending} ms, waiting {waiting} ms"
+    );
+
+    let mute = server(|mut s| {
+        let _ = read_head(&mut s);
+        let mut sink = [0u8; 64];
+        while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
+    });
+    let (sending, waiting) = timed_out_phases("mute", mute.port, STATUS_ONLY);
+    assert!(
+        waiting >= 900.0,
+        "sending {sending} ms, waiting {waiting} ms"
+    );
+    assert!(
+        sending < 100.0,
+        "sending {sending} ms, waiting {waiting} ms"
+    );
 }

@@ -187,8 +187,16 @@ impl Acc {
         self.sent += live.stats.written.get().saturating_sub(live.written0);
         self.received += live.stats.read.get().saturating_sub(live.read0);
         if !finished {
+            // Until the request was written (HTTP/1.1 stamps the end of its write, HTTP/2
+            // each write) the time was sending; a request still going out when it failed
+            // (a server that does not read a large body) spent all of it sending.
             let now = Instant::now();
-            let written = last_write_between(&live.stats, live.t0, now);
+            let written = live
+                .stats
+                .last_write
+                .get()
+                .filter(|w| *w >= live.t0 && *w <= now)
+                .unwrap_or(now);
             self.set_phases(live.t0, written, now, now);
         }
     }

@@ -34,7 +34,8 @@ use super::proxy::{self, Proxy};
 /// The request body type given to hyper.
 pub(crate) use super::body::ReqBody;
 
-/// Bytes through one socket and the instant of its last write.
+/// Bytes through one socket and the instant of its last write (HTTP/2: any write;
+/// HTTP/1.1: the end of a request's write).
 #[derive(Debug, Default)]
 pub(crate) struct IoStats {
     pub(crate) read: Cell<u64>,
@@ -47,7 +48,7 @@ pub(crate) struct IoStats {
 pub(crate) struct CountingIo<T> {
     inner: T,
     stats: Rc<IoStats>,
-    /// Timestamp writes (HTTP/2 only: HTTP/1.1 knows when it has written).
+    /// Timestamp writes (HTTP/2 only: HTTP/1.1 stamps the end of each request's write).
     stamp: bool,
 }
 

@@ -130,6 +130,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Conn<IO> {
             *w = Vec::new(); // do not keep a rare huge head around
         }
         let written = Instant::now();
+        // A failure from here on (a timeout waiting for the answer) is timed as waiting.
+        self.stats.last_write.set(Some(written));
         let head_request = req.method == Method::HEAD;
         let keep = (!req.discard_body).then_some(max_body);
         self.read_response(bufs, head_request, keep, written).await
