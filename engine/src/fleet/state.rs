@@ -473,8 +473,10 @@ impl FleetState {
 
     fn merge_fleet_gauges(&mut self) {
         let live = |r: &&RunnerSlot| r.state != RunnerState::Lost;
-        let vus: f64 = self.runners.iter().filter(live).map(|r| r.vus).sum();
-        let vus_max: f64 = self.runners.iter().filter(live).map(|r| r.vus_max).sum();
+        // Folded from +0: an f64 `sum()` of nothing (every runner lost) is -0, which the
+        // summary printed as `vus: -0`.
+        let vus = self.runners.iter().filter(live).fold(0.0, |a, r| a + r.vus);
+        let vus_max = self.runners.iter().filter(live).fold(0.0, |a, r| a + r.vus_max);
         let gauge = |metric: &str, v: f64| SeriesSnapshot {
             metric: metric.into(),
             tags: BTreeMap::new(),

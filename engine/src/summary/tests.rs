@@ -373,6 +373,7 @@ fn human_units() {
     assert_eq!(fmt_bytes(1234.0), "1.2 kB");
     assert_eq!(fmt_bytes(3_400_000.0), "3.4 MB");
     assert_eq!(fmt_num(3.0), "3");
+    assert_eq!(fmt_num(-0.0), "0");
     assert_eq!(fmt_num(2.345), "2.35");
     assert_eq!(percentile_key(95.0), "p(95)");
     assert_eq!(percentile_key(99.9), "p(99.9)");

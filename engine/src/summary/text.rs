@@ -489,6 +489,8 @@ pub fn fmt_num(x: f64) -> String {
     if !x.is_finite() {
         return "-".into();
     }
+    // -0 (a float sum of nothing) reads as 0.
+    let x = x + 0.0;
     if x.fract() == 0.0 && x.abs() < 1e15 {
         format!("{x:.0}")
     } else {

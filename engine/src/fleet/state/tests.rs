@@ -282,6 +282,25 @@ fn a_lost_runner_keeps_its_data_and_is_never_replaced() {
     assert_eq!(total_reqs(&st), 10.0);
 }
 
+/// With every runner lost the fleet's VU gauges are +0, not the -0 of an f64 `sum()` of
+/// nothing, which the summary printed as `vus: -0 min=-0`.
+#[test]
+fn a_fleet_whose_every_runner_is_lost_has_zero_vus_not_minus_zero() {
+    let mut st = started(2);
+    st.push(&push(0, "r0", &[(1, 4.0)], false), now()).unwrap();
+    assert!(st.process_exited(0, "exit status 111", now()));
+    assert!(st.process_exited(1, "exit status 111", now()));
+    for name in ["vus", "vus_max"] {
+        let g = st.agg.view(name, &BTreeMap::new()).unwrap();
+        assert!(
+            g.value == 0.0 && g.value.is_sign_positive() && g.min.is_sign_positive(),
+            "{name}: value {:?} min {:?}",
+            g.value,
+            g.min
+        );
+    }
+}
+
 #[test]
 fn silent_runners_are_lost_after_the_heartbeat_timeout() {
     let mut st = started(2);
