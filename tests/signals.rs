@@ -490,6 +490,48 @@ fn a_runner_replaced_before_the_start_exits_104_instead_of_polling_forever() {
     assert_eq!(rec.count("/z"), 0, "a refused runner sends no load");
 }
 
+/// A coordinator that holds its connections open and never answers (frozen by SIGSTOP, as
+/// a coordinator whose node is partitioned would be) is gone for the runners after
+/// `fleet.grace` (3 s here): their load stops then, not when a push that waits on it
+/// times out (10 s). Woken, the coordinator finds both runners lost and exits 110.
+#[test]
+fn a_frozen_coordinator_stops_the_runners_load_after_the_grace() {
+    let rec = Recorder::start();
+    let dir = temp_dir("coordinator-frozen");
+    let file = long_load(&dir, &rec.url());
+    let sj = dir.join("summary.json");
+    let child = spawn_fleet_of_two(&file, &sj, &dir);
+    let pid = child.id();
+    wait_for(Duration::from_secs(30), "the load to start", || {
+        rec.requests().len() >= 10
+    });
+    signal("STOP", &pid.to_string());
+    let frozen = std::time::Instant::now();
+    // The load stops when the count stands still for 1.5 s.
+    let (mut last, mut changed) = (rec.requests().len(), std::time::Instant::now());
+    while changed.elapsed() < Duration::from_millis(1500)
+        && frozen.elapsed() < Duration::from_secs(9)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+        let n = rec.requests().len();
+        if n != last {
+            (last, changed) = (n, std::time::Instant::now());
+        }
+    }
+    let stopped_after = changed.duration_since(frozen);
+    signal("CONT", &pid.to_string());
+    let out = wait_output(child, Duration::from_secs(40));
+    assert!(
+        stopped_after < Duration::from_secs(7),
+        "the runners loaded a frozen coordinator's target for {stopped_after:?} (grace 3 s)\n{}",
+        text(&out)
+    );
+    assert_eq!(out.status.code(), Some(110), "{}", text(&out));
+    let s = summary(&sj);
+    assert_eq!(s["volley"]["runners_lost"], 2, "{s}");
+    assert_no_more_load(&rec);
+}
+
 #[test]
 fn a_signal_ends_the_coordinators_linger() {
     let rec = Recorder::start();

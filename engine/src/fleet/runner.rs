@@ -457,6 +457,27 @@ impl NetTasks {
             start_tx,
             released_tx,
         ));
+        // The grace is watched on its own: a push waits up to its call timeout (10 s) for
+        // a coordinator that holds the connection open and never answers (frozen, or its
+        // node partitioned), and the load must stop `grace` after the last answer.
+        let watchdog = {
+            let (link, stop) = (Arc::clone(&link), stop.clone());
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_millis(250));
+                loop {
+                    every.tick().await;
+                    if link.silent_for() > grace && !link.lost.swap(true, Ordering::SeqCst) {
+                        tracing::error!(
+                            "runner {}: no answer from the coordinator for {}s: stopping all load",
+                            link.index,
+                            grace.as_secs()
+                        );
+                        stop.stop();
+                        return;
+                    }
+                }
+            })
+        };
         let mut pusher = Pusher::new(Arc::clone(&link), first_request, signal, started);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -480,14 +501,6 @@ impl NetTasks {
                 }
                 continue;
             }
-            if link.silent_for() > grace && !link.lost.swap(true, Ordering::SeqCst) {
-                tracing::error!(
-                    "runner {}: no answer from the coordinator for {}s: stopping all load",
-                    link.index,
-                    grace.as_secs()
-                );
-                stop.stop();
-            }
             if link.lost.load(Ordering::SeqCst) {
                 if done {
                     break;
@@ -510,6 +523,7 @@ impl NetTasks {
         }
         control.abort();
         signalled.abort();
+        watchdog.abort();
     }
 }
 

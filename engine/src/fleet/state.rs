@@ -476,7 +476,11 @@ impl FleetState {
         // Folded from +0: an f64 `sum()` of nothing (every runner lost) is -0, which the
         // summary printed as `vus: -0`.
         let vus = self.runners.iter().filter(live).fold(0.0, |a, r| a + r.vus);
-        let vus_max = self.runners.iter().filter(live).fold(0.0, |a, r| a + r.vus_max);
+        let vus_max = self
+            .runners
+            .iter()
+            .filter(live)
+            .fold(0.0, |a, r| a + r.vus_max);
         let gauge = |metric: &str, v: f64| SeriesSnapshot {
             metric: metric.into(),
             tags: BTreeMap::new(),
