@@ -128,6 +128,10 @@ impl Ex {
             self.text.clone()
         }
     }
+    /// This value read with `suffix` (`.len()`, `.find("a")`).
+    fn then(&self, suffix: &str, ty: Ty, runtime: bool) -> Ex {
+        Ex::atom(format!("{}{suffix}", self.wrapped(10)), ty, runtime)
+    }
     /// As a `bool` condition, following JavaScript's truthiness where it is clear.
     fn truthy(self) -> Result<Ex, String> {
         let t = match self.ty {
@@ -147,6 +151,62 @@ impl Ex {
         })
     }
 }
+
+/// When the value of a read is known.
+#[derive(Clone, Copy, Debug)]
+enum Known {
+    /// Only at run time (a response's or a page's content).
+    RunTime,
+    /// When the value it is read from is.
+    Receiver,
+    /// When the value it is read from and the argument are.
+    Operands,
+}
+
+impl Known {
+    fn runtime(self, of: &Ex, arg: Option<&Ex>) -> bool {
+        match self {
+            Known::RunTime => true,
+            Known::Receiver => of.runtime,
+            Known::Operands => of.runtime || arg.is_some_and(|a| a.runtime),
+        }
+    }
+}
+
+/// Members that are renames: (type of the value, k6's member, `.load`'s read, type of the
+/// result, when it is known). `res.status` is `res.status`, `s.length` is `s.len()`.
+const FIELD_READS: &[(Ty, &str, &str, Ty, Known)] = &[
+    (Ty::Response, "status", ".status", Ty::Int, Known::RunTime),
+    (Ty::Response, "body", ".body", Ty::Str, Known::RunTime),
+    (Ty::Response, "url", ".url", Ty::Str, Known::RunTime),
+    (Ty::Json, "length", ".len()", Ty::Int, Known::RunTime),
+    (Ty::Str, "length", ".len()", Ty::Int, Known::Receiver),
+];
+
+/// Methods that are renames: (type of the value, k6's method, `.load`'s, with one argument
+/// the reason given when it is missing, type of the result, when it is known). Arguments
+/// past the ones named are not read.
+#[rustfmt::skip]
+const METHODS: &[(Ty, &str, &str, Option<&str>, Ty, Known)] = &[
+    (Ty::Response, "html", "html", None, Ty::Html, Known::RunTime),
+    (Ty::Html, "find", "find", Some("find without a selector"), Ty::Html, Known::RunTime),
+    (Ty::Html, "attr", "attr", Some("attr without a name"), Ty::Str, Known::RunTime),
+    (Ty::Html, "text", "text", None, Ty::Str, Known::RunTime),
+    (Ty::Html, "first", "first", None, Ty::Html, Known::RunTime),
+    (Ty::Str, "includes", "contains", Some("includes without a value"), Ty::Bool, Known::Operands),
+    (Ty::Str, "toLowerCase", "lower", None, Ty::Str, Known::Receiver),
+    (Ty::Str, "toUpperCase", "upper", None, Ty::Str, Known::Receiver),
+    (Ty::Str, "trim", "trim", None, Ty::Str, Known::Receiver),
+];
+
+/// `k6/execution` reads: (`exec.A.B`'s A and B, the `.load` integer).
+const EXEC_READS: &[(&str, &str, &str)] = &[
+    ("vu", "idInTest", "vu.id"),
+    ("vu", "idInInstance", "vu.local_id"),
+    ("vu", "iterationInScenario", "vu.iteration"),
+    ("vu", "iterationInInstance", "vu.iteration"),
+    ("scenario", "iterationInTest", "test.iteration"),
+];
 
 pub(crate) fn unparen<'b, 'a>(e: &'b Expression<'a>) -> &'b Expression<'a> {
     match e {
@@ -1685,16 +1745,10 @@ impl<'a> K6<'a> {
                     Some(Bind::Module(Module::Exec))
                 ) {
                     let p = prop.unwrap_or("");
-                    return match (inner.property.name.as_str(), p) {
-                        ("vu", "idInTest") => Ok(Ex::atom("vu.id", Ty::Int, true)),
-                        ("vu", "idInInstance") => Ok(Ex::atom("vu.local_id", Ty::Int, true)),
-                        ("vu", "iterationInScenario" | "iterationInInstance") => {
-                            Ok(Ex::atom("vu.iteration", Ty::Int, true))
-                        }
-                        ("scenario", "iterationInTest") => {
-                            Ok(Ex::atom("test.iteration", Ty::Int, true))
-                        }
-                        (a, b) => Err(format!("exec.{a}.{b} has no equivalent")),
+                    let a = inner.property.name.as_str();
+                    return match EXEC_READS.iter().find(|(x, y, _)| *x == a && *y == p) {
+                        Some((_, _, load)) => Ok(Ex::atom(*load, Ty::Int, true)),
+                        None => Err(format!("exec.{a}.{p} has no equivalent")),
                     };
                 }
             }
@@ -1757,30 +1811,15 @@ impl<'a> K6<'a> {
             }
         }
         let o = self.expr(obj, cx)?;
+        if let Some((_, _, load, ty, known)) = FIELD_READS
+            .iter()
+            .find(|(on, name, ..)| *on == o.ty && Some(*name) == prop)
+        {
+            return Ok(o.then(load, ty.clone(), known.runtime(&o, None)));
+        }
         match (&o.ty, prop, index) {
-            (Ty::Response, Some("status"), _) => {
-                Ok(Ex::atom(format!("{}.status", o.wrapped(10)), Ty::Int, true))
-            }
-            (Ty::Response, Some("body"), _) => {
-                Ok(Ex::atom(format!("{}.body", o.wrapped(10)), Ty::Str, true))
-            }
-            (Ty::Response, Some("url"), _) => {
-                Ok(Ex::atom(format!("{}.url", o.wrapped(10)), Ty::Str, true))
-            }
             (Ty::Response, Some(p), _) => Err(format!("the response's `{p}`")),
-            (Ty::Json, Some("length"), _) => {
-                Ok(Ex::atom(format!("{}.len()", o.wrapped(10)), Ty::Int, true))
-            }
-            (Ty::List(_), Some("length"), _) => Ok(Ex::atom(
-                format!("{}.len()", o.wrapped(10)),
-                Ty::Int,
-                o.runtime,
-            )),
-            (Ty::Str, Some("length"), _) => Ok(Ex::atom(
-                format!("{}.len()", o.wrapped(10)),
-                Ty::Int,
-                o.runtime,
-            )),
+            (Ty::List(_), Some("length"), _) => Ok(o.then(".len()", Ty::Int, o.runtime)),
             (Ty::Json, Some(p), _) => {
                 let access = if is_word(p) {
                     format!(".{p}")
@@ -1996,6 +2035,20 @@ impl<'a> K6<'a> {
                 }
                 // Methods of values.
                 let o = self.expr(&m.object, cx)?;
+                if let Some((_, _, load, needs, ty, known)) = METHODS
+                    .iter()
+                    .find(|(on, name, ..)| *on == o.ty && *name == method)
+                {
+                    let a = match needs {
+                        Some(missing) => Some(self.expr(arg(0).ok_or(*missing)?, cx)?),
+                        None => None,
+                    };
+                    let call = match &a {
+                        Some(a) => format!(".{load}({})", a.text),
+                        None => format!(".{load}()"),
+                    };
+                    return Ok(o.then(&call, ty.clone(), known.runtime(&o, a.as_ref())));
+                }
                 match (&o.ty, method) {
                     (Ty::Response, "json") => {
                         let path = match arg(0) {
@@ -2014,65 +2067,11 @@ impl<'a> K6<'a> {
                         };
                         Ok(Ex::atom(text, Ty::Json, true))
                     }
-                    (Ty::Response, "html") => Ok(Ex::atom(
-                        format!("{}.html()", o.wrapped(10)),
-                        Ty::Html,
-                        true,
-                    )),
-                    (Ty::Html, "find") => {
-                        let s = self.expr(arg(0).ok_or("find without a selector")?, cx)?;
-                        Ok(Ex::atom(
-                            format!("{}.find({})", o.wrapped(10), s.text),
-                            Ty::Html,
-                            true,
-                        ))
-                    }
-                    (Ty::Html, "attr") => {
-                        let s = self.expr(arg(0).ok_or("attr without a name")?, cx)?;
-                        Ok(Ex::atom(
-                            format!("{}.attr({})", o.wrapped(10), s.text),
-                            Ty::Str,
-                            true,
-                        ))
-                    }
-                    (Ty::Html, "text") => {
-                        Ok(Ex::atom(format!("{}.text()", o.wrapped(10)), Ty::Str, true))
-                    }
-                    (Ty::Html, "first") => Ok(Ex::atom(
-                        format!("{}.first()", o.wrapped(10)),
-                        Ty::Html,
-                        true,
-                    )),
-                    (Ty::Str, "includes") => {
-                        let s = self.expr(arg(0).ok_or("includes without a value")?, cx)?;
-                        Ok(Ex::atom(
-                            format!("{}.contains({})", o.wrapped(10), s.text),
-                            Ty::Bool,
-                            o.runtime || s.runtime,
-                        ))
-                    }
-                    (Ty::Str, "toLowerCase") => Ok(Ex::atom(
-                        format!("{}.lower()", o.wrapped(10)),
-                        Ty::Str,
-                        o.runtime,
-                    )),
-                    (Ty::Str, "toUpperCase") => Ok(Ex::atom(
-                        format!("{}.upper()", o.wrapped(10)),
-                        Ty::Str,
-                        o.runtime,
-                    )),
-                    (Ty::Str, "trim") => Ok(Ex::atom(
-                        format!("{}.trim()", o.wrapped(10)),
-                        Ty::Str,
-                        o.runtime,
-                    )),
+                    // Not in METHODS: its type (a list) is not a constant.
                     (Ty::Str, "split") => {
                         let s = self.expr(arg(0).ok_or("split without a separator")?, cx)?;
-                        Ok(Ex::atom(
-                            format!("{}.split({})", o.wrapped(10), s.text),
-                            Ty::List(Box::new(Ty::Str)),
-                            o.runtime,
-                        ))
+                        let list = Ty::List(Box::new(Ty::Str));
+                        Ok(o.then(&format!(".split({})", s.text), list, o.runtime))
                     }
                     (Ty::Json | Ty::Int | Ty::Float | Ty::Bool, "toString") => {
                         Ok(Ex::string(o.string_parts(), o.runtime))
