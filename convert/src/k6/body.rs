@@ -56,6 +56,10 @@ impl Cx {
     fn lookup(&self, name: &str) -> Option<&Bind> {
         self.scopes.iter().rev().find_map(|s| s.get(name))
     }
+    /// A line to write before the statement being converted (a `// k6:` note).
+    pub fn note(&mut self, line: String) {
+        self.pre.push(line);
+    }
     fn taken(&self, name: &str) -> bool {
         self.scopes.iter().any(|s| {
             s.values()
@@ -128,6 +132,20 @@ impl Ex {
             self.text.clone()
         }
     }
+    /// The text of a string known when the file compiles (no interpolation).
+    pub(super) fn constant_text(&self) -> Option<String> {
+        if self.runtime || self.ty != Ty::Str {
+            return None;
+        }
+        let mut out = String::new();
+        for p in self.parts.as_ref()? {
+            match p {
+                Part::Text(t) => out.push_str(t),
+                Part::Expr(_) => return None,
+            }
+        }
+        Some(out)
+    }
     /// This value read with `suffix` (`.len()`, `.find("a")`).
     fn then(&self, suffix: &str, ty: Ty, runtime: bool) -> Ex {
         Ex::atom(format!("{}{suffix}", self.wrapped(10)), ty, runtime)
@@ -183,11 +201,20 @@ const FIELD_READS: &[(Ty, &str, &str, Ty, Known)] = &[
     (Ty::Str, "length", ".len()", Ty::Int, Known::Receiver),
 ];
 
-/// Methods that are renames: (type of the value, k6's method, `.load`'s, with one argument
-/// the reason given when it is missing, type of the result, when it is known). Arguments
-/// past the ones named are not read.
+/// A method that is a rename: (type of the value, k6's method, `.load`'s, with one argument
+/// the reason given when it is missing, type of the result, when it is known).
+type MethodRename = (
+    Ty,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Ty,
+    Known,
+);
+
+/// The methods that are renames. Arguments past the ones named are not read.
 #[rustfmt::skip]
-const METHODS: &[(Ty, &str, &str, Option<&str>, Ty, Known)] = &[
+const METHODS: &[MethodRename] = &[
     (Ty::Response, "html", "html", None, Ty::Html, Known::RunTime),
     (Ty::Html, "find", "find", Some("find without a selector"), Ty::Html, Known::RunTime),
     (Ty::Html, "attr", "attr", Some("attr without a name"), Ty::Str, Known::RunTime),
@@ -207,6 +234,16 @@ const EXEC_READS: &[(&str, &str, &str)] = &[
     ("vu", "iterationInInstance", "vu.iteration"),
     ("scenario", "iterationInTest", "test.iteration"),
 ];
+
+/// A value as text, as JavaScript turns it into a string where one is wanted (a string as
+/// it is, a number or a JSON value interpolated); `None` for other values.
+pub(super) fn text_value(x: Ex) -> Option<Ex> {
+    match x.ty {
+        Ty::Str => Some(x),
+        Ty::Int | Ty::Float | Ty::Bool | Ty::Json => Some(Ex::string(x.string_parts(), x.runtime)),
+        _ => None,
+    }
+}
 
 pub(crate) fn unparen<'b, 'a>(e: &'b Expression<'a>) -> &'b Expression<'a> {
     match e {
@@ -400,7 +437,7 @@ fn fn_params<'b, 'a>(e: &'b Expression<'a>) -> Option<&'b [FormalParameter<'a>]>
     }
 }
 
-fn key_name(k: &PropertyKey<'_>) -> Option<String> {
+pub(super) fn key_name(k: &PropertyKey<'_>) -> Option<String> {
     k.static_name().map(|s| s.to_string())
 }
 
@@ -468,6 +505,11 @@ impl<'a> K6<'a> {
                     let Some(init) = &d.init else {
                         return Err("a declaration without a value".into());
                     };
+                    // `const jar = http.cookieJar()`
+                    if let Some(r) = self.jar_decl(&name, init, cx, line) {
+                        r?;
+                        continue;
+                    }
                     // `const res = http.batch([...])`
                     if let Some(batch) = self.batch(init, &name, cx, out)? {
                         cx.bind(
@@ -697,6 +739,9 @@ impl<'a> K6<'a> {
         let e = unparen(e);
         match e {
             Expression::CallExpression(c) => {
+                if let Some(r) = self.jar_stmt(c, cx, out) {
+                    return r;
+                }
                 if let Some(m) = self.callee_module(&c.callee, cx) {
                     match m {
                         Module::Check => return self.check(c, cx, out, None).map(|_| ()),
@@ -1250,9 +1295,10 @@ impl<'a> K6<'a> {
                                 .ok_or("an unreadable timeout")?;
                                 args.push(format!("timeout: {}", duration_ms(ms)));
                             }
-                            "responseType" | "jar" => {
+                            "responseType" => {
                                 self.report.approximated(line, format!("request param `{k}` is dropped (bodies are kept when the file reads them)"));
                             }
+                            "jar" => self.jar_param(&prop.value, cx, line),
                             "redirects" => {
                                 self.report.approximated(line, "request param `redirects`: set the scenario's `http = {max_redirects: N}` instead");
                             }
@@ -1351,7 +1397,11 @@ impl<'a> K6<'a> {
     }
 
     /// A URL expression as (target, path string).
-    fn url(&mut self, e: &'a Expression<'a>, cx: &mut Cx) -> Result<(String, String), String> {
+    pub(super) fn url(
+        &mut self,
+        e: &'a Expression<'a>,
+        cx: &mut Cx,
+    ) -> Result<(String, String), String> {
         let mut pieces: Vec<&'a Expression<'a>> = Vec::new();
         flatten_concat(e, &mut pieces);
         let mut parts: Vec<Part> = Vec::new();
@@ -1589,6 +1639,9 @@ impl<'a> K6<'a> {
             }
             Expression::CallExpression(c) => self.call(c, cx),
             Expression::ChainExpression(_) => Err("optional chaining (`?.`)".into()),
+            Expression::NewExpression(_) if self.jar_of(e, cx).is_some() => {
+                Err(super::jar::OWN_JAR.into())
+            }
             Expression::AwaitExpression(_) => {
                 Err("await: k6's async APIs have no equivalent".into())
             }
@@ -1643,6 +1696,10 @@ impl<'a> K6<'a> {
             Some(Bind::Target { .. }) => Err("a base URL outside a request".into()),
             Some(Bind::Data(_)) => Err("a whole data item (read one row with an index)".into()),
             Some(Bind::Setup) => Err("setup's data as a whole (read its fields)".into()),
+            Some(Bind::Jar(super::jar::Jar::Own)) => Err(super::jar::OWN_JAR.into()),
+            Some(Bind::Jar(_)) => {
+                Err("the cookie jar as a value (its `set` and `clear` calls are converted)".into())
+            }
             Some(Bind::Metric(_)) | Some(Bind::Module(_)) | Some(Bind::Function(_)) => {
                 Err(format!("`{name}` as a value"))
             }
@@ -1929,6 +1986,9 @@ impl<'a> K6<'a> {
 
     fn call(&mut self, c: &'a CallExpression<'a>, cx: &mut Cx) -> Result<Ex, String> {
         let arg = |i: usize| c.arguments.get(i).and_then(|a| a.as_expression());
+        if let Some(why) = self.jar_value(c, cx) {
+            return Err(why);
+        }
         match unparen(&c.callee) {
             Expression::StaticMemberExpression(m) => {
                 let method = m.property.name.as_str();
@@ -1956,6 +2016,14 @@ impl<'a> K6<'a> {
                                         cx,
                                     )?;
                                     return Ok(Ex::atom(call, Ty::Response, true));
+                                }
+                                "cookieJar" if cx.place == Place::Top => {
+                                    return Err(super::jar::INIT_JAR.into())
+                                }
+                                "cookieJar" => {
+                                    return Err("the VU's cookie jar as a value (bind it: \
+                                         `const jar = http.cookieJar()`)"
+                                        .into())
                                 }
                                 other => return Err(format!("http.{other}")),
                             };
