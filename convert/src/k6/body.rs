@@ -1697,9 +1697,11 @@ impl<'a> K6<'a> {
             Some(Bind::Data(_)) => Err("a whole data item (read one row with an index)".into()),
             Some(Bind::Setup) => Err("setup's data as a whole (read its fields)".into()),
             Some(Bind::Jar(super::jar::Jar::Own)) => Err(super::jar::OWN_JAR.into()),
-            Some(Bind::Jar(_)) => {
-                Err("the cookie jar as a value (its `set` and `clear` calls are converted)".into())
-            }
+            Some(Bind::Jar(_)) => Err(
+                "the cookie jar as a value (call `http.cookieJar()` where it is used: \
+                     its `set` and `clear` calls are converted)"
+                    .into(),
+            ),
             Some(Bind::Metric(_)) | Some(Bind::Module(_)) | Some(Bind::Function(_)) => {
                 Err(format!("`{name}` as a value"))
             }

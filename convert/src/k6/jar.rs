@@ -5,11 +5,15 @@
 //! noted). `jar.delete`, `jar.cookiesForURL` and a jar of its own (`new http.CookieJar()`)
 //! have no equivalent: left, with the reason. A request's `jar:` param naming the VU's jar
 //! is what every request does; a jar of its own there is approximated by the VU's jar.
+//! `options.noCookiesReset: true` is each scenario's `http = {cookies: per_vu}`.
 
 use super::body::{key_name, text_value, unparen, Cx};
+use super::options::Scenario;
 use super::{Bind, Module, K6};
+use crate::Report;
 use oxc_ast::ast::*;
 use oxc_span::GetSpan;
+use serde_json::{Map, Value};
 
 /// A JavaScript value that is a cookie jar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -320,6 +324,37 @@ impl<'a> K6<'a> {
             texts[0], texts[1]
         ));
         Ok(())
+    }
+}
+
+/// Whether `options.KEY = value` is a cookie option converted by [`no_cookies_reset`].
+pub(crate) fn is_cookie_option(key: &str, value: &Value) -> bool {
+    key == "noCookiesReset" && value.is_boolean()
+}
+
+/// `options.noCookiesReset: true` (k6 keeps each VU's cookies across iterations) is
+/// `http = {cookies: per_vu}` in every scenario; `false` is the default, `per_iteration`.
+pub(crate) fn no_cookies_reset(
+    options: &Map<String, Value>,
+    scenarios: &mut [Scenario],
+    report: &mut Report,
+    line: usize,
+) {
+    match options.get("noCookiesReset") {
+        Some(Value::Bool(true)) => {
+            for s in scenarios.iter_mut() {
+                s.fields.push("http = {cookies: per_vu}".into());
+            }
+            report.converted(
+                line,
+                "options.noCookiesReset: each scenario's `http = {cookies: per_vu}`",
+            );
+        }
+        Some(Value::Bool(false)) => report.converted(
+            line,
+            "options.noCookiesReset: false, the default (`cookies: per_iteration`)",
+        ),
+        _ => {}
     }
 }
 

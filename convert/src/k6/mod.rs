@@ -399,12 +399,14 @@ impl<'a> K6<'a> {
                 "thresholds",
             ]
             .contains(&k.as_str())
+                && !jar::is_cookie_option(k, &opts[k])
             {
                 self.report
                     .left(opt_line, format!("options.{k} has no equivalent here"));
             }
         }
-        let scenarios = options::scenarios(&opts, &mut self.report, opt_line);
+        let mut scenarios = options::scenarios(&opts, &mut self.report, opt_line);
+        jar::no_cookies_reset(&opts, &mut scenarios, &mut self.report, opt_line);
 
         // Setup first: its values are read by the scenarios.
         let setup = self.function_block("setup", body::Place::Setup);

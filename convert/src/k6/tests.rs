@@ -220,7 +220,9 @@ fn jar_calls_without_an_equivalent_are_left_with_the_reason() {
                  own.set('http://127.0.0.1:8088/', 'a', 'b');\n  \
                  http.get('http://127.0.0.1:8088/api/products', {jar: own});\n  \
                  http.get('http://127.0.0.1:8088/api/products', {jar: mine});\n  \
-                 jar.purge();\n}\n";
+                 jar.purge();\n  \
+                 helper(jar);\n}\n\
+               function helper(j) {\n  j.clear('http://127.0.0.1:8088/');\n}\n";
     let c = convert(src, "t.js").unwrap();
     assert_compiles_and_lints("t.js", &c.load);
     let left = &c.report.left;
@@ -272,7 +274,12 @@ fn jar_calls_without_an_equivalent_are_left_with_the_reason() {
         "{}",
         reason(14)
     );
-    assert_eq!(left.len(), 9, "{left:?}");
+    assert!(
+        reason(15).contains("the cookie jar as a value (call `http.cookieJar()` where it is used"),
+        "{}",
+        reason(15)
+    );
+    assert_eq!(left.len(), 10, "{left:?}");
     // Both requests with a jar of their own are kept, on the VU's jar, with a note.
     let own = notes_with(
         &c.report.approximated,
@@ -299,4 +306,40 @@ fn jar_calls_without_an_equivalent_are_left_with_the_reason() {
         "{}",
         c.load
     );
+}
+
+#[test]
+fn no_cookies_reset_is_each_scenarios_per_vu_cookies() {
+    let script = |keep: &str| {
+        format!(
+            "import http from 'k6/http';\n\
+             export const options = {{\n  \
+               scenarios: {{\n    \
+                 a: {{ executor: 'per-vu-iterations', vus: 1, iterations: 2 }},\n    \
+                 b: {{ executor: 'shared-iterations', vus: 1, iterations: 2, exec: 'b' }},\n  \
+               }},\n  \
+               noCookiesReset: {keep},\n}};\n\
+             export default function () {{ http.get('http://127.0.0.1:8088/'); }}\n\
+             export function b() {{ http.get('http://127.0.0.1:8088/health'); }}\n"
+        )
+    };
+    let c = convert(&script("true"), "t.js").unwrap();
+    assert_compiles_and_lints("t.js", &c.load);
+    assert_eq!(
+        c.load.matches("\n  http = {cookies: per_vu}\n").count(),
+        2,
+        "{}",
+        c.load
+    );
+    assert!(c.report.left.is_empty(), "{:?}", c.report.left);
+    // `false` is the default: nothing written, nothing left.
+    let c = convert(&script("false"), "t.js").unwrap();
+    assert!(!c.load.contains("cookies"), "{}", c.load);
+    assert!(c.report.left.is_empty(), "{:?}", c.report.left);
+    // Anything else is left, as before.
+    let c = convert(&script("'yes'"), "t.js").unwrap();
+    assert_eq!(c.report.left.len(), 1, "{:?}", c.report.left);
+    assert!(c.report.left[0]
+        .what
+        .contains("options.noCookiesReset has no equivalent"));
 }
