@@ -267,6 +267,43 @@ fn k6_left_constructs_are_comments_with_reasons() {
     assert!(text.contains("get(base, \"/health\")"), "{text}");
 }
 
+/// k6's cookie jar: `set` and `clear` are `vu.cookies` calls, what Volley's jar cannot
+/// express is noted in the report and in the file, and what has no equivalent is left with
+/// its reason. (`k6_corpus_runs_like_k6_against_the_demo_shop` runs the script by k6 and
+/// its conversion against the demo shop: the session set, cleared and set again.)
+#[test]
+fn k6_cookie_jar_converts_to_vu_cookies_with_notes() {
+    let dir = work_dir("convert-jar");
+    let (load, report) = convert(&dir, "31_cookie_jar.js");
+    let text = std::fs::read_to_string(&load).unwrap();
+    for line in [
+        "    vu.cookies.set(base, \"sid\", \"visitor-{vu.id}\")\n    let page = get(base, \"/html/feedback\")",
+        "    vu.cookies.clear()\n    let refused = post(",
+        "    vu.cookies.set(base, \"seen\", \"list\")",
+        "    // k6: Volley's vu.cookies.clear() empties the whole jar",
+        "    //   option `secure` dropped: k6 sends the cookie over https:// only, here over http:// too",
+        "    //   k6 sends the cookie under `/api` only",
+        "    // k6: request param `jar`: a cookie jar of its own",
+        "    // k6 (line 33), not converted: jar.delete(url, name): Volley's jar has no delete of one cookie",
+        "    // k6 (line 34), not converted: jar.cookiesForURL(url): Volley's jar cannot be read",
+        "    // k6 (line 36), not converted: own.set(..) on a cookie jar of its own",
+    ] {
+        assert!(text.contains(line), "no `{line}` in:\n{text}");
+    }
+    for line in [
+        "  line 23: jar.clear(url) as vu.cookies.clear(): Volley's vu.cookies.clear() empties the whole jar",
+        "  line 31: jar.set(..) as vu.cookies.set(..): option `secure` dropped",
+        "  line 38: request param `jar`: a cookie jar of its own (`new http.CookieJar()`) has no equivalent",
+        "  line 8: a cookie jar of its own (`new http.CookieJar()`): Volley has one jar per VU",
+        "  line 33: `jar.delete(BASE_URL, 'seen');`: jar.delete(url, name)",
+        "  line 34: `const stored = jar.cookiesForURL(`${BASE_URL}/`);`: jar.cookiesForURL(url)",
+    ] {
+        assert!(report.contains(line), "no `{line}` in:\n{report}");
+    }
+    assert!(report.contains("approximated: 4\n"), "{report}");
+    assert!(report.contains("left as comments: 5\n"), "{report}");
+}
+
 fn demo_counts(demo: &DemoProcess) -> BTreeMap<String, u64> {
     demo.stats()["requests"]
         .as_object()

@@ -56,6 +56,10 @@ impl Cx {
     fn lookup(&self, name: &str) -> Option<&Bind> {
         self.scopes.iter().rev().find_map(|s| s.get(name))
     }
+    /// A line to write before the statement being converted (a `// k6:` note).
+    pub fn note(&mut self, line: String) {
+        self.pre.push(line);
+    }
     fn taken(&self, name: &str) -> bool {
         self.scopes.iter().any(|s| {
             s.values()
@@ -128,6 +132,24 @@ impl Ex {
             self.text.clone()
         }
     }
+    /// The text of a string known when the file compiles (no interpolation).
+    pub(super) fn constant_text(&self) -> Option<String> {
+        if self.runtime || self.ty != Ty::Str {
+            return None;
+        }
+        let mut out = String::new();
+        for p in self.parts.as_ref()? {
+            match p {
+                Part::Text(t) => out.push_str(t),
+                Part::Expr(_) => return None,
+            }
+        }
+        Some(out)
+    }
+    /// This value read with `suffix` (`.len()`, `.find("a")`).
+    fn then(&self, suffix: &str, ty: Ty, runtime: bool) -> Ex {
+        Ex::atom(format!("{}{suffix}", self.wrapped(10)), ty, runtime)
+    }
     /// As a `bool` condition, following JavaScript's truthiness where it is clear.
     fn truthy(self) -> Result<Ex, String> {
         let t = match self.ty {
@@ -145,6 +167,81 @@ impl Ex {
             runtime: self.runtime,
             parts: None,
         })
+    }
+}
+
+/// When the value of a read is known.
+#[derive(Clone, Copy, Debug)]
+enum Known {
+    /// Only at run time (a response's or a page's content).
+    RunTime,
+    /// When the value it is read from is.
+    Receiver,
+    /// When the value it is read from and the argument are.
+    Operands,
+}
+
+impl Known {
+    fn runtime(self, of: &Ex, arg: Option<&Ex>) -> bool {
+        match self {
+            Known::RunTime => true,
+            Known::Receiver => of.runtime,
+            Known::Operands => of.runtime || arg.is_some_and(|a| a.runtime),
+        }
+    }
+}
+
+/// Members that are renames: (type of the value, k6's member, `.load`'s read, type of the
+/// result, when it is known). `res.status` is `res.status`, `s.length` is `s.len()`.
+const FIELD_READS: &[(Ty, &str, &str, Ty, Known)] = &[
+    (Ty::Response, "status", ".status", Ty::Int, Known::RunTime),
+    (Ty::Response, "body", ".body", Ty::Str, Known::RunTime),
+    (Ty::Response, "url", ".url", Ty::Str, Known::RunTime),
+    (Ty::Json, "length", ".len()", Ty::Int, Known::RunTime),
+    (Ty::Str, "length", ".len()", Ty::Int, Known::Receiver),
+];
+
+/// A method that is a rename: (type of the value, k6's method, `.load`'s, with one argument
+/// the reason given when it is missing, type of the result, when it is known).
+type MethodRename = (
+    Ty,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Ty,
+    Known,
+);
+
+/// The methods that are renames. Arguments past the ones named are not read.
+#[rustfmt::skip]
+const METHODS: &[MethodRename] = &[
+    (Ty::Response, "html", "html", None, Ty::Html, Known::RunTime),
+    (Ty::Html, "find", "find", Some("find without a selector"), Ty::Html, Known::RunTime),
+    (Ty::Html, "attr", "attr", Some("attr without a name"), Ty::Str, Known::RunTime),
+    (Ty::Html, "text", "text", None, Ty::Str, Known::RunTime),
+    (Ty::Html, "first", "first", None, Ty::Html, Known::RunTime),
+    (Ty::Str, "includes", "contains", Some("includes without a value"), Ty::Bool, Known::Operands),
+    (Ty::Str, "toLowerCase", "lower", None, Ty::Str, Known::Receiver),
+    (Ty::Str, "toUpperCase", "upper", None, Ty::Str, Known::Receiver),
+    (Ty::Str, "trim", "trim", None, Ty::Str, Known::Receiver),
+];
+
+/// `k6/execution` reads: (`exec.A.B`'s A and B, the `.load` integer).
+const EXEC_READS: &[(&str, &str, &str)] = &[
+    ("vu", "idInTest", "vu.id"),
+    ("vu", "idInInstance", "vu.local_id"),
+    ("vu", "iterationInScenario", "vu.iteration"),
+    ("vu", "iterationInInstance", "vu.iteration"),
+    ("scenario", "iterationInTest", "test.iteration"),
+];
+
+/// A value as text, as JavaScript turns it into a string where one is wanted (a string as
+/// it is, a number or a JSON value interpolated); `None` for other values.
+pub(super) fn text_value(x: Ex) -> Option<Ex> {
+    match x.ty {
+        Ty::Str => Some(x),
+        Ty::Int | Ty::Float | Ty::Bool | Ty::Json => Some(Ex::string(x.string_parts(), x.runtime)),
+        _ => None,
     }
 }
 
@@ -340,7 +437,7 @@ fn fn_params<'b, 'a>(e: &'b Expression<'a>) -> Option<&'b [FormalParameter<'a>]>
     }
 }
 
-fn key_name(k: &PropertyKey<'_>) -> Option<String> {
+pub(super) fn key_name(k: &PropertyKey<'_>) -> Option<String> {
     k.static_name().map(|s| s.to_string())
 }
 
@@ -408,6 +505,11 @@ impl<'a> K6<'a> {
                     let Some(init) = &d.init else {
                         return Err("a declaration without a value".into());
                     };
+                    // `const jar = http.cookieJar()`
+                    if let Some(r) = self.jar_decl(&name, init, cx, line) {
+                        r?;
+                        continue;
+                    }
                     // `const res = http.batch([...])`
                     if let Some(batch) = self.batch(init, &name, cx, out)? {
                         cx.bind(
@@ -637,6 +739,9 @@ impl<'a> K6<'a> {
         let e = unparen(e);
         match e {
             Expression::CallExpression(c) => {
+                if let Some(r) = self.jar_stmt(c, cx, out) {
+                    return r;
+                }
                 if let Some(m) = self.callee_module(&c.callee, cx) {
                     match m {
                         Module::Check => return self.check(c, cx, out, None).map(|_| ()),
@@ -1190,9 +1295,10 @@ impl<'a> K6<'a> {
                                 .ok_or("an unreadable timeout")?;
                                 args.push(format!("timeout: {}", duration_ms(ms)));
                             }
-                            "responseType" | "jar" => {
+                            "responseType" => {
                                 self.report.approximated(line, format!("request param `{k}` is dropped (bodies are kept when the file reads them)"));
                             }
+                            "jar" => self.jar_param(&prop.value, cx, line),
                             "redirects" => {
                                 self.report.approximated(line, "request param `redirects`: set the scenario's `http = {max_redirects: N}` instead");
                             }
@@ -1291,7 +1397,11 @@ impl<'a> K6<'a> {
     }
 
     /// A URL expression as (target, path string).
-    fn url(&mut self, e: &'a Expression<'a>, cx: &mut Cx) -> Result<(String, String), String> {
+    pub(super) fn url(
+        &mut self,
+        e: &'a Expression<'a>,
+        cx: &mut Cx,
+    ) -> Result<(String, String), String> {
         let mut pieces: Vec<&'a Expression<'a>> = Vec::new();
         flatten_concat(e, &mut pieces);
         let mut parts: Vec<Part> = Vec::new();
@@ -1529,6 +1639,9 @@ impl<'a> K6<'a> {
             }
             Expression::CallExpression(c) => self.call(c, cx),
             Expression::ChainExpression(_) => Err("optional chaining (`?.`)".into()),
+            Expression::NewExpression(_) if self.jar_of(e, cx).is_some() => {
+                Err(super::jar::OWN_JAR.into())
+            }
             Expression::AwaitExpression(_) => {
                 Err("await: k6's async APIs have no equivalent".into())
             }
@@ -1583,6 +1696,12 @@ impl<'a> K6<'a> {
             Some(Bind::Target { .. }) => Err("a base URL outside a request".into()),
             Some(Bind::Data(_)) => Err("a whole data item (read one row with an index)".into()),
             Some(Bind::Setup) => Err("setup's data as a whole (read its fields)".into()),
+            Some(Bind::Jar(super::jar::Jar::Own)) => Err(super::jar::OWN_JAR.into()),
+            Some(Bind::Jar(_)) => Err(
+                "the cookie jar as a value (call `http.cookieJar()` where it is used: \
+                     its `set` and `clear` calls are converted)"
+                    .into(),
+            ),
             Some(Bind::Metric(_)) | Some(Bind::Module(_)) | Some(Bind::Function(_)) => {
                 Err(format!("`{name}` as a value"))
             }
@@ -1685,16 +1804,10 @@ impl<'a> K6<'a> {
                     Some(Bind::Module(Module::Exec))
                 ) {
                     let p = prop.unwrap_or("");
-                    return match (inner.property.name.as_str(), p) {
-                        ("vu", "idInTest") => Ok(Ex::atom("vu.id", Ty::Int, true)),
-                        ("vu", "idInInstance") => Ok(Ex::atom("vu.local_id", Ty::Int, true)),
-                        ("vu", "iterationInScenario" | "iterationInInstance") => {
-                            Ok(Ex::atom("vu.iteration", Ty::Int, true))
-                        }
-                        ("scenario", "iterationInTest") => {
-                            Ok(Ex::atom("test.iteration", Ty::Int, true))
-                        }
-                        (a, b) => Err(format!("exec.{a}.{b} has no equivalent")),
+                    let a = inner.property.name.as_str();
+                    return match EXEC_READS.iter().find(|(x, y, _)| *x == a && *y == p) {
+                        Some((_, _, load)) => Ok(Ex::atom(*load, Ty::Int, true)),
+                        None => Err(format!("exec.{a}.{p} has no equivalent")),
                     };
                 }
             }
@@ -1757,30 +1870,15 @@ impl<'a> K6<'a> {
             }
         }
         let o = self.expr(obj, cx)?;
+        if let Some((_, _, load, ty, known)) = FIELD_READS
+            .iter()
+            .find(|(on, name, ..)| *on == o.ty && Some(*name) == prop)
+        {
+            return Ok(o.then(load, ty.clone(), known.runtime(&o, None)));
+        }
         match (&o.ty, prop, index) {
-            (Ty::Response, Some("status"), _) => {
-                Ok(Ex::atom(format!("{}.status", o.wrapped(10)), Ty::Int, true))
-            }
-            (Ty::Response, Some("body"), _) => {
-                Ok(Ex::atom(format!("{}.body", o.wrapped(10)), Ty::Str, true))
-            }
-            (Ty::Response, Some("url"), _) => {
-                Ok(Ex::atom(format!("{}.url", o.wrapped(10)), Ty::Str, true))
-            }
             (Ty::Response, Some(p), _) => Err(format!("the response's `{p}`")),
-            (Ty::Json, Some("length"), _) => {
-                Ok(Ex::atom(format!("{}.len()", o.wrapped(10)), Ty::Int, true))
-            }
-            (Ty::List(_), Some("length"), _) => Ok(Ex::atom(
-                format!("{}.len()", o.wrapped(10)),
-                Ty::Int,
-                o.runtime,
-            )),
-            (Ty::Str, Some("length"), _) => Ok(Ex::atom(
-                format!("{}.len()", o.wrapped(10)),
-                Ty::Int,
-                o.runtime,
-            )),
+            (Ty::List(_), Some("length"), _) => Ok(o.then(".len()", Ty::Int, o.runtime)),
             (Ty::Json, Some(p), _) => {
                 let access = if is_word(p) {
                     format!(".{p}")
@@ -1890,6 +1988,9 @@ impl<'a> K6<'a> {
 
     fn call(&mut self, c: &'a CallExpression<'a>, cx: &mut Cx) -> Result<Ex, String> {
         let arg = |i: usize| c.arguments.get(i).and_then(|a| a.as_expression());
+        if let Some(why) = self.jar_value(c, cx) {
+            return Err(why);
+        }
         match unparen(&c.callee) {
             Expression::StaticMemberExpression(m) => {
                 let method = m.property.name.as_str();
@@ -1917,6 +2018,14 @@ impl<'a> K6<'a> {
                                         cx,
                                     )?;
                                     return Ok(Ex::atom(call, Ty::Response, true));
+                                }
+                                "cookieJar" if cx.place == Place::Top => {
+                                    return Err(super::jar::INIT_JAR.into())
+                                }
+                                "cookieJar" => {
+                                    return Err("the VU's cookie jar as a value (bind it: \
+                                         `const jar = http.cookieJar()`)"
+                                        .into())
                                 }
                                 other => return Err(format!("http.{other}")),
                             };
@@ -1996,6 +2105,20 @@ impl<'a> K6<'a> {
                 }
                 // Methods of values.
                 let o = self.expr(&m.object, cx)?;
+                if let Some((_, _, load, needs, ty, known)) = METHODS
+                    .iter()
+                    .find(|(on, name, ..)| *on == o.ty && *name == method)
+                {
+                    let a = match needs {
+                        Some(missing) => Some(self.expr(arg(0).ok_or(*missing)?, cx)?),
+                        None => None,
+                    };
+                    let call = match &a {
+                        Some(a) => format!(".{load}({})", a.text),
+                        None => format!(".{load}()"),
+                    };
+                    return Ok(o.then(&call, ty.clone(), known.runtime(&o, a.as_ref())));
+                }
                 match (&o.ty, method) {
                     (Ty::Response, "json") => {
                         let path = match arg(0) {
@@ -2014,65 +2137,11 @@ impl<'a> K6<'a> {
                         };
                         Ok(Ex::atom(text, Ty::Json, true))
                     }
-                    (Ty::Response, "html") => Ok(Ex::atom(
-                        format!("{}.html()", o.wrapped(10)),
-                        Ty::Html,
-                        true,
-                    )),
-                    (Ty::Html, "find") => {
-                        let s = self.expr(arg(0).ok_or("find without a selector")?, cx)?;
-                        Ok(Ex::atom(
-                            format!("{}.find({})", o.wrapped(10), s.text),
-                            Ty::Html,
-                            true,
-                        ))
-                    }
-                    (Ty::Html, "attr") => {
-                        let s = self.expr(arg(0).ok_or("attr without a name")?, cx)?;
-                        Ok(Ex::atom(
-                            format!("{}.attr({})", o.wrapped(10), s.text),
-                            Ty::Str,
-                            true,
-                        ))
-                    }
-                    (Ty::Html, "text") => {
-                        Ok(Ex::atom(format!("{}.text()", o.wrapped(10)), Ty::Str, true))
-                    }
-                    (Ty::Html, "first") => Ok(Ex::atom(
-                        format!("{}.first()", o.wrapped(10)),
-                        Ty::Html,
-                        true,
-                    )),
-                    (Ty::Str, "includes") => {
-                        let s = self.expr(arg(0).ok_or("includes without a value")?, cx)?;
-                        Ok(Ex::atom(
-                            format!("{}.contains({})", o.wrapped(10), s.text),
-                            Ty::Bool,
-                            o.runtime || s.runtime,
-                        ))
-                    }
-                    (Ty::Str, "toLowerCase") => Ok(Ex::atom(
-                        format!("{}.lower()", o.wrapped(10)),
-                        Ty::Str,
-                        o.runtime,
-                    )),
-                    (Ty::Str, "toUpperCase") => Ok(Ex::atom(
-                        format!("{}.upper()", o.wrapped(10)),
-                        Ty::Str,
-                        o.runtime,
-                    )),
-                    (Ty::Str, "trim") => Ok(Ex::atom(
-                        format!("{}.trim()", o.wrapped(10)),
-                        Ty::Str,
-                        o.runtime,
-                    )),
+                    // Not in METHODS: its type (a list) is not a constant.
                     (Ty::Str, "split") => {
                         let s = self.expr(arg(0).ok_or("split without a separator")?, cx)?;
-                        Ok(Ex::atom(
-                            format!("{}.split({})", o.wrapped(10), s.text),
-                            Ty::List(Box::new(Ty::Str)),
-                            o.runtime,
-                        ))
+                        let list = Ty::List(Box::new(Ty::Str));
+                        Ok(o.then(&format!(".split({})", s.text), list, o.runtime))
                     }
                     (Ty::Json | Ty::Int | Ty::Float | Ty::Bool, "toString") => {
                         Ok(Ex::string(o.string_parts(), o.runtime))

@@ -5,6 +5,7 @@
 //! too, so the output always compiles.
 
 mod body;
+mod jar;
 pub mod options;
 
 use crate::names::{ident, looks_secret};
@@ -100,6 +101,8 @@ pub(crate) enum Bind {
     Setup,
     /// A function of the script (converted to a flow when first called).
     Function(String),
+    /// A cookie jar: the VU's (`vu.cookies`) or one of its own.
+    Jar(jar::Jar),
 }
 
 pub(crate) struct Metric {
@@ -396,12 +399,14 @@ impl<'a> K6<'a> {
                 "thresholds",
             ]
             .contains(&k.as_str())
+                && !jar::is_cookie_option(k, &opts[k])
             {
                 self.report
                     .left(opt_line, format!("options.{k} has no equivalent here"));
             }
         }
-        let scenarios = options::scenarios(&opts, &mut self.report, opt_line);
+        let mut scenarios = options::scenarios(&opts, &mut self.report, opt_line);
+        jar::no_cookies_reset(&opts, &mut scenarios, &mut self.report, opt_line);
 
         // Setup first: its values are read by the scenarios.
         let setup = self.function_block("setup", body::Place::Setup);
@@ -687,6 +692,10 @@ impl<'a> K6<'a> {
 
     /// A top-level constant; `Some(reason)` when it was not converted.
     fn top_const(&mut self, name: &str, init: &'a Expression<'a>, line: usize) -> Option<String> {
+        // `new http.CookieJar()` (left, its uses say why), `http.cookieJar()` (k6 refuses it).
+        if let Some(why) = self.jar_top(name, init) {
+            return Some(why);
+        }
         // new Trend('name', true) and friends.
         if let Expression::NewExpression(n) = init {
             if let Expression::Identifier(c) = &n.callee {
