@@ -9,6 +9,8 @@
 //!   query; a hop to another port, and to another host name, of the same machine);
 //! * what the script got back: the final status and URL (`res.url` / `r.url`), and with
 //!   `max_redirects` exceeded the last 3xx, its `Location`, and no error or warning;
+//! * a request's own limit (k6's `params.redirects`, Volley's `redirects:`) in place of
+//!   the scenario's 3: 0, 1 and 5 as constants, and the VU's id (1) known at run time;
 //! * `http_reqs` from `--out json`: one sample per hop, with that hop's `method` and
 //!   `status` tags (and `name`, below).
 //!
@@ -192,6 +194,10 @@ fn expected_requests() -> Vec<Seen> {
     out.extend(rel.map(|l| same(l.to_string())));
     // max_redirects 3: the request and three hops; the third redirect is returned.
     out.extend((0..4).map(|n| same(format!("GET /loop/{n} body=0"))));
+    // The request's own `redirects`: 0, 1, 5, then the VU's id (1) at run time.
+    for hops in [0, 1, 5, 1] {
+        out.extend((0..=hops).map(|n| same(format!("GET /loop/{n} body=0"))));
+    }
     out.extend(rel.map(|l| same(l.to_string())));
     // Another port: k6 keeps `Authorization`; both drop the `Cookie` header.
     out.push(same(format!("GET /port body=0 {H_COOKIE}")));
@@ -225,7 +231,7 @@ fn lines_at(expected: &[Seen], server: At, k6: bool) -> Vec<String> {
 }
 
 /// What the script logs of each response, from both tools: `RES|case|status|url|location`.
-const EXPECTED_RESULTS: [&str; 11] = [
+const EXPECTED_RESULTS: [&str; 15] = [
     "RES|post301|200|http://HOST/final?from=301|",
     "RES|post302|200|http://HOST/final?from=302|",
     "RES|post303|200|http://HOST/final?from=303|",
@@ -234,6 +240,10 @@ const EXPECTED_RESULTS: [&str; 11] = [
     "RES|abs|200|http://HOST/final?abs=1&b=%2F|",
     "RES|rel|200|http://HOST/final|",
     "RES|loop|302|http://HOST/loop/3|/loop/4",
+    "RES|zero|302|http://HOST/loop/0|/loop/1",
+    "RES|one|302|http://HOST/loop/1|/loop/2",
+    "RES|five|302|http://HOST/loop/5|/loop/6",
+    "RES|dyn|302|http://HOST/loop/1|/loop/2",
     "RES|named|200|http://HOST/final|",
     "RES|port|200|http://OTHER/final?port=1|",
     "RES|host|200|http://LOCALHOST/final?host=1|",
@@ -264,6 +274,10 @@ fn expected_samples() -> BTreeMap<(String, String, String), u64> {
         add(case, "GET", "200", 1);
     }
     add("loop", "GET", "302", 4);
+    add("zero", "GET", "302", 1);
+    add("one", "GET", "302", 2);
+    add("five", "GET", "302", 6);
+    add("dyn", "GET", "302", 2);
     out
 }
 
@@ -284,6 +298,10 @@ export default function () {{
   show('abs', http.get(`${{B}}/abs`, {{ headers: h, tags: {{ case: 'abs' }} }}));
   show('rel', http.get(`${{B}}/dir/rel`, {{ tags: {{ case: 'rel' }} }}));
   show('loop', http.get(`${{B}}/loop/0`, {{ tags: {{ case: 'loop' }} }}));
+  show('zero', http.get(`${{B}}/loop/0`, {{ redirects: 0, tags: {{ case: 'zero' }} }}));
+  show('one', http.get(`${{B}}/loop/0`, {{ redirects: 1, tags: {{ case: 'one' }} }}));
+  show('five', http.get(`${{B}}/loop/0`, {{ redirects: 5, tags: {{ case: 'five' }} }}));
+  show('dyn', http.get(`${{B}}/loop/0`, {{ redirects: __VU, tags: {{ case: 'dyn' }} }}));
   show('named', http.get(`${{B}}/dir/rel`, {{ tags: {{ case: 'named', name: 'named' }} }}));
   const hc = {{ 'X-Custom': 'c1', 'Authorization': 'Bearer tok', 'Cookie': 'a=b' }};
   show('port', http.get(`${{B}}/port`, {{ headers: hc, tags: {{ case: 'port' }} }}));
@@ -321,6 +339,10 @@ scenario redirects {{
 {calls}    out = out + show("abs", get(srv, "/abs", headers: h, tags: {{case: "abs"}}))
     out = out + show("rel", get(srv, "/dir/rel", tags: {{case: "rel"}}))
     out = out + show("loop", get(srv, "/loop/0", tags: {{case: "loop"}}))
+    out = out + show("zero", get(srv, "/loop/0", redirects: 0, tags: {{case: "zero"}}))
+    out = out + show("one", get(srv, "/loop/0", redirects: 1, tags: {{case: "one"}}))
+    out = out + show("five", get(srv, "/loop/0", redirects: 5, tags: {{case: "five"}}))
+    out = out + show("dyn", get(srv, "/loop/0", redirects: vu.id, tags: {{case: "dyn"}}))
     out = out + show("named", get(srv, "/dir/rel", name: "named", tags: {{case: "named"}}))
     let hc = {{"x-custom": "c1", "authorization": "Bearer tok", "cookie": "a=b"}}
     out = out + show("port", get(srv, "/port", headers: hc, tags: {{case: "port"}}))
@@ -447,7 +469,7 @@ fn redirects_match_k6() {
         let template = match case.as_str() {
             "abs" | "port" | "host" => format!("/{case}"),
             "rel" => "/dir/rel".to_string(),
-            "loop" => "/loop/0".to_string(),
+            "loop" | "zero" | "one" | "five" | "dyn" => "/loop/0".to_string(),
             "named" => "named".to_string(),
             post => format!("/r/{}", post.trim_start_matches("post")),
         };
@@ -465,6 +487,10 @@ fn redirects_match_k6() {
         &k6,
         &dir,
         &[
+            // k6's REST API on a port of its own: on its default 6565, a k6 of another
+            // test running meanwhile makes it warn "address already in use".
+            "--address",
+            "127.0.0.1:0",
             "--out",
             &format!("json={}", k6_json.display()),
             "redirects.js",

@@ -171,6 +171,8 @@ mod tests {
         let cv = w.iter().find(|(n, _)| *n == "constant_vus");
         assert!(cv.is_some_and(|(_, ps)| ps.contains(&("duration", false))));
         assert!(request_options().contains(&"headers"));
+        // What the LSP completes after `get(api, "/", `: every option, `redirects` too.
+        assert!(request_options().contains(&"redirects"));
         assert!(members(&Type::Response).contains(&"status"));
         assert!(identities()
             .iter()

@@ -230,6 +230,9 @@ pub struct Request {
     pub body: Body,
     pub name: String,
     pub timeout_ms: Option<u64>,
+    /// `redirects: N`: this request's redirect limit (an int, constant or not) in place
+    /// of the scenario's `http.max_redirects`.
+    pub redirects: Option<Expr>,
     pub expect: (u16, u16),
     /// `tags: {..}`: the request's own tags in source order, each a string (a folded
     /// constant or a value known at run time). A constant `name` is already in `name`.
@@ -522,6 +525,7 @@ pub fn walk_expr<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
                 .iter()
                 .chain(r.headers.iter())
                 .chain(r.cookies.iter())
+                .chain(r.redirects.iter())
                 .chain(r.tags.iter().map(|(_, x)| x))
                 .for_each(|x| walk_expr(x, f));
             match &r.body {
@@ -623,6 +627,9 @@ pub fn walk_expr_mut(e: &mut Expr, f: &mut dyn FnMut(&mut Expr)) {
             }
             if let Some(c) = r.cookies.as_mut() {
                 walk_expr_mut(c, f);
+            }
+            if let Some(n) = r.redirects.as_mut() {
+                walk_expr_mut(n, f);
             }
             for (_, x) in r.tags.iter_mut() {
                 walk_expr_mut(x, f);

@@ -286,6 +286,7 @@ fn expr(e: &ir::Expr) -> pp::Expr {
             },
             name: r.name.clone(),
             timeout_ms: r.timeout_ms,
+            redirects: r.redirects.as_ref().map(expr),
             expect: r.expect,
             cookies: r.cookies.as_ref().map(expr),
             compress: r.compress.clone(),

@@ -149,6 +149,7 @@ fn expr_cost(plan: &Plan, e: &Expr, depth: u32) -> (f64, f64) {
                 r.query.as_ref(),
                 r.headers.as_ref(),
                 r.cookies.as_ref(),
+                r.redirects.as_ref(),
             ]
             .into_iter()
             .flatten());

@@ -313,6 +313,10 @@ pub struct Request {
     /// The `name` tag: the path template (`/api/users/{id}`) unless given.
     pub name: String,
     pub timeout_ms: Option<u64>,
+    /// `redirects: N`: the most redirects this request follows (an int expr, 0..=1000),
+    /// in place of the scenario's `http.max_redirects`; absent, the scenario's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirects: Option<Expr>,
     /// Statuses counted as expected (`expected_response`), inclusive; default 200..=399.
     pub expect: (u16, u16),
     /// This request's own cookies (a record of strings), over the jar's of the same name.
@@ -447,7 +451,10 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
         }
         Expr::Request(r) => {
             walk_expr(&r.path, f);
-            for x in [&r.query, &r.headers, &r.cookies].into_iter().flatten() {
+            for x in [&r.query, &r.headers, &r.cookies, &r.redirects]
+                .into_iter()
+                .flatten()
+            {
                 walk_expr(x, f);
             }
             for (_, x) in &r.dynamic_tags {

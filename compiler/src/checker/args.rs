@@ -77,6 +77,7 @@ pub(crate) enum RequestArg {
     Compress,
     Multipart,
     Tags,
+    Redirects,
 }
 
 /// The two positional arguments of a request, which may also be named.
@@ -140,6 +141,10 @@ pub(crate) const REQUEST_OPTIONS: &[ArgSpec<RequestArg>] = &[
     ArgSpec {
         name: "tags",
         key: RequestArg::Tags,
+    },
+    ArgSpec {
+        name: "redirects",
+        key: RequestArg::Redirects,
     },
 ];
 

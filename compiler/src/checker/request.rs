@@ -1,6 +1,6 @@
 //! HTTP requests: `get|post|put|patch|delete|head|options(TARGET, PATH, json:, body:,
-//! form:, multipart:, query:, headers:, name:, timeout:, expect:, tags:)` (`multipart:` is
-//! `multipart.rs`'s, tags in `tags.rs`). The target must be a declared
+//! form:, multipart:, query:, headers:, name:, timeout:, redirects:, expect:, tags:)`
+//! (`multipart:` is `multipart.rs`'s, tags in `tags.rs`). The target must be a declared
 //! `target`; the path is a string (interpolation becomes a concatenation) whose template
 //! (`/api/users/{id}`, up to `?`) is the default `name` tag; secrets may go into headers
 //! and bodies but not into the path or query. The accepted arguments are the tables
@@ -32,6 +32,7 @@ pub(super) struct Options {
     headers: Option<Expr>,
     pub(super) name: Option<String>,
     timeout_ms: Option<u64>,
+    redirects: Option<Expr>,
     expect: (u16, u16),
     cookies: Option<Expr>,
     compress: Option<String>,
@@ -86,6 +87,7 @@ impl<'a> Checker<'a> {
             headers: None,
             name: None,
             timeout_ms: None,
+            redirects: None,
             expect: (200, 399),
             cookies: None,
             compress: None,
@@ -128,6 +130,7 @@ impl<'a> Checker<'a> {
             body: o.body,
             name: o.name.unwrap_or(template),
             timeout_ms: o.timeout_ms,
+            redirects: o.redirects,
             expect: o.expect,
             cookies: o.cookies,
             compress: o.compress,
@@ -274,6 +277,7 @@ impl<'a> Checker<'a> {
             }
             RequestArg::Tags => self.request_tags(cx, a, x, o),
             RequestArg::Timeout => self.request_timeout(cx, a, &x, o),
+            RequestArg::Redirects => self.request_redirects(cx, a, x, o),
             RequestArg::Expect => match self.expect_range(cx, &x, a.value.span) {
                 Some(r) => {
                     o.expect = r;
@@ -395,6 +399,36 @@ impl<'a> Checker<'a> {
             return false;
         }
         o.timeout_ms = Some(ms.round() as u64);
+        true
+    }
+
+    /// `redirects:`: the most redirects this request follows, an int from 0 to 1000 (the
+    /// scenario's `max_redirects` range); a constant is checked now, a value known only
+    /// at run time by the engine before the send.
+    fn request_redirects(&mut self, cx: &mut Ctx, a: &ast::Arg, x: Expr, o: &mut Options) -> bool {
+        if !self.expect(
+            cx,
+            &x,
+            &Type::Int,
+            "`redirects:` is a whole number of hops, e.g. `redirects: 0`",
+        ) {
+            return false;
+        }
+        if let Some(Const::Int(n)) = x.konst {
+            if !(0..=1000).contains(&n) {
+                self.emit(
+                    cx.module,
+                    codes::out_of_range(
+                        a.value.span,
+                        "`redirects:`",
+                        "a request follows 0 to 1000 redirects: write e.g. `redirects: 10`, \
+                         or `redirects: 0` to get the first 3xx",
+                    ),
+                );
+                return false;
+            }
+        }
+        o.redirects = Some(x);
         true
     }
 

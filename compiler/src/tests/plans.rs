@@ -150,3 +150,38 @@ fn setup_values_are_setups_top_level_lets_in_order() {
     let json = volley_plan::to_json(&plan);
     assert!(json.contains("\"setup\": 1"), "setup.token is value 1");
 }
+
+/// `redirects:` reaches the plan per request: a constant folded, a value known at run
+/// time as its expression, nothing without it (the scenario's `max_redirects` then).
+#[test]
+fn a_request_redirect_limit_is_in_the_plan() {
+    use volley_plan::program::{walk_exprs, Expr};
+    use volley_plan::Value;
+    let src = "target api = \"http://127.0.0.1:8088\"\n\
+               scenario s {\n  workload = per_vu_iterations(vus: 1, iterations: 1)\n  \
+               http = {max_redirects: 3}\n  iteration {\n    \
+               get(api, \"/a\", redirects: 0)\n    \
+               request(\"PURGE\", api, \"/b\", redirects: 1000)\n    \
+               post(api, \"/c\", redirects: vu.id % 3)\n    \
+               get(api, \"/d\")\n  }\n}\n";
+    let c = super::compile_src(src);
+    let plan = c.plan.as_ref().unwrap_or_else(|| panic!("{}", show(&c)));
+    assert_eq!(plan.scenarios[0].http.max_redirects, 3);
+    let mut seen = Vec::new();
+    walk_exprs(&plan.scenarios[0].iteration, &mut |e| {
+        if let Expr::Request(r) = e {
+            seen.push((r.name.clone(), r.redirects.clone()));
+        }
+    });
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(seen[0], ("/a".into(), Some(Expr::Const(Value::Int(0)))));
+    assert_eq!(seen[1], ("/b".into(), Some(Expr::Const(Value::Int(1000)))));
+    assert!(
+        matches!(&seen[2].1, Some(e) if !matches!(e, Expr::Const(_))),
+        "{seen:?}"
+    );
+    assert_eq!(seen[3], ("/d".into(), None));
+    // Absent, it is not written at all: plans without it are unchanged.
+    let json = serde_json::to_string(plan).unwrap_or_default();
+    assert_eq!(json.matches("\"redirects\"").count(), 3, "{json}");
+}

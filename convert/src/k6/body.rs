@@ -1207,6 +1207,28 @@ impl<'a> K6<'a> {
         Ok(Some(names))
     }
 
+    /// k6's `redirects: N` as Volley's: a whole number; a constant outside Volley's 0 to
+    /// 1000 is clamped (k6 follows none for a negative one) and noted.
+    fn redirects(&mut self, n: Ex, line: usize) -> Result<String, String> {
+        if n.ty != Ty::Int {
+            return Err("a `redirects` param that is not a whole number".into());
+        }
+        if n.runtime {
+            return Ok(n.text);
+        }
+        let Ok(v) = n.text.trim().parse::<i64>() else {
+            return Ok(n.text);
+        };
+        let clamped = v.clamp(0, 1000);
+        if clamped != v {
+            self.report.approximated(
+                line,
+                format!("request param `redirects: {v}` is `redirects: {clamped}` (0 to 1000)"),
+            );
+        }
+        Ok(clamped.to_string())
+    }
+
     /// A request call's text: `get(target, "/path", ..)`.
     pub(crate) fn request(
         &mut self,
@@ -1300,7 +1322,8 @@ impl<'a> K6<'a> {
                             }
                             "jar" => self.jar_param(&prop.value, cx, line),
                             "redirects" => {
-                                self.report.approximated(line, "request param `redirects`: set the scenario's `http = {max_redirects: N}` instead");
+                                let n = self.expr(&prop.value, cx)?;
+                                args.push(format!("redirects: {}", self.redirects(n, line)?));
                             }
                             "compression" => {
                                 let v = self

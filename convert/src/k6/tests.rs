@@ -98,6 +98,38 @@ fn the_response_url_converts() {
     assert!(c.report.left.is_empty(), "{:?}\n{}", c.report.left, c.load);
 }
 
+/// k6's `params.redirects` is the request's own `redirects:`: a constant, a value known
+/// at run time, and a constant outside Volley's 0 to 1000 clamped with a note.
+#[test]
+fn the_redirects_param_converts() {
+    let src = "import http from 'k6/http';\n\
+               export default function () {\n  \
+               http.get('http://127.0.0.1:8088/a', { redirects: 0 });\n  \
+               http.get('http://127.0.0.1:8088/b', { redirects: __VU });\n  \
+               http.post('http://127.0.0.1:8088/c', 'x', { redirects: -1, timeout: '2s' });\n}\n";
+    let c = convert(src, "t.js").unwrap();
+    assert!(
+        c.load.contains("get(local, \"/a\", redirects: 0)"),
+        "{}",
+        c.load
+    );
+    assert!(
+        c.load.contains("get(local, \"/b\", redirects: vu.id)"),
+        "{}",
+        c.load
+    );
+    assert!(c.load.contains("redirects: 0, timeout: 2s"), "{}", c.load);
+    assert!(c.report.left.is_empty(), "{:?}\n{}", c.report.left, c.load);
+    let notes: Vec<_> = c.report.approximated.iter().map(|n| n.line).collect();
+    assert_eq!(notes, vec![5], "{:?}", c.report.approximated);
+    let e = convert(&src.replace("redirects: 0", "redirects: 1.5"), "t.js").unwrap();
+    assert!(
+        e.report.left.iter().any(|n| n.line == 3),
+        "{:?}",
+        e.report.left
+    );
+}
+
 /// The notes of a report part that contain `needle`.
 fn notes_with<'r>(notes: &'r [crate::Note], needle: &str) -> Vec<&'r crate::Note> {
     notes.iter().filter(|n| n.what.contains(needle)).collect()

@@ -381,6 +381,7 @@ impl VuClient {
         redirects: &mut Vec<Hop>,
     ) -> Result<Done, HttpError> {
         let mut hops = 0;
+        let max = req.max_redirects.unwrap_or(self.opts.max_redirects);
         loop {
             let (sent0, received0) = (acc.sent, acc.received);
             let cookie = self.cookie_header(req);
@@ -389,7 +390,7 @@ impl VuClient {
                 let jar = self.jar.get_or_insert_with(Box::default);
                 jar.store_response(&done.headers, &req.url);
             }
-            if hops >= self.opts.max_redirects || !is_redirect(done.status) {
+            if hops >= max || !is_redirect(done.status) {
                 return Ok(done);
             }
             let Some(location) = done.headers.get("location") else {

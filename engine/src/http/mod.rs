@@ -37,8 +37,9 @@
 //! * **Protocols.** `http2: false` speaks HTTP/1.1 only. `http2: true` speaks HTTP/2 with
 //!   prior knowledge (h2c) on `http://`, and offers `h2, http/1.1` by ALPN on `https://`
 //!   (using whichever the server picks).
-//! * **Redirects.** 301/302/303/307/308 with a `Location` are followed up to `max_redirects`
-//!   hops; 301/302/303 turn any method but GET/HEAD into a body-less GET (as Go and k6 do;
+//! * **Redirects.** 301/302/303/307/308 with a `Location` are followed up to
+//!   [`Request::max_redirects`] hops, or the options' `max_redirects` when it is `None`;
+//!   301/302/303 turn any method but GET/HEAD into a body-less GET (as Go and k6 do;
 //!   [`Hop::as_get`] and [`Response::as_get`] say so) and drop the body's own headers
 //!   (`Content-Type`, `Content-Encoding`, .., as browsers do; Go keeps them); 307/308 keep
 //!   method and body. `Authorization`, `Proxy-Authorization`, `Cookie` and
@@ -193,6 +194,8 @@ pub struct Request {
     pub body: Body,
     /// Overrides [`ClientOptions::timeout`].
     pub timeout: Option<Duration>,
+    /// Overrides [`ClientOptions::max_redirects`] for this request (`redirects: N`).
+    pub max_redirects: Option<u32>,
     /// Read and count the body but do not keep it (`Response::body` stays empty).
     pub discard_body: bool,
     /// Cookies of this request only (`cookies: {..}`), sent after the jar's and in place
@@ -209,6 +212,7 @@ impl Request {
             headers: Vec::new(),
             body: Body::default(),
             timeout: None,
+            max_redirects: None,
             discard_body: false,
             cookies: Vec::new(),
         }
@@ -239,6 +243,12 @@ impl Request {
     /// Set this request's timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Set how many redirects this request follows, over the options' `max_redirects`.
+    pub fn max_redirects(mut self, hops: u32) -> Self {
+        self.max_redirects = Some(hops);
         self
     }
 }

@@ -51,6 +51,7 @@ mod tests {
             body: Body::None,
             name: "/".into(),
             timeout_ms: None,
+            redirects: None,
             expect: (200, 399),
             cookies: None,
             compress: None,

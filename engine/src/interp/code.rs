@@ -132,6 +132,8 @@ pub struct Request {
     /// The `name` tag.
     pub name: Arc<str>,
     pub timeout: Option<Duration>,
+    /// `redirects: N`: this request's redirect limit, over the scenario's.
+    pub redirects: Option<Expr>,
     pub expect: (u16, u16),
     /// The whole URL when the path is a constant and there is no query record.
     pub static_url: Option<Arc<Url>>,
@@ -541,6 +543,7 @@ impl Lower<'_> {
             },
             name: Arc::from(r.name.as_str()),
             timeout: r.timeout_ms.map(Duration::from_millis),
+            redirects: r.redirects.as_ref().map(|n| self.expr(n)).transpose()?,
             expect: r.expect,
             cookies: r.cookies.as_ref().map(|c| self.expr(c)).transpose()?,
             gzip: r.compress.as_deref() == Some("gzip"),

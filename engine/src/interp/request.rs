@@ -18,6 +18,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use url::Url;
 
+/// The most redirects a request may follow (`redirects:`, as `http.max_redirects`).
+const MAX_REDIRECTS: i64 = 1000;
+
 impl Vu {
     pub(crate) async fn request(&mut self, r: &Request) -> R<Value> {
         let url = match &r.static_url {
@@ -26,6 +29,9 @@ impl Vu {
         };
         let mut req = http::Request::new(r.method.clone(), url);
         req.timeout = r.timeout;
+        if let Some(n) = &r.redirects {
+            req.max_redirects = Some(self.request_redirects(r, n).await?);
+        }
         req.discard_body = !self.shared.keep_bodies;
         let mut has_content_type = false;
         if let Some(h) = &r.headers {
@@ -265,6 +271,24 @@ impl Vu {
             out.push((k.to_string(), value));
         }
         Ok(out)
+    }
+
+    /// The request's own `redirects: N`, 0 to 1000 (a constant was checked when the test
+    /// compiled); any other value stops the iteration before the send.
+    async fn request_redirects(&mut self, r: &Request, n: &super::code::Expr) -> R<u32> {
+        let v = self.eval_nested(n).await?;
+        let got = match v {
+            Value::Int(i) if (0..=MAX_REDIRECTS).contains(&i) => return Ok(i as u32),
+            Value::Int(i) => i.to_string(),
+            other => format!("a {}", other.kind()),
+        };
+        Err(Halt::error(
+            format!("request {}: redirects out of range", r.name),
+            format!(
+                "request {}: redirects must be a whole number from 0 to {MAX_REDIRECTS}, got {got}",
+                r.name
+            ),
+        ))
     }
 
     /// Records a request that could not be built (an invalid header): a failed

@@ -317,3 +317,34 @@ fn unique_per_iteration_stops_vus_out_of_data() {
     assert_eq!(count(&out.agg, "iterations"), 5.0);
     assert_eq!(check(&out.agg, "data users: out of data"), (0.0, 2.0));
 }
+
+/// A request's own `redirects:` known only at run time: a value from 0 to 1000 is the
+/// request's limit; any other stops the iteration before the send, as a failed check.
+#[test]
+fn a_runtime_redirect_limit_out_of_range_stops_the_iteration() {
+    let srv = TestServer::start();
+    let w = Workload::PerVuIterations {
+        vus: 1,
+        iterations: 2,
+        max_duration_ms: 10_000,
+    };
+    let with = |path: &str, n: Expr| {
+        let mut r = request("GET", s(path), path);
+        r.redirects = Some(n);
+        Expr::Request(Box::new(r))
+    };
+    let body = vec![
+        Stmt::Expr(with("/ok", bin(BinOp::Add, int(999), int(1)))),
+        Stmt::Expr(with("/json", bin(BinOp::Add, int(1000), int(1)))),
+        Stmt::Expr(get("/created")),
+    ];
+    let out = run(plan(&srv.url(), vec![scenario("s", w, body)]), LIMIT);
+    assert_eq!(srv.count("GET /ok"), 2);
+    assert_eq!(srv.count("GET /json"), 0);
+    assert_eq!(srv.count("GET /created"), 0);
+    assert_eq!(
+        check(&out.agg, "request /json: redirects out of range"),
+        (0.0, 2.0)
+    );
+    assert_eq!(count(&out.agg, "iterations"), 0.0);
+}

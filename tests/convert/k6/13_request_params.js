@@ -1,5 +1,6 @@
 // oracle: run
-// Request params: headers, tags (name and others), timeout; http.request and http.del.
+// Request params: headers, tags (name and others), timeout, redirects; http.request and
+// http.del.
 import http from 'k6/http';
 import { check } from 'k6';
 
@@ -17,7 +18,7 @@ export default function () {
     tags: { name: 'products', tier: 'free' },
     timeout: '10s',
   });
-  const r = http.request('GET', `${BASE_URL}/api/orders`, null, { timeout: 5000 });
+  const r = http.request('GET', `${BASE_URL}/api/orders`, null, { timeout: 5000, redirects: 0 });
   check(r, { 'counted': (r) => r.json('count') >= 0 });
   const s = http.post(`${BASE_URL}/api/session`, JSON.stringify({ email: `u${__VU}@example.com`, password: 'x' }), {
     headers: { 'Content-Type': 'application/json' },

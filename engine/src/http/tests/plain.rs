@@ -214,6 +214,40 @@ fn redirects_are_followed_up_to_the_limit() {
     });
 }
 
+/// A request's own limit (`redirects:`) replaces the options' for that request only,
+/// fewer or more; hops are counted as with the options' limit.
+#[test]
+fn a_request_limit_overrides_the_options() {
+    run(async {
+        let server = serve(None).await;
+        let mut c = client(ClientOptions {
+            max_redirects: 2,
+            ..ClientOptions::default()
+        });
+        let url = || server.url("http", "/redirect/3");
+        let resp = c
+            .send(Request::new(Method::GET, url()).max_redirects(0))
+            .await;
+        assert_eq!((resp.status, resp.url.path()), (302, "/redirect/3"));
+        assert!(resp.redirects.is_empty());
+        let resp = c
+            .send(Request::new(Method::GET, url()).max_redirects(1))
+            .await;
+        assert_eq!((resp.status, resp.url.path()), (302, "/redirect/2"));
+        assert_eq!(resp.redirects.len(), 1);
+        // More than the options allow.
+        let resp = c
+            .send(Request::new(Method::GET, url()).max_redirects(3))
+            .await;
+        assert_eq!((resp.status, resp.url.path()), (200, "/redirect/0"));
+        assert_eq!(resp.redirects.len(), 3);
+        // The next request without one is back to the options' 2.
+        let resp = c.send(Request::new(Method::GET, url())).await;
+        assert_eq!((resp.status, resp.url.path()), (302, "/redirect/1"));
+        assert_eq!(resp.redirects.len(), 2);
+    });
+}
+
 #[test]
 fn redirect_methods_follow_go() {
     run(async {

@@ -63,6 +63,7 @@ pub fn request(method: &str, path: Expr, name: &str) -> Request {
         body: Body::None,
         name: name.into(),
         timeout_ms: None,
+        redirects: None,
         expect: (200, 399),
         cookies: None,
         compress: None,
