@@ -128,6 +128,35 @@ fn setup_and_teardown_run_once() {
     assert_eq!(stats["requests"]["POST /api/orders"], 40, "{stats}");
 }
 
+/// A setup whose `require` fails stops the run with 107 before any VU starts, and says
+/// which require it was (it said only "a require failed").
+#[test]
+fn a_failed_setup_require_exits_107_and_names_the_require() {
+    let demo = DemoProcess::start();
+    let dir = temp_dir("run-setup-require");
+    let file = dir.join("setup.load");
+    let source = std::fs::read_to_string(case("setup_once.load"))
+        .unwrap()
+        .replace(
+            "require r.status == 204",
+            "require \"reset answered\": r.status == 299",
+        );
+    std::fs::write(&file, source).unwrap();
+    let out = run(
+        &["run", file.to_str().unwrap(), "-q", "--param", &demo.url()],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(107), "{}", text(&out));
+    assert!(
+        text(&out).contains("setup failed: setup: require \"reset answered\" failed"),
+        "{}",
+        text(&out)
+    );
+    let stats = demo.stats();
+    assert_eq!(stats["requests"]["POST /api/admin/reset"], 1, "{stats}");
+    assert_eq!(stats["requests"]["POST /api/orders"], 0, "{stats}");
+}
+
 #[test]
 fn compile_error_exits_104_before_any_load() {
     let dir = temp_dir("run-104");

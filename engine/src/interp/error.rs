@@ -1,6 +1,6 @@
 //! The interpreter's errors at its boundary: a plan whose code cannot be prepared
 //! ([`ProgramError`], before any load) and a setup or teardown that stopped
-//! ([`HookError`]). Their texts are what users read (`setup: a require failed`); the
+//! ([`HookError`]). Their texts are what users read (`setup: require "api up" failed`); the
 //! runtime errors of an iteration are not here: they become failed checks and log lines.
 
 use crate::data::DataError;
@@ -44,8 +44,8 @@ pub enum ProgramError {
 /// Why setup or teardown stopped (its samples are recorded).
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
-    #[error("{function}: a require failed")]
-    Require { function: Arc<str> },
+    #[error("{function}: require {check:?} failed")]
+    Require { function: Arc<str>, check: Arc<str> },
     #[error("{function}: {detail}")]
     Runtime { function: Arc<str>, detail: String },
     #[error("{function}: {source}")]

@@ -190,7 +190,7 @@ impl Vu {
                 let ok = self.eval_bool(cond, name).await?;
                 self.rec.check(&self.group, name, ok);
                 if *require && !ok {
-                    return Err(Halt::Require);
+                    return Err(Halt::Require(Arc::clone(name)));
                 }
             }
             Stmt::Sleep(e) => {

@@ -287,8 +287,8 @@ pub enum Outcome {
 /// Why code stopped before its end.
 #[derive(Debug)]
 pub(crate) enum Halt {
-    /// A false `require` (its check is already recorded).
-    Require,
+    /// A false `require`, by name (its check is already recorded).
+    Require(Arc<str>),
     /// A runtime error: the failed check to record (bounded text) and the detail to log.
     Error { check: String, detail: String },
     /// A data source could not give a row.
@@ -440,8 +440,9 @@ impl Vu {
                 let frame = std::mem::take(&mut self.stack);
                 Ok(self.shared.program.setup_values(&frame, returned))
             }
-            Err(Halt::Require) => Err(HookError::Require {
+            Err(Halt::Require(check)) => Err(HookError::Require {
                 function: Arc::clone(&f.name),
+                check,
             }),
             Err(Halt::Error { detail, .. }) => Err(HookError::Runtime {
                 function: Arc::clone(&f.name),
@@ -466,7 +467,7 @@ impl Vu {
     /// Records how an iteration stopped early and what it means for the VU.
     fn halted(&mut self, h: Halt) -> Outcome {
         let stop = match h {
-            Halt::Require => false,
+            Halt::Require(_) => false,
             Halt::Error { check, detail } => {
                 self.rec.check(&self.group, &Arc::from(check), false);
                 self.shared
