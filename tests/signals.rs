@@ -745,3 +745,40 @@ fn a_reader_gone_from_the_pipe_stops_the_run_gracefully() {
     assert_eq!(out.status.signal(), Some(13), "k6: {:?}", out.status);
     assert!(!export.exists(), "k6 wrote no summary");
 }
+
+/// A generator starved of CPU (stopped 100 ms of every 200, as a pod's CPU limit
+/// throttles it) records latencies that include its own wait: the run says so at the end.
+#[test]
+fn a_generator_starved_of_cpu_says_so() {
+    let rec = Recorder::start();
+    let dir = temp_dir("starved");
+    let file = dir.join("light.load");
+    std::fs::write(
+        &file,
+        format!(
+            "target api = \"{}\"\n\
+             scenario s {{\n  workload = constant_vus(vus: 2, duration: 4s)\n  \
+             iteration {{\n    get(api, \"/z\")\n    sleep 50ms\n  }}\n}}\n",
+            rec.url()
+        ),
+    )
+    .unwrap();
+    let child = spawn_job(&["run", file.to_str().unwrap(), "-q"], &dir);
+    let pid = child.id().to_string();
+    wait_for(Duration::from_secs(30), "the load to start", || {
+        !rec.requests().is_empty()
+    });
+    for _ in 0..15 {
+        signal("STOP", &pid);
+        std::thread::sleep(Duration::from_millis(100));
+        signal("CONT", &pid);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = wait_output(child, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: the load generator was short of CPU:"),
+        "{stderr}"
+    );
+}

@@ -329,6 +329,11 @@ async fn drive_segment(source: &mut LocalSource, wiring: Wiring, stop: StopHandl
     for d in source.join() {
         push(d);
     }
+    // The coordinator's summary cannot say it: the runner's own log (`volley logs RUN
+    // --runner K`) does.
+    if let Some(w) = source.lag_warning() {
+        tracing::warn!("{}", w.trim_start_matches("warning: "));
+    }
 }
 
 /// Tells the network side each scenario's index as it finishes on this runner.

@@ -36,6 +36,8 @@ pub struct LocalSource {
     early: VecDeque<Delta>,
     /// A start instant fixed by the caller (`RunHooks::start`).
     at: Option<Instant>,
+    /// Whether the workers kept up.
+    lag: Arc<super::lag::Lag>,
 }
 
 impl LocalSource {
@@ -61,6 +63,7 @@ impl LocalSource {
             done: 0,
             early: VecDeque::new(),
             at,
+            lag: Arc::default(),
         }
     }
 
@@ -78,6 +81,7 @@ impl LocalSource {
                 tx: tx.clone(),
                 start: self.start_tx.subscribe(),
                 stop: self.stop_tx.subscribe(),
+                lag: Arc::clone(&self.lag),
             };
             match std::thread::Builder::new()
                 .name(format!("volley-worker-{index}"))
@@ -113,6 +117,11 @@ impl LocalSource {
     pub(crate) fn release(&mut self, t0: Instant, values: Vec<Value>) {
         let _ = self.shared.setup_values.set(values.into());
         self.start_tx.send_replace(Some(t0));
+    }
+
+    /// The warning for a run whose workers fell behind ([`super::lag`]).
+    pub(crate) fn lag_warning(&self) -> Option<String> {
+        self.lag.warning()
     }
 
     /// Every scenario's state on this process.
@@ -167,6 +176,10 @@ impl LocalSource {
 impl Source for LocalSource {
     async fn prepare(&mut self, _stop: &super::StopHandle) -> Result<(), RunError> {
         Ok(())
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.lag_warning().into_iter().collect()
     }
 
     async fn start(&mut self, values: Vec<Value>) -> Result<Instant, RunError> {

@@ -20,6 +20,7 @@
 //! This module must not interpret code or schedule VUs (the executors do); it never
 //! prints (the caller renders the [`RunEvent`]s) and never logs a secret.
 
+pub mod lag;
 pub(crate) mod local;
 pub(crate) mod report;
 pub mod supervisor;

@@ -118,6 +118,11 @@ pub trait Source {
     }
     /// Adds what only the source knows to the summary (a fleet's runners, start skew).
     fn complete(&mut self, _summary: &mut Summary) {}
+    /// Notes for the end of the run (`warning: …` first), printed with the outputs' (a
+    /// local run's workers short of CPU).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The progress line's figures.
@@ -446,11 +451,13 @@ impl Supervisor {
             }
         }
         let live = self.output_live(source, elapsed);
+        let mut notes = source.notes();
         if let Some(o) = self.outputs.take() {
-            let notes = o.finish(&summary, &self.agg, &live);
-            if !notes.is_empty() {
-                self.emit(RunEvent::Notes(notes));
-            }
+            notes.extend(o.finish(&summary, &self.agg, &live));
+        }
+        notes.sort_by_key(|n| !n.starts_with("warning"));
+        if !notes.is_empty() {
+            self.emit(RunEvent::Notes(notes));
         }
         RunOutcome {
             exit_code: summary.exit_code(),

@@ -35,6 +35,8 @@ pub(crate) struct WorkerArgs {
     pub tx: mpsc::UnboundedSender<Msg>,
     pub start: watch::Receiver<Option<Instant>>,
     pub stop: watch::Receiver<bool>,
+    /// Whether this process's workers keep up ([`super::lag`]).
+    pub lag: Arc<super::lag::Lag>,
 }
 
 /// The body of a worker thread; returns when its scenario parts are done.
@@ -129,10 +131,12 @@ async fn run(mut args: WorkerArgs) {
             }
         })
     };
+    let probe = tokio::task::spawn_local(super::lag::probe(Arc::clone(&args.lag)));
     for p in parts {
         let _ = p.await;
     }
     ticker.abort();
+    probe.abort();
     send_snapshot(
         &shard,
         &args.tx,
