@@ -459,6 +459,64 @@ pub(crate) mod deploy {
         );
     }
 
+    /// A file without `fleet.namespace` deploys to the context's namespace (`loadtest`
+    /// here), as `kubectl apply` does and where `volley status` looks; it went to
+    /// `default`. `-n` still wins.
+    #[test]
+    fn a_file_without_a_namespace_deploys_to_the_contexts() {
+        let c = cluster("k8s-deploy-context-ns");
+        let dir = temp_dir("k8s-deploy-context-ns");
+        let file = dir.join("checkout.load");
+        let source = std::fs::read_to_string(checkout()).unwrap();
+        assert!(source.contains("  namespace = \"loadtest\"\n"));
+        std::fs::write(&file, source.replace("  namespace = \"loadtest\"\n", "")).unwrap();
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        std::fs::copy(
+            repo().join("examples/data/users.csv"),
+            dir.join("data/users.csv"),
+        )
+        .unwrap();
+        let namespaces = |c: &Cluster| {
+            c.fake.with(|s| {
+                s.objects
+                    .values()
+                    .map(|o| {
+                        o["metadata"]["namespace"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string()
+                    })
+                    .collect::<std::collections::BTreeSet<_>>()
+            })
+        };
+        let out = c.volley(&[
+            "deploy",
+            file.to_str().unwrap(),
+            "--context",
+            "fake",
+            "--detach",
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(
+            text(&out).contains("in namespace loadtest"),
+            "{}",
+            text(&out)
+        );
+        assert_eq!(namespaces(&c), ["loadtest".to_string()].into());
+        let c = cluster("k8s-deploy-flag-ns");
+        let out = c.volley(&[
+            "deploy",
+            file.to_str().unwrap(),
+            "--context",
+            "fake",
+            "--detach",
+            "-n",
+            "perf",
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert_eq!(namespaces(&c), ["perf".to_string()].into());
+    }
+
     #[test]
     fn detach_returns_after_applying_and_reapplying_changes_nothing() {
         let c = cluster("k8s-deploy-detach");

@@ -515,7 +515,10 @@ pub struct K8sSecretRef {
 pub struct Fleet {
     /// Number of runners; `None` means `auto` (sized from peak VUs and rate).
     pub runners: Option<u32>,
-    pub namespace: String,
+    /// `fleet.namespace`; none when the file does not set it: `volley compile` then
+    /// writes `default`, and `volley deploy` uses the kubeconfig context's, as kubectl does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     pub image: String,
     pub resources: Resources,
     pub placement: Placement,
@@ -622,6 +625,11 @@ impl FleetAffinity {
 
 impl Fleet {
     /// The coordinator's resources: its own, or the runners'.
+    /// The namespace the manifests name: the file's, else `default`.
+    pub fn namespace(&self) -> &str {
+        self.namespace.as_deref().unwrap_or("default")
+    }
+
     pub fn coordinator_resources(&self) -> &Resources {
         self.coordinator_resources
             .as_ref()
@@ -633,7 +641,7 @@ impl Default for Fleet {
     fn default() -> Self {
         Fleet {
             runners: Some(1),
-            namespace: "default".into(),
+            namespace: None,
             image: crate::DEFAULT_IMAGE.into(),
             resources: Resources {
                 cpu_millis: 1000,

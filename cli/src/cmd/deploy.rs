@@ -26,7 +26,8 @@ pub struct Cluster {
     /// The kubeconfig context (default: the current one, or the in-cluster config).
     #[arg(long)]
     pub context: Option<String>,
-    /// The namespace (default for deploy: `fleet.namespace`; otherwise the context's).
+    /// The namespace (default: the context's; for deploy, the file's `fleet.namespace`
+    /// when it sets one).
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
 }
@@ -155,8 +156,18 @@ pub fn run(a: Args) -> ExitCode {
         Ok(f) => f,
         Err(code) => return code,
     };
+    // `-n`, else the file's `fleet.namespace`, else the context's (as kubectl, and as
+    // `volley status` and the other run commands look for the run).
+    let namespace = match (&a.cluster.namespace, &plan.fleet.namespace) {
+        (Some(ns), _) => Some(ns.clone()),
+        (None, Some(_)) => None,
+        (None, None) => match runtime().block_on(deploy::connect(a.cluster.context.as_deref())) {
+            Ok((_, ns)) => Some(ns),
+            Err(e) => return fail(&e),
+        },
+    };
     let opts = volley_k8s::Options {
-        namespace: a.cluster.namespace.clone(),
+        namespace,
         outputs: outputs.outs.clone(),
     };
     let m = match manifests_or_report(&a.file, &compiled, &plan, &opts) {

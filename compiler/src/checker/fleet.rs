@@ -255,7 +255,7 @@ impl<'c, 'a> FleetPass<'c, 'a> {
     fn fleet_namespace(&mut self, fleet: &mut Fleet, v: &ast::Expr) {
         if let Some(ns) = self.const_str(v, "the namespace") {
             if valid_namespace(&ns) {
-                fleet.namespace = ns;
+                fleet.namespace = Some(ns);
             } else {
                 let why = "a namespace is lowercase letters, digits and `-`, at most 63 characters";
                 self.ev.emit(

@@ -16,7 +16,7 @@ fn plan() -> volley_plan::Plan {
     let mut p = crate::manifests::tests::tiny_plan();
     p.name = "deploytest".into();
     p.fleet.runners = Some(3);
-    p.fleet.namespace = "loadtest".into();
+    p.fleet.namespace = Some("loadtest".into());
     p
 }
 

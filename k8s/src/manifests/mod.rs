@@ -250,7 +250,7 @@ pub fn build(plan: &Plan, opts: &Options) -> Result<Manifests, ManifestError> {
     let namespace = opts
         .namespace
         .clone()
-        .unwrap_or_else(|| plan.fleet.namespace.clone());
+        .unwrap_or_else(|| plan.fleet.namespace().to_string());
     let runners = runner_count(plan);
     let (fleet_plan, slices) = volley_plan::slice::split_from(full.clone(), source, runners);
     let sliced = volley_plan::slice::needs_slice(&fleet_plan);
