@@ -174,7 +174,19 @@ where
         match call().await {
             Err(e) if transient(&e) => match waits.next() {
                 Some(w) => {
-                    tracing::warn!("the API server answered `{e}`; retrying in {w:?}");
+                    match &e {
+                        kube::Error::Api(s) => {
+                            tracing::warn!(
+                                "the API server answered {} ({}); retrying in {w:?}",
+                                s.code,
+                                s.message
+                            )
+                        }
+                        // No answer: the connection failed or broke.
+                        _ => {
+                            tracing::warn!("no answer from the API server ({e}); retrying in {w:?}")
+                        }
+                    }
                     tokio::time::sleep(*w).await;
                 }
                 None => return Err(e),
