@@ -8,7 +8,6 @@
 //! `options.noCookiesReset: true` is each scenario's `http = {cookies: per_vu}`.
 
 use super::body::{key_name, text_value, unparen, Cx};
-use super::options::Scenario;
 use super::{Bind, Module, K6};
 use crate::Report;
 use oxc_ast::ast::*;
@@ -333,28 +332,28 @@ pub(crate) fn is_cookie_option(key: &str, value: &Value) -> bool {
 }
 
 /// `options.noCookiesReset: true` (k6 keeps each VU's cookies across iterations) is
-/// `http = {cookies: per_vu}` in every scenario; `false` is the default, `per_iteration`.
+/// `cookies: per_vu` in every scenario's `http`; `false` is the default, `per_iteration`.
 pub(crate) fn no_cookies_reset(
     options: &Map<String, Value>,
-    scenarios: &mut [Scenario],
     report: &mut Report,
     line: usize,
-) {
+) -> Option<String> {
     match options.get("noCookiesReset") {
         Some(Value::Bool(true)) => {
-            for s in scenarios.iter_mut() {
-                s.fields.push("http = {cookies: per_vu}".into());
-            }
             report.converted(
                 line,
                 "options.noCookiesReset: each scenario's `http = {cookies: per_vu}`",
             );
+            Some("cookies: per_vu".into())
         }
-        Some(Value::Bool(false)) => report.converted(
-            line,
-            "options.noCookiesReset: false, the default (`cookies: per_iteration`)",
-        ),
-        _ => {}
+        Some(Value::Bool(false)) => {
+            report.converted(
+                line,
+                "options.noCookiesReset: false, the default (`cookies: per_iteration`)",
+            );
+            None
+        }
+        _ => None,
     }
 }
 

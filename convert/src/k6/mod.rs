@@ -400,13 +400,26 @@ impl<'a> K6<'a> {
             ]
             .contains(&k.as_str())
                 && !jar::is_cookie_option(k, &opts[k])
+                && !options::is_redirects_option(k, &opts[k])
             {
                 self.report
                     .left(opt_line, format!("options.{k} has no equivalent here"));
             }
         }
         let mut scenarios = options::scenarios(&opts, &mut self.report, opt_line);
-        jar::no_cookies_reset(&opts, &mut scenarios, &mut self.report, opt_line);
+        // Options k6 applies to every request: one `http` record in each scenario.
+        let http: Vec<String> = [
+            jar::no_cookies_reset(&opts, &mut self.report, opt_line),
+            options::max_redirects(&opts, &mut self.report, opt_line),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !http.is_empty() {
+            for s in scenarios.iter_mut() {
+                s.fields.push(format!("http = {{{}}}", http.join(", ")));
+            }
+        }
 
         // Setup first: its values are read by the scenarios.
         let setup = self.function_block("setup", body::Place::Setup);

@@ -493,6 +493,42 @@ fn condition(expr: &str, kind: Kind) -> Result<String, String> {
     Ok(format!("{agg} {op} {v}"))
 }
 
+/// Whether `options.KEY = value` is k6's `maxRedirects` as a number ([`max_redirects`]).
+pub(crate) fn is_redirects_option(key: &str, value: &Value) -> bool {
+    key == "maxRedirects" && value.as_f64().is_some_and(|n| n.fract() == 0.0)
+}
+
+/// `options.maxRedirects: N` (k6's limit for every request) is `max_redirects: N` in
+/// every scenario's `http`; a value outside Volley's 0 to 1000 is clamped, and noted
+/// (k6 follows no redirect for a negative one).
+pub(crate) fn max_redirects(
+    options: &Map<String, Value>,
+    report: &mut Report,
+    line: usize,
+) -> Option<String> {
+    let n = options.get("maxRedirects")?;
+    if !is_redirects_option("maxRedirects", n) {
+        return None;
+    }
+    let v = n.as_f64().unwrap_or(10.0);
+    let clamped = v.clamp(0.0, 1000.0) as i64;
+    if v == clamped as f64 {
+        report.converted(
+            line,
+            format!("options.maxRedirects: each scenario's `http = {{max_redirects: {clamped}}}`"),
+        );
+    } else {
+        report.approximated(
+            line,
+            format!(
+                "options.maxRedirects: {} is `max_redirects: {clamped}` (0 to 1000)",
+                number(v)
+            ),
+        );
+    }
+    Some(format!("max_redirects: {clamped}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

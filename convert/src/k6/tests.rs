@@ -340,6 +340,47 @@ fn jar_calls_without_an_equivalent_are_left_with_the_reason() {
     );
 }
 
+/// `options.maxRedirects` is every scenario's `http.max_redirects`, in one `http` record
+/// with `noCookiesReset`'s cookies; out of Volley's range it is clamped with a note.
+#[test]
+fn max_redirects_is_each_scenarios_http_max_redirects() {
+    let script = |n: &str| {
+        format!(
+            "import http from 'k6/http';\n\
+             export const options = {{ vus: 1, iterations: 2, maxRedirects: {n}, noCookiesReset: true }};\n\
+             export default function () {{ http.get('http://127.0.0.1:8088/'); }}\n"
+        )
+    };
+    let c = convert(&script("3"), "t.js").unwrap();
+    assert_compiles_and_lints("t.js", &c.load);
+    assert!(
+        c.load
+            .contains("\n  http = {cookies: per_vu, max_redirects: 3}\n"),
+        "{}",
+        c.load
+    );
+    assert!(c.report.left.is_empty(), "{:?}", c.report.left);
+    assert!(
+        c.report.approximated.is_empty(),
+        "{:?}",
+        c.report.approximated
+    );
+    let c = convert(&script("5000"), "t.js").unwrap();
+    assert_compiles_and_lints("t.js", &c.load);
+    assert!(c.load.contains("max_redirects: 1000}"), "{}", c.load);
+    assert_eq!(
+        c.report.approximated.len(),
+        1,
+        "{:?}",
+        c.report.approximated
+    );
+    let c = convert(&script("'x'"), "t.js").unwrap();
+    assert!(!c.load.contains("max_redirects"), "{}", c.load);
+    assert!(c.report.left[0]
+        .what
+        .contains("options.maxRedirects has no equivalent"));
+}
+
 #[test]
 fn no_cookies_reset_is_each_scenarios_per_vu_cookies() {
     let script = |keep: &str| {
