@@ -492,8 +492,9 @@ fn a_runner_replaced_before_the_start_exits_104_instead_of_polling_forever() {
 
 /// A coordinator that holds its connections open and never answers (frozen by SIGSTOP, as
 /// a coordinator whose node is partitioned would be) is gone for the runners after
-/// `fleet.grace` (3 s here): their load stops then, not when a push that waits on it
-/// times out (10 s). Woken, the coordinator finds both runners lost and exits 110.
+/// `fleet.grace` (3 s here): their load stops then, and their processes exit, not when a
+/// push that waits on it times out (10 s). Woken, the coordinator finds both runners lost
+/// and exits 110.
 #[test]
 fn a_frozen_coordinator_stops_the_runners_load_after_the_grace() {
     let rec = Recorder::start();
@@ -519,11 +520,18 @@ fn a_frozen_coordinator_stops_the_runners_load_after_the_grace() {
         }
     }
     let stopped_after = changed.duration_since(frozen);
+    // And the runner processes exit (they wait for no push to the silent coordinator).
+    let runners_left = !wait_until(Duration::from_secs(4), || runner_pids(pid).is_empty());
     signal("CONT", &pid.to_string());
     let out = wait_output(child, Duration::from_secs(40));
     assert!(
         stopped_after < Duration::from_secs(7),
         "the runners loaded a frozen coordinator's target for {stopped_after:?} (grace 3 s)\n{}",
+        text(&out)
+    );
+    assert!(
+        !runners_left,
+        "the runners outlived the grace by 4 s\n{}",
         text(&out)
     );
     assert_eq!(out.status.code(), Some(110), "{}", text(&out));

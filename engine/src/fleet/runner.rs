@@ -465,8 +465,9 @@ impl NetTasks {
         // The grace is watched on its own: a push waits up to its call timeout (10 s) for
         // a coordinator that holds the connection open and never answers (frozen, or its
         // node partitioned), and the load must stop `grace` after the last answer.
+        let gone = Arc::new(tokio::sync::Notify::new());
         let watchdog = {
-            let (link, stop) = (Arc::clone(&link), stop.clone());
+            let (link, stop, gone) = (Arc::clone(&link), stop.clone(), Arc::clone(&gone));
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(Duration::from_millis(250));
                 loop {
@@ -478,6 +479,8 @@ impl NetTasks {
                             grace.as_secs()
                         );
                         stop.stop();
+                        // A push still waiting on the silent coordinator gives up now.
+                        gone.notify_one();
                         return;
                     }
                 }
@@ -512,7 +515,11 @@ impl NetTasks {
                 }
                 continue;
             }
-            match pusher.push(done).await {
+            let pushed = tokio::select! {
+                p = pusher.push(done) => p,
+                _ = gone.notified() => continue,
+            };
+            match pushed {
                 Pushed::AllAcked if done => break,
                 Pushed::CoordinatorGone if done && pusher.sent_done => {
                     // The coordinator ends only once every runner is done or lost, so a
