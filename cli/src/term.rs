@@ -26,11 +26,14 @@ static HOOKS: Mutex<Vec<Hook>> = Mutex::new(Vec::new());
 /// Runs `hook` once when a write to stdout or stderr first finds its reader gone (at
 /// once if one already did).
 pub fn when_reader_gone(hook: Hook) {
-    if GONE.load(Ordering::SeqCst) {
-        hook();
+    // The flag is read and set under the lock, so a hook is never missed.
+    let Ok(mut hooks) = HOOKS.lock() else {
         return;
-    }
-    if let Ok(mut hooks) = HOOKS.lock() {
+    };
+    if GONE.load(Ordering::SeqCst) {
+        drop(hooks);
+        hook();
+    } else {
         hooks.push(hook);
     }
 }
@@ -47,14 +50,16 @@ pub fn stderr(args: fmt::Arguments<'_>) {
 
 fn write(w: &mut impl Write, args: fmt::Arguments<'_>) {
     let written = w.write_fmt(args).and_then(|()| w.flush());
-    if written.is_err_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-        && !GONE.swap(true, Ordering::SeqCst)
-    {
+    if !written.is_err_and(|e| e.kind() == io::ErrorKind::BrokenPipe) {
+        return;
+    }
+    let Ok(hooks) = HOOKS.lock() else {
+        return;
+    };
+    if !GONE.swap(true, Ordering::SeqCst) {
         tracing::warn!("the reader of the output is gone (a closed pipe): stopping gracefully");
-        if let Ok(hooks) = HOOKS.lock() {
-            for hook in hooks.iter() {
-                hook();
-            }
+        for hook in hooks.iter() {
+            hook();
         }
     }
 }
