@@ -787,6 +787,7 @@ fn a_generator_starved_of_cpu_says_so() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("warning: the load generator was short of CPU:"),
-        "{stderr}"
+        "{}",
+        text(&out)
     );
 }
